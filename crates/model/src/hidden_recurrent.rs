@@ -1,0 +1,230 @@
+//! Pattern 1: hidden-to-hidden recurrence with an output at every step.
+//!
+//! `a(t) = b + W h(t-1) + U x(t)`, `h(t) = tanh(a(t))`, `o(t) = c + V h(t)`; the loss is summed
+//! over steps and back-propagation through time is done by Burn's autodiff.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Tensor, backend::Backend};
+
+use crate::error::require_positive;
+use crate::input::{InputEncoding, SequenceInput, StepInput};
+use crate::recurrence::{HiddenStack, HiddenStackConfig};
+
+/// Configuration of a [`HiddenRecurrent`] network.
+#[derive(Config, Debug)]
+pub struct HiddenRecurrentConfig {
+    /// How `x(t)` enters the recurrence (token ids or dense features).
+    pub input: InputEncoding,
+    /// Size of the hidden state of each layer.
+    pub d_hidden: usize,
+    /// Size of the output `o(t)` (the vocabulary size for a language model).
+    pub d_output: usize,
+    /// Number of stacked recurrent layers.
+    #[config(default = 1)]
+    pub num_layers: usize,
+    /// Dropout probability between stacked layers.
+    #[config(default = 0.0)]
+    pub dropout: f64,
+}
+
+impl HiddenRecurrentConfig {
+    fn stack(&self) -> HiddenStackConfig {
+        HiddenStackConfig::new(self.input, self.d_hidden)
+            .with_num_layers(self.num_layers)
+            .with_dropout(self.dropout)
+    }
+
+    /// Checks every setting, naming the first one that is invalid.
+    pub fn validate(&self) -> crate::Result<()> {
+        self.stack().validate()?;
+        require_positive("d_output", self.d_output)
+    }
+
+    /// Builds the network.
+    ///
+    /// # Panics
+    /// If a setting is invalid; use [`HiddenRecurrentConfig::try_init`] to get an error instead.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> HiddenRecurrent<B> {
+        self.try_init(device)
+            .unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// Builds the network, or says which setting is invalid.
+    pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<HiddenRecurrent<B>> {
+        self.validate()?;
+        Ok(HiddenRecurrent {
+            hidden: self.stack().try_init(device)?,
+            output: LinearConfig::new(self.d_hidden, self.d_output).init(device),
+        })
+    }
+}
+
+/// Pattern 1: a recurrent network with hidden-to-hidden recurrence and an output at every step.
+#[derive(Module, Debug)]
+pub struct HiddenRecurrent<B: Backend> {
+    /// The recurrent layers (`U`, `W`, `b` of each).
+    pub hidden: HiddenStack<B>,
+    /// The output layer: `o(t) = c + V h(t)` (`V` stored `[d_hidden, d_output]`).
+    pub output: Linear<B>,
+}
+
+/// What [`HiddenRecurrent::forward`] returns.
+#[derive(Debug, Clone)]
+pub struct RecurrentOutput<B: Backend> {
+    /// `o(1) … o(τ)`, the unnormalised log-probabilities, `[batch, time, d_output]`.
+    pub logits: Tensor<B, 3>,
+    /// `h(τ)` of every layer, `[num_layers, batch, d_hidden]`: pass it to the next call to carry
+    /// the state across windows (detach it first to truncate back-propagation).
+    pub state: Tensor<B, 3>,
+}
+
+impl<B: Backend> HiddenRecurrent<B> {
+    /// Runs the network over a sequence.
+    ///
+    /// - `input`: `[batch, time]` token ids or `[batch, time, d_input]` features.
+    /// - `state`: `h(0)` of every layer, `[num_layers, batch, d_hidden]`; `None` means zeros.
+    ///
+    /// Returns logits `[batch, time, d_output]` and the final state.
+    pub fn forward(
+        &self,
+        input: SequenceInput<B>,
+        state: Option<Tensor<B, 3>>,
+    ) -> crate::Result<RecurrentOutput<B>> {
+        let [batch, time] = input.check(&self.hidden.input)?;
+        let device = self.output.weight.device();
+        let state = self.hidden.check_state(state, batch, &device)?;
+        let (hidden, state) = self.hidden.forward(input.into_steps(), state, None);
+        // One matrix product for the outputs of all steps.
+        let hidden: Tensor<B, 3> = Tensor::stack(hidden, 1);
+        let d_hidden = self.hidden.d_hidden();
+        let logits = self
+            .output
+            .forward(hidden.reshape([batch * time, d_hidden]))
+            .reshape([batch, time, self.d_output()]);
+        Ok(RecurrentOutput { logits, state })
+    }
+
+    /// One step, for generation.
+    ///
+    /// - `input`: `[batch]` token ids or `[batch, d_input]` features.
+    /// - `state`: `[num_layers, batch, d_hidden]`; `None` means zeros.
+    ///
+    /// Returns logits `[batch, d_output]` and the new state.
+    pub fn step(
+        &self,
+        input: StepInput<B>,
+        state: Option<Tensor<B, 3>>,
+    ) -> crate::Result<(Tensor<B, 2>, Tensor<B, 3>)> {
+        let batch = input.check(&self.hidden.input)?;
+        let device = self.output.weight.device();
+        let state = self.hidden.check_state(state, batch, &device)?;
+        let (top, state) = self.hidden.step(input, state);
+        Ok((self.output.forward(top), state))
+    }
+
+    /// Size of the output `o(t)`.
+    pub fn d_output(&self) -> usize {
+        self.output.weight.dims()[1]
+    }
+
+    /// Number of stacked layers.
+    pub fn num_layers(&self) -> usize {
+        self.hidden.layers.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ModelError;
+    use burn::backend::NdArray;
+    use burn::tensor::{Int, Tensor};
+
+    type B = NdArray;
+
+    #[test]
+    fn invalid_settings_are_named() {
+        let device = Default::default();
+        let tokens = InputEncoding::Tokens { vocab_size: 3 };
+        let cases = [
+            (
+                HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: 0 }, 4, 3),
+                "vocab_size",
+            ),
+            (
+                HiddenRecurrentConfig::new(InputEncoding::Dense { d_input: 0 }, 4, 3),
+                "d_input",
+            ),
+            (HiddenRecurrentConfig::new(tokens, 0, 3), "d_hidden"),
+            (HiddenRecurrentConfig::new(tokens, 4, 0), "d_output"),
+            (
+                HiddenRecurrentConfig::new(tokens, 4, 3).with_num_layers(0),
+                "num_layers",
+            ),
+            (
+                HiddenRecurrentConfig::new(tokens, 4, 3).with_dropout(1.0),
+                "dropout",
+            ),
+            (
+                HiddenRecurrentConfig::new(tokens, 4, 3).with_dropout(-0.1),
+                "dropout",
+            ),
+        ];
+        for (config, setting) in cases {
+            match config.try_init::<B>(&device) {
+                Err(ModelError::InvalidConfig { setting: named, .. }) => assert_eq!(named, setting),
+                other => panic!("{setting}: expected an InvalidConfig error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn inputs_that_do_not_fit_are_rejected() {
+        let device = Default::default();
+        let model = HiddenRecurrentConfig::new(InputEncoding::Dense { d_input: 3 }, 4, 2)
+            .with_num_layers(2)
+            .init::<B>(&device);
+        let wrong_width = Tensor::<B, 3>::zeros([2, 5, 4], &device);
+        let error = model
+            .forward(SequenceInput::Dense(wrong_width), None)
+            .unwrap_err();
+        assert!(error.to_string().contains("[batch, time, 3]"), "{error}");
+
+        let ids = Tensor::<B, 2, Int>::zeros([2, 5], &device);
+        let error = model.forward(SequenceInput::Tokens(ids), None).unwrap_err();
+        assert!(matches!(error, ModelError::InputKind { .. }), "{error}");
+
+        let x = Tensor::<B, 3>::zeros([2, 5, 3], &device);
+        let wrong_state = Tensor::<B, 3>::zeros([1, 2, 4], &device);
+        let error = model
+            .forward(SequenceInput::Dense(x), Some(wrong_state))
+            .unwrap_err();
+        assert!(error.to_string().contains("state"), "{error}");
+
+        let empty = Tensor::<B, 3>::zeros([2, 0, 3], &device);
+        assert!(model.forward(SequenceInput::Dense(empty), None).is_err());
+    }
+
+    #[test]
+    fn output_shapes() {
+        let device = Default::default();
+        let model = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: 7 }, 5, 7)
+            .with_num_layers(3)
+            .init::<B>(&device);
+        let out = model
+            .forward(SequenceInput::Tokens(Tensor::zeros([4, 6], &device)), None)
+            .unwrap();
+        assert_eq!(out.logits.dims(), [4, 6, 7]);
+        assert_eq!(out.state.dims(), [3, 4, 5]);
+        let (logits, state) = model
+            .step(
+                StepInput::Tokens(Tensor::zeros([4], &device)),
+                Some(out.state),
+            )
+            .unwrap();
+        assert_eq!(logits.dims(), [4, 7]);
+        assert_eq!(state.dims(), [3, 4, 5]);
+    }
+}

@@ -1,0 +1,191 @@
+//! How the input `x(t)` enters a recurrence: token ids or dense feature vectors.
+
+use burn::config::Config;
+use burn::tensor::{Int, Tensor, backend::Backend};
+
+use crate::error::{ModelError, require_positive, shape_error};
+
+/// How the input `x(t)` is encoded, and so how `U x(t)` is computed.
+#[derive(Config, Debug, Copy, PartialEq)]
+pub enum InputEncoding {
+    /// `x(t)` is a token id in `0..vocab_size`: `U x(t)` is the row of `U` for that id, a lookup
+    /// equal to multiplying by a one-hot vector without building it.
+    Tokens {
+        /// Number of distinct tokens.
+        vocab_size: usize,
+    },
+    /// `x(t)` is a dense vector of `d_input` features.
+    Dense {
+        /// Number of features per step.
+        d_input: usize,
+    },
+}
+
+impl InputEncoding {
+    /// Width of the input: the vocabulary size or the number of features.
+    pub fn width(&self) -> usize {
+        match self {
+            InputEncoding::Tokens { vocab_size } => *vocab_size,
+            InputEncoding::Dense { d_input } => *d_input,
+        }
+    }
+
+    /// Rejects a zero width.
+    pub fn validate(&self) -> crate::Result<()> {
+        match self {
+            InputEncoding::Tokens { vocab_size } => require_positive("vocab_size", *vocab_size),
+            InputEncoding::Dense { d_input } => require_positive("d_input", *d_input),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            InputEncoding::Tokens { .. } => "token ids",
+            InputEncoding::Dense { .. } => "dense features",
+        }
+    }
+}
+
+/// A whole input sequence.
+#[derive(Debug, Clone)]
+pub enum SequenceInput<B: Backend> {
+    /// Token ids, shape `[batch, time]`.
+    Tokens(Tensor<B, 2, Int>),
+    /// Dense features, shape `[batch, time, d_input]`.
+    Dense(Tensor<B, 3>),
+}
+
+/// The input of one time step.
+#[derive(Debug, Clone)]
+pub enum StepInput<B: Backend> {
+    /// Token ids, shape `[batch]`.
+    Tokens(Tensor<B, 1, Int>),
+    /// Dense features, shape `[batch, d_input]`.
+    Dense(Tensor<B, 2>),
+}
+
+impl<B: Backend> SequenceInput<B> {
+    /// `[batch, time]` of the sequence.
+    pub fn batch_time(&self) -> [usize; 2] {
+        match self {
+            SequenceInput::Tokens(ids) => ids.dims(),
+            SequenceInput::Dense(x) => {
+                let [batch, time, _] = x.dims();
+                [batch, time]
+            }
+        }
+    }
+
+    /// Checks the input against the encoding the model was built for and that it has at least one
+    /// step; returns `[batch, time]`.
+    pub fn check(&self, encoding: &InputEncoding) -> crate::Result<[usize; 2]> {
+        let [batch, time] = self.batch_time();
+        match (self, encoding) {
+            (SequenceInput::Tokens(_), InputEncoding::Tokens { .. }) => {}
+            (SequenceInput::Dense(x), InputEncoding::Dense { d_input }) => {
+                if x.dims()[2] != *d_input {
+                    return Err(shape_error(
+                        "input",
+                        format!("[batch, time, {d_input}]"),
+                        &x.dims(),
+                    ));
+                }
+            }
+            (given, expected) => {
+                return Err(ModelError::InputKind {
+                    expected: expected.name(),
+                    actual: given.kind_name(),
+                });
+            }
+        }
+        if batch == 0 || time == 0 {
+            return Err(shape_error(
+                "input",
+                "at least one sequence of at least one step".into(),
+                &[batch, time],
+            ));
+        }
+        Ok([batch, time])
+    }
+
+    fn kind_name(&self) -> &'static str {
+        match self {
+            SequenceInput::Tokens(_) => "token ids",
+            SequenceInput::Dense(_) => "dense features",
+        }
+    }
+
+    /// Splits the sequence into its time steps.
+    ///
+    /// Each step is its own tensor so that the recurrence never slices a tensor that autodiff
+    /// tracks inside the time loop (on Burn 0.21 the backward of a slice costs the size of the
+    /// whole tensor, which would make the loop O(T²)). Token ids carry no gradient, so slicing them
+    /// is free; dense inputs are usually data and carry none either.
+    pub fn into_steps(self) -> Vec<StepInput<B>> {
+        let [batch, time] = self.batch_time();
+        match self {
+            SequenceInput::Tokens(ids) => (0..time)
+                .map(|t| {
+                    StepInput::Tokens(ids.clone().slice([0..batch, t..t + 1]).reshape([batch]))
+                })
+                .collect(),
+            SequenceInput::Dense(x) => {
+                let d_input = x.dims()[2];
+                (0..time)
+                    .map(|t| {
+                        StepInput::Dense(
+                            x.clone()
+                                .slice([0..batch, t..t + 1, 0..d_input])
+                                .reshape([batch, d_input]),
+                        )
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+impl<B: Backend> StepInput<B> {
+    /// Batch size of the step.
+    pub fn batch(&self) -> usize {
+        match self {
+            StepInput::Tokens(ids) => ids.dims()[0],
+            StepInput::Dense(x) => x.dims()[0],
+        }
+    }
+
+    /// Checks the step against the model's encoding; returns the batch size.
+    pub fn check(&self, encoding: &InputEncoding) -> crate::Result<usize> {
+        match (self, encoding) {
+            (StepInput::Tokens(_), InputEncoding::Tokens { .. }) => Ok(self.batch()),
+            (StepInput::Dense(x), InputEncoding::Dense { d_input }) => {
+                if x.dims()[1] != *d_input {
+                    return Err(shape_error(
+                        "input",
+                        format!("[batch, {d_input}]"),
+                        &x.dims(),
+                    ));
+                }
+                Ok(self.batch())
+            }
+            (StepInput::Tokens(_), expected) => Err(ModelError::InputKind {
+                expected: expected.name(),
+                actual: "token ids",
+            }),
+            (StepInput::Dense(_), expected) => Err(ModelError::InputKind {
+                expected: expected.name(),
+                actual: "dense features",
+            }),
+        }
+    }
+
+    /// `x · U` for this step: a row lookup for token ids, a matrix product for dense features.
+    ///
+    /// `weight` is `U` stored `[d_input, d_hidden]`; returns `[batch, d_hidden]`.
+    pub fn project(self, weight: Tensor<B, 2>) -> Tensor<B, 2> {
+        match self {
+            StepInput::Tokens(ids) => weight.select(0, ids),
+            StepInput::Dense(x) => x.matmul(weight),
+        }
+    }
+}

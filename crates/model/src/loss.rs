@@ -1,0 +1,56 @@
+//! The sequence loss: negative log-likelihood of the targets under `softmax(o(t))`.
+
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Int, Tensor, backend::Backend};
+
+use crate::error::{Result, shape_error};
+
+/// Cross-entropy of every step, `-log softmax(o(t))[y(t)]`.
+///
+/// - `logits`: `[batch, time, classes]`.
+/// - `targets`: `[batch, time]` class ids.
+///
+/// Returns `[batch, time]`; `.sum()` is the textbook's loss summed over steps, `.mean()` the
+/// per-symbol loss in nats that language models report.
+pub fn step_cross_entropy<B: Backend>(
+    logits: Tensor<B, 3>,
+    targets: Tensor<B, 2, Int>,
+) -> Result<Tensor<B, 2>> {
+    let [batch, time, _] = logits.dims();
+    if targets.dims() != [batch, time] {
+        return Err(shape_error(
+            "targets",
+            format!("[batch, time] = [{batch}, {time}]"),
+            &targets.dims(),
+        ));
+    }
+    let log_probabilities = log_softmax(logits, 2);
+    let picked = log_probabilities.gather(2, targets.reshape([batch, time, 1]));
+    Ok(picked.reshape([batch, time]).neg())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+
+    #[test]
+    fn targets_of_another_shape_are_rejected() {
+        let device = Default::default();
+        let logits = Tensor::<NdArray, 3>::zeros([2, 3, 4], &device);
+        let targets = Tensor::<NdArray, 2, Int>::zeros([2, 2], &device);
+        assert!(step_cross_entropy(logits, targets).is_err());
+    }
+
+    #[test]
+    fn uniform_logits_cost_log_classes() {
+        let device = Default::default();
+        let logits = Tensor::<NdArray, 3>::zeros([2, 3, 4], &device);
+        let targets = Tensor::<NdArray, 2, Int>::zeros([2, 3], &device);
+        let mean = step_cross_entropy(logits, targets)
+            .unwrap()
+            .mean()
+            .into_scalar();
+        assert!((mean - 4f32.ln()).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,463 @@
+//! Pattern 2: recurrence from the output only.
+//!
+//! `h(t) = tanh(b + W y(t-1) + U x(t))`, `o(t) = c + V h(t)`. There is no hidden-to-hidden
+//! connection: the only thing carried from one step to the next is the fed-back previous output.
+//! With teacher forcing the fed-back values are the known targets, every step decouples, and the
+//! whole sequence is computed in parallel with no loop over time.
+
+use burn::config::Config;
+use burn::module::{Initializer, Module, Param};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::softmax;
+use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
+
+use crate::error::{require_positive, shape_error};
+use crate::input::{InputEncoding, SequenceInput, StepInput};
+
+/// Configuration of an [`OutputRecurrent`] network.
+#[derive(Config, Debug)]
+pub struct OutputRecurrentConfig {
+    /// How `x(t)` enters, or `None` when the only input is the fed-back previous output (a
+    /// language model whose input at `t` is the symbol at `t-1`).
+    pub input: Option<InputEncoding>,
+    /// Size of the hidden layer `h(t)`.
+    pub d_hidden: usize,
+    /// Size of the output `o(t)`, and so of the fed-back `y(t-1)`.
+    pub d_output: usize,
+}
+
+impl OutputRecurrentConfig {
+    /// Checks every setting, naming the first one that is invalid.
+    pub fn validate(&self) -> crate::Result<()> {
+        if let Some(input) = &self.input {
+            input.validate()?;
+        }
+        require_positive("d_hidden", self.d_hidden)?;
+        require_positive("d_output", self.d_output)
+    }
+
+    /// Builds the network (weights uniform in `[-1/√d_hidden, 1/√d_hidden]`, as PyTorch's RNNs).
+    ///
+    /// # Panics
+    /// If a setting is invalid; use [`OutputRecurrentConfig::try_init`] to get an error instead.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> OutputRecurrent<B> {
+        self.try_init(device)
+            .unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// Builds the network, or says which setting is invalid.
+    pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<OutputRecurrent<B>> {
+        self.validate()?;
+        let bound = 1.0 / (self.d_hidden as f64).sqrt();
+        let init = Initializer::Uniform {
+            min: -bound,
+            max: bound,
+        };
+        Ok(OutputRecurrent {
+            input_weight: self
+                .input
+                .map(|input| init.init([input.width(), self.d_hidden], device)),
+            feedback_weight: init.init([self.d_output, self.d_hidden], device),
+            bias: init.init([self.d_hidden], device),
+            output: LinearConfig::new(self.d_hidden, self.d_output).init(device),
+            input_encoding: self.input,
+        })
+    }
+}
+
+/// Pattern 2: the previous output, not the hidden state, feeds the next hidden state.
+#[derive(Module, Debug)]
+pub struct OutputRecurrent<B: Backend> {
+    /// `U`, stored `[d_input, d_hidden]`; absent when the model has no input besides `y(t-1)`.
+    pub input_weight: Option<Param<Tensor<B, 2>>>,
+    /// `W`, stored `[d_output, d_hidden]`: the fed-back `y(t-1)` enters as `y(t-1) · W_stored`.
+    pub feedback_weight: Param<Tensor<B, 2>>,
+    /// `b`, `[d_hidden]`.
+    pub bias: Param<Tensor<B, 1>>,
+    /// The output layer, `o(t) = c + V h(t)`.
+    pub output: Linear<B>,
+    /// How `x(t)` enters, if at all.
+    #[module(skip)]
+    pub input_encoding: Option<InputEncoding>,
+}
+
+/// The fed-back value `y(t-1)` of one step.
+#[derive(Debug, Clone)]
+pub enum Feedback<B: Backend> {
+    /// Class ids `[batch]`: `y(t-1)` is the one-hot vector of the id (a row lookup in `W`).
+    Tokens(Tensor<B, 1, Int>),
+    /// Vectors `[batch, d_output]`: a probability vector, or a real-valued target in regression.
+    Vectors(Tensor<B, 2>),
+}
+
+/// The fed-back values of a whole sequence, `y(0) … y(τ-1)`.
+#[derive(Debug, Clone)]
+pub enum FeedbackSequence<B: Backend> {
+    /// Class ids `[batch, time]`.
+    Tokens(Tensor<B, 2, Int>),
+    /// Vectors `[batch, time, d_output]`.
+    Vectors(Tensor<B, 3>),
+}
+
+/// How the model's own output `o(t-1)` becomes the next fed-back value when it is not the truth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedbackChoice {
+    /// The probability vector `softmax(o(t-1))`; gradients flow through it.
+    Probabilities,
+    /// A class sampled from `softmax(o(t-1))`; no gradient flows through the sample.
+    Sample,
+    /// The most probable class; no gradient flows through the choice.
+    Argmax,
+}
+
+impl<B: Backend> Feedback<B> {
+    /// Turns logits `[batch, d_output]` into a fed-back value by `choice`.
+    ///
+    /// Sampling draws from the backend's random generator (seeded by `B::seed`) and stays on the
+    /// device: a class is the number of cumulative probabilities below a uniform draw.
+    pub fn from_logits(logits: Tensor<B, 2>, choice: FeedbackChoice) -> Self {
+        match choice {
+            FeedbackChoice::Probabilities => Feedback::Vectors(softmax(logits, 1)),
+            FeedbackChoice::Argmax => {
+                let [batch, _] = logits.dims();
+                Feedback::Tokens(logits.detach().argmax(1).reshape([batch]))
+            }
+            FeedbackChoice::Sample => Feedback::Tokens(sample_classes(logits.detach())),
+        }
+    }
+
+    fn batch(&self) -> usize {
+        match self {
+            Feedback::Tokens(ids) => ids.dims()[0],
+            Feedback::Vectors(y) => y.dims()[0],
+        }
+    }
+}
+
+/// Draws one class per row from `softmax(logits)`, `[batch, classes]` → `[batch]`.
+pub fn sample_classes<B: Backend>(logits: Tensor<B, 2>) -> Tensor<B, 1, Int> {
+    let [batch, classes] = logits.dims();
+    let cumulative = softmax(logits, 1).cumsum(1);
+    let draw = Tensor::<B, 2>::random([batch, 1], Distribution::Default, &cumulative.device());
+    cumulative
+        .lower(draw)
+        .int()
+        .sum_dim(1)
+        .clamp_max(classes as i64 - 1)
+        .reshape([batch])
+}
+
+impl<B: Backend> FeedbackSequence<B> {
+    fn batch_time(&self) -> [usize; 2] {
+        match self {
+            FeedbackSequence::Tokens(ids) => ids.dims(),
+            FeedbackSequence::Vectors(y) => {
+                let [batch, time, _] = y.dims();
+                [batch, time]
+            }
+        }
+    }
+
+    /// The fed-back value of step `t`.
+    pub fn step(&self, t: usize) -> Feedback<B> {
+        let [batch, _] = self.batch_time();
+        match self {
+            FeedbackSequence::Tokens(ids) => {
+                Feedback::Tokens(ids.clone().slice([0..batch, t..t + 1]).reshape([batch]))
+            }
+            FeedbackSequence::Vectors(y) => {
+                let d = y.dims()[2];
+                Feedback::Vectors(
+                    y.clone()
+                        .slice([0..batch, t..t + 1, 0..d])
+                        .reshape([batch, d]),
+                )
+            }
+        }
+    }
+}
+
+impl<B: Backend> OutputRecurrent<B> {
+    /// Size of the output `o(t)`.
+    pub fn d_output(&self) -> usize {
+        self.feedback_weight.dims()[0]
+    }
+
+    /// Size of the hidden layer.
+    pub fn d_hidden(&self) -> usize {
+        self.feedback_weight.dims()[1]
+    }
+
+    fn check_input(
+        &self,
+        input: Option<&SequenceInput<B>>,
+        batch_time: [usize; 2],
+    ) -> crate::Result<()> {
+        match (input, &self.input_encoding) {
+            (None, None) => Ok(()),
+            (Some(input), Some(encoding)) => {
+                let given = input.check(encoding)?;
+                if given != batch_time {
+                    return Err(shape_error(
+                        "input",
+                        format!("[batch, time] = {batch_time:?}, as the fed-back values"),
+                        &given,
+                    ));
+                }
+                Ok(())
+            }
+            (None, Some(_)) => Err(shape_error(
+                "input",
+                "an input sequence (the model was built with an input)".into(),
+                &[],
+            )),
+            (Some(_), None) => Err(shape_error(
+                "input",
+                "no input (the model was built with `input: None`)".into(),
+                &[],
+            )),
+        }
+    }
+
+    fn check_feedback(&self, feedback: &Feedback<B>) -> crate::Result<()> {
+        if let Feedback::Vectors(y) = feedback
+            && y.dims()[1] != self.d_output()
+        {
+            return Err(shape_error(
+                "feedback",
+                format!("[batch, {}]", self.d_output()),
+                &y.dims(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `y · W` for a fed-back value: `[batch, d_hidden]`.
+    fn feed(&self, feedback: Feedback<B>) -> Tensor<B, 2> {
+        match feedback {
+            Feedback::Tokens(ids) => self.feedback_weight.val().select(0, ids),
+            Feedback::Vectors(y) => y.matmul(self.feedback_weight.val()),
+        }
+    }
+
+    /// Teacher-forced forward, in parallel over time with no loop.
+    ///
+    /// - `input`: `x(1) … x(τ)`, `[batch, time]` ids or `[batch, time, d_input]` features, or
+    ///   `None` for a model built without input.
+    /// - `previous_outputs`: the true `y(0) … y(τ-1)`, `[batch, time]` ids or
+    ///   `[batch, time, d_output]` vectors (what `y(0)` is, a start symbol or the symbol before
+    ///   the window, is the caller's choice).
+    ///
+    /// Returns logits `o(1) … o(τ)`, `[batch, time, d_output]`.
+    pub fn forward_teacher_forced(
+        &self,
+        input: Option<SequenceInput<B>>,
+        previous_outputs: FeedbackSequence<B>,
+    ) -> crate::Result<Tensor<B, 3>> {
+        let [batch, time] = previous_outputs.batch_time();
+        if batch == 0 || time == 0 {
+            return Err(shape_error(
+                "previous_outputs",
+                "at least one sequence of at least one step".into(),
+                &[batch, time],
+            ));
+        }
+        self.check_input(input.as_ref(), [batch, time])?;
+        let rows = batch * time;
+        let d_hidden = self.d_hidden();
+        let fed = match previous_outputs {
+            FeedbackSequence::Tokens(ids) => {
+                self.feedback_weight.val().select(0, ids.reshape([rows]))
+            }
+            FeedbackSequence::Vectors(y) => {
+                let d = y.dims()[2];
+                if d != self.d_output() {
+                    return Err(shape_error(
+                        "previous_outputs",
+                        format!("[batch, time, {}]", self.d_output()),
+                        &[batch, time, d],
+                    ));
+                }
+                y.reshape([rows, d]).matmul(self.feedback_weight.val())
+            }
+        };
+        let mut pre_activation = fed + self.bias.val().unsqueeze::<2>();
+        if let (Some(input), Some(weight)) = (input, &self.input_weight) {
+            pre_activation = pre_activation
+                + match input {
+                    SequenceInput::Tokens(ids) => weight.val().select(0, ids.reshape([rows])),
+                    SequenceInput::Dense(x) => {
+                        let d = x.dims()[2];
+                        x.reshape([rows, d]).matmul(weight.val())
+                    }
+                };
+        }
+        let hidden = pre_activation.tanh();
+        debug_assert_eq!(hidden.dims(), [rows, d_hidden]);
+        Ok(self
+            .output
+            .forward(hidden)
+            .reshape([batch, time, self.d_output()]))
+    }
+
+    /// One step: logits `o(t)` `[batch, d_output]` from `x(t)` (`[batch]` ids or
+    /// `[batch, d_input]` features, or `None`) and the fed-back `y(t-1)`.
+    pub fn step(
+        &self,
+        input: Option<StepInput<B>>,
+        feedback: Feedback<B>,
+    ) -> crate::Result<Tensor<B, 2>> {
+        self.check_feedback(&feedback)?;
+        let batch = feedback.batch();
+        let mut pre_activation = self.feed(feedback) + self.bias.val().unsqueeze::<2>();
+        match (input, &self.input_weight, &self.input_encoding) {
+            (None, None, _) => {}
+            (Some(input), Some(weight), Some(encoding)) => {
+                let given = input.check(encoding)?;
+                if given != batch {
+                    return Err(shape_error("input", format!("[{batch}, …]"), &[given]));
+                }
+                pre_activation = pre_activation + input.project(weight.val());
+            }
+            (None, Some(_), _) => {
+                return Err(shape_error("input", "an input for this step".into(), &[]));
+            }
+            (Some(_), _, _) => {
+                return Err(shape_error(
+                    "input",
+                    "no input (model built without)".into(),
+                    &[],
+                ));
+            }
+        }
+        Ok(self.output.forward(pre_activation.tanh()))
+    }
+
+    /// Step-wise forward where the caller picks every fed-back value.
+    ///
+    /// - `input`: as for [`OutputRecurrent::forward_teacher_forced`], or `None`.
+    /// - `first`: `y(0)`, `[batch]` ids or `[batch, d_output]`.
+    /// - `time`: number of steps τ.
+    /// - `choose(t, logits)`: given `o(t)` (`[batch, d_output]`, for `t` in `1..τ`), returns
+    ///   `y(t)`, the value fed to step `t+1`: the truth, or the model's own output through
+    ///   [`Feedback::from_logits`], or a per-sequence mix of both.
+    ///
+    /// Returns logits `[batch, time, d_output]`.
+    pub fn forward_stepwise(
+        &self,
+        input: Option<SequenceInput<B>>,
+        first: Feedback<B>,
+        time: usize,
+        mut choose: impl FnMut(usize, Tensor<B, 2>) -> Feedback<B>,
+    ) -> crate::Result<Tensor<B, 3>> {
+        let batch = first.batch();
+        if batch == 0 || time == 0 {
+            return Err(shape_error(
+                "first",
+                "at least one sequence and at least one step".into(),
+                &[batch, time],
+            ));
+        }
+        self.check_input(input.as_ref(), [batch, time])?;
+        let mut steps = input.map(|input| input.into_steps().into_iter());
+        let mut feedback = Some(first);
+        let mut logits = Vec::with_capacity(time);
+        for t in 0..time {
+            let x = steps.as_mut().and_then(|steps| steps.next());
+            let o = self.step(x, feedback.take().expect("set on every step"))?;
+            if t + 1 < time {
+                feedback = Some(choose(t + 1, o.clone()));
+            }
+            logits.push(o);
+        }
+        Ok(Tensor::stack(logits, 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+    use burn::tensor::TensorData;
+
+    type B = NdArray;
+
+    #[test]
+    fn sampling_follows_the_distribution() {
+        let device = Default::default();
+        B::seed(&device, 3);
+        let probabilities = [0.1f32, 0.6, 0.3];
+        let draws = 20_000;
+        let logits: Vec<f32> = probabilities
+            .iter()
+            .map(|p| p.ln())
+            .cycle()
+            .take(3 * draws)
+            .collect();
+        let logits = Tensor::<B, 2>::from_data(TensorData::new(logits, [draws, 3]), &device);
+        let classes: Vec<i64> = sample_classes(logits).into_data().iter::<i64>().collect();
+        for (class, p) in probabilities.iter().enumerate() {
+            let frequency =
+                classes.iter().filter(|&&c| c == class as i64).count() as f32 / draws as f32;
+            assert!(
+                (frequency - p).abs() < 0.015,
+                "class {class}: {frequency} vs {p}"
+            );
+        }
+    }
+
+    #[test]
+    fn argmax_feedback_picks_the_largest_logit() {
+        let device = Default::default();
+        let logits = Tensor::<B, 2>::from_floats([[0.1, 2.0, -1.0], [3.0, 0.0, 0.5]], &device);
+        match Feedback::from_logits(logits, FeedbackChoice::Argmax) {
+            Feedback::Tokens(ids) => {
+                assert_eq!(ids.into_data().iter::<i64>().collect::<Vec<_>>(), [1, 0])
+            }
+            other => panic!("expected ids, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn inputs_that_do_not_fit_are_rejected() {
+        let device = Default::default();
+        let model = OutputRecurrentConfig::new(4, 3).init::<B>(&device);
+        let previous = FeedbackSequence::Tokens(Tensor::zeros([2, 5], &device));
+        let x = SequenceInput::Dense(Tensor::<B, 3>::zeros([2, 5, 3], &device));
+        assert!(
+            model
+                .forward_teacher_forced(Some(x), previous.clone())
+                .is_err()
+        );
+        let wrong = FeedbackSequence::Vectors(Tensor::zeros([2, 5, 4], &device));
+        assert!(model.forward_teacher_forced(None, wrong).is_err());
+        let wrong = Feedback::Vectors(Tensor::zeros([2, 2], &device));
+        assert!(model.step(None, wrong).is_err());
+        assert_eq!(
+            model.forward_teacher_forced(None, previous).unwrap().dims(),
+            [2, 5, 3]
+        );
+
+        let with_input = OutputRecurrentConfig::new(4, 3)
+            .with_input(Some(InputEncoding::Tokens { vocab_size: 5 }))
+            .init::<B>(&device);
+        let previous = FeedbackSequence::Tokens(Tensor::zeros([2, 5], &device));
+        assert!(
+            with_input
+                .forward_teacher_forced(None, previous.clone())
+                .is_err()
+        );
+        let short = SequenceInput::Tokens(Tensor::zeros([2, 4], &device));
+        assert!(
+            with_input
+                .forward_teacher_forced(Some(short), previous)
+                .is_err()
+        );
+        assert!(
+            OutputRecurrentConfig::new(0, 3)
+                .try_init::<B>(&device)
+                .is_err(),
+            "zero hidden size"
+        );
+    }
+}

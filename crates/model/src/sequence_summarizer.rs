@@ -1,0 +1,163 @@
+//! Pattern 3: hidden recurrence that reads a whole sequence and emits one output at the end.
+//!
+//! `h(t) = tanh(b + W h(t-1) + U x(t))` for `t = 1 … τ`, then `o = c + V h(τ)`: a fixed-size
+//! summary of a sequence of any length, for classification or regression.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Int, Tensor, backend::Backend};
+
+use crate::error::{require_positive, shape_error};
+use crate::input::{InputEncoding, SequenceInput};
+use crate::recurrence::{HiddenStack, HiddenStackConfig};
+
+/// Configuration of a [`SequenceSummarizer`].
+#[derive(Config, Debug)]
+pub struct SequenceSummarizerConfig {
+    /// How `x(t)` enters the recurrence.
+    pub input: InputEncoding,
+    /// Size of the hidden state of each layer.
+    pub d_hidden: usize,
+    /// Size of the single output `o`.
+    pub d_output: usize,
+    /// Number of stacked recurrent layers.
+    #[config(default = 1)]
+    pub num_layers: usize,
+    /// Dropout probability between stacked layers.
+    #[config(default = 0.0)]
+    pub dropout: f64,
+}
+
+impl SequenceSummarizerConfig {
+    fn stack(&self) -> HiddenStackConfig {
+        HiddenStackConfig::new(self.input, self.d_hidden)
+            .with_num_layers(self.num_layers)
+            .with_dropout(self.dropout)
+    }
+
+    /// Checks every setting, naming the first one that is invalid.
+    pub fn validate(&self) -> crate::Result<()> {
+        self.stack().validate()?;
+        require_positive("d_output", self.d_output)
+    }
+
+    /// Builds the network.
+    ///
+    /// # Panics
+    /// If a setting is invalid; use [`SequenceSummarizerConfig::try_init`] to get an error instead.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> SequenceSummarizer<B> {
+        self.try_init(device)
+            .unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// Builds the network, or says which setting is invalid.
+    pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<SequenceSummarizer<B>> {
+        self.validate()?;
+        Ok(SequenceSummarizer {
+            hidden: self.stack().try_init(device)?,
+            output: LinearConfig::new(self.d_hidden, self.d_output).init(device),
+        })
+    }
+}
+
+/// Pattern 3: reads a sequence with a hidden recurrence and maps `h(τ)` to one output.
+#[derive(Module, Debug)]
+pub struct SequenceSummarizer<B: Backend> {
+    /// The recurrent layers.
+    pub hidden: HiddenStack<B>,
+    /// `o = c + V h(τ)`, applied to the top layer's last real state.
+    pub output: Linear<B>,
+}
+
+impl<B: Backend> SequenceSummarizer<B> {
+    /// Reads each sequence and returns its output `[batch, d_output]`.
+    ///
+    /// - `input`: `[batch, time]` ids or `[batch, time, d_input]` features, padded to `time`.
+    /// - `lengths`: `[batch]`, the real length of each sequence (1 ≤ length ≤ time); `None` when
+    ///   every sequence fills the whole `time`. Padding steps leave the state unchanged, so a
+    ///   padded sequence gives exactly the output it gives alone.
+    pub fn forward(
+        &self,
+        input: SequenceInput<B>,
+        lengths: Option<Tensor<B, 1, Int>>,
+    ) -> crate::Result<Tensor<B, 2>> {
+        let [batch, time] = input.check(&self.hidden.input)?;
+        let device = self.output.weight.device();
+        let masks = match lengths {
+            None => None,
+            Some(lengths) => Some(step_masks(lengths, batch, time)?),
+        };
+        let state = self.hidden.zero_state(batch, &device);
+        let (_, state) = self
+            .hidden
+            .forward(input.into_steps(), state, masks.as_deref());
+        let layers = self.hidden.layers.len();
+        let top = state
+            .narrow(0, layers - 1, 1)
+            .reshape([batch, self.hidden.d_hidden()]);
+        Ok(self.output.forward(top))
+    }
+}
+
+/// Per-step masks `[batch, 1]`, 1 while `t < length`, from lengths `[batch]`.
+fn step_masks<B: Backend>(
+    lengths: Tensor<B, 1, Int>,
+    batch: usize,
+    time: usize,
+) -> crate::Result<Vec<Tensor<B, 2>>> {
+    if lengths.dims() != [batch] {
+        return Err(shape_error(
+            "lengths",
+            format!("[{batch}]"),
+            &lengths.dims(),
+        ));
+    }
+    // A host read of `batch` integers: cheap, and it turns an out-of-range length into an error.
+    let values = lengths
+        .to_data()
+        .convert::<i64>()
+        .to_vec::<i64>()
+        .unwrap_or_default();
+    if let Some(bad) = values.iter().find(|&&l| l < 1 || l as usize > time) {
+        return Err(shape_error(
+            "lengths",
+            format!("every length in 1..={time}, got {bad}"),
+            &lengths.dims(),
+        ));
+    }
+    let device = lengths.device();
+    let positions = Tensor::<B, 1, Int>::arange(0..time as i64, &device).reshape([1, time]);
+    let mask = positions
+        .lower(lengths.reshape([batch, 1]))
+        .float()
+        .reshape([batch, time]);
+    Ok((0..time)
+        .map(|t| mask.clone().slice([0..batch, t..t + 1]))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+    use burn::tensor::TensorData;
+
+    type B = NdArray;
+
+    #[test]
+    fn lengths_out_of_range_are_rejected() {
+        let device = Default::default();
+        let model = SequenceSummarizerConfig::new(InputEncoding::Tokens { vocab_size: 3 }, 2, 1)
+            .init::<B>(&device);
+        let input = || SequenceInput::Tokens(Tensor::<B, 2, Int>::zeros([2, 4], &device));
+        for lengths in [vec![0i64, 2], vec![5, 2]] {
+            let lengths = Tensor::<B, 1, Int>::from_data(TensorData::new(lengths, [2]), &device);
+            let error = model.forward(input(), Some(lengths)).unwrap_err();
+            assert!(error.to_string().contains("1..=4"), "{error}");
+        }
+        let three = Tensor::<B, 1, Int>::from_data(TensorData::new(vec![1i64, 2, 3], [3]), &device);
+        assert!(model.forward(input(), Some(three)).is_err());
+        assert_eq!(model.forward(input(), None).unwrap().dims(), [2, 1]);
+    }
+}

@@ -1,0 +1,672 @@
+//! The model checks, generic over the backend; `backend_checks!` runs each on every CPU backend.
+// Hand computations keep every weight visible, -1.0 included.
+#![allow(clippy::neg_multiply)]
+
+use burn::module::Param;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Int, Tensor, TensorData};
+use unroll_model::{
+    Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig,
+    InputEncoding, OutputRecurrent, OutputRecurrentConfig, SequenceInput, SequenceSummarizer,
+    SequenceSummarizerConfig, StepInput, step_cross_entropy,
+};
+
+use super::gradients::check_against_finite_differences;
+use super::reference::{Rnn, flatten, one_hot};
+use super::{Numbers, assert_close, ids, matrix, matrix_param, values, vector_param};
+
+const EXACT: f64 = 1e-12;
+const FINITE_DIFFERENCES: f64 = 1e-6;
+
+fn gradient<B: AutodiffBackend, const D: usize>(
+    param: &Param<Tensor<B, D>>,
+    gradients: &B::Gradients,
+) -> Vec<f64> {
+    let value = param.val();
+    let n = value.shape().num_elements();
+    value
+        .grad(gradients)
+        .map(|g| g.into_data().iter::<f64>().collect())
+        .unwrap_or_else(|| vec![0.0; n])
+}
+
+/// Pattern 1 with the weights of `rnn` in its one layer.
+fn hidden_recurrent_from<B: AutodiffBackend>(
+    rnn: &Rnn,
+    input: InputEncoding,
+    device: &B::Device,
+) -> HiddenRecurrent<B> {
+    let mut model = HiddenRecurrentConfig::new(input, rnn.b.len(), rnn.c.len()).init::<B>(device);
+    let layer = &mut model.hidden.layers[0];
+    layer.input_weight = matrix_param(&rnn.u, device);
+    layer.recurrent_weight = matrix_param(&rnn.w, device);
+    layer.bias = vector_param(&rnn.b, device);
+    model.output.weight = matrix_param(&rnn.v, device);
+    model.output.bias = Some(vector_param(&rnn.c, device));
+    model
+}
+
+fn random_rnn(numbers: &mut Numbers, d_input: usize, d_hidden: usize, d_output: usize) -> Rnn {
+    Rnn {
+        u: numbers.matrix(d_input, d_hidden, 0.8),
+        w: numbers.matrix(d_hidden, d_hidden, 0.8),
+        b: numbers.vector(d_hidden, 0.3),
+        v: numbers.matrix(d_hidden, d_output, 0.8),
+        c: numbers.vector(d_output, 0.3),
+    }
+}
+
+fn random_ids(numbers: &mut Numbers, batch: usize, time: usize, vocab: usize) -> Vec<Vec<i64>> {
+    (0..batch)
+        .map(|_| {
+            (0..time)
+                .map(|_| {
+                    ((numbers.next(1.0) + 1.0) / 2.0 * vocab as f64).floor() as i64 % vocab as i64
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn dense<B: AutodiffBackend>(
+    numbers: &mut Numbers,
+    batch: usize,
+    time: usize,
+    width: usize,
+    device: &B::Device,
+) -> (Tensor<B, 3>, Vec<Vec<Vec<f64>>>) {
+    let rows: Vec<Vec<Vec<f64>>> = (0..batch)
+        .map(|_| numbers.matrix(time, width, 1.0))
+        .collect();
+    let flat: Vec<f64> = rows.iter().flatten().flatten().copied().collect();
+    (
+        Tensor::from_data(TensorData::new(flat, [batch, time, width]), device),
+        rows,
+    )
+}
+
+fn summed_cross_entropy<B: AutodiffBackend>(
+    logits: Tensor<B, 3>,
+    targets: Tensor<B, 2, Int>,
+) -> Tensor<B, 1> {
+    step_cross_entropy(logits, targets)
+        .expect("shapes agree")
+        .sum()
+}
+
+pub fn hidden_recurrent_forward_by_hand<B: AutodiffBackend>(device: &B::Device) {
+    let rnn = Rnn {
+        u: vec![vec![0.5, -0.5], vec![0.25, 1.0]],
+        w: vec![vec![0.1, 0.2], vec![-0.3, 0.4]],
+        b: vec![0.0, 0.1],
+        v: vec![vec![1.0, -1.0], vec![0.5, 2.0]],
+        c: vec![0.1, -0.2],
+    };
+    let model = hidden_recurrent_from::<B>(&rnn, InputEncoding::Tokens { vocab_size: 2 }, device);
+    let out = model
+        .forward(SequenceInput::Tokens(ids::<B>(&[vec![1, 0]], device)), None)
+        .unwrap();
+    // x(1) = token 1 selects row 1 of U; h(0) = 0.
+    let h1 = [(0.0f64 + 0.25).tanh(), (0.1f64 + 1.0).tanh()];
+    // x(2) = token 0; W h(1) in stored layout is Σ_i h1[i] W[i][j].
+    let h2 = [
+        (0.0 + 0.5 + h1[0] * 0.1 + h1[1] * -0.3f64).tanh(),
+        (0.1 - 0.5 + h1[0] * 0.2 + h1[1] * 0.4f64).tanh(),
+    ];
+    let o = |h: [f64; 2]| {
+        [
+            0.1 + h[0] * 1.0 + h[1] * 0.5,
+            -0.2 + h[0] * -1.0 + h[1] * 2.0,
+        ]
+    };
+    let expected: Vec<f64> = o(h1).into_iter().chain(o(h2)).collect();
+    assert_eq!(out.logits.dims(), [1, 2, 2]);
+    assert_close("logits", &values(out.logits), &expected, EXACT);
+    assert_eq!(out.state.dims(), [1, 1, 2]);
+    assert_close("state", &values(out.state), &h2, EXACT);
+}
+
+pub fn hidden_recurrent_matches_reference_and_hand_written_bptt<B: AutodiffBackend>(
+    device: &B::Device,
+) {
+    let (vocab, d_hidden, batch, time) = (5, 4, 3, 6);
+    let mut numbers = Numbers::new(1);
+    let rnn = random_rnn(&mut numbers, vocab, d_hidden, vocab);
+    let inputs = random_ids(&mut numbers, batch, time, vocab);
+    let targets = random_ids(&mut numbers, batch, time, vocab);
+    let model =
+        hidden_recurrent_from::<B>(&rnn, InputEncoding::Tokens { vocab_size: vocab }, device);
+    let out = model
+        .forward(SequenceInput::Tokens(ids::<B>(&inputs, device)), None)
+        .unwrap();
+    let loss = summed_cross_entropy(out.logits.clone(), ids::<B>(&targets, device));
+
+    let mut expected_logits = Vec::new();
+    let mut expected_loss = 0.0;
+    let mut expected = rnn.zero_gradients();
+    for (sequence, target) in inputs.iter().zip(&targets) {
+        let x = one_hot(sequence, vocab);
+        let y: Vec<usize> = target.iter().map(|&t| t as usize).collect();
+        let trace = rnn.forward(&x, &vec![0.0; d_hidden]);
+        expected_logits.extend(flatten(&trace.logits));
+        expected_loss += rnn.loss(&trace, &y);
+        rnn.backward(&x, &trace, &y, &mut expected);
+    }
+    assert_close("logits", &values(out.logits), &expected_logits, 1e-10);
+    assert_close("loss", &values(loss.clone()), &[expected_loss], 1e-10);
+
+    let gradients = loss.backward();
+    let layer = &model.hidden.layers[0];
+    assert_close(
+        "∂L/∂U",
+        &gradient(&layer.input_weight, &gradients),
+        &flatten(&expected.u),
+        1e-10,
+    );
+    assert_close(
+        "∂L/∂W",
+        &gradient(&layer.recurrent_weight, &gradients),
+        &flatten(&expected.w),
+        1e-10,
+    );
+    assert_close(
+        "∂L/∂b",
+        &gradient(&layer.bias, &gradients),
+        &expected.b,
+        1e-10,
+    );
+    assert_close(
+        "∂L/∂V",
+        &gradient(&model.output.weight, &gradients),
+        &flatten(&expected.v),
+        1e-10,
+    );
+    let c = model.output.bias.as_ref().unwrap();
+    assert_close("∂L/∂c", &gradient(c, &gradients), &expected.c, 1e-10);
+}
+
+pub fn hidden_recurrent_dense_matches_reference_with_initial_state<B: AutodiffBackend>(
+    device: &B::Device,
+) {
+    let (d_input, d_hidden, d_output, batch, time) = (3, 4, 3, 2, 5);
+    let mut numbers = Numbers::new(2);
+    let rnn = random_rnn(&mut numbers, d_input, d_hidden, d_output);
+    let (x, rows) = dense::<B>(&mut numbers, batch, time, d_input, device);
+    let initial = numbers.matrix(batch, d_hidden, 0.9);
+    let targets = random_ids(&mut numbers, batch, time, d_output);
+    let model = hidden_recurrent_from::<B>(&rnn, InputEncoding::Dense { d_input }, device);
+    let state = matrix::<B>(&initial, device).reshape([1, batch, d_hidden]);
+    let out = model.forward(SequenceInput::Dense(x), Some(state)).unwrap();
+
+    let mut expected_logits = Vec::new();
+    let mut expected_state = Vec::new();
+    let mut expected = rnn.zero_gradients();
+    for b in 0..batch {
+        let y: Vec<usize> = targets[b].iter().map(|&t| t as usize).collect();
+        let trace = rnn.forward(&rows[b], &initial[b]);
+        expected_logits.extend(flatten(&trace.logits));
+        expected_state.extend(trace.hidden.last().unwrap().clone());
+        rnn.backward(&rows[b], &trace, &y, &mut expected);
+    }
+    assert_close(
+        "logits",
+        &values(out.logits.clone()),
+        &expected_logits,
+        1e-10,
+    );
+    assert_close("state", &values(out.state), &expected_state, 1e-10);
+    let gradients = summed_cross_entropy(out.logits, ids::<B>(&targets, device)).backward();
+    let layer = &model.hidden.layers[0];
+    assert_close(
+        "∂L/∂U",
+        &gradient(&layer.input_weight, &gradients),
+        &flatten(&expected.u),
+        1e-10,
+    );
+    assert_close(
+        "∂L/∂W",
+        &gradient(&layer.recurrent_weight, &gradients),
+        &flatten(&expected.w),
+        1e-10,
+    );
+    assert_close(
+        "∂L/∂b",
+        &gradient(&layer.bias, &gradients),
+        &expected.b,
+        1e-10,
+    );
+}
+
+pub fn hidden_recurrent_gradients_match_finite_differences<B: AutodiffBackend>(device: &B::Device) {
+    B::seed(device, 7);
+    let mut numbers = Numbers::new(3);
+    // Two stacked layers on dense input, from a non-zero state.
+    let (d_input, d_hidden, d_output, batch, time) = (3, 3, 4, 2, 4);
+    let model = HiddenRecurrentConfig::new(InputEncoding::Dense { d_input }, d_hidden, d_output)
+        .with_num_layers(2)
+        .init::<B>(device);
+    let (x, _) = dense::<B>(&mut numbers, batch, time, d_input, device);
+    let state = Tensor::<B, 2>::from_data(
+        TensorData::new(
+            numbers.vector(2 * batch * d_hidden, 0.5),
+            [2 * batch, d_hidden],
+        ),
+        device,
+    )
+    .reshape([2, batch, d_hidden]);
+    let targets = ids::<B>(&random_ids(&mut numbers, batch, time, d_output), device);
+    let checked = check_against_finite_differences(
+        &model,
+        |m: &HiddenRecurrent<B>| {
+            let out = m
+                .forward(SequenceInput::Dense(x.clone()), Some(state.clone()))
+                .unwrap();
+            summed_cross_entropy(out.logits, targets.clone())
+        },
+        FINITE_DIFFERENCES,
+    );
+    assert_eq!(checked, 2 * 3 + 2, "U, W, b of two layers, V and c");
+
+    // One layer on token ids.
+    let vocab = 4;
+    let model = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 3, vocab)
+        .init::<B>(device);
+    let inputs = ids::<B>(&[vec![0, 1, 2, 3, 1], vec![3, 3, 0, 2, 1]], device);
+    let targets = ids::<B>(&[vec![1, 2, 3, 1, 0], vec![3, 0, 2, 1, 1]], device);
+    check_against_finite_differences(
+        &model,
+        |m: &HiddenRecurrent<B>| {
+            let out = m
+                .forward(SequenceInput::Tokens(inputs.clone()), None)
+                .unwrap();
+            summed_cross_entropy(out.logits, targets.clone())
+        },
+        FINITE_DIFFERENCES,
+    );
+}
+
+pub fn hidden_recurrent_state_carries_across_windows<B: AutodiffBackend>(device: &B::Device) {
+    B::seed(device, 11);
+    let model = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: 6 }, 5, 6)
+        .with_num_layers(2)
+        .init::<B>(device);
+    let sequence = vec![vec![0, 5, 2, 3, 1, 4], vec![2, 2, 1, 0, 5, 3]];
+    let whole = model
+        .forward(SequenceInput::Tokens(ids::<B>(&sequence, device)), None)
+        .unwrap();
+    let (first, second): (Vec<Vec<i64>>, Vec<Vec<i64>>) = sequence
+        .iter()
+        .map(|s| (s[..3].to_vec(), s[3..].to_vec()))
+        .unzip();
+    let a = model
+        .forward(SequenceInput::Tokens(ids::<B>(&first, device)), None)
+        .unwrap();
+    let b = model
+        .forward(
+            SequenceInput::Tokens(ids::<B>(&second, device)),
+            Some(a.state),
+        )
+        .unwrap();
+    let joined = Tensor::cat(vec![a.logits, b.logits], 1);
+    assert_close("logits", &values(joined), &values(whole.logits), EXACT);
+    assert_close("state", &values(b.state), &values(whole.state), EXACT);
+}
+
+pub fn hidden_recurrent_step_matches_forward<B: AutodiffBackend>(device: &B::Device) {
+    B::seed(device, 12);
+    let model = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: 4 }, 3, 4)
+        .with_num_layers(3)
+        .init::<B>(device);
+    let sequence = vec![vec![0, 3, 2, 1], vec![1, 1, 3, 0]];
+    let whole = model
+        .forward(SequenceInput::Tokens(ids::<B>(&sequence, device)), None)
+        .unwrap();
+    let mut state = None;
+    let mut logits = Vec::new();
+    for t in 0..4 {
+        let step_ids: Vec<i64> = sequence.iter().map(|s| s[t]).collect();
+        let input = StepInput::Tokens(Tensor::from_data(TensorData::new(step_ids, [2]), device));
+        let (o, next) = model.step(input, state).unwrap();
+        logits.push(o);
+        state = Some(next);
+    }
+    assert_close(
+        "logits",
+        &values(Tensor::stack::<3>(logits, 1)),
+        &values(whole.logits),
+        EXACT,
+    );
+    assert_close(
+        "state",
+        &values(state.unwrap()),
+        &values(whole.state),
+        EXACT,
+    );
+}
+
+/// Pattern 2 with explicit weights.
+fn output_recurrent_with<B: AutodiffBackend>(
+    input: Option<(InputEncoding, Vec<Vec<f64>>)>,
+    w: &[Vec<f64>],
+    b: &[f64],
+    v: &[Vec<f64>],
+    c: &[f64],
+    device: &B::Device,
+) -> OutputRecurrent<B> {
+    let mut model = OutputRecurrentConfig::new(b.len(), c.len())
+        .with_input(input.as_ref().map(|(e, _)| *e))
+        .init::<B>(device);
+    if let Some((_, u)) = input {
+        model.input_weight = Some(matrix_param(&u, device));
+    }
+    model.feedback_weight = matrix_param(w, device);
+    model.bias = vector_param(b, device);
+    model.output.weight = matrix_param(v, device);
+    model.output.bias = Some(vector_param(c, device));
+    model
+}
+
+pub fn output_recurrent_forward_by_hand<B: AutodiffBackend>(device: &B::Device) {
+    let model = output_recurrent_with::<B>(
+        None,
+        &[vec![0.3, -0.2], vec![0.1, 0.4]],
+        &[0.05, -0.05],
+        &[vec![1.0, 2.0], vec![-1.0, 0.5]],
+        &[0.0, 0.1],
+        device,
+    );
+    let logits = model
+        .forward_teacher_forced(
+            None,
+            FeedbackSequence::Tokens(ids::<B>(&[vec![0, 1]], device)),
+        )
+        .unwrap();
+    // y(0) = class 0 selects row 0 of W; y(1) = class 1 selects row 1. No h(t-1) anywhere.
+    let h1 = [(0.05f64 + 0.3).tanh(), (-0.05f64 - 0.2).tanh()];
+    let h2 = [(0.05f64 + 0.1).tanh(), (-0.05f64 + 0.4).tanh()];
+    let o = |h: [f64; 2]| [h[0] * 1.0 + h[1] * -1.0, 0.1 + h[0] * 2.0 + h[1] * 0.5];
+    let expected: Vec<f64> = o(h1).into_iter().chain(o(h2)).collect();
+    assert_close("logits", &values(logits), &expected, EXACT);
+}
+
+fn assert_same_output_recurrent_gradients<B: AutodiffBackend>(
+    model: &OutputRecurrent<B>,
+    a: &B::Gradients,
+    b: &B::Gradients,
+) {
+    if let Some(u) = &model.input_weight {
+        assert_close("∂L/∂U", &gradient(u, a), &gradient(u, b), EXACT);
+    }
+    assert_close(
+        "∂L/∂W",
+        &gradient(&model.feedback_weight, a),
+        &gradient(&model.feedback_weight, b),
+        EXACT,
+    );
+    assert_close(
+        "∂L/∂b",
+        &gradient(&model.bias, a),
+        &gradient(&model.bias, b),
+        EXACT,
+    );
+    assert_close(
+        "∂L/∂V",
+        &gradient(&model.output.weight, a),
+        &gradient(&model.output.weight, b),
+        EXACT,
+    );
+    let c = model.output.bias.as_ref().unwrap();
+    assert_close("∂L/∂c", &gradient(c, a), &gradient(c, b), EXACT);
+}
+
+pub fn output_recurrent_parallel_equals_stepwise<B: AutodiffBackend>(device: &B::Device) {
+    B::seed(device, 21);
+    let mut numbers = Numbers::new(4);
+    let (d_input, batch, time, classes) = (3, 2, 5, 5);
+    let model = OutputRecurrentConfig::new(4, classes)
+        .with_input(Some(InputEncoding::Dense { d_input }))
+        .init::<B>(device);
+    let (x, _) = dense::<B>(&mut numbers, batch, time, d_input, device);
+    let truth = random_ids(&mut numbers, batch, time + 1, classes);
+    let previous: Vec<Vec<i64>> = truth.iter().map(|s| s[..time].to_vec()).collect();
+    let targets = ids::<B>(
+        &truth.iter().map(|s| s[1..].to_vec()).collect::<Vec<_>>(),
+        device,
+    );
+    let previous = ids::<B>(&previous, device);
+
+    let parallel = model
+        .forward_teacher_forced(
+            Some(SequenceInput::Dense(x.clone())),
+            FeedbackSequence::Tokens(previous.clone()),
+        )
+        .unwrap();
+    let sequence = FeedbackSequence::Tokens(previous);
+    let stepwise = model
+        .forward_stepwise(
+            Some(SequenceInput::Dense(x)),
+            sequence.step(0),
+            time,
+            |t, _| sequence.step(t),
+        )
+        .unwrap();
+    assert_close(
+        "logits",
+        &values(parallel.clone()),
+        &values(stepwise.clone()),
+        EXACT,
+    );
+    let a = summed_cross_entropy(parallel, targets.clone()).backward();
+    let b = summed_cross_entropy(stepwise, targets).backward();
+    assert_same_output_recurrent_gradients(&model, &a, &b);
+}
+
+pub fn output_recurrent_vector_feedback_parallel_equals_stepwise<B: AutodiffBackend>(
+    device: &B::Device,
+) {
+    B::seed(device, 22);
+    let mut numbers = Numbers::new(5);
+    let (vocab, batch, time, d_output) = (4, 3, 4, 3);
+    let model = OutputRecurrentConfig::new(5, d_output)
+        .with_input(Some(InputEncoding::Tokens { vocab_size: vocab }))
+        .init::<B>(device);
+    let inputs = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
+    let (previous, _) = dense::<B>(&mut numbers, batch, time, d_output, device);
+    let sequence = FeedbackSequence::Vectors(previous);
+    let parallel = model
+        .forward_teacher_forced(
+            Some(SequenceInput::Tokens(inputs.clone())),
+            sequence.clone(),
+        )
+        .unwrap();
+    let stepwise = model
+        .forward_stepwise(
+            Some(SequenceInput::Tokens(inputs)),
+            sequence.step(0),
+            time,
+            |t, _| sequence.step(t),
+        )
+        .unwrap();
+    assert_close(
+        "logits",
+        &values(parallel.clone()),
+        &values(stepwise.clone()),
+        EXACT,
+    );
+    // A regression loss, as when the fed-back values are real-valued targets.
+    let a = parallel.powf_scalar(2.0).sum().backward();
+    let b = stepwise.powf_scalar(2.0).sum().backward();
+    assert_same_output_recurrent_gradients(&model, &a, &b);
+}
+
+pub fn output_recurrent_gradients_match_finite_differences<B: AutodiffBackend>(device: &B::Device) {
+    B::seed(device, 23);
+    let mut numbers = Numbers::new(6);
+    let (vocab, batch, time) = (4, 2, 5);
+    let model = OutputRecurrentConfig::new(3, vocab)
+        .with_input(Some(InputEncoding::Tokens { vocab_size: vocab }))
+        .init::<B>(device);
+    let inputs = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
+    let previous = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
+    let targets = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
+    let checked = check_against_finite_differences(
+        &model,
+        |m: &OutputRecurrent<B>| {
+            let logits = m
+                .forward_teacher_forced(
+                    Some(SequenceInput::Tokens(inputs.clone())),
+                    FeedbackSequence::Tokens(previous.clone()),
+                )
+                .unwrap();
+            summed_cross_entropy(logits, targets.clone())
+        },
+        FINITE_DIFFERENCES,
+    );
+    assert_eq!(checked, 5, "U, W, b, V and c");
+}
+
+pub fn output_recurrent_stepwise_probability_feedback_gradients<B: AutodiffBackend>(
+    device: &B::Device,
+) {
+    // Fed its own softmax output, the model is a true recurrence through o(t-1), and the gradient
+    // flows through every fed-back probability vector.
+    B::seed(device, 24);
+    let mut numbers = Numbers::new(7);
+    let (classes, batch, time) = (3, 2, 4);
+    let model = OutputRecurrentConfig::new(3, classes).init::<B>(device);
+    let first = ids::<B>(&[vec![0, 2]], device).reshape([batch]);
+    let targets = ids::<B>(&random_ids(&mut numbers, batch, time, classes), device);
+    check_against_finite_differences(
+        &model,
+        |m: &OutputRecurrent<B>| {
+            let logits = m
+                .forward_stepwise(None, Feedback::Tokens(first.clone()), time, |_, o| {
+                    Feedback::from_logits(o, FeedbackChoice::Probabilities)
+                })
+                .unwrap();
+            summed_cross_entropy(logits, targets.clone())
+        },
+        FINITE_DIFFERENCES,
+    );
+}
+
+pub fn sequence_summarizer_forward_by_hand<B: AutodiffBackend>(device: &B::Device) {
+    let mut model = SequenceSummarizerConfig::new(InputEncoding::Tokens { vocab_size: 2 }, 1, 1)
+        .init::<B>(device);
+    let layer = &mut model.hidden.layers[0];
+    layer.input_weight = matrix_param(&[vec![0.5], vec![-1.0]], device);
+    layer.recurrent_weight = matrix_param(&[vec![0.8]], device);
+    layer.bias = vector_param(&[0.1], device);
+    model.output.weight = matrix_param(&[vec![2.0]], device);
+    model.output.bias = Some(vector_param(&[0.5], device));
+    // Second sequence is [1, 0] padded with a 1 that must be ignored.
+    let input = SequenceInput::Tokens(ids::<B>(&[vec![0, 1, 1], vec![1, 0, 1]], device));
+    let lengths = Tensor::<B, 1, Int>::from_data(TensorData::new(vec![3i64, 2], [2]), device);
+    let out = model.forward(input, Some(lengths)).unwrap();
+    let h1 = (0.1f64 + 0.5).tanh();
+    let h2 = (0.1 - 1.0 + 0.8 * h1).tanh();
+    let h3 = (0.1 - 1.0 + 0.8 * h2).tanh();
+    let g1 = (0.1f64 - 1.0).tanh();
+    let g2 = (0.1 + 0.5 + 0.8 * g1).tanh();
+    assert_eq!(out.dims(), [2, 1]);
+    assert_close(
+        "outputs",
+        &values(out),
+        &[0.5 + 2.0 * h3, 0.5 + 2.0 * g2],
+        EXACT,
+    );
+}
+
+pub fn sequence_summarizer_padding_equals_alone<B: AutodiffBackend>(device: &B::Device) {
+    B::seed(device, 31);
+    let mut numbers = Numbers::new(8);
+    let (d_input, time, d_output) = (2, 5, 2);
+    let lengths = [5usize, 3, 1];
+    let model = SequenceSummarizerConfig::new(InputEncoding::Dense { d_input }, 3, d_output)
+        .with_num_layers(2)
+        .init::<B>(device);
+    // Padding holds arbitrary non-zero values: masking, not zeros, must make it harmless.
+    let (x, rows) = dense::<B>(&mut numbers, lengths.len(), time, d_input, device);
+    let length_tensor = Tensor::<B, 1, Int>::from_data(
+        TensorData::new(lengths.iter().map(|&l| l as i64).collect::<Vec<_>>(), [3]),
+        device,
+    );
+    let weights = matrix::<B>(&numbers.matrix(3, d_output, 1.0), device);
+    let batched = model
+        .forward(SequenceInput::Dense(x), Some(length_tensor))
+        .unwrap();
+    let batched_gradients = (batched.clone() * weights.clone()).sum().backward();
+
+    let mut alone_outputs = Vec::new();
+    let mut alone_loss = None;
+    for (b, &length) in lengths.iter().enumerate() {
+        let sequence: Vec<Vec<f64>> = rows[b][..length].to_vec();
+        let x = matrix::<B>(&sequence, device).reshape([1, length, d_input]);
+        let o = model.forward(SequenceInput::Dense(x), None).unwrap();
+        alone_outputs.extend(values(o.clone()));
+        let term = (o * weights.clone().narrow(0, b, 1)).sum();
+        alone_loss = Some(match alone_loss {
+            None => term,
+            Some(sum) => sum + term,
+        });
+    }
+    assert_close("outputs", &values(batched), &alone_outputs, EXACT);
+    let alone_gradients = alone_loss.unwrap().backward();
+    for (k, layer) in model.hidden.layers.iter().enumerate() {
+        for (name, p) in [("U", &layer.input_weight), ("W", &layer.recurrent_weight)] {
+            assert_close(
+                &format!("∂L/∂{name} of layer {k}"),
+                &gradient(p, &batched_gradients),
+                &gradient(p, &alone_gradients),
+                EXACT,
+            );
+        }
+        assert_close(
+            "∂L/∂b",
+            &gradient(&layer.bias, &batched_gradients),
+            &gradient(&layer.bias, &alone_gradients),
+            EXACT,
+        );
+    }
+    assert_close(
+        "∂L/∂V",
+        &gradient(&model.output.weight, &batched_gradients),
+        &gradient(&model.output.weight, &alone_gradients),
+        EXACT,
+    );
+}
+
+pub fn sequence_summarizer_gradients_match_finite_differences<B: AutodiffBackend>(
+    device: &B::Device,
+) {
+    B::seed(device, 32);
+    let mut numbers = Numbers::new(9);
+    let model = SequenceSummarizerConfig::new(InputEncoding::Tokens { vocab_size: 3 }, 3, 2)
+        .with_num_layers(2)
+        .init::<B>(device);
+    let inputs = ids::<B>(&random_ids(&mut numbers, 2, 4, 3), device);
+    let lengths = Tensor::<B, 1, Int>::from_data(TensorData::new(vec![4i64, 2], [2]), device);
+    let targets = matrix::<B>(&numbers.matrix(2, 2, 1.0), device);
+    let checked = check_against_finite_differences(
+        &model,
+        |m: &SequenceSummarizer<B>| {
+            let o = m
+                .forward(SequenceInput::Tokens(inputs.clone()), Some(lengths.clone()))
+                .unwrap();
+            (o - targets.clone()).powf_scalar(2.0).sum()
+        },
+        FINITE_DIFFERENCES,
+    );
+    assert_eq!(checked, 2 * 3 + 2);
+}
+
+pub fn loss_matches_hand_computed_cross_entropy<B: AutodiffBackend>(device: &B::Device) {
+    let logits = Tensor::<B, 3>::from_data(
+        TensorData::new(vec![1.0f64, 2.0, 0.5, -1.0, 0.0, 3.0], [1, 2, 3]),
+        device,
+    );
+    let losses = step_cross_entropy(logits, ids::<B>(&[vec![1, 0]], device)).unwrap();
+    let nll = |o: [f64; 3], y: usize| -(o[y] - o.iter().map(|v| v.exp()).sum::<f64>().ln());
+    let expected = [nll([1.0, 2.0, 0.5], 1), nll([-1.0, 0.0, 3.0], 0)];
+    assert_close("losses", &values(losses), &expected, EXACT);
+}

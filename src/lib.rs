@@ -1,0 +1,60 @@
+//! # unroll
+//!
+//! Classic recurrent networks on [Burn](https://burn.dev): the three recurrent design patterns of
+//! *Deep Learning* ch. 10 as reusable modules ([`model`]), and the training strategies that fight
+//! exposure bias ([`training`]). This facade re-exports both and picks a backend from cargo
+//! features ([`backend`]).
+#![warn(missing_docs)]
+
+pub use unroll_model as model;
+pub use unroll_training as training;
+
+/// The backend chosen at build time by cargo feature.
+///
+/// Priority when several are enabled: `cuda`, then `wgpu`, then `ndarray`, then `flex` (the
+/// default), so `--features ndarray` alone is enough to move off the default.
+pub mod backend {
+    #[cfg(feature = "cuda")]
+    mod chosen {
+        /// The inference backend.
+        pub type Inference = burn::backend::Cuda;
+        /// Its name, as printed by the binaries.
+        pub const NAME: &str = "cuda";
+    }
+    #[cfg(all(feature = "wgpu", not(feature = "cuda")))]
+    mod chosen {
+        /// The inference backend.
+        pub type Inference = burn::backend::Wgpu;
+        /// Its name, as printed by the binaries.
+        pub const NAME: &str = "wgpu";
+    }
+    #[cfg(all(feature = "ndarray", not(any(feature = "cuda", feature = "wgpu"))))]
+    mod chosen {
+        /// The inference backend.
+        pub type Inference = burn::backend::NdArray;
+        /// Its name, as printed by the binaries.
+        pub const NAME: &str = "ndarray";
+    }
+    #[cfg(all(
+        feature = "flex",
+        not(any(feature = "cuda", feature = "wgpu", feature = "ndarray"))
+    ))]
+    mod chosen {
+        /// The inference backend.
+        pub type Inference = burn::backend::Flex;
+        /// Its name, as printed by the binaries.
+        pub const NAME: &str = "flex";
+    }
+    #[cfg(not(any(
+        feature = "cuda",
+        feature = "wgpu",
+        feature = "ndarray",
+        feature = "flex"
+    )))]
+    compile_error!("enable one backend feature: flex (default), ndarray, wgpu or cuda");
+
+    pub use chosen::{Inference, NAME};
+
+    /// The training backend: the chosen backend with autodiff.
+    pub type Training = burn::backend::Autodiff<Inference>;
+}
