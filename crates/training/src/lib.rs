@@ -1,8 +1,18 @@
 //! # unroll-training
 //!
-//! Training for the recurrent patterns of `unroll-model`: teacher forcing, scheduled sampling and
-//! a free-running curriculum in a resumable loop. This crate is being built; today it holds no
-//! public items.
+//! Training for the recurrent patterns of `unroll-model`. Built so far: the corpus and its
+//! vocabulary ([`corpus`]), the schedules of scheduled sampling and of the free-running
+//! curriculum ([`schedule`]) and PyTorch-style global-norm gradient clipping ([`clipping`]). The
+//! training loop, checkpoints and feeding strategies build on these.
 #![warn(missing_docs)]
 
+pub mod clipping;
+pub mod corpus;
+pub mod error;
+pub mod schedule;
+
+pub use clipping::{clip_global_norm, global_norm};
+pub use corpus::{Corpus, SymbolMode, Vocabulary};
+pub use error::{Result, TrainingError};
+pub use schedule::{CurriculumSchedule, SamplingSchedule};
 pub use unroll_model as model;

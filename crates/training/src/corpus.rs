@@ -1,0 +1,208 @@
+//! A corpus as a sequence of symbol ids, its vocabulary, and the train/validation split.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TrainingError, invalid};
+
+/// How the bytes of a corpus become symbols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SymbolMode {
+    /// UTF-8 text; a symbol is a Unicode scalar value.
+    Text,
+    /// Any data; a symbol is a byte.
+    Bytes,
+}
+
+/// The symbols a model reads and writes, each with an id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Vocabulary {
+    /// The distinct characters of a text, sorted by code point; the id is the position.
+    Text {
+        /// The characters, sorted.
+        symbols: Vec<char>,
+    },
+    /// All 256 byte values; the id is the byte.
+    Bytes,
+}
+
+impl Vocabulary {
+    /// The sorted distinct characters of `text`.
+    pub fn from_text(text: &str) -> Result<Self> {
+        let mut symbols: Vec<char> = text.chars().collect();
+        symbols.sort_unstable();
+        symbols.dedup();
+        if symbols.is_empty() {
+            return Err(TrainingError::EmptyCorpus);
+        }
+        Ok(Vocabulary::Text { symbols })
+    }
+
+    /// Number of symbols.
+    pub fn len(&self) -> usize {
+        match self {
+            Vocabulary::Text { symbols } => symbols.len(),
+            Vocabulary::Bytes => 256,
+        }
+    }
+
+    /// Whether the vocabulary has no symbol (never true for a built vocabulary).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The ids of the symbols of `text` (its UTF-8 bytes in byte mode).
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        match self {
+            Vocabulary::Text { symbols } => text
+                .chars()
+                .map(|c| {
+                    symbols.binary_search(&c).map(|id| id as u32).map_err(|_| {
+                        TrainingError::UnknownSymbol {
+                            symbol: c.to_string(),
+                        }
+                    })
+                })
+                .collect(),
+            Vocabulary::Bytes => Ok(text.bytes().map(u32::from).collect()),
+        }
+    }
+
+    /// The text of a sequence of ids; in byte mode invalid UTF-8 is shown as U+FFFD.
+    pub fn decode(&self, ids: &[u32]) -> String {
+        match self {
+            Vocabulary::Text { symbols } => ids
+                .iter()
+                .map(|&id| symbols.get(id as usize).copied().unwrap_or('\u{FFFD}'))
+                .collect(),
+            Vocabulary::Bytes => {
+                let bytes: Vec<u8> = ids.iter().map(|&id| id.min(255) as u8).collect();
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+        }
+    }
+}
+
+/// A corpus: its vocabulary and the id of every symbol in order.
+#[derive(Debug, Clone)]
+pub struct Corpus {
+    /// The symbols.
+    pub vocabulary: Vocabulary,
+    /// The whole corpus as ids.
+    pub ids: Vec<u32>,
+}
+
+impl Corpus {
+    /// Builds a corpus from raw bytes.
+    pub fn from_bytes(bytes: &[u8], mode: SymbolMode) -> Result<Self> {
+        if bytes.is_empty() {
+            return Err(TrainingError::EmptyCorpus);
+        }
+        match mode {
+            SymbolMode::Text => {
+                let text =
+                    std::str::from_utf8(bytes).map_err(|error| TrainingError::InvalidUtf8 {
+                        offset: error.valid_up_to(),
+                    })?;
+                let vocabulary = Vocabulary::from_text(text)?;
+                let ids = vocabulary.encode(text)?;
+                Ok(Corpus { vocabulary, ids })
+            }
+            SymbolMode::Bytes => Ok(Corpus {
+                vocabulary: Vocabulary::Bytes,
+                ids: bytes.iter().map(|&b| u32::from(b)).collect(),
+            }),
+        }
+    }
+
+    /// Reads a corpus file.
+    pub fn read(path: &Path, mode: SymbolMode) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|source| TrainingError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_bytes(&bytes, mode)
+    }
+
+    /// Splits into training and validation symbols: validation is the last `fraction`, from
+    /// index `⌊(1 − fraction)·N⌋` on (with 0.1, nanoGPT's split, so losses compare). Both parts
+    /// must hold at least `minimum` symbols.
+    pub fn split(&self, fraction: f64, minimum: usize) -> Result<(&[u32], &[u32])> {
+        if !(fraction > 0.0 && fraction < 1.0) {
+            return Err(invalid(
+                "validation_fraction",
+                format!("must lie in (0, 1), got {fraction}"),
+            ));
+        }
+        let boundary = (self.ids.len() as f64 * (1.0 - fraction)) as usize;
+        let (train, validation) = self.ids.split_at(boundary);
+        for (part, length) in [("training", train.len()), ("validation", validation.len())] {
+            if length < minimum {
+                return Err(TrainingError::CorpusTooShort {
+                    needed: minimum,
+                    why: format!("in the {part} split (window + 1)"),
+                    actual: length,
+                });
+            }
+        }
+        Ok((train, validation))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_vocabulary_is_sorted_and_round_trips() {
+        let corpus = Corpus::from_bytes("héllo, wörld".as_bytes(), SymbolMode::Text).unwrap();
+        let Vocabulary::Text { symbols } = &corpus.vocabulary else {
+            panic!("text mode")
+        };
+        let mut sorted = symbols.clone();
+        sorted.sort();
+        assert_eq!(symbols, &sorted);
+        assert_eq!(symbols.len(), 10);
+        assert_eq!(corpus.ids.len(), 12, "one id per character, not per byte");
+        assert_eq!(corpus.vocabulary.decode(&corpus.ids), "héllo, wörld");
+        assert!(matches!(
+            corpus.vocabulary.encode("x"),
+            Err(TrainingError::UnknownSymbol { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_corpora_are_rejected() {
+        assert!(matches!(
+            Corpus::from_bytes(b"", SymbolMode::Text),
+            Err(TrainingError::EmptyCorpus)
+        ));
+        assert!(matches!(
+            Corpus::from_bytes(&[b'a', 0xff, b'b'], SymbolMode::Text),
+            Err(TrainingError::InvalidUtf8 { offset: 1 })
+        ));
+        let bytes = Corpus::from_bytes(&[b'a', 0xff, b'b'], SymbolMode::Bytes).unwrap();
+        assert_eq!(bytes.ids, [97, 255, 98]);
+        assert!(matches!(
+            Corpus::read(Path::new("/nonexistent/corpus.txt"), SymbolMode::Text),
+            Err(TrainingError::Io { .. })
+        ));
+    }
+
+    #[test]
+    fn split_keeps_the_last_tenth_for_validation() {
+        let corpus = Corpus::from_bytes(&[b'a'; 1005], SymbolMode::Bytes).unwrap();
+        let (train, validation) = corpus.split(0.1, 10).unwrap();
+        assert_eq!(train.len(), 904, "⌊0.9 · 1005⌋");
+        assert_eq!(validation.len(), 101);
+        assert!(matches!(
+            corpus.split(0.1, 200),
+            Err(TrainingError::CorpusTooShort { .. })
+        ));
+        assert!(corpus.split(1.0, 1).is_err());
+        assert!(corpus.split(0.0, 1).is_err());
+    }
+}

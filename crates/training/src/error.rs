@@ -1,0 +1,65 @@
+//! The one error type of the training crate.
+
+use unroll_model::ModelError;
+
+/// What can go wrong when preparing or running training.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainingError {
+    /// A setting is out of its valid range.
+    #[error("invalid setting `{setting}`: {reason}")]
+    InvalidSetting {
+        /// Name of the setting.
+        setting: &'static str,
+        /// Why the value is rejected.
+        reason: String,
+    },
+    /// The corpus holds no symbol at all.
+    #[error("the corpus is empty")]
+    EmptyCorpus,
+    /// The corpus is too short for what was asked of it.
+    #[error("the corpus is too short: {needed} symbols are needed ({why}), it has {actual}")]
+    CorpusTooShort {
+        /// How many symbols are needed.
+        needed: usize,
+        /// What needs them.
+        why: String,
+        /// How many there are.
+        actual: usize,
+    },
+    /// Text mode was asked for but the bytes are not UTF-8.
+    #[error(
+        "the corpus is not valid UTF-8 (first bad byte at offset {offset}); use byte mode for non-text data"
+    )]
+    InvalidUtf8 {
+        /// Byte offset of the first invalid sequence.
+        offset: usize,
+    },
+    /// A symbol is not in the vocabulary.
+    #[error("symbol {symbol:?} is not in the vocabulary")]
+    UnknownSymbol {
+        /// The symbol, as text.
+        symbol: String,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The model rejected a configuration or an input.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// Result type of the training crate.
+pub type Result<T> = std::result::Result<T, TrainingError>;
+
+/// Builds an [`TrainingError::InvalidSetting`].
+pub(crate) fn invalid(setting: &'static str, reason: impl Into<String>) -> TrainingError {
+    TrainingError::InvalidSetting {
+        setting,
+        reason: reason.into(),
+    }
+}

@@ -1,0 +1,216 @@
+//! How much of what the network is fed comes from the truth, as training goes on.
+//!
+//! - Scheduled sampling (Bengio et al., 2015): at iteration `i` every fed-back position gets the
+//!   true previous symbol with probability `ε(i)`, otherwise a symbol drawn from the model.
+//! - Free-running curriculum: the last `n(i)` steps of every window are fed the model's own
+//!   samples, `n` growing from 0 to a maximum.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, invalid};
+
+/// The probability `ε(i)` of feeding the true previous symbol at training iteration `i`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SamplingSchedule {
+    /// `ε(i) = epsilon`. `1` is teacher forcing, `0` fully free-running.
+    Constant {
+        /// The probability, in `[0, 1]`.
+        epsilon: f64,
+    },
+    /// `ε(i) = max(minimum, k − c·i)`.
+    Linear {
+        /// Starting value, in `[0, 1]`.
+        k: f64,
+        /// Decrease per iteration, `≥ 0`.
+        c: f64,
+        /// Floor, in `[0, 1]`.
+        minimum: f64,
+    },
+    /// `ε(i) = kⁱ`, `0 < k < 1`.
+    Exponential {
+        /// The base.
+        k: f64,
+    },
+    /// `ε(i) = k / (k + exp(i / k))`, `k ≥ 1`.
+    InverseSigmoid {
+        /// Sets how long ε stays near 1.
+        k: f64,
+    },
+}
+
+fn unit(setting: &'static str, value: f64) -> Result<()> {
+    if !(0.0..=1.0).contains(&value) {
+        return Err(invalid(setting, format!("must lie in [0, 1], got {value}")));
+    }
+    Ok(())
+}
+
+impl SamplingSchedule {
+    /// Teacher forcing: `ε = 1` always.
+    pub const TEACHER_FORCING: SamplingSchedule = SamplingSchedule::Constant { epsilon: 1.0 };
+
+    /// Checks the parameters, naming the one out of range.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            SamplingSchedule::Constant { epsilon } => unit("epsilon", epsilon),
+            SamplingSchedule::Linear { k, c, minimum } => {
+                unit("k", k)?;
+                unit("minimum", minimum)?;
+                if !(c >= 0.0 && c.is_finite()) {
+                    return Err(invalid("c", format!("must be finite and ≥ 0, got {c}")));
+                }
+                Ok(())
+            }
+            SamplingSchedule::Exponential { k } => {
+                if !(k > 0.0 && k < 1.0) {
+                    return Err(invalid("k", format!("must lie in (0, 1), got {k}")));
+                }
+                Ok(())
+            }
+            SamplingSchedule::InverseSigmoid { k } => {
+                if !(k >= 1.0 && k.is_finite()) {
+                    return Err(invalid("k", format!("must be finite and ≥ 1, got {k}")));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `ε(i)`, the probability of feeding the truth at iteration `i` (counted from 0).
+    pub fn probability(&self, iteration: u64) -> f64 {
+        let i = iteration as f64;
+        match *self {
+            SamplingSchedule::Constant { epsilon } => epsilon,
+            SamplingSchedule::Linear { k, c, minimum } => (k - c * i).max(minimum),
+            SamplingSchedule::Exponential { k } => k.powf(i),
+            // exp(i/k) overflows to infinity for large i, which correctly gives 0.
+            SamplingSchedule::InverseSigmoid { k } => k / (k + (i / k).exp()),
+        }
+    }
+}
+
+/// The number `n(i)` of steps at the end of each window fed the model's own samples.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CurriculumSchedule {
+    /// Largest `n`; the window length makes training fully free-running.
+    pub maximum: usize,
+    /// Iterations spent teacher-forced before `n` starts growing.
+    pub start: u64,
+    /// Iterations over which `n` grows linearly from 0 to `maximum`.
+    pub ramp: u64,
+}
+
+impl CurriculumSchedule {
+    /// Checks the schedule against the window length.
+    pub fn validate(&self, window: usize) -> Result<()> {
+        if self.maximum > window {
+            return Err(invalid(
+                "maximum",
+                format!(
+                    "free-running steps ({}) exceed the window ({window})",
+                    self.maximum
+                ),
+            ));
+        }
+        if self.ramp == 0 {
+            return Err(invalid("ramp", "must be at least 1 iteration"));
+        }
+        Ok(())
+    }
+
+    /// `n(i) = min(maximum, ⌊maximum · (i − start) / ramp⌋)`, 0 before `start`.
+    pub fn free_running_steps(&self, iteration: u64) -> usize {
+        if iteration < self.start {
+            return 0;
+        }
+        let progressed =
+            (iteration - self.start) as u128 * self.maximum as u128 / self.ramp as u128;
+        (progressed as usize).min(self.maximum)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas() {
+        let linear = SamplingSchedule::Linear {
+            k: 1.0,
+            c: 0.01,
+            minimum: 0.2,
+        };
+        assert_eq!(linear.probability(0), 1.0);
+        assert!((linear.probability(30) - 0.7).abs() < 1e-12);
+        assert_eq!(linear.probability(1000), 0.2);
+
+        let exponential = SamplingSchedule::Exponential { k: 0.99 };
+        assert_eq!(exponential.probability(0), 1.0);
+        assert!((exponential.probability(100) - 0.99f64.powi(100)).abs() < 1e-12);
+
+        let sigmoid = SamplingSchedule::InverseSigmoid { k: 10.0 };
+        assert!((sigmoid.probability(0) - 10.0 / 11.0).abs() < 1e-12);
+        assert!((sigmoid.probability(50) - 10.0 / (10.0 + 5f64.exp())).abs() < 1e-12);
+        assert_eq!(sigmoid.probability(100_000), 0.0);
+
+        assert_eq!(SamplingSchedule::TEACHER_FORCING.probability(12345), 1.0);
+    }
+
+    #[test]
+    fn out_of_range_parameters_are_named() {
+        let bad = [
+            (SamplingSchedule::Constant { epsilon: 1.5 }, "epsilon"),
+            (SamplingSchedule::Constant { epsilon: -0.1 }, "epsilon"),
+            (
+                SamplingSchedule::Linear {
+                    k: 1.0,
+                    c: -1.0,
+                    minimum: 0.0,
+                },
+                "c",
+            ),
+            (
+                SamplingSchedule::Linear {
+                    k: 1.0,
+                    c: 0.1,
+                    minimum: 2.0,
+                },
+                "minimum",
+            ),
+            (SamplingSchedule::Exponential { k: 1.0 }, "k"),
+            (SamplingSchedule::Exponential { k: 0.0 }, "k"),
+            (SamplingSchedule::InverseSigmoid { k: 0.5 }, "k"),
+        ];
+        for (schedule, setting) in bad {
+            match schedule.validate() {
+                Err(crate::TrainingError::InvalidSetting { setting: named, .. }) => {
+                    assert_eq!(named, setting)
+                }
+                other => panic!("{schedule:?}: expected an error naming {setting}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn curriculum_grows_to_its_maximum() {
+        let curriculum = CurriculumSchedule {
+            maximum: 10,
+            start: 100,
+            ramp: 200,
+        };
+        assert!(curriculum.validate(10).is_ok());
+        assert!(curriculum.validate(9).is_err());
+        assert_eq!(curriculum.free_running_steps(0), 0);
+        assert_eq!(curriculum.free_running_steps(100), 0);
+        assert_eq!(curriculum.free_running_steps(200), 5);
+        assert_eq!(curriculum.free_running_steps(300), 10);
+        assert_eq!(curriculum.free_running_steps(10_000), 10);
+        let bad = CurriculumSchedule {
+            maximum: 1,
+            start: 0,
+            ramp: 0,
+        };
+        assert!(bad.validate(4).is_err());
+    }
+}
