@@ -265,3 +265,44 @@ impl<B: Backend> HiddenStack<B> {
         (top, Tensor::stack(finals, 0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, NdArray};
+    use burn::module::AutodiffModule;
+
+    type B = Autodiff<NdArray>;
+
+    fn run<Bk: Backend>(stack: &HiddenStack<Bk>, device: &Bk::Device) -> Vec<f32> {
+        let inputs = (0..3)
+            .map(|_| StepInput::Dense(Tensor::<Bk, 2>::ones([2, 4], device)))
+            .collect();
+        let (outputs, _) = stack.forward(inputs, stack.zero_state(2, device), None);
+        outputs
+            .into_iter()
+            .flat_map(|h| h.into_data().iter::<f32>().collect::<Vec<_>>())
+            .collect()
+    }
+
+    #[test]
+    fn dropout_acts_between_layers_in_training_only() {
+        let device = Default::default();
+        B::seed(&device, 5);
+        let stack = HiddenStackConfig::new(InputEncoding::Dense { d_input: 4 }, 8)
+            .with_num_layers(2)
+            .with_dropout(0.5)
+            .init::<B>(&device);
+        assert_ne!(
+            run(&stack, &device),
+            run(&stack, &device),
+            "training: random masks"
+        );
+        let inference = stack.valid();
+        assert_eq!(
+            run(&inference, &device),
+            run(&inference, &device),
+            "inference: none"
+        );
+    }
+}

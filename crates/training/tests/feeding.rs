@@ -1,0 +1,207 @@
+//! Feeding strategies: ε = 1 is teacher forcing exactly, ε = 0 is fully free-running, and the
+//! curriculum's tail is free-running while its head is teacher-forced.
+
+use burn::backend::{Autodiff, NdArray};
+use burn::tensor::backend::Backend as _;
+use burn::tensor::{Int, Tensor, TensorData};
+use unroll_model::{
+    FeedbackSequence, HiddenRecurrentConfig, InputEncoding, OutputRecurrentConfig, SequenceInput,
+    StepInput, step_cross_entropy,
+};
+use unroll_training::{Feeding, OwnSymbol, hidden_recurrent_window, mix, output_recurrent_window};
+
+type B = Autodiff<NdArray<f64>>;
+
+const VOCAB: usize = 5;
+
+fn ids(rows: &[[i64; 6]]) -> Tensor<B, 2, Int> {
+    let flat: Vec<i64> = rows.iter().flatten().copied().collect();
+    Tensor::from_data(TensorData::new(flat, [rows.len(), 6]), &Default::default())
+}
+
+fn values<const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+    t.into_data().iter::<f64>().collect()
+}
+
+fn inputs() -> Tensor<B, 2, Int> {
+    ids(&[[0, 1, 2, 3, 4, 0], [4, 4, 3, 1, 0, 2], [2, 0, 1, 1, 3, 4]])
+}
+
+fn pattern_1() -> unroll_model::HiddenRecurrent<B> {
+    let device = Default::default();
+    B::seed(&device, 1);
+    HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, 6, VOCAB)
+        .with_num_layers(2)
+        .init(&device)
+}
+
+fn pattern_2() -> unroll_model::OutputRecurrent<B> {
+    let device = Default::default();
+    B::seed(&device, 2);
+    OutputRecurrentConfig::new(6, VOCAB).init(&device)
+}
+
+#[test]
+fn epsilon_one_is_teacher_forcing_exactly() {
+    let model = pattern_1();
+    let feeding = Feeding::ScheduledSampling {
+        truth_probability: 1.0,
+        own: OwnSymbol::Sample,
+    };
+    let fed = hidden_recurrent_window(&model, inputs(), None, &feeding).unwrap();
+    let forced = model
+        .forward(SequenceInput::Tokens(inputs()), None)
+        .unwrap();
+    assert_eq!(values(fed.logits), values(forced.logits));
+
+    let model = pattern_2();
+    let fed = output_recurrent_window(&model, inputs(), &feeding).unwrap();
+    let forced = model
+        .forward_teacher_forced(None, FeedbackSequence::Tokens(inputs()))
+        .unwrap();
+    assert_eq!(values(fed), values(forced));
+}
+
+/// Greedy open-loop generation, written out: the first symbol is given, then each step is fed
+/// the argmax of the previous output.
+fn greedy_pattern_1(
+    model: &unroll_model::HiddenRecurrent<B>,
+    first: Tensor<B, 1, Int>,
+) -> Vec<f64> {
+    let mut state = None;
+    let mut fed = first;
+    let mut logits = Vec::new();
+    for _ in 0..6 {
+        let (o, next) = model.step(StepInput::Tokens(fed), state).unwrap();
+        fed = o.clone().argmax(1).reshape([3]);
+        state = Some(next);
+        logits.push(o);
+    }
+    values(Tensor::stack::<3>(logits, 1))
+}
+
+#[test]
+fn epsilon_zero_is_fully_free_running() {
+    let model = pattern_1();
+    let first = inputs().slice([0..3, 0..1]).reshape([3]);
+    let expected = greedy_pattern_1(&model, first);
+    for feeding in [
+        Feeding::ScheduledSampling {
+            truth_probability: 0.0,
+            own: OwnSymbol::Argmax,
+        },
+        Feeding::FreeRunningTail {
+            free_steps: 6,
+            own: OwnSymbol::Argmax,
+        },
+    ] {
+        let fed = hidden_recurrent_window(&model, inputs(), None, &feeding).unwrap();
+        assert_eq!(values(fed.logits), expected, "{feeding:?}");
+    }
+}
+
+#[test]
+fn pattern_2_epsilon_zero_feeds_its_own_outputs() {
+    let model = pattern_2();
+    let first = inputs().slice([0..3, 0..1]).reshape([3]);
+    let mut fed = first;
+    let mut expected = Vec::new();
+    for _ in 0..6 {
+        let o = model
+            .step(None, unroll_model::Feedback::Tokens(fed))
+            .unwrap();
+        fed = o.clone().argmax(1).reshape([3]);
+        expected.push(o);
+    }
+    let feeding = Feeding::ScheduledSampling {
+        truth_probability: 0.0,
+        own: OwnSymbol::Argmax,
+    };
+    let logits = output_recurrent_window(&model, inputs(), &feeding).unwrap();
+    assert_eq!(values(logits), values(Tensor::stack::<3>(expected, 1)));
+}
+
+#[test]
+fn curriculum_head_is_teacher_forced_and_tail_is_not() {
+    let model = pattern_1();
+    let feeding = Feeding::FreeRunningTail {
+        free_steps: 2,
+        own: OwnSymbol::Argmax,
+    };
+    let fed = values(
+        hidden_recurrent_window(&model, inputs(), None, &feeding)
+            .unwrap()
+            .logits,
+    );
+    let forced = values(
+        model
+            .forward(SequenceInput::Tokens(inputs()), None)
+            .unwrap()
+            .logits,
+    );
+    // [batch 3, time 6, vocab 5]: steps 0..4 match teacher forcing for every sequence.
+    for b in 0..3 {
+        let row = |v: &[f64], t: usize| v[(b * 6 + t) * VOCAB..(b * 6 + t + 1) * VOCAB].to_vec();
+        for t in 0..4 {
+            assert_eq!(row(&fed, t), row(&forced, t), "sequence {b}, step {t}");
+        }
+    }
+    assert_ne!(
+        fed, forced,
+        "the last two steps were fed the model's own symbols"
+    );
+    assert_eq!(feeding.truth_probability(3, 6), 1.0);
+    assert_eq!(feeding.truth_probability(4, 6), 0.0);
+}
+
+#[test]
+fn gradients_flow_through_the_state_but_not_the_samples() {
+    let model = pattern_1();
+    let feeding = Feeding::ScheduledSampling {
+        truth_probability: 0.5,
+        own: OwnSymbol::Sample,
+    };
+    let out = hidden_recurrent_window(&model, inputs(), None, &feeding).unwrap();
+    let loss = step_cross_entropy(out.logits, inputs()).unwrap().sum();
+    let gradients = loss.backward();
+    let w = model.hidden.layers[0]
+        .recurrent_weight
+        .val()
+        .grad(&gradients)
+        .unwrap();
+    let w: Vec<f64> = w.into_data().iter::<f64>().collect();
+    assert!(w.iter().all(|v| v.is_finite()) && w.iter().any(|v| *v != 0.0));
+}
+
+#[test]
+fn coins_follow_the_probability_and_the_seed() {
+    let device = Default::default();
+    let batch = 20_000;
+    let truth = Tensor::<B, 1, Int>::zeros([batch], &device);
+    let own = Tensor::<B, 1, Int>::ones([batch], &device);
+    B::seed(&device, 9);
+    let a: Vec<i64> = mix(truth.clone(), own.clone(), 0.3)
+        .into_data()
+        .iter::<i64>()
+        .collect();
+    let kept = a.iter().filter(|&&v| v == 0).count() as f64 / batch as f64;
+    assert!((kept - 0.3).abs() < 0.015, "truth kept {kept}");
+    B::seed(&device, 9);
+    let b: Vec<i64> = mix(truth, own, 0.3).into_data().iter::<i64>().collect();
+    assert_eq!(a, b, "same seed, same coins");
+}
+
+#[test]
+fn invalid_feeding_is_rejected() {
+    let model = pattern_1();
+    let bad = Feeding::ScheduledSampling {
+        truth_probability: 1.5,
+        own: OwnSymbol::Sample,
+    };
+    assert!(hidden_recurrent_window(&model, inputs(), None, &bad).is_err());
+    let bad = Feeding::FreeRunningTail {
+        free_steps: 7,
+        own: OwnSymbol::Sample,
+    };
+    assert!(hidden_recurrent_window(&model, inputs(), None, &bad).is_err());
+}
