@@ -48,6 +48,22 @@ pub enum TrainingError {
         /// What the system said.
         source: std::io::Error,
     },
+    /// A checkpoint is missing, incomplete, corrupted or does not fit.
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The checkpoint directory or file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Training stopped because the loss became unusable; the last good checkpoint is intact.
+    #[error("training stopped at iteration {iteration}: {reason}")]
+    Diverged {
+        /// The iteration at which it happened.
+        iteration: u64,
+        /// What happened.
+        reason: String,
+    },
     /// The model rejected a configuration or an input.
     #[error(transparent)]
     Model(#[from] ModelError),
@@ -61,5 +77,24 @@ pub(crate) fn invalid(setting: &'static str, reason: impl Into<String>) -> Train
     TrainingError::InvalidSetting {
         setting,
         reason: reason.into(),
+    }
+}
+
+/// Builds a [`TrainingError::Checkpoint`].
+pub(crate) fn checkpoint_error(
+    path: &std::path::Path,
+    reason: impl std::fmt::Display,
+) -> TrainingError {
+    TrainingError::Checkpoint {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Builds a [`TrainingError::Io`].
+pub(crate) fn io_error(path: &std::path::Path, source: std::io::Error) -> TrainingError {
+    TrainingError::Io {
+        path: path.display().to_string(),
+        source,
     }
 }

@@ -1,20 +1,42 @@
 //! # unroll-training
 //!
-//! Training for the recurrent patterns of `unroll-model`. Built so far: the corpus and its
-//! vocabulary ([`corpus`]), what the network is fed at each step ([`feeding`]), the schedules of scheduled sampling and of the free-running
-//! curriculum ([`schedule`]) and PyTorch-style global-norm gradient clipping ([`clipping`]). The
-//! training loop, checkpoints and feeding strategies build on these.
+//! Trains the recurrent patterns of `unroll-model` as language models on any autodiff backend:
+//!
+//! - [`corpus`]: a UTF-8 text (or bytes) becomes a sorted vocabulary and a sequence of ids, split
+//!   with the last 10 % for validation;
+//! - [`feeding`] and [`schedule`]: teacher forcing, scheduled sampling and the free-running
+//!   curriculum;
+//! - [`trainer`]: truncated BPTT over windows, global-norm clipping ([`clipping`]), learning-rate
+//!   schedules, validation ([`evaluate`]), atomic checkpoints ([`checkpoint`]) and exact resumption,
+//!   metrics as JSON lines and a loss-curve PNG ([`metrics`]), progress on the console
+//!   ([`progress`]).
 #![warn(missing_docs)]
 
+pub mod batches;
+pub mod checkpoint;
 pub mod clipping;
+pub mod config;
 pub mod corpus;
 pub mod error;
+pub mod evaluate;
 pub mod feeding;
+pub mod language_model;
+pub mod metrics;
+pub mod progress;
 pub mod schedule;
+pub mod trainer;
 
+pub use checkpoint::{Checkpoint, Which};
 pub use clipping::{clip_global_norm, global_norm};
+pub use config::{
+    Batching, LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, Strategy, TrainingConfig,
+};
 pub use corpus::{Corpus, SymbolMode, Vocabulary};
 pub use error::{Result, TrainingError};
+pub use evaluate::{Evaluation, evaluate};
 pub use feeding::{Feeding, OwnSymbol, hidden_recurrent_window, mix, output_recurrent_window};
+pub use language_model::LanguageModel;
+pub use progress::{ConsoleReporter, Observer, Silent};
 pub use schedule::{CurriculumSchedule, SamplingSchedule};
+pub use trainer::{TrainingReport, TrainingRun, train};
 pub use unroll_model as model;

@@ -1,0 +1,286 @@
+//! Checkpoints: a directory per checkpoint, written whole to a temporary directory and then
+//! renamed into place, so a crash never leaves a half-written `last` or `best`.
+//!
+//! ```text
+//! RUN/last/  model.bpk  optimizer.bin  config.json  vocabulary.json  progress.json  metrics.jsonl
+//! RUN/best/  the same, from the iteration with the lowest validation loss
+//! ```
+//! Weights are in Burn's Burnpack format, which any backend reads.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+use burn_store::{BurnpackStore, ModuleSnapshot};
+use serde::{Deserialize, Serialize};
+
+use crate::config::TrainingConfig;
+use crate::corpus::Vocabulary;
+use crate::error::{Result, checkpoint_error, io_error};
+use crate::language_model::LanguageModel;
+use crate::metrics::{IterationMetrics, from_jsonl, to_jsonl};
+
+const MODEL: &str = "model.bpk";
+const OPTIMIZER: &str = "optimizer.bin";
+const CONFIG: &str = "config.json";
+const VOCABULARY: &str = "vocabulary.json";
+const PROGRESS: &str = "progress.json";
+const METRICS: &str = "metrics.jsonl";
+
+/// Which checkpoint of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// The most recent.
+    Last,
+    /// The one with the lowest validation loss.
+    Best,
+}
+
+impl Which {
+    fn name(self) -> &'static str {
+        match self {
+            Which::Last => "last",
+            Which::Best => "best",
+        }
+    }
+}
+
+/// Where training stands, beyond the weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Iterations completed; training resumes at this iteration.
+    pub iteration: u64,
+    /// Lowest validation loss so far (nats per symbol).
+    pub best_validation: Option<f64>,
+    /// Loss of the run's first iteration, the reference of the divergence guard.
+    pub initial_loss: Option<f64>,
+    /// The carried hidden state `[num_layers, batch, d_hidden]`, when state carries over.
+    pub carried_state: Option<SavedTensor>,
+    /// The backend that wrote the checkpoint (any backend can read it).
+    pub backend: String,
+    /// The parameters' ids in visiting order: the optimiser's state is keyed by them, and
+    /// loading weights alone would give the parameters new ones.
+    #[serde(default)]
+    pub parameter_ids: Vec<u64>,
+}
+
+/// A small tensor stored as JSON (f32 values round-trip exactly).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedTensor {
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its values, row-major.
+    pub values: Vec<f32>,
+}
+
+/// The files of a checkpoint, read but not yet turned into a model.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    /// The checkpoint's directory.
+    pub path: PathBuf,
+    /// The run's settings.
+    pub config: TrainingConfig,
+    /// The symbols.
+    pub vocabulary: Vocabulary,
+    /// Where training stood.
+    pub progress: Progress,
+    /// Every logged iteration so far.
+    pub metrics: Vec<IterationMetrics>,
+    model: Vec<u8>,
+    optimizer: Option<Vec<u8>>,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            checkpoint_error(path, "missing file: the checkpoint is incomplete")
+        } else {
+            io_error(path, e)
+        }
+    })
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let bytes = read(path)?;
+    serde_json::from_slice(&bytes).map_err(|e| checkpoint_error(path, format!("corrupted: {e}")))
+}
+
+/// The directory holding checkpoint `which` of a run, accepting the run directory or a
+/// checkpoint directory itself; a checkpoint caught mid-replacement is found under its old name.
+pub fn locate(dir: &Path, which: Which) -> Result<PathBuf> {
+    if dir.join(CONFIG).is_file() {
+        return Ok(dir.to_path_buf());
+    }
+    let current = dir.join(which.name());
+    if current.is_dir() {
+        return Ok(current);
+    }
+    let previous = dir.join(format!(".{}.old", which.name()));
+    if previous.is_dir() {
+        return Ok(previous);
+    }
+    if !dir.exists() {
+        return Err(checkpoint_error(dir, "no such directory"));
+    }
+    Err(checkpoint_error(
+        dir,
+        format!("no `{}` checkpoint in this directory", which.name()),
+    ))
+}
+
+impl Checkpoint {
+    /// Reads checkpoint `which` of the run in `dir` (or the checkpoint directory `dir` itself).
+    pub fn open(dir: &Path, which: Which) -> Result<Self> {
+        let path = locate(dir, which)?;
+        let metrics_path = path.join(METRICS);
+        let metrics_text = String::from_utf8(read(&metrics_path)?)
+            .map_err(|e| checkpoint_error(&metrics_path, e))?;
+        let metrics = from_jsonl(&metrics_text)
+            .map_err(|e| checkpoint_error(&metrics_path, format!("corrupted: {e}")))?;
+        let optimizer_path = path.join(OPTIMIZER);
+        Ok(Checkpoint {
+            config: parse(&path.join(CONFIG))?,
+            vocabulary: parse(&path.join(VOCABULARY))?,
+            progress: parse(&path.join(PROGRESS))?,
+            metrics,
+            model: read(&path.join(MODEL))?,
+            optimizer: optimizer_path
+                .is_file()
+                .then(|| read(&optimizer_path))
+                .transpose()?,
+            path,
+        })
+    }
+
+    /// Builds the model from the checkpoint's settings and loads its weights; an error if the
+    /// weights do not fit the settings.
+    pub fn model<B: Backend>(&self, device: &B::Device) -> Result<LanguageModel<B>> {
+        let mut model = self.config.model.init::<B>(self.vocabulary.len(), device)?;
+        let mut store = BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(
+            self.model.clone(),
+        )));
+        model.load_from(&mut store).map_err(|e| {
+            checkpoint_error(&self.path.join(MODEL), format!("weights do not load: {e}"))
+        })?;
+        let ids = &self.progress.parameter_ids;
+        if ids.is_empty() {
+            return Ok(model);
+        }
+        if ids.len() != parameter_ids(&model).len() {
+            return Err(checkpoint_error(
+                &self.path.join(PROGRESS),
+                "its parameter list does not match the model",
+            ));
+        }
+        Ok(model.map(&mut AssignIds { ids, next: 0 }))
+    }
+
+    /// The optimiser's saved state, if any.
+    pub fn optimizer_bytes(&self) -> Option<&[u8]> {
+        self.optimizer.as_deref()
+    }
+}
+
+/// The ids of a module's float parameters, in visiting order.
+pub fn parameter_ids<B: Backend, M: Module<B>>(module: &M) -> Vec<u64> {
+    struct Collect(Vec<u64>);
+    impl<B: Backend> ModuleVisitor<B> for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            self.0.push(param.id.val());
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    module.visit(&mut collect);
+    collect.0
+}
+
+/// Gives a module's float parameters saved ids, in visiting order.
+struct AssignIds<'a> {
+    ids: &'a [u64],
+    next: usize,
+}
+
+impl<B: Backend> ModuleMapper<B> for AssignIds<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let (_, tensor, mapper) = param.consume();
+        let id = ParamId::from(self.ids[self.next]);
+        self.next += 1;
+        Param::from_mapped_value(id, tensor, mapper)
+    }
+}
+
+/// Everything a checkpoint holds, to be written.
+pub struct CheckpointContents<'a, B: Backend> {
+    /// The model.
+    pub model: &'a LanguageModel<B>,
+    /// The optimiser's state, serialised.
+    pub optimizer: Option<Vec<u8>>,
+    /// The run's settings.
+    pub config: &'a TrainingConfig,
+    /// The symbols.
+    pub vocabulary: &'a Vocabulary,
+    /// Where training stands.
+    pub progress: &'a Progress,
+    /// Every logged iteration so far.
+    pub metrics: &'a [IterationMetrics],
+}
+
+/// Serialises a model's weights in the Burnpack format.
+pub fn model_bytes<B: Backend, M: Module<B>>(model: &M) -> Result<Vec<u8>> {
+    let mut store = BurnpackStore::from_bytes(None);
+    model
+        .save_into(&mut store)
+        .map_err(|e| checkpoint_error(Path::new(MODEL), e))?;
+    let bytes = store
+        .get_bytes()
+        .map_err(|e| checkpoint_error(Path::new(MODEL), e))?;
+    Ok(bytes.to_vec())
+}
+
+/// Writes checkpoint `which` into the run directory `run`: all files into a temporary
+/// directory, then renames, so the previous checkpoint stays whole until the new one is.
+pub fn save<B: Backend>(
+    run: &Path,
+    which: Which,
+    contents: &CheckpointContents<'_, B>,
+) -> Result<PathBuf> {
+    let name = which.name();
+    let target = run.join(name);
+    let temporary = run.join(format!(".{name}.tmp"));
+    let previous = run.join(format!(".{name}.old"));
+    std::fs::create_dir_all(run).map_err(|e| io_error(run, e))?;
+    if temporary.exists() {
+        std::fs::remove_dir_all(&temporary).map_err(|e| io_error(&temporary, e))?;
+    }
+    std::fs::create_dir(&temporary).map_err(|e| io_error(&temporary, e))?;
+    let mut files: Vec<(&str, Vec<u8>)> = vec![
+        (MODEL, model_bytes(contents.model)?),
+        (CONFIG, pretty(contents.config)),
+        (VOCABULARY, pretty(contents.vocabulary)),
+        (PROGRESS, pretty(contents.progress)),
+        (METRICS, to_jsonl(contents.metrics).into_bytes()),
+    ];
+    if let Some(optimizer) = &contents.optimizer {
+        files.push((OPTIMIZER, optimizer.clone()));
+    }
+    for (file, bytes) in files {
+        let path = temporary.join(file);
+        std::fs::write(&path, bytes).map_err(|e| io_error(&path, e))?;
+    }
+    if previous.exists() {
+        std::fs::remove_dir_all(&previous).map_err(|e| io_error(&previous, e))?;
+    }
+    if target.exists() {
+        std::fs::rename(&target, &previous).map_err(|e| io_error(&target, e))?;
+    }
+    std::fs::rename(&temporary, &target).map_err(|e| io_error(&temporary, e))?;
+    if previous.exists() {
+        std::fs::remove_dir_all(&previous).map_err(|e| io_error(&previous, e))?;
+    }
+    Ok(target)
+}
+
+fn pretty<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec_pretty(value).expect("settings serialise")
+}

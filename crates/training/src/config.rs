@@ -1,0 +1,399 @@
+//! Every setting of a training run, serialisable (JSON or TOML) and checked before training.
+
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::SymbolMode;
+use crate::error::{Result, invalid};
+use crate::feeding::OwnSymbol;
+use crate::schedule::{CurriculumSchedule, SamplingSchedule};
+
+/// Which recurrent pattern the language model uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pattern {
+    /// Pattern 1: hidden-to-hidden recurrence; the input at `t` is the symbol at `t-1`.
+    Hidden,
+    /// Pattern 2: output-to-hidden recurrence only; the fed-back value is the symbol at `t-1`.
+    Output,
+}
+
+/// The network's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelSettings {
+    /// Which pattern.
+    pub pattern: Pattern,
+    /// Size of each hidden layer.
+    pub hidden: usize,
+    /// Number of stacked layers (pattern 1 only).
+    pub layers: usize,
+    /// Dropout between stacked layers (pattern 1 only).
+    pub dropout: f64,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        ModelSettings {
+            pattern: Pattern::Hidden,
+            hidden: 256,
+            layers: 1,
+            dropout: 0.0,
+        }
+    }
+}
+
+/// The optimiser, with PyTorch's default hyper-parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    /// Adam (β = 0.9, 0.999; ε = 1e-8).
+    Adam,
+    /// Plain stochastic gradient descent.
+    Sgd,
+    /// RMSprop (α = 0.99, ε = 1e-8).
+    Rmsprop,
+}
+
+/// How the learning rate changes with the iteration `i` (counted from 0) of `steps`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LearningRateSchedule {
+    /// `lr`.
+    Constant,
+    /// `lr · factor^⌊i / every⌋`.
+    Step {
+        /// Iterations between decays.
+        every: u64,
+        /// Multiplier at each decay, in (0, 1].
+        factor: f64,
+    },
+    /// `lr · gammaⁱ`.
+    Exponential {
+        /// Per-iteration multiplier, in (0, 1].
+        gamma: f64,
+    },
+    /// `minimum + (lr − minimum) · (1 + cos(π i / steps)) / 2`.
+    Cosine {
+        /// The rate reached at the last iteration.
+        minimum: f64,
+    },
+}
+
+impl LearningRateSchedule {
+    /// The learning rate at iteration `i`.
+    pub fn rate(&self, base: f64, iteration: u64, steps: u64) -> f64 {
+        match *self {
+            LearningRateSchedule::Constant => base,
+            LearningRateSchedule::Step { every, factor } => {
+                base * factor.powi((iteration / every.max(1)) as i32)
+            }
+            LearningRateSchedule::Exponential { gamma } => base * gamma.powf(iteration as f64),
+            LearningRateSchedule::Cosine { minimum } => {
+                let progress = iteration as f64 / steps.max(1) as f64;
+                minimum + (base - minimum) * (1.0 + (std::f64::consts::PI * progress).cos()) / 2.0
+            }
+        }
+    }
+
+    fn validate(&self, base: f64) -> Result<()> {
+        match *self {
+            LearningRateSchedule::Constant => Ok(()),
+            LearningRateSchedule::Step { every, factor } => {
+                if every == 0 {
+                    return Err(invalid("every", "the step schedule needs every ≥ 1"));
+                }
+                positive_unit("factor", factor)
+            }
+            LearningRateSchedule::Exponential { gamma } => positive_unit("gamma", gamma),
+            LearningRateSchedule::Cosine { minimum } => {
+                if !(0.0..=base).contains(&minimum) {
+                    return Err(invalid(
+                        "minimum",
+                        format!("the cosine floor must lie in [0, lr = {base}], got {minimum}"),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn positive_unit(setting: &'static str, value: f64) -> Result<()> {
+    if !(value > 0.0 && value <= 1.0) {
+        return Err(invalid(setting, format!("must lie in (0, 1], got {value}")));
+    }
+    Ok(())
+}
+
+/// What the network is fed as its previous symbol during training.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Strategy {
+    /// Always the truth.
+    TeacherForcing,
+    /// A per-position coin with probability ε(i) of the truth.
+    ScheduledSampling {
+        /// ε(i).
+        schedule: SamplingSchedule,
+        /// How the model's prediction becomes a symbol.
+        own: OwnSymbol,
+    },
+    /// The last n(i) steps of every window fed the model's own predictions.
+    Curriculum {
+        /// n(i).
+        schedule: CurriculumSchedule,
+        /// How the model's prediction becomes a symbol.
+        own: OwnSymbol,
+    },
+}
+
+/// How training windows are drawn from the corpus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Batching {
+    /// Each window starts at a uniformly random position.
+    RandomWindows,
+    /// The corpus is cut into `batch` streams read window after window, so a stream's hidden
+    /// state can carry over to its next window.
+    ContiguousStreams,
+}
+
+/// Every setting of a training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainingConfig {
+    /// The network.
+    pub model: ModelSettings,
+    /// Window length T: back-propagation is truncated to T steps.
+    pub window: usize,
+    /// Sequences per batch.
+    pub batch: usize,
+    /// Total iterations of the run (a resumed run continues up to this).
+    pub steps: u64,
+    /// The optimiser.
+    pub optimizer: OptimizerKind,
+    /// Base learning rate.
+    pub learning_rate: f64,
+    /// How the learning rate decays.
+    pub learning_rate_schedule: LearningRateSchedule,
+    /// Maximum global gradient norm, or `None` for no clipping.
+    pub clip: Option<f64>,
+    /// Feeding strategy.
+    pub strategy: Strategy,
+    /// How windows are drawn.
+    pub batching: Batching,
+    /// With contiguous streams: carry each stream's hidden state (detached) into its next window
+    /// instead of starting from zeros. Carrying lets the model use context longer than T at no
+    /// extra cost, but the state seen in training then comes from older weights; resetting keeps
+    /// windows independent and matches random windows.
+    pub carry_state: bool,
+    /// Fraction of the corpus, at its end, kept for validation.
+    pub validation_fraction: f64,
+    /// Iterations between validations (and checkpoints).
+    pub eval_every: u64,
+    /// Iterations between logged metrics.
+    pub log_every: u64,
+    /// Seed of everything random: initial weights, windows, coins, samples, dropout.
+    pub seed: u64,
+    /// How the corpus's bytes become symbols.
+    pub symbols: SymbolMode,
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        TrainingConfig {
+            model: ModelSettings::default(),
+            window: 100,
+            batch: 64,
+            steps: 2000,
+            optimizer: OptimizerKind::Adam,
+            learning_rate: 2e-3,
+            learning_rate_schedule: LearningRateSchedule::Constant,
+            clip: Some(5.0),
+            strategy: Strategy::TeacherForcing,
+            batching: Batching::RandomWindows,
+            carry_state: false,
+            validation_fraction: 0.1,
+            eval_every: 500,
+            log_every: 10,
+            seed: 0,
+            symbols: SymbolMode::Text,
+        }
+    }
+}
+
+fn positive(setting: &'static str, value: u64) -> Result<()> {
+    if value == 0 {
+        return Err(invalid(setting, "must be at least 1"));
+    }
+    Ok(())
+}
+
+impl TrainingConfig {
+    /// Checks every setting, naming the first one out of range.
+    pub fn validate(&self) -> Result<()> {
+        positive("hidden", self.model.hidden as u64)?;
+        positive("layers", self.model.layers as u64)?;
+        if !(0.0..1.0).contains(&self.model.dropout) {
+            return Err(invalid(
+                "dropout",
+                format!("must lie in [0, 1), got {}", self.model.dropout),
+            ));
+        }
+        if self.model.pattern == Pattern::Output
+            && (self.model.layers != 1 || self.model.dropout != 0.0)
+        {
+            return Err(invalid(
+                "layers",
+                "pattern 2 (output recurrence) has one hidden layer and no dropout",
+            ));
+        }
+        positive("window", self.window as u64)?;
+        positive("batch", self.batch as u64)?;
+        positive("steps", self.steps)?;
+        positive("eval_every", self.eval_every)?;
+        positive("log_every", self.log_every)?;
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return Err(invalid(
+                "learning_rate",
+                format!("must be finite and > 0, got {}", self.learning_rate),
+            ));
+        }
+        self.learning_rate_schedule.validate(self.learning_rate)?;
+        if let Some(clip) = self.clip
+            && !(clip > 0.0 && clip.is_finite())
+        {
+            return Err(invalid(
+                "clip",
+                format!("must be finite and > 0, got {clip}"),
+            ));
+        }
+        if !(self.validation_fraction > 0.0 && self.validation_fraction < 1.0) {
+            return Err(invalid(
+                "validation_fraction",
+                format!("must lie in (0, 1), got {}", self.validation_fraction),
+            ));
+        }
+        if self.carry_state && self.batching != Batching::ContiguousStreams {
+            return Err(invalid(
+                "carry_state",
+                "carrying the hidden state needs contiguous streams",
+            ));
+        }
+        match self.strategy {
+            Strategy::TeacherForcing => Ok(()),
+            Strategy::ScheduledSampling { schedule, .. } => schedule.validate(),
+            Strategy::Curriculum { schedule, .. } => schedule.validate(self.window),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(config: TrainingConfig) -> &'static str {
+        match config.validate() {
+            Err(crate::TrainingError::InvalidSetting { setting, .. }) => setting,
+            other => panic!("expected an invalid setting, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid_and_round_trip() {
+        let config = TrainingConfig::default();
+        config.validate().unwrap();
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(
+            serde_json::from_str::<TrainingConfig>(&json).unwrap(),
+            config
+        );
+        let partial: TrainingConfig = serde_json::from_str(r#"{"window": 50}"#).unwrap();
+        assert_eq!(partial.window, 50);
+        assert_eq!(partial.batch, 64);
+    }
+
+    #[test]
+    fn nonsense_is_named() {
+        let base = TrainingConfig::default;
+        assert_eq!(
+            named(TrainingConfig {
+                window: 0,
+                ..base()
+            }),
+            "window"
+        );
+        assert_eq!(named(TrainingConfig { batch: 0, ..base() }), "batch");
+        assert_eq!(
+            named(TrainingConfig {
+                learning_rate: -1.0,
+                ..base()
+            }),
+            "learning_rate"
+        );
+        assert_eq!(
+            named(TrainingConfig {
+                clip: Some(0.0),
+                ..base()
+            }),
+            "clip"
+        );
+        assert_eq!(
+            named(TrainingConfig {
+                validation_fraction: 1.0,
+                ..base()
+            }),
+            "validation_fraction"
+        );
+        let mut c = base();
+        c.model.hidden = 0;
+        assert_eq!(named(c), "hidden");
+        let mut c = base();
+        c.model.dropout = 1.0;
+        assert_eq!(named(c), "dropout");
+        let c = TrainingConfig {
+            strategy: Strategy::ScheduledSampling {
+                schedule: SamplingSchedule::Constant { epsilon: 2.0 },
+                own: OwnSymbol::Sample,
+            },
+            ..base()
+        };
+        assert_eq!(named(c), "epsilon");
+        let c = TrainingConfig {
+            strategy: Strategy::ScheduledSampling {
+                schedule: SamplingSchedule::InverseSigmoid { k: 0.5 },
+                own: OwnSymbol::Sample,
+            },
+            ..base()
+        };
+        assert_eq!(named(c), "k");
+        let c = TrainingConfig {
+            learning_rate_schedule: LearningRateSchedule::Exponential { gamma: 1.5 },
+            ..base()
+        };
+        assert_eq!(named(c), "gamma");
+        let c = TrainingConfig {
+            carry_state: true,
+            ..base()
+        };
+        assert_eq!(named(c), "carry_state");
+    }
+
+    #[test]
+    fn learning_rate_schedules() {
+        let lr = 0.1;
+        assert_eq!(LearningRateSchedule::Constant.rate(lr, 77, 100), lr);
+        let step = LearningRateSchedule::Step {
+            every: 10,
+            factor: 0.5,
+        };
+        assert_eq!(step.rate(lr, 9, 100), lr);
+        assert_eq!(step.rate(lr, 25, 100), lr * 0.25);
+        let exponential = LearningRateSchedule::Exponential { gamma: 0.9 };
+        assert!((exponential.rate(lr, 2, 100) - lr * 0.81).abs() < 1e-15);
+        let cosine = LearningRateSchedule::Cosine { minimum: 0.0 };
+        assert_eq!(cosine.rate(lr, 0, 100), lr);
+        assert!((cosine.rate(lr, 50, 100) - lr / 2.0).abs() < 1e-15);
+        assert!(cosine.rate(lr, 100, 100).abs() < 1e-15);
+    }
+}

@@ -1,0 +1,114 @@
+//! Validation: the teacher-forced loss over a whole split, and pattern 2's open-loop accuracy.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor, TensorData};
+use unroll_model::step_cross_entropy;
+
+use crate::error::{Result, TrainingError};
+use crate::feeding::{Feeding, OwnSymbol};
+use crate::language_model::LanguageModel;
+
+/// Symbols per forward call: the pass is one stream, cut into chunks only to bound memory.
+const CHUNK: usize = 1024;
+/// At most this many windows are scored open-loop.
+const OPEN_LOOP_WINDOWS: usize = 256;
+
+/// The result of a validation.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Evaluation {
+    /// Mean negative log-likelihood in nats per symbol.
+    pub nats_per_symbol: f64,
+    /// The same in bits (nats / ln 2).
+    pub bits_per_symbol: f64,
+    /// `exp(nats_per_symbol)`.
+    pub perplexity: f64,
+    /// Number of symbols scored.
+    pub symbols: usize,
+    /// Pattern 2: the fraction of symbols predicted right when the model is fed its own argmax
+    /// predictions from the start of each window.
+    pub open_loop_accuracy: Option<f64>,
+}
+
+fn tokens<B: Backend>(ids: &[u32], device: &B::Device) -> Tensor<B, 2, Int> {
+    let values: Vec<i64> = ids.iter().map(|&id| i64::from(id)).collect();
+    Tensor::from_data(TensorData::new(values, [1, ids.len()]), device)
+}
+
+/// Scores every symbol of `ids` after the first, predicted from all symbols before it, in one
+/// stateful teacher-forced pass from a zero state. For pattern 2 also scores open-loop windows of
+/// `window` symbols. Run it on a model without autodiff (`model.valid()`).
+pub fn evaluate<B: Backend>(
+    model: &LanguageModel<B>,
+    ids: &[u32],
+    window: usize,
+    device: &B::Device,
+) -> Result<Evaluation> {
+    if ids.len() < 2 {
+        return Err(TrainingError::CorpusTooShort {
+            needed: 2,
+            why: "to score one prediction in the validation split".into(),
+            actual: ids.len(),
+        });
+    }
+    let scored = ids.len() - 1;
+    let mut total = 0.0;
+    let mut state = None;
+    let mut start = 0;
+    while start < scored {
+        let end = (start + CHUNK).min(scored);
+        let inputs = tokens::<B>(&ids[start..end], device);
+        let targets = tokens::<B>(&ids[start + 1..end + 1], device);
+        let (logits, next) = model.window(inputs, state, &Feeding::TeacherForcing)?;
+        state = next;
+        let sum = step_cross_entropy(logits, targets)?.sum();
+        total += sum.into_data().iter::<f64>().next().unwrap_or(f64::NAN);
+        start = end;
+    }
+    let nats = total / scored as f64;
+    let open_loop_accuracy = match model {
+        LanguageModel::Output(_) => Some(open_loop_accuracy(model, ids, window, device)?),
+        LanguageModel::Hidden(_) => None,
+    };
+    Ok(Evaluation {
+        nats_per_symbol: nats,
+        bits_per_symbol: nats / std::f64::consts::LN_2,
+        perplexity: nats.exp(),
+        symbols: scored,
+        open_loop_accuracy,
+    })
+}
+
+/// Windows of `window` symbols, first fed the truth then the model's own argmax predictions.
+fn open_loop_accuracy<B: Backend>(
+    model: &LanguageModel<B>,
+    ids: &[u32],
+    window: usize,
+    device: &B::Device,
+) -> Result<f64> {
+    let count = ((ids.len() - 1) / window).clamp(1, OPEN_LOOP_WINDOWS);
+    let window = window.min(ids.len() - 1);
+    let mut inputs = Vec::with_capacity(count * window);
+    let mut targets = Vec::with_capacity(count * window);
+    for w in 0..count {
+        let start = w * window;
+        inputs.extend(ids[start..start + window].iter().map(|&id| i64::from(id)));
+        targets.extend(
+            ids[start + 1..start + window + 1]
+                .iter()
+                .map(|&id| i64::from(id)),
+        );
+    }
+    let inputs = Tensor::<B, 2, Int>::from_data(TensorData::new(inputs, [count, window]), device);
+    let feeding = Feeding::FreeRunningTail {
+        free_steps: window,
+        own: OwnSymbol::Argmax,
+    };
+    let (logits, _) = model.window(inputs, None, &feeding)?;
+    let predicted: Vec<i64> = logits.argmax(2).into_data().iter::<i64>().collect();
+    let correct = predicted
+        .iter()
+        .zip(&targets)
+        .filter(|(p, t)| p == t)
+        .count();
+    Ok(correct as f64 / targets.len() as f64)
+}

@@ -1,0 +1,132 @@
+//! Reporting while training: a progress bar with rate and ETA on a terminal, plain periodic lines
+//! otherwise (logs, CI, pipes).
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::evaluate::Evaluation;
+use crate::metrics::IterationMetrics;
+
+/// Told what training does, as it does it.
+pub trait Observer {
+    /// Training starts at iteration `first` (0, or where a resumed run stood) of `total`.
+    fn started(&mut self, _first: u64, _total: u64) {}
+    /// A logged iteration.
+    fn iteration(&mut self, _metrics: &IterationMetrics) {}
+    /// A validation ran; `best` when it is the lowest so far.
+    fn validation(&mut self, _iteration: u64, _evaluation: &Evaluation, _best: bool) {}
+    /// A line worth showing (checkpoint written, divergence).
+    fn message(&mut self, _text: &str) {}
+    /// Training ended.
+    fn finished(&mut self) {}
+}
+
+/// Reports nothing.
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// Writes progress to stderr: a bar on a terminal, a line every few seconds otherwise.
+pub struct ConsoleReporter {
+    bar: Option<ProgressBar>,
+    interactive: bool,
+    last_line: Option<Instant>,
+    total: u64,
+}
+
+impl ConsoleReporter {
+    /// A reporter that draws a bar only when stderr is a terminal.
+    pub fn new() -> Self {
+        ConsoleReporter {
+            bar: None,
+            interactive: std::io::stderr().is_terminal(),
+            last_line: None,
+            total: 0,
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+impl Default for ConsoleReporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Observer for ConsoleReporter {
+    fn started(&mut self, first: u64, total: u64) {
+        self.total = total;
+        if self.interactive {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} it  {per_sec}  ETA {eta}  {msg}",
+                )
+                .expect("valid template"),
+            );
+            bar.set_position(first);
+            self.bar = Some(bar);
+        }
+    }
+
+    fn iteration(&mut self, m: &IterationMetrics) {
+        let summary = format!(
+            "loss {:.4}  {:.0} tok/s  |g| {:.2}  lr {:.2e}{}{}",
+            m.loss,
+            m.tokens_per_second,
+            m.gradient_norm,
+            m.learning_rate,
+            m.truth_probability
+                .map(|e| format!("  ε {e:.3}"))
+                .unwrap_or_default(),
+            m.free_steps.map(|n| format!("  n {n}")).unwrap_or_default(),
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(m.iteration);
+                bar.set_message(summary);
+            }
+            None => {
+                let due = self
+                    .last_line
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+                if due || m.iteration == self.total {
+                    eprintln!("iteration {}/{}  {summary}", m.iteration, self.total);
+                    self.last_line = Some(Instant::now());
+                }
+            }
+        }
+    }
+
+    fn validation(&mut self, iteration: u64, e: &Evaluation, best: bool) {
+        self.line(&format!(
+            "iteration {iteration}: validation {:.4} nats/symbol, {:.4} bits/symbol, perplexity {:.3} over {} symbols{}{}",
+            e.nats_per_symbol,
+            e.bits_per_symbol,
+            e.perplexity,
+            e.symbols,
+            e.open_loop_accuracy
+                .map(|a| format!(", open-loop accuracy {:.1} %", 100.0 * a))
+                .unwrap_or_default(),
+            if best { " (best)" } else { "" },
+        ));
+    }
+
+    fn message(&mut self, text: &str) {
+        self.line(text);
+    }
+
+    fn finished(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}

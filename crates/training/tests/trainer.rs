@@ -1,0 +1,447 @@
+//! The training loop: exact resumption, determinism, divergence, checkpoints and bad input.
+
+use std::path::{Path, PathBuf};
+
+use burn::backend::{Autodiff, Flex, NdArray};
+use burn::tensor::{Int, Tensor, TensorData};
+use unroll_training::checkpoint::{Checkpoint, Which};
+use unroll_training::{
+    Batching, Corpus, CurriculumSchedule, Evaluation, Feeding, OptimizerKind, OwnSymbol, Pattern,
+    SamplingSchedule, Silent, Strategy, SymbolMode, TrainingConfig, TrainingError, TrainingReport,
+    TrainingRun, evaluate, train,
+};
+
+type B = Autodiff<NdArray>;
+
+/// A text with structure to learn: words from a small list, chosen by a fixed generator.
+fn text(length: usize, seed: u64) -> String {
+    let words = [
+        "the ", "cat ", "sat ", "on ", "a ", "mat. ", "dog ", "ran\n",
+    ];
+    let mut state = seed;
+    let mut out = String::new();
+    while out.len() < length {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        out.push_str(words[(state >> 60) as usize % words.len()]);
+    }
+    out.truncate(length);
+    out
+}
+
+fn corpus() -> Corpus {
+    Corpus::from_bytes(text(3000, 1).as_bytes(), SymbolMode::Text).unwrap()
+}
+
+fn small(steps: u64) -> TrainingConfig {
+    let mut config = TrainingConfig {
+        window: 8,
+        batch: 4,
+        steps,
+        eval_every: 3,
+        log_every: 1,
+        seed: 5,
+        ..TrainingConfig::default()
+    };
+    config.model.hidden = 16;
+    config
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("unroll-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        Scratch(path)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(
+    config: TrainingConfig,
+    corpus: &Corpus,
+    out: &Path,
+    resume: Option<Checkpoint>,
+) -> Result<TrainingReport, TrainingError> {
+    // The CPU backends' random generators are process-wide: runs in parallel test threads would
+    // draw from each other's streams, so runs take turns.
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    train::<B>(
+        TrainingRun {
+            config,
+            corpus,
+            out: out.to_path_buf(),
+            resume,
+            device: Default::default(),
+            backend: "ndarray".into(),
+        },
+        &mut Silent,
+    )
+}
+
+fn losses(report: &TrainingReport) -> Vec<(u64, f64)> {
+    report
+        .metrics
+        .iter()
+        .map(|m| (m.iteration, m.loss))
+        .collect()
+}
+
+fn assert_resume_is_exact(config: TrainingConfig, name: &str) {
+    let corpus = corpus();
+    let whole = Scratch::new(&format!("{name}-whole"));
+    let parts = Scratch::new(&format!("{name}-parts"));
+    let uninterrupted = run(config.clone(), &corpus, &whole.0, None).unwrap();
+    let first = run(
+        TrainingConfig {
+            steps: 3,
+            ..config.clone()
+        },
+        &corpus,
+        &parts.0,
+        None,
+    )
+    .unwrap();
+    assert_eq!(first.iterations, 3);
+    let checkpoint = Checkpoint::open(&parts.0, Which::Last).unwrap();
+    let resumed = run(config, &corpus, &parts.0, Some(checkpoint)).unwrap();
+    assert_eq!(resumed.iterations, 6);
+    assert_eq!(
+        losses(&resumed),
+        losses(&uninterrupted),
+        "{name}: the same loss curve"
+    );
+    assert_eq!(resumed.validation, uninterrupted.validation, "{name}");
+}
+
+#[test]
+fn resumed_run_matches_uninterrupted_run() {
+    assert_resume_is_exact(small(6), "random-windows");
+}
+
+#[test]
+fn resume_is_exact_with_carried_state_and_scheduled_sampling() {
+    let config = TrainingConfig {
+        batching: Batching::ContiguousStreams,
+        carry_state: true,
+        strategy: Strategy::ScheduledSampling {
+            schedule: SamplingSchedule::Linear {
+                k: 1.0,
+                c: 0.1,
+                minimum: 0.3,
+            },
+            own: OwnSymbol::Sample,
+        },
+        ..small(6)
+    };
+    let mut config = config;
+    config.model.layers = 2;
+    config.model.dropout = 0.2;
+    assert_resume_is_exact(config, "streams");
+}
+
+#[test]
+fn resume_is_exact_for_pattern_2_with_the_curriculum() {
+    let mut config = TrainingConfig {
+        strategy: Strategy::Curriculum {
+            schedule: CurriculumSchedule {
+                maximum: 8,
+                start: 1,
+                ramp: 4,
+            },
+            own: OwnSymbol::Sample,
+        },
+        optimizer: OptimizerKind::Rmsprop,
+        ..small(6)
+    };
+    config.model.pattern = Pattern::Output;
+    assert_resume_is_exact(config, "pattern-2");
+}
+
+#[test]
+fn a_seed_fixes_the_run() {
+    let corpus = corpus();
+    let (a, b, c) = (
+        Scratch::new("seed-a"),
+        Scratch::new("seed-b"),
+        Scratch::new("seed-c"),
+    );
+    let first = run(small(4), &corpus, &a.0, None).unwrap();
+    let again = run(small(4), &corpus, &b.0, None).unwrap();
+    let other = run(
+        TrainingConfig {
+            seed: 6,
+            ..small(4)
+        },
+        &corpus,
+        &c.0,
+        None,
+    )
+    .unwrap();
+    assert_eq!(losses(&first), losses(&again));
+    assert_ne!(losses(&first), losses(&other));
+}
+
+#[test]
+fn training_lowers_the_validation_loss_and_writes_its_outputs() {
+    let corpus = corpus();
+    let out = Scratch::new("learns");
+    let mut config = TrainingConfig {
+        steps: 150,
+        eval_every: 50,
+        log_every: 10,
+        batch: 16,
+        window: 32,
+        ..small(150)
+    };
+    config.model.hidden = 32;
+    let report = run(config, &corpus, &out.0, None).unwrap();
+    let validations: Vec<f64> = report
+        .metrics
+        .iter()
+        .filter_map(|m| m.validation.map(|v| v.nats_per_symbol))
+        .collect();
+    assert_eq!(validations.len(), 3);
+    let uniform = (corpus.vocabulary.len() as f64).ln();
+    assert!(
+        validations[2] < 0.6 * uniform,
+        "{validations:?} vs uniform {uniform}"
+    );
+    for file in [
+        "metrics.jsonl",
+        "loss.png",
+        "last/model.bpk",
+        "best/model.bpk",
+        "last/optimizer.bin",
+    ] {
+        assert!(out.0.join(file).is_file(), "{file}");
+    }
+    let lines = std::fs::read_to_string(out.0.join("metrics.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), report.metrics.len());
+}
+
+#[test]
+fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
+    let corpus = corpus();
+    let out = Scratch::new("diverge");
+    let config = TrainingConfig {
+        optimizer: OptimizerKind::Sgd,
+        learning_rate: 0.1,
+        ..small(3)
+    };
+    run(config.clone(), &corpus, &out.0, None).unwrap();
+    let before = std::fs::read(out.0.join("last/model.bpk")).unwrap();
+    let exploding = TrainingConfig {
+        learning_rate: 1e6,
+        clip: None,
+        steps: 30,
+        ..config
+    };
+    let checkpoint = Checkpoint::open(&out.0, Which::Last).unwrap();
+    match run(exploding, &corpus, &out.0, Some(checkpoint)) {
+        Err(TrainingError::Diverged { iteration, reason }) => {
+            assert!(iteration >= 3, "{iteration}");
+            assert!(reason.contains("loss"), "{reason}");
+        }
+        other => panic!("expected divergence, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(out.0.join("last/model.bpk")).unwrap(), before);
+    assert_eq!(
+        Checkpoint::open(&out.0, Which::Last)
+            .unwrap()
+            .progress
+            .iteration,
+        3
+    );
+}
+
+#[test]
+fn bad_checkpoints_give_errors_not_panics() {
+    let corpus = corpus();
+    let out = Scratch::new("bad-checkpoints");
+    run(small(3), &corpus, &out.0, None).unwrap();
+    let device = Default::default();
+
+    assert!(matches!(
+        Checkpoint::open(&out.0.join("nowhere"), Which::Last),
+        Err(TrainingError::Checkpoint { .. })
+    ));
+    // Another vocabulary.
+    let other =
+        Corpus::from_bytes(text(3000, 1).to_uppercase().as_bytes(), SymbolMode::Text).unwrap();
+    let checkpoint = Checkpoint::open(&out.0, Which::Last).unwrap();
+    let error = run(small(6), &other, &out.0, Some(checkpoint)).unwrap_err();
+    assert!(error.to_string().contains("vocabulary"), "{error}");
+    // Another shape: the settings say 24 hidden units, the weights have 16.
+    let copy = Scratch::new("bad-shape");
+    copy_dir(&out.0.join("last"), &copy.0);
+    let config_path = copy.0.join("config.json");
+    let config = std::fs::read_to_string(&config_path)
+        .unwrap()
+        .replace("\"hidden\": 16", "\"hidden\": 24");
+    std::fs::write(&config_path, config).unwrap();
+    let error = Checkpoint::open(&copy.0, Which::Last)
+        .unwrap()
+        .model::<B>(&device)
+        .unwrap_err();
+    assert!(error.to_string().contains("weights do not load"), "{error}");
+    // A truncated weights file.
+    let truncated = Scratch::new("truncated");
+    copy_dir(&out.0.join("last"), &truncated.0);
+    let weights = std::fs::read(truncated.0.join("model.bpk")).unwrap();
+    std::fs::write(truncated.0.join("model.bpk"), &weights[..weights.len() / 2]).unwrap();
+    let result = Checkpoint::open(&truncated.0, Which::Last)
+        .unwrap()
+        .model::<B>(&device);
+    assert!(
+        matches!(result, Err(TrainingError::Checkpoint { .. })),
+        "{result:?}"
+    );
+    // A corrupted settings file, and a missing one.
+    std::fs::write(truncated.0.join("config.json"), "{ not json").unwrap();
+    let error = Checkpoint::open(&truncated.0, Which::Last).unwrap_err();
+    assert!(error.to_string().contains("corrupted"), "{error}");
+    std::fs::remove_file(truncated.0.join("progress.json")).unwrap();
+    std::fs::write(
+        truncated.0.join("config.json"),
+        std::fs::read(out.0.join("last/config.json")).unwrap(),
+    )
+    .unwrap();
+    let error = Checkpoint::open(&truncated.0, Which::Last).unwrap_err();
+    assert!(error.to_string().contains("incomplete"), "{error}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn a_checkpoint_from_one_backend_loads_on_another() {
+    let corpus = corpus();
+    let out = Scratch::new("portable");
+    run(small(3), &corpus, &out.0, None).unwrap();
+    let checkpoint = Checkpoint::open(&out.0, Which::Last).unwrap();
+    let on_ndarray = checkpoint.model::<NdArray>(&Default::default()).unwrap();
+    let on_flex = checkpoint.model::<Flex>(&Default::default()).unwrap();
+    let ids: Vec<i64> = corpus.ids[..20].iter().map(|&i| i64::from(i)).collect();
+    let logits_ndarray: Vec<f32> = on_ndarray
+        .window(
+            Tensor::<NdArray, 2, Int>::from_data(
+                TensorData::new(ids.clone(), [1, 20]),
+                &Default::default(),
+            ),
+            None,
+            &Feeding::TeacherForcing,
+        )
+        .unwrap()
+        .0
+        .into_data()
+        .iter::<f32>()
+        .collect();
+    let logits_flex: Vec<f32> = on_flex
+        .window(
+            Tensor::<Flex, 2, Int>::from_data(TensorData::new(ids, [1, 20]), &Default::default()),
+            None,
+            &Feeding::TeacherForcing,
+        )
+        .unwrap()
+        .0
+        .into_data()
+        .iter::<f32>()
+        .collect();
+    for (a, b) in logits_ndarray.iter().zip(&logits_flex) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn bad_corpora_and_settings_are_rejected_before_training() {
+    let out = Scratch::new("bad-input");
+    let tiny = Corpus::from_bytes(b"abcdefghij", SymbolMode::Text).unwrap();
+    let error = run(small(3), &tiny, &out.0, None).unwrap_err();
+    assert!(
+        matches!(error, TrainingError::CorpusTooShort { .. }),
+        "{error}"
+    );
+    let corpus = corpus();
+    let error = run(
+        TrainingConfig {
+            window: 5000,
+            ..small(3)
+        },
+        &corpus,
+        &out.0,
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, TrainingError::CorpusTooShort { .. }),
+        "{error}"
+    );
+    let error = run(
+        TrainingConfig {
+            batch: 0,
+            ..small(3)
+        },
+        &corpus,
+        &out.0,
+        None,
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("`batch`"), "{error}");
+    assert!(!out.0.join("last").exists(), "nothing written");
+}
+
+#[test]
+fn validation_is_one_stateful_pass() {
+    // Longer than one evaluation chunk, so the state must carry across chunks.
+    let corpus = Corpus::from_bytes(text(2600, 3).as_bytes(), SymbolMode::Text).unwrap();
+    let device = Default::default();
+    let settings = unroll_training::ModelSettings {
+        hidden: 8,
+        layers: 2,
+        ..Default::default()
+    };
+    let model = settings
+        .init::<NdArray>(corpus.vocabulary.len(), &device)
+        .unwrap();
+    let evaluation: Evaluation = evaluate(&model, &corpus.ids, 8, &device).unwrap();
+    let n = corpus.ids.len();
+    assert_eq!(evaluation.symbols, n - 1);
+    let to_tensor = |ids: &[u32]| {
+        let values: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
+        Tensor::<NdArray, 2, Int>::from_data(TensorData::new(values, [1, ids.len()]), &device)
+    };
+    let (logits, _) = model
+        .window(
+            to_tensor(&corpus.ids[..n - 1]),
+            None,
+            &Feeding::TeacherForcing,
+        )
+        .unwrap();
+    let direct: f64 = unroll_model::step_cross_entropy(logits, to_tensor(&corpus.ids[1..]))
+        .unwrap()
+        .mean()
+        .into_data()
+        .iter::<f64>()
+        .next()
+        .unwrap();
+    assert!(
+        (evaluation.nats_per_symbol - direct).abs() < 1e-5,
+        "{evaluation:?} vs {direct}"
+    );
+    assert!((evaluation.bits_per_symbol - direct / std::f64::consts::LN_2).abs() < 1e-5);
+    assert!((evaluation.perplexity - direct.exp()).abs() < 1e-4);
+}
