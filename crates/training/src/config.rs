@@ -215,7 +215,7 @@ impl Default for TrainingConfig {
             carry_state: false,
             validation_fraction: 0.1,
             eval_every: 500,
-            log_every: 10,
+            log_every: 1,
             seed: 0,
             symbols: SymbolMode::Text,
         }

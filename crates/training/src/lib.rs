@@ -9,7 +9,9 @@
 //! - [`trainer`]: truncated BPTT over windows, global-norm clipping ([`clipping`]), learning-rate
 //!   schedules, validation ([`evaluate`]), atomic checkpoints ([`checkpoint`]) and exact resumption,
 //!   metrics as JSON lines and a loss-curve PNG ([`metrics`]), progress on the console
-//!   ([`progress`]).
+//!   ([`progress`]);
+//! - [`generation`]: sampling with temperature, top-k, top-p or argmax; [`export`]: safetensors in
+//!   PyTorch's layout, or Burnpack.
 #![warn(missing_docs)]
 
 pub mod batches;
@@ -19,7 +21,9 @@ pub mod config;
 pub mod corpus;
 pub mod error;
 pub mod evaluate;
+pub mod export;
 pub mod feeding;
+pub mod generation;
 pub mod language_model;
 pub mod metrics;
 pub mod progress;
@@ -34,7 +38,9 @@ pub use config::{
 pub use corpus::{Corpus, SymbolMode, Vocabulary};
 pub use error::{Result, TrainingError};
 pub use evaluate::{Evaluation, evaluate};
+pub use export::{ExportFormat, export};
 pub use feeding::{Feeding, OwnSymbol, hidden_recurrent_window, mix, output_recurrent_window};
+pub use generation::{GenerationRequest, SamplingOptions, generate};
 pub use language_model::LanguageModel;
 pub use progress::{ConsoleReporter, Observer, Silent};
 pub use schedule::{CurriculumSchedule, SamplingSchedule};

@@ -101,6 +101,7 @@ pub fn plot_losses(history: &[IterationMetrics], path: &Path) -> Result<()> {
         let mut chart = ChartBuilder::on(&root)
             .caption("loss (nats per symbol)", ("sans-serif", 22))
             .margin(12)
+            .margin_right(30)
             .x_label_area_size(40)
             .y_label_area_size(56)
             .build_cartesian_2d(0.0..x_max, y_min..y_max)?;
@@ -108,6 +109,7 @@ pub fn plot_losses(history: &[IterationMetrics], path: &Path) -> Result<()> {
             .configure_mesh()
             .x_desc("iteration")
             .y_desc("nats / symbol")
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .label_style(("sans-serif", 14))
             .draw()?;
         chart

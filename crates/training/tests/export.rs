@@ -1,0 +1,194 @@
+//! The safetensors export, read back with the safetensors crate alone and run by an independent
+//! plain-Rust forward pass in PyTorch's conventions, reproduces the model's logits.
+
+use burn::backend::NdArray;
+use burn::tensor::backend::Backend as _;
+use burn::tensor::{Int, Tensor, TensorData};
+use safetensors::SafeTensors;
+use unroll_training::export::safetensors_bytes;
+use unroll_training::{Corpus, Feeding, ModelSettings, Pattern, SymbolMode, TrainingConfig};
+
+type B = NdArray;
+
+struct Matrix {
+    rows: usize,
+    cols: usize,
+    values: Vec<f32>,
+}
+
+fn tensor(file: &SafeTensors<'_>, name: &str) -> Matrix {
+    let view = file
+        .tensor(name)
+        .unwrap_or_else(|_| panic!("{name} is in the file"));
+    let values: Vec<f32> = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let shape = view.shape();
+    let (rows, cols) = if shape.len() == 2 {
+        (shape[0], shape[1])
+    } else {
+        (shape[0], 1)
+    };
+    Matrix { rows, cols, values }
+}
+
+impl Matrix {
+    /// `M · x` for a `[rows, cols]` matrix (PyTorch's `weight @ x`).
+    fn times(&self, x: &[f32]) -> Vec<f32> {
+        (0..self.rows)
+            .map(|r| {
+                (0..self.cols)
+                    .map(|c| self.values[r * self.cols + c] * x[c])
+                    .sum()
+            })
+            .collect()
+    }
+
+    fn column(&self, c: usize) -> Vec<f32> {
+        (0..self.rows)
+            .map(|r| self.values[r * self.cols + c])
+            .collect()
+    }
+}
+
+fn add(a: &[f32], b: &[f32]) -> Vec<f32> {
+    a.iter().zip(b).map(|(x, y)| x + y).collect()
+}
+
+fn model_logits(model: &unroll_training::LanguageModel<B>, ids: &[u32]) -> Vec<f32> {
+    let values: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
+    let input = Tensor::<B, 2, Int>::from_data(
+        TensorData::new(values, [1, ids.len()]),
+        &Default::default(),
+    );
+    model
+        .window(input, None, &Feeding::TeacherForcing)
+        .unwrap()
+        .0
+        .into_data()
+        .iter::<f32>()
+        .collect()
+}
+
+fn corpus() -> Corpus {
+    Corpus::from_bytes(
+        "to be, or not to be: that is the question.".as_bytes(),
+        SymbolMode::Text,
+    )
+    .unwrap()
+}
+
+#[test]
+fn pattern_1_export_follows_torch_rnn() {
+    let corpus = corpus();
+    let vocab = corpus.vocabulary.len();
+    let settings = ModelSettings {
+        hidden: 6,
+        layers: 2,
+        ..ModelSettings::default()
+    };
+    B::seed(&Default::default(), 4);
+    let model = settings.init::<B>(vocab, &Default::default()).unwrap();
+    let config = TrainingConfig {
+        model: settings,
+        ..TrainingConfig::default()
+    };
+    let bytes = safetensors_bytes(&model, &corpus.vocabulary, &config).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).unwrap();
+    let metadata = metadata.metadata().clone().unwrap();
+    let symbols: Vec<String> = serde_json::from_str(&metadata["vocab"]).unwrap();
+    assert_eq!(symbols.len(), vocab);
+    assert_eq!(symbols.concat().chars().count(), vocab);
+    let saved: TrainingConfig = serde_json::from_str(&metadata["config"]).unwrap();
+    assert_eq!(saved.model, settings);
+    let mut names: Vec<&str> = file.names();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "fc.bias",
+            "fc.weight",
+            "rnn.bias_hh_l0",
+            "rnn.bias_hh_l1",
+            "rnn.bias_ih_l0",
+            "rnn.bias_ih_l1",
+            "rnn.weight_hh_l0",
+            "rnn.weight_hh_l1",
+            "rnn.weight_ih_l0",
+            "rnn.weight_ih_l1"
+        ]
+    );
+    assert_eq!(file.tensor("rnn.weight_ih_l0").unwrap().shape(), [6, vocab]);
+    assert_eq!(file.tensor("fc.weight").unwrap().shape(), [vocab, 6]);
+
+    // torch.nn.RNN: h_k(t) = tanh(W_ih x + b_ih + W_hh h_k(t-1) + b_hh), x one-hot for layer 0.
+    let ids = &corpus.ids[..12];
+    let mut hidden = vec![vec![0.0f32; 6]; 2];
+    let mut expected = Vec::new();
+    for &id in ids {
+        let mut below: Option<Vec<f32>> = None;
+        for (k, h) in hidden.iter_mut().enumerate() {
+            let w_ih = tensor(&file, &format!("rnn.weight_ih_l{k}"));
+            let w_hh = tensor(&file, &format!("rnn.weight_hh_l{k}"));
+            let b_ih = tensor(&file, &format!("rnn.bias_ih_l{k}")).values;
+            let b_hh = tensor(&file, &format!("rnn.bias_hh_l{k}")).values;
+            let input = match &below {
+                None => w_ih.column(id as usize),
+                Some(x) => w_ih.times(x),
+            };
+            let a = add(&add(&input, &b_ih), &add(&w_hh.times(h), &b_hh));
+            *h = a.iter().map(|v| v.tanh()).collect();
+            below = Some(h.clone());
+        }
+        let fc = tensor(&file, "fc.weight");
+        expected.extend(add(
+            &fc.times(below.as_ref().unwrap()),
+            &tensor(&file, "fc.bias").values,
+        ));
+    }
+    for (a, e) in model_logits(&model, ids).iter().zip(&expected) {
+        assert!((a - e).abs() < 1e-5, "{a} vs {e}");
+    }
+}
+
+#[test]
+fn pattern_2_export_is_two_linear_layers() {
+    let corpus = corpus();
+    let vocab = corpus.vocabulary.len();
+    let settings = ModelSettings {
+        pattern: Pattern::Output,
+        hidden: 5,
+        ..ModelSettings::default()
+    };
+    B::seed(&Default::default(), 5);
+    let model = settings.init::<B>(vocab, &Default::default()).unwrap();
+    let config = TrainingConfig {
+        model: settings,
+        ..TrainingConfig::default()
+    };
+    let bytes = safetensors_bytes(&model, &corpus.vocabulary, &config).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let feedback = tensor(&file, "feedback.weight");
+    assert_eq!((feedback.rows, feedback.cols), (5, vocab));
+    let ids = &corpus.ids[..10];
+    let mut expected = Vec::new();
+    for &id in ids {
+        let h: Vec<f32> = add(
+            &feedback.column(id as usize),
+            &tensor(&file, "feedback.bias").values,
+        )
+        .iter()
+        .map(|v| v.tanh())
+        .collect();
+        expected.extend(add(
+            &tensor(&file, "fc.weight").times(&h),
+            &tensor(&file, "fc.bias").values,
+        ));
+    }
+    for (a, e) in model_logits(&model, ids).iter().zip(&expected) {
+        assert!((a - e).abs() < 1e-5, "{a} vs {e}");
+    }
+}

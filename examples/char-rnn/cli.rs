@@ -1,0 +1,404 @@
+//! The command line: clap definitions and how flags override the settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use unroll::training::{
+    Batching, CurriculumSchedule, LearningRateSchedule, OptimizerKind, OwnSymbol, Pattern,
+    SamplingSchedule, Strategy, SymbolMode, TrainingConfig,
+};
+
+/// Character-level recurrent language models: train, sample, evaluate, export.
+///
+/// With no command, trains a small model on a built-in corpus of additions and prints a sample.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a model (on the built-in corpus unless --data is given).
+    Train(Box<TrainArgs>),
+    /// Generate text from a checkpoint, streamed to stdout.
+    Sample(SampleArgs),
+    /// Validation loss of a checkpoint on a file's validation split (its last 10 %).
+    Eval(EvalArgs),
+    /// Write a checkpoint's weights for other tools.
+    Export(ExportArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum PatternArg {
+    /// Pattern 1: hidden-to-hidden recurrence.
+    Hidden,
+    /// Pattern 2: output-to-hidden recurrence only.
+    Output,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum OptimizerArg {
+    Adam,
+    Sgd,
+    Rmsprop,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum StrategyArg {
+    /// Always feed the true previous symbol.
+    TeacherForcing,
+    /// Feed the truth with probability ε(i), else the model's own prediction.
+    ScheduledSampling,
+    /// Feed the model's own predictions for the last n(i) steps of each window.
+    Curriculum,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ScheduleArg {
+    /// ε = --epsilon.
+    Constant,
+    /// ε(i) = max(--min-epsilon, --k − --c·i).
+    Linear,
+    /// ε(i) = --kⁱ.
+    Exponential,
+    /// ε(i) = k / (k + exp(i/k)), k = --k.
+    InverseSigmoid,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum OwnArg {
+    Sample,
+    Argmax,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum LrScheduleArg {
+    Constant,
+    /// Multiply by --lr-factor every --lr-every iterations.
+    Step,
+    /// Multiply by --lr-factor every iteration.
+    Exponential,
+    /// Cosine from --lr down to --lr-min over the run.
+    Cosine,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum BatchingArg {
+    /// Windows at random positions.
+    Random,
+    /// `batch` contiguous streams read window after window.
+    Streams,
+}
+
+#[derive(Args, Debug, Default)]
+#[command(allow_negative_numbers = true)]
+pub struct TrainArgs {
+    /// UTF-8 text to train on (default: the built-in corpus of additions).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Run directory for checkpoints and metrics (default: runs/char-rnn).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Recurrent pattern.
+    #[arg(long, value_enum)]
+    pub pattern: Option<PatternArg>,
+    /// Hidden units per layer.
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// Stacked layers (pattern 1).
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// Dropout between layers (pattern 1).
+    #[arg(long)]
+    pub dropout: Option<f64>,
+    /// Window length T for truncated back-propagation through time.
+    #[arg(long)]
+    pub seq_len: Option<usize>,
+    /// Sequences per batch.
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Total iterations; with --resume, training continues up to this count.
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Learning-rate schedule.
+    #[arg(long, value_enum)]
+    pub lr_schedule: Option<LrScheduleArg>,
+    /// Iterations between decays (step schedule).
+    #[arg(long)]
+    pub lr_every: Option<u64>,
+    /// Decay factor (step and exponential schedules).
+    #[arg(long)]
+    pub lr_factor: Option<f64>,
+    /// Final learning rate (cosine schedule).
+    #[arg(long)]
+    pub lr_min: Option<f64>,
+    /// Seed of everything random.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Maximum global gradient norm; 0 turns clipping off.
+    #[arg(long)]
+    pub clip: Option<f64>,
+    /// Optimiser.
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerArg>,
+    /// What the network is fed as its previous symbol.
+    #[arg(long, value_enum)]
+    pub strategy: Option<StrategyArg>,
+    /// ε schedule of scheduled sampling.
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleArg>,
+    /// ε of the constant schedule.
+    #[arg(long)]
+    pub epsilon: Option<f64>,
+    /// k of the linear, exponential and inverse-sigmoid schedules.
+    #[arg(long)]
+    pub k: Option<f64>,
+    /// c of the linear schedule.
+    #[arg(long)]
+    pub c: Option<f64>,
+    /// Floor of the linear schedule.
+    #[arg(long)]
+    pub min_epsilon: Option<f64>,
+    /// Largest number of free-running steps of the curriculum (default: the window).
+    #[arg(long)]
+    pub curriculum_max: Option<usize>,
+    /// Iterations of teacher forcing before the curriculum starts.
+    #[arg(long)]
+    pub curriculum_start: Option<u64>,
+    /// Iterations over which the curriculum grows to its maximum (default: the run's length).
+    #[arg(long)]
+    pub curriculum_ramp: Option<u64>,
+    /// How the model's own prediction becomes a symbol.
+    #[arg(long, value_enum)]
+    pub own: Option<OwnArg>,
+    /// How windows are drawn.
+    #[arg(long, value_enum)]
+    pub batching: Option<BatchingArg>,
+    /// Carry each stream's hidden state into its next window (needs --batching streams).
+    #[arg(long)]
+    pub carry_state: bool,
+    /// Treat the data as bytes instead of UTF-8 text.
+    #[arg(long)]
+    pub bytes: bool,
+    /// Iterations between validations and checkpoints.
+    #[arg(long)]
+    pub eval_every: Option<u64>,
+    /// Continue the run whose checkpoint directory this is.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Settings file, JSON or TOML (.toml), with the fields of the training config; flags win.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Print the result as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
+pub struct SampleArgs {
+    /// Run or checkpoint directory.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Use the best checkpoint instead of the last.
+    #[arg(long)]
+    pub best: bool,
+    /// Text to start from.
+    #[arg(long, default_value = "")]
+    pub prime: String,
+    /// Symbols to generate.
+    #[arg(long, default_value_t = 500)]
+    pub length: usize,
+    /// Sampling temperature (> 0).
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    /// Sample among the k most probable symbols.
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// Sample among the most probable symbols reaching this probability.
+    #[arg(long)]
+    pub top_p: Option<f64>,
+    /// Always take the most probable symbol.
+    #[arg(long)]
+    pub argmax: bool,
+    /// Seed of the sampler.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print the result as one JSON object instead of streaming.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Run or checkpoint directory.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Use the best checkpoint instead of the last.
+    #[arg(long)]
+    pub best: bool,
+    /// The file whose validation split is scored.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum FormatArg {
+    /// PyTorch's names and layouts (torch.nn.RNN + torch.nn.Linear for pattern 1).
+    Safetensors,
+    /// Burn's format.
+    Burnpack,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Run or checkpoint directory.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Use the best checkpoint instead of the last.
+    #[arg(long)]
+    pub best: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "safetensors")]
+    pub format: FormatArg,
+    /// Output file.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Settings for the built-in corpus: small enough to train in about a minute on 2 cores.
+pub fn builtin_defaults() -> TrainingConfig {
+    let mut config = TrainingConfig {
+        window: 64,
+        batch: 32,
+        steps: 3000,
+        eval_every: 1000,
+        ..TrainingConfig::default()
+    };
+    config.model.hidden = 128;
+    config
+}
+
+impl TrainArgs {
+    /// Applies the flags over `config`. When resuming only `--steps`, `--eval-every` and the
+    /// learning rate may change; a flag that would change the model is an error.
+    pub fn apply(&self, config: &mut TrainingConfig, resuming: bool) -> Result<(), String> {
+        let model_flags = [
+            ("--pattern", self.pattern.is_some()),
+            ("--hidden", self.hidden.is_some()),
+            ("--layers", self.layers.is_some()),
+            ("--dropout", self.dropout.is_some()),
+            ("--bytes", self.bytes),
+            ("--config", self.config.is_some()),
+        ];
+        if resuming && let Some((flag, _)) = model_flags.iter().find(|(_, set)| *set) {
+            return Err(format!(
+                "{flag} cannot change a run being resumed: its settings come from the checkpoint"
+            ));
+        }
+        if let Some(p) = self.pattern {
+            config.model.pattern = match p {
+                PatternArg::Hidden => Pattern::Hidden,
+                PatternArg::Output => Pattern::Output,
+            };
+        }
+        set(&mut config.model.hidden, self.hidden);
+        set(&mut config.model.layers, self.layers);
+        set(&mut config.model.dropout, self.dropout);
+        set(&mut config.window, self.seq_len);
+        set(&mut config.batch, self.batch);
+        set(&mut config.steps, self.steps);
+        set(&mut config.learning_rate, self.lr);
+        set(&mut config.seed, self.seed);
+        set(&mut config.eval_every, self.eval_every);
+        if let Some(clip) = self.clip {
+            config.clip = (clip != 0.0).then_some(clip);
+        }
+        if self.bytes {
+            config.symbols = SymbolMode::Bytes;
+        }
+        if let Some(o) = self.optimizer {
+            config.optimizer = match o {
+                OptimizerArg::Adam => OptimizerKind::Adam,
+                OptimizerArg::Sgd => OptimizerKind::Sgd,
+                OptimizerArg::Rmsprop => OptimizerKind::Rmsprop,
+            };
+        }
+        if let Some(schedule) = self.lr_schedule {
+            config.learning_rate_schedule = match schedule {
+                LrScheduleArg::Constant => LearningRateSchedule::Constant,
+                LrScheduleArg::Step => LearningRateSchedule::Step {
+                    every: self.lr_every.unwrap_or(1000),
+                    factor: self.lr_factor.unwrap_or(0.5),
+                },
+                LrScheduleArg::Exponential => LearningRateSchedule::Exponential {
+                    gamma: self.lr_factor.unwrap_or(0.999),
+                },
+                LrScheduleArg::Cosine => LearningRateSchedule::Cosine {
+                    minimum: self.lr_min.unwrap_or(0.0),
+                },
+            };
+        }
+        if let Some(b) = self.batching {
+            config.batching = match b {
+                BatchingArg::Random => Batching::RandomWindows,
+                BatchingArg::Streams => Batching::ContiguousStreams,
+            };
+        }
+        if self.carry_state {
+            config.carry_state = true;
+        }
+        let own = match self.own {
+            Some(OwnArg::Argmax) => OwnSymbol::Argmax,
+            _ => OwnSymbol::Sample,
+        };
+        match self.strategy {
+            None => {}
+            Some(StrategyArg::TeacherForcing) => config.strategy = Strategy::TeacherForcing,
+            Some(StrategyArg::ScheduledSampling) => {
+                let schedule = match self.schedule.unwrap_or(ScheduleArg::InverseSigmoid) {
+                    ScheduleArg::Constant => SamplingSchedule::Constant {
+                        epsilon: self.epsilon.unwrap_or(0.75),
+                    },
+                    ScheduleArg::Linear => SamplingSchedule::Linear {
+                        k: self.k.unwrap_or(1.0),
+                        c: self.c.unwrap_or(1.0 / config.steps as f64),
+                        minimum: self.min_epsilon.unwrap_or(0.0),
+                    },
+                    ScheduleArg::Exponential => SamplingSchedule::Exponential {
+                        k: self.k.unwrap_or(0.999),
+                    },
+                    ScheduleArg::InverseSigmoid => SamplingSchedule::InverseSigmoid {
+                        k: self.k.unwrap_or(config.steps as f64 / 10.0),
+                    },
+                };
+                config.strategy = Strategy::ScheduledSampling { schedule, own };
+            }
+            Some(StrategyArg::Curriculum) => {
+                config.strategy = Strategy::Curriculum {
+                    schedule: CurriculumSchedule {
+                        maximum: self.curriculum_max.unwrap_or(config.window),
+                        start: self.curriculum_start.unwrap_or(0),
+                        ramp: self.curriculum_ramp.unwrap_or(config.steps.max(1)),
+                    },
+                    own,
+                };
+            }
+        }
+        config.validate().map_err(|e| e.to_string())
+    }
+}
+
+fn set<T: Copy>(target: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *target = value;
+    }
+}

@@ -1,0 +1,371 @@
+//! The char-rnn example as a user runs it: every command, and every error a user can hit gives
+//! one clear line on stderr and a non-zero exit, never a panic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The example binary, which `cargo test` builds beside the test binaries.
+fn binary() -> PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = deps.parent().unwrap().join("examples").join("char-rnn");
+    assert!(
+        path.is_file(),
+        "{} is missing: run through `cargo test`, which builds the examples",
+        path.display()
+    );
+    path
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("char-rnn-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Scratch(path)
+    }
+
+    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(binary()).args(args).output().unwrap()
+}
+
+fn text(output: &[u8]) -> String {
+    String::from_utf8_lossy(output).into_owned()
+}
+
+/// Asserts a clean failure: non-zero exit, an `error:` line, no panic or backtrace.
+fn assert_fails(args: &[&str], expected: &str) {
+    let output = run(args);
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success(), "{args:?} succeeded");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{args:?}: {stderr}"
+    );
+    let error_line = stderr
+        .lines()
+        .find(|l| l.starts_with("error"))
+        .unwrap_or_default();
+    assert!(
+        error_line.to_lowercase().contains(&expected.to_lowercase()),
+        "{args:?}: expected an error about {expected:?}, got: {stderr}"
+    );
+}
+
+fn corpus_text() -> String {
+    "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n"
+        .repeat(40)
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const TINY: [&str; 10] = [
+    "--hidden",
+    "16",
+    "--seq-len",
+    "16",
+    "--batch",
+    "4",
+    "--eval-every",
+    "10",
+    "--seed",
+    "3",
+];
+
+#[test]
+fn train_sample_eval_export_and_resume() {
+    let scratch = Scratch::new("all");
+    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let run_dir = scratch.0.join("run");
+    let mut args = vec![
+        "train",
+        "--data",
+        path(&data),
+        "--out",
+        path(&run_dir),
+        "--steps",
+        "20",
+        "--json",
+    ];
+    args.extend(TINY);
+    let output = run(&args);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["iterations"], 20);
+    assert!(result["validation"]["nats_per_symbol"].as_f64().unwrap() > 0.0);
+    assert!(
+        text(&output.stderr).contains("backend"),
+        "names its backend"
+    );
+    for file in [
+        "last/model.bpk",
+        "best/model.bpk",
+        "metrics.jsonl",
+        "loss.png",
+    ] {
+        assert!(run_dir.join(file).is_file(), "{file}");
+    }
+
+    let output = run(&[
+        "sample",
+        "--checkpoint",
+        path(&run_dir),
+        "--prime",
+        "Speak",
+        "--length",
+        "40",
+        "--seed",
+        "1",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let streamed = text(&output.stdout);
+    assert!(
+        streamed.starts_with("Speak") && streamed.chars().count() >= 45,
+        "{streamed}"
+    );
+    let output = run(&[
+        "sample",
+        "--checkpoint",
+        path(&run_dir),
+        "--best",
+        "--length",
+        "10",
+        "--argmax",
+        "--json",
+    ]);
+    let sampled: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(sampled["text"].as_str().unwrap().chars().count(), 10);
+
+    let output = run(&[
+        "eval",
+        "--checkpoint",
+        path(&run_dir),
+        "--data",
+        path(&data),
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let evaluation: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        evaluation["evaluation"]["nats_per_symbol"], result["validation"]["nats_per_symbol"],
+        "eval of the last checkpoint on its training file repeats the final validation"
+    );
+
+    for (format, name) in [
+        ("safetensors", "model.safetensors"),
+        ("burnpack", "model.bpk"),
+    ] {
+        let out = scratch.0.join(name);
+        let output = run(&[
+            "export",
+            "--checkpoint",
+            path(&run_dir),
+            "--format",
+            format,
+            "--out",
+            path(&out),
+        ]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        assert!(std::fs::metadata(&out).unwrap().len() > 1000);
+    }
+
+    let output = run(&[
+        "train",
+        "--data",
+        path(&data),
+        "--resume",
+        path(&run_dir),
+        "--steps",
+        "30",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(resumed["iterations"], 30);
+    let lines = std::fs::read_to_string(run_dir.join("metrics.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(lines.lines().last().unwrap()).unwrap();
+    assert_eq!(last["iteration"], 30);
+    assert_fails(
+        &[
+            "train",
+            "--data",
+            path(&data),
+            "--resume",
+            path(&run_dir),
+            "--hidden",
+            "32",
+        ],
+        "--hidden",
+    );
+}
+
+#[test]
+fn settings_come_from_a_config_file() {
+    let scratch = Scratch::new("config");
+    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let config = scratch.file(
+        "run.toml",
+        b"window = 12\nbatch = 3\nsteps = 6\neval_every = 3\n[model]\nhidden = 8\npattern = \"output\"\n",
+    );
+    let run_dir = scratch.0.join("run");
+    let output = run(&[
+        "train",
+        "--data",
+        path(&data),
+        "--out",
+        path(&run_dir),
+        "--config",
+        path(&config),
+        "--steps",
+        "9",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["iterations"], 9, "the flag wins over the file");
+    assert!(
+        result["validation"]["open_loop_accuracy"].is_number(),
+        "pattern 2 from the file"
+    );
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("last/config.json")).unwrap()).unwrap();
+    assert_eq!(saved["window"], 12);
+    assert_eq!(saved["model"]["hidden"], 8);
+}
+
+#[test]
+fn user_errors_are_one_clear_line() {
+    let scratch = Scratch::new("errors");
+    let missing = scratch.0.join("missing.txt");
+    assert_fails(&["train", "--data", path(&missing)], "missing.txt");
+    let empty = scratch.file("empty.txt", b"");
+    assert_fails(&["train", "--data", path(&empty)], "empty");
+    let short = scratch.file("short.txt", b"hello there");
+    assert_fails(&["train", "--data", path(&short)], "too short");
+    let binary_file = scratch.file("binary.bin", &[0x66, 0x6f, 0xff, 0xfe, 0x00]);
+    assert_fails(&["train", "--data", path(&binary_file)], "UTF-8");
+    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    assert_fails(
+        &["train", "--data", path(&data), "--seq-len", "0"],
+        "window",
+    );
+    assert_fails(
+        &["train", "--data", path(&data), "--lr", "-1"],
+        "learning_rate",
+    );
+    assert_fails(
+        &[
+            "train",
+            "--data",
+            path(&data),
+            "--strategy",
+            "scheduled-sampling",
+            "--schedule",
+            "constant",
+            "--epsilon",
+            "1.5",
+        ],
+        "epsilon",
+    );
+    let nowhere = scratch.0.join("no-such-run");
+    assert_fails(
+        &["sample", "--checkpoint", path(&nowhere)],
+        "no such directory",
+    );
+    let incomplete = scratch.0.join("incomplete");
+    std::fs::create_dir_all(incomplete.join("last")).unwrap();
+    std::fs::write(incomplete.join("last/config.json"), "{}").unwrap();
+    assert_fails(&["sample", "--checkpoint", path(&incomplete)], "incomplete");
+
+    let run_dir = scratch.0.join("run");
+    let mut args = vec![
+        "train",
+        "--data",
+        path(&data),
+        "--out",
+        path(&run_dir),
+        "--steps",
+        "2",
+        "--json",
+    ];
+    args.extend(TINY);
+    assert!(run(&args).status.success());
+    assert_fails(
+        &[
+            "sample",
+            "--checkpoint",
+            path(&run_dir),
+            "--prime",
+            "Zebra!",
+        ],
+        "not in the vocabulary",
+    );
+    assert_fails(
+        &[
+            "sample",
+            "--checkpoint",
+            path(&run_dir),
+            "--temperature",
+            "0",
+        ],
+        "temperature",
+    );
+    assert_fails(
+        &[
+            "sample",
+            "--checkpoint",
+            path(&run_dir),
+            "--temperature",
+            "-2",
+        ],
+        "temperature",
+    );
+    std::fs::write(run_dir.join("last/model.bpk"), b"not weights").unwrap();
+    assert_fails(&["sample", "--checkpoint", path(&run_dir)], "weights");
+    assert_fails(
+        &[
+            "eval",
+            "--checkpoint",
+            path(&run_dir),
+            "--best",
+            "--data",
+            path(&binary_file),
+        ],
+        "UTF-8",
+    );
+}
+
+#[test]
+fn every_command_has_help() {
+    for command in [
+        vec!["--help"],
+        vec!["train", "--help"],
+        vec!["sample", "--help"],
+        vec!["eval", "--help"],
+        vec!["export", "--help"],
+    ] {
+        let output = run(&command);
+        assert!(output.status.success(), "{command:?}");
+        assert!(text(&output.stdout).contains("Usage"), "{command:?}");
+    }
+}
