@@ -14,6 +14,12 @@ type B = Autodiff<NdArray<f64>>;
 
 const VOCAB: usize = 5;
 
+/// The CPU backends' random generator is process-wide: tests that seed it take turns.
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn ids(rows: &[[i64; 6]]) -> Tensor<B, 2, Int> {
     let flat: Vec<i64> = rows.iter().flatten().copied().collect();
     Tensor::from_data(TensorData::new(flat, [rows.len(), 6]), &Default::default())
@@ -43,6 +49,7 @@ fn pattern_2() -> unroll_model::OutputRecurrent<B> {
 
 #[test]
 fn epsilon_one_is_teacher_forcing_exactly() {
+    let _turn = turn();
     let model = pattern_1();
     let feeding = Feeding::ScheduledSampling {
         truth_probability: 1.0,
@@ -82,6 +89,7 @@ fn greedy_pattern_1(
 
 #[test]
 fn epsilon_zero_is_fully_free_running() {
+    let _turn = turn();
     let model = pattern_1();
     let first = inputs().slice([0..3, 0..1]).reshape([3]);
     let expected = greedy_pattern_1(&model, first);
@@ -102,6 +110,7 @@ fn epsilon_zero_is_fully_free_running() {
 
 #[test]
 fn pattern_2_epsilon_zero_feeds_its_own_outputs() {
+    let _turn = turn();
     let model = pattern_2();
     let first = inputs().slice([0..3, 0..1]).reshape([3]);
     let mut fed = first;
@@ -123,6 +132,7 @@ fn pattern_2_epsilon_zero_feeds_its_own_outputs() {
 
 #[test]
 fn curriculum_head_is_teacher_forced_and_tail_is_not() {
+    let _turn = turn();
     let model = pattern_1();
     let feeding = Feeding::FreeRunningTail {
         free_steps: 2,
@@ -156,6 +166,7 @@ fn curriculum_head_is_teacher_forced_and_tail_is_not() {
 
 #[test]
 fn gradients_flow_through_the_state_but_not_the_samples() {
+    let _turn = turn();
     let model = pattern_1();
     let feeding = Feeding::ScheduledSampling {
         truth_probability: 0.5,
@@ -175,6 +186,7 @@ fn gradients_flow_through_the_state_but_not_the_samples() {
 
 #[test]
 fn coins_follow_the_probability_and_the_seed() {
+    let _turn = turn();
     let device = Default::default();
     let batch = 20_000;
     let truth = Tensor::<B, 1, Int>::zeros([batch], &device);
@@ -193,6 +205,7 @@ fn coins_follow_the_probability_and_the_seed() {
 
 #[test]
 fn invalid_feeding_is_rejected() {
+    let _turn = turn();
     let model = pattern_1();
     let bad = Feeding::ScheduledSampling {
         truth_probability: 1.5,
