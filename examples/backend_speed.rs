@@ -17,7 +17,13 @@ use unroll::model::{
 
 const VOCAB: usize = 65;
 
-/// Peak resident memory of this process so far, from /proc (Linux), in MiB.
+/// Resets the process's peak resident memory (Linux: writing 5 to clear_refs), so each
+/// configuration reports its own peak.
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident memory of this process since the last reset, from /proc (Linux), in MiB.
 fn peak_memory_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -32,6 +38,7 @@ fn measure<B: AutodiffBackend>(
     window: usize,
     steps: usize,
 ) -> f64 {
+    reset_peak_memory();
     let device: burn::tensor::Device<B> = Default::default();
     B::seed(&device, 0);
     let mut model =
@@ -76,9 +83,14 @@ fn main() {
     println!(
         "pattern 1 training step (forward, cross-entropy, backward, Adam), f32, vocabulary {VOCAB}, one layer"
     );
-    for (hidden, batch, window, steps) in [(128, 32, 64, 60), (256, 64, 100, 15)] {
-        let flex = measure::<Autodiff<Flex>>("flex", hidden, batch, window, steps);
-        let ndarray = measure::<Autodiff<NdArray>>("ndarray", hidden, batch, window, steps);
+    // Each backend runs twice, interleaved, so drifts of the machine hit both alike.
+    for (hidden, batch, window, steps) in [(128, 32, 64, 200), (256, 64, 100, 40)] {
+        let mut flex = 0.0;
+        let mut ndarray = 0.0;
+        for _ in 0..2 {
+            flex += measure::<Autodiff<Flex>>("flex", hidden, batch, window, steps);
+            ndarray += measure::<Autodiff<NdArray>>("ndarray", hidden, batch, window, steps);
+        }
         println!("flex / ndarray = {:.2}", flex / ndarray);
     }
 }

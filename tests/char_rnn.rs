@@ -92,23 +92,28 @@ const TINY: [&str; 10] = [
     "3",
 ];
 
+/// Trains a tiny model on `data` into `run_dir` for `steps` iterations, with `--json`.
+fn train_tiny(data: &Path, run_dir: &Path, steps: &str) -> Output {
+    let mut args = vec![
+        "train",
+        "--data",
+        path(data),
+        "--out",
+        path(run_dir),
+        "--steps",
+        steps,
+        "--json",
+    ];
+    args.extend(TINY);
+    run(&args)
+}
+
 #[test]
 fn train_sample_eval_export_and_resume() {
     let scratch = Scratch::new("all");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let run_dir = scratch.0.join("run");
-    let mut args = vec![
-        "train",
-        "--data",
-        path(&data),
-        "--out",
-        path(&run_dir),
-        "--steps",
-        "20",
-        "--json",
-    ];
-    args.extend(TINY);
-    let output = run(&args);
+    let output = train_tiny(&data, &run_dir, "20");
     assert!(output.status.success(), "{}", text(&output.stderr));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(result["iterations"], 20);
@@ -298,18 +303,7 @@ fn user_errors_are_one_clear_line() {
     assert_fails(&["sample", "--checkpoint", path(&incomplete)], "incomplete");
 
     let run_dir = scratch.0.join("run");
-    let mut args = vec![
-        "train",
-        "--data",
-        path(&data),
-        "--out",
-        path(&run_dir),
-        "--steps",
-        "2",
-        "--json",
-    ];
-    args.extend(TINY);
-    assert!(run(&args).status.success());
+    assert!(train_tiny(&data, &run_dir, "2").status.success());
     assert_fails(
         &[
             "sample",

@@ -327,6 +327,20 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Teacher-forced logits of one sequence, on any backend.
+fn logits<Bk: burn::tensor::backend::Backend>(
+    model: &unroll_training::LanguageModel<Bk>,
+    ids: &[u32],
+) -> Vec<f32> {
+    let values: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
+    let input = Tensor::<Bk, 2, Int>::from_data(
+        TensorData::new(values, [1, ids.len()]),
+        &Default::default(),
+    );
+    let (logits, _) = model.window(input, None, &Feeding::TeacherForcing).unwrap();
+    logits.into_data().iter::<f32>().collect()
+}
+
 #[test]
 fn a_checkpoint_from_one_backend_loads_on_another() {
     let corpus = corpus();
@@ -335,33 +349,9 @@ fn a_checkpoint_from_one_backend_loads_on_another() {
     let checkpoint = Checkpoint::open(&out.0, Which::Last).unwrap();
     let on_ndarray = checkpoint.model::<NdArray>(&Default::default()).unwrap();
     let on_flex = checkpoint.model::<Flex>(&Default::default()).unwrap();
-    let ids: Vec<i64> = corpus.ids[..20].iter().map(|&i| i64::from(i)).collect();
-    let logits_ndarray: Vec<f32> = on_ndarray
-        .window(
-            Tensor::<NdArray, 2, Int>::from_data(
-                TensorData::new(ids.clone(), [1, 20]),
-                &Default::default(),
-            ),
-            None,
-            &Feeding::TeacherForcing,
-        )
-        .unwrap()
-        .0
-        .into_data()
-        .iter::<f32>()
-        .collect();
-    let logits_flex: Vec<f32> = on_flex
-        .window(
-            Tensor::<Flex, 2, Int>::from_data(TensorData::new(ids, [1, 20]), &Default::default()),
-            None,
-            &Feeding::TeacherForcing,
-        )
-        .unwrap()
-        .0
-        .into_data()
-        .iter::<f32>()
-        .collect();
-    for (a, b) in logits_ndarray.iter().zip(&logits_flex) {
+    let ndarray_logits = logits(&on_ndarray, &corpus.ids[..20]);
+    let flex_logits = logits(&on_flex, &corpus.ids[..20]);
+    for (a, b) in ndarray_logits.iter().zip(&flex_logits) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
     }
 }
