@@ -9,8 +9,9 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Tensor, backend::Backend};
 
 use crate::error::require_positive;
+use crate::fused::RecurrenceBackend;
 use crate::input::{InputEncoding, SequenceInput, StepInput};
-use crate::recurrence::{HiddenStack, HiddenStackConfig};
+use crate::recurrence::{HiddenStack, HiddenStackConfig, RecurrencePath};
 
 /// Configuration of a [`HiddenRecurrent`] network.
 #[derive(Config, Debug)]
@@ -27,6 +28,9 @@ pub struct HiddenRecurrentConfig {
     /// Dropout probability between stacked layers.
     #[config(default = 0.0)]
     pub dropout: f64,
+    /// Fused recurrence (fast) or unrolled (reference).
+    #[config(default = "RecurrencePath::Fused")]
+    pub path: RecurrencePath,
 }
 
 impl HiddenRecurrentConfig {
@@ -34,6 +38,7 @@ impl HiddenRecurrentConfig {
         HiddenStackConfig::new(self.input, self.d_hidden)
             .with_num_layers(self.num_layers)
             .with_dropout(self.dropout)
+            .with_path(self.path)
     }
 
     /// Checks every setting, naming the first one that is invalid.
@@ -91,18 +96,22 @@ impl<B: Backend> HiddenRecurrent<B> {
         &self,
         input: SequenceInput<B>,
         state: Option<Tensor<B, 3>>,
-    ) -> crate::Result<RecurrentOutput<B>> {
+    ) -> crate::Result<RecurrentOutput<B>>
+    where
+        B: RecurrenceBackend,
+    {
         let [batch, time] = input.check(&self.hidden.input)?;
         let device = self.output.weight.device();
         let state = self.hidden.check_state(state, batch, &device)?;
-        let (hidden, state) = self.hidden.forward(input.into_steps(), state, None);
-        // One matrix product for the outputs of all steps.
-        let hidden: Tensor<B, 3> = Tensor::stack(hidden, 1);
+        let (hidden, state) = self.hidden.forward_time_major(input, state, None);
+        // One matrix product for the outputs of all steps, then batch-first: the logits are
+        // narrower than the states, so they are the cheaper ones to reorder.
         let d_hidden = self.hidden.d_hidden();
         let logits = self
             .output
-            .forward(hidden.reshape([batch * time, d_hidden]))
-            .reshape([batch, time, self.d_output()]);
+            .forward(hidden.reshape([time * batch, d_hidden]))
+            .reshape([time, batch, self.d_output()])
+            .swap_dims(0, 1);
         Ok(RecurrentOutput { logits, state })
     }
 

@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod fused;
 pub mod hidden_recurrent;
 pub mod input;
 pub mod loss;
@@ -23,6 +24,7 @@ pub mod recurrence;
 pub mod sequence_summarizer;
 
 pub use error::{ModelError, Result};
+pub use fused::{RecurrenceBackend, tanh_recurrence};
 pub use hidden_recurrent::{HiddenRecurrent, HiddenRecurrentConfig, RecurrentOutput};
 pub use input::{InputEncoding, SequenceInput, StepInput};
 pub use loss::step_cross_entropy;
@@ -30,5 +32,7 @@ pub use output_recurrent::{
     Feedback, FeedbackChoice, FeedbackSequence, OutputRecurrent, OutputRecurrentConfig,
     sample_classes,
 };
-pub use recurrence::{HiddenStack, HiddenStackConfig, TanhRecurrence, TanhRecurrenceConfig};
+pub use recurrence::{
+    HiddenStack, HiddenStackConfig, RecurrencePath, TanhRecurrence, TanhRecurrenceConfig,
+};
 pub use sequence_summarizer::{SequenceSummarizer, SequenceSummarizerConfig};

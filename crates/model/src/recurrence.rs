@@ -12,7 +12,8 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Tensor, backend::Backend};
 
 use crate::error::{require_dropout, require_positive, shape_error};
-use crate::input::{InputEncoding, StepInput};
+use crate::fused::{RecurrenceBackend, tanh_recurrence};
+use crate::input::{InputEncoding, SequenceInput, StepInput};
 
 /// Configuration of one [`TanhRecurrence`].
 #[derive(Config, Debug)]
@@ -132,6 +133,19 @@ pub struct HiddenStackConfig {
     /// Dropout probability on the outputs of every layer but the last (as PyTorch's `nn.RNN`).
     #[config(default = 0.0)]
     pub dropout: f64,
+    /// How the recurrence runs over a sequence.
+    #[config(default = "RecurrencePath::Fused")]
+    pub path: RecurrencePath,
+}
+
+/// How a recurrence runs over a sequence; both give the same values and gradients.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum RecurrencePath {
+    /// One fused operation per layer with a hand-written BPTT backward ([`crate::fused`]): the
+    /// fast path. Padding masks (pattern 3 with lengths) fall back to the unrolled path.
+    Fused,
+    /// One autodiff node per operation and step: the reference the fused path is tested against.
+    Unrolled,
 }
 
 impl HiddenStackConfig {
@@ -169,6 +183,7 @@ impl HiddenStackConfig {
             layers,
             dropout: DropoutConfig::new(self.dropout).init(),
             input: self.input,
+            path: self.path,
         })
     }
 }
@@ -183,6 +198,9 @@ pub struct HiddenStack<B: Backend> {
     /// How `x(t)` enters the first layer.
     #[module(skip)]
     pub input: InputEncoding,
+    /// How the recurrence runs over a sequence.
+    #[module(skip)]
+    pub path: RecurrencePath,
 }
 
 impl<B: Backend> HiddenStack<B> {
@@ -215,38 +233,124 @@ impl<B: Backend> HiddenStack<B> {
         }
     }
 
-    /// Runs every layer over the sequence.
+    /// Runs every layer over the sequence, by the stack's [`RecurrencePath`] (unrolled whenever
+    /// `masks` are given).
     ///
-    /// - `inputs`: one entry per step (`[batch]` ids or `[batch, d_input]` features), checked.
-    /// - `state`: `[num_layers, batch, d_hidden]`, checked.
+    /// - `input`: `[batch, time]` ids or `[batch, time, d_input]` features, already checked.
+    /// - `state`: `[num_layers, batch, d_hidden]`, already checked.
     /// - `masks`: optional per-step `[batch, 1]` masks (1 = real step, 0 = padding).
     ///
-    /// Returns the top layer's `h(1) … h(τ)` (each `[batch, d_hidden]`) and the final state
+    /// Returns the top layer's `h(1) … h(τ)` as `[batch, time, d_hidden]` and the final state
     /// `[num_layers, batch, d_hidden]`.
     pub fn forward(
         &self,
-        inputs: Vec<StepInput<B>>,
+        input: SequenceInput<B>,
         state: Tensor<B, 3>,
         masks: Option<&[Tensor<B, 2>]>,
-    ) -> (Vec<Tensor<B, 2>>, Tensor<B, 3>) {
+    ) -> (Tensor<B, 3>, Tensor<B, 3>)
+    where
+        B: RecurrenceBackend,
+    {
+        let (top, state) = self.forward_time_major(input, state, masks);
+        (top.swap_dims(0, 1), state)
+    }
+
+    /// As [`HiddenStack::forward`], but the top layer's states come time-major,
+    /// `[time, batch, d_hidden]`, as the fused path makes them: callers that project every
+    /// state (the output layer) can then swap the narrower result instead.
+    pub fn forward_time_major(
+        &self,
+        input: SequenceInput<B>,
+        state: Tensor<B, 3>,
+        masks: Option<&[Tensor<B, 2>]>,
+    ) -> (Tensor<B, 3>, Tensor<B, 3>)
+    where
+        B: RecurrenceBackend,
+    {
+        match (self.path, masks) {
+            (RecurrencePath::Fused, None) => self.forward_fused(input, state),
+            (_, masks) => self.forward_unrolled(input, state, masks),
+        }
+    }
+
+    /// The fused path: per layer, `U x(t) + b` for all steps at once, then one fused recurrence.
+    fn forward_fused(
+        &self,
+        input: SequenceInput<B>,
+        state: Tensor<B, 3>,
+    ) -> (Tensor<B, 3>, Tensor<B, 3>)
+    where
+        B: RecurrenceBackend,
+    {
         let [_, batch, d_hidden] = state.dims();
-        let mut inputs = inputs;
+        let [_, time] = input.batch_time();
+        let rows = time * batch;
+        // Time-major from here on: [time, batch, …].
+        let mut below: Option<Tensor<B, 3>> = None;
+        let mut finals = Vec::with_capacity(self.layers.len());
+        for (k, layer) in self.layers.iter().enumerate() {
+            let bias = layer.bias.val().unsqueeze::<2>();
+            let projected = match (&below, &input) {
+                (Some(states), _) => {
+                    let x = self
+                        .dropout
+                        .forward(states.clone())
+                        .reshape([rows, d_hidden]);
+                    x.matmul(layer.input_weight.val()) + bias
+                }
+                (None, SequenceInput::Tokens(ids)) => {
+                    let ids = ids.clone().swap_dims(0, 1).reshape([rows]);
+                    (layer.input_weight.val() + bias).select(0, ids)
+                }
+                (None, SequenceInput::Dense(x)) => {
+                    let d_input = x.dims()[2];
+                    let x = x.clone().swap_dims(0, 1).reshape([rows, d_input]);
+                    x.matmul(layer.input_weight.val()) + bias
+                }
+            };
+            let initial = state.clone().narrow(0, k, 1).reshape([batch, d_hidden]);
+            let states = tanh_recurrence(
+                projected.reshape([time, batch, d_hidden]),
+                initial,
+                layer.recurrent_weight.val(),
+            );
+            finals.push(
+                states
+                    .clone()
+                    .narrow(0, time - 1, 1)
+                    .reshape([batch, d_hidden]),
+            );
+            below = Some(states);
+        }
+        (below.expect("at least one layer"), Tensor::stack(finals, 0))
+    }
+
+    /// The unrolled path: every step of every layer through autodiff, per-step tensors stacked
+    /// at the end (never sliced inside the loop).
+    fn forward_unrolled(
+        &self,
+        input: SequenceInput<B>,
+        state: Tensor<B, 3>,
+        masks: Option<&[Tensor<B, 2>]>,
+    ) -> (Tensor<B, 3>, Tensor<B, 3>) {
+        let [_, batch, d_hidden] = state.dims();
+        let mut inputs = input.into_steps();
         let mut finals = Vec::with_capacity(self.layers.len());
         let mut outputs = Vec::new();
         for (k, layer) in self.layers.iter().enumerate() {
             let initial = state.clone().narrow(0, k, 1).reshape([batch, d_hidden]);
             outputs = layer.forward(inputs, initial, masks);
             finals.push(outputs.last().expect("at least one step").clone());
-            if k + 1 < self.layers.len() {
-                inputs = outputs
+            inputs = if k + 1 < self.layers.len() {
+                outputs
                     .iter()
                     .map(|h| StepInput::Dense(self.dropout.forward(h.clone())))
-                    .collect();
+                    .collect()
             } else {
-                inputs = Vec::new();
-            }
+                Vec::new()
+            };
         }
-        (outputs, Tensor::stack(finals, 0))
+        (Tensor::stack(outputs, 0), Tensor::stack(finals, 0))
     }
 
     /// One step of every layer; returns the top `h(t)` `[batch, d_hidden]` and the new state
@@ -274,15 +378,10 @@ mod tests {
 
     type B = Autodiff<NdArray>;
 
-    fn run<Bk: Backend>(stack: &HiddenStack<Bk>, device: &Bk::Device) -> Vec<f32> {
-        let inputs = (0..3)
-            .map(|_| StepInput::Dense(Tensor::<Bk, 2>::ones([2, 4], device)))
-            .collect();
-        let (outputs, _) = stack.forward(inputs, stack.zero_state(2, device), None);
-        outputs
-            .into_iter()
-            .flat_map(|h| h.into_data().iter::<f32>().collect::<Vec<_>>())
-            .collect()
+    fn run<Bk: RecurrenceBackend>(stack: &HiddenStack<Bk>, device: &Bk::Device) -> Vec<f32> {
+        let input = SequenceInput::Dense(Tensor::<Bk, 3>::ones([2, 3, 4], device));
+        let (outputs, _) = stack.forward(input, stack.zero_state(2, device), None);
+        outputs.into_data().iter::<f32>().collect()
     }
 
     #[test]

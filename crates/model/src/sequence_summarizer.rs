@@ -9,8 +9,9 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Int, Tensor, backend::Backend};
 
 use crate::error::{require_positive, shape_error};
+use crate::fused::RecurrenceBackend;
 use crate::input::{InputEncoding, SequenceInput};
-use crate::recurrence::{HiddenStack, HiddenStackConfig};
+use crate::recurrence::{HiddenStack, HiddenStackConfig, RecurrencePath};
 
 /// Configuration of a [`SequenceSummarizer`].
 #[derive(Config, Debug)]
@@ -27,6 +28,9 @@ pub struct SequenceSummarizerConfig {
     /// Dropout probability between stacked layers.
     #[config(default = 0.0)]
     pub dropout: f64,
+    /// Fused recurrence (fast) or unrolled (reference); padded batches always run unrolled.
+    #[config(default = "RecurrencePath::Fused")]
+    pub path: RecurrencePath,
 }
 
 impl SequenceSummarizerConfig {
@@ -34,6 +38,7 @@ impl SequenceSummarizerConfig {
         HiddenStackConfig::new(self.input, self.d_hidden)
             .with_num_layers(self.num_layers)
             .with_dropout(self.dropout)
+            .with_path(self.path)
     }
 
     /// Checks every setting, naming the first one that is invalid.
@@ -81,7 +86,10 @@ impl<B: Backend> SequenceSummarizer<B> {
         &self,
         input: SequenceInput<B>,
         lengths: Option<Tensor<B, 1, Int>>,
-    ) -> crate::Result<Tensor<B, 2>> {
+    ) -> crate::Result<Tensor<B, 2>>
+    where
+        B: RecurrenceBackend,
+    {
         let [batch, time] = input.check(&self.hidden.input)?;
         let device = self.output.weight.device();
         let masks = match lengths {
@@ -89,9 +97,7 @@ impl<B: Backend> SequenceSummarizer<B> {
             Some(lengths) => Some(step_masks(lengths, batch, time)?),
         };
         let state = self.hidden.zero_state(batch, &device);
-        let (_, state) = self
-            .hidden
-            .forward(input.into_steps(), state, masks.as_deref());
+        let (_, state) = self.hidden.forward(input, state, masks.as_deref());
         let layers = self.hidden.layers.len();
         let top = state
             .narrow(0, layers - 1, 1)

@@ -2,7 +2,7 @@
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
-use unroll_model::step_cross_entropy;
+use unroll_model::{RecurrenceBackend, step_cross_entropy};
 
 use crate::error::{Result, TrainingError};
 use crate::feeding::{Feeding, OwnSymbol};
@@ -37,7 +37,7 @@ fn tokens<B: Backend>(ids: &[u32], device: &B::Device) -> Tensor<B, 2, Int> {
 /// Scores every symbol of `ids` after the first, predicted from all symbols before it, in one
 /// stateful teacher-forced pass from a zero state. For pattern 2 also scores open-loop windows of
 /// `window` symbols. Run it on a model without autodiff (`model.valid()`).
-pub fn evaluate<B: Backend>(
+pub fn evaluate<B: RecurrenceBackend>(
     model: &LanguageModel<B>,
     ids: &[u32],
     window: usize,
@@ -79,7 +79,7 @@ pub fn evaluate<B: Backend>(
 }
 
 /// Windows of `window` symbols, first fed the truth then the model's own argmax predictions.
-fn open_loop_accuracy<B: Backend>(
+fn open_loop_accuracy<B: RecurrenceBackend>(
     model: &LanguageModel<B>,
     ids: &[u32],
     window: usize,

@@ -9,8 +9,8 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor};
 use unroll_model::{
-    Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, OutputRecurrent, RecurrentOutput,
-    SequenceInput, StepInput,
+    Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, OutputRecurrent,
+    RecurrenceBackend, RecurrentOutput, SequenceInput, StepInput,
 };
 
 use crate::error::{Result, invalid};
@@ -147,7 +147,7 @@ fn column<B: Backend>(ids: &Tensor<B, 2, Int>, t: usize) -> Tensor<B, 1, Int> {
 ///
 /// Teacher forcing runs the plain forward; otherwise a loop over steps feeds each step the truth
 /// or the model's own prediction of it. Returns logits `[batch, time, vocab]` and the final state.
-pub fn hidden_recurrent_window<B: Backend>(
+pub fn hidden_recurrent_window<B: RecurrenceBackend>(
     model: &HiddenRecurrent<B>,
     inputs: Tensor<B, 2, Int>,
     state: Option<Tensor<B, 3>>,

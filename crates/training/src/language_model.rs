@@ -5,7 +5,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use unroll_model::{
     Feedback, HiddenRecurrent, HiddenRecurrentConfig, InputEncoding, OutputRecurrent,
-    OutputRecurrentConfig, StepInput,
+    OutputRecurrentConfig, RecurrenceBackend, StepInput,
 };
 
 use crate::config::{ModelSettings, Pattern};
@@ -56,7 +56,9 @@ impl<B: Backend> LanguageModel<B> {
             LanguageModel::Output(model) => model.d_output(),
         }
     }
+}
 
+impl<B: RecurrenceBackend> LanguageModel<B> {
     /// Logits of one window.
     ///
     /// - `inputs`: the true previous symbols, `[batch, time]`.
@@ -79,7 +81,9 @@ impl<B: Backend> LanguageModel<B> {
             }
         }
     }
+}
 
+impl<B: Backend> LanguageModel<B> {
     /// One generation step from the previous symbols `[batch]`: logits `[batch, vocab]` and the
     /// new state (always `None` for pattern 2).
     pub fn step(

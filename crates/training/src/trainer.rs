@@ -9,7 +9,7 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer, RmsPropConfig, SgdConf
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
-use unroll_model::step_cross_entropy;
+use unroll_model::{RecurrenceBackend, step_cross_entropy};
 
 use crate::batches::{WindowSource, iteration_seed};
 use crate::checkpoint::{self, Checkpoint, CheckpointContents, Progress, SavedTensor, Which};
@@ -90,10 +90,11 @@ impl Strategy {
 }
 
 /// Trains a language model, writing checkpoints and metrics under `run.out`.
-pub fn train<B: AutodiffBackend>(
-    run: TrainingRun<'_, B>,
-    observer: &mut dyn Observer,
-) -> Result<TrainingReport> {
+pub fn train<B>(run: TrainingRun<'_, B>, observer: &mut dyn Observer) -> Result<TrainingReport>
+where
+    B: AutodiffBackend + RecurrenceBackend,
+    B::InnerBackend: RecurrenceBackend,
+{
     match run.config.optimizer {
         OptimizerKind::Adam => {
             let optimizer = AdamConfig::new().with_epsilon(1e-8).init();
@@ -125,7 +126,8 @@ fn train_with<B, O>(
     observer: &mut dyn Observer,
 ) -> Result<TrainingReport>
 where
-    B: AutodiffBackend,
+    B: AutodiffBackend + RecurrenceBackend,
+    B::InnerBackend: RecurrenceBackend,
     O: Optimizer<LanguageModel<B>, B>,
 {
     let TrainingRun {

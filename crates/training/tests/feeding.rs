@@ -152,12 +152,23 @@ fn curriculum_head_is_teacher_forced_and_tail_is_not() {
     // [batch 3, time 6, vocab 5]: steps 0..4 match teacher forcing for every sequence.
     for b in 0..3 {
         let row = |v: &[f64], t: usize| v[(b * 6 + t) * VOCAB..(b * 6 + t + 1) * VOCAB].to_vec();
+        // The step-wise path and the fused forward round tanh differently, hence a tolerance.
+        let close = |t: usize| {
+            row(&fed, t)
+                .iter()
+                .zip(row(&forced, t))
+                .all(|(a, e)| (a - e).abs() < 1e-12)
+        };
         for t in 0..4 {
-            assert_eq!(row(&fed, t), row(&forced, t), "sequence {b}, step {t}");
+            assert!(close(t), "sequence {b}, step {t}");
         }
     }
-    assert_ne!(
-        fed, forced,
+    let last_differs = (0..3).any(|b| {
+        let at = (b * 6 + 5) * VOCAB;
+        (0..VOCAB).any(|k| (fed[at + k] - forced[at + k]).abs() > 1e-6)
+    });
+    assert!(
+        last_differs,
         "the last two steps were fed the model's own symbols"
     );
     assert_eq!(feeding.truth_probability(3, 6), 1.0);

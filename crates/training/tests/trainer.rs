@@ -328,7 +328,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// Teacher-forced logits of one sequence, on any backend.
-fn logits<Bk: burn::tensor::backend::Backend>(
+fn logits<Bk: unroll_training::model::RecurrenceBackend>(
     model: &unroll_training::LanguageModel<Bk>,
     ids: &[u32],
 ) -> Vec<f32> {

@@ -7,13 +7,18 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::{
     Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig,
-    InputEncoding, OutputRecurrent, OutputRecurrentConfig, SequenceInput, SequenceSummarizer,
-    SequenceSummarizerConfig, StepInput, step_cross_entropy,
+    InputEncoding, OutputRecurrent, OutputRecurrentConfig, RecurrencePath, SequenceInput,
+    SequenceSummarizer, SequenceSummarizerConfig, StepInput, step_cross_entropy,
 };
 
-use super::gradients::check_against_finite_differences;
+use super::gradients::{all_gradients, check_against_finite_differences};
 use super::reference::{Rnn, flatten, one_hot};
 use super::{Numbers, assert_close, ids, matrix, matrix_param, values, vector_param};
+
+/// What every check needs of its backend: autodiff and the fused recurrence.
+pub trait TestBackend: AutodiffBackend + unroll_model::RecurrenceBackend {}
+
+impl<T: AutodiffBackend + unroll_model::RecurrenceBackend> TestBackend for T {}
 
 const EXACT: f64 = 1e-12;
 const FINITE_DIFFERENCES: f64 = 1e-6;
@@ -31,7 +36,7 @@ fn gradient<B: AutodiffBackend, const D: usize>(
 }
 
 /// Pattern 1 with the weights of `rnn` in its one layer.
-fn hidden_recurrent_from<B: AutodiffBackend>(
+fn hidden_recurrent_from<B: TestBackend>(
     rnn: &Rnn,
     input: InputEncoding,
     device: &B::Device,
@@ -68,7 +73,7 @@ fn random_ids(numbers: &mut Numbers, batch: usize, time: usize, vocab: usize) ->
         .collect()
 }
 
-fn dense<B: AutodiffBackend>(
+fn dense<B: TestBackend>(
     numbers: &mut Numbers,
     batch: usize,
     time: usize,
@@ -85,7 +90,7 @@ fn dense<B: AutodiffBackend>(
     )
 }
 
-fn summed_cross_entropy<B: AutodiffBackend>(
+fn summed_cross_entropy<B: TestBackend>(
     logits: Tensor<B, 3>,
     targets: Tensor<B, 2, Int>,
 ) -> Tensor<B, 1> {
@@ -94,7 +99,7 @@ fn summed_cross_entropy<B: AutodiffBackend>(
         .sum()
 }
 
-pub fn hidden_recurrent_forward_by_hand<B: AutodiffBackend>(device: &B::Device) {
+pub fn hidden_recurrent_forward_by_hand<B: TestBackend>(device: &B::Device) {
     let rnn = Rnn {
         u: vec![vec![0.5, -0.5], vec![0.25, 1.0]],
         w: vec![vec![0.1, 0.2], vec![-0.3, 0.4]],
@@ -126,7 +131,7 @@ pub fn hidden_recurrent_forward_by_hand<B: AutodiffBackend>(device: &B::Device) 
     assert_close("state", &values(out.state), &h2, EXACT);
 }
 
-pub fn hidden_recurrent_matches_reference_and_hand_written_bptt<B: AutodiffBackend>(
+pub fn hidden_recurrent_matches_reference_and_hand_written_bptt<B: TestBackend>(
     device: &B::Device,
 ) {
     let (vocab, d_hidden, batch, time) = (5, 4, 3, 6);
@@ -185,7 +190,7 @@ pub fn hidden_recurrent_matches_reference_and_hand_written_bptt<B: AutodiffBacke
     assert_close("∂L/∂c", &gradient(c, &gradients), &expected.c, 1e-10);
 }
 
-pub fn hidden_recurrent_dense_matches_reference_with_initial_state<B: AutodiffBackend>(
+pub fn hidden_recurrent_dense_matches_reference_with_initial_state<B: TestBackend>(
     device: &B::Device,
 ) {
     let (d_input, d_hidden, d_output, batch, time) = (3, 4, 3, 2, 5);
@@ -237,7 +242,7 @@ pub fn hidden_recurrent_dense_matches_reference_with_initial_state<B: AutodiffBa
     );
 }
 
-pub fn hidden_recurrent_gradients_match_finite_differences<B: AutodiffBackend>(device: &B::Device) {
+pub fn hidden_recurrent_gradients_match_finite_differences<B: TestBackend>(device: &B::Device) {
     B::seed(device, 7);
     let mut numbers = Numbers::new(3);
     // Two stacked layers on dense input, from a non-zero state.
@@ -285,7 +290,7 @@ pub fn hidden_recurrent_gradients_match_finite_differences<B: AutodiffBackend>(d
     );
 }
 
-pub fn hidden_recurrent_state_carries_across_windows<B: AutodiffBackend>(device: &B::Device) {
+pub fn hidden_recurrent_state_carries_across_windows<B: TestBackend>(device: &B::Device) {
     B::seed(device, 11);
     let model = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: 6 }, 5, 6)
         .with_num_layers(2)
@@ -312,7 +317,7 @@ pub fn hidden_recurrent_state_carries_across_windows<B: AutodiffBackend>(device:
     assert_close("state", &values(b.state), &values(whole.state), EXACT);
 }
 
-pub fn hidden_recurrent_step_matches_forward<B: AutodiffBackend>(device: &B::Device) {
+pub fn hidden_recurrent_step_matches_forward<B: TestBackend>(device: &B::Device) {
     B::seed(device, 12);
     let model = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: 4 }, 3, 4)
         .with_num_layers(3)
@@ -345,7 +350,7 @@ pub fn hidden_recurrent_step_matches_forward<B: AutodiffBackend>(device: &B::Dev
 }
 
 /// Pattern 2 with explicit weights.
-fn output_recurrent_with<B: AutodiffBackend>(
+fn output_recurrent_with<B: TestBackend>(
     input: Option<(InputEncoding, Vec<Vec<f64>>)>,
     w: &[Vec<f64>],
     b: &[f64],
@@ -366,7 +371,7 @@ fn output_recurrent_with<B: AutodiffBackend>(
     model
 }
 
-pub fn output_recurrent_forward_by_hand<B: AutodiffBackend>(device: &B::Device) {
+pub fn output_recurrent_forward_by_hand<B: TestBackend>(device: &B::Device) {
     let model = output_recurrent_with::<B>(
         None,
         &[vec![0.3, -0.2], vec![0.1, 0.4]],
@@ -389,7 +394,7 @@ pub fn output_recurrent_forward_by_hand<B: AutodiffBackend>(device: &B::Device) 
     assert_close("logits", &values(logits), &expected, EXACT);
 }
 
-fn assert_same_output_recurrent_gradients<B: AutodiffBackend>(
+fn assert_same_output_recurrent_gradients<B: TestBackend>(
     model: &OutputRecurrent<B>,
     a: &B::Gradients,
     b: &B::Gradients,
@@ -419,7 +424,7 @@ fn assert_same_output_recurrent_gradients<B: AutodiffBackend>(
     assert_close("∂L/∂c", &gradient(c, a), &gradient(c, b), EXACT);
 }
 
-pub fn output_recurrent_parallel_equals_stepwise<B: AutodiffBackend>(device: &B::Device) {
+pub fn output_recurrent_parallel_equals_stepwise<B: TestBackend>(device: &B::Device) {
     B::seed(device, 21);
     let mut numbers = Numbers::new(4);
     let (d_input, batch, time, classes) = (3, 2, 5, 5);
@@ -461,7 +466,7 @@ pub fn output_recurrent_parallel_equals_stepwise<B: AutodiffBackend>(device: &B:
     assert_same_output_recurrent_gradients(&model, &a, &b);
 }
 
-pub fn output_recurrent_vector_feedback_parallel_equals_stepwise<B: AutodiffBackend>(
+pub fn output_recurrent_vector_feedback_parallel_equals_stepwise<B: TestBackend>(
     device: &B::Device,
 ) {
     B::seed(device, 22);
@@ -499,7 +504,7 @@ pub fn output_recurrent_vector_feedback_parallel_equals_stepwise<B: AutodiffBack
     assert_same_output_recurrent_gradients(&model, &a, &b);
 }
 
-pub fn output_recurrent_gradients_match_finite_differences<B: AutodiffBackend>(device: &B::Device) {
+pub fn output_recurrent_gradients_match_finite_differences<B: TestBackend>(device: &B::Device) {
     B::seed(device, 23);
     let mut numbers = Numbers::new(6);
     let (vocab, batch, time) = (4, 2, 5);
@@ -525,7 +530,7 @@ pub fn output_recurrent_gradients_match_finite_differences<B: AutodiffBackend>(d
     assert_eq!(checked, 5, "U, W, b, V and c");
 }
 
-pub fn output_recurrent_stepwise_probability_feedback_gradients<B: AutodiffBackend>(
+pub fn output_recurrent_stepwise_probability_feedback_gradients<B: TestBackend>(
     device: &B::Device,
 ) {
     // Fed its own softmax output, the model is a true recurrence through o(t-1), and the gradient
@@ -550,7 +555,7 @@ pub fn output_recurrent_stepwise_probability_feedback_gradients<B: AutodiffBacke
     );
 }
 
-pub fn sequence_summarizer_forward_by_hand<B: AutodiffBackend>(device: &B::Device) {
+pub fn sequence_summarizer_forward_by_hand<B: TestBackend>(device: &B::Device) {
     let mut model = SequenceSummarizerConfig::new(InputEncoding::Tokens { vocab_size: 2 }, 1, 1)
         .init::<B>(device);
     let layer = &mut model.hidden.layers[0];
@@ -577,7 +582,7 @@ pub fn sequence_summarizer_forward_by_hand<B: AutodiffBackend>(device: &B::Devic
     );
 }
 
-pub fn sequence_summarizer_padding_equals_alone<B: AutodiffBackend>(device: &B::Device) {
+pub fn sequence_summarizer_padding_equals_alone<B: TestBackend>(device: &B::Device) {
     B::seed(device, 31);
     let mut numbers = Numbers::new(8);
     let (d_input, time, d_output) = (2, 5, 2);
@@ -636,9 +641,7 @@ pub fn sequence_summarizer_padding_equals_alone<B: AutodiffBackend>(device: &B::
     );
 }
 
-pub fn sequence_summarizer_gradients_match_finite_differences<B: AutodiffBackend>(
-    device: &B::Device,
-) {
+pub fn sequence_summarizer_gradients_match_finite_differences<B: TestBackend>(device: &B::Device) {
     B::seed(device, 32);
     let mut numbers = Numbers::new(9);
     let model = SequenceSummarizerConfig::new(InputEncoding::Tokens { vocab_size: 3 }, 3, 2)
@@ -660,7 +663,7 @@ pub fn sequence_summarizer_gradients_match_finite_differences<B: AutodiffBackend
     assert_eq!(checked, 2 * 3 + 2);
 }
 
-pub fn loss_matches_hand_computed_cross_entropy<B: AutodiffBackend>(device: &B::Device) {
+pub fn loss_matches_hand_computed_cross_entropy<B: TestBackend>(device: &B::Device) {
     let logits = Tensor::<B, 3>::from_data(
         TensorData::new(vec![1.0f64, 2.0, 0.5, -1.0, 0.0, 3.0], [1, 2, 3]),
         device,
@@ -669,4 +672,126 @@ pub fn loss_matches_hand_computed_cross_entropy<B: AutodiffBackend>(device: &B::
     let nll = |o: [f64; 3], y: usize| -(o[y] - o.iter().map(|v| v.exp()).sum::<f64>().ln());
     let expected = [nll([1.0, 2.0, 0.5], 1), nll([-1.0, 0.0, 3.0], 0)];
     assert_close("losses", &values(losses), &expected, EXACT);
+}
+
+/// A copy with the same weights. Burn initialises parameters lazily, on first use, so a clone
+/// of a fresh module would draw its own; reading every parameter first fixes them.
+fn materialized<B: TestBackend, M: burn::module::Module<B>>(module: &M) -> M {
+    struct Touch;
+    impl<B: burn::tensor::backend::Backend> burn::module::ModuleVisitor<B> for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let _ = param.val();
+        }
+    }
+    module.visit(&mut Touch);
+    module.clone()
+}
+
+fn assert_same_gradients(what: &str, a: &[Vec<f64>], b: &[Vec<f64>]) {
+    assert_eq!(a.len(), b.len(), "{what}: parameter counts");
+    for (k, (x, y)) in a.iter().zip(b).enumerate() {
+        assert_close(&format!("{what}: parameter {k}"), x, y, 1e-10);
+    }
+}
+
+pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
+    B::seed(device, 41);
+    let mut numbers = Numbers::new(10);
+    let (batch, time, d_hidden) = (3, 7, 5);
+    let cases = [
+        (InputEncoding::Tokens { vocab_size: 6 }, 1, false),
+        (InputEncoding::Dense { d_input: 4 }, 2, true),
+        (InputEncoding::Tokens { vocab_size: 6 }, 3, true),
+    ];
+    for (input, layers, with_state) in cases {
+        let fused = HiddenRecurrentConfig::new(input, d_hidden, 6)
+            .with_num_layers(layers)
+            .init::<B>(device);
+        let mut unrolled = materialized(&fused);
+        unrolled.hidden.path = RecurrencePath::Unrolled;
+        let sequence = match input {
+            InputEncoding::Tokens { vocab_size } => SequenceInput::Tokens(ids::<B>(
+                &random_ids(&mut numbers, batch, time, vocab_size),
+                device,
+            )),
+            InputEncoding::Dense { d_input } => {
+                SequenceInput::Dense(dense::<B>(&mut numbers, batch, time, d_input, device).0)
+            }
+        };
+        let state = with_state.then(|| {
+            Tensor::<B, 2>::from_data(
+                TensorData::new(
+                    numbers.vector(layers * batch * d_hidden, 0.7),
+                    [layers * batch, d_hidden],
+                ),
+                device,
+            )
+            .reshape([layers, batch, d_hidden])
+            .require_grad()
+        });
+        let targets = ids::<B>(&random_ids(&mut numbers, batch, time, 6), device);
+        let what = format!("{input:?}, {layers} layer(s)");
+        let a = fused.forward(sequence.clone(), state.clone()).unwrap();
+        let b = unrolled.forward(sequence, state.clone()).unwrap();
+        assert_close(
+            &format!("{what}: logits"),
+            &values(a.logits.clone()),
+            &values(b.logits.clone()),
+            1e-12,
+        );
+        assert_close(
+            &format!("{what}: state"),
+            &values(a.state.clone()),
+            &values(b.state.clone()),
+            1e-12,
+        );
+        // The loss also reads the final state, so its gradient path is checked too.
+        let loss = |out: unroll_model::RecurrentOutput<B>| {
+            summed_cross_entropy(out.logits, targets.clone()) + out.state.sum().mul_scalar(0.3)
+        };
+        let grads_a = loss(a).backward();
+        let grads_b = loss(b).backward();
+        assert_same_gradients(
+            &what,
+            &all_gradients(&fused, &grads_a),
+            &all_gradients(&unrolled, &grads_b),
+        );
+        if let Some(state) = state {
+            let gradient = |grads: &B::Gradients| -> Vec<f64> {
+                state
+                    .grad(grads)
+                    .expect("h(0) is tracked")
+                    .into_data()
+                    .iter::<f64>()
+                    .collect()
+            };
+            assert_close(
+                &format!("{what}: ∂L/∂h(0)"),
+                &gradient(&grads_a),
+                &gradient(&grads_b),
+                1e-10,
+            );
+        }
+    }
+}
+
+pub fn fused_sequence_summarizer_equals_unrolled<B: TestBackend>(device: &B::Device) {
+    B::seed(device, 42);
+    let mut numbers = Numbers::new(11);
+    let fused = SequenceSummarizerConfig::new(InputEncoding::Dense { d_input: 3 }, 4, 2)
+        .with_num_layers(2)
+        .init::<B>(device);
+    let mut unrolled = materialized(&fused);
+    unrolled.hidden.path = RecurrencePath::Unrolled;
+    let x = SequenceInput::Dense(dense::<B>(&mut numbers, 3, 6, 3, device).0);
+    let a = fused.forward(x.clone(), None).unwrap();
+    let b = unrolled.forward(x, None).unwrap();
+    assert_close("outputs", &values(a.clone()), &values(b.clone()), 1e-12);
+    let grads_a = a.powf_scalar(2.0).sum().backward();
+    let grads_b = b.powf_scalar(2.0).sum().backward();
+    assert_same_gradients(
+        "pattern 3",
+        &all_gradients(&fused, &grads_a),
+        &all_gradients(&unrolled, &grads_b),
+    );
 }

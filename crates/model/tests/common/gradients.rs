@@ -115,3 +115,16 @@ where
     }
     collect.found.len()
 }
+
+/// Autodiff's gradient of every float parameter, in visiting order.
+pub fn all_gradients<B: AutodiffBackend, M: AutodiffModule<B>>(
+    model: &M,
+    gradients: &B::Gradients,
+) -> Vec<Vec<f64>> {
+    let mut collect = Collect::<B> {
+        gradients,
+        found: Vec::new(),
+    };
+    model.visit(&mut collect);
+    collect.found.into_iter().map(|f| f.autodiff).collect()
+}

@@ -106,6 +106,8 @@ macro_rules! backend_checks {
             sequence_summarizer_padding_equals_alone,
             sequence_summarizer_gradients_match_finite_differences,
             loss_matches_hand_computed_cross_entropy,
+            fused_recurrence_equals_unrolled,
+            fused_sequence_summarizer_equals_unrolled,
         );
     };
     (@tests $backend:ty, $device:expr; $($name:ident),* $(,)?) => {

@@ -1,0 +1,230 @@
+//! Speed and memory of training and generation, per pattern, CPU backend and recurrence path.
+//!
+//! `cargo run --release --example speed --features ndarray` (add `-- quick` for fewer sizes).
+//! Every configuration prints its exact setup, tokens/s, ms/step and the peak memory one step
+//! adds. A training step is forward + cross-entropy over all steps + backward + global-norm clip +
+//! Adam, on random token windows of a 65-symbol vocabulary. `scripts/pytorch_speed.py` measures
+//! the same configurations in PyTorch.
+
+use std::time::{Duration, Instant};
+
+use burn::backend::{Autodiff, Flex, NdArray};
+use burn::module::AutodiffModule;
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Int, Tensor, TensorData};
+use unroll::model::{
+    FeedbackSequence, HiddenRecurrentConfig, InputEncoding, OutputRecurrentConfig,
+    RecurrenceBackend, RecurrencePath, SequenceInput, StepInput, step_cross_entropy,
+};
+use unroll::training::clip_global_norm;
+
+const VOCAB: usize = 65;
+
+/// Resident memory now and peak since the last reset, in MiB (Linux /proc).
+fn memory_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(f64::NAN, |kib| kib / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn tokens<B: burn::tensor::backend::Backend>(
+    batch: usize,
+    time: usize,
+    seed: usize,
+) -> Tensor<B, 2, Int> {
+    let values: Vec<i64> = (0..batch * time)
+        .map(|i| ((i * 7919 + seed * 104729) % VOCAB) as i64)
+        .collect();
+    Tensor::from_data(TensorData::new(values, [batch, time]), &Default::default())
+}
+
+/// Runs `step` until at least `budget` has passed (after two warm-up steps); returns ms per step
+/// and the peak memory one step added.
+fn time_steps(budget: Duration, mut step: impl FnMut()) -> (f64, f64) {
+    step();
+    let (before, _) = memory_mib();
+    reset_peak();
+    step();
+    let (_, peak) = memory_mib();
+    let started = Instant::now();
+    let mut count = 0;
+    while count < 3 || started.elapsed() < budget {
+        step();
+        count += 1;
+    }
+    (
+        1000.0 * started.elapsed().as_secs_f64() / count as f64,
+        peak - before,
+    )
+}
+
+fn report(what: &str, tokens_per_step: usize, (ms, added): (f64, f64)) -> f64 {
+    let rate = tokens_per_step as f64 / (ms / 1000.0);
+    println!("{what:58} {rate:>10.0} tokens/s {ms:>9.2} ms/step  +{added:>6.1} MiB");
+    rate
+}
+
+fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
+    name: &str,
+    path: RecurrencePath,
+    (hidden, batch, window): (usize, usize, usize),
+    budget: Duration,
+) -> f64 {
+    let device = Default::default();
+    B::seed(&device, 0);
+    let mut model = Some(
+        HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden, VOCAB)
+            .with_path(path)
+            .init::<B>(&device),
+    );
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let inputs = tokens::<B>(batch, window, 1);
+    let targets = tokens::<B>(batch, window, 2);
+    let timing = time_steps(budget, || {
+        let current = model.take().expect("model");
+        let out = current
+            .forward(SequenceInput::Tokens(inputs.clone()), None)
+            .expect("shapes");
+        let loss = step_cross_entropy(out.logits, targets.clone())
+            .expect("shapes")
+            .mean();
+        let gradients = GradientsParams::from_grads(loss.backward(), &current);
+        let (gradients, _) = clip_global_norm(&current, gradients, 5.0).expect("clip");
+        model = Some(optimizer.step(2e-3, current, gradients));
+    });
+    let what = format!("pattern 1 {name:7} {path:?} H {hidden} batch {batch} window {window}");
+    report(&what, batch * window, timing)
+}
+
+fn pattern_2<B: AutodiffBackend>(
+    name: &str,
+    (hidden, batch, window): (usize, usize, usize),
+    budget: Duration,
+) -> f64 {
+    let device = Default::default();
+    B::seed(&device, 0);
+    let mut model = Some(OutputRecurrentConfig::new(hidden, VOCAB).init::<B>(&device));
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let previous = tokens::<B>(batch, window, 1);
+    let targets = tokens::<B>(batch, window, 2);
+    let timing = time_steps(budget, || {
+        let current = model.take().expect("model");
+        let logits = current
+            .forward_teacher_forced(None, FeedbackSequence::Tokens(previous.clone()))
+            .expect("shapes");
+        let loss = step_cross_entropy(logits, targets.clone())
+            .expect("shapes")
+            .mean();
+        let gradients = GradientsParams::from_grads(loss.backward(), &current);
+        let (gradients, _) = clip_global_norm(&current, gradients, 5.0).expect("clip");
+        model = Some(optimizer.step(2e-3, current, gradients));
+    });
+    let what =
+        format!("pattern 2 {name:7} teacher-forced H {hidden} batch {batch} window {window}");
+    report(&what, batch * window, timing)
+}
+
+/// Sampling at batch 1 without autodiff: one step, softmax, a draw, per character.
+fn generation<B: AutodiffBackend + RecurrenceBackend>(
+    name: &str,
+    hidden: usize,
+    budget: Duration,
+) -> f64
+where
+    B::InnerBackend: RecurrenceBackend,
+{
+    let device = Default::default();
+    B::seed(&device, 0);
+    let model =
+        HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden, VOCAB)
+            .init::<B>(&device)
+            .valid();
+    let mut state = None;
+    let mut next: Tensor<B::InnerBackend, 1, Int> = Tensor::zeros([1], &device);
+    let characters = 200;
+    let timing = time_steps(budget, || {
+        for _ in 0..characters {
+            let (logits, new_state) = model
+                .step(StepInput::Tokens(next.clone()), state.take())
+                .expect("shapes");
+            state = Some(new_state);
+            next = unroll::model::sample_classes(logits);
+        }
+    });
+    let what = format!("generation {name:7} H {hidden} batch 1 (sampled, 200 per step)");
+    report(&what, characters, timing)
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "quick");
+    let budget = Duration::from_secs(if quick { 2 } else { 4 });
+    println!(
+        "unroll speed: f32, vocabulary {VOCAB}, one layer, 2-thread-free CPU backends (flex, ndarray)\n"
+    );
+    println!("== pattern 1 training (forward, loss, backward, clip, Adam)");
+    let sizes: &[(usize, usize, usize)] = if quick {
+        &[(256, 64, 100)]
+    } else {
+        &[(128, 32, 64), (256, 64, 100), (512, 64, 128)]
+    };
+    for &size in sizes {
+        let fused = pattern_1::<Autodiff<Flex>>("flex", RecurrencePath::Fused, size, budget);
+        let unrolled = pattern_1::<Autodiff<Flex>>("flex", RecurrencePath::Unrolled, size, budget);
+        let nd_fused =
+            pattern_1::<Autodiff<NdArray>>("ndarray", RecurrencePath::Fused, size, budget);
+        let nd_unrolled =
+            pattern_1::<Autodiff<NdArray>>("ndarray", RecurrencePath::Unrolled, size, budget);
+        println!(
+            "   fused / unrolled: flex {:.2}x, ndarray {:.2}x; flex / ndarray fused {:.2}x\n",
+            fused / unrolled,
+            nd_fused / nd_unrolled,
+            fused / nd_fused
+        );
+    }
+    println!("== pattern 2 teacher-forced training, seconds per token against the window");
+    let windows: &[usize] = if quick {
+        &[64, 512]
+    } else {
+        &[64, 128, 256, 512]
+    };
+    let rates: Vec<f64> = windows
+        .iter()
+        .map(|&w| pattern_2::<Autodiff<Flex>>("flex", (256, 64, w), budget))
+        .collect();
+    let (fastest, slowest) = rates
+        .iter()
+        .fold((0.0f64, f64::MAX), |(hi, lo), &r| (hi.max(r), lo.min(r)));
+    println!(
+        "   spread of tokens/s over windows: {:.1} %\n",
+        100.0 * (fastest / slowest - 1.0)
+    );
+    println!("== pattern 1 fused training memory against the window (H 256, batch 64, flex)");
+    let windows: &[usize] = if quick {
+        &[64, 1024]
+    } else {
+        &[64, 128, 256, 512, 1024]
+    };
+    for &w in windows {
+        pattern_1::<Autodiff<Flex>>(
+            "flex",
+            RecurrencePath::Fused,
+            (256, 64, w),
+            Duration::from_millis(1),
+        );
+    }
+    println!("\n== generation");
+    generation::<Autodiff<Flex>>("flex", 256, budget);
+    generation::<Autodiff<NdArray>>("ndarray", 256, budget);
+}
