@@ -108,7 +108,7 @@ fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
     report(&what, batch * window, timing)
 }
 
-fn pattern_2<B: AutodiffBackend>(
+fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(
     name: &str,
     (hidden, batch, window): (usize, usize, usize),
     budget: Duration,

@@ -36,6 +36,20 @@ pub trait RecurrenceBackend: Backend {
         initial: FloatTensor<Self>,
         weight: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
+
+    /// `tanh(x)` elementwise, any shape, as `1 − 2 / (exp(2x) + 1)`: measured 2.5–3.5x faster
+    /// than the CPU backends' own tanh, exact to rounding, and saturating cleanly (`exp`
+    /// overflowing to infinity gives 1, underflowing to 0 gives −1). Under autodiff its
+    /// backward is `grad · (1 − y²)` from the saved output, where Burn's own tanh recomputes
+    /// the tanh and squares it with a power.
+    fn tanh_activation(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let doubled_exp = Self::float_exp(Self::float_mul_scalar(x, 2f32.into()));
+        let fraction = Self::float_recip(Self::float_add_scalar(doubled_exp, 1f32.into()));
+        Self::float_add_scalar(
+            Self::float_mul_scalar(fraction, (-2f32).into()),
+            1f32.into(),
+        )
+    }
 }
 
 fn float<B: Backend, const D: usize>(primitive: FloatTensor<B>) -> Tensor<B, D> {
@@ -46,21 +60,14 @@ fn primitive<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> FloatTensor<B>
     tensor.into_primitive().tensor()
 }
 
-/// `tanh(x) = 1 − 2 / (exp(2x) + 1)`: measured 2.5–3.5x faster than the CPU backends' own tanh
-/// (whose per-element cost dominated the recurrence), exact to rounding, and saturating cleanly
-/// (`exp` overflowing to infinity gives 1, underflowing to 0 gives −1).
-pub fn tanh<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
-    x.mul_scalar(2.0)
-        .exp()
-        .add_scalar(1.0)
-        .recip()
-        .mul_scalar(-2.0)
-        .add_scalar(1.0)
+/// `tanh(x)` of any tensor through [`RecurrenceBackend::tanh_activation`].
+pub fn tanh<B: RecurrenceBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    float(B::tanh_activation(primitive(x)))
 }
 
 /// The recurrence as a loop of backend operations: the generic implementation, for a backend
 /// without autodiff (slicing there is cheap, and no graph is built).
-pub fn tanh_recurrence_loop<B: Backend>(
+pub fn tanh_recurrence_loop<B: RecurrenceBackend>(
     projected: Tensor<B, 3>,
     initial: Tensor<B, 2>,
     weight: Tensor<B, 2>,
@@ -166,6 +173,27 @@ where
     }
 }
 
+/// The autodiff node of [`RecurrenceBackend::tanh_activation`]: keeps the output `y`.
+#[derive(Debug)]
+struct TanhBackward;
+
+impl<B: Backend> Backward<B, 1> for TanhBackward {
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [parent] = ops.parents;
+        let gradient = grads.consume::<B>(&ops.node);
+        if let Some(node) = parent {
+            let output = ops.state;
+            let slope = B::float_add_scalar(
+                B::float_neg(B::float_mul(output.clone(), output)),
+                1f32.into(),
+            );
+            grads.register::<B>(node.id, B::float_mul(gradient, slope));
+        }
+    }
+}
+
 /// The single autodiff node of the fused recurrence.
 #[derive(Debug)]
 struct TanhRecurrenceBackward;
@@ -197,6 +225,20 @@ impl<B: Backend> Backward<B, 3> for TanhRecurrenceBackward {
 }
 
 impl<B: RecurrenceBackend, C: CheckpointStrategy> RecurrenceBackend for Autodiff<B, C> {
+    fn tanh_activation(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match TanhBackward
+            .prepare::<C>([x.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let output = B::tanh_activation(x.primitive);
+                prep.finish(output.clone(), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::tanh_activation(x.primitive)),
+        }
+    }
+
     fn tanh_recurrence(
         projected: FloatTensor<Self>,
         initial: FloatTensor<Self>,
@@ -244,4 +286,25 @@ pub fn tanh_recurrence<B: RecurrenceBackend>(
         primitive(initial),
         primitive(weight),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+    use burn::tensor::TensorData;
+
+    #[test]
+    fn tanh_matches_the_standard_library_and_saturates() {
+        let inputs = vec![
+            -1000.0f64, -50.0, -20.0, -3.0, -1.0, -0.5, -1e-3, -1e-9, 0.0, 1e-9, 1e-3, 0.5, 1.0,
+            3.0, 20.0, 50.0, 1000.0,
+        ];
+        let device = Default::default();
+        let x = Tensor::<NdArray<f64>, 1>::from_data(TensorData::new(inputs.clone(), [17]), &device);
+        let y: Vec<f64> = tanh(x).into_data().iter::<f64>().collect();
+        for (x, y) in inputs.iter().zip(y) {
+            assert!((y - x.tanh()).abs() < 1e-15, "tanh({x}) = {y}, expected {}", x.tanh());
+        }
+    }
 }

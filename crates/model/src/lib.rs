@@ -24,7 +24,7 @@ pub mod recurrence;
 pub mod sequence_summarizer;
 
 pub use error::{ModelError, Result};
-pub use fused::{RecurrenceBackend, tanh_recurrence};
+pub use fused::{RecurrenceBackend, tanh, tanh_recurrence};
 pub use hidden_recurrent::{HiddenRecurrent, HiddenRecurrentConfig, RecurrentOutput};
 pub use input::{InputEncoding, SequenceInput, StepInput};
 pub use loss::step_cross_entropy;

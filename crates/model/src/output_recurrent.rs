@@ -12,6 +12,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
 
 use crate::error::{require_positive, shape_error};
+use crate::fused::{RecurrenceBackend, tanh};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
 
 /// Configuration of an [`OutputRecurrent`] network.
@@ -253,7 +254,10 @@ impl<B: Backend> OutputRecurrent<B> {
         &self,
         input: Option<SequenceInput<B>>,
         previous_outputs: FeedbackSequence<B>,
-    ) -> crate::Result<Tensor<B, 3>> {
+    ) -> crate::Result<Tensor<B, 3>>
+    where
+        B: RecurrenceBackend,
+    {
         let [batch, time] = previous_outputs.batch_time();
         if batch == 0 || time == 0 {
             return Err(shape_error(
@@ -292,7 +296,7 @@ impl<B: Backend> OutputRecurrent<B> {
                     }
                 };
         }
-        let hidden = pre_activation.tanh();
+        let hidden = tanh(pre_activation);
         debug_assert_eq!(hidden.dims(), [rows, d_hidden]);
         Ok(self
             .output

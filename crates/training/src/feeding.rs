@@ -183,7 +183,7 @@ pub fn hidden_recurrent_window<B: RecurrenceBackend>(
 ///
 /// Teacher forcing runs the parallel path; otherwise the step-wise path, each fed-back value the
 /// truth or the model's own prediction. Returns logits `[batch, time, d_output]`.
-pub fn output_recurrent_window<B: Backend>(
+pub fn output_recurrent_window<B: RecurrenceBackend>(
     model: &OutputRecurrent<B>,
     previous: Tensor<B, 2, Int>,
     feeding: &Feeding,

@@ -1,0 +1,124 @@
+"""PyTorch side of `cargo run --release --example speed`: the same configurations, printed alike.
+
+    python3 scripts/pytorch_speed.py [quick]
+
+Run by hand with a local PyTorch (pip install torch); never a test dependency. A training step is
+forward + cross-entropy over all steps + backward + clip_grad_norm_(5) + Adam, on token windows
+of a 65-symbol vocabulary, the input being the one-hot previous symbol (unroll's model exactly).
+Peak memory is the process's resident peak during one step, less the resident size before it.
+"""
+import sys
+import time
+
+import torch
+
+VOCAB = 65
+quick = "quick" in sys.argv
+budget = 2.0 if quick else 4.0
+torch.set_num_threads(2)
+torch.manual_seed(0)
+
+
+def memory_mib():
+    fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def reset_peak():
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def time_steps(step):
+    step()
+    before, _ = memory_mib()
+    reset_peak()
+    step()
+    _, peak = memory_mib()
+    count, started = 0, time.perf_counter()
+    while count < 3 or time.perf_counter() - started < budget:
+        step()
+        count += 1
+    return 1000 * (time.perf_counter() - started) / count, peak - before
+
+
+def report(what, tokens, timing):
+    ms, added = timing
+    rate = tokens / (ms / 1000)
+    print(f"{what:58} {rate:>10.0f} tokens/s {ms:>9.2f} ms/step  +{added:>6.1f} MiB", flush=True)
+    return rate
+
+
+def tokens(batch, time_, seed):
+    i = torch.arange(batch * time_)
+    return ((i * 7919 + seed * 104729) % VOCAB).reshape(batch, time_)
+
+
+def pattern_1(hidden, batch, window):
+    rnn = torch.nn.RNN(VOCAB, hidden, nonlinearity="tanh", batch_first=True)
+    fc = torch.nn.Linear(hidden, VOCAB)
+    params = list(rnn.parameters()) + list(fc.parameters())
+    optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
+    x = torch.nn.functional.one_hot(tokens(batch, window, 1), VOCAB).float()
+    y = tokens(batch, window, 2).reshape(-1)
+
+    def step():
+        out, _ = rnn(x)
+        loss = torch.nn.functional.cross_entropy(fc(out).reshape(-1, VOCAB), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        optimizer.step()
+
+    return report(f"pattern 1 pytorch nn.RNN H {hidden} batch {batch} window {window}", batch * window, time_steps(step))
+
+
+def pattern_2(hidden, batch, window):
+    feedback = torch.nn.Linear(VOCAB, hidden)
+    fc = torch.nn.Linear(hidden, VOCAB)
+    params = list(feedback.parameters()) + list(fc.parameters())
+    optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
+    previous = torch.nn.functional.one_hot(tokens(batch, window, 1), VOCAB).float()
+    y = tokens(batch, window, 2).reshape(-1)
+
+    def step():
+        logits = fc(torch.tanh(feedback(previous)))
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        optimizer.step()
+
+    return report(f"pattern 2 pytorch teacher-forced H {hidden} batch {batch} window {window}", batch * window, time_steps(step))
+
+
+def generation(hidden):
+    rnn = torch.nn.RNN(VOCAB, hidden, nonlinearity="tanh", batch_first=True)
+    fc = torch.nn.Linear(hidden, VOCAB)
+    state = {"h": None, "x": torch.zeros(1, dtype=torch.long)}
+
+    def step():
+        with torch.no_grad():
+            for _ in range(200):
+                x = torch.nn.functional.one_hot(state["x"], VOCAB).float()[:, None, :]
+                out, state["h"] = rnn(x, state["h"])
+                probabilities = torch.softmax(fc(out[:, -1]), dim=-1)
+                state["x"] = torch.multinomial(probabilities, 1)[:, 0]
+
+    return report(f"generation pytorch H {hidden} batch 1 (sampled, 200 per step)", 200, time_steps(step))
+
+
+print(f"pytorch {torch.__version__}, {torch.get_num_threads()} threads, f32, vocabulary {VOCAB}, one layer\n")
+print("== pattern 1 training (forward, loss, backward, clip, Adam)")
+for size in [(256, 64, 100)] if quick else [(128, 32, 64), (256, 64, 100), (512, 64, 128)]:
+    pattern_1(*size)
+print("\n== pattern 2 teacher-forced training")
+for window in [64, 512] if quick else [64, 128, 256, 512]:
+    pattern_2(256, 64, window)
+print("\n== pattern 1 training memory against the window (H 256, batch 64)")
+budget_saved, budget = budget, 0.001
+for window in [64, 1024] if quick else [64, 128, 256, 512, 1024]:
+    pattern_1(256, 64, window)
+budget = budget_saved
+print("\n== generation")
+generation(256)
