@@ -274,12 +274,12 @@ pub struct ExportArgs {
     pub out: PathBuf,
 }
 
-/// Settings for the built-in corpus: small enough to train in about a minute on 2 cores.
+/// Settings for the built-in corpus: about a minute of training on 2 cores.
 pub fn builtin_defaults() -> TrainingConfig {
     let mut config = TrainingConfig {
         window: 64,
         batch: 32,
-        steps: 3000,
+        steps: 7000,
         eval_every: 1000,
         ..TrainingConfig::default()
     };

@@ -301,10 +301,15 @@ mod tests {
             3.0, 20.0, 50.0, 1000.0,
         ];
         let device = Default::default();
-        let x = Tensor::<NdArray<f64>, 1>::from_data(TensorData::new(inputs.clone(), [17]), &device);
+        let x =
+            Tensor::<NdArray<f64>, 1>::from_data(TensorData::new(inputs.clone(), [17]), &device);
         let y: Vec<f64> = tanh(x).into_data().iter::<f64>().collect();
         for (x, y) in inputs.iter().zip(y) {
-            assert!((y - x.tanh()).abs() < 1e-15, "tanh({x}) = {y}, expected {}", x.tanh());
+            assert!(
+                (y - x.tanh()).abs() < 1e-15,
+                "tanh({x}) = {y}, expected {}",
+                x.tanh()
+            );
         }
     }
 }

@@ -1,0 +1,388 @@
+//! The GPU path, tested without a GPU: every pattern's forward and gradients, the feeding
+//! strategies, training steps and checkpoints on `Autodiff<Wgpu>`, compared with the CPU backend.
+//! CI runs it on lavapipe (Mesa's CPU Vulkan driver): `cargo test --features wgpu --test gpu`.
+#![cfg(feature = "wgpu")]
+
+use std::path::PathBuf;
+
+use burn::backend::wgpu::WgpuDevice;
+use burn::backend::{Autodiff, NdArray, Wgpu};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Int, Tensor, TensorData};
+use burn_store::{BurnpackStore, ModuleSnapshot};
+use unroll::model::{
+    FeedbackSequence, HiddenRecurrentConfig, InputEncoding, OutputRecurrentConfig, RecurrencePath,
+    SequenceInput, SequenceSummarizerConfig, step_cross_entropy,
+};
+use unroll::training::checkpoint::{Checkpoint, Which, model_bytes};
+use unroll::training::{
+    Corpus, Feeding, OwnSymbol, Silent, SymbolMode, TrainingConfig, TrainingRun,
+    hidden_recurrent_window, train,
+};
+
+type Cpu = Autodiff<NdArray>;
+type Gpu = Autodiff<Wgpu>;
+
+/// f32 on different hardware sums in different orders.
+const TOLERANCE: f32 = 2e-4;
+
+fn gpu() -> WgpuDevice {
+    WgpuDevice::default()
+}
+
+/// The same weights on another backend, through Burn's portable Burnpack format.
+fn transfer<A: Backend, B: Backend, S: Module<A>, T: Module<B>>(source: &S, mut target: T) -> T {
+    let bytes = model_bytes(source).expect("serialise");
+    let mut store = BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(bytes)));
+    target.load_from(&mut store).expect("same architecture");
+    target
+}
+
+fn values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f32> {
+    tensor.into_data().iter::<f32>().collect()
+}
+
+fn assert_close(what: &str, a: &[f32], b: &[f32]) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let scale = x.abs().max(y.abs()).max(1.0);
+        assert!(
+            (x - y).abs() <= TOLERANCE * scale,
+            "{what}[{i}]: cpu {x}, gpu {y}"
+        );
+    }
+}
+
+/// Every parameter's gradient, in visiting order.
+fn gradients<B: AutodiffBackend, M: Module<B>>(model: &M, grads: &B::Gradients) -> Vec<Vec<f32>> {
+    struct Collect<'a, B: AutodiffBackend>(&'a B::Gradients, Vec<Vec<f32>>);
+    impl<B: AutodiffBackend> ModuleVisitor<B> for Collect<'_, B> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let gradient = param
+                .val()
+                .grad(self.0)
+                .expect("every parameter has a gradient");
+            self.1.push(gradient.into_data().iter::<f32>().collect());
+        }
+    }
+    let mut collect = Collect::<B>(grads, Vec::new());
+    model.visit(&mut collect);
+    collect.1
+}
+
+fn assert_same_gradients(what: &str, cpu: Vec<Vec<f32>>, gpu: Vec<Vec<f32>>) {
+    assert_eq!(cpu.len(), gpu.len());
+    for (k, (a, b)) in cpu.iter().zip(&gpu).enumerate() {
+        assert_close(&format!("{what}: gradient of parameter {k}"), a, b);
+    }
+}
+
+fn ids<B: Backend>(
+    batch: usize,
+    time: usize,
+    vocab: usize,
+    seed: usize,
+    device: &B::Device,
+) -> Tensor<B, 2, Int> {
+    let values: Vec<i64> = (0..batch * time)
+        .map(|i| ((i * 7 + seed * 13 + i / 3) % vocab) as i64)
+        .collect();
+    Tensor::from_data(TensorData::new(values, [batch, time]), device)
+}
+
+#[test]
+fn pattern_1_forward_and_gradients_on_both_paths() {
+    let (vocab, batch, time) = (7, 3, 9);
+    for path in [RecurrencePath::Fused, RecurrencePath::Unrolled] {
+        let config =
+            HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 8, vocab)
+                .with_num_layers(2)
+                .with_path(path);
+        let cpu_model = config.init::<Cpu>(&Default::default());
+        let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
+        let run = |model: &unroll::model::HiddenRecurrent<_>, device| {
+            let out = model
+                .forward(
+                    SequenceInput::Tokens(ids(batch, time, vocab, 1, device)),
+                    None,
+                )
+                .unwrap();
+            let loss = step_cross_entropy(out.logits.clone(), ids(batch, time, vocab, 2, device))
+                .unwrap()
+                .sum();
+            (out, loss)
+        };
+        let (cpu_out, cpu_loss) = run(&cpu_model, &Default::default());
+        let gpu_out = gpu_model
+            .forward(
+                SequenceInput::Tokens(ids(batch, time, vocab, 1, &gpu())),
+                None,
+            )
+            .unwrap();
+        let gpu_loss =
+            step_cross_entropy(gpu_out.logits.clone(), ids(batch, time, vocab, 2, &gpu()))
+                .unwrap()
+                .sum();
+        let what = format!("{path:?}");
+        assert_close(
+            &format!("{what} logits"),
+            &values(cpu_out.logits),
+            &values(gpu_out.logits),
+        );
+        assert_close(
+            &format!("{what} state"),
+            &values(cpu_out.state),
+            &values(gpu_out.state),
+        );
+        let cpu_grads = cpu_loss.backward();
+        let gpu_grads = gpu_loss.backward();
+        assert_same_gradients(
+            &what,
+            gradients(&cpu_model, &cpu_grads),
+            gradients(&gpu_model, &gpu_grads),
+        );
+    }
+}
+
+#[test]
+fn pattern_2_both_paths_and_pattern_3_with_lengths() {
+    let (vocab, batch, time) = (6, 2, 7);
+    let config = OutputRecurrentConfig::new(5, vocab);
+    let cpu_model = config.init::<Cpu>(&Default::default());
+    let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
+    let cpu = cpu_model
+        .forward_teacher_forced(
+            None,
+            FeedbackSequence::Tokens(ids(batch, time, vocab, 3, &Default::default())),
+        )
+        .unwrap();
+    let gpu_logits = gpu_model
+        .forward_teacher_forced(
+            None,
+            FeedbackSequence::Tokens(ids(batch, time, vocab, 3, &gpu())),
+        )
+        .unwrap();
+    assert_close(
+        "pattern 2 logits",
+        &values(cpu.clone()),
+        &values(gpu_logits.clone()),
+    );
+    let cpu_grads = cpu.powf_scalar(2.0).sum().backward();
+    let gpu_grads = gpu_logits.powf_scalar(2.0).sum().backward();
+    assert_same_gradients(
+        "pattern 2",
+        gradients(&cpu_model, &cpu_grads),
+        gradients(&gpu_model, &gpu_grads),
+    );
+
+    let config = SequenceSummarizerConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 4, 2);
+    let cpu_model = config.init::<Cpu>(&Default::default());
+    let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
+    let lengths =
+        |device| Tensor::<_, 1, Int>::from_data(TensorData::new(vec![7i64, 3], [2]), device);
+    let cpu = cpu_model
+        .forward(
+            SequenceInput::Tokens(ids(batch, time, vocab, 4, &Default::default())),
+            Some(lengths::<Cpu>(&Default::default())),
+        )
+        .unwrap();
+    let gpu_out = gpu_model
+        .forward(
+            SequenceInput::Tokens(ids(batch, time, vocab, 4, &gpu())),
+            Some(lengths::<Gpu>(&gpu())),
+        )
+        .unwrap();
+    assert_close(
+        "pattern 3 outputs",
+        &values(cpu.clone()),
+        &values(gpu_out.clone()),
+    );
+    let cpu_grads = cpu.sum().backward();
+    let gpu_grads = gpu_out.sum().backward();
+    assert_same_gradients(
+        "pattern 3",
+        gradients(&cpu_model, &cpu_grads),
+        gradients(&gpu_model, &gpu_grads),
+    );
+}
+
+#[test]
+fn feeding_strategies_agree() {
+    let (vocab, batch, time) = (5, 3, 8);
+    let config = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 6, vocab);
+    let cpu_model = config.init::<Cpu>(&Default::default());
+    let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
+    // Argmax feedback is deterministic, so both backends feed the same symbols.
+    for feeding in [
+        Feeding::TeacherForcing,
+        Feeding::ScheduledSampling {
+            truth_probability: 0.0,
+            own: OwnSymbol::Argmax,
+        },
+        Feeding::FreeRunningTail {
+            free_steps: 3,
+            own: OwnSymbol::Argmax,
+        },
+    ] {
+        let cpu = hidden_recurrent_window(
+            &cpu_model,
+            ids(batch, time, vocab, 5, &Default::default()),
+            None,
+            &feeding,
+        )
+        .unwrap();
+        let gpu_out = hidden_recurrent_window(
+            &gpu_model,
+            ids(batch, time, vocab, 5, &gpu()),
+            None,
+            &feeding,
+        )
+        .unwrap();
+        assert_close(
+            &format!("{feeding:?}"),
+            &values(cpu.logits),
+            &values(gpu_out.logits),
+        );
+    }
+}
+
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn training_steps_and_checkpoints_cross_backends() {
+    let scratch = Scratch(std::env::temp_dir().join(format!("unroll-gpu-{}", std::process::id())));
+    let text = "the cat sat on the mat. the dog ran. ".repeat(30);
+    let corpus = Corpus::from_bytes(text.as_bytes(), SymbolMode::Text).unwrap();
+    let mut config = TrainingConfig {
+        window: 12,
+        batch: 4,
+        steps: 2,
+        eval_every: 2,
+        ..TrainingConfig::default()
+    };
+    config.model.hidden = 16;
+    let start = scratch.0.join("start");
+    let run = |steps: u64, out: &PathBuf, from: &PathBuf, on_gpu: bool| {
+        let config = TrainingConfig {
+            steps,
+            ..config.clone()
+        };
+        let resume = Some(Checkpoint::open(from, Which::Last).unwrap());
+        if on_gpu {
+            train::<Gpu>(
+                TrainingRun {
+                    config,
+                    corpus: &corpus,
+                    out: out.clone(),
+                    resume,
+                    device: gpu(),
+                    backend: "wgpu".into(),
+                },
+                &mut Silent,
+            )
+        } else {
+            train::<Cpu>(
+                TrainingRun {
+                    config,
+                    corpus: &corpus,
+                    out: out.clone(),
+                    resume,
+                    device: Default::default(),
+                    backend: "ndarray".into(),
+                },
+                &mut Silent,
+            )
+        }
+        .unwrap()
+    };
+    train::<Cpu>(
+        TrainingRun {
+            config: config.clone(),
+            corpus: &corpus,
+            out: start.clone(),
+            resume: None,
+            device: Default::default(),
+            backend: "ndarray".into(),
+        },
+        &mut Silent,
+    )
+    .unwrap();
+    // The same two further steps from the same checkpoint, on each backend.
+    let on_gpu = scratch.0.join("gpu");
+    let on_cpu = scratch.0.join("cpu");
+    let gpu_report = run(4, &on_gpu, &start, true);
+    let cpu_report = run(4, &on_cpu, &start, false);
+    let losses = |r: &unroll::training::TrainingReport| {
+        r.metrics
+            .iter()
+            .skip(2)
+            .map(|m| m.loss as f32)
+            .collect::<Vec<_>>()
+    };
+    assert_close(
+        "losses of steps 3 and 4",
+        &losses(&cpu_report),
+        &losses(&gpu_report),
+    );
+    // A checkpoint written on the GPU loads on the CPU, and one written on the CPU on the GPU.
+    let vocab = corpus.vocabulary.len();
+    let from_gpu = Checkpoint::open(&on_gpu, Which::Last).unwrap();
+    let gpu_logits = from_gpu
+        .model::<Gpu>(&gpu())
+        .unwrap()
+        .window(
+            ids::<Gpu>(1, 10, vocab, 6, &gpu()),
+            None,
+            &Feeding::TeacherForcing,
+        )
+        .unwrap()
+        .0;
+    let cpu_logits = from_gpu
+        .model::<Cpu>(&Default::default())
+        .unwrap()
+        .window(
+            ids::<Cpu>(1, 10, vocab, 6, &Default::default()),
+            None,
+            &Feeding::TeacherForcing,
+        )
+        .unwrap()
+        .0;
+    assert_close(
+        "GPU checkpoint on both",
+        &values(cpu_logits),
+        &values(gpu_logits),
+    );
+    let from_cpu = Checkpoint::open(&on_cpu, Which::Last).unwrap();
+    let gpu_logits = from_cpu
+        .model::<Gpu>(&gpu())
+        .unwrap()
+        .window(
+            ids::<Gpu>(1, 10, vocab, 6, &gpu()),
+            None,
+            &Feeding::TeacherForcing,
+        )
+        .unwrap()
+        .0;
+    let cpu_logits = from_cpu
+        .model::<Cpu>(&Default::default())
+        .unwrap()
+        .window(
+            ids::<Cpu>(1, 10, vocab, 6, &Default::default()),
+            None,
+            &Feeding::TeacherForcing,
+        )
+        .unwrap()
+        .0;
+    assert_close(
+        "CPU checkpoint on both",
+        &values(cpu_logits),
+        &values(gpu_logits),
+    );
+}
