@@ -1,6 +1,8 @@
 //! Speed and memory of training and generation, per pattern, CPU backend and recurrence path.
 //!
-//! `cargo run --release --example speed --features ndarray` (add `-- quick` for fewer sizes).
+//! `cargo run --release --example speed` (add `-- quick` for fewer sizes). Built with
+//! `--features wgpu` and/or `cuda`, `-- gpu` measures the GPU backends instead
+//! (`scripts/gpu-bench.sh`).
 //! Every configuration prints its exact setup, tokens/s, ms/step and the peak memory one step
 //! adds. A training step is forward + cross-entropy over all steps + backward + global-norm clip +
 //! Adam, on random token windows of a 65-symbol vocabulary. `scripts/pytorch_speed.py` measures
@@ -167,8 +169,68 @@ where
     report(&what, characters, timing)
 }
 
+/// Whether the backend can run at all: a GPU backend without a usable device panics on its
+/// first tensor, which here becomes a clear message instead.
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+fn usable<B: burn::tensor::backend::Backend>(name: &str, device: &B::Device) -> bool {
+    let probe = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Tensor::<B, 1>::zeros([1], device).into_data()
+    }));
+    match probe {
+        Ok(_) => true,
+        Err(cause) => {
+            let reason = cause
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| cause.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown reason");
+            println!("{name}: no usable GPU adapter or device found, skipped ({reason})");
+            false
+        }
+    }
+}
+
+/// The GPU configurations of the GPU issue: patterns 1 and 2 at two sizes, per GPU backend.
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+fn gpu(budget: Duration) -> bool {
+    fn sizes<B: AutodiffBackend + RecurrenceBackend>(name: &str, budget: Duration) {
+        for size in [(256, 64, 100), (1024, 256, 128)] {
+            pattern_1::<B>(name, RecurrencePath::Fused, size, budget);
+            pattern_2::<B>(name, size, budget);
+        }
+    }
+    let mut any = false;
+    // A panic's own report would repeat the message below; keep the output to one line.
+    std::panic::set_hook(Box::new(|_| {}));
+    #[cfg(feature = "wgpu")]
+    if usable::<burn::backend::Wgpu>("wgpu", &Default::default()) {
+        sizes::<Autodiff<burn::backend::Wgpu>>("wgpu", budget);
+        any = true;
+    }
+    #[cfg(feature = "cuda")]
+    if usable::<burn::backend::Cuda>("cuda", &Default::default()) {
+        sizes::<Autodiff<burn::backend::Cuda>>("cuda", budget);
+        any = true;
+    }
+    let _ = std::panic::take_hook();
+    any
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
+    if std::env::args().any(|a| a == "gpu") {
+        #[cfg(any(feature = "wgpu", feature = "cuda"))]
+        {
+            println!("unroll GPU speed: f32, vocabulary {VOCAB}, one layer\n");
+            let found = gpu(Duration::from_secs(if quick { 2 } else { 4 }));
+            std::process::exit(if found { 0 } else { 2 });
+        }
+        #[cfg(not(any(feature = "wgpu", feature = "cuda")))]
+        {
+            eprintln!("error: built without a GPU backend; build with --features wgpu and/or cuda");
+            std::process::exit(2);
+        }
+    }
     let budget = Duration::from_secs(if quick { 2 } else { 4 });
     println!(
         "unroll speed: f32, vocabulary {VOCAB}, one layer, 2-thread-free CPU backends (flex, ndarray)\n"

@@ -3,7 +3,7 @@
 # Needs a local PyTorch (pip install torch). Prints both tables; compare the same rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --example speed --features ndarray
+cargo build --release --example speed
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 ./target/release/examples/speed "$@"
 echo

@@ -1,11 +1,13 @@
 """PyTorch side of `cargo run --release --example speed`: the same configurations, printed alike.
 
-    python3 scripts/pytorch_speed.py [quick]
+    python3 scripts/pytorch_speed.py [quick] [gpu]
 
 Run by hand with a local PyTorch (pip install torch); never a test dependency. A training step is
 forward + cross-entropy over all steps + backward + clip_grad_norm_(5) + Adam, on token windows
 of a 65-symbol vocabulary, the input being the one-hot previous symbol (unroll's model exactly).
-Peak memory is the process's resident peak during one step, less the resident size before it.
+Peak memory is the process's resident peak during one step, less the resident size before it
+(on the GPU: CUDA's peak allocation during one step, less the allocation before it). With `gpu`,
+the GPU issue's configurations run on CUDA (nn.RNN uses cuDNN there).
 """
 import sys
 import time
@@ -14,9 +16,19 @@ import torch
 
 VOCAB = 65
 quick = "quick" in sys.argv
+on_gpu = "gpu" in sys.argv
 budget = 2.0 if quick else 4.0
 torch.set_num_threads(2)
 torch.manual_seed(0)
+device = torch.device("cuda" if on_gpu else "cpu")
+if on_gpu and not torch.cuda.is_available():
+    print("pytorch: no CUDA device found, skipped")
+    sys.exit(2)
+
+
+def synchronize():
+    if on_gpu:
+        torch.cuda.synchronize()
 
 
 def memory_mib():
@@ -31,14 +43,23 @@ def reset_peak():
 
 def time_steps(step):
     step()
-    before, _ = memory_mib()
-    reset_peak()
-    step()
-    _, peak = memory_mib()
+    synchronize()
+    if on_gpu:
+        before = torch.cuda.memory_allocated() / 2**20
+        torch.cuda.reset_peak_memory_stats()
+        step()
+        synchronize()
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        before, _ = memory_mib()
+        reset_peak()
+        step()
+        _, peak = memory_mib()
     count, started = 0, time.perf_counter()
     while count < 3 or time.perf_counter() - started < budget:
         step()
         count += 1
+    synchronize()
     return 1000 * (time.perf_counter() - started) / count, peak - before
 
 
@@ -51,12 +72,12 @@ def report(what, tokens, timing):
 
 def tokens(batch, time_, seed):
     i = torch.arange(batch * time_)
-    return ((i * 7919 + seed * 104729) % VOCAB).reshape(batch, time_)
+    return ((i * 7919 + seed * 104729) % VOCAB).reshape(batch, time_).to(device)
 
 
 def pattern_1(hidden, batch, window):
-    rnn = torch.nn.RNN(VOCAB, hidden, nonlinearity="tanh", batch_first=True)
-    fc = torch.nn.Linear(hidden, VOCAB)
+    rnn = torch.nn.RNN(VOCAB, hidden, nonlinearity="tanh", batch_first=True).to(device)
+    fc = torch.nn.Linear(hidden, VOCAB).to(device)
     params = list(rnn.parameters()) + list(fc.parameters())
     optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
     x = torch.nn.functional.one_hot(tokens(batch, window, 1), VOCAB).float()
@@ -74,8 +95,8 @@ def pattern_1(hidden, batch, window):
 
 
 def pattern_2(hidden, batch, window):
-    feedback = torch.nn.Linear(VOCAB, hidden)
-    fc = torch.nn.Linear(hidden, VOCAB)
+    feedback = torch.nn.Linear(VOCAB, hidden).to(device)
+    fc = torch.nn.Linear(hidden, VOCAB).to(device)
     params = list(feedback.parameters()) + list(fc.parameters())
     optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
     previous = torch.nn.functional.one_hot(tokens(batch, window, 1), VOCAB).float()
@@ -108,6 +129,12 @@ def generation(hidden):
     return report(f"generation pytorch H {hidden} batch 1 (sampled, 200 per step)", 200, time_steps(step))
 
 
+if on_gpu:
+    print(f"pytorch {torch.__version__} on {torch.cuda.get_device_name()}, f32, vocabulary {VOCAB}, one layer\n")
+    for size in [(256, 64, 100), (1024, 256, 128)]:
+        pattern_1(*size)
+        pattern_2(*size)
+    sys.exit(0)
 print(f"pytorch {torch.__version__}, {torch.get_num_threads()} threads, f32, vocabulary {VOCAB}, one layer\n")
 print("== pattern 1 training (forward, loss, backward, clip, Adam)")
 for size in [(256, 64, 100)] if quick else [(128, 32, 64), (256, 64, 100), (512, 64, 128)]:

@@ -179,8 +179,9 @@ fn pattern_2_both_paths_and_pattern_3_with_lengths() {
     let config = SequenceSummarizerConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 4, 2);
     let cpu_model = config.init::<Cpu>(&Default::default());
     let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
-    let lengths =
-        |device| Tensor::<_, 1, Int>::from_data(TensorData::new(vec![7i64, 3], [2]), device);
+    fn lengths<B: Backend>(device: &B::Device) -> Tensor<B, 1, Int> {
+        Tensor::from_data(TensorData::new(vec![7i64, 3], [2]), device)
+    }
     let cpu = cpu_model
         .forward(
             SequenceInput::Tokens(ids(batch, time, vocab, 4, &Default::default())),

@@ -6,6 +6,9 @@
 //! one bias), `fc.weight` `[V, H]`, `fc.bias` `[V]`. The input of layer 0 is the one-hot vector
 //! of the previous symbol.
 //!
+//! Pattern 3 exports like pattern 1 (`rnn.*`, then `fc.*` applied to the last state); its
+//! input is whatever the network reads (one-hot vectors for token ids).
+//!
 //! Pattern 2 exports as two linear layers, `h = tanh(feedback(onehot(y(t-1))))`,
 //! `o = fc(h)`: `feedback.weight` `[H, V]` (`W`), `feedback.bias` `[H]` (`b`), `fc.weight`
 //! `[V, H]` (`V`), `fc.bias` `[V]` (`c`).
@@ -16,9 +19,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use burn::nn::Linear;
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use safetensors::{Dtype, tensor::TensorView};
+use unroll_model::{HiddenStack, SequenceSummarizer};
 
 use crate::checkpoint::model_bytes;
 use crate::config::TrainingConfig;
@@ -65,55 +70,39 @@ pub fn vocabulary_json(vocabulary: &Vocabulary) -> String {
     }
 }
 
-/// The safetensors bytes of a model.
-pub fn safetensors_bytes<B: Backend>(
-    model: &LanguageModel<B>,
-    vocabulary: &Vocabulary,
-    config: &TrainingConfig,
-) -> Result<Vec<u8>> {
+/// `torch.nn.RNN`'s tensors for a stack of tanh layers, then `torch.nn.Linear`'s for the output.
+fn rnn_tensors<B: Backend>(hidden: &HiddenStack<B>, output: &Linear<B>) -> Vec<Named> {
     let mut tensors = Vec::new();
-    match model {
-        LanguageModel::Hidden(model) => {
-            for (k, layer) in model.hidden.layers.iter().enumerate() {
-                let hidden = layer.d_hidden();
-                let device = layer.bias.device();
-                tensors.push(named(
-                    format!("rnn.weight_ih_l{k}"),
-                    layer.input_weight.val().transpose(),
-                ));
-                tensors.push(named(
-                    format!("rnn.weight_hh_l{k}"),
-                    layer.recurrent_weight.val().transpose(),
-                ));
-                tensors.push(named(format!("rnn.bias_ih_l{k}"), layer.bias.val()));
-                tensors.push(named(
-                    format!("rnn.bias_hh_l{k}"),
-                    Tensor::<B, 1>::zeros([hidden], &device),
-                ));
-            }
-            tensors.push(named(
-                "fc.weight".into(),
-                model.output.weight.val().transpose(),
-            ));
-            if let Some(bias) = &model.output.bias {
-                tensors.push(named("fc.bias".into(), bias.val()));
-            }
-        }
-        LanguageModel::Output(model) => {
-            tensors.push(named(
-                "feedback.weight".into(),
-                model.feedback_weight.val().transpose(),
-            ));
-            tensors.push(named("feedback.bias".into(), model.bias.val()));
-            tensors.push(named(
-                "fc.weight".into(),
-                model.output.weight.val().transpose(),
-            ));
-            if let Some(bias) = &model.output.bias {
-                tensors.push(named("fc.bias".into(), bias.val()));
-            }
-        }
+    for (k, layer) in hidden.layers.iter().enumerate() {
+        let zeros = Tensor::<B, 1>::zeros([layer.d_hidden()], &layer.bias.device());
+        tensors.push(named(
+            format!("rnn.weight_ih_l{k}"),
+            layer.input_weight.val().transpose(),
+        ));
+        tensors.push(named(
+            format!("rnn.weight_hh_l{k}"),
+            layer.recurrent_weight.val().transpose(),
+        ));
+        tensors.push(named(format!("rnn.bias_ih_l{k}"), layer.bias.val()));
+        tensors.push(named(format!("rnn.bias_hh_l{k}"), zeros));
     }
+    tensors.extend(linear_tensors("fc", output));
+    tensors
+}
+
+/// `torch.nn.Linear`'s `weight` `[out, in]` and `bias` under `prefix`.
+fn linear_tensors<B: Backend>(prefix: &str, linear: &Linear<B>) -> Vec<Named> {
+    let mut tensors = vec![named(
+        format!("{prefix}.weight"),
+        linear.weight.val().transpose(),
+    )];
+    if let Some(bias) = &linear.bias {
+        tensors.push(named(format!("{prefix}.bias"), bias.val()));
+    }
+    tensors
+}
+
+fn serialize(tensors: &[Named], metadata: HashMap<String, String>) -> Vec<u8> {
     let views: Vec<(String, TensorView<'_>)> = tensors
         .iter()
         .map(|t| {
@@ -121,6 +110,29 @@ pub fn safetensors_bytes<B: Backend>(
             (t.name.clone(), view)
         })
         .collect();
+    safetensors::serialize(views, Some(metadata)).expect("valid tensors serialise")
+}
+
+/// The safetensors bytes of a language model (pattern 1 or 2), with its vocabulary and settings.
+pub fn safetensors_bytes<B: Backend>(
+    model: &LanguageModel<B>,
+    vocabulary: &Vocabulary,
+    config: &TrainingConfig,
+) -> Result<Vec<u8>> {
+    let tensors = match model {
+        LanguageModel::Hidden(model) => rnn_tensors(&model.hidden, &model.output),
+        LanguageModel::Output(model) => {
+            let mut tensors = vec![
+                named(
+                    "feedback.weight".into(),
+                    model.feedback_weight.val().transpose(),
+                ),
+                named("feedback.bias".into(), model.bias.val()),
+            ];
+            tensors.extend(linear_tensors("fc", &model.output));
+            tensors
+        }
+    };
     let metadata = HashMap::from([
         ("vocab".to_string(), vocabulary_json(vocabulary)),
         (
@@ -129,7 +141,18 @@ pub fn safetensors_bytes<B: Backend>(
         ),
         ("format".to_string(), "pt".to_string()),
     ]);
-    Ok(safetensors::serialize(views, Some(metadata)).expect("valid tensors serialise"))
+    Ok(serialize(&tensors, metadata))
+}
+
+/// The safetensors bytes of a pattern-3 network: `torch.nn.RNN(d_input, H, num_layers=L,
+/// nonlinearity="tanh", batch_first=True)` (`rnn.*`, as for pattern 1; token inputs are one-hot
+/// vectors) whose last state feeds `torch.nn.Linear(H, d_output)` (`fc.*`). `metadata` is stored
+/// as given (a model config, labels…).
+pub fn sequence_summarizer_safetensors_bytes<B: Backend>(
+    model: &SequenceSummarizer<B>,
+    metadata: HashMap<String, String>,
+) -> Vec<u8> {
+    serialize(&rnn_tensors(&model.hidden, &model.output), metadata)
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so `path` is never half-written.

@@ -192,3 +192,50 @@ fn pattern_2_export_is_two_linear_layers() {
         assert!((a - e).abs() < 1e-5, "{a} vs {e}");
     }
 }
+
+#[test]
+fn pattern_3_export_is_an_rnn_then_a_linear_on_the_last_state() {
+    use std::collections::HashMap;
+    use unroll_model::{InputEncoding, SequenceInput, SequenceSummarizerConfig};
+    use unroll_training::export::sequence_summarizer_safetensors_bytes;
+
+    B::seed(&Default::default(), 6);
+    let (d_input, time, batch) = (3, 5, 2);
+    let model = SequenceSummarizerConfig::new(InputEncoding::Dense { d_input }, 4, 2)
+        .init::<B>(&Default::default());
+    let inputs: Vec<f32> = (0..batch * time * d_input)
+        .map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0)
+        .collect();
+    let x = Tensor::<B, 3>::from_data(
+        TensorData::new(inputs.clone(), [batch, time, d_input]),
+        &Default::default(),
+    );
+    let outputs: Vec<f32> = model
+        .forward(SequenceInput::Dense(x), None)
+        .unwrap()
+        .into_data()
+        .iter::<f32>()
+        .collect();
+    let metadata = HashMap::from([("task".to_string(), "test".to_string())]);
+    let bytes = sequence_summarizer_safetensors_bytes(&model, metadata);
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let w_ih = tensor(&file, "rnn.weight_ih_l0");
+    let w_hh = tensor(&file, "rnn.weight_hh_l0");
+    let b_ih = tensor(&file, "rnn.bias_ih_l0").values;
+    let b_hh = tensor(&file, "rnn.bias_hh_l0").values;
+    let fc = tensor(&file, "fc.weight");
+    let mut expected = Vec::new();
+    for b in 0..batch {
+        let mut h = vec![0.0f32; 4];
+        for t in 0..time {
+            let start = (b * time + t) * d_input;
+            let x = &inputs[start..start + d_input];
+            let a = add(&add(&w_ih.times(x), &b_ih), &add(&w_hh.times(&h), &b_hh));
+            h = a.iter().map(|v| v.tanh()).collect();
+        }
+        expected.extend(add(&fc.times(&h), &tensor(&file, "fc.bias").values));
+    }
+    for (a, e) in outputs.iter().zip(&expected) {
+        assert!((a - e).abs() < 1e-5, "{a} vs {e}");
+    }
+}
