@@ -3,7 +3,7 @@
 //! CI runs it on lavapipe (Mesa's CPU Vulkan driver): `cargo test --features wgpu --test gpu`.
 #![cfg(feature = "wgpu")]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use burn::backend::wgpu::WgpuDevice;
 use burn::backend::{Autodiff, NdArray, Wgpu};
@@ -12,8 +12,8 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 use burn_store::{BurnpackStore, ModuleSnapshot};
 use unroll::model::{
-    FeedbackSequence, HiddenRecurrentConfig, InputEncoding, OutputRecurrentConfig, RecurrencePath,
-    SequenceInput, SequenceSummarizerConfig, step_cross_entropy,
+    FeedbackSequence, HiddenRecurrentConfig, InputEncoding, OutputRecurrentConfig,
+    RecurrenceBackend, RecurrencePath, SequenceInput, SequenceSummarizerConfig, step_cross_entropy,
 };
 use unroll::training::checkpoint::{Checkpoint, Which, model_bytes};
 use unroll::training::{
@@ -248,6 +248,27 @@ fn feeding_strategies_agree() {
     }
 }
 
+/// Teacher-forced logits of the last checkpoint in `run`, on a backend.
+fn checkpoint_logits<B: RecurrenceBackend>(run: &Path, device: &B::Device) -> Vec<f32> {
+    let checkpoint = Checkpoint::open(run, Which::Last).unwrap();
+    let vocab = checkpoint.vocabulary.len();
+    let model = checkpoint.model::<B>(device).unwrap();
+    let (logits, _) = model
+        .window(
+            ids::<B>(1, 10, vocab, 6, device),
+            None,
+            &Feeding::TeacherForcing,
+        )
+        .unwrap();
+    values(logits)
+}
+
+fn assert_loads_on_both(what: &str, run: &Path) {
+    let on_cpu = checkpoint_logits::<Cpu>(run, &Default::default());
+    let on_gpu = checkpoint_logits::<Gpu>(run, &gpu());
+    assert_close(&format!("{what} on both backends"), &on_cpu, &on_gpu);
+}
+
 struct Scratch(PathBuf);
 
 impl Drop for Scratch {
@@ -333,57 +354,6 @@ fn training_steps_and_checkpoints_cross_backends() {
         &losses(&gpu_report),
     );
     // A checkpoint written on the GPU loads on the CPU, and one written on the CPU on the GPU.
-    let vocab = corpus.vocabulary.len();
-    let from_gpu = Checkpoint::open(&on_gpu, Which::Last).unwrap();
-    let gpu_logits = from_gpu
-        .model::<Gpu>(&gpu())
-        .unwrap()
-        .window(
-            ids::<Gpu>(1, 10, vocab, 6, &gpu()),
-            None,
-            &Feeding::TeacherForcing,
-        )
-        .unwrap()
-        .0;
-    let cpu_logits = from_gpu
-        .model::<Cpu>(&Default::default())
-        .unwrap()
-        .window(
-            ids::<Cpu>(1, 10, vocab, 6, &Default::default()),
-            None,
-            &Feeding::TeacherForcing,
-        )
-        .unwrap()
-        .0;
-    assert_close(
-        "GPU checkpoint on both",
-        &values(cpu_logits),
-        &values(gpu_logits),
-    );
-    let from_cpu = Checkpoint::open(&on_cpu, Which::Last).unwrap();
-    let gpu_logits = from_cpu
-        .model::<Gpu>(&gpu())
-        .unwrap()
-        .window(
-            ids::<Gpu>(1, 10, vocab, 6, &gpu()),
-            None,
-            &Feeding::TeacherForcing,
-        )
-        .unwrap()
-        .0;
-    let cpu_logits = from_cpu
-        .model::<Cpu>(&Default::default())
-        .unwrap()
-        .window(
-            ids::<Cpu>(1, 10, vocab, 6, &Default::default()),
-            None,
-            &Feeding::TeacherForcing,
-        )
-        .unwrap()
-        .0;
-    assert_close(
-        "CPU checkpoint on both",
-        &values(cpu_logits),
-        &values(gpu_logits),
-    );
+    assert_loads_on_both("GPU checkpoint", &on_gpu);
+    assert_loads_on_both("CPU checkpoint", &on_cpu);
 }

@@ -279,7 +279,7 @@ pub fn builtin_defaults() -> TrainingConfig {
     let mut config = TrainingConfig {
         window: 64,
         batch: 32,
-        steps: 7000,
+        steps: 8000,
         eval_every: 1000,
         ..TrainingConfig::default()
     };

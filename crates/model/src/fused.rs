@@ -130,6 +130,19 @@ pub fn tanh_recurrence_backward<B: Backend>(
     (delta, initial_gradient, weight_gradient)
 }
 
+/// [`tanh_recurrence_loop`] on primitives.
+fn loop_on_primitives<B: RecurrenceBackend>(
+    projected: FloatTensor<B>,
+    initial: FloatTensor<B>,
+    weight: FloatTensor<B>,
+) -> FloatTensor<B> {
+    primitive(tanh_recurrence_loop::<B>(
+        float(projected),
+        float(initial),
+        float(weight),
+    ))
+}
+
 macro_rules! loop_backend {
     ($($backend:ty),*) => {$(
         impl RecurrenceBackend for $backend {
@@ -138,11 +151,7 @@ macro_rules! loop_backend {
                 initial: FloatTensor<Self>,
                 weight: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
-                primitive(tanh_recurrence_loop::<Self>(
-                    float(projected),
-                    float(initial),
-                    float(weight),
-                ))
+                loop_on_primitives::<Self>(projected, initial, weight)
             }
         }
     )*};
@@ -165,11 +174,7 @@ where
         initial: FloatTensor<Self>,
         weight: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        primitive(tanh_recurrence_loop::<Self>(
-            float(projected),
-            float(initial),
-            float(weight),
-        ))
+        loop_on_primitives::<Self>(projected, initial, weight)
     }
 }
 
