@@ -292,7 +292,7 @@ fn run_eval(args: EvalArgs) -> Result<(), Error> {
 
 fn run_export(args: ExportArgs) -> Result<(), Error> {
     let checkpoint = Checkpoint::open(&args.checkpoint, which(args.best))?;
-    let model = checkpoint.model::<Inference>(&Default::default())?;
+    let model = checkpoint.model::<Inference>(&device())?;
     let format = match args.format {
         FormatArg::Safetensors => ExportFormat::Safetensors,
         FormatArg::Burnpack => ExportFormat::Burnpack,
