@@ -80,6 +80,24 @@ fn corpus() -> Corpus {
     .unwrap()
 }
 
+/// A freshly initialised language model for `corpus` and its safetensors export.
+fn exported(
+    settings: ModelSettings,
+    corpus: &Corpus,
+    seed: u64,
+) -> (unroll_training::LanguageModel<B>, Vec<u8>) {
+    B::seed(&Default::default(), seed);
+    let model = settings
+        .init::<B>(corpus.vocabulary.len(), &Default::default())
+        .unwrap();
+    let config = TrainingConfig {
+        model: settings,
+        ..TrainingConfig::default()
+    };
+    let bytes = safetensors_bytes(&model, &corpus.vocabulary, &config).unwrap();
+    (model, bytes)
+}
+
 #[test]
 fn pattern_1_export_follows_torch_rnn() {
     let corpus = corpus();
@@ -89,13 +107,7 @@ fn pattern_1_export_follows_torch_rnn() {
         layers: 2,
         ..ModelSettings::default()
     };
-    B::seed(&Default::default(), 4);
-    let model = settings.init::<B>(vocab, &Default::default()).unwrap();
-    let config = TrainingConfig {
-        model: settings,
-        ..TrainingConfig::default()
-    };
-    let bytes = safetensors_bytes(&model, &corpus.vocabulary, &config).unwrap();
+    let (model, bytes) = exported(settings, &corpus, 4);
     let file = SafeTensors::deserialize(&bytes).unwrap();
     let (_, metadata) = SafeTensors::read_metadata(&bytes).unwrap();
     let metadata = metadata.metadata().clone().unwrap();
@@ -163,13 +175,7 @@ fn pattern_2_export_is_two_linear_layers() {
         hidden: 5,
         ..ModelSettings::default()
     };
-    B::seed(&Default::default(), 5);
-    let model = settings.init::<B>(vocab, &Default::default()).unwrap();
-    let config = TrainingConfig {
-        model: settings,
-        ..TrainingConfig::default()
-    };
-    let bytes = safetensors_bytes(&model, &corpus.vocabulary, &config).unwrap();
+    let (model, bytes) = exported(settings, &corpus, 5);
     let file = SafeTensors::deserialize(&bytes).unwrap();
     let feedback = tensor(&file, "feedback.weight");
     assert_eq!((feedback.rows, feedback.cols), (5, vocab));
