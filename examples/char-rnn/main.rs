@@ -4,6 +4,11 @@
 //! and prints generated text; `-- --help` lists the commands. The backend is chosen at build time
 //! (`--features ndarray`, `--features wgpu`, …).
 
+/// mimalloc keeps freed pages for reuse: with the system allocator, every step's large buffers
+/// come back from the kernel as fresh zeroed pages (measured up to 2.3x slower on pattern 2).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod builtin;
 mod cli;
 

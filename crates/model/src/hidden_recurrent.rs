@@ -6,10 +6,10 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::{Tensor, backend::Backend};
+use burn::tensor::{Int, Tensor, backend::Backend};
 
-use crate::error::require_positive;
-use crate::fused::RecurrenceBackend;
+use crate::error::{require_positive, shape_error};
+use crate::fused::{RecurrenceBackend, generic, tanh_recurrence_loss};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
 use crate::recurrence::{HiddenStack, HiddenStackConfig, RecurrencePath};
 
@@ -113,6 +113,63 @@ impl<B: Backend> HiddenRecurrent<B> {
             .reshape([time, batch, self.d_output()])
             .swap_dims(0, 1);
         Ok(RecurrentOutput { logits, state })
+    }
+
+    /// The training forward pass: the loss of every step, `−log softmax(o(t))[y(t)]`, and the
+    /// final state.
+    ///
+    /// - `input`, `state`: as for [`HiddenRecurrent::forward`].
+    /// - `targets`: `y(t)`, `[batch, time]` class ids below `d_output`.
+    ///
+    /// Returns the losses `[batch, time]` (as [`crate::step_cross_entropy`] of the logits) and the
+    /// final state. On the fused path the output layer and the loss run as one operation over all steps
+    /// ([`crate::fused::output_cross_entropy`]), so the logits are never reordered or kept for
+    /// the backward pass; the unrolled path computes the logits, then the loss by Burn's own
+    /// operations (the reference the fused path is tested against).
+    pub fn forward_loss(
+        &self,
+        input: SequenceInput<B>,
+        state: Option<Tensor<B, 3>>,
+        targets: Tensor<B, 2, Int>,
+    ) -> crate::Result<(Tensor<B, 2>, Tensor<B, 3>)>
+    where
+        B: RecurrenceBackend,
+    {
+        let [batch, time] = input.check(&self.hidden.input)?;
+        if targets.dims() != [batch, time] {
+            return Err(shape_error(
+                "targets",
+                format!("[batch, time] = [{batch}, {time}]"),
+                &targets.dims(),
+            ));
+        }
+        if self.hidden.path == RecurrencePath::Unrolled {
+            // The reference: logits, then the loss from Burn's log-softmax and gather.
+            let out = self.forward(input, state)?;
+            let rows = batch * time;
+            let logits = out.logits.reshape([rows, self.d_output()]);
+            let (losses, _) = generic::cross_entropy(logits, targets.reshape([rows]));
+            return Ok((losses.reshape([batch, time]), out.state));
+        }
+        let device = self.output.weight.device();
+        let state = self.hidden.check_state(state, batch, &device)?;
+        let (projected, initial, mut finals) = self.hidden.fused_below_top(input, state);
+        let top = self.hidden.layers.last().expect("at least one layer");
+        let bias = match &self.output.bias {
+            Some(bias) => bias.val(),
+            None => Tensor::zeros([self.d_output()], &device),
+        };
+        let (losses, final_state) = tanh_recurrence_loss(
+            projected,
+            initial,
+            top.recurrent_weight.val(),
+            self.output.weight.val(),
+            bias,
+            targets.swap_dims(0, 1).reshape([time * batch]),
+        );
+        finals.push(final_state);
+        let losses = losses.reshape([time, batch]).swap_dims(0, 1);
+        Ok((losses, Tensor::stack(finals, 0)))
     }
 
     /// One step, for generation.

@@ -1,9 +1,9 @@
 //! The sequence loss: negative log-likelihood of the targets under `softmax(o(t))`.
 
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{Int, Tensor, backend::Backend};
+use burn::tensor::{Int, Tensor};
 
 use crate::error::{Result, shape_error};
+use crate::fused::{RecurrenceBackend, cross_entropy};
 
 /// Cross-entropy of every step, `-log softmax(o(t))[y(t)]`.
 ///
@@ -12,7 +12,7 @@ use crate::error::{Result, shape_error};
 ///
 /// Returns `[batch, time]`; `.sum()` is the textbook's loss summed over steps, `.mean()` the
 /// per-symbol loss in nats that language models report.
-pub fn step_cross_entropy<B: Backend>(
+pub fn step_cross_entropy<B: RecurrenceBackend>(
     logits: Tensor<B, 3>,
     targets: Tensor<B, 2, Int>,
 ) -> Result<Tensor<B, 2>> {
@@ -24,9 +24,10 @@ pub fn step_cross_entropy<B: Backend>(
             &targets.dims(),
         ));
     }
-    let log_probabilities = log_softmax(logits, 2);
-    let picked = log_probabilities.gather(2, targets.reshape([batch, time, 1]));
-    Ok(picked.reshape([batch, time]).neg())
+    let classes = logits.dims()[2];
+    let rows = batch * time;
+    let losses = cross_entropy(logits.reshape([rows, classes]), targets.reshape([rows]));
+    Ok(losses.reshape([batch, time]))
 }
 
 #[cfg(test)]

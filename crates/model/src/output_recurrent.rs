@@ -12,7 +12,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
 
 use crate::error::{require_positive, shape_error};
-use crate::fused::{RecurrenceBackend, tanh};
+use crate::fused::{RecurrenceBackend, cross_entropy, lookup_rows, output_cross_entropy, tanh};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
 
 /// Configuration of an [`OutputRecurrent`] network.
@@ -259,6 +259,94 @@ impl<B: Backend> OutputRecurrent<B> {
         B: RecurrenceBackend,
     {
         let [batch, time] = previous_outputs.batch_time();
+        let logits = match self.per_symbol_logits(&input, &previous_outputs)? {
+            Some(logits) => logits,
+            None => self
+                .output
+                .forward(self.teacher_forced_hidden(input, previous_outputs)?),
+        };
+        Ok(logits.reshape([batch, time, self.d_output()]))
+    }
+
+    /// The teacher-forced training pass: the loss of every step, `−log softmax(o(t))[y(t)]`,
+    /// `[batch, time]`, with the output layer and the loss fused into one operation over all
+    /// steps ([`crate::fused::output_cross_entropy`]).
+    ///
+    /// - `input`, `previous_outputs`: as for [`OutputRecurrent::forward_teacher_forced`].
+    /// - `targets`: `y(1) … y(τ)`, `[batch, time]` class ids below `d_output`.
+    pub fn teacher_forced_loss(
+        &self,
+        input: Option<SequenceInput<B>>,
+        previous_outputs: FeedbackSequence<B>,
+        targets: Tensor<B, 2, Int>,
+    ) -> crate::Result<Tensor<B, 2>>
+    where
+        B: RecurrenceBackend,
+    {
+        let [batch, time] = previous_outputs.batch_time();
+        if targets.dims() != [batch, time] {
+            return Err(shape_error(
+                "targets",
+                format!("[batch, time] = [{batch}, {time}]"),
+                &targets.dims(),
+            ));
+        }
+        if let Some(logits) = self.per_symbol_logits(&input, &previous_outputs)? {
+            let rows = batch * time;
+            return Ok(cross_entropy(logits, targets.reshape([rows])).reshape([batch, time]));
+        }
+        let hidden = self.teacher_forced_hidden(input, previous_outputs)?;
+        let bias = match &self.output.bias {
+            Some(bias) => bias.val(),
+            None => Tensor::zeros([self.d_output()], &hidden.device()),
+        };
+        let losses = output_cross_entropy(
+            hidden,
+            self.output.weight.val(),
+            bias,
+            targets.reshape([batch * time]),
+        );
+        Ok(losses.reshape([batch, time]))
+    }
+
+    /// Teacher-forced logits `[batch · time, d_output]` where they depend on `y(t-1)` alone (token
+    /// feedback and no other input): `o = c + V tanh(b + W y)` takes one of `d_output` values,
+    /// one per symbol, so the `[d_output, d_output]` table is computed once and rows are looked
+    /// up. Exact, gradients included. `None` where the shortcut does not apply.
+    fn per_symbol_logits(
+        &self,
+        input: &Option<SequenceInput<B>>,
+        previous_outputs: &FeedbackSequence<B>,
+    ) -> crate::Result<Option<Tensor<B, 2>>>
+    where
+        B: RecurrenceBackend,
+    {
+        let FeedbackSequence::Tokens(ids) = previous_outputs else {
+            return Ok(None);
+        };
+        let [batch, time] = ids.dims();
+        if input.is_some() || batch == 0 || time == 0 {
+            return Ok(None);
+        }
+        self.check_input(None, [batch, time])?;
+        let hidden = tanh(self.feedback_weight.val() + self.bias.val().unsqueeze::<2>());
+        let table = self.output.forward(hidden);
+        Ok(Some(lookup_rows(
+            table,
+            ids.clone().reshape([batch * time]),
+        )))
+    }
+
+    /// `h(t)` of every step under teacher forcing, batch-major rows `[batch · time, d_hidden]`.
+    fn teacher_forced_hidden(
+        &self,
+        input: Option<SequenceInput<B>>,
+        previous_outputs: FeedbackSequence<B>,
+    ) -> crate::Result<Tensor<B, 2>>
+    where
+        B: RecurrenceBackend,
+    {
+        let [batch, time] = previous_outputs.batch_time();
         if batch == 0 || time == 0 {
             return Err(shape_error(
                 "previous_outputs",
@@ -268,10 +356,9 @@ impl<B: Backend> OutputRecurrent<B> {
         }
         self.check_input(input.as_ref(), [batch, time])?;
         let rows = batch * time;
-        let d_hidden = self.d_hidden();
         let fed = match previous_outputs {
             FeedbackSequence::Tokens(ids) => {
-                self.feedback_weight.val().select(0, ids.reshape([rows]))
+                lookup_rows(self.feedback_weight.val(), ids.reshape([rows]))
             }
             FeedbackSequence::Vectors(y) => {
                 let d = y.dims()[2];
@@ -289,7 +376,7 @@ impl<B: Backend> OutputRecurrent<B> {
         if let (Some(input), Some(weight)) = (input, &self.input_weight) {
             pre_activation = pre_activation
                 + match input {
-                    SequenceInput::Tokens(ids) => weight.val().select(0, ids.reshape([rows])),
+                    SequenceInput::Tokens(ids) => lookup_rows(weight.val(), ids.reshape([rows])),
                     SequenceInput::Dense(x) => {
                         let d = x.dims()[2];
                         x.reshape([rows, d]).matmul(weight.val())
@@ -297,11 +384,8 @@ impl<B: Backend> OutputRecurrent<B> {
                 };
         }
         let hidden = tanh(pre_activation);
-        debug_assert_eq!(hidden.dims(), [rows, d_hidden]);
-        Ok(self
-            .output
-            .forward(hidden)
-            .reshape([batch, time, self.d_output()]))
+        debug_assert_eq!(hidden.dims(), [rows, self.d_hidden()]);
+        Ok(hidden)
     }
 
     /// One step: logits `o(t)` `[batch, d_output]` from `x(t)` (`[batch]` ids or

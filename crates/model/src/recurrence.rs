@@ -12,7 +12,7 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Tensor, backend::Backend};
 
 use crate::error::{require_dropout, require_positive, shape_error};
-use crate::fused::{RecurrenceBackend, tanh_recurrence};
+use crate::fused::{RecurrenceBackend, lookup_rows, tanh_recurrence};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
 
 /// Configuration of one [`TanhRecurrence`].
@@ -282,9 +282,38 @@ impl<B: Backend> HiddenStack<B> {
     where
         B: RecurrenceBackend,
     {
+        let (projected, initial, mut finals) = self.fused_below_top(input, state);
+        let [time, batch, d_hidden] = projected.dims();
+        let top = self.layers.last().expect("at least one layer");
+        let states = tanh_recurrence(projected, initial, top.recurrent_weight.val());
+        finals.push(
+            states
+                .clone()
+                .narrow(0, time - 1, 1)
+                .reshape([batch, d_hidden]),
+        );
+        (states, Tensor::stack(finals, 0))
+    }
+
+    /// The fused path up to the top layer's recurrence: every layer below it, then the top
+    /// layer's `p(t) = b + U x(t)` for all steps.
+    ///
+    /// - `input`, `state`: as for [`HiddenStack::forward`], already checked.
+    ///
+    /// Returns the top layer's `p(t)` `[time, batch, d_hidden]`, its `h(0)` `[batch, d_hidden]`
+    /// and the final states of the layers below, each `[batch, d_hidden]`.
+    pub(crate) fn fused_below_top(
+        &self,
+        input: SequenceInput<B>,
+        state: Tensor<B, 3>,
+    ) -> (Tensor<B, 3>, Tensor<B, 2>, Vec<Tensor<B, 2>>)
+    where
+        B: RecurrenceBackend,
+    {
         let [_, batch, d_hidden] = state.dims();
         let [_, time] = input.batch_time();
         let rows = time * batch;
+        let top = self.layers.len() - 1;
         // Time-major from here on: [time, batch, …].
         let mut below: Option<Tensor<B, 3>> = None;
         let mut finals = Vec::with_capacity(self.layers.len());
@@ -300,20 +329,20 @@ impl<B: Backend> HiddenStack<B> {
                 }
                 (None, SequenceInput::Tokens(ids)) => {
                     let ids = ids.clone().swap_dims(0, 1).reshape([rows]);
-                    (layer.input_weight.val() + bias).select(0, ids)
+                    lookup_rows(layer.input_weight.val() + bias, ids)
                 }
                 (None, SequenceInput::Dense(x)) => {
                     let d_input = x.dims()[2];
                     let x = x.clone().swap_dims(0, 1).reshape([rows, d_input]);
                     x.matmul(layer.input_weight.val()) + bias
                 }
-            };
+            }
+            .reshape([time, batch, d_hidden]);
             let initial = state.clone().narrow(0, k, 1).reshape([batch, d_hidden]);
-            let states = tanh_recurrence(
-                projected.reshape([time, batch, d_hidden]),
-                initial,
-                layer.recurrent_weight.val(),
-            );
+            if k == top {
+                return (projected, initial, finals);
+            }
+            let states = tanh_recurrence(projected, initial, layer.recurrent_weight.val());
             finals.push(
                 states
                     .clone()
@@ -322,7 +351,7 @@ impl<B: Backend> HiddenStack<B> {
             );
             below = Some(states);
         }
-        (below.expect("at least one layer"), Tensor::stack(finals, 0))
+        unreachable!("the loop returns at the top layer")
     }
 
     /// The unrolled path: every step of every layer through autodiff, per-step tensors stacked

@@ -2,7 +2,7 @@
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
-use unroll_model::{RecurrenceBackend, step_cross_entropy};
+use unroll_model::RecurrenceBackend;
 
 use crate::error::{Result, TrainingError};
 use crate::feeding::{Feeding, OwnSymbol};
@@ -58,9 +58,9 @@ pub fn evaluate<B: RecurrenceBackend>(
         let end = (start + CHUNK).min(scored);
         let inputs = tokens::<B>(&ids[start..end], device);
         let targets = tokens::<B>(&ids[start + 1..end + 1], device);
-        let (logits, next) = model.window(inputs, state, &Feeding::TeacherForcing)?;
+        let (losses, next) = model.window_loss(inputs, targets, state, &Feeding::TeacherForcing)?;
         state = next;
-        let sum = step_cross_entropy(logits, targets)?.sum();
+        let sum = losses.sum();
         total += sum.into_data().iter::<f64>().next().unwrap_or(f64::NAN);
         start = end;
     }

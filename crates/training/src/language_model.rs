@@ -4,8 +4,9 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use unroll_model::{
-    Feedback, HiddenRecurrent, HiddenRecurrentConfig, InputEncoding, OutputRecurrent,
-    OutputRecurrentConfig, RecurrenceBackend, StepInput,
+    Feedback, FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig, InputEncoding,
+    OutputRecurrent, OutputRecurrentConfig, RecurrenceBackend, SequenceInput, StepInput,
+    step_cross_entropy,
 };
 
 use crate::config::{ModelSettings, Pattern};
@@ -80,6 +81,43 @@ impl<B: RecurrenceBackend> LanguageModel<B> {
                 Ok((output_recurrent_window(model, inputs, feeding)?, None))
             }
         }
+    }
+
+    /// The loss of every step of one window, `−log softmax(o(t))[y(t)]`.
+    ///
+    /// - `inputs`: the true previous symbols, `[batch, time]`; `targets`: the symbols to
+    ///   predict, `[batch, time]`.
+    /// - `state`: as for [`LanguageModel::window`].
+    ///
+    /// Returns the losses `[batch, time]` and pattern 1's final state. Pattern 1 under teacher
+    /// forcing takes the fused path that never materialises the logits batch-first
+    /// ([`HiddenRecurrent::forward_loss`]), pattern 2 its teacher-forced loss
+    /// ([`OutputRecurrent::teacher_forced_loss`]); other feeding computes the logits step by
+    /// step, then the loss.
+    pub fn window_loss(
+        &self,
+        inputs: Tensor<B, 2, Int>,
+        targets: Tensor<B, 2, Int>,
+        state: Option<Tensor<B, 3>>,
+        feeding: &Feeding,
+    ) -> Result<(Tensor<B, 2>, Option<Tensor<B, 3>>)> {
+        let [_, time] = inputs.dims();
+        feeding.validate(time)?;
+        if feeding.is_teacher_forcing(time) {
+            match self {
+                LanguageModel::Hidden(model) => {
+                    let (losses, state) =
+                        model.forward_loss(SequenceInput::Tokens(inputs), state, targets)?;
+                    return Ok((losses, Some(state)));
+                }
+                LanguageModel::Output(model) => {
+                    let previous = FeedbackSequence::Tokens(inputs);
+                    return Ok((model.teacher_forced_loss(None, previous, targets)?, None));
+                }
+            }
+        }
+        let (logits, state) = self.window(inputs, state, feeding)?;
+        Ok((step_cross_entropy(logits, targets)?, state))
     }
 }
 

@@ -9,7 +9,7 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer, RmsPropConfig, SgdConf
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
-use unroll_model::{RecurrenceBackend, step_cross_entropy};
+use unroll_model::RecurrenceBackend;
 
 use crate::batches::{WindowSource, iteration_seed};
 use crate::checkpoint::{self, Checkpoint, CheckpointContents, Progress, SavedTensor, Which};
@@ -235,8 +235,8 @@ where
             None
         };
         let (feeding, truth_probability, free_steps) = config.strategy.feeding(iteration);
-        let (logits, state) = model.window(inputs, state, &feeding)?;
-        let loss = step_cross_entropy(logits, targets)?.mean();
+        let (losses, state) = model.window_loss(inputs, targets, state, &feeding)?;
+        let loss = losses.mean();
         let loss_value = loss
             .clone()
             .into_data()

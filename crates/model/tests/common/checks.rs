@@ -795,3 +795,199 @@ pub fn fused_sequence_summarizer_equals_unrolled<B: TestBackend>(device: &B::Dev
         &all_gradients(&unrolled, &grads_b),
     );
 }
+
+/// Per-step weights for a loss, so that every row's gradient differs.
+fn step_weights<B: TestBackend>(
+    numbers: &mut Numbers,
+    batch: usize,
+    time: usize,
+    device: &B::Device,
+) -> Tensor<B, 2> {
+    Tensor::from_data(
+        TensorData::new(numbers.vector(batch * time, 1.0), [batch, time]),
+        device,
+    )
+}
+
+pub fn fused_forward_loss_equals_unrolled<B: TestBackend>(device: &B::Device) {
+    B::seed(device, 43);
+    let mut numbers = Numbers::new(12);
+    let (batch, time, d_hidden, classes) = (9, 6, 5, 7);
+    let cases = [
+        (InputEncoding::Tokens { vocab_size: 7 }, 1, true),
+        (InputEncoding::Tokens { vocab_size: 7 }, 1, false),
+        (InputEncoding::Dense { d_input: 4 }, 2, true),
+        (InputEncoding::Tokens { vocab_size: 7 }, 3, false),
+    ];
+    for (input, layers, with_state) in cases {
+        let fused = HiddenRecurrentConfig::new(input, d_hidden, classes)
+            .with_num_layers(layers)
+            .init::<B>(device);
+        let mut unrolled = materialized(&fused);
+        unrolled.hidden.path = RecurrencePath::Unrolled;
+        let sequence = match input {
+            InputEncoding::Tokens { vocab_size } => SequenceInput::Tokens(ids::<B>(
+                &random_ids(&mut numbers, batch, time, vocab_size),
+                device,
+            )),
+            InputEncoding::Dense { d_input } => {
+                SequenceInput::Dense(dense::<B>(&mut numbers, batch, time, d_input, device).0)
+            }
+        };
+        let state = with_state.then(|| {
+            Tensor::<B, 2>::from_data(
+                TensorData::new(
+                    numbers.vector(layers * batch * d_hidden, 0.7),
+                    [layers * batch, d_hidden],
+                ),
+                device,
+            )
+            .reshape([layers, batch, d_hidden])
+            .require_grad()
+        });
+        let targets = ids::<B>(&random_ids(&mut numbers, batch, time, classes), device);
+        let weights = step_weights::<B>(&mut numbers, batch, time, device);
+        let what = format!("forward_loss {input:?}, {layers} layer(s)");
+        let (losses_a, state_a) = fused
+            .forward_loss(sequence.clone(), state.clone(), targets.clone())
+            .unwrap();
+        let (losses_b, state_b) = unrolled
+            .forward_loss(sequence.clone(), state.clone(), targets.clone())
+            .unwrap();
+        assert_close(
+            &format!("{what}: losses"),
+            &values(losses_a.clone()),
+            &values(losses_b.clone()),
+            EXACT,
+        );
+        assert_close(
+            &format!("{what}: state"),
+            &values(state_a),
+            &values(state_b),
+            EXACT,
+        );
+        // The fused loss agrees with the logits of the plain forward pass as well.
+        let logits = fused.forward(sequence, state.clone()).unwrap().logits;
+        assert_close(
+            &format!("{what}: against forward"),
+            &values(losses_a.clone()),
+            &values(step_cross_entropy(logits, targets).unwrap()),
+            EXACT,
+        );
+        let grads_a = (losses_a * weights.clone()).sum().backward();
+        let grads_b = (losses_b * weights).sum().backward();
+        assert_same_gradients(
+            &what,
+            &all_gradients(&fused, &grads_a),
+            &all_gradients(&unrolled, &grads_b),
+        );
+        if let Some(state) = state {
+            let gradient = |grads: &B::Gradients| values(state.grad(grads).expect("tracked"));
+            assert_close(
+                &format!("{what}: ∂L/∂h(0)"),
+                &gradient(&grads_a),
+                &gradient(&grads_b),
+                1e-10,
+            );
+        }
+    }
+}
+
+pub fn fused_cross_entropy_equals_burns_log_softmax<B: TestBackend>(device: &B::Device) {
+    let mut numbers = Numbers::new(13);
+    let (rows, classes) = (300, 9);
+    let logits = Tensor::<B, 2>::from_data(
+        TensorData::new(numbers.vector(rows * classes, 6.0), [rows, classes]),
+        device,
+    )
+    .require_grad();
+    let targets: Vec<i64> = (0..rows).map(|n| ((n * 5) % classes) as i64).collect();
+    let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [rows]), device);
+    let weights =
+        Tensor::<B, 1>::from_data(TensorData::new(numbers.vector(rows, 1.0), [rows]), device);
+    let fused = step_cross_entropy(
+        logits.clone().reshape([3, rows / 3, classes]),
+        targets.clone().reshape([3, rows / 3]),
+    )
+    .unwrap()
+    .reshape([rows]);
+    let (reference, _) =
+        unroll_model::fused::generic::cross_entropy(logits.clone(), targets.clone());
+    assert_close(
+        "losses",
+        &values(fused.clone()),
+        &values(reference.clone()),
+        EXACT,
+    );
+    let a = (fused * weights.clone()).sum().backward();
+    let b = (reference * weights).sum().backward();
+    assert_close(
+        "∂L/∂o",
+        &values(logits.grad(&a).unwrap()),
+        &values(logits.grad(&b).unwrap()),
+        EXACT,
+    );
+}
+
+pub fn output_recurrent_teacher_forced_loss_equals_stepwise<B: TestBackend>(device: &B::Device) {
+    B::seed(device, 44);
+    let mut numbers = Numbers::new(14);
+    let (batch, time, classes, d_input) = (5, 6, 7, 3);
+    for with_input in [false, true] {
+        let config = OutputRecurrentConfig::new(4, classes);
+        let config = if with_input {
+            config.with_input(Some(InputEncoding::Dense { d_input }))
+        } else {
+            config
+        };
+        let model = config.init::<B>(device);
+        let x = with_input.then(|| dense::<B>(&mut numbers, batch, time, d_input, device).0);
+        let truth = random_ids(&mut numbers, batch, time + 1, classes);
+        let previous: Vec<Vec<i64>> = truth.iter().map(|s| s[..time].to_vec()).collect();
+        let targets = ids::<B>(
+            &truth.iter().map(|s| s[1..].to_vec()).collect::<Vec<_>>(),
+            device,
+        );
+        let previous = FeedbackSequence::Tokens(ids::<B>(&previous, device));
+        let weights = step_weights::<B>(&mut numbers, batch, time, device);
+        let fused = model
+            .teacher_forced_loss(
+                x.clone().map(SequenceInput::Dense),
+                previous.clone(),
+                targets.clone(),
+            )
+            .unwrap();
+        let logits = model
+            .forward_teacher_forced(x.clone().map(SequenceInput::Dense), previous.clone())
+            .unwrap();
+        let stepwise = model
+            .forward_stepwise(
+                x.map(SequenceInput::Dense),
+                previous.step(0),
+                time,
+                |t, _| previous.step(t),
+            )
+            .unwrap();
+        assert_close("logits", &values(logits), &values(stepwise.clone()), EXACT);
+        // The reference loss: Burn's log-softmax of the step-wise logits.
+        let (reference, _) = unroll_model::fused::generic::cross_entropy(
+            stepwise.reshape([batch * time, classes]),
+            targets.reshape([batch * time]),
+        );
+        let reference = reference.reshape([batch, time]);
+        let what = if with_input {
+            "with input"
+        } else {
+            "tokens only"
+        };
+        assert_close(
+            what,
+            &values(fused.clone()),
+            &values(reference.clone()),
+            EXACT,
+        );
+        let a = (fused * weights.clone()).sum().backward();
+        let b = (reference * weights).sum().backward();
+        assert_same_output_recurrent_gradients(&model, &a, &b);
+    }
+}

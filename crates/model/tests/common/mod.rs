@@ -108,6 +108,9 @@ macro_rules! backend_checks {
             loss_matches_hand_computed_cross_entropy,
             fused_recurrence_equals_unrolled,
             fused_sequence_summarizer_equals_unrolled,
+            fused_forward_loss_equals_unrolled,
+            fused_cross_entropy_equals_burns_log_softmax,
+            output_recurrent_teacher_forced_loss_equals_stepwise,
         );
     };
     (@tests $backend:ty, $device:expr; $($name:ident),* $(,)?) => {

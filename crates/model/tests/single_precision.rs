@@ -1,0 +1,170 @@
+//! The host kernels in f32, the precision training runs in: the fused training pass of
+//! patterns 1 and 2 against the unrolled reference built from Burn's own operations, on both
+//! CPU backends, at sizes that split the batch unevenly over the cores and that the products'
+//! tiles do not divide.
+
+use burn::backend::{Autodiff, Flex, NdArray};
+use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Int, Tensor, TensorData};
+use unroll_model::{
+    FeedbackSequence, HiddenRecurrentConfig, InputEncoding, OutputRecurrentConfig,
+    RecurrenceBackend, RecurrencePath, SequenceInput, fused::generic,
+};
+
+/// f32 rounding over a few dozen steps of accumulation: well above it, far below any bug.
+const TOLERANCE: f32 = 2e-4;
+
+fn ids<B: AutodiffBackend>(
+    batch: usize,
+    time: usize,
+    vocab: usize,
+    seed: usize,
+) -> Tensor<B, 2, Int> {
+    let values: Vec<i64> = (0..batch * time)
+        .map(|i| ((i * 7919 + seed * 104729) % vocab) as i64)
+        .collect();
+    Tensor::from_data(TensorData::new(values, [batch, time]), &Default::default())
+}
+
+fn assert_close(what: &str, a: &[f32], b: &[f32]) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let scale = x.abs().max(y.abs()).max(1.0);
+        assert!(
+            (x - y).abs() <= TOLERANCE * scale,
+            "{what}[{i}]: {x} vs {y}"
+        );
+    }
+}
+
+/// Every parameter's gradient, in visiting order.
+fn gradients<B: AutodiffBackend, M: AutodiffModule<B>>(
+    module: &M,
+    grads: &B::Gradients,
+) -> Vec<Vec<f32>> {
+    struct Collect<'a, B: AutodiffBackend> {
+        grads: &'a B::Gradients,
+        out: Vec<Vec<f32>>,
+    }
+    impl<B: AutodiffBackend> ModuleVisitor<B> for Collect<'_, B> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let gradient = param
+                .val()
+                .grad(self.grads)
+                .expect("every parameter is used");
+            self.out.push(gradient.into_data().iter::<f32>().collect());
+        }
+    }
+    let mut collect = Collect {
+        grads,
+        out: Vec::new(),
+    };
+    module.visit(&mut collect);
+    collect.out
+}
+
+/// Reads every parameter so that clones share the lazily initialised values.
+fn materialized<B: AutodiffBackend, M: Module<B>>(module: &M) -> M {
+    struct Touch;
+    impl<B: burn::tensor::backend::Backend> ModuleVisitor<B> for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let _ = param.val();
+        }
+    }
+    module.visit(&mut Touch);
+    module.clone()
+}
+
+fn pattern_1<B: AutodiffBackend + RecurrenceBackend>() {
+    let device = Default::default();
+    let (batch, time, hidden, vocab) = (33, 17, 40, 11);
+    for layers in [1, 2] {
+        let fused =
+            HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: vocab }, hidden, vocab)
+                .with_num_layers(layers)
+                .init::<B>(&device);
+        let mut unrolled = materialized(&fused);
+        unrolled.hidden.path = RecurrencePath::Unrolled;
+        let (inputs, targets) = (
+            ids::<B>(batch, time, vocab, 1),
+            ids::<B>(batch, time, vocab, 2),
+        );
+        let run = |model: &unroll_model::HiddenRecurrent<B>| {
+            let (losses, state) = model
+                .forward_loss(SequenceInput::Tokens(inputs.clone()), None, targets.clone())
+                .unwrap();
+            let loss_values: Vec<f32> = losses.clone().into_data().iter::<f32>().collect();
+            let state: Vec<f32> = state.into_data().iter::<f32>().collect();
+            let grads = losses.mean().backward();
+            (loss_values, state, gradients(model, &grads))
+        };
+        let (losses_a, state_a, grads_a) = run(&fused);
+        let (losses_b, state_b, grads_b) = run(&unrolled);
+        assert_close("losses", &losses_a, &losses_b);
+        assert_close("state", &state_a, &state_b);
+        for (k, (a, b)) in grads_a.iter().zip(&grads_b).enumerate() {
+            assert_close(&format!("{layers} layer(s), parameter {k}"), a, b);
+        }
+    }
+}
+
+fn pattern_2<B: AutodiffBackend + RecurrenceBackend>() {
+    let device = Default::default();
+    let (batch, time, hidden, vocab) = (33, 17, 40, 11);
+    let model = OutputRecurrentConfig::new(hidden, vocab).init::<B>(&device);
+    let (previous, targets) = (
+        ids::<B>(batch, time, vocab, 3),
+        ids::<B>(batch, time, vocab, 4),
+    );
+    let fused = model
+        .teacher_forced_loss(
+            None,
+            FeedbackSequence::Tokens(previous.clone()),
+            targets.clone(),
+        )
+        .unwrap();
+    let logits = model
+        .forward_stepwise(
+            None,
+            FeedbackSequence::Tokens(previous.clone()).step(0),
+            time,
+            |t, _| FeedbackSequence::Tokens(previous.clone()).step(t),
+        )
+        .unwrap();
+    let (reference, _) = generic::cross_entropy(
+        logits.reshape([batch * time, vocab]),
+        targets.reshape([batch * time]),
+    );
+    let values = |t: Tensor<B, 1>| -> Vec<f32> { t.into_data().iter::<f32>().collect() };
+    assert_close(
+        "losses",
+        &values(fused.clone().reshape([batch * time])),
+        &values(reference.clone()),
+    );
+    let a = gradients(&model, &fused.mean().backward());
+    let b = gradients(&model, &reference.mean().backward());
+    for (k, (a, b)) in a.iter().zip(&b).enumerate() {
+        assert_close(&format!("parameter {k}"), a, b);
+    }
+}
+
+#[test]
+fn flex_f32_pattern_1_fused_equals_unrolled() {
+    pattern_1::<Autodiff<Flex>>();
+}
+
+#[test]
+fn ndarray_f32_pattern_1_fused_equals_unrolled() {
+    pattern_1::<Autodiff<NdArray<f32>>>();
+}
+
+#[test]
+fn flex_f32_pattern_2_teacher_forced_loss_equals_stepwise() {
+    pattern_2::<Autodiff<Flex>>();
+}
+
+#[test]
+fn ndarray_f32_pattern_2_teacher_forced_loss_equals_stepwise() {
+    pattern_2::<Autodiff<NdArray<f32>>>();
+}
