@@ -72,7 +72,8 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll::model::{
     FeedbackSequence, HiddenRecurrentConfig, InputEncoding, OutputRecurrentConfig,
-    RecurrenceBackend, RecurrencePath, SequenceInput, StepInput,
+    RecurrenceBackend, RecurrencePath, SequenceInput, SequenceSummarizerConfig, StepInput,
+    step_cross_entropy,
 };
 use unroll::training::clip_global_norm;
 
@@ -187,6 +188,39 @@ fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(
     });
     let what =
         format!("pattern 2 {name:7} teacher-forced H {hidden} batch {batch} window {window}");
+    report(&what, batch * window, timing)
+}
+
+/// Pattern 3 as a sequence classifier: one label per window, from the last state.
+fn pattern_3<B: AutodiffBackend + RecurrenceBackend>(
+    name: &str,
+    path: RecurrencePath,
+    (hidden, batch, window): (usize, usize, usize),
+    budget: Duration,
+) -> f64 {
+    let device = Default::default();
+    B::seed(&device, 0);
+    let mut model = Some(
+        SequenceSummarizerConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden, VOCAB)
+            .with_path(path)
+            .init::<B>(&device),
+    );
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let inputs = tokens::<B>(batch, window, 1);
+    let labels = tokens::<B>(batch, 1, 2);
+    let timing = time_steps(budget, || {
+        let current = model.take().expect("model");
+        let logits = current
+            .forward(SequenceInput::Tokens(inputs.clone()), None)
+            .expect("shapes");
+        let loss = step_cross_entropy(logits.reshape([batch, 1, VOCAB]), labels.clone())
+            .expect("shapes")
+            .mean();
+        let gradients = GradientsParams::from_grads(loss.backward(), &current);
+        let (gradients, _) = clip_global_norm(&current, gradients, 5.0).expect("clip");
+        model = Some(optimizer.step(2e-3, current, gradients));
+    });
+    let what = format!("pattern 3 {name:7} {path:?} H {hidden} batch {batch} window {window}");
     report(&what, batch * window, timing)
 }
 
@@ -343,16 +377,33 @@ fn main() {
         .iter()
         .map(|(x, y)| (x - mean_x) * (y - mean_y))
         .sum::<f64>()
-        / points.iter().map(|(x, _)| (x - mean_x).powi(2)).sum::<f64>();
+        / points
+            .iter()
+            .map(|(x, _)| (x - mean_x).powi(2))
+            .sum::<f64>();
     let fixed = mean_y - slope * mean_x;
     let worst = points
         .iter()
         .map(|(x, y)| ((fixed + slope * x) / y - 1.0).abs())
         .fold(0.0f64, f64::max);
     println!(
-        "   fit: {fixed:.2} ms per step + {:.1} ns per token (worst point off by {:.1} %)\n",
+        "   flex fit: {fixed:.2} ms per step + {:.1} ns per token (worst point off by {:.1} %)",
         slope * 1e6,
         100.0 * worst
+    );
+    pattern_2::<Autodiff<NdArray>>("ndarray", (256, 64, 100), budget);
+    println!();
+    println!("== pattern 3 training (one label per window, from the last state)");
+    let size = (256, 64, 100);
+    let fused = pattern_3::<Autodiff<Flex>>("flex", RecurrencePath::Fused, size, budget);
+    let unrolled = pattern_3::<Autodiff<Flex>>("flex", RecurrencePath::Unrolled, size, budget);
+    let nd_fused = pattern_3::<Autodiff<NdArray>>("ndarray", RecurrencePath::Fused, size, budget);
+    let nd_unrolled =
+        pattern_3::<Autodiff<NdArray>>("ndarray", RecurrencePath::Unrolled, size, budget);
+    println!(
+        "   fused / unrolled: flex {:.2}x, ndarray {:.2}x\n",
+        fused / unrolled,
+        nd_fused / nd_unrolled
     );
     println!("== pattern 1 fused training memory against the window (H 256, batch 64, flex)");
     let windows: &[usize] = if quick {

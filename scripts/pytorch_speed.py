@@ -113,6 +113,25 @@ def pattern_2(hidden, batch, window):
     return report(f"pattern 2 pytorch teacher-forced H {hidden} batch {batch} window {window}", batch * window, time_steps(step))
 
 
+def pattern_3(hidden, batch, window):
+    rnn = torch.nn.RNN(VOCAB, hidden, nonlinearity="tanh", batch_first=True).to(device)
+    fc = torch.nn.Linear(hidden, VOCAB).to(device)
+    params = list(rnn.parameters()) + list(fc.parameters())
+    optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
+    x = torch.nn.functional.one_hot(tokens(batch, window, 1), VOCAB).float()
+    y = tokens(batch, 1, 2).reshape(-1)
+
+    def step():
+        _, last = rnn(x)
+        loss = torch.nn.functional.cross_entropy(fc(last[-1]), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        optimizer.step()
+
+    return report(f"pattern 3 pytorch nn.RNN H {hidden} batch {batch} window {window}", batch * window, time_steps(step))
+
+
 def generation(hidden):
     rnn = torch.nn.RNN(VOCAB, hidden, nonlinearity="tanh", batch_first=True)
     fc = torch.nn.Linear(hidden, VOCAB)
@@ -142,6 +161,8 @@ for size in [(256, 64, 100)] if quick else [(128, 32, 64), (256, 64, 100), (512,
 print("\n== pattern 2 teacher-forced training")
 for window in [64, 512] if quick else [64, 128, 256, 512]:
     pattern_2(256, 64, window)
+print("\n== pattern 3 training (one label per window, from the last state)")
+pattern_3(256, 64, 100)
 print("\n== pattern 1 training memory against the window (H 256, batch 64)")
 budget_saved, budget = budget, 0.001
 for window in [64, 1024] if quick else [64, 128, 256, 512, 1024]:
