@@ -318,8 +318,9 @@ fn main() {
         }
     }
     let budget = Duration::from_secs(if quick { 2 } else { 4 });
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "unroll speed: f32, vocabulary {VOCAB}, one layer, 2-thread-free CPU backends (flex, ndarray)\n"
+        "unroll speed: f32, vocabulary {VOCAB}, one layer, CPU backends flex and ndarray, {cores} cores\n"
     );
     println!("== pattern 1 training (forward, loss, backward, clip, Adam)");
     let sizes: &[(usize, usize, usize)] = if quick {
