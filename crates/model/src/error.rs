@@ -29,6 +29,16 @@ pub enum ModelError {
         /// What it received.
         actual: &'static str,
     },
+    /// A token or class id lies outside the vocabulary or the classes.
+    #[error("{what} holds the id {id}, outside 0..{count}")]
+    IdOutOfRange {
+        /// Which argument holds it.
+        what: &'static str,
+        /// The offending id.
+        id: i64,
+        /// How many ids there are.
+        count: usize,
+    },
 }
 
 /// Result type of the model crate.
@@ -62,5 +72,22 @@ pub(crate) fn shape_error(what: &'static str, expected: String, actual: &[usize]
         what,
         expected,
         actual: actual.to_vec(),
+    }
+}
+
+/// Checks that every id in `ids` lies in `0..count`. Reads the ids to the host: a few bytes per
+/// step, where an id out of range would otherwise stop the program inside a kernel.
+pub(crate) fn require_ids_below<B: burn::tensor::backend::Backend, const D: usize>(
+    what: &'static str,
+    ids: &burn::tensor::Tensor<B, D, burn::tensor::Int>,
+    count: usize,
+) -> Result<()> {
+    let data = ids.clone().into_data();
+    match data
+        .iter::<i64>()
+        .find(|&id| id < 0 || id as u64 >= count as u64)
+    {
+        Some(id) => Err(ModelError::IdOutOfRange { what, id, count }),
+        None => Ok(()),
     }
 }

@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Int, Tensor, backend::Backend};
 
-use crate::error::{require_positive, shape_error};
+use crate::error::{require_ids_below, require_positive, shape_error};
 use crate::fused::{RecurrenceBackend, generic, tanh_recurrence_loss};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
 use crate::recurrence::{HiddenStack, HiddenStackConfig, RecurrencePath};
@@ -143,6 +143,7 @@ impl<B: Backend> HiddenRecurrent<B> {
                 &targets.dims(),
             ));
         }
+        require_ids_below("targets", &targets, self.d_output())?;
         if self.hidden.path == RecurrencePath::Unrolled {
             // The reference: logits, then the loss from Burn's log-softmax and gather.
             let out = self.forward(input, state)?;
@@ -271,6 +272,40 @@ mod tests {
 
         let empty = Tensor::<B, 3>::zeros([2, 0, 3], &device);
         assert!(model.forward(SequenceInput::Dense(empty), None).is_err());
+    }
+
+    #[test]
+    fn ids_outside_the_vocabulary_are_rejected_by_every_pass() {
+        let device = Default::default();
+        let model = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: 5 }, 4, 3)
+            .init::<B>(&device);
+        let good = Tensor::<B, 2, Int>::from_data([[0i64, 4, 2]], &device);
+        let bad_input = Tensor::<B, 2, Int>::from_data([[0i64, 5, 2]], &device);
+        let bad_target = Tensor::<B, 2, Int>::from_data([[0i64, 1, 3]], &device);
+        let targets = Tensor::<B, 2, Int>::from_data([[0i64, 1, 2]], &device);
+        let named = |error: ModelError, text: &str| {
+            assert!(error.to_string().contains(text), "{error}");
+        };
+        let input = |ids: &Tensor<B, 2, Int>| SequenceInput::Tokens(ids.clone());
+        named(
+            model.forward(input(&bad_input), None).unwrap_err(),
+            "input holds the id 5, outside 0..5",
+        );
+        named(
+            model
+                .forward_loss(input(&bad_input), None, targets.clone())
+                .unwrap_err(),
+            "input holds the id 5",
+        );
+        named(
+            model
+                .forward_loss(input(&good), None, bad_target)
+                .unwrap_err(),
+            "targets holds the id 3, outside 0..3",
+        );
+        let step = StepInput::Tokens(Tensor::<B, 1, Int>::from_data([-1i64], &device));
+        named(model.step(step, None).unwrap_err(), "input holds the id -1");
+        assert!(model.forward_loss(input(&good), None, targets).is_ok());
     }
 
     #[test]

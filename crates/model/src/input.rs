@@ -3,7 +3,7 @@
 use burn::config::Config;
 use burn::tensor::{Int, Tensor, backend::Backend};
 
-use crate::error::{ModelError, require_positive, shape_error};
+use crate::error::{ModelError, require_ids_below, require_positive, shape_error};
 
 /// How the input `x(t)` is encoded, and so how `U x(t)` is computed.
 #[derive(Config, Debug, Copy, PartialEq)]
@@ -81,7 +81,9 @@ impl<B: Backend> SequenceInput<B> {
     pub fn check(&self, encoding: &InputEncoding) -> crate::Result<[usize; 2]> {
         let [batch, time] = self.batch_time();
         match (self, encoding) {
-            (SequenceInput::Tokens(_), InputEncoding::Tokens { .. }) => {}
+            (SequenceInput::Tokens(ids), InputEncoding::Tokens { vocab_size }) => {
+                require_ids_below("input", ids, *vocab_size)?;
+            }
             (SequenceInput::Dense(x), InputEncoding::Dense { d_input }) => {
                 if x.dims()[2] != *d_input {
                     return Err(shape_error(
@@ -157,7 +159,10 @@ impl<B: Backend> StepInput<B> {
     /// Checks the step against the model's encoding; returns the batch size.
     pub fn check(&self, encoding: &InputEncoding) -> crate::Result<usize> {
         match (self, encoding) {
-            (StepInput::Tokens(_), InputEncoding::Tokens { .. }) => Ok(self.batch()),
+            (StepInput::Tokens(ids), InputEncoding::Tokens { vocab_size }) => {
+                require_ids_below("input", ids, *vocab_size)?;
+                Ok(self.batch())
+            }
             (StepInput::Dense(x), InputEncoding::Dense { d_input }) => {
                 if x.dims()[1] != *d_input {
                     return Err(shape_error(

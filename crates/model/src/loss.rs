@@ -2,7 +2,7 @@
 
 use burn::tensor::{Int, Tensor};
 
-use crate::error::{Result, shape_error};
+use crate::error::{Result, require_ids_below, shape_error};
 use crate::fused::{RecurrenceBackend, cross_entropy};
 
 /// Cross-entropy of every step, `-log softmax(o(t))[y(t)]`.
@@ -25,6 +25,7 @@ pub fn step_cross_entropy<B: RecurrenceBackend>(
         ));
     }
     let classes = logits.dims()[2];
+    require_ids_below("targets", &targets, classes)?;
     let rows = batch * time;
     let losses = cross_entropy(logits.reshape([rows, classes]), targets.reshape([rows]));
     Ok(losses.reshape([batch, time]))
@@ -41,6 +42,22 @@ mod tests {
         let logits = Tensor::<NdArray, 3>::zeros([2, 3, 4], &device);
         let targets = Tensor::<NdArray, 2, Int>::zeros([2, 2], &device);
         assert!(step_cross_entropy(logits, targets).is_err());
+    }
+
+    #[test]
+    fn targets_outside_the_classes_are_rejected() {
+        let device = Default::default();
+        let logits = Tensor::<NdArray, 3>::zeros([1, 2, 4], &device);
+        for bad in [4i64, -1] {
+            let targets = Tensor::<NdArray, 2, Int>::from_data([[0i64, bad]], &device);
+            let error = step_cross_entropy(logits.clone(), targets).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("id {bad}, outside 0..4")),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
 
-use crate::error::{require_positive, shape_error};
+use crate::error::{require_ids_below, require_positive, shape_error};
 use crate::fused::{RecurrenceBackend, cross_entropy, lookup_rows, output_cross_entropy, tanh};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
 
@@ -221,6 +221,9 @@ impl<B: Backend> OutputRecurrent<B> {
     }
 
     fn check_feedback(&self, feedback: &Feedback<B>) -> crate::Result<()> {
+        if let Feedback::Tokens(ids) = feedback {
+            require_ids_below("feedback", ids, self.d_output())?;
+        }
         if let Feedback::Vectors(y) = feedback
             && y.dims()[1] != self.d_output()
         {
@@ -291,6 +294,7 @@ impl<B: Backend> OutputRecurrent<B> {
                 &targets.dims(),
             ));
         }
+        require_ids_below("targets", &targets, self.d_output())?;
         if let Some(logits) = self.per_symbol_logits(&input, &previous_outputs)? {
             let rows = batch * time;
             return Ok(cross_entropy(logits, targets.reshape([rows])).reshape([batch, time]));
@@ -329,6 +333,7 @@ impl<B: Backend> OutputRecurrent<B> {
             return Ok(None);
         }
         self.check_input(None, [batch, time])?;
+        require_ids_below("previous_outputs", ids, self.d_output())?;
         let hidden = tanh(self.feedback_weight.val() + self.bias.val().unsqueeze::<2>());
         let table = self.output.forward(hidden);
         Ok(Some(lookup_rows(
@@ -358,6 +363,7 @@ impl<B: Backend> OutputRecurrent<B> {
         let rows = batch * time;
         let fed = match previous_outputs {
             FeedbackSequence::Tokens(ids) => {
+                require_ids_below("previous_outputs", &ids, self.d_output())?;
                 lookup_rows(self.feedback_weight.val(), ids.reshape([rows]))
             }
             FeedbackSequence::Vectors(y) => {
@@ -469,6 +475,36 @@ mod tests {
     use burn::tensor::TensorData;
 
     type B = NdArray;
+
+    #[test]
+    fn fed_back_ids_and_targets_outside_the_classes_are_rejected() {
+        let device = Default::default();
+        let model = OutputRecurrentConfig::new(4, 3).init::<B>(&device);
+        let ids = |values: [i64; 3]| Tensor::<B, 2, Int>::from_data([values], &device);
+        let loss = |previous: [i64; 3], targets: [i64; 3]| {
+            model
+                .teacher_forced_loss(None, FeedbackSequence::Tokens(ids(previous)), ids(targets))
+                .map(|_| ())
+                .map_err(|error| error.to_string())
+        };
+        assert!(
+            loss([0, 1, 3], [0, 1, 2])
+                .unwrap_err()
+                .contains("previous_outputs holds the id 3")
+        );
+        assert!(
+            loss([0, 1, 2], [0, 7, 2])
+                .unwrap_err()
+                .contains("targets holds the id 7")
+        );
+        assert!(loss([0, 1, 2], [2, 1, 0]).is_ok());
+        let step = model.step(None, Feedback::Tokens(Tensor::from_data([3i64], &device)));
+        assert!(
+            step.unwrap_err()
+                .to_string()
+                .contains("feedback holds the id 3")
+        );
+    }
 
     #[test]
     fn sampling_follows_the_distribution() {
