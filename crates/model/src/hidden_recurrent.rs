@@ -8,9 +8,10 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Int, Tensor, backend::Backend};
 
-use crate::error::{require_ids_below, require_positive, shape_error};
+use crate::error::require_positive;
 use crate::fused::{RecurrenceBackend, generic, tanh_recurrence_loss};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
+use crate::loss::{check_targets, output_bias};
 use crate::recurrence::{HiddenStack, HiddenStackConfig, RecurrencePath};
 
 /// Configuration of a [`HiddenRecurrent`] network.
@@ -136,14 +137,7 @@ impl<B: Backend> HiddenRecurrent<B> {
         B: RecurrenceBackend,
     {
         let [batch, time] = input.check(&self.hidden.input)?;
-        if targets.dims() != [batch, time] {
-            return Err(shape_error(
-                "targets",
-                format!("[batch, time] = [{batch}, {time}]"),
-                &targets.dims(),
-            ));
-        }
-        require_ids_below("targets", &targets, self.d_output())?;
+        check_targets(&targets, [batch, time], self.d_output())?;
         if self.hidden.path == RecurrencePath::Unrolled {
             // The reference: logits, then the loss from Burn's log-softmax and gather.
             let out = self.forward(input, state)?;
@@ -156,16 +150,12 @@ impl<B: Backend> HiddenRecurrent<B> {
         let state = self.hidden.check_state(state, batch, &device)?;
         let (projected, initial, mut finals) = self.hidden.fused_below_top(input, state);
         let top = self.hidden.layers.last().expect("at least one layer");
-        let bias = match &self.output.bias {
-            Some(bias) => bias.val(),
-            None => Tensor::zeros([self.d_output()], &device),
-        };
         let (losses, final_state) = tanh_recurrence_loss(
             projected,
             initial,
             top.recurrent_weight.val(),
             self.output.weight.val(),
-            bias,
+            output_bias(&self.output),
             targets.swap_dims(0, 1).reshape([time * batch]),
         );
         finals.push(final_state);

@@ -1,5 +1,7 @@
 //! The sequence loss: negative log-likelihood of the targets under `softmax(o(t))`.
 
+use burn::nn::Linear;
+use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
 use crate::error::{Result, require_ids_below, shape_error};
@@ -16,7 +18,19 @@ pub fn step_cross_entropy<B: RecurrenceBackend>(
     logits: Tensor<B, 3>,
     targets: Tensor<B, 2, Int>,
 ) -> Result<Tensor<B, 2>> {
-    let [batch, time, _] = logits.dims();
+    let [batch, time, classes] = logits.dims();
+    check_targets(&targets, [batch, time], classes)?;
+    let rows = batch * time;
+    let losses = cross_entropy(logits.reshape([rows, classes]), targets.reshape([rows]));
+    Ok(losses.reshape([batch, time]))
+}
+
+/// Checks targets: shape `[batch, time]`, every id below `classes`.
+pub(crate) fn check_targets<B: Backend>(
+    targets: &Tensor<B, 2, Int>,
+    [batch, time]: [usize; 2],
+    classes: usize,
+) -> Result<()> {
     if targets.dims() != [batch, time] {
         return Err(shape_error(
             "targets",
@@ -24,11 +38,15 @@ pub fn step_cross_entropy<B: RecurrenceBackend>(
             &targets.dims(),
         ));
     }
-    let classes = logits.dims()[2];
-    require_ids_below("targets", &targets, classes)?;
-    let rows = batch * time;
-    let losses = cross_entropy(logits.reshape([rows, classes]), targets.reshape([rows]));
-    Ok(losses.reshape([batch, time]))
+    require_ids_below("targets", targets, classes)
+}
+
+/// The output layer's `c`, zeros for a layer built without a bias.
+pub(crate) fn output_bias<B: Backend>(output: &Linear<B>) -> Tensor<B, 1> {
+    match &output.bias {
+        Some(bias) => bias.val(),
+        None => Tensor::zeros([output.weight.dims()[1]], &output.weight.device()),
+    }
 }
 
 #[cfg(test)]

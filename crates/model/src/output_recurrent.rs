@@ -14,6 +14,7 @@ use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
 use crate::error::{require_ids_below, require_positive, shape_error};
 use crate::fused::{RecurrenceBackend, cross_entropy, lookup_rows, output_cross_entropy, tanh};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
+use crate::loss::{check_targets, output_bias};
 
 /// Configuration of an [`OutputRecurrent`] network.
 #[derive(Config, Debug)]
@@ -287,27 +288,16 @@ impl<B: Backend> OutputRecurrent<B> {
         B: RecurrenceBackend,
     {
         let [batch, time] = previous_outputs.batch_time();
-        if targets.dims() != [batch, time] {
-            return Err(shape_error(
-                "targets",
-                format!("[batch, time] = [{batch}, {time}]"),
-                &targets.dims(),
-            ));
-        }
-        require_ids_below("targets", &targets, self.d_output())?;
+        check_targets(&targets, [batch, time], self.d_output())?;
         if let Some(logits) = self.per_symbol_logits(&input, &previous_outputs)? {
             let rows = batch * time;
             return Ok(cross_entropy(logits, targets.reshape([rows])).reshape([batch, time]));
         }
         let hidden = self.teacher_forced_hidden(input, previous_outputs)?;
-        let bias = match &self.output.bias {
-            Some(bias) => bias.val(),
-            None => Tensor::zeros([self.d_output()], &hidden.device()),
-        };
         let losses = output_cross_entropy(
             hidden,
             self.output.weight.val(),
-            bias,
+            output_bias(&self.output),
             targets.reshape([batch * time]),
         );
         Ok(losses.reshape([batch, time]))

@@ -694,6 +694,38 @@ fn assert_same_gradients(what: &str, a: &[Vec<f64>], b: &[Vec<f64>]) {
     }
 }
 
+/// A random input sequence for `input` and, when asked, a tracked random `h(0)`
+/// `[layers, batch, d_hidden]`.
+fn random_case<B: TestBackend>(
+    numbers: &mut Numbers,
+    input: InputEncoding,
+    [layers, batch, time, d_hidden]: [usize; 4],
+    with_state: bool,
+    device: &B::Device,
+) -> (SequenceInput<B>, Option<Tensor<B, 3>>) {
+    let sequence = match input {
+        InputEncoding::Tokens { vocab_size } => SequenceInput::Tokens(ids::<B>(
+            &random_ids(numbers, batch, time, vocab_size),
+            device,
+        )),
+        InputEncoding::Dense { d_input } => {
+            SequenceInput::Dense(dense::<B>(numbers, batch, time, d_input, device).0)
+        }
+    };
+    let state = with_state.then(|| {
+        Tensor::<B, 2>::from_data(
+            TensorData::new(
+                numbers.vector(layers * batch * d_hidden, 0.7),
+                [layers * batch, d_hidden],
+            ),
+            device,
+        )
+        .reshape([layers, batch, d_hidden])
+        .require_grad()
+    });
+    (sequence, state)
+}
+
 pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
     B::seed(device, 41);
     let mut numbers = Numbers::new(10);
@@ -709,26 +741,13 @@ pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
             .init::<B>(device);
         let mut unrolled = materialized(&fused);
         unrolled.hidden.path = RecurrencePath::Unrolled;
-        let sequence = match input {
-            InputEncoding::Tokens { vocab_size } => SequenceInput::Tokens(ids::<B>(
-                &random_ids(&mut numbers, batch, time, vocab_size),
-                device,
-            )),
-            InputEncoding::Dense { d_input } => {
-                SequenceInput::Dense(dense::<B>(&mut numbers, batch, time, d_input, device).0)
-            }
-        };
-        let state = with_state.then(|| {
-            Tensor::<B, 2>::from_data(
-                TensorData::new(
-                    numbers.vector(layers * batch * d_hidden, 0.7),
-                    [layers * batch, d_hidden],
-                ),
-                device,
-            )
-            .reshape([layers, batch, d_hidden])
-            .require_grad()
-        });
+        let (sequence, state) = random_case::<B>(
+            &mut numbers,
+            input,
+            [layers, batch, time, d_hidden],
+            with_state,
+            device,
+        );
         let targets = ids::<B>(&random_ids(&mut numbers, batch, time, 6), device);
         let what = format!("{input:?}, {layers} layer(s)");
         let a = fused.forward(sequence.clone(), state.clone()).unwrap();
@@ -825,26 +844,13 @@ pub fn fused_forward_loss_equals_unrolled<B: TestBackend>(device: &B::Device) {
             .init::<B>(device);
         let mut unrolled = materialized(&fused);
         unrolled.hidden.path = RecurrencePath::Unrolled;
-        let sequence = match input {
-            InputEncoding::Tokens { vocab_size } => SequenceInput::Tokens(ids::<B>(
-                &random_ids(&mut numbers, batch, time, vocab_size),
-                device,
-            )),
-            InputEncoding::Dense { d_input } => {
-                SequenceInput::Dense(dense::<B>(&mut numbers, batch, time, d_input, device).0)
-            }
-        };
-        let state = with_state.then(|| {
-            Tensor::<B, 2>::from_data(
-                TensorData::new(
-                    numbers.vector(layers * batch * d_hidden, 0.7),
-                    [layers * batch, d_hidden],
-                ),
-                device,
-            )
-            .reshape([layers, batch, d_hidden])
-            .require_grad()
-        });
+        let (sequence, state) = random_case::<B>(
+            &mut numbers,
+            input,
+            [layers, batch, time, d_hidden],
+            with_state,
+            device,
+        );
         let targets = ids::<B>(&random_ids(&mut numbers, batch, time, classes), device);
         let weights = step_weights::<B>(&mut numbers, batch, time, device);
         let what = format!("forward_loss {input:?}, {layers} layer(s)");
