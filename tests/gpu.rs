@@ -146,6 +146,69 @@ fn pattern_1_forward_and_gradients_on_both_paths() {
 }
 
 #[test]
+fn training_passes_agree() {
+    let (vocab, batch, time) = (7, 5, 9);
+    let config = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 8, vocab)
+        .with_num_layers(2);
+    let cpu_model = config.init::<Cpu>(&Default::default());
+    let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
+    let cpu = Default::default();
+    let (cpu_losses, cpu_state) = cpu_model
+        .forward_loss(
+            SequenceInput::Tokens(ids(batch, time, vocab, 1, &cpu)),
+            None,
+            ids(batch, time, vocab, 2, &cpu),
+        )
+        .unwrap();
+    let (gpu_losses, gpu_state) = gpu_model
+        .forward_loss(
+            SequenceInput::Tokens(ids(batch, time, vocab, 1, &gpu())),
+            None,
+            ids(batch, time, vocab, 2, &gpu()),
+        )
+        .unwrap();
+    assert_close(
+        "forward_loss losses",
+        &values(cpu_losses.clone()),
+        &values(gpu_losses.clone()),
+    );
+    assert_close("forward_loss state", &values(cpu_state), &values(gpu_state));
+    assert_same_gradients(
+        "forward_loss",
+        gradients(&cpu_model, &cpu_losses.sum().backward()),
+        gradients(&gpu_model, &gpu_losses.sum().backward()),
+    );
+
+    let config = OutputRecurrentConfig::new(5, vocab);
+    let cpu_model = config.init::<Cpu>(&cpu);
+    let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
+    let cpu_losses = cpu_model
+        .teacher_forced_loss(
+            None,
+            FeedbackSequence::Tokens(ids(batch, time, vocab, 3, &cpu)),
+            ids(batch, time, vocab, 4, &cpu),
+        )
+        .unwrap();
+    let gpu_losses = gpu_model
+        .teacher_forced_loss(
+            None,
+            FeedbackSequence::Tokens(ids(batch, time, vocab, 3, &gpu())),
+            ids(batch, time, vocab, 4, &gpu()),
+        )
+        .unwrap();
+    assert_close(
+        "teacher_forced_loss",
+        &values(cpu_losses.clone()),
+        &values(gpu_losses.clone()),
+    );
+    assert_same_gradients(
+        "teacher_forced_loss",
+        gradients(&cpu_model, &cpu_losses.sum().backward()),
+        gradients(&gpu_model, &gpu_losses.sum().backward()),
+    );
+}
+
+#[test]
 fn pattern_2_both_paths_and_pattern_3_with_lengths() {
     let (vocab, batch, time) = (6, 2, 7);
     let config = OutputRecurrentConfig::new(5, vocab);
