@@ -7,10 +7,10 @@
 //! - [`feeding`] and [`schedule`]: teacher forcing, scheduled sampling and the free-running
 //!   curriculum;
 //! - [`trainer`]: truncated BPTT over windows, global-norm clipping ([`clipping`]), learning-rate
-//!   schedules, validation ([`evaluate`]), atomic checkpoints ([`checkpoint`]) and exact resumption,
+//!   schedules, validation ([`evaluate`](mod@evaluate)), atomic checkpoints ([`checkpoint`]) and exact resumption,
 //!   metrics as JSON lines and a loss-curve PNG ([`metrics`]), progress on the console
 //!   ([`progress`]);
-//! - [`generation`]: sampling with temperature, top-k, top-p or argmax; [`export`]: safetensors in
+//! - [`generation`]: sampling with temperature, top-k, top-p or argmax; [`export`](mod@export): safetensors in
 //!   PyTorch's layout, or Burnpack.
 #![warn(missing_docs)]
 
