@@ -283,15 +283,9 @@ impl<B: Backend> HiddenStack<B> {
         B: RecurrenceBackend,
     {
         let (projected, initial, mut finals) = self.fused_below_top(input, state);
-        let [time, batch, d_hidden] = projected.dims();
         let top = self.layers.last().expect("at least one layer");
         let states = tanh_recurrence(projected, initial, top.recurrent_weight.val());
-        finals.push(
-            states
-                .clone()
-                .narrow(0, time - 1, 1)
-                .reshape([batch, d_hidden]),
-        );
+        finals.push(last_state(&states));
         (states, Tensor::stack(finals, 0))
     }
 
@@ -343,12 +337,7 @@ impl<B: Backend> HiddenStack<B> {
                 return (projected, initial, finals);
             }
             let states = tanh_recurrence(projected, initial, layer.recurrent_weight.val());
-            finals.push(
-                states
-                    .clone()
-                    .narrow(0, time - 1, 1)
-                    .reshape([batch, d_hidden]),
-            );
+            finals.push(last_state(&states));
             below = Some(states);
         }
         unreachable!("the loop returns at the top layer")
@@ -397,6 +386,15 @@ impl<B: Backend> HiddenStack<B> {
         let top = finals.last().expect("at least one layer").clone();
         (top, Tensor::stack(finals, 0))
     }
+}
+
+/// `h(τ)`, `[batch, d_hidden]`, of time-major states `[time, batch, d_hidden]`.
+fn last_state<B: Backend>(states: &Tensor<B, 3>) -> Tensor<B, 2> {
+    let [time, batch, d_hidden] = states.dims();
+    states
+        .clone()
+        .narrow(0, time - 1, 1)
+        .reshape([batch, d_hidden])
 }
 
 #[cfg(test)]
