@@ -173,7 +173,10 @@ impl<B: Backend> HiddenRecurrent<B> {
         &self,
         input: StepInput<B>,
         state: Option<Tensor<B, 3>>,
-    ) -> crate::Result<(Tensor<B, 2>, Tensor<B, 3>)> {
+    ) -> crate::Result<(Tensor<B, 2>, Tensor<B, 3>)>
+    where
+        B: RecurrenceBackend,
+    {
         let batch = input.check(&self.hidden.input)?;
         let device = self.output.weight.device();
         let state = self.hidden.check_state(state, batch, &device)?;

@@ -390,7 +390,10 @@ impl<B: Backend> OutputRecurrent<B> {
         &self,
         input: Option<StepInput<B>>,
         feedback: Feedback<B>,
-    ) -> crate::Result<Tensor<B, 2>> {
+    ) -> crate::Result<Tensor<B, 2>>
+    where
+        B: RecurrenceBackend,
+    {
         self.check_feedback(&feedback)?;
         let batch = feedback.batch();
         let mut pre_activation = self.feed(feedback) + self.bias.val().unsqueeze::<2>();
@@ -414,7 +417,7 @@ impl<B: Backend> OutputRecurrent<B> {
                 ));
             }
         }
-        Ok(self.output.forward(pre_activation.tanh()))
+        Ok(self.output.forward(tanh(pre_activation)))
     }
 
     /// Step-wise forward where the caller picks every fed-back value.
@@ -433,7 +436,10 @@ impl<B: Backend> OutputRecurrent<B> {
         first: Feedback<B>,
         time: usize,
         mut choose: impl FnMut(usize, Tensor<B, 2>) -> Feedback<B>,
-    ) -> crate::Result<Tensor<B, 3>> {
+    ) -> crate::Result<Tensor<B, 3>>
+    where
+        B: RecurrenceBackend,
+    {
         let batch = first.batch();
         if batch == 0 || time == 0 {
             return Err(shape_error(

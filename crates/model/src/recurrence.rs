@@ -12,7 +12,7 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Tensor, backend::Backend};
 
 use crate::error::{require_dropout, require_positive, shape_error};
-use crate::fused::{RecurrenceBackend, lookup_rows, tanh_recurrence};
+use crate::fused::{RecurrenceBackend, lookup_rows, tanh, tanh_recurrence};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
 
 /// Configuration of one [`TanhRecurrence`].
@@ -114,9 +114,12 @@ impl<B: Backend> TanhRecurrence<B> {
     }
 
     /// One step: `h(t)` from `h(t-1)` (`[batch, d_hidden]`) and `x(t)`; returns `[batch, d_hidden]`.
-    pub fn step(&self, input: StepInput<B>, hidden: Tensor<B, 2>) -> Tensor<B, 2> {
+    pub fn step(&self, input: StepInput<B>, hidden: Tensor<B, 2>) -> Tensor<B, 2>
+    where
+        B: RecurrenceBackend,
+    {
         let projected = input.project(self.input_weight.val()) + self.bias.val().unsqueeze::<2>();
-        (projected + hidden.matmul(self.recurrent_weight.val())).tanh()
+        tanh(projected + hidden.matmul(self.recurrent_weight.val()))
     }
 }
 
@@ -373,7 +376,10 @@ impl<B: Backend> HiddenStack<B> {
 
     /// One step of every layer; returns the top `h(t)` `[batch, d_hidden]` and the new state
     /// `[num_layers, batch, d_hidden]`. `state` must already be checked.
-    pub fn step(&self, input: StepInput<B>, state: Tensor<B, 3>) -> (Tensor<B, 2>, Tensor<B, 3>) {
+    pub fn step(&self, input: StepInput<B>, state: Tensor<B, 3>) -> (Tensor<B, 2>, Tensor<B, 3>)
+    where
+        B: RecurrenceBackend,
+    {
         let [_, batch, d_hidden] = state.dims();
         let mut input = input;
         let mut finals = Vec::with_capacity(self.layers.len());

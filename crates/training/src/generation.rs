@@ -1,10 +1,10 @@
 //! Generating text from a language model: temperature, top-k, top-p (nucleus) or argmax, on the
 //! model without autodiff, one symbol at a time.
 
-use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use unroll_model::RecurrenceBackend;
 
 use crate::corpus::Vocabulary;
 use crate::error::{Result, invalid};
@@ -110,7 +110,7 @@ pub struct GenerationRequest<'a> {
 /// Generates `request.length` symbols after the prime, calling `emit` with the text of each
 /// symbol as it is generated. An empty prime starts from a newline when the vocabulary has one,
 /// else from its first symbol. Returns the generated text.
-pub fn generate<B: Backend>(
+pub fn generate<B: RecurrenceBackend>(
     model: &LanguageModel<B>,
     vocabulary: &Vocabulary,
     request: &GenerationRequest<'_>,

@@ -119,9 +119,7 @@ impl<B: RecurrenceBackend> LanguageModel<B> {
         let (logits, state) = self.window(inputs, state, feeding)?;
         Ok((step_cross_entropy(logits, targets)?, state))
     }
-}
 
-impl<B: Backend> LanguageModel<B> {
     /// One generation step from the previous symbols `[batch]`: logits `[batch, vocab]` and the
     /// new state (always `None` for pattern 2).
     pub fn step(

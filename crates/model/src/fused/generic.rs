@@ -339,4 +339,11 @@ pub mod on_primitives {
             output_bias_gradient,
         )
     }
+
+    /// The default of [`RecurrenceBackend::tanh_activation`]: `1 − 2 / (exp(2x) + 1)`.
+    pub fn tanh_activation<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+        let doubled_exp = B::float_exp(B::float_mul_scalar(x, 2f32.into()));
+        let fraction = B::float_recip(B::float_add_scalar(doubled_exp, 1f32.into()));
+        B::float_add_scalar(B::float_mul_scalar(fraction, (-2f32).into()), 1f32.into())
+    }
 }

@@ -333,9 +333,25 @@ fn recurrence_loss_gradient<B: HostView, E: Real>(
     )
 }
 
+fn tanh_forward<B: HostView, E: Real>(x: FloatTensor<B>) -> FloatTensor<B> {
+    let device = B::float_device(&x);
+    let shape = x.shape();
+    let mut values = read::<B, E>(x);
+    E::tanh_in_place(&mut values);
+    write::<B, E>(values, shape, &device)
+}
+
 /// The methods of [`RecurrenceBackend`] by the host kernels, for a CPU backend.
 macro_rules! host_methods {
     () => {
+        fn tanh_activation(x: FloatTensor<Self>) -> FloatTensor<Self> {
+            by_precision!(
+                x.dtype(),
+                tanh_forward(x),
+                on_primitives::tanh_activation::<Self>(x)
+            )
+        }
+
         fn tanh_recurrence(
             projected: FloatTensor<Self>,
             initial: FloatTensor<Self>,
