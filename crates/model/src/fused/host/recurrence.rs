@@ -12,7 +12,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::math::{Real, tanh_slope};
-use super::matmul::{Operand, Threads, matmul};
+use super::matmul::{Operand, Threads, matmul, transpose};
 
 /// Fewest rows worth a core of their own: below this the per-step products are too small to
 /// pay for the split.
@@ -126,13 +126,7 @@ pub fn backward<E: Real>(
     } = dims;
     assert_eq!(states.len(), time * batch * hidden, "states shape");
     assert_eq!(output_gradient.len(), states.len(), "gradient shape");
-    // Wᵀ stored as such: the per-step product reads it ~2.5x faster than W through strides.
-    let mut weight_transposed = vec![E::zero(); hidden * hidden];
-    for (i, row) in weight.chunks_exact(hidden).enumerate() {
-        for (j, &value) in row.iter().enumerate() {
-            weight_transposed[j * hidden + i] = value;
-        }
-    }
+    let weight_transposed = transpose(weight, hidden, hidden);
     let weight_transposed = Operand::new(&weight_transposed, hidden, hidden);
     let mut delta = output_gradient;
     let mut initial_gradient = vec![E::zero(); batch * hidden];

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use super::cross_entropy;
 use super::math::{Real, add_assign};
-use super::matmul::{Operand, Threads, matmul};
+use super::matmul::{Operand, Threads, matmul, transpose};
 use super::output;
 use super::recurrence::{self, Dims, block, blocks_per_range, row_ranges};
 
@@ -190,17 +190,6 @@ pub fn backward<E: Real>(
         output_weight: output_gradient,
         output_bias: bias_gradient,
     }
-}
-
-/// `matrix` (`[rows, columns]`) transposed, `[columns, rows]`.
-fn transpose<E: Real>(matrix: &[E], rows: usize, columns: usize) -> Vec<E> {
-    let mut out = vec![E::zero(); rows * columns];
-    for (i, row) in matrix.chunks_exact(columns).enumerate() {
-        for (j, &value) in row.iter().enumerate() {
-            out[j * rows + i] = value;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
