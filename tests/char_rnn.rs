@@ -1,83 +1,11 @@
 //! The char-rnn example as a user runs it: every command, and every error a user can hit gives
 //! one clear line on stderr and a non-zero exit, never a panic.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-/// The example binary, which `cargo test` builds beside the test binaries.
-fn binary() -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = deps.parent().unwrap().join("examples").join("char-rnn");
-    assert!(
-        path.is_file(),
-        "{} is missing: run through `cargo test`, which builds the examples",
-        path.display()
-    );
-    path
-}
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let path = std::env::temp_dir().join(format!("char-rnn-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Scratch(path)
-    }
-
-    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(binary()).args(args).output().unwrap()
-}
-
-fn text(output: &[u8]) -> String {
-    String::from_utf8_lossy(output).into_owned()
-}
-
-/// Asserts a clean failure: non-zero exit, an `error:` line, no panic or backtrace.
-fn assert_fails(args: &[&str], expected: &str) {
-    let output = run(args);
-    let stderr = text(&output.stderr);
-    assert!(!output.status.success(), "{args:?} succeeded");
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
-        "{args:?}: {stderr}"
-    );
-    let error_line = stderr
-        .lines()
-        .find(|l| l.starts_with("error"))
-        .unwrap_or_default();
-    assert!(
-        error_line.to_lowercase().contains(&expected.to_lowercase()),
-        "{args:?}: expected an error about {expected:?}, got: {stderr}"
-    );
-}
-
-fn corpus_text() -> String {
-    "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n"
-        .repeat(40)
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{Scratch, assert_fails, corpus_text, path, run, text};
+use std::path::Path;
+use std::process::Output;
 
 const TINY: [&str; 10] = [
     "--hidden",
@@ -335,7 +263,7 @@ fn user_errors_are_one_clear_line() {
         "temperature",
     );
     std::fs::write(run_dir.join("last/model.bpk"), b"not weights").unwrap();
-    assert_fails(&["sample", "--checkpoint", path(&run_dir)], "weights");
+    assert_fails(&["sample", "--checkpoint", path(&run_dir)], "damaged");
     assert_fails(
         &[
             "eval",

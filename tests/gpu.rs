@@ -362,40 +362,26 @@ fn training_steps_and_checkpoints_cross_backends() {
         let resume = Some(Checkpoint::open(from, Which::Last).unwrap());
         if on_gpu {
             train::<Gpu>(
-                TrainingRun {
-                    config,
-                    corpus: &corpus,
-                    out: out.clone(),
-                    resume,
-                    device: gpu(),
-                    backend: "wgpu".into(),
-                },
+                TrainingRun::new(config, &corpus, out, gpu(), "wgpu").resuming(resume),
                 &mut Silent,
             )
         } else {
             train::<Cpu>(
-                TrainingRun {
-                    config,
-                    corpus: &corpus,
-                    out: out.clone(),
-                    resume,
-                    device: Default::default(),
-                    backend: "ndarray".into(),
-                },
+                TrainingRun::new(config, &corpus, out, Default::default(), "ndarray")
+                    .resuming(resume),
                 &mut Silent,
             )
         }
         .unwrap()
     };
     train::<Cpu>(
-        TrainingRun {
-            config: config.clone(),
-            corpus: &corpus,
-            out: start.clone(),
-            resume: None,
-            device: Default::default(),
-            backend: "ndarray".into(),
-        },
+        TrainingRun::new(
+            config.clone(),
+            &corpus,
+            start.clone(),
+            Default::default(),
+            "ndarray",
+        ),
         &mut Silent,
     )
     .unwrap();

@@ -120,7 +120,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub batch: Option<usize>,
     /// Total iterations; with --resume, training continues up to this count.
-    #[arg(long)]
+    #[arg(long, visible_alias = "iterations")]
     pub steps: Option<u64>,
     /// Learning rate.
     #[arg(long)]
@@ -194,6 +194,9 @@ pub struct TrainArgs {
     /// Settings file, JSON or TOML (.toml), with the fields of the training config; flags win.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Replace the run already in --out (its checkpoints, metrics and plot) instead of refusing.
+    #[arg(long)]
+    pub force: bool,
     /// Print the result as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -288,22 +291,8 @@ pub fn builtin_defaults() -> TrainingConfig {
 }
 
 impl TrainArgs {
-    /// Applies the flags over `config`. When resuming only `--steps`, `--eval-every` and the
-    /// learning rate may change; a flag that would change the model is an error.
-    pub fn apply(&self, config: &mut TrainingConfig, resuming: bool) -> Result<(), String> {
-        let model_flags = [
-            ("--pattern", self.pattern.is_some()),
-            ("--hidden", self.hidden.is_some()),
-            ("--layers", self.layers.is_some()),
-            ("--dropout", self.dropout.is_some()),
-            ("--bytes", self.bytes),
-            ("--config", self.config.is_some()),
-        ];
-        if resuming && let Some((flag, _)) = model_flags.iter().find(|(_, set)| *set) {
-            return Err(format!(
-                "{flag} cannot change a run being resumed: its settings come from the checkpoint"
-            ));
-        }
+    /// Applies the flags over `config`.
+    pub fn apply(&self, config: &mut TrainingConfig) -> Result<(), String> {
         if let Some(p) = self.pattern {
             config.model.pattern = match p {
                 PatternArg::Hidden => Pattern::Hidden,
@@ -394,6 +383,60 @@ impl TrainArgs {
             }
         }
         config.validate().map_err(|e| e.to_string())
+    }
+
+    /// When resuming, the settings a checkpoint fixes must keep their values: a flag (or the
+    /// settings file) may repeat them, and a real change is refused, naming both values.
+    pub fn check_unchanged(
+        &self,
+        config: &TrainingConfig,
+        run: &TrainingConfig,
+    ) -> Result<(), String> {
+        let source = |flag: &str, given: bool| {
+            if given {
+                flag.to_string()
+            } else {
+                format!("{flag} (from --config)")
+            }
+        };
+        let fixed = [
+            (
+                source("--pattern", self.pattern.is_some()),
+                format!("{:?}", run.model.pattern).to_lowercase(),
+                format!("{:?}", config.model.pattern).to_lowercase(),
+            ),
+            (
+                source("--hidden", self.hidden.is_some()),
+                run.model.hidden.to_string(),
+                config.model.hidden.to_string(),
+            ),
+            (
+                source("--layers", self.layers.is_some()),
+                run.model.layers.to_string(),
+                config.model.layers.to_string(),
+            ),
+            (
+                source("--dropout", self.dropout.is_some()),
+                run.model.dropout.to_string(),
+                config.model.dropout.to_string(),
+            ),
+            (
+                source("--bytes", self.bytes),
+                format!("{:?}", run.symbols).to_lowercase(),
+                format!("{:?}", config.symbols).to_lowercase(),
+            ),
+            (
+                source("--optimizer", self.optimizer.is_some()),
+                format!("{:?}", run.optimizer).to_lowercase(),
+                format!("{:?}", config.optimizer).to_lowercase(),
+            ),
+        ];
+        match fixed.into_iter().find(|(_, old, new)| old != new) {
+            Some((flag, old, new)) => Err(format!(
+                "{flag} cannot change when resuming: the run has {old}, this command asks for {new}"
+            )),
+            None => Ok(()),
+        }
     }
 }
 

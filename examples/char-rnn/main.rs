@@ -11,26 +11,32 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod builtin;
 mod cli;
+#[path = "../common/mod.rs"]
+mod common;
 
-use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
 use serde_json::json;
 use unroll::backend::{Inference, NAME, Training};
+use unroll::training::durable::{MAX_INPUT_BYTES, read_limited};
+use unroll::training::memory::{available_bytes, human_bytes};
+use unroll::training::run_directory::{is_last_of, run_of};
 use unroll::training::{
-    Checkpoint, ConsoleReporter, Corpus, ExportFormat, GenerationRequest, SamplingOptions,
-    SymbolMode, TrainingConfig, TrainingError, TrainingRun, Which, evaluate, export, generate,
+    Checkpoint, ConsoleReporter, Corpus, DataSource, ExportFormat, GenerationRequest,
+    SamplingOptions, TrainingConfig, TrainingError, TrainingRun, Which, evaluate, export, generate,
     train,
 };
 
 use cli::{Cli, Command, EvalArgs, ExportArgs, FormatArg, SampleArgs, TrainArgs};
+use common::console::{fail, note, print, stream};
+use common::interrupt::Interrupt;
 
 type Error = Box<dyn std::error::Error>;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = common::console::parse();
     let result = match cli.command.unwrap_or(Command::Train(Box::default())) {
         Command::Train(args) => run_train(*args),
         Command::Sample(args) => run_sample(args),
@@ -38,67 +44,111 @@ fn main() -> ExitCode {
         Command::Export(args) => run_export(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
+        Ok(code) => code,
+        Err(error) => fail(error),
     }
-}
-
-fn device() -> burn::tensor::Device<Inference> {
-    let device = Default::default();
-    eprintln!("backend {NAME}, device {device:?}");
-    device
 }
 
 fn which(best: bool) -> Which {
     if best { Which::Best } else { Which::Last }
 }
 
-/// Reads a corpus file, or the built-in corpus when none is given.
-fn read_corpus(data: Option<&Path>, symbols: SymbolMode) -> Result<Corpus, TrainingError> {
-    match data {
-        Some(path) => Corpus::read(path, symbols),
-        None => Corpus::from_bytes(builtin::corpus().as_bytes(), symbols),
-    }
+/// A data file's bytes (at most [`MAX_INPUT_BYTES`]) and what to record of it.
+fn read_data(path: &Path) -> Result<(Vec<u8>, DataSource), TrainingError> {
+    let bytes = read_limited(path, MAX_INPUT_BYTES)?;
+    let source = DataSource::of(Some(path), &bytes);
+    Ok((bytes, source))
 }
 
-fn read_config_file(path: &Path) -> Result<TrainingConfig, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let is_toml = path.extension().is_some_and(|e| e == "toml");
-    let config = if is_toml {
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
-    } else {
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+/// The data to train on: `--data`, else (when resuming) the file the run recorded, else the
+/// built-in corpus. Says so when the recorded file changed since.
+fn training_data(
+    data: Option<&Path>,
+    recorded: Option<&DataSource>,
+) -> Result<(Vec<u8>, DataSource, Option<PathBuf>), Error> {
+    let path = match (data, recorded) {
+        (Some(path), _) => Some(path.to_path_buf()),
+        (None, Some(recorded)) => recorded.path.clone(),
+        (None, None) => None,
     };
-    Ok(config)
+    let (bytes, source) = match &path {
+        Some(path) => read_data(path).map_err(|e| match (data, e) {
+            (None, TrainingError::Io { path, source }) => format!(
+                "the run was trained on {path}, which cannot be read ({source}): name the data with --data"
+            )
+            .into(),
+            (_, e) => Error::from(e),
+        })?,
+        None => {
+            let bytes = builtin::corpus().into_bytes();
+            let source = DataSource::of(None, &bytes);
+            (bytes, source)
+        }
+    };
+    if data.is_none() && recorded.is_some() {
+        note(format!(
+            "data: {} (recorded in the run)",
+            path.as_deref()
+                .map_or("the built-in corpus".into(), |p| p.display().to_string())
+        ));
+    }
+    if let Some(recorded) = recorded
+        && recorded.sha256 != source.sha256
+        && recorded.path == source.path
+    {
+        note(format!(
+            "note: {} changed since the run's checkpoint was written ({} bytes then, {} now)",
+            path.as_deref()
+                .map_or("the built-in corpus".into(), |p| p.display().to_string()),
+            recorded.bytes,
+            source.bytes
+        ));
+    }
+    Ok((bytes, source, path))
 }
 
-fn run_train(args: TrainArgs) -> Result<(), Error> {
+fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     let resume = args
         .resume
         .as_deref()
         .map(|dir| Checkpoint::open(dir, Which::Last))
         .transpose()?;
-    let builtin = args.data.is_none();
     let mut config = match (&resume, &args.config) {
-        (Some(checkpoint), _) => checkpoint.config.clone(),
-        (None, Some(path)) => read_config_file(path)?,
-        (None, None) if builtin => cli::builtin_defaults(),
+        (_, Some(path)) => common::settings::read::<TrainingConfig>(path)?,
+        (Some(checkpoint), None) => checkpoint.config.clone(),
+        (None, None) if args.data.is_none() => cli::builtin_defaults(),
         (None, None) => TrainingConfig::default(),
     };
-    args.apply(&mut config, resume.is_some())?;
-    let corpus = read_corpus(args.data.as_deref(), config.symbols)?;
-    let out = match (&args.out, &args.resume) {
+    args.apply(&mut config)?;
+    if let Some(checkpoint) = &resume {
+        args.check_unchanged(&config, &checkpoint.config)?;
+    }
+    let recorded = resume.as_ref().and_then(|c| c.progress.data.as_ref());
+    let (bytes, source, data_path) = training_data(args.data.as_deref(), recorded)?;
+    let builtin = data_path.is_none();
+    let corpus = Corpus::from_bytes(&bytes, config.symbols)?;
+    drop(bytes);
+    let out = match (&args.out, &resume) {
         (Some(out), _) => out.clone(),
-        (None, Some(resume)) => run_directory(resume),
+        (None, Some(checkpoint)) => run_of(&checkpoint.path),
         (None, None) => PathBuf::from("runs").join("char-rnn"),
     };
-    let device = device();
-    eprintln!(
+    if let Some(checkpoint) = &resume
+        && !is_last_of(&checkpoint.path, &out)
+        && run_of(&checkpoint.path).canonicalize().ok() == out.canonicalize().ok()
+        && !args.force
+    {
+        return Err(format!(
+            "resuming from {} (iteration {}) in its own run directory would rewind its `last` checkpoint: continue in a new directory with --out DIR",
+            checkpoint.path.display(),
+            checkpoint.progress.iteration
+        )
+        .into());
+    }
+    let device = common::device::open()?;
+    note(format!(
         "corpus: {} ({} symbols, vocabulary {}); {} pattern, hidden {}, layers {}, window {}, batch {}, {} iterations, {:?}, lr {}",
-        args.data
+        data_path
             .as_deref()
             .map_or("built-in additions".into(), |p| p.display().to_string()),
         corpus.ids.len(),
@@ -114,19 +164,44 @@ fn run_train(args: TrainArgs) -> Result<(), Error> {
         config.steps,
         config.optimizer,
         config.learning_rate,
-    );
-    let run = TrainingRun::<Training> {
-        config: config.clone(),
-        corpus: &corpus,
-        out: out.clone(),
-        resume,
-        device,
-        backend: NAME.into(),
+    ));
+    let interrupt = Interrupt::install()?;
+    let mut run = TrainingRun::<Training>::new(config.clone(), &corpus, out.clone(), device, NAME)
+        .resuming(resume);
+    run.replace_existing = args.force;
+    run.stop = Some(interrupt.flag.clone());
+    run.data = Some(source);
+    run.memory_limit = if common::device::ON_CPU {
+        available_bytes()
+    } else {
+        None
     };
-    let report = train(run, &mut ConsoleReporter::new())?;
+    let report = match train(run, &mut ConsoleReporter::new()) {
+        Ok(report) => report,
+        Err(TrainingError::Interrupted {
+            iteration,
+            checkpoint,
+        }) => {
+            note(format!(
+                "{} received: stopped after iteration {iteration}; checkpoint {checkpoint}, metrics {}, loss curve {}; continue with `train --resume {}`",
+                interrupt.name(),
+                out.join("metrics.jsonl").display(),
+                out.join("loss.png").display(),
+                out.display()
+            ));
+            return Ok(ExitCode::from(interrupt.exit_status()));
+        }
+        Err(TrainingError::RunExists { path, what }) => {
+            return Err(format!(
+                "{path} already holds a run ({what}): continue it with --resume {path}, start over with --force, or choose another --out"
+            )
+            .into());
+        }
+        Err(error) => return Err(error.into()),
+    };
     let validation = report.validation;
-    let tokens = (config.batch * config.window) as f64
-        * report.metrics.last().map_or(0.0, |m| m.iteration as f64);
+    let done = report.iterations - report.first_iteration;
+    let tokens = (config.batch * config.window) as f64 * done as f64;
     let entropy = builtin.then(builtin::entropy_per_symbol);
     let model = Checkpoint::open(&out, Which::Last)?.model::<Inference>(&Default::default())?;
     let options = SamplingOptions {
@@ -144,71 +219,83 @@ fn run_train(args: TrainArgs) -> Result<(), Error> {
         &corpus.vocabulary,
         &request,
         &Default::default(),
-        |_| {},
+        |_| ControlFlow::Continue(()),
     )?;
     if args.json {
-        println!(
-            "{}",
-            json!({
-                "checkpoint": report.checkpoint,
-                "iterations": report.iterations,
-                "seconds": report.seconds,
-                "final_training_loss": report.final_loss,
-                "validation": validation,
-                "best_validation_nats_per_symbol": report.best_validation,
-                "corpus_entropy_nats_per_symbol": entropy,
-                "sample": sample,
-            })
-        );
-        return Ok(());
+        print(json!({
+            "checkpoint": report.checkpoint,
+            "iterations": report.iterations,
+            "first_iteration": report.first_iteration,
+            "seconds": report.seconds,
+            "final_training_loss": report.final_loss,
+            "validation": validation,
+            "best_validation_nats_per_symbol": report.best_validation,
+            "corpus_entropy_nats_per_symbol": entropy,
+            "sample": sample,
+        }));
+        return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "trained {} iterations in {:.1} s ({:.0} symbols/s over the run's iterations)",
-        report.iterations,
+    let span = if report.first_iteration > 0 {
+        format!(
+            "iterations {}–{} ({done} in this run)",
+            report.first_iteration + 1,
+            report.iterations
+        )
+    } else {
+        format!("{} iterations", report.iterations)
+    };
+    print(format!(
+        "trained {span} in {:.1} s ({:.0} symbols/s)",
         report.seconds,
         tokens / report.seconds.max(1e-9)
-    );
-    println!(
+    ));
+    print(format!(
         "validation loss {:.4} nats/char ({:.4} bits/char, perplexity {:.3}) over {} characters",
         validation.nats_per_symbol,
         validation.bits_per_symbol,
         validation.perplexity,
         validation.symbols
-    );
+    ));
     if let Some(accuracy) = validation.open_loop_accuracy {
-        println!(
+        print(format!(
             "open-loop accuracy (fed its own predictions): {:.1} %",
             100.0 * accuracy
-        );
+        ));
     }
     if let Some(entropy) = entropy {
-        println!(
+        print(format!(
             "the built-in corpus's true entropy is {entropy:.4} nats/char: no model can do better; this one is {:.4} above it",
             validation.nats_per_symbol - entropy
-        );
+        ));
     }
-    println!("checkpoint: {}", report.checkpoint.display());
-    println!(
+    print(format!("checkpoint: {}", report.checkpoint.display()));
+    print(format!(
         "metrics: {}, loss curve: {}",
         out.join("metrics.jsonl").display(),
         out.join("loss.png").display()
-    );
-    println!("sample (temperature 0.8):\n{sample}");
+    ));
+    print(format!("sample (temperature 0.8):\n{sample}"));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a generation whose text cannot fit in memory (ids and text, about 8 bytes a symbol).
+fn check_length(length: usize) -> Result<(), Error> {
+    let needed = (length as u128).saturating_mul(8);
+    let available = available_bytes().map_or(unroll::training::memory::ABSURD_BYTES, u128::from);
+    if needed > available {
+        return Err(format!(
+            "--length {length} would need about {} of memory for the text, more than the {} available",
+            human_bytes(needed),
+            human_bytes(available)
+        )
+        .into());
+    }
     Ok(())
 }
 
-/// The run directory of a checkpoint path given as `RUN` or `RUN/last`.
-fn run_directory(path: &Path) -> PathBuf {
-    match path.file_name().and_then(|n| n.to_str()) {
-        Some("last" | "best") => path.parent().map(Path::to_path_buf).unwrap_or_default(),
-        _ => path.to_path_buf(),
-    }
-}
-
-fn run_sample(args: SampleArgs) -> Result<(), Error> {
+fn run_sample(args: SampleArgs) -> Result<ExitCode, Error> {
+    check_length(args.length)?;
     let checkpoint = Checkpoint::open(&args.checkpoint, which(args.best))?;
-    let device = device();
-    let model = checkpoint.model::<Inference>(&device)?;
     let options = SamplingOptions {
         temperature: args.temperature,
         top_k: args.top_k,
@@ -216,10 +303,13 @@ fn run_sample(args: SampleArgs) -> Result<(), Error> {
         argmax: args.argmax,
     };
     options.validate()?;
-    let stream = !args.json;
-    let mut stdout = std::io::stdout().lock();
-    if stream {
-        write!(stdout, "{}", args.prime)?;
+    // The prime is checked before anything is printed.
+    checkpoint.vocabulary.encode(&args.prime)?;
+    let device = common::device::open()?;
+    let model = checkpoint.model::<Inference>(&device)?;
+    let streaming = !args.json;
+    if streaming && !stream(&args.prime) {
+        return Ok(ExitCode::SUCCESS);
     }
     let request = GenerationRequest {
         prime: &args.prime,
@@ -227,59 +317,66 @@ fn run_sample(args: SampleArgs) -> Result<(), Error> {
         options,
         seed: args.seed,
     };
+    let mut reader_left = false;
     let text = generate(
         &model,
         &checkpoint.vocabulary,
         &request,
         &device,
         |symbol| {
-            if stream {
-                let _ = write!(stdout, "{symbol}");
-                let _ = stdout.flush();
+            if streaming && !stream(symbol) {
+                // The reader went away (`| head`): what it wanted is written.
+                reader_left = true;
+                return ControlFlow::Break(());
             }
+            ControlFlow::Continue(())
         },
     )?;
-    if stream {
-        writeln!(stdout)?;
-    } else {
-        println!(
-            "{}",
-            json!({ "prime": args.prime, "text": text, "checkpoint": checkpoint.path })
-        );
+    if reader_left {
+        return Ok(ExitCode::SUCCESS);
     }
-    Ok(())
+    if streaming {
+        print("");
+    } else {
+        print(json!({ "prime": args.prime, "text": text, "checkpoint": checkpoint.path }));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
-fn run_eval(args: EvalArgs) -> Result<(), Error> {
+fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     let checkpoint = Checkpoint::open(&args.checkpoint, which(args.best))?;
-    let device = device();
+    let bytes = read_limited(&args.data, MAX_INPUT_BYTES)?;
+    let corpus = Corpus::encode_with(&bytes, &checkpoint.vocabulary).map_err(|e| match e {
+        TrainingError::InvalidUtf8 { offset } => format!(
+            "{} is not valid UTF-8 (first bad byte at offset {offset}), and this checkpoint's model reads UTF-8 text",
+            args.data.display()
+        )
+        .into(),
+        TrainingError::UnknownSymbol { symbol } => format!(
+            "{}: symbol {symbol:?} is not in the checkpoint's vocabulary",
+            args.data.display()
+        )
+        .into(),
+        e => Error::from(e),
+    })?;
+    let device = common::device::open()?;
     let model = checkpoint.model::<Inference>(&device)?;
-    let bytes = std::fs::read(&args.data).map_err(|e| format!("{}: {e}", args.data.display()))?;
-    if bytes.is_empty() {
-        return Err(TrainingError::EmptyCorpus.into());
-    }
-    let ids = match &checkpoint.vocabulary {
-        unroll::training::Vocabulary::Bytes => bytes.iter().map(|&b| u32::from(b)).collect(),
-        vocabulary => {
-            let text = std::str::from_utf8(&bytes).map_err(|e| TrainingError::InvalidUtf8 {
-                offset: e.valid_up_to(),
-            })?;
-            vocabulary.encode(text)?
-        }
-    };
-    let corpus = Corpus {
-        vocabulary: checkpoint.vocabulary.clone(),
-        ids,
-    };
     let (_, validation) = corpus.split(checkpoint.config.validation_fraction, 2)?;
     let evaluation = evaluate(&model, validation, checkpoint.config.window, &device)?;
+    if !evaluation.nats_per_symbol.is_finite() {
+        return Err(format!(
+            "the loss on {} is {}: the model's predictions are not finite",
+            args.data.display(),
+            evaluation.nats_per_symbol
+        )
+        .into());
+    }
     if args.json {
-        println!(
-            "{}",
-            json!({ "checkpoint": checkpoint.path, "data": args.data, "evaluation": evaluation })
+        print(
+            json!({ "checkpoint": checkpoint.path, "data": args.data, "evaluation": evaluation }),
         );
     } else {
-        println!(
+        print(format!(
             "{}: {:.4} nats/char, {:.4} bits/char, perplexity {:.3}, {} characters scored (the last {} % of the file)",
             args.data.display(),
             evaluation.nats_per_symbol,
@@ -287,17 +384,17 @@ fn run_eval(args: EvalArgs) -> Result<(), Error> {
             evaluation.perplexity,
             evaluation.symbols,
             100.0 * checkpoint.config.validation_fraction
-        );
+        ));
         if let Some(accuracy) = evaluation.open_loop_accuracy {
-            println!("open-loop accuracy: {:.1} %", 100.0 * accuracy);
+            print(format!("open-loop accuracy: {:.1} %", 100.0 * accuracy));
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-fn run_export(args: ExportArgs) -> Result<(), Error> {
+fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
     let checkpoint = Checkpoint::open(&args.checkpoint, which(args.best))?;
-    let model = checkpoint.model::<Inference>(&device())?;
+    let model = checkpoint.model::<Inference>(&common::device::open()?)?;
     let format = match args.format {
         FormatArg::Safetensors => ExportFormat::Safetensors,
         FormatArg::Burnpack => ExportFormat::Burnpack,
@@ -309,6 +406,6 @@ fn run_export(args: ExportArgs) -> Result<(), Error> {
         format,
         &args.out,
     )?;
-    println!("wrote {}", args.out.display());
-    Ok(())
+    print(format!("wrote {}", args.out.display()));
+    Ok(ExitCode::SUCCESS)
 }

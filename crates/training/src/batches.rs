@@ -49,18 +49,18 @@ impl<'a> WindowSource<'a> {
     ) -> Result<Self> {
         let (needed, why) = match batching {
             Batching::RandomWindows => (
-                window + 1,
+                window.saturating_add(1),
                 format!("one window of {window} plus its target"),
             ),
             Batching::ContiguousStreams => (
-                batch * (window + 1),
+                batch.saturating_mul(window.saturating_add(1)),
                 format!("{batch} streams of at least one window of {window} plus its target"),
             ),
         };
         if ids.len() < needed {
             return Err(TrainingError::CorpusTooShort {
                 needed,
-                why: format!("training split: {why}"),
+                why,
                 actual: ids.len(),
             });
         }

@@ -1,12 +1,17 @@
-//! Checkpoints: a directory per checkpoint, written whole to a temporary directory and then
-//! renamed into place, so a crash never leaves a half-written `last` or `best`.
+//! Checkpoints: a directory per checkpoint, written whole to a temporary directory, flushed to
+//! the disk, and then renamed into place, so a crash of the process or of the machine never
+//! leaves a half-written `last` or `best`.
 //!
 //! ```text
 //! RUN/last/  model.bpk  optimizer.bin  config.json  vocabulary.json  progress.json  metrics.jsonl
+//!            checksums.json (the SHA-256 of every other file)
 //! RUN/best/  the same, from the iteration with the lowest validation loss
 //! ```
-//! Weights are in Burn's Burnpack format, which any backend reads.
+//! Weights are in Burn's Burnpack format, which any backend reads. Opening a checkpoint verifies
+//! every file against `checksums.json`, and loading the model refuses weights that are not
+//! finite, so a damaged checkpoint is an error, never a silently wrong model.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
@@ -16,7 +21,8 @@ use burn_store::{BurnpackStore, ModuleSnapshot};
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrainingConfig;
-use crate::corpus::Vocabulary;
+use crate::corpus::{DataSource, Vocabulary};
+use crate::durable::{sha256_hex, sync_directory, write_new_file};
 use crate::error::{Result, checkpoint_error, io_error};
 use crate::language_model::LanguageModel;
 use crate::metrics::{IterationMetrics, from_jsonl, to_jsonl};
@@ -27,6 +33,7 @@ const CONFIG: &str = "config.json";
 const VOCABULARY: &str = "vocabulary.json";
 const PROGRESS: &str = "progress.json";
 const METRICS: &str = "metrics.jsonl";
+const CHECKSUMS: &str = "checksums.json";
 
 /// Which checkpoint of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +70,9 @@ pub struct Progress {
     /// loading weights alone would give the parameters new ones.
     #[serde(default)]
     pub parameter_ids: Vec<u64>,
+    /// The data the run trains on, to resume on the same file and notice when it changed.
+    #[serde(default)]
+    pub data: Option<DataSource>,
 }
 
 /// A small tensor stored as JSON (f32 values round-trip exactly).
@@ -101,15 +111,57 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     })
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    let bytes = read(path)?;
-    serde_json::from_slice(&bytes).map_err(|e| checkpoint_error(path, format!("corrupted: {e}")))
+fn parse<T: for<'de> Deserialize<'de>>(path: &Path, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| checkpoint_error(path, format!("corrupted: {e}")))
+}
+
+/// Reads every file `checksums.json` lists, each checked against its SHA-256.
+fn verified_files(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
+    let manifest_path = dir.join(CHECKSUMS);
+    let checksums: BTreeMap<String, String> = match std::fs::read(&manifest_path) {
+        Ok(bytes) => parse(&manifest_path, &bytes)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(checkpoint_error(
+                &manifest_path,
+                "missing file: the checkpoint is incomplete (or was written by a version without checksums)",
+            ));
+        }
+        Err(e) => return Err(io_error(&manifest_path, e)),
+    };
+    let mut files = BTreeMap::new();
+    for (name, expected) in checksums {
+        // Names are plain file names; anything else is not a manifest this code wrote.
+        if name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err(checkpoint_error(
+                &manifest_path,
+                format!("corrupted: lists {name:?}"),
+            ));
+        }
+        let file = dir.join(&name);
+        let bytes = read(&file)?;
+        if sha256_hex(&bytes) != expected {
+            return Err(checkpoint_error(
+                &file,
+                "damaged: its contents differ from the SHA-256 recorded when it was written",
+            ));
+        }
+        files.insert(name, bytes);
+    }
+    Ok(files)
 }
 
 /// The directory holding checkpoint `which` of a run, accepting the run directory or a
 /// checkpoint directory itself; a checkpoint caught mid-replacement is found under its old name.
+/// Asking for `best` while naming a `last` checkpoint directory is an error, not a silent `last`.
 pub fn locate(dir: &Path, which: Which) -> Result<PathBuf> {
     if dir.join(CONFIG).is_file() {
+        let name = dir.file_name().and_then(|n| n.to_str());
+        if which == Which::Best && name == Some(Which::Last.name()) {
+            return Err(checkpoint_error(
+                dir,
+                "this is the `last` checkpoint, but the best one was asked for: name the run directory instead",
+            ));
+        }
         return Ok(dir.to_path_buf());
     }
     let current = dir.join(which.name());
@@ -131,24 +183,34 @@ pub fn locate(dir: &Path, which: Which) -> Result<PathBuf> {
 
 impl Checkpoint {
     /// Reads checkpoint `which` of the run in `dir` (or the checkpoint directory `dir` itself).
+    /// Every file is checked against the SHA-256 recorded when it was written.
     pub fn open(dir: &Path, which: Which) -> Result<Self> {
         let path = locate(dir, which)?;
+        let files = verified_files(&path)?;
+        let text = |name: &str| -> Result<&[u8]> {
+            files.get(name).map(Vec::as_slice).ok_or_else(|| {
+                checkpoint_error(
+                    &path.join(name),
+                    "missing file: the checkpoint is incomplete",
+                )
+            })
+        };
         let metrics_path = path.join(METRICS);
-        let metrics_text = String::from_utf8(read(&metrics_path)?)
-            .map_err(|e| checkpoint_error(&metrics_path, e))?;
-        let metrics = from_jsonl(&metrics_text)
+        let metrics_text =
+            std::str::from_utf8(text(METRICS)?).map_err(|e| checkpoint_error(&metrics_path, e))?;
+        let metrics = from_jsonl(metrics_text)
             .map_err(|e| checkpoint_error(&metrics_path, format!("corrupted: {e}")))?;
-        let optimizer_path = path.join(OPTIMIZER);
+        let vocabulary: Vocabulary = parse(&path.join(VOCABULARY), text(VOCABULARY)?)?;
+        vocabulary
+            .check()
+            .map_err(|reason| checkpoint_error(&path.join(VOCABULARY), reason))?;
         Ok(Checkpoint {
-            config: parse(&path.join(CONFIG))?,
-            vocabulary: parse(&path.join(VOCABULARY))?,
-            progress: parse(&path.join(PROGRESS))?,
+            config: parse(&path.join(CONFIG), text(CONFIG)?)?,
+            vocabulary,
+            progress: parse(&path.join(PROGRESS), text(PROGRESS)?)?,
             metrics,
-            model: read(&path.join(MODEL))?,
-            optimizer: optimizer_path
-                .is_file()
-                .then(|| read(&optimizer_path))
-                .transpose()?,
+            model: text(MODEL)?.to_vec(),
+            optimizer: files.get(OPTIMIZER).cloned(),
             path,
         })
     }
@@ -163,6 +225,12 @@ impl Checkpoint {
         model.load_from(&mut store).map_err(|e| {
             checkpoint_error(&self.path.join(MODEL), format!("weights do not load: {e}"))
         })?;
+        if let Some(name) = first_non_finite(&model) {
+            return Err(checkpoint_error(
+                &self.path.join(MODEL),
+                format!("the weights hold NaN or infinite values ({name}): the run had diverged"),
+            ));
+        }
         let ids = &self.progress.parameter_ids;
         if ids.is_empty() {
             return Ok(model);
@@ -193,6 +261,31 @@ pub fn parameter_ids<B: Backend, M: Module<B>>(module: &M) -> Vec<u64> {
     let mut collect = Collect(Vec::new());
     module.visit(&mut collect);
     collect.0
+}
+
+/// The path of the first float parameter holding a NaN or an infinity, if any.
+pub fn first_non_finite<B: Backend, M: Module<B>>(module: &M) -> Option<String> {
+    #[derive(Default)]
+    struct Find {
+        path: Vec<String>,
+        found: Option<String>,
+    }
+    impl<B: Backend> ModuleVisitor<B> for Find {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            if self.found.is_none() && !param.val().into_data().iter::<f64>().all(f64::is_finite) {
+                self.found = Some(self.path.join("."));
+            }
+        }
+    }
+    let mut find = Find::default();
+    module.visit(&mut find);
+    find.found
 }
 
 /// Gives a module's float parameters saved ids, in visiting order.
@@ -264,10 +357,16 @@ pub fn save<B: Backend>(
     if let Some(optimizer) = &contents.optimizer {
         files.push((OPTIMIZER, optimizer.clone()));
     }
+    let checksums: BTreeMap<&str, String> = files
+        .iter()
+        .map(|(file, bytes)| (*file, sha256_hex(bytes)))
+        .collect();
+    files.push((CHECKSUMS, pretty(&checksums)));
     for (file, bytes) in files {
-        let path = temporary.join(file);
-        std::fs::write(&path, bytes).map_err(|e| io_error(&path, e))?;
+        write_new_file(&temporary.join(file), &bytes)?;
     }
+    // Every file and the directory itself reach the disk before the rename makes them current.
+    sync_directory(&temporary)?;
     if previous.exists() {
         std::fs::remove_dir_all(&previous).map_err(|e| io_error(&previous, e))?;
     }
@@ -275,6 +374,7 @@ pub fn save<B: Backend>(
         std::fs::rename(&target, &previous).map_err(|e| io_error(&target, e))?;
     }
     std::fs::rename(&temporary, &target).map_err(|e| io_error(&temporary, e))?;
+    sync_directory(run)?;
     if previous.exists() {
         std::fs::remove_dir_all(&previous).map_err(|e| io_error(&previous, e))?;
     }

@@ -1,10 +1,45 @@
 //! A corpus as a sequence of symbol ids, its vocabulary, and the train/validation split.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::durable::{MAX_INPUT_BYTES, read_limited, sha256_hex};
 use crate::error::{Result, TrainingError, invalid};
+
+/// The byte-order mark some editors put at the start of UTF-8 files: not part of the text.
+const BYTE_ORDER_MARK: &str = "\u{FEFF}";
+
+/// Where a run's data came from, recorded in its checkpoints: resuming without naming the data
+/// reads the same file, and a file that changed since is noticed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataSource {
+    /// The file, or `None` for data built into the program.
+    pub path: Option<PathBuf>,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Its SHA-256, hex.
+    pub sha256: String,
+}
+
+impl DataSource {
+    /// Describes `bytes` read from `path` (`None`: built-in data).
+    pub fn of(path: Option<&Path>, bytes: &[u8]) -> Self {
+        DataSource {
+            path: path.map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())),
+            bytes: bytes.len() as u64,
+            sha256: sha256_hex(bytes),
+        }
+    }
+}
+
+/// Text mode's view of a file's bytes: UTF-8, without a leading byte-order mark.
+pub fn utf8_text(bytes: &[u8]) -> Result<&str> {
+    let text = std::str::from_utf8(bytes).map_err(|error| TrainingError::InvalidUtf8 {
+        offset: error.valid_up_to(),
+    })?;
+    Ok(text.strip_prefix(BYTE_ORDER_MARK).unwrap_or(text))
+}
 
 /// How the bytes of a corpus become symbols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,13 +67,28 @@ pub enum Vocabulary {
 impl Vocabulary {
     /// The sorted distinct characters of `text`.
     pub fn from_text(text: &str) -> Result<Self> {
-        let mut symbols: Vec<char> = text.chars().collect();
-        symbols.sort_unstable();
-        symbols.dedup();
+        let distinct: std::collections::BTreeSet<char> = text.chars().collect();
+        let symbols: Vec<char> = distinct.into_iter().collect();
         if symbols.is_empty() {
             return Err(TrainingError::EmptyCorpus);
         }
         Ok(Vocabulary::Text { symbols })
+    }
+
+    /// Checks what ids rely on: text symbols sorted and distinct (a vocabulary read from a file
+    /// may have been edited). The reason, when not.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        match self {
+            Vocabulary::Text { symbols } if symbols.is_empty() => Err("no symbol".into()),
+            Vocabulary::Text { symbols } => match symbols.windows(2).find(|w| w[0] >= w[1]) {
+                Some(w) => Err(format!(
+                    "symbols {:?} and {:?} are out of order or repeated: ids would map to the wrong symbols",
+                    w[0], w[1]
+                )),
+                None => Ok(()),
+            },
+            Vocabulary::Bytes => Ok(()),
+        }
     }
 
     /// Number of symbols.
@@ -86,6 +136,22 @@ impl Vocabulary {
     }
 }
 
+/// The fewest symbols a corpus needs so that, split at `fraction`, its training part holds
+/// `training` symbols and its validation part `validation`.
+pub fn shortest_corpus(fraction: f64, training: usize, validation: usize) -> usize {
+    // A lower bound, then a short scan past the rounding of the boundary.
+    let start = (training as f64 / (1.0 - fraction)).max(validation as f64 / fraction);
+    let start = (start as usize)
+        .saturating_sub(2)
+        .max(training + validation);
+    (start..)
+        .find(|&n| {
+            let boundary = (n as f64 * (1.0 - fraction)) as usize;
+            boundary >= training && n - boundary >= validation
+        })
+        .unwrap_or(usize::MAX)
+}
+
 /// A corpus: its vocabulary and the id of every symbol in order.
 #[derive(Debug, Clone)]
 pub struct Corpus {
@@ -96,17 +162,14 @@ pub struct Corpus {
 }
 
 impl Corpus {
-    /// Builds a corpus from raw bytes.
+    /// Builds a corpus from raw bytes (in text mode, a leading byte-order mark is skipped).
     pub fn from_bytes(bytes: &[u8], mode: SymbolMode) -> Result<Self> {
         if bytes.is_empty() {
             return Err(TrainingError::EmptyCorpus);
         }
         match mode {
             SymbolMode::Text => {
-                let text =
-                    std::str::from_utf8(bytes).map_err(|error| TrainingError::InvalidUtf8 {
-                        offset: error.valid_up_to(),
-                    })?;
+                let text = utf8_text(bytes)?;
                 let vocabulary = Vocabulary::from_text(text)?;
                 let ids = vocabulary.encode(text)?;
                 Ok(Corpus { vocabulary, ids })
@@ -118,13 +181,24 @@ impl Corpus {
         }
     }
 
-    /// Reads a corpus file.
+    /// Encodes raw bytes with an existing vocabulary (a checkpoint's), in its mode.
+    pub fn encode_with(bytes: &[u8], vocabulary: &Vocabulary) -> Result<Self> {
+        if bytes.is_empty() {
+            return Err(TrainingError::EmptyCorpus);
+        }
+        let ids = match vocabulary {
+            Vocabulary::Bytes => bytes.iter().map(|&b| u32::from(b)).collect(),
+            vocabulary => vocabulary.encode(utf8_text(bytes)?)?,
+        };
+        Ok(Corpus {
+            vocabulary: vocabulary.clone(),
+            ids,
+        })
+    }
+
+    /// Reads a corpus file (at most [`MAX_INPUT_BYTES`]).
     pub fn read(path: &Path, mode: SymbolMode) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| TrainingError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::from_bytes(&bytes, mode)
+        Self::from_bytes(&read_limited(path, MAX_INPUT_BYTES)?, mode)
     }
 
     /// Splits into training and validation symbols: validation is the last `fraction`, from
@@ -139,14 +213,17 @@ impl Corpus {
         }
         let boundary = (self.ids.len() as f64 * (1.0 - fraction)) as usize;
         let (train, validation) = self.ids.split_at(boundary);
-        for (part, length) in [("training", train.len()), ("validation", validation.len())] {
-            if length < minimum {
-                return Err(TrainingError::CorpusTooShort {
-                    needed: minimum,
-                    why: format!("in the {part} split (window + 1)"),
-                    actual: length,
-                });
-            }
+        if train.len() < minimum || validation.len() < minimum {
+            let needed = shortest_corpus(fraction, minimum, minimum);
+            return Err(TrainingError::CorpusTooShort {
+                needed,
+                why: format!(
+                    "its first {:.0} % trains and its last {:.0} % validates, each needing at least {minimum}",
+                    100.0 * (1.0 - fraction),
+                    100.0 * fraction
+                ),
+                actual: self.ids.len(),
+            });
         }
         Ok((train, validation))
     }

@@ -64,6 +64,40 @@ pub enum TrainingError {
         /// What happened.
         reason: String,
     },
+    /// The run would need more memory than there is.
+    #[error("this run needs about {needed} of memory, more than {available} ({detail})")]
+    OutOfMemory {
+        /// The estimate.
+        needed: String,
+        /// What there is.
+        available: String,
+        /// Where the memory goes.
+        detail: String,
+    },
+    /// The output directory already holds a run that was not asked to be continued or replaced.
+    #[error("{path} already holds a run ({what}); continue it or start over")]
+    RunExists {
+        /// The run directory.
+        path: String,
+        /// What is there.
+        what: String,
+    },
+    /// Another process is writing to the run directory.
+    #[error("{path} is in use by another training process{}", holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default())]
+    RunLocked {
+        /// The run directory.
+        path: String,
+        /// The process holding the lock, when it said.
+        holder: Option<u32>,
+    },
+    /// Training was asked to stop (a signal); the `last` checkpoint holds where it stood.
+    #[error("interrupted after iteration {iteration}; checkpoint {checkpoint}")]
+    Interrupted {
+        /// Iterations completed.
+        iteration: u64,
+        /// The checkpoint written.
+        checkpoint: String,
+    },
     /// The model rejected a configuration or an input.
     #[error(transparent)]
     Model(#[from] ModelError),

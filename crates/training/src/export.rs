@@ -28,7 +28,8 @@ use unroll_model::{HiddenStack, SequenceSummarizer};
 use crate::checkpoint::model_bytes;
 use crate::config::TrainingConfig;
 use crate::corpus::Vocabulary;
-use crate::error::{Result, io_error};
+use crate::durable::write_atomically;
+use crate::error::Result;
 use crate::language_model::LanguageModel;
 
 /// An export format.
@@ -153,17 +154,6 @@ pub fn sequence_summarizer_safetensors_bytes<B: Backend>(
     metadata: HashMap<String, String>,
 ) -> Vec<u8> {
     serialize(&rnn_tensors(&model.hidden, &model.output), metadata)
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so `path` is never half-written.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = path.with_file_name(format!(".{name}.tmp"));
-    std::fs::write(&temporary, bytes).map_err(|e| io_error(&temporary, e))?;
-    std::fs::rename(&temporary, path).map_err(|e| io_error(path, e))
 }
 
 /// Exports a model to `path` in `format`.

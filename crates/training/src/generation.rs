@@ -1,6 +1,8 @@
 //! Generating text from a language model: temperature, top-k, top-p (nucleus) or argmax, on the
 //! model without autodiff, one symbol at a time.
 
+use std::ops::ControlFlow;
+
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -108,14 +110,15 @@ pub struct GenerationRequest<'a> {
 }
 
 /// Generates `request.length` symbols after the prime, calling `emit` with the text of each
-/// symbol as it is generated. An empty prime starts from a newline when the vocabulary has one,
+/// symbol as it is generated; `emit` returning [`ControlFlow::Break`] ends generation early (the
+/// reader went away, say). An empty prime starts from a newline when the vocabulary has one,
 /// else from its first symbol. Returns the generated text.
 pub fn generate<B: RecurrenceBackend>(
     model: &LanguageModel<B>,
     vocabulary: &Vocabulary,
     request: &GenerationRequest<'_>,
     device: &B::Device,
-    mut emit: impl FnMut(&str),
+    mut emit: impl FnMut(&str) -> ControlFlow<()>,
 ) -> Result<String> {
     let GenerationRequest {
         prime,
@@ -139,7 +142,7 @@ pub fn generate<B: RecurrenceBackend>(
         state = next;
         logits = Some(o);
     }
-    let mut generated = Vec::with_capacity(length);
+    let mut generated = Vec::new();
     for _ in 0..length {
         let values: Vec<f32> = logits
             .take()
@@ -149,7 +152,9 @@ pub fn generate<B: RecurrenceBackend>(
             .collect();
         let id = options.choose(&values, &mut rng) as u32;
         generated.push(id);
-        emit(&vocabulary.decode(&[id]));
+        if emit(&vocabulary.decode(&[id])).is_break() {
+            break;
+        }
         let (o, next) = model.step(symbol(id), state)?;
         state = next;
         logits = Some(o);

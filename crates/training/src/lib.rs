@@ -8,6 +8,8 @@
 //!   curriculum;
 //! - [`trainer`]: truncated BPTT over windows, global-norm clipping ([`clipping`]), learning-rate
 //!   schedules, validation ([`evaluate`](mod@evaluate)), atomic checkpoints ([`checkpoint`]) and exact resumption,
+//!   run directories that are locked and never overwritten by accident ([`run_directory`]),
+//!   durable writes ([`durable`]), a memory estimate checked before allocating ([`memory`]),
 //!   metrics as JSON lines and a loss-curve PNG ([`metrics`]), progress on the console
 //!   ([`progress`]);
 //! - [`generation`]: sampling with temperature, top-k, top-p or argmax; [`export`](mod@export): safetensors in
@@ -19,14 +21,17 @@ pub mod checkpoint;
 pub mod clipping;
 pub mod config;
 pub mod corpus;
+pub mod durable;
 pub mod error;
 pub mod evaluate;
 pub mod export;
 pub mod feeding;
 pub mod generation;
 pub mod language_model;
+pub mod memory;
 pub mod metrics;
 pub mod progress;
+pub mod run_directory;
 pub mod schedule;
 pub mod trainer;
 
@@ -35,7 +40,7 @@ pub use clipping::{clip_global_norm, global_norm};
 pub use config::{
     Batching, LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, Strategy, TrainingConfig,
 };
-pub use corpus::{Corpus, SymbolMode, Vocabulary};
+pub use corpus::{Corpus, DataSource, SymbolMode, Vocabulary};
 pub use error::{Result, TrainingError};
 pub use evaluate::{Evaluation, evaluate};
 pub use export::{ExportFormat, export};

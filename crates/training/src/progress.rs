@@ -1,7 +1,7 @@
 //! Reporting while training: a progress bar with rate and ETA on a terminal, plain periodic lines
 //! otherwise (logs, CI, pipes).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -21,6 +21,12 @@ pub trait Observer {
     fn message(&mut self, _text: &str) {}
     /// Training ended.
     fn finished(&mut self) {}
+}
+
+/// Writes a line to stderr, ignoring failure: a closed pipe or a full disk behind stderr must
+/// not stop training.
+pub fn stderr_line(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 /// Reports nothing.
@@ -50,7 +56,7 @@ impl ConsoleReporter {
     fn line(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            None => stderr_line(text),
         }
     }
 }
@@ -99,7 +105,10 @@ impl Observer for ConsoleReporter {
                     .last_line
                     .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
                 if due || m.iteration == self.total {
-                    eprintln!("iteration {}/{}  {summary}", m.iteration, self.total);
+                    stderr_line(&format!(
+                        "iteration {}/{}  {summary}",
+                        m.iteration, self.total
+                    ));
                     self.last_line = Some(Instant::now());
                 }
             }

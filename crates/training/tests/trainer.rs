@@ -3,8 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use burn::backend::{Autodiff, Flex, NdArray};
+use burn::module::{Module, ModuleMapper};
 use burn::tensor::{Int, Tensor, TensorData};
-use unroll_training::checkpoint::{Checkpoint, Which};
+use unroll_training::checkpoint::{self, Checkpoint, CheckpointContents, Which};
+use unroll_training::durable::sha256_hex;
 use unroll_training::{
     Batching, Corpus, CurriculumSchedule, Evaluation, Feeding, OptimizerKind, OwnSymbol, Pattern,
     SamplingSchedule, Silent, Strategy, SymbolMode, TrainingConfig, TrainingError, TrainingReport,
@@ -70,21 +72,25 @@ fn run(
     out: &Path,
     resume: Option<Checkpoint>,
 ) -> Result<TrainingReport, TrainingError> {
+    run_with(config, corpus, out, resume, |_| {})
+}
+
+/// [`run`], with the run's other settings changed by `adjust`.
+fn run_with(
+    config: TrainingConfig,
+    corpus: &Corpus,
+    out: &Path,
+    resume: Option<Checkpoint>,
+    adjust: impl FnOnce(&mut TrainingRun<'_, B>),
+) -> Result<TrainingReport, TrainingError> {
     // The CPU backends' random generators are process-wide: runs in parallel test threads would
     // draw from each other's streams, so runs take turns.
     static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    train::<B>(
-        TrainingRun {
-            config,
-            corpus,
-            out: out.to_path_buf(),
-            resume,
-            device: Default::default(),
-            backend: "ndarray".into(),
-        },
-        &mut Silent,
-    )
+    let mut run =
+        TrainingRun::new(config, corpus, out, Default::default(), "ndarray").resuming(resume);
+    adjust(&mut run);
+    train::<B>(run, &mut Silent)
 }
 
 fn losses(report: &TrainingReport) -> Vec<(u64, f64)> {
@@ -280,24 +286,55 @@ fn bad_checkpoints_give_errors_not_panics() {
     let checkpoint = Checkpoint::open(&out.0, Which::Last).unwrap();
     let error = run(small(6), &other, &out.0, Some(checkpoint)).unwrap_err();
     assert!(error.to_string().contains("vocabulary"), "{error}");
-    // Another shape: the settings say 24 hidden units, the weights have 16.
+    // Another shape: the settings say 24 hidden units, the weights have 16 (checksums made
+    // anew, as a deliberate edit would).
     let copy = Scratch::new("bad-shape");
     copy_dir(&out.0.join("last"), &copy.0);
-    let config_path = copy.0.join("config.json");
-    let config = std::fs::read_to_string(&config_path)
-        .unwrap()
-        .replace("\"hidden\": 16", "\"hidden\": 24");
-    std::fs::write(&config_path, config).unwrap();
+    edit(&copy.0, "config.json", |t| {
+        t.replace("\"hidden\": 16", "\"hidden\": 24")
+    });
+    reseal(&copy.0);
     let error = Checkpoint::open(&copy.0, Which::Last)
         .unwrap()
         .model::<B>(&device)
         .unwrap_err();
     assert!(error.to_string().contains("weights do not load"), "{error}");
-    // A truncated weights file.
+
+    // Damage that the checksums catch: truncated or flipped weights, a truncated optimiser
+    // state, an edited vocabulary.
+    for (file, damage) in [
+        ("model.bpk", Damage::Truncate),
+        ("model.bpk", Damage::Flip),
+        ("optimizer.bin", Damage::Truncate),
+        ("vocabulary.json", Damage::Flip),
+        ("progress.json", Damage::Truncate),
+    ] {
+        let damaged = Scratch::new("damaged");
+        copy_dir(&out.0.join("last"), &damaged.0);
+        let path = damaged.0.join(file);
+        let mut bytes = std::fs::read(&path).unwrap();
+        match damage {
+            Damage::Truncate => bytes.truncate(bytes.len() / 2),
+            Damage::Flip => {
+                let middle = bytes.len() / 2;
+                bytes[middle] ^= 0x01;
+            }
+        }
+        std::fs::write(&path, bytes).unwrap();
+        let error = Checkpoint::open(&damaged.0, Which::Last).unwrap_err();
+        assert!(
+            error.to_string().contains(file) && error.to_string().contains("damaged"),
+            "{file}: {error}"
+        );
+    }
+
+    // Resealed damage is still caught where it can be: truncated weights do not load, a
+    // vocabulary out of order is refused, corrupted settings do not parse.
     let truncated = Scratch::new("truncated");
     copy_dir(&out.0.join("last"), &truncated.0);
     let weights = std::fs::read(truncated.0.join("model.bpk")).unwrap();
     std::fs::write(truncated.0.join("model.bpk"), &weights[..weights.len() / 2]).unwrap();
+    reseal(&truncated.0);
     let result = Checkpoint::open(&truncated.0, Which::Last)
         .unwrap()
         .model::<B>(&device);
@@ -305,18 +342,87 @@ fn bad_checkpoints_give_errors_not_panics() {
         matches!(result, Err(TrainingError::Checkpoint { .. })),
         "{result:?}"
     );
-    // A corrupted settings file, and a missing one.
-    std::fs::write(truncated.0.join("config.json"), "{ not json").unwrap();
+    let swapped = Scratch::new("swapped");
+    copy_dir(&out.0.join("last"), &swapped.0);
+    edit(&swapped.0, "vocabulary.json", |t| {
+        // The first two symbols trade places.
+        let mut value: serde_json::Value = serde_json::from_str(t).unwrap();
+        value["symbols"].as_array_mut().unwrap().swap(0, 1);
+        value.to_string()
+    });
+    reseal(&swapped.0);
+    let error = Checkpoint::open(&swapped.0, Which::Last).unwrap_err();
+    assert!(error.to_string().contains("out of order"), "{error}");
+    edit(&truncated.0, "config.json", |_| "{ not json".into());
+    reseal(&truncated.0);
     let error = Checkpoint::open(&truncated.0, Which::Last).unwrap_err();
     assert!(error.to_string().contains("corrupted"), "{error}");
-    std::fs::remove_file(truncated.0.join("progress.json")).unwrap();
-    std::fs::write(
-        truncated.0.join("config.json"),
-        std::fs::read(out.0.join("last/config.json")).unwrap(),
-    )
-    .unwrap();
-    let error = Checkpoint::open(&truncated.0, Which::Last).unwrap_err();
-    assert!(error.to_string().contains("incomplete"), "{error}");
+
+    // Missing files.
+    for file in ["progress.json", "checksums.json"] {
+        let incomplete = Scratch::new("incomplete");
+        copy_dir(&out.0.join("last"), &incomplete.0);
+        std::fs::remove_file(incomplete.0.join(file)).unwrap();
+        let error = Checkpoint::open(&incomplete.0, Which::Last).unwrap_err();
+        assert!(error.to_string().contains("incomplete"), "{file}: {error}");
+    }
+
+    // Weights that are not finite, written as a checkpoint with valid checksums.
+    let checkpoint = Checkpoint::open(&out.0, Which::Last).unwrap();
+    let model = checkpoint.model::<B>(&device).unwrap().map(&mut Poison);
+    let nan_run = Scratch::new("nan");
+    let contents = CheckpointContents {
+        model: &model,
+        optimizer: None,
+        config: &checkpoint.config,
+        vocabulary: &checkpoint.vocabulary,
+        progress: &checkpoint.progress,
+        metrics: &checkpoint.metrics,
+    };
+    checkpoint::save(&nan_run.0, Which::Last, &contents).unwrap();
+    let error = Checkpoint::open(&nan_run.0, Which::Last)
+        .unwrap()
+        .model::<B>(&device)
+        .unwrap_err();
+    assert!(error.to_string().contains("NaN"), "{error}");
+}
+
+enum Damage {
+    Truncate,
+    Flip,
+}
+
+/// Sets one weight of every parameter to NaN.
+struct Poison;
+
+impl ModuleMapper<B> for Poison {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<Tensor<B, D>>,
+    ) -> burn::module::Param<Tensor<B, D>> {
+        let (id, tensor, mapper) = param.consume();
+        let mut values: Vec<f32> = tensor.to_data().iter::<f32>().collect();
+        values[0] = f32::NAN;
+        let poisoned = Tensor::from_data(TensorData::new(values, tensor.shape()), &tensor.device());
+        burn::module::Param::from_mapped_value(id, poisoned, mapper)
+    }
+}
+
+fn edit(dir: &Path, file: &str, change: impl FnOnce(&str) -> String) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, change(&text)).unwrap();
+}
+
+/// Writes `checksums.json` anew for the files as they are now.
+fn reseal(dir: &Path) {
+    let path = dir.join("checksums.json");
+    let mut checksums: std::collections::BTreeMap<String, String> =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for (file, sum) in checksums.iter_mut() {
+        *sum = sha256_hex(&std::fs::read(dir.join(file)).unwrap());
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&checksums).unwrap()).unwrap();
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -434,4 +540,198 @@ fn validation_is_one_stateful_pass() {
     );
     assert!((evaluation.bits_per_symbol - direct / std::f64::consts::LN_2).abs() < 1e-5);
     assert!((evaluation.perplexity - direct.exp()).abs() < 1e-4);
+}
+
+fn metric_iterations(dir: &Path) -> Vec<u64> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["iteration"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn an_existing_run_is_never_replaced_or_rewound_by_accident() {
+    let corpus = corpus();
+    let out = Scratch::new("existing");
+    let config = TrainingConfig {
+        eval_every: 2,
+        ..small(4)
+    };
+    run(config.clone(), &corpus, &out.0, None).unwrap();
+    let before = std::fs::read(out.0.join("last/model.bpk")).unwrap();
+    // A fresh run into it is refused, and nothing changes.
+    let error = run(small(2), &corpus, &out.0, None).unwrap_err();
+    assert!(
+        matches!(&error, TrainingError::RunExists { what, .. } if what.contains("iteration 4")),
+        "{error}"
+    );
+    // So is continuing from `best` there: it would rewind `last`.
+    let best = Checkpoint::open(&out.0, Which::Best).unwrap();
+    let error = run(small(6), &corpus, &out.0, Some(best)).unwrap_err();
+    assert!(matches!(error, TrainingError::RunExists { .. }), "{error}");
+    assert_eq!(std::fs::read(out.0.join("last/model.bpk")).unwrap(), before);
+    assert_eq!(metric_iterations(&out.0), [1, 2, 3, 4]);
+
+    // From `best` into a new directory: the history up to it comes along.
+    let branch = Scratch::new("branch");
+    let best = Checkpoint::open(&out.0, Which::Best).unwrap();
+    let from = best.progress.iteration;
+    let report = run(small(6), &corpus, &branch.0, Some(best)).unwrap();
+    assert_eq!(report.first_iteration, from);
+    let expected: Vec<u64> = (1..=6).collect();
+    assert_eq!(metric_iterations(&branch.0), expected);
+
+    // Asked to replace it, a fresh run starts over.
+    let report = run_with(small(2), &corpus, &out.0, None, |r| {
+        r.replace_existing = true
+    })
+    .unwrap();
+    assert_eq!(report.first_iteration, 0);
+    assert_eq!(metric_iterations(&out.0), [1, 2]);
+    assert!(
+        !out.0.join("best").exists()
+            || Checkpoint::open(&out.0, Which::Best)
+                .unwrap()
+                .progress
+                .iteration
+                <= 2
+    );
+}
+
+#[test]
+fn resuming_drops_what_was_logged_after_the_checkpoint() {
+    let corpus = corpus();
+    let out = Scratch::new("after-crash");
+    run(
+        TrainingConfig {
+            eval_every: 3,
+            ..small(3)
+        },
+        &corpus,
+        &out.0,
+        None,
+    )
+    .unwrap();
+    // A crash after iteration 5 was logged but before its checkpoint.
+    let mut lines = std::fs::read_to_string(out.0.join("metrics.jsonl")).unwrap();
+    let last_line = lines.lines().last().unwrap().to_string();
+    for iteration in [4, 5] {
+        lines.push_str(&last_line.replacen(
+            "\"iteration\":3",
+            &format!("\"iteration\":{iteration}"),
+            1,
+        ));
+        lines.push('\n');
+    }
+    std::fs::write(out.0.join("metrics.jsonl"), lines).unwrap();
+    assert_eq!(metric_iterations(&out.0), [1, 2, 3, 4, 5]);
+    let checkpoint = Checkpoint::open(&out.0, Which::Last).unwrap();
+    run(small(6), &corpus, &out.0, Some(checkpoint)).unwrap();
+    assert_eq!(metric_iterations(&out.0), [1, 2, 3, 4, 5, 6]);
+    let history: Vec<u64> = Checkpoint::open(&out.0, Which::Last)
+        .unwrap()
+        .metrics
+        .iter()
+        .map(|m| m.iteration)
+        .collect();
+    assert_eq!(history, [1, 2, 3, 4, 5, 6]);
+}
+
+#[test]
+fn a_stop_request_saves_last_and_the_run_resumes_exactly() {
+    let corpus = corpus();
+    let (whole, parts) = (Scratch::new("stop-whole"), Scratch::new("stop-parts"));
+    let config = TrainingConfig {
+        eval_every: 100,
+        ..small(5)
+    };
+    let uninterrupted = run(config.clone(), &corpus, &whole.0, None).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let error = run_with(config.clone(), &corpus, &parts.0, None, |r| {
+        r.stop = Some(stop)
+    })
+    .unwrap_err();
+    match &error {
+        TrainingError::Interrupted {
+            iteration,
+            checkpoint,
+        } => {
+            assert_eq!(*iteration, 1, "stops after the iteration under way");
+            assert!(checkpoint.ends_with("last"), "{checkpoint}");
+        }
+        other => panic!("expected an interruption, got {other:?}"),
+    }
+    assert!(parts.0.join("loss.png").is_file());
+    let checkpoint = Checkpoint::open(&parts.0, Which::Last).unwrap();
+    assert_eq!(checkpoint.progress.iteration, 1);
+    let resumed = run(config, &corpus, &parts.0, Some(checkpoint)).unwrap();
+    assert_eq!(losses(&resumed), losses(&uninterrupted));
+    assert_eq!(resumed.validation, uninterrupted.validation);
+}
+
+#[test]
+fn a_locked_run_directory_is_refused() {
+    let corpus = corpus();
+    let out = Scratch::new("locked");
+    let _holder = unroll_training::run_directory::lock(&out.0).unwrap();
+    let error = run(small(2), &corpus, &out.0, None).unwrap_err();
+    match error {
+        TrainingError::RunLocked { holder, .. } => assert_eq!(holder, Some(std::process::id())),
+        other => panic!("expected a lock error, got {other:?}"),
+    }
+}
+
+#[test]
+fn divergence_of_a_fresh_run_says_no_checkpoint_exists() {
+    let corpus = corpus();
+    let out = Scratch::new("diverge-fresh");
+    let config = TrainingConfig {
+        optimizer: OptimizerKind::Sgd,
+        learning_rate: 1e6,
+        clip: None,
+        ..small(30)
+    };
+    match run(config, &corpus, &out.0, None) {
+        Err(TrainingError::Diverged { reason, .. }) => {
+            assert!(
+                reason.contains("no checkpoint had been written"),
+                "{reason}"
+            )
+        }
+        other => panic!("expected divergence, got {other:?}"),
+    }
+}
+
+#[test]
+fn runs_that_cannot_fit_in_memory_are_refused_before_allocating() {
+    let corpus = corpus();
+    let out = Scratch::new("memory");
+    for hidden in [usize::MAX, 1 << 40] {
+        let mut config = small(2);
+        config.model.hidden = hidden;
+        let error = run_with(config, &corpus, &out.0, None, |r| {
+            r.memory_limit = Some(1 << 30)
+        })
+        .unwrap_err();
+        assert!(
+            matches!(error, TrainingError::OutOfMemory { .. }),
+            "{error}"
+        );
+    }
+    let error = run(
+        TrainingConfig {
+            batch: usize::MAX,
+            ..small(2)
+        },
+        &corpus,
+        &out.0,
+        None,
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("any machine"), "{error}");
 }

@@ -1,0 +1,173 @@
+//! How much memory a run will take, estimated before anything is allocated, so that a run that
+//! cannot fit is refused with the estimate instead of ending in the out-of-memory killer (or a
+//! "capacity overflow" panic for absurd sizes).
+
+use crate::config::{Pattern, TrainingConfig};
+use crate::error::{Result, TrainingError};
+
+/// Bytes no run may need, whatever the machine: sizes this large are typing mistakes, and
+/// refusing them also keeps every size computation below `usize::MAX`.
+pub const ABSURD_BYTES: u128 = 1 << 50;
+
+/// A training run's memory, in bytes, by where it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryEstimate {
+    /// Weights, their gradients and the optimiser's state (four copies of the weights).
+    pub parameters: u128,
+    /// One iteration's states, logits and their gradients.
+    pub activations: u128,
+}
+
+impl MemoryEstimate {
+    /// The total.
+    pub fn total(&self) -> u128 {
+        self.parameters.saturating_add(self.activations)
+    }
+}
+
+/// Bytes shown the way people read them (`1.5 GiB`).
+pub fn human_bytes(bytes: u128) -> String {
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
+fn product(factors: &[usize]) -> u128 {
+    factors
+        .iter()
+        .fold(1u128, |acc, &f| acc.saturating_mul(f as u128))
+}
+
+impl TrainingConfig {
+    /// The memory a training step of this run takes with a vocabulary of `vocab_size` symbols,
+    /// in f32: an upper estimate (the fused path keeps less), good to a factor of about two.
+    pub fn memory_estimate(&self, vocab_size: usize) -> MemoryEstimate {
+        let (v, h, l) = (vocab_size, self.model.hidden, self.model.layers);
+        let (b, t) = (self.batch, self.window);
+        let output = product(&[h, v]).saturating_add(v as u128);
+        let weights = match self.model.pattern {
+            Pattern::Hidden => {
+                let first = product(&[v, h])
+                    .saturating_add(product(&[h, h]))
+                    .saturating_add(h as u128);
+                let others = product(&[l.saturating_sub(1), 2, h, h]);
+                first.saturating_add(others).saturating_add(output)
+            }
+            // The fed-back weights, the bias, the output layer and the [vocab, vocab] table of
+            // logits that the teacher-forced pass computes once.
+            Pattern::Output => product(&[v, h])
+                .saturating_add(h as u128)
+                .saturating_add(output)
+                .saturating_add(product(&[v, v, 2])),
+        };
+        // Evaluation scores chunks of 1024 symbols of one stream; training a batch of windows.
+        let positions = product(&[b, t]).max(1024);
+        let states = product(&[l, h, 3]).saturating_mul(positions);
+        let logits = product(&[v, 3]).saturating_mul(positions);
+        MemoryEstimate {
+            parameters: weights.saturating_mul(4 * 4),
+            activations: states.saturating_add(logits).saturating_mul(4),
+        }
+    }
+
+    /// Refuses a run whose estimated memory exceeds `available` bytes (when known) or is absurd.
+    pub fn check_memory(&self, vocab_size: usize, available: Option<u64>) -> Result<()> {
+        let estimate = self.memory_estimate(vocab_size);
+        let total = estimate.total();
+        let limit = available.map_or(ABSURD_BYTES, |a| u128::from(a).min(ABSURD_BYTES));
+        if total <= limit {
+            return Ok(());
+        }
+        Err(TrainingError::OutOfMemory {
+            needed: human_bytes(total),
+            available: if total > ABSURD_BYTES {
+                "any machine".into()
+            } else {
+                format!("the {} available", human_bytes(limit))
+            },
+            detail: format!(
+                "weights with gradients and optimiser state {}, activations of batch {} × window {} {}",
+                human_bytes(estimate.parameters),
+                self.batch,
+                self.window,
+                human_bytes(estimate.activations)
+            ),
+        })
+    }
+}
+
+/// The memory this process can still take, in bytes: Linux's `MemAvailable`, lowered to the
+/// room left under a cgroup (container) limit when there is one. `None` where unknown.
+pub fn available_bytes() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let available_kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    let mut available = available_kib.saturating_mul(1024);
+    let read = |p: &str| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
+    if let (Some(max), Some(current)) = (
+        read("/sys/fs/cgroup/memory.max"),
+        read("/sys/fs/cgroup/memory.current"),
+    ) {
+        available = available.min(max.saturating_sub(current));
+    }
+    Some(available)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimate_counts_weights_and_activations() {
+        let mut config = TrainingConfig {
+            batch: 2,
+            window: 3,
+            ..TrainingConfig::default()
+        };
+        config.model.hidden = 4;
+        let estimate = config.memory_estimate(5);
+        // Lookup 5×4, recurrence 4×4 + 4, output 4×5 + 5: 65 weights, four f32 copies.
+        assert_eq!(estimate.parameters, 65 * 16);
+        // 1024 positions (evaluation's chunk) × (1 layer × 4 × 3 + 5 × 3) floats.
+        assert_eq!(estimate.activations, 1024 * 27 * 4);
+    }
+
+    #[test]
+    fn absurd_and_oversized_runs_are_refused() {
+        let mut config = TrainingConfig::default();
+        config.check_memory(65, Some(1 << 30)).unwrap();
+        config.model.hidden = usize::MAX;
+        let error = config.check_memory(65, None).unwrap_err().to_string();
+        assert!(error.contains("any machine"), "{error}");
+        config.model.hidden = 100_000;
+        let error = config
+            .check_memory(65, Some(1 << 30))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("1.0 GiB available"), "{error}");
+        assert_eq!(human_bytes(512), "512 bytes");
+        assert_eq!(human_bytes(3 << 29), "1.5 GiB");
+    }
+
+    #[test]
+    fn this_machine_reports_its_memory() {
+        if cfg!(target_os = "linux") {
+            assert!(available_bytes().is_some_and(|b| b > 0));
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Printing that never panics: a closed pipe (`| head`) or a full disk behind stdout or stderr
+//! ends what the reader wanted, not the program (the standard library's `println!` panics).
+
+use std::fmt::Display;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+/// Writes a line to stdout; false when stdout can no longer be written (its reader went away).
+pub fn print(text: impl Display) -> bool {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .is_ok()
+}
+
+/// Writes text to stdout without a newline, flushed; false when stdout is gone.
+pub fn stream(text: &str) -> bool {
+    let mut stdout = std::io::stdout().lock();
+    write!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .is_ok()
+}
+
+/// Writes a line to stderr, ignoring failure.
+pub fn note(text: impl Display) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// Prints one `error:` line and gives exit status 1.
+pub fn fail(error: impl Display) -> ExitCode {
+    note(format!("error: {error}"));
+    ExitCode::FAILURE
+}
+
+/// Parses the command line; help and version print as usual, and a usage error becomes one
+/// `error:` line and exit status 2 (instead of clap's three lines).
+pub fn parse<T: Parser>() -> T {
+    match T::try_parse() {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = error.print();
+                std::process::exit(0);
+            }
+            let rendered = error.to_string();
+            let first = rendered.lines().next().unwrap_or("error: invalid usage");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            note(format!("error: {first} (see --help)"));
+            std::process::exit(2);
+        }
+    }
+}

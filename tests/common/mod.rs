@@ -1,0 +1,92 @@
+//! Running the example binaries as a user does, in scratch directories.
+
+// Each test file uses its own part of these helpers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The example binary, which `cargo test` builds beside the test binaries.
+pub fn binary() -> PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = deps.parent().unwrap().join("examples").join("char-rnn");
+    assert!(
+        path.is_file(),
+        "{} is missing: run through `cargo test`, which builds the examples",
+        path.display()
+    );
+    path
+}
+
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("char-rnn-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Scratch(path)
+    }
+
+    pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn run(args: &[&str]) -> Output {
+    Command::new(binary()).args(args).output().unwrap()
+}
+
+pub fn text(output: &[u8]) -> String {
+    String::from_utf8_lossy(output).into_owned()
+}
+
+/// Asserts a clean failure: exit status 1, one `error:` line about `expected`, no panic.
+pub fn assert_fails(args: &[&str], expected: &str) {
+    assert_fails_with(args, expected, 1);
+}
+
+/// Asserts a clean failure with exit status `code`: one `error:` line (whatever else stderr
+/// says) about `expected`, no panic or backtrace. Returns stderr.
+pub fn assert_fails_with(args: &[&str], expected: &str, code: i32) -> String {
+    let output = run(args);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
+    assert_clean_error(&stderr, expected, args);
+    stderr
+}
+
+/// One `error:` line, about `expected`, and no panic.
+pub fn assert_clean_error(stderr: &str, expected: &str, context: impl std::fmt::Debug) {
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{context:?}: {stderr}"
+    );
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(errors.len(), 1, "{context:?}: one error line: {stderr}");
+    assert!(
+        errors[0].to_lowercase().contains(&expected.to_lowercase()),
+        "{context:?}: expected an error about {expected:?}, got: {stderr}"
+    );
+}
+
+pub fn corpus_text() -> String {
+    "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n"
+        .repeat(40)
+}
+
+pub fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
