@@ -3,22 +3,9 @@
 
 mod common;
 
-use common::{Scratch, assert_fails, corpus_text, path, run, text};
+use common::{Scratch, TINY, assert_fails, corpus_text, path, run, text};
 use std::path::Path;
 use std::process::Output;
-
-const TINY: [&str; 10] = [
-    "--hidden",
-    "16",
-    "--seq-len",
-    "16",
-    "--batch",
-    "4",
-    "--eval-every",
-    "10",
-    "--seed",
-    "3",
-];
 
 /// Trains a tiny model on `data` into `run_dir` for `steps` iterations, with `--json`.
 fn train_tiny(data: &Path, run_dir: &Path, steps: &str) -> Output {

@@ -10,22 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    Scratch, assert_clean_error, assert_fails, assert_fails_with, binary, corpus_text, path, run,
-    text,
+    Scratch, TINY, assert_clean_error, assert_fails, assert_fails_with, binary, corpus_text, path,
+    run, text,
 };
-
-const TINY: [&str; 10] = [
-    "--hidden",
-    "16",
-    "--seq-len",
-    "16",
-    "--batch",
-    "4",
-    "--eval-every",
-    "10",
-    "--seed",
-    "3",
-];
 
 fn train(data: &Path, out: &Path, steps: &str, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
@@ -728,13 +715,8 @@ fn smaller_cases_give_one_clear_line() {
 fn a_cuda_build_says_when_the_driver_is_missing() {
     let scratch = Scratch::new("cuda");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
-    let mut args = vec![
-        "train",
-        "--data",
-        path(&data),
-        "--out",
-        path(&scratch.0.join("r")),
-    ];
+    let out = scratch.0.join("r");
+    let mut args = vec!["train", "--data", path(&data), "--out", path(&out)];
     args.extend(["--steps", "1"]);
     args.extend(TINY);
     // SAFETY: loading the driver library, as the binary itself does.

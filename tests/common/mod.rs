@@ -90,3 +90,17 @@ pub fn corpus_text() -> String {
 pub fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// A tiny model trained in well under a second.
+pub const TINY: [&str; 10] = [
+    "--hidden",
+    "16",
+    "--seq-len",
+    "16",
+    "--batch",
+    "4",
+    "--eval-every",
+    "10",
+    "--seed",
+    "3",
+];
