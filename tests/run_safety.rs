@@ -140,6 +140,20 @@ fn an_existing_run_is_never_replaced_silently() {
     ok(&run(&args));
     assert_eq!(last_iteration(&out), 5);
     assert_eq!(metric_iterations(&out), [1, 2, 3, 4, 5]);
+
+    // Without --out, a second run goes to a directory of its own.
+    for expected in ["runs/char-rnn/last", "runs/char-rnn-2/last"] {
+        let output = Command::new(binary())
+            .args(["train", "--steps", "2", "--hidden", "8", "--json"])
+            .current_dir(&scratch.0)
+            .output()
+            .unwrap();
+        let result: serde_json::Value = serde_json::from_str(&ok(&output)).unwrap();
+        assert!(
+            result["checkpoint"].as_str().unwrap().ends_with(expected),
+            "{result}"
+        );
+    }
 }
 
 #[test]

@@ -98,7 +98,8 @@ pub struct TrainArgs {
     /// UTF-8 text to train on (default: the built-in corpus of additions).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Run directory for checkpoints and metrics (default: runs/char-rnn).
+    /// Run directory for checkpoints and metrics; must not hold a run unless --force (default:
+    /// runs/char-rnn, or runs/char-rnn-2, -3, … when that holds one).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Recurrent pattern.

@@ -131,7 +131,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     let out = match (&args.out, &resume) {
         (Some(out), _) => out.clone(),
         (None, Some(checkpoint)) => run_of(&checkpoint.path),
-        (None, None) => PathBuf::from("runs").join("char-rnn"),
+        (None, None) => fresh_run_directory(&PathBuf::from("runs").join("char-rnn")),
     };
     if let Some(checkpoint) = &resume
         && !is_last_of(&checkpoint.path, &out)
@@ -276,6 +276,18 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     ));
     print(format!("sample (temperature 0.8):\n{sample}"));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The default run directory, or `BASE-2`, `BASE-3`, … when it already holds a run: a run
+/// without `--out` never collides with an earlier one (an explicit `--out` is never renamed).
+fn fresh_run_directory(base: &Path) -> PathBuf {
+    let name = base
+        .file_name()
+        .map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
+    std::iter::once(base.to_path_buf())
+        .chain((2..).map(|n| base.with_file_name(format!("{name}-{n}"))))
+        .find(|dir| unroll::training::run_directory::existing_run(dir).is_none())
+        .expect("some number is free")
 }
 
 /// Refuses a generation whose text cannot fit in memory (ids and text, about 8 bytes a symbol).
