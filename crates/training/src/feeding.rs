@@ -158,6 +158,19 @@ pub fn hidden_recurrent_window<B: RecurrenceBackend>(
     if feeding.is_teacher_forcing(time) {
         return Ok(model.forward(SequenceInput::Tokens(inputs), state)?);
     }
+    hidden_recurrent_stepwise(model, inputs, state, feeding)
+}
+
+/// [`hidden_recurrent_window`]'s loop over steps, run whatever the feeding (under teacher
+/// forcing too, where it must agree with the plain forward: the tests check it does).
+pub fn hidden_recurrent_stepwise<B: RecurrenceBackend>(
+    model: &HiddenRecurrent<B>,
+    inputs: Tensor<B, 2, Int>,
+    state: Option<Tensor<B, 3>>,
+    feeding: &Feeding,
+) -> Result<RecurrentOutput<B>> {
+    let [_, time] = inputs.dims();
+    feeding.validate(time)?;
     let mut state = state;
     let mut logits: Vec<Tensor<B, 2>> = Vec::with_capacity(time);
     for t in 0..time {
@@ -193,6 +206,18 @@ pub fn output_recurrent_window<B: RecurrenceBackend>(
     if feeding.is_teacher_forcing(time) {
         return Ok(model.forward_teacher_forced(None, FeedbackSequence::Tokens(previous))?);
     }
+    output_recurrent_stepwise(model, previous, feeding)
+}
+
+/// [`output_recurrent_window`]'s step-wise path, run whatever the feeding (under teacher forcing
+/// too, where it must agree with the parallel path: the tests check it does).
+pub fn output_recurrent_stepwise<B: RecurrenceBackend>(
+    model: &OutputRecurrent<B>,
+    previous: Tensor<B, 2, Int>,
+    feeding: &Feeding,
+) -> Result<Tensor<B, 3>> {
+    let [_, time] = previous.dims();
+    feeding.validate(time)?;
     let own = feeding.own();
     let first = Feedback::Tokens(column(&previous, 0));
     Ok(model.forward_stepwise(None, first, time, |t, o| {

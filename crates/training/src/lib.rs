@@ -44,7 +44,10 @@ pub use corpus::{Corpus, DataSource, SymbolMode, Vocabulary};
 pub use error::{Result, TrainingError};
 pub use evaluate::{Evaluation, evaluate};
 pub use export::{ExportFormat, export};
-pub use feeding::{Feeding, OwnSymbol, hidden_recurrent_window, mix, output_recurrent_window};
+pub use feeding::{
+    Feeding, OwnSymbol, hidden_recurrent_stepwise, hidden_recurrent_window, mix,
+    output_recurrent_stepwise, output_recurrent_window,
+};
 pub use generation::{GenerationRequest, SamplingOptions, generate};
 pub use language_model::LanguageModel;
 pub use progress::{ConsoleReporter, Observer, Silent};

@@ -161,9 +161,7 @@ fn pattern_1_export_follows_torch_rnn() {
             &tensor(&file, "fc.bias").values,
         ));
     }
-    for (a, e) in model_logits(&model, ids).iter().zip(&expected) {
-        assert!((a - e).abs() < 1e-5, "{a} vs {e}");
-    }
+    assert_close(&model_logits(&model, ids), &expected);
 }
 
 #[test]
@@ -194,9 +192,7 @@ fn pattern_2_export_is_two_linear_layers() {
             &tensor(&file, "fc.bias").values,
         ));
     }
-    for (a, e) in model_logits(&model, ids).iter().zip(&expected) {
-        assert!((a - e).abs() < 1e-5, "{a} vs {e}");
-    }
+    assert_close(&model_logits(&model, ids), &expected);
 }
 
 #[test]
@@ -241,7 +237,13 @@ fn pattern_3_export_is_an_rnn_then_a_linear_on_the_last_state() {
         }
         expected.extend(add(&fc.times(&h), &tensor(&file, "fc.bias").values));
     }
-    for (a, e) in outputs.iter().zip(&expected) {
+    assert_close(&outputs, &expected);
+}
+
+/// Equal lengths, and every value within 1e-5.
+fn assert_close(actual: &[f32], expected: &[f32]) {
+    assert_eq!(actual.len(), expected.len(), "lengths");
+    for (a, e) in actual.iter().zip(expected) {
         assert!((a - e).abs() < 1e-5, "{a} vs {e}");
     }
 }

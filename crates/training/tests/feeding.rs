@@ -8,7 +8,10 @@ use unroll_model::{
     FeedbackSequence, HiddenRecurrentConfig, InputEncoding, OutputRecurrentConfig, SequenceInput,
     StepInput, step_cross_entropy,
 };
-use unroll_training::{Feeding, OwnSymbol, hidden_recurrent_window, mix, output_recurrent_window};
+use unroll_training::{
+    Feeding, OwnSymbol, hidden_recurrent_stepwise, hidden_recurrent_window, mix,
+    output_recurrent_stepwise, output_recurrent_window,
+};
 
 type B = Autodiff<NdArray<f64>>;
 
@@ -47,6 +50,13 @@ fn pattern_2() -> unroll_model::OutputRecurrent<B> {
     OutputRecurrentConfig::new(6, VOCAB).init(&device)
 }
 
+fn assert_close(a: &[f64], b: &[f64], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() < 1e-12, "{what}: {x} vs {y}");
+    }
+}
+
 #[test]
 fn epsilon_one_is_teacher_forcing_exactly() {
     let _turn = turn();
@@ -55,17 +65,27 @@ fn epsilon_one_is_teacher_forcing_exactly() {
         truth_probability: 1.0,
         own: OwnSymbol::Sample,
     };
-    let fed = hidden_recurrent_window(&model, inputs(), None, &feeding).unwrap();
+    // The step-wise loop, forced to run with ε = 1, against the fused forward: two paths.
+    let stepwise = hidden_recurrent_stepwise(&model, inputs(), None, &feeding).unwrap();
     let forced = model
         .forward(SequenceInput::Tokens(inputs()), None)
         .unwrap();
+    assert_close(
+        &values(stepwise.logits),
+        &values(forced.logits.clone()),
+        "pattern 1",
+    );
+    // And the window with ε = 1 takes the teacher-forced path.
+    let fed = hidden_recurrent_window(&model, inputs(), None, &feeding).unwrap();
     assert_eq!(values(fed.logits), values(forced.logits));
 
     let model = pattern_2();
-    let fed = output_recurrent_window(&model, inputs(), &feeding).unwrap();
+    let stepwise = output_recurrent_stepwise(&model, inputs(), &feeding).unwrap();
     let forced = model
         .forward_teacher_forced(None, FeedbackSequence::Tokens(inputs()))
         .unwrap();
+    assert_close(&values(stepwise), &values(forced.clone()), "pattern 2");
+    let fed = output_recurrent_window(&model, inputs(), &feeding).unwrap();
     assert_eq!(values(fed), values(forced));
 }
 

@@ -457,6 +457,8 @@ fn a_checkpoint_from_one_backend_loads_on_another() {
     let on_flex = checkpoint.model::<Flex>(&Default::default()).unwrap();
     let ndarray_logits = logits(&on_ndarray, &corpus.ids[..20]);
     let flex_logits = logits(&on_flex, &corpus.ids[..20]);
+    assert_eq!(ndarray_logits.len(), flex_logits.len());
+    assert_eq!(ndarray_logits.len(), 20 * corpus.vocabulary.len());
     for (a, b) in ndarray_logits.iter().zip(&flex_logits) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
     }
