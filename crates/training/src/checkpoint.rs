@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
-use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
 use burn_store::{BurnpackStore, ModuleSnapshot};
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +82,26 @@ pub struct SavedTensor {
     pub shape: Vec<usize>,
     /// Its values, row-major.
     pub values: Vec<f32>,
+}
+
+impl SavedTensor {
+    /// Saves a small tensor's values.
+    pub fn from_tensor<B: Backend, const D: usize>(tensor: &Tensor<B, D>) -> Self {
+        SavedTensor {
+            shape: tensor.dims().to_vec(),
+            values: tensor.to_data().iter::<f32>().collect(),
+        }
+    }
+
+    /// The tensor again, if it has `shape`.
+    pub fn to_tensor<B: Backend, const D: usize>(
+        &self,
+        shape: [usize; D],
+        device: &B::Device,
+    ) -> Option<Tensor<B, D>> {
+        (self.shape == shape && self.values.len() == shape.iter().product::<usize>())
+            .then(|| Tensor::from_data(TensorData::new(self.values.clone(), shape), device))
+    }
 }
 
 /// The files of a checkpoint, read but not yet turned into a model.

@@ -83,12 +83,14 @@ pub fn existing_run(dir: &Path) -> Option<String> {
     if present.is_empty() {
         return None;
     }
-    Some(match Checkpoint::open(dir, crate::Which::Last) {
-        Ok(last) => format!(
-            "its last checkpoint is at iteration {}",
-            last.progress.iteration
-        ),
-        Err(_) => format!("it has {}", present.join(", ")),
+    // Only the progress file is read: a description needs no verified weights.
+    let iteration = std::fs::read(dir.join("last").join("progress.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<crate::checkpoint::Progress>(&bytes).ok())
+        .map(|progress| progress.iteration);
+    Some(match iteration {
+        Some(iteration) => format!("its last checkpoint is at iteration {iteration}"),
+        None => format!("it has {}", present.join(", ")),
     })
 }
 

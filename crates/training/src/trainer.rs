@@ -169,26 +169,6 @@ where
 
 type OptimizerRecorder = BinBytesRecorder<FullPrecisionSettings>;
 
-impl SavedTensor {
-    /// Saves a small tensor's values.
-    pub fn from_tensor<B: Backend, const D: usize>(tensor: &Tensor<B, D>) -> Self {
-        SavedTensor {
-            shape: tensor.dims().to_vec(),
-            values: tensor.to_data().iter::<f32>().collect(),
-        }
-    }
-
-    /// The tensor again, if it has `shape`.
-    pub fn to_tensor<B: Backend, const D: usize>(
-        &self,
-        shape: [usize; D],
-        device: &B::Device,
-    ) -> Option<Tensor<B, D>> {
-        (self.shape == shape && self.values.len() == shape.iter().product::<usize>())
-            .then(|| Tensor::from_data(TensorData::new(self.values.clone(), shape), device))
-    }
-}
-
 /// The model, the optimiser and where training stands: what a checkpoint restores.
 struct TrainingState<B: AutodiffBackend, O> {
     model: LanguageModel<B>,
