@@ -11,6 +11,7 @@ use unroll_model::{
     SequenceSummarizer, SequenceSummarizerConfig, StepInput, step_cross_entropy,
 };
 
+use super::burn_reference::{output_recurrent_logits, step_losses};
 use super::gradients::{all_gradients, check_against_finite_differences};
 use super::reference::{Rnn, flatten, one_hot};
 use super::{Numbers, assert_close, ids, matrix, matrix_param, values, vector_param};
@@ -104,10 +105,7 @@ fn burns_cross_entropy<B: TestBackend>(
     logits: Tensor<B, 3>,
     targets: Tensor<B, 2, Int>,
 ) -> Tensor<B, 1> {
-    burn::tensor::activation::log_softmax(logits, 2)
-        .gather(2, targets.unsqueeze_dim::<3>(2))
-        .sum()
-        .neg()
+    step_losses(logits, targets).sum()
 }
 
 pub fn hidden_recurrent_forward_by_hand<B: TestBackend>(device: &B::Device) {
@@ -451,30 +449,56 @@ pub fn output_recurrent_parallel_equals_stepwise<B: TestBackend>(device: &B::Dev
     );
     let previous = ids::<B>(&previous, device);
 
-    let parallel = model
-        .forward_teacher_forced(
-            Some(SequenceInput::Dense(x.clone())),
-            FeedbackSequence::Tokens(previous.clone()),
-        )
-        .unwrap();
     let sequence = FeedbackSequence::Tokens(previous);
-    let stepwise = model
-        .forward_stepwise(
-            Some(SequenceInput::Dense(x)),
-            sequence.step(0),
-            time,
-            |t, _| sequence.step(t),
-        )
+    let input = SequenceInput::Dense(x);
+    let parallel = model
+        .forward_teacher_forced(Some(input.clone()), sequence.clone())
         .unwrap();
+    let stepwise = model
+        .forward_stepwise(Some(input.clone()), sequence.step(0), time, |t, _| {
+            sequence.step(t)
+        })
+        .unwrap();
+    let reference = output_recurrent_logits(&model, Some(&input), &sequence);
+    assert_pattern_2_paths_match_reference(
+        &model,
+        [parallel, stepwise],
+        reference,
+        |logits, reference| {
+            let loss = if reference {
+                burns_cross_entropy(logits, targets.clone())
+            } else {
+                summed_cross_entropy(logits, targets.clone())
+            };
+            loss.backward()
+        },
+    );
+}
+
+/// The parallel and step-wise logits of pattern 2 and their gradients under `loss` (told whether
+/// it scores the reference) against the unrolled reference on Burn's own operations.
+fn assert_pattern_2_paths_match_reference<B: TestBackend>(
+    model: &OutputRecurrent<B>,
+    [parallel, stepwise]: [Tensor<B, 3>; 2],
+    reference: Tensor<B, 3>,
+    loss: impl Fn(Tensor<B, 3>, bool) -> B::Gradients,
+) {
+    let expected = values(reference.clone());
     assert_close(
-        "logits",
+        "parallel logits",
         &values(parallel.clone()),
-        &values(stepwise.clone()),
+        &expected,
         EXACT,
     );
-    let a = summed_cross_entropy(parallel, targets.clone()).backward();
-    let b = summed_cross_entropy(stepwise, targets).backward();
-    assert_same_output_recurrent_gradients(&model, &a, &b);
+    assert_close(
+        "step-wise logits",
+        &values(stepwise.clone()),
+        &expected,
+        EXACT,
+    );
+    let reference = loss(reference, true);
+    assert_same_output_recurrent_gradients(model, &loss(parallel, false), &reference);
+    assert_same_output_recurrent_gradients(model, &loss(stepwise, false), &reference);
 }
 
 pub fn output_recurrent_vector_feedback_parallel_equals_stepwise<B: TestBackend>(
@@ -489,30 +513,20 @@ pub fn output_recurrent_vector_feedback_parallel_equals_stepwise<B: TestBackend>
     let inputs = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
     let (previous, _) = dense::<B>(&mut numbers, batch, time, d_output, device);
     let sequence = FeedbackSequence::Vectors(previous);
+    let input = SequenceInput::Tokens(inputs);
     let parallel = model
-        .forward_teacher_forced(
-            Some(SequenceInput::Tokens(inputs.clone())),
-            sequence.clone(),
-        )
+        .forward_teacher_forced(Some(input.clone()), sequence.clone())
         .unwrap();
     let stepwise = model
-        .forward_stepwise(
-            Some(SequenceInput::Tokens(inputs)),
-            sequence.step(0),
-            time,
-            |t, _| sequence.step(t),
-        )
+        .forward_stepwise(Some(input.clone()), sequence.step(0), time, |t, _| {
+            sequence.step(t)
+        })
         .unwrap();
-    assert_close(
-        "logits",
-        &values(parallel.clone()),
-        &values(stepwise.clone()),
-        EXACT,
-    );
+    let reference = output_recurrent_logits(&model, Some(&input), &sequence);
     // A regression loss, as when the fed-back values are real-valued targets.
-    let a = parallel.powf_scalar(2.0).sum().backward();
-    let b = stepwise.powf_scalar(2.0).sum().backward();
-    assert_same_output_recurrent_gradients(&model, &a, &b);
+    assert_pattern_2_paths_match_reference(&model, [parallel, stepwise], reference, |o, _| {
+        o.powf_scalar(2.0).sum().backward()
+    });
 }
 
 pub fn output_recurrent_gradients_match_finite_differences<B: TestBackend>(device: &B::Device) {
@@ -661,17 +675,79 @@ pub fn sequence_summarizer_gradients_match_finite_differences<B: TestBackend>(de
     let inputs = ids::<B>(&random_ids(&mut numbers, 2, 4, 3), device);
     let lengths = Tensor::<B, 1, Int>::from_data(TensorData::new(vec![4i64, 2], [2]), device);
     let targets = matrix::<B>(&numbers.matrix(2, 2, 1.0), device);
-    let checked = check_against_finite_differences(
-        &model,
-        |m: &SequenceSummarizer<B>| {
-            let o = m
-                .forward(SequenceInput::Tokens(inputs.clone()), Some(lengths.clone()))
-                .unwrap();
-            (o - targets.clone()).powf_scalar(2.0).sum()
-        },
-        FINITE_DIFFERENCES,
-    );
-    assert_eq!(checked, 2 * 3 + 2);
+    // Without lengths the fused recurrence runs (the path fixed-length batches train with);
+    // with lengths, the masked unrolled one.
+    for lengths in [None, Some(lengths)] {
+        let checked = check_against_finite_differences(
+            &model,
+            |m: &SequenceSummarizer<B>| {
+                let o = m
+                    .forward(SequenceInput::Tokens(inputs.clone()), lengths.clone())
+                    .unwrap();
+                (o - targets.clone()).powf_scalar(2.0).sum()
+            },
+            FINITE_DIFFERENCES,
+        );
+        assert_eq!(checked, 2 * 3 + 2);
+    }
+}
+
+/// The paths pattern 2 trains with: the per-symbol logits table (token feedback, no input) and
+/// the fused output layer and loss (with an input), through `teacher_forced_loss` and
+/// `forward_teacher_forced`.
+pub fn output_recurrent_training_paths_match_finite_differences<B: TestBackend>(
+    device: &B::Device,
+) {
+    B::seed(device, 25);
+    let mut numbers = Numbers::new(15);
+    let (batch, time, classes, d_input) = (2, 4, 4, 3);
+    for with_input in [false, true] {
+        let config = OutputRecurrentConfig::new(3, classes);
+        let model = if with_input {
+            config.with_input(Some(InputEncoding::Dense { d_input }))
+        } else {
+            config
+        }
+        .init::<B>(device);
+        let input = with_input.then(|| {
+            SequenceInput::Dense(dense::<B>(&mut numbers, batch, time, d_input, device).0)
+        });
+        let previous = FeedbackSequence::Tokens(ids::<B>(
+            &random_ids(&mut numbers, batch, time, classes),
+            device,
+        ));
+        let targets = ids::<B>(&random_ids(&mut numbers, batch, time, classes), device);
+        let weights = step_weights::<B>(&mut numbers, batch, time, device);
+        let parameters = if with_input { 5 } else { 4 };
+        let checked = check_against_finite_differences(
+            &model,
+            |m: &OutputRecurrent<B>| {
+                let losses = m
+                    .teacher_forced_loss(input.clone(), previous.clone(), targets.clone())
+                    .unwrap();
+                (losses * weights.clone()).sum()
+            },
+            FINITE_DIFFERENCES,
+        );
+        assert_eq!(
+            checked, parameters,
+            "teacher_forced_loss, input: {with_input}"
+        );
+        let checked = check_against_finite_differences(
+            &model,
+            |m: &OutputRecurrent<B>| {
+                let logits = m
+                    .forward_teacher_forced(input.clone(), previous.clone())
+                    .unwrap();
+                (logits.clone() * logits).sum()
+            },
+            FINITE_DIFFERENCES,
+        );
+        assert_eq!(
+            checked, parameters,
+            "forward_teacher_forced, input: {with_input}"
+        );
+    }
 }
 
 pub fn loss_matches_hand_computed_cross_entropy<B: TestBackend>(device: &B::Device) {
@@ -969,31 +1045,24 @@ pub fn output_recurrent_teacher_forced_loss_equals_stepwise<B: TestBackend>(devi
         );
         let previous = FeedbackSequence::Tokens(ids::<B>(&previous, device));
         let weights = step_weights::<B>(&mut numbers, batch, time, device);
+        let input = x.map(SequenceInput::Dense);
         let fused = model
-            .teacher_forced_loss(
-                x.clone().map(SequenceInput::Dense),
-                previous.clone(),
-                targets.clone(),
-            )
+            .teacher_forced_loss(input.clone(), previous.clone(), targets.clone())
             .unwrap();
         let logits = model
-            .forward_teacher_forced(x.clone().map(SequenceInput::Dense), previous.clone())
+            .forward_teacher_forced(input.clone(), previous.clone())
             .unwrap();
         let stepwise = model
-            .forward_stepwise(
-                x.map(SequenceInput::Dense),
-                previous.step(0),
-                time,
-                |t, _| previous.step(t),
-            )
+            .forward_stepwise(input.clone(), previous.step(0), time, |t, _| {
+                previous.step(t)
+            })
             .unwrap();
-        assert_close("logits", &values(logits), &values(stepwise.clone()), EXACT);
-        // The reference loss: Burn's log-softmax of the step-wise logits.
-        let (reference, _) = unroll_model::fused::generic::cross_entropy(
-            stepwise.reshape([batch * time, classes]),
-            targets.reshape([batch * time]),
-        );
-        let reference = reference.reshape([batch, time]);
+        // The reference: pattern 2 unrolled on Burn's own tanh, scored by Burn's log-softmax.
+        let reference_logits = output_recurrent_logits(&model, input.as_ref(), &previous);
+        let expected = values(reference_logits.clone());
+        assert_close("logits", &values(logits), &expected, EXACT);
+        assert_close("step-wise logits", &values(stepwise), &expected, EXACT);
+        let reference = step_losses(reference_logits, targets);
         let what = if with_input {
             "with input"
         } else {

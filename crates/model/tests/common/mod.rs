@@ -3,6 +3,7 @@
 //! on every CPU backend.
 #![allow(dead_code)]
 
+pub mod burn_reference;
 pub mod checks;
 pub mod gradients;
 pub mod reference;
@@ -102,6 +103,7 @@ macro_rules! backend_checks {
             output_recurrent_vector_feedback_parallel_equals_stepwise,
             output_recurrent_gradients_match_finite_differences,
             output_recurrent_stepwise_probability_feedback_gradients,
+            output_recurrent_training_paths_match_finite_differences,
             sequence_summarizer_forward_by_hand,
             sequence_summarizer_padding_equals_alone,
             sequence_summarizer_gradients_match_finite_differences,
