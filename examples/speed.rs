@@ -1,6 +1,8 @@
 //! Speed and memory of training and generation, per pattern, CPU backend and recurrence path.
 //!
-//! `cargo run --release --example speed` (add `-- quick` for fewer sizes). Built with
+//! `cargo run --release --example speed` (add `-- quick` for fewer sizes, `-- --threads N` to
+//! run the kernels on N threads instead of one per core; `scripts/pytorch_speed.py` takes the
+//! same flag, so that both sides of a comparison use the same cores). Built with
 //! `--features wgpu` and/or `cuda`, `-- gpu` measures the GPU backends instead
 //! (`scripts/gpu-bench.sh`).
 //! Every configuration prints its exact setup, tokens/s, ms/step and the peak memory one step
@@ -302,8 +304,29 @@ fn gpu(budget: Duration) -> bool {
     any
 }
 
+/// The value of `--threads N`, or one thread per core.
+fn threads() -> Result<usize, String> {
+    let arguments: Vec<String> = std::env::args().collect();
+    match arguments.iter().position(|a| a == "--threads") {
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        Some(at) => match arguments.get(at + 1).map(|n| n.parse::<usize>()) {
+            Some(Ok(n)) if n > 0 => Ok(n),
+            _ => Err("--threads needs a whole number of threads above 0".into()),
+        },
+    }
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
+    let threads = threads().unwrap_or_else(|error| {
+        eprintln!("error: {error}");
+        std::process::exit(2);
+    });
+    // The host kernels, flex and ndarray all run on rayon's global pool.
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .expect("the pool is built before any kernel runs");
     if std::env::args().any(|a| a == "gpu") {
         #[cfg(any(feature = "wgpu", feature = "cuda"))]
         {
@@ -320,7 +343,8 @@ fn main() {
     let budget = Duration::from_secs(if quick { 2 } else { 4 });
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "unroll speed: f32, vocabulary {VOCAB}, one layer, CPU backends flex and ndarray, {cores} cores\n"
+        "unroll speed: f32, vocabulary {VOCAB}, one layer, CPU backends flex and ndarray, \
+         {threads} threads on {cores} cores\n"
     );
     println!("== pattern 1 training (forward, loss, backward, clip, Adam)");
     let sizes: &[(usize, usize, usize)] = if quick {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# unroll against PyTorch on this machine, one after the other: `scripts/compare_speed.sh [quick]`.
+# unroll against PyTorch on this machine, one after the other:
+# `scripts/compare_speed.sh [quick] [--threads N]` (both sides on N threads; default one per core).
 # Needs a local PyTorch (pip install torch). Prints both tables; compare the same rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."

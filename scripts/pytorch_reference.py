@@ -8,6 +8,7 @@ Adam), then the validation loss over the last 10 % as one stateful pass.
 """
 import argparse
 import math
+import os
 import time
 
 import torch
@@ -22,7 +23,7 @@ parser.add_argument("--steps", type=int, default=2000)
 parser.add_argument("--lr", type=float, default=2e-3)
 parser.add_argument("--clip", type=float, default=5.0)
 parser.add_argument("--seed", type=int, default=0)
-parser.add_argument("--threads", type=int, default=2)
+parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
 args = parser.parse_args()
 torch.manual_seed(args.seed)
 torch.set_num_threads(args.threads)

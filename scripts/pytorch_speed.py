@@ -1,14 +1,16 @@
 """PyTorch side of `cargo run --release --example speed`: the same configurations, printed alike.
 
-    python3 scripts/pytorch_speed.py [quick] [gpu]
+    python3 scripts/pytorch_speed.py [quick] [gpu] [--threads N]
 
 Run by hand with a local PyTorch (pip install torch); never a test dependency. A training step is
 forward + cross-entropy over all steps + backward + clip_grad_norm_(5) + Adam, on token windows
 of a 65-symbol vocabulary, the input being the one-hot previous symbol (unroll's model exactly).
 Peak memory is the process's resident peak during one step, less the resident size before it
 (on the GPU: CUDA's peak allocation during one step, less the allocation before it). With `gpu`,
-the GPU issue's configurations run on CUDA (nn.RNN uses cuDNN there).
+the GPU configurations run on CUDA (nn.RNN uses cuDNN there). `--threads N` sets PyTorch's
+intra-op threads (default: one per core, as `examples/speed.rs`, which takes the same flag).
 """
+import os
 import sys
 import time
 
@@ -18,7 +20,19 @@ VOCAB = 65
 quick = "quick" in sys.argv
 on_gpu = "gpu" in sys.argv
 budget = 2.0 if quick else 4.0
-torch.set_num_threads(2)
+
+
+def threads():
+    if "--threads" not in sys.argv:
+        return os.cpu_count() or 1
+    at = sys.argv.index("--threads") + 1
+    if at >= len(sys.argv) or not sys.argv[at].isdigit() or int(sys.argv[at]) == 0:
+        print("error: --threads needs a whole number of threads above 0", file=sys.stderr)
+        sys.exit(2)
+    return int(sys.argv[at])
+
+
+torch.set_num_threads(threads())
 torch.manual_seed(0)
 device = torch.device("cuda" if on_gpu else "cpu")
 if on_gpu and not torch.cuda.is_available():
@@ -113,6 +127,28 @@ def pattern_2(hidden, batch, window):
     return report(f"pattern 2 pytorch teacher-forced H {hidden} batch {batch} window {window}", batch * window, time_steps(step))
 
 
+def pattern_2_table(hidden, batch, window):
+    """Pattern 2 as unroll trains it: fed tokens alone, the logits are a function of the previous
+    symbol, so the [vocab, vocab] table is computed once per step and its rows looked up."""
+    feedback = torch.nn.Linear(VOCAB, hidden).to(device)
+    fc = torch.nn.Linear(hidden, VOCAB).to(device)
+    params = list(feedback.parameters()) + list(fc.parameters())
+    optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
+    identity = torch.eye(VOCAB, device=device)
+    previous = tokens(batch, window, 1).reshape(-1)
+    y = tokens(batch, window, 2).reshape(-1)
+
+    def step():
+        table = fc(torch.tanh(feedback(identity)))
+        loss = torch.nn.functional.cross_entropy(table[previous], y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        optimizer.step()
+
+    return report(f"pattern 2 pytorch per-symbol table H {hidden} batch {batch} window {window}", batch * window, time_steps(step))
+
+
 def pattern_3(hidden, batch, window):
     rnn = torch.nn.RNN(VOCAB, hidden, nonlinearity="tanh", batch_first=True).to(device)
     fc = torch.nn.Linear(hidden, VOCAB).to(device)
@@ -161,6 +197,8 @@ for size in [(256, 64, 100)] if quick else [(128, 32, 64), (256, 64, 100), (512,
 print("\n== pattern 2 teacher-forced training")
 for window in [64, 512] if quick else [64, 128, 256, 512]:
     pattern_2(256, 64, window)
+for window in [64, 512] if quick else [64, 128, 256, 512]:
+    pattern_2_table(256, 64, window)
 print("\n== pattern 3 training (one label per window, from the last state)")
 pattern_3(256, 64, 100)
 print("\n== pattern 1 training memory against the window (H 256, batch 64)")
