@@ -9,7 +9,8 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Int, Tensor, backend::Backend};
 
 use crate::error::require_positive;
-use crate::fused::{RecurrenceBackend, generic, tanh_recurrence_loss};
+use crate::fused::cross_entropy::log_softmax_losses;
+use crate::fused::{RecurrenceBackend, tanh_recurrence_loss};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
 use crate::loss::{check_targets, output_bias};
 use crate::recurrence::{HiddenStack, HiddenStackConfig, RecurrencePath};
@@ -143,7 +144,7 @@ impl<B: Backend> HiddenRecurrent<B> {
             let out = self.forward(input, state)?;
             let rows = batch * time;
             let logits = out.logits.reshape([rows, self.d_output()]);
-            let (losses, _) = generic::cross_entropy(logits, targets.reshape([rows]));
+            let (losses, _) = log_softmax_losses(logits, targets.reshape([rows]));
             return Ok((losses.reshape([batch, time]), out.state));
         }
         let device = self.output.weight.device();

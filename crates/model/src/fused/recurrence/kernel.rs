@@ -11,8 +11,8 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::math::{Real, tanh_slope};
-use super::matmul::{Operand, Threads, matmul, transpose};
+use crate::fused::host::math::{Real, tanh_slope};
+use crate::fused::host::matmul::{Operand, Threads, matmul, transpose};
 
 /// Fewest rows worth a core of their own: below this the per-step products are too small to
 /// pay for the split.
@@ -30,7 +30,7 @@ pub struct Dims {
 }
 
 /// Balanced ranges of batch rows, one per core that gets work.
-pub(super) fn row_ranges(batch: usize) -> Vec<Range<usize>> {
+pub(crate) fn row_ranges(batch: usize) -> Vec<Range<usize>> {
     let cores = rayon::current_num_threads()
         .min(batch / MIN_ROWS_PER_CORE)
         .max(1);
@@ -41,7 +41,7 @@ pub(super) fn row_ranges(batch: usize) -> Vec<Range<usize>> {
 
 /// Cuts a `[time, batch, hidden]` buffer into, per row range, its `time` blocks of
 /// `[rows, hidden]`: disjoint mutable borrows each core can own.
-pub(super) fn blocks_per_range<'a, E>(
+pub(crate) fn blocks_per_range<'a, E>(
     buffer: &'a mut [E],
     dims: Dims,
     ranges: &[Range<usize>],
@@ -62,7 +62,7 @@ pub(super) fn blocks_per_range<'a, E>(
 }
 
 /// The `[rows, hidden]` block of step `t` and rows `range` in a `[time, batch, hidden]` buffer.
-pub(super) fn block<'a, E>(buffer: &'a [E], dims: Dims, t: usize, range: &Range<usize>) -> &'a [E] {
+pub(crate) fn block<'a, E>(buffer: &'a [E], dims: Dims, t: usize, range: &Range<usize>) -> &'a [E] {
     let start = (t * dims.batch + range.start) * dims.hidden;
     &buffer[start..start + range.len() * dims.hidden]
 }

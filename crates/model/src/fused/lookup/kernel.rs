@@ -15,7 +15,7 @@ pub fn forward<E: Copy>(table: &[E], ids: &[usize], width: usize) -> Vec<E> {
 }
 
 /// `∂L/∂table(v) = Σ_{n : ids(n) = v} ∂L/∂out(n)`; `rows_gradient` is `[ids.len(), width]`.
-pub fn backward<E: super::math::Real>(
+pub fn backward<E: crate::fused::host::math::Real>(
     ids: &[usize],
     rows_gradient: &[E],
     vocab: usize,
@@ -23,7 +23,7 @@ pub fn backward<E: super::math::Real>(
 ) -> Vec<E> {
     let mut gradient = vec![E::zero(); vocab * width];
     for (&id, row) in ids.iter().zip(rows_gradient.chunks_exact(width)) {
-        super::math::add_assign(&mut gradient[id * width..(id + 1) * width], row);
+        crate::fused::host::math::add_assign(&mut gradient[id * width..(id + 1) * width], row);
     }
     gradient
 }

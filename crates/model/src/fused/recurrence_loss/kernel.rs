@@ -1,7 +1,7 @@
 //! The tanh recurrence with its output layer and loss at every step, as one operation on host
 //! memory: the training pass of pattern 1's top layer.
 //!
-//! Forward: the recurrence ([`super::recurrence::forward`]), then every step's logits in one
+//! Forward: the recurrence ([`crate::fused::recurrence::kernel::forward`]), then every step's logits in one
 //! product and each loss's logits gradient `softmax(o) − onehot(y)` in place of the logits.
 //!
 //! Backward, one core per block of batch rows, from `t = τ` down to 1:
@@ -15,11 +15,13 @@
 
 use rayon::prelude::*;
 
-use super::cross_entropy;
-use super::math::{Real, add_assign};
-use super::matmul::{Operand, Threads, matmul, transpose};
-use super::output;
-use super::recurrence::{self, Dims, block, blocks_per_range, row_ranges};
+use crate::fused::cross_entropy::kernel as cross_entropy;
+use crate::fused::host::math::{Real, add_assign};
+use crate::fused::host::matmul::{Operand, Threads, matmul, transpose};
+use crate::fused::output_loss::kernel as output;
+use crate::fused::recurrence::kernel::{
+    self as recurrence, Dims, block, blocks_per_range, row_ranges,
+};
 
 /// What the forward pass keeps for the backward pass.
 pub struct Saved<E> {

@@ -2,9 +2,9 @@
 //! `o(n) = h(n) · V + c`, `L(n) = −log softmax(o(n))[target(n)]`. The logits never leave the
 //! kernel; the backward pass recomputes them (one product) rather than keeping them.
 
-use super::cross_entropy;
-use super::math::{Real, add_assign};
-use super::matmul::{Operand, Threads, matmul};
+use crate::fused::cross_entropy::kernel as cross_entropy;
+use crate::fused::host::math::{Real, add_assign};
+use crate::fused::host::matmul::{Operand, Threads, matmul};
 
 /// Sizes of the output layer: `rows` states of width `hidden`, `classes` outputs.
 #[derive(Clone, Copy, Debug)]

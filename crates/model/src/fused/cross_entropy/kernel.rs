@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::math::Real;
+use crate::fused::host::math::Real;
 
 /// Rows per parallel task: enough work to pay for handing it to another core.
 const ROWS_PER_TASK: usize = 256;

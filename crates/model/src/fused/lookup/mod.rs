@@ -1,0 +1,134 @@
+//! Rows of a table by id, `out(n) = table(ids(n))`, and its backward, a scatter-add: the token
+//! lookup that replaces a product with one-hot inputs.
+
+pub mod kernel;
+
+use burn::backend::Autodiff;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::tensor::backend::Backend;
+use burn::tensor::ops::{FloatTensor, IntTensor};
+use burn::tensor::{DType, Int, Shape, Tensor, TensorMetadata};
+
+use super::host::math::Real;
+use super::host::{HostKernel, HostView, read_ids, write};
+use super::operation::{Forward, FusedOperation};
+use super::{RecurrenceBackend, float, primitive};
+
+/// The fused row lookup.
+#[derive(Debug)]
+pub struct Operation;
+
+/// What the lookup reads.
+#[derive(Debug)]
+pub struct Input<B: Backend> {
+    /// `[vocab, width]`.
+    pub table: FloatTensor<B>,
+    /// `[rows]`, every id below `vocab`.
+    pub ids: IntTensor<B>,
+}
+
+/// What the forward pass keeps for the backward pass.
+#[derive(Debug, Clone)]
+pub struct Saved<B: Backend> {
+    /// The ids looked up, `[rows]`.
+    pub ids: IntTensor<B>,
+    /// The table's row count.
+    pub vocab: usize,
+}
+
+impl FusedOperation<1> for Operation {
+    type Input<B: Backend> = Input<B>;
+    type Constants<B: Backend> = ();
+    type Saved<B: Backend> = Saved<B>;
+    /// `∂L/∂table`, `[vocab, width]`: the rows' gradients summed by id.
+    type Gradients<B: Backend> = FloatTensor<B>;
+
+    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, 1> {
+        let saved = keep.then(|| Saved {
+            ids: input.ids.clone(),
+            vocab: input.table.shape().dims::<2>()[0],
+        });
+        Forward {
+            output: B::float_select(input.table, 0, input.ids),
+            constants: (),
+            saved,
+        }
+    }
+
+    fn backward<B: RecurrenceBackend>(
+        saved: Saved<B>,
+        rows_gradient: FloatTensor<B>,
+    ) -> FloatTensor<B> {
+        let width = rows_gradient.shape().dims::<2>()[1];
+        let zeros = Tensor::<B, 2>::zeros([saved.vocab, width], &B::float_device(&rows_gradient));
+        B::float_select_add(primitive(zeros), 0, saved.ids, rows_gradient)
+    }
+
+    fn parents<B: Backend, C: CheckpointStrategy>(
+        input: &Input<Autodiff<B, C>>,
+    ) -> [&FloatTensor<Autodiff<B, C>>; 1] {
+        [&input.table]
+    }
+
+    fn inner<B: Backend, C: CheckpointStrategy>(input: Input<Autodiff<B, C>>) -> Input<B> {
+        Input {
+            table: input.table.primitive,
+            ids: input.ids,
+        }
+    }
+
+    fn outer_constants<B: Backend, C: CheckpointStrategy>(_: ()) {}
+
+    fn parent_gradients<B: Backend>(gradient: FloatTensor<B>) -> [FloatTensor<B>; 1] {
+        [gradient]
+    }
+}
+
+impl HostKernel<1> for Operation {
+    fn dtype<B: Backend>(input: &Input<B>) -> DType {
+        input.table.dtype()
+    }
+
+    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, 1> {
+        let device = B::float_device(&input.table);
+        let [vocab, width] = input.table.shape().dims();
+        let saved = keep.then(|| Saved {
+            ids: input.ids.clone(),
+            vocab,
+        });
+        let ids = read_ids::<B>(input.ids);
+        let rows = kernel::forward(&B::view::<E>(&input.table), &ids, width);
+        Forward {
+            output: write::<B, E>(rows, Shape::new([ids.len(), width]), &device),
+            constants: (),
+            saved,
+        }
+    }
+
+    fn backward<B: HostView, E: Real>(
+        saved: Saved<B>,
+        rows_gradient: FloatTensor<B>,
+    ) -> FloatTensor<B> {
+        let device = B::float_device(&rows_gradient);
+        let width = rows_gradient.shape().dims::<2>()[1];
+        let gradient = kernel::backward(
+            &read_ids::<B>(saved.ids),
+            &B::view::<E>(&rows_gradient),
+            saved.vocab,
+            width,
+        );
+        write::<B, E>(gradient, Shape::new([saved.vocab, width]), &device)
+    }
+}
+
+/// The fused row lookup: `table` `[vocab, width]`, `ids` `[rows]`; returns `[rows, width]`.
+pub fn lookup_rows<B: RecurrenceBackend>(
+    table: Tensor<B, 2>,
+    ids: Tensor<B, 1, Int>,
+) -> Tensor<B, 2> {
+    let input = Input {
+        table: primitive(table),
+        ids: ids.into_primitive(),
+    };
+    float(B::lookup_rows_forward(input, false).output)
+}

@@ -1,0 +1,210 @@
+//! The output layer and the loss in one operation: `−log softmax(h(n) · V + c)[target(n)]` per
+//! row, the logits never materialised batch-first.
+
+pub mod kernel;
+
+use burn::backend::Autodiff;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::tensor::backend::Backend;
+use burn::tensor::ops::{FloatTensor, IntTensor};
+use burn::tensor::{DType, Int, Shape, Tensor, TensorMetadata};
+
+use super::cross_entropy::{log_softmax_losses, logits_gradient};
+use super::host::math::Real;
+use super::host::{HostKernel, HostView, read, read_ids, write};
+use super::operation::{Forward, FusedOperation};
+use super::{RecurrenceBackend, float, primitive};
+
+/// The fused output layer and loss.
+#[derive(Debug)]
+pub struct Operation;
+
+/// What the output layer and loss read.
+#[derive(Debug)]
+pub struct Input<B: Backend> {
+    /// `h`, `[rows, d_hidden]`.
+    pub hidden: FloatTensor<B>,
+    /// `V` stored `[d_hidden, classes]`.
+    pub weight: FloatTensor<B>,
+    /// `c`, `[classes]`.
+    pub bias: FloatTensor<B>,
+    /// Class ids below `classes`, `[rows]`.
+    pub targets: IntTensor<B>,
+}
+
+/// What the forward pass keeps for the backward pass.
+#[derive(Debug, Clone)]
+pub struct Saved<B: Backend> {
+    /// `h`, `[rows, d_hidden]`.
+    pub hidden: FloatTensor<B>,
+    /// `V`, `[d_hidden, classes]`.
+    pub weight: FloatTensor<B>,
+    /// Each loss's gradient with respect to its logits, `softmax(o(n)) − onehot(target(n))`,
+    /// `[rows, classes]`.
+    pub logits_gradient: FloatTensor<B>,
+}
+
+/// `∂L/∂h`, `∂L/∂V` and `∂L/∂c`.
+#[derive(Debug)]
+pub struct Gradients<B: Backend> {
+    /// `∂L/∂h`, `[rows, d_hidden]`.
+    pub hidden: FloatTensor<B>,
+    /// `∂L/∂V`, `[d_hidden, classes]`.
+    pub weight: FloatTensor<B>,
+    /// `∂L/∂c`, `[classes]`.
+    pub bias: FloatTensor<B>,
+}
+
+impl FusedOperation<3> for Operation {
+    type Input<B: Backend> = Input<B>;
+    type Constants<B: Backend> = ();
+    type Saved<B: Backend> = Saved<B>;
+    type Gradients<B: Backend> = Gradients<B>;
+
+    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, 3> {
+        let hidden = float::<B, 2>(input.hidden.clone());
+        let weight = float::<B, 2>(input.weight.clone());
+        let [rows, _] = hidden.dims();
+        let targets = Tensor::<B, 1, Int>::from_primitive(input.targets);
+        let logits = hidden.matmul(weight) + float::<B, 1>(input.bias).unsqueeze::<2>();
+        let (losses, normalizers) = log_softmax_losses(logits.clone(), targets.clone());
+        let saved = keep.then(|| {
+            let ones = Tensor::ones([rows], &losses.device());
+            Saved {
+                hidden: input.hidden,
+                weight: input.weight,
+                logits_gradient: primitive(logits_gradient(logits, targets, normalizers, ones)),
+            }
+        });
+        Forward {
+            output: primitive(losses),
+            constants: (),
+            saved,
+        }
+    }
+
+    fn backward<B: RecurrenceBackend>(
+        saved: Saved<B>,
+        loss_gradient: FloatTensor<B>,
+    ) -> Gradients<B> {
+        let logits_gradient = float::<B, 2>(saved.logits_gradient);
+        let [rows, classes] = logits_gradient.dims();
+        let logits_gradient = logits_gradient * float::<B, 1>(loss_gradient).reshape([rows, 1]);
+        Gradients {
+            hidden: primitive(
+                logits_gradient
+                    .clone()
+                    .matmul(float::<B, 2>(saved.weight).transpose()),
+            ),
+            weight: primitive(
+                float::<B, 2>(saved.hidden)
+                    .transpose()
+                    .matmul(logits_gradient.clone()),
+            ),
+            bias: primitive(logits_gradient.sum_dim(0).reshape([classes])),
+        }
+    }
+
+    fn parents<B: Backend, C: CheckpointStrategy>(
+        input: &Input<Autodiff<B, C>>,
+    ) -> [&FloatTensor<Autodiff<B, C>>; 3] {
+        [&input.hidden, &input.weight, &input.bias]
+    }
+
+    fn inner<B: Backend, C: CheckpointStrategy>(input: Input<Autodiff<B, C>>) -> Input<B> {
+        Input {
+            hidden: input.hidden.primitive,
+            weight: input.weight.primitive,
+            bias: input.bias.primitive,
+            targets: input.targets,
+        }
+    }
+
+    fn outer_constants<B: Backend, C: CheckpointStrategy>(_: ()) {}
+
+    fn parent_gradients<B: Backend>(gradients: Gradients<B>) -> [FloatTensor<B>; 3] {
+        [gradients.hidden, gradients.weight, gradients.bias]
+    }
+}
+
+/// The kernel's sizes from `h`'s and `V`'s shapes.
+fn dims_of(hidden: &Shape, weight: &Shape) -> kernel::Dims {
+    let [rows, d_hidden] = hidden.dims();
+    kernel::Dims {
+        rows,
+        hidden: d_hidden,
+        classes: weight.dims::<2>()[1],
+    }
+}
+
+impl HostKernel<3> for Operation {
+    fn dtype<B: Backend>(input: &Input<B>) -> DType {
+        input.hidden.dtype()
+    }
+
+    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, 3> {
+        let device = B::float_device(&input.hidden);
+        let dims = dims_of(&input.hidden.shape(), &input.weight.shape());
+        let (losses, gradient) = kernel::forward::<E>(
+            &B::view::<E>(&input.hidden),
+            &B::view::<E>(&input.weight),
+            &B::view::<E>(&input.bias),
+            &read_ids::<B>(input.targets),
+            dims,
+            keep,
+        );
+        let saved = gradient.map(|gradient| Saved {
+            hidden: input.hidden,
+            weight: input.weight,
+            logits_gradient: write::<B, E>(
+                gradient,
+                Shape::new([dims.rows, dims.classes]),
+                &device,
+            ),
+        });
+        Forward {
+            output: write::<B, E>(losses, Shape::new([dims.rows]), &device),
+            constants: (),
+            saved,
+        }
+    }
+
+    fn backward<B: HostView, E: Real>(
+        saved: Saved<B>,
+        loss_gradient: FloatTensor<B>,
+    ) -> Gradients<B> {
+        let device = B::float_device(&saved.hidden);
+        let (hidden_shape, weight_shape) = (saved.hidden.shape(), saved.weight.shape());
+        let dims = dims_of(&hidden_shape, &weight_shape);
+        let (hidden, weight, bias) = kernel::backward::<E>(
+            &B::view::<E>(&saved.hidden),
+            &B::view::<E>(&saved.weight),
+            read::<B, E>(saved.logits_gradient),
+            &B::view::<E>(&loss_gradient),
+            dims,
+        );
+        Gradients {
+            hidden: write::<B, E>(hidden, hidden_shape, &device),
+            weight: write::<B, E>(weight, weight_shape, &device),
+            bias: write::<B, E>(bias, Shape::new([dims.classes]), &device),
+        }
+    }
+}
+
+/// The fused output layer and loss: `hidden` `[rows, d_hidden]`, `weight` `[d_hidden, classes]`,
+/// `bias` `[classes]`, `targets` `[rows]`; returns `−log softmax(h(n) · V + c)[target(n)]`,
+/// `[rows]`.
+pub fn output_cross_entropy<B: RecurrenceBackend>(
+    hidden: Tensor<B, 2>,
+    weight: Tensor<B, 2>,
+    bias: Tensor<B, 1>,
+    targets: Tensor<B, 1, Int>,
+) -> Tensor<B, 1> {
+    let input = Input {
+        hidden: primitive(hidden),
+        weight: primitive(weight),
+        bias: primitive(bias),
+        targets: targets.into_primitive(),
+    };
+    float(B::output_loss_forward(input, false).output)
+}
