@@ -1,7 +1,7 @@
 //! The softmax cross-entropy, `−log softmax(o(n))[target(n)]` per row, with its backward from the
 //! kept `softmax(o(n)) − onehot(target(n))`.
 
-pub mod kernel;
+pub(crate) mod kernel;
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;

@@ -1,7 +1,7 @@
 //! Rows of a table by id, `out(n) = table(ids(n))`, and its backward, a scatter-add: the token
 //! lookup that replaces a product with one-hot inputs.
 
-pub mod kernel;
+pub(crate) mod kernel;
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;

@@ -1,7 +1,7 @@
 //! The output layer and the loss in one operation: `−log softmax(h(n) · V + c)[target(n)]` per
 //! row, the logits never materialised batch-first.
 
-pub mod kernel;
+pub(crate) mod kernel;
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;

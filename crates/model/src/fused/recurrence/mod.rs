@@ -1,6 +1,6 @@
 //! `h(t) = tanh(p(t) + h(t-1) · W)` for `t = 1 … τ`, over all steps at once, and its BPTT.
 
-pub mod kernel;
+pub(crate) mod kernel;
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;

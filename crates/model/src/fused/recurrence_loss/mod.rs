@@ -2,7 +2,7 @@
 //! training pass of pattern 1's top layer, `L(t) = −log softmax(c + V h(t))[y(t)]` with
 //! `h(t) = tanh(p(t) + h(t-1) · W)`.
 
-pub mod kernel;
+pub(crate) mod kernel;
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
