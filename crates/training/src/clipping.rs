@@ -6,8 +6,8 @@
 
 use burn::module::{AutodiffModule, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
-use burn::tensor::Tensor;
 use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{ElementConversion, Tensor};
 
 use crate::error::{Result, invalid};
 
@@ -57,7 +57,7 @@ pub fn global_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
     module.visit(&mut visitor);
     visitor
         .total
-        .map(|t| t.into_data().iter::<f64>().next().unwrap_or(0.0).sqrt())
+        .map(|total| total.into_scalar().elem::<f64>().sqrt())
         .unwrap_or(0.0)
 }
 

@@ -1,7 +1,7 @@
 //! Validation: the teacher-forced loss over a whole split, and pattern 2's open-loop accuracy.
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use unroll_model::RecurrenceBackend;
 
 use crate::error::{Result, TrainingError};
@@ -61,7 +61,7 @@ pub fn evaluate<B: RecurrenceBackend>(
         let (losses, next) = model.window_loss(inputs, targets, state, &Feeding::TeacherForcing)?;
         state = next;
         let sum = losses.sum();
-        total += sum.into_data().iter::<f64>().next().unwrap_or(f64::NAN);
+        total += sum.into_scalar().elem::<f64>();
         start = end;
     }
     let nats = total / scored as f64;
