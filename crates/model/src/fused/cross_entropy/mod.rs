@@ -38,18 +38,12 @@ impl FusedOperation<1> for Operation {
     type Gradients<B: Backend> = FloatTensor<B>;
 
     fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, 1> {
-        let logits = float::<B, 2>(input.logits);
-        let [rows, _] = logits.dims();
         let targets = Tensor::<B, 1, Int>::from_primitive(input.targets);
-        let (losses, normalizers) = log_softmax_losses(logits.clone(), targets.clone());
-        let saved = keep.then(|| {
-            let ones = Tensor::ones([rows], &losses.device());
-            primitive(logits_gradient(logits, targets, normalizers, ones))
-        });
+        let (losses, gradient) = losses_and_gradient(float(input.logits), targets, keep);
         Forward {
-            output: primitive(losses),
+            output: losses,
             constants: (),
-            saved,
+            saved: gradient,
         }
     }
 
@@ -100,8 +94,25 @@ pub(crate) fn log_softmax_losses<B: Backend>(
     (picked.neg(), normalizers)
 }
 
+/// The losses `[rows]` of `logits` (`[rows, classes]`) and, when `keep`, each loss's gradient
+/// with respect to its logits, `softmax(o(n)) − onehot(target(n))`: the generic forward pass of
+/// this operation and of the fused output layer and loss.
+pub(crate) fn losses_and_gradient<B: Backend>(
+    logits: Tensor<B, 2>,
+    targets: Tensor<B, 1, Int>,
+    keep: bool,
+) -> (FloatTensor<B>, Option<FloatTensor<B>>) {
+    let [rows, _] = logits.dims();
+    let (losses, normalizers) = log_softmax_losses(logits.clone(), targets.clone());
+    let gradient = keep.then(|| {
+        let ones = Tensor::ones([rows], &losses.device());
+        primitive(logits_gradient(logits, targets, normalizers, ones))
+    });
+    (primitive(losses), gradient)
+}
+
 /// `g(n) · (softmax(o(n)) − onehot(target(n)))`, `[rows, classes]`.
-pub(crate) fn logits_gradient<B: Backend>(
+fn logits_gradient<B: Backend>(
     logits: Tensor<B, 2>,
     targets: Tensor<B, 1, Int>,
     normalizers: Tensor<B, 1>,

@@ -9,7 +9,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::ops::{FloatTensor, IntTensor};
 use burn::tensor::{DType, Int, Shape, Tensor, TensorMetadata};
 
-use super::cross_entropy::{log_softmax_losses, logits_gradient};
+use super::cross_entropy::losses_and_gradient;
 use super::host::math::Real;
 use super::host::{HostKernel, HostView, read, read_ids, write};
 use super::operation::{Forward, FusedOperation};
@@ -64,22 +64,17 @@ impl FusedOperation<3> for Operation {
     fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, 3> {
         let hidden = float::<B, 2>(input.hidden.clone());
         let weight = float::<B, 2>(input.weight.clone());
-        let [rows, _] = hidden.dims();
         let targets = Tensor::<B, 1, Int>::from_primitive(input.targets);
         let logits = hidden.matmul(weight) + float::<B, 1>(input.bias).unsqueeze::<2>();
-        let (losses, normalizers) = log_softmax_losses(logits.clone(), targets.clone());
-        let saved = keep.then(|| {
-            let ones = Tensor::ones([rows], &losses.device());
-            Saved {
+        let (losses, gradient) = losses_and_gradient(logits, targets, keep);
+        Forward {
+            output: losses,
+            constants: (),
+            saved: gradient.map(|logits_gradient| Saved {
                 hidden: input.hidden,
                 weight: input.weight,
-                logits_gradient: primitive(logits_gradient(logits, targets, normalizers, ones)),
-            }
-        });
-        Forward {
-            output: primitive(losses),
-            constants: (),
-            saved,
+                logits_gradient,
+            }),
         }
     }
 
