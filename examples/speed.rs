@@ -73,9 +73,9 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll::model::{
-    FeedbackSequence, HiddenRecurrentConfig, InputEncoding, OutputRecurrentConfig,
-    RecurrenceBackend, RecurrencePath, SequenceInput, SequenceSummarizerConfig, StepInput,
-    step_cross_entropy,
+    FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
+    OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, SequenceInput,
+    SequenceSummarizerConfig, StepInput, step_cross_entropy,
 };
 use unroll::training::clip_global_norm;
 
@@ -142,9 +142,12 @@ fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
     let device = Default::default();
     B::seed(&device, 0);
     let mut model = Some(
-        HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden, VOCAB)
-            .with_path(path)
-            .init::<B>(&device),
+        HiddenRecurrentConfig::new(
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden)
+                .with_path(path),
+            VOCAB,
+        )
+        .init::<B>(&device),
     );
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let inputs = tokens::<B>(batch, window, 1);
@@ -203,9 +206,12 @@ fn pattern_3<B: AutodiffBackend + RecurrenceBackend>(
     let device = Default::default();
     B::seed(&device, 0);
     let mut model = Some(
-        SequenceSummarizerConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden, VOCAB)
-            .with_path(path)
-            .init::<B>(&device),
+        SequenceSummarizerConfig::new(
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden)
+                .with_path(path),
+            VOCAB,
+        )
+        .init::<B>(&device),
     );
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let inputs = tokens::<B>(batch, window, 1);
@@ -237,10 +243,12 @@ where
 {
     let device = Default::default();
     B::seed(&device, 0);
-    let model =
-        HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden, VOCAB)
-            .init::<B>(&device)
-            .valid();
+    let model = HiddenRecurrentConfig::new(
+        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden),
+        VOCAB,
+    )
+    .init::<B>(&device)
+    .valid();
     let mut state = None;
     let mut next: Tensor<B::InnerBackend, 1, Int> = Tensor::zeros([1], &device);
     let characters = 200;

@@ -12,8 +12,9 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 use burn_store::{BurnpackStore, ModuleSnapshot};
 use unroll::model::{
-    FeedbackSequence, HiddenRecurrentConfig, InputEncoding, OutputRecurrentConfig,
-    RecurrenceBackend, RecurrencePath, SequenceInput, SequenceSummarizerConfig, step_cross_entropy,
+    FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
+    OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, SequenceInput,
+    SequenceSummarizerConfig, step_cross_entropy,
 };
 use unroll::training::checkpoint::{Checkpoint, Which, model_bytes};
 use unroll::training::{
@@ -103,10 +104,12 @@ fn pattern_1_forward_and_gradients_on_both_paths() {
     let _turn = turn();
     let (vocab, batch, time) = (7, 3, 9);
     for path in [RecurrencePath::Fused, RecurrencePath::Unrolled] {
-        let config =
-            HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 8, vocab)
+        let config = HiddenRecurrentConfig::new(
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 8)
                 .with_num_layers(2)
-                .with_path(path);
+                .with_path(path),
+            vocab,
+        );
         let cpu_model = config.init::<Cpu>(&Default::default());
         let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
         let run = |model: &unroll::model::HiddenRecurrent<_>, device| {
@@ -157,8 +160,10 @@ fn pattern_1_forward_and_gradients_on_both_paths() {
 fn training_passes_agree() {
     let _turn = turn();
     let (vocab, batch, time) = (7, 5, 9);
-    let config = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 8, vocab)
-        .with_num_layers(2);
+    let config = HiddenRecurrentConfig::new(
+        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 8).with_num_layers(2),
+        vocab,
+    );
     let cpu_model = config.init::<Cpu>(&Default::default());
     let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
     let cpu = Default::default();
@@ -249,7 +254,10 @@ fn pattern_2_both_paths_and_pattern_3_with_lengths() {
         gradients(&gpu_model, &gpu_grads),
     );
 
-    let config = SequenceSummarizerConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 4, 2);
+    let config = SequenceSummarizerConfig::new(
+        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 4),
+        2,
+    );
     let cpu_model = config.init::<Cpu>(&Default::default());
     let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
     fn lengths<B: Backend>(device: &B::Device) -> Tensor<B, 1, Int> {
@@ -285,7 +293,10 @@ fn pattern_2_both_paths_and_pattern_3_with_lengths() {
 fn feeding_strategies_agree() {
     let _turn = turn();
     let (vocab, batch, time) = (5, 3, 8);
-    let config = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 6, vocab);
+    let config = HiddenRecurrentConfig::new(
+        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 6),
+        vocab,
+    );
     let cpu_model = config.init::<Cpu>(&Default::default());
     let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
     // Argmax feedback is deterministic, so both backends feed the same symbols.

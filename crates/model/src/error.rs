@@ -44,28 +44,6 @@ pub enum ModelError {
 /// Result type of the model crate.
 pub type Result<T> = std::result::Result<T, ModelError>;
 
-/// Checks that `value > 0`, naming the setting when it is not.
-pub(crate) fn require_positive(setting: &'static str, value: usize) -> Result<()> {
-    if value == 0 {
-        return Err(ModelError::InvalidConfig {
-            setting,
-            reason: "must be at least 1".into(),
-        });
-    }
-    Ok(())
-}
-
-/// Checks that a probability lies in `[0, 1)`.
-pub(crate) fn require_dropout(setting: &'static str, value: f64) -> Result<()> {
-    if !(0.0..1.0).contains(&value) {
-        return Err(ModelError::InvalidConfig {
-            setting,
-            reason: format!("must lie in [0, 1), got {value}"),
-        });
-    }
-    Ok(())
-}
-
 /// Builds a [`ModelError::Shape`].
 pub(crate) fn shape_error(what: &'static str, expected: String, actual: &[usize]) -> ModelError {
     ModelError::Shape {

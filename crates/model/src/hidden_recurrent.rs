@@ -5,48 +5,38 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::tensor::{Int, Tensor, backend::Backend};
 
-use crate::error::require_positive;
 use crate::fused::cross_entropy::log_softmax_losses;
 use crate::fused::{RecurrenceBackend, tanh_recurrence_loss};
-use crate::input::{InputEncoding, SequenceInput, StepInput};
+use crate::input::{SequenceInput, StepInput};
 use crate::loss::{check_targets, output_bias};
 use crate::recurrence::{HiddenStack, HiddenStackConfig, RecurrencePath};
+use crate::setting::at_least_one;
 
-/// Configuration of a [`HiddenRecurrent`] network.
+/// Configuration of a [`HiddenRecurrent`] network: a [`HiddenStackConfig`] and the size of the
+/// output.
+///
+/// ```
+/// use unroll_model::{HiddenRecurrentConfig, HiddenStackConfig, InputEncoding};
+/// let tokens = InputEncoding::Tokens { vocab_size: 65 };
+/// let config = HiddenRecurrentConfig::new(HiddenStackConfig::new(tokens, 256).with_num_layers(2), 65);
+/// assert!(config.validate().is_ok());
+/// ```
 #[derive(Config, Debug)]
 pub struct HiddenRecurrentConfig {
-    /// How `x(t)` enters the recurrence (token ids or dense features).
-    pub input: InputEncoding,
-    /// Size of the hidden state of each layer.
-    pub d_hidden: usize,
+    /// The recurrent layers: input encoding, hidden size, layers, dropout, path.
+    pub hidden: HiddenStackConfig,
     /// Size of the output `o(t)` (the vocabulary size for a language model).
     pub d_output: usize,
-    /// Number of stacked recurrent layers.
-    #[config(default = 1)]
-    pub num_layers: usize,
-    /// Dropout probability between stacked layers.
-    #[config(default = 0.0)]
-    pub dropout: f64,
-    /// Fused recurrence (fast) or unrolled (reference).
-    #[config(default = "RecurrencePath::Fused")]
-    pub path: RecurrencePath,
 }
 
 impl HiddenRecurrentConfig {
-    fn stack(&self) -> HiddenStackConfig {
-        HiddenStackConfig::new(self.input, self.d_hidden)
-            .with_num_layers(self.num_layers)
-            .with_dropout(self.dropout)
-            .with_path(self.path)
-    }
-
     /// Checks every setting, naming the first one that is invalid.
     pub fn validate(&self) -> crate::Result<()> {
-        self.stack().validate()?;
-        require_positive("d_output", self.d_output)
+        self.hidden.validate()?;
+        at_least_one("d_output", self.d_output as u64)
     }
 
     /// Builds the network.
@@ -60,11 +50,8 @@ impl HiddenRecurrentConfig {
 
     /// Builds the network, or says which setting is invalid.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<HiddenRecurrent<B>> {
-        self.validate()?;
-        Ok(HiddenRecurrent {
-            hidden: self.stack().try_init(device)?,
-            output: LinearConfig::new(self.d_hidden, self.d_output).init(device),
-        })
+        let (hidden, output) = self.hidden.try_init_with_output(self.d_output, device)?;
+        Ok(HiddenRecurrent { hidden, output })
     }
 }
 
@@ -149,19 +136,18 @@ impl<B: Backend> HiddenRecurrent<B> {
         }
         let device = self.output.weight.device();
         let state = self.hidden.check_state(state, batch, &device)?;
-        let (projected, initial, mut finals) = self.hidden.fused_below_top(input, state);
-        let top = self.hidden.layers.last().expect("at least one layer");
-        let (losses, final_state) = tanh_recurrence_loss(
-            projected,
-            initial,
-            top.recurrent_weight.val(),
-            self.output.weight.val(),
-            output_bias(&self.output),
-            targets.swap_dims(0, 1).reshape([time * batch]),
-        );
-        finals.push(final_state);
-        let losses = losses.reshape([time, batch]).swap_dims(0, 1);
-        Ok((losses, Tensor::stack(finals, 0)))
+        let targets = targets.swap_dims(0, 1).reshape([time * batch]);
+        let (losses, state) = self.hidden.forward_fused_with(input, state, |top| {
+            tanh_recurrence_loss(
+                top.projected,
+                top.initial,
+                top.recurrent_weight,
+                self.output.weight.val(),
+                output_bias(&self.output),
+                targets,
+            )
+        });
+        Ok((losses.reshape([time, batch]).swap_dims(0, 1), state))
     }
 
     /// One step, for generation.
@@ -200,6 +186,7 @@ impl<B: Backend> HiddenRecurrent<B> {
 mod tests {
     use super::*;
     use crate::ModelError;
+    use crate::input::InputEncoding;
     use burn::backend::NdArray;
     use burn::tensor::{Int, Tensor};
 
@@ -211,25 +198,37 @@ mod tests {
         let tokens = InputEncoding::Tokens { vocab_size: 3 };
         let cases = [
             (
-                HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: 0 }, 4, 3),
+                HiddenRecurrentConfig::new(
+                    HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 0 }, 4),
+                    3,
+                ),
                 "vocab_size",
             ),
             (
-                HiddenRecurrentConfig::new(InputEncoding::Dense { d_input: 0 }, 4, 3),
+                HiddenRecurrentConfig::new(
+                    HiddenStackConfig::new(InputEncoding::Dense { d_input: 0 }, 4),
+                    3,
+                ),
                 "d_input",
             ),
-            (HiddenRecurrentConfig::new(tokens, 0, 3), "d_hidden"),
-            (HiddenRecurrentConfig::new(tokens, 4, 0), "d_output"),
             (
-                HiddenRecurrentConfig::new(tokens, 4, 3).with_num_layers(0),
+                HiddenRecurrentConfig::new(HiddenStackConfig::new(tokens, 0), 3),
+                "d_hidden",
+            ),
+            (
+                HiddenRecurrentConfig::new(HiddenStackConfig::new(tokens, 4), 0),
+                "d_output",
+            ),
+            (
+                HiddenRecurrentConfig::new(HiddenStackConfig::new(tokens, 4).with_num_layers(0), 3),
                 "num_layers",
             ),
             (
-                HiddenRecurrentConfig::new(tokens, 4, 3).with_dropout(1.0),
+                HiddenRecurrentConfig::new(HiddenStackConfig::new(tokens, 4).with_dropout(1.0), 3),
                 "dropout",
             ),
             (
-                HiddenRecurrentConfig::new(tokens, 4, 3).with_dropout(-0.1),
+                HiddenRecurrentConfig::new(HiddenStackConfig::new(tokens, 4).with_dropout(-0.1), 3),
                 "dropout",
             ),
         ];
@@ -244,9 +243,11 @@ mod tests {
     #[test]
     fn inputs_that_do_not_fit_are_rejected() {
         let device = Default::default();
-        let model = HiddenRecurrentConfig::new(InputEncoding::Dense { d_input: 3 }, 4, 2)
-            .with_num_layers(2)
-            .init::<B>(&device);
+        let model = HiddenRecurrentConfig::new(
+            HiddenStackConfig::new(InputEncoding::Dense { d_input: 3 }, 4).with_num_layers(2),
+            2,
+        )
+        .init::<B>(&device);
         let wrong_width = Tensor::<B, 3>::zeros([2, 5, 4], &device);
         let error = model
             .forward(SequenceInput::Dense(wrong_width), None)
@@ -271,8 +272,11 @@ mod tests {
     #[test]
     fn ids_outside_the_vocabulary_are_rejected_by_every_pass() {
         let device = Default::default();
-        let model = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: 5 }, 4, 3)
-            .init::<B>(&device);
+        let model = HiddenRecurrentConfig::new(
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 5 }, 4),
+            3,
+        )
+        .init::<B>(&device);
         let good = Tensor::<B, 2, Int>::from_data([[0i64, 4, 2]], &device);
         let bad_input = Tensor::<B, 2, Int>::from_data([[0i64, 5, 2]], &device);
         let bad_target = Tensor::<B, 2, Int>::from_data([[0i64, 1, 3]], &device);
@@ -305,9 +309,11 @@ mod tests {
     #[test]
     fn output_shapes() {
         let device = Default::default();
-        let model = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: 7 }, 5, 7)
-            .with_num_layers(3)
-            .init::<B>(&device);
+        let model = HiddenRecurrentConfig::new(
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 7 }, 5).with_num_layers(3),
+            7,
+        )
+        .init::<B>(&device);
         let out = model
             .forward(SequenceInput::Tokens(Tensor::zeros([4, 6], &device)), None)
             .unwrap();

@@ -3,7 +3,9 @@
 use burn::config::Config;
 use burn::tensor::{Int, Tensor, backend::Backend};
 
-use crate::error::{ModelError, require_ids_below, require_positive, shape_error};
+use crate::error::{ModelError, require_ids_below, shape_error};
+use crate::fused::{RecurrenceBackend, lookup_rows};
+use crate::setting::at_least_one;
 
 /// How the input `x(t)` is encoded, and so how `U x(t)` is computed.
 #[derive(Config, Debug, Copy, PartialEq)]
@@ -33,8 +35,8 @@ impl InputEncoding {
     /// Rejects a zero width.
     pub fn validate(&self) -> crate::Result<()> {
         match self {
-            InputEncoding::Tokens { vocab_size } => require_positive("vocab_size", *vocab_size),
-            InputEncoding::Dense { d_input } => require_positive("d_input", *d_input),
+            InputEncoding::Tokens { vocab_size } => at_least_one("vocab_size", *vocab_size as u64),
+            InputEncoding::Dense { d_input } => at_least_one("d_input", *d_input as u64),
         }
     }
 
@@ -55,7 +57,8 @@ pub enum SequenceInput<B: Backend> {
     Dense(Tensor<B, 3>),
 }
 
-/// The input of one time step.
+/// The input of one time step, or of every step with time folded into the rows
+/// ([`SequenceInput::into_time_major_rows`]).
 #[derive(Debug, Clone)]
 pub enum StepInput<B: Backend> {
     /// Token ids, shape `[batch]`.
@@ -114,6 +117,34 @@ impl<B: Backend> SequenceInput<B> {
         match self {
             SequenceInput::Tokens(_) => "token ids",
             SequenceInput::Dense(_) => "dense features",
+        }
+    }
+
+    /// Every step as rows, time-major (row `t · batch + b`): ids `[time · batch]` or features
+    /// `[time · batch, d_input]`, the layout of the fused recurrence.
+    pub fn into_time_major_rows(self) -> StepInput<B> {
+        let [batch, time] = self.batch_time();
+        match self {
+            SequenceInput::Tokens(ids) => {
+                StepInput::Tokens(ids.swap_dims(0, 1).reshape([time * batch]))
+            }
+            SequenceInput::Dense(x) => {
+                let d_input = x.dims()[2];
+                StepInput::Dense(x.swap_dims(0, 1).reshape([time * batch, d_input]))
+            }
+        }
+    }
+
+    /// Every step as rows, batch-major (row `b · time + t`): ids `[batch · time]` or features
+    /// `[batch · time, d_input]`, a reshape with no copy.
+    pub fn into_batch_major_rows(self) -> StepInput<B> {
+        let [batch, time] = self.batch_time();
+        match self {
+            SequenceInput::Tokens(ids) => StepInput::Tokens(ids.reshape([batch * time])),
+            SequenceInput::Dense(x) => {
+                let d_input = x.dims()[2];
+                StepInput::Dense(x.reshape([batch * time, d_input]))
+            }
         }
     }
 
@@ -184,7 +215,25 @@ impl<B: Backend> StepInput<B> {
         }
     }
 
-    /// `x · U` for this step: a row lookup for token ids, a matrix product for dense features.
+    /// `b + U x` of every row, `[rows, d_hidden]`: the one place where the input enters a
+    /// recurrence on the fast paths. Token ids look up rows of the table `U + b` (the fused
+    /// lookup, whose backward is one scatter-add); features take one matrix product.
+    ///
+    /// `weight` is `U` stored `[d_input, d_hidden]`, `bias` is `b`, `[d_hidden]`.
+    pub fn affine(self, weight: Tensor<B, 2>, bias: Tensor<B, 1>) -> Tensor<B, 2>
+    where
+        B: RecurrenceBackend,
+    {
+        let bias = bias.unsqueeze::<2>();
+        match self {
+            StepInput::Tokens(ids) => lookup_rows(weight + bias, ids),
+            StepInput::Dense(x) => x.matmul(weight) + bias,
+        }
+    }
+
+    /// `x · U` for this step with Burn's own operations: a row selection for token ids, a matrix
+    /// product for dense features (the unrolled reference uses it, so that it shares no fused
+    /// kernel with the path it checks).
     ///
     /// `weight` is `U` stored `[d_input, d_hidden]`; returns `[batch, d_hidden]`.
     pub fn project(self, weight: Tensor<B, 2>) -> Tensor<B, 2> {

@@ -22,6 +22,7 @@ pub mod loss;
 pub mod output_recurrent;
 pub mod recurrence;
 pub mod sequence_summarizer;
+pub mod setting;
 
 pub use error::{ModelError, Result};
 pub use fused::{RecurrenceBackend, tanh, tanh_recurrence};

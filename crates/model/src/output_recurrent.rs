@@ -11,10 +11,11 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
 
-use crate::error::{require_ids_below, require_positive, shape_error};
+use crate::error::{require_ids_below, shape_error};
 use crate::fused::{RecurrenceBackend, cross_entropy, lookup_rows, output_cross_entropy, tanh};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
 use crate::loss::{check_targets, output_bias};
+use crate::setting::at_least_one;
 
 /// Configuration of an [`OutputRecurrent`] network.
 #[derive(Config, Debug)]
@@ -34,8 +35,8 @@ impl OutputRecurrentConfig {
         if let Some(input) = &self.input {
             input.validate()?;
         }
-        require_positive("d_hidden", self.d_hidden)?;
-        require_positive("d_output", self.d_output)
+        at_least_one("d_hidden", self.d_hidden as u64)?;
+        at_least_one("d_output", self.d_output as u64)
     }
 
     /// Builds the network (weights uniform in `[-1/√d_hidden, 1/√d_hidden]`, as PyTorch's RNNs).
@@ -368,17 +369,14 @@ impl<B: Backend> OutputRecurrent<B> {
                 y.reshape([rows, d]).matmul(self.feedback_weight.val())
             }
         };
-        let mut pre_activation = fed + self.bias.val().unsqueeze::<2>();
-        if let (Some(input), Some(weight)) = (input, &self.input_weight) {
-            pre_activation = pre_activation
-                + match input {
-                    SequenceInput::Tokens(ids) => lookup_rows(weight.val(), ids.reshape([rows])),
-                    SequenceInput::Dense(x) => {
-                        let d = x.dims()[2];
-                        x.reshape([rows, d]).matmul(weight.val())
-                    }
-                };
-        }
+        let pre_activation = match (input, &self.input_weight) {
+            (Some(input), Some(weight)) => {
+                fed + input
+                    .into_batch_major_rows()
+                    .affine(weight.val(), self.bias.val())
+            }
+            _ => fed + self.bias.val().unsqueeze::<2>(),
+        };
         let hidden = tanh(pre_activation);
         debug_assert_eq!(hidden.dims(), [rows, self.d_hidden()]);
         Ok(hidden)
@@ -396,15 +394,15 @@ impl<B: Backend> OutputRecurrent<B> {
     {
         self.check_feedback(&feedback)?;
         let batch = feedback.batch();
-        let mut pre_activation = self.feed(feedback) + self.bias.val().unsqueeze::<2>();
-        match (input, &self.input_weight, &self.input_encoding) {
-            (None, None, _) => {}
+        let fed = self.feed(feedback);
+        let pre_activation = match (input, &self.input_weight, &self.input_encoding) {
+            (None, None, _) => fed + self.bias.val().unsqueeze::<2>(),
             (Some(input), Some(weight), Some(encoding)) => {
                 let given = input.check(encoding)?;
                 if given != batch {
                     return Err(shape_error("input", format!("[{batch}, …]"), &[given]));
                 }
-                pre_activation = pre_activation + input.project(weight.val());
+                fed + input.affine(weight.val(), self.bias.val())
             }
             (None, Some(_), _) => {
                 return Err(shape_error("input", "an input for this step".into(), &[]));
@@ -416,7 +414,7 @@ impl<B: Backend> OutputRecurrent<B> {
                     &[],
                 ));
             }
-        }
+        };
         Ok(self.output.forward(tanh(pre_activation)))
     }
 

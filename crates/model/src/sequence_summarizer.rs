@@ -5,46 +5,30 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::tensor::{Int, Tensor, backend::Backend};
 
-use crate::error::{require_positive, shape_error};
+use crate::error::shape_error;
 use crate::fused::RecurrenceBackend;
-use crate::input::{InputEncoding, SequenceInput};
-use crate::recurrence::{HiddenStack, HiddenStackConfig, RecurrencePath};
+use crate::input::SequenceInput;
+use crate::recurrence::{HiddenStack, HiddenStackConfig};
+use crate::setting::at_least_one;
 
-/// Configuration of a [`SequenceSummarizer`].
+/// Configuration of a [`SequenceSummarizer`]: a [`HiddenStackConfig`] and the size of the one
+/// output. Padded batches always run unrolled.
 #[derive(Config, Debug)]
 pub struct SequenceSummarizerConfig {
-    /// How `x(t)` enters the recurrence.
-    pub input: InputEncoding,
-    /// Size of the hidden state of each layer.
-    pub d_hidden: usize,
+    /// The recurrent layers: input encoding, hidden size, layers, dropout, path.
+    pub hidden: HiddenStackConfig,
     /// Size of the single output `o`.
     pub d_output: usize,
-    /// Number of stacked recurrent layers.
-    #[config(default = 1)]
-    pub num_layers: usize,
-    /// Dropout probability between stacked layers.
-    #[config(default = 0.0)]
-    pub dropout: f64,
-    /// Fused recurrence (fast) or unrolled (reference); padded batches always run unrolled.
-    #[config(default = "RecurrencePath::Fused")]
-    pub path: RecurrencePath,
 }
 
 impl SequenceSummarizerConfig {
-    fn stack(&self) -> HiddenStackConfig {
-        HiddenStackConfig::new(self.input, self.d_hidden)
-            .with_num_layers(self.num_layers)
-            .with_dropout(self.dropout)
-            .with_path(self.path)
-    }
-
     /// Checks every setting, naming the first one that is invalid.
     pub fn validate(&self) -> crate::Result<()> {
-        self.stack().validate()?;
-        require_positive("d_output", self.d_output)
+        self.hidden.validate()?;
+        at_least_one("d_output", self.d_output as u64)
     }
 
     /// Builds the network.
@@ -58,11 +42,8 @@ impl SequenceSummarizerConfig {
 
     /// Builds the network, or says which setting is invalid.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<SequenceSummarizer<B>> {
-        self.validate()?;
-        Ok(SequenceSummarizer {
-            hidden: self.stack().try_init(device)?,
-            output: LinearConfig::new(self.d_hidden, self.d_output).init(device),
-        })
+        let (hidden, output) = self.hidden.try_init_with_output(self.d_output, device)?;
+        Ok(SequenceSummarizer { hidden, output })
     }
 }
 
@@ -146,6 +127,7 @@ fn step_masks<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::InputEncoding;
     use burn::backend::NdArray;
     use burn::tensor::TensorData;
 
@@ -154,8 +136,11 @@ mod tests {
     #[test]
     fn lengths_out_of_range_are_rejected() {
         let device = Default::default();
-        let model = SequenceSummarizerConfig::new(InputEncoding::Tokens { vocab_size: 3 }, 2, 1)
-            .init::<B>(&device);
+        let model = SequenceSummarizerConfig::new(
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 3 }, 2),
+            1,
+        )
+        .init::<B>(&device);
         let input = || SequenceInput::Tokens(Tensor::<B, 2, Int>::zeros([2, 4], &device));
         for lengths in [vec![0i64, 2], vec![5, 2]] {
             let lengths = Tensor::<B, 1, Int>::from_data(TensorData::new(lengths, [2]), &device);

@@ -8,8 +8,8 @@ use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::{
-    FeedbackSequence, HiddenRecurrentConfig, InputEncoding, OutputRecurrentConfig,
-    RecurrenceBackend, RecurrencePath, SequenceInput,
+    FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
+    OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, SequenceInput,
 };
 
 #[path = "common/burn_reference.rs"]
@@ -95,10 +95,12 @@ fn pattern_1<B: AutodiffBackend + RecurrenceBackend>() {
     let device = Default::default();
     let (batch, time, hidden, vocab) = (33, 17, 40, 11);
     for layers in [1, 2] {
-        let fused =
-            HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: vocab }, hidden, vocab)
-                .with_num_layers(layers)
-                .init::<B>(&device);
+        let fused = HiddenRecurrentConfig::new(
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, hidden)
+                .with_num_layers(layers),
+            vocab,
+        )
+        .init::<B>(&device);
         let mut unrolled = materialized(&fused);
         unrolled.hidden.path = RecurrencePath::Unrolled;
         let (inputs, targets) = (

@@ -9,7 +9,8 @@ use burn::optim::GradientsParams;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
 
-use crate::error::{Result, invalid};
+use crate::config::check_max_norm;
+use crate::error::Result;
 
 /// Sums `‖g‖²` of every parameter's gradient, on the device.
 struct SquaredNorm<'a, B: AutodiffBackend> {
@@ -68,12 +69,7 @@ pub fn clip_global_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
     mut gradients: GradientsParams,
     max_norm: f64,
 ) -> Result<(GradientsParams, f64)> {
-    if !(max_norm > 0.0 && max_norm.is_finite()) {
-        return Err(invalid(
-            "clip",
-            format!("the maximum gradient norm must be finite and > 0, got {max_norm}"),
-        ));
-    }
+    check_max_norm(max_norm)?;
     let norm = global_norm(module, &gradients);
     let coefficient = max_norm / (norm + 1e-6);
     if coefficient < 1.0 {

@@ -1,6 +1,9 @@
 //! Every setting of a training run, serialisable (JSON or TOML) and checked before training.
 
+use std::ops::Bound::{Excluded, Included, Unbounded};
+
 use serde::{Deserialize, Serialize};
+use unroll_model::setting::{at_least_one, within};
 
 use crate::corpus::SymbolMode;
 use crate::error::{Result, invalid};
@@ -99,30 +102,17 @@ impl LearningRateSchedule {
         match *self {
             LearningRateSchedule::Constant => Ok(()),
             LearningRateSchedule::Step { every, factor } => {
-                if every == 0 {
-                    return Err(invalid("every", "the step schedule needs every ≥ 1"));
-                }
-                positive_unit("factor", factor)
+                at_least_one("every", every)?;
+                Ok(within("factor", factor, Excluded(0.0), Included(1.0))?)
             }
-            LearningRateSchedule::Exponential { gamma } => positive_unit("gamma", gamma),
+            LearningRateSchedule::Exponential { gamma } => {
+                Ok(within("gamma", gamma, Excluded(0.0), Included(1.0))?)
+            }
             LearningRateSchedule::Cosine { minimum } => {
-                if !(0.0..=base).contains(&minimum) {
-                    return Err(invalid(
-                        "minimum",
-                        format!("the cosine floor must lie in [0, lr = {base}], got {minimum}"),
-                    ));
-                }
-                Ok(())
+                Ok(within("minimum", minimum, Included(0.0), Included(base))?)
             }
         }
     }
-}
-
-fn positive_unit(setting: &'static str, value: f64) -> Result<()> {
-    if !(value > 0.0 && value <= 1.0) {
-        return Err(invalid(setting, format!("must lie in (0, 1], got {value}")));
-    }
-    Ok(())
 }
 
 /// What the network is fed as its previous symbol during training.
@@ -222,58 +212,26 @@ impl Default for TrainingConfig {
     }
 }
 
-fn positive(setting: &'static str, value: u64) -> Result<()> {
-    if value == 0 {
-        return Err(invalid(setting, "must be at least 1"));
-    }
-    Ok(())
-}
-
 impl TrainingConfig {
     /// Checks every setting, naming the first one out of range.
     pub fn validate(&self) -> Result<()> {
-        positive("hidden", self.model.hidden as u64)?;
-        positive("layers", self.model.layers as u64)?;
-        if !(0.0..1.0).contains(&self.model.dropout) {
-            return Err(invalid(
-                "dropout",
-                format!("must lie in [0, 1), got {}", self.model.dropout),
-            ));
-        }
-        if self.model.pattern == Pattern::Output
-            && (self.model.layers != 1 || self.model.dropout != 0.0)
-        {
-            return Err(invalid(
-                "layers",
-                "pattern 2 (output recurrence) has one hidden layer and no dropout",
-            ));
-        }
-        positive("window", self.window as u64)?;
-        positive("batch", self.batch as u64)?;
-        positive("steps", self.steps)?;
-        positive("eval_every", self.eval_every)?;
-        positive("log_every", self.log_every)?;
-        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return Err(invalid(
-                "learning_rate",
-                format!("must be finite and > 0, got {}", self.learning_rate),
-            ));
-        }
+        self.model.validate()?;
+        at_least_one("window", self.window as u64)?;
+        at_least_one("batch", self.batch as u64)?;
+        at_least_one("steps", self.steps)?;
+        at_least_one("eval_every", self.eval_every)?;
+        at_least_one("log_every", self.log_every)?;
+        within(
+            "learning_rate",
+            self.learning_rate,
+            Excluded(0.0),
+            Unbounded,
+        )?;
         self.learning_rate_schedule.validate(self.learning_rate)?;
-        if let Some(clip) = self.clip
-            && !(clip > 0.0 && clip.is_finite())
-        {
-            return Err(invalid(
-                "clip",
-                format!("must be finite and > 0, got {clip}"),
-            ));
+        if let Some(clip) = self.clip {
+            check_max_norm(clip)?;
         }
-        if !(self.validation_fraction > 0.0 && self.validation_fraction < 1.0) {
-            return Err(invalid(
-                "validation_fraction",
-                format!("must lie in (0, 1), got {}", self.validation_fraction),
-            ));
-        }
+        check_validation_fraction(self.validation_fraction)?;
         if self.carry_state && self.batching != Batching::ContiguousStreams {
             return Err(invalid(
                 "carry_state",
@@ -286,6 +244,21 @@ impl TrainingConfig {
             Strategy::Curriculum { schedule, .. } => schedule.validate(self.window),
         }
     }
+}
+
+/// Checks the fraction of a corpus kept for validation (the setting `validation_fraction`).
+pub(crate) fn check_validation_fraction(fraction: f64) -> Result<()> {
+    Ok(within(
+        "validation_fraction",
+        fraction,
+        Excluded(0.0),
+        Excluded(1.0),
+    )?)
+}
+
+/// Checks the maximum gradient norm of clipping (the setting `clip`).
+pub(crate) fn check_max_norm(max_norm: f64) -> Result<()> {
+    Ok(within("clip", max_norm, Excluded(0.0), Unbounded)?)
 }
 
 #[cfg(test)]

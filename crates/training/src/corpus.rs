@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::check_validation_fraction;
 use crate::durable::{MAX_INPUT_BYTES, read_limited, sha256_hex};
-use crate::error::{Result, TrainingError, invalid};
+use crate::error::{Result, TrainingError};
 
 /// The byte-order mark some editors put at the start of UTF-8 files: not part of the text.
 const BYTE_ORDER_MARK: &str = "\u{FEFF}";
@@ -205,12 +206,7 @@ impl Corpus {
     /// index `⌊(1 − fraction)·N⌋` on (with 0.1, nanoGPT's split, so losses compare). Both parts
     /// must hold at least `minimum` symbols.
     pub fn split(&self, fraction: f64, minimum: usize) -> Result<(&[u32], &[u32])> {
-        if !(fraction > 0.0 && fraction < 1.0) {
-            return Err(invalid(
-                "validation_fraction",
-                format!("must lie in (0, 1), got {fraction}"),
-            ));
-        }
+        check_validation_fraction(fraction)?;
         let boundary = (self.ids.len() as f64 * (1.0 - fraction)) as usize;
         let (train, validation) = self.ids.split_at(boundary);
         if train.len() < minimum || validation.len() < minimum {

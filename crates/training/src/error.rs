@@ -98,9 +98,22 @@ pub enum TrainingError {
         /// The checkpoint written.
         checkpoint: String,
     },
-    /// The model rejected a configuration or an input.
+    /// The model rejected an input.
     #[error(transparent)]
-    Model(#[from] ModelError),
+    Model(ModelError),
+}
+
+/// A setting the model rejects is an invalid setting like any other; other model errors keep
+/// their own variant.
+impl From<ModelError> for TrainingError {
+    fn from(error: ModelError) -> Self {
+        match error {
+            ModelError::InvalidConfig { setting, reason } => {
+                TrainingError::InvalidSetting { setting, reason }
+            }
+            other => TrainingError::Model(other),
+        }
+    }
 }
 
 /// Result type of the training crate.

@@ -14,6 +14,7 @@ use unroll_model::{
 };
 
 use crate::error::{Result, invalid};
+use crate::schedule::probability;
 
 /// How the model's own prediction becomes a symbol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -64,12 +65,7 @@ impl Feeding {
             Feeding::TeacherForcing => Ok(()),
             Feeding::ScheduledSampling {
                 truth_probability, ..
-            } if !(0.0..=1.0).contains(&truth_probability) => Err(invalid(
-                "epsilon",
-                format!(
-                    "the probability of feeding the truth must lie in [0, 1], got {truth_probability}"
-                ),
-            )),
+            } => probability("epsilon", truth_probability),
             Feeding::FreeRunningTail { free_steps, .. } if free_steps > time => Err(invalid(
                 "free_steps",
                 format!("{free_steps} free-running steps exceed the window ({time})"),

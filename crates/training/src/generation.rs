@@ -1,15 +1,17 @@
 //! Generating text from a language model: temperature, top-k, top-p (nucleus) or argmax, on the
 //! model without autodiff, one symbol at a time.
 
+use std::ops::Bound::{Excluded, Included, Unbounded};
 use std::ops::ControlFlow;
 
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use unroll_model::RecurrenceBackend;
+use unroll_model::setting::{at_least_one, within};
 
 use crate::corpus::Vocabulary;
-use crate::error::{Result, invalid};
+use crate::error::Result;
 use crate::language_model::LanguageModel;
 
 /// How the next symbol is chosen from the predicted distribution.
@@ -39,19 +41,12 @@ impl Default for SamplingOptions {
 impl SamplingOptions {
     /// Checks the options, naming the one out of range.
     pub fn validate(&self) -> Result<()> {
-        if !(self.temperature > 0.0 && self.temperature.is_finite()) {
-            return Err(invalid(
-                "temperature",
-                format!("must be finite and > 0, got {}", self.temperature),
-            ));
+        within("temperature", self.temperature, Excluded(0.0), Unbounded)?;
+        if let Some(k) = self.top_k {
+            at_least_one("top_k", k as u64)?;
         }
-        if self.top_k == Some(0) {
-            return Err(invalid("top_k", "must be at least 1"));
-        }
-        if let Some(p) = self.top_p
-            && !(p > 0.0 && p <= 1.0)
-        {
-            return Err(invalid("top_p", format!("must lie in (0, 1], got {p}")));
+        if let Some(p) = self.top_p {
+            within("top_p", p, Excluded(0.0), Included(1.0))?;
         }
         Ok(())
     }

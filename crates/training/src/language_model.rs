@@ -4,13 +4,13 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use unroll_model::{
-    Feedback, FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig, InputEncoding,
-    OutputRecurrent, OutputRecurrentConfig, RecurrenceBackend, SequenceInput, StepInput,
-    step_cross_entropy,
+    Feedback, FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig, HiddenStackConfig,
+    InputEncoding, ModelError, OutputRecurrent, OutputRecurrentConfig, RecurrenceBackend,
+    SequenceInput, StepInput, step_cross_entropy,
 };
 
 use crate::config::{ModelSettings, Pattern};
-use crate::error::Result;
+use crate::error::{Result, invalid};
 use crate::feeding::{Feeding, hidden_recurrent_window, output_recurrent_window};
 
 /// A language model: predicts the symbol at `t` from the symbols before it.
@@ -25,26 +25,60 @@ pub enum LanguageModel<B: Backend> {
 }
 
 impl ModelSettings {
+    /// Pattern 1's configuration for a vocabulary of `vocab_size` symbols.
+    pub fn hidden_recurrent(&self, vocab_size: usize) -> HiddenRecurrentConfig {
+        let tokens = InputEncoding::Tokens { vocab_size };
+        let hidden = HiddenStackConfig::new(tokens, self.hidden)
+            .with_num_layers(self.layers)
+            .with_dropout(self.dropout);
+        HiddenRecurrentConfig::new(hidden, vocab_size)
+    }
+
+    /// Pattern 2's configuration for a vocabulary of `vocab_size` symbols.
+    pub fn output_recurrent(&self, vocab_size: usize) -> OutputRecurrentConfig {
+        OutputRecurrentConfig::new(self.hidden, vocab_size)
+    }
+
+    /// Checks the settings by the model's own configuration (any vocabulary of at least one
+    /// symbol fits), naming a rejected setting as these settings spell it.
+    pub fn validate(&self) -> Result<()> {
+        if self.pattern == Pattern::Output && (self.layers != 1 || self.dropout != 0.0) {
+            return Err(invalid(
+                "layers",
+                "pattern 2 (output recurrence) has one hidden layer and no dropout",
+            ));
+        }
+        let checked = match self.pattern {
+            Pattern::Hidden => self.hidden_recurrent(1).validate(),
+            Pattern::Output => self.output_recurrent(1).validate(),
+        };
+        checked.map_err(|error| match error {
+            ModelError::InvalidConfig { setting, reason } => {
+                let setting = match setting {
+                    "d_hidden" => "hidden",
+                    "num_layers" => "layers",
+                    other => other,
+                };
+                invalid(setting, reason)
+            }
+            other => other.into(),
+        })
+    }
+
     /// Builds the model for a vocabulary of `vocab_size` symbols.
     pub fn init<B: Backend>(
         &self,
         vocab_size: usize,
         device: &B::Device,
     ) -> Result<LanguageModel<B>> {
+        self.validate()?;
         Ok(match self.pattern {
-            Pattern::Hidden => LanguageModel::Hidden(
-                HiddenRecurrentConfig::new(
-                    InputEncoding::Tokens { vocab_size },
-                    self.hidden,
-                    vocab_size,
-                )
-                .with_num_layers(self.layers)
-                .with_dropout(self.dropout)
-                .try_init(device)?,
-            ),
-            Pattern::Output => LanguageModel::Output(
-                OutputRecurrentConfig::new(self.hidden, vocab_size).try_init(device)?,
-            ),
+            Pattern::Hidden => {
+                LanguageModel::Hidden(self.hidden_recurrent(vocab_size).try_init(device)?)
+            }
+            Pattern::Output => {
+                LanguageModel::Output(self.output_recurrent(vocab_size).try_init(device)?)
+            }
         })
     }
 }

@@ -5,7 +5,10 @@
 //! - Free-running curriculum: the last `n(i)` steps of every window are fed the model's own
 //!   samples, `n` growing from 0 to a maximum.
 
+use std::ops::Bound::{Excluded, Included, Unbounded};
+
 use serde::{Deserialize, Serialize};
+use unroll_model::setting::{at_least_one, within};
 
 use crate::error::{Result, invalid};
 
@@ -39,11 +42,9 @@ pub enum SamplingSchedule {
     },
 }
 
-fn unit(setting: &'static str, value: f64) -> Result<()> {
-    if !(0.0..=1.0).contains(&value) {
-        return Err(invalid(setting, format!("must lie in [0, 1], got {value}")));
-    }
-    Ok(())
+/// Checks that a probability lies in `[0, 1]`.
+pub(crate) fn probability(setting: &'static str, value: f64) -> Result<()> {
+    Ok(within(setting, value, Included(0.0), Included(1.0))?)
 }
 
 impl SamplingSchedule {
@@ -53,27 +54,16 @@ impl SamplingSchedule {
     /// Checks the parameters, naming the one out of range.
     pub fn validate(&self) -> Result<()> {
         match *self {
-            SamplingSchedule::Constant { epsilon } => unit("epsilon", epsilon),
+            SamplingSchedule::Constant { epsilon } => probability("epsilon", epsilon),
             SamplingSchedule::Linear { k, c, minimum } => {
-                unit("k", k)?;
-                unit("minimum", minimum)?;
-                if !(c >= 0.0 && c.is_finite()) {
-                    return Err(invalid("c", format!("must be finite and ≥ 0, got {c}")));
-                }
-                Ok(())
+                probability("k", k)?;
+                probability("minimum", minimum)?;
+                Ok(within("c", c, Included(0.0), Unbounded)?)
             }
             SamplingSchedule::Exponential { k } => {
-                if !(k > 0.0 && k < 1.0) {
-                    return Err(invalid("k", format!("must lie in (0, 1), got {k}")));
-                }
-                Ok(())
+                Ok(within("k", k, Excluded(0.0), Excluded(1.0))?)
             }
-            SamplingSchedule::InverseSigmoid { k } => {
-                if !(k >= 1.0 && k.is_finite()) {
-                    return Err(invalid("k", format!("must be finite and ≥ 1, got {k}")));
-                }
-                Ok(())
-            }
+            SamplingSchedule::InverseSigmoid { k } => Ok(within("k", k, Included(1.0), Unbounded)?),
         }
     }
 
@@ -113,10 +103,7 @@ impl CurriculumSchedule {
                 ),
             ));
         }
-        if self.ramp == 0 {
-            return Err(invalid("ramp", "must be at least 1 iteration"));
-        }
-        Ok(())
+        Ok(at_least_one("ramp", self.ramp)?)
     }
 
     /// `n(i) = min(maximum, ⌊maximum · (i − start) / ramp⌋)`, 0 before `start`.

@@ -198,13 +198,16 @@ fn pattern_2_export_is_two_linear_layers() {
 #[test]
 fn pattern_3_export_is_an_rnn_then_a_linear_on_the_last_state() {
     use std::collections::HashMap;
-    use unroll_model::{InputEncoding, SequenceInput, SequenceSummarizerConfig};
+    use unroll_model::{HiddenStackConfig, InputEncoding, SequenceInput, SequenceSummarizerConfig};
     use unroll_training::export::sequence_summarizer_safetensors_bytes;
 
     B::seed(&Default::default(), 6);
     let (d_input, time, batch) = (3, 5, 2);
-    let model = SequenceSummarizerConfig::new(InputEncoding::Dense { d_input }, 4, 2)
-        .init::<B>(&Default::default());
+    let model = SequenceSummarizerConfig::new(
+        HiddenStackConfig::new(InputEncoding::Dense { d_input }, 4),
+        2,
+    )
+    .init::<B>(&Default::default());
     let inputs: Vec<f32> = (0..batch * time * d_input)
         .map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0)
         .collect();

@@ -5,8 +5,8 @@ use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::Backend as _;
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::{
-    FeedbackSequence, HiddenRecurrentConfig, InputEncoding, OutputRecurrentConfig, SequenceInput,
-    StepInput, step_cross_entropy,
+    FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
+    OutputRecurrentConfig, SequenceInput, StepInput, step_cross_entropy,
 };
 use unroll_training::{
     Feeding, OwnSymbol, hidden_recurrent_stepwise, hidden_recurrent_window, mix,
@@ -39,9 +39,11 @@ fn inputs() -> Tensor<B, 2, Int> {
 fn pattern_1() -> unroll_model::HiddenRecurrent<B> {
     let device = Default::default();
     B::seed(&device, 1);
-    HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, 6, VOCAB)
-        .with_num_layers(2)
-        .init(&device)
+    HiddenRecurrentConfig::new(
+        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, 6).with_num_layers(2),
+        VOCAB,
+    )
+    .init(&device)
 }
 
 fn pattern_2() -> unroll_model::OutputRecurrent<B> {

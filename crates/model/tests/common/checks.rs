@@ -7,8 +7,8 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::{
     Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig,
-    InputEncoding, OutputRecurrent, OutputRecurrentConfig, RecurrencePath, SequenceInput,
-    SequenceSummarizer, SequenceSummarizerConfig, StepInput, step_cross_entropy,
+    HiddenStackConfig, InputEncoding, OutputRecurrent, OutputRecurrentConfig, RecurrencePath,
+    SequenceInput, SequenceSummarizer, SequenceSummarizerConfig, StepInput, step_cross_entropy,
 };
 
 use super::burn_reference::{output_recurrent_logits, step_losses};
@@ -42,7 +42,9 @@ fn hidden_recurrent_from<B: TestBackend>(
     input: InputEncoding,
     device: &B::Device,
 ) -> HiddenRecurrent<B> {
-    let mut model = HiddenRecurrentConfig::new(input, rnn.b.len(), rnn.c.len()).init::<B>(device);
+    let mut model =
+        HiddenRecurrentConfig::new(HiddenStackConfig::new(input, rnn.b.len()), rnn.c.len())
+            .init::<B>(device);
     let layer = &mut model.hidden.layers[0];
     layer.input_weight = matrix_param(&rnn.u, device);
     layer.recurrent_weight = matrix_param(&rnn.w, device);
@@ -256,9 +258,11 @@ pub fn hidden_recurrent_gradients_match_finite_differences<B: TestBackend>(devic
     let mut numbers = Numbers::new(3);
     // Two stacked layers on dense input, from a non-zero state.
     let (d_input, d_hidden, d_output, batch, time) = (3, 3, 4, 2, 4);
-    let model = HiddenRecurrentConfig::new(InputEncoding::Dense { d_input }, d_hidden, d_output)
-        .with_num_layers(2)
-        .init::<B>(device);
+    let model = HiddenRecurrentConfig::new(
+        HiddenStackConfig::new(InputEncoding::Dense { d_input }, d_hidden).with_num_layers(2),
+        d_output,
+    )
+    .init::<B>(device);
     let (x, _) = dense::<B>(&mut numbers, batch, time, d_input, device);
     let state = Tensor::<B, 2>::from_data(
         TensorData::new(
@@ -283,8 +287,11 @@ pub fn hidden_recurrent_gradients_match_finite_differences<B: TestBackend>(devic
 
     // One layer on token ids.
     let vocab = 4;
-    let model = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 3, vocab)
-        .init::<B>(device);
+    let model = HiddenRecurrentConfig::new(
+        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 3),
+        vocab,
+    )
+    .init::<B>(device);
     let inputs = ids::<B>(&[vec![0, 1, 2, 3, 1], vec![3, 3, 0, 2, 1]], device);
     let targets = ids::<B>(&[vec![1, 2, 3, 1, 0], vec![3, 0, 2, 1, 1]], device);
     check_against_finite_differences(
@@ -301,9 +308,11 @@ pub fn hidden_recurrent_gradients_match_finite_differences<B: TestBackend>(devic
 
 pub fn hidden_recurrent_state_carries_across_windows<B: TestBackend>(device: &B::Device) {
     B::seed(device, 11);
-    let model = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: 6 }, 5, 6)
-        .with_num_layers(2)
-        .init::<B>(device);
+    let model = HiddenRecurrentConfig::new(
+        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 6 }, 5).with_num_layers(2),
+        6,
+    )
+    .init::<B>(device);
     let sequence = vec![vec![0, 5, 2, 3, 1, 4], vec![2, 2, 1, 0, 5, 3]];
     let whole = model
         .forward(SequenceInput::Tokens(ids::<B>(&sequence, device)), None)
@@ -328,9 +337,11 @@ pub fn hidden_recurrent_state_carries_across_windows<B: TestBackend>(device: &B:
 
 pub fn hidden_recurrent_step_matches_forward<B: TestBackend>(device: &B::Device) {
     B::seed(device, 12);
-    let model = HiddenRecurrentConfig::new(InputEncoding::Tokens { vocab_size: 4 }, 3, 4)
-        .with_num_layers(3)
-        .init::<B>(device);
+    let model = HiddenRecurrentConfig::new(
+        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 4 }, 3).with_num_layers(3),
+        4,
+    )
+    .init::<B>(device);
     let sequence = vec![vec![0, 3, 2, 1], vec![1, 1, 3, 0]];
     let whole = model
         .forward(SequenceInput::Tokens(ids::<B>(&sequence, device)), None)
@@ -581,8 +592,11 @@ pub fn output_recurrent_stepwise_probability_feedback_gradients<B: TestBackend>(
 }
 
 pub fn sequence_summarizer_forward_by_hand<B: TestBackend>(device: &B::Device) {
-    let mut model = SequenceSummarizerConfig::new(InputEncoding::Tokens { vocab_size: 2 }, 1, 1)
-        .init::<B>(device);
+    let mut model = SequenceSummarizerConfig::new(
+        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 2 }, 1),
+        1,
+    )
+    .init::<B>(device);
     let layer = &mut model.hidden.layers[0];
     layer.input_weight = matrix_param(&[vec![0.5], vec![-1.0]], device);
     layer.recurrent_weight = matrix_param(&[vec![0.8]], device);
@@ -612,9 +626,11 @@ pub fn sequence_summarizer_padding_equals_alone<B: TestBackend>(device: &B::Devi
     let mut numbers = Numbers::new(8);
     let (d_input, time, d_output) = (2, 5, 2);
     let lengths = [5usize, 3, 1];
-    let model = SequenceSummarizerConfig::new(InputEncoding::Dense { d_input }, 3, d_output)
-        .with_num_layers(2)
-        .init::<B>(device);
+    let model = SequenceSummarizerConfig::new(
+        HiddenStackConfig::new(InputEncoding::Dense { d_input }, 3).with_num_layers(2),
+        d_output,
+    )
+    .init::<B>(device);
     // Padding holds arbitrary non-zero values: masking, not zeros, must make it harmless.
     let (x, rows) = dense::<B>(&mut numbers, lengths.len(), time, d_input, device);
     let length_tensor = Tensor::<B, 1, Int>::from_data(
@@ -669,9 +685,11 @@ pub fn sequence_summarizer_padding_equals_alone<B: TestBackend>(device: &B::Devi
 pub fn sequence_summarizer_gradients_match_finite_differences<B: TestBackend>(device: &B::Device) {
     B::seed(device, 32);
     let mut numbers = Numbers::new(9);
-    let model = SequenceSummarizerConfig::new(InputEncoding::Tokens { vocab_size: 3 }, 3, 2)
-        .with_num_layers(2)
-        .init::<B>(device);
+    let model = SequenceSummarizerConfig::new(
+        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 3 }, 3).with_num_layers(2),
+        2,
+    )
+    .init::<B>(device);
     let inputs = ids::<B>(&random_ids(&mut numbers, 2, 4, 3), device);
     let lengths = Tensor::<B, 1, Int>::from_data(TensorData::new(vec![4i64, 2], [2]), device);
     let targets = matrix::<B>(&numbers.matrix(2, 2, 1.0), device);
@@ -823,9 +841,11 @@ pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
         (InputEncoding::Tokens { vocab_size: 6 }, 3, true),
     ];
     for (input, layers, with_state) in cases {
-        let fused = HiddenRecurrentConfig::new(input, d_hidden, 6)
-            .with_num_layers(layers)
-            .init::<B>(device);
+        let fused = HiddenRecurrentConfig::new(
+            HiddenStackConfig::new(input, d_hidden).with_num_layers(layers),
+            6,
+        )
+        .init::<B>(device);
         let mut unrolled = materialized(&fused);
         unrolled.hidden.path = RecurrencePath::Unrolled;
         let (sequence, state) = random_case::<B>(
@@ -886,9 +906,11 @@ pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
 pub fn fused_sequence_summarizer_equals_unrolled<B: TestBackend>(device: &B::Device) {
     B::seed(device, 42);
     let mut numbers = Numbers::new(11);
-    let fused = SequenceSummarizerConfig::new(InputEncoding::Dense { d_input: 3 }, 4, 2)
-        .with_num_layers(2)
-        .init::<B>(device);
+    let fused = SequenceSummarizerConfig::new(
+        HiddenStackConfig::new(InputEncoding::Dense { d_input: 3 }, 4).with_num_layers(2),
+        2,
+    )
+    .init::<B>(device);
     let mut unrolled = materialized(&fused);
     unrolled.hidden.path = RecurrencePath::Unrolled;
     let x = SequenceInput::Dense(dense::<B>(&mut numbers, 3, 6, 3, device).0);
@@ -928,9 +950,11 @@ pub fn fused_forward_loss_equals_unrolled<B: TestBackend>(device: &B::Device) {
         (InputEncoding::Tokens { vocab_size: 7 }, 3, false),
     ];
     for (input, layers, with_state) in cases {
-        let fused = HiddenRecurrentConfig::new(input, d_hidden, classes)
-            .with_num_layers(layers)
-            .init::<B>(device);
+        let fused = HiddenRecurrentConfig::new(
+            HiddenStackConfig::new(input, d_hidden).with_num_layers(layers),
+            classes,
+        )
+        .init::<B>(device);
         let mut unrolled = materialized(&fused);
         unrolled.hidden.path = RecurrencePath::Unrolled;
         let (sequence, state) = random_case::<B>(

@@ -1,127 +1,16 @@
-//! One tanh hidden-to-hidden recurrence, `h(t) = tanh(b + W h(t-1) + U x(t))`, and a stack of them.
-//!
-//! Weights are stored in row layout, as Burn's `Linear` stores them: a batch of row vectors is
-//! multiplied on the right, so the textbook's `W h(t-1)` is computed as `h(t-1) · W_stored` with
-//! `W_stored = Wᵀ` (`[d_hidden, d_hidden]`), and `U x(t)` as `x(t) · U_stored` with
-//! `U_stored = Uᵀ` (`[d_input, d_hidden]`). PyTorch's `weight_hh` and `weight_ih` are the
-//! transposes of these.
+//! A stack of tanh recurrences with dropout between layers: the hidden part of patterns 1 and 3.
 
 use burn::config::Config;
-use burn::module::{Initializer, Module, Param};
-use burn::nn::{Dropout, DropoutConfig};
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::{Tensor, backend::Backend};
+use std::ops::Bound::{Excluded, Included};
 
-use crate::error::{require_dropout, require_positive, shape_error};
-use crate::fused::{RecurrenceBackend, lookup_rows, tanh, tanh_recurrence};
+use super::{RecurrencePath, TanhRecurrence, TanhRecurrenceConfig};
+use crate::error::shape_error;
+use crate::fused::{RecurrenceBackend, tanh_recurrence};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
-
-/// Configuration of one [`TanhRecurrence`].
-#[derive(Config, Debug)]
-pub struct TanhRecurrenceConfig {
-    /// Width of `x(t)`: vocabulary size for token ids, feature count for dense input.
-    pub d_input: usize,
-    /// Size of the hidden state `h(t)`.
-    pub d_hidden: usize,
-}
-
-impl TanhRecurrenceConfig {
-    /// Builds the layer with PyTorch's initialisation for `nn.RNN`: every weight and bias uniform
-    /// in `[-1/√d_hidden, 1/√d_hidden]`.
-    ///
-    /// # Panics
-    /// If a size is zero; use [`TanhRecurrenceConfig::try_init`] to get an error instead.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> TanhRecurrence<B> {
-        self.try_init(device)
-            .unwrap_or_else(|error| panic!("{error}"))
-    }
-
-    /// Builds the layer, or says which size is invalid.
-    pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<TanhRecurrence<B>> {
-        require_positive("d_input", self.d_input)?;
-        require_positive("d_hidden", self.d_hidden)?;
-        let bound = 1.0 / (self.d_hidden as f64).sqrt();
-        let init = Initializer::Uniform {
-            min: -bound,
-            max: bound,
-        };
-        Ok(TanhRecurrence {
-            input_weight: init.init([self.d_input, self.d_hidden], device),
-            recurrent_weight: init.init([self.d_hidden, self.d_hidden], device),
-            bias: init.init([self.d_hidden], device),
-        })
-    }
-}
-
-/// One layer of hidden-to-hidden recurrence: `h(t) = tanh(b + W h(t-1) + U x(t))`.
-#[derive(Module, Debug)]
-pub struct TanhRecurrence<B: Backend> {
-    /// `U`, stored `[d_input, d_hidden]` (the transpose of the textbook's matrix).
-    pub input_weight: Param<Tensor<B, 2>>,
-    /// `W`, stored `[d_hidden, d_hidden]` (the transpose of the textbook's matrix).
-    pub recurrent_weight: Param<Tensor<B, 2>>,
-    /// `b`, `[d_hidden]`.
-    pub bias: Param<Tensor<B, 1>>,
-}
-
-impl<B: Backend> TanhRecurrence<B> {
-    /// Size of the hidden state.
-    pub fn d_hidden(&self) -> usize {
-        self.recurrent_weight.dims()[0]
-    }
-
-    /// Width of the input `x(t)`.
-    pub fn d_input(&self) -> usize {
-        self.input_weight.dims()[0]
-    }
-
-    /// Runs the recurrence over all steps.
-    ///
-    /// - `inputs`: one entry per step, each `[batch]` token ids or `[batch, d_input]` features.
-    /// - `initial`: `h(0)`, `[batch, d_hidden]`.
-    /// - `masks`: optional, one `[batch, 1]` tensor per step holding 1 where the step is real and
-    ///   0 where it is padding; on padding the state is carried through unchanged.
-    ///
-    /// Returns `h(1) … h(τ)`, each `[batch, d_hidden]`. Inputs are checked by the caller.
-    pub fn forward(
-        &self,
-        inputs: Vec<StepInput<B>>,
-        initial: Tensor<B, 2>,
-        masks: Option<&[Tensor<B, 2>]>,
-    ) -> Vec<Tensor<B, 2>> {
-        let recurrent_weight = self.recurrent_weight.val();
-        let bias = self.bias.val().unsqueeze::<2>();
-        // For token ids, adding b to every row of U once makes each step a single lookup.
-        let token_table = match inputs.first() {
-            Some(StepInput::Tokens(_)) => Some(self.input_weight.val() + bias.clone()),
-            _ => None,
-        };
-        let input_weight = self.input_weight.val();
-        let mut hidden = initial;
-        let mut outputs = Vec::with_capacity(inputs.len());
-        for (t, input) in inputs.into_iter().enumerate() {
-            let projected = match (input, &token_table) {
-                (StepInput::Tokens(ids), Some(table)) => table.clone().select(0, ids),
-                (input, _) => input.project(input_weight.clone()) + bias.clone(),
-            };
-            let next = (projected + hidden.clone().matmul(recurrent_weight.clone())).tanh();
-            hidden = match masks {
-                Some(masks) => hidden.clone() + (next - hidden) * masks[t].clone(),
-                None => next,
-            };
-            outputs.push(hidden.clone());
-        }
-        outputs
-    }
-
-    /// One step: `h(t)` from `h(t-1)` (`[batch, d_hidden]`) and `x(t)`; returns `[batch, d_hidden]`.
-    pub fn step(&self, input: StepInput<B>, hidden: Tensor<B, 2>) -> Tensor<B, 2>
-    where
-        B: RecurrenceBackend,
-    {
-        let projected = input.project(self.input_weight.val()) + self.bias.val().unsqueeze::<2>();
-        tanh(projected + hidden.matmul(self.recurrent_weight.val()))
-    }
-}
+use crate::setting::{at_least_one, within};
 
 /// Configuration of a [`HiddenStack`].
 #[derive(Config, Debug)]
@@ -141,23 +30,13 @@ pub struct HiddenStackConfig {
     pub path: RecurrencePath,
 }
 
-/// How a recurrence runs over a sequence; both give the same values and gradients.
-#[derive(Config, Debug, Copy, PartialEq, Eq)]
-pub enum RecurrencePath {
-    /// One fused operation per layer with a hand-written BPTT backward ([`crate::fused`]): the
-    /// fast path. Padding masks (pattern 3 with lengths) fall back to the unrolled path.
-    Fused,
-    /// One autodiff node per operation and step: the reference the fused path is tested against.
-    Unrolled,
-}
-
 impl HiddenStackConfig {
     /// Checks every setting.
     pub fn validate(&self) -> crate::Result<()> {
         self.input.validate()?;
-        require_positive("d_hidden", self.d_hidden)?;
-        require_positive("num_layers", self.num_layers)?;
-        require_dropout("dropout", self.dropout)
+        at_least_one("d_hidden", self.d_hidden as u64)?;
+        at_least_one("num_layers", self.num_layers as u64)?;
+        within("dropout", self.dropout, Included(0.0), Excluded(1.0))
     }
 
     /// Builds the stack.
@@ -188,6 +67,21 @@ impl HiddenStackConfig {
             input: self.input,
             path: self.path,
         })
+    }
+
+    /// The stack and an output layer `o = c + V h` of `d_output` units on its top layer: what
+    /// patterns 1 and 3 are made of.
+    pub(crate) fn try_init_with_output<B: Backend>(
+        &self,
+        d_output: usize,
+        device: &B::Device,
+    ) -> crate::Result<(HiddenStack<B>, Linear<B>)> {
+        self.validate()?;
+        at_least_one("d_output", d_output as u64)?;
+        Ok((
+            self.try_init(device)?,
+            LinearConfig::new(self.d_hidden, d_output).init(device),
+        ))
     }
 }
 
@@ -285,65 +179,57 @@ impl<B: Backend> HiddenStack<B> {
     where
         B: RecurrenceBackend,
     {
-        let (projected, initial, mut finals) = self.fused_below_top(input, state);
-        let top = self.layers.last().expect("at least one layer");
-        let states = tanh_recurrence(projected, initial, top.recurrent_weight.val());
-        finals.push(last_state(&states));
-        (states, Tensor::stack(finals, 0))
+        self.forward_fused_with(input, state, |top| {
+            let states = tanh_recurrence(top.projected, top.initial, top.recurrent_weight);
+            let last = last_state(&states);
+            (states, last)
+        })
     }
 
-    /// The fused path up to the top layer's recurrence: every layer below it, then the top
-    /// layer's `p(t) = b + U x(t)` for all steps.
+    /// The fused path with the top layer's recurrence left to `top`: every layer below it runs
+    /// its fused recurrence, then `top` gets the top layer's inputs and returns what it computes
+    /// with its final state `h(τ)` `[batch, d_hidden]` (pattern 1's training pass fuses the
+    /// output layer and the loss into that recurrence).
     ///
     /// - `input`, `state`: as for [`HiddenStack::forward`], already checked.
     ///
-    /// Returns the top layer's `p(t)` `[time, batch, d_hidden]`, its `h(0)` `[batch, d_hidden]`
-    /// and the final states of the layers below, each `[batch, d_hidden]`.
-    pub(crate) fn fused_below_top(
+    /// Returns what `top` computed and the final state of every layer,
+    /// `[num_layers, batch, d_hidden]`.
+    pub(crate) fn forward_fused_with<T>(
         &self,
         input: SequenceInput<B>,
         state: Tensor<B, 3>,
-    ) -> (Tensor<B, 3>, Tensor<B, 2>, Vec<Tensor<B, 2>>)
+        top: impl FnOnce(TopLayer<B>) -> (T, Tensor<B, 2>),
+    ) -> (T, Tensor<B, 3>)
     where
         B: RecurrenceBackend,
     {
         let [_, batch, d_hidden] = state.dims();
         let [_, time] = input.batch_time();
-        let rows = time * batch;
-        let top = self.layers.len() - 1;
-        // Time-major from here on: [time, batch, …].
-        let mut below: Option<Tensor<B, 3>> = None;
+        // Time-major from here on: rows t·batch + b.
+        let mut rows = input.into_time_major_rows();
         let mut finals = Vec::with_capacity(self.layers.len());
-        for (k, layer) in self.layers.iter().enumerate() {
-            let bias = layer.bias.val().unsqueeze::<2>();
-            let projected = match (&below, &input) {
-                (Some(states), _) => {
-                    let x = self
-                        .dropout
-                        .forward(states.clone())
-                        .reshape([rows, d_hidden]);
-                    x.matmul(layer.input_weight.val()) + bias
-                }
-                (None, SequenceInput::Tokens(ids)) => {
-                    let ids = ids.clone().swap_dims(0, 1).reshape([rows]);
-                    lookup_rows(layer.input_weight.val() + bias, ids)
-                }
-                (None, SequenceInput::Dense(x)) => {
-                    let d_input = x.dims()[2];
-                    let x = x.clone().swap_dims(0, 1).reshape([rows, d_input]);
-                    x.matmul(layer.input_weight.val()) + bias
-                }
-            }
-            .reshape([time, batch, d_hidden]);
-            let initial = state.clone().narrow(0, k, 1).reshape([batch, d_hidden]);
-            if k == top {
-                return (projected, initial, finals);
-            }
-            let states = tanh_recurrence(projected, initial, layer.recurrent_weight.val());
+        let (lower, [top_layer]) = self.layers.split_at(self.layers.len() - 1) else {
+            unreachable!("a stack has at least one layer")
+        };
+        let initial = |k: usize| state.clone().narrow(0, k, 1).reshape([batch, d_hidden]);
+        for (k, layer) in lower.iter().enumerate() {
+            let projected = layer.project(rows).reshape([time, batch, d_hidden]);
+            let states = tanh_recurrence(projected, initial(k), layer.recurrent_weight.val());
             finals.push(last_state(&states));
-            below = Some(states);
+            rows = StepInput::Dense(
+                self.dropout
+                    .forward(states)
+                    .reshape([time * batch, d_hidden]),
+            );
         }
-        unreachable!("the loop returns at the top layer")
+        let (result, last) = top(TopLayer {
+            projected: top_layer.project(rows).reshape([time, batch, d_hidden]),
+            initial: initial(lower.len()),
+            recurrent_weight: top_layer.recurrent_weight.val(),
+        });
+        finals.push(last);
+        (result, Tensor::stack(finals, 0))
     }
 
     /// The unrolled path: every step of every layer through autodiff, per-step tensors stacked
@@ -392,6 +278,16 @@ impl<B: Backend> HiddenStack<B> {
         let top = finals.last().expect("at least one layer").clone();
         (top, Tensor::stack(finals, 0))
     }
+}
+
+/// What the top layer's recurrence needs on the fused path.
+pub(crate) struct TopLayer<B: Backend> {
+    /// `p(t) = b + U x(t)` of every step, `[time, batch, d_hidden]`.
+    pub projected: Tensor<B, 3>,
+    /// `h(0)`, `[batch, d_hidden]`.
+    pub initial: Tensor<B, 2>,
+    /// `W`, stored `[d_hidden, d_hidden]`.
+    pub recurrent_weight: Tensor<B, 2>,
 }
 
 /// `h(τ)`, `[batch, d_hidden]`, of time-major states `[time, batch, d_hidden]`.

@@ -1,0 +1,132 @@
+//! One layer of tanh hidden-to-hidden recurrence.
+
+use burn::config::Config;
+use burn::module::{Initializer, Module, Param};
+use burn::tensor::{Tensor, backend::Backend};
+
+use crate::fused::{RecurrenceBackend, tanh};
+use crate::input::StepInput;
+use crate::setting::at_least_one;
+
+/// Configuration of one [`TanhRecurrence`].
+#[derive(Config, Debug)]
+pub struct TanhRecurrenceConfig {
+    /// Width of `x(t)`: vocabulary size for token ids, feature count for dense input.
+    pub d_input: usize,
+    /// Size of the hidden state `h(t)`.
+    pub d_hidden: usize,
+}
+
+impl TanhRecurrenceConfig {
+    /// Checks every setting, naming the first one that is invalid.
+    pub fn validate(&self) -> crate::Result<()> {
+        at_least_one("d_input", self.d_input as u64)?;
+        at_least_one("d_hidden", self.d_hidden as u64)
+    }
+
+    /// Builds the layer with PyTorch's initialisation for `nn.RNN`: every weight and bias uniform
+    /// in `[-1/√d_hidden, 1/√d_hidden]`.
+    ///
+    /// # Panics
+    /// If a size is zero; use [`TanhRecurrenceConfig::try_init`] to get an error instead.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> TanhRecurrence<B> {
+        self.try_init(device)
+            .unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// Builds the layer, or says which size is invalid.
+    pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<TanhRecurrence<B>> {
+        self.validate()?;
+        let bound = 1.0 / (self.d_hidden as f64).sqrt();
+        let init = Initializer::Uniform {
+            min: -bound,
+            max: bound,
+        };
+        Ok(TanhRecurrence {
+            input_weight: init.init([self.d_input, self.d_hidden], device),
+            recurrent_weight: init.init([self.d_hidden, self.d_hidden], device),
+            bias: init.init([self.d_hidden], device),
+        })
+    }
+}
+
+/// One layer of hidden-to-hidden recurrence: `h(t) = tanh(b + W h(t-1) + U x(t))`.
+#[derive(Module, Debug)]
+pub struct TanhRecurrence<B: Backend> {
+    /// `U`, stored `[d_input, d_hidden]` (the transpose of the textbook's matrix).
+    pub input_weight: Param<Tensor<B, 2>>,
+    /// `W`, stored `[d_hidden, d_hidden]` (the transpose of the textbook's matrix).
+    pub recurrent_weight: Param<Tensor<B, 2>>,
+    /// `b`, `[d_hidden]`.
+    pub bias: Param<Tensor<B, 1>>,
+}
+
+impl<B: Backend> TanhRecurrence<B> {
+    /// Size of the hidden state.
+    pub fn d_hidden(&self) -> usize {
+        self.recurrent_weight.dims()[0]
+    }
+
+    /// Width of the input `x(t)`.
+    pub fn d_input(&self) -> usize {
+        self.input_weight.dims()[0]
+    }
+
+    /// `b + U x` of every row of `input` (ids `[rows]` or features `[rows, d_input]`):
+    /// `[rows, d_hidden]`.
+    pub fn project(&self, input: StepInput<B>) -> Tensor<B, 2>
+    where
+        B: RecurrenceBackend,
+    {
+        input.affine(self.input_weight.val(), self.bias.val())
+    }
+
+    /// Runs the recurrence over all steps, one autodiff node per operation and step, on Burn's
+    /// own operations only: the reference the fused path is checked against, and the path for
+    /// padded sequences.
+    ///
+    /// - `inputs`: one entry per step, each `[batch]` token ids or `[batch, d_input]` features.
+    /// - `initial`: `h(0)`, `[batch, d_hidden]`.
+    /// - `masks`: optional, one `[batch, 1]` tensor per step holding 1 where the step is real and
+    ///   0 where it is padding; on padding the state is carried through unchanged.
+    ///
+    /// Returns `h(1) … h(τ)`, each `[batch, d_hidden]`. Inputs are checked by the caller.
+    pub fn forward(
+        &self,
+        inputs: Vec<StepInput<B>>,
+        initial: Tensor<B, 2>,
+        masks: Option<&[Tensor<B, 2>]>,
+    ) -> Vec<Tensor<B, 2>> {
+        let recurrent_weight = self.recurrent_weight.val();
+        let bias = self.bias.val().unsqueeze::<2>();
+        // For token ids, adding b to every row of U once makes each step a single lookup.
+        let token_table = match inputs.first() {
+            Some(StepInput::Tokens(_)) => Some(self.input_weight.val() + bias.clone()),
+            _ => None,
+        };
+        let input_weight = self.input_weight.val();
+        let mut hidden = initial;
+        let mut outputs = Vec::with_capacity(inputs.len());
+        for (t, input) in inputs.into_iter().enumerate() {
+            let projected = match (input, &token_table) {
+                (StepInput::Tokens(ids), Some(table)) => table.clone().select(0, ids),
+                (input, _) => input.project(input_weight.clone()) + bias.clone(),
+            };
+            let next = (projected + hidden.clone().matmul(recurrent_weight.clone())).tanh();
+            hidden = match masks {
+                Some(masks) => hidden.clone() + (next - hidden) * masks[t].clone(),
+                None => next,
+            };
+            outputs.push(hidden.clone());
+        }
+        outputs
+    }
+
+    /// One step: `h(t)` from `h(t-1)` (`[batch, d_hidden]`) and `x(t)`; returns `[batch, d_hidden]`.
+    pub fn step(&self, input: StepInput<B>, hidden: Tensor<B, 2>) -> Tensor<B, 2>
+    where
+        B: RecurrenceBackend,
+    {
+        tanh(self.project(input) + hidden.matmul(self.recurrent_weight.val()))
+    }
+}
