@@ -286,7 +286,7 @@ fn usable<B: burn::tensor::backend::Backend>(name: &str, device: &B::Device) -> 
     }
 }
 
-/// The GPU configurations of the GPU issue: patterns 1 and 2 at two sizes, per GPU backend.
+/// The GPU configurations: patterns 1 and 2 at two sizes, per GPU backend.
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 fn gpu(budget: Duration) -> bool {
     fn sizes<B: AutodiffBackend + RecurrenceBackend>(name: &str, budget: Duration) {

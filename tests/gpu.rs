@@ -18,7 +18,7 @@ use unroll::model::{
 };
 use unroll::training::checkpoint::{Checkpoint, Which, model_bytes};
 use unroll::training::{
-    Corpus, Feeding, OwnSymbol, Silent, SymbolMode, TrainingConfig, TrainingRun,
+    Corpus, FeedbackChoice, Feeding, Silent, SymbolMode, TrainingConfig, TrainingRun,
     hidden_recurrent_window, train,
 };
 
@@ -304,11 +304,11 @@ fn feeding_strategies_agree() {
         Feeding::TeacherForcing,
         Feeding::ScheduledSampling {
             truth_probability: 0.0,
-            own: OwnSymbol::Argmax,
+            own: FeedbackChoice::Argmax,
         },
         Feeding::FreeRunningTail {
             free_steps: 3,
-            own: OwnSymbol::Argmax,
+            own: FeedbackChoice::Argmax,
         },
     ] {
         let cpu = hidden_recurrent_window(
@@ -371,15 +371,15 @@ fn training_steps_and_checkpoints_cross_backends() {
     let mut config = TrainingConfig {
         window: 12,
         batch: 4,
-        steps: 2,
+        iterations: 2,
         eval_every: 2,
         ..TrainingConfig::default()
     };
     config.model.hidden = 16;
     let start = scratch.0.join("start");
-    let run = |steps: u64, out: &PathBuf, from: &PathBuf, on_gpu: bool| {
+    let run = |iterations: u64, out: &PathBuf, from: &PathBuf, on_gpu: bool| {
         let config = TrainingConfig {
-            steps,
+            iterations,
             ..config.clone()
         };
         let resume = Some(Checkpoint::open(from, Which::Last).unwrap());

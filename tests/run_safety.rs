@@ -640,7 +640,7 @@ fn smaller_cases_give_one_clear_line() {
         "best one was asked for",
     );
     // Usage errors: one line, exit status 2.
-    assert_fails_with(&["train", "--steps", "-1"], "--steps", 2);
+    assert_fails_with(&["train", "--steps", "-1"], "--iterations", 2);
     assert_fails_with(
         &[
             "export",

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use unroll::training::{
-    Batching, CurriculumSchedule, LearningRateSchedule, OptimizerKind, OwnSymbol, Pattern,
+    Batching, CurriculumSchedule, FeedbackChoice, LearningRateSchedule, OptimizerKind, Pattern,
     SamplingSchedule, Strategy, SymbolMode, TrainingConfig,
 };
 
@@ -114,15 +114,17 @@ pub struct TrainArgs {
     /// Dropout between layers (pattern 1).
     #[arg(long)]
     pub dropout: Option<f64>,
-    /// Window length T for truncated back-propagation through time.
-    #[arg(long)]
-    pub seq_len: Option<usize>,
+    /// Window length T for truncated back-propagation through time (`--seq-len`, char-rnn's
+    /// name, is the same flag).
+    #[arg(long, visible_alias = "seq-len")]
+    pub window: Option<usize>,
     /// Sequences per batch.
     #[arg(long)]
     pub batch: Option<usize>,
-    /// Total iterations; with --resume, training continues up to this count.
-    #[arg(long, visible_alias = "iterations")]
-    pub steps: Option<u64>,
+    /// Total optimiser iterations; with --resume, training continues up to this count
+    /// (`--steps`, the familiar name, is the same flag).
+    #[arg(long, visible_alias = "steps")]
+    pub iterations: Option<u64>,
     /// Learning rate.
     #[arg(long)]
     pub lr: Option<f64>,
@@ -283,7 +285,7 @@ pub fn builtin_defaults() -> TrainingConfig {
     let mut config = TrainingConfig {
         window: 64,
         batch: 32,
-        steps: 8000,
+        iterations: 8000,
         eval_every: 1000,
         ..TrainingConfig::default()
     };
@@ -303,9 +305,9 @@ impl TrainArgs {
         set(&mut config.model.hidden, self.hidden);
         set(&mut config.model.layers, self.layers);
         set(&mut config.model.dropout, self.dropout);
-        set(&mut config.window, self.seq_len);
+        set(&mut config.window, self.window);
         set(&mut config.batch, self.batch);
-        set(&mut config.steps, self.steps);
+        set(&mut config.iterations, self.iterations);
         set(&mut config.learning_rate, self.lr);
         set(&mut config.seed, self.seed);
         set(&mut config.eval_every, self.eval_every);
@@ -347,8 +349,8 @@ impl TrainArgs {
             config.carry_state = true;
         }
         let own = match self.own {
-            Some(OwnArg::Argmax) => OwnSymbol::Argmax,
-            _ => OwnSymbol::Sample,
+            Some(OwnArg::Argmax) => FeedbackChoice::Argmax,
+            _ => FeedbackChoice::Sample,
         };
         match self.strategy {
             None => {}
@@ -360,14 +362,14 @@ impl TrainArgs {
                     },
                     ScheduleArg::Linear => SamplingSchedule::Linear {
                         k: self.k.unwrap_or(1.0),
-                        c: self.c.unwrap_or(1.0 / config.steps as f64),
+                        c: self.c.unwrap_or(1.0 / config.iterations as f64),
                         minimum: self.min_epsilon.unwrap_or(0.0),
                     },
                     ScheduleArg::Exponential => SamplingSchedule::Exponential {
                         k: self.k.unwrap_or(0.999),
                     },
                     ScheduleArg::InverseSigmoid => SamplingSchedule::InverseSigmoid {
-                        k: self.k.unwrap_or(config.steps as f64 / 10.0),
+                        k: self.k.unwrap_or(config.iterations as f64 / 10.0),
                     },
                 };
                 config.strategy = Strategy::ScheduledSampling { schedule, own };
@@ -377,7 +379,7 @@ impl TrainArgs {
                     schedule: CurriculumSchedule {
                         maximum: self.curriculum_max.unwrap_or(config.window),
                         start: self.curriculum_start.unwrap_or(0),
-                        ramp: self.curriculum_ramp.unwrap_or(config.steps.max(1)),
+                        ramp: self.curriculum_ramp.unwrap_or(config.iterations.max(1)),
                     },
                     own,
                 };

@@ -161,7 +161,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         config.model.layers,
         config.window,
         config.batch,
-        config.steps,
+        config.iterations,
         config.optimizer,
         config.learning_rate,
     ));

@@ -112,7 +112,7 @@ impl<B: Backend> HiddenRecurrent<B> {
     ///
     /// Returns the losses `[batch, time]` (as [`crate::step_cross_entropy`] of the logits) and the
     /// final state. On the fused path the output layer and the loss run as one operation over all steps
-    /// ([`crate::fused::output_cross_entropy`]), so the logits are never reordered or kept for
+    /// ([`crate::fused::output_row_cross_entropy`]), so the logits are never reordered or kept for
     /// the backward pass; the unrolled path computes the logits, then the loss by Burn's own
     /// operations (the reference the fused path is tested against).
     pub fn forward_loss(

@@ -5,7 +5,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
 use crate::error::{Result, require_ids_below, shape_error};
-use crate::fused::{RecurrenceBackend, cross_entropy};
+use crate::fused::{RecurrenceBackend, row_cross_entropy};
 
 /// Cross-entropy of every step, `-log softmax(o(t))[y(t)]`.
 ///
@@ -21,7 +21,7 @@ pub fn step_cross_entropy<B: RecurrenceBackend>(
     let [batch, time, classes] = logits.dims();
     check_targets(&targets, [batch, time], classes)?;
     let rows = batch * time;
-    let losses = cross_entropy(logits.reshape([rows, classes]), targets.reshape([rows]));
+    let losses = row_cross_entropy(logits.reshape([rows, classes]), targets.reshape([rows]));
     Ok(losses.reshape([batch, time]))
 }
 

@@ -12,7 +12,9 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
 
 use crate::error::{require_ids_below, shape_error};
-use crate::fused::{RecurrenceBackend, cross_entropy, lookup_rows, output_cross_entropy, tanh};
+use crate::fused::{
+    RecurrenceBackend, lookup_rows, output_row_cross_entropy, row_cross_entropy, tanh,
+};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
 use crate::loss::{check_targets, output_bias};
 use crate::setting::at_least_one;
@@ -89,8 +91,9 @@ pub struct OutputRecurrent<B: Backend> {
 pub enum Feedback<B: Backend> {
     /// Class ids `[batch]`: `y(t-1)` is the one-hot vector of the id (a row lookup in `W`).
     Tokens(Tensor<B, 1, Int>),
-    /// Vectors `[batch, d_output]`: a probability vector, or a real-valued target in regression.
-    Vectors(Tensor<B, 2>),
+    /// Dense vectors `[batch, d_output]`: a probability vector, or a real-valued target in
+    /// regression.
+    Dense(Tensor<B, 2>),
 }
 
 /// The fed-back values of a whole sequence, `y(0) … y(τ-1)`.
@@ -98,12 +101,14 @@ pub enum Feedback<B: Backend> {
 pub enum FeedbackSequence<B: Backend> {
     /// Class ids `[batch, time]`.
     Tokens(Tensor<B, 2, Int>),
-    /// Vectors `[batch, time, d_output]`.
-    Vectors(Tensor<B, 3>),
+    /// Dense vectors `[batch, time, d_output]`.
+    Dense(Tensor<B, 3>),
 }
 
-/// How the model's own output `o(t-1)` becomes the next fed-back value when it is not the truth.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the model's own output `o(t-1)` becomes the next fed-back value when it is not the truth
+/// (spelled `probabilities`, `sample`, `argmax` in settings files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FeedbackChoice {
     /// The probability vector `softmax(o(t-1))`; gradients flow through it.
     Probabilities,
@@ -120,7 +125,7 @@ impl<B: Backend> Feedback<B> {
     /// device: a class is the number of cumulative probabilities below a uniform draw.
     pub fn from_logits(logits: Tensor<B, 2>, choice: FeedbackChoice) -> Self {
         match choice {
-            FeedbackChoice::Probabilities => Feedback::Vectors(softmax(logits, 1)),
+            FeedbackChoice::Probabilities => Feedback::Dense(softmax(logits, 1)),
             FeedbackChoice::Argmax => {
                 let [batch, _] = logits.dims();
                 Feedback::Tokens(logits.detach().argmax(1).reshape([batch]))
@@ -132,7 +137,7 @@ impl<B: Backend> Feedback<B> {
     fn batch(&self) -> usize {
         match self {
             Feedback::Tokens(ids) => ids.dims()[0],
-            Feedback::Vectors(y) => y.dims()[0],
+            Feedback::Dense(y) => y.dims()[0],
         }
     }
 }
@@ -154,7 +159,7 @@ impl<B: Backend> FeedbackSequence<B> {
     fn batch_time(&self) -> [usize; 2] {
         match self {
             FeedbackSequence::Tokens(ids) => ids.dims(),
-            FeedbackSequence::Vectors(y) => {
+            FeedbackSequence::Dense(y) => {
                 let [batch, time, _] = y.dims();
                 [batch, time]
             }
@@ -168,9 +173,9 @@ impl<B: Backend> FeedbackSequence<B> {
             FeedbackSequence::Tokens(ids) => {
                 Feedback::Tokens(ids.clone().slice([0..batch, t..t + 1]).reshape([batch]))
             }
-            FeedbackSequence::Vectors(y) => {
+            FeedbackSequence::Dense(y) => {
                 let d = y.dims()[2];
-                Feedback::Vectors(
+                Feedback::Dense(
                     y.clone()
                         .slice([0..batch, t..t + 1, 0..d])
                         .reshape([batch, d]),
@@ -226,7 +231,7 @@ impl<B: Backend> OutputRecurrent<B> {
         if let Feedback::Tokens(ids) = feedback {
             require_ids_below("feedback", ids, self.d_output())?;
         }
-        if let Feedback::Vectors(y) = feedback
+        if let Feedback::Dense(y) = feedback
             && y.dims()[1] != self.d_output()
         {
             return Err(shape_error(
@@ -242,7 +247,7 @@ impl<B: Backend> OutputRecurrent<B> {
     fn feed(&self, feedback: Feedback<B>) -> Tensor<B, 2> {
         match feedback {
             Feedback::Tokens(ids) => self.feedback_weight.val().select(0, ids),
-            Feedback::Vectors(y) => y.matmul(self.feedback_weight.val()),
+            Feedback::Dense(y) => y.matmul(self.feedback_weight.val()),
         }
     }
 
@@ -275,7 +280,7 @@ impl<B: Backend> OutputRecurrent<B> {
 
     /// The teacher-forced training pass: the loss of every step, `−log softmax(o(t))[y(t)]`,
     /// `[batch, time]`, with the output layer and the loss fused into one operation over all
-    /// steps ([`crate::fused::output_cross_entropy`]).
+    /// steps ([`crate::fused::output_row_cross_entropy`]).
     ///
     /// - `input`, `previous_outputs`: as for [`OutputRecurrent::forward_teacher_forced`].
     /// - `targets`: `y(1) … y(τ)`, `[batch, time]` class ids below `d_output`.
@@ -292,10 +297,10 @@ impl<B: Backend> OutputRecurrent<B> {
         check_targets(&targets, [batch, time], self.d_output())?;
         if let Some(logits) = self.per_symbol_logits(&input, &previous_outputs)? {
             let rows = batch * time;
-            return Ok(cross_entropy(logits, targets.reshape([rows])).reshape([batch, time]));
+            return Ok(row_cross_entropy(logits, targets.reshape([rows])).reshape([batch, time]));
         }
         let hidden = self.teacher_forced_hidden(input, previous_outputs)?;
-        let losses = output_cross_entropy(
+        let losses = output_row_cross_entropy(
             hidden,
             self.output.weight.val(),
             output_bias(&self.output),
@@ -357,7 +362,7 @@ impl<B: Backend> OutputRecurrent<B> {
                 require_ids_below("previous_outputs", &ids, self.d_output())?;
                 lookup_rows(self.feedback_weight.val(), ids.reshape([rows]))
             }
-            FeedbackSequence::Vectors(y) => {
+            FeedbackSequence::Dense(y) => {
                 let d = y.dims()[2];
                 if d != self.d_output() {
                     return Err(shape_error(
@@ -547,9 +552,9 @@ mod tests {
                 .forward_teacher_forced(Some(x), previous.clone())
                 .is_err()
         );
-        let wrong = FeedbackSequence::Vectors(Tensor::zeros([2, 5, 4], &device));
+        let wrong = FeedbackSequence::Dense(Tensor::zeros([2, 5, 4], &device));
         assert!(model.forward_teacher_forced(None, wrong).is_err());
-        let wrong = Feedback::Vectors(Tensor::zeros([2, 2], &device));
+        let wrong = Feedback::Dense(Tensor::zeros([2, 2], &device));
         assert!(model.step(None, wrong).is_err());
         assert_eq!(
             model.forward_teacher_forced(None, previous).unwrap().dims(),

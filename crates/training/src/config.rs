@@ -7,8 +7,9 @@ use unroll_model::setting::{at_least_one, within};
 
 use crate::corpus::SymbolMode;
 use crate::error::{Result, invalid};
-use crate::feeding::OwnSymbol;
+use crate::feeding::check_own_symbol;
 use crate::schedule::{CurriculumSchedule, SamplingSchedule};
+use unroll_model::FeedbackChoice;
 
 /// Which recurrent pattern the language model uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,7 +58,7 @@ pub enum OptimizerKind {
     Rmsprop,
 }
 
-/// How the learning rate changes with the iteration `i` (counted from 0) of `steps`.
+/// How the learning rate changes with the iteration `i` (counted from 0) of `iterations`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LearningRateSchedule {
@@ -75,7 +76,7 @@ pub enum LearningRateSchedule {
         /// Per-iteration multiplier, in (0, 1].
         gamma: f64,
     },
-    /// `minimum + (lr − minimum) · (1 + cos(π i / steps)) / 2`.
+    /// `minimum + (lr − minimum) · (1 + cos(π i / iterations)) / 2`.
     Cosine {
         /// The rate reached at the last iteration.
         minimum: f64,
@@ -84,7 +85,7 @@ pub enum LearningRateSchedule {
 
 impl LearningRateSchedule {
     /// The learning rate at iteration `i`.
-    pub fn rate(&self, base: f64, iteration: u64, steps: u64) -> f64 {
+    pub fn rate(&self, base: f64, iteration: u64, iterations: u64) -> f64 {
         match *self {
             LearningRateSchedule::Constant => base,
             LearningRateSchedule::Step { every, factor } => {
@@ -92,7 +93,7 @@ impl LearningRateSchedule {
             }
             LearningRateSchedule::Exponential { gamma } => base * gamma.powf(iteration as f64),
             LearningRateSchedule::Cosine { minimum } => {
-                let progress = iteration as f64 / steps.max(1) as f64;
+                let progress = iteration as f64 / iterations.max(1) as f64;
                 minimum + (base - minimum) * (1.0 + (std::f64::consts::PI * progress).cos()) / 2.0
             }
         }
@@ -126,14 +127,14 @@ pub enum Strategy {
         /// ε(i).
         schedule: SamplingSchedule,
         /// How the model's prediction becomes a symbol.
-        own: OwnSymbol,
+        own: FeedbackChoice,
     },
     /// The last n(i) steps of every window fed the model's own predictions.
     Curriculum {
         /// n(i).
         schedule: CurriculumSchedule,
         /// How the model's prediction becomes a symbol.
-        own: OwnSymbol,
+        own: FeedbackChoice,
     },
 }
 
@@ -158,8 +159,10 @@ pub struct TrainingConfig {
     pub window: usize,
     /// Sequences per batch.
     pub batch: usize,
-    /// Total iterations of the run (a resumed run continues up to this).
-    pub steps: u64,
+    /// Total optimiser iterations of the run (a resumed run continues up to this). Settings
+    /// files may spell it `steps`, the familiar name.
+    #[serde(alias = "steps")]
+    pub iterations: u64,
     /// The optimiser.
     pub optimizer: OptimizerKind,
     /// Base learning rate.
@@ -195,7 +198,7 @@ impl Default for TrainingConfig {
             model: ModelSettings::default(),
             window: 100,
             batch: 64,
-            steps: 2000,
+            iterations: 2000,
             optimizer: OptimizerKind::Adam,
             learning_rate: 2e-3,
             learning_rate_schedule: LearningRateSchedule::Constant,
@@ -218,7 +221,7 @@ impl TrainingConfig {
         self.model.validate()?;
         at_least_one("window", self.window as u64)?;
         at_least_one("batch", self.batch as u64)?;
-        at_least_one("steps", self.steps)?;
+        at_least_one("iterations", self.iterations)?;
         at_least_one("eval_every", self.eval_every)?;
         at_least_one("log_every", self.log_every)?;
         within(
@@ -240,8 +243,14 @@ impl TrainingConfig {
         }
         match self.strategy {
             Strategy::TeacherForcing => Ok(()),
-            Strategy::ScheduledSampling { schedule, .. } => schedule.validate(),
-            Strategy::Curriculum { schedule, .. } => schedule.validate(self.window),
+            Strategy::ScheduledSampling { schedule, own } => {
+                check_own_symbol(own)?;
+                schedule.validate()
+            }
+            Strategy::Curriculum { schedule, own } => {
+                check_own_symbol(own)?;
+                schedule.validate(self.window)
+            }
         }
     }
 }
@@ -284,6 +293,8 @@ mod tests {
         let partial: TrainingConfig = serde_json::from_str(r#"{"window": 50}"#).unwrap();
         assert_eq!(partial.window, 50);
         assert_eq!(partial.batch, 64);
+        let familiar: TrainingConfig = serde_json::from_str(r#"{"steps": 5}"#).unwrap();
+        assert_eq!(familiar.iterations, 5, "`steps` is read as `iterations`");
     }
 
     #[test]
@@ -327,7 +338,7 @@ mod tests {
         let c = TrainingConfig {
             strategy: Strategy::ScheduledSampling {
                 schedule: SamplingSchedule::Constant { epsilon: 2.0 },
-                own: OwnSymbol::Sample,
+                own: FeedbackChoice::Sample,
             },
             ..base()
         };
@@ -335,11 +346,23 @@ mod tests {
         let c = TrainingConfig {
             strategy: Strategy::ScheduledSampling {
                 schedule: SamplingSchedule::InverseSigmoid { k: 0.5 },
-                own: OwnSymbol::Sample,
+                own: FeedbackChoice::Sample,
             },
             ..base()
         };
         assert_eq!(named(c), "k");
+        let c = TrainingConfig {
+            strategy: Strategy::Curriculum {
+                schedule: CurriculumSchedule {
+                    maximum: 10,
+                    start: 0,
+                    ramp: 100,
+                },
+                own: FeedbackChoice::Probabilities,
+            },
+            ..base()
+        };
+        assert_eq!(named(c), "own");
         let c = TrainingConfig {
             learning_rate_schedule: LearningRateSchedule::Exponential { gamma: 1.5 },
             ..base()

@@ -5,8 +5,9 @@ use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use unroll_model::RecurrenceBackend;
 
 use crate::error::{Result, TrainingError};
-use crate::feeding::{Feeding, OwnSymbol};
+use crate::feeding::Feeding;
 use crate::language_model::LanguageModel;
+use unroll_model::FeedbackChoice;
 
 /// Symbols per forward call: the pass is one stream, cut into chunks only to bound memory.
 const CHUNK: usize = 1024;
@@ -101,7 +102,7 @@ fn open_loop_accuracy<B: RecurrenceBackend>(
     let inputs = Tensor::<B, 2, Int>::from_data(TensorData::new(inputs, [count, window]), device);
     let feeding = Feeding::FreeRunningTail {
         free_steps: window,
-        own: OwnSymbol::Argmax,
+        own: FeedbackChoice::Argmax,
     };
     let (logits, _) = model.window(inputs, None, &feeding)?;
     let predicted: Vec<i64> = logits.argmax(2).into_data().iter::<i64>().collect();

@@ -16,25 +16,6 @@ use unroll_model::{
 use crate::error::{Result, invalid};
 use crate::schedule::probability;
 
-/// How the model's own prediction becomes a symbol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OwnSymbol {
-    /// Drawn from the predicted distribution (Bengio et al.'s choice).
-    Sample,
-    /// The most probable symbol.
-    Argmax,
-}
-
-impl OwnSymbol {
-    fn choice(self) -> FeedbackChoice {
-        match self {
-            OwnSymbol::Sample => FeedbackChoice::Sample,
-            OwnSymbol::Argmax => FeedbackChoice::Argmax,
-        }
-    }
-}
-
 /// What is fed at each step of one training window.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Feeding {
@@ -46,7 +27,7 @@ pub enum Feeding {
         /// ε in `[0, 1]`.
         truth_probability: f64,
         /// How the prediction becomes a symbol.
-        own: OwnSymbol,
+        own: FeedbackChoice,
     },
     /// The first `time − free_steps` steps get the truth, the last `free_steps` the model's own
     /// predictions.
@@ -54,7 +35,7 @@ pub enum Feeding {
         /// Number of steps at the end of the window fed the model's own predictions.
         free_steps: usize,
         /// How the prediction becomes a symbol.
-        own: OwnSymbol,
+        own: FeedbackChoice,
     },
 }
 
@@ -64,13 +45,17 @@ impl Feeding {
         match *self {
             Feeding::TeacherForcing => Ok(()),
             Feeding::ScheduledSampling {
-                truth_probability, ..
-            } => probability("epsilon", truth_probability),
+                truth_probability,
+                own,
+            } => {
+                check_own_symbol(own)?;
+                probability("epsilon", truth_probability)
+            }
             Feeding::FreeRunningTail { free_steps, .. } if free_steps > time => Err(invalid(
                 "free_steps",
                 format!("{free_steps} free-running steps exceed the window ({time})"),
             )),
-            _ => Ok(()),
+            Feeding::FreeRunningTail { own, .. } => check_own_symbol(own),
         }
     }
 
@@ -97,9 +82,9 @@ impl Feeding {
         (0..time).all(|t| self.truth_probability(t, time) >= 1.0)
     }
 
-    fn own(&self) -> OwnSymbol {
+    fn own(&self) -> FeedbackChoice {
         match *self {
-            Feeding::TeacherForcing => OwnSymbol::Argmax,
+            Feeding::TeacherForcing => FeedbackChoice::Argmax,
             Feeding::ScheduledSampling { own, .. } | Feeding::FreeRunningTail { own, .. } => own,
         }
     }
@@ -124,11 +109,23 @@ pub fn mix<B: Backend>(
     own.mask_where(coins.equal_elem(1.0), truth)
 }
 
-fn own_symbol<B: Backend>(logits: Tensor<B, 2>, own: OwnSymbol) -> Tensor<B, 1, Int> {
-    match Feedback::from_logits(logits, own.choice()) {
+fn own_symbol<B: Backend>(logits: Tensor<B, 2>, own: FeedbackChoice) -> Tensor<B, 1, Int> {
+    match Feedback::from_logits(logits, own) {
         Feedback::Tokens(ids) => ids,
-        Feedback::Vectors(_) => unreachable!("samples and argmax are class ids"),
+        Feedback::Dense(_) => unreachable!("`Feeding::validate` refuses probabilities"),
     }
+}
+
+/// Checks that the model's own prediction becomes a symbol: a language model is fed symbols, so
+/// a probability vector cannot stand in for one.
+pub(crate) fn check_own_symbol(own: FeedbackChoice) -> Result<()> {
+    if own == FeedbackChoice::Probabilities {
+        return Err(invalid(
+            "own",
+            "a language model is fed symbols: its own prediction is sampled or its argmax",
+        ));
+    }
+    Ok(())
 }
 
 fn column<B: Backend>(ids: &Tensor<B, 2, Int>, t: usize) -> Tensor<B, 1, Int> {

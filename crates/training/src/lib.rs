@@ -45,8 +45,8 @@ pub use error::{Result, TrainingError};
 pub use evaluate::{Evaluation, evaluate};
 pub use export::{ExportFormat, export};
 pub use feeding::{
-    Feeding, OwnSymbol, hidden_recurrent_stepwise, hidden_recurrent_window, mix,
-    output_recurrent_stepwise, output_recurrent_window,
+    Feeding, hidden_recurrent_stepwise, hidden_recurrent_window, mix, output_recurrent_stepwise,
+    output_recurrent_window,
 };
 pub use generation::{GenerationRequest, SamplingOptions, generate};
 pub use language_model::LanguageModel;
@@ -54,3 +54,5 @@ pub use progress::{ConsoleReporter, Observer, Silent};
 pub use schedule::{CurriculumSchedule, SamplingSchedule};
 pub use trainer::{TrainingReport, TrainingRun, train};
 pub use unroll_model as model;
+/// How the model's own prediction becomes the fed-back symbol (`sample` or `argmax`).
+pub use unroll_model::FeedbackChoice;

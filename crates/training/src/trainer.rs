@@ -39,7 +39,7 @@ const DIVERGENCE_FACTOR: f64 = 3.0;
 /// `last` checkpoint; otherwise it is refused ([`TrainingError::RunExists`]) unless
 /// `replace_existing` is set, so no run is overwritten or rewound by accident.
 pub struct TrainingRun<'a, B: Backend> {
-    /// The settings (when resuming, normally the checkpoint's, with `steps` raised).
+    /// The settings (when resuming, normally the checkpoint's, with `iterations` raised).
     pub config: TrainingConfig,
     /// The corpus.
     pub corpus: &'a Corpus,
@@ -255,9 +255,9 @@ where
         optimizer = optimizer.load_record(record);
     }
     let mut progress = checkpoint.progress.clone();
-    if progress.iteration >= config.steps {
+    if progress.iteration >= config.iterations {
         return Err(invalid(
-            "steps",
+            "iterations",
             format!(
                 "the checkpoint already completed {} iterations; ask for more than that",
                 progress.iteration
@@ -383,9 +383,9 @@ where
     let mut final_loss = f64::NAN;
     let mut last_validation = None;
     let mut last_checkpoint = out.join("last");
-    observer.started(first_iteration, config.steps);
+    observer.started(first_iteration, config.iterations);
 
-    for iteration in first_iteration..config.steps {
+    for iteration in first_iteration..config.iterations {
         // Everything random in this iteration (coins, samples, dropout) depends on (seed, i).
         B::seed(device, iteration_seed(config.seed, iteration, 2));
         let batch = source.batch(iteration);
@@ -426,7 +426,7 @@ where
         let learning_rate =
             config
                 .learning_rate_schedule
-                .rate(config.learning_rate, iteration, config.steps);
+                .rate(config.learning_rate, iteration, config.iterations);
         state.model = state.optimizer.step(learning_rate, state.model, gradients);
         if config.carry_state {
             carried = carried_out.map(|s| s.detach());
@@ -440,7 +440,7 @@ where
             .as_ref()
             .is_some_and(|stop| stop.load(Ordering::SeqCst));
 
-        let evaluate_now = done % config.eval_every == 0 || done == config.steps;
+        let evaluate_now = done % config.eval_every == 0 || done == config.iterations;
         if done % config.log_every == 0 || evaluate_now || done == 1 || stopping {
             let tokens_per_second = window_tokens as f64 / window_started.elapsed().as_secs_f64();
             window_started = Instant::now();

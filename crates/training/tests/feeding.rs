@@ -9,7 +9,7 @@ use unroll_model::{
     OutputRecurrentConfig, SequenceInput, StepInput, step_cross_entropy,
 };
 use unroll_training::{
-    Feeding, OwnSymbol, hidden_recurrent_stepwise, hidden_recurrent_window, mix,
+    FeedbackChoice, Feeding, hidden_recurrent_stepwise, hidden_recurrent_window, mix,
     output_recurrent_stepwise, output_recurrent_window,
 };
 
@@ -65,7 +65,7 @@ fn epsilon_one_is_teacher_forcing_exactly() {
     let model = pattern_1();
     let feeding = Feeding::ScheduledSampling {
         truth_probability: 1.0,
-        own: OwnSymbol::Sample,
+        own: FeedbackChoice::Sample,
     };
     // The step-wise loop, forced to run with ε = 1, against the fused forward: two paths.
     let stepwise = hidden_recurrent_stepwise(&model, inputs(), None, &feeding).unwrap();
@@ -118,11 +118,11 @@ fn epsilon_zero_is_fully_free_running() {
     for feeding in [
         Feeding::ScheduledSampling {
             truth_probability: 0.0,
-            own: OwnSymbol::Argmax,
+            own: FeedbackChoice::Argmax,
         },
         Feeding::FreeRunningTail {
             free_steps: 6,
-            own: OwnSymbol::Argmax,
+            own: FeedbackChoice::Argmax,
         },
     ] {
         let fed = hidden_recurrent_window(&model, inputs(), None, &feeding).unwrap();
@@ -146,7 +146,7 @@ fn pattern_2_epsilon_zero_feeds_its_own_outputs() {
     }
     let feeding = Feeding::ScheduledSampling {
         truth_probability: 0.0,
-        own: OwnSymbol::Argmax,
+        own: FeedbackChoice::Argmax,
     };
     let logits = output_recurrent_window(&model, inputs(), &feeding).unwrap();
     assert_eq!(values(logits), values(Tensor::stack::<3>(expected, 1)));
@@ -158,7 +158,7 @@ fn curriculum_head_is_teacher_forced_and_tail_is_not() {
     let model = pattern_1();
     let feeding = Feeding::FreeRunningTail {
         free_steps: 2,
-        own: OwnSymbol::Argmax,
+        own: FeedbackChoice::Argmax,
     };
     let fed = values(
         hidden_recurrent_window(&model, inputs(), None, &feeding)
@@ -224,7 +224,7 @@ fn gradients_flow_through_the_state_but_not_the_samples() {
     let model = pattern_1();
     let feeding = Feeding::ScheduledSampling {
         truth_probability: 0.5,
-        own: OwnSymbol::Sample,
+        own: FeedbackChoice::Sample,
     };
     // Burn draws the weights on first use: draw them now, so both runs below see the same
     // random numbers.
@@ -309,12 +309,12 @@ fn invalid_feeding_is_rejected() {
     let model = pattern_1();
     let bad = Feeding::ScheduledSampling {
         truth_probability: 1.5,
-        own: OwnSymbol::Sample,
+        own: FeedbackChoice::Sample,
     };
     assert!(hidden_recurrent_window(&model, inputs(), None, &bad).is_err());
     let bad = Feeding::FreeRunningTail {
         free_steps: 7,
-        own: OwnSymbol::Sample,
+        own: FeedbackChoice::Sample,
     };
     assert!(hidden_recurrent_window(&model, inputs(), None, &bad).is_err());
 }

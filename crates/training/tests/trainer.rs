@@ -8,9 +8,9 @@ use burn::tensor::{Int, Tensor, TensorData};
 use unroll_training::checkpoint::{self, Checkpoint, CheckpointContents, Which};
 use unroll_training::durable::sha256_hex;
 use unroll_training::{
-    Batching, Corpus, CurriculumSchedule, Evaluation, Feeding, OptimizerKind, OwnSymbol, Pattern,
-    SamplingSchedule, Silent, Strategy, SymbolMode, TrainingConfig, TrainingError, TrainingReport,
-    TrainingRun, evaluate, train,
+    Batching, Corpus, CurriculumSchedule, Evaluation, FeedbackChoice, Feeding, OptimizerKind,
+    Pattern, SamplingSchedule, Silent, Strategy, SymbolMode, TrainingConfig, TrainingError,
+    TrainingReport, TrainingRun, evaluate, train,
 };
 
 type B = Autodiff<NdArray>;
@@ -36,11 +36,11 @@ fn corpus() -> Corpus {
     Corpus::from_bytes(text(3000, 1).as_bytes(), SymbolMode::Text).unwrap()
 }
 
-fn small(steps: u64) -> TrainingConfig {
+fn small(iterations: u64) -> TrainingConfig {
     let mut config = TrainingConfig {
         window: 8,
         batch: 4,
-        steps,
+        iterations,
         eval_every: 3,
         log_every: 1,
         seed: 5,
@@ -108,7 +108,7 @@ fn assert_resume_is_exact(config: TrainingConfig, name: &str) {
     let uninterrupted = run(config.clone(), &corpus, &whole.0, None).unwrap();
     let first = run(
         TrainingConfig {
-            steps: 3,
+            iterations: 3,
             ..config.clone()
         },
         &corpus,
@@ -144,7 +144,7 @@ fn resume_is_exact_with_carried_state_and_scheduled_sampling() {
                 c: 0.1,
                 minimum: 0.3,
             },
-            own: OwnSymbol::Sample,
+            own: FeedbackChoice::Sample,
         },
         ..small(6)
     };
@@ -163,7 +163,7 @@ fn resume_is_exact_for_pattern_2_with_the_curriculum() {
                 start: 1,
                 ramp: 4,
             },
-            own: OwnSymbol::Sample,
+            own: FeedbackChoice::Sample,
         },
         optimizer: OptimizerKind::Rmsprop,
         ..small(6)
@@ -201,7 +201,7 @@ fn training_lowers_the_validation_loss_and_writes_its_outputs() {
     let corpus = corpus();
     let out = Scratch::new("learns");
     let mut config = TrainingConfig {
-        steps: 150,
+        iterations: 150,
         eval_every: 50,
         log_every: 10,
         batch: 16,
@@ -248,7 +248,7 @@ fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
     let exploding = TrainingConfig {
         learning_rate: 1e6,
         clip: None,
-        steps: 30,
+        iterations: 30,
         ..config
     };
     let checkpoint = Checkpoint::open(&out.0, Which::Last).unwrap();

@@ -37,10 +37,10 @@ use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
 
-pub use cross_entropy::cross_entropy;
+pub use cross_entropy::row_cross_entropy;
 pub use lookup::lookup_rows;
 pub use operation::{Forward, FusedOperation};
-pub use output_loss::output_cross_entropy;
+pub use output_loss::output_row_cross_entropy;
 pub use recurrence::tanh_recurrence;
 pub use recurrence_loss::tanh_recurrence_loss;
 pub use tanh::tanh;

@@ -15,7 +15,7 @@ pub fn output_recurrent_logits<B: Backend>(
 ) -> Tensor<B, 3> {
     let (batch, time) = match previous {
         FeedbackSequence::Tokens(ids) => (ids.dims()[0], ids.dims()[1]),
-        FeedbackSequence::Vectors(y) => (y.dims()[0], y.dims()[1]),
+        FeedbackSequence::Dense(y) => (y.dims()[0], y.dims()[1]),
     };
     let weight = model.feedback_weight.val();
     let bias = model.bias.val().unsqueeze::<2>();
@@ -33,7 +33,7 @@ pub fn output_recurrent_logits<B: Backend>(
                 FeedbackSequence::Tokens(ids) => {
                     weight.clone().select(0, column(ids, t).reshape([batch]))
                 }
-                FeedbackSequence::Vectors(y) => {
+                FeedbackSequence::Dense(y) => {
                     let d = y.dims()[2];
                     let y_t = y.clone().slice([0..batch, t..t + 1, 0..d]);
                     y_t.reshape([batch, d]).matmul(weight.clone())

@@ -523,7 +523,7 @@ pub fn output_recurrent_vector_feedback_parallel_equals_stepwise<B: TestBackend>
         .init::<B>(device);
     let inputs = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
     let (previous, _) = dense::<B>(&mut numbers, batch, time, d_output, device);
-    let sequence = FeedbackSequence::Vectors(previous);
+    let sequence = FeedbackSequence::Dense(previous);
     let input = SequenceInput::Tokens(inputs);
     let parallel = model
         .forward_teacher_forced(Some(input.clone()), sequence.clone())

@@ -167,7 +167,7 @@ impl HostKernel<1> for Operation {
 
 /// The fused softmax cross-entropy: `logits` `[rows, classes]`, `targets` `[rows]`; returns
 /// `−log softmax(o(n))[target(n)]`, `[rows]`.
-pub fn cross_entropy<B: RecurrenceBackend>(
+pub fn row_cross_entropy<B: RecurrenceBackend>(
     logits: Tensor<B, 2>,
     targets: Tensor<B, 1, Int>,
 ) -> Tensor<B, 1> {

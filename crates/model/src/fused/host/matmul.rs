@@ -61,13 +61,22 @@ pub enum Threads {
     All,
 }
 
-/// `out = lhs · rhs`, or `out += lhs · rhs` when `accumulate`; `out` is row-major `[m, n]`.
+/// Whether a product replaces what its output holds or adds to it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// `out = lhs · rhs`.
+    Overwrite,
+    /// `out += lhs · rhs`.
+    Accumulate,
+}
+
+/// `out = lhs · rhs` or `out += lhs · rhs`, by `write`; `out` is row-major `[m, n]`.
 ///
 /// # Panics
 /// If the shapes do not chain or `out` is too short: a bug in the caller, never user input.
 pub fn matmul<E: Real>(
     out: &mut [E],
-    accumulate: bool,
+    write: Write,
     lhs: Operand<'_, E>,
     rhs: Operand<'_, E>,
     threads: Threads,
@@ -92,7 +101,7 @@ pub fn matmul<E: Real>(
             out.as_mut_ptr(),
             1,
             n as isize,
-            accumulate,
+            write == Write::Accumulate,
             lhs.data.as_ptr(),
             lhs_cs,
             lhs_rs,
@@ -133,7 +142,7 @@ mod tests {
         let mut c = [0.0; 4];
         matmul(
             &mut c,
-            false,
+            Write::Overwrite,
             Operand::new(&a, 2, 3),
             Operand::new(&b, 3, 2),
             Threads::One,
@@ -142,7 +151,7 @@ mod tests {
         let mut d = [1.0; 4];
         matmul(
             &mut d,
-            true,
+            Write::Accumulate,
             Operand::new(&b, 3, 2).t(),
             Operand::new(&a, 2, 3).t(),
             Threads::All,

@@ -4,11 +4,11 @@
 
 use crate::fused::cross_entropy::kernel as cross_entropy;
 use crate::fused::host::math::{Real, add_assign};
-use crate::fused::host::matmul::{Operand, Threads, matmul};
+use crate::fused::host::matmul::{Operand, Threads, Write, matmul};
 
 /// Sizes of the output layer: `rows` states of width `hidden`, `classes` outputs.
 #[derive(Clone, Copy, Debug)]
-pub struct Dims {
+pub struct OutputShape {
     /// States (time × batch).
     pub rows: usize,
     /// Width of `h`.
@@ -19,7 +19,7 @@ pub struct Dims {
 
 /// `o = h · V + c` for every row: `hidden` `[rows, hidden]`, `weight` `V` `[hidden, classes]`,
 /// `bias` `c` `[classes]`. Returns `[rows, classes]`.
-pub fn logits<E: Real>(hidden: &[E], weight: &[E], bias: &[E], dims: Dims) -> Vec<E> {
+pub fn logits<E: Real>(hidden: &[E], weight: &[E], bias: &[E], dims: OutputShape) -> Vec<E> {
     assert_eq!(bias.len(), dims.classes, "bias shape");
     let mut logits = Vec::with_capacity(dims.rows * dims.classes);
     for _ in 0..dims.rows {
@@ -27,7 +27,7 @@ pub fn logits<E: Real>(hidden: &[E], weight: &[E], bias: &[E], dims: Dims) -> Ve
     }
     matmul(
         &mut logits,
-        true,
+        Write::Accumulate,
         Operand::new(hidden, dims.rows, dims.hidden),
         Operand::new(weight, dims.hidden, dims.classes),
         Threads::All,
@@ -43,7 +43,7 @@ pub fn forward<E: Real>(
     weight: &[E],
     bias: &[E],
     targets: &[usize],
-    dims: Dims,
+    dims: OutputShape,
     keep_gradient: bool,
 ) -> (Vec<E>, Option<Vec<E>>) {
     let mut logits = logits(hidden, weight, bias, dims);
@@ -63,7 +63,7 @@ pub fn backward<E: Real>(
     weight: &[E],
     mut logits_gradient: Vec<E>,
     loss_gradient: &[E],
-    dims: Dims,
+    dims: OutputShape,
 ) -> (Vec<E>, Vec<E>, Vec<E>) {
     for (row, &g) in logits_gradient
         .chunks_exact_mut(dims.classes)
@@ -77,7 +77,7 @@ pub fn backward<E: Real>(
     let mut hidden_gradient = vec![E::zero(); dims.rows * dims.hidden];
     matmul(
         &mut hidden_gradient,
-        false,
+        Write::Overwrite,
         gradient,
         Operand::new(weight, dims.hidden, dims.classes).t(),
         Threads::All,
@@ -85,7 +85,7 @@ pub fn backward<E: Real>(
     let mut weight_gradient = vec![E::zero(); dims.hidden * dims.classes];
     matmul(
         &mut weight_gradient,
-        false,
+        Write::Overwrite,
         Operand::new(hidden, dims.rows, dims.hidden).t(),
         gradient,
         Threads::All,
@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn every_gradient_matches_finite_differences() {
-        let dims = Dims {
+        let dims = OutputShape {
             rows: 7,
             hidden: 5,
             classes: 4,

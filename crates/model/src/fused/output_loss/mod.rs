@@ -123,9 +123,9 @@ impl FusedOperation<3> for Operation {
 }
 
 /// The kernel's sizes from `h`'s and `V`'s shapes.
-fn dims_of(hidden: &Shape, weight: &Shape) -> kernel::Dims {
+fn dims_of(hidden: &Shape, weight: &Shape) -> kernel::OutputShape {
     let [rows, d_hidden] = hidden.dims();
-    kernel::Dims {
+    kernel::OutputShape {
         rows,
         hidden: d_hidden,
         classes: weight.dims::<2>()[1],
@@ -189,7 +189,7 @@ impl HostKernel<3> for Operation {
 /// The fused output layer and loss: `hidden` `[rows, d_hidden]`, `weight` `[d_hidden, classes]`,
 /// `bias` `[classes]`, `targets` `[rows]`; returns `−log softmax(h(n) · V + c)[target(n)]`,
 /// `[rows]`.
-pub fn output_cross_entropy<B: RecurrenceBackend>(
+pub fn output_row_cross_entropy<B: RecurrenceBackend>(
     hidden: Tensor<B, 2>,
     weight: Tensor<B, 2>,
     bias: Tensor<B, 1>,

@@ -12,7 +12,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::fused::host::math::{Real, tanh_slope};
-use crate::fused::host::matmul::{Operand, Threads, matmul, transpose};
+use crate::fused::host::matmul::{Operand, Threads, Write, matmul, transpose};
 
 /// Fewest rows worth a core of their own: below this the per-step products are too small to
 /// pay for the split.
@@ -20,7 +20,7 @@ const MIN_ROWS_PER_CORE: usize = 4;
 
 /// Sizes of a recurrence: `[time, batch, d_hidden]`.
 #[derive(Clone, Copy, Debug)]
-pub struct Dims {
+pub struct RecurrenceShape {
     /// Steps τ.
     pub time: usize,
     /// Sequences.
@@ -43,7 +43,7 @@ pub(crate) fn row_ranges(batch: usize) -> Vec<Range<usize>> {
 /// `[rows, hidden]`: disjoint mutable borrows each core can own.
 pub(crate) fn blocks_per_range<'a, E>(
     buffer: &'a mut [E],
-    dims: Dims,
+    dims: RecurrenceShape,
     ranges: &[Range<usize>],
 ) -> Vec<Vec<&'a mut [E]>> {
     let mut per_range: Vec<Vec<&'a mut [E]>> = ranges
@@ -62,15 +62,25 @@ pub(crate) fn blocks_per_range<'a, E>(
 }
 
 /// The `[rows, hidden]` block of step `t` and rows `range` in a `[time, batch, hidden]` buffer.
-pub(crate) fn block<'a, E>(buffer: &'a [E], dims: Dims, t: usize, range: &Range<usize>) -> &'a [E] {
+pub(crate) fn block<'a, E>(
+    buffer: &'a [E],
+    dims: RecurrenceShape,
+    t: usize,
+    range: &Range<usize>,
+) -> &'a [E] {
     let start = (t * dims.batch + range.start) * dims.hidden;
     &buffer[start..start + range.len() * dims.hidden]
 }
 
 /// `h(1) … h(τ)` from `p(1) … p(τ)` (`projected`, `[time, batch, hidden]`, reused as the output
 /// buffer), `h(0)` (`[batch, hidden]`) and `W` (`[hidden, hidden]`).
-pub fn forward<E: Real>(projected: Vec<E>, initial: &[E], weight: &[E], dims: Dims) -> Vec<E> {
-    let Dims { batch, hidden, .. } = dims;
+pub fn forward<E: Real>(
+    projected: Vec<E>,
+    initial: &[E],
+    weight: &[E],
+    dims: RecurrenceShape,
+) -> Vec<E> {
+    let RecurrenceShape { batch, hidden, .. } = dims;
     assert_eq!(
         projected.len(),
         dims.time * batch * hidden,
@@ -94,7 +104,7 @@ pub fn forward<E: Real>(projected: Vec<E>, initial: &[E], weight: &[E], dims: Di
                 // current holds p(t); add h(t-1) · W, then squash.
                 matmul(
                     current,
-                    true,
+                    Write::Accumulate,
                     Operand::new(previous, rows, hidden),
                     weight,
                     Threads::One,
@@ -117,9 +127,9 @@ pub fn backward<E: Real>(
     initial: &[E],
     weight: &[E],
     output_gradient: Vec<E>,
-    dims: Dims,
+    dims: RecurrenceShape,
 ) -> (Vec<E>, Vec<E>, Vec<E>) {
-    let Dims {
+    let RecurrenceShape {
         time,
         batch,
         hidden,
@@ -132,7 +142,11 @@ pub fn backward<E: Real>(
     let mut initial_gradient = vec![E::zero(); batch * hidden];
     let ranges = row_ranges(batch);
     let blocks = blocks_per_range(&mut delta, dims, &ranges);
-    let initial_blocks = blocks_per_range(&mut initial_gradient, Dims { time: 1, ..dims }, &ranges);
+    let initial_blocks = blocks_per_range(
+        &mut initial_gradient,
+        RecurrenceShape { time: 1, ..dims },
+        &ranges,
+    );
     ranges.par_iter().zip(blocks).zip(initial_blocks).for_each(
         |((range, mut blocks), mut first)| {
             let rows = range.len();
@@ -142,14 +156,14 @@ pub fn backward<E: Real>(
                 // future's δa(t+1) · Wᵀ); times tanh's slope it is δa(t).
                 let current = &mut *rest[0];
                 tanh_slope(current, block(states, dims, t, range));
-                let (target, accumulate) = if t == 0 {
-                    (&mut *first[0], false)
+                let (target, write) = if t == 0 {
+                    (&mut *first[0], Write::Overwrite)
                 } else {
-                    (&mut *before[t - 1], true)
+                    (&mut *before[t - 1], Write::Accumulate)
                 };
                 matmul(
                     target,
-                    accumulate,
+                    write,
                     Operand::new(current, rows, hidden),
                     weight_transposed,
                     Threads::One,
@@ -162,7 +176,7 @@ pub fn backward<E: Real>(
     let mut weight_gradient = vec![E::zero(); hidden * hidden];
     matmul(
         &mut weight_gradient,
-        false,
+        Write::Overwrite,
         Operand::new(initial, batch, hidden).t(),
         Operand::new(&delta[..step], batch, hidden),
         Threads::All,
@@ -171,7 +185,7 @@ pub fn backward<E: Real>(
         let rows = (time - 1) * batch;
         matmul(
             &mut weight_gradient,
-            true,
+            Write::Accumulate,
             Operand::new(&states[..rows * hidden], rows, hidden).t(),
             Operand::new(&delta[step..], rows, hidden),
             Threads::All,
@@ -195,7 +209,7 @@ mod tests {
     }
 
     /// The recursion written per row and element, no products, no threads.
-    fn naive_forward(p: &[f64], h0: &[f64], w: &[f64], d: Dims) -> Vec<f64> {
+    fn naive_forward(p: &[f64], h0: &[f64], w: &[f64], d: RecurrenceShape) -> Vec<f64> {
         let mut out = vec![0.0; p.len()];
         for t in 0..d.time {
             for b in 0..d.batch {
@@ -220,17 +234,17 @@ mod tests {
     fn forward_and_backward_match_the_recursion_on_odd_sizes() {
         // Batch 9 is cut into uneven blocks; sizes below the kernels' tile sizes and above.
         for dims in [
-            Dims {
+            RecurrenceShape {
                 time: 5,
                 batch: 9,
                 hidden: 7,
             },
-            Dims {
+            RecurrenceShape {
                 time: 1,
                 batch: 1,
                 hidden: 3,
             },
-            Dims {
+            RecurrenceShape {
                 time: 3,
                 batch: 16,
                 hidden: 33,

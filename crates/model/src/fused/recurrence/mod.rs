@@ -8,7 +8,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{DType, Shape, Tensor, TensorMetadata};
 
-use self::kernel::Dims;
+use self::kernel::RecurrenceShape;
 use super::host::math::Real;
 use super::host::{HostKernel, HostView, read, write};
 use super::operation::{Forward, FusedOperation};
@@ -158,9 +158,9 @@ fn kept<B: Backend>(
 }
 
 /// The kernel's sizes from the states' shape `[time, batch, d_hidden]`.
-pub(crate) fn dims_of(shape: &Shape) -> Dims {
+pub(crate) fn dims_of(shape: &Shape) -> RecurrenceShape {
     let [time, batch, hidden] = shape.dims();
-    Dims {
+    RecurrenceShape {
         time,
         batch,
         hidden,

@@ -17,10 +17,10 @@ use rayon::prelude::*;
 
 use crate::fused::cross_entropy::kernel as cross_entropy;
 use crate::fused::host::math::{Real, add_assign};
-use crate::fused::host::matmul::{Operand, Threads, matmul, transpose};
+use crate::fused::host::matmul::{Operand, Threads, Write, matmul, transpose};
 use crate::fused::output_loss::kernel as output;
 use crate::fused::recurrence::kernel::{
-    self as recurrence, Dims, block, blocks_per_range, row_ranges,
+    self as recurrence, RecurrenceShape, block, blocks_per_range, row_ranges,
 };
 
 /// What the forward pass keeps for the backward pass.
@@ -59,11 +59,11 @@ pub fn forward<E: Real>(
     output_weight: &[E],
     output_bias: &[E],
     targets: &[usize],
-    dims: Dims,
+    dims: RecurrenceShape,
 ) -> (Vec<E>, Vec<E>, Saved<E>) {
     let states = recurrence::forward(projected, initial, weight, dims);
     let rows = dims.time * dims.batch;
-    let output_dims = output::Dims {
+    let output_dims = output::OutputShape {
         rows,
         hidden: dims.hidden,
         classes: output_bias.len(),
@@ -85,9 +85,9 @@ pub fn backward<E: Real>(
     weight: &[E],
     output_weight: &[E],
     loss_gradient: &[E],
-    dims: Dims,
+    dims: RecurrenceShape,
 ) -> Gradients<E> {
-    let Dims { batch, hidden, .. } = dims;
+    let RecurrenceShape { batch, hidden, .. } = dims;
     let classes = output_weight.len() / hidden;
     let Saved {
         mut states,
@@ -99,8 +99,12 @@ pub fn backward<E: Real>(
     let mut initial_gradient = vec![E::zero(); batch * hidden];
     let ranges = row_ranges(batch);
     let blocks = blocks_per_range(&mut states, dims, &ranges);
-    let initial_blocks = blocks_per_range(&mut initial_gradient, Dims { time: 1, ..dims }, &ranges);
-    let class_dims = Dims {
+    let initial_blocks = blocks_per_range(
+        &mut initial_gradient,
+        RecurrenceShape { time: 1, ..dims },
+        &ranges,
+    );
+    let class_dims = RecurrenceShape {
         hidden: classes,
         ..dims
     };
@@ -137,14 +141,14 @@ pub fn backward<E: Real>(
                 let scaled_operand = Operand::new(&scaled, rows, classes);
                 matmul(
                     &mut output_gradient,
-                    true,
+                    Write::Accumulate,
                     Operand::new(current, rows, hidden).t(),
                     scaled_operand,
                     Threads::One,
                 );
                 matmul(
                     &mut carried,
-                    true,
+                    Write::Accumulate,
                     scaled_operand,
                     Operand::new(&output_transposed, classes, hidden),
                     Threads::One,
@@ -160,7 +164,7 @@ pub fn backward<E: Real>(
                 };
                 matmul(
                     &mut weight_gradient,
-                    true,
+                    Write::Accumulate,
                     Operand::new(previous, rows, hidden).t(),
                     Operand::new(current, rows, hidden),
                     Threads::One,
@@ -168,7 +172,7 @@ pub fn backward<E: Real>(
                 let target: &mut [E] = if t == 0 { &mut *first[0] } else { &mut carried };
                 matmul(
                     target,
-                    false,
+                    Write::Overwrite,
                     Operand::new(current, rows, hidden),
                     Operand::new(&weight_transposed, hidden, hidden),
                     Threads::One,
@@ -200,7 +204,7 @@ mod tests {
 
     #[test]
     fn gradients_match_the_separate_kernels_and_finite_differences() {
-        let dims = Dims {
+        let dims = RecurrenceShape {
             time: 4,
             batch: 9,
             hidden: 6,
@@ -224,7 +228,7 @@ mod tests {
         let (losses, final_state, saved) = forward(p.clone(), &h0, &w, &v, &c, &targets, dims);
         // Against the separate kernels: recurrence, then output layer and loss.
         let states = recurrence::forward(p.clone(), &h0, &w, dims);
-        let output_dims = output::Dims {
+        let output_dims = output::OutputShape {
             rows,
             hidden: dims.hidden,
             classes,
