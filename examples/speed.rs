@@ -324,56 +324,9 @@ fn threads() -> Result<usize, String> {
     }
 }
 
-fn main() {
-    let quick = std::env::args().any(|a| a == "quick");
-    let threads = threads().unwrap_or_else(|error| {
-        eprintln!("error: {error}");
-        std::process::exit(2);
-    });
-    // The host kernels, flex and ndarray all run on rayon's global pool.
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global()
-        .expect("the pool is built before any kernel runs");
-    if std::env::args().any(|a| a == "gpu") {
-        #[cfg(any(feature = "wgpu", feature = "cuda"))]
-        {
-            println!("unroll GPU speed: f32, vocabulary {VOCAB}, one layer\n");
-            let found = gpu(Duration::from_secs(if quick { 2 } else { 4 }));
-            std::process::exit(if found { 0 } else { 2 });
-        }
-        #[cfg(not(any(feature = "wgpu", feature = "cuda")))]
-        {
-            eprintln!("error: built without a GPU backend; build with --features wgpu and/or cuda");
-            std::process::exit(2);
-        }
-    }
-    let budget = Duration::from_secs(if quick { 2 } else { 4 });
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!(
-        "unroll speed: f32, vocabulary {VOCAB}, one layer, CPU backends flex and ndarray, \
-         {threads} threads on {cores} cores\n"
-    );
-    println!("== pattern 1 training (forward, loss, backward, clip, Adam)");
-    let sizes: &[(usize, usize, usize)] = if quick {
-        &[(256, 64, 100)]
-    } else {
-        &[(128, 32, 64), (256, 64, 100), (512, 64, 128)]
-    };
-    for &size in sizes {
-        let fused = pattern_1::<Autodiff<Flex>>("flex", RecurrencePath::Fused, size, budget);
-        let unrolled = pattern_1::<Autodiff<Flex>>("flex", RecurrencePath::Unrolled, size, budget);
-        let nd_fused =
-            pattern_1::<Autodiff<NdArray>>("ndarray", RecurrencePath::Fused, size, budget);
-        let nd_unrolled =
-            pattern_1::<Autodiff<NdArray>>("ndarray", RecurrencePath::Unrolled, size, budget);
-        println!(
-            "   fused / unrolled: flex {:.2}x, ndarray {:.2}x; flex / ndarray fused {:.2}x\n",
-            fused / unrolled,
-            nd_fused / nd_unrolled,
-            fused / nd_fused
-        );
-    }
+/// Pattern 2's teacher-forced speed at several windows, and the fixed and per-token costs of a
+/// step fitted to them.
+fn pattern_2_against_the_window(quick: bool, budget: Duration) {
     println!("== pattern 2 teacher-forced training, seconds per token against the window");
     let windows: &[usize] = if quick {
         &[64, 512]
@@ -424,6 +377,59 @@ fn main() {
         slope * 1e6,
         100.0 * worst
     );
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "quick");
+    let threads = threads().unwrap_or_else(|error| {
+        eprintln!("error: {error}");
+        std::process::exit(2);
+    });
+    // The host kernels, flex and ndarray all run on rayon's global pool.
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .expect("the pool is built before any kernel runs");
+    if std::env::args().any(|a| a == "gpu") {
+        #[cfg(any(feature = "wgpu", feature = "cuda"))]
+        {
+            println!("unroll GPU speed: f32, vocabulary {VOCAB}, one layer\n");
+            let found = gpu(Duration::from_secs(if quick { 2 } else { 4 }));
+            std::process::exit(if found { 0 } else { 2 });
+        }
+        #[cfg(not(any(feature = "wgpu", feature = "cuda")))]
+        {
+            eprintln!("error: built without a GPU backend; build with --features wgpu and/or cuda");
+            std::process::exit(2);
+        }
+    }
+    let budget = Duration::from_secs(if quick { 2 } else { 4 });
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "unroll speed: f32, vocabulary {VOCAB}, one layer, CPU backends flex and ndarray, \
+         {threads} threads on {cores} cores\n"
+    );
+    println!("== pattern 1 training (forward, loss, backward, clip, Adam)");
+    let sizes: &[(usize, usize, usize)] = if quick {
+        &[(256, 64, 100)]
+    } else {
+        &[(128, 32, 64), (256, 64, 100), (512, 64, 128)]
+    };
+    for &size in sizes {
+        let fused = pattern_1::<Autodiff<Flex>>("flex", RecurrencePath::Fused, size, budget);
+        let unrolled = pattern_1::<Autodiff<Flex>>("flex", RecurrencePath::Unrolled, size, budget);
+        let nd_fused =
+            pattern_1::<Autodiff<NdArray>>("ndarray", RecurrencePath::Fused, size, budget);
+        let nd_unrolled =
+            pattern_1::<Autodiff<NdArray>>("ndarray", RecurrencePath::Unrolled, size, budget);
+        println!(
+            "   fused / unrolled: flex {:.2}x, ndarray {:.2}x; flex / ndarray fused {:.2}x\n",
+            fused / unrolled,
+            nd_fused / nd_unrolled,
+            fused / nd_fused
+        );
+    }
+    pattern_2_against_the_window(quick, budget);
     pattern_2::<Autodiff<NdArray>>("ndarray", (256, 64, 100), budget);
     println!();
     println!("== pattern 3 training (one label per window, from the last state)");

@@ -383,19 +383,28 @@ fn training_steps_and_checkpoints_cross_backends() {
             ..config.clone()
         };
         let resume = Some(Checkpoint::open(from, Which::Last).unwrap());
-        if on_gpu {
+        // The losses of the resumed iterations.
+        let metrics = if on_gpu {
             train::<Gpu>(
                 TrainingRun::new(config, &corpus, out, gpu(), "wgpu").resuming(resume),
                 &mut Silent,
             )
+            .unwrap()
+            .metrics
         } else {
             train::<Cpu>(
                 TrainingRun::new(config, &corpus, out, Default::default(), "ndarray")
                     .resuming(resume),
                 &mut Silent,
             )
-        }
-        .unwrap()
+            .unwrap()
+            .metrics
+        };
+        metrics
+            .iter()
+            .skip(2)
+            .map(|m| m.loss as f32)
+            .collect::<Vec<_>>()
     };
     train::<Cpu>(
         TrainingRun::new(
@@ -411,20 +420,9 @@ fn training_steps_and_checkpoints_cross_backends() {
     // The same two further steps from the same checkpoint, on each backend.
     let on_gpu = scratch.0.join("gpu");
     let on_cpu = scratch.0.join("cpu");
-    let gpu_report = run(4, &on_gpu, &start, true);
-    let cpu_report = run(4, &on_cpu, &start, false);
-    let losses = |r: &unroll::training::TrainingReport| {
-        r.metrics
-            .iter()
-            .skip(2)
-            .map(|m| m.loss as f32)
-            .collect::<Vec<_>>()
-    };
-    assert_close(
-        "losses of steps 3 and 4",
-        &losses(&cpu_report),
-        &losses(&gpu_report),
-    );
+    let gpu_losses = run(4, &on_gpu, &start, true);
+    let cpu_losses = run(4, &on_cpu, &start, false);
+    assert_close("losses of iterations 3 and 4", &cpu_losses, &gpu_losses);
     // A checkpoint written on the GPU loads on the CPU, and one written on the CPU on the GPU.
     assert_loads_on_both("GPU checkpoint", &on_gpu);
     assert_loads_on_both("CPU checkpoint", &on_cpu);

@@ -25,8 +25,8 @@ use unroll::training::memory::{available_bytes, human_bytes};
 use unroll::training::run_directory::{is_last_of, run_of};
 use unroll::training::{
     Checkpoint, ConsoleReporter, Corpus, DataSource, ExportFormat, GenerationRequest,
-    SamplingOptions, TrainingConfig, TrainingError, TrainingRun, Which, evaluate, export, generate,
-    train,
+    LanguageModelReport, SamplingOptions, TrainingConfig, TrainingError, TrainingRun, Which,
+    evaluate, export, generate, train,
 };
 
 use cli::{Cli, Command, EvalArgs, ExportArgs, FormatArg, SampleArgs, TrainArgs};
@@ -107,65 +107,29 @@ fn training_data(
     Ok((bytes, source, path))
 }
 
+/// Everything a training run needs, read and checked before the device is opened.
+struct TrainingSetup {
+    config: TrainingConfig,
+    corpus: Corpus,
+    source: DataSource,
+    data_path: Option<PathBuf>,
+    out: PathBuf,
+    resume: Option<Checkpoint>,
+}
+
 fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
-    let resume = args
-        .resume
-        .as_deref()
-        .map(|dir| Checkpoint::open(dir, Which::Last))
-        .transpose()?;
-    let mut config = match (&resume, &args.config) {
-        (_, Some(path)) => common::settings::read::<TrainingConfig>(path)?,
-        (Some(checkpoint), None) => checkpoint.config.clone(),
-        (None, None) if args.data.is_none() => cli::builtin_defaults(),
-        (None, None) => TrainingConfig::default(),
-    };
-    args.apply(&mut config)?;
-    if let Some(checkpoint) = &resume {
-        args.check_unchanged(&config, &checkpoint.config)?;
-    }
-    let recorded = resume.as_ref().and_then(|c| c.progress.data.as_ref());
-    let (bytes, source, data_path) = training_data(args.data.as_deref(), recorded)?;
-    let builtin = data_path.is_none();
-    let corpus = Corpus::from_bytes(&bytes, config.symbols)?;
-    drop(bytes);
-    let out = match (&args.out, &resume) {
-        (Some(out), _) => out.clone(),
-        (None, Some(checkpoint)) => run_of(&checkpoint.path),
-        (None, None) => fresh_run_directory(&PathBuf::from("runs").join("char-rnn")),
-    };
-    if let Some(checkpoint) = &resume
-        && !is_last_of(&checkpoint.path, &out)
-        && run_of(&checkpoint.path).canonicalize().ok() == out.canonicalize().ok()
-        && !args.force
-    {
-        return Err(format!(
-            "resuming from {} (iteration {}) in its own run directory would rewind its `last` checkpoint: continue in a new directory with --out DIR",
-            checkpoint.path.display(),
-            checkpoint.progress.iteration
-        )
-        .into());
-    }
+    let setup = training_setup(&args)?;
     let device = common::device::open()?;
-    note(format!(
-        "corpus: {} ({} symbols, vocabulary {}); {} pattern, hidden {}, layers {}, window {}, batch {}, {} iterations, {:?}, lr {}",
-        data_path
-            .as_deref()
-            .map_or("built-in additions".into(), |p| p.display().to_string()),
-        corpus.ids.len(),
-        corpus.vocabulary.len(),
-        match config.model.pattern {
-            unroll::training::Pattern::Hidden => "hidden-recurrent (1)",
-            unroll::training::Pattern::Output => "output-recurrent (2)",
-        },
-        config.model.hidden,
-        config.model.layers,
-        config.window,
-        config.batch,
-        config.iterations,
-        config.optimizer,
-        config.learning_rate,
-    ));
+    describe(&setup);
     let interrupt = Interrupt::install()?;
+    let TrainingSetup {
+        config,
+        corpus,
+        source,
+        data_path,
+        out,
+        resume,
+    } = setup;
     let mut run = TrainingRun::<Training>::new(config.clone(), &corpus, out.clone(), device, NAME)
         .resuming(resume);
     run.replace_existing = args.force;
@@ -199,11 +163,107 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         }
         Err(error) => return Err(error.into()),
     };
+    report_training(
+        &report,
+        &config,
+        &corpus,
+        data_path.is_none(),
+        &out,
+        args.json,
+    )
+}
+
+/// Reads the settings, the corpus and the checkpoint to resume, and picks the run directory.
+fn training_setup(args: &TrainArgs) -> Result<TrainingSetup, Error> {
+    let resume = args
+        .resume
+        .as_deref()
+        .map(|dir| Checkpoint::open(dir, Which::Last))
+        .transpose()?;
+    let mut config = match (&resume, &args.config) {
+        (_, Some(path)) => common::settings::read::<TrainingConfig>(path)?,
+        (Some(checkpoint), None) => checkpoint.config.clone(),
+        (None, None) if args.data.is_none() => cli::builtin_defaults(),
+        (None, None) => TrainingConfig::default(),
+    };
+    args.apply(&mut config)?;
+    if let Some(checkpoint) = &resume {
+        args.check_unchanged(&config, &checkpoint.config)?;
+    }
+    let recorded = resume.as_ref().and_then(|c| c.progress.data.as_ref());
+    let (bytes, source, data_path) = training_data(args.data.as_deref(), recorded)?;
+    let corpus = Corpus::from_bytes(&bytes, config.symbols)?;
+    drop(bytes);
+    let out = match (&args.out, &resume) {
+        (Some(out), _) => out.clone(),
+        (None, Some(checkpoint)) => run_of(&checkpoint.path),
+        (None, None) => fresh_run_directory(&PathBuf::from("runs").join("char-rnn")),
+    };
+    if let Some(checkpoint) = &resume
+        && !is_last_of(&checkpoint.path, &out)
+        && run_of(&checkpoint.path).canonicalize().ok() == out.canonicalize().ok()
+        && !args.force
+    {
+        return Err(format!(
+            "resuming from {} (iteration {}) in its own run directory would rewind its `last` checkpoint: continue in a new directory with --out DIR",
+            checkpoint.path.display(),
+            checkpoint.progress.iteration
+        )
+        .into());
+    }
+    Ok(TrainingSetup {
+        config,
+        corpus,
+        source,
+        data_path,
+        out,
+        resume,
+    })
+}
+
+/// One line saying what is about to be trained.
+fn describe(setup: &TrainingSetup) {
+    let TrainingSetup {
+        config,
+        corpus,
+        data_path,
+        ..
+    } = setup;
+    note(format!(
+        "corpus: {} ({} symbols, vocabulary {}); {} pattern, hidden {}, layers {}, window {}, batch {}, {} iterations, {:?}, lr {}",
+        data_path
+            .as_deref()
+            .map_or("built-in additions".into(), |p| p.display().to_string()),
+        corpus.ids.len(),
+        corpus.vocabulary.len(),
+        match config.model.pattern {
+            unroll::training::Pattern::Hidden => "hidden-recurrent (1)",
+            unroll::training::Pattern::Output => "output-recurrent (2)",
+        },
+        config.model.hidden,
+        config.model.layers,
+        config.window,
+        config.batch,
+        config.iterations,
+        config.optimizer,
+        config.learning_rate,
+    ));
+}
+
+/// Prints (or writes as JSON) what a finished run achieved, with a sample of the trained model.
+fn report_training(
+    report: &LanguageModelReport<Training>,
+    config: &TrainingConfig,
+    corpus: &Corpus,
+    builtin: bool,
+    out: &Path,
+    json: bool,
+) -> Result<ExitCode, Error> {
     let validation = report.validation;
     let done = report.iterations - report.first_iteration;
     let tokens = (config.batch * config.window) as f64 * done as f64;
     let entropy = builtin.then(builtin::entropy_per_symbol);
-    let model = Checkpoint::open(&out, Which::Last)?.model::<Inference>(&Default::default())?;
+    let model = &report.model;
     let options = SamplingOptions {
         temperature: 0.8,
         ..SamplingOptions::default()
@@ -215,13 +275,13 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         seed: config.seed,
     };
     let sample = generate(
-        &model,
+        model,
         &corpus.vocabulary,
         &request,
         &Default::default(),
         |_| ControlFlow::Continue(()),
     )?;
-    if args.json {
+    if json {
         print(json!({
             "checkpoint": report.checkpoint,
             "iterations": report.iterations,

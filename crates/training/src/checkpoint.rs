@@ -351,22 +351,13 @@ pub fn model_bytes<B: Backend, M: Module<B>>(model: &M) -> Result<Vec<u8>> {
     Ok(bytes.to_vec())
 }
 
-/// Writes checkpoint `which` into the run directory `run`: all files into a temporary
-/// directory, then renames, so the previous checkpoint stays whole until the new one is.
+/// Writes checkpoint `which` of a language model into the run directory `run` (see
+/// [`save_files`]).
 pub fn save<B: Backend>(
     run: &Path,
     which: Which,
     contents: &CheckpointContents<'_, B>,
 ) -> Result<PathBuf> {
-    let name = which.name();
-    let target = run.join(name);
-    let temporary = run.join(format!(".{name}.tmp"));
-    let previous = run.join(format!(".{name}.old"));
-    std::fs::create_dir_all(run).map_err(|e| io_error(run, e))?;
-    if temporary.exists() {
-        std::fs::remove_dir_all(&temporary).map_err(|e| io_error(&temporary, e))?;
-    }
-    std::fs::create_dir(&temporary).map_err(|e| io_error(&temporary, e))?;
     let mut files: Vec<(&str, Vec<u8>)> = vec![
         (MODEL, model_bytes(contents.model)?),
         (CONFIG, pretty(contents.config)),
@@ -377,6 +368,22 @@ pub fn save<B: Backend>(
     if let Some(optimizer) = &contents.optimizer {
         files.push((OPTIMIZER, optimizer.clone()));
     }
+    save_files(run, which, files)
+}
+
+/// Writes checkpoint `which` into the run directory `run` from named files, adding
+/// `checksums.json`: all files into a temporary directory, flushed, then renamed, so the previous
+/// checkpoint stays whole until the new one is. Any task's checkpoint is written this way.
+pub fn save_files(run: &Path, which: Which, mut files: Vec<(&str, Vec<u8>)>) -> Result<PathBuf> {
+    let name = which.name();
+    let target = run.join(name);
+    let temporary = run.join(format!(".{name}.tmp"));
+    let previous = run.join(format!(".{name}.old"));
+    std::fs::create_dir_all(run).map_err(|e| io_error(run, e))?;
+    if temporary.exists() {
+        std::fs::remove_dir_all(&temporary).map_err(|e| io_error(&temporary, e))?;
+    }
+    std::fs::create_dir(&temporary).map_err(|e| io_error(&temporary, e))?;
     let checksums: BTreeMap<&str, String> = files
         .iter()
         .map(|(file, bytes)| (*file, sha256_hex(bytes)))

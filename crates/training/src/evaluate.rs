@@ -7,6 +7,7 @@ use unroll_model::RecurrenceBackend;
 use crate::error::{Result, TrainingError};
 use crate::feeding::Feeding;
 use crate::language_model::LanguageModel;
+use crate::trainer::Validation;
 use unroll_model::FeedbackChoice;
 
 /// Symbols per forward call: the pass is one stream, cut into chunks only to bound memory.
@@ -28,6 +29,25 @@ pub struct Evaluation {
     /// Pattern 2: the fraction of symbols predicted right when the model is fed its own argmax
     /// predictions from the start of each window.
     pub open_loop_accuracy: Option<f64>,
+}
+
+impl Validation for Evaluation {
+    fn loss(&self) -> f64 {
+        self.nats_per_symbol
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{:.4} nats/symbol, {:.4} bits/symbol, perplexity {:.3} over {} symbols{}",
+            self.nats_per_symbol,
+            self.bits_per_symbol,
+            self.perplexity,
+            self.symbols,
+            self.open_loop_accuracy
+                .map(|a| format!(", open-loop accuracy {:.1} %", 100.0 * a))
+                .unwrap_or_default(),
+        )
+    }
 }
 
 fn tokens<B: Backend>(ids: &[u32], device: &B::Device) -> Tensor<B, 2, Int> {

@@ -52,7 +52,10 @@ pub use generation::{GenerationRequest, SamplingOptions, generate};
 pub use language_model::LanguageModel;
 pub use progress::{ConsoleReporter, Observer, Silent};
 pub use schedule::{CurriculumSchedule, SamplingSchedule};
-pub use trainer::{TrainingReport, TrainingRun, train};
+pub use trainer::{
+    LanguageModelReport, LanguageModelTask, LoopSettings, RunPlace, Task, TrainingReport,
+    TrainingRun, Validation, train, train_task,
+};
 pub use unroll_model as model;
 /// How the model's own prediction becomes the fed-back symbol (`sample` or `argmax`).
 pub use unroll_model::FeedbackChoice;

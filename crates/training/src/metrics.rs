@@ -8,10 +8,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, io_error};
 use crate::evaluate::Evaluation;
+use crate::trainer::Validation;
 
-/// What one logged iteration measured.
+/// What one logged iteration measured; `V` is what the task's validation measures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IterationMetrics {
+#[serde(bound(
+    serialize = "V: Serialize",
+    deserialize = "V: serde::de::DeserializeOwned"
+))]
+pub struct IterationMetrics<V = Evaluation> {
     /// Iterations completed (1 after the first).
     pub iteration: u64,
     /// Training loss of this iteration's batch, nats per symbol.
@@ -27,11 +32,11 @@ pub struct IterationMetrics {
     /// The curriculum's free-running steps n, when that strategy runs.
     pub free_steps: Option<usize>,
     /// Validation, when one ran at this iteration.
-    pub validation: Option<Evaluation>,
+    pub validation: Option<V>,
 }
 
 /// Appends one record to a JSON-lines file.
-pub fn append_jsonl(path: &Path, record: &IterationMetrics) -> Result<()> {
+pub fn append_jsonl<V: Serialize>(path: &Path, record: &IterationMetrics<V>) -> Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -42,7 +47,7 @@ pub fn append_jsonl(path: &Path, record: &IterationMetrics) -> Result<()> {
 }
 
 /// Serialises a metrics history as JSON lines.
-pub fn to_jsonl(history: &[IterationMetrics]) -> String {
+pub fn to_jsonl<V: Serialize>(history: &[IterationMetrics<V>]) -> String {
     history
         .iter()
         .map(|m| serde_json::to_string(m).expect("metrics serialise") + "\n")
@@ -50,7 +55,9 @@ pub fn to_jsonl(history: &[IterationMetrics]) -> String {
 }
 
 /// Parses a JSON-lines metrics history.
-pub fn from_jsonl(text: &str) -> std::result::Result<Vec<IterationMetrics>, serde_json::Error> {
+pub fn from_jsonl<V: serde::de::DeserializeOwned>(
+    text: &str,
+) -> std::result::Result<Vec<IterationMetrics<V>>, serde_json::Error> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(serde_json::from_str)
@@ -69,8 +76,8 @@ fn register_font() {
     });
 }
 
-/// Draws training loss and validation loss (nats per symbol) against iterations, as a PNG.
-pub fn plot_losses(history: &[IterationMetrics], path: &Path) -> Result<()> {
+/// Draws training loss and validation loss against iterations, as a PNG.
+pub fn plot_losses<V: Validation>(history: &[IterationMetrics<V>], path: &Path) -> Result<()> {
     register_font();
     let training: Vec<(f64, f64)> = history
         .iter()
@@ -81,7 +88,8 @@ pub fn plot_losses(history: &[IterationMetrics], path: &Path) -> Result<()> {
         .iter()
         .filter_map(|m| {
             m.validation
-                .map(|v| (m.iteration as f64, v.nats_per_symbol))
+                .as_ref()
+                .map(|v| (m.iteration as f64, v.loss()))
         })
         .collect();
     if training.is_empty() {

@@ -8,15 +8,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::evaluate::Evaluation;
 use crate::metrics::IterationMetrics;
+use crate::trainer::Validation;
 
-/// Told what training does, as it does it.
-pub trait Observer {
+/// Told what training does, as it does it; `V` is what the task's validation measures.
+pub trait Observer<V = Evaluation> {
     /// Training starts at iteration `first` (0, or where a resumed run stood) of `total`.
     fn started(&mut self, _first: u64, _total: u64) {}
     /// A logged iteration.
-    fn iteration(&mut self, _metrics: &IterationMetrics) {}
+    fn iteration(&mut self, _metrics: &IterationMetrics<V>) {}
     /// A validation ran; `best` when it is the lowest so far.
-    fn validation(&mut self, _iteration: u64, _evaluation: &Evaluation, _best: bool) {}
+    fn validation(&mut self, _iteration: u64, _validation: &V, _best: bool) {}
     /// A line worth showing (checkpoint written, divergence).
     fn message(&mut self, _text: &str) {}
     /// Training ended.
@@ -32,7 +33,7 @@ pub fn stderr_line(text: &str) {
 /// Reports nothing.
 pub struct Silent;
 
-impl Observer for Silent {}
+impl<V> Observer<V> for Silent {}
 
 /// Writes progress to stderr: a bar on a terminal, a line every few seconds otherwise.
 pub struct ConsoleReporter {
@@ -67,7 +68,7 @@ impl Default for ConsoleReporter {
     }
 }
 
-impl Observer for ConsoleReporter {
+impl<V: Validation> Observer<V> for ConsoleReporter {
     fn started(&mut self, first: u64, total: u64) {
         self.total = total;
         if self.interactive {
@@ -83,7 +84,7 @@ impl Observer for ConsoleReporter {
         }
     }
 
-    fn iteration(&mut self, m: &IterationMetrics) {
+    fn iteration(&mut self, m: &IterationMetrics<V>) {
         let summary = format!(
             "loss {:.4}  {:.0} tok/s  |g| {:.2}  lr {:.2e}{}{}",
             m.loss,
@@ -115,16 +116,10 @@ impl Observer for ConsoleReporter {
         }
     }
 
-    fn validation(&mut self, iteration: u64, e: &Evaluation, best: bool) {
+    fn validation(&mut self, iteration: u64, validation: &V, best: bool) {
         self.line(&format!(
-            "iteration {iteration}: validation {:.4} nats/symbol, {:.4} bits/symbol, perplexity {:.3} over {} symbols{}{}",
-            e.nats_per_symbol,
-            e.bits_per_symbol,
-            e.perplexity,
-            e.symbols,
-            e.open_loop_accuracy
-                .map(|a| format!(", open-loop accuracy {:.1} %", 100.0 * a))
-                .unwrap_or_default(),
+            "iteration {iteration}: validation {}{}",
+            validation.summary(),
             if best { " (best)" } else { "" },
         ));
     }

@@ -5,7 +5,6 @@ use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use crate::checkpoint::Checkpoint;
 use crate::error::{Result, TrainingError, io_error};
 
 /// The lock file inside a run directory; it holds the writer's process id.
@@ -132,11 +131,11 @@ pub fn is_last_of(checkpoint: &Path, dir: &Path) -> bool {
     matches!(name, Some("last" | ".last.old")) && same_directory(&run_of(checkpoint), dir)
 }
 
-/// Prepares `dir` for a run, holding its lock: continuing `resume` in place when it is `dir`'s
+/// Prepares `dir` for a run, holding its lock: continuing the checkpoint `resume_from` in place when it is `dir`'s
 /// `last` checkpoint; otherwise `dir` must hold no run, or `replace` removes the one it holds.
-pub fn prepare(dir: &Path, resume: Option<&Checkpoint>, replace: bool) -> Result<RunLock> {
+pub fn prepare(dir: &Path, resume_from: Option<&Path>, replace: bool) -> Result<RunLock> {
     let lock = lock(dir)?;
-    if resume.is_some_and(|checkpoint| is_last_of(&checkpoint.path, dir)) {
+    if resume_from.is_some_and(|checkpoint| is_last_of(checkpoint, dir)) {
         return Ok(lock);
     }
     if let Some(what) = existing_run(dir) {

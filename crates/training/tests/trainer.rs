@@ -8,9 +8,9 @@ use burn::tensor::{Int, Tensor, TensorData};
 use unroll_training::checkpoint::{self, Checkpoint, CheckpointContents, Which};
 use unroll_training::durable::sha256_hex;
 use unroll_training::{
-    Batching, Corpus, CurriculumSchedule, Evaluation, FeedbackChoice, Feeding, OptimizerKind,
-    Pattern, SamplingSchedule, Silent, Strategy, SymbolMode, TrainingConfig, TrainingError,
-    TrainingReport, TrainingRun, evaluate, train,
+    Batching, Corpus, CurriculumSchedule, Evaluation, FeedbackChoice, Feeding, LanguageModelReport,
+    OptimizerKind, Pattern, SamplingSchedule, Silent, Strategy, SymbolMode, TrainingConfig,
+    TrainingError, TrainingRun, evaluate, train,
 };
 
 type B = Autodiff<NdArray>;
@@ -71,7 +71,7 @@ fn run(
     corpus: &Corpus,
     out: &Path,
     resume: Option<Checkpoint>,
-) -> Result<TrainingReport, TrainingError> {
+) -> Result<LanguageModelReport<B>, TrainingError> {
     run_with(config, corpus, out, resume, |_| {})
 }
 
@@ -82,7 +82,7 @@ fn run_with(
     out: &Path,
     resume: Option<Checkpoint>,
     adjust: impl FnOnce(&mut TrainingRun<'_, B>),
-) -> Result<TrainingReport, TrainingError> {
+) -> Result<LanguageModelReport<B>, TrainingError> {
     // The CPU backends' random generators are process-wide: runs in parallel test threads would
     // draw from each other's streams, so runs take turns.
     static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -93,7 +93,7 @@ fn run_with(
     train::<B>(run, &mut Silent)
 }
 
-fn losses(report: &TrainingReport) -> Vec<(u64, f64)> {
+fn losses(report: &LanguageModelReport<B>) -> Vec<(u64, f64)> {
     report
         .metrics
         .iter()

@@ -1,0 +1,469 @@
+//! The loop every task trains in: initialise or resume, one iteration, log and checkpoint.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use burn::module::AutodiffModule;
+use burn::optim::{AdamConfig, GradientsParams, Optimizer, RmsPropConfig, SgdConfig};
+use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+use burn::tensor::ElementConversion;
+use burn::tensor::backend::AutodiffBackend;
+
+use super::task::{IterationLoss, Snapshot, Task, Validation};
+use crate::batches::iteration_seed;
+use crate::checkpoint::{Progress, Which, first_non_finite, parameter_ids};
+use crate::clipping::{clip_global_norm, global_norm};
+use crate::config::{LearningRateSchedule, OptimizerKind};
+use crate::corpus::DataSource;
+use crate::durable::write_atomically;
+use crate::error::{Result, TrainingError, checkpoint_error, invalid};
+use crate::metrics::{IterationMetrics, append_jsonl, plot_losses, to_jsonl};
+use crate::progress::Observer;
+use crate::run_directory;
+
+/// A loss above this multiple of the first iteration's stops training.
+const DIVERGENCE_FACTOR: f64 = 3.0;
+
+/// The settings of the loop itself, the same for every task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopSettings {
+    /// Total optimiser iterations (a resumed run continues up to this).
+    pub iterations: u64,
+    /// Iterations between validations (and checkpoints).
+    pub eval_every: u64,
+    /// Iterations between logged metrics.
+    pub log_every: u64,
+    /// Seed of everything random.
+    pub seed: u64,
+    /// The optimiser.
+    pub optimizer: OptimizerKind,
+    /// Base learning rate.
+    pub learning_rate: f64,
+    /// How the learning rate decays.
+    pub learning_rate_schedule: LearningRateSchedule,
+    /// Maximum global gradient norm, or `None` for no clipping.
+    pub clip: Option<f64>,
+}
+
+/// Where a run lives and how it may be stopped.
+#[derive(Debug, Clone)]
+pub struct RunPlace {
+    /// The run directory: checkpoints `last` and `best`, `metrics.jsonl`, `loss.png`.
+    pub out: PathBuf,
+    /// The checkpoint directory the task resumes from, if any: continuing its own run's `last`
+    /// is allowed, any other run already in `out` is refused unless `replace_existing`.
+    pub resume_from: Option<PathBuf>,
+    /// Remove a run that `out` already holds instead of refusing.
+    pub replace_existing: bool,
+    /// When this becomes true, training stops after the current iteration, writes `last`, the
+    /// metrics and the plot, and returns [`TrainingError::Interrupted`].
+    pub stop: Option<Arc<AtomicBool>>,
+    /// The backend's name, recorded in checkpoints.
+    pub backend: String,
+    /// Where the data came from, recorded in checkpoints.
+    pub data: Option<DataSource>,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct TrainingReport<M, V> {
+    /// The trained model, without autodiff.
+    pub model: M,
+    /// Iterations completed in all (including those before a resume).
+    pub iterations: u64,
+    /// The iteration this invocation started from (0, or where the resumed checkpoint stood).
+    pub first_iteration: u64,
+    /// The last iteration's training loss.
+    pub final_loss: f64,
+    /// The final validation.
+    pub validation: V,
+    /// The lowest validation loss of the run.
+    pub best_validation: f64,
+    /// The `last` checkpoint.
+    pub checkpoint: PathBuf,
+    /// Seconds spent in this invocation.
+    pub seconds: f64,
+    /// Every logged iteration, from the start of the run.
+    pub metrics: Vec<IterationMetrics<V>>,
+}
+
+/// What a run of task `T` reports: its model without autodiff, and its validation type.
+pub type TaskReport<B, T> = TrainingReport<
+    <<T as Task<B>>::Model as AutodiffModule<B>>::InnerModule,
+    <T as Task<B>>::Validation,
+>;
+
+/// Trains `task` in the run directory `place.out` by `settings`, with the optimiser they name.
+///
+/// The run directory is locked for the whole run (a second writer gets
+/// [`TrainingError::RunLocked`]). Everything random in iteration `i` is seeded from
+/// `(settings.seed, i)`, so a run stopped and resumed gives the same curve as one that was not.
+pub fn train_task<B, T>(
+    task: &mut T,
+    settings: &LoopSettings,
+    place: &RunPlace,
+    device: &B::Device,
+    observer: &mut dyn Observer<T::Validation>,
+) -> Result<TaskReport<B, T>>
+where
+    B: AutodiffBackend,
+    T: Task<B>,
+{
+    match settings.optimizer {
+        OptimizerKind::Adam => {
+            let optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+            run(task, settings, place, device, optimizer, observer)
+        }
+        OptimizerKind::Sgd => run(
+            task,
+            settings,
+            place,
+            device,
+            SgdConfig::new().init(),
+            observer,
+        ),
+        OptimizerKind::Rmsprop => {
+            let optimizer = RmsPropConfig::new()
+                .with_alpha(0.99)
+                .with_epsilon(1e-8)
+                .init();
+            run(task, settings, place, device, optimizer, observer)
+        }
+    }
+}
+
+type OptimizerRecorder = BinBytesRecorder<FullPrecisionSettings>;
+
+fn run<B, T, O>(
+    task: &mut T,
+    settings: &LoopSettings,
+    place: &RunPlace,
+    device: &B::Device,
+    optimizer: O,
+    observer: &mut dyn Observer<T::Validation>,
+) -> Result<TaskReport<B, T>>
+where
+    B: AutodiffBackend,
+    T: Task<B>,
+    O: Optimizer<T::Model, B>,
+{
+    let _lock = run_directory::prepare(
+        &place.out,
+        place.resume_from.as_deref(),
+        place.replace_existing,
+    )?;
+    let state = State::initialise_or_resume(task, settings, place, device, optimizer)?;
+    write_atomically(&state.metrics_path(), to_jsonl(&state.history).as_bytes())?;
+    state.train(observer)
+}
+
+/// The model, the optimiser and where training stands: what a checkpoint restores.
+struct State<'a, B: AutodiffBackend, T: Task<B>, O> {
+    task: &'a mut T,
+    settings: &'a LoopSettings,
+    place: &'a RunPlace,
+    device: &'a B::Device,
+    model: T::Model,
+    optimizer: O,
+    progress: Progress,
+    history: Vec<IterationMetrics<T::Validation>>,
+    /// The iteration of the newest checkpoint on disk, if any.
+    saved: Option<u64>,
+}
+
+/// One iteration's numbers, before they are logged.
+struct Step {
+    loss: f64,
+    items: usize,
+    gradient_norm: f64,
+    learning_rate: f64,
+    truth_probability: Option<f64>,
+    free_steps: Option<usize>,
+}
+
+/// Symbols per second since the previous log line.
+struct Throughput {
+    since: Instant,
+    items: usize,
+}
+
+impl Throughput {
+    fn new() -> Self {
+        Throughput {
+            since: Instant::now(),
+            items: 0,
+        }
+    }
+
+    /// The rate since the last call, and a fresh start.
+    fn take(&mut self) -> f64 {
+        let rate = self.items as f64 / self.since.elapsed().as_secs_f64();
+        *self = Throughput::new();
+        rate
+    }
+}
+
+impl<'a, B, T, O> State<'a, B, T, O>
+where
+    B: AutodiffBackend,
+    T: Task<B>,
+    O: Optimizer<T::Model, B>,
+{
+    /// A fresh model, or the resumed checkpoint's model, optimiser state and progress.
+    fn initialise_or_resume(
+        task: &'a mut T,
+        settings: &'a LoopSettings,
+        place: &'a RunPlace,
+        device: &'a B::Device,
+        mut optimizer: O,
+    ) -> Result<Self> {
+        let Some(resumed) = task.resume(device)? else {
+            B::seed(device, iteration_seed(settings.seed, 0, 0));
+            let model = task.init_model(device)?;
+            let progress = Progress {
+                iteration: 0,
+                best_validation: None,
+                initial_loss: None,
+                carried_state: None,
+                backend: place.backend.clone(),
+                parameter_ids: Vec::new(),
+                data: place.data.clone(),
+            };
+            return Ok(State {
+                task,
+                settings,
+                place,
+                device,
+                model,
+                optimizer,
+                progress,
+                history: Vec::new(),
+                saved: None,
+            });
+        };
+        let mut progress = resumed.progress;
+        if progress.iteration >= settings.iterations {
+            return Err(invalid(
+                "iterations",
+                format!(
+                    "the checkpoint already completed {} iterations; ask for more than that",
+                    progress.iteration
+                ),
+            ));
+        }
+        if let Some(bytes) = resumed.optimizer {
+            let record = OptimizerRecorder::default()
+                .load(bytes, device)
+                .map_err(|e| checkpoint_error(&place.out, format!("optimizer state: {e}")))?;
+            optimizer = optimizer.load_record(record);
+        }
+        if place.data.is_some() {
+            progress.data = place.data.clone();
+        }
+        let saved = Some(progress.iteration);
+        Ok(State {
+            task,
+            settings,
+            place,
+            device,
+            model: resumed.model,
+            optimizer,
+            progress,
+            // The history up to the checkpoint: iterations logged after it (before a crash) go.
+            history: resumed.metrics,
+            saved,
+        })
+    }
+
+    fn metrics_path(&self) -> PathBuf {
+        self.place.out.join("metrics.jsonl")
+    }
+
+    /// The loop, from where the state stands to the last iteration.
+    fn train(mut self, observer: &mut dyn Observer<T::Validation>) -> Result<TaskReport<B, T>> {
+        let first_iteration = self.progress.iteration;
+        let started = Instant::now();
+        let mut throughput = Throughput::new();
+        let mut final_loss = f64::NAN;
+        let mut last_validation = None;
+        let mut last_checkpoint = self.place.out.join("last");
+        observer.started(first_iteration, self.settings.iterations);
+        for iteration in first_iteration..self.settings.iterations {
+            let step = match self.iteration(iteration) {
+                Ok(step) => step,
+                Err(error) => {
+                    observer.finished();
+                    plot_losses(&self.history, &self.place.out.join("loss.png"))?;
+                    return Err(error);
+                }
+            };
+            final_loss = step.loss;
+            throughput.items += step.items;
+            let done = iteration + 1;
+            self.progress.iteration = done;
+            let stopping = self
+                .place
+                .stop
+                .as_ref()
+                .is_some_and(|stop| stop.load(Ordering::SeqCst));
+            let validate = done % self.settings.eval_every == 0 || done == self.settings.iterations;
+            if done % self.settings.log_every == 0 || validate || done == 1 || stopping {
+                let mut record = IterationMetrics {
+                    iteration: done,
+                    loss: step.loss,
+                    tokens_per_second: throughput.take(),
+                    gradient_norm: step.gradient_norm,
+                    learning_rate: step.learning_rate,
+                    truth_probability: step.truth_probability,
+                    free_steps: step.free_steps,
+                    validation: None,
+                };
+                let mut best = None;
+                if validate {
+                    let (validation, is_best) = self.validate(done, observer)?;
+                    record.validation = Some(validation.clone());
+                    last_validation = Some(validation);
+                    best = Some(is_best);
+                }
+                self.history.push(record.clone());
+                append_jsonl(&self.metrics_path(), &record)?;
+                if let Some(best) = best {
+                    last_checkpoint = self.save(best)?;
+                }
+                observer.iteration(&record);
+            }
+            if stopping {
+                // The checkpoint written at this iteration's validation, if any, is current.
+                if self.saved != Some(done) {
+                    last_checkpoint = self.save(false)?;
+                }
+                observer.finished();
+                plot_losses(&self.history, &self.place.out.join("loss.png"))?;
+                return Err(TrainingError::Interrupted {
+                    iteration: done,
+                    checkpoint: last_checkpoint.display().to_string(),
+                });
+            }
+        }
+        observer.finished();
+        plot_losses(&self.history, &self.place.out.join("loss.png"))?;
+        let validation = last_validation.expect("the last iteration always validates");
+        Ok(TrainingReport {
+            model: self.model.valid(),
+            iterations: self.progress.iteration,
+            first_iteration,
+            final_loss,
+            best_validation: self.progress.best_validation.unwrap_or(validation.loss()),
+            validation,
+            checkpoint: last_checkpoint,
+            seconds: started.elapsed().as_secs_f64(),
+            metrics: self.history,
+        })
+    }
+
+    /// One iteration: the task's loss, the divergence guard, backward, clipping, the optimiser.
+    fn iteration(&mut self, iteration: u64) -> Result<Step> {
+        let settings = self.settings;
+        // Everything random in this iteration (coins, samples, dropout) depends on (seed, i).
+        B::seed(self.device, iteration_seed(settings.seed, iteration, 2));
+        let IterationLoss {
+            loss,
+            items,
+            truth_probability,
+            free_steps,
+        } = self.task.loss(&self.model, iteration, self.device)?;
+        let loss_value: f64 = loss.clone().into_scalar().elem();
+        let initial = *self.progress.initial_loss.get_or_insert(loss_value);
+        if !loss_value.is_finite() || loss_value > DIVERGENCE_FACTOR * initial {
+            return Err(TrainingError::Diverged {
+                iteration,
+                reason: format!(
+                    "the loss is {loss_value} (first iteration: {initial:.4}); {}",
+                    kept(self.saved)
+                ),
+            });
+        }
+        let gradients = GradientsParams::from_grads(loss.backward(), &self.model);
+        let (gradients, gradient_norm) = match settings.clip {
+            Some(max_norm) => clip_global_norm(&self.model, gradients, max_norm)?,
+            None => {
+                let norm = global_norm(&self.model, &gradients);
+                (gradients, norm)
+            }
+        };
+        let learning_rate = settings.learning_rate_schedule.rate(
+            settings.learning_rate,
+            iteration,
+            settings.iterations,
+        );
+        self.model = self
+            .optimizer
+            .step(learning_rate, self.model.clone(), gradients);
+        Ok(Step {
+            loss: loss_value,
+            items,
+            gradient_norm,
+            learning_rate,
+            truth_probability,
+            free_steps,
+        })
+    }
+
+    /// Validates and tells the observer; returns the validation and whether it is the best.
+    fn validate(
+        &mut self,
+        done: u64,
+        observer: &mut dyn Observer<T::Validation>,
+    ) -> Result<(T::Validation, bool)> {
+        let validation = self.task.validate(&self.model.valid(), self.device)?;
+        let loss = validation.loss();
+        let best = self.progress.best_validation.is_none_or(|b| loss < b);
+        if best {
+            self.progress.best_validation = Some(loss);
+        }
+        observer.validation(done, &validation, best);
+        Ok((validation, best))
+    }
+
+    /// Writes `last` (and `best` when `best`), refusing weights that are no longer finite.
+    fn save(&mut self, best: bool) -> Result<PathBuf> {
+        let iteration = self.progress.iteration;
+        if let Some(name) = first_non_finite(&self.model) {
+            return Err(TrainingError::Diverged {
+                iteration,
+                reason: format!(
+                    "the weights ({name}) became NaN or infinite; {}",
+                    kept(self.saved)
+                ),
+            });
+        }
+        self.progress.carried_state = self.task.carried_state();
+        self.progress.parameter_ids = parameter_ids(&self.model);
+        let optimizer = OptimizerRecorder::default()
+            .record(self.optimizer.to_record(), ())
+            .map_err(|e| checkpoint_error(&self.place.out, format!("optimizer state: {e}")))?;
+        let snapshot = Snapshot {
+            model: &self.model,
+            optimizer,
+            progress: &self.progress,
+            metrics: &self.history,
+        };
+        let out: &Path = &self.place.out;
+        let last = self.task.save(out, Which::Last, &snapshot)?;
+        if best {
+            self.task.save(out, Which::Best, &snapshot)?;
+        }
+        self.saved = Some(iteration);
+        Ok(last)
+    }
+}
+
+/// What the divergence guard leaves behind, in words.
+fn kept(saved: Option<u64>) -> String {
+    match saved {
+        Some(iteration) => format!("the checkpoint of iteration {iteration} is left as it was"),
+        None => "no checkpoint had been written yet".into(),
+    }
+}

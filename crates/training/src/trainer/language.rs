@@ -1,0 +1,355 @@
+//! Language modelling as a task of the shared loop: windows of a corpus, the feeding strategy
+//! of each iteration, the loss per symbol, validation on the held-out end of the corpus.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Int, Tensor, TensorData};
+use unroll_model::RecurrenceBackend;
+
+use super::core::{LoopSettings, RunPlace, TrainingReport, train_task};
+use super::task::{IterationLoss, Resumed, Snapshot, Task};
+use crate::batches::WindowSource;
+use crate::checkpoint::{self, Checkpoint, CheckpointContents, SavedTensor, Which};
+use crate::config::{Strategy, TrainingConfig};
+use crate::corpus::{Corpus, DataSource, shortest_corpus};
+use crate::error::{Result, TrainingError, checkpoint_error};
+use crate::evaluate::{Evaluation, evaluate};
+use crate::feeding::Feeding;
+use crate::language_model::LanguageModel;
+use crate::progress::Observer;
+
+/// What to train, where.
+///
+/// The run directory `out` is locked for the whole run (a second writer gets
+/// [`TrainingError::RunLocked`]). A run already there is continued only when `resume` is its
+/// `last` checkpoint; otherwise it is refused ([`TrainingError::RunExists`]) unless
+/// `replace_existing` is set, so no run is overwritten or rewound by accident.
+pub struct TrainingRun<'a, B: Backend> {
+    /// The settings (when resuming, normally the checkpoint's, with `iterations` raised).
+    pub config: TrainingConfig,
+    /// The corpus.
+    pub corpus: &'a Corpus,
+    /// The run directory: checkpoints `last` and `best`, `metrics.jsonl`, `loss.png`.
+    pub out: PathBuf,
+    /// A checkpoint to continue from.
+    pub resume: Option<Checkpoint>,
+    /// Where to compute.
+    pub device: B::Device,
+    /// The backend's name, recorded in checkpoints.
+    pub backend: String,
+    /// Remove a run that `out` already holds instead of refusing (what `--force` asks for).
+    pub replace_existing: bool,
+    /// When this becomes true (a signal handler sets it, say), training stops after the
+    /// current iteration, writes `last`, the metrics and the plot, and returns
+    /// [`TrainingError::Interrupted`].
+    pub stop: Option<Arc<AtomicBool>>,
+    /// Where the corpus came from, recorded in the checkpoints.
+    pub data: Option<DataSource>,
+    /// Memory the run may take, in bytes (the machine's available memory for a CPU backend):
+    /// a run estimated to need more is refused before anything is allocated. Absurd sizes are
+    /// refused even without it.
+    pub memory_limit: Option<u64>,
+}
+
+impl<'a, B: Backend> TrainingRun<'a, B> {
+    /// A fresh run of `config` on `corpus` into `out`, refusing to replace an existing run,
+    /// with no stop flag, no recorded data source and no memory limit beyond the absurd.
+    pub fn new(
+        config: TrainingConfig,
+        corpus: &'a Corpus,
+        out: impl Into<PathBuf>,
+        device: B::Device,
+        backend: impl Into<String>,
+    ) -> Self {
+        TrainingRun {
+            config,
+            corpus,
+            out: out.into(),
+            resume: None,
+            device,
+            backend: backend.into(),
+            replace_existing: false,
+            stop: None,
+            data: None,
+            memory_limit: None,
+        }
+    }
+
+    /// Continues from `checkpoint`.
+    pub fn resuming(mut self, checkpoint: Option<Checkpoint>) -> Self {
+        self.resume = checkpoint;
+        self
+    }
+}
+
+impl Strategy {
+    /// The feeding of iteration `i`, with the ε or n it used.
+    pub fn feeding(&self, iteration: u64) -> (Feeding, Option<f64>, Option<usize>) {
+        match *self {
+            Strategy::TeacherForcing => (Feeding::TeacherForcing, None, None),
+            Strategy::ScheduledSampling { schedule, own } => {
+                let epsilon = schedule.probability(iteration);
+                (
+                    Feeding::ScheduledSampling {
+                        truth_probability: epsilon,
+                        own,
+                    },
+                    Some(epsilon),
+                    None,
+                )
+            }
+            Strategy::Curriculum { schedule, own } => {
+                let free_steps = schedule.free_running_steps(iteration);
+                (
+                    Feeding::FreeRunningTail { free_steps, own },
+                    None,
+                    Some(free_steps),
+                )
+            }
+        }
+    }
+}
+
+impl TrainingConfig {
+    /// The settings of the loop itself.
+    pub fn loop_settings(&self) -> LoopSettings {
+        LoopSettings {
+            iterations: self.iterations,
+            eval_every: self.eval_every,
+            log_every: self.log_every,
+            seed: self.seed,
+            optimizer: self.optimizer,
+            learning_rate: self.learning_rate,
+            learning_rate_schedule: self.learning_rate_schedule,
+            clip: self.clip,
+        }
+    }
+}
+
+/// What a language model's run reports, with the trained model on `B`'s inner backend.
+pub type LanguageModelReport<B> =
+    TrainingReport<LanguageModel<<B as AutodiffBackend>::InnerBackend>, Evaluation>;
+
+/// Trains a language model, writing checkpoints and metrics under `run.out`; the report holds
+/// the trained model.
+pub fn train<B>(
+    run: TrainingRun<'_, B>,
+    observer: &mut dyn Observer<Evaluation>,
+) -> Result<LanguageModelReport<B>>
+where
+    B: AutodiffBackend + RecurrenceBackend,
+    B::InnerBackend: RecurrenceBackend,
+{
+    let TrainingRun {
+        config,
+        corpus,
+        out,
+        resume,
+        device,
+        backend,
+        replace_existing,
+        stop,
+        data,
+        memory_limit,
+    } = run;
+    config.validate()?;
+    config.check_memory(corpus.vocabulary.len(), memory_limit)?;
+    let place = RunPlace {
+        out,
+        resume_from: resume.as_ref().map(|checkpoint| checkpoint.path.clone()),
+        replace_existing,
+        stop,
+        backend,
+        data,
+    };
+    let mut task = LanguageModelTask::<B>::new(&config, corpus, resume)?;
+    train_task(
+        &mut task,
+        &config.loop_settings(),
+        &place,
+        &device,
+        observer,
+    )
+}
+
+/// A character or byte language model trained on a corpus: truncated BPTT over windows, fed by
+/// the run's strategy, validated on the corpus's held-out end.
+pub struct LanguageModelTask<'a, B: Backend> {
+    config: &'a TrainingConfig,
+    corpus: &'a Corpus,
+    windows: WindowSource<'a>,
+    validation: &'a [u32],
+    resume: Option<Checkpoint>,
+    /// Each stream's state after its last window, when state carries over.
+    carried: Option<Tensor<B, 3>>,
+}
+
+impl<'a, B: Backend> LanguageModelTask<'a, B> {
+    /// The task of `config` on `corpus`, continuing from `resume` if given; an error if the
+    /// corpus is too short for the windows and the validation split.
+    pub fn new(
+        config: &'a TrainingConfig,
+        corpus: &'a Corpus,
+        resume: Option<Checkpoint>,
+    ) -> Result<Self> {
+        let (train_ids, validation) = corpus.split(config.validation_fraction, 2)?;
+        let windows = WindowSource::new(
+            train_ids,
+            config.window,
+            config.batch,
+            config.batching,
+            config.seed,
+        )
+        .map_err(|e| whole_corpus_error(e, corpus, config.validation_fraction))?;
+        Ok(LanguageModelTask {
+            config,
+            corpus,
+            windows,
+            validation,
+            resume,
+            carried: None,
+        })
+    }
+
+    /// Refuses a checkpoint whose vocabulary, model or optimiser differ from this run's.
+    fn check_resumable(&self, checkpoint: &Checkpoint) -> Result<()> {
+        let config = self.config;
+        if checkpoint.vocabulary != self.corpus.vocabulary {
+            return Err(checkpoint_error(
+                &checkpoint.path,
+                "its vocabulary differs from this corpus's",
+            ));
+        }
+        if checkpoint.config.model != config.model || checkpoint.config.symbols != config.symbols {
+            return Err(checkpoint_error(
+                &checkpoint.path,
+                "its model settings differ from this run's",
+            ));
+        }
+        if checkpoint.config.optimizer != config.optimizer {
+            return Err(checkpoint_error(
+                &checkpoint.path,
+                format!(
+                    "its optimiser state is {:?}'s; the optimiser cannot change when resuming (asked: {:?})",
+                    checkpoint.config.optimizer, config.optimizer
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<B> Task<B> for LanguageModelTask<'_, B>
+where
+    B: AutodiffBackend + RecurrenceBackend,
+    B::InnerBackend: RecurrenceBackend,
+{
+    type Model = LanguageModel<B>;
+    type Validation = Evaluation;
+
+    fn init_model(&mut self, device: &B::Device) -> Result<LanguageModel<B>> {
+        self.config
+            .model
+            .init::<B>(self.corpus.vocabulary.len(), device)
+    }
+
+    fn resume(
+        &mut self,
+        device: &B::Device,
+    ) -> Result<Option<Resumed<LanguageModel<B>, Evaluation>>> {
+        let Some(checkpoint) = self.resume.take() else {
+            return Ok(None);
+        };
+        self.check_resumable(&checkpoint)?;
+        let config = self.config;
+        let shape = [config.model.layers, config.batch, config.model.hidden];
+        // A state carried with another batch size cannot continue: those streams start afresh.
+        self.carried = checkpoint
+            .progress
+            .carried_state
+            .as_ref()
+            .and_then(|saved| saved.to_tensor(shape, device));
+        Ok(Some(Resumed {
+            model: checkpoint.model::<B>(device)?,
+            optimizer: checkpoint.optimizer_bytes().map(<[u8]>::to_vec),
+            progress: checkpoint.progress,
+            metrics: checkpoint.metrics,
+        }))
+    }
+
+    fn loss(
+        &mut self,
+        model: &LanguageModel<B>,
+        iteration: u64,
+        device: &B::Device,
+    ) -> Result<IterationLoss<B>> {
+        let config = self.config;
+        let batch = self.windows.batch(iteration);
+        let shape = [config.batch, config.window];
+        let inputs = Tensor::<B, 2, Int>::from_data(TensorData::new(batch.inputs, shape), device);
+        let targets = Tensor::<B, 2, Int>::from_data(TensorData::new(batch.targets, shape), device);
+        let carried_in = if config.carry_state && !batch.restart {
+            self.carried.take()
+        } else {
+            None
+        };
+        let (feeding, truth_probability, free_steps) = config.strategy.feeding(iteration);
+        let (losses, carried_out) = model.window_loss(inputs, targets, carried_in, &feeding)?;
+        if config.carry_state {
+            self.carried = carried_out.map(|state| state.detach());
+        }
+        Ok(IterationLoss {
+            loss: losses.mean(),
+            items: config.batch * config.window,
+            truth_probability,
+            free_steps,
+        })
+    }
+
+    fn validate(
+        &self,
+        model: &LanguageModel<B::InnerBackend>,
+        device: &B::Device,
+    ) -> Result<Evaluation> {
+        evaluate(model, self.validation, self.config.window, device)
+    }
+
+    fn carried_state(&self) -> Option<SavedTensor> {
+        self.carried.as_ref().map(SavedTensor::from_tensor)
+    }
+
+    fn save(
+        &self,
+        out: &Path,
+        which: Which,
+        snapshot: &Snapshot<'_, LanguageModel<B>, Evaluation>,
+    ) -> Result<PathBuf> {
+        let contents = CheckpointContents {
+            model: snapshot.model,
+            optimizer: Some(snapshot.optimizer.clone()),
+            config: self.config,
+            vocabulary: &self.corpus.vocabulary,
+            progress: snapshot.progress,
+            metrics: snapshot.metrics,
+        };
+        checkpoint::save(out, which, &contents)
+    }
+}
+
+/// The corpus-level form of "the training part is too short": how long the whole file must be.
+fn whole_corpus_error(error: TrainingError, corpus: &Corpus, fraction: f64) -> TrainingError {
+    match error {
+        TrainingError::CorpusTooShort { needed, why, .. } => TrainingError::CorpusTooShort {
+            needed: shortest_corpus(fraction, needed, 2),
+            why: format!(
+                "its first {:.0} % trains and must hold {why}",
+                100.0 * (1.0 - fraction)
+            ),
+            actual: corpus.ids.len(),
+        },
+        other => other,
+    }
+}

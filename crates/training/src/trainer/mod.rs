@@ -1,0 +1,17 @@
+//! Training: one loop shared by every task ([`train_task`]), and language modelling as a task
+//! ([`train`], [`LanguageModelTask`]).
+//!
+//! The loop initialises or resumes the model and optimiser, runs iterations (the task's loss,
+//! the divergence guard, backward, global-norm clipping, the learning-rate schedule, the
+//! optimiser step), logs metrics and validates and checkpoints at intervals. A task
+//! ([`Task`]) brings its model, its batches and loss, its validation and its checkpoint files,
+//! and inherits exact resumption, atomic checkpoints, the divergence guard, metrics, the loss
+//! plot, progress and stopping on request.
+
+mod core;
+mod language;
+mod task;
+
+pub use core::{LoopSettings, RunPlace, TaskReport, TrainingReport, train_task};
+pub use language::{LanguageModelReport, LanguageModelTask, TrainingRun, train};
+pub use task::{IterationLoss, Resumed, Snapshot, Task, Validation};

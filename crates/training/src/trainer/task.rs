@@ -1,0 +1,110 @@
+//! What a task brings to the shared training loop.
+
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+
+use burn::module::AutodiffModule;
+use burn::tensor::Tensor;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::checkpoint::{Progress, SavedTensor, Which};
+use crate::error::Result;
+use crate::metrics::IterationMetrics;
+
+/// What a validation measured, as a task defines it.
+pub trait Validation: Clone + Debug + PartialEq + Serialize + DeserializeOwned {
+    /// The number that picks the best checkpoint: lower is better.
+    fn loss(&self) -> f64;
+    /// The validation in one line for the console (`1.7459 nats/symbol, …`).
+    fn summary(&self) -> String;
+}
+
+/// The loss of one training iteration.
+pub struct IterationLoss<B: Backend> {
+    /// The mean loss per predicted item, a one-element tensor on the autodiff graph.
+    pub loss: Tensor<B, 1>,
+    /// The items (symbols, samples) the loss covers: the unit of the logged throughput.
+    pub items: usize,
+    /// Scheduled sampling's ε, when that strategy runs.
+    pub truth_probability: Option<f64>,
+    /// The curriculum's free-running steps n, when that strategy runs.
+    pub free_steps: Option<usize>,
+}
+
+/// A checkpoint's contents, read back by a task for the loop to continue from.
+pub struct Resumed<M, V> {
+    /// The model with its weights.
+    pub model: M,
+    /// The optimiser's state, serialised by the loop.
+    pub optimizer: Option<Vec<u8>>,
+    /// Where training stood.
+    pub progress: Progress,
+    /// Every logged iteration up to the checkpoint.
+    pub metrics: Vec<IterationMetrics<V>>,
+}
+
+/// What the loop hands a task to write as a checkpoint.
+pub struct Snapshot<'a, M, V> {
+    /// The model.
+    pub model: &'a M,
+    /// The optimiser's state, serialised.
+    pub optimizer: Vec<u8>,
+    /// Where training stands.
+    pub progress: &'a Progress,
+    /// Every logged iteration so far.
+    pub metrics: &'a [IterationMetrics<V>],
+}
+
+/// A kind of training (language modelling; later sequence classification, forecasting): its
+/// model, its batches and loss, its validation and its checkpoint files. The loop
+/// ([`train_task`](super::train_task)) brings the rest and gives it to every task alike: exact
+/// resumption, atomic checkpoints, the divergence guard, metrics, the loss plot, progress, and
+/// stopping on request.
+pub trait Task<B: AutodiffBackend> {
+    /// The module trained.
+    type Model: AutodiffModule<B>;
+    /// What a validation measures.
+    type Validation: Validation;
+
+    /// A fresh model (the loop has seeded the backend).
+    fn init_model(&mut self, device: &B::Device) -> Result<Self::Model>;
+
+    /// The checkpoint to continue from, checked against this task, or `None` for a fresh run.
+    fn resume(
+        &mut self,
+        device: &B::Device,
+    ) -> Result<Option<Resumed<Self::Model, Self::Validation>>>;
+
+    /// The loss of iteration `iteration`, whose batch must depend on nothing but the seed and
+    /// the iteration (so a resumed run draws what an uninterrupted one would). The loop has
+    /// seeded the backend for this iteration.
+    fn loss(
+        &mut self,
+        model: &Self::Model,
+        iteration: u64,
+        device: &B::Device,
+    ) -> Result<IterationLoss<B>>;
+
+    /// Validates the model (without autodiff).
+    fn validate(
+        &self,
+        model: &<Self::Model as AutodiffModule<B>>::InnerModule,
+        device: &B::Device,
+    ) -> Result<Self::Validation>;
+
+    /// State the task carries from one iteration to the next, saved in checkpoints.
+    fn carried_state(&self) -> Option<SavedTensor> {
+        None
+    }
+
+    /// Writes checkpoint `which` into the run directory `out`: the snapshot and the task's
+    /// own files ([`checkpoint::save_files`](crate::checkpoint::save_files) does it atomically).
+    fn save(
+        &self,
+        out: &Path,
+        which: Which,
+        snapshot: &Snapshot<'_, Self::Model, Self::Validation>,
+    ) -> Result<PathBuf>;
+}
