@@ -30,6 +30,7 @@ pub mod generation;
 pub mod language_model;
 pub mod memory;
 pub mod metrics;
+pub mod plot;
 pub mod progress;
 pub mod run_directory;
 pub mod schedule;

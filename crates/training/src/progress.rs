@@ -4,8 +4,6 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
-
 use crate::evaluate::Evaluation;
 use crate::metrics::IterationMetrics;
 use crate::trainer::Validation;
@@ -34,6 +32,48 @@ pub fn stderr_line(text: &str) {
 pub struct Silent;
 
 impl<V> Observer<V> for Silent {}
+
+#[cfg(feature = "progress-bar")]
+use indicatif::ProgressBar;
+
+/// A progress bar on the terminal (feature `progress-bar`, on by default).
+#[cfg(feature = "progress-bar")]
+fn progress_bar(first: u64, total: u64) -> Option<ProgressBar> {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} it  {per_sec}  ETA {eta}  {msg}",
+        )
+        .expect("valid template"),
+    );
+    bar.set_position(first);
+    Some(bar)
+}
+
+/// Without the `progress-bar` feature there is no bar: progress comes as plain lines.
+#[cfg(not(feature = "progress-bar"))]
+enum ProgressBar {}
+
+#[cfg(not(feature = "progress-bar"))]
+impl ProgressBar {
+    fn println(&self, _text: &str) {
+        match *self {}
+    }
+    fn set_position(&self, _position: u64) {
+        match *self {}
+    }
+    fn set_message(&self, _message: String) {
+        match *self {}
+    }
+    fn finish_and_clear(&self) {
+        match *self {}
+    }
+}
+
+#[cfg(not(feature = "progress-bar"))]
+fn progress_bar(_first: u64, _total: u64) -> Option<ProgressBar> {
+    None
+}
 
 /// Writes progress to stderr: a bar on a terminal, a line every few seconds otherwise.
 pub struct ConsoleReporter {
@@ -72,15 +112,7 @@ impl<V: Validation> Observer<V> for ConsoleReporter {
     fn started(&mut self, first: u64, total: u64) {
         self.total = total;
         if self.interactive {
-            let bar = ProgressBar::new(total);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} it  {per_sec}  ETA {eta}  {msg}",
-                )
-                .expect("valid template"),
-            );
-            bar.set_position(first);
-            self.bar = Some(bar);
+            self.bar = progress_bar(first, total);
         }
     }
 

@@ -25,6 +25,7 @@
 
 mod autodiff;
 pub mod cross_entropy;
+#[cfg(host_kernels)]
 mod host;
 pub mod lookup;
 mod operation;

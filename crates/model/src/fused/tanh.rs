@@ -6,11 +6,15 @@
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
-use burn::tensor::{DType, Tensor, TensorMetadata};
+#[cfg(host_kernels)]
+use burn::tensor::{DType, TensorMetadata};
 
+#[cfg(host_kernels)]
 use super::host::math::Real;
+#[cfg(host_kernels)]
 use super::host::{HostKernel, HostView, read, write};
 use super::operation::{Forward, FusedOperation};
 use super::{RecurrenceBackend, float, primitive};
@@ -73,6 +77,7 @@ fn kept<B: Backend>(output: FloatTensor<B>, keep: bool) -> Forward<B, Operation,
     }
 }
 
+#[cfg(host_kernels)]
 impl HostKernel<1> for Operation {
     fn dtype<B: Backend>(x: &FloatTensor<B>) -> DType {
         x.dtype()

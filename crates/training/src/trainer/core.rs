@@ -19,7 +19,8 @@ use crate::config::{LearningRateSchedule, OptimizerKind};
 use crate::corpus::DataSource;
 use crate::durable::write_atomically;
 use crate::error::{Result, TrainingError, checkpoint_error, invalid};
-use crate::metrics::{IterationMetrics, append_jsonl, plot_losses, to_jsonl};
+use crate::metrics::{IterationMetrics, append_jsonl, to_jsonl};
+use crate::plot::plot_losses;
 use crate::progress::Observer;
 use crate::run_directory;
 

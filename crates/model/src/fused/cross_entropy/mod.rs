@@ -1,6 +1,7 @@
 //! The softmax cross-entropy, `−log softmax(o(n))[target(n)]` per row, with its backward from the
 //! kept `softmax(o(n)) − onehot(target(n))`.
 
+#[cfg(host_kernels)]
 pub(crate) mod kernel;
 
 use burn::backend::Autodiff;
@@ -8,9 +9,13 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::{FloatTensor, IntTensor};
-use burn::tensor::{DType, Int, Shape, Tensor, TensorMetadata};
+#[cfg(host_kernels)]
+use burn::tensor::{DType, Shape, TensorMetadata};
+use burn::tensor::{Int, Tensor};
 
+#[cfg(host_kernels)]
 use super::host::math::Real;
+#[cfg(host_kernels)]
 use super::host::{HostKernel, HostView, read, read_ids, write};
 use super::operation::{Forward, FusedOperation};
 use super::{RecurrenceBackend, float, primitive};
@@ -124,6 +129,7 @@ fn logits_gradient<B: Backend>(
     (probabilities - onehot) * loss_gradient.reshape([rows, 1])
 }
 
+#[cfg(host_kernels)]
 impl HostKernel<1> for Operation {
     fn dtype<B: Backend>(input: &Input<B>) -> DType {
         input.logits.dtype()

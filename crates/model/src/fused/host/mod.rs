@@ -37,6 +37,7 @@ pub trait HostView: RecurrenceBackend {
     fn view<E: Real>(tensor: &FloatTensor<Self>) -> Cow<'_, [E]>;
 }
 
+#[cfg(feature = "flex")]
 impl HostView for burn::backend::Flex {
     fn view<E: Real>(tensor: &FloatTensor<Self>) -> Cow<'_, [E]> {
         match tensor.as_slice::<E>() {
@@ -46,6 +47,7 @@ impl HostView for burn::backend::Flex {
     }
 }
 
+#[cfg(feature = "ndarray")]
 impl<F, I, Q> HostView for burn::backend::NdArray<F, I, Q>
 where
     burn::backend::NdArray<F, I, Q>: Backend,
@@ -143,10 +145,12 @@ macro_rules! host_methods {
     };
 }
 
+#[cfg(feature = "flex")]
 impl RecurrenceBackend for burn::backend::Flex {
     operations!(host_methods);
 }
 
+#[cfg(feature = "ndarray")]
 impl<E, I, Q> RecurrenceBackend for burn::backend::NdArray<E, I, Q>
 where
     burn::backend::NdArray<E, I, Q>: Backend,

@@ -1,15 +1,20 @@
 //! Rows of a table by id, `out(n) = table(ids(n))`, and its backward, a scatter-add: the token
 //! lookup that replaces a product with one-hot inputs.
 
+#[cfg(host_kernels)]
 pub(crate) mod kernel;
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::{FloatTensor, IntTensor};
-use burn::tensor::{DType, Int, Shape, Tensor, TensorMetadata};
+#[cfg(host_kernels)]
+use burn::tensor::{DType, Shape};
+use burn::tensor::{Int, Tensor, TensorMetadata};
 
+#[cfg(host_kernels)]
 use super::host::math::Real;
+#[cfg(host_kernels)]
 use super::host::{HostKernel, HostView, read_ids, write};
 use super::operation::{Forward, FusedOperation};
 use super::{RecurrenceBackend, float, primitive};
@@ -84,6 +89,7 @@ impl FusedOperation<1> for Operation {
     }
 }
 
+#[cfg(host_kernels)]
 impl HostKernel<1> for Operation {
     fn dtype<B: Backend>(input: &Input<B>) -> DType {
         input.table.dtype()

@@ -1,16 +1,21 @@
 //! The output layer and the loss in one operation: `−log softmax(h(n) · V + c)[target(n)]` per
 //! row, the logits never materialised batch-first.
 
+#[cfg(host_kernels)]
 pub(crate) mod kernel;
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::{FloatTensor, IntTensor};
-use burn::tensor::{DType, Int, Shape, Tensor, TensorMetadata};
+#[cfg(host_kernels)]
+use burn::tensor::{DType, Shape, TensorMetadata};
+use burn::tensor::{Int, Tensor};
 
 use super::cross_entropy::losses_and_gradient;
+#[cfg(host_kernels)]
 use super::host::math::Real;
+#[cfg(host_kernels)]
 use super::host::{HostKernel, HostView, read, read_ids, write};
 use super::operation::{Forward, FusedOperation};
 use super::{RecurrenceBackend, float, primitive};
@@ -122,6 +127,7 @@ impl FusedOperation<3> for Operation {
     }
 }
 
+#[cfg(host_kernels)]
 /// The kernel's sizes from `h`'s and `V`'s shapes.
 fn dims_of(hidden: &Shape, weight: &Shape) -> kernel::OutputShape {
     let [rows, d_hidden] = hidden.dims();
@@ -132,6 +138,7 @@ fn dims_of(hidden: &Shape, weight: &Shape) -> kernel::OutputShape {
     }
 }
 
+#[cfg(host_kernels)]
 impl HostKernel<3> for Operation {
     fn dtype<B: Backend>(input: &Input<B>) -> DType {
         input.hidden.dtype()

@@ -1,15 +1,21 @@
 //! `h(t) = tanh(p(t) + h(t-1) · W)` for `t = 1 … τ`, over all steps at once, and its BPTT.
 
+#[cfg(host_kernels)]
 pub(crate) mod kernel;
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
-use burn::tensor::{DType, Shape, Tensor, TensorMetadata};
+#[cfg(host_kernels)]
+use burn::tensor::{DType, Shape, TensorMetadata};
 
+#[cfg(host_kernels)]
 use self::kernel::RecurrenceShape;
+#[cfg(host_kernels)]
 use super::host::math::Real;
+#[cfg(host_kernels)]
 use super::host::{HostKernel, HostView, read, write};
 use super::operation::{Forward, FusedOperation};
 use super::{RecurrenceBackend, float, primitive, tanh};
@@ -157,6 +163,7 @@ fn kept<B: Backend>(
     }
 }
 
+#[cfg(host_kernels)]
 /// The kernel's sizes from the states' shape `[time, batch, d_hidden]`.
 pub(crate) fn dims_of(shape: &Shape) -> RecurrenceShape {
     let [time, batch, hidden] = shape.dims();
@@ -167,6 +174,7 @@ pub(crate) fn dims_of(shape: &Shape) -> RecurrenceShape {
     }
 }
 
+#[cfg(host_kernels)]
 impl HostKernel<3> for Operation {
     fn dtype<B: Backend>(input: &Input<B>) -> DType {
         input.projected.dtype()

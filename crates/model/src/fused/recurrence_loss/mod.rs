@@ -2,17 +2,23 @@
 //! training pass of pattern 1's top layer, `L(t) = −log softmax(c + V h(t))[y(t)]` with
 //! `h(t) = tanh(p(t) + h(t-1) · W)`.
 
+#[cfg(host_kernels)]
 pub(crate) mod kernel;
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+#[cfg(host_kernels)]
+use burn::tensor::DType;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{FloatTensor, IntTensor};
-use burn::tensor::{DType, Int, Shape, Tensor, TensorMetadata};
+use burn::tensor::{Int, Shape, Tensor, TensorMetadata};
 
+#[cfg(host_kernels)]
 use super::host::math::Real;
+#[cfg(host_kernels)]
 use super::host::{HostKernel, HostView, read, read_ids, write};
 use super::operation::{Forward, FusedOperation};
+#[cfg(host_kernels)]
 use super::recurrence::dims_of;
 use super::{RecurrenceBackend, float, output_loss, primitive, recurrence};
 
@@ -187,6 +193,7 @@ impl FusedOperation<5> for Operation {
     }
 }
 
+#[cfg(host_kernels)]
 impl HostKernel<5> for Operation {
     fn dtype<B: Backend>(input: &Input<B>) -> DType {
         input.projected.dtype()
