@@ -73,7 +73,7 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll::model::{
-    FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
+    FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, IdCheck, InputEncoding,
     OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, SequenceInput,
     SequenceSummarizerConfig, StepInput, step_cross_entropy,
 };
@@ -139,12 +139,30 @@ fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
     (hidden, batch, window): (usize, usize, usize),
     budget: Duration,
 ) -> f64 {
+    pattern_1_checking::<B>(
+        name,
+        path,
+        (hidden, batch, window),
+        budget,
+        IdCheck::EveryCall,
+    )
+}
+
+/// [`pattern_1`] with the ids checked by the model on every call or by the caller.
+fn pattern_1_checking<B: AutodiffBackend + RecurrenceBackend>(
+    name: &str,
+    path: RecurrencePath,
+    (hidden, batch, window): (usize, usize, usize),
+    budget: Duration,
+    id_check: IdCheck,
+) -> f64 {
     let device = Default::default();
     B::seed(&device, 0);
     let mut model = Some(
         HiddenRecurrentConfig::new(
             HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden)
-                .with_path(path),
+                .with_path(path)
+                .with_id_check(id_check),
             VOCAB,
         )
         .init::<B>(&device),
@@ -162,7 +180,12 @@ fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
         let (gradients, _) = clip_global_norm(&current, gradients, 5.0).expect("clip");
         model = Some(optimizer.step(2e-3, current, gradients));
     });
-    let what = format!("pattern 1 {name:7} {path:?} H {hidden} batch {batch} window {window}");
+    let checked = match id_check {
+        IdCheck::EveryCall => "",
+        IdCheck::Caller => ", ids checked by the caller",
+    };
+    let what =
+        format!("pattern 1 {name:7} {path:?} H {hidden} batch {batch} window {window}{checked}");
     report(&what, batch * window, timing)
 }
 
@@ -291,7 +314,14 @@ fn usable<B: burn::tensor::backend::Backend>(name: &str, device: &B::Device) -> 
 fn gpu(budget: Duration) -> bool {
     fn sizes<B: AutodiffBackend + RecurrenceBackend>(name: &str, budget: Duration) {
         for size in [(256, 64, 100), (1024, 256, 128)] {
-            pattern_1::<B>(name, RecurrencePath::Fused, size, budget);
+            let checked = pattern_1::<B>(name, RecurrencePath::Fused, size, budget);
+            // The model's id check reads the ids back: a synchronisation per call.
+            let trusted =
+                pattern_1_checking::<B>(name, RecurrencePath::Fused, size, budget, IdCheck::Caller);
+            println!(
+                "   ids checked by the caller / by the model: {:.2}x",
+                trusted / checked
+            );
             pattern_2::<B>(name, size, budget);
         }
     }

@@ -89,7 +89,7 @@ impl<B: Backend> HiddenRecurrent<B> {
     where
         B: RecurrenceBackend,
     {
-        let [batch, time] = input.check(&self.hidden.input)?;
+        let [batch, time] = input.check(&self.hidden.input, self.hidden.id_check)?;
         let device = self.output.weight.device();
         let state = self.hidden.check_state(state, batch, &device)?;
         let (hidden, state) = self.hidden.forward_time_major(input, state, None);
@@ -124,8 +124,13 @@ impl<B: Backend> HiddenRecurrent<B> {
     where
         B: RecurrenceBackend,
     {
-        let [batch, time] = input.check(&self.hidden.input)?;
-        check_targets(&targets, [batch, time], self.d_output())?;
+        let [batch, time] = input.check(&self.hidden.input, self.hidden.id_check)?;
+        check_targets(
+            &targets,
+            [batch, time],
+            self.d_output(),
+            self.hidden.id_check,
+        )?;
         if self.hidden.path == RecurrencePath::Unrolled {
             // The reference: logits, then the loss from Burn's log-softmax and gather.
             let out = self.forward(input, state)?;
@@ -164,7 +169,7 @@ impl<B: Backend> HiddenRecurrent<B> {
     where
         B: RecurrenceBackend,
     {
-        let batch = input.check(&self.hidden.input)?;
+        let batch = input.check(&self.hidden.input, self.hidden.id_check)?;
         let device = self.output.weight.device();
         let state = self.hidden.check_state(state, batch, &device)?;
         let (top, state) = self.hidden.step(input, state);

@@ -48,6 +48,19 @@ impl InputEncoding {
     }
 }
 
+/// Whether a model reads token and class ids back from the device to check their range.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum IdCheck {
+    /// Every call reads its ids to the host and names an id outside the vocabulary or the
+    /// classes: a clear error, at the price of a device-to-host read per call (on a GPU, a
+    /// synchronisation that stalls the queue).
+    EveryCall,
+    /// The caller checked the ids where it made them (on the host, once): the model reads
+    /// nothing back. An id out of range is then the backend's to deal with (a panic on the CPU
+    /// backends, an undefined row on a GPU).
+    Caller,
+}
+
 /// A whole input sequence.
 #[derive(Debug, Clone)]
 pub enum SequenceInput<B: Backend> {
@@ -80,12 +93,12 @@ impl<B: Backend> SequenceInput<B> {
     }
 
     /// Checks the input against the encoding the model was built for and that it has at least one
-    /// step; returns `[batch, time]`.
-    pub fn check(&self, encoding: &InputEncoding) -> crate::Result<[usize; 2]> {
+    /// step (and its ids, by `id_check`); returns `[batch, time]`.
+    pub fn check(&self, encoding: &InputEncoding, id_check: IdCheck) -> crate::Result<[usize; 2]> {
         let [batch, time] = self.batch_time();
         match (self, encoding) {
             (SequenceInput::Tokens(ids), InputEncoding::Tokens { vocab_size }) => {
-                require_ids_below("input", ids, *vocab_size)?;
+                require_ids_below("input", ids, *vocab_size, id_check)?;
             }
             (SequenceInput::Dense(x), InputEncoding::Dense { d_input }) => {
                 if x.dims()[2] != *d_input {
@@ -187,11 +200,12 @@ impl<B: Backend> StepInput<B> {
         }
     }
 
-    /// Checks the step against the model's encoding; returns the batch size.
-    pub fn check(&self, encoding: &InputEncoding) -> crate::Result<usize> {
+    /// Checks the step against the model's encoding (and its ids, by `id_check`); returns the
+    /// batch size.
+    pub fn check(&self, encoding: &InputEncoding, id_check: IdCheck) -> crate::Result<usize> {
         match (self, encoding) {
             (StepInput::Tokens(ids), InputEncoding::Tokens { vocab_size }) => {
-                require_ids_below("input", ids, *vocab_size)?;
+                require_ids_below("input", ids, *vocab_size, id_check)?;
                 Ok(self.batch())
             }
             (StepInput::Dense(x), InputEncoding::Dense { d_input }) => {

@@ -27,7 +27,7 @@ pub mod setting;
 pub use error::{ModelError, Result};
 pub use fused::{RecurrenceBackend, tanh, tanh_recurrence};
 pub use hidden_recurrent::{HiddenRecurrent, HiddenRecurrentConfig, RecurrentOutput};
-pub use input::{InputEncoding, SequenceInput, StepInput};
+pub use input::{IdCheck, InputEncoding, SequenceInput, StepInput};
 pub use loss::step_cross_entropy;
 pub use output_recurrent::{
     Feedback, FeedbackChoice, FeedbackSequence, OutputRecurrent, OutputRecurrentConfig,

@@ -6,6 +6,7 @@ use burn::tensor::{Int, Tensor};
 
 use crate::error::{Result, require_ids_below, shape_error};
 use crate::fused::{RecurrenceBackend, row_cross_entropy};
+use crate::input::IdCheck;
 
 /// Cross-entropy of every step, `-log softmax(o(t))[y(t)]`.
 ///
@@ -19,17 +20,18 @@ pub fn step_cross_entropy<B: RecurrenceBackend>(
     targets: Tensor<B, 2, Int>,
 ) -> Result<Tensor<B, 2>> {
     let [batch, time, classes] = logits.dims();
-    check_targets(&targets, [batch, time], classes)?;
+    check_targets(&targets, [batch, time], classes, IdCheck::EveryCall)?;
     let rows = batch * time;
     let losses = row_cross_entropy(logits.reshape([rows, classes]), targets.reshape([rows]));
     Ok(losses.reshape([batch, time]))
 }
 
-/// Checks targets: shape `[batch, time]`, every id below `classes`.
+/// Checks targets: shape `[batch, time]`, every id below `classes` (by `id_check`).
 pub(crate) fn check_targets<B: Backend>(
     targets: &Tensor<B, 2, Int>,
     [batch, time]: [usize; 2],
     classes: usize,
+    id_check: IdCheck,
 ) -> Result<()> {
     if targets.dims() != [batch, time] {
         return Err(shape_error(
@@ -38,7 +40,7 @@ pub(crate) fn check_targets<B: Backend>(
             &targets.dims(),
         ));
     }
-    require_ids_below("targets", targets, classes)
+    require_ids_below("targets", targets, classes, id_check)
 }
 
 /// The output layer's `c`, zeros for a layer built without a bias.

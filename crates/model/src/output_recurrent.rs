@@ -15,7 +15,7 @@ use crate::error::{require_ids_below, shape_error};
 use crate::fused::{
     RecurrenceBackend, lookup_rows, output_row_cross_entropy, row_cross_entropy, tanh,
 };
-use crate::input::{InputEncoding, SequenceInput, StepInput};
+use crate::input::{IdCheck, InputEncoding, SequenceInput, StepInput};
 use crate::loss::{check_targets, output_bias};
 use crate::setting::at_least_one;
 
@@ -29,6 +29,9 @@ pub struct OutputRecurrentConfig {
     pub d_hidden: usize,
     /// Size of the output `o(t)`, and so of the fed-back `y(t-1)`.
     pub d_output: usize,
+    /// Whether every call reads the token and class ids back to check their range.
+    #[config(default = "IdCheck::EveryCall")]
+    pub id_check: IdCheck,
 }
 
 impl OutputRecurrentConfig {
@@ -66,6 +69,7 @@ impl OutputRecurrentConfig {
             bias: init.init([self.d_hidden], device),
             output: LinearConfig::new(self.d_hidden, self.d_output).init(device),
             input_encoding: self.input,
+            id_check: self.id_check,
         })
     }
 }
@@ -84,6 +88,9 @@ pub struct OutputRecurrent<B: Backend> {
     /// How `x(t)` enters, if at all.
     #[module(skip)]
     pub input_encoding: Option<InputEncoding>,
+    /// Whether every call reads the token and class ids back to check their range.
+    #[module(skip)]
+    pub id_check: IdCheck,
 }
 
 /// The fed-back value `y(t-1)` of one step.
@@ -204,7 +211,7 @@ impl<B: Backend> OutputRecurrent<B> {
         match (input, &self.input_encoding) {
             (None, None) => Ok(()),
             (Some(input), Some(encoding)) => {
-                let given = input.check(encoding)?;
+                let given = input.check(encoding, self.id_check)?;
                 if given != batch_time {
                     return Err(shape_error(
                         "input",
@@ -229,7 +236,7 @@ impl<B: Backend> OutputRecurrent<B> {
 
     fn check_feedback(&self, feedback: &Feedback<B>) -> crate::Result<()> {
         if let Feedback::Tokens(ids) = feedback {
-            require_ids_below("feedback", ids, self.d_output())?;
+            require_ids_below("feedback", ids, self.d_output(), self.id_check)?;
         }
         if let Feedback::Dense(y) = feedback
             && y.dims()[1] != self.d_output()
@@ -294,7 +301,7 @@ impl<B: Backend> OutputRecurrent<B> {
         B: RecurrenceBackend,
     {
         let [batch, time] = previous_outputs.batch_time();
-        check_targets(&targets, [batch, time], self.d_output())?;
+        check_targets(&targets, [batch, time], self.d_output(), self.id_check)?;
         if let Some(logits) = self.per_symbol_logits(&input, &previous_outputs)? {
             let rows = batch * time;
             return Ok(row_cross_entropy(logits, targets.reshape([rows])).reshape([batch, time]));
@@ -329,7 +336,7 @@ impl<B: Backend> OutputRecurrent<B> {
             return Ok(None);
         }
         self.check_input(None, [batch, time])?;
-        require_ids_below("previous_outputs", ids, self.d_output())?;
+        require_ids_below("previous_outputs", ids, self.d_output(), self.id_check)?;
         let hidden = tanh(self.feedback_weight.val() + self.bias.val().unsqueeze::<2>());
         let table = self.output.forward(hidden);
         Ok(Some(lookup_rows(
@@ -359,7 +366,7 @@ impl<B: Backend> OutputRecurrent<B> {
         let rows = batch * time;
         let fed = match previous_outputs {
             FeedbackSequence::Tokens(ids) => {
-                require_ids_below("previous_outputs", &ids, self.d_output())?;
+                require_ids_below("previous_outputs", &ids, self.d_output(), self.id_check)?;
                 lookup_rows(self.feedback_weight.val(), ids.reshape([rows]))
             }
             FeedbackSequence::Dense(y) => {
@@ -403,7 +410,7 @@ impl<B: Backend> OutputRecurrent<B> {
         let pre_activation = match (input, &self.input_weight, &self.input_encoding) {
             (None, None, _) => fed + self.bias.val().unsqueeze::<2>(),
             (Some(input), Some(weight), Some(encoding)) => {
-                let given = input.check(encoding)?;
+                let given = input.check(encoding, self.id_check)?;
                 if given != batch {
                     return Err(shape_error("input", format!("[{batch}, …]"), &[given]));
                 }

@@ -71,7 +71,7 @@ impl<B: Backend> SequenceSummarizer<B> {
     where
         B: RecurrenceBackend,
     {
-        let [batch, time] = input.check(&self.hidden.input)?;
+        let [batch, time] = input.check(&self.hidden.input, self.hidden.id_check)?;
         let device = self.output.weight.device();
         let masks = match lengths {
             None => None,

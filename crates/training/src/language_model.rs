@@ -4,7 +4,7 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use unroll_model::{
-    Feedback, FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig, HiddenStackConfig,
+    Feedback, FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig, HiddenStackConfig, IdCheck,
     InputEncoding, ModelError, OutputRecurrent, OutputRecurrentConfig, RecurrenceBackend,
     SequenceInput, StepInput, step_cross_entropy,
 };
@@ -26,17 +26,22 @@ pub enum LanguageModel<B: Backend> {
 
 impl ModelSettings {
     /// Pattern 1's configuration for a vocabulary of `vocab_size` symbols.
+    ///
+    /// The model does not read ids back to check them ([`IdCheck::Caller`]): a language model's
+    /// ids come from a [`Vocabulary`](crate::Vocabulary), which made them in range on the host.
     pub fn hidden_recurrent(&self, vocab_size: usize) -> HiddenRecurrentConfig {
         let tokens = InputEncoding::Tokens { vocab_size };
         let hidden = HiddenStackConfig::new(tokens, self.hidden)
             .with_num_layers(self.layers)
-            .with_dropout(self.dropout);
+            .with_dropout(self.dropout)
+            .with_id_check(IdCheck::Caller);
         HiddenRecurrentConfig::new(hidden, vocab_size)
     }
 
-    /// Pattern 2's configuration for a vocabulary of `vocab_size` symbols.
+    /// Pattern 2's configuration for a vocabulary of `vocab_size` symbols (ids checked by the
+    /// caller, as for [`ModelSettings::hidden_recurrent`]).
     pub fn output_recurrent(&self, vocab_size: usize) -> OutputRecurrentConfig {
-        OutputRecurrentConfig::new(self.hidden, vocab_size)
+        OutputRecurrentConfig::new(self.hidden, vocab_size).with_id_check(IdCheck::Caller)
     }
 
     /// Checks the settings by the model's own configuration (any vocabulary of at least one

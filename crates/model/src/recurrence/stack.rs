@@ -9,7 +9,7 @@ use std::ops::Bound::{Excluded, Included};
 use super::{RecurrencePath, TanhRecurrence, TanhRecurrenceConfig};
 use crate::error::shape_error;
 use crate::fused::{RecurrenceBackend, tanh_recurrence};
-use crate::input::{InputEncoding, SequenceInput, StepInput};
+use crate::input::{IdCheck, InputEncoding, SequenceInput, StepInput};
 use crate::setting::{at_least_one, within};
 
 /// Configuration of a [`HiddenStack`].
@@ -28,6 +28,9 @@ pub struct HiddenStackConfig {
     /// How the recurrence runs over a sequence.
     #[config(default = "RecurrencePath::Fused")]
     pub path: RecurrencePath,
+    /// Whether every call reads the token and class ids back to check their range.
+    #[config(default = "IdCheck::EveryCall")]
+    pub id_check: IdCheck,
 }
 
 impl HiddenStackConfig {
@@ -66,6 +69,7 @@ impl HiddenStackConfig {
             dropout: DropoutConfig::new(self.dropout).init(),
             input: self.input,
             path: self.path,
+            id_check: self.id_check,
         })
     }
 
@@ -98,6 +102,9 @@ pub struct HiddenStack<B: Backend> {
     /// How the recurrence runs over a sequence.
     #[module(skip)]
     pub path: RecurrencePath,
+    /// Whether every call reads the token and class ids back to check their range.
+    #[module(skip)]
+    pub id_check: IdCheck,
 }
 
 impl<B: Backend> HiddenStack<B> {
