@@ -4,6 +4,32 @@
 //! *Deep Learning* ch. 10 as reusable modules ([`model`]), and the training strategies that fight
 //! exposure bias ([`training`]). This facade re-exports both and picks a backend from cargo
 //! features ([`backend`]).
+//!
+//! ## Start
+//!
+//! A character model on the backend the features chose, trained and sampled:
+//!
+//! ```
+//! use std::ops::ControlFlow;
+//! use unroll::backend::{NAME, Training};
+//! use unroll::training::{Corpus, GenerationRequest, SamplingOptions, Silent, SymbolMode};
+//! use unroll::training::{TrainingConfig, TrainingRun, generate, train};
+//!
+//! let corpus = Corpus::from_bytes("to be or not to be. ".repeat(30).as_bytes(), SymbolMode::Text)?;
+//! let mut config = TrainingConfig { window: 16, batch: 8, iterations: 10, ..Default::default() };
+//! config.model.hidden = 32;
+//! let out = std::env::temp_dir().join(format!("unroll-facade-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&out);
+//! let run = TrainingRun::<Training>::new(config, &corpus, &out, Default::default(), NAME);
+//! let report = train(run, &mut Silent)?;
+//! let request = GenerationRequest { prime: "to ", length: 12, options: SamplingOptions::default(), seed: 0 };
+//! let text = generate(&report.model, &corpus.vocabulary, &request, &Default::default(), |_| {
+//!     ControlFlow::Continue(())
+//! })?;
+//! assert_eq!(text.chars().count(), 12);
+//! # std::fs::remove_dir_all(&out).unwrap();
+//! # Ok::<(), unroll::training::TrainingError>(())
+//! ```
 #![warn(missing_docs)]
 
 pub use unroll_model as model;

@@ -56,6 +56,30 @@ impl HiddenRecurrentConfig {
 }
 
 /// Pattern 1: a recurrent network with hidden-to-hidden recurrence and an output at every step.
+///
+/// Dense input, a state carried from one window to the next, one step for generation:
+///
+/// ```
+/// use burn::backend::{Autodiff, Flex};
+/// use burn::tensor::Tensor;
+/// use unroll_model::{HiddenRecurrentConfig, HiddenStackConfig, InputEncoding};
+/// use unroll_model::{SequenceInput, StepInput};
+///
+/// type B = Autodiff<Flex>;
+/// let device = Default::default();
+/// let features = InputEncoding::Dense { d_input: 3 };
+/// let model = HiddenRecurrentConfig::new(HiddenStackConfig::new(features, 8), 2)
+///     .init::<B>(&device);
+/// let window = || SequenceInput::Dense(Tensor::<B, 3>::ones([5, 20, 3], &device));
+/// let first = model.forward(window(), None)?; // h(0) = 0
+/// let second = model.forward(window(), Some(first.state.detach()))?; // truncated BPTT
+/// assert_eq!(second.logits.dims(), [5, 20, 2]);
+/// let x = StepInput::Dense(Tensor::<B, 2>::ones([5, 3], &device));
+/// let (logits, state) = model.step(x, Some(second.state))?;
+/// assert_eq!((logits.dims(), state.dims()), ([5, 2], [1, 5, 8]));
+/// logits.sum().backward();
+/// # Ok::<(), unroll_model::ModelError>(())
+/// ```
 #[derive(Module, Debug)]
 pub struct HiddenRecurrent<B: Backend> {
     /// The recurrent layers (`U`, `W`, `b` of each).

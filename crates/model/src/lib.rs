@@ -11,7 +11,37 @@
 //! | 2. output recurrence only | [`OutputRecurrent`] | `h(t) = tanh(b + W y(t-1) + U x(t))`, `o(t) = c + V h(t)` |
 //! | 3. hidden recurrence, one output | [`SequenceSummarizer`] | `h(t)` as in 1, `o = c + V h(τ)` |
 //!
-//! Shapes follow Burn: batch first, `[batch, time, features]`.
+//! Shapes follow Burn: batch first, `[batch, time, features]`. Each pattern runs on any backend
+//! that implements [`RecurrenceBackend`] (the cargo features `flex`, `ndarray` — both on by
+//! default, with CPU kernels — `wgpu` and `cuda`), and under Burn's autodiff for training.
+//!
+//! ## Start
+//!
+//! Pattern 1 over token ids, its per-step loss, and back-propagation through time:
+//!
+//! ```
+//! use burn::backend::{Autodiff, Flex};
+//! use burn::tensor::{Int, Tensor};
+//! use unroll_model::{HiddenRecurrentConfig, HiddenStackConfig, InputEncoding, SequenceInput};
+//!
+//! type B = Autodiff<Flex>;
+//! let device = Default::default();
+//! let tokens = InputEncoding::Tokens { vocab_size: 10 };
+//! let hidden = HiddenStackConfig::new(tokens, 32).with_num_layers(2);
+//! let model = HiddenRecurrentConfig::new(hidden, 10).init::<B>(&device);
+//!
+//! let inputs = Tensor::<B, 2, Int>::zeros([4, 7], &device); // [batch, time] ids
+//! let out = model.forward(SequenceInput::Tokens(inputs.clone()), None)?;
+//! assert_eq!(out.logits.dims(), [4, 7, 10]); // [batch, time, d_output]
+//! assert_eq!(out.state.dims(), [2, 4, 32]); // [num_layers, batch, d_hidden]
+//!
+//! let targets = Tensor::<B, 2, Int>::ones([4, 7], &device);
+//! let (losses, _) = model.forward_loss(SequenceInput::Tokens(inputs), None, targets)?;
+//! assert_eq!(losses.dims(), [4, 7]); // −log softmax(o(t))[y(t)] per step
+//! let gradients = losses.sum().backward(); // BPTT through the fused recurrence
+//! assert!(model.output.weight.grad(&gradients).is_some());
+//! # Ok::<(), unroll_model::ModelError>(())
+//! ```
 #![warn(missing_docs)]
 
 pub mod error;

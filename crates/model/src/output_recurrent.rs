@@ -75,6 +75,31 @@ impl OutputRecurrentConfig {
 }
 
 /// Pattern 2: the previous output, not the hidden state, feeds the next hidden state.
+///
+/// Trained with teacher forcing in parallel over time, then run open loop on its own samples:
+///
+/// ```
+/// use burn::backend::{Autodiff, Flex};
+/// use burn::tensor::{Int, Tensor};
+/// use unroll_model::{Feedback, FeedbackChoice, FeedbackSequence, OutputRecurrentConfig};
+///
+/// type B = Autodiff<Flex>;
+/// let device = Default::default();
+/// // No input besides the fed-back symbol: a bigram language model over 6 symbols.
+/// let model = OutputRecurrentConfig::new(16, 6).init::<B>(&device);
+/// let previous = Tensor::<B, 2, Int>::zeros([4, 9], &device); // y(0) … y(τ-1)
+/// let targets = Tensor::<B, 2, Int>::ones([4, 9], &device); // y(1) … y(τ)
+/// let losses = model.teacher_forced_loss(None, FeedbackSequence::Tokens(previous), targets)?;
+/// assert_eq!(losses.dims(), [4, 9]);
+/// losses.mean().backward();
+///
+/// let first = Feedback::Tokens(Tensor::<B, 1, Int>::zeros([4], &device));
+/// let logits = model.forward_stepwise(None, first, 12, |_, o| {
+///     Feedback::from_logits(o, FeedbackChoice::Sample) // open loop
+/// })?;
+/// assert_eq!(logits.dims(), [4, 12, 6]);
+/// # Ok::<(), unroll_model::ModelError>(())
+/// ```
 #[derive(Module, Debug)]
 pub struct OutputRecurrent<B: Backend> {
     /// `U`, stored `[d_input, d_hidden]`; absent when the model has no input besides `y(t-1)`.

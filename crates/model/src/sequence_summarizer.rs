@@ -48,6 +48,26 @@ impl SequenceSummarizerConfig {
 }
 
 /// Pattern 3: reads a sequence with a hidden recurrence and maps `h(τ)` to one output.
+///
+/// Sequences of different lengths, padded into one batch, each summarised at its own end:
+///
+/// ```
+/// use burn::backend::{Autodiff, Flex};
+/// use burn::tensor::{Int, Tensor, TensorData};
+/// use unroll_model::{HiddenStackConfig, InputEncoding, SequenceInput, SequenceSummarizerConfig};
+///
+/// type B = Autodiff<Flex>;
+/// let device = Default::default();
+/// let features = InputEncoding::Dense { d_input: 2 };
+/// let model = SequenceSummarizerConfig::new(HiddenStackConfig::new(features, 8), 3)
+///     .init::<B>(&device);
+/// let x = Tensor::<B, 3>::ones([2, 6, 2], &device); // [batch, time, d_input], padded
+/// let lengths = Tensor::<B, 1, Int>::from_data(TensorData::new(vec![6i64, 4], [2]), &device);
+/// let o = model.forward(SequenceInput::Dense(x), Some(lengths))?;
+/// assert_eq!(o.dims(), [2, 3]); // one output per sequence
+/// o.sum().backward();
+/// # Ok::<(), unroll_model::ModelError>(())
+/// ```
 #[derive(Module, Debug)]
 pub struct SequenceSummarizer<B: Backend> {
     /// The recurrent layers.

@@ -108,6 +108,26 @@ pub struct GenerationRequest<'a> {
 /// symbol as it is generated; `emit` returning [`ControlFlow::Break`] ends generation early (the
 /// reader went away, say). An empty prime starts from a newline when the vocabulary has one,
 /// else from its first symbol. Returns the generated text.
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use burn::backend::Flex;
+/// use unroll_training::{Corpus, GenerationRequest, ModelSettings, SamplingOptions, SymbolMode};
+/// use unroll_training::generate;
+///
+/// let corpus = Corpus::from_bytes(b"hello world\n", SymbolMode::Text)?;
+/// let device = Default::default();
+/// let model = ModelSettings::default().init::<Flex>(corpus.vocabulary.len(), &device)?;
+/// let options = SamplingOptions { temperature: 0.8, top_k: Some(3), ..Default::default() };
+/// let request = GenerationRequest { prime: "hel", length: 10, options, seed: 7 };
+/// let mut streamed = String::new();
+/// let text = generate(&model, &corpus.vocabulary, &request, &device, |piece| {
+///     streamed.push_str(piece); // each symbol as it is generated
+///     ControlFlow::Continue(())
+/// })?;
+/// assert_eq!(text, streamed);
+/// # Ok::<(), unroll_training::TrainingError>(())
+/// ```
 pub fn generate<B: RecurrenceBackend>(
     model: &LanguageModel<B>,
     vocabulary: &Vocabulary,

@@ -14,6 +14,37 @@
 //!   ([`progress`]);
 //! - [`generation`]: sampling with temperature, top-k, top-p or argmax; [`export`](mod@export): safetensors in
 //!   PyTorch's layout, or Burnpack.
+//!
+//! Other tasks plug into the same loop through [`Task`] ([`train_task`]).
+//!
+//! ## Start
+//!
+//! A character model trained on a text, then sampled:
+//!
+//! ```
+//! use std::ops::ControlFlow;
+//! use burn::backend::{Autodiff, Flex};
+//! use unroll_training::{Corpus, GenerationRequest, SamplingOptions, Silent, SymbolMode};
+//! use unroll_training::{TrainingConfig, TrainingRun, generate, train};
+//!
+//! let text = "the cat sat on the mat. ".repeat(40);
+//! let corpus = Corpus::from_bytes(text.as_bytes(), SymbolMode::Text)?;
+//! let mut config = TrainingConfig { window: 16, batch: 8, iterations: 20, ..Default::default() };
+//! config.model.hidden = 32;
+//! let out = std::env::temp_dir().join(format!("unroll-start-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&out);
+//! let run = TrainingRun::<Autodiff<Flex>>::new(config, &corpus, &out, Default::default(), "flex");
+//! let report = train(run, &mut Silent)?; // checkpoints, metrics.jsonl and loss.png in `out`
+//! println!("validation: {:.3} nats/char", report.validation.nats_per_symbol);
+//!
+//! let request = GenerationRequest { prime: "the ", length: 20, options: SamplingOptions::default(), seed: 1 };
+//! let text = generate(&report.model, &corpus.vocabulary, &request, &Default::default(), |_| {
+//!     ControlFlow::Continue(())
+//! })?;
+//! assert_eq!(text.chars().count(), 20);
+//! # std::fs::remove_dir_all(&out).unwrap();
+//! # Ok::<(), unroll_training::TrainingError>(())
+//! ```
 #![warn(missing_docs)]
 
 pub mod batches;

@@ -135,6 +135,31 @@ pub type LanguageModelReport<B> =
 
 /// Trains a language model, writing checkpoints and metrics under `run.out`; the report holds
 /// the trained model.
+///
+/// Resuming continues a run exactly where its `last` checkpoint stopped:
+///
+/// ```
+/// use burn::backend::{Autodiff, Flex};
+/// use unroll_training::{Checkpoint, Corpus, Silent, SymbolMode, TrainingConfig, TrainingRun};
+/// use unroll_training::{Which, train};
+///
+/// type B = Autodiff<Flex>;
+/// let corpus = Corpus::from_bytes("abcabd".repeat(50).as_bytes(), SymbolMode::Text)?;
+/// let mut config = TrainingConfig { window: 8, batch: 4, iterations: 6, ..Default::default() };
+/// config.model.hidden = 8;
+/// let out = std::env::temp_dir().join(format!("unroll-resume-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&out);
+/// train(TrainingRun::<B>::new(config.clone(), &corpus, &out, Default::default(), "flex"), &mut Silent)?;
+///
+/// let last = Checkpoint::open(&out, Which::Last)?;
+/// config.iterations = 10;
+/// let more = TrainingRun::<B>::new(config, &corpus, &out, Default::default(), "flex")
+///     .resuming(Some(last));
+/// let report = train(more, &mut Silent)?;
+/// assert_eq!((report.first_iteration, report.iterations), (6, 10));
+/// # std::fs::remove_dir_all(&out).unwrap();
+/// # Ok::<(), unroll_training::TrainingError>(())
+/// ```
 pub fn train<B>(
     run: TrainingRun<'_, B>,
     observer: &mut dyn Observer<Evaluation>,
