@@ -15,18 +15,17 @@ use common::{
 };
 
 fn train(data: &Path, out: &Path, steps: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "train",
-        "--data",
-        path(data),
-        "--out",
-        path(out),
-        "--steps",
-        steps,
-    ];
+    let mut args = train_args(path(data), path(out), &["--steps", steps]);
     args.extend(TINY);
     args.extend(extra);
     run(&args)
+}
+
+/// `train --data DATA --out OUT` and `extra`.
+fn train_args<'a>(data: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["train", "--data", data, "--out", out];
+    args.extend(extra);
+    args
 }
 
 fn ok(output: &std::process::Output) -> String {
@@ -209,14 +208,7 @@ fn one_writer_per_run_directory() {
     // Case 3: a second writer gets a clear error naming the holder.
     let pid = child.id().to_string();
     let message = assert_fails_with(
-        &[
-            "train",
-            "--data",
-            path(&data),
-            "--out",
-            path(&out),
-            "--force",
-        ],
+        &train_args(path(&data), path(&out), &["--force"]),
         "in use by another training process",
         1,
     );
@@ -305,15 +297,7 @@ fn closed_pipes_are_not_a_panic() {
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
     // Case 5: stderr's reader goes away after one line; training still finishes its run.
-    let mut args = vec![
-        "train",
-        "--data",
-        path(&data),
-        "--out",
-        path(&out),
-        "--steps",
-        "30",
-    ];
+    let mut args = train_args(path(&data), path(&out), &["--steps", "30"]);
     args.extend(TINY);
     let mut child = Command::new(binary())
         .args(&args)
@@ -513,15 +497,7 @@ fn absurd_sizes_and_endless_inputs_are_refused() {
         ("--batch", "100000000"),
     ] {
         assert_fails(
-            &[
-                "train",
-                "--data",
-                path(&data),
-                "--out",
-                path(&out),
-                flag,
-                value,
-            ],
+            &train_args(path(&data), path(&out), &[flag, value]),
             "memory",
         );
     }
@@ -608,15 +584,7 @@ fn smaller_cases_give_one_clear_line() {
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
     // Case 16: divergence of a fresh run is one line, and claims no checkpoint.
-    let mut args = vec![
-        "train",
-        "--data",
-        path(&data),
-        "--out",
-        path(&out),
-        "--lr",
-        "10",
-    ];
+    let mut args = train_args(path(&data), path(&out), &["--lr", "10"]);
     args.extend(["--clip", "0", "--steps", "200"]);
     let stderr = assert_fails_with(&args, "training stopped", 1);
     assert!(!stderr.contains("left as it was"), "{stderr}");
@@ -689,15 +657,11 @@ fn smaller_cases_give_one_clear_line() {
     // Unknown keys in a settings file.
     let config = scratch.file("run.toml", b"windw = 12\n[model]\nhiden = 8\n");
     assert_fails(
-        &[
-            "train",
-            "--data",
+        &train_args(
             path(&data),
-            "--out",
             path(&scratch.0.join("c")),
-            "--config",
-            path(&config),
-        ],
+            &["--config", path(&config)],
+        ),
         "unknown settings `model.hiden`, `windw`",
     );
     // The prime is not echoed before its error.
@@ -707,15 +671,11 @@ fn smaller_cases_give_one_clear_line() {
     // A file too short says how long it must be.
     let short = scratch.file("short.txt", &corpus_text().as_bytes()[..17]);
     let stderr = assert_fails_with(
-        &[
-            "train",
-            "--data",
+        &train_args(
             path(&short),
-            "--out",
             path(&scratch.0.join("s")),
-            "--seq-len",
-            "16",
-        ],
+            &["--seq-len", "16"],
+        ),
         "too short",
         1,
     );

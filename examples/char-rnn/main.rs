@@ -118,23 +118,17 @@ struct TrainingSetup {
 }
 
 fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
-    let setup = training_setup(&args)?;
+    let mut setup = training_setup(&args)?;
+    let resume = setup.resume.take();
+    let (config, corpus, out) = (&setup.config, &setup.corpus, &setup.out);
     let device = common::device::open()?;
-    describe(&setup);
+    describe(config, corpus, setup.data_path.as_deref());
     let interrupt = Interrupt::install()?;
-    let TrainingSetup {
-        config,
-        corpus,
-        source,
-        data_path,
-        out,
-        resume,
-    } = setup;
-    let mut run = TrainingRun::<Training>::new(config.clone(), &corpus, out.clone(), device, NAME)
+    let mut run = TrainingRun::<Training>::new(config.clone(), corpus, out.clone(), device, NAME)
         .resuming(resume);
     run.replace_existing = args.force;
     run.stop = Some(interrupt.flag.clone());
-    run.data = Some(source);
+    run.data = Some(setup.source.clone());
     run.memory_limit = if common::device::ON_CPU {
         available_bytes()
     } else {
@@ -165,10 +159,10 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     };
     report_training(
         &report,
-        &config,
-        &corpus,
-        data_path.is_none(),
-        &out,
+        config,
+        corpus,
+        setup.data_path.is_none(),
+        out,
         args.json,
     )
 }
@@ -222,18 +216,10 @@ fn training_setup(args: &TrainArgs) -> Result<TrainingSetup, Error> {
 }
 
 /// One line saying what is about to be trained.
-fn describe(setup: &TrainingSetup) {
-    let TrainingSetup {
-        config,
-        corpus,
-        data_path,
-        ..
-    } = setup;
+fn describe(config: &TrainingConfig, corpus: &Corpus, data_path: Option<&Path>) {
     note(format!(
         "corpus: {} ({} symbols, vocabulary {}); {} pattern, hidden {}, layers {}, window {}, batch {}, {} iterations, {:?}, lr {}",
-        data_path
-            .as_deref()
-            .map_or("built-in additions".into(), |p| p.display().to_string()),
+        data_path.map_or("built-in additions".into(), |p| p.display().to_string()),
         corpus.ids.len(),
         corpus.vocabulary.len(),
         match config.model.pattern {

@@ -161,6 +161,24 @@ impl<B: Backend> SequenceInput<B> {
         }
     }
 
+    /// The values of step `t`: ids `[batch]` or features `[batch, d_input]`.
+    pub fn step(&self, t: usize) -> StepInput<B> {
+        let [batch, _] = self.batch_time();
+        match self {
+            SequenceInput::Tokens(ids) => {
+                StepInput::Tokens(ids.clone().slice([0..batch, t..t + 1]).reshape([batch]))
+            }
+            SequenceInput::Dense(x) => {
+                let d_input = x.dims()[2];
+                StepInput::Dense(
+                    x.clone()
+                        .slice([0..batch, t..t + 1, 0..d_input])
+                        .reshape([batch, d_input]),
+                )
+            }
+        }
+    }
+
     /// Splits the sequence into its time steps.
     ///
     /// Each step is its own tensor so that the recurrence never slices a tensor that autodiff
@@ -168,26 +186,8 @@ impl<B: Backend> SequenceInput<B> {
     /// whole tensor, which would make the loop O(T²)). Token ids carry no gradient, so slicing them
     /// is free; dense inputs are usually data and carry none either.
     pub fn into_steps(self) -> Vec<StepInput<B>> {
-        let [batch, time] = self.batch_time();
-        match self {
-            SequenceInput::Tokens(ids) => (0..time)
-                .map(|t| {
-                    StepInput::Tokens(ids.clone().slice([0..batch, t..t + 1]).reshape([batch]))
-                })
-                .collect(),
-            SequenceInput::Dense(x) => {
-                let d_input = x.dims()[2];
-                (0..time)
-                    .map(|t| {
-                        StepInput::Dense(
-                            x.clone()
-                                .slice([0..batch, t..t + 1, 0..d_input])
-                                .reshape([batch, d_input]),
-                        )
-                    })
-                    .collect()
-            }
-        }
+        let [_, time] = self.batch_time();
+        (0..time).map(|t| self.step(t)).collect()
     }
 }
 
@@ -230,8 +230,8 @@ impl<B: Backend> StepInput<B> {
     }
 
     /// `b + U x` of every row, `[rows, d_hidden]`: the one place where the input enters a
-    /// recurrence on the fast paths. Token ids look up rows of the table `U + b` (the fused
-    /// lookup, whose backward is one scatter-add); features take one matrix product.
+    /// recurrence on the fast paths. Token ids look up rows of `U` (the fused lookup, whose
+    /// backward is one scatter-add); features take one matrix product.
     ///
     /// `weight` is `U` stored `[d_input, d_hidden]`, `bias` is `b`, `[d_hidden]`.
     pub fn affine(self, weight: Tensor<B, 2>, bias: Tensor<B, 1>) -> Tensor<B, 2>
@@ -240,7 +240,13 @@ impl<B: Backend> StepInput<B> {
     {
         let bias = bias.unsqueeze::<2>();
         match self {
-            StepInput::Tokens(ids) => lookup_rows(weight + bias, ids),
+            // b is added to the table or to the rows looked up, whichever is smaller: the same
+            // values (one addition each), but a generation step (one row) does not pay for a
+            // vocabulary-wide addition, nor a training window (many rows) for a row-wide one.
+            StepInput::Tokens(ids) if ids.dims()[0] >= weight.dims()[0] => {
+                lookup_rows(weight + bias, ids)
+            }
+            StepInput::Tokens(ids) => lookup_rows(weight, ids) + bias,
             StepInput::Dense(x) => x.matmul(weight) + bias,
         }
     }

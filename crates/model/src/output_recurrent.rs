@@ -6,7 +6,7 @@
 //! whole sequence is computed in parallel with no loop over time.
 
 use burn::config::Config;
-use burn::module::{Initializer, Module, Param};
+use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
@@ -17,6 +17,7 @@ use crate::fused::{
 };
 use crate::input::{IdCheck, InputEncoding, SequenceInput, StepInput};
 use crate::loss::{check_targets, output_bias};
+use crate::recurrence::uniform_initializer;
 use crate::setting::at_least_one;
 
 /// Configuration of an [`OutputRecurrent`] network.
@@ -56,11 +57,7 @@ impl OutputRecurrentConfig {
     /// Builds the network, or says which setting is invalid.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<OutputRecurrent<B>> {
         self.validate()?;
-        let bound = 1.0 / (self.d_hidden as f64).sqrt();
-        let init = Initializer::Uniform {
-            min: -bound,
-            max: bound,
-        };
+        let init = uniform_initializer(self.d_hidden);
         Ok(OutputRecurrent {
             input_weight: self
                 .input
@@ -118,24 +115,15 @@ pub struct OutputRecurrent<B: Backend> {
     pub id_check: IdCheck,
 }
 
-/// The fed-back value `y(t-1)` of one step.
-#[derive(Debug, Clone)]
-pub enum Feedback<B: Backend> {
-    /// Class ids `[batch]`: `y(t-1)` is the one-hot vector of the id (a row lookup in `W`).
-    Tokens(Tensor<B, 1, Int>),
-    /// Dense vectors `[batch, d_output]`: a probability vector, or a real-valued target in
-    /// regression.
-    Dense(Tensor<B, 2>),
-}
+/// The fed-back value `y(t-1)` of one step: class ids `[batch]` (`y(t-1)` is the one-hot vector
+/// of each id, a row lookup in `W`) or dense vectors `[batch, d_output]` (a probability vector,
+/// or a real-valued target in regression). The same type as a step's input: the two are fed to
+/// the network alike, by lookup or by product.
+pub type Feedback<B> = StepInput<B>;
 
-/// The fed-back values of a whole sequence, `y(0) … y(τ-1)`.
-#[derive(Debug, Clone)]
-pub enum FeedbackSequence<B: Backend> {
-    /// Class ids `[batch, time]`.
-    Tokens(Tensor<B, 2, Int>),
-    /// Dense vectors `[batch, time, d_output]`.
-    Dense(Tensor<B, 3>),
-}
+/// The fed-back values of a whole sequence, `y(0) … y(τ-1)`: class ids `[batch, time]` or dense
+/// vectors `[batch, time, d_output]`. The same type as an input sequence.
+pub type FeedbackSequence<B> = SequenceInput<B>;
 
 /// How the model's own output `o(t-1)` becomes the next fed-back value when it is not the truth
 /// (spelled `probabilities`, `sample`, `argmax` in settings files).
@@ -165,13 +153,6 @@ impl<B: Backend> Feedback<B> {
             FeedbackChoice::Sample => Feedback::Tokens(sample_classes(logits.detach())),
         }
     }
-
-    fn batch(&self) -> usize {
-        match self {
-            Feedback::Tokens(ids) => ids.dims()[0],
-            Feedback::Dense(y) => y.dims()[0],
-        }
-    }
 }
 
 /// Draws one class per row from `softmax(logits)`, `[batch, classes]` → `[batch]`.
@@ -185,36 +166,6 @@ pub fn sample_classes<B: Backend>(logits: Tensor<B, 2>) -> Tensor<B, 1, Int> {
         .sum_dim(1)
         .clamp_max(classes as i64 - 1)
         .reshape([batch])
-}
-
-impl<B: Backend> FeedbackSequence<B> {
-    fn batch_time(&self) -> [usize; 2] {
-        match self {
-            FeedbackSequence::Tokens(ids) => ids.dims(),
-            FeedbackSequence::Dense(y) => {
-                let [batch, time, _] = y.dims();
-                [batch, time]
-            }
-        }
-    }
-
-    /// The fed-back value of step `t`.
-    pub fn step(&self, t: usize) -> Feedback<B> {
-        let [batch, _] = self.batch_time();
-        match self {
-            FeedbackSequence::Tokens(ids) => {
-                Feedback::Tokens(ids.clone().slice([0..batch, t..t + 1]).reshape([batch]))
-            }
-            FeedbackSequence::Dense(y) => {
-                let d = y.dims()[2];
-                Feedback::Dense(
-                    y.clone()
-                        .slice([0..batch, t..t + 1, 0..d])
-                        .reshape([batch, d]),
-                )
-            }
-        }
-    }
 }
 
 impl<B: Backend> OutputRecurrent<B> {

@@ -37,16 +37,21 @@ impl TanhRecurrenceConfig {
     /// Builds the layer, or says which size is invalid.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<TanhRecurrence<B>> {
         self.validate()?;
-        let bound = 1.0 / (self.d_hidden as f64).sqrt();
-        let init = Initializer::Uniform {
-            min: -bound,
-            max: bound,
-        };
+        let init = uniform_initializer(self.d_hidden);
         Ok(TanhRecurrence {
             input_weight: init.init([self.d_input, self.d_hidden], device),
             recurrent_weight: init.init([self.d_hidden, self.d_hidden], device),
             bias: init.init([self.d_hidden], device),
         })
+    }
+}
+
+/// PyTorch's initialisation of its RNNs: uniform in `[-1/√d_hidden, 1/√d_hidden]`.
+pub(crate) fn uniform_initializer(d_hidden: usize) -> Initializer {
+    let bound = 1.0 / (d_hidden as f64).sqrt();
+    Initializer::Uniform {
+        min: -bound,
+        max: bound,
     }
 }
 

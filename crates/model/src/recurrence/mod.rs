@@ -13,6 +13,7 @@ mod stack;
 
 use burn::config::Config;
 
+pub(crate) use layer::uniform_initializer;
 pub use layer::{TanhRecurrence, TanhRecurrenceConfig};
 pub use stack::{HiddenStack, HiddenStackConfig};
 

@@ -13,7 +13,7 @@ use unroll_model::{
 
 use super::burn_reference::{output_recurrent_logits, step_losses};
 use super::gradients::{all_gradients, check_against_finite_differences};
-use super::reference::{Rnn, flatten, one_hot};
+use super::reference::{Rnn, RnnGradients, flatten, one_hot};
 use super::{Numbers, assert_close, ids, matrix, matrix_param, values, vector_param};
 
 /// What every check needs of its backend: autodiff and the fused recurrence.
@@ -23,6 +23,24 @@ impl<T: AutodiffBackend + unroll_model::RecurrenceBackend> TestBackend for T {}
 
 const EXACT: f64 = 1e-12;
 const FINITE_DIFFERENCES: f64 = 1e-6;
+
+/// `∂L/∂U`, `∂L/∂W` and `∂L/∂b` of a layer against the hand-written BPTT's.
+fn assert_layer_gradients<B: AutodiffBackend>(
+    layer: &unroll_model::TanhRecurrence<B>,
+    gradients: &B::Gradients,
+    expected: &RnnGradients,
+) {
+    let u = gradient(&layer.input_weight, gradients);
+    assert_close("∂L/∂U", &u, &flatten(&expected.u), 1e-10);
+    let w = gradient(&layer.recurrent_weight, gradients);
+    assert_close("∂L/∂W", &w, &flatten(&expected.w), 1e-10);
+    assert_close(
+        "∂L/∂b",
+        &gradient(&layer.bias, gradients),
+        &expected.b,
+        1e-10,
+    );
+}
 
 fn gradient<B: AutodiffBackend, const D: usize>(
     param: &Param<Tensor<B, D>>,
@@ -172,25 +190,7 @@ pub fn hidden_recurrent_matches_reference_and_hand_written_bptt<B: TestBackend>(
     assert_close("loss", &values(loss.clone()), &[expected_loss], 1e-10);
 
     let gradients = loss.backward();
-    let layer = &model.hidden.layers[0];
-    assert_close(
-        "∂L/∂U",
-        &gradient(&layer.input_weight, &gradients),
-        &flatten(&expected.u),
-        1e-10,
-    );
-    assert_close(
-        "∂L/∂W",
-        &gradient(&layer.recurrent_weight, &gradients),
-        &flatten(&expected.w),
-        1e-10,
-    );
-    assert_close(
-        "∂L/∂b",
-        &gradient(&layer.bias, &gradients),
-        &expected.b,
-        1e-10,
-    );
+    assert_layer_gradients(&model.hidden.layers[0], &gradients, &expected);
     assert_close(
         "∂L/∂V",
         &gradient(&model.output.weight, &gradients),
@@ -232,25 +232,7 @@ pub fn hidden_recurrent_dense_matches_reference_with_initial_state<B: TestBacken
     );
     assert_close("state", &values(out.state), &expected_state, 1e-10);
     let gradients = summed_cross_entropy(out.logits, ids::<B>(&targets, device)).backward();
-    let layer = &model.hidden.layers[0];
-    assert_close(
-        "∂L/∂U",
-        &gradient(&layer.input_weight, &gradients),
-        &flatten(&expected.u),
-        1e-10,
-    );
-    assert_close(
-        "∂L/∂W",
-        &gradient(&layer.recurrent_weight, &gradients),
-        &flatten(&expected.w),
-        1e-10,
-    );
-    assert_close(
-        "∂L/∂b",
-        &gradient(&layer.bias, &gradients),
-        &expected.b,
-        1e-10,
-    );
+    assert_layer_gradients(&model.hidden.layers[0], &gradients, &expected);
 }
 
 pub fn hidden_recurrent_gradients_match_finite_differences<B: TestBackend>(device: &B::Device) {
