@@ -357,13 +357,14 @@ impl<B: Backend> OutputRecurrent<B> {
                 y.reshape([rows, d]).matmul(self.feedback_weight.val())
             }
         };
+        // b is read before U: parameters draw their initial values on first read, and this is
+        // the order of first reads a seed has always met.
+        let bias = self.bias.val();
         let pre_activation = match (input, &self.input_weight) {
             (Some(input), Some(weight)) => {
-                fed + input
-                    .into_batch_major_rows()
-                    .affine(weight.val(), self.bias.val())
+                fed + input.into_batch_major_rows().affine(weight.val(), bias)
             }
-            _ => fed + self.bias.val().unsqueeze::<2>(),
+            _ => fed + bias.unsqueeze::<2>(),
         };
         let hidden = tanh(pre_activation);
         debug_assert_eq!(hidden.dims(), [rows, self.d_hidden()]);
@@ -383,14 +384,16 @@ impl<B: Backend> OutputRecurrent<B> {
         self.check_feedback(&feedback)?;
         let batch = feedback.batch();
         let fed = self.feed(feedback);
+        // b before U, the order of first reads (and so of initial values) a seed has always met.
+        let bias = self.bias.val();
         let pre_activation = match (input, &self.input_weight, &self.input_encoding) {
-            (None, None, _) => fed + self.bias.val().unsqueeze::<2>(),
+            (None, None, _) => fed + bias.unsqueeze::<2>(),
             (Some(input), Some(weight), Some(encoding)) => {
                 let given = input.check(encoding, self.id_check)?;
                 if given != batch {
                     return Err(shape_error("input", format!("[{batch}, …]"), &[given]));
                 }
-                fed + input.affine(weight.val(), self.bias.val())
+                fed + input.affine(weight.val(), bias)
             }
             (None, Some(_), _) => {
                 return Err(shape_error("input", "an input for this step".into(), &[]));

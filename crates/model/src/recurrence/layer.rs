@@ -83,7 +83,10 @@ impl<B: Backend> TanhRecurrence<B> {
     where
         B: RecurrenceBackend,
     {
-        input.affine(self.input_weight.val(), self.bias.val())
+        // Burn draws a parameter's initial values when it is first read, so the order of first
+        // reads decides which values a seed gives each parameter: b before U, as always here.
+        let bias = self.bias.val();
+        input.affine(self.input_weight.val(), bias)
     }
 
     /// Runs the recurrence over all steps, one autodiff node per operation and step, on Burn's
@@ -132,6 +135,8 @@ impl<B: Backend> TanhRecurrence<B> {
     where
         B: RecurrenceBackend,
     {
-        tanh(self.project(input) + hidden.matmul(self.recurrent_weight.val()))
+        // U before b: the order of first reads this step has always had (see `project`).
+        let projected = input.affine(self.input_weight.val(), self.bias.val());
+        tanh(projected + hidden.matmul(self.recurrent_weight.val()))
     }
 }
