@@ -220,66 +220,69 @@ where
         device: &'a B::Device,
         mut optimizer: O,
     ) -> Result<Self> {
-        let Some(resumed) = task.resume(device)? else {
-            B::seed(device, iteration_seed(settings.seed, 0, 0));
-            let model = task.init_model(device)?;
-            let progress = Progress {
-                iteration: 0,
-                best_validation: None,
-                initial_loss: None,
-                carried_state: None,
-                backend: place.backend.clone(),
-                parameter_ids: Vec::new(),
-                data: place.data.clone(),
-            };
-            return Ok(State {
-                task,
-                settings,
-                place,
-                device,
-                model,
-                optimizer,
-                progress,
-                history: Vec::new(),
-                saved: None,
-            });
+        let (model, progress, history, saved) = match task.resume(device)? {
+            None => {
+                B::seed(device, iteration_seed(settings.seed, 0, 0));
+                let progress = Progress {
+                    iteration: 0,
+                    best_validation: None,
+                    initial_loss: None,
+                    carried_state: None,
+                    backend: place.backend.clone(),
+                    parameter_ids: Vec::new(),
+                    data: place.data.clone(),
+                };
+                (task.init_model(device)?, progress, Vec::new(), None)
+            }
+            Some(resumed) => {
+                let mut progress = resumed.progress;
+                if progress.iteration >= settings.iterations {
+                    return Err(invalid(
+                        "iterations",
+                        format!(
+                            "the checkpoint already completed {} iterations; ask for more than that",
+                            progress.iteration
+                        ),
+                    ));
+                }
+                if let Some(bytes) = resumed.optimizer {
+                    let record = OptimizerRecorder::default()
+                        .load(bytes, device)
+                        .map_err(|e| {
+                            checkpoint_error(&place.out, format!("optimizer state: {e}"))
+                        })?;
+                    optimizer = optimizer.load_record(record);
+                }
+                if place.data.is_some() {
+                    progress.data = place.data.clone();
+                }
+                let saved = Some(progress.iteration);
+                // The history up to the checkpoint: iterations logged after it (before a crash)
+                // go.
+                (resumed.model, progress, resumed.metrics, saved)
+            }
         };
-        let mut progress = resumed.progress;
-        if progress.iteration >= settings.iterations {
-            return Err(invalid(
-                "iterations",
-                format!(
-                    "the checkpoint already completed {} iterations; ask for more than that",
-                    progress.iteration
-                ),
-            ));
-        }
-        if let Some(bytes) = resumed.optimizer {
-            let record = OptimizerRecorder::default()
-                .load(bytes, device)
-                .map_err(|e| checkpoint_error(&place.out, format!("optimizer state: {e}")))?;
-            optimizer = optimizer.load_record(record);
-        }
-        if place.data.is_some() {
-            progress.data = place.data.clone();
-        }
-        let saved = Some(progress.iteration);
         Ok(State {
             task,
             settings,
             place,
             device,
-            model: resumed.model,
+            model,
             optimizer,
             progress,
-            // The history up to the checkpoint: iterations logged after it (before a crash) go.
-            history: resumed.metrics,
+            history,
             saved,
         })
     }
 
     fn metrics_path(&self) -> PathBuf {
         self.place.out.join("metrics.jsonl")
+    }
+
+    /// Ends the observer's report and draws the loss curve: what every way out of the loop does.
+    fn finish(&self, observer: &mut dyn Observer<T::Validation>) -> Result<()> {
+        observer.finished();
+        plot_losses(&self.history, &self.place.out.join("loss.png"))
     }
 
     /// The loop, from where the state stands to the last iteration.
@@ -295,8 +298,7 @@ where
             let step = match self.iteration(iteration) {
                 Ok(step) => step,
                 Err(error) => {
-                    observer.finished();
-                    plot_losses(&self.history, &self.place.out.join("loss.png"))?;
+                    self.finish(observer)?;
                     return Err(error);
                 }
             };
@@ -340,16 +342,14 @@ where
                 if self.saved != Some(done) {
                     last_checkpoint = self.save(false)?;
                 }
-                observer.finished();
-                plot_losses(&self.history, &self.place.out.join("loss.png"))?;
+                self.finish(observer)?;
                 return Err(TrainingError::Interrupted {
                     iteration: done,
                     checkpoint: last_checkpoint.display().to_string(),
                 });
             }
         }
-        observer.finished();
-        plot_losses(&self.history, &self.place.out.join("loss.png"))?;
+        self.finish(observer)?;
         let validation = last_validation.expect("the last iteration always validates");
         Ok(TrainingReport {
             model: self.model.valid(),
