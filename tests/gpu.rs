@@ -223,7 +223,7 @@ fn training_passes_agree() {
 }
 
 #[test]
-fn pattern_2_both_paths_and_pattern_3_with_lengths() {
+fn pattern_2_both_paths_and_pattern_3_with_lengths_on_the_fused_path() {
     let _turn = turn();
     let (vocab, batch, time) = (6, 2, 7);
     let config = OutputRecurrentConfig::new(5, vocab);
@@ -254,25 +254,25 @@ fn pattern_2_both_paths_and_pattern_3_with_lengths() {
         gradients(&gpu_model, &gpu_grads),
     );
 
+    // Pattern 3 on a padded batch: two layers, rows stopping in any order, on the fused path
+    // (the generic passes on the GPU, the host kernels on the CPU).
     let config = SequenceSummarizerConfig::new(
-        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 4),
+        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 4).with_num_layers(2),
         2,
     );
     let cpu_model = config.init::<Cpu>(&Default::default());
     let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
-    fn lengths<B: Backend>(device: &B::Device) -> Tensor<B, 1, Int> {
-        Tensor::from_data(TensorData::new(vec![7i64, 3], [2]), device)
-    }
+    let lengths = [3, 7, 1, 5, 7];
     let cpu = cpu_model
         .forward(
-            SequenceInput::Tokens(ids(batch, time, vocab, 4, &Default::default())),
-            Some(lengths::<Cpu>(&Default::default())),
+            SequenceInput::Tokens(ids(lengths.len(), time, vocab, 4, &Default::default())),
+            Some(&lengths),
         )
         .unwrap();
     let gpu_out = gpu_model
         .forward(
-            SequenceInput::Tokens(ids(batch, time, vocab, 4, &gpu())),
-            Some(lengths::<Gpu>(&gpu())),
+            SequenceInput::Tokens(ids(lengths.len(), time, vocab, 4, &gpu())),
+            Some(&lengths),
         )
         .unwrap();
     assert_close(

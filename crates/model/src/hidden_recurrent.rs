@@ -166,7 +166,7 @@ impl<B: Backend> HiddenRecurrent<B> {
         let device = self.output.weight.device();
         let state = self.hidden.check_state(state, batch, &device)?;
         let targets = targets.swap_dims(0, 1).reshape([time * batch]);
-        let (losses, state) = self.hidden.forward_fused_with(input, state, |top| {
+        let (losses, state) = self.hidden.forward_fused_with(input, state, None, |top| {
             tanh_recurrence_loss(
                 top.projected,
                 top.initial,

@@ -6,7 +6,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::tensor::{Int, Tensor, backend::Backend};
+use burn::tensor::{Tensor, backend::Backend};
 
 use crate::error::shape_error;
 use crate::fused::RecurrenceBackend;
@@ -15,7 +15,7 @@ use crate::recurrence::{HiddenStack, HiddenStackConfig};
 use crate::setting::at_least_one;
 
 /// Configuration of a [`SequenceSummarizer`]: a [`HiddenStackConfig`] and the size of the one
-/// output. Padded batches always run unrolled.
+/// output.
 #[derive(Config, Debug)]
 pub struct SequenceSummarizerConfig {
     /// The recurrent layers: input encoding, hidden size, layers, dropout, path.
@@ -49,11 +49,12 @@ impl SequenceSummarizerConfig {
 
 /// Pattern 3: reads a sequence with a hidden recurrence and maps `h(τ)` to one output.
 ///
-/// Sequences of different lengths, padded into one batch, each summarised at its own end:
+/// Sequences of different lengths, padded into one batch, each summarised at its own end (on the
+/// fused path, a row stops at its own length):
 ///
 /// ```
 /// use burn::backend::{Autodiff, Flex};
-/// use burn::tensor::{Int, Tensor, TensorData};
+/// use burn::tensor::Tensor;
 /// use unroll_model::{HiddenStackConfig, InputEncoding, SequenceInput, SequenceSummarizerConfig};
 ///
 /// type B = Autodiff<Flex>;
@@ -62,10 +63,12 @@ impl SequenceSummarizerConfig {
 /// let model = SequenceSummarizerConfig::new(HiddenStackConfig::new(features, 8), 3)
 ///     .init::<B>(&device);
 /// let x = Tensor::<B, 3>::ones([2, 6, 2], &device); // [batch, time, d_input], padded
-/// let lengths = Tensor::<B, 1, Int>::from_data(TensorData::new(vec![6i64, 4], [2]), &device);
-/// let o = model.forward(SequenceInput::Dense(x), Some(lengths))?;
+/// let o = model.forward(SequenceInput::Dense(x.clone()), Some(&[6, 4]))?;
 /// assert_eq!(o.dims(), [2, 3]); // one output per sequence
 /// o.sum().backward();
+/// // The summary h(τ) itself, for a module of your own downstream:
+/// let summary = model.summarize(SequenceInput::Dense(x), Some(&[6, 4]))?;
+/// assert_eq!(summary.dims(), [2, 8]); // [batch, d_hidden]
 /// # Ok::<(), unroll_model::ModelError>(())
 /// ```
 #[derive(Module, Debug)]
@@ -77,71 +80,67 @@ pub struct SequenceSummarizer<B: Backend> {
 }
 
 impl<B: Backend> SequenceSummarizer<B> {
-    /// Reads each sequence and returns its output `[batch, d_output]`.
+    /// Reads each sequence and returns its output `o = c + V h(τ)`, `[batch, d_output]`.
     ///
     /// - `input`: `[batch, time]` ids or `[batch, time, d_input]` features, padded to `time`.
     /// - `lengths`: `[batch]`, the real length of each sequence (1 ≤ length ≤ time); `None` when
-    ///   every sequence fills the whole `time`. Padding steps leave the state unchanged, so a
-    ///   padded sequence gives exactly the output it gives alone.
+    ///   every sequence fills the whole `time`. A padded sequence gives exactly the output it
+    ///   gives alone, whatever the padding holds.
     pub fn forward(
         &self,
         input: SequenceInput<B>,
-        lengths: Option<Tensor<B, 1, Int>>,
+        lengths: Option<&[usize]>,
+    ) -> crate::Result<Tensor<B, 2>>
+    where
+        B: RecurrenceBackend,
+    {
+        Ok(self.output.forward(self.summarize(input, lengths)?))
+    }
+
+    /// Reads each sequence and returns its summary: the top layer's state at the sequence's own
+    /// length, `h(τ)`, `[batch, d_hidden]`: a fixed-size representation for a module downstream,
+    /// whose loss alone may then train the recurrence.
+    ///
+    /// - `input`, `lengths`: as for [`SequenceSummarizer::forward`].
+    pub fn summarize(
+        &self,
+        input: SequenceInput<B>,
+        lengths: Option<&[usize]>,
     ) -> crate::Result<Tensor<B, 2>>
     where
         B: RecurrenceBackend,
     {
         let [batch, time] = input.check(&self.hidden.input, self.hidden.id_check)?;
+        if let Some(lengths) = lengths {
+            check_lengths(lengths, batch, time)?;
+        }
         let device = self.output.weight.device();
-        let masks = match lengths {
-            None => None,
-            Some(lengths) => Some(step_masks(lengths, batch, time)?),
-        };
         let state = self.hidden.zero_state(batch, &device);
-        let (_, state) = self.hidden.forward(input, state, masks.as_deref());
+        let (_, state) = self.hidden.forward_time_major(input, state, lengths);
         let layers = self.hidden.layers.len();
-        let top = state
+        Ok(state
             .narrow(0, layers - 1, 1)
-            .reshape([batch, self.hidden.d_hidden()]);
-        Ok(self.output.forward(top))
+            .reshape([batch, self.hidden.d_hidden()]))
     }
 }
 
-/// Per-step masks `[batch, 1]`, 1 while `t < length`, from lengths `[batch]`.
-fn step_masks<B: Backend>(
-    lengths: Tensor<B, 1, Int>,
-    batch: usize,
-    time: usize,
-) -> crate::Result<Vec<Tensor<B, 2>>> {
-    if lengths.dims() != [batch] {
+/// One length per row, each in `1..=time`.
+fn check_lengths(lengths: &[usize], batch: usize, time: usize) -> crate::Result<()> {
+    if lengths.len() != batch {
         return Err(shape_error(
             "lengths",
             format!("[{batch}]"),
-            &lengths.dims(),
+            &[lengths.len()],
         ));
     }
-    // A host read of `batch` integers: cheap, and it turns an out-of-range length into an error.
-    let values = lengths
-        .to_data()
-        .convert::<i64>()
-        .to_vec::<i64>()
-        .unwrap_or_default();
-    if let Some(bad) = values.iter().find(|&&l| l < 1 || l as usize > time) {
-        return Err(shape_error(
+    match lengths.iter().find(|&&l| l < 1 || l > time) {
+        Some(bad) => Err(shape_error(
             "lengths",
             format!("every length in 1..={time}, got {bad}"),
-            &lengths.dims(),
-        ));
+            &[lengths.len()],
+        )),
+        None => Ok(()),
     }
-    let device = lengths.device();
-    let positions = Tensor::<B, 1, Int>::arange(0..time as i64, &device).reshape([1, time]);
-    let mask = positions
-        .lower(lengths.reshape([batch, 1]))
-        .float()
-        .reshape([batch, time]);
-    Ok((0..time)
-        .map(|t| mask.clone().slice([0..batch, t..t + 1]))
-        .collect())
 }
 
 #[cfg(test)]
@@ -149,7 +148,7 @@ mod tests {
     use super::*;
     use crate::input::InputEncoding;
     use burn::backend::NdArray;
-    use burn::tensor::TensorData;
+    use burn::tensor::Int;
 
     type B = NdArray;
 
@@ -162,13 +161,15 @@ mod tests {
         )
         .init::<B>(&device);
         let input = || SequenceInput::Tokens(Tensor::<B, 2, Int>::zeros([2, 4], &device));
-        for lengths in [vec![0i64, 2], vec![5, 2]] {
-            let lengths = Tensor::<B, 1, Int>::from_data(TensorData::new(lengths, [2]), &device);
-            let error = model.forward(input(), Some(lengths)).unwrap_err();
+        for lengths in [[0, 2], [5, 2]] {
+            let error = model.forward(input(), Some(&lengths)).unwrap_err();
             assert!(error.to_string().contains("1..=4"), "{error}");
         }
-        let three = Tensor::<B, 1, Int>::from_data(TensorData::new(vec![1i64, 2, 3], [3]), &device);
-        assert!(model.forward(input(), Some(three)).is_err());
+        assert!(model.forward(input(), Some(&[1, 2, 3])).is_err());
         assert_eq!(model.forward(input(), None).unwrap().dims(), [2, 1]);
+        assert_eq!(
+            model.forward(input(), Some(&[4, 1])).unwrap().dims(),
+            [2, 1]
+        );
     }
 }

@@ -21,7 +21,7 @@ pub use stack::{HiddenStack, HiddenStackConfig};
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum RecurrencePath {
     /// One fused operation per layer with a hand-written BPTT backward ([`crate::fused`]): the
-    /// fast path. Padding masks (pattern 3 with lengths) fall back to the unrolled path.
+    /// fast path, for padded batches too (each row stops at its own length).
     Fused,
     /// One autodiff node per operation and step: the reference the fused path is tested against.
     Unrolled,

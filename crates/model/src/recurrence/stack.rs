@@ -3,7 +3,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
-use burn::tensor::{Tensor, backend::Backend};
+use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 use std::ops::Bound::{Excluded, Included};
 
 use super::{RecurrencePath, TanhRecurrence, TanhRecurrenceConfig};
@@ -137,12 +137,13 @@ impl<B: Backend> HiddenStack<B> {
         }
     }
 
-    /// Runs every layer over the sequence, by the stack's [`RecurrencePath`] (unrolled whenever
-    /// `masks` are given).
+    /// Runs every layer over the sequence, by the stack's [`RecurrencePath`].
     ///
     /// - `input`: `[batch, time]` ids or `[batch, time, d_input]` features, already checked.
     /// - `state`: `[num_layers, batch, d_hidden]`, already checked.
-    /// - `masks`: optional per-step `[batch, 1]` masks (1 = real step, 0 = padding).
+    /// - `lengths`: optional, each row's number of real steps, `[batch]`, each in `1..=time`
+    ///   (checked by the caller); past its length a row's state is carried unchanged, so the
+    ///   final state is every row's state at its own length.
     ///
     /// Returns the top layer's `h(1) … h(τ)` as `[batch, time, d_hidden]` and the final state
     /// `[num_layers, batch, d_hidden]`.
@@ -150,12 +151,12 @@ impl<B: Backend> HiddenStack<B> {
         &self,
         input: SequenceInput<B>,
         state: Tensor<B, 3>,
-        masks: Option<&[Tensor<B, 2>]>,
+        lengths: Option<&[usize]>,
     ) -> (Tensor<B, 3>, Tensor<B, 3>)
     where
         B: RecurrenceBackend,
     {
-        let (top, state) = self.forward_time_major(input, state, masks);
+        let (top, state) = self.forward_time_major(input, state, lengths);
         (top.swap_dims(0, 1), state)
     }
 
@@ -166,14 +167,19 @@ impl<B: Backend> HiddenStack<B> {
         &self,
         input: SequenceInput<B>,
         state: Tensor<B, 3>,
-        masks: Option<&[Tensor<B, 2>]>,
+        lengths: Option<&[usize]>,
     ) -> (Tensor<B, 3>, Tensor<B, 3>)
     where
         B: RecurrenceBackend,
     {
-        match (self.path, masks) {
-            (RecurrencePath::Fused, None) => self.forward_fused(input, state),
-            (_, masks) => self.forward_unrolled(input, state, masks),
+        match self.path {
+            RecurrencePath::Fused => self.forward_fused(input, state, lengths),
+            RecurrencePath::Unrolled => {
+                let [batch, time] = input.batch_time();
+                let masks =
+                    lengths.map(|lengths| step_masks(lengths, batch, time, &state.device()));
+                self.forward_unrolled(input, state, masks.as_deref())
+            }
         }
     }
 
@@ -182,12 +188,13 @@ impl<B: Backend> HiddenStack<B> {
         &self,
         input: SequenceInput<B>,
         state: Tensor<B, 3>,
+        lengths: Option<&[usize]>,
     ) -> (Tensor<B, 3>, Tensor<B, 3>)
     where
         B: RecurrenceBackend,
     {
-        self.forward_fused_with(input, state, |top| {
-            let states = tanh_recurrence(top.projected, top.initial, top.recurrent_weight);
+        self.forward_fused_with(input, state, lengths, |top| {
+            let states = tanh_recurrence(top.projected, top.initial, top.recurrent_weight, lengths);
             let last = last_state(&states);
             (states, last)
         })
@@ -198,7 +205,8 @@ impl<B: Backend> HiddenStack<B> {
     /// with its final state `h(τ)` `[batch, d_hidden]` (pattern 1's training pass fuses the
     /// output layer and the loss into that recurrence).
     ///
-    /// - `input`, `state`: as for [`HiddenStack::forward`], already checked.
+    /// - `input`, `state`, `lengths`: as for [`HiddenStack::forward`], already checked; the
+    ///   layers below the top run with `lengths`, `top` is responsible for its own.
     ///
     /// Returns what `top` computed and the final state of every layer,
     /// `[num_layers, batch, d_hidden]`.
@@ -206,6 +214,7 @@ impl<B: Backend> HiddenStack<B> {
         &self,
         input: SequenceInput<B>,
         state: Tensor<B, 3>,
+        lengths: Option<&[usize]>,
         top: impl FnOnce(TopLayer<B>) -> (T, Tensor<B, 2>),
     ) -> (T, Tensor<B, 3>)
     where
@@ -222,7 +231,8 @@ impl<B: Backend> HiddenStack<B> {
         let initial = |k: usize| state.clone().narrow(0, k, 1).reshape([batch, d_hidden]);
         for (k, layer) in lower.iter().enumerate() {
             let projected = layer.project(rows).reshape([time, batch, d_hidden]);
-            let states = tanh_recurrence(projected, initial(k), layer.recurrent_weight.val());
+            let states =
+                tanh_recurrence(projected, initial(k), layer.recurrent_weight.val(), lengths);
             finals.push(last_state(&states));
             rows = StepInput::Dense(
                 self.dropout
@@ -295,6 +305,26 @@ pub(crate) struct TopLayer<B: Backend> {
     pub initial: Tensor<B, 2>,
     /// `W`, stored `[d_hidden, d_hidden]`.
     pub recurrent_weight: Tensor<B, 2>,
+}
+
+/// Per-step masks `[batch, 1]`, 1 while `t < length`, 0 on padding: what the unrolled path
+/// blends the carried state with.
+fn step_masks<B: Backend>(
+    lengths: &[usize],
+    batch: usize,
+    time: usize,
+    device: &B::Device,
+) -> Vec<Tensor<B, 2>> {
+    let positions = Tensor::<B, 1, Int>::arange(0..time as i64, device).reshape([1, time]);
+    let lengths: Vec<i64> = lengths.iter().map(|&length| length as i64).collect();
+    let lengths = Tensor::<B, 1, Int>::from_data(TensorData::new(lengths, [batch]), device);
+    let mask = positions
+        .lower(lengths.reshape([batch, 1]))
+        .float()
+        .reshape([batch, time]);
+    (0..time)
+        .map(|t| mask.clone().slice([0..batch, t..t + 1]))
+        .collect()
 }
 
 /// `h(τ)`, `[batch, d_hidden]`, of time-major states `[time, batch, d_hidden]`.

@@ -116,6 +116,7 @@ macro_rules! backend_checks {
             sequence_summarizer_forward_by_hand,
             sequence_summarizer_padding_equals_alone,
             sequence_summarizer_gradients_match_finite_differences,
+            sequence_summarizer_summary_trains_a_downstream_module,
             loss_matches_hand_computed_cross_entropy,
             fused_recurrence_equals_unrolled,
             fused_sequence_summarizer_equals_unrolled,

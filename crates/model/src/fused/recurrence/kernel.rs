@@ -6,12 +6,18 @@
 //! mixes rows, `∂L/∂W = Σ_t h(t-1)ᵀ δa(t)`, runs afterwards over all steps at once on every core.
 //!
 //! Buffers are time-major, `[time, batch, d_hidden]`, row-major.
+//!
+//! Sequences of different lengths share a batch: a row past its own length carries its state
+//! through unchanged (forward) and its gradient through unchanged (backward), so each row gives
+//! exactly what it gives alone. A core multiplies only its rows up to the last one still running
+//! at step `t`: with rows sorted longest first (as length-bucketed batches are) padding costs no
+//! product at all.
 
 use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::fused::host::math::{Real, tanh_slope};
+use crate::fused::host::math::{Real, add_assign, tanh_slope};
 use crate::fused::host::matmul::{Operand, Threads, Write, matmul, transpose};
 
 /// Fewest rows worth a core of their own: below this the per-step products are too small to
@@ -72,13 +78,50 @@ pub(crate) fn block<'a, E>(
     &buffer[start..start + range.len() * dims.hidden]
 }
 
+/// Each row's number of real steps, or `None` when every row runs all `time` steps.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RowLengths<'a>(pub Option<&'a [usize]>);
+
+impl RowLengths<'_> {
+    /// Whether row `row` has stopped before step `t` (0-based).
+    fn stopped(&self, row: usize, t: usize) -> bool {
+        self.0.is_some_and(|lengths| lengths[row] <= t)
+    }
+
+    /// How many rows of `range`, from its start, a product at step `t` must cover: up to the
+    /// last row still running.
+    fn running_prefix(&self, range: &Range<usize>, t: usize) -> usize {
+        match self.0 {
+            None => range.len(),
+            Some(lengths) => lengths[range.clone()]
+                .iter()
+                .rposition(|&length| length > t)
+                .map_or(0, |last| last + 1),
+        }
+    }
+
+    /// Checks the lengths against the shape: one per row, each in `1..=time`.
+    fn check(&self, dims: RecurrenceShape) {
+        if let Some(lengths) = self.0 {
+            assert_eq!(lengths.len(), dims.batch, "one length per row");
+            assert!(
+                lengths.iter().all(|&l| (1..=dims.time).contains(&l)),
+                "lengths in 1..={}",
+                dims.time
+            );
+        }
+    }
+}
+
 /// `h(1) … h(τ)` from `p(1) … p(τ)` (`projected`, `[time, batch, hidden]`, reused as the output
-/// buffer), `h(0)` (`[batch, hidden]`) and `W` (`[hidden, hidden]`).
-pub fn forward<E: Real>(
+/// buffer), `h(0)` (`[batch, hidden]`) and `W` (`[hidden, hidden]`); a row past its length keeps
+/// its last state.
+pub(crate) fn forward<E: Real>(
     projected: Vec<E>,
     initial: &[E],
     weight: &[E],
     dims: RecurrenceShape,
+    lengths: RowLengths<'_>,
 ) -> Vec<E> {
     let RecurrenceShape { batch, hidden, .. } = dims;
     assert_eq!(
@@ -87,6 +130,7 @@ pub fn forward<E: Real>(
         "projected shape"
     );
     assert_eq!(initial.len(), batch * hidden, "initial shape");
+    lengths.check(dims);
     let weight = Operand::new(weight, hidden, hidden);
     let mut states = projected;
     let ranges = row_ranges(batch);
@@ -102,14 +146,23 @@ pub fn forward<E: Real>(
                 let previous: &[E] = if t == 0 { first } else { done[t - 1] };
                 let current = &mut *rest[0];
                 // current holds p(t); add h(t-1) · W, then squash.
-                matmul(
-                    current,
-                    Write::Accumulate,
-                    Operand::new(previous, rows, hidden),
-                    weight,
-                    Threads::One,
-                );
-                E::tanh_in_place(current);
+                let running = lengths.running_prefix(range, t) * hidden;
+                if running > 0 {
+                    matmul(
+                        &mut current[..running],
+                        Write::Accumulate,
+                        Operand::new(&previous[..running], running / hidden, hidden),
+                        weight,
+                        Threads::One,
+                    );
+                    E::tanh_in_place(&mut current[..running]);
+                }
+                for row in 0..rows {
+                    if lengths.stopped(range.start + row, t) {
+                        let cells = row * hidden..(row + 1) * hidden;
+                        current[cells.clone()].copy_from_slice(&previous[cells]);
+                    }
+                }
             }
         });
     states
@@ -121,13 +174,17 @@ pub fn forward<E: Real>(
 /// - `output_gradient`: `∂L/∂h(t)` for every step, `[time, batch, hidden]`, reused as the buffer
 ///   of `δa(t)`.
 ///
+/// - `lengths`: as given to [`forward`]; a row past its length passes its gradient on to the
+///   step before unchanged, and its `δa(t)` is zero.
+///
 /// Returns `(∂L/∂p = δa, ∂L/∂h(0), ∂L/∂W)`.
-pub fn backward<E: Real>(
+pub(crate) fn backward<E: Real>(
     states: &[E],
     initial: &[E],
     weight: &[E],
     output_gradient: Vec<E>,
     dims: RecurrenceShape,
+    lengths: RowLengths<'_>,
 ) -> (Vec<E>, Vec<E>, Vec<E>) {
     let RecurrenceShape {
         time,
@@ -136,6 +193,7 @@ pub fn backward<E: Real>(
     } = dims;
     assert_eq!(states.len(), time * batch * hidden, "states shape");
     assert_eq!(output_gradient.len(), states.len(), "gradient shape");
+    lengths.check(dims);
     let weight_transposed = transpose(weight, hidden, hidden);
     let weight_transposed = Operand::new(&weight_transposed, hidden, hidden);
     let mut delta = output_gradient;
@@ -155,19 +213,34 @@ pub fn backward<E: Real>(
                 // rest[0] holds ∂L/∂h(t) in total (its own loss and, already added, the
                 // future's δa(t+1) · Wᵀ); times tanh's slope it is δa(t).
                 let current = &mut *rest[0];
-                tanh_slope(current, block(states, dims, t, range));
                 let (target, write) = if t == 0 {
                     (&mut *first[0], Write::Overwrite)
                 } else {
                     (&mut *before[t - 1], Write::Accumulate)
                 };
-                matmul(
-                    target,
-                    write,
-                    Operand::new(current, rows, hidden),
-                    weight_transposed,
-                    Threads::One,
-                );
+                // A stopped row (never at t = 0: every length is at least 1) hands its gradient
+                // to h(t-1) as it is; its δa(t) is zero.
+                for row in 0..rows {
+                    if lengths.stopped(range.start + row, t) {
+                        let cells = row * hidden..(row + 1) * hidden;
+                        add_assign(&mut target[cells.clone()], &current[cells.clone()]);
+                        current[cells].fill(E::zero());
+                    }
+                }
+                let running = lengths.running_prefix(range, t) * hidden;
+                if running > 0 {
+                    tanh_slope(
+                        &mut current[..running],
+                        &block(states, dims, t, range)[..running],
+                    );
+                    matmul(
+                        &mut target[..running],
+                        write,
+                        Operand::new(&current[..running], running / hidden, hidden),
+                        weight_transposed,
+                        Threads::One,
+                    );
+                }
             }
         },
     );
@@ -208,26 +281,48 @@ mod tests {
             .collect()
     }
 
-    /// The recursion written per row and element, no products, no threads.
-    fn naive_forward(p: &[f64], h0: &[f64], w: &[f64], d: RecurrenceShape) -> Vec<f64> {
+    /// The recursion written per row and element, no products, no threads; a row past its
+    /// length copies its previous state.
+    fn naive_forward(
+        p: &[f64],
+        h0: &[f64],
+        w: &[f64],
+        d: RecurrenceShape,
+        lengths: Option<&[usize]>,
+    ) -> Vec<f64> {
         let mut out = vec![0.0; p.len()];
         for t in 0..d.time {
             for b in 0..d.batch {
                 for j in 0..d.hidden {
-                    let mut a = p[(t * d.batch + b) * d.hidden + j];
-                    for i in 0..d.hidden {
-                        let prev = if t == 0 {
+                    let previous = |i: usize| {
+                        if t == 0 {
                             h0[b * d.hidden + i]
                         } else {
                             out[((t - 1) * d.batch + b) * d.hidden + i]
-                        };
-                        a += prev * w[i * d.hidden + j];
-                    }
-                    out[(t * d.batch + b) * d.hidden + j] = a.tanh();
+                        }
+                    };
+                    let value = if lengths.is_some_and(|l| l[b] <= t) {
+                        previous(j)
+                    } else {
+                        let mut a = p[(t * d.batch + b) * d.hidden + j];
+                        for i in 0..d.hidden {
+                            a += previous(i) * w[i * d.hidden + j];
+                        }
+                        a.tanh()
+                    };
+                    out[(t * d.batch + b) * d.hidden + j] = value;
                 }
             }
         }
         out
+    }
+
+    /// Lengths of every kind for `batch` rows of `time` steps: none, sorted longest first,
+    /// and shuffled with a stopped row between running ones.
+    fn length_cases(time: usize, batch: usize) -> Vec<Option<Vec<usize>>> {
+        let sorted: Vec<usize> = (0..batch).map(|b| time - b * (time - 1) / batch).collect();
+        let shuffled: Vec<usize> = (0..batch).map(|b| 1 + (b * 7 + 3) % time).collect();
+        vec![None, Some(sorted), Some(shuffled)]
     }
 
     #[test]
@@ -250,46 +345,55 @@ mod tests {
                 hidden: 33,
             },
         ] {
-            let n = dims.time * dims.batch * dims.hidden;
-            let p = values(n, 1);
-            let h0 = values(dims.batch * dims.hidden, 2);
-            let w: Vec<f64> = values(dims.hidden * dims.hidden, 3)
-                .iter()
-                .map(|x| x * 0.5)
-                .collect();
-            let states = forward(p.clone(), &h0, &w, dims);
-            let expected = naive_forward(&p, &h0, &w, dims);
-            for (a, b) in states.iter().zip(&expected) {
-                assert!((a - b).abs() < 1e-12);
+            for lengths in length_cases(dims.time, dims.batch) {
+                check_against_the_recursion(dims, lengths.as_deref());
             }
-            // Loss L = Σ c ⊙ h(t): check every gradient against central differences.
-            let c = values(n, 4);
-            let loss = |p: &[f64], h0: &[f64], w: &[f64]| -> f64 {
-                naive_forward(p, h0, w, dims)
-                    .iter()
-                    .zip(&c)
-                    .map(|(h, c)| h * c)
-                    .sum()
-            };
-            let (dp, dh0, dw) = backward(&states, &h0, &w, c.clone(), dims);
-            // Large enough that rounding in the summed loss stays below the tolerance.
-            let eps = 1e-5;
-            let check = |analytic: &[f64], which: usize| {
-                for (i, &g) in analytic.iter().enumerate() {
-                    let (mut p1, mut h1, mut w1) = (p.clone(), h0.clone(), w.clone());
-                    let (mut p2, mut h2, mut w2) = (p.clone(), h0.clone(), w.clone());
-                    match which {
-                        0 => (p1[i] += eps, p2[i] -= eps),
-                        1 => (h1[i] += eps, h2[i] -= eps),
-                        _ => (w1[i] += eps, w2[i] -= eps),
-                    };
-                    let numeric = (loss(&p1, &h1, &w1) - loss(&p2, &h2, &w2)) / (2.0 * eps);
-                    assert!((g - numeric).abs() < 1e-7, "{which}[{i}]: {g} vs {numeric}");
-                }
-            };
-            check(&dp, 0);
-            check(&dh0, 1);
-            check(&dw, 2);
         }
+    }
+
+    fn check_against_the_recursion(dims: RecurrenceShape, lengths: Option<&[usize]>) {
+        let n = dims.time * dims.batch * dims.hidden;
+        let p = values(n, 1);
+        let h0 = values(dims.batch * dims.hidden, 2);
+        let w: Vec<f64> = values(dims.hidden * dims.hidden, 3)
+            .iter()
+            .map(|x| x * 0.5)
+            .collect();
+        let states = forward(p.clone(), &h0, &w, dims, RowLengths(lengths));
+        let expected = naive_forward(&p, &h0, &w, dims, lengths);
+        for (a, b) in states.iter().zip(&expected) {
+            assert!((a - b).abs() < 1e-12, "{lengths:?}: {a} vs {b}");
+        }
+        // Loss L = Σ c ⊙ h(t): check every gradient against central differences.
+        let c = values(n, 4);
+        let loss = |p: &[f64], h0: &[f64], w: &[f64]| -> f64 {
+            naive_forward(p, h0, w, dims, lengths)
+                .iter()
+                .zip(&c)
+                .map(|(h, c)| h * c)
+                .sum()
+        };
+        let (dp, dh0, dw) = backward(&states, &h0, &w, c.clone(), dims, RowLengths(lengths));
+        // Large enough that rounding in the summed loss stays below the tolerance.
+        let eps = 1e-5;
+        let check = |analytic: &[f64], which: usize| {
+            for (i, &g) in analytic.iter().enumerate() {
+                let (mut p1, mut h1, mut w1) = (p.clone(), h0.clone(), w.clone());
+                let (mut p2, mut h2, mut w2) = (p.clone(), h0.clone(), w.clone());
+                match which {
+                    0 => (p1[i] += eps, p2[i] -= eps),
+                    1 => (h1[i] += eps, h2[i] -= eps),
+                    _ => (w1[i] += eps, w2[i] -= eps),
+                };
+                let numeric = (loss(&p1, &h1, &w1) - loss(&p2, &h2, &w2)) / (2.0 * eps);
+                assert!(
+                    (g - numeric).abs() < 1e-7,
+                    "{lengths:?} {which}[{i}]: {g} vs {numeric}"
+                );
+            }
+        };
+        check(&dp, 0);
+        check(&dh0, 1);
+        check(&dw, 2);
     }
 }

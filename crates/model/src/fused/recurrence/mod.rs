@@ -1,18 +1,21 @@
 //! `h(t) = tanh(p(t) + h(t-1) · W)` for `t = 1 … τ`, over all steps at once, and its BPTT.
+//!
+//! Rows may have lengths of their own (padded sequences): past its length a row keeps its state,
+//! `h(t) = h(t-1)`, so its last state is `h` at its own length, and BPTT starts there.
 
 #[cfg(host_kernels)]
 pub(crate) mod kernel;
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
+use burn::tensor::{Bool, Tensor, TensorData};
 #[cfg(host_kernels)]
 use burn::tensor::{DType, Shape, TensorMetadata};
 
 #[cfg(host_kernels)]
-use self::kernel::RecurrenceShape;
+use self::kernel::{RecurrenceShape, RowLengths};
 #[cfg(host_kernels)]
 use super::host::math::Real;
 #[cfg(host_kernels)]
@@ -33,6 +36,8 @@ pub struct Input<B: Backend> {
     pub initial: FloatTensor<B>,
     /// `W` stored `[d_hidden, d_hidden]`.
     pub weight: FloatTensor<B>,
+    /// Each row's number of real steps, each in `1..=time`; `None` when all run `time` steps.
+    pub lengths: Option<Vec<usize>>,
 }
 
 /// What the forward pass keeps for BPTT.
@@ -44,6 +49,8 @@ pub struct Saved<B: Backend> {
     pub initial: FloatTensor<B>,
     /// `W`.
     pub weight: FloatTensor<B>,
+    /// The rows' lengths, as given.
+    pub lengths: Option<Vec<usize>>,
 }
 
 /// `∂L/∂p`, `∂L/∂h(0)` and `∂L/∂W`, shaped as the inputs.
@@ -69,15 +76,24 @@ impl FusedOperation<3> for Operation {
         let projected = float::<B, 3>(input.projected);
         let weight = float::<B, 2>(input.weight.clone());
         let [time, batch, d_hidden] = projected.dims();
+        let stopped = stopped_masks::<B>(
+            input.lengths.as_deref(),
+            [time, d_hidden],
+            &projected.device(),
+        );
         let mut hidden = float::<B, 2>(input.initial.clone());
         let mut states = Vec::with_capacity(time);
         for t in 0..time {
             let p = projected.clone().narrow(0, t, 1).reshape([batch, d_hidden]);
-            hidden = tanh(p + hidden.matmul(weight.clone()));
+            let next = tanh(p + hidden.clone().matmul(weight.clone()));
+            hidden = match &stopped {
+                Some(stopped) => next.mask_where(stopped[t].clone(), hidden),
+                None => next,
+            };
             states.push(hidden.clone());
         }
         let states = primitive(Tensor::stack::<3>(states, 0));
-        kept(states, input.initial, input.weight, keep)
+        kept(states, input.initial, input.weight, input.lengths, keep)
     }
 
     /// BPTT, one step at a time.
@@ -88,6 +104,8 @@ impl FusedOperation<3> for Operation {
         let states = float::<B, 3>(saved.states);
         let output_gradient = float::<B, 3>(output_gradient);
         let [time, batch, d_hidden] = states.dims();
+        let stopped =
+            stopped_masks::<B>(saved.lengths.as_deref(), [time, d_hidden], &states.device());
         let weight_transposed = float::<B, 2>(saved.weight).transpose();
         let step = |tensor: &Tensor<B, 3>, t: usize| {
             tensor.clone().narrow(0, t, 1).reshape([batch, d_hidden])
@@ -100,8 +118,20 @@ impl FusedOperation<3> for Operation {
                 Some(from_future) => step(&output_gradient, t) + from_future,
                 None => step(&output_gradient, t),
             };
-            let delta = gradient * (h.clone() * h).neg().add_scalar(1.0);
-            carried = Some(delta.clone().matmul(weight_transposed.clone()));
+            let delta = gradient.clone() * (h.clone() * h).neg().add_scalar(1.0);
+            // A stopped row: δa(t) = 0, and its gradient passes to h(t-1) unchanged.
+            let (delta, passed) = match &stopped {
+                Some(stopped) => (
+                    delta.mask_fill(stopped[t].clone(), 0.0),
+                    Some((stopped[t].clone(), gradient)),
+                ),
+                None => (delta, None),
+            };
+            let propagated = delta.clone().matmul(weight_transposed.clone());
+            carried = Some(match passed {
+                Some((stopped, gradient)) => propagated.mask_where(stopped, gradient),
+                None => propagated,
+            });
             deltas.push(delta);
         }
         deltas.reverse();
@@ -135,6 +165,7 @@ impl FusedOperation<3> for Operation {
             projected: input.projected.primitive,
             initial: input.initial.primitive,
             weight: input.weight.primitive,
+            lengths: input.lengths,
         }
     }
 
@@ -150,6 +181,7 @@ fn kept<B: Backend>(
     states: FloatTensor<B>,
     initial: FloatTensor<B>,
     weight: FloatTensor<B>,
+    lengths: Option<Vec<usize>>,
     keep: bool,
 ) -> Forward<B, Operation, 3> {
     Forward {
@@ -157,10 +189,36 @@ fn kept<B: Backend>(
             states: states.clone(),
             initial,
             weight,
+            lengths,
         }),
         output: states,
         constants: (),
     }
+}
+
+/// Per step, a mask `[batch, d_hidden]` of the rows that have stopped (true past a row's
+/// length); `None` without lengths.
+fn stopped_masks<B: Backend>(
+    lengths: Option<&[usize]>,
+    [time, d_hidden]: [usize; 2],
+    device: &B::Device,
+) -> Option<Vec<Tensor<B, 2, Bool>>> {
+    let lengths = lengths?;
+    let batch = lengths.len();
+    let flags: Vec<bool> = (0..time)
+        .flat_map(|t| lengths.iter().map(move |&length| length <= t))
+        .collect();
+    let all = Tensor::<B, 2, Bool>::from_data(TensorData::new(flags, [time, batch]), device);
+    Some(
+        (0..time)
+            .map(|t| {
+                all.clone()
+                    .narrow(0, t, 1)
+                    .reshape([batch, 1])
+                    .expand([batch, d_hidden])
+            })
+            .collect(),
+    )
 }
 
 #[cfg(host_kernels)]
@@ -181,18 +239,26 @@ impl HostKernel<3> for Operation {
     }
 
     fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, 3> {
-        let device = B::float_device(&input.projected);
-        let shape = input.projected.shape();
+        let Input {
+            projected,
+            initial,
+            weight,
+            lengths,
+        } = input;
+        let device = B::float_device(&projected);
+        let shape = projected.shape();
         let states = kernel::forward::<E>(
-            read::<B, E>(input.projected),
-            &B::view::<E>(&input.initial),
-            &B::view::<E>(&input.weight),
+            read::<B, E>(projected),
+            &B::view::<E>(&initial),
+            &B::view::<E>(&weight),
             dims_of(&shape),
+            RowLengths(lengths.as_deref()),
         );
         kept(
             write::<B, E>(states, shape, &device),
-            input.initial,
-            input.weight,
+            initial,
+            weight,
+            lengths,
             keep,
         )
     }
@@ -213,6 +279,7 @@ impl HostKernel<3> for Operation {
             &B::view::<E>(&saved.weight),
             read::<B, E>(output_gradient),
             dims_of(&shapes.0),
+            RowLengths(saved.lengths.as_deref()),
         );
         Gradients {
             projected: write::<B, E>(projected, shapes.0, &device),
@@ -223,16 +290,96 @@ impl HostKernel<3> for Operation {
 }
 
 /// The fused recurrence on tensors: `projected` `[time, batch, d_hidden]`, `initial`
-/// `[batch, d_hidden]`, `weight` `[d_hidden, d_hidden]`; returns `[time, batch, d_hidden]`.
+/// `[batch, d_hidden]`, `weight` `[d_hidden, d_hidden]`, `lengths` one per row in `1..=time` (or
+/// `None`: every row runs all steps); returns `[time, batch, d_hidden]`, a row's state held from
+/// its own length on.
+///
+/// # Panics
+/// If a length is out of range (callers check them: [`crate::SequenceSummarizer::forward`]).
 pub fn tanh_recurrence<B: RecurrenceBackend>(
     projected: Tensor<B, 3>,
     initial: Tensor<B, 2>,
     weight: Tensor<B, 2>,
+    lengths: Option<&[usize]>,
 ) -> Tensor<B, 3> {
     let input = Input {
         projected: primitive(projected),
         initial: primitive(initial),
         weight: primitive(weight),
+        lengths: lengths.map(<[usize]>::to_vec),
     };
     float(B::tanh_recurrence_forward(input, false).output)
+}
+
+#[cfg(all(test, feature = "ndarray"))]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+
+    type B = NdArray<f64>;
+
+    fn tensor<const D: usize>(shape: [usize; D], seed: u64) -> Tensor<B, D> {
+        let count = shape.iter().product();
+        let values: Vec<f64> = (0..count)
+            .map(|i| {
+                let x = (i as u64 + 1).wrapping_mul(6364136223846793005) ^ seed;
+                ((x >> 11) % 2000) as f64 / 2000.0 - 0.5
+            })
+            .collect();
+        Tensor::from_data(TensorData::new(values, shape), &Default::default())
+    }
+
+    fn values<const D: usize>(primitive: FloatTensor<B>) -> Vec<f64> {
+        float::<B, D>(primitive).into_data().iter::<f64>().collect()
+    }
+
+    /// The generic passes (what wgpu and cuda run) and the host kernel give the same states and
+    /// gradients, with and without lengths (rows stopped in any order).
+    #[test]
+    fn generic_passes_equal_the_host_kernel() {
+        let [time, batch, hidden] = [5, 6, 4];
+        for lengths in [None, Some(vec![5, 1, 3, 5, 2, 4])] {
+            let input = || Input::<B> {
+                projected: primitive(tensor([time, batch, hidden], 1)),
+                initial: primitive(tensor([batch, hidden], 2)),
+                weight: primitive(tensor([hidden, hidden], 3)),
+                lengths: lengths.clone(),
+            };
+            let generic = <Operation as FusedOperation<3>>::forward::<B>(input(), true);
+            let host = B::tanh_recurrence_forward(input(), true);
+            let (generic_states, host_states) = (
+                values::<3>(generic.output.clone()),
+                values::<3>(host.output.clone()),
+            );
+            let gradient = || primitive(tensor([time, batch, hidden], 4));
+            let generic = <Operation as FusedOperation<3>>::backward::<B>(
+                generic.saved.expect("kept"),
+                gradient(),
+            );
+            let host = B::tanh_recurrence_backward(host.saved.expect("kept"), gradient());
+            for (what, a, b) in [
+                ("states", generic_states, host_states),
+                (
+                    "∂L/∂p",
+                    values::<3>(generic.projected),
+                    values::<3>(host.projected),
+                ),
+                (
+                    "∂L/∂h(0)",
+                    values::<2>(generic.initial),
+                    values::<2>(host.initial),
+                ),
+                (
+                    "∂L/∂W",
+                    values::<2>(generic.weight),
+                    values::<2>(host.weight),
+                ),
+            ] {
+                assert_eq!(a.len(), b.len());
+                for (x, y) in a.iter().zip(&b) {
+                    assert!((x - y).abs() < 1e-12, "{lengths:?} {what}: {x} vs {y}");
+                }
+            }
+        }
+    }
 }

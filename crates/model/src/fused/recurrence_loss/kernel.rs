@@ -20,7 +20,7 @@ use crate::fused::host::math::{Real, add_assign};
 use crate::fused::host::matmul::{Operand, Threads, Write, matmul, transpose};
 use crate::fused::output_loss::kernel as output;
 use crate::fused::recurrence::kernel::{
-    self as recurrence, RecurrenceShape, block, blocks_per_range, row_ranges,
+    self as recurrence, RecurrenceShape, RowLengths, block, blocks_per_range, row_ranges,
 };
 
 /// What the forward pass keeps for the backward pass.
@@ -61,7 +61,7 @@ pub fn forward<E: Real>(
     targets: &[usize],
     dims: RecurrenceShape,
 ) -> (Vec<E>, Vec<E>, Saved<E>) {
-    let states = recurrence::forward(projected, initial, weight, dims);
+    let states = recurrence::forward(projected, initial, weight, dims, RowLengths(None));
     let rows = dims.time * dims.batch;
     let output_dims = output::OutputShape {
         rows,
@@ -227,7 +227,7 @@ mod tests {
         };
         let (losses, final_state, saved) = forward(p.clone(), &h0, &w, &v, &c, &targets, dims);
         // Against the separate kernels: recurrence, then output layer and loss.
-        let states = recurrence::forward(p.clone(), &h0, &w, dims);
+        let states = recurrence::forward(p.clone(), &h0, &w, dims, RowLengths(None));
         let output_dims = output::OutputShape {
             rows,
             hidden: dims.hidden,
@@ -237,7 +237,7 @@ mod tests {
         assert_eq!(losses, separate);
         assert_eq!(final_state, states[(rows - dims.batch) * dims.hidden..]);
         let (dh, dv, dc) = output::backward(&states, &v, unit.expect("kept"), &g, output_dims);
-        let (dp, dh0, dw) = recurrence::backward(&states, &h0, &w, dh, dims);
+        let (dp, dh0, dw) = recurrence::backward(&states, &h0, &w, dh, dims, RowLengths(None));
         let fused = backward(saved, &h0, &w, &v, &g, dims);
         for (name, a, b) in [
             ("p", &fused.projected, &dp),

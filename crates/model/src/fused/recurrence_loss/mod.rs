@@ -88,6 +88,7 @@ impl FusedOperation<5> for Operation {
                 projected: input.projected,
                 initial: input.initial.clone(),
                 weight: input.weight.clone(),
+                lengths: None,
             },
             false,
         )
@@ -141,6 +142,7 @@ impl FusedOperation<5> for Operation {
                 states: saved.states,
                 initial: saved.initial,
                 weight: saved.weight,
+                lengths: None,
             },
             B::float_reshape(output.hidden, shape),
         );
