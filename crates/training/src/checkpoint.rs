@@ -27,12 +27,12 @@ use crate::error::{Result, checkpoint_error, io_error};
 use crate::language_model::LanguageModel;
 use crate::metrics::{IterationMetrics, from_jsonl, to_jsonl};
 
-const MODEL: &str = "model.bpk";
-const OPTIMIZER: &str = "optimizer.bin";
-const CONFIG: &str = "config.json";
-const VOCABULARY: &str = "vocabulary.json";
-const PROGRESS: &str = "progress.json";
-const METRICS: &str = "metrics.jsonl";
+pub(crate) const MODEL: &str = "model.bpk";
+pub(crate) const OPTIMIZER: &str = "optimizer.bin";
+pub(crate) const CONFIG: &str = "config.json";
+pub(crate) const VOCABULARY: &str = "vocabulary.json";
+pub(crate) const PROGRESS: &str = "progress.json";
+pub(crate) const METRICS: &str = "metrics.jsonl";
 const CHECKSUMS: &str = "checksums.json";
 
 /// Which checkpoint of a run.
@@ -136,7 +136,7 @@ fn parse<T: for<'de> Deserialize<'de>>(path: &Path, bytes: &[u8]) -> Result<T> {
 }
 
 /// Reads every file `checksums.json` lists, each checked against its SHA-256.
-fn verified_files(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
+pub(crate) fn verified_files(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     let manifest_path = dir.join(CHECKSUMS);
     let checksums: BTreeMap<String, String> = match std::fs::read(&manifest_path) {
         Ok(bytes) => parse(&manifest_path, &bytes)?,
@@ -205,69 +205,105 @@ impl Checkpoint {
     /// Reads checkpoint `which` of the run in `dir` (or the checkpoint directory `dir` itself).
     /// Every file is checked against the SHA-256 recorded when it was written.
     pub fn open(dir: &Path, which: Which) -> Result<Self> {
-        let path = locate(dir, which)?;
-        let files = verified_files(&path)?;
-        let text = |name: &str| -> Result<&[u8]> {
-            files.get(name).map(Vec::as_slice).ok_or_else(|| {
-                checkpoint_error(
-                    &path.join(name),
-                    "missing file: the checkpoint is incomplete",
-                )
-            })
-        };
-        let metrics_path = path.join(METRICS);
-        let metrics_text =
-            std::str::from_utf8(text(METRICS)?).map_err(|e| checkpoint_error(&metrics_path, e))?;
-        let metrics = from_jsonl(metrics_text)
-            .map_err(|e| checkpoint_error(&metrics_path, format!("corrupted: {e}")))?;
-        let vocabulary: Vocabulary = parse(&path.join(VOCABULARY), text(VOCABULARY)?)?;
+        let files = CheckpointFiles::open(dir, which)?;
+        let vocabulary: Vocabulary = files.json(VOCABULARY)?;
         vocabulary
             .check()
-            .map_err(|reason| checkpoint_error(&path.join(VOCABULARY), reason))?;
+            .map_err(|reason| checkpoint_error(&files.path.join(VOCABULARY), reason))?;
         Ok(Checkpoint {
-            config: parse(&path.join(CONFIG), text(CONFIG)?)?,
+            config: files.json(CONFIG)?,
             vocabulary,
-            progress: parse(&path.join(PROGRESS), text(PROGRESS)?)?,
-            metrics,
-            model: text(MODEL)?.to_vec(),
-            optimizer: files.get(OPTIMIZER).cloned(),
-            path,
+            progress: files.json(PROGRESS)?,
+            metrics: files.metrics()?,
+            model: files.get(MODEL)?.to_vec(),
+            optimizer: files.files.get(OPTIMIZER).cloned(),
+            path: files.path,
         })
     }
 
     /// Builds the model from the checkpoint's settings and loads its weights; an error if the
     /// weights do not fit the settings.
     pub fn model<B: Backend>(&self, device: &B::Device) -> Result<LanguageModel<B>> {
-        let mut model = self.config.model.init::<B>(self.vocabulary.len(), device)?;
-        let mut store = BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(
-            self.model.clone(),
-        )));
-        model.load_from(&mut store).map_err(|e| {
-            checkpoint_error(&self.path.join(MODEL), format!("weights do not load: {e}"))
-        })?;
-        if let Some(name) = first_non_finite(&model) {
-            return Err(checkpoint_error(
-                &self.path.join(MODEL),
-                format!("the weights hold NaN or infinite values ({name}): the run had diverged"),
-            ));
-        }
-        let ids = &self.progress.parameter_ids;
-        if ids.is_empty() {
-            return Ok(model);
-        }
-        if ids.len() != parameter_ids(&model).len() {
-            return Err(checkpoint_error(
-                &self.path.join(PROGRESS),
-                "its parameter list does not match the model",
-            ));
-        }
-        Ok(model.map(&mut AssignIds { ids, next: 0 }))
+        let model = self.config.model.init::<B>(self.vocabulary.len(), device)?;
+        load_weights(model, &self.model, &self.path, &self.progress.parameter_ids)
     }
 
     /// The optimiser's saved state, if any.
     pub fn optimizer_bytes(&self) -> Option<&[u8]> {
         self.optimizer.as_deref()
     }
+}
+
+/// A checkpoint's files, each verified against its SHA-256: what every task's checkpoint reads.
+pub(crate) struct CheckpointFiles {
+    /// The checkpoint's directory.
+    pub path: PathBuf,
+    /// Each file's bytes by name.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl CheckpointFiles {
+    /// Reads checkpoint `which` of the run in `dir` (or the checkpoint directory `dir`).
+    pub fn open(dir: &Path, which: Which) -> Result<Self> {
+        let path = locate(dir, which)?;
+        let files = verified_files(&path)?;
+        Ok(CheckpointFiles { path, files })
+    }
+
+    /// A file that must be there.
+    pub fn get(&self, name: &str) -> Result<&[u8]> {
+        self.files.get(name).map(Vec::as_slice).ok_or_else(|| {
+            checkpoint_error(
+                &self.path.join(name),
+                "missing file: the checkpoint is incomplete",
+            )
+        })
+    }
+
+    /// A JSON file that must be there.
+    pub fn json<T: for<'de> Deserialize<'de>>(&self, name: &str) -> Result<T> {
+        parse(&self.path.join(name), self.get(name)?)
+    }
+
+    /// The logged iterations.
+    pub fn metrics<V: serde::de::DeserializeOwned>(&self) -> Result<Vec<IterationMetrics<V>>> {
+        let path = self.path.join(METRICS);
+        let text =
+            std::str::from_utf8(self.get(METRICS)?).map_err(|e| checkpoint_error(&path, e))?;
+        from_jsonl(text).map_err(|e| checkpoint_error(&path, format!("corrupted: {e}")))
+    }
+}
+
+/// Loads Burnpack `weights` (of the checkpoint at `path`) into `model`, refusing weights that do
+/// not fit it or are not finite, and gives its parameters the saved `ids` (the optimiser's state
+/// is keyed by them).
+pub(crate) fn load_weights<B: Backend, M: Module<B>>(
+    mut model: M,
+    weights: &[u8],
+    path: &Path,
+    ids: &[u64],
+) -> Result<M> {
+    let mut store =
+        BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(weights.to_vec())));
+    model
+        .load_from(&mut store)
+        .map_err(|e| checkpoint_error(&path.join(MODEL), format!("weights do not load: {e}")))?;
+    if let Some(name) = first_non_finite(&model) {
+        return Err(checkpoint_error(
+            &path.join(MODEL),
+            format!("the weights hold NaN or infinite values ({name}): the run had diverged"),
+        ));
+    }
+    if ids.is_empty() {
+        return Ok(model);
+    }
+    if ids.len() != parameter_ids(&model).len() {
+        return Err(checkpoint_error(
+            &path.join(PROGRESS),
+            "its parameter list does not match the model",
+        ));
+    }
+    Ok(model.map(&mut AssignIds { ids, next: 0 }))
 }
 
 /// The ids of a module's float parameters, in visiting order.
@@ -408,6 +444,6 @@ pub fn save_files(run: &Path, which: Which, mut files: Vec<(&str, Vec<u8>)>) -> 
     Ok(target)
 }
 
-fn pretty<T: Serialize>(value: &T) -> Vec<u8> {
+pub(crate) fn pretty<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec_pretty(value).expect("settings serialise")
 }

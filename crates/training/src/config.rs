@@ -99,7 +99,7 @@ impl LearningRateSchedule {
         }
     }
 
-    fn validate(&self, base: f64) -> Result<()> {
+    pub(crate) fn validate(&self, base: f64) -> Result<()> {
         match *self {
             LearningRateSchedule::Constant => Ok(()),
             LearningRateSchedule::Step { every, factor } => {
@@ -221,19 +221,7 @@ impl TrainingConfig {
         self.model.validate()?;
         at_least_one("window", self.window as u64)?;
         at_least_one("batch", self.batch as u64)?;
-        at_least_one("iterations", self.iterations)?;
-        at_least_one("eval_every", self.eval_every)?;
-        at_least_one("log_every", self.log_every)?;
-        within(
-            "learning_rate",
-            self.learning_rate,
-            Excluded(0.0),
-            Unbounded,
-        )?;
-        self.learning_rate_schedule.validate(self.learning_rate)?;
-        if let Some(clip) = self.clip {
-            check_max_norm(clip)?;
-        }
+        self.loop_settings().validate()?;
         check_validation_fraction(self.validation_fraction)?;
         if self.carry_state && self.batching != Batching::ContiguousStreams {
             return Err(invalid(

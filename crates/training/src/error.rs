@@ -40,6 +40,16 @@ pub enum TrainingError {
         /// The symbol, as text.
         symbol: String,
     },
+    /// A data file holds something that is not a sample: named by file and line.
+    #[error("{path}{}: {reason}", line.map(|line| format!(":{line}")).unwrap_or_default())]
+    Data {
+        /// The file.
+        path: String,
+        /// The line (1-based), when one is to blame.
+        line: Option<usize>,
+        /// What is wrong.
+        reason: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -135,6 +145,19 @@ pub(crate) fn checkpoint_error(
     TrainingError::Checkpoint {
         path: path.display().to_string(),
         reason: reason.to_string(),
+    }
+}
+
+/// Builds a [`TrainingError::Data`].
+pub(crate) fn data_error(
+    path: &std::path::Path,
+    line: Option<usize>,
+    reason: impl Into<String>,
+) -> TrainingError {
+    TrainingError::Data {
+        path: path.display().to_string(),
+        line,
+        reason: reason.into(),
     }
 }
 

@@ -15,7 +15,8 @@
 //! - [`generation`]: sampling with temperature, top-k, top-p or argmax; [`export`](mod@export): safetensors in
 //!   PyTorch's layout, or Burnpack.
 //!
-//! Other tasks plug into the same loop through [`Task`] ([`train_task`]).
+//! Other tasks plug into the same loop through [`Task`] ([`train_task`]): [`sequence`] trains
+//! pattern 3 as a sequence classifier or regressor on a user's data.
 //!
 //! ## Start
 //!
@@ -65,6 +66,7 @@ pub mod plot;
 pub mod progress;
 pub mod run_directory;
 pub mod schedule;
+pub mod sequence;
 pub mod trainer;
 
 pub use checkpoint::{Checkpoint, Which};

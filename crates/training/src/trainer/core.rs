@@ -15,7 +15,7 @@ use super::task::{IterationLoss, Snapshot, Task, Validation};
 use crate::batches::iteration_seed;
 use crate::checkpoint::{Progress, Which, first_non_finite, parameter_ids};
 use crate::clipping::{clip_global_norm, global_norm};
-use crate::config::{LearningRateSchedule, OptimizerKind};
+use crate::config::{LearningRateSchedule, OptimizerKind, check_max_norm};
 use crate::corpus::DataSource;
 use crate::durable::write_atomically;
 use crate::error::{Result, TrainingError, checkpoint_error, invalid};
@@ -23,6 +23,8 @@ use crate::metrics::{IterationMetrics, append_jsonl, to_jsonl};
 use crate::plot::plot_losses;
 use crate::progress::Observer;
 use crate::run_directory;
+use std::ops::Bound::{Excluded, Unbounded};
+use unroll_model::setting::{at_least_one, within};
 
 /// A loss above this multiple of the first iteration's stops training.
 const DIVERGENCE_FACTOR: f64 = 3.0;
@@ -46,6 +48,26 @@ pub struct LoopSettings {
     pub learning_rate_schedule: LearningRateSchedule,
     /// Maximum global gradient norm, or `None` for no clipping.
     pub clip: Option<f64>,
+}
+
+impl LoopSettings {
+    /// Checks every setting, naming the first that is invalid.
+    pub fn validate(&self) -> Result<()> {
+        at_least_one("iterations", self.iterations)?;
+        at_least_one("eval_every", self.eval_every)?;
+        at_least_one("log_every", self.log_every)?;
+        within(
+            "learning_rate",
+            self.learning_rate,
+            Excluded(0.0),
+            Unbounded,
+        )?;
+        self.learning_rate_schedule.validate(self.learning_rate)?;
+        if let Some(clip) = self.clip {
+            check_max_norm(clip)?;
+        }
+        Ok(())
+    }
 }
 
 /// Where a run lives and how it may be stopped.

@@ -1,0 +1,165 @@
+//! Every setting of a sequence model's run, serialisable and checked before training.
+
+use serde::{Deserialize, Serialize};
+use unroll_model::{HiddenStackConfig, IdCheck, InputEncoding, SequenceSummarizerConfig};
+
+use super::encoding::{Encoding, InputSymbols};
+use crate::config::{
+    LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, check_validation_fraction,
+};
+use crate::corpus::SymbolMode;
+use crate::error::{Result, invalid};
+use crate::trainer::LoopSettings;
+use unroll_model::setting::at_least_one;
+
+/// How much each class's samples weigh in the loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassWeights {
+    /// Every sample alike.
+    Uniform,
+    /// Class `k` weighs `n / (K · n_k)` (scikit-learn's `balanced`): rare classes count as
+    /// much as frequent ones.
+    Balanced,
+}
+
+/// The settings of a sequence classifier's or regressor's run (pattern 3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SequenceConfig {
+    /// The network's shape (`pattern` must be `hidden`: pattern 3 reads with a hidden
+    /// recurrence).
+    pub model: ModelSettings,
+    /// Sequences per batch.
+    pub batch: usize,
+    /// Total optimiser iterations.
+    #[serde(alias = "steps")]
+    pub iterations: u64,
+    /// The optimiser.
+    pub optimizer: OptimizerKind,
+    /// Base learning rate.
+    pub learning_rate: f64,
+    /// How the learning rate decays.
+    pub learning_rate_schedule: LearningRateSchedule,
+    /// Maximum global gradient norm, or `None` for no clipping.
+    pub clip: Option<f64>,
+    /// Class weights in the loss (classification).
+    pub class_weights: ClassWeights,
+    /// Fraction of the data held out for validation when no validation file is given.
+    pub validation_fraction: f64,
+    /// Iterations between validations (and checkpoints).
+    pub eval_every: u64,
+    /// Iterations between logged metrics.
+    pub log_every: u64,
+    /// Seed of everything random: weights, split, batches, dropout.
+    pub seed: u64,
+    /// How text becomes symbols.
+    pub symbols: SymbolMode,
+}
+
+impl Default for SequenceConfig {
+    fn default() -> Self {
+        SequenceConfig {
+            model: ModelSettings {
+                hidden: 128,
+                ..ModelSettings::default()
+            },
+            batch: 32,
+            iterations: 1000,
+            optimizer: OptimizerKind::Adam,
+            learning_rate: 2e-3,
+            learning_rate_schedule: LearningRateSchedule::Constant,
+            clip: Some(5.0),
+            class_weights: ClassWeights::Uniform,
+            validation_fraction: 0.1,
+            eval_every: 100,
+            log_every: 10,
+            seed: 0,
+            symbols: SymbolMode::Text,
+        }
+    }
+}
+
+impl SequenceConfig {
+    /// Checks every setting, naming the first that is invalid.
+    pub fn validate(&self) -> Result<()> {
+        if self.model.pattern != Pattern::Hidden {
+            return Err(invalid(
+                "pattern",
+                "pattern 3 reads its sequence with a hidden recurrence (`hidden`)",
+            ));
+        }
+        self.model.validate()?;
+        at_least_one("batch", self.batch as u64)?;
+        self.loop_settings().validate()?;
+        check_validation_fraction(self.validation_fraction)
+    }
+
+    /// The settings of the loop itself.
+    pub fn loop_settings(&self) -> LoopSettings {
+        LoopSettings {
+            iterations: self.iterations,
+            eval_every: self.eval_every,
+            log_every: self.log_every,
+            seed: self.seed,
+            optimizer: self.optimizer,
+            learning_rate: self.learning_rate,
+            learning_rate_schedule: self.learning_rate_schedule,
+            clip: self.clip,
+        }
+    }
+
+    /// The network for data encoded by `encoding`. Ids are not read back to check them
+    /// ([`IdCheck::Caller`]): the encoding made them in range on the host.
+    pub fn summarizer(&self, encoding: &Encoding) -> SequenceSummarizerConfig {
+        let input = match &encoding.inputs {
+            InputSymbols::Symbols { vocabulary } => InputEncoding::Tokens {
+                vocab_size: vocabulary.len(),
+            },
+            InputSymbols::Values => InputEncoding::Dense { d_input: 1 },
+        };
+        let hidden = HiddenStackConfig::new(input, self.model.hidden)
+            .with_num_layers(self.model.layers)
+            .with_dropout(self.model.dropout)
+            .with_id_check(IdCheck::Caller);
+        SequenceSummarizerConfig::new(hidden, encoding.output_width())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_nonsense_is_named() {
+        SequenceConfig::default().validate().unwrap();
+        let named = |config: SequenceConfig| match config.validate() {
+            Err(crate::TrainingError::InvalidSetting { setting, .. }) => setting,
+            other => panic!("expected an invalid setting, got {other:?}"),
+        };
+        let base = SequenceConfig::default;
+        assert_eq!(named(SequenceConfig { batch: 0, ..base() }), "batch");
+        assert_eq!(
+            named(SequenceConfig {
+                iterations: 0,
+                ..base()
+            }),
+            "iterations"
+        );
+        assert_eq!(
+            named(SequenceConfig {
+                learning_rate: f64::NAN,
+                ..base()
+            }),
+            "learning_rate"
+        );
+        let mut wide = base();
+        wide.model.hidden = 0;
+        assert_eq!(named(wide), "hidden");
+        let mut output = base();
+        output.model.pattern = Pattern::Output;
+        assert_eq!(named(output), "pattern");
+        let familiar: SequenceConfig = serde_json::from_str(r#"{"steps": 5}"#).unwrap();
+        assert_eq!(familiar.iterations, 5);
+    }
+}

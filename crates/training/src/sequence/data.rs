@@ -1,0 +1,335 @@
+//! Sequences a user brings, each with one target: text lines labelled by a tab or by the file
+//! they are in, or numeric CSV rows. Every sample remembers its file and line, so that anything
+//! wrong with it is reported there.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::{SymbolMode, utf8_text};
+use crate::durable::{MAX_INPUT_BYTES, read_limited};
+use crate::error::{Result, TrainingError, data_error, io_error};
+
+/// What a sequence's target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// A label out of a fixed set: classification, trained with cross-entropy.
+    Class,
+    /// A real number: regression, trained with the mean squared error.
+    Value,
+}
+
+/// A sample's input before encoding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawSequence {
+    /// Text; its characters become symbols (in byte mode, each char stands for the byte of
+    /// the same value).
+    Text(String),
+    /// Real values, one per step.
+    Numbers(Vec<f32>),
+}
+
+impl RawSequence {
+    /// The number of steps: symbols or values.
+    pub fn steps(&self) -> usize {
+        match self {
+            RawSequence::Text(text) => text.chars().count(),
+            RawSequence::Numbers(values) => values.len(),
+        }
+    }
+}
+
+/// A sample's target before encoding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawTarget {
+    /// A label, as written.
+    Label(String),
+    /// A number.
+    Value(f64),
+}
+
+/// Where a sample was read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Origin {
+    /// The file.
+    pub path: Arc<Path>,
+    /// Its line, 1-based.
+    pub line: usize,
+}
+
+impl Origin {
+    /// An error about this sample.
+    pub fn error(&self, reason: impl Into<String>) -> TrainingError {
+        data_error(&self.path, Some(self.line), reason)
+    }
+}
+
+/// One sample: a sequence, its target, and where it was read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    /// The input sequence.
+    pub sequence: RawSequence,
+    /// What the model should give for it.
+    pub target: RawTarget,
+    /// Its file and line.
+    pub origin: Origin,
+}
+
+/// The lines of a text file with their numbers, without line ends; blank lines are skipped.
+fn text_lines(path: &Path, mode: SymbolMode) -> Result<Vec<(usize, String)>> {
+    let bytes = read_limited(path, MAX_INPUT_BYTES)?;
+    let text = match mode {
+        SymbolMode::Text => utf8_text(&bytes)
+            .map_err(|_| {
+                let valid = std::str::from_utf8(&bytes).map_or_else(|e| e.valid_up_to(), |_| 0);
+                let line = bytes[..valid].iter().filter(|&&b| b == b'\n').count() + 1;
+                data_error(
+                    path,
+                    Some(line),
+                    "not valid UTF-8 (use byte mode, --bytes, for data that is not text)",
+                )
+            })?
+            .to_owned(),
+        // Byte mode keeps every byte as the char of the same value (U+0000–U+00FF), so that a
+        // line's chars are its bytes.
+        SymbolMode::Bytes => bytes.iter().map(|&b| char::from(b)).collect(),
+    };
+    Ok(text
+        .split('\n')
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.strip_suffix('\r').unwrap_or(line).to_owned()))
+        .filter(|(_, line)| !line.trim().is_empty())
+        .collect())
+}
+
+/// Reads `label<TAB>text` lines: the label is everything before the first tab.
+pub fn read_labelled_lines(path: &Path, mode: SymbolMode) -> Result<Vec<Example>> {
+    let origin_path: Arc<Path> = Arc::from(path);
+    let mut examples = Vec::new();
+    for (line, content) in text_lines(path, mode)? {
+        let origin = Origin {
+            path: origin_path.clone(),
+            line,
+        };
+        let Some((label, text)) = content.split_once('\t') else {
+            return Err(origin.error("no tab: each line must be `label<TAB>text`"));
+        };
+        let label = label.trim();
+        if label.is_empty() {
+            return Err(origin.error("the label before the tab is empty"));
+        }
+        if text.is_empty() {
+            return Err(origin.error("empty sequence: no text after the tab"));
+        }
+        examples.push(Example {
+            sequence: RawSequence::Text(text.to_owned()),
+            target: RawTarget::Label(label.to_owned()),
+            origin,
+        });
+    }
+    not_empty(path, examples)
+}
+
+/// Reads a directory with one file per class: the file's name without its extension is the
+/// label, each of its non-blank lines a sample.
+pub fn read_class_directory(dir: &Path, mode: SymbolMode) -> Result<Vec<Example>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| io_error(dir, e))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.is_file())
+        .filter(|path| {
+            !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    let mut examples = Vec::new();
+    for file in files {
+        let label = file
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let origin_path: Arc<Path> = Arc::from(file.as_path());
+        for (line, text) in text_lines(&file, mode)? {
+            examples.push(Example {
+                sequence: RawSequence::Text(text),
+                target: RawTarget::Label(label.clone()),
+                origin: Origin {
+                    path: origin_path.clone(),
+                    line,
+                },
+            });
+        }
+    }
+    not_empty(dir, examples)
+}
+
+/// Reads CSV rows `target,v1,v2,…` (rows may differ in length; a first row whose values are
+/// not numbers is a header). `targets`: whether the first field is a number or a label.
+pub fn read_numeric_csv(path: &Path, targets: TargetKind) -> Result<Vec<Example>> {
+    let bytes = read_limited(path, MAX_INPUT_BYTES)?;
+    let origin_path: Arc<Path> = Arc::from(path);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(bytes.as_slice());
+    let mut examples = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| {
+            let line = e.position().map(|p| p.line() as usize);
+            data_error(path, line, e.to_string())
+        })?;
+        let line = record.position().map_or(index + 1, |p| p.line() as usize);
+        let origin = Origin {
+            path: origin_path.clone(),
+            line,
+        };
+        let fields: Vec<&str> = record.iter().filter(|f| !f.is_empty()).collect();
+        let Some((&target, values)) = fields.split_first() else {
+            continue;
+        };
+        let numbers: std::result::Result<Vec<f32>, usize> = values
+            .iter()
+            .enumerate()
+            .map(|(column, value)| value.parse::<f32>().map_err(|_| column))
+            .collect();
+        let numbers = match numbers {
+            Ok(numbers) => numbers,
+            // A header: a first row none of whose values is a number.
+            Err(_) if examples.is_empty() && values.iter().all(|v| v.parse::<f32>().is_err()) => {
+                continue;
+            }
+            Err(column) => {
+                return Err(origin.error(format!(
+                    "value {} ({:?}) is not a number",
+                    column + 2,
+                    values[column]
+                )));
+            }
+        };
+        if let Some(column) = numbers.iter().position(|v| !v.is_finite()) {
+            return Err(origin.error(format!("value {} is not finite", column + 2)));
+        }
+        if numbers.is_empty() {
+            return Err(origin.error("empty sequence: a target and no values"));
+        }
+        let target = match targets {
+            TargetKind::Class => RawTarget::Label(target.to_owned()),
+            TargetKind::Value => match target.parse::<f64>() {
+                Ok(value) if value.is_finite() => RawTarget::Value(value),
+                _ if examples.is_empty() => continue,
+                _ => {
+                    return Err(origin.error(format!(
+                        "the target {target:?} is not a number (for labels, read the target as a class)"
+                    )));
+                }
+            },
+        };
+        examples.push(Example {
+            sequence: RawSequence::Numbers(numbers),
+            target,
+            origin,
+        });
+    }
+    not_empty(path, examples)
+}
+
+fn not_empty(path: &Path, examples: Vec<Example>) -> Result<Vec<Example>> {
+    if examples.is_empty() {
+        return Err(data_error(path, None, "no sample in it"));
+    }
+    Ok(examples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, contents: &[u8]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("unroll-data-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    #[test]
+    fn labelled_lines_are_read_and_bad_lines_named() {
+        let path = file("good.tsv", b"pos\tgreat film\r\n\nneg\tdull\tand long\n");
+        let examples = read_labelled_lines(&path, SymbolMode::Text).unwrap();
+        assert_eq!(examples.len(), 2);
+        assert_eq!(examples[1].target, RawTarget::Label("neg".into()));
+        assert_eq!(
+            examples[1].sequence,
+            RawSequence::Text("dull\tand long".into())
+        );
+        assert_eq!(examples[1].origin.line, 3);
+        for (contents, line, says) in [
+            (&b"pos\tok\nno tab here\n"[..], 2, "no tab"),
+            (b"pos\t\n", 1, "empty sequence"),
+            (b"\tok\n", 1, "label"),
+            (b"a\tok\nb\t\xff\n", 2, "UTF-8"),
+        ] {
+            let error = read_labelled_lines(&file("bad.tsv", contents), SymbolMode::Text)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(&format!("bad.tsv:{line}:")), "{error}");
+            assert!(error.contains(says), "{error}");
+        }
+        let bytes = read_labelled_lines(&file("bytes.tsv", b"a\t\xff\xfe\n"), SymbolMode::Bytes);
+        assert_eq!(bytes.unwrap()[0].sequence.steps(), 2);
+    }
+
+    #[test]
+    fn numeric_rows_of_any_length_with_an_optional_header() {
+        let path = file(
+            "values.csv",
+            b"target,x1,x2\n1.5,1,2,3\n-2,4\n# a comment\n0,5,6\n",
+        );
+        let examples = read_numeric_csv(&path, TargetKind::Value).unwrap();
+        assert_eq!(examples.len(), 3);
+        assert_eq!(examples[0].target, RawTarget::Value(1.5));
+        assert_eq!(
+            examples[0].sequence,
+            RawSequence::Numbers(vec![1.0, 2.0, 3.0])
+        );
+        assert_eq!(examples[1].origin.line, 3);
+        let classes = read_numeric_csv(&file("c.csv", b"up,1,2\ndown,3\n"), TargetKind::Class);
+        assert_eq!(classes.unwrap()[1].target, RawTarget::Label("down".into()));
+        for (contents, line, says) in [
+            (&b"1,2,3\n2,x,4\n"[..], 2, "value 2"),
+            (b"1,2\n3\n", 2, "empty sequence"),
+            (b"1,2\nup,3\n", 2, "not a number"),
+            (b"1,2\n2,inf\n", 2, "not finite"),
+        ] {
+            let error = read_numeric_csv(&file("bad.csv", contents), TargetKind::Value)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(&format!("bad.csv:{line}:")), "{error}");
+            assert!(error.contains(says), "{error}");
+        }
+        let empty = read_numeric_csv(&file("empty.csv", b"\n"), TargetKind::Value);
+        assert!(empty.unwrap_err().to_string().contains("no sample"));
+    }
+
+    #[test]
+    fn a_directory_gives_one_class_per_file() {
+        let dir = std::env::temp_dir().join(format!("unroll-classes-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("spam.txt"), "win now\nfree money\n").unwrap();
+        std::fs::write(dir.join("ham.txt"), "see you at noon\n").unwrap();
+        let examples = read_class_directory(&dir, SymbolMode::Text).unwrap();
+        let labels: Vec<_> = examples.iter().map(|e| e.target.clone()).collect();
+        assert_eq!(
+            labels,
+            ["ham", "spam", "spam"].map(|l| RawTarget::Label(l.into()))
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

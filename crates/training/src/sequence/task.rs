@@ -1,0 +1,251 @@
+//! Pattern 3 as a task of the shared loop: length-bucketed batches, cross-entropy (optionally
+//! class-weighted) or the mean squared error of standardised targets, validation scores.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Tensor, TensorData};
+use unroll_model::fused::row_cross_entropy;
+use unroll_model::{RecurrenceBackend, SequenceSummarizer};
+
+use super::batches::{BatchTargets, BucketedBatches, batch_tensors, sorted_batches};
+use super::checkpoint::SequenceCheckpoint;
+use super::config::{ClassWeights, SequenceConfig};
+use super::encoding::{Encoding, Samples, TargetEncoding, Targets};
+use super::scores::{ClassificationScores, RegressionScores, SequenceScores};
+use crate::checkpoint::Which;
+use crate::error::{Result, checkpoint_error};
+use crate::trainer::{IterationLoss, Resumed, Snapshot, Task};
+
+/// Training a [`SequenceSummarizer`] on encoded samples.
+pub struct SequenceTask {
+    config: SequenceConfig,
+    encoding: Encoding,
+    train: Samples,
+    validation: Samples,
+    batches: BucketedBatches,
+    class_weights: Option<Vec<f32>>,
+    resume: Option<SequenceCheckpoint>,
+}
+
+impl SequenceTask {
+    /// A task training on `train`, validating on `validation`, both encoded by `encoding`.
+    pub fn new(
+        config: SequenceConfig,
+        encoding: Encoding,
+        train: Samples,
+        validation: Samples,
+    ) -> Result<Self> {
+        config.validate()?;
+        if train.is_empty() || validation.is_empty() {
+            return Err(crate::error::invalid(
+                "data",
+                "training and validation each need at least one sample",
+            ));
+        }
+        let class_weights = match (&encoding.targets, config.class_weights) {
+            (TargetEncoding::Classes { counts, .. }, ClassWeights::Balanced) => {
+                let total: usize = counts.iter().sum();
+                Some(
+                    counts
+                        .iter()
+                        .map(|&n| total as f32 / (counts.len() * n.max(1)) as f32)
+                        .collect(),
+                )
+            }
+            _ => None,
+        };
+        let batches = BucketedBatches::new(train.lengths(), config.batch, config.seed);
+        Ok(SequenceTask {
+            config,
+            encoding,
+            train,
+            validation,
+            batches,
+            class_weights,
+            resume: None,
+        })
+    }
+
+    /// Continues from `checkpoint`, which must fit this task's encoding and model.
+    pub fn resuming(mut self, checkpoint: Option<SequenceCheckpoint>) -> Self {
+        self.resume = checkpoint;
+        self
+    }
+
+    /// The encoding.
+    pub fn encoding(&self) -> &Encoding {
+        &self.encoding
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SequenceConfig {
+        &self.config
+    }
+}
+
+impl<B: AutodiffBackend> Task<B> for SequenceTask
+where
+    B: RecurrenceBackend,
+    B::InnerBackend: RecurrenceBackend,
+{
+    type Model = SequenceSummarizer<B>;
+    type Validation = SequenceScores;
+
+    fn init_model(&mut self, device: &B::Device) -> Result<Self::Model> {
+        Ok(self.config.summarizer(&self.encoding).try_init(device)?)
+    }
+
+    fn resume(
+        &mut self,
+        device: &B::Device,
+    ) -> Result<Option<Resumed<Self::Model, SequenceScores>>> {
+        let Some(checkpoint) = self.resume.take() else {
+            return Ok(None);
+        };
+        if checkpoint.encoding != self.encoding {
+            return Err(checkpoint_error(
+                &checkpoint.path,
+                "it was trained on data with other symbols or labels than these",
+            ));
+        }
+        if checkpoint.config.model != self.config.model {
+            return Err(checkpoint_error(
+                &checkpoint.path,
+                "its network has another shape than these settings ask for",
+            ));
+        }
+        Ok(Some(Resumed {
+            model: checkpoint.model(device)?,
+            optimizer: checkpoint.optimizer_bytes().map(<[u8]>::to_vec),
+            progress: checkpoint.progress,
+            metrics: checkpoint.metrics,
+        }))
+    }
+
+    fn loss(
+        &mut self,
+        model: &Self::Model,
+        iteration: u64,
+        device: &B::Device,
+    ) -> Result<IterationLoss<B>> {
+        let indices = self.batches.batch(iteration);
+        let batch = batch_tensors::<B>(&self.train, &indices, device);
+        let outputs = model.forward(batch.input, Some(&batch.lengths))?;
+        let loss = match batch.targets {
+            BatchTargets::Classes(classes) => {
+                let losses = row_cross_entropy(outputs, classes.clone());
+                match &self.class_weights {
+                    None => losses.mean(),
+                    // PyTorch's weighted mean: Σ wᵢ lᵢ / Σ wᵢ.
+                    Some(weights) => {
+                        let table = Tensor::<B, 1>::from_data(
+                            TensorData::new(weights.clone(), [weights.len()]),
+                            device,
+                        );
+                        let weights = table.select(0, classes);
+                        (losses * weights.clone()).sum() / weights.sum()
+                    }
+                }
+            }
+            BatchTargets::Values(values) => (outputs - values).powf_scalar(2.0).mean(),
+        };
+        Ok(IterationLoss {
+            loss,
+            items: batch.steps,
+            truth_probability: None,
+            free_steps: None,
+        })
+    }
+
+    fn validate(
+        &self,
+        model: &<Self::Model as AutodiffModule<B>>::InnerModule,
+        device: &B::Device,
+    ) -> Result<SequenceScores> {
+        let outputs = predict(model, &self.validation, self.config.batch, device)?;
+        Ok(score(&self.encoding, &self.validation, &outputs))
+    }
+
+    fn save(
+        &self,
+        out: &Path,
+        which: Which,
+        snapshot: &Snapshot<'_, Self::Model, SequenceScores>,
+    ) -> Result<PathBuf> {
+        SequenceCheckpoint::save(out, which, &self.config, &self.encoding, snapshot)
+    }
+}
+
+/// The network's output for every sample, in sample order: `[samples][d_output]`, logits or
+/// standardised values. Runs in batches of `batch` sequences of similar length.
+pub fn predict<B: Backend + RecurrenceBackend>(
+    model: &SequenceSummarizer<B>,
+    samples: &Samples,
+    batch: usize,
+    device: &B::Device,
+) -> Result<Vec<Vec<f64>>> {
+    let mut outputs = vec![Vec::new(); samples.len()];
+    for indices in sorted_batches(&samples.lengths(), batch) {
+        let tensors = batch_tensors::<B>(samples, &indices, device);
+        let rows = model.forward(tensors.input, Some(&tensors.lengths))?;
+        let width = rows.dims()[1];
+        let values: Vec<f64> = rows.into_data().iter::<f64>().collect();
+        for (row, &i) in indices.iter().enumerate() {
+            outputs[i] = values[row * width..(row + 1) * width].to_vec();
+        }
+    }
+    Ok(outputs)
+}
+
+/// A softmax over logits, in f64.
+pub fn probabilities(logits: &[f64]) -> Vec<f64> {
+    let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let exps: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
+    let total: f64 = exps.iter().sum();
+    exps.iter().map(|e| e / total).collect()
+}
+
+/// The index of the largest value (the first of equals).
+pub fn argmax(values: &[f64]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 { (i, v) } else { best }
+        })
+        .0
+}
+
+/// Scores the network's `outputs` ([`predict`]) against the samples' targets.
+pub fn score(encoding: &Encoding, samples: &Samples, outputs: &[Vec<f64>]) -> SequenceScores {
+    match (&encoding.targets, &samples.targets) {
+        (TargetEncoding::Classes { labels, counts }, Targets::Classes(truth)) => {
+            let predicted: Vec<usize> = outputs.iter().map(|o| argmax(o)).collect();
+            let cross_entropy = outputs
+                .iter()
+                .zip(truth)
+                .map(|(o, &t)| -probabilities(o)[t].max(f64::MIN_POSITIVE).ln())
+                .sum::<f64>()
+                / truth.len().max(1) as f64;
+            let majority = argmax(&counts.iter().map(|&c| c as f64).collect::<Vec<_>>());
+            SequenceScores::Classification(ClassificationScores::new(
+                labels,
+                truth,
+                &predicted,
+                cross_entropy,
+                majority,
+            ))
+        }
+        (TargetEncoding::Standardized { mean, .. }, Targets::Values(truth)) => {
+            let truth: Vec<f64> = truth
+                .iter()
+                .map(|&t| encoding.value(f64::from(t)))
+                .collect();
+            let predicted: Vec<f64> = outputs.iter().map(|o| encoding.value(o[0])).collect();
+            SequenceScores::Regression(RegressionScores::new(&truth, &predicted, *mean))
+        }
+        _ => unreachable!("samples are encoded by their encoding"),
+    }
+}
