@@ -4,9 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use unroll::training::{
-    Batching, CurriculumSchedule, FeedbackChoice, LearningRateSchedule, OptimizerKind, Pattern,
-    SamplingSchedule, Strategy, SymbolMode, TrainingConfig,
+    Batching, CurriculumSchedule, FeedbackChoice, Pattern, SamplingSchedule, Strategy, SymbolMode,
+    TrainingConfig,
 };
+
+use crate::common::flags::{LrScheduleArg, OptimizerArg};
 
 /// Character-level recurrent language models: train, sample, evaluate, export.
 ///
@@ -39,13 +41,6 @@ pub enum PatternArg {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum OptimizerArg {
-    Adam,
-    Sgd,
-    Rmsprop,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum StrategyArg {
     /// Always feed the true previous symbol.
     TeacherForcing,
@@ -71,17 +66,6 @@ pub enum ScheduleArg {
 pub enum OwnArg {
     Sample,
     Argmax,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum LrScheduleArg {
-    Constant,
-    /// Multiply by --lr-factor every --lr-every iterations.
-    Step,
-    /// Multiply by --lr-factor every iteration.
-    Exponential,
-    /// Cosine from --lr down to --lr-min over the run.
-    Cosine,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -318,26 +302,11 @@ impl TrainArgs {
             config.symbols = SymbolMode::Bytes;
         }
         if let Some(o) = self.optimizer {
-            config.optimizer = match o {
-                OptimizerArg::Adam => OptimizerKind::Adam,
-                OptimizerArg::Sgd => OptimizerKind::Sgd,
-                OptimizerArg::Rmsprop => OptimizerKind::Rmsprop,
-            };
+            config.optimizer = o.kind();
         }
         if let Some(schedule) = self.lr_schedule {
-            config.learning_rate_schedule = match schedule {
-                LrScheduleArg::Constant => LearningRateSchedule::Constant,
-                LrScheduleArg::Step => LearningRateSchedule::Step {
-                    every: self.lr_every.unwrap_or(1000),
-                    factor: self.lr_factor.unwrap_or(0.5),
-                },
-                LrScheduleArg::Exponential => LearningRateSchedule::Exponential {
-                    gamma: self.lr_factor.unwrap_or(0.999),
-                },
-                LrScheduleArg::Cosine => LearningRateSchedule::Cosine {
-                    minimum: self.lr_min.unwrap_or(0.0),
-                },
-            };
+            config.learning_rate_schedule =
+                schedule.schedule(self.lr_every, self.lr_factor, self.lr_min);
         }
         if let Some(b) = self.batching {
             config.batching = match b {

@@ -22,7 +22,6 @@ use serde_json::json;
 use unroll::backend::{Inference, NAME, Training};
 use unroll::training::durable::{MAX_INPUT_BYTES, read_limited};
 use unroll::training::memory::{available_bytes, human_bytes};
-use unroll::training::run_directory::{is_last_of, run_of};
 use unroll::training::{
     Checkpoint, ConsoleReporter, Corpus, DataSource, ExportFormat, GenerationRequest,
     LanguageModelReport, SamplingOptions, TrainingConfig, TrainingError, TrainingRun, Which,
@@ -136,26 +135,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     };
     let report = match train(run, &mut ConsoleReporter::new()) {
         Ok(report) => report,
-        Err(TrainingError::Interrupted {
-            iteration,
-            checkpoint,
-        }) => {
-            note(format!(
-                "{} received: stopped after iteration {iteration}; checkpoint {checkpoint}, metrics {}, loss curve {}; continue with `train --resume {}`",
-                interrupt.name(),
-                out.join("metrics.jsonl").display(),
-                out.join("loss.png").display(),
-                out.display()
-            ));
-            return Ok(ExitCode::from(interrupt.exit_status()));
-        }
-        Err(TrainingError::RunExists { path, what }) => {
-            return Err(format!(
-                "{path} already holds a run ({what}): continue it with --resume {path}, start over with --force, or choose another --out"
-            )
-            .into());
-        }
-        Err(error) => return Err(error.into()),
+        Err(error) => return Ok(common::run::unfinished(error, out, &interrupt)?),
     };
     report_training(
         &report,
@@ -188,23 +168,14 @@ fn training_setup(args: &TrainArgs) -> Result<TrainingSetup, Error> {
     let (bytes, source, data_path) = training_data(args.data.as_deref(), recorded)?;
     let corpus = Corpus::from_bytes(&bytes, config.symbols)?;
     drop(bytes);
-    let out = match (&args.out, &resume) {
-        (Some(out), _) => out.clone(),
-        (None, Some(checkpoint)) => run_of(&checkpoint.path),
-        (None, None) => fresh_run_directory(&PathBuf::from("runs").join("char-rnn")),
-    };
-    if let Some(checkpoint) = &resume
-        && !is_last_of(&checkpoint.path, &out)
-        && run_of(&checkpoint.path).canonicalize().ok() == out.canonicalize().ok()
-        && !args.force
-    {
-        return Err(format!(
-            "resuming from {} (iteration {}) in its own run directory would rewind its `last` checkpoint: continue in a new directory with --out DIR",
-            checkpoint.path.display(),
-            checkpoint.progress.iteration
-        )
-        .into());
-    }
+    let out = common::run::run_directory(
+        args.out.as_deref(),
+        resume
+            .as_ref()
+            .map(|c| (c.path.as_path(), c.progress.iteration)),
+        "char-rnn",
+        args.force,
+    )?;
     Ok(TrainingSetup {
         config,
         corpus,
@@ -322,18 +293,6 @@ fn report_training(
     ));
     print(format!("sample (temperature 0.8):\n{sample}"));
     Ok(ExitCode::SUCCESS)
-}
-
-/// The default run directory, or `BASE-2`, `BASE-3`, … when it already holds a run: a run
-/// without `--out` never collides with an earlier one (an explicit `--out` is never renamed).
-fn fresh_run_directory(base: &Path) -> PathBuf {
-    let name = base
-        .file_name()
-        .map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
-    std::iter::once(base.to_path_buf())
-        .chain((2..).map(|n| base.with_file_name(format!("{name}-{n}"))))
-        .find(|dir| unroll::training::run_directory::existing_run(dir).is_none())
-        .expect("some number is free")
 }
 
 /// Refuses a generation whose text cannot fit in memory (ids and text, about 8 bytes a symbol).

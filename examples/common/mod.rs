@@ -10,5 +10,7 @@
 
 pub mod console;
 pub mod device;
+pub mod flags;
 pub mod interrupt;
+pub mod run;
 pub mod settings;

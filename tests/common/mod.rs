@@ -6,14 +6,19 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The example binary, which `cargo test` builds beside the test binaries.
+/// The char-rnn binary.
 pub fn binary() -> PathBuf {
+    example("char-rnn")
+}
+
+/// An example binary, which `cargo test` builds beside the test binaries.
+pub fn example(name: &str) -> PathBuf {
     let deps = std::env::current_exe()
         .unwrap()
         .parent()
         .unwrap()
         .to_path_buf();
-    let path = deps.parent().unwrap().join("examples").join("char-rnn");
+    let path = deps.parent().unwrap().join("examples").join(name);
     assert!(
         path.is_file(),
         "{} is missing: run through `cargo test`, which builds the examples",
@@ -46,7 +51,12 @@ impl Drop for Scratch {
 }
 
 pub fn run(args: &[&str]) -> Output {
-    Command::new(binary()).args(args).output().unwrap()
+    run_example("char-rnn", args)
+}
+
+/// Runs example `name` with `args`.
+pub fn run_example(name: &str, args: &[&str]) -> Output {
+    Command::new(example(name)).args(args).output().unwrap()
 }
 
 pub fn text(output: &[u8]) -> String {
@@ -61,7 +71,12 @@ pub fn assert_fails(args: &[&str], expected: &str) {
 /// Asserts a clean failure with exit status `code`: one `error:` line (whatever else stderr
 /// says) about `expected`, no panic or backtrace. Returns stderr.
 pub fn assert_fails_with(args: &[&str], expected: &str, code: i32) -> String {
-    let output = run(args);
+    example_fails_with("char-rnn", args, expected, code)
+}
+
+/// As [`assert_fails_with`], for example `name`.
+pub fn example_fails_with(name: &str, args: &[&str], expected: &str, code: i32) -> String {
+    let output = run_example(name, args);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
     assert_clean_error(&stderr, expected, args);

@@ -62,6 +62,10 @@ pub struct Progress {
     pub best_validation: Option<f64>,
     /// Loss of the run's first iteration, the reference of the divergence guard.
     pub initial_loss: Option<f64>,
+    /// The loss smoothed over recent iterations (an exponential moving average), what the
+    /// divergence guard watches.
+    #[serde(default)]
+    pub smoothed_loss: Option<f64>,
     /// The carried hidden state `[num_layers, batch, d_hidden]`, when state carries over.
     pub carried_state: Option<SavedTensor>,
     /// The backend that wrote the checkpoint (any backend can read it).

@@ -163,7 +163,7 @@ fn a_text_classifier_learns_from_a_tsv_file_and_resumes_exactly() {
     let samples = best.encoding.encode(&validation).unwrap();
     // In batches as validation ran them: a row's rounding may depend on its neighbours in the
     // products.
-    let outputs = predict(&model, &samples, 16, &device).unwrap();
+    let outputs = predict(&model, &samples.inputs, 16, &device).unwrap();
     assert_eq!(score(&best.encoding, &samples, &outputs), report.validation);
 
     // A checkpoint of another task's data is refused on resume.
@@ -216,7 +216,7 @@ fn balanced_class_weights_are_the_weighted_mean_of_the_losses() {
     let total: usize = counts.iter().sum();
     let outputs = predict(
         &burn::module::AutodiffModule::valid(&model),
-        &samples,
+        &samples.inputs,
         64,
         &device,
     )

@@ -103,12 +103,41 @@ pub fn batch_tensors<B: Backend>(
     indices: &[usize],
     device: &B::Device,
 ) -> BatchTensors<B> {
-    let lengths: Vec<usize> = match &samples.inputs {
+    let (input, lengths) = batch_inputs(&samples.inputs, indices, device);
+    let batch = indices.len();
+    let targets = match &samples.targets {
+        Targets::Classes(classes) => {
+            let ids: Vec<i64> = indices.iter().map(|&i| classes[i] as i64).collect();
+            BatchTargets::Classes(Tensor::from_data(TensorData::new(ids, [batch]), device))
+        }
+        Targets::Values(values) => {
+            let picked: Vec<f32> = indices.iter().map(|&i| values[i]).collect();
+            BatchTargets::Values(Tensor::from_data(
+                TensorData::new(picked, [batch, 1]),
+                device,
+            ))
+        }
+    };
+    BatchTensors {
+        input,
+        steps: lengths.iter().sum(),
+        lengths,
+        targets,
+    }
+}
+
+/// The input sequences `indices`, padded with zeros to the longest, and their lengths.
+pub fn batch_inputs<B: Backend>(
+    inputs: &Inputs,
+    indices: &[usize],
+    device: &B::Device,
+) -> (SequenceInput<B>, Vec<usize>) {
+    let lengths: Vec<usize> = match inputs {
         Inputs::Symbols(sequences) => indices.iter().map(|&i| sequences[i].len()).collect(),
         Inputs::Values(sequences) => indices.iter().map(|&i| sequences[i].len()).collect(),
     };
     let (batch, time) = (indices.len(), lengths.iter().copied().max().unwrap_or(1));
-    let input = match &samples.inputs {
+    let input = match inputs {
         Inputs::Symbols(sequences) => {
             let mut ids = vec![0i64; batch * time];
             for (row, &i) in indices.iter().enumerate() {
@@ -132,25 +161,7 @@ pub fn batch_tensors<B: Backend>(
             ))
         }
     };
-    let targets = match &samples.targets {
-        Targets::Classes(classes) => {
-            let ids: Vec<i64> = indices.iter().map(|&i| classes[i] as i64).collect();
-            BatchTargets::Classes(Tensor::from_data(TensorData::new(ids, [batch]), device))
-        }
-        Targets::Values(values) => {
-            let picked: Vec<f32> = indices.iter().map(|&i| values[i]).collect();
-            BatchTargets::Values(Tensor::from_data(
-                TensorData::new(picked, [batch, 1]),
-                device,
-            ))
-        }
-    };
-    BatchTensors {
-        input,
-        steps: lengths.iter().sum(),
-        lengths,
-        targets,
-    }
+    (input, lengths)
 }
 
 #[cfg(test)]

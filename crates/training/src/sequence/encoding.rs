@@ -84,13 +84,33 @@ pub enum Targets {
     Values(Vec<f32>),
 }
 
-impl Samples {
-    /// Number of samples.
+impl Inputs {
+    /// Number of sequences.
     pub fn len(&self) -> usize {
-        match &self.inputs {
+        match self {
             Inputs::Symbols(sequences) => sequences.len(),
             Inputs::Values(sequences) => sequences.len(),
         }
+    }
+
+    /// Whether there is no sequence.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every sequence's length.
+    pub fn lengths(&self) -> Vec<usize> {
+        match self {
+            Inputs::Symbols(sequences) => sequences.iter().map(Vec::len).collect(),
+            Inputs::Values(sequences) => sequences.iter().map(Vec::len).collect(),
+        }
+    }
+}
+
+impl Samples {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.inputs.len()
     }
 
     /// Whether there is no sample.
@@ -100,10 +120,7 @@ impl Samples {
 
     /// Every sequence's length.
     pub fn lengths(&self) -> Vec<usize> {
-        match &self.inputs {
-            Inputs::Symbols(sequences) => sequences.iter().map(Vec::len).collect(),
-            Inputs::Values(sequences) => sequences.iter().map(Vec::len).collect(),
-        }
+        self.inputs.lengths()
     }
 }
 
@@ -254,18 +271,35 @@ impl Encoding {
         }
     }
 
-    /// Encodes examples with their targets; a label the encoding does not know, a symbol
-    /// never seen, or a target of the other kind is an error naming the file and line.
-    pub fn encode(&self, examples: &[Example]) -> Result<Samples> {
+    /// Whether the model reads text (else numbers).
+    pub fn reads_text(&self) -> bool {
+        matches!(self.inputs, InputSymbols::Symbols { .. })
+    }
+
+    /// Encodes the examples' input sequences (their targets are not looked at): what
+    /// prediction needs.
+    pub fn encode_inputs(&self, examples: &[Example]) -> Result<Inputs> {
         let mut symbols = Vec::new();
         let mut values = Vec::new();
-        let mut classes = Vec::new();
-        let mut targets = Vec::new();
         for example in examples {
             match self.encode_sequence(example)? {
                 EncodedSequence::Symbols(ids) => symbols.push(ids),
                 EncodedSequence::Values(v) => values.push(v),
             }
+        }
+        Ok(match self.inputs {
+            InputSymbols::Symbols { .. } => Inputs::Symbols(symbols),
+            InputSymbols::Values => Inputs::Values(values),
+        })
+    }
+
+    /// Encodes examples with their targets; a label the encoding does not know, a symbol
+    /// never seen, or a target of the other kind is an error naming the file and line.
+    pub fn encode(&self, examples: &[Example]) -> Result<Samples> {
+        let inputs = self.encode_inputs(examples)?;
+        let mut classes = Vec::new();
+        let mut targets = Vec::new();
+        for example in examples {
             match (&self.targets, &example.target) {
                 (TargetEncoding::Classes { labels, .. }, RawTarget::Label(label)) => {
                     let class = labels.binary_search(label).map_err(|_| {
@@ -292,10 +326,7 @@ impl Encoding {
             }
         }
         Ok(Samples {
-            inputs: match self.inputs {
-                InputSymbols::Symbols { .. } => Inputs::Symbols(symbols),
-                InputSymbols::Values => Inputs::Values(values),
-            },
+            inputs,
             targets: match self.targets {
                 TargetEncoding::Classes { .. } => Targets::Classes(classes),
                 TargetEncoding::Standardized { .. } => Targets::Values(targets),

@@ -9,10 +9,10 @@ use burn::tensor::{Tensor, TensorData};
 use unroll_model::fused::row_cross_entropy;
 use unroll_model::{RecurrenceBackend, SequenceSummarizer};
 
-use super::batches::{BatchTargets, BucketedBatches, batch_tensors, sorted_batches};
+use super::batches::{BatchTargets, BucketedBatches, batch_inputs, batch_tensors, sorted_batches};
 use super::checkpoint::SequenceCheckpoint;
 use super::config::{ClassWeights, SequenceConfig};
-use super::encoding::{Encoding, Samples, TargetEncoding, Targets};
+use super::encoding::{Encoding, Inputs, Samples, TargetEncoding, Targets};
 use super::scores::{ClassificationScores, RegressionScores, SequenceScores};
 use crate::checkpoint::Which;
 use crate::error::{Result, checkpoint_error};
@@ -164,8 +164,16 @@ where
         model: &<Self::Model as AutodiffModule<B>>::InnerModule,
         device: &B::Device,
     ) -> Result<SequenceScores> {
-        let outputs = predict(model, &self.validation, self.config.batch, device)?;
+        let outputs = predict(model, &self.validation.inputs, self.config.batch, device)?;
         Ok(score(&self.encoding, &self.validation, &outputs))
+    }
+
+    fn uninformed_loss(&self) -> Option<f64> {
+        Some(match self.encoding.targets {
+            TargetEncoding::Classes { ref labels, .. } => (labels.len() as f64).ln(),
+            // Standardised targets have variance 1: the mean squared error of predicting 0.
+            TargetEncoding::Standardized { .. } => 1.0,
+        })
     }
 
     fn save(
@@ -178,18 +186,18 @@ where
     }
 }
 
-/// The network's output for every sample, in sample order: `[samples][d_output]`, logits or
+/// The network's output for every input sequence, in order: `[sequences][d_output]`, logits or
 /// standardised values. Runs in batches of `batch` sequences of similar length.
 pub fn predict<B: Backend + RecurrenceBackend>(
     model: &SequenceSummarizer<B>,
-    samples: &Samples,
+    inputs: &Inputs,
     batch: usize,
     device: &B::Device,
 ) -> Result<Vec<Vec<f64>>> {
-    let mut outputs = vec![Vec::new(); samples.len()];
-    for indices in sorted_batches(&samples.lengths(), batch) {
-        let tensors = batch_tensors::<B>(samples, &indices, device);
-        let rows = model.forward(tensors.input, Some(&tensors.lengths))?;
+    let mut outputs = vec![Vec::new(); inputs.len()];
+    for indices in sorted_batches(&inputs.lengths(), batch) {
+        let (input, lengths) = batch_inputs::<B>(inputs, &indices, device);
+        let rows = model.forward(input, Some(&lengths))?;
         let width = rows.dims()[1];
         let values: Vec<f64> = rows.into_data().iter::<f64>().collect();
         for (row, &i) in indices.iter().enumerate() {

@@ -26,8 +26,13 @@ use crate::run_directory;
 use std::ops::Bound::{Excluded, Unbounded};
 use unroll_model::setting::{at_least_one, within};
 
-/// A loss above this multiple of the first iteration's stops training.
+/// A smoothed loss above this multiple of the first iteration's (or of the task's uninformed
+/// loss, when higher) stops training.
 const DIVERGENCE_FACTOR: f64 = 3.0;
+/// How much of the smoothed loss each iteration keeps: about the last ten iterations count, so
+/// one bad batch (a classifier confidently wrong on it) is not taken for divergence, while a
+/// loss that explodes is caught within an iteration or two.
+const SMOOTHING: f64 = 0.9;
 
 /// The settings of the loop itself, the same for every task.
 #[derive(Debug, Clone, PartialEq)]
@@ -249,6 +254,7 @@ where
                     iteration: 0,
                     best_validation: None,
                     initial_loss: None,
+                    smoothed_loss: None,
                     carried_state: None,
                     backend: place.backend.clone(),
                     parameter_ids: Vec::new(),
@@ -399,15 +405,22 @@ where
         } = self.task.loss(&self.model, iteration, self.device)?;
         let loss_value: f64 = loss.clone().into_scalar().elem();
         let initial = *self.progress.initial_loss.get_or_insert(loss_value);
-        if !loss_value.is_finite() || loss_value > DIVERGENCE_FACTOR * initial {
+        let reference = self
+            .task
+            .uninformed_loss()
+            .map_or(initial, |uninformed| uninformed.max(initial));
+        let smoothed = SMOOTHING * self.progress.smoothed_loss.unwrap_or(loss_value)
+            + (1.0 - SMOOTHING) * loss_value;
+        if !loss_value.is_finite() || smoothed > DIVERGENCE_FACTOR * reference {
             return Err(TrainingError::Diverged {
                 iteration,
                 reason: format!(
-                    "the loss is {loss_value} (first iteration: {initial:.4}); {}",
+                    "the loss is {loss_value} ({smoothed:.4} smoothed over recent iterations, {initial:.4} at the first); {}",
                     kept(self.saved)
                 ),
             });
         }
+        self.progress.smoothed_loss = Some(smoothed);
         let gradients = GradientsParams::from_grads(loss.backward(), &self.model);
         let (gradients, gradient_norm) = match settings.clip {
             Some(max_norm) => clip_global_norm(&self.model, gradients, max_norm)?,

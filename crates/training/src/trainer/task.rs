@@ -94,6 +94,13 @@ pub trait Task<B: AutodiffBackend> {
         device: &B::Device,
     ) -> Result<Self::Validation>;
 
+    /// The loss per item of a model that has learnt nothing (ln K for K classes, 1 for
+    /// standardised targets), if the task knows it: the divergence guard's reference when it
+    /// is above the first iteration's loss, which one lucky batch can make small.
+    fn uninformed_loss(&self) -> Option<f64> {
+        None
+    }
+
     /// State the task carries from one iteration to the next, saved in checkpoints.
     fn carried_state(&self) -> Option<SavedTensor> {
         None

@@ -1,0 +1,99 @@
+"""Load a classify safetensors export into PyTorch and predict, as `classify predict` does.
+
+    cargo run --release --example classify -- export --checkpoint runs/classify --out model.safetensors
+    python3 scripts/pytorch_classify.py model.safetensors inputs.txt > torch.jsonl
+    cargo run --release --example classify -- predict --checkpoint runs/classify --input inputs.txt --json > unroll.jsonl
+    python3 scripts/pytorch_classify.py --compare torch.jsonl unroll.jsonl
+
+Needs torch and safetensors (pip install torch safetensors). The file's tensors are those of
+torch.nn.RNN (tanh) followed by torch.nn.Linear on the last real step's state, loaded with
+strict=True; sequences of different lengths run packed (pack_padded_sequence). Each input line
+is a text (a one-hot symbol per character, or per byte for byte-mode models) or comma-separated
+values; one JSON object per line is printed: the label and its probability, or the value.
+"""
+import json
+import sys
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file
+
+
+def compare(ours, theirs):
+    """Every line's label agrees and its probability (or value) is within 1e-4."""
+    a = [json.loads(l) for l in open(ours)]
+    b = [json.loads(l) for l in open(theirs)]
+    assert len(a) == len(b), f"{len(a)} lines against {len(b)}"
+    worst = 0.0
+    for x, y in zip(a, b):
+        if "label" in x:
+            assert x["label"] == y["label"], (x, y)
+            worst = max(worst, abs(x["probability"] - y["probability"]))
+        else:
+            worst = max(worst, abs(x["value"] - y["value"]) / max(1.0, abs(y["value"])))
+    assert worst < 1e-4, f"largest difference {worst}"
+    print(f"{len(a)} predictions agree (largest difference {worst:.2e})")
+
+
+if sys.argv[1] == "--compare":
+    compare(sys.argv[2], sys.argv[3])
+    sys.exit(0)
+
+path, inputs = sys.argv[1], sys.argv[2]
+with safe_open(path, "pt") as f:
+    meta = f.metadata()
+encoding = json.loads(meta["encoding"])
+config = json.loads(meta["config"])
+H, L = config["model"]["hidden"], config["model"]["layers"]
+reads_text = encoding["inputs"]["input"] == "symbols"
+if reads_text:
+    vocabulary = encoding["inputs"]["vocabulary"]
+    if vocabulary["mode"] == "bytes":
+        width, encode = 256, lambda line: list(line.encode("latin-1"))
+    else:
+        index = {s: i for i, s in enumerate(vocabulary["symbols"])}
+        width, encode = len(index), lambda line: [index[c] for c in line]
+else:
+    width = 1
+classes = encoding["targets"]["target"] == "classes"
+outputs = len(encoding["targets"]["labels"]) if classes else 1
+
+
+class Summarizer(torch.nn.Module):
+    """Pattern 3: nn.RNN reads the sequence, nn.Linear maps its last real state."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = torch.nn.RNN(width, H, num_layers=L, nonlinearity="tanh", batch_first=True)
+        self.fc = torch.nn.Linear(H, outputs)
+
+    def forward(self, x, lengths):
+        packed = torch.nn.utils.rnn.pack_padded_sequence(
+            x, lengths, batch_first=True, enforce_sorted=False
+        )
+        _, h = self.rnn(packed)
+        return self.fc(h[-1])
+
+
+model = Summarizer()
+model.load_state_dict(load_file(path), strict=True)
+# Byte-mode models read every byte as a symbol: latin-1 maps each byte to the char of its value.
+text_mode = not (reads_text and vocabulary["mode"] == "bytes")
+lines = [l.rstrip("\r\n") for l in open(inputs, encoding="utf-8" if text_mode else "latin-1")]
+lines = [l for l in lines if l.strip()]
+if reads_text:
+    sequences = [torch.nn.functional.one_hot(torch.tensor(encode(l)), width).float() for l in lines]
+else:
+    sequences = [torch.tensor([float(v) for v in l.split(",")])[:, None] for l in lines]
+lengths = torch.tensor([len(s) for s in sequences])
+x = torch.nn.utils.rnn.pad_sequence(sequences, batch_first=True)
+with torch.no_grad():
+    o = model(x, lengths).double()
+for line, row in zip(lines, o):
+    if classes:
+        p = torch.softmax(row, 0)
+        k = int(torch.argmax(p))
+        print(json.dumps({"input": line, "label": encoding["targets"]["labels"][k], "probability": float(p[k])}))
+    else:
+        t = encoding["targets"]
+        print(json.dumps({"input": line, "value": t["mean"] + t["deviation"] * float(row[0])}))

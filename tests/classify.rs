@@ -1,0 +1,332 @@
+//! The classify example as a user runs it: train on a TSV file, evaluate, predict from stdin,
+//! export, resume; a CSV regressor; and every mistake a user can make with their data gives one
+//! `error:` line naming the file and line, never a panic.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{Scratch, example, example_fails_with, path, run_example, text};
+
+fn classify(args: &[&str]) -> std::process::Output {
+    run_example("classify", args)
+}
+
+fn fails(args: &[&str], expected: &str) -> String {
+    example_fails_with("classify", args, expected, 1)
+}
+
+/// Lines of `x` and `y`; the label says which letter comes first.
+fn tsv() -> String {
+    let mut text = String::new();
+    for i in 0..120 {
+        let length = 3 + i % 9;
+        let first = if i % 2 == 0 { 'x' } else { 'y' };
+        let other = if first == 'x' { 'y' } else { 'x' };
+        let line: String = (0..length)
+            .map(|k| {
+                if k == 0 || (k * 7 + i) % 3 == 0 {
+                    first
+                } else {
+                    other
+                }
+            })
+            .collect();
+        text += &format!(
+            "{}\t{line}\n",
+            if first == 'x' { "starts-x" } else { "starts-y" }
+        );
+    }
+    text
+}
+
+const TINY: [&str; 10] = [
+    "--hidden",
+    "16",
+    "--batch",
+    "8",
+    "--eval-every",
+    "20",
+    "--seed",
+    "3",
+    "--lr",
+    "0.01",
+];
+
+fn train(data: &Path, out: &Path, iterations: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "train",
+        "--data",
+        path(data),
+        "--out",
+        path(out),
+        "--iterations",
+        iterations,
+        "--json",
+    ];
+    args.extend(TINY);
+    args.extend(extra);
+    classify(&args)
+}
+
+#[test]
+fn train_eval_predict_export_and_resume_a_text_classifier() {
+    let scratch = Scratch::new("classify");
+    let data = scratch.file("train.tsv", tsv().as_bytes());
+    let out = scratch.0.join("run");
+    let output = train(&data, &out, "120", &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["iterations"], 120);
+    let accuracy = result["validation"]["accuracy"].as_f64().unwrap();
+    assert!(accuracy > 0.9, "the first letter is learnable: {result}");
+    for file in [
+        "last/encoding.json",
+        "best/model.bpk",
+        "metrics.jsonl",
+        "loss.png",
+        "confusion.png",
+    ] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+
+    // eval scores every sample of a file, as JSON or as tables.
+    let output = classify(&[
+        "eval",
+        "--checkpoint",
+        path(&out),
+        "--data",
+        path(&data),
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let scores: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(scores["samples"], 120);
+    for key in ["accuracy", "macro_f1", "classes", "confusion"] {
+        assert!(scores.get(key).is_some(), "{key}: {scores}");
+    }
+    let picture = scratch.0.join("confusion.png");
+    let output = classify(&[
+        "eval",
+        "--checkpoint",
+        path(&out),
+        "--data",
+        path(&data),
+        "--plot",
+        path(&picture),
+    ]);
+    let shown = text(&output.stdout);
+    assert!(
+        shown.contains("precision") && shown.contains("confusion"),
+        "{shown}"
+    );
+    assert!(picture.is_file());
+
+    // predict reads lines from stdin: label and probability per line.
+    let mut child = Command::new(example("classify"))
+        .args(["predict", "--checkpoint", path(&out), "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"xyyxy\n\nyxxyx\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let lines: Vec<serde_json::Value> = text(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "one prediction per non-blank line");
+    assert_eq!(lines[0]["label"], "starts-x");
+    assert_eq!(lines[1]["label"], "starts-y");
+    assert!(lines[0]["probability"].as_f64().unwrap() > 0.5);
+
+    // export: PyTorch's names, the encoding in the metadata.
+    let exported = scratch.0.join("model.safetensors");
+    let output = classify(&[
+        "export",
+        "--checkpoint",
+        path(&out),
+        "--out",
+        path(&exported),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let bytes = std::fs::read(&exported).unwrap();
+    let header_length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = String::from_utf8_lossy(&bytes[8..8 + header_length]);
+    for name in [
+        "rnn.weight_ih_l0",
+        "rnn.weight_hh_l0",
+        "rnn.bias_ih_l0",
+        "fc.weight",
+        "fc.bias",
+    ] {
+        assert!(header.contains(name), "{name}: {header}");
+    }
+    assert!(
+        header.contains("starts-x"),
+        "the labels travel with the weights"
+    );
+
+    // Resuming continues the run up to the new count.
+    let output = classify(&[
+        "train",
+        "--resume",
+        path(&out),
+        "--iterations",
+        "140",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(resumed["first_iteration"], 120);
+    assert_eq!(resumed["iterations"], 140);
+    fails(
+        &[
+            "train",
+            "--resume",
+            path(&out),
+            "--iterations",
+            "160",
+            "--hidden",
+            "32",
+        ],
+        "--hidden cannot change",
+    );
+}
+
+#[test]
+fn a_csv_regressor_reports_error_beside_the_mean() {
+    let scratch = Scratch::new("classify-csv");
+    let mut csv = String::from("target,values\n");
+    for i in 0..150 {
+        let values: Vec<f64> = (0..2 + i % 5)
+            .map(|k| ((i * 7 + k * 3) % 11) as f64 / 10.0 - 0.5)
+            .collect();
+        let sum: f64 = values.iter().sum();
+        let row: Vec<String> = values.iter().map(|v| format!("{v}")).collect();
+        csv += &format!("{sum},{}\n", row.join(","));
+    }
+    let data = scratch.file("sums.csv", csv.as_bytes());
+    let out = scratch.0.join("run");
+    let output = train(&data, &out, "200", &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let validation = &result["validation"];
+    for key in ["mse", "mae", "r2", "baseline_mse"] {
+        assert!(validation[key].is_number(), "{key}: {result}");
+    }
+    let output = classify(&[
+        "eval",
+        "--checkpoint",
+        path(&out),
+        "--data",
+        path(&data),
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let input = scratch.file("rows.txt", b"0.1, 0.2, 0.3\n");
+    let output = classify(&[
+        "predict",
+        "--checkpoint",
+        path(&out),
+        "--input",
+        path(&input),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let value: f64 = text(&output.stdout)
+        .split('\t')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(value.is_finite());
+}
+
+#[test]
+fn bad_data_gives_one_line_naming_file_and_line() {
+    let scratch = Scratch::new("classify-bad");
+    let out = scratch.0.join("run");
+    let o = path(&out);
+    let no_tab = scratch.file("no-tab.tsv", b"a\tfine\nno tab here\n");
+    fails(
+        &["train", "--data", path(&no_tab), "--out", o],
+        "no-tab.tsv:2: no tab",
+    );
+    let empty = scratch.file("empty.tsv", b"a\tfine\nb\t\n");
+    fails(
+        &["train", "--data", path(&empty), "--out", o],
+        "empty.tsv:2: empty sequence",
+    );
+    let single = scratch.file("single.tsv", "a\txy\n".repeat(20).as_bytes());
+    fails(
+        &["train", "--data", path(&single), "--out", o],
+        "single class",
+    );
+    let number = scratch.file("bad.csv", b"1,2,3\n2,x,4\n");
+    fails(
+        &["train", "--data", path(&number), "--out", o],
+        "bad.csv:2: value 2",
+    );
+    let binary = scratch.file("binary.tsv", b"a\txy\nb\t\xff\xfe\n");
+    fails(
+        &["train", "--data", path(&binary), "--out", o],
+        "binary.tsv:2: not valid UTF-8",
+    );
+    fails(
+        &[
+            "train",
+            "--data",
+            path(&scratch.0.join("missing.tsv")),
+            "--out",
+            o,
+        ],
+        "missing.tsv",
+    );
+    fails(&["train", "--hidden", "0", "--out", o], "hidden");
+
+    // A label at evaluation the model never saw; a checkpoint of another kind.
+    let data = scratch.file("train.tsv", tsv().as_bytes());
+    let output = train(&data, &out, "10", &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let unseen = scratch.file("unseen.tsv", b"starts-x\txy\nstarts-z\tyx\n");
+    fails(
+        &["eval", "--checkpoint", o, "--data", path(&unseen)],
+        "unseen.tsv:2: the label \"starts-z\" is not one the model knows",
+    );
+    let symbol = scratch.file("symbol.tsv", b"starts-x\txyq\n");
+    fails(
+        &["eval", "--checkpoint", o, "--data", path(&symbol)],
+        "symbol.tsv:1:",
+    );
+    let lm = scratch.0.join("lm");
+    let corpus = scratch.file("corpus.txt", common::corpus_text().as_bytes());
+    let output = common::run(&[
+        "train",
+        "--data",
+        path(&corpus),
+        "--out",
+        path(&lm),
+        "--steps",
+        "2",
+        "--hidden",
+        "8",
+        "--seq-len",
+        "8",
+        "--batch",
+        "2",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    fails(
+        &["eval", "--checkpoint", path(&lm), "--data", path(&data)],
+        "language model's checkpoint",
+    );
+}
