@@ -255,6 +255,67 @@ fn pattern_3<B: AutodiffBackend + RecurrenceBackend>(
     report(&what, batch * window, timing)
 }
 
+/// The lengths of batch `j`'s rows, uniform in 20–200 (a multiplicative hash, the same in
+/// `scripts/pytorch_speed.py`).
+fn variable_lengths(j: usize, batch: usize) -> Vec<usize> {
+    (0..batch)
+        .map(|r| 20 + ((j * batch + r) as u64 * 2_654_435_761 % (1 << 32)) as usize % 181)
+        .collect()
+}
+
+/// Pattern 3 on padded batches of sequences of 20–200 tokens (eight batches in turn), each row
+/// stopping at its own length; `sorted`: rows longest first, as the classify task's
+/// length-bucketed batches come (PyTorch's `pack_padded_sequence` sorts them itself). Tokens
+/// are the real, unpadded ones.
+fn pattern_3_variable<B: AutodiffBackend + RecurrenceBackend>(
+    name: &str,
+    (hidden, batch): (usize, usize),
+    sorted: bool,
+    budget: Duration,
+) -> f64 {
+    let device = Default::default();
+    B::seed(&device, 0);
+    let mut model = Some(
+        SequenceSummarizerConfig::new(
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden)
+                .with_id_check(IdCheck::Caller),
+            VOCAB,
+        )
+        .init::<B>(&device),
+    );
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let batches: Vec<(Tensor<B, 2, Int>, Vec<usize>)> = (0..8)
+        .map(|j| {
+            let mut lengths = variable_lengths(j, batch);
+            if sorted {
+                lengths.sort_unstable_by(|a, b| b.cmp(a));
+            }
+            let time = *lengths.iter().max().expect("rows");
+            (tokens::<B>(batch, time, 1 + j), lengths)
+        })
+        .collect();
+    let tokens_per_round: usize = batches.iter().map(|(_, l)| l.iter().sum::<usize>()).sum();
+    let labels = tokens::<B>(batch, 1, 2);
+    let mut next = 0;
+    let timing = time_steps(budget, || {
+        let (inputs, lengths) = &batches[next % batches.len()];
+        next += 1;
+        let current = model.take().expect("model");
+        let logits = current
+            .forward(SequenceInput::Tokens(inputs.clone()), Some(lengths))
+            .expect("shapes");
+        let loss = step_cross_entropy(logits.reshape([batch, 1, VOCAB]), labels.clone())
+            .expect("shapes")
+            .mean();
+        let gradients = GradientsParams::from_grads(loss.backward(), &current);
+        let (gradients, _) = clip_global_norm(&current, gradients, 5.0).expect("clip");
+        model = Some(optimizer.step(2e-3, current, gradients));
+    });
+    let order = if sorted { "sorted" } else { "unsorted" };
+    let what = format!("pattern 3 {name:7} lengths 20-200 {order:8} H {hidden} batch {batch}");
+    report(&what, tokens_per_round / batches.len(), timing)
+}
+
 /// Sampling at batch 1 without autodiff: one step, softmax, a draw, per character.
 fn generation<B: AutodiffBackend + RecurrenceBackend>(
     name: &str,
@@ -470,9 +531,16 @@ fn main() {
     let nd_unrolled =
         pattern_3::<Autodiff<NdArray>>("ndarray", RecurrencePath::Unrolled, size, budget);
     println!(
-        "   fused / unrolled: flex {:.2}x, ndarray {:.2}x\n",
+        "   fused / unrolled: flex {:.2}x, ndarray {:.2}x",
         fused / unrolled,
         nd_fused / nd_unrolled
+    );
+    let sorted = pattern_3_variable::<Autodiff<Flex>>("flex", (256, 64), true, budget);
+    let unsorted = pattern_3_variable::<Autodiff<Flex>>("flex", (256, 64), false, budget);
+    pattern_3_variable::<Autodiff<NdArray>>("ndarray", (256, 64), true, budget);
+    println!(
+        "   flex, rows sorted longest first / in any order: {:.2}x\n",
+        sorted / unsorted
     );
     println!("== pattern 1 fused training memory against the window (H 256, batch 64, flex)");
     let windows: &[usize] = if quick {

@@ -168,6 +168,41 @@ def pattern_3(hidden, batch, window):
     return report(f"pattern 3 pytorch nn.RNN H {hidden} batch {batch} window {window}", batch * window, time_steps(step))
 
 
+def variable_lengths(j, batch):
+    """Batch j's row lengths, uniform in 20-200: the same hash as examples/speed.rs."""
+    return [20 + ((j * batch + r) * 2654435761 % 2**32) % 181 for r in range(batch)]
+
+
+def pattern_3_packed(hidden, batch):
+    """Pattern 3 on eight padded batches of 20-200 tokens in turn, run packed
+    (pack_padded_sequence, which sorts the rows itself); tokens are the real, unpadded ones."""
+    rnn = torch.nn.RNN(VOCAB, hidden, nonlinearity="tanh", batch_first=True).to(device)
+    fc = torch.nn.Linear(hidden, VOCAB).to(device)
+    params = list(rnn.parameters()) + list(fc.parameters())
+    optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
+    batches = []
+    for j in range(8):
+        lengths = variable_lengths(j, batch)
+        x = torch.nn.functional.one_hot(tokens(batch, max(lengths), 1 + j), VOCAB).float()
+        batches.append((x, torch.tensor(lengths)))
+    y = tokens(batch, 1, 2).reshape(-1)
+    state = {"next": 0}
+
+    def step():
+        x, lengths = batches[state["next"] % len(batches)]
+        state["next"] += 1
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        _, last = rnn(packed)
+        loss = torch.nn.functional.cross_entropy(fc(last[-1]), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        optimizer.step()
+
+    per_step = sum(int(l.sum()) for _, l in batches) // len(batches)
+    return report(f"pattern 3 pytorch packed lengths 20-200 H {hidden} batch {batch}", per_step, time_steps(step))
+
+
 def generation(hidden):
     rnn = torch.nn.RNN(VOCAB, hidden, nonlinearity="tanh", batch_first=True)
     fc = torch.nn.Linear(hidden, VOCAB)
@@ -201,6 +236,7 @@ for window in [64, 512] if quick else [64, 128, 256, 512]:
     pattern_2_table(256, 64, window)
 print("\n== pattern 3 training (one label per window, from the last state)")
 pattern_3(256, 64, 100)
+pattern_3_packed(256, 64)
 print("\n== pattern 1 training memory against the window (H 256, batch 64)")
 budget_saved, budget = budget, 0.001
 for window in [64, 1024] if quick else [64, 128, 256, 512, 1024]:

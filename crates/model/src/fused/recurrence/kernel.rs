@@ -244,7 +244,25 @@ pub(crate) fn backward<E: Real>(
             }
         },
     );
-    // ∂L/∂W = h(0)ᵀ δa(1) + [h(1) … h(τ-1)]ᵀ [δa(2) … δa(τ)]: two products over all rows.
+    let weight_gradient = match lengths.0 {
+        None => weight_gradient(states, initial, &delta, dims),
+        Some(lengths) => packed_weight_gradient(states, initial, &delta, dims, lengths),
+    };
+    (delta, initial_gradient, weight_gradient)
+}
+
+/// `∂L/∂W = h(0)ᵀ δa(1) + [h(1) … h(τ-1)]ᵀ [δa(2) … δa(τ)]`: two products over all rows.
+fn weight_gradient<E: Real>(
+    states: &[E],
+    initial: &[E],
+    delta: &[E],
+    dims: RecurrenceShape,
+) -> Vec<E> {
+    let RecurrenceShape {
+        time,
+        batch,
+        hidden,
+    } = dims;
     let step = batch * hidden;
     let mut weight_gradient = vec![E::zero(); hidden * hidden];
     matmul(
@@ -264,7 +282,42 @@ pub(crate) fn backward<E: Real>(
             Threads::All,
         );
     }
-    (delta, initial_gradient, weight_gradient)
+    weight_gradient
+}
+
+/// `∂L/∂W = Σ_t h(t-1)ᵀ δa(t)` over the steps each row really ran: those rows of `h(t-1)` and
+/// `δa(t)` are packed (as `pack_padded_sequence` packs them) and multiplied once, so padding
+/// costs no product (its `δa` is zero).
+fn packed_weight_gradient<E: Real>(
+    states: &[E],
+    initial: &[E],
+    delta: &[E],
+    dims: RecurrenceShape,
+    lengths: &[usize],
+) -> Vec<E> {
+    let RecurrenceShape { batch, hidden, .. } = dims;
+    let running: usize = lengths.iter().sum();
+    let mut previous = Vec::with_capacity(running * hidden);
+    let mut deltas = Vec::with_capacity(running * hidden);
+    for t in 0..dims.time {
+        for (row, _) in lengths.iter().enumerate().filter(|(_, l)| **l > t) {
+            let cells = |t: usize| (t * batch + row) * hidden..(t * batch + row + 1) * hidden;
+            previous.extend_from_slice(match t {
+                0 => &initial[row * hidden..(row + 1) * hidden],
+                _ => &states[cells(t - 1)],
+            });
+            deltas.extend_from_slice(&delta[cells(t)]);
+        }
+    }
+    let mut weight_gradient = vec![E::zero(); hidden * hidden];
+    matmul(
+        &mut weight_gradient,
+        Write::Overwrite,
+        Operand::new(&previous, running, hidden).t(),
+        Operand::new(&deltas, running, hidden),
+        Threads::All,
+    );
+    weight_gradient
 }
 
 #[cfg(test)]
