@@ -292,6 +292,14 @@ fn bad_data_gives_one_line_naming_file_and_line() {
         "missing.tsv",
     );
     fails(&["train", "--hidden", "0", "--out", o], "hidden");
+    // A run that cannot fit in any memory is refused before anything is allocated.
+    let long = format!("a\t{}\nb\txy\na\tyx\nb\tyy\n", "x".repeat(200_000));
+    let long = scratch.file("long.tsv", long.as_bytes());
+    let args = ["--batch", "1000", "--hidden", "1000"];
+    fails(
+        &[&["train", "--data", path(&long), "--out", o][..], &args].concat(),
+        "longest sequence 200000",
+    );
 
     // A label at evaluation the model never saw; a checkpoint of another kind.
     let data = scratch.file("train.tsv", tsv().as_bytes());

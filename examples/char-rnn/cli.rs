@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use unroll::training::{
-    Batching, CurriculumSchedule, FeedbackChoice, Pattern, SamplingSchedule, Strategy, SymbolMode,
+    Batching, CurriculumSchedule, FeedbackChoice, Pattern, SamplingSchedule, Strategy,
     TrainingConfig,
 };
 
-use crate::common::flags::{LrScheduleArg, OptimizerArg};
+use crate::common::flags::{Fixed, Settings, TrainingFlags, first_change};
 
 /// Character-level recurrent language models: train, sample, evaluate, export.
 ///
@@ -89,50 +89,10 @@ pub struct TrainArgs {
     /// Recurrent pattern.
     #[arg(long, value_enum)]
     pub pattern: Option<PatternArg>,
-    /// Hidden units per layer.
-    #[arg(long)]
-    pub hidden: Option<usize>,
-    /// Stacked layers (pattern 1).
-    #[arg(long)]
-    pub layers: Option<usize>,
-    /// Dropout between layers (pattern 1).
-    #[arg(long)]
-    pub dropout: Option<f64>,
     /// Window length T for truncated back-propagation through time (`--seq-len`, char-rnn's
     /// name, is the same flag).
     #[arg(long, visible_alias = "seq-len")]
     pub window: Option<usize>,
-    /// Sequences per batch.
-    #[arg(long)]
-    pub batch: Option<usize>,
-    /// Total optimiser iterations; with --resume, training continues up to this count
-    /// (`--steps`, the familiar name, is the same flag).
-    #[arg(long, visible_alias = "steps")]
-    pub iterations: Option<u64>,
-    /// Learning rate.
-    #[arg(long)]
-    pub lr: Option<f64>,
-    /// Learning-rate schedule.
-    #[arg(long, value_enum)]
-    pub lr_schedule: Option<LrScheduleArg>,
-    /// Iterations between decays (step schedule).
-    #[arg(long)]
-    pub lr_every: Option<u64>,
-    /// Decay factor (step and exponential schedules).
-    #[arg(long)]
-    pub lr_factor: Option<f64>,
-    /// Final learning rate (cosine schedule).
-    #[arg(long)]
-    pub lr_min: Option<f64>,
-    /// Seed of everything random.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Maximum global gradient norm; 0 turns clipping off.
-    #[arg(long)]
-    pub clip: Option<f64>,
-    /// Optimiser.
-    #[arg(long, value_enum)]
-    pub optimizer: Option<OptimizerArg>,
     /// What the network is fed as its previous symbol.
     #[arg(long, value_enum)]
     pub strategy: Option<StrategyArg>,
@@ -169,24 +129,9 @@ pub struct TrainArgs {
     /// Carry each stream's hidden state into its next window (needs --batching streams).
     #[arg(long)]
     pub carry_state: bool,
-    /// Treat the data as bytes instead of UTF-8 text.
-    #[arg(long)]
-    pub bytes: bool,
-    /// Iterations between validations and checkpoints.
-    #[arg(long)]
-    pub eval_every: Option<u64>,
-    /// Continue the run whose checkpoint directory this is.
-    #[arg(long)]
-    pub resume: Option<PathBuf>,
-    /// Settings file, JSON or TOML (.toml), with the fields of the training config; flags win.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Replace the run already in --out (its checkpoints, metrics and plot) instead of refusing.
-    #[arg(long)]
-    pub force: bool,
-    /// Print the result as one JSON object on stdout.
-    #[arg(long)]
-    pub json: bool,
+    /// The flags every training command line shares.
+    #[command(flatten)]
+    pub common: TrainingFlags,
 }
 
 #[derive(Args, Debug)]
@@ -286,28 +231,19 @@ impl TrainArgs {
                 PatternArg::Output => Pattern::Output,
             };
         }
-        set(&mut config.model.hidden, self.hidden);
-        set(&mut config.model.layers, self.layers);
-        set(&mut config.model.dropout, self.dropout);
+        self.common.apply(Settings {
+            model: &mut config.model,
+            batch: &mut config.batch,
+            iterations: &mut config.iterations,
+            learning_rate: &mut config.learning_rate,
+            learning_rate_schedule: &mut config.learning_rate_schedule,
+            seed: &mut config.seed,
+            clip: &mut config.clip,
+            optimizer: &mut config.optimizer,
+            eval_every: &mut config.eval_every,
+            symbols: &mut config.symbols,
+        });
         set(&mut config.window, self.window);
-        set(&mut config.batch, self.batch);
-        set(&mut config.iterations, self.iterations);
-        set(&mut config.learning_rate, self.lr);
-        set(&mut config.seed, self.seed);
-        set(&mut config.eval_every, self.eval_every);
-        if let Some(clip) = self.clip {
-            config.clip = (clip != 0.0).then_some(clip);
-        }
-        if self.bytes {
-            config.symbols = SymbolMode::Bytes;
-        }
-        if let Some(o) = self.optimizer {
-            config.optimizer = o.kind();
-        }
-        if let Some(schedule) = self.lr_schedule {
-            config.learning_rate_schedule =
-                schedule.schedule(self.lr_every, self.lr_factor, self.lr_min);
-        }
         if let Some(b) = self.batching {
             config.batching = match b {
                 BatchingArg::Random => Batching::RandomWindows,
@@ -364,51 +300,17 @@ impl TrainArgs {
         config: &TrainingConfig,
         run: &TrainingConfig,
     ) -> Result<(), String> {
-        let source = |flag: &str, given: bool| {
-            if given {
-                flag.to_string()
-            } else {
-                format!("{flag} (from --config)")
-            }
-        };
-        let fixed = [
-            (
-                source("--pattern", self.pattern.is_some()),
-                format!("{:?}", run.model.pattern).to_lowercase(),
-                format!("{:?}", config.model.pattern).to_lowercase(),
-            ),
-            (
-                source("--hidden", self.hidden.is_some()),
-                run.model.hidden.to_string(),
-                config.model.hidden.to_string(),
-            ),
-            (
-                source("--layers", self.layers.is_some()),
-                run.model.layers.to_string(),
-                config.model.layers.to_string(),
-            ),
-            (
-                source("--dropout", self.dropout.is_some()),
-                run.model.dropout.to_string(),
-                config.model.dropout.to_string(),
-            ),
-            (
-                source("--bytes", self.bytes),
-                format!("{:?}", run.symbols).to_lowercase(),
-                format!("{:?}", config.symbols).to_lowercase(),
-            ),
-            (
-                source("--optimizer", self.optimizer.is_some()),
-                format!("{:?}", run.optimizer).to_lowercase(),
-                format!("{:?}", config.optimizer).to_lowercase(),
-            ),
-        ];
-        match fixed.into_iter().find(|(_, old, new)| old != new) {
-            Some((flag, old, new)) => Err(format!(
-                "{flag} cannot change when resuming: the run has {old}, this command asks for {new}"
-            )),
-            None => Ok(()),
-        }
+        let mut fixed = vec![Fixed {
+            flag: "--pattern",
+            given: self.pattern.is_some(),
+            old: format!("{:?}", run.model.pattern).to_lowercase(),
+            new: format!("{:?}", config.model.pattern).to_lowercase(),
+        }];
+        fixed.extend(self.common.fixed(
+            (&run.model, run.symbols, run.optimizer),
+            (&config.model, config.symbols, config.optimizer),
+        ));
+        first_change(fixed)
     }
 }
 

@@ -125,7 +125,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     let interrupt = Interrupt::install()?;
     let mut run = TrainingRun::<Training>::new(config.clone(), corpus, out.clone(), device, NAME)
         .resuming(resume);
-    run.replace_existing = args.force;
+    run.replace_existing = args.common.force;
     run.stop = Some(interrupt.flag.clone());
     run.data = Some(setup.source.clone());
     run.memory_limit = if common::device::ON_CPU {
@@ -143,18 +143,19 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         corpus,
         setup.data_path.is_none(),
         out,
-        args.json,
+        args.common.json,
     )
 }
 
 /// Reads the settings, the corpus and the checkpoint to resume, and picks the run directory.
 fn training_setup(args: &TrainArgs) -> Result<TrainingSetup, Error> {
     let resume = args
+        .common
         .resume
         .as_deref()
         .map(|dir| Checkpoint::open(dir, Which::Last))
         .transpose()?;
-    let mut config = match (&resume, &args.config) {
+    let mut config = match (&resume, &args.common.config) {
         (_, Some(path)) => common::settings::read::<TrainingConfig>(path)?,
         (Some(checkpoint), None) => checkpoint.config.clone(),
         (None, None) if args.data.is_none() => cli::builtin_defaults(),
@@ -174,7 +175,7 @@ fn training_setup(args: &TrainArgs) -> Result<TrainingSetup, Error> {
             .as_ref()
             .map(|c| (c.path.as_path(), c.progress.iteration)),
         "char-rnn",
-        args.force,
+        args.common.force,
     )?;
     Ok(TrainingSetup {
         config,

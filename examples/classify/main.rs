@@ -21,6 +21,7 @@ use serde_json::json;
 use unroll::backend::{Inference, NAME, Training};
 use unroll::training::durable::write_atomically;
 use unroll::training::export::sequence_summarizer_safetensors_bytes;
+use unroll::training::memory::available_bytes;
 use unroll::training::plot::plot_confusion;
 use unroll::training::sequence::data::{Origin, RawSequence, RawTarget};
 use unroll::training::sequence::encoding::Samples;
@@ -108,6 +109,7 @@ struct Setup {
 
 fn setup(args: &TrainArgs) -> Result<Setup, Error> {
     let resume = args
+        .common
         .resume
         .as_deref()
         .map(|dir| SequenceCheckpoint::open(dir, Which::Last))
@@ -117,7 +119,7 @@ fn setup(args: &TrainArgs) -> Result<Setup, Error> {
         .and_then(|c| c.progress.data.as_ref())
         .and_then(|d| d.path.clone());
     let data_path = args.data.clone().or(recorded);
-    let mut config = match (&resume, &args.config) {
+    let mut config = match (&resume, &args.common.config) {
         (_, Some(path)) => common::settings::read::<SequenceConfig>(path)?,
         (Some(checkpoint), None) => checkpoint.config.clone(),
         (None, None) if data_path.is_none() => builtin_defaults(),
@@ -167,15 +169,25 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
             .as_ref()
             .map(|c| (c.path.as_path(), c.progress.iteration)),
         "classify",
-        args.force,
+        args.common.force,
     )?;
+    let longest = setup
+        .train
+        .lengths()
+        .into_iter()
+        .chain(setup.validation.lengths())
+        .max();
+    let available = common::device::ON_CPU.then(available_bytes).flatten();
+    setup
+        .config
+        .check_memory(&setup.encoding, longest.unwrap_or(1), available)?;
     let device = common::device::open()?;
     describe(&setup);
     let interrupt = Interrupt::install()?;
     let place = RunPlace {
         out: out.clone(),
         resume_from: setup.resume.as_ref().map(|c| c.path.clone()),
-        replace_existing: args.force,
+        replace_existing: args.common.force,
         stop: Some(interrupt.flag.clone()),
         backend: NAME.into(),
         data: setup.source.clone(),
@@ -213,7 +225,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     } else {
         None
     };
-    if args.json {
+    if args.common.json {
         print(json!({
             "checkpoint": report.checkpoint,
             "iterations": report.iterations,

@@ -56,3 +56,196 @@ impl LrScheduleArg {
         }
     }
 }
+
+/// The training flags every command line shares, with the same names and meanings.
+#[derive(clap::Args, Debug, Default)]
+#[command(allow_negative_numbers = true)]
+pub struct TrainingFlags {
+    /// Hidden units per layer.
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// Stacked layers.
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// Dropout between stacked layers.
+    #[arg(long)]
+    pub dropout: Option<f64>,
+    /// Sequences per batch.
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Total optimiser iterations; with --resume, training continues up to this count
+    /// (`--steps`, the familiar name, is the same flag).
+    #[arg(long, visible_alias = "steps")]
+    pub iterations: Option<u64>,
+    /// Learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Learning-rate schedule.
+    #[arg(long, value_enum)]
+    pub lr_schedule: Option<LrScheduleArg>,
+    /// Iterations between decays (step schedule).
+    #[arg(long)]
+    pub lr_every: Option<u64>,
+    /// Decay factor (step and exponential schedules).
+    #[arg(long)]
+    pub lr_factor: Option<f64>,
+    /// Final learning rate (cosine schedule).
+    #[arg(long)]
+    pub lr_min: Option<f64>,
+    /// Seed of everything random.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Maximum global gradient norm; 0 turns clipping off.
+    #[arg(long)]
+    pub clip: Option<f64>,
+    /// Optimiser.
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerArg>,
+    /// Treat text as bytes instead of UTF-8 characters.
+    #[arg(long)]
+    pub bytes: bool,
+    /// Iterations between validations and checkpoints.
+    #[arg(long)]
+    pub eval_every: Option<u64>,
+    /// Continue the run whose checkpoint directory this is.
+    #[arg(long)]
+    pub resume: Option<std::path::PathBuf>,
+    /// Settings file, JSON or TOML (.toml), with the fields of the run's settings; flags win.
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
+    /// Replace the run already in --out instead of refusing.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the result as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where a command's settings keep what [`TrainingFlags`] set.
+pub struct Settings<'a> {
+    pub model: &'a mut unroll::training::ModelSettings,
+    pub batch: &'a mut usize,
+    pub iterations: &'a mut u64,
+    pub learning_rate: &'a mut f64,
+    pub learning_rate_schedule: &'a mut LearningRateSchedule,
+    pub seed: &'a mut u64,
+    pub clip: &'a mut Option<f64>,
+    pub optimizer: &'a mut OptimizerKind,
+    pub eval_every: &'a mut u64,
+    pub symbols: &'a mut unroll::training::SymbolMode,
+}
+
+impl TrainingFlags {
+    /// Applies the flags given over `settings`.
+    pub fn apply(&self, settings: Settings<'_>) {
+        set(&mut settings.model.hidden, self.hidden);
+        set(&mut settings.model.layers, self.layers);
+        set(&mut settings.model.dropout, self.dropout);
+        set(settings.batch, self.batch);
+        set(settings.iterations, self.iterations);
+        set(settings.learning_rate, self.lr);
+        set(settings.seed, self.seed);
+        set(settings.eval_every, self.eval_every);
+        if let Some(clip) = self.clip {
+            *settings.clip = (clip != 0.0).then_some(clip);
+        }
+        if self.bytes {
+            *settings.symbols = unroll::training::SymbolMode::Bytes;
+        }
+        if let Some(optimizer) = self.optimizer {
+            *settings.optimizer = optimizer.kind();
+        }
+        if let Some(schedule) = self.lr_schedule {
+            *settings.learning_rate_schedule =
+                schedule.schedule(self.lr_every, self.lr_factor, self.lr_min);
+        }
+    }
+
+    /// What a resumed run fixes among these flags, as rows of [`first_change`]: the model's
+    /// shape, the symbols and the optimiser.
+    pub fn fixed(
+        &self,
+        run: (
+            &unroll::training::ModelSettings,
+            unroll::training::SymbolMode,
+            OptimizerKind,
+        ),
+        now: (
+            &unroll::training::ModelSettings,
+            unroll::training::SymbolMode,
+            OptimizerKind,
+        ),
+    ) -> Vec<Fixed> {
+        let row = |flag: &'static str, given: bool, old: String, new: String| Fixed {
+            flag,
+            given,
+            old,
+            new,
+        };
+        let lower = |value: &dyn std::fmt::Debug| format!("{value:?}").to_lowercase();
+        vec![
+            row(
+                "--hidden",
+                self.hidden.is_some(),
+                run.0.hidden.to_string(),
+                now.0.hidden.to_string(),
+            ),
+            row(
+                "--layers",
+                self.layers.is_some(),
+                run.0.layers.to_string(),
+                now.0.layers.to_string(),
+            ),
+            row(
+                "--dropout",
+                self.dropout.is_some(),
+                run.0.dropout.to_string(),
+                now.0.dropout.to_string(),
+            ),
+            row("--bytes", self.bytes, lower(&run.1), lower(&now.1)),
+            row(
+                "--optimizer",
+                self.optimizer.is_some(),
+                lower(&run.2),
+                lower(&now.2),
+            ),
+        ]
+    }
+}
+
+/// A setting a resumed run fixes: the flag, whether the command line gave it (else it came from
+/// the settings file), its value in the run and in this command.
+pub struct Fixed {
+    pub flag: &'static str,
+    pub given: bool,
+    pub old: String,
+    pub new: String,
+}
+
+/// The first fixed setting this command would change, as an error naming both values.
+pub fn first_change(fixed: impl IntoIterator<Item = Fixed>) -> Result<(), String> {
+    match fixed.into_iter().find(|f| f.old != f.new) {
+        Some(Fixed {
+            flag,
+            given,
+            old,
+            new,
+        }) => {
+            let source = if given {
+                flag.to_string()
+            } else {
+                format!("{flag} (from --config)")
+            };
+            Err(format!(
+                "{source} cannot change when resuming: the run has {old}, this command asks for {new}"
+            ))
+        }
+        None => Ok(()),
+    }
+}
+
+fn set<T: Copy>(target: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *target = value;
+    }
+}

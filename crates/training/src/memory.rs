@@ -41,12 +41,6 @@ pub fn human_bytes(bytes: u128) -> String {
     }
 }
 
-fn product(factors: &[usize]) -> u128 {
-    factors
-        .iter()
-        .fold(1u128, |acc, &f| acc.saturating_mul(f as u128))
-}
-
 impl TrainingConfig {
     /// The memory a training step of this run takes with a vocabulary of `vocab_size` symbols,
     /// in f32: an upper estimate (the fused path keeps less), good to a factor of about two.
@@ -55,13 +49,7 @@ impl TrainingConfig {
         let (b, t) = (self.batch, self.window);
         let output = product(&[h, v]).saturating_add(v as u128);
         let weights = match self.model.pattern {
-            Pattern::Hidden => {
-                let first = product(&[v, h])
-                    .saturating_add(product(&[h, h]))
-                    .saturating_add(h as u128);
-                let others = product(&[l.saturating_sub(1), 2, h, h]);
-                first.saturating_add(others).saturating_add(output)
-            }
+            Pattern::Hidden => hidden_stack_weights(v, h, l, v),
             // The fed-back weights, the bias, the output layer and the [vocab, vocab] table of
             // logits that the teacher-forced pass computes once.
             Pattern::Output => product(&[v, h])
@@ -81,28 +69,55 @@ impl TrainingConfig {
 
     /// Refuses a run whose estimated memory exceeds `available` bytes (when known) or is absurd.
     pub fn check_memory(&self, vocab_size: usize, available: Option<u64>) -> Result<()> {
-        let estimate = self.memory_estimate(vocab_size);
-        let total = estimate.total();
-        let limit = available.map_or(ABSURD_BYTES, |a| u128::from(a).min(ABSURD_BYTES));
-        if total <= limit {
-            return Ok(());
-        }
-        Err(TrainingError::OutOfMemory {
-            needed: human_bytes(total),
-            available: if total > ABSURD_BYTES {
-                "any machine".into()
-            } else {
-                format!("the {} available", human_bytes(limit))
-            },
-            detail: format!(
-                "weights with gradients and optimiser state {}, activations of batch {} × window {} {}",
-                human_bytes(estimate.parameters),
-                self.batch,
-                self.window,
-                human_bytes(estimate.activations)
-            ),
-        })
+        let shape = format!("batch {} × window {}", self.batch, self.window);
+        check(self.memory_estimate(vocab_size), available, &shape)
     }
+}
+
+/// Refuses an estimate above `available` bytes (when known) or absurd; `shape` says what the
+/// activations are of (`batch 64 × window 100`).
+pub fn check(estimate: MemoryEstimate, available: Option<u64>, shape: &str) -> Result<()> {
+    let total = estimate.total();
+    let limit = available.map_or(ABSURD_BYTES, |a| u128::from(a).min(ABSURD_BYTES));
+    if total <= limit {
+        return Ok(());
+    }
+    Err(TrainingError::OutOfMemory {
+        needed: human_bytes(total),
+        available: if total > ABSURD_BYTES {
+            "any machine".into()
+        } else {
+            format!("the {} available", human_bytes(limit))
+        },
+        detail: format!(
+            "weights with gradients and optimiser state {}, activations of {shape} {}",
+            human_bytes(estimate.parameters),
+            human_bytes(estimate.activations)
+        ),
+    })
+}
+
+/// The weights of a stack of `layers` tanh layers of `hidden` units reading `inputs` wide, and
+/// an output layer of `outputs` units: what patterns 1 and 3 hold.
+pub(crate) fn hidden_stack_weights(
+    inputs: usize,
+    hidden: usize,
+    layers: usize,
+    outputs: usize,
+) -> u128 {
+    product(&[inputs, hidden])
+        .saturating_add(product(&[hidden, hidden]))
+        .saturating_add(hidden as u128)
+        .saturating_add(product(&[layers.saturating_sub(1), 2, hidden, hidden]))
+        .saturating_add(product(&[hidden, outputs]))
+        .saturating_add(outputs as u128)
+}
+
+/// The product of sizes, saturating.
+pub(crate) fn product(factors: &[usize]) -> u128 {
+    factors
+        .iter()
+        .fold(1u128, |acc, &f| acc.saturating_mul(f as u128))
 }
 
 /// The memory this process can still take, in bytes: Linux's `MemAvailable`, lowered to the

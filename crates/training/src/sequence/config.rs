@@ -9,6 +9,7 @@ use crate::config::{
 };
 use crate::corpus::SymbolMode;
 use crate::error::{Result, invalid};
+use crate::memory::{MemoryEstimate, check, hidden_stack_weights, product};
 use crate::trainer::LoopSettings;
 use unroll_model::setting::at_least_one;
 
@@ -126,6 +127,34 @@ impl SequenceConfig {
     }
 }
 
+impl SequenceConfig {
+    /// The memory a training step takes on data encoded by `encoding` whose longest sequence
+    /// has `longest` steps, in f32: an upper estimate, good to a factor of about two.
+    pub fn memory_estimate(&self, encoding: &Encoding, longest: usize) -> MemoryEstimate {
+        let (h, l) = (self.model.hidden, self.model.layers);
+        let weights = hidden_stack_weights(encoding.input_width(), h, l, encoding.output_width());
+        // Every layer's states, their gradients and the projected inputs, per padded step.
+        let positions = product(&[self.batch, longest]);
+        MemoryEstimate {
+            parameters: weights.saturating_mul(4 * 4),
+            activations: product(&[l, h, 3])
+                .saturating_mul(positions)
+                .saturating_mul(4),
+        }
+    }
+
+    /// Refuses a run whose estimated memory exceeds `available` bytes (when known) or is absurd.
+    pub fn check_memory(
+        &self,
+        encoding: &Encoding,
+        longest: usize,
+        available: Option<u64>,
+    ) -> Result<()> {
+        let shape = format!("batch {} × longest sequence {longest}", self.batch);
+        check(self.memory_estimate(encoding, longest), available, &shape)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +190,25 @@ mod tests {
         assert_eq!(named(output), "pattern");
         let familiar: SequenceConfig = serde_json::from_str(r#"{"steps": 5}"#).unwrap();
         assert_eq!(familiar.iterations, 5);
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_with_the_estimate() {
+        let encoding = Encoding {
+            inputs: super::super::encoding::InputSymbols::Values,
+            targets: super::super::encoding::TargetEncoding::Standardized {
+                mean: 0.0,
+                deviation: 1.0,
+            },
+        };
+        let config = SequenceConfig::default();
+        config.check_memory(&encoding, 200, Some(1 << 30)).unwrap();
+        // 32 sequences of a million steps: 3 × 128 × 4 bytes a step, about 46 GiB.
+        let error = config
+            .check_memory(&encoding, 1_000_000, Some(1 << 30))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("longest sequence 1000000"), "{error}");
+        assert!(config.check_memory(&encoding, usize::MAX, None).is_err());
     }
 }
