@@ -3,10 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::{Autodiff, Flex, NdArray};
 use burn::tensor::ElementConversion;
+use burn::tensor::backend::AutodiffBackend;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use unroll_model::RecurrenceBackend;
 use unroll_training::sequence::batches::BucketedBatches;
 use unroll_training::sequence::task::probabilities;
 use unroll_training::sequence::{
@@ -16,7 +18,8 @@ use unroll_training::sequence::{
 use unroll_training::trainer::RunPlace;
 use unroll_training::{Silent, SymbolMode, Task, Which, train_task};
 
-type B = Autodiff<NdArray>;
+/// The backend of the tests that run on one.
+type Nd = Autodiff<NdArray>;
 
 /// Burn 0.21's autodiff can lose a gradient when two threads build and sweep graphs at once
 /// (tracel-ai/burn#5573): the tests take turns.
@@ -97,8 +100,21 @@ fn task(path: &Path, config: SequenceConfig) -> SequenceTask {
 
 #[test]
 fn a_text_classifier_learns_from_a_tsv_file_and_resumes_exactly() {
+    classifier_learns_and_resumes::<Autodiff<NdArray>>("ndarray");
+}
+
+#[test]
+fn a_text_classifier_learns_and_resumes_exactly_on_flex() {
+    classifier_learns_and_resumes::<Autodiff<Flex>>("flex");
+}
+
+fn classifier_learns_and_resumes<B>(backend: &str)
+where
+    B: AutodiffBackend + RecurrenceBackend,
+    B::InnerBackend: RecurrenceBackend,
+{
     let _turn = turn();
-    let dir = scratch("classify");
+    let dir = scratch(&format!("classify-{backend}"));
     let data = majority_file(&dir, 600, 5);
     let device = Default::default();
     let settings = config(200).loop_settings();
@@ -157,7 +173,7 @@ fn a_text_classifier_learns_from_a_tsv_file_and_resumes_exactly() {
 
     // The checkpoint alone reproduces the scores: the model and the encoding it saved.
     let best = SequenceCheckpoint::open(&out, Which::Last).unwrap();
-    let model = best.model::<NdArray>(&device).unwrap();
+    let model = best.model::<B::InnerBackend>(&device).unwrap();
     let examples = read_labelled_lines(&data, SymbolMode::Text).unwrap();
     let (_, validation) = stratified_split(examples, 0.1, 4).unwrap();
     let samples = best.encoding.encode(&validation).unwrap();
@@ -192,8 +208,8 @@ fn balanced_class_weights_are_the_weighted_mean_of_the_losses() {
     let mut config = config(1);
     config.class_weights = ClassWeights::Balanced;
     let mut task = task(&data, config.clone());
-    let model = Task::<B>::init_model(&mut task, &device).unwrap();
-    let loss: f64 = Task::<B>::loss(&mut task, &model, 0, &device)
+    let model = Task::<Nd>::init_model(&mut task, &device).unwrap();
+    let loss: f64 = Task::<Nd>::loss(&mut task, &model, 0, &device)
         .unwrap()
         .loss
         .into_scalar()
@@ -238,8 +254,21 @@ fn balanced_class_weights_are_the_weighted_mean_of_the_losses() {
 
 #[test]
 fn a_regressor_learns_from_a_csv_file_and_beats_the_mean() {
+    regressor_learns::<Autodiff<NdArray>>("ndarray");
+}
+
+#[test]
+fn a_regressor_learns_from_a_csv_file_on_flex() {
+    regressor_learns::<Autodiff<Flex>>("flex");
+}
+
+fn regressor_learns<B>(backend: &str)
+where
+    B: AutodiffBackend + RecurrenceBackend,
+    B::InnerBackend: RecurrenceBackend,
+{
     let _turn = turn();
-    let dir = scratch("regress");
+    let dir = scratch(&format!("regress-{backend}"));
     // The target is the sum of a variable number of values: the mean knows nothing of it.
     let mut random = ChaCha8Rng::seed_from_u64(5);
     let mut text = String::from("target,values\n");
