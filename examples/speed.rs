@@ -127,6 +127,18 @@ fn time_steps(budget: Duration, mut step: impl FnMut()) -> (f64, f64) {
     )
 }
 
+/// Backward, global-norm clip 5 and an Adam step at 2e-3: the end of every training step here.
+fn clipped_adam_step<B, M, O>(model: M, loss: Tensor<B, 1>, optimizer: &mut O) -> M
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+    O: Optimizer<M, B>,
+{
+    let gradients = GradientsParams::from_grads(loss.backward(), &model);
+    let (gradients, _) = clip_global_norm(&model, gradients, 5.0).expect("clip");
+    optimizer.step(2e-3, model, gradients)
+}
+
 fn report(what: &str, tokens_per_step: usize, (ms, added): (f64, f64)) -> f64 {
     let rate = tokens_per_step as f64 / (ms / 1000.0);
     println!("{what:58} {rate:>10.0} tokens/s {ms:>9.2} ms/step  +{added:>6.1} MiB");
@@ -176,9 +188,7 @@ fn pattern_1_checking<B: AutodiffBackend + RecurrenceBackend>(
             .forward_loss(SequenceInput::Tokens(inputs.clone()), None, targets.clone())
             .expect("shapes");
         let loss = losses.mean();
-        let gradients = GradientsParams::from_grads(loss.backward(), &current);
-        let (gradients, _) = clip_global_norm(&current, gradients, 5.0).expect("clip");
-        model = Some(optimizer.step(2e-3, current, gradients));
+        model = Some(clipped_adam_step(current, loss, &mut optimizer));
     });
     let checked = match id_check {
         IdCheck::EveryCall => "",
@@ -210,9 +220,7 @@ fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(
             )
             .expect("shapes")
             .mean();
-        let gradients = GradientsParams::from_grads(loss.backward(), &current);
-        let (gradients, _) = clip_global_norm(&current, gradients, 5.0).expect("clip");
-        model = Some(optimizer.step(2e-3, current, gradients));
+        model = Some(clipped_adam_step(current, loss, &mut optimizer));
     });
     let what =
         format!("pattern 2 {name:7} teacher-forced H {hidden} batch {batch} window {window}");
@@ -247,9 +255,7 @@ fn pattern_3<B: AutodiffBackend + RecurrenceBackend>(
         let loss = step_cross_entropy(logits.reshape([batch, 1, VOCAB]), labels.clone())
             .expect("shapes")
             .mean();
-        let gradients = GradientsParams::from_grads(loss.backward(), &current);
-        let (gradients, _) = clip_global_norm(&current, gradients, 5.0).expect("clip");
-        model = Some(optimizer.step(2e-3, current, gradients));
+        model = Some(clipped_adam_step(current, loss, &mut optimizer));
     });
     let what = format!("pattern 3 {name:7} {path:?} H {hidden} batch {batch} window {window}");
     report(&what, batch * window, timing)
@@ -307,9 +313,7 @@ fn pattern_3_variable<B: AutodiffBackend + RecurrenceBackend>(
         let loss = step_cross_entropy(logits.reshape([batch, 1, VOCAB]), labels.clone())
             .expect("shapes")
             .mean();
-        let gradients = GradientsParams::from_grads(loss.backward(), &current);
-        let (gradients, _) = clip_global_norm(&current, gradients, 5.0).expect("clip");
-        model = Some(optimizer.step(2e-3, current, gradients));
+        model = Some(clipped_adam_step(current, loss, &mut optimizer));
     });
     let order = if sorted { "sorted" } else { "unsorted" };
     let what = format!("pattern 3 {name:7} lengths 20-200 {order:8} H {hidden} batch {batch}");

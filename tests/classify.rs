@@ -71,6 +71,20 @@ fn train(data: &Path, out: &Path, iterations: &str, extra: &[&str]) -> std::proc
     classify(&args)
 }
 
+/// `eval --json` of checkpoint `run` on `data`, succeeded.
+fn eval_json(run: &Path, data: &Path) -> serde_json::Value {
+    let output = classify(&[
+        "eval",
+        "--checkpoint",
+        path(run),
+        "--data",
+        path(data),
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 #[test]
 fn train_eval_predict_export_and_resume_a_text_classifier() {
     let scratch = Scratch::new("classify");
@@ -93,16 +107,7 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
     }
 
     // eval scores every sample of a file, as JSON or as tables.
-    let output = classify(&[
-        "eval",
-        "--checkpoint",
-        path(&out),
-        "--data",
-        path(&data),
-        "--json",
-    ]);
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let scores: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let scores = eval_json(&out, &data);
     assert_eq!(scores["samples"], 120);
     for key in ["accuracy", "macro_f1", "classes", "confusion"] {
         assert!(scores.get(key).is_some(), "{key}: {scores}");
@@ -224,15 +229,8 @@ fn a_csv_regressor_reports_error_beside_the_mean() {
     for key in ["mse", "mae", "r2", "baseline_mse"] {
         assert!(validation[key].is_number(), "{key}: {result}");
     }
-    let output = classify(&[
-        "eval",
-        "--checkpoint",
-        path(&out),
-        "--data",
-        path(&data),
-        "--json",
-    ]);
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let scores = eval_json(&out, &data);
+    assert!(scores["r2"].is_number(), "{scores}");
     let input = scratch.file("rows.txt", b"0.1, 0.2, 0.3\n");
     let output = classify(&[
         "predict",

@@ -8,7 +8,8 @@ use unroll::training::{
     TrainingConfig,
 };
 
-use crate::common::flags::{Fixed, Settings, TrainingFlags, first_change};
+pub use crate::common::flags::ExportArgs;
+use crate::common::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change};
 
 /// Character-level recurrent language models: train, sample, evaluate, export.
 ///
@@ -137,12 +138,9 @@ pub struct TrainArgs {
 #[derive(Args, Debug)]
 #[command(allow_negative_numbers = true)]
 pub struct SampleArgs {
-    /// Run or checkpoint directory.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// Use the best checkpoint instead of the last.
-    #[arg(long)]
-    pub best: bool,
+    /// The checkpoint read.
+    #[command(flatten)]
+    pub from: CheckpointArgs,
     /// Text to start from.
     #[arg(long, default_value = "")]
     pub prime: String,
@@ -171,42 +169,15 @@ pub struct SampleArgs {
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// Run or checkpoint directory.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// Use the best checkpoint instead of the last.
-    #[arg(long)]
-    pub best: bool,
+    /// The checkpoint read.
+    #[command(flatten)]
+    pub from: CheckpointArgs,
     /// The file whose validation split is scored.
     #[arg(long)]
     pub data: PathBuf,
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum FormatArg {
-    /// PyTorch's names and layouts (torch.nn.RNN + torch.nn.Linear for pattern 1).
-    Safetensors,
-    /// Burn's format.
-    Burnpack,
-}
-
-#[derive(Args, Debug)]
-pub struct ExportArgs {
-    /// Run or checkpoint directory.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// Use the best checkpoint instead of the last.
-    #[arg(long)]
-    pub best: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "safetensors")]
-    pub format: FormatArg,
-    /// Output file.
-    #[arg(long)]
-    pub out: PathBuf,
 }
 
 /// Settings for the built-in corpus: about a minute of training on 2 cores.

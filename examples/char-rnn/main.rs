@@ -28,8 +28,9 @@ use unroll::training::{
     evaluate, export, generate, train,
 };
 
-use cli::{Cli, Command, EvalArgs, ExportArgs, FormatArg, SampleArgs, TrainArgs};
+use cli::{Cli, Command, EvalArgs, ExportArgs, SampleArgs, TrainArgs};
 use common::console::{fail, note, print, stream};
+use common::flags::FormatArg;
 use common::interrupt::Interrupt;
 
 type Error = Box<dyn std::error::Error>;
@@ -46,10 +47,6 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => fail(error),
     }
-}
-
-fn which(best: bool) -> Which {
-    if best { Which::Best } else { Which::Last }
 }
 
 /// A data file's bytes (at most [`MAX_INPUT_BYTES`]) and what to record of it.
@@ -313,7 +310,7 @@ fn check_length(length: usize) -> Result<(), Error> {
 
 fn run_sample(args: SampleArgs) -> Result<ExitCode, Error> {
     check_length(args.length)?;
-    let checkpoint = Checkpoint::open(&args.checkpoint, which(args.best))?;
+    let checkpoint = Checkpoint::open(&args.from.checkpoint, args.from.which())?;
     let options = SamplingOptions {
         temperature: args.temperature,
         top_k: args.top_k,
@@ -362,7 +359,7 @@ fn run_sample(args: SampleArgs) -> Result<ExitCode, Error> {
 }
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
-    let checkpoint = Checkpoint::open(&args.checkpoint, which(args.best))?;
+    let checkpoint = Checkpoint::open(&args.from.checkpoint, args.from.which())?;
     let bytes = read_limited(&args.data, MAX_INPUT_BYTES)?;
     let corpus = Corpus::encode_with(&bytes, &checkpoint.vocabulary).map_err(|e| match e {
         TrainingError::InvalidUtf8 { offset } => format!(
@@ -411,7 +408,7 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
 }
 
 fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
-    let checkpoint = Checkpoint::open(&args.checkpoint, which(args.best))?;
+    let checkpoint = Checkpoint::open(&args.from.checkpoint, args.from.which())?;
     let model = checkpoint.model::<Inference>(&common::device::open()?)?;
     let format = match args.format {
         FormatArg::Safetensors => ExportFormat::Safetensors,

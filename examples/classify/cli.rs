@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use unroll::training::sequence::{ClassWeights, SequenceConfig};
 
-use crate::common::flags::{Fixed, Settings, TrainingFlags, first_change};
+pub use crate::common::flags::ExportArgs;
+use crate::common::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change};
 
 /// Sequence classifiers and regressors (pattern 3): train, evaluate, predict, export.
 ///
@@ -59,12 +60,9 @@ pub struct TrainArgs {
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// Run or checkpoint directory.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// Use the best checkpoint instead of the last.
-    #[arg(long)]
-    pub best: bool,
+    /// The checkpoint read.
+    #[command(flatten)]
+    pub from: CheckpointArgs,
     /// The samples to score (every one of them), in the training data's format.
     #[arg(long)]
     pub data: PathBuf,
@@ -78,42 +76,15 @@ pub struct EvalArgs {
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// Run or checkpoint directory.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// Use the best checkpoint instead of the last.
-    #[arg(long)]
-    pub best: bool,
+    /// The checkpoint read.
+    #[command(flatten)]
+    pub from: CheckpointArgs,
     /// Input lines: text, or comma-separated values for a numeric model (default: stdin).
     #[arg(long)]
     pub input: Option<PathBuf>,
     /// Print one JSON object per input line.
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum FormatArg {
-    /// PyTorch's names: torch.nn.RNN (`rnn.*`) and torch.nn.Linear (`fc.*`).
-    Safetensors,
-    /// Burn's format.
-    Burnpack,
-}
-
-#[derive(Args, Debug)]
-pub struct ExportArgs {
-    /// Run or checkpoint directory.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// Use the best checkpoint instead of the last.
-    #[arg(long)]
-    pub best: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "safetensors")]
-    pub format: FormatArg,
-    /// Output file.
-    #[arg(long)]
-    pub out: PathBuf,
 }
 
 impl TrainArgs {

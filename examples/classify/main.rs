@@ -36,8 +36,9 @@ use unroll::training::{
     ConsoleReporter, DataSource, LearningRateSchedule, SymbolMode, Which, train_task,
 };
 
-use cli::{Cli, Command, EvalArgs, ExportArgs, FormatArg, PredictArgs, TrainArgs};
+use cli::{Cli, Command, EvalArgs, ExportArgs, PredictArgs, TrainArgs};
 use common::console::{fail, note, print};
+use common::flags::FormatArg;
 use common::interrupt::Interrupt;
 
 type Error = Box<dyn std::error::Error>;
@@ -54,10 +55,6 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => fail(error),
     }
-}
-
-fn which(best: bool) -> Which {
-    if best { Which::Best } else { Which::Last }
 }
 
 /// Reads samples in the format the path says: a directory (one file per class), a `.csv`
@@ -362,7 +359,7 @@ fn print_builtin(rows: &[serde_json::Value]) {
 }
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
-    let checkpoint = SequenceCheckpoint::open(&args.checkpoint, which(args.best))?;
+    let checkpoint = SequenceCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let classes = checkpoint.encoding.kind() == TargetKind::Class;
     let examples = read_examples(&args.data, classes, checkpoint.config.symbols)?;
     let samples = checkpoint.encoding.encode(&examples)?;
@@ -439,7 +436,7 @@ fn predict_examples(
 }
 
 fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
-    let checkpoint = SequenceCheckpoint::open(&args.checkpoint, which(args.best))?;
+    let checkpoint = SequenceCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let encoding = &checkpoint.encoding;
     let (examples, lines) = predict_examples(&args, encoding)?;
     let inputs = encoding.encode_inputs(&examples)?;
@@ -475,7 +472,7 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
 }
 
 fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
-    let checkpoint = SequenceCheckpoint::open(&args.checkpoint, which(args.best))?;
+    let checkpoint = SequenceCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let model = checkpoint.model::<Inference>(&common::device::open()?)?;
     let bytes = match args.format {
         FormatArg::Safetensors => {

@@ -249,3 +249,47 @@ fn set<T: Copy>(target: &mut T, value: Option<T>) {
         *target = value;
     }
 }
+
+/// Which checkpoint of a run a command reads.
+#[derive(clap::Args, Debug)]
+pub struct CheckpointArgs {
+    /// Run or checkpoint directory.
+    #[arg(long)]
+    pub checkpoint: std::path::PathBuf,
+    /// Use the best checkpoint instead of the last.
+    #[arg(long)]
+    pub best: bool,
+}
+
+impl CheckpointArgs {
+    /// The checkpoint asked for.
+    pub fn which(&self) -> unroll::training::Which {
+        if self.best {
+            unroll::training::Which::Best
+        } else {
+            unroll::training::Which::Last
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum FormatArg {
+    /// PyTorch's names and layouts (torch.nn.RNN's `rnn.*`, torch.nn.Linear's `fc.*`).
+    Safetensors,
+    /// Burn's format.
+    Burnpack,
+}
+
+/// What `export` takes.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// The checkpoint exported.
+    #[command(flatten)]
+    pub from: CheckpointArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "safetensors")]
+    pub format: FormatArg,
+    /// Output file.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+}
