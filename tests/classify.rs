@@ -209,6 +209,38 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
 }
 
 #[test]
+fn a_resumed_run_keeps_its_data_and_validation_file_to_the_last_digit() {
+    let scratch = Scratch::new("classify-resume");
+    let data = scratch.file("train.tsv", tsv().as_bytes());
+    let first: String = tsv().lines().take(30).map(|l| format!("{l}\n")).collect();
+    let val = scratch.file("val.tsv", first.as_bytes());
+    let straight = scratch.0.join("straight");
+    let output = train(&data, &straight, "40", &["--val", path(&val)]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let whole: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let halves = scratch.0.join("halves");
+    let output = train(&data, &halves, "20", &["--val", path(&val)]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    // Neither the data nor the validation file named again: the run recorded both.
+    let output = classify(&[
+        "train",
+        "--resume",
+        path(&halves),
+        "--iterations",
+        "40",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(resumed["validation"], whole["validation"]);
+    assert_eq!(resumed["final_training_loss"], whole["final_training_loss"]);
+    assert_eq!(
+        resumed["validation"]["classes"][0]["support"], 15,
+        "validated on val.tsv"
+    );
+}
+
+#[test]
 fn a_csv_regressor_reports_error_beside_the_mean() {
     let scratch = Scratch::new("classify-csv");
     let mut csv = String::from("target,values\n");

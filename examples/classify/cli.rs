@@ -39,7 +39,8 @@ pub struct TrainArgs {
     /// sample), or a `.csv` file of rows `target,v1,v2,…` (default: the built-in task).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Validation samples, in the same format (default: a stratified 10 % of --data).
+    /// Validation samples, in the same format (default: a stratified 10 % of --data); a resumed
+    /// run keeps its own.
     #[arg(long)]
     pub val: Option<PathBuf>,
     /// In a CSV file, read the target as a class label instead of a number.

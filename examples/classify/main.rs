@@ -126,9 +126,14 @@ fn setup(args: &TrainArgs) -> Result<Setup, Error> {
     if let Some(checkpoint) = &resume {
         args.check_unchanged(&config, &checkpoint.config)?;
     }
+    // A resumed run reads its data as it did: a CSV file's targets as labels for a classifier.
+    let classes = args.classes
+        || resume
+            .as_ref()
+            .is_some_and(|c| c.encoding.kind() == TargetKind::Class);
     let (all, source) = match &data_path {
         Some(path) => {
-            let examples = read_examples(path, args.classes, config.symbols)?;
+            let examples = read_examples(path, classes, config.symbols)?;
             let bytes = if path.is_dir() {
                 Vec::new()
             } else {
@@ -138,8 +143,11 @@ fn setup(args: &TrainArgs) -> Result<Setup, Error> {
         }
         None => (builtin::examples(6000, builtin::TRAINING_LENGTHS, 1), None),
     };
-    let (train, validation) = match &args.val {
-        Some(val) => (all, read_examples(val, args.classes, config.symbols)?),
+    if let Some(val) = &args.val {
+        config.validation_file = Some(std::path::absolute(val)?);
+    }
+    let (train, validation) = match &config.validation_file {
+        Some(val) => (all, read_examples(val, classes, config.symbols)?),
         None => stratified_split(all, config.validation_fraction, config.seed)?,
     };
     let encoding = match &resume {

@@ -1,5 +1,7 @@
 //! Every setting of a sequence model's run, serialisable and checked before training.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 use unroll_model::{HiddenStackConfig, IdCheck, InputEncoding, SequenceSummarizerConfig};
 
@@ -56,6 +58,9 @@ pub struct SequenceConfig {
     pub seed: u64,
     /// How text becomes symbols.
     pub symbols: SymbolMode,
+    /// The file of validation samples, when they are not split off the data: kept with the
+    /// run, so that a resumed run validates (and trains) on what it did before.
+    pub validation_file: Option<PathBuf>,
 }
 
 impl Default for SequenceConfig {
@@ -77,6 +82,7 @@ impl Default for SequenceConfig {
             log_every: 10,
             seed: 0,
             symbols: SymbolMode::Text,
+            validation_file: None,
         }
     }
 }
