@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -85,6 +85,45 @@ fn eval_json(run: &Path, data: &Path) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+/// `predict` reads lines from stdin, a label and its probability per line, each answered as soon
+/// as it is read: the first answer comes while stdin is still open.
+fn predict_from_open_stdin(out: &Path) {
+    let mut child = Command::new(example("classify"))
+        .args(["predict", "--checkpoint", path(out), "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, answers) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = sender.send(line.unwrap());
+        }
+    });
+    stdin.write_all(b"xyyxy\n").unwrap();
+    stdin.flush().unwrap();
+    let wait = std::time::Duration::from_secs(60);
+    let Ok(first) = answers.recv_timeout(wait) else {
+        let _ = child.kill();
+        panic!("no answer to a line while stdin stays open");
+    };
+    stdin.write_all(b"\nyxxyx\n").unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let lines: Vec<serde_json::Value> = std::iter::once(first)
+        .chain(answers.iter())
+        .map(|l| serde_json::from_str(&l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "one prediction per non-blank line");
+    assert_eq!(lines[0]["label"], "starts-x");
+    assert_eq!(lines[1]["label"], "starts-y");
+    assert!(lines[0]["probability"].as_f64().unwrap() > 0.5);
+}
+
 #[test]
 fn train_eval_predict_export_and_resume_a_text_classifier() {
     let scratch = Scratch::new("classify");
@@ -129,30 +168,7 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
     );
     assert!(picture.is_file());
 
-    // predict reads lines from stdin: label and probability per line.
-    let mut child = Command::new(example("classify"))
-        .args(["predict", "--checkpoint", path(&out), "--json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"xyyxy\n\nyxxyx\n")
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let lines: Vec<serde_json::Value> = text(&output.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(lines.len(), 2, "one prediction per non-blank line");
-    assert_eq!(lines[0]["label"], "starts-x");
-    assert_eq!(lines[1]["label"], "starts-y");
-    assert!(lines[0]["probability"].as_f64().unwrap() > 0.5);
+    predict_from_open_stdin(&out);
 
     // export: PyTorch's names, the encoding in the metadata.
     let exported = scratch.0.join("model.safetensors");

@@ -13,6 +13,7 @@ mod cli;
 #[path = "../common/mod.rs"]
 mod common;
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -395,69 +396,55 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The input lines to predict, each a sample (its target unused) that remembers its line.
-fn predict_examples(
-    args: &PredictArgs,
+/// One input line as a sample that remembers where it was read (its target unused), with the
+/// line as shown; `None` for a blank line.
+fn input_example(
+    line: &str,
+    origin: Origin,
     encoding: &Encoding,
-) -> Result<(Vec<Example>, Vec<String>), Error> {
-    let (name, text) = match &args.input {
-        Some(path) => (
-            path.display().to_string(),
-            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
-        ),
-        None => {
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
-                .map_err(|e| format!("stdin: {e}"))?;
-            ("stdin".into(), text)
-        }
-    };
-    let path: Arc<Path> = Arc::from(Path::new(&name));
-    let mut examples = Vec::new();
-    let mut kept = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let origin = Origin {
-            path: path.clone(),
-            line: index + 1,
-        };
-        let sequence = if encoding.reads_text() {
-            RawSequence::Text(line.to_owned())
-        } else {
-            RawSequence::Numbers(
-                line.split(',')
-                    .map(|v| v.trim().parse::<f32>())
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| origin.error("expected comma-separated numbers"))?,
-            )
-        };
-        examples.push(Example {
-            sequence,
-            target: RawTarget::Value(0.0),
-            origin,
-        });
-        kept.push(line.to_owned());
+) -> Result<Option<(Example, String)>, Error> {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if line.trim().is_empty() {
+        return Ok(None);
     }
-    Ok((examples, kept))
+    let sequence = if encoding.reads_text() {
+        RawSequence::Text(line.to_owned())
+    } else {
+        RawSequence::Numbers(
+            line.split(',')
+                .map(|v| v.trim().parse::<f32>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| origin.error("expected comma-separated numbers"))?,
+        )
+    };
+    let example = Example {
+        sequence,
+        target: RawTarget::Value(0.0),
+        origin,
+    };
+    Ok(Some((example, line.to_owned())))
 }
 
-fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
-    let checkpoint = SequenceCheckpoint::open(&args.from.checkpoint, args.from.which())?;
+/// Predicts the input lines (in batches) and prints one answer a line; false when stdout is
+/// gone.
+fn answer(
+    model: &unroll::model::SequenceSummarizer<Inference>,
+    checkpoint: &SequenceCheckpoint,
+    lines: Vec<(Example, String)>,
+    json: bool,
+    device: &burn::tensor::Device<Inference>,
+) -> Result<bool, Error> {
     let encoding = &checkpoint.encoding;
-    let (examples, lines) = predict_examples(&args, encoding)?;
+    let (examples, lines): (Vec<Example>, Vec<String>) = lines.into_iter().unzip();
     let inputs = encoding.encode_inputs(&examples)?;
-    let device = common::device::open()?;
-    let model = checkpoint.model::<Inference>(&device)?;
-    let outputs = predict(&model, &inputs, checkpoint.config.batch, &device)?;
+    let outputs = predict(model, &inputs, checkpoint.config.batch, device)?;
     for (line, output) in lines.iter().zip(&outputs) {
         let shown = match encoding.kind() {
             TargetKind::Class => {
                 let p = probabilities(output);
                 let class = argmax(&p);
                 let label = encoding.label(class);
-                if args.json {
+                if json {
                     json!({ "input": line, "label": label, "probability": p[class] }).to_string()
                 } else {
                     format!("{label}\t{:.4}\t{line}", p[class])
@@ -465,7 +452,7 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
             }
             TargetKind::Value => {
                 let value = encoding.value(output[0]);
-                if args.json {
+                if json {
                     json!({ "input": line, "value": value }).to_string()
                 } else {
                     format!("{value}\t{line}")
@@ -473,7 +460,50 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
             }
         };
         if !print(shown) {
-            break;
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `predict`: a file's lines in batches, or stdin's one at a time, each answered as soon as it
+/// is read (so that a person typing gets each answer at once).
+fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
+    let checkpoint = SequenceCheckpoint::open(&args.from.checkpoint, args.from.which())?;
+    let device = common::device::open()?;
+    let model = checkpoint.model::<Inference>(&device)?;
+    let origin = |path: &Arc<Path>, index: usize| Origin {
+        path: path.clone(),
+        line: index + 1,
+    };
+    match &args.input {
+        Some(file) => {
+            let text =
+                std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let path: Arc<Path> = Arc::from(file.as_path());
+            let mut examples = Vec::new();
+            for (index, line) in text.lines().enumerate() {
+                examples.extend(input_example(
+                    line,
+                    origin(&path, index),
+                    &checkpoint.encoding,
+                )?);
+            }
+            answer(&model, &checkpoint, examples, args.json, &device)?;
+        }
+        None => {
+            let path: Arc<Path> = Arc::from(Path::new("stdin"));
+            for (index, line) in std::io::stdin().lock().lines().enumerate() {
+                let line = line.map_err(|e| format!("stdin: {e}"))?;
+                let Some(example) =
+                    input_example(&line, origin(&path, index), &checkpoint.encoding)?
+                else {
+                    continue;
+                };
+                if !answer(&model, &checkpoint, vec![example], args.json, &device)? {
+                    break;
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
