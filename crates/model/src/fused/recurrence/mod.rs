@@ -302,6 +302,9 @@ pub fn tanh_recurrence<B: RecurrenceBackend>(
     weight: Tensor<B, 2>,
     lengths: Option<&[usize]>,
 ) -> Tensor<B, 3> {
+    // Rows that all run every step are the fixed-length case: no per-row tests, no packing.
+    let time = projected.dims()[0];
+    let lengths = lengths.filter(|lengths| lengths.iter().any(|&length| length != time));
     let input = Input {
         projected: primitive(projected),
         initial: primitive(initial),
