@@ -1,6 +1,6 @@
 """PyTorch side of `cargo run --release --example speed`: the same configurations, printed alike.
 
-    python3 scripts/pytorch_speed.py [quick] [gpu] [--threads N]
+    python3 scripts/pytorch_speed.py [quick] [gpu] [feeding] [--threads N]
 
 Run by hand with a local PyTorch (pip install torch); never a test dependency. A training step is
 forward + cross-entropy over all steps + backward + clip_grad_norm_(5) + Adam, on token windows
@@ -8,7 +8,7 @@ of a 65-symbol vocabulary, the input being the one-hot previous symbol (unroll's
 Peak memory is the process's resident peak during one step, less the resident size before it
 (on the GPU: CUDA's peak allocation during one step, less the allocation before it). With `gpu`,
 the GPU configurations run on CUDA (nn.RNN uses cuDNN there). `--threads N` sets PyTorch's
-intra-op threads (default: one per core, as `examples/speed.rs`, which takes the same flag).
+intra-op threads (default: one per core, as `examples/speed/main.rs`, which takes the same flag).
 """
 import os
 import sys
@@ -169,7 +169,7 @@ def pattern_3(hidden, batch, window):
 
 
 def variable_lengths(j, batch):
-    """Batch j's row lengths, uniform in 20-200: the same hash as examples/speed.rs."""
+    """Batch j's row lengths, uniform in 20-200: the same hash as examples/speed/main.rs."""
     return [20 + ((j * batch + r) * 2654435761 % 2**32) % 181 for r in range(batch)]
 
 
@@ -203,6 +203,96 @@ def pattern_3_packed(hidden, batch):
     return report(f"pattern 3 pytorch packed lengths 20-200 H {hidden} batch {batch}", per_step, time_steps(step))
 
 
+def feeding_plan(batch, window, strategy):
+    """Per row and step, whether the truth is fed: (coins of ε 0.5, or the last half free);
+    step 0 always the truth."""
+    if strategy == "scheduled sampling":
+        truth = torch.rand(batch, window, device=device) < 0.5
+    else:
+        truth = torch.arange(window, device=device).expand(batch, window) < window - window // 2
+    truth[:, 0] = True
+    return truth
+
+
+def pattern_1_feeding(hidden, batch, window, strategy):
+    """The hand-written loop a PyTorch user writes: `RNNCell` step by step, a coin per token,
+    the own symbol sampled from the softmax of the previous output, no gradient through it."""
+    cell = torch.nn.RNNCell(VOCAB, hidden, nonlinearity="tanh").to(device)
+    fc = torch.nn.Linear(hidden, VOCAB).to(device)
+    params = list(cell.parameters()) + list(fc.parameters())
+    optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
+    x = tokens(batch, window, 1)
+    y = tokens(batch, window, 2).reshape(-1)
+
+    def step():
+        truth = feeding_plan(batch, window, strategy)
+        h = torch.zeros(batch, hidden, device=device)
+        outputs, fed = [], x[:, 0]
+        for t in range(window):
+            if t > 0:
+                own = torch.multinomial(torch.softmax(outputs[-1].detach(), 1), 1).squeeze(1)
+                fed = torch.where(truth[:, t], x[:, t], own)
+            h = cell(torch.nn.functional.one_hot(fed, VOCAB).float(), h)
+            outputs.append(fc(h))
+        logits = torch.stack(outputs, 1)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        optimizer.step()
+
+    what = f"pattern 1 pytorch {strategy}, RNNCell loop, H {hidden} b {batch} w {window}"
+    return report(what, batch * window, time_steps(step))
+
+
+def pattern_2_with_input(hidden, batch, window, strategy):
+    """Pattern 2 with a token input: h = tanh(W y(t-1) + U x(t) + b), o = c + V h; teacher
+    forcing in parallel over time, the strategies by a loop over steps."""
+    feedback = torch.nn.Linear(VOCAB, hidden).to(device)
+    given = torch.nn.Linear(VOCAB, hidden, bias=False).to(device)
+    fc = torch.nn.Linear(hidden, VOCAB).to(device)
+    params = list(feedback.parameters()) + list(given.parameters()) + list(fc.parameters())
+    optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
+    one_hot = lambda ids: torch.nn.functional.one_hot(ids, VOCAB).float()
+    x = one_hot(tokens(batch, window, 3))
+    previous = tokens(batch, window, 1)
+    y = tokens(batch, window, 2).reshape(-1)
+
+    def step():
+        if strategy == "teacher forcing":
+            logits = fc(torch.tanh(feedback(one_hot(previous)) + given(x)))
+        else:
+            truth = feeding_plan(batch, window, strategy)
+            projected = given(x)
+            outputs, fed = [], previous[:, 0]
+            for t in range(window):
+                if t > 0:
+                    own = torch.multinomial(torch.softmax(outputs[-1].detach(), 1), 1).squeeze(1)
+                    fed = torch.where(truth[:, t], previous[:, t], own)
+                outputs.append(fc(torch.tanh(feedback(one_hot(fed)) + projected[:, t])))
+            logits = torch.stack(outputs, 1)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        optimizer.step()
+
+    what = f"pattern 2 pytorch {strategy}, H {hidden} b {batch} w {window}"
+    return report(what, batch * window, time_steps(step))
+
+
+def feeding():
+    print("== feeding strategies (forward, loss, backward, clip, Adam; H 256, batch 64, window 100)")
+    forced = pattern_1(256, 64, 100)
+    for strategy in ["scheduled sampling", "curriculum"]:
+        rate = pattern_1_feeding(256, 64, 100, strategy)
+        print(f"   pattern 1, {strategy}: {rate / forced:.2f}x teacher forcing (nn.RNN)")
+    forced = pattern_2_with_input(256, 64, 100, "teacher forcing")
+    for strategy in ["scheduled sampling", "curriculum"]:
+        rate = pattern_2_with_input(256, 64, 100, strategy)
+        print(f"   pattern 2 with input, {strategy}: {rate / forced:.2f}x teacher forcing")
+
+
 def generation(hidden):
     rnn = torch.nn.RNN(VOCAB, hidden, nonlinearity="tanh", batch_first=True)
     fc = torch.nn.Linear(hidden, VOCAB)
@@ -226,6 +316,9 @@ if on_gpu:
         pattern_2(*size)
     sys.exit(0)
 print(f"pytorch {torch.__version__}, {torch.get_num_threads()} threads, f32, vocabulary {VOCAB}, one layer\n")
+if "feeding" in sys.argv:
+    feeding()
+    sys.exit(0)
 print("== pattern 1 training (forward, loss, backward, clip, Adam)")
 for size in [(256, 64, 100)] if quick else [(128, 32, 64), (256, 64, 100), (512, 64, 128)]:
     pattern_1(*size)
@@ -242,5 +335,7 @@ budget_saved, budget = budget, 0.001
 for window in [64, 1024] if quick else [64, 128, 256, 512, 1024]:
     pattern_1(256, 64, window)
 budget = budget_saved
+print()
+feeding()
 print("\n== generation")
 generation(256)

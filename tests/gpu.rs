@@ -18,8 +18,8 @@ use unroll::model::{
 };
 use unroll::training::checkpoint::{Checkpoint, Which, model_bytes};
 use unroll::training::{
-    Corpus, FeedbackChoice, Feeding, Silent, SymbolMode, TrainingConfig, TrainingRun,
-    hidden_recurrent_window, train,
+    Corpus, FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, Silent, StepwisePath, SymbolMode,
+    TrainingConfig, TrainingRun, hidden_recurrent_window, output_recurrent_window, train,
 };
 
 type Cpu = Autodiff<NdArray>;
@@ -299,36 +299,77 @@ fn feeding_strategies_agree() {
     );
     let cpu_model = config.init::<Cpu>(&Default::default());
     let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
-    // Argmax feedback is deterministic, so both backends feed the same symbols.
+    // The coins and draws come from the plan, made on the host: both backends feed the same
+    // symbols, by the CPU's rollout kernel and by the generic rollout on the GPU, and the GPU's
+    // step-wise loop (the reference) agrees with both.
+    let streams = FeedingStreams {
+        seed: 3,
+        iteration: 7,
+    };
     for feeding in [
         Feeding::TeacherForcing,
+        Feeding::ScheduledSampling {
+            truth_probability: 0.5,
+            own: FeedbackChoice::Sample,
+        },
         Feeding::ScheduledSampling {
             truth_probability: 0.0,
             own: FeedbackChoice::Argmax,
         },
         Feeding::FreeRunningTail {
             free_steps: 3,
-            own: FeedbackChoice::Argmax,
+            own: FeedbackChoice::Sample,
         },
     ] {
+        let plan = feeding.plan([batch, time], streams).unwrap();
         let cpu = hidden_recurrent_window(
             &cpu_model,
             ids(batch, time, vocab, 5, &Default::default()),
             None,
-            &feeding,
+            &plan,
+            StepwisePath::Fused,
         )
         .unwrap();
-        let gpu_out = hidden_recurrent_window(
-            &gpu_model,
-            ids(batch, time, vocab, 5, &gpu()),
-            None,
-            &feeding,
-        )
-        .unwrap();
+        for path in [StepwisePath::Fused, StepwisePath::Unrolled] {
+            let gpu_out = hidden_recurrent_window(
+                &gpu_model,
+                ids(batch, time, vocab, 5, &gpu()),
+                None,
+                &plan,
+                path,
+            )
+            .unwrap();
+            assert_close(
+                &format!("{feeding:?}, GPU {path:?}"),
+                &values(cpu.logits.clone()),
+                &values(gpu_out.logits),
+            );
+        }
+    }
+    let pattern_2 = OutputRecurrentConfig::new(6, vocab);
+    let cpu_model = pattern_2.init::<Cpu>(&Default::default());
+    let gpu_model = transfer(&cpu_model, pattern_2.init::<Gpu>(&gpu()));
+    let plan = Feeding::ScheduledSampling {
+        truth_probability: 0.3,
+        own: FeedbackChoice::Sample,
+    }
+    .plan([batch, time], streams)
+    .unwrap();
+    let cpu = output_recurrent_window(
+        &cpu_model,
+        ids(batch, time, vocab, 5, &Default::default()),
+        &plan,
+        StepwisePath::Fused,
+    )
+    .unwrap();
+    for path in [StepwisePath::Fused, StepwisePath::Unrolled] {
+        let gpu_out =
+            output_recurrent_window(&gpu_model, ids(batch, time, vocab, 5, &gpu()), &plan, path)
+                .unwrap();
         assert_close(
-            &format!("{feeding:?}"),
-            &values(cpu.logits),
-            &values(gpu_out.logits),
+            &format!("pattern 2, GPU {path:?}"),
+            &values(cpu.clone()),
+            &values(gpu_out),
         );
     }
 }
@@ -342,7 +383,8 @@ fn checkpoint_logits<B: RecurrenceBackend>(run: &Path, device: &B::Device) -> Ve
         .window(
             ids::<B>(1, 10, vocab, 6, device),
             None,
-            &Feeding::TeacherForcing,
+            &FeedingPlan::teacher_forcing(1, 10).unwrap(),
+            StepwisePath::Fused,
         )
         .unwrap();
     values(logits)

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use unroll::training::{
-    Batching, CurriculumSchedule, FeedbackChoice, Pattern, SamplingSchedule, Strategy,
-    TrainingConfig,
+    Batching, CurriculumSchedule, FeedbackChoice, Pattern, SamplingSchedule, StepwisePath,
+    Strategy, TrainingConfig,
 };
 
 pub use crate::common::flags::ExportArgs;
@@ -41,6 +41,16 @@ pub enum PatternArg {
     Output,
 }
 
+/// How windows fed own predictions run.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum StepwisePathArg {
+    /// The rollout decides the fed symbols, then one fused training pass.
+    Fused,
+    /// A loop over steps through Burn's operations and autodiff.
+    Unrolled,
+}
+
+/// What the network is fed as its previous symbol.
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum StrategyArg {
     /// Always feed the true previous symbol.
@@ -124,6 +134,10 @@ pub struct TrainArgs {
     /// How the model's own prediction becomes a symbol.
     #[arg(long, value_enum)]
     pub own: Option<OwnArg>,
+    /// How windows fed own predictions run: the rollout then the fused teacher-forced pass
+    /// (fused, the default), or the loop over steps through autodiff (unrolled, the reference).
+    #[arg(long, value_enum)]
+    pub stepwise_path: Option<StepwisePathArg>,
     /// How windows are drawn.
     #[arg(long, value_enum)]
     pub batching: Option<BatchingArg>,
@@ -223,6 +237,12 @@ impl TrainArgs {
         }
         if self.carry_state {
             config.carry_state = true;
+        }
+        if let Some(path) = self.stepwise_path {
+            config.stepwise_path = match path {
+                StepwisePathArg::Fused => StepwisePath::Fused,
+                StepwisePathArg::Unrolled => StepwisePath::Unrolled,
+            };
         }
         let own = match self.own {
             Some(OwnArg::Argmax) => FeedbackChoice::Argmax,

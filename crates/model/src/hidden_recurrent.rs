@@ -8,7 +8,9 @@ use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::{Int, Tensor, backend::Backend};
 
+use crate::error::shape_error;
 use crate::fused::cross_entropy::log_softmax_losses;
+use crate::fused::rollout::{FeedingPlan, HiddenRollout, LayerWeights};
 use crate::fused::{RecurrenceBackend, tanh_recurrence_loss};
 use crate::input::{SequenceInput, StepInput};
 use crate::loss::{check_targets, output_bias};
@@ -177,6 +179,69 @@ impl<B: Backend> HiddenRecurrent<B> {
             )
         });
         Ok((losses.reshape([time, batch]).swap_dims(0, 1), state))
+    }
+
+    /// The symbol every step of a window is fed under `plan`: the true symbol, or the model's own
+    /// prediction from the step before (scheduled sampling, the free-running curriculum).
+    ///
+    /// - `truth`: the true previous symbols, `[batch, time]` (the input at `t` is the symbol at
+    ///   `t-1`); the model's input must be tokens of its own output vocabulary.
+    /// - `state`: as for [`HiddenRecurrent::forward`].
+    /// - `plan`: per row and step, the truth or the own prediction, and the sampling draws;
+    ///   `[batch, time]` as `truth`.
+    ///
+    /// Returns the fed symbols, `[batch, time]`. Runs without autodiff and without dropout (the
+    /// predictions are the model's as at generation); the CPU backends run it as one kernel.
+    /// No gradient flows through a fed prediction, so [`HiddenRecurrent::forward_loss`] on the
+    /// fed symbols is the step-wise training pass, values and gradients.
+    pub fn fed_symbols(
+        &self,
+        truth: Tensor<B, 2, Int>,
+        state: Option<Tensor<B, 3>>,
+        plan: &FeedingPlan,
+    ) -> crate::Result<Tensor<B, 2, Int>>
+    where
+        B: RecurrenceBackend,
+    {
+        let input = SequenceInput::Tokens(truth);
+        let [batch, time] = input.check(&self.hidden.input, self.hidden.id_check)?;
+        let SequenceInput::Tokens(truth) = input else {
+            unreachable!("built as tokens just above")
+        };
+        if self.hidden.input.width() != self.d_output() {
+            return Err(shape_error(
+                "truth",
+                format!("tokens of the output vocabulary ({})", self.d_output()),
+                &[self.hidden.input.width()],
+            ));
+        }
+        if plan.dims() != [batch, time] {
+            return Err(shape_error(
+                "plan",
+                format!("[{batch}, {time}]"),
+                &plan.dims(),
+            ));
+        }
+        let device = self.output.weight.device();
+        let initial = self.hidden.check_state(state, batch, &device)?.detach();
+        let layers = self
+            .hidden
+            .layers
+            .iter()
+            .map(|layer| LayerWeights {
+                input_weight: layer.input_weight.val().detach(),
+                bias: layer.bias.val().detach(),
+                recurrent_weight: layer.recurrent_weight.val().detach(),
+            })
+            .collect();
+        let rollout = HiddenRollout {
+            layers,
+            output_weight: self.output.weight.val().detach(),
+            output_bias: output_bias(&self.output).detach(),
+            initial,
+            truth,
+        };
+        Ok(B::hidden_rollout(rollout, plan))
     }
 
     /// One step, for generation.

@@ -55,13 +55,13 @@ pub mod sequence_summarizer;
 pub mod setting;
 
 pub use error::{ModelError, Result};
-pub use fused::{RecurrenceBackend, tanh, tanh_recurrence};
+pub use fused::{FeedingPlan, RecurrenceBackend, tanh, tanh_recurrence};
 pub use hidden_recurrent::{HiddenRecurrent, HiddenRecurrentConfig, RecurrentOutput};
 pub use input::{IdCheck, InputEncoding, SequenceInput, StepInput};
 pub use loss::step_cross_entropy;
 pub use output_recurrent::{
     Feedback, FeedbackChoice, FeedbackSequence, OutputRecurrent, OutputRecurrentConfig,
-    sample_classes,
+    sample_classes, sample_classes_with,
 };
 pub use recurrence::{
     HiddenStack, HiddenStackConfig, RecurrencePath, TanhRecurrence, TanhRecurrenceConfig,

@@ -12,6 +12,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
 
 use crate::error::{require_ids_below, shape_error};
+use crate::fused::rollout::{FeedingPlan, OutputRollout};
 use crate::fused::{
     RecurrenceBackend, lookup_rows, output_row_cross_entropy, row_cross_entropy, tanh,
 };
@@ -157,11 +158,22 @@ impl<B: Backend> Feedback<B> {
 
 /// Draws one class per row from `softmax(logits)`, `[batch, classes]` → `[batch]`.
 pub fn sample_classes<B: Backend>(logits: Tensor<B, 2>) -> Tensor<B, 1, Int> {
+    let [batch, _] = logits.dims();
+    let draws = Tensor::<B, 2>::random([batch, 1], Distribution::Default, &logits.device());
+    sample_classes_with(logits, draws)
+}
+
+/// Draws one class per row from `softmax(logits)` (`[batch, classes]`) with the given uniform
+/// draws (`[batch, 1]`, in `[0, 1)`): the class is the number of cumulative probabilities below
+/// the draw. Returns `[batch]`.
+pub fn sample_classes_with<B: Backend>(
+    logits: Tensor<B, 2>,
+    draws: Tensor<B, 2>,
+) -> Tensor<B, 1, Int> {
     let [batch, classes] = logits.dims();
     let cumulative = softmax(logits, 1).cumsum(1);
-    let draw = Tensor::<B, 2>::random([batch, 1], Distribution::Default, &cumulative.device());
     cumulative
-        .lower(draw)
+        .lower(draws)
         .int()
         .sum_dim(1)
         .clamp_max(classes as i64 - 1)
@@ -407,6 +419,62 @@ impl<B: Backend> OutputRecurrent<B> {
             }
         };
         Ok(self.output.forward(tanh(pre_activation)))
+    }
+
+    /// The symbol fed back at every step of a window under `plan`: the true `y(t-1)`, or the
+    /// model's own prediction from the step before.
+    ///
+    /// - `input`: as for [`OutputRecurrent::forward_teacher_forced`], or `None`.
+    /// - `truth`: the true fed-back symbols `y(0) … y(τ-1)`, `[batch, time]`.
+    /// - `plan`: per row and step, the truth or the own prediction, and the sampling draws;
+    ///   `[batch, time]` as `truth`.
+    ///
+    /// Returns the fed-back symbols, `[batch, time]`. Runs without autodiff; the CPU backends
+    /// run it as one kernel. No gradient flows through a fed prediction, so
+    /// [`OutputRecurrent::teacher_forced_loss`] on the fed symbols is the step-wise training
+    /// pass, values and gradients.
+    pub fn fed_symbols(
+        &self,
+        input: Option<SequenceInput<B>>,
+        truth: Tensor<B, 2, Int>,
+        plan: &FeedingPlan,
+    ) -> crate::Result<Tensor<B, 2, Int>>
+    where
+        B: RecurrenceBackend,
+    {
+        let [batch, time] = truth.dims();
+        if batch == 0 || time == 0 {
+            return Err(shape_error(
+                "truth",
+                "at least one sequence of at least one step".into(),
+                &[batch, time],
+            ));
+        }
+        require_ids_below("truth", &truth, self.d_output(), self.id_check)?;
+        self.check_input(input.as_ref(), [batch, time])?;
+        if plan.dims() != [batch, time] {
+            return Err(shape_error(
+                "plan",
+                format!("[{batch}, {time}]"),
+                &plan.dims(),
+            ));
+        }
+        let projected = match (input, &self.input_weight) {
+            (Some(input), Some(weight)) => {
+                let rows = input.into_batch_major_rows().project(weight.val().detach());
+                Some(rows.reshape([batch, time, self.d_hidden()]).detach())
+            }
+            _ => None,
+        };
+        let rollout = OutputRollout {
+            feedback_weight: self.feedback_weight.val().detach(),
+            bias: self.bias.val().detach(),
+            output_weight: self.output.weight.val().detach(),
+            output_bias: output_bias(&self.output).detach(),
+            projected,
+            truth,
+        };
+        Ok(B::output_rollout(rollout, plan))
     }
 
     /// Step-wise forward where the caller picks every fed-back value.

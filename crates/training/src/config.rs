@@ -7,7 +7,7 @@ use unroll_model::setting::{at_least_one, within};
 
 use crate::corpus::SymbolMode;
 use crate::error::{Result, invalid};
-use crate::feeding::check_own_symbol;
+use crate::feeding::{StepwisePath, check_own_symbol};
 use crate::schedule::{CurriculumSchedule, SamplingSchedule};
 use unroll_model::FeedbackChoice;
 
@@ -173,6 +173,9 @@ pub struct TrainingConfig {
     pub clip: Option<f64>,
     /// Feeding strategy.
     pub strategy: Strategy,
+    /// How windows with own predictions run: the fused rollout and training pass (default) or
+    /// the step-wise loop through autodiff (the reference).
+    pub stepwise_path: StepwisePath,
     /// How windows are drawn.
     pub batching: Batching,
     /// With contiguous streams: carry each stream's hidden state (detached) into its next window
@@ -204,6 +207,7 @@ impl Default for TrainingConfig {
             learning_rate_schedule: LearningRateSchedule::Constant,
             clip: Some(5.0),
             strategy: Strategy::TeacherForcing,
+            stepwise_path: StepwisePath::Fused,
             batching: Batching::RandomWindows,
             carry_state: false,
             validation_fraction: 0.1,

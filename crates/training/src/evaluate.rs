@@ -2,10 +2,10 @@
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
-use unroll_model::RecurrenceBackend;
+use unroll_model::{FeedingPlan, RecurrenceBackend};
 
 use crate::error::{Result, TrainingError};
-use crate::feeding::Feeding;
+use crate::feeding::{Feeding, FeedingStreams, StepwisePath};
 use crate::language_model::LanguageModel;
 use crate::trainer::Validation;
 use unroll_model::FeedbackChoice;
@@ -79,7 +79,9 @@ pub fn evaluate<B: RecurrenceBackend>(
         let end = (start + CHUNK).min(scored);
         let inputs = tokens::<B>(&ids[start..end], device);
         let targets = tokens::<B>(&ids[start + 1..end + 1], device);
-        let (losses, next) = model.window_loss(inputs, targets, state, &Feeding::TeacherForcing)?;
+        let plan = FeedingPlan::teacher_forcing(1, end - start)?;
+        let (losses, next) =
+            model.window_loss(inputs, targets, state, &plan, StepwisePath::Fused)?;
         state = next;
         let sum = losses.sum();
         total += sum.into_scalar().elem::<f64>();
@@ -124,7 +126,13 @@ fn open_loop_accuracy<B: RecurrenceBackend>(
         free_steps: window,
         own: FeedbackChoice::Argmax,
     };
-    let (logits, _) = model.window(inputs, None, &feeding)?;
+    // Argmax predictions draw nothing: any streams give the same plan.
+    let streams = FeedingStreams {
+        seed: 0,
+        iteration: 0,
+    };
+    let plan = feeding.plan([count, window], streams)?;
+    let (logits, _) = model.window(inputs, None, &plan, StepwisePath::Fused)?;
     let predicted: Vec<i64> = logits.argmax(2).into_data().iter::<i64>().collect();
     let correct = predicted
         .iter()

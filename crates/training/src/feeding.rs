@@ -5,11 +5,20 @@
 //! For pattern 1 used as a language model the input at `t` is the symbol at `t-1`; for pattern 2
 //! the fed-back `y(t-1)` is. The first step of a window is always fed the truth (the symbol before
 //! the window is data, not a prediction). No gradient flows through a coin or a sampled symbol.
+//!
+//! [`Feeding::plan`] turns a strategy into a [`FeedingPlan`] for one window: per row and step,
+//! a coin and the uniform draw that samples an own symbol, from one random stream per row
+//! ([`FeedingStreams`]). Both paths read the same plan: [`StepwisePath::Fused`] (the rollout,
+//! then the fused teacher-forced pass on the fed symbols) and [`StepwisePath::Unrolled`] (the
+//! loop over steps, the reference).
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{Distribution, Int, Tensor};
+use burn::tensor::{Int, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use unroll_model::{
-    Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, OutputRecurrent,
+    Feedback, FeedbackChoice, FeedbackSequence, FeedingPlan, HiddenRecurrent, OutputRecurrent,
     RecurrenceBackend, RecurrentOutput, SequenceInput, StepInput,
 };
 
@@ -82,37 +91,12 @@ impl Feeding {
         (0..time).all(|t| self.truth_probability(t, time) >= 1.0)
     }
 
-    fn own(&self) -> FeedbackChoice {
+    /// How a prediction becomes a symbol.
+    pub fn own(&self) -> FeedbackChoice {
         match *self {
             Feeding::TeacherForcing => FeedbackChoice::Argmax,
             Feeding::ScheduledSampling { own, .. } | Feeding::FreeRunningTail { own, .. } => own,
         }
-    }
-}
-
-/// Per sequence, the truth with probability `p`, else `own`; `[batch]` ids each.
-///
-/// The coins come from the backend's generator, so `B::seed` fixes them on CPU.
-pub fn mix<B: Backend>(
-    truth: Tensor<B, 1, Int>,
-    own: Tensor<B, 1, Int>,
-    p: f64,
-) -> Tensor<B, 1, Int> {
-    if p >= 1.0 {
-        return truth;
-    }
-    if p <= 0.0 {
-        return own;
-    }
-    let [batch] = truth.dims();
-    let coins = Tensor::<B, 1>::random([batch], Distribution::Bernoulli(p), &truth.device());
-    own.mask_where(coins.equal_elem(1.0), truth)
-}
-
-fn own_symbol<B: Backend>(logits: Tensor<B, 2>, own: FeedbackChoice) -> Tensor<B, 1, Int> {
-    match Feedback::from_logits(logits, own) {
-        Feedback::Tokens(ids) => ids,
-        Feedback::Dense(_) => unreachable!("`Feeding::validate` refuses probabilities"),
     }
 }
 
@@ -128,6 +112,65 @@ pub(crate) fn check_own_symbol(own: FeedbackChoice) -> Result<()> {
     Ok(())
 }
 
+/// Which path runs a window that is not purely teacher-forced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepwisePath {
+    /// The rollout decides the fed symbols without autodiff (one kernel on the CPU backends),
+    /// then the fused teacher-forced pass trains on them: one graph node, hand-written BPTT.
+    #[default]
+    Fused,
+    /// A loop over steps through Burn's operations and autodiff: the reference the fused path
+    /// is tested against.
+    Unrolled,
+}
+
+/// Where the coins and draws of a window come from: one random stream per row, derived from
+/// the run's seed, the iteration and the row, so a run is reproducible and resumable and the
+/// result does not depend on how rows are split over the cores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedingStreams {
+    /// The run's seed.
+    pub seed: u64,
+    /// The iteration (or any other index that tells windows apart).
+    pub iteration: u64,
+}
+
+/// SplitMix64's finaliser: spreads a counter over all 64 bits.
+fn mix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl FeedingStreams {
+    /// Row `row`'s stream.
+    fn row(&self, row: usize) -> ChaCha8Rng {
+        let key = mix64(mix64(mix64(self.seed) ^ self.iteration) ^ row as u64);
+        ChaCha8Rng::seed_from_u64(key)
+    }
+}
+
+impl Feeding {
+    /// The plan of one `[batch, time]` window: per row and step, a coin (the truth with the
+    /// step's probability) and a uniform draw for a sampled symbol, both from the row's stream.
+    pub fn plan(&self, [batch, time]: [usize; 2], streams: FeedingStreams) -> Result<FeedingPlan> {
+        self.validate(time)?;
+        let mut truth = Vec::with_capacity(batch * time);
+        let mut draws = Vec::with_capacity(batch * time);
+        for row in 0..batch {
+            let mut stream = streams.row(row);
+            for t in 0..time {
+                let coin: f64 = stream.random();
+                truth.push(coin < self.truth_probability(t, time));
+                draws.push(stream.random::<f64>());
+            }
+        }
+        Ok(FeedingPlan::new([batch, time], truth, draws, self.own())?)
+    }
+}
+
 fn column<B: Backend>(ids: &Tensor<B, 2, Int>, t: usize) -> Tensor<B, 1, Int> {
     let [batch, _] = ids.dims();
     ids.clone().slice([0..batch, t..t + 1]).reshape([batch])
@@ -137,41 +180,45 @@ fn column<B: Backend>(ids: &Tensor<B, 2, Int>, t: usize) -> Tensor<B, 1, Int> {
 ///
 /// - `inputs`: the true previous symbols `[batch, time]` (input at `t` is the symbol at `t-1`).
 /// - `state`: `[num_layers, batch, d_hidden]` or `None` for zeros.
+/// - `plan`: what each step is fed ([`Feeding::plan`]); `path`: how a window with own
+///   predictions runs.
 ///
-/// Teacher forcing runs the plain forward; otherwise a loop over steps feeds each step the truth
-/// or the model's own prediction of it. Returns logits `[batch, time, vocab]` and the final state.
+/// Teacher forcing runs the plain forward; otherwise the fed symbols come from the rollout and
+/// the plain forward runs on them ([`StepwisePath::Fused`]), or a loop over steps feeds each
+/// step ([`StepwisePath::Unrolled`]). Returns logits `[batch, time, vocab]` and the final state.
 pub fn hidden_recurrent_window<B: RecurrenceBackend>(
     model: &HiddenRecurrent<B>,
     inputs: Tensor<B, 2, Int>,
     state: Option<Tensor<B, 3>>,
-    feeding: &Feeding,
+    plan: &FeedingPlan,
+    path: StepwisePath,
 ) -> Result<RecurrentOutput<B>> {
-    let [_, time] = inputs.dims();
-    feeding.validate(time)?;
-    if feeding.is_teacher_forcing(time) {
-        return Ok(model.forward(SequenceInput::Tokens(inputs), state)?);
-    }
-    hidden_recurrent_stepwise(model, inputs, state, feeding)
+    check_plan(plan, inputs.dims())?;
+    let inputs = match path {
+        _ if plan.is_teacher_forcing() => inputs,
+        StepwisePath::Fused => model.fed_symbols(inputs, state.clone(), plan)?,
+        StepwisePath::Unrolled => return hidden_recurrent_stepwise(model, inputs, state, plan),
+    };
+    Ok(model.forward(SequenceInput::Tokens(inputs), state)?)
 }
 
-/// [`hidden_recurrent_window`]'s loop over steps, run whatever the feeding (under teacher
-/// forcing too, where it must agree with the plain forward: the tests check it does).
+/// [`hidden_recurrent_window`]'s loop over steps, run whatever the plan (under teacher forcing
+/// too, where it must agree with the plain forward: the tests check it does).
 pub fn hidden_recurrent_stepwise<B: RecurrenceBackend>(
     model: &HiddenRecurrent<B>,
     inputs: Tensor<B, 2, Int>,
     state: Option<Tensor<B, 3>>,
-    feeding: &Feeding,
+    plan: &FeedingPlan,
 ) -> Result<RecurrentOutput<B>> {
     let [_, time] = inputs.dims();
-    feeding.validate(time)?;
+    check_plan(plan, inputs.dims())?;
     let mut state = state;
     let mut logits: Vec<Tensor<B, 2>> = Vec::with_capacity(time);
     for t in 0..time {
         let truth = column(&inputs, t);
-        let p = feeding.truth_probability(t, time);
         let fed = match logits.last() {
-            Some(previous) if p < 1.0 => mix(truth, own_symbol(previous.clone(), feeding.own()), p),
-            _ => truth,
+            Some(previous) => plan.mix(t, truth, previous.clone()),
+            None => truth,
         };
         let (o, next) = model.step(StepInput::Tokens(fed), state)?;
         logits.push(o);
@@ -183,38 +230,51 @@ pub fn hidden_recurrent_stepwise<B: RecurrenceBackend>(
     })
 }
 
+/// Checks that the plan is one of the window's shape.
+pub(crate) fn check_plan(plan: &FeedingPlan, dims: [usize; 2]) -> Result<()> {
+    if plan.dims() != dims {
+        return Err(invalid(
+            "plan",
+            format!("a plan of {:?} for a window of {dims:?}", plan.dims()),
+        ));
+    }
+    Ok(())
+}
+
 /// Pattern 2 without other input, as a language model over one window.
 ///
 /// - `previous`: the true fed-back symbols `y(0) … y(τ-1)`, `[batch, time]`.
+/// - `plan`, `path`: as for [`hidden_recurrent_window`].
 ///
-/// Teacher forcing runs the parallel path; otherwise the step-wise path, each fed-back value the
-/// truth or the model's own prediction. Returns logits `[batch, time, d_output]`.
+/// Teacher forcing runs the parallel path, on the fed symbols from the rollout when some steps
+/// get own predictions ([`StepwisePath::Fused`]); [`StepwisePath::Unrolled`] runs the step-wise
+/// path. Returns logits `[batch, time, d_output]`.
 pub fn output_recurrent_window<B: RecurrenceBackend>(
     model: &OutputRecurrent<B>,
     previous: Tensor<B, 2, Int>,
-    feeding: &Feeding,
+    plan: &FeedingPlan,
+    path: StepwisePath,
 ) -> Result<Tensor<B, 3>> {
-    let [_, time] = previous.dims();
-    feeding.validate(time)?;
-    if feeding.is_teacher_forcing(time) {
-        return Ok(model.forward_teacher_forced(None, FeedbackSequence::Tokens(previous))?);
-    }
-    output_recurrent_stepwise(model, previous, feeding)
+    check_plan(plan, previous.dims())?;
+    let previous = match path {
+        _ if plan.is_teacher_forcing() => previous,
+        StepwisePath::Fused => model.fed_symbols(None, previous, plan)?,
+        StepwisePath::Unrolled => return output_recurrent_stepwise(model, previous, plan),
+    };
+    Ok(model.forward_teacher_forced(None, FeedbackSequence::Tokens(previous))?)
 }
 
-/// [`output_recurrent_window`]'s step-wise path, run whatever the feeding (under teacher forcing
+/// [`output_recurrent_window`]'s step-wise path, run whatever the plan (under teacher forcing
 /// too, where it must agree with the parallel path: the tests check it does).
 pub fn output_recurrent_stepwise<B: RecurrenceBackend>(
     model: &OutputRecurrent<B>,
     previous: Tensor<B, 2, Int>,
-    feeding: &Feeding,
+    plan: &FeedingPlan,
 ) -> Result<Tensor<B, 3>> {
     let [_, time] = previous.dims();
-    feeding.validate(time)?;
-    let own = feeding.own();
+    check_plan(plan, previous.dims())?;
     let first = Feedback::Tokens(column(&previous, 0));
     Ok(model.forward_stepwise(None, first, time, |t, o| {
-        let p = feeding.truth_probability(t, time);
-        Feedback::Tokens(mix(column(&previous, t), own_symbol(o, own), p))
+        Feedback::Tokens(plan.mix(t, column(&previous, t), o))
     })?)
 }

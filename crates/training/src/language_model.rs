@@ -4,14 +4,14 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use unroll_model::{
-    Feedback, FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig, HiddenStackConfig, IdCheck,
-    InputEncoding, ModelError, OutputRecurrent, OutputRecurrentConfig, RecurrenceBackend,
-    SequenceInput, StepInput, step_cross_entropy,
+    Feedback, FeedbackSequence, FeedingPlan, HiddenRecurrent, HiddenRecurrentConfig,
+    HiddenStackConfig, IdCheck, InputEncoding, ModelError, OutputRecurrent, OutputRecurrentConfig,
+    RecurrenceBackend, SequenceInput, StepInput, step_cross_entropy,
 };
 
 use crate::config::{ModelSettings, Pattern};
 use crate::error::{Result, invalid};
-use crate::feeding::{Feeding, hidden_recurrent_window, output_recurrent_window};
+use crate::feeding::{StepwisePath, check_plan, hidden_recurrent_window, output_recurrent_window};
 
 /// A language model: predicts the symbol at `t` from the symbols before it.
 // One model lives per run, so the variants' size difference costs nothing worth a Box.
@@ -103,21 +103,24 @@ impl<B: RecurrenceBackend> LanguageModel<B> {
     ///
     /// - `inputs`: the true previous symbols, `[batch, time]`.
     /// - `state`: pattern 1's `[num_layers, batch, d_hidden]` or `None` (zeros); pattern 2 has none.
+    /// - `plan`: what each step is fed ([`crate::Feeding::plan`]); `path`: how a window with own
+    ///   predictions runs.
     ///
     /// Returns logits `[batch, time, vocab]` and pattern 1's final state.
     pub fn window(
         &self,
         inputs: Tensor<B, 2, Int>,
         state: Option<Tensor<B, 3>>,
-        feeding: &Feeding,
+        plan: &FeedingPlan,
+        path: StepwisePath,
     ) -> Result<(Tensor<B, 3>, Option<Tensor<B, 3>>)> {
         match self {
             LanguageModel::Hidden(model) => {
-                let out = hidden_recurrent_window(model, inputs, state, feeding)?;
+                let out = hidden_recurrent_window(model, inputs, state, plan, path)?;
                 Ok((out.logits, Some(out.state)))
             }
             LanguageModel::Output(model) => {
-                Ok((output_recurrent_window(model, inputs, feeding)?, None))
+                Ok((output_recurrent_window(model, inputs, plan, path)?, None))
             }
         }
     }
@@ -126,37 +129,47 @@ impl<B: RecurrenceBackend> LanguageModel<B> {
     ///
     /// - `inputs`: the true previous symbols, `[batch, time]`; `targets`: the symbols to
     ///   predict, `[batch, time]`.
-    /// - `state`: as for [`LanguageModel::window`].
+    /// - `state`, `plan`, `path`: as for [`LanguageModel::window`].
     ///
-    /// Returns the losses `[batch, time]` and pattern 1's final state. Pattern 1 under teacher
-    /// forcing takes the fused path that never materialises the logits batch-first
-    /// ([`HiddenRecurrent::forward_loss`]), pattern 2 its teacher-forced loss
-    /// ([`OutputRecurrent::teacher_forced_loss`]); other feeding computes the logits step by
-    /// step, then the loss.
+    /// Returns the losses `[batch, time]` and pattern 1's final state. The training passes run on
+    /// the fed symbols: the true ones under teacher forcing, the rollout's otherwise
+    /// ([`StepwisePath::Fused`]). Pattern 1 takes the fused path that never materialises the
+    /// logits batch-first ([`HiddenRecurrent::forward_loss`]), pattern 2 its teacher-forced loss
+    /// ([`OutputRecurrent::teacher_forced_loss`]). [`StepwisePath::Unrolled`] computes the logits
+    /// step by step, then the loss.
     pub fn window_loss(
         &self,
         inputs: Tensor<B, 2, Int>,
         targets: Tensor<B, 2, Int>,
         state: Option<Tensor<B, 3>>,
-        feeding: &Feeding,
+        plan: &FeedingPlan,
+        path: StepwisePath,
     ) -> Result<(Tensor<B, 2>, Option<Tensor<B, 3>>)> {
-        let [_, time] = inputs.dims();
-        feeding.validate(time)?;
-        if feeding.is_teacher_forcing(time) {
-            match self {
-                LanguageModel::Hidden(model) => {
-                    let (losses, state) =
-                        model.forward_loss(SequenceInput::Tokens(inputs), state, targets)?;
-                    return Ok((losses, Some(state)));
-                }
-                LanguageModel::Output(model) => {
-                    let previous = FeedbackSequence::Tokens(inputs);
-                    return Ok((model.teacher_forced_loss(None, previous, targets)?, None));
-                }
+        check_plan(plan, inputs.dims())?;
+        if !plan.is_teacher_forcing() && path == StepwisePath::Unrolled {
+            let (logits, state) = self.window(inputs, state, plan, path)?;
+            return Ok((step_cross_entropy(logits, targets)?, state));
+        }
+        let teacher_forced = plan.is_teacher_forcing();
+        match self {
+            LanguageModel::Hidden(model) => {
+                let fed = match teacher_forced {
+                    true => inputs,
+                    false => model.fed_symbols(inputs, state.clone(), plan)?,
+                };
+                let (losses, state) =
+                    model.forward_loss(SequenceInput::Tokens(fed), state, targets)?;
+                Ok((losses, Some(state)))
+            }
+            LanguageModel::Output(model) => {
+                let fed = match teacher_forced {
+                    true => inputs,
+                    false => model.fed_symbols(None, inputs, plan)?,
+                };
+                let previous = FeedbackSequence::Tokens(fed);
+                Ok((model.teacher_forced_loss(None, previous, targets)?, None))
             }
         }
-        let (logits, state) = self.window(inputs, state, feeding)?;
-        Ok((step_cross_entropy(logits, targets)?, state))
     }
 
     /// One generation step from the previous symbols `[batch]`: logits `[batch, vocab]` and the

@@ -79,8 +79,8 @@ pub use error::{Result, TrainingError};
 pub use evaluate::{Evaluation, evaluate};
 pub use export::{ExportFormat, export};
 pub use feeding::{
-    Feeding, hidden_recurrent_stepwise, hidden_recurrent_window, mix, output_recurrent_stepwise,
-    output_recurrent_window,
+    Feeding, FeedingStreams, StepwisePath, hidden_recurrent_stepwise, hidden_recurrent_window,
+    output_recurrent_stepwise, output_recurrent_window,
 };
 pub use generation::{GenerationRequest, SamplingOptions, generate};
 pub use language_model::LanguageModel;
@@ -93,3 +93,5 @@ pub use trainer::{
 pub use unroll_model as model;
 /// How the model's own prediction becomes the fed-back symbol (`sample` or `argmax`).
 pub use unroll_model::FeedbackChoice;
+/// Per row and step of a window: the truth or the model's own prediction, and the sampling draws.
+pub use unroll_model::FeedingPlan;

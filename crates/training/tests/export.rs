@@ -6,7 +6,9 @@ use burn::tensor::backend::Backend as _;
 use burn::tensor::{Int, Tensor, TensorData};
 use safetensors::SafeTensors;
 use unroll_training::export::safetensors_bytes;
-use unroll_training::{Corpus, Feeding, ModelSettings, Pattern, SymbolMode, TrainingConfig};
+use unroll_training::{
+    Corpus, FeedingPlan, ModelSettings, Pattern, StepwisePath, SymbolMode, TrainingConfig,
+};
 
 type B = NdArray;
 
@@ -63,8 +65,9 @@ fn model_logits(model: &unroll_training::LanguageModel<B>, ids: &[u32]) -> Vec<f
         TensorData::new(values, [1, ids.len()]),
         &Default::default(),
     );
+    let plan = FeedingPlan::teacher_forcing(1, ids.len()).unwrap();
     model
-        .window(input, None, &Feeding::TeacherForcing)
+        .window(input, None, &plan, StepwisePath::Fused)
         .unwrap()
         .0
         .into_data()

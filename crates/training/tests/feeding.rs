@@ -1,21 +1,26 @@
-//! Feeding strategies: ε = 1 is teacher forcing exactly, ε = 0 is fully free-running, and the
-//! curriculum's tail is free-running while its head is teacher-forced.
+//! Feeding strategies: ε = 1 is teacher forcing exactly, ε = 0 is fully free-running, the
+//! curriculum's tail is free-running while its head is teacher-forced, and the fused path (the
+//! rollout, then the teacher-forced pass on the fed symbols) equals the step-wise loop, values
+//! and every gradient. The coins and draws come from per-row streams of the seed and iteration.
 
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::Backend as _;
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::{
     FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
-    OutputRecurrentConfig, SequenceInput, StepInput, step_cross_entropy,
+    OutputRecurrentConfig, SequenceInput, StepInput,
 };
 use unroll_training::{
-    FeedbackChoice, Feeding, hidden_recurrent_stepwise, hidden_recurrent_window, mix,
-    output_recurrent_stepwise, output_recurrent_window,
+    FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, LanguageModel, StepwisePath,
+    hidden_recurrent_stepwise, hidden_recurrent_window, output_recurrent_stepwise,
+    output_recurrent_window,
 };
 
 type B = Autodiff<NdArray<f64>>;
 
 const VOCAB: usize = 5;
+
+const PATHS: [StepwisePath; 2] = [StepwisePath::Fused, StepwisePath::Unrolled];
 
 /// The CPU backends' random generator is process-wide: tests that seed it take turns.
 fn turn() -> std::sync::MutexGuard<'static, ()> {
@@ -36,6 +41,10 @@ fn inputs() -> Tensor<B, 2, Int> {
     ids(&[[0, 1, 2, 3, 4, 0], [4, 4, 3, 1, 0, 2], [2, 0, 1, 1, 3, 4]])
 }
 
+fn targets() -> Tensor<B, 2, Int> {
+    ids(&[[1, 2, 3, 4, 0, 1], [4, 3, 1, 0, 2, 2], [0, 1, 1, 3, 4, 4]])
+}
+
 fn pattern_1() -> unroll_model::HiddenRecurrent<B> {
     let device = Default::default();
     B::seed(&device, 1);
@@ -52,6 +61,14 @@ fn pattern_2() -> unroll_model::OutputRecurrent<B> {
     OutputRecurrentConfig::new(6, VOCAB).init(&device)
 }
 
+fn plan(feeding: Feeding) -> FeedingPlan {
+    let streams = FeedingStreams {
+        seed: 11,
+        iteration: 3,
+    };
+    feeding.plan([3, 6], streams).unwrap()
+}
+
 fn assert_close(a: &[f64], b: &[f64], what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths");
     for (x, y) in a.iter().zip(b) {
@@ -59,36 +76,80 @@ fn assert_close(a: &[f64], b: &[f64], what: &str) {
     }
 }
 
+/// Every parameter's gradient, in visiting order.
+fn all_gradients<M: burn::module::Module<B>>(
+    model: &M,
+    gradients: &<B as burn::tensor::backend::AutodiffBackend>::Gradients,
+) -> Vec<Vec<f64>> {
+    struct Collect<'a>(
+        &'a <B as burn::tensor::backend::AutodiffBackend>::Gradients,
+        Vec<Vec<f64>>,
+    );
+    impl burn::module::ModuleVisitor<B> for Collect<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
+            let gradient = param.val().grad(self.0).expect("every parameter is used");
+            self.1.push(gradient.into_data().iter::<f64>().collect());
+        }
+    }
+    let mut collect = Collect(gradients, Vec::new());
+    model.visit(&mut collect);
+    collect.1
+}
+
+fn assert_same_gradients(a: &[Vec<f64>], b: &[Vec<f64>], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: parameter counts");
+    for (k, (x, y)) in a.iter().zip(b).enumerate() {
+        assert_close(x, y, &format!("{what}: parameter {k}"));
+    }
+}
+
 #[test]
 fn epsilon_one_is_teacher_forcing_exactly() {
     let _turn = turn();
-    let model = pattern_1();
-    let feeding = Feeding::ScheduledSampling {
+    let model = LanguageModel::Hidden(pattern_1());
+    let epsilon_one = plan(Feeding::ScheduledSampling {
         truth_probability: 1.0,
         own: FeedbackChoice::Sample,
-    };
+    });
+    assert!(epsilon_one.is_teacher_forcing());
+    let forced_plan = FeedingPlan::teacher_forcing(3, 6).unwrap();
+    // Both paths' losses and gradients with ε = 1 against teacher forcing's.
+    let (forced, _) = model
+        .window_loss(inputs(), targets(), None, &forced_plan, StepwisePath::Fused)
+        .unwrap();
+    let forced_gradients = all_gradients(&model, &forced.clone().sum().backward());
+    for path in PATHS {
+        let (losses, _) = model
+            .window_loss(inputs(), targets(), None, &epsilon_one, path)
+            .unwrap();
+        assert_eq!(values(losses.clone()), values(forced.clone()), "{path:?}");
+        let gradients = all_gradients(&model, &losses.sum().backward());
+        assert_same_gradients(&gradients, &forced_gradients, &format!("{path:?}"));
+    }
     // The step-wise loop, forced to run with ε = 1, against the fused forward: two paths.
-    let stepwise = hidden_recurrent_stepwise(&model, inputs(), None, &feeding).unwrap();
-    let forced = model
+    let LanguageModel::Hidden(hidden) = &model else {
+        unreachable!()
+    };
+    let stepwise = hidden_recurrent_stepwise(hidden, inputs(), None, &epsilon_one).unwrap();
+    let forward = hidden
         .forward(SequenceInput::Tokens(inputs()), None)
         .unwrap();
     assert_close(
         &values(stepwise.logits),
-        &values(forced.logits.clone()),
+        &values(forward.logits),
         "pattern 1",
     );
-    // And the window with ε = 1 takes the teacher-forced path.
-    let fed = hidden_recurrent_window(&model, inputs(), None, &feeding).unwrap();
-    assert_eq!(values(fed.logits), values(forced.logits));
 
     let model = pattern_2();
-    let stepwise = output_recurrent_stepwise(&model, inputs(), &feeding).unwrap();
+    let stepwise = output_recurrent_stepwise(&model, inputs(), &epsilon_one).unwrap();
     let forced = model
         .forward_teacher_forced(None, FeedbackSequence::Tokens(inputs()))
         .unwrap();
     assert_close(&values(stepwise), &values(forced.clone()), "pattern 2");
-    let fed = output_recurrent_window(&model, inputs(), &feeding).unwrap();
-    assert_eq!(values(fed), values(forced));
+    for path in PATHS {
+        let fed = output_recurrent_window(&model, inputs(), &epsilon_one, path).unwrap();
+        assert_eq!(values(fed), values(forced.clone()));
+    }
 }
 
 /// Greedy open-loop generation, written out: the first symbol is given, then each step is fed
@@ -125,8 +186,15 @@ fn epsilon_zero_is_fully_free_running() {
             own: FeedbackChoice::Argmax,
         },
     ] {
-        let fed = hidden_recurrent_window(&model, inputs(), None, &feeding).unwrap();
-        assert_eq!(values(fed.logits), expected, "{feeding:?}");
+        for path in PATHS {
+            let fed =
+                hidden_recurrent_window(&model, inputs(), None, &plan(feeding), path).unwrap();
+            assert_close(
+                &values(fed.logits),
+                &expected,
+                &format!("{feeding:?} {path:?}"),
+            );
+        }
     }
 }
 
@@ -144,12 +212,15 @@ fn pattern_2_epsilon_zero_feeds_its_own_outputs() {
         fed = o.clone().argmax(1).reshape([3]);
         expected.push(o);
     }
-    let feeding = Feeding::ScheduledSampling {
+    let expected = values(Tensor::stack::<3>(expected, 1));
+    let free = plan(Feeding::ScheduledSampling {
         truth_probability: 0.0,
         own: FeedbackChoice::Argmax,
-    };
-    let logits = output_recurrent_window(&model, inputs(), &feeding).unwrap();
-    assert_eq!(values(logits), values(Tensor::stack::<3>(expected, 1)));
+    });
+    for path in PATHS {
+        let logits = output_recurrent_window(&model, inputs(), &free, path).unwrap();
+        assert_close(&values(logits), &expected, &format!("{path:?}"));
+    }
 }
 
 #[test]
@@ -161,7 +232,7 @@ fn curriculum_head_is_teacher_forced_and_tail_is_not() {
         own: FeedbackChoice::Argmax,
     };
     let fed = values(
-        hidden_recurrent_window(&model, inputs(), None, &feeding)
+        hidden_recurrent_window(&model, inputs(), None, &plan(feeding), StepwisePath::Fused)
             .unwrap()
             .logits,
     );
@@ -174,15 +245,8 @@ fn curriculum_head_is_teacher_forced_and_tail_is_not() {
     // [batch 3, time 6, vocab 5]: steps 0..4 match teacher forcing for every sequence.
     for b in 0..3 {
         let row = |v: &[f64], t: usize| v[(b * 6 + t) * VOCAB..(b * 6 + t + 1) * VOCAB].to_vec();
-        // The step-wise path and the fused forward round tanh differently, hence a tolerance.
-        let close = |t: usize| {
-            row(&fed, t)
-                .iter()
-                .zip(row(&forced, t))
-                .all(|(a, e)| (a - e).abs() < 1e-12)
-        };
         for t in 0..4 {
-            assert!(close(t), "sequence {b}, step {t}");
+            assert_eq!(row(&fed, t), row(&forced, t), "sequence {b}, step {t}");
         }
     }
     let last_differs = (0..3).any(|b| {
@@ -197,124 +261,127 @@ fn curriculum_head_is_teacher_forced_and_tail_is_not() {
     assert_eq!(feeding.truth_probability(4, 6), 0.0);
 }
 
-/// Every parameter's gradient, in visiting order.
-fn all_gradients(
-    model: &unroll_model::HiddenRecurrent<B>,
-    gradients: &<B as burn::tensor::backend::AutodiffBackend>::Gradients,
-) -> Vec<Vec<f64>> {
-    struct Collect<'a>(
-        &'a <B as burn::tensor::backend::AutodiffBackend>::Gradients,
-        Vec<Vec<f64>>,
-    );
-    impl burn::module::ModuleVisitor<B> for Collect<'_> {
-        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
-            let gradient = param.val().grad(self.0).expect("every parameter is used");
-            self.1.push(gradient.into_data().iter::<f64>().collect());
+/// The loss of both paths through [`LanguageModel::window_loss`], values and every gradient,
+/// for both patterns, sampled and greedy own symbols.
+#[test]
+fn the_fused_path_trains_exactly_as_the_stepwise_loop() {
+    let _turn = turn();
+    let models = [
+        LanguageModel::Hidden(pattern_1()),
+        LanguageModel::Output(pattern_2()),
+    ];
+    let feedings = [
+        Feeding::ScheduledSampling {
+            truth_probability: 0.5,
+            own: FeedbackChoice::Sample,
+        },
+        Feeding::FreeRunningTail {
+            free_steps: 3,
+            own: FeedbackChoice::Argmax,
+        },
+    ];
+    for model in &models {
+        for feeding in feedings {
+            let what = format!("{}: {feeding:?}", model.vocab_size());
+            let plan = plan(feeding);
+            assert!(!plan.is_teacher_forcing(), "{what}: some own symbols");
+            let run = |path| {
+                let (losses, _) = model
+                    .window_loss(inputs(), targets(), None, &plan, path)
+                    .unwrap();
+                let gradients = all_gradients(model, &losses.clone().sum().backward());
+                (values(losses), gradients)
+            };
+            let (fused, fused_gradients) = run(StepwisePath::Fused);
+            let (stepwise, stepwise_gradients) = run(StepwisePath::Unrolled);
+            assert_close(&fused, &stepwise, &what);
+            assert_same_gradients(&fused_gradients, &stepwise_gradients, &what);
         }
     }
-    let mut collect = Collect(gradients, Vec::new());
-    burn::module::Module::visit(model, &mut collect);
-    collect.1
 }
 
 #[test]
-fn gradients_flow_through_the_state_but_not_the_samples() {
-    let _turn = turn();
-    let device = Default::default();
-    let model = pattern_1();
+fn plans_follow_the_probability_and_the_streams() {
+    let streams = FeedingStreams {
+        seed: 9,
+        iteration: 4,
+    };
     let feeding = Feeding::ScheduledSampling {
-        truth_probability: 0.5,
+        truth_probability: 0.3,
         own: FeedbackChoice::Sample,
     };
-    // Burn draws the weights on first use: draw them now, so both runs below see the same
-    // random numbers.
-    model
-        .forward(SequenceInput::Tokens(inputs()), None)
-        .unwrap();
-    B::seed(&device, 5);
-    let out = hidden_recurrent_window(&model, inputs(), None, &feeding).unwrap();
+    let (batch, time) = (2_000, 11);
+    let big = feeding.plan([batch, time], streams).unwrap();
+    let truth = |plan: &FeedingPlan, rows: usize, steps: std::ops::Range<usize>| {
+        (0..rows)
+            .flat_map(|row| steps.clone().map(move |t| (row, t)))
+            .filter(|&(row, t)| plan.fed_truth(row, t))
+            .count()
+    };
+    assert_eq!(
+        truth(&big, batch, 0..1),
+        batch,
+        "step 0 is always the truth"
+    );
+    let kept = truth(&big, batch, 1..time) as f64 / (batch * (time - 1)) as f64;
+    assert!((kept - 0.3).abs() < 0.01, "truth kept {kept}");
+    let mean_draw = (0..batch).map(|row| big.draw(row, 5)).sum::<f64>() / batch as f64;
+    assert!(
+        (mean_draw - 0.5).abs() < 0.02,
+        "draws uniform: mean {mean_draw}"
+    );
 
-    // The same draws in the same order, replayed by hand, record the symbol each step was fed.
-    B::seed(&device, 5);
-    let (mut state, mut previous, mut fed) = (None, None, Vec::new());
-    for t in 0..6 {
-        let truth = inputs().slice([0..3, t..t + 1]).reshape([3]);
-        let symbol = match previous.take() {
-            None => truth,
-            Some(logits) => {
-                let sample = match unroll_model::Feedback::from_logits(
-                    logits,
-                    unroll_model::FeedbackChoice::Sample,
-                ) {
-                    unroll_model::Feedback::Tokens(ids) => ids,
-                    other => panic!("a sample is a class id, got {other:?}"),
-                };
-                mix(truth, sample, 0.5)
-            }
-        };
-        let (o, next) = model
-            .step(StepInput::Tokens(symbol.clone()), state)
-            .unwrap();
-        fed.push(symbol);
-        previous = Some(o);
-        state = Some(next);
-    }
-    let fed = Tensor::stack::<2>(fed, 1);
+    assert_eq!(
+        feeding.plan([batch, time], streams).unwrap(),
+        big,
+        "same streams"
+    );
+    let next = FeedingStreams {
+        iteration: 5,
+        ..streams
+    };
     assert_ne!(
-        fed.clone().into_data().iter::<i64>().collect::<Vec<_>>(),
-        inputs().into_data().iter::<i64>().collect::<Vec<_>>(),
-        "some steps were fed the model's own samples"
+        feeding.plan([batch, time], next).unwrap(),
+        big,
+        "next iteration"
     );
-
-    // Teacher forcing on the fed symbols is the same computation with every symbol a constant:
-    // full back-propagation through the states, nothing through the choice of symbol.
-    let forced = model.forward(SequenceInput::Tokens(fed), None).unwrap();
-    assert_close(
-        &values(out.logits.clone()),
-        &values(forced.logits.clone()),
-        "logits",
-    );
-    let sampled = step_cross_entropy(out.logits, inputs()).unwrap().sum();
-    let forced = step_cross_entropy(forced.logits, inputs()).unwrap().sum();
-    let sampled = all_gradients(&model, &sampled.backward());
-    let forced = all_gradients(&model, &forced.backward());
-    assert_eq!(sampled.len(), forced.len());
-    for (k, (a, b)) in sampled.iter().zip(&forced).enumerate() {
-        assert_close(a, b, &format!("parameter {k}"));
+    // A row's stream is its own: the first rows of a smaller batch are the same rows.
+    let small = feeding.plan([7, time], streams).unwrap();
+    for row in 0..7 {
+        for t in 0..time {
+            assert_eq!(small.fed_truth(row, t), big.fed_truth(row, t));
+            assert_eq!(small.draw(row, t), big.draw(row, t));
+        }
     }
-}
-
-#[test]
-fn coins_follow_the_probability_and_the_seed() {
-    let _turn = turn();
-    let device = Default::default();
-    let batch = 20_000;
-    let truth = Tensor::<B, 1, Int>::zeros([batch], &device);
-    let own = Tensor::<B, 1, Int>::ones([batch], &device);
-    B::seed(&device, 9);
-    let a: Vec<i64> = mix(truth.clone(), own.clone(), 0.3)
-        .into_data()
-        .iter::<i64>()
-        .collect();
-    let kept = a.iter().filter(|&&v| v == 0).count() as f64 / batch as f64;
-    assert!((kept - 0.3).abs() < 0.015, "truth kept {kept}");
-    B::seed(&device, 9);
-    let b: Vec<i64> = mix(truth, own, 0.3).into_data().iter::<i64>().collect();
-    assert_eq!(a, b, "same seed, same coins");
 }
 
 #[test]
 fn invalid_feeding_is_rejected() {
+    let streams = FeedingStreams {
+        seed: 0,
+        iteration: 0,
+    };
+    for bad in [
+        Feeding::ScheduledSampling {
+            truth_probability: 1.5,
+            own: FeedbackChoice::Sample,
+        },
+        Feeding::FreeRunningTail {
+            free_steps: 7,
+            own: FeedbackChoice::Sample,
+        },
+        Feeding::ScheduledSampling {
+            truth_probability: 0.5,
+            own: FeedbackChoice::Probabilities,
+        },
+    ] {
+        assert!(bad.plan([3, 6], streams).is_err(), "{bad:?}");
+    }
     let _turn = turn();
     let model = pattern_1();
-    let bad = Feeding::ScheduledSampling {
-        truth_probability: 1.5,
-        own: FeedbackChoice::Sample,
-    };
-    assert!(hidden_recurrent_window(&model, inputs(), None, &bad).is_err());
-    let bad = Feeding::FreeRunningTail {
-        free_steps: 7,
-        own: FeedbackChoice::Sample,
-    };
-    assert!(hidden_recurrent_window(&model, inputs(), None, &bad).is_err());
+    let wrong_shape = FeedingPlan::teacher_forcing(3, 5).unwrap();
+    for path in PATHS {
+        let error = hidden_recurrent_window(&model, inputs(), None, &wrong_shape, path);
+        assert!(error.is_err(), "{path:?}");
+    }
 }

@@ -8,9 +8,9 @@ use burn::tensor::{Int, Tensor, TensorData};
 use unroll_training::checkpoint::{self, Checkpoint, CheckpointContents, Which};
 use unroll_training::durable::sha256_hex;
 use unroll_training::{
-    Batching, Corpus, CurriculumSchedule, Evaluation, FeedbackChoice, Feeding, LanguageModelReport,
-    OptimizerKind, Pattern, SamplingSchedule, Silent, Strategy, SymbolMode, TrainingConfig,
-    TrainingError, TrainingRun, evaluate, train,
+    Batching, Corpus, CurriculumSchedule, Evaluation, FeedbackChoice, FeedingPlan,
+    LanguageModelReport, OptimizerKind, Pattern, SamplingSchedule, Silent, StepwisePath, Strategy,
+    SymbolMode, TrainingConfig, TrainingError, TrainingRun, evaluate, train,
 };
 
 type B = Autodiff<NdArray>;
@@ -443,7 +443,10 @@ fn logits<Bk: unroll_training::model::RecurrenceBackend>(
         TensorData::new(values, [1, ids.len()]),
         &Default::default(),
     );
-    let (logits, _) = model.window(input, None, &Feeding::TeacherForcing).unwrap();
+    let plan = FeedingPlan::teacher_forcing(1, ids.len()).unwrap();
+    let (logits, _) = model
+        .window(input, None, &plan, StepwisePath::Fused)
+        .unwrap();
     logits.into_data().iter::<f32>().collect()
 }
 
@@ -526,7 +529,8 @@ fn validation_is_one_stateful_pass() {
         .window(
             to_tensor(&corpus.ids[..n - 1]),
             None,
-            &Feeding::TeacherForcing,
+            &FeedingPlan::teacher_forcing(1, n - 1).unwrap(),
+            StepwisePath::Fused,
         )
         .unwrap();
     let direct: f64 = unroll_model::step_cross_entropy(logits, to_tensor(&corpus.ids[1..]))

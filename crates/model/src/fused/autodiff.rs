@@ -11,7 +11,10 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 
 use super::operation::{Dispatch, Forward, FusedOperation, operations};
 use super::tanh;
-use super::{RecurrenceBackend, cross_entropy, lookup, output_loss, recurrence, recurrence_loss};
+use super::{
+    RecurrenceBackend, cross_entropy, lookup, output_loss, recurrence, recurrence_loss, rollout,
+};
+use burn::tensor::{Int, Tensor};
 
 /// The graph node of operation `Op`: keeps what its forward pass saved.
 struct Node<Op, const PARENTS: usize>(PhantomData<Op>);
@@ -88,6 +91,20 @@ macro_rules! autodiff_methods {
                     forward::<B, C, $op::Operation, $parents>(input)
                 }
             )*
+
+            fn hidden_rollout(
+                input: rollout::HiddenRollout<Self>,
+                plan: &rollout::FeedingPlan,
+            ) -> Tensor<Self, 2, Int> {
+                Tensor::from_inner(B::hidden_rollout(input.inner(), plan))
+            }
+
+            fn output_rollout(
+                input: rollout::OutputRollout<Self>,
+                plan: &rollout::FeedingPlan,
+            ) -> Tensor<Self, 2, Int> {
+                Tensor::from_inner(B::output_rollout(input.inner(), plan))
+            }
         }
     };
 }

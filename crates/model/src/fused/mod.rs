@@ -32,11 +32,12 @@ mod operation;
 pub mod output_loss;
 pub mod recurrence;
 pub mod recurrence_loss;
+pub mod rollout;
 pub mod tanh;
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
-use burn::tensor::{Tensor, TensorPrimitive};
+use burn::tensor::{Int, Tensor, TensorPrimitive};
 
 pub use cross_entropy::row_cross_entropy;
 pub use lookup::lookup_rows;
@@ -44,6 +45,7 @@ pub use operation::{Forward, FusedOperation};
 pub use output_loss::output_row_cross_entropy;
 pub use recurrence::tanh_recurrence;
 pub use recurrence_loss::tanh_recurrence_loss;
+pub use rollout::FeedingPlan;
 pub use tanh::tanh;
 
 use operation::operations;
@@ -77,6 +79,24 @@ macro_rules! declare_backend {
                     )
                 }
             )*
+
+            /// Pattern 1's rollout: the symbol every step is fed under `plan`
+            /// ([`rollout::FeedingPlan`]), `[batch, time]`; no gradient.
+            fn hidden_rollout(
+                input: rollout::HiddenRollout<Self>,
+                plan: &rollout::FeedingPlan,
+            ) -> Tensor<Self, 2, Int> {
+                rollout::hidden_generic(input, plan)
+            }
+
+            /// Pattern 2's rollout: the symbol fed back at every step under `plan`,
+            /// `[batch, time]`; no gradient.
+            fn output_rollout(
+                input: rollout::OutputRollout<Self>,
+                plan: &rollout::FeedingPlan,
+            ) -> Tensor<Self, 2, Int> {
+                rollout::output_generic(input, plan)
+            }
         }
     };
 }

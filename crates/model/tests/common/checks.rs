@@ -14,6 +14,9 @@ use unroll_model::{
 use super::burn_reference::{output_recurrent_logits, step_losses};
 use super::gradients::{all_gradients, check_against_finite_differences};
 use super::reference::{Rnn, RnnGradients, flatten, one_hot};
+pub use super::rollout_checks::{
+    fused_feeding_equals_stepwise_pattern_1, fused_feeding_equals_stepwise_pattern_2,
+};
 use super::{Numbers, assert_close, ids, matrix, matrix_param, values, vector_param};
 
 /// What every check needs of its backend: autodiff and the fused recurrence.
@@ -82,7 +85,7 @@ fn random_rnn(numbers: &mut Numbers, d_input: usize, d_hidden: usize, d_output: 
     }
 }
 
-fn random_ids(numbers: &mut Numbers, batch: usize, time: usize, vocab: usize) -> Vec<Vec<i64>> {
+pub fn random_ids(numbers: &mut Numbers, batch: usize, time: usize, vocab: usize) -> Vec<Vec<i64>> {
     (0..batch)
         .map(|_| {
             (0..time)
@@ -825,7 +828,7 @@ pub fn loss_matches_hand_computed_cross_entropy<B: TestBackend>(device: &B::Devi
 
 /// A copy with the same weights. Burn initialises parameters lazily, on first use, so a clone
 /// of a fresh module would draw its own; reading every parameter first fixes them.
-fn materialized<B: TestBackend, M: burn::module::Module<B>>(module: &M) -> M {
+pub fn materialized<B: TestBackend, M: burn::module::Module<B>>(module: &M) -> M {
     struct Touch;
     impl<B: burn::tensor::backend::Backend> burn::module::ModuleVisitor<B> for Touch {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
@@ -836,7 +839,7 @@ fn materialized<B: TestBackend, M: burn::module::Module<B>>(module: &M) -> M {
     module.clone()
 }
 
-fn assert_same_gradients(what: &str, a: &[Vec<f64>], b: &[Vec<f64>]) {
+pub fn assert_same_gradients(what: &str, a: &[Vec<f64>], b: &[Vec<f64>]) {
     assert_eq!(a.len(), b.len(), "{what}: parameter counts");
     for (k, (x, y)) in a.iter().zip(b).enumerate() {
         assert_close(&format!("{what}: parameter {k}"), x, y, 1e-10);
@@ -845,7 +848,7 @@ fn assert_same_gradients(what: &str, a: &[Vec<f64>], b: &[Vec<f64>]) {
 
 /// A random input sequence for `input` and, when asked, a tracked random `h(0)`
 /// `[layers, batch, d_hidden]`.
-fn random_case<B: TestBackend>(
+pub fn random_case<B: TestBackend>(
     numbers: &mut Numbers,
     input: InputEncoding,
     [layers, batch, time, d_hidden]: [usize; 4],

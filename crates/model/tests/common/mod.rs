@@ -7,6 +7,7 @@ pub mod burn_reference;
 pub mod checks;
 pub mod gradients;
 pub mod reference;
+pub mod rollout_checks;
 
 use burn::module::Param;
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
@@ -123,6 +124,8 @@ macro_rules! backend_checks {
             fused_forward_loss_equals_unrolled,
             fused_cross_entropy_equals_burns_log_softmax,
             output_recurrent_teacher_forced_loss_equals_stepwise,
+            fused_feeding_equals_stepwise_pattern_1,
+            fused_feeding_equals_stepwise_pattern_2,
         );
     };
     (@tests $backend:ty, $device:expr; $($name:ident),* $(,)?) => {

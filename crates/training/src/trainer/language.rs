@@ -17,7 +17,7 @@ use crate::config::{Strategy, TrainingConfig};
 use crate::corpus::{Corpus, DataSource, shortest_corpus};
 use crate::error::{Result, TrainingError, checkpoint_error};
 use crate::evaluate::{Evaluation, evaluate};
-use crate::feeding::Feeding;
+use crate::feeding::{Feeding, FeedingStreams};
 use crate::language_model::LanguageModel;
 use crate::progress::Observer;
 
@@ -322,7 +322,13 @@ where
             None
         };
         let (feeding, truth_probability, free_steps) = config.strategy.feeding(iteration);
-        let (losses, carried_out) = model.window_loss(inputs, targets, carried_in, &feeding)?;
+        let streams = FeedingStreams {
+            seed: config.seed,
+            iteration,
+        };
+        let plan = feeding.plan(shape, streams)?;
+        let (losses, carried_out) =
+            model.window_loss(inputs, targets, carried_in, &plan, config.stepwise_path)?;
         if config.carry_state {
             self.carried = carried_out.map(|state| state.detach());
         }

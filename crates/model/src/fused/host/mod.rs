@@ -17,7 +17,9 @@ use burn::tensor::{DType, Int, Shape, Tensor, TensorData, TensorMetadata, Tensor
 use self::math::Real;
 use super::operation::{Forward, FusedOperation, operations};
 use super::tanh;
-use super::{RecurrenceBackend, cross_entropy, lookup, output_loss, recurrence, recurrence_loss};
+use super::{
+    RecurrenceBackend, cross_entropy, lookup, output_loss, recurrence, recurrence_loss, rollout,
+};
 
 /// The tensor's values, row-major.
 pub fn read<B: Backend, E: Real>(tensor: FloatTensor<B>) -> Vec<E> {
@@ -145,9 +147,29 @@ macro_rules! host_methods {
     };
 }
 
+/// The rollouts by their host kernels.
+macro_rules! host_rollouts {
+    () => {
+        fn hidden_rollout(
+            input: rollout::HiddenRollout<Self>,
+            plan: &rollout::FeedingPlan,
+        ) -> Tensor<Self, 2, Int> {
+            rollout::hidden_host(input, plan)
+        }
+
+        fn output_rollout(
+            input: rollout::OutputRollout<Self>,
+            plan: &rollout::FeedingPlan,
+        ) -> Tensor<Self, 2, Int> {
+            rollout::output_host(input, plan)
+        }
+    };
+}
+
 #[cfg(feature = "flex")]
 impl RecurrenceBackend for burn::backend::Flex {
     operations!(host_methods);
+    host_rollouts!();
 }
 
 #[cfg(feature = "ndarray")]
@@ -158,4 +180,5 @@ where
     burn::backend::ndarray::NdArrayTensor: From<burn::backend::ndarray::SharedArray<I>>,
 {
     operations!(host_methods);
+    host_rollouts!();
 }

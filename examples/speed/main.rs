@@ -1,6 +1,7 @@
 //! Speed and memory of training and generation, per pattern, CPU backend and recurrence path.
 //!
-//! `cargo run --release --example speed` (add `-- quick` for fewer sizes, `-- --threads N` to
+//! `cargo run --release --example speed` (add `-- quick` for fewer sizes, `-- feeding` for the
+//! feeding strategies alone, `-- --threads N` to
 //! run the kernels on N threads instead of one per core; `scripts/pytorch_speed.py` takes the
 //! same flag, so that both sides of a comparison use the same cores). Built with
 //! `--features wgpu` and/or `cuda`, `-- gpu` measures the GPU backends instead
@@ -78,6 +79,8 @@ use unroll::model::{
     SequenceSummarizerConfig, StepInput, step_cross_entropy,
 };
 use unroll::training::clip_global_norm;
+
+mod feeding;
 
 const VOCAB: usize = 65;
 
@@ -504,6 +507,17 @@ fn main() {
         "unroll speed: f32, vocabulary {VOCAB}, one layer, CPU backends flex and ndarray, \
          {threads} threads on {cores} cores\n"
     );
+    let strategies = || {
+        println!(
+            "== feeding strategies (forward, loss, backward, clip, Adam; H 256, batch 64, window 100)"
+        );
+        feeding::feeding::<Autodiff<Flex>>("flex", budget);
+        println!();
+    };
+    if std::env::args().any(|a| a == "feeding") {
+        strategies();
+        return;
+    }
     println!("== pattern 1 training (forward, loss, backward, clip, Adam)");
     let sizes: &[(usize, usize, usize)] = if quick {
         &[(256, 64, 100)]
@@ -560,7 +574,9 @@ fn main() {
             Duration::from_millis(1),
         );
     }
-    println!("\n== generation");
+    println!();
+    strategies();
+    println!("== generation");
     generation::<Autodiff<Flex>>("flex", 256, budget);
     generation::<Autodiff<NdArray>>("ndarray", 256, budget);
 }

@@ -1,0 +1,424 @@
+//! The rollout: which symbol every step of a window is fed when some steps get the model's own
+//! prediction (scheduled sampling, the free-running curriculum).
+//!
+//! No gradient flows through a coin or through the choice of a symbol, so once the fed symbols
+//! are known, the step-wise graph is exactly the teacher-forced graph of the window with those
+//! symbols as inputs. Training therefore runs in two passes: this rollout, with no autodiff and
+//! no saved state, decides the fed symbols step by step; the fused teacher-forced pass then
+//! trains on them (one graph node, hand-written BPTT). The tests hold the pair to the step-wise
+//! loop, values and every gradient.
+//!
+//! The coins and the uniform draws that pick sampled symbols come from a [`FeedingPlan`] made on
+//! the host, so the CPU kernels, the generic passes and the step-wise reference all feed the
+//! same symbols. The CPU backends run [`kernel`] (rows split over the cores for the whole time
+//! loop); every other backend the step-wise passes here, on Burn's operations.
+
+#[cfg(host_kernels)]
+pub(crate) mod kernel;
+
+#[cfg(host_kernels)]
+use burn::tensor::DType;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Bool, Int, Tensor, TensorData};
+
+#[cfg(host_kernels)]
+use super::host::math::Real;
+#[cfg(host_kernels)]
+use super::host::{HostView, read};
+
+use crate::error::{ModelError, shape_error};
+use crate::output_recurrent::{FeedbackChoice, sample_classes_with};
+
+/// Per row and step of a window: whether the step is fed the truth or the model's own
+/// prediction, and the uniform draw that picks a sampled prediction.
+///
+/// Step 0 of every row is always fed the truth: the symbol before a window is data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedingPlan {
+    batch: usize,
+    time: usize,
+    truth: Vec<bool>,
+    draws: Vec<f64>,
+    own: FeedbackChoice,
+}
+
+impl FeedingPlan {
+    /// A plan from per-step flags and draws.
+    ///
+    /// - `truth`: `[batch, time]` row-major, `true` where the step is fed the true symbol.
+    /// - `draws`: `[batch, time]`, uniform in `[0, 1)`: the draw that samples the symbol fed at
+    ///   that step from the softmax of the step before (unused under [`FeedbackChoice::Argmax`]).
+    /// - `own`: how a prediction becomes a symbol, [`FeedbackChoice::Sample`] or
+    ///   [`FeedbackChoice::Argmax`].
+    pub fn new(
+        [batch, time]: [usize; 2],
+        truth: Vec<bool>,
+        draws: Vec<f64>,
+        own: FeedbackChoice,
+    ) -> crate::Result<Self> {
+        if batch == 0 || time == 0 {
+            return Err(shape_error(
+                "plan",
+                "at least one row and one step".into(),
+                &[batch, time],
+            ));
+        }
+        for (what, len) in [("plan truth", truth.len()), ("plan draws", draws.len())] {
+            if len != batch * time {
+                return Err(shape_error(what, format!("[{batch}, {time}]"), &[len]));
+            }
+        }
+        if own == FeedbackChoice::Probabilities {
+            return Err(ModelError::InvalidConfig {
+                setting: "own",
+                reason: "a fed symbol is sampled or the argmax, not a probability vector".into(),
+            });
+        }
+        if let Some(draw) = draws.iter().find(|draw| !(0.0..1.0).contains(*draw)) {
+            return Err(ModelError::InvalidConfig {
+                setting: "draws",
+                reason: format!("{draw} is outside [0, 1)"),
+            });
+        }
+        let mut truth = truth;
+        for row in 0..batch {
+            truth[row * time] = true;
+        }
+        Ok(Self {
+            batch,
+            time,
+            truth,
+            draws,
+            own,
+        })
+    }
+
+    /// Every step fed the truth.
+    pub fn teacher_forcing(batch: usize, time: usize) -> crate::Result<Self> {
+        Self::new(
+            [batch, time],
+            vec![true; batch * time],
+            vec![0.0; batch * time],
+            FeedbackChoice::Argmax,
+        )
+    }
+
+    /// `[batch, time]`.
+    pub fn dims(&self) -> [usize; 2] {
+        [self.batch, self.time]
+    }
+
+    /// How a prediction becomes a symbol.
+    pub fn own(&self) -> FeedbackChoice {
+        self.own
+    }
+
+    /// Whether step `t` of row `row` is fed the truth.
+    pub fn fed_truth(&self, row: usize, t: usize) -> bool {
+        self.truth[row * self.time + t]
+    }
+
+    /// The draw that samples the symbol fed at step `t` of row `row`.
+    pub fn draw(&self, row: usize, t: usize) -> f64 {
+        self.draws[row * self.time + t]
+    }
+
+    /// Whether every step of every row is fed the truth.
+    pub fn is_teacher_forcing(&self) -> bool {
+        self.truth.iter().all(|&truth| truth)
+    }
+
+    /// The last step some row is fed its own prediction: the rollout need not run past the step
+    /// before it. `None` under teacher forcing.
+    pub fn last_own_step(&self) -> Option<usize> {
+        (1..self.time)
+            .rev()
+            .find(|&t| (0..self.batch).any(|row| !self.fed_truth(row, t)))
+    }
+
+    /// Step `t`'s truth flags, `[batch]`, as a tensor.
+    pub fn truth_column<B: Backend>(&self, t: usize, device: &B::Device) -> Tensor<B, 1, Bool> {
+        let column: Vec<bool> = (0..self.batch).map(|row| self.fed_truth(row, t)).collect();
+        Tensor::from_data(TensorData::new(column, [self.batch]), device)
+    }
+
+    /// Step `t`'s draws, `[batch, 1]`, as a tensor.
+    pub fn draw_column<B: Backend>(&self, t: usize, device: &B::Device) -> Tensor<B, 2> {
+        let column: Vec<f64> = (0..self.batch).map(|row| self.draw(row, t)).collect();
+        Tensor::<B, 2>::from_data(TensorData::new(column, [self.batch, 1]), device)
+    }
+
+    /// The symbols fed at step `t`, `[batch]`: `truth` where the plan says so, else the model's
+    /// own prediction from `logits` (`[batch, classes]`, the output of step `t-1`).
+    pub fn mix<B: Backend>(
+        &self,
+        t: usize,
+        truth: Tensor<B, 1, Int>,
+        logits: Tensor<B, 2>,
+    ) -> Tensor<B, 1, Int> {
+        let device = truth.device();
+        let logits = logits.detach();
+        let own = match self.own {
+            FeedbackChoice::Sample => sample_classes_with(logits, self.draw_column(t, &device)),
+            _ => {
+                let [batch, _] = logits.dims();
+                logits.argmax(1).reshape([batch])
+            }
+        };
+        own.mask_where(self.truth_column(t, &device), truth)
+    }
+}
+
+/// One layer of pattern 1: `h = tanh(b + U x + W h)`.
+#[derive(Debug, Clone)]
+pub struct LayerWeights<B: Backend> {
+    /// `U`, `[d_input, d_hidden]` (the first layer's: `[vocab, d_hidden]`, looked up by id).
+    pub input_weight: Tensor<B, 2>,
+    /// `b`, `[d_hidden]`.
+    pub bias: Tensor<B, 1>,
+    /// `W`, `[d_hidden, d_hidden]`.
+    pub recurrent_weight: Tensor<B, 2>,
+}
+
+/// What pattern 1's rollout reads: a language model over token ids.
+#[derive(Debug, Clone)]
+pub struct HiddenRollout<B: Backend> {
+    /// The stacked layers, first to last.
+    pub layers: Vec<LayerWeights<B>>,
+    /// `V`, `[d_hidden, vocab]`.
+    pub output_weight: Tensor<B, 2>,
+    /// `c`, `[vocab]`.
+    pub output_bias: Tensor<B, 1>,
+    /// `h(0)` of every layer, `[layers, batch, d_hidden]`.
+    pub initial: Tensor<B, 3>,
+    /// The true symbols, `[batch, time]` (the input at `t` is the symbol at `t-1`).
+    pub truth: Tensor<B, 2, Int>,
+}
+
+/// What pattern 2's rollout reads.
+#[derive(Debug, Clone)]
+pub struct OutputRollout<B: Backend> {
+    /// `W`, `[vocab, d_hidden]`, looked up by the fed-back id.
+    pub feedback_weight: Tensor<B, 2>,
+    /// `b`, `[d_hidden]`.
+    pub bias: Tensor<B, 1>,
+    /// `V`, `[d_hidden, vocab]`.
+    pub output_weight: Tensor<B, 2>,
+    /// `c`, `[vocab]`.
+    pub output_bias: Tensor<B, 1>,
+    /// `U x(t)` of every step, `[batch, time, d_hidden]`, for a model with an input.
+    pub projected: Option<Tensor<B, 3>>,
+    /// The true fed-back symbols `y(0) … y(τ-1)`, `[batch, time]`.
+    pub truth: Tensor<B, 2, Int>,
+}
+
+fn column<B: Backend>(ids: &Tensor<B, 2, Int>, t: usize) -> Tensor<B, 1, Int> {
+    let [batch, _] = ids.dims();
+    ids.clone().slice([0..batch, t..t + 1]).reshape([batch])
+}
+
+/// Pattern 1's rollout on Burn's operations, step by step: the fed symbols, `[batch, time]`.
+pub fn hidden_generic<B: Backend>(
+    input: HiddenRollout<B>,
+    plan: &FeedingPlan,
+) -> Tensor<B, 2, Int> {
+    let Some(last) = plan.last_own_step() else {
+        return input.truth;
+    };
+    let [_, time] = input.truth.dims();
+    let [layers, batch, hidden] = input.initial.dims();
+    let mut states: Vec<Tensor<B, 2>> = (0..layers)
+        .map(|l| {
+            input
+                .initial
+                .clone()
+                .slice([l..l + 1, 0..batch, 0..hidden])
+                .reshape([batch, hidden])
+        })
+        .collect();
+    let first = &input.layers[0];
+    let table = first.input_weight.clone() + first.bias.clone().unsqueeze::<2>();
+    let mut fed = Vec::with_capacity(time);
+    let mut logits: Option<Tensor<B, 2>> = None;
+    for t in 0..time {
+        let truth = column(&input.truth, t);
+        let symbols = match logits.take() {
+            Some(logits) => plan.mix(t, truth, logits),
+            None => truth,
+        };
+        fed.push(symbols.clone());
+        if t >= last {
+            continue;
+        }
+        let mut below = table.clone().select(0, symbols);
+        for (l, layer) in input.layers.iter().enumerate() {
+            let projected = if l == 0 {
+                below
+            } else {
+                below.matmul(layer.input_weight.clone()) + layer.bias.clone().unsqueeze::<2>()
+            };
+            let state =
+                (projected + states[l].clone().matmul(layer.recurrent_weight.clone())).tanh();
+            states[l] = state.clone();
+            below = state;
+        }
+        logits = Some(
+            below.matmul(input.output_weight.clone()) + input.output_bias.clone().unsqueeze::<2>(),
+        );
+    }
+    Tensor::stack(fed, 1)
+}
+
+/// Pattern 2's rollout on Burn's operations, step by step: the fed-back symbols,
+/// `[batch, time]`.
+pub fn output_generic<B: Backend>(
+    input: OutputRollout<B>,
+    plan: &FeedingPlan,
+) -> Tensor<B, 2, Int> {
+    let Some(last) = plan.last_own_step() else {
+        return input.truth;
+    };
+    let [batch, time] = input.truth.dims();
+    let hidden = input.bias.dims()[0];
+    let bias = input.bias.clone().unsqueeze::<2>();
+    let mut fed = Vec::with_capacity(time);
+    let mut logits: Option<Tensor<B, 2>> = None;
+    for t in 0..time {
+        let truth = column(&input.truth, t);
+        let symbols = match logits.take() {
+            Some(logits) => plan.mix(t, truth, logits),
+            None => truth,
+        };
+        fed.push(symbols.clone());
+        if t >= last {
+            continue;
+        }
+        let mut pre = input.feedback_weight.clone().select(0, symbols) + bias.clone();
+        if let Some(projected) = &input.projected {
+            pre = pre
+                + projected
+                    .clone()
+                    .slice([0..batch, t..t + 1, 0..hidden])
+                    .reshape([batch, hidden]);
+        }
+        logits = Some(
+            pre.tanh().matmul(input.output_weight.clone())
+                + input.output_bias.clone().unsqueeze::<2>(),
+        );
+    }
+    Tensor::stack(fed, 1)
+}
+
+impl<B: AutodiffBackend> HiddenRollout<B> {
+    /// The same rollout on the inner backend: no graph is built for it.
+    pub fn inner(self) -> HiddenRollout<B::InnerBackend> {
+        HiddenRollout {
+            layers: self
+                .layers
+                .into_iter()
+                .map(|layer| LayerWeights {
+                    input_weight: layer.input_weight.inner(),
+                    bias: layer.bias.inner(),
+                    recurrent_weight: layer.recurrent_weight.inner(),
+                })
+                .collect(),
+            output_weight: self.output_weight.inner(),
+            output_bias: self.output_bias.inner(),
+            initial: self.initial.inner(),
+            truth: self.truth.inner(),
+        }
+    }
+}
+
+impl<B: AutodiffBackend> OutputRollout<B> {
+    /// The same rollout on the inner backend: no graph is built for it.
+    pub fn inner(self) -> OutputRollout<B::InnerBackend> {
+        OutputRollout {
+            feedback_weight: self.feedback_weight.inner(),
+            bias: self.bias.inner(),
+            output_weight: self.output_weight.inner(),
+            output_bias: self.output_bias.inner(),
+            projected: self.projected.map(Tensor::inner),
+            truth: self.truth.inner(),
+        }
+    }
+}
+
+/// A float tensor's values on the host.
+#[cfg(host_kernels)]
+fn host_values<B: Backend, E: Real, const D: usize>(tensor: Tensor<B, D>) -> Vec<E> {
+    read::<B, E>(super::primitive(tensor))
+}
+
+/// Ids as a tensor `[batch, time]` on `device`.
+#[cfg(host_kernels)]
+fn ids<B: Backend>(values: Vec<i64>, dims: [usize; 2], device: &B::Device) -> Tensor<B, 2, Int> {
+    Tensor::from_data(TensorData::new(values, dims), device)
+}
+
+/// Pattern 1's rollout by the host kernel in the weights' float type (others: the generic pass).
+#[cfg(host_kernels)]
+pub(crate) fn hidden_host<B: HostView>(
+    input: HiddenRollout<B>,
+    plan: &FeedingPlan,
+) -> Tensor<B, 2, Int> {
+    fn run<B: HostView, E: Real>(input: HiddenRollout<B>, plan: &FeedingPlan) -> Tensor<B, 2, Int> {
+        let device = input.truth.device();
+        let dims = input.truth.dims();
+        let truth = input.truth.into_data().convert::<i64>().to_vec::<i64>();
+        let layers: Vec<kernel::Layer<E>> = input
+            .layers
+            .into_iter()
+            .map(|layer| kernel::Layer {
+                input_weight: host_values(layer.input_weight),
+                bias: host_values(layer.bias),
+                recurrent_weight: host_values(layer.recurrent_weight),
+            })
+            .collect();
+        let output = kernel::Output {
+            weight: host_values(input.output_weight),
+            bias: host_values(input.output_bias),
+        };
+        let initial = host_values(input.initial);
+        let fed = kernel::hidden(&layers, &output, &initial, truth.expect("ids"), plan);
+        ids(fed, dims, &device)
+    }
+    match input.output_weight.dtype() {
+        DType::F32 => run::<B, f32>(input, plan),
+        DType::F64 => run::<B, f64>(input, plan),
+        _ => hidden_generic(input, plan),
+    }
+}
+
+/// Pattern 2's rollout by the host kernel in the weights' float type (others: the generic pass).
+#[cfg(host_kernels)]
+pub(crate) fn output_host<B: HostView>(
+    input: OutputRollout<B>,
+    plan: &FeedingPlan,
+) -> Tensor<B, 2, Int> {
+    fn run<B: HostView, E: Real>(input: OutputRollout<B>, plan: &FeedingPlan) -> Tensor<B, 2, Int> {
+        let device = input.truth.device();
+        let dims = input.truth.dims();
+        let truth = input.truth.into_data().convert::<i64>().to_vec::<i64>();
+        let feedback_weight: Vec<E> = host_values(input.feedback_weight);
+        let bias: Vec<E> = host_values(input.bias);
+        let output = kernel::Output {
+            weight: host_values(input.output_weight),
+            bias: host_values(input.output_bias),
+        };
+        let projected: Option<Vec<E>> = input.projected.map(host_values);
+        let fed = kernel::output(
+            (&feedback_weight, &bias),
+            &output,
+            projected.as_deref(),
+            truth.expect("ids"),
+            plan,
+        );
+        ids(fed, dims, &device)
+    }
+    match input.output_weight.dtype() {
+        DType::F32 => run::<B, f32>(input, plan),
+        DType::F64 => run::<B, f64>(input, plan),
+        _ => output_generic(input, plan),
+    }
+}

@@ -1,0 +1,292 @@
+//! The rollout's checks: the fed symbols from the rollout, trained on by the fused teacher-forced
+//! pass, against the step-wise loop through Burn's operations and autodiff (values and every
+//! gradient), and the host kernels against the generic passes the GPU backends run.
+
+use burn::tensor::{Int, Tensor, TensorData};
+use unroll_model::fused::rollout::{
+    FeedingPlan, HiddenRollout, LayerWeights, OutputRollout, hidden_generic, output_generic,
+};
+use unroll_model::{
+    Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig,
+    HiddenStackConfig, InputEncoding, OutputRecurrent, OutputRecurrentConfig, SequenceInput,
+    StepInput, step_cross_entropy,
+};
+
+use super::checks::{TestBackend, assert_same_gradients, materialized, random_case, random_ids};
+use super::gradients::all_gradients;
+use super::{Numbers, assert_close, ids, values};
+
+const EXACT: f64 = 1e-12;
+
+/// A plan with coins of probability `truth_probability` (the last `free_steps` steps always
+/// fed own predictions) and draws in `[0, 1)`, from `numbers`.
+fn random_plan(
+    numbers: &mut Numbers,
+    [batch, time]: [usize; 2],
+    truth_probability: f64,
+    free_steps: usize,
+    own: FeedbackChoice,
+) -> FeedingPlan {
+    let mut truth = Vec::new();
+    let mut draws = Vec::new();
+    for _ in 0..batch {
+        for t in 0..time {
+            let coin = (numbers.next(1.0) + 1.0) / 2.0;
+            truth.push(coin < truth_probability && t + free_steps < time);
+            draws.push(((numbers.next(1.0) + 1.0) / 2.0).min(0.999_999));
+        }
+    }
+    FeedingPlan::new([batch, time], truth, draws, own).expect("a valid plan")
+}
+
+fn id_values<const D: usize, B: burn::tensor::backend::Backend>(
+    tensor: Tensor<B, D, Int>,
+) -> Vec<i64> {
+    tensor.into_data().iter::<i64>().collect()
+}
+
+fn column<B: burn::tensor::backend::Backend>(
+    ids: &Tensor<B, 2, Int>,
+    t: usize,
+) -> Tensor<B, 1, Int> {
+    let [batch, _] = ids.dims();
+    ids.clone().slice([0..batch, t..t + 1]).reshape([batch])
+}
+
+/// The step-wise loop: each step fed the truth or the model's own prediction by `plan`, through
+/// Burn's operations and autodiff. Returns the logits `[batch, time, vocab]` and the fed symbols.
+fn hidden_stepwise<B: TestBackend>(
+    model: &HiddenRecurrent<B>,
+    truth: &Tensor<B, 2, Int>,
+    state: Option<Tensor<B, 3>>,
+    plan: &FeedingPlan,
+) -> (Tensor<B, 3>, Tensor<B, 2, Int>) {
+    let [_, time] = truth.dims();
+    let (mut state, mut logits, mut fed) = (state, Vec::new(), Vec::new());
+    for t in 0..time {
+        let symbols = match logits.last() {
+            None => column(truth, t),
+            Some(previous) => plan.mix(t, column(truth, t), Tensor::clone(previous)),
+        };
+        let (o, next) = model
+            .step(StepInput::Tokens(symbols.clone()), state)
+            .unwrap();
+        fed.push(symbols);
+        logits.push(o);
+        state = Some(next);
+    }
+    (Tensor::stack(logits, 1), Tensor::stack(fed, 1))
+}
+
+/// Pattern 1's rollout input, read from the model as the generic pass takes it.
+fn hidden_rollout<B: TestBackend>(
+    model: &HiddenRecurrent<B>,
+    truth: Tensor<B, 2, Int>,
+    initial: Tensor<B, 3>,
+) -> HiddenRollout<B> {
+    HiddenRollout {
+        layers: model
+            .hidden
+            .layers
+            .iter()
+            .map(|layer| LayerWeights {
+                input_weight: layer.input_weight.val(),
+                bias: layer.bias.val(),
+                recurrent_weight: layer.recurrent_weight.val(),
+            })
+            .collect(),
+        output_weight: model.output.weight.val(),
+        output_bias: model.output.bias.as_ref().expect("a bias").val(),
+        initial,
+        truth,
+    }
+}
+
+pub fn fused_feeding_equals_stepwise_pattern_1<B: TestBackend>(device: &B::Device) {
+    B::seed(device, 51);
+    let mut numbers = Numbers::new(21);
+    let (batch, time, d_hidden, vocab) = (9, 7, 6, 5);
+    let tokens = InputEncoding::Tokens { vocab_size: vocab };
+    let cases = [
+        (1, 0.5, 0, FeedbackChoice::Sample, true),
+        (2, 1.0, 3, FeedbackChoice::Argmax, false),
+        (3, 0.3, 0, FeedbackChoice::Sample, true),
+        (2, 1.0, 0, FeedbackChoice::Sample, true),
+    ];
+    for (layers, truth_probability, free_steps, own, with_state) in cases {
+        let what = format!(
+            "pattern 1, {layers} layer(s), ε {truth_probability}, {free_steps} free, {own:?}"
+        );
+        let model = materialized(
+            &HiddenRecurrentConfig::new(
+                HiddenStackConfig::new(tokens, d_hidden).with_num_layers(layers),
+                vocab,
+            )
+            .init::<B>(device),
+        );
+        let (sequence, state) = random_case::<B>(
+            &mut numbers,
+            tokens,
+            [layers, batch, time, d_hidden],
+            with_state,
+            device,
+        );
+        let SequenceInput::Tokens(truth) = sequence else {
+            unreachable!("token input")
+        };
+        let targets = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
+        let plan = random_plan(
+            &mut numbers,
+            [batch, time],
+            truth_probability,
+            free_steps,
+            own,
+        );
+
+        let (logits, stepwise_fed) = hidden_stepwise(&model, &truth, state.clone(), &plan);
+        let stepwise_loss = step_cross_entropy(logits, targets.clone()).unwrap();
+        let fed = model
+            .fed_symbols(truth.clone(), state.clone(), &plan)
+            .unwrap();
+        assert_eq!(
+            id_values(fed.clone()),
+            id_values(stepwise_fed),
+            "{what}: fed symbols"
+        );
+        assert_eq!(
+            id_values(fed.clone()) == id_values(truth.clone()),
+            plan.is_teacher_forcing(),
+            "{what}: own predictions fed where the plan asks"
+        );
+        let initial = state
+            .clone()
+            .unwrap_or_else(|| Tensor::zeros([layers, batch, d_hidden], device));
+        let generic = hidden_generic(hidden_rollout(&model, truth, initial), &plan);
+        assert_eq!(
+            id_values(generic),
+            id_values(fed.clone()),
+            "{what}: generic pass"
+        );
+
+        let (fused_loss, _) = model
+            .forward_loss(SequenceInput::Tokens(fed), state.clone(), targets)
+            .unwrap();
+        assert_close(
+            &format!("{what}: losses"),
+            &values(fused_loss.clone()),
+            &values(stepwise_loss.clone()),
+            EXACT,
+        );
+        let fused = fused_loss.sum().backward();
+        let stepwise = stepwise_loss.sum().backward();
+        assert_same_gradients(
+            &what,
+            &all_gradients(&model, &fused),
+            &all_gradients(&model, &stepwise),
+        );
+        if let Some(state) = state {
+            let gradient = |grads: &B::Gradients| values(state.grad(grads).expect("tracked"));
+            let what = format!("{what}: ∂L/∂h(0)");
+            assert_close(&what, &gradient(&fused), &gradient(&stepwise), 1e-10);
+        }
+    }
+}
+
+pub fn fused_feeding_equals_stepwise_pattern_2<B: TestBackend>(device: &B::Device) {
+    B::seed(device, 52);
+    let mut numbers = Numbers::new(22);
+    let (batch, time, d_hidden, vocab, d_input) = (9, 7, 6, 5, 3);
+    let cases = [
+        (false, 0.5, 0, FeedbackChoice::Sample),
+        (true, 0.4, 0, FeedbackChoice::Sample),
+        (true, 1.0, 4, FeedbackChoice::Argmax),
+    ];
+    for (with_input, truth_probability, free_steps, own) in cases {
+        let what = format!(
+            "pattern 2, input {with_input}, ε {truth_probability}, {free_steps} free, {own:?}"
+        );
+        let config = OutputRecurrentConfig::new(d_hidden, vocab);
+        let config = match with_input {
+            true => config.with_input(Some(InputEncoding::Dense { d_input })),
+            false => config,
+        };
+        let model: OutputRecurrent<B> = materialized(&config.init::<B>(device));
+        let input = with_input.then(|| {
+            let x = numbers.vector(batch * time * d_input, 1.0);
+            SequenceInput::Dense(Tensor::from_data(
+                TensorData::new(x, [batch, time, d_input]),
+                device,
+            ))
+        });
+        let truth = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
+        let targets = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
+        let plan = random_plan(
+            &mut numbers,
+            [batch, time],
+            truth_probability,
+            free_steps,
+            own,
+        );
+
+        let mut stepwise_fed = vec![column(&truth, 0)];
+        let first = Feedback::Tokens(column(&truth, 0));
+        let logits = model
+            .forward_stepwise(input.clone(), first, time, |t, o| {
+                let symbols = plan.mix(t, column(&truth, t), o);
+                stepwise_fed.push(symbols.clone());
+                Feedback::Tokens(symbols)
+            })
+            .unwrap();
+        let stepwise_loss = step_cross_entropy(logits, targets.clone()).unwrap();
+        let fed = model
+            .fed_symbols(input.clone(), truth.clone(), &plan)
+            .unwrap();
+        let stepwise_fed = Tensor::stack::<2>(stepwise_fed, 1);
+        assert_eq!(
+            id_values(fed.clone()),
+            id_values(stepwise_fed),
+            "{what}: fed symbols"
+        );
+        assert_ne!(
+            id_values(fed.clone()),
+            id_values(truth.clone()),
+            "{what}: own fed"
+        );
+        let projected = input.clone().map(|input| match input {
+            SequenceInput::Dense(x) => x
+                .reshape([batch * time, d_input])
+                .matmul(model.input_weight.as_ref().expect("an input").val())
+                .reshape([batch, time, d_hidden]),
+            SequenceInput::Tokens(_) => unreachable!("dense input"),
+        });
+        let rollout = OutputRollout {
+            feedback_weight: model.feedback_weight.val(),
+            bias: model.bias.val(),
+            output_weight: model.output.weight.val(),
+            output_bias: model.output.bias.as_ref().expect("a bias").val(),
+            projected,
+            truth,
+        };
+        let generic = output_generic(rollout, &plan);
+        assert_eq!(
+            id_values(generic),
+            id_values(fed.clone()),
+            "{what}: generic pass"
+        );
+
+        let fused_loss = model
+            .teacher_forced_loss(input, FeedbackSequence::Tokens(fed), targets)
+            .unwrap();
+        assert_close(
+            &format!("{what}: losses"),
+            &values(fused_loss.clone()),
+            &values(stepwise_loss.clone()),
+            EXACT,
+        );
+        assert_same_gradients(
+            &what,
+            &all_gradients(&model, &fused_loss.sum().backward()),
+            &all_gradients(&model, &stepwise_loss.sum().backward()),
+        );
+    }
+}
