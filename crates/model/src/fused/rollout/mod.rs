@@ -217,15 +217,38 @@ fn column<B: Backend>(ids: &Tensor<B, 2, Int>, t: usize) -> Tensor<B, 1, Int> {
     ids.clone().slice([0..batch, t..t + 1]).reshape([batch])
 }
 
+/// The step-wise loop both generic rollouts share: each step's symbols are the truth or, by the
+/// plan, the own prediction from the logits `advance(t, symbols)` returned for the step before.
+/// Returns the fed symbols, `[batch, time]`.
+fn generic_loop<B: Backend>(
+    truth: Tensor<B, 2, Int>,
+    plan: &FeedingPlan,
+    mut advance: impl FnMut(usize, Tensor<B, 1, Int>) -> Tensor<B, 2>,
+) -> Tensor<B, 2, Int> {
+    let Some(last) = plan.last_own_step() else {
+        return truth;
+    };
+    let [_, time] = truth.dims();
+    let mut fed = Vec::with_capacity(time);
+    let mut logits = None;
+    for t in 0..time {
+        let symbols = match logits.take() {
+            Some(logits) => plan.mix(t, column(&truth, t), logits),
+            None => column(&truth, t),
+        };
+        fed.push(symbols.clone());
+        if t < last {
+            logits = Some(advance(t, symbols));
+        }
+    }
+    Tensor::stack(fed, 1)
+}
+
 /// Pattern 1's rollout on Burn's operations, step by step: the fed symbols, `[batch, time]`.
 pub fn hidden_generic<B: Backend>(
     input: HiddenRollout<B>,
     plan: &FeedingPlan,
 ) -> Tensor<B, 2, Int> {
-    let Some(last) = plan.last_own_step() else {
-        return input.truth;
-    };
-    let [_, time] = input.truth.dims();
     let [layers, batch, hidden] = input.initial.dims();
     let mut states: Vec<Tensor<B, 2>> = (0..layers)
         .map(|l| {
@@ -238,18 +261,8 @@ pub fn hidden_generic<B: Backend>(
         .collect();
     let first = &input.layers[0];
     let table = first.input_weight.clone() + first.bias.clone().unsqueeze::<2>();
-    let mut fed = Vec::with_capacity(time);
-    let mut logits: Option<Tensor<B, 2>> = None;
-    for t in 0..time {
-        let truth = column(&input.truth, t);
-        let symbols = match logits.take() {
-            Some(logits) => plan.mix(t, truth, logits),
-            None => truth,
-        };
-        fed.push(symbols.clone());
-        if t >= last {
-            continue;
-        }
+    let output_bias = input.output_bias.clone().unsqueeze::<2>();
+    generic_loop(input.truth, plan, |_, symbols| {
         let mut below = table.clone().select(0, symbols);
         for (l, layer) in input.layers.iter().enumerate() {
             let projected = if l == 0 {
@@ -262,11 +275,8 @@ pub fn hidden_generic<B: Backend>(
             states[l] = state.clone();
             below = state;
         }
-        logits = Some(
-            below.matmul(input.output_weight.clone()) + input.output_bias.clone().unsqueeze::<2>(),
-        );
-    }
-    Tensor::stack(fed, 1)
+        below.matmul(input.output_weight.clone()) + output_bias.clone()
+    })
 }
 
 /// Pattern 2's rollout on Burn's operations, step by step: the fed-back symbols,
@@ -275,24 +285,11 @@ pub fn output_generic<B: Backend>(
     input: OutputRollout<B>,
     plan: &FeedingPlan,
 ) -> Tensor<B, 2, Int> {
-    let Some(last) = plan.last_own_step() else {
-        return input.truth;
-    };
-    let [batch, time] = input.truth.dims();
+    let [batch, _] = input.truth.dims();
     let hidden = input.bias.dims()[0];
     let bias = input.bias.clone().unsqueeze::<2>();
-    let mut fed = Vec::with_capacity(time);
-    let mut logits: Option<Tensor<B, 2>> = None;
-    for t in 0..time {
-        let truth = column(&input.truth, t);
-        let symbols = match logits.take() {
-            Some(logits) => plan.mix(t, truth, logits),
-            None => truth,
-        };
-        fed.push(symbols.clone());
-        if t >= last {
-            continue;
-        }
+    let output_bias = input.output_bias.clone().unsqueeze::<2>();
+    generic_loop(input.truth, plan, |t, symbols| {
         let mut pre = input.feedback_weight.clone().select(0, symbols) + bias.clone();
         if let Some(projected) = &input.projected {
             pre = pre
@@ -301,12 +298,8 @@ pub fn output_generic<B: Backend>(
                     .slice([0..batch, t..t + 1, 0..hidden])
                     .reshape([batch, hidden]);
         }
-        logits = Some(
-            pre.tanh().matmul(input.output_weight.clone())
-                + input.output_bias.clone().unsqueeze::<2>(),
-        );
-    }
-    Tensor::stack(fed, 1)
+        pre.tanh().matmul(input.output_weight.clone()) + output_bias.clone()
+    })
 }
 
 impl<B: AutodiffBackend> HiddenRollout<B> {
