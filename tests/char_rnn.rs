@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Scratch, TINY, assert_fails, corpus_text, path, run, text};
+use common::{Scratch, TINY, assert_fails, assert_fails_with, corpus_text, path, run, text};
 use std::path::Path;
 use std::process::Output;
 
@@ -261,6 +261,57 @@ fn user_errors_are_one_clear_line() {
             path(&binary_file),
         ],
         "UTF-8",
+    );
+}
+
+/// Scheduled sampling through the binary: the fused path (the default) and the step-wise loop
+/// (`--stepwise-path unrolled`) feed the same symbols from the same streams, so both runs train
+/// to the same loss (to f32 rounding); an unknown path is one clear error.
+#[test]
+fn scheduled_sampling_trains_alike_on_both_paths() {
+    let scratch = Scratch::new("stepwise");
+    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let loss = |name: &str, extra: &[&str]| {
+        let run_dir = scratch.0.join(name);
+        let mut args = vec![
+            "train",
+            "--data",
+            path(&data),
+            "--out",
+            path(&run_dir),
+            "--steps",
+            "6",
+            "--json",
+            "--strategy",
+            "scheduled-sampling",
+            "--schedule",
+            "constant",
+            "--epsilon",
+            "0.5",
+        ];
+        args.extend(TINY);
+        args.extend(extra);
+        let output = run(&args);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        report["final_training_loss"].as_f64().unwrap()
+    };
+    let fused = loss("fused", &[]);
+    let unrolled = loss("unrolled", &["--stepwise-path", "unrolled"]);
+    assert!(
+        (fused - unrolled).abs() < 1e-4 * fused,
+        "fused {fused}, unrolled {unrolled}"
+    );
+    assert_fails_with(
+        &[
+            "train",
+            "--data",
+            path(&data),
+            "--stepwise-path",
+            "sideways",
+        ],
+        "sideways",
+        2,
     );
 }
 

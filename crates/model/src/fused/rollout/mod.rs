@@ -10,7 +10,7 @@
 //!
 //! The coins and the uniform draws that pick sampled symbols come from a [`FeedingPlan`] made on
 //! the host, so the CPU kernels, the generic passes and the step-wise reference all feed the
-//! same symbols. The CPU backends run [`kernel`] (rows split over the cores for the whole time
+//! same symbols. The CPU backends run a host kernel (rows split over the cores for the whole time
 //! loop); every other backend the step-wise passes here, on Burn's operations.
 
 #[cfg(host_kernels)]
