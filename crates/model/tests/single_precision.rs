@@ -181,3 +181,42 @@ fn flex_f32_pattern_2_teacher_forced_loss_equals_stepwise() {
 fn ndarray_f32_pattern_2_teacher_forced_loss_equals_stepwise() {
     pattern_2::<Autodiff<NdArray<f32>>>();
 }
+
+/// The rollout's fed symbols, sampled in f32, do not depend on how many cores share the batch
+/// rows: each row's coins and draws come from the plan and its arithmetic is its own.
+#[test]
+fn the_rollout_does_not_depend_on_how_rows_are_split() {
+    type B = Autodiff<Flex>;
+    let device = Default::default();
+    let (batch, time, vocab) = (37, 23, 11);
+    let model = HiddenRecurrentConfig::new(
+        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 40).with_num_layers(2),
+        vocab,
+    )
+    .init::<B>(&device);
+    let truth = ids::<B>(batch, time, vocab, 3);
+    let unit = |i: usize, salt: usize| ((i * 2_654_435_761 + salt) % 1000) as f64 / 1000.0;
+    let plan = unroll_model::FeedingPlan::new(
+        [batch, time],
+        (0..batch * time).map(|i| unit(i, 17) < 0.5).collect(),
+        (0..batch * time).map(|i| unit(i, 91)).collect(),
+        unroll_model::FeedbackChoice::Sample,
+    )
+    .unwrap();
+    let fed_on = |threads: usize| -> Vec<i64> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| model.fed_symbols(truth.clone(), None, &plan).unwrap())
+            .into_data()
+            .iter::<i64>()
+            .collect()
+    };
+    let alone = fed_on(1);
+    let given: Vec<i64> = truth.clone().into_data().iter::<i64>().collect();
+    assert_ne!(alone, given, "some steps were fed own samples");
+    for threads in [2, 3, 5] {
+        assert_eq!(fed_on(threads), alone, "{threads} threads");
+    }
+}
