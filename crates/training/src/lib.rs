@@ -58,6 +58,7 @@ pub mod error;
 pub mod evaluate;
 pub mod export;
 pub mod feeding;
+pub mod forecast;
 pub mod generation;
 pub mod language_model;
 pub mod memory;
