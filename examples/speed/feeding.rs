@@ -106,12 +106,9 @@ fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(
                 stepwise_loss(&current, &input, &previous, &targets, &plan)
             }
             _ => {
-                let fed = match plan.is_teacher_forcing() {
-                    true => previous.clone(),
-                    false => current
-                        .fed_symbols(Some(input.clone()), previous.clone(), &plan)
-                        .expect("shapes"),
-                };
+                let fed = current
+                    .fed_symbols(Some(input.clone()), previous.clone(), &plan)
+                    .expect("shapes");
                 current
                     .teacher_forced_loss(
                         Some(input.clone()),

@@ -190,8 +190,9 @@ impl<B: Backend> HiddenRecurrent<B> {
     /// - `plan`: per row and step, the truth or the own prediction, and the sampling draws;
     ///   `[batch, time]` as `truth`.
     ///
-    /// Returns the fed symbols, `[batch, time]`. Runs without autodiff and without dropout (the
-    /// predictions are the model's as at generation); the CPU backends run it as one kernel.
+    /// Returns the fed symbols, `[batch, time]`: `truth` itself, untouched, when the plan feeds
+    /// the truth everywhere. Runs without autodiff and without dropout (the predictions are the
+    /// model's as at generation); the CPU backends run it as one kernel.
     /// No gradient flows through a fed prediction, so [`HiddenRecurrent::forward_loss`] on the
     /// fed symbols is the step-wise training pass, values and gradients.
     pub fn fed_symbols(
@@ -203,8 +204,20 @@ impl<B: Backend> HiddenRecurrent<B> {
     where
         B: RecurrenceBackend,
     {
+        let [batch, time] = truth.dims();
+        if plan.dims() != [batch, time] {
+            return Err(shape_error(
+                "plan",
+                format!("[{batch}, {time}]"),
+                &plan.dims(),
+            ));
+        }
+        if plan.is_teacher_forcing() {
+            // Nothing to decide: the training pass that follows checks the ids.
+            return Ok(truth);
+        }
         let input = SequenceInput::Tokens(truth);
-        let [batch, time] = input.check(&self.hidden.input, self.hidden.id_check)?;
+        input.check(&self.hidden.input, self.hidden.id_check)?;
         let SequenceInput::Tokens(truth) = input else {
             unreachable!("built as tokens just above")
         };
@@ -213,13 +226,6 @@ impl<B: Backend> HiddenRecurrent<B> {
                 "truth",
                 format!("tokens of the output vocabulary ({})", self.d_output()),
                 &[self.hidden.input.width()],
-            ));
-        }
-        if plan.dims() != [batch, time] {
-            return Err(shape_error(
-                "plan",
-                format!("[{batch}, {time}]"),
-                &plan.dims(),
             ));
         }
         let device = self.output.weight.device();

@@ -429,8 +429,8 @@ impl<B: Backend> OutputRecurrent<B> {
     /// - `plan`: per row and step, the truth or the own prediction, and the sampling draws;
     ///   `[batch, time]` as `truth`.
     ///
-    /// Returns the fed-back symbols, `[batch, time]`. Runs without autodiff; the CPU backends
-    /// run it as one kernel. No gradient flows through a fed prediction, so
+    /// Returns the fed-back symbols, `[batch, time]`: `truth` itself, untouched, when the plan
+    /// feeds the truth everywhere. Runs without autodiff; the CPU backends run it as one kernel. No gradient flows through a fed prediction, so
     /// [`OutputRecurrent::teacher_forced_loss`] on the fed symbols is the step-wise training
     /// pass, values and gradients.
     pub fn fed_symbols(
@@ -450,8 +450,6 @@ impl<B: Backend> OutputRecurrent<B> {
                 &[batch, time],
             ));
         }
-        require_ids_below("truth", &truth, self.d_output(), self.id_check)?;
-        self.check_input(input.as_ref(), [batch, time])?;
         if plan.dims() != [batch, time] {
             return Err(shape_error(
                 "plan",
@@ -459,6 +457,12 @@ impl<B: Backend> OutputRecurrent<B> {
                 &plan.dims(),
             ));
         }
+        if plan.is_teacher_forcing() {
+            // Nothing to decide: the training pass that follows checks the ids and the input.
+            return Ok(truth);
+        }
+        require_ids_below("truth", &truth, self.d_output(), self.id_check)?;
+        self.check_input(input.as_ref(), [batch, time])?;
         let projected = match (input, &self.input_weight) {
             (Some(input), Some(weight)) => {
                 let rows = input.into_batch_major_rows().project(weight.val().detach());

@@ -86,13 +86,8 @@ impl Feeding {
         }
     }
 
-    /// Whether every step is fed the truth, so the plain (or parallel) forward applies.
-    pub fn is_teacher_forcing(&self, time: usize) -> bool {
-        (0..time).all(|t| self.truth_probability(t, time) >= 1.0)
-    }
-
     /// How a prediction becomes a symbol.
-    pub fn own(&self) -> FeedbackChoice {
+    fn own(&self) -> FeedbackChoice {
         match *self {
             Feeding::TeacherForcing => FeedbackChoice::Argmax,
             Feeding::ScheduledSampling { own, .. } | Feeding::FreeRunningTail { own, .. } => own,
@@ -194,11 +189,10 @@ pub fn hidden_recurrent_window<B: RecurrenceBackend>(
     path: StepwisePath,
 ) -> Result<RecurrentOutput<B>> {
     check_plan(plan, inputs.dims())?;
-    let inputs = match path {
-        _ if plan.is_teacher_forcing() => inputs,
-        StepwisePath::Fused => model.fed_symbols(inputs, state.clone(), plan)?,
-        StepwisePath::Unrolled => return hidden_recurrent_stepwise(model, inputs, state, plan),
-    };
+    if path == StepwisePath::Unrolled && !plan.is_teacher_forcing() {
+        return hidden_recurrent_stepwise(model, inputs, state, plan);
+    }
+    let inputs = model.fed_symbols(inputs, state.clone(), plan)?;
     Ok(model.forward(SequenceInput::Tokens(inputs), state)?)
 }
 
@@ -256,11 +250,10 @@ pub fn output_recurrent_window<B: RecurrenceBackend>(
     path: StepwisePath,
 ) -> Result<Tensor<B, 3>> {
     check_plan(plan, previous.dims())?;
-    let previous = match path {
-        _ if plan.is_teacher_forcing() => previous,
-        StepwisePath::Fused => model.fed_symbols(None, previous, plan)?,
-        StepwisePath::Unrolled => return output_recurrent_stepwise(model, previous, plan),
-    };
+    if path == StepwisePath::Unrolled && !plan.is_teacher_forcing() {
+        return output_recurrent_stepwise(model, previous, plan);
+    }
+    let previous = model.fed_symbols(None, previous, plan)?;
     Ok(model.forward_teacher_forced(None, FeedbackSequence::Tokens(previous))?)
 }
 

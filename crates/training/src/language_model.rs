@@ -150,22 +150,15 @@ impl<B: RecurrenceBackend> LanguageModel<B> {
             let (logits, state) = self.window(inputs, state, plan, path)?;
             return Ok((step_cross_entropy(logits, targets)?, state));
         }
-        let teacher_forced = plan.is_teacher_forcing();
         match self {
             LanguageModel::Hidden(model) => {
-                let fed = match teacher_forced {
-                    true => inputs,
-                    false => model.fed_symbols(inputs, state.clone(), plan)?,
-                };
+                let fed = model.fed_symbols(inputs, state.clone(), plan)?;
                 let (losses, state) =
                     model.forward_loss(SequenceInput::Tokens(fed), state, targets)?;
                 Ok((losses, Some(state)))
             }
             LanguageModel::Output(model) => {
-                let fed = match teacher_forced {
-                    true => inputs,
-                    false => model.fed_symbols(None, inputs, plan)?,
-                };
+                let fed = model.fed_symbols(None, inputs, plan)?;
                 let previous = FeedbackSequence::Tokens(fed);
                 Ok((model.teacher_forced_loss(None, previous, targets)?, None))
             }
