@@ -1,0 +1,209 @@
+//! The forecaster as a task of the shared loop: random windows of the training part, fed by
+//! the strategy, scored by the mean squared error; validated one step ahead and open loop.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use unroll_model::RecurrenceBackend;
+
+use super::checkpoint::ForecastCheckpoint;
+use super::config::{ForecastConfig, ForecastStrategy};
+use super::data::Standardization;
+use super::evaluate::{ForecastScores, OpenLoop, score_forecaster};
+use super::model::{Forecaster, init_forecaster};
+use crate::batches::iteration_seed;
+use crate::checkpoint::Which;
+use crate::error::{Result, checkpoint_error, invalid};
+use crate::feeding::FeedingStreams;
+use crate::trainer::{IterationLoss, Resumed, Snapshot, Task};
+
+/// Training a [`Forecaster`] on a standardised series.
+pub struct ForecastTask {
+    config: ForecastConfig,
+    standardization: Standardization,
+    train: Vec<Vec<f64>>,
+    validation: Vec<Vec<f64>>,
+    resume: Option<ForecastCheckpoint>,
+}
+
+impl ForecastTask {
+    /// A task training on `train` and validating on `validation`, rows in standard units of
+    /// `standardization`.
+    pub fn new(
+        config: ForecastConfig,
+        standardization: Standardization,
+        train: Vec<Vec<f64>>,
+        validation: Vec<Vec<f64>>,
+    ) -> Result<Self> {
+        config.validate()?;
+        if train.len() < config.window + 1 {
+            return Err(invalid(
+                "window",
+                format!(
+                    "a window of {} steps and the step after it need {} training rows; there are {}",
+                    config.window,
+                    config.window + 1,
+                    train.len()
+                ),
+            ));
+        }
+        super::evaluate::starting_points(validation.len(), &open_loop(&config, &standardization))?;
+        Ok(ForecastTask {
+            config,
+            standardization,
+            train,
+            validation,
+            resume: None,
+        })
+    }
+
+    /// Continues from `checkpoint`, which must fit this task's columns and model.
+    pub fn resuming(mut self, checkpoint: Option<ForecastCheckpoint>) -> Self {
+        self.resume = checkpoint;
+        self
+    }
+
+    /// The previous values `[batch, window, width]` and the targets after them, of the windows
+    /// iteration `iteration` draws (a pure function of the seed and the iteration).
+    pub fn batch<B: AutodiffBackend>(
+        &self,
+        iteration: u64,
+        device: &B::Device,
+    ) -> (Tensor<B, 3>, Tensor<B, 3>) {
+        let (batch, window) = (self.config.batch, self.config.window);
+        let width = self.standardization.width();
+        let mut random = ChaCha8Rng::seed_from_u64(iteration_seed(self.config.seed, iteration, 11));
+        let last = self.train.len() - window - 1;
+        let starts: Vec<usize> = (0..batch).map(|_| random.random_range(0..=last)).collect();
+        let tensor = |offset: usize| {
+            let values: Vec<f32> = starts
+                .iter()
+                .flat_map(|&s| self.train[s + offset..s + offset + window].iter().flatten())
+                .map(|&v| v as f32)
+                .collect();
+            Tensor::<B, 3>::from_data(TensorData::new(values, [batch, window, width]), device)
+        };
+        (tensor(0), tensor(1))
+    }
+}
+
+/// The open-loop evaluation the settings ask for.
+pub fn open_loop(config: &ForecastConfig, standardization: &Standardization) -> OpenLoop {
+    OpenLoop {
+        warmup: config.warmup,
+        horizon: config.horizon,
+        starts: config.starts,
+        valid_threshold: config.valid_threshold,
+        steps_per_lyapunov_time: standardization.steps_per_lyapunov_time,
+    }
+}
+
+impl<B: AutodiffBackend> Task<B> for ForecastTask
+where
+    B: RecurrenceBackend,
+    B::InnerBackend: RecurrenceBackend,
+{
+    type Model = Forecaster<B>;
+    type Validation = ForecastScores;
+
+    fn init_model(&mut self, device: &B::Device) -> Result<Self::Model> {
+        init_forecaster(&self.config.model, self.standardization.width(), device)
+    }
+
+    fn resume(
+        &mut self,
+        device: &B::Device,
+    ) -> Result<Option<Resumed<Self::Model, ForecastScores>>> {
+        let Some(checkpoint) = self.resume.take() else {
+            return Ok(None);
+        };
+        if checkpoint.standardization.columns != self.standardization.columns {
+            return Err(checkpoint_error(
+                &checkpoint.path,
+                format!(
+                    "it forecasts the columns {}, not {}",
+                    checkpoint.standardization.columns.join(", "),
+                    self.standardization.columns.join(", ")
+                ),
+            ));
+        }
+        if checkpoint.config.model != self.config.model {
+            return Err(checkpoint_error(
+                &checkpoint.path,
+                "its network has another shape than these settings ask for",
+            ));
+        }
+        Ok(Some(Resumed {
+            model: checkpoint.model(device)?,
+            optimizer: checkpoint.optimizer_bytes().map(<[u8]>::to_vec),
+            progress: checkpoint.progress,
+            metrics: checkpoint.metrics,
+        }))
+    }
+
+    fn loss(
+        &mut self,
+        model: &Self::Model,
+        iteration: u64,
+        device: &B::Device,
+    ) -> Result<IterationLoss<B>> {
+        let (previous, targets) = self.batch::<B>(iteration, device);
+        let [batch, window, width] = previous.dims();
+        let feeding = self.config.strategy.feeding(iteration);
+        let plan = feeding.plan(
+            [batch, window],
+            FeedingStreams {
+                seed: self.config.seed,
+                iteration,
+            },
+        )?;
+        let predictions = model.window(previous, &plan, self.config.fed_gradient)?;
+        let loss = (predictions - targets).powf_scalar(2.0).mean();
+        let (truth_probability, free_steps) = match self.config.strategy {
+            ForecastStrategy::TeacherForcing => (None, None),
+            ForecastStrategy::ScheduledSampling { schedule } => {
+                (Some(schedule.probability(iteration)), None)
+            }
+            ForecastStrategy::Curriculum { schedule } => {
+                (None, Some(schedule.free_running_steps(iteration)))
+            }
+        };
+        Ok(IterationLoss {
+            loss,
+            items: batch * window * width,
+            truth_probability,
+            free_steps,
+        })
+    }
+
+    fn validate(
+        &self,
+        model: &<Self::Model as AutodiffModule<B>>::InnerModule,
+        device: &B::Device,
+    ) -> Result<ForecastScores> {
+        score_forecaster(
+            model,
+            &self.validation,
+            &open_loop(&self.config, &self.standardization),
+            device,
+        )
+    }
+
+    fn uninformed_loss(&self) -> Option<f64> {
+        // Standardised columns have variance about 1: the error of predicting their mean.
+        Some(1.0)
+    }
+
+    fn save(
+        &self,
+        out: &Path,
+        which: Which,
+        snapshot: &Snapshot<'_, Self::Model, ForecastScores>,
+    ) -> Result<PathBuf> {
+        ForecastCheckpoint::save(out, which, &self.config, &self.standardization, snapshot)
+    }
+}

@@ -1,0 +1,194 @@
+//! The forecaster on the shared loop: pattern 2 and pattern 1 learn Lorenz-63's next step from
+//! the built-in series, every strategy trains, a stopped run resumes to the last digit, and the
+//! checkpoint alone reproduces the scores. On ndarray and flex.
+
+use std::path::{Path, PathBuf};
+
+use burn::backend::{Autodiff, Flex, NdArray};
+use burn::tensor::backend::AutodiffBackend;
+use unroll_model::RecurrenceBackend;
+use unroll_training::forecast::{
+    BuiltinSystem, FedGradient, ForecastCheckpoint, ForecastConfig, ForecastStrategy, ForecastTask,
+    Standardization, open_loop, score_forecaster, split_in_time,
+};
+use unroll_training::trainer::RunPlace;
+use unroll_training::{CurriculumSchedule, Pattern, SamplingSchedule, Silent, Which, train_task};
+
+/// Burn 0.21's autodiff can lose a gradient when two threads build and sweep graphs at once
+/// (tracel-ai/burn#5573): the tests take turns.
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("unroll-forecast-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn place(out: &Path, resume_from: Option<PathBuf>) -> RunPlace {
+    RunPlace {
+        out: out.to_path_buf(),
+        resume_from,
+        replace_existing: false,
+        stop: None,
+        backend: "test".into(),
+        data: None,
+    }
+}
+
+fn config(pattern: Pattern, iterations: u64, strategy: ForecastStrategy) -> ForecastConfig {
+    let mut config = ForecastConfig {
+        iterations,
+        window: 20,
+        batch: 16,
+        eval_every: 40,
+        log_every: 10,
+        learning_rate: 1e-2,
+        strategy,
+        warmup: 20,
+        horizon: 40,
+        starts: 8,
+        seed: 3,
+        ..ForecastConfig::default()
+    };
+    config.model.pattern = pattern;
+    config.model.hidden = 24;
+    config
+}
+
+fn task(config: ForecastConfig) -> ForecastTask {
+    let series = BuiltinSystem::Lorenz.series(1500, 0.0, 0).unwrap();
+    let (train, validation) =
+        split_in_time(&series, config.validation_fraction, config.shortest_part()).unwrap();
+    let standardization = Standardization::fit(&train).unwrap();
+    let train = standardization.standardize(&train.rows).unwrap();
+    let validation = standardization.standardize(&validation.rows).unwrap();
+    ForecastTask::new(config, standardization, train, validation).unwrap()
+}
+
+fn learns_and_resumes<B>(backend: &str)
+where
+    B: AutodiffBackend + RecurrenceBackend,
+    B::InnerBackend: RecurrenceBackend,
+{
+    let _turn = turn();
+    let dir = scratch(backend);
+    let device = Default::default();
+    let strategies = [
+        ForecastStrategy::TeacherForcing,
+        ForecastStrategy::ScheduledSampling {
+            schedule: SamplingSchedule::Linear {
+                k: 1.0,
+                c: 0.005,
+                minimum: 0.5,
+            },
+        },
+        ForecastStrategy::Curriculum {
+            schedule: CurriculumSchedule {
+                maximum: 10,
+                start: 20,
+                ramp: 60,
+            },
+        },
+    ];
+    for pattern in [Pattern::Output, Pattern::Hidden] {
+        for strategy in strategies {
+            let name = format!("{pattern:?} {}", strategy.name());
+            let config = config(pattern, 120, strategy);
+            let out = dir.join(format!("{pattern:?}-{}", strategy.name()).replace(' ', "-"));
+            let report = train_task::<B, _>(
+                &mut task(config.clone()),
+                &config.loop_settings(),
+                &place(&out, None),
+                &device,
+                &mut Silent,
+            )
+            .unwrap();
+            // Standardised columns: predicting the mean scores 1; the next step is learnable.
+            assert!(
+                report.validation.one_step_mse < 0.05,
+                "{name}: {:?}",
+                report.validation
+            );
+            assert_eq!(report.validation.nrmse.len(), 40);
+            assert!(report.validation.valid_lyapunov_times.is_some());
+            if let ForecastStrategy::Curriculum { .. } = strategy {
+                let last = report.metrics.last().unwrap();
+                assert_eq!(last.free_steps, Some(10), "{name}");
+            }
+        }
+    }
+
+    // Stopped at 60 and resumed to 120: the same run, to the last digit, with the gradient
+    // through the fed outputs and scheduled sampling.
+    let mut through = config(
+        Pattern::Hidden,
+        120,
+        ForecastStrategy::ScheduledSampling {
+            schedule: SamplingSchedule::Constant { epsilon: 0.7 },
+        },
+    );
+    through.fed_gradient = FedGradient::Through;
+    let whole = train_task::<B, _>(
+        &mut task(through.clone()),
+        &through.loop_settings(),
+        &place(&dir.join("whole"), None),
+        &device,
+        &mut Silent,
+    )
+    .unwrap();
+    let halves = dir.join("halves");
+    let first = ForecastConfig {
+        iterations: 60,
+        ..through.clone()
+    };
+    train_task::<B, _>(
+        &mut task(first.clone()),
+        &first.loop_settings(),
+        &place(&halves, None),
+        &device,
+        &mut Silent,
+    )
+    .unwrap();
+    let checkpoint = ForecastCheckpoint::open(&halves, Which::Last).unwrap();
+    assert_eq!(checkpoint.progress.iteration, 60);
+    let resumed = train_task::<B, _>(
+        &mut task(through.clone()).resuming(Some(checkpoint)),
+        &through.loop_settings(),
+        &place(&halves, Some(halves.join("last"))),
+        &device,
+        &mut Silent,
+    )
+    .unwrap();
+    assert_eq!(resumed.final_loss, whole.final_loss);
+    assert_eq!(resumed.validation, whole.validation);
+
+    // The checkpoint alone reproduces the scores: its weights and its standardisation.
+    let saved = ForecastCheckpoint::open(&dir.join("whole"), Which::Last).unwrap();
+    let model = saved.model::<B::InnerBackend>(&device).unwrap();
+    let series = BuiltinSystem::Lorenz.series(1500, 0.0, 0).unwrap();
+    let (_, validation) = split_in_time(&series, 0.2, 60).unwrap();
+    let rows = saved.standardization.standardize(&validation.rows).unwrap();
+    let scores = score_forecaster(
+        &model,
+        &rows,
+        &open_loop(&saved.config, &saved.standardization),
+        &device,
+    )
+    .unwrap();
+    assert_eq!(scores, whole.validation);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn forecasters_learn_and_resume_exactly_on_ndarray() {
+    learns_and_resumes::<Autodiff<NdArray>>("ndarray");
+}
+
+#[test]
+fn forecasters_learn_and_resume_exactly_on_flex() {
+    learns_and_resumes::<Autodiff<Flex>>("flex");
+}
