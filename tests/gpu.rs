@@ -469,3 +469,81 @@ fn training_steps_and_checkpoints_cross_backends() {
     assert_loads_on_both("GPU checkpoint", &on_gpu);
     assert_loads_on_both("CPU checkpoint", &on_cpu);
 }
+
+/// The forecaster on real values: teacher forcing, a window fed its own outputs (detached and
+/// through) and an open-loop forecast, patterns 2 and 1, values and every gradient.
+#[test]
+fn forecasters_agree() {
+    use unroll::training::forecast::{FedGradient, Forecaster, init_forecaster};
+    use unroll::training::{ModelSettings, Pattern};
+    let _turn = turn();
+    let (batch, time, width) = (3, 8, 2);
+    let series = |phase: f32, device: &WgpuDevice| {
+        let data: Vec<f32> = (0..batch * time * width)
+            .map(|i| (0.37 * i as f32 + phase).sin())
+            .collect();
+        Tensor::<Gpu, 3>::from_data(TensorData::new(data, [batch, time, width]), device)
+    };
+    let on_cpu =
+        |t: Tensor<Gpu, 3>| Tensor::<Cpu, 3>::from_data(t.into_data(), &Default::default());
+    let plan = Feeding::ScheduledSampling {
+        truth_probability: 0.5,
+        own: FeedbackChoice::Argmax,
+    }
+    .plan(
+        [batch, time],
+        FeedingStreams {
+            seed: 4,
+            iteration: 2,
+        },
+    )
+    .unwrap();
+    for pattern in [Pattern::Output, Pattern::Hidden] {
+        let settings = ModelSettings {
+            pattern,
+            hidden: 8,
+            layers: 1,
+            dropout: 0.0,
+        };
+        let cpu: Forecaster<Cpu> = init_forecaster(&settings, width, &Default::default()).unwrap();
+        let gpu_model: Forecaster<Gpu> =
+            transfer(&cpu, init_forecaster(&settings, width, &gpu()).unwrap());
+        let (previous, targets) = (series(0.0, &gpu()), series(0.4, &gpu()));
+        let (cpu_previous, cpu_targets) = (on_cpu(previous.clone()), on_cpu(targets.clone()));
+        for (what, gradient) in [
+            ("teacher forcing", None),
+            ("detached", Some(FedGradient::Detached)),
+            ("through", Some(FedGradient::Through)),
+        ] {
+            let what = format!("{pattern:?} {what}");
+            let run_cpu = match gradient {
+                None => cpu.teacher_forced(cpu_previous.clone()).unwrap(),
+                Some(g) => cpu.window(cpu_previous.clone(), &plan, g).unwrap(),
+            };
+            let run_gpu = match gradient {
+                None => gpu_model.teacher_forced(previous.clone()).unwrap(),
+                Some(g) => gpu_model.window(previous.clone(), &plan, g).unwrap(),
+            };
+            assert_close(&what, &values(run_cpu.clone()), &values(run_gpu.clone()));
+            let cpu_grads = (run_cpu - cpu_targets.clone())
+                .powf_scalar(2.0)
+                .sum()
+                .backward();
+            let gpu_grads = (run_gpu - targets.clone())
+                .powf_scalar(2.0)
+                .sum()
+                .backward();
+            assert_same_gradients(
+                &what,
+                gradients(&cpu, &cpu_grads),
+                gradients(&gpu_model, &gpu_grads),
+            );
+        }
+        let warm = previous.narrow(1, 0, 4);
+        assert_close(
+            &format!("{pattern:?} open loop"),
+            &values(cpu.open_loop(on_cpu(warm.clone()), 6).unwrap()),
+            &values(gpu_model.open_loop(warm, 6).unwrap()),
+        );
+    }
+}

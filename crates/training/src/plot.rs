@@ -1,6 +1,7 @@
-//! Pictures as PNG: the loss curve (training and validation loss against iterations) and a
-//! classifier's confusion matrix as a heat map (feature `plot`, on by default; without it no
-//! picture is drawn and these functions do nothing).
+//! Pictures as PNG: the loss curve (training and validation loss against iterations), lines
+//! with their spread (a forecast's error by horizon), and a classifier's confusion matrix as a
+//! heat map (feature `plot`, on by default; without it no picture is drawn and these functions
+//! do nothing).
 
 use std::path::Path;
 
@@ -101,6 +102,110 @@ pub fn plot_losses<V: Validation>(history: &[IterationMetrics<V>], path: &Path) 
 /// Without the `plot` feature: draws nothing.
 #[cfg(not(feature = "plot"))]
 pub fn plot_losses<V: Validation>(_history: &[IterationMetrics<V>], _path: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// One line of a [`plot_lines`] chart: its name, its points and, optionally, a band around it
+/// (`(x, low, high)`, e.g. the spread over seeds).
+#[derive(Debug, Clone, Default)]
+pub struct Line {
+    /// The legend's label.
+    pub name: String,
+    /// `(x, y)` points.
+    pub points: Vec<(f64, f64)>,
+    /// `(x, low, high)`: a shaded band, drawn under the line.
+    pub band: Vec<(f64, f64, f64)>,
+}
+
+/// Draws lines (with their bands) on one chart, as a PNG: `title`, axes labelled `x` and `y`.
+#[cfg(feature = "plot")]
+pub fn plot_lines(lines: &[Line], title: &str, [x, y]: [&str; 2], path: &Path) -> Result<()> {
+    register_font();
+    let xs = lines.iter().flat_map(|l| {
+        l.points
+            .iter()
+            .map(|p| p.0)
+            .chain(l.band.iter().map(|b| b.0))
+    });
+    let ys = lines.iter().flat_map(|l| {
+        l.points
+            .iter()
+            .map(|p| p.1)
+            .chain(l.band.iter().flat_map(|b| [b.1, b.2]))
+    });
+    let finite = |v: &f64| v.is_finite();
+    let (x_min, x_max) = xs
+        .filter(finite)
+        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    let (y_min, y_max) = ys
+        .filter(finite)
+        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    if x_min > x_max {
+        return Ok(());
+    }
+    let pad = ((y_max - y_min) * 0.05).max(1e-9);
+    let x_max = if x_max > x_min { x_max } else { x_min + 1.0 };
+    let colours = [
+        BLUE,
+        RED,
+        RGBColor(0, 140, 0),
+        MAGENTA,
+        RGBColor(230, 140, 0),
+        CYAN,
+        BLACK,
+    ];
+    let draw = || -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let root = BitMapBackend::new(path, (900, 540)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .margin_right(30)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x_min..x_max, (y_min - pad)..(y_max + pad))?;
+        chart
+            .configure_mesh()
+            .x_desc(x)
+            .y_desc(y)
+            .label_style(("sans-serif", 14))
+            .draw()?;
+        for (k, line) in lines.iter().enumerate() {
+            let colour = colours[k % colours.len()];
+            if !line.band.is_empty() {
+                let outline: Vec<(f64, f64)> = line
+                    .band
+                    .iter()
+                    .map(|b| (b.0, b.2))
+                    .chain(line.band.iter().rev().map(|b| (b.0, b.1)))
+                    .collect();
+                chart.draw_series(std::iter::once(Polygon::new(outline, colour.mix(0.15))))?;
+            }
+            chart
+                .draw_series(LineSeries::new(
+                    line.points.iter().copied(),
+                    colour.stroke_width(2),
+                ))?
+                .label(line.name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .label_font(("sans-serif", 14))
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    };
+    draw().map_err(|e| io_error(path, std::io::Error::other(e.to_string())))
+}
+
+/// Without the `plot` feature: draws nothing.
+#[cfg(not(feature = "plot"))]
+pub fn plot_lines(_lines: &[Line], _title: &str, _axes: [&str; 2], _path: &Path) -> Result<()> {
     Ok(())
 }
 

@@ -106,6 +106,25 @@ pub enum BuiltinSystem {
     MackeyGlass,
 }
 
+/// A built-in series as a run records it, so that resuming and evaluating regenerate the same
+/// values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BuiltinSeries {
+    /// The system.
+    pub system: BuiltinSystem,
+    /// Steps generated.
+    pub length: usize,
+    /// Observation noise, as a fraction of each column's deviation.
+    pub noise: f64,
+}
+
+impl BuiltinSeries {
+    /// The series (always from the same start, so every run of a study sees the same data).
+    pub fn series(&self) -> Result<Series> {
+        self.system.series(self.length, self.noise, 0)
+    }
+}
+
 /// Lorenz-63's sampling interval in the built-in series.
 pub const LORENZ_INTERVAL: f64 = 0.02;
 const MACKEY_GLASS_LAGS: usize = 4;

@@ -21,7 +21,8 @@ pub mod task;
 pub use checkpoint::ForecastCheckpoint;
 pub use config::{FedGradient, ForecastConfig, ForecastStrategy};
 pub use data::{
-    BuiltinSystem, LORENZ_INTERVAL, Series, Standardization, read_series_csv, split_in_time,
+    BuiltinSeries, BuiltinSystem, LORENZ_INTERVAL, Series, Standardization, read_series_csv,
+    split_in_time,
 };
 pub use evaluate::{ForecastScores, OpenLoop, forecasts, score_forecaster, starting_points};
 pub use metrics::{column_deviations, nrmse_by_horizon, valid_prediction_time};

@@ -1,0 +1,313 @@
+//! The command line: clap definitions and how flags override the settings (the same flags as
+//! char-rnn's and classify's where they mean the same thing).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use unroll::training::forecast::{BuiltinSystem, FedGradient, ForecastConfig, ForecastStrategy};
+use unroll::training::{CurriculumSchedule, Pattern, SamplingSchedule};
+
+use crate::common::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change};
+
+/// Real-valued sequences forecast by pattern 2 (or pattern 1) fed back its own outputs: train,
+/// evaluate one step ahead and open loop, forecast, and study what the training strategies do
+/// to the exposure bias.
+///
+/// With no command, trains teacher forcing and the curriculum on Lorenz-63 (about a minute on
+/// 2 cores) and prints their open-loop errors side by side.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a forecaster (on a built-in system unless --data is given).
+    Train(Box<TrainArgs>),
+    /// Score a checkpoint on a series: one step ahead, and open loop from many starting points.
+    Eval(EvalArgs),
+    /// Continue a series after its last row, fed back the model's own outputs.
+    Forecast(ForecastArgs),
+    /// Write a built-in system's series as CSV on stdout.
+    Generate(GenerateArgs),
+    /// Train every strategy on both systems and both patterns, several seeds each, and write
+    /// a report with figures.
+    Study(StudyArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SystemArg {
+    /// Lorenz-63, sampled every 0.02 time units (x, y, z).
+    Lorenz,
+    /// Mackey–Glass τ 17, sampled every 6 time units as the delay vector x(t), x(t−6),
+    /// x(t−12), x(t−18).
+    MackeyGlass,
+}
+
+impl SystemArg {
+    pub fn system(self) -> BuiltinSystem {
+        match self {
+            SystemArg::Lorenz => BuiltinSystem::Lorenz,
+            SystemArg::MackeyGlass => BuiltinSystem::MackeyGlass,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatternArg {
+    /// Pattern 2: the fed-back previous output is the only input.
+    Output,
+    /// Pattern 1: x(t) = y(t-1), the hidden state carried.
+    Hidden,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrategyArg {
+    TeacherForcing,
+    /// Scheduled sampling, ε decaying linearly from 1 to 0.25 over the run.
+    Linear,
+    /// Scheduled sampling, ε = kⁱ reaching 0.05 at the end of the run.
+    Exponential,
+    /// Scheduled sampling, ε = k / (k + exp(i/k)) crossing 0.5 halfway.
+    InverseSigmoid,
+    /// The curriculum: from a quarter of the run, the last steps of each window are fed the
+    /// model's own outputs, growing to half the window by three quarters of the run.
+    Curriculum,
+}
+
+impl StrategyArg {
+    pub const ALL: [StrategyArg; 5] = [
+        StrategyArg::TeacherForcing,
+        StrategyArg::Linear,
+        StrategyArg::Exponential,
+        StrategyArg::InverseSigmoid,
+        StrategyArg::Curriculum,
+    ];
+
+    /// The strategy, its schedule fitted to a run of `iterations` over windows of `window`.
+    pub fn strategy(self, iterations: u64, window: usize) -> ForecastStrategy {
+        let n = iterations.max(1) as f64;
+        let scheduled = |schedule| ForecastStrategy::ScheduledSampling { schedule };
+        match self {
+            StrategyArg::TeacherForcing => ForecastStrategy::TeacherForcing,
+            StrategyArg::Linear => scheduled(SamplingSchedule::Linear {
+                k: 1.0,
+                c: 0.75 / n,
+                minimum: 0.25,
+            }),
+            StrategyArg::Exponential => scheduled(SamplingSchedule::Exponential {
+                k: 0.05f64.powf(1.0 / n).min(1.0 - 1e-12),
+            }),
+            StrategyArg::InverseSigmoid => {
+                // k ln k = n / 2: ε crosses one half halfway through the run.
+                let mut k = 2.0f64;
+                for _ in 0..60 {
+                    k = (n / 2.0 / k.ln()).max(1.0 + 1e-9);
+                }
+                scheduled(SamplingSchedule::InverseSigmoid { k: k.max(1.0) })
+            }
+            StrategyArg::Curriculum => ForecastStrategy::Curriculum {
+                schedule: CurriculumSchedule {
+                    maximum: (window / 2).max(1),
+                    start: iterations / 4,
+                    ramp: (iterations / 2).max(1),
+                },
+            },
+        }
+    }
+}
+
+#[derive(Args, Debug, Default)]
+#[command(allow_negative_numbers = true)]
+pub struct TrainArgs {
+    /// A CSV file of numeric columns, one row per time step (a header row is allowed); its last
+    /// --val-fraction is held out for validation (default: a built-in system).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The built-in system trained on without --data.
+    #[arg(long, value_enum)]
+    pub system: Option<SystemArg>,
+    /// Steps of the built-in series.
+    #[arg(long, default_value_t = 10_000)]
+    pub length: usize,
+    /// Observation noise added to the built-in series, as a fraction of each column's
+    /// deviation.
+    #[arg(long, default_value_t = 0.0)]
+    pub noise: f64,
+    /// Which recurrence: pattern 2 (`output`) or pattern 1 (`hidden`).
+    #[arg(long, value_enum)]
+    pub pattern: Option<PatternArg>,
+    /// What the network is fed in training.
+    #[arg(long, value_enum)]
+    pub strategy: Option<StrategyArg>,
+    /// Back-propagate through the fed-back own outputs (default: they are constants).
+    #[arg(long)]
+    pub through: bool,
+    /// Steps per training window.
+    #[arg(long)]
+    pub window: Option<usize>,
+    /// Fraction of the series, at its end, held out for validation.
+    #[arg(long)]
+    pub val_fraction: Option<f64>,
+    /// Open loop: true steps read before the model feeds back its own outputs.
+    #[arg(long)]
+    pub warmup: Option<usize>,
+    /// Open loop: steps forecast from each starting point.
+    #[arg(long)]
+    pub horizon: Option<usize>,
+    /// Run directory for checkpoints and metrics; must not hold a run unless --force (default:
+    /// runs/forecast, or runs/forecast-2, -3, …).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The flags every training command line shares.
+    #[command(flatten)]
+    pub common: TrainingFlags,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The checkpoint read.
+    #[command(flatten)]
+    pub from: CheckpointArgs,
+    /// The series scored (CSV of the training data's columns); default: the run's own
+    /// validation part when it trained on a built-in system.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Open loop: steps forecast from each starting point (default: the run's).
+    #[arg(long)]
+    pub horizon: Option<usize>,
+    /// Open loop: starting points (default: the run's).
+    #[arg(long)]
+    pub starts: Option<usize>,
+    /// Also draw the open-loop NRMSE against the horizon into this PNG file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ForecastArgs {
+    /// The checkpoint read.
+    #[command(flatten)]
+    pub from: CheckpointArgs,
+    /// The series continued (CSV of the training data's columns): the model reads its last
+    /// rows, then forecasts.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Steps forecast after the last row.
+    #[arg(long)]
+    pub horizon: usize,
+    /// Print one JSON object instead of CSV.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// The system.
+    #[arg(long, value_enum, default_value = "lorenz")]
+    pub system: SystemArg,
+    /// Steps written.
+    #[arg(long, default_value_t = 10_000)]
+    pub length: usize,
+    /// Observation noise, as a fraction of each column's deviation.
+    #[arg(long, default_value_t = 0.0)]
+    pub noise: f64,
+    /// Seed of the start and the noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct StudyArgs {
+    /// The short study (about 3 minutes on 2 cores): fewer iterations and steps.
+    #[arg(long)]
+    pub quick: bool,
+    /// Seeds per strategy (at least 3 for a spread worth reporting).
+    #[arg(long, default_value_t = 3)]
+    pub seeds: u64,
+    /// Training iterations of every run (default: 3000, or 300 with --quick).
+    #[arg(long)]
+    pub iterations: Option<u64>,
+    /// Where the report, its figures and the runs go.
+    #[arg(long, default_value = "runs/forecast-study")]
+    pub out: PathBuf,
+    /// Replace an earlier study in --out.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl TrainArgs {
+    /// Applies the flags over `config`, then checks it.
+    pub fn apply(&self, config: &mut ForecastConfig) -> Result<(), String> {
+        if self.common.bytes {
+            return Err("--bytes: a forecaster reads numbers, not text".into());
+        }
+        let mut symbols = unroll::training::SymbolMode::Text;
+        self.common.apply(Settings {
+            model: &mut config.model,
+            batch: &mut config.batch,
+            iterations: &mut config.iterations,
+            learning_rate: &mut config.learning_rate,
+            learning_rate_schedule: &mut config.learning_rate_schedule,
+            seed: &mut config.seed,
+            clip: &mut config.clip,
+            optimizer: &mut config.optimizer,
+            eval_every: &mut config.eval_every,
+            symbols: &mut symbols,
+        });
+        if let Some(pattern) = self.pattern {
+            config.model.pattern = match pattern {
+                PatternArg::Output => Pattern::Output,
+                PatternArg::Hidden => Pattern::Hidden,
+            };
+        }
+        set(&mut config.window, self.window);
+        set(&mut config.validation_fraction, self.val_fraction);
+        set(&mut config.warmup, self.warmup);
+        set(&mut config.horizon, self.horizon);
+        if let Some(strategy) = self.strategy {
+            config.strategy = strategy.strategy(config.iterations, config.window);
+        }
+        if self.through {
+            config.fed_gradient = FedGradient::Through;
+        }
+        config.validate().map_err(|e| e.to_string())
+    }
+
+    /// When resuming, the settings a checkpoint fixes must keep their values.
+    pub fn check_unchanged(
+        &self,
+        config: &ForecastConfig,
+        run: &ForecastConfig,
+    ) -> Result<(), String> {
+        let text = unroll::training::SymbolMode::Text;
+        let mut fixed = self.common.fixed(
+            (&run.model, text, run.optimizer),
+            (&config.model, text, config.optimizer),
+        );
+        fixed.push(Fixed {
+            flag: "--pattern",
+            given: self.pattern.is_some(),
+            old: format!("{:?}", run.model.pattern).to_lowercase(),
+            new: format!("{:?}", config.model.pattern).to_lowercase(),
+        });
+        fixed.push(Fixed {
+            flag: "--seed",
+            given: self.common.seed.is_some(),
+            old: run.seed.to_string(),
+            new: config.seed.to_string(),
+        });
+        first_change(fixed)
+    }
+}
+
+fn set<T: Copy>(target: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *target = value;
+    }
+}

@@ -1,0 +1,421 @@
+//! forecast: pattern 2 (or pattern 1) on real-valued sequences, trained with teacher forcing,
+//! scheduled sampling or the curriculum, and measured open loop, where the model is fed its own
+//! outputs.
+//!
+//! `cargo run --release --example forecast` trains teacher forcing and the curriculum on
+//! Lorenz-63 and prints their open-loop errors side by side; `-- --help` lists the commands.
+
+/// mimalloc keeps freed pages for reuse (see char-rnn).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+mod cli;
+#[path = "../common/mod.rs"]
+mod common;
+mod study;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde_json::json;
+use unroll::backend::{Inference, NAME, Training};
+use unroll::training::forecast::{
+    BuiltinSeries, ForecastCheckpoint, ForecastConfig, ForecastScores, ForecastTask, Series,
+    Standardization, open_loop, read_series_csv, score_forecaster, split_in_time,
+};
+use unroll::training::plot::{Line, plot_lines};
+use unroll::training::trainer::RunPlace;
+use unroll::training::{ConsoleReporter, DataSource, Which, train_task};
+
+use cli::{Cli, Command, EvalArgs, ForecastArgs, GenerateArgs, SystemArg, TrainArgs};
+use common::console::{fail, note, print};
+use common::interrupt::Interrupt;
+
+type Error = Box<dyn std::error::Error>;
+
+fn main() -> ExitCode {
+    let cli: Cli = common::console::parse();
+    let result = match cli.command {
+        None => study::demonstration(),
+        Some(Command::Train(args)) => run_train(*args),
+        Some(Command::Eval(args)) => run_eval(args),
+        Some(Command::Forecast(args)) => run_forecast(args),
+        Some(Command::Generate(args)) => run_generate(args),
+        Some(Command::Study(args)) => study::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => fail(error),
+    }
+}
+
+/// The series a run trains on: the file it names, or its built-in system.
+fn run_series(config: &ForecastConfig, data: Option<&Path>) -> Result<Series, Error> {
+    Ok(match (data, &config.builtin) {
+        (Some(path), _) => read_series_csv(path)?,
+        (None, Some(builtin)) => builtin.series()?,
+        (None, None) => return Err("no data: give --data FILE".into()),
+    })
+}
+
+/// A series split and standardised for a run.
+pub struct Prepared {
+    /// The statistics of the training part (or a resumed run's).
+    pub standardization: Standardization,
+    /// The training rows, in standard units.
+    pub train: Vec<Vec<f64>>,
+    /// The validation rows, in standard units.
+    pub validation: Vec<Vec<f64>>,
+}
+
+/// The training and validation rows in standard units, with the statistics of the training
+/// part (or those of `fitted`, a resumed run's).
+pub fn prepare(
+    config: &ForecastConfig,
+    series: &Series,
+    fitted: Option<&Standardization>,
+) -> Result<Prepared, Error> {
+    let (train, validation) =
+        split_in_time(series, config.validation_fraction, config.shortest_part())?;
+    let standardization = match fitted {
+        Some(fitted) => fitted.clone(),
+        None => Standardization::fit(&train)?,
+    };
+    let train = standardization.standardize(&train.rows)?;
+    let validation = standardization.standardize(&validation.rows)?;
+    Ok(Prepared {
+        standardization,
+        train,
+        validation,
+    })
+}
+
+fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
+    let resume = args
+        .common
+        .resume
+        .as_deref()
+        .map(|dir| ForecastCheckpoint::open(dir, Which::Last))
+        .transpose()?;
+    let recorded = resume
+        .as_ref()
+        .and_then(|c| c.progress.data.as_ref())
+        .and_then(|d| d.path.clone());
+    let data_path = args.data.clone().or(recorded);
+    let mut config = match (&resume, &args.common.config) {
+        (_, Some(path)) => common::settings::read::<ForecastConfig>(path)?,
+        (Some(checkpoint), None) => checkpoint.config.clone(),
+        (None, None) => ForecastConfig::default(),
+    };
+    if data_path.is_none() && (resume.is_none() || args.system.is_some()) {
+        config.builtin = Some(BuiltinSeries {
+            system: args.system.unwrap_or(SystemArg::Lorenz).system(),
+            length: args.length,
+            noise: args.noise,
+        });
+    }
+    if data_path.is_some() {
+        config.builtin = None;
+    }
+    args.apply(&mut config)?;
+    if let Some(checkpoint) = &resume {
+        args.check_unchanged(&config, &checkpoint.config)?;
+    }
+    let series = run_series(&config, data_path.as_deref())?;
+    let Prepared {
+        standardization,
+        train,
+        validation,
+    } = prepare(
+        &config,
+        &series,
+        resume.as_ref().map(|c| &c.standardization),
+    )?;
+    let source = match &data_path {
+        Some(path) => Some(DataSource::of(Some(path), &std::fs::read(path)?)),
+        None => None,
+    };
+    let out = common::run::run_directory(
+        args.out.as_deref(),
+        resume
+            .as_ref()
+            .map(|c| (c.path.as_path(), c.progress.iteration)),
+        "forecast",
+        args.common.force,
+    )?;
+    let device = common::device::open()?;
+    describe(
+        &config,
+        data_path.as_deref(),
+        &standardization,
+        [train.len(), validation.len()],
+    );
+    let interrupt = Interrupt::install()?;
+    let place = RunPlace {
+        out: out.clone(),
+        resume_from: resume.as_ref().map(|c| c.path.clone()),
+        replace_existing: args.common.force,
+        stop: Some(interrupt.flag.clone()),
+        backend: NAME.into(),
+        data: source,
+    };
+    let settings = config.loop_settings();
+    let mut task =
+        ForecastTask::new(config.clone(), standardization, train, validation)?.resuming(resume);
+    let report = match train_task::<Training, _>(
+        &mut task,
+        &settings,
+        &place,
+        &device,
+        &mut ConsoleReporter::new(),
+    ) {
+        Ok(report) => report,
+        Err(error) => return Ok(common::run::unfinished(error, &out, &interrupt)?),
+    };
+    let picture = out.join("open-loop.png");
+    plot_scores(&[("validation", &report.validation)], &picture)?;
+    if args.common.json {
+        print(json!({
+            "checkpoint": report.checkpoint,
+            "iterations": report.iterations,
+            "first_iteration": report.first_iteration,
+            "seconds": report.seconds,
+            "final_training_loss": report.final_loss,
+            "validation": report.validation,
+            "best_validation_loss": report.best_validation,
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    print(format!(
+        "trained {} iterations in {:.1} s",
+        report.iterations - report.first_iteration,
+        report.seconds
+    ));
+    print_scores(&report.validation);
+    print(format!("checkpoint: {}", report.checkpoint.display()));
+    print(format!(
+        "metrics: {}, loss curve: {}, open-loop error: {}",
+        out.join("metrics.jsonl").display(),
+        out.join("loss.png").display(),
+        picture.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line saying what is about to be trained.
+fn describe(
+    config: &ForecastConfig,
+    data: Option<&Path>,
+    standardization: &Standardization,
+    [train, validation]: [usize; 2],
+) {
+    let what = data.map_or_else(
+        || {
+            config
+                .builtin
+                .map_or("?".into(), |b| b.system.name().to_string())
+        },
+        |p| p.display().to_string(),
+    );
+    let through = if config.fed_gradient == unroll::training::forecast::FedGradient::Through {
+        ", gradient through the fed-back outputs"
+    } else {
+        ""
+    };
+    note(format!(
+        "{what}: {} columns ({}), {train} training and {validation} validation steps; pattern {}, hidden {}, window {}, batch {}, {} iterations, {}{through}",
+        standardization.width(),
+        standardization.columns.join(", "),
+        pattern_number(config),
+        config.model.hidden,
+        config.window,
+        config.batch,
+        config.iterations,
+        config.strategy.name(),
+    ));
+}
+
+/// `2` or `1`.
+pub fn pattern_number(config: &ForecastConfig) -> u8 {
+    match config.model.pattern {
+        unroll::training::Pattern::Output => 2,
+        unroll::training::Pattern::Hidden => 1,
+    }
+}
+
+/// The scores in a few lines: one step, open loop at a few horizons, valid time.
+pub fn print_scores(scores: &ForecastScores) {
+    print(format!(
+        "one step ahead (fed the truth): NRMSE {:.4}",
+        scores.one_step_nrmse
+    ));
+    let horizons: Vec<String> = [1, 10, 25, 50, 100, 200, 400]
+        .into_iter()
+        .filter(|&h| h <= scores.nrmse.len())
+        .map(|h| format!("{h}: {:.3}", scores.nrmse[h - 1]))
+        .collect();
+    print(format!(
+        "open loop (fed its own outputs), NRMSE by horizon over {} starts: {}; mean {:.3}",
+        scores.starts,
+        horizons.join(", "),
+        scores.mean_nrmse
+    ));
+    print(format!(
+        "valid for {} steps{}",
+        scores.valid_steps,
+        scores
+            .valid_lyapunov_times
+            .map_or(String::new(), |t| format!(" ({t:.2} Lyapunov times)"))
+    ));
+}
+
+/// Draws the open-loop NRMSE against the horizon, one line per named score.
+pub fn plot_scores(scores: &[(&str, &ForecastScores)], path: &Path) -> Result<(), Error> {
+    let lines: Vec<Line> = scores
+        .iter()
+        .map(|(name, s)| Line {
+            name: name.to_string(),
+            points: s
+                .nrmse
+                .iter()
+                .enumerate()
+                .map(|(h, &e)| ((h + 1) as f64, e))
+                .collect(),
+            band: Vec::new(),
+        })
+        .collect();
+    plot_lines(
+        &lines,
+        "open-loop error",
+        ["horizon (steps)", "NRMSE"],
+        path,
+    )?;
+    Ok(())
+}
+
+/// The series `eval` scores: `--data`, or the run's own validation part.
+fn scored_rows(
+    checkpoint: &ForecastCheckpoint,
+    data: Option<&PathBuf>,
+) -> Result<Vec<Vec<f64>>, Error> {
+    match data {
+        Some(path) => Ok(checkpoint
+            .standardization
+            .standardize(&read_series_csv(path)?.rows)?),
+        None if checkpoint.config.builtin.is_some() => {
+            let series = run_series(&checkpoint.config, None)?;
+            Ok(prepare(
+                &checkpoint.config,
+                &series,
+                Some(&checkpoint.standardization),
+            )?
+            .validation)
+        }
+        None => Err("give the series to score with --data FILE".into()),
+    }
+}
+
+fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
+    let checkpoint = ForecastCheckpoint::open(&args.from.checkpoint, args.from.which())?;
+    let rows = scored_rows(&checkpoint, args.data.as_ref())?;
+    let mut config = checkpoint.config.clone();
+    if let Some(horizon) = args.horizon {
+        config.horizon = horizon;
+    }
+    if let Some(starts) = args.starts {
+        config.starts = starts;
+    }
+    config.validate()?;
+    let device = common::device::open()?;
+    let model = checkpoint.model::<Inference>(&device)?;
+    let scores = score_forecaster(
+        &model,
+        &rows,
+        &open_loop(&config, &checkpoint.standardization),
+        &device,
+    )?;
+    if let Some(path) = &args.plot {
+        plot_scores(&[("open loop", &scores)], path)?;
+    }
+    if args.json {
+        let mut object = serde_json::to_value(&scores)?;
+        object["checkpoint"] = json!(checkpoint.path);
+        object["data"] = json!(args.data);
+        object["steps"] = json!(rows.len());
+        print(object);
+    } else {
+        print(format!(
+            "{}: {} steps scored (warm-up {}, horizon {})",
+            args.data
+                .as_ref()
+                .map_or("the run's validation part".into(), |p| p
+                    .display()
+                    .to_string()),
+            rows.len(),
+            config.warmup,
+            config.horizon
+        ));
+        print_scores(&scores);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_forecast(args: ForecastArgs) -> Result<ExitCode, Error> {
+    if args.horizon == 0 {
+        return Err("--horizon: at least one step".into());
+    }
+    let checkpoint = ForecastCheckpoint::open(&args.from.checkpoint, args.from.which())?;
+    let series = read_series_csv(&args.data)?;
+    let standardization = &checkpoint.standardization;
+    let rows = standardization.standardize(&series.rows)?;
+    let warmup = checkpoint.config.warmup.min(rows.len());
+    let device = common::device::open()?;
+    let model = checkpoint.model::<Inference>(&device)?;
+    let predicted = unroll::training::forecast::forecasts(
+        &model,
+        &rows,
+        &[rows.len() - warmup],
+        warmup,
+        args.horizon,
+        &device,
+    )?;
+    let values: Vec<Vec<f64>> = predicted[0]
+        .iter()
+        .map(|row| standardization.restore(row))
+        .collect();
+    if args.json {
+        print(json!({
+            "columns": standardization.columns,
+            "after_row": rows.len(),
+            "forecast": values,
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !print(standardization.columns.join(",")) {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for row in values {
+        let line: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
+        if !print(line.join(",")) {
+            break;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_generate(args: GenerateArgs) -> Result<ExitCode, Error> {
+    let series = args
+        .system
+        .system()
+        .series(args.length, args.noise, args.seed)?;
+    if !print(series.columns.join(",")) {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for row in &series.rows {
+        let line: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
+        if !print(line.join(",")) {
+            break;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,209 @@
+//! The forecast example as a user runs it: generate a series, train on its CSV, evaluate one
+//! step ahead and open loop, continue the series, resume; and every mistake with the data gives
+//! one `error:` line naming the file and line, never a panic.
+
+mod common;
+
+use common::{Scratch, example_fails_with, path, run_example, text};
+
+fn forecast(args: &[&str]) -> std::process::Output {
+    run_example("forecast", args)
+}
+
+fn fails(args: &[&str], expected: &str) -> String {
+    example_fails_with("forecast", args, expected, 1)
+}
+
+fn json(output: &std::process::Output) -> serde_json::Value {
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+const TINY: [&str; 18] = [
+    "--hidden",
+    "16",
+    "--batch",
+    "8",
+    "--window",
+    "20",
+    "--warmup",
+    "10",
+    "--horizon",
+    "30",
+    "--eval-every",
+    "20",
+    "--seed",
+    "3",
+    "--lr",
+    "0.01",
+    "--val-fraction",
+    "0.25",
+];
+
+#[test]
+fn a_user_trains_evaluates_and_continues_a_csv_series() {
+    let scratch = Scratch::new("forecast-csv");
+    let generated = forecast(&["generate", "--length", "800", "--noise", "0.01"]);
+    assert!(generated.status.success(), "{}", text(&generated.stderr));
+    let csv = text(&generated.stdout);
+    assert_eq!(csv.lines().next(), Some("x,y,z"));
+    assert_eq!(csv.lines().count(), 801);
+    let data = scratch.file("lorenz.csv", csv.as_bytes());
+    let out = scratch.0.join("run");
+    let train = |iterations: &str, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            path(&data),
+            "--out",
+            path(&out),
+            "--iterations",
+            iterations,
+            "--strategy",
+            "curriculum",
+            "--json",
+        ];
+        args.extend(TINY);
+        args.extend(extra);
+        forecast(&args)
+    };
+    let trained = json(&train("40", &[]));
+    let validation = &trained["validation"];
+    assert_eq!(validation["nrmse"].as_array().unwrap().len(), 30);
+    assert!(validation["one_step_nrmse"].as_f64().unwrap() < 1.0);
+    for file in [
+        "last/standardization.json",
+        "metrics.jsonl",
+        "open-loop.png",
+    ] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+
+    // Resumed to 60 iterations: the same data, recorded in the run; a changed shape is refused.
+    let resumed = forecast(&[
+        "train",
+        "--resume",
+        path(&out),
+        "--iterations",
+        "60",
+        "--json",
+    ]);
+    assert_eq!(json(&resumed)["iterations"], 60);
+    fails(
+        &["train", "--resume", path(&out), "--hidden", "32"],
+        "--hidden cannot change when resuming",
+    );
+
+    // Scored on the whole file, with the run's open-loop settings unless told otherwise.
+    let scored = json(&forecast(&[
+        "eval",
+        "--checkpoint",
+        path(&out),
+        "--data",
+        path(&data),
+        "--horizon",
+        "12",
+        "--json",
+    ]));
+    assert_eq!(scored["nrmse"].as_array().unwrap().len(), 12);
+    assert_eq!(scored["steps"], 800);
+
+    // The series continued after its last row, in its own columns and units.
+    let continued = forecast(&[
+        "forecast",
+        "--checkpoint",
+        path(&out),
+        "--data",
+        path(&data),
+        "--horizon",
+        "5",
+    ]);
+    assert!(continued.status.success(), "{}", text(&continued.stderr));
+    let lines: Vec<String> = text(&continued.stdout).lines().map(String::from).collect();
+    assert_eq!(lines[0], "x,y,z");
+    assert_eq!(lines.len(), 6);
+    let last: Vec<f64> = csv
+        .lines()
+        .last()
+        .unwrap()
+        .split(',')
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let first: Vec<f64> = lines[1].split(',').map(|v| v.parse().unwrap()).collect();
+    // One step of 0.02 time units moves Lorenz-63 by well under one unit per column, while
+    // the columns span tens: a forecast in the data's units starts near the last row.
+    for (a, b) in first.iter().zip(&last) {
+        assert!((a - b).abs() < 5.0, "{first:?} after {last:?}");
+    }
+    let as_json = json(&forecast(&[
+        "forecast",
+        "--checkpoint",
+        path(&out),
+        "--data",
+        path(&data),
+        "--horizon",
+        "5",
+        "--json",
+    ]));
+    assert_eq!(as_json["forecast"].as_array().unwrap().len(), 5);
+    assert_eq!(as_json["columns"][2], "z");
+}
+
+#[test]
+fn mistakes_with_the_data_are_one_error_line() {
+    let scratch = Scratch::new("forecast-errors");
+    let bad = scratch.file("bad.csv", b"a,b\n1,2\n3,x\n");
+    fails(
+        &["train", "--data", path(&bad)],
+        "bad.csv:3: value 2 (\"x\") is not a finite number",
+    );
+    let ragged = scratch.file("ragged.csv", b"1,2\n3\n");
+    fails(&["train", "--data", path(&ragged)], "ragged.csv:2");
+    let short = scratch.file("short.csv", b"1,2\n3,4\n5,7\n");
+    fails(
+        &["train", "--data", path(&short)],
+        "each part needs at least",
+    );
+    let constant = (0..2000).map(|i| format!("{i},1\n")).collect::<String>();
+    let constant = scratch.file("constant.csv", constant.as_bytes());
+    fails(&["train", "--data", path(&constant)], "constant");
+    fails(&["train", "--window", "0"], "window");
+    fails(&["train", "--bytes"], "numbers, not text");
+    fails(
+        &["eval", "--checkpoint", path(&scratch.0.join("nowhere"))],
+        "nowhere",
+    );
+
+    // A checkpoint of three columns refuses a series of two.
+    let out = scratch.0.join("run");
+    let mut args = vec![
+        "train",
+        "--system",
+        "lorenz",
+        "--length",
+        "400",
+        "--iterations",
+        "5",
+        "--out",
+        path(&out),
+    ];
+    args.extend(TINY);
+    let trained = forecast(&args);
+    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    let two = scratch.file("two.csv", b"1,2\n3,4\n");
+    fails(
+        &[
+            "forecast",
+            "--checkpoint",
+            path(&out),
+            "--data",
+            path(&two),
+            "--horizon",
+            "3",
+        ],
+        "trained on 3 (x, y, z)",
+    );
+    // Without --data, eval scores the run's own validation part of its built-in system.
+    let own = json(&forecast(&["eval", "--checkpoint", path(&out), "--json"]));
+    assert_eq!(own["steps"], 100);
+}
