@@ -329,3 +329,54 @@ fn every_command_has_help() {
         assert!(text(&output.stdout).contains("Usage"), "{command:?}");
     }
 }
+
+/// `eval --open-loop`: on lines of additions, the exact answers the model generates after true
+/// prompts, and the n-gram divergence of the text it generates; the run's own data by default.
+#[test]
+fn eval_runs_the_model_open_loop() {
+    let scratch = Scratch::new("open-loop");
+    let lines: String = (0..400)
+        .map(|i| format!("{}+{}={}\n", i % 10, i % 7, i % 10 + i % 7))
+        .collect();
+    let data = scratch.file("additions.txt", lines.as_bytes());
+    let run_dir = scratch.0.join("run");
+    let trained = train_tiny(&data, &run_dir, "40");
+    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    let output = run(&[
+        "eval",
+        "--checkpoint",
+        path(&run_dir),
+        "--open-loop",
+        "--prompts",
+        "30",
+        "--generate",
+        "500",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let open_loop = &result["open_loop"];
+    assert_eq!(open_loop["additions"]["prompts"], 30);
+    let exact = open_loop["additions"]["exact"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&exact));
+    for n in ["1", "2", "3", "4"] {
+        let divergence = open_loop["js_divergence_bits"][n].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&divergence), "{n}-grams: {divergence}");
+    }
+    // Text without additions has no prompts to answer, only divergences.
+    let prose = scratch.file("prose.txt", corpus_text().as_bytes());
+    let prose_run = scratch.0.join("prose");
+    assert!(train_tiny(&prose, &prose_run, "10").status.success());
+    let output = run(&[
+        "eval",
+        "--checkpoint",
+        path(&prose_run),
+        "--open-loop",
+        "--generate",
+        "300",
+    ]);
+    let shown = text(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(!shown.contains("addition prompts"), "{shown}");
+    assert!(shown.contains("4-grams"), "{shown}");
+}

@@ -147,6 +147,18 @@ fn a_user_trains_evaluates_and_continues_a_csv_series() {
     ]));
     assert_eq!(as_json["forecast"].as_array().unwrap().len(), 5);
     assert_eq!(as_json["columns"][2], "z");
+
+    // Exported for PyTorch (scripts/pytorch_forecast.py loads it).
+    let exported = scratch.0.join("model.safetensors");
+    let export = forecast(&[
+        "export",
+        "--checkpoint",
+        path(&out),
+        "--out",
+        path(&exported),
+    ]);
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    assert!(std::fs::metadata(&exported).unwrap().len() > 1000);
 }
 
 #[test]

@@ -186,9 +186,24 @@ pub struct EvalArgs {
     /// The checkpoint read.
     #[command(flatten)]
     pub from: CheckpointArgs,
-    /// The file whose validation split is scored.
+    /// The file whose validation split is scored (default: the run's own data, the built-in
+    /// corpus included).
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
+    /// Also run the model open loop, fed its own output: the exact accuracy of answers to the
+    /// prompts `a+b=` of the split's addition lines (greedy), and the Jensen–Shannon divergence
+    /// of character 1- to 4-grams between generated text and the split.
+    #[arg(long)]
+    pub open_loop: bool,
+    /// Open loop: at most this many addition prompts.
+    #[arg(long, default_value_t = 500)]
+    pub prompts: usize,
+    /// Open loop: characters generated (sampled at temperature 1) for the divergences.
+    #[arg(long, default_value_t = 20_000)]
+    pub generate: usize,
+    /// Open loop: seed of the sampler.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,

@@ -32,6 +32,7 @@ use cli::{Cli, Command, EvalArgs, ExportArgs, SampleArgs, TrainArgs};
 use common::console::{fail, note, print, stream};
 use common::flags::FormatArg;
 use common::interrupt::Interrupt;
+use unroll::training::open_loop::{additions_answered, generated_divergences};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -360,18 +361,20 @@ fn run_sample(args: SampleArgs) -> Result<ExitCode, Error> {
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     let checkpoint = Checkpoint::open(&args.from.checkpoint, args.from.which())?;
-    let bytes = read_limited(&args.data, MAX_INPUT_BYTES)?;
+    let (bytes, source, _) =
+        training_data(args.data.as_deref(), checkpoint.progress.data.as_ref())?;
+    let shown = source
+        .path
+        .as_deref()
+        .map_or("the built-in corpus".into(), |p| p.display().to_string());
     let corpus = Corpus::encode_with(&bytes, &checkpoint.vocabulary).map_err(|e| match e {
         TrainingError::InvalidUtf8 { offset } => format!(
-            "{} is not valid UTF-8 (first bad byte at offset {offset}), and this checkpoint's model reads UTF-8 text",
-            args.data.display()
+            "{shown} is not valid UTF-8 (first bad byte at offset {offset}), and this checkpoint's model reads UTF-8 text"
         )
         .into(),
-        TrainingError::UnknownSymbol { symbol } => format!(
-            "{}: symbol {symbol:?} is not in the checkpoint's vocabulary",
-            args.data.display()
-        )
-        .into(),
+        TrainingError::UnknownSymbol { symbol } => {
+            format!("{shown}: symbol {symbol:?} is not in the checkpoint's vocabulary").into()
+        }
         e => Error::from(e),
     })?;
     let device = common::device::open()?;
@@ -380,29 +383,73 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     let evaluation = evaluate(&model, validation, checkpoint.config.window, &device)?;
     if !evaluation.nats_per_symbol.is_finite() {
         return Err(format!(
-            "the loss on {} is {}: the model's predictions are not finite",
-            args.data.display(),
+            "the loss on {shown} is {}: the model's predictions are not finite",
             evaluation.nats_per_symbol
         )
         .into());
     }
-    if args.json {
-        print(
-            json!({ "checkpoint": checkpoint.path, "data": args.data, "evaluation": evaluation }),
-        );
+    let open_loop = if args.open_loop {
+        let text = checkpoint.vocabulary.decode(validation);
+        let additions =
+            additions_answered(&model, &checkpoint.vocabulary, &text, args.prompts, &device)?;
+        let divergence = generated_divergences(
+            &model,
+            &checkpoint.vocabulary,
+            &text,
+            args.generate,
+            args.seed,
+            &device,
+        )?;
+        Some((additions, divergence))
     } else {
-        print(format!(
-            "{}: {:.4} nats/char, {:.4} bits/char, perplexity {:.3}, {} characters scored (the last {} % of the file)",
-            args.data.display(),
-            evaluation.nats_per_symbol,
-            evaluation.bits_per_symbol,
-            evaluation.perplexity,
-            evaluation.symbols,
-            100.0 * checkpoint.config.validation_fraction
-        ));
-        if let Some(accuracy) = evaluation.open_loop_accuracy {
-            print(format!("open-loop accuracy: {:.1} %", 100.0 * accuracy));
+        None
+    };
+    if args.json {
+        let mut object =
+            json!({ "checkpoint": checkpoint.path, "data": source.path, "evaluation": evaluation });
+        if let Some((additions, divergence)) = &open_loop {
+            object["open_loop"] = json!({
+                "additions": additions,
+                "generated_characters": args.generate,
+                "js_divergence_bits": { "1": divergence[0], "2": divergence[1], "3": divergence[2], "4": divergence[3] },
+            });
         }
+        print(object);
+        return Ok(ExitCode::SUCCESS);
+    }
+    print(format!(
+        "{shown}: {:.4} nats/char, {:.4} bits/char, perplexity {:.3}, {} characters scored (the last {} % of the file)",
+        evaluation.nats_per_symbol,
+        evaluation.bits_per_symbol,
+        evaluation.perplexity,
+        evaluation.symbols,
+        100.0 * checkpoint.config.validation_fraction
+    ));
+    if let Some(accuracy) = evaluation.open_loop_accuracy {
+        print(format!("open-loop accuracy: {:.1} %", 100.0 * accuracy));
+    }
+    if let Some((additions, divergence)) = open_loop {
+        if let Some(additions) = additions {
+            print(format!(
+                "open loop: {:.1} % of {} addition prompts answered exactly (greedy, after the true prompt a+b=)",
+                100.0 * additions.exact,
+                additions.prompts
+            ));
+        }
+        let shown: Vec<String> = divergence
+            .iter()
+            .enumerate()
+            .map(|(k, d)| {
+                d.map_or(format!("{}-grams: -", k + 1), |d| {
+                    format!("{}-grams {d:.4}", k + 1)
+                })
+            })
+            .collect();
+        print(format!(
+            "open loop: Jensen–Shannon divergence (bits) between {} generated characters and the split: {}",
+            args.generate,
+            shown.join(", ")
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

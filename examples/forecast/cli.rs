@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use unroll::training::forecast::{BuiltinSystem, FedGradient, ForecastConfig, ForecastStrategy};
 use unroll::training::{CurriculumSchedule, Pattern, SamplingSchedule};
 
+pub use crate::common::flags::ExportArgs;
 use crate::common::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change};
 
 /// Real-valued sequences forecast by pattern 2 (or pattern 1) fed back its own outputs: train,
@@ -30,6 +31,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Continue a series after its last row, fed back the model's own outputs.
     Forecast(ForecastArgs),
+    /// Write a checkpoint's weights for other tools (safetensors: PyTorch's names, the
+    /// standardisation and settings in the metadata).
+    Export(ExportArgs),
     /// Write a built-in system's series as CSV on stdout.
     Generate(GenerateArgs),
     /// Train every strategy on both systems and both patterns, several seeds each, and write

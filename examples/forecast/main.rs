@@ -27,9 +27,12 @@ use unroll::training::plot::{Line, plot_lines};
 use unroll::training::trainer::RunPlace;
 use unroll::training::{ConsoleReporter, DataSource, Which, train_task};
 
-use cli::{Cli, Command, EvalArgs, ForecastArgs, GenerateArgs, SystemArg, TrainArgs};
+use cli::{Cli, Command, EvalArgs, ExportArgs, ForecastArgs, GenerateArgs, SystemArg, TrainArgs};
 use common::console::{fail, note, print};
+use common::flags::FormatArg;
 use common::interrupt::Interrupt;
+use unroll::training::durable::write_atomically;
+use unroll::training::export::forecaster_safetensors_bytes;
 
 type Error = Box<dyn std::error::Error>;
 
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Some(Command::Train(args)) => run_train(*args),
         Some(Command::Eval(args)) => run_eval(args),
         Some(Command::Forecast(args)) => run_forecast(args),
+        Some(Command::Export(args)) => run_export(args),
         Some(Command::Generate(args)) => run_generate(args),
         Some(Command::Study(args)) => study::run(args),
     };
@@ -417,5 +421,34 @@ fn run_generate(args: GenerateArgs) -> Result<ExitCode, Error> {
             break;
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
+    let checkpoint = ForecastCheckpoint::open(&args.from.checkpoint, args.from.which())?;
+    let model = checkpoint.model::<Inference>(&common::device::open()?)?;
+    let bytes = match args.format {
+        FormatArg::Safetensors => {
+            let metadata = std::collections::HashMap::from([
+                ("format".to_string(), "pt".to_string()),
+                (
+                    "pattern".to_string(),
+                    pattern_number(&checkpoint.config).to_string(),
+                ),
+                (
+                    "standardization".to_string(),
+                    serde_json::to_string(&checkpoint.standardization)?,
+                ),
+                (
+                    "config".to_string(),
+                    serde_json::to_string(&checkpoint.config)?,
+                ),
+            ]);
+            forecaster_safetensors_bytes(&model, metadata)
+        }
+        FormatArg::Burnpack => unroll::training::checkpoint::model_bytes(&model)?,
+    };
+    write_atomically(&args.out, &bytes)?;
+    print(format!("wrote {}", args.out.display()));
     Ok(ExitCode::SUCCESS)
 }

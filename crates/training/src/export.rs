@@ -13,6 +13,9 @@
 //! `o = fc(h)`: `feedback.weight` `[H, V]` (`W`), `feedback.bias` `[H]` (`b`), `fc.weight`
 //! `[V, H]` (`V`), `fc.bias` `[V]` (`c`).
 //!
+//! A forecaster (patterns 2 and 1 on real values) exports the same way, its width the number of
+//! columns ([`forecaster_safetensors_bytes`]).
+//!
 //! Metadata: `vocab`, the symbols as a JSON list (strings in text mode, byte values in byte
 //! mode), and `config`, the training settings as JSON.
 
@@ -23,13 +26,14 @@ use burn::nn::Linear;
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use safetensors::{Dtype, tensor::TensorView};
-use unroll_model::{HiddenStack, SequenceSummarizer};
+use unroll_model::{HiddenStack, OutputRecurrent, SequenceSummarizer};
 
 use crate::checkpoint::model_bytes;
 use crate::config::TrainingConfig;
 use crate::corpus::Vocabulary;
 use crate::durable::write_atomically;
 use crate::error::Result;
+use crate::forecast::Forecaster;
 use crate::language_model::LanguageModel;
 
 /// An export format.
@@ -122,17 +126,7 @@ pub fn safetensors_bytes<B: Backend>(
 ) -> Result<Vec<u8>> {
     let tensors = match model {
         LanguageModel::Hidden(model) => rnn_tensors(&model.hidden, &model.output),
-        LanguageModel::Output(model) => {
-            let mut tensors = vec![
-                named(
-                    "feedback.weight".into(),
-                    model.feedback_weight.val().transpose(),
-                ),
-                named("feedback.bias".into(), model.bias.val()),
-            ];
-            tensors.extend(linear_tensors("fc", &model.output));
-            tensors
-        }
+        LanguageModel::Output(model) => output_recurrent_tensors(model),
     };
     let metadata = HashMap::from([
         ("vocab".to_string(), vocabulary_json(vocabulary)),
@@ -143,6 +137,35 @@ pub fn safetensors_bytes<B: Backend>(
         ("format".to_string(), "pt".to_string()),
     ]);
     Ok(serialize(&tensors, metadata))
+}
+
+/// Pattern 2 without input as two linear layers: `feedback.*` (`W`, `b`) and `fc.*` (`V`, `c`).
+fn output_recurrent_tensors<B: Backend>(model: &OutputRecurrent<B>) -> Vec<Named> {
+    let mut tensors = vec![
+        named(
+            "feedback.weight".into(),
+            model.feedback_weight.val().transpose(),
+        ),
+        named("feedback.bias".into(), model.bias.val()),
+    ];
+    tensors.extend(linear_tensors("fc", &model.output));
+    tensors
+}
+
+/// The safetensors bytes of a forecaster: pattern 2 as `feedback.*` and `fc.*`
+/// (`o = fc(tanh(feedback(y(t-1))))`, `y` in standard units), pattern 1 as `rnn.*` and `fc.*`
+/// (`torch.nn.RNN(width, H, num_layers=L, nonlinearity="tanh", batch_first=True)` fed
+/// `y(t-1)`, then `torch.nn.Linear(H, width)` at every step). `metadata` is stored as given
+/// (the standardisation, the settings…).
+pub fn forecaster_safetensors_bytes<B: Backend>(
+    model: &Forecaster<B>,
+    metadata: HashMap<String, String>,
+) -> Vec<u8> {
+    let tensors = match model {
+        Forecaster::Output(model) => output_recurrent_tensors(model),
+        Forecaster::Hidden(model) => rnn_tensors(&model.hidden, &model.output),
+    };
+    serialize(&tensors, metadata)
 }
 
 /// The safetensors bytes of a pattern-3 network: `torch.nn.RNN(d_input, H, num_layers=L,

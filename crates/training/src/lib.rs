@@ -13,10 +13,12 @@
 //!   metrics as JSON lines and a loss-curve PNG ([`metrics`]), progress on the console
 //!   ([`progress`]);
 //! - [`generation`]: sampling with temperature, top-k, top-p or argmax; [`export`](mod@export): safetensors in
-//!   PyTorch's layout, or Burnpack.
+//!   PyTorch's layout, or Burnpack; [`open_loop`]: a language model fed its own output (exact
+//!   answers to addition prompts, n-gram divergence of generated text).
 //!
 //! Other tasks plug into the same loop through [`Task`] ([`train_task`]): [`sequence`] trains
-//! pattern 3 as a sequence classifier or regressor on a user's data.
+//! pattern 3 as a sequence classifier or regressor on a user's data, [`forecast`] patterns 2
+//! and 1 on real-valued series, measured open loop.
 //!
 //! ## Start
 //!
@@ -63,6 +65,7 @@ pub mod generation;
 pub mod language_model;
 pub mod memory;
 pub mod metrics;
+pub mod open_loop;
 pub mod plot;
 pub mod progress;
 pub mod run_directory;

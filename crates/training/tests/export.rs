@@ -253,3 +253,65 @@ fn assert_close(actual: &[f32], expected: &[f32]) {
         assert!((a - e).abs() < 1e-5, "{a} vs {e}");
     }
 }
+
+/// A forecaster's export: pattern 2's open-loop forecast recomputed from the exported tensors
+/// alone (`o = fc(tanh(feedback(y)))` iterated), and pattern 1 under `nn.RNN`'s names.
+#[test]
+fn forecaster_export_reproduces_the_open_loop_forecast() {
+    use std::collections::HashMap;
+    use unroll_training::export::forecaster_safetensors_bytes;
+    use unroll_training::forecast::init_forecaster;
+    use unroll_training::{ModelSettings, Pattern};
+
+    B::seed(&Default::default(), 7);
+    let settings = |pattern| ModelSettings {
+        pattern,
+        hidden: 5,
+        layers: 1,
+        dropout: 0.0,
+    };
+    let model = init_forecaster::<B>(&settings(Pattern::Output), 3, &Default::default()).unwrap();
+    let warm = [0.2f32, -0.4, 0.9, 0.5, 0.1, -0.3];
+    let warmup = Tensor::<B, 3>::from_data(
+        TensorData::new(warm.to_vec(), [1, 2, 3]),
+        &Default::default(),
+    );
+    let forecast: Vec<f32> = model
+        .open_loop(warmup, 4)
+        .unwrap()
+        .into_data()
+        .iter::<f32>()
+        .collect();
+    let bytes = forecaster_safetensors_bytes(&model, HashMap::new());
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let feedback = tensor(&file, "feedback.weight");
+    let fc = tensor(&file, "fc.weight");
+    let mut y = warm[3..].to_vec();
+    let mut expected = Vec::new();
+    for _ in 0..4 {
+        let h: Vec<f32> = add(&feedback.times(&y), &tensor(&file, "feedback.bias").values)
+            .iter()
+            .map(|v| v.tanh())
+            .collect();
+        y = add(&fc.times(&h), &tensor(&file, "fc.bias").values);
+        expected.extend(&y);
+    }
+    assert_close(&forecast, &expected);
+
+    let hidden = init_forecaster::<B>(&settings(Pattern::Hidden), 3, &Default::default()).unwrap();
+    let file_bytes = forecaster_safetensors_bytes(&hidden, HashMap::new());
+    let file = SafeTensors::deserialize(&file_bytes).unwrap();
+    let mut names = file.names();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "fc.bias",
+            "fc.weight",
+            "rnn.bias_hh_l0",
+            "rnn.bias_ih_l0",
+            "rnn.weight_hh_l0",
+            "rnn.weight_ih_l0"
+        ]
+    );
+}
