@@ -36,24 +36,27 @@ def read_rows(path):
 
 
 class Pattern2(torch.nn.Module):
-    def __init__(self, width, hidden):
+    def __init__(self, width, hidden, outputs):
         super().__init__()
         self.feedback = torch.nn.Linear(width, hidden)
-        self.fc = torch.nn.Linear(hidden, width)
+        self.fc = torch.nn.Linear(hidden, outputs)
+        self.width = width
 
     def forward(self, y):
-        return self.fc(torch.tanh(self.feedback(y)))
+        # Under the Gaussian NLL the outputs are the means, then the log-variances.
+        return self.fc(torch.tanh(self.feedback(y)))[..., : self.width]
 
 
 class Pattern1(torch.nn.Module):
-    def __init__(self, width, hidden, layers):
+    def __init__(self, width, hidden, layers, outputs):
         super().__init__()
         self.rnn = torch.nn.RNN(width, hidden, num_layers=layers, nonlinearity="tanh", batch_first=True)
-        self.fc = torch.nn.Linear(hidden, width)
+        self.fc = torch.nn.Linear(hidden, outputs)
+        self.width = width
 
     def forward(self, y, state=None):
         h, state = self.rnn(y, state)
-        return self.fc(h), state
+        return self.fc(h)[..., : self.width], state
 
 
 def main():
@@ -73,13 +76,14 @@ def main():
     mean = torch.tensor(stats["mean"], dtype=torch.float64)
     deviation = torch.tensor(stats["deviation"], dtype=torch.float64)
     width, hidden = len(stats["mean"]), config["model"]["hidden"]
+    outputs = 2 * width if config.get("loss") == "gaussian_nll" else width
     rows = torch.tensor(read_rows(data), dtype=torch.float64)
     standard = ((rows - mean) / deviation).float()
     warm = standard[-min(config["warmup"], len(rows)):].unsqueeze(0)
     tensors = load_file(path)
     with torch.no_grad():
         if metadata["pattern"] == "2":
-            model = Pattern2(width, hidden)
+            model = Pattern2(width, hidden, outputs)
             model.load_state_dict(tensors, strict=True)
             y = model(warm[:, -1])
             out = [y]
@@ -87,7 +91,7 @@ def main():
                 y = model(y)
                 out.append(y)
         else:
-            model = Pattern1(width, hidden, config["model"]["layers"])
+            model = Pattern1(width, hidden, config["model"]["layers"], outputs)
             model.load_state_dict(tensors, strict=True)
             o, state = model(warm)
             y = o[:, -1]

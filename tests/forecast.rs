@@ -88,7 +88,8 @@ fn a_user_trains_evaluates_and_continues_a_csv_series() {
         "60",
         "--json",
     ]);
-    assert_eq!(json(&resumed)["iterations"], 60);
+    let resumed = json(&resumed);
+    assert_eq!(resumed["iterations"], 60);
     fails(
         &["train", "--resume", path(&out), "--hidden", "32"],
         "--hidden cannot change when resuming",
@@ -107,6 +108,10 @@ fn a_user_trains_evaluates_and_continues_a_csv_series() {
     ]));
     assert_eq!(scored["nrmse"].as_array().unwrap().len(), 12);
     assert_eq!(scored["steps"], 800);
+    // Without --data: the run's own validation part, the last quarter of its file.
+    let own = json(&forecast(&["eval", "--checkpoint", path(&out), "--json"]));
+    assert_eq!(own["steps"], 200);
+    assert_eq!(own["one_step_mse"], resumed["validation"]["one_step_mse"]);
 
     // The series continued after its last row, in its own columns and units.
     let continued = forecast(&[

@@ -474,7 +474,7 @@ fn training_steps_and_checkpoints_cross_backends() {
 /// through) and an open-loop forecast, patterns 2 and 1, values and every gradient.
 #[test]
 fn forecasters_agree() {
-    use unroll::training::forecast::{FedGradient, Forecaster, init_forecaster};
+    use unroll::training::forecast::{FedGradient, Forecaster, RegressionLoss, init_forecaster};
     use unroll::training::{ModelSettings, Pattern};
     let _turn = turn();
     let (batch, time, width) = (3, 8, 2);
@@ -498,16 +498,23 @@ fn forecasters_agree() {
         },
     )
     .unwrap();
-    for pattern in [Pattern::Output, Pattern::Hidden] {
+    for (pattern, loss) in [
+        (Pattern::Output, RegressionLoss::MeanSquared),
+        (Pattern::Hidden, RegressionLoss::MeanSquared),
+        (Pattern::Output, RegressionLoss::GaussianNll),
+    ] {
         let settings = ModelSettings {
             pattern,
             hidden: 8,
             layers: 1,
             dropout: 0.0,
         };
-        let cpu: Forecaster<Cpu> = init_forecaster(&settings, width, &Default::default()).unwrap();
-        let gpu_model: Forecaster<Gpu> =
-            transfer(&cpu, init_forecaster(&settings, width, &gpu()).unwrap());
+        let cpu: Forecaster<Cpu> =
+            init_forecaster(&settings, width, loss, &Default::default()).unwrap();
+        let gpu_model: Forecaster<Gpu> = transfer(
+            &cpu,
+            init_forecaster(&settings, width, loss, &gpu()).unwrap(),
+        );
         let (previous, targets) = (series(0.0, &gpu()), series(0.4, &gpu()));
         let (cpu_previous, cpu_targets) = (on_cpu(previous.clone()), on_cpu(targets.clone()));
         for (what, gradient) in [
@@ -515,7 +522,7 @@ fn forecasters_agree() {
             ("detached", Some(FedGradient::Detached)),
             ("through", Some(FedGradient::Through)),
         ] {
-            let what = format!("{pattern:?} {what}");
+            let what = format!("{pattern:?} {loss:?} {what}");
             let run_cpu = match gradient {
                 None => cpu.teacher_forced(cpu_previous.clone()).unwrap(),
                 Some(g) => cpu.window(cpu_previous.clone(), &plan, g).unwrap(),
@@ -525,14 +532,8 @@ fn forecasters_agree() {
                 Some(g) => gpu_model.window(previous.clone(), &plan, g).unwrap(),
             };
             assert_close(&what, &values(run_cpu.clone()), &values(run_gpu.clone()));
-            let cpu_grads = (run_cpu - cpu_targets.clone())
-                .powf_scalar(2.0)
-                .sum()
-                .backward();
-            let gpu_grads = (run_gpu - targets.clone())
-                .powf_scalar(2.0)
-                .sum()
-                .backward();
+            let cpu_grads = cpu.loss(run_cpu, cpu_targets.clone()).backward();
+            let gpu_grads = gpu_model.loss(run_gpu, targets.clone()).backward();
             assert_same_gradients(
                 &what,
                 gradients(&cpu, &cpu_grads),
@@ -541,7 +542,7 @@ fn forecasters_agree() {
         }
         let warm = previous.narrow(1, 0, 4);
         assert_close(
-            &format!("{pattern:?} open loop"),
+            &format!("{pattern:?} {loss:?} open loop"),
             &values(cpu.open_loop(on_cpu(warm.clone()), 6).unwrap()),
             &values(gpu_model.open_loop(warm, 6).unwrap()),
         );

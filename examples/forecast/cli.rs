@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use unroll::training::forecast::{BuiltinSystem, FedGradient, ForecastConfig, ForecastStrategy};
+use unroll::training::forecast::{
+    BuiltinSystem, FedGradient, ForecastConfig, ForecastStrategy, RegressionLoss,
+};
 use unroll::training::{CurriculumSchedule, Pattern, SamplingSchedule};
 
 pub use crate::common::flags::ExportArgs;
@@ -65,6 +67,15 @@ pub enum PatternArg {
     Output,
     /// Pattern 1: x(t) = y(t-1), the hidden state carried.
     Hidden,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LossArg {
+    /// The mean squared error.
+    Mse,
+    /// The Gaussian negative log-likelihood: the network predicts each column's mean and
+    /// log-variance, and feeds back the mean.
+    GaussianNll,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +160,9 @@ pub struct TrainArgs {
     /// Back-propagate through the fed-back own outputs (default: they are constants).
     #[arg(long)]
     pub through: bool,
+    /// What training minimises.
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
     /// Steps per training window.
     #[arg(long)]
     pub window: Option<usize>,
@@ -175,8 +189,8 @@ pub struct EvalArgs {
     /// The checkpoint read.
     #[command(flatten)]
     pub from: CheckpointArgs,
-    /// The series scored (CSV of the training data's columns); default: the run's own
-    /// validation part when it trained on a built-in system.
+    /// The series scored, whole (CSV of the training data's columns); default: the run's own
+    /// validation part (of its built-in system, or of the file it trained on).
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Open loop: steps forecast from each starting point (default: the run's).
@@ -237,6 +251,10 @@ pub struct StudyArgs {
     /// Training iterations of every run (default: 3000, or 300 with --quick).
     #[arg(long)]
     pub iterations: Option<u64>,
+    /// Treat the fed-back own outputs as constants (as sampled tokens are) instead of
+    /// back-propagating through them.
+    #[arg(long)]
+    pub detached: bool,
     /// Where the report, its figures and the runs go.
     #[arg(long, default_value = "runs/forecast-study")]
     pub out: PathBuf,
@@ -280,6 +298,12 @@ impl TrainArgs {
         if self.through {
             config.fed_gradient = FedGradient::Through;
         }
+        if let Some(loss) = self.loss {
+            config.loss = match loss {
+                LossArg::Mse => RegressionLoss::MeanSquared,
+                LossArg::GaussianNll => RegressionLoss::GaussianNll,
+            };
+        }
         config.validate().map_err(|e| e.to_string())
     }
 
@@ -299,6 +323,12 @@ impl TrainArgs {
             given: self.pattern.is_some(),
             old: format!("{:?}", run.model.pattern).to_lowercase(),
             new: format!("{:?}", config.model.pattern).to_lowercase(),
+        });
+        fixed.push(Fixed {
+            flag: "--loss",
+            given: self.loss.is_some(),
+            old: format!("{:?}", run.loss),
+            new: format!("{:?}", config.loss),
         });
         fixed.push(Fixed {
             flag: "--seed",

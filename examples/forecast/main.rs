@@ -227,7 +227,7 @@ fn describe(
         ""
     };
     note(format!(
-        "{what}: {} columns ({}), {train} training and {validation} validation steps; pattern {}, hidden {}, window {}, batch {}, {} iterations, {}{through}",
+        "{what}: {} columns ({}), {train} training and {validation} validation steps; pattern {}, hidden {}, window {}, batch {}, {} iterations, {}, {:?}{through}",
         standardization.width(),
         standardization.columns.join(", "),
         pattern_number(config),
@@ -236,6 +236,7 @@ fn describe(
         config.batch,
         config.iterations,
         config.strategy.name(),
+        config.loss,
     ));
 }
 
@@ -306,8 +307,18 @@ fn scored_rows(
         Some(path) => Ok(checkpoint
             .standardization
             .standardize(&read_series_csv(path)?.rows)?),
-        None if checkpoint.config.builtin.is_some() => {
-            let series = run_series(&checkpoint.config, None)?;
+        None => {
+            // The run's own validation part: of its built-in system, or of the file it
+            // recorded.
+            let recorded = checkpoint
+                .progress
+                .data
+                .as_ref()
+                .and_then(|d| d.path.clone());
+            if checkpoint.config.builtin.is_none() && recorded.is_none() {
+                return Err("give the series to score with --data FILE".into());
+            }
+            let series = run_series(&checkpoint.config, recorded.as_deref())?;
             Ok(prepare(
                 &checkpoint.config,
                 &series,
@@ -315,7 +326,6 @@ fn scored_rows(
             )?
             .validation)
         }
-        None => Err("give the series to score with --data FILE".into()),
     }
 }
 

@@ -411,6 +411,25 @@ pub fn save<B: Backend>(
     save_files(run, which, files)
 }
 
+/// Writes a task's checkpoint `which` into the run directory `out`: the snapshot's model,
+/// optimiser state, progress and metrics, and the task's own `files` (its settings, its
+/// encoding…), atomically ([`save_files`]).
+pub fn save_snapshot<B: Backend, M: Module<B>, V: Serialize>(
+    out: &Path,
+    which: Which,
+    snapshot: &crate::trainer::Snapshot<'_, M, V>,
+    files: Vec<(&str, Vec<u8>)>,
+) -> Result<PathBuf> {
+    let mut all = vec![
+        (MODEL, model_bytes(snapshot.model)?),
+        (OPTIMIZER, snapshot.optimizer.clone()),
+    ];
+    all.extend(files);
+    all.push((PROGRESS, pretty(snapshot.progress)));
+    all.push((METRICS, to_jsonl(snapshot.metrics).into_bytes()));
+    save_files(out, which, all)
+}
+
 /// Writes checkpoint `which` into the run directory `run` from named files, adding
 /// `checksums.json`: all files into a temporary directory, flushed, then renamed, so the previous
 /// checkpoint stays whole until the new one is. Any task's checkpoint is written this way.

@@ -33,7 +33,7 @@ use crate::config::TrainingConfig;
 use crate::corpus::Vocabulary;
 use crate::durable::write_atomically;
 use crate::error::Result;
-use crate::forecast::Forecaster;
+use crate::forecast::{ForecastNetwork, Forecaster};
 use crate::language_model::LanguageModel;
 
 /// An export format.
@@ -154,16 +154,24 @@ fn output_recurrent_tensors<B: Backend>(model: &OutputRecurrent<B>) -> Vec<Named
 
 /// The safetensors bytes of a forecaster: pattern 2 as `feedback.*` and `fc.*`
 /// (`o = fc(tanh(feedback(y(t-1))))`, `y` in standard units), pattern 1 as `rnn.*` and `fc.*`
-/// (`torch.nn.RNN(width, H, num_layers=L, nonlinearity="tanh", batch_first=True)` fed
-/// `y(t-1)`, then `torch.nn.Linear(H, width)` at every step). `metadata` is stored as given
+/// (`torch.nn.RNN(columns, H, num_layers=L, nonlinearity="tanh", batch_first=True)` fed
+/// `y(t-1)`, then `torch.nn.Linear(H, outputs)` at every step). Under the Gaussian NLL `fc`
+/// gives the means, then the log-variances, and only the means are fed back. `metadata` is stored as given
 /// (the standardisation, the settings…).
 pub fn forecaster_safetensors_bytes<B: Backend>(
     model: &Forecaster<B>,
     metadata: HashMap<String, String>,
 ) -> Vec<u8> {
-    let tensors = match model {
-        Forecaster::Output(model) => output_recurrent_tensors(model),
-        Forecaster::Hidden(model) => rnn_tensors(&model.hidden, &model.output),
+    let tensors = match &model.network {
+        ForecastNetwork::Output(network) => {
+            let mut tensors = output_recurrent_tensors(network);
+            // Only means are fed back: the rows of the log-variances, which always meet zeros,
+            // are left out, so `feedback` reads the `columns` values alone.
+            let weight = network.feedback_weight.val().narrow(0, 0, model.columns);
+            tensors[0] = named("feedback.weight".into(), weight.transpose());
+            tensors
+        }
+        ForecastNetwork::Hidden(network) => rnn_tensors(&network.hidden, &network.output),
     };
     serialize(&tensors, metadata)
 }

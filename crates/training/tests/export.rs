@@ -260,7 +260,7 @@ fn assert_close(actual: &[f32], expected: &[f32]) {
 fn forecaster_export_reproduces_the_open_loop_forecast() {
     use std::collections::HashMap;
     use unroll_training::export::forecaster_safetensors_bytes;
-    use unroll_training::forecast::init_forecaster;
+    use unroll_training::forecast::{RegressionLoss, init_forecaster};
     use unroll_training::{ModelSettings, Pattern};
 
     B::seed(&Default::default(), 7);
@@ -270,7 +270,13 @@ fn forecaster_export_reproduces_the_open_loop_forecast() {
         layers: 1,
         dropout: 0.0,
     };
-    let model = init_forecaster::<B>(&settings(Pattern::Output), 3, &Default::default()).unwrap();
+    let model = init_forecaster::<B>(
+        &settings(Pattern::Output),
+        3,
+        RegressionLoss::MeanSquared,
+        &Default::default(),
+    )
+    .unwrap();
     let warm = [0.2f32, -0.4, 0.9, 0.5, 0.1, -0.3];
     let warmup = Tensor::<B, 3>::from_data(
         TensorData::new(warm.to_vec(), [1, 2, 3]),
@@ -298,7 +304,13 @@ fn forecaster_export_reproduces_the_open_loop_forecast() {
     }
     assert_close(&forecast, &expected);
 
-    let hidden = init_forecaster::<B>(&settings(Pattern::Hidden), 3, &Default::default()).unwrap();
+    let hidden = init_forecaster::<B>(
+        &settings(Pattern::Hidden),
+        3,
+        RegressionLoss::MeanSquared,
+        &Default::default(),
+    )
+    .unwrap();
     let file_bytes = forecaster_safetensors_bytes(&hidden, HashMap::new());
     let file = SafeTensors::deserialize(&file_bytes).unwrap();
     let mut names = file.names();

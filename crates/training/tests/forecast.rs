@@ -12,7 +12,9 @@ use unroll_training::forecast::{
     Standardization, open_loop, score_forecaster, split_in_time,
 };
 use unroll_training::trainer::RunPlace;
-use unroll_training::{CurriculumSchedule, Pattern, SamplingSchedule, Silent, Which, train_task};
+use unroll_training::{
+    CurriculumSchedule, LearningRateSchedule, Pattern, SamplingSchedule, Silent, Which, train_task,
+};
 
 /// Burn 0.21's autodiff can lose a gradient when two threads build and sweep graphs at once
 /// (tracel-ai/burn#5573): the tests take turns.
@@ -47,6 +49,8 @@ fn config(pattern: Pattern, iterations: u64, strategy: ForecastStrategy) -> Fore
         eval_every: 40,
         log_every: 10,
         learning_rate: 1e-2,
+        // A stopped run resumed to the same total: a rate that does not depend on the total.
+        learning_rate_schedule: LearningRateSchedule::Constant,
         strategy,
         warmup: 20,
         horizon: 40,

@@ -15,7 +15,9 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{DType, Tensor, TensorData};
 use gradients::check_against_finite_differences;
 use unroll_model::{FeedbackChoice, FeedingPlan, IdCheck, OutputRecurrent, RecurrenceBackend};
-use unroll_training::forecast::{FedGradient, Forecaster, init_forecaster};
+use unroll_training::forecast::{
+    FedGradient, ForecastNetwork, Forecaster, RegressionLoss, init_forecaster,
+};
 use unroll_training::{ModelSettings, Pattern};
 
 /// What [`gradients`] reads tensors with.
@@ -48,14 +50,25 @@ fn models<B: Backend>(device: &B::Device) -> Vec<(&'static str, Forecaster<B>)> 
         layers,
         dropout: 0.0,
     };
+    let init = |pattern, layers, loss| {
+        init_forecaster(&settings(pattern, layers), 2, loss, device).unwrap()
+    };
     vec![
         (
             "pattern 2",
-            init_forecaster(&settings(Pattern::Output, 1), 2, device).unwrap(),
+            init(Pattern::Output, 1, RegressionLoss::MeanSquared),
         ),
         (
             "pattern 1, 2 layers",
-            init_forecaster(&settings(Pattern::Hidden, 2), 2, device).unwrap(),
+            init(Pattern::Hidden, 2, RegressionLoss::MeanSquared),
+        ),
+        (
+            "pattern 2, Gaussian NLL",
+            init(Pattern::Output, 1, RegressionLoss::GaussianNll),
+        ),
+        (
+            "pattern 1, Gaussian NLL",
+            init(Pattern::Hidden, 1, RegressionLoss::GaussianNll),
         ),
     ]
 }
@@ -66,10 +79,10 @@ fn window_loss<B: AutodiffBackend + RecurrenceBackend>(
     targets: &Tensor<B, 3>,
     gradient: FedGradient,
 ) -> Tensor<B, 1> {
-    let predictions = model
+    let outputs = model
         .window(previous.clone(), &mixed_plan(), gradient)
         .unwrap();
-    (predictions - targets.clone()).powf_scalar(2.0).sum()
+    model.loss(outputs, targets.clone())
 }
 
 fn fed_back_outputs_are_differentiated_through<B>(device: &B::Device)
@@ -85,7 +98,11 @@ where
             |m: &Forecaster<B>| window_loss(m, &previous, &targets, FedGradient::Through),
             TOLERANCE,
         );
-        let parameters = if name == "pattern 2" { 4 } else { 2 * 3 + 2 };
+        let parameters = match name {
+            "pattern 2" | "pattern 2, Gaussian NLL" => 4,
+            "pattern 1, Gaussian NLL" => 3 + 2,
+            _ => 2 * 3 + 2,
+        };
         assert_eq!(checked, parameters, "{name}");
     }
 }
@@ -102,9 +119,11 @@ where
         // The values each step was fed, read once and then held constant: the truth, or the
         // prediction of the step before.
         let predictions = values(
-            model
-                .window(previous.clone(), &plan, FedGradient::Detached)
-                .unwrap(),
+            model.means(
+                model
+                    .window(previous.clone(), &plan, FedGradient::Detached)
+                    .unwrap(),
+            ),
         );
         let truth = values(previous.clone());
         let fed: Vec<f64> = (0..2)
@@ -120,11 +139,8 @@ where
             .collect();
         let fed = Tensor::<B, 3>::from_data(TensorData::new(fed, [2, 6, 2]), device);
         let detached = window_loss(&model, &previous, &targets, FedGradient::Detached);
-        let teacher_forced = |m: &Forecaster<B>| {
-            (m.teacher_forced(fed.clone()).unwrap() - targets.clone())
-                .powf_scalar(2.0)
-                .sum()
-        };
+        let teacher_forced =
+            |m: &Forecaster<B>| m.loss(m.teacher_forced(fed.clone()).unwrap(), targets.clone());
         let difference = values(detached.clone() - teacher_forced(&model))[0];
         assert!(
             difference.abs() < 1e-12,
@@ -168,7 +184,11 @@ fn scalar_map<B: Backend>(device: &B::Device) -> OutputRecurrent<B> {
 }
 
 fn open_loop_iterates_the_map<B: Backend + RecurrenceBackend>(device: &B::Device) {
-    let model = Forecaster::Output(scalar_map::<B>(device));
+    let model = Forecaster {
+        network: ForecastNetwork::Output(scalar_map::<B>(device)),
+        columns: 1,
+        loss: RegressionLoss::MeanSquared,
+    };
     let map = |y: f64| 0.1 + 0.9 * (-0.2 + 1.5 * y).tanh();
     // Warm-up 0.3, then 0.5: the first forecast is the map of 0.5 (the last true value).
     let warmup = Tensor::<B, 3>::from_data(TensorData::new(vec![0.3, 0.5], [1, 2, 1]), device);
@@ -178,6 +198,33 @@ fn open_loop_iterates_the_map<B: Backend + RecurrenceBackend>(device: &B::Device
     for (f, e) in forecast.iter().zip(expected) {
         assert!((f - e).abs() < 1e-12, "{forecast:?} against {expected:?}");
     }
+}
+
+/// The losses of outputs set by hand.
+fn losses_by_hand<B: Backend + RecurrenceBackend>(device: &B::Device) {
+    let model = |loss| Forecaster {
+        network: ForecastNetwork::Output(scalar_map::<B>(device)),
+        columns: 1,
+        loss,
+    };
+    let tensor = |v: Vec<f64>, width| {
+        let steps = v.len() / width;
+        Tensor::<B, 3>::from_data(TensorData::new(v, [1, steps, width]), device)
+    };
+    let targets = tensor(vec![2.0, -1.0], 1);
+    // Means 1 and 0.5: errors 1 and 1.5.
+    let squared =
+        values(model(RegressionLoss::MeanSquared).loss(tensor(vec![1.0, 0.5], 1), targets.clone()));
+    assert!((squared[0] - (1.0 + 2.25) / 2.0).abs() < 1e-12);
+    // The same means with log-variances 0.5 and −1: ½ (s + e² e^(−s)) per step.
+    let nll = values(
+        model(RegressionLoss::GaussianNll).loss(tensor(vec![1.0, 0.5, 0.5, -1.0], 2), targets),
+    );
+    let expected = (0.5 * (0.5 + (-0.5f64).exp()) + 0.5 * (-1.0 + 2.25 * 1f64.exp())) / 2.0;
+    assert!(
+        (nll[0] - expected).abs() < 1e-12,
+        "{nll:?} against {expected}"
+    );
 }
 
 type Ndarray = Autodiff<NdArray<f64>>;
@@ -211,6 +258,13 @@ fn detached_fed_outputs_are_teacher_forcing_on_the_fed_values() {
     let _turn = turn();
     detached_outputs_are_constants::<Ndarray>(&Default::default());
     detached_outputs_are_constants::<FlexF64>(&flex());
+}
+
+#[test]
+fn regression_losses_by_hand() {
+    let _turn = turn();
+    losses_by_hand::<Ndarray>(&Default::default());
+    losses_by_hand::<FlexF64>(&flex());
 }
 
 #[test]

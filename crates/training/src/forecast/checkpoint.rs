@@ -15,11 +15,11 @@ use super::data::Standardization;
 use super::evaluate::ForecastScores;
 use super::model::{Forecaster, init_forecaster};
 use crate::checkpoint::{
-    CONFIG, CheckpointFiles, METRICS, MODEL, OPTIMIZER, PROGRESS, Progress, Which, load_weights,
-    model_bytes, pretty, save_files,
+    CONFIG, CheckpointFiles, MODEL, OPTIMIZER, PROGRESS, Progress, Which, load_weights, pretty,
+    save_snapshot,
 };
 use crate::error::{Result, checkpoint_error};
-use crate::metrics::{IterationMetrics, to_jsonl};
+use crate::metrics::IterationMetrics;
 use crate::trainer::Snapshot;
 
 const STANDARDIZATION: &str = "standardization.json";
@@ -69,7 +69,12 @@ impl ForecastCheckpoint {
 
     /// The network with its weights; an error if they do not fit the settings.
     pub fn model<B: Backend>(&self, device: &B::Device) -> Result<Forecaster<B>> {
-        let model = init_forecaster(&self.config.model, self.standardization.width(), device)?;
+        let model = init_forecaster(
+            &self.config.model,
+            self.standardization.width(),
+            self.config.loss,
+            device,
+        )?;
         load_weights(model, &self.model, &self.path, &self.progress.parameter_ids)
     }
 
@@ -86,16 +91,13 @@ impl ForecastCheckpoint {
         standardization: &Standardization,
         snapshot: &Snapshot<'_, Forecaster<B>, ForecastScores>,
     ) -> Result<PathBuf> {
-        save_files(
+        save_snapshot(
             out,
             which,
+            snapshot,
             vec![
-                (MODEL, model_bytes(snapshot.model)?),
-                (OPTIMIZER, snapshot.optimizer.clone()),
                 (CONFIG, pretty(config)),
                 (STANDARDIZATION, pretty(standardization)),
-                (PROGRESS, pretty(snapshot.progress)),
-                (METRICS, to_jsonl(snapshot.metrics).into_bytes()),
             ],
         )
     }

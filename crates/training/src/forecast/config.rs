@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use unroll_model::setting::{at_least_one, within};
 
 use super::data::BuiltinSeries;
+use super::model::RegressionLoss;
 use crate::config::{
     LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, check_validation_fraction,
 };
@@ -108,6 +109,9 @@ pub struct ForecastConfig {
     pub strategy: ForecastStrategy,
     /// Whether the gradient flows through a fed-back own output.
     pub fed_gradient: FedGradient,
+    /// What training minimises: the mean squared error, or the Gaussian negative
+    /// log-likelihood of a predicted mean and variance.
+    pub loss: RegressionLoss,
     /// Fraction of the series, at its end, held out for validation.
     pub validation_fraction: f64,
     /// Iterations between validations (and checkpoints).
@@ -147,6 +151,7 @@ impl Default for ForecastConfig {
             clip: Some(5.0),
             strategy: ForecastStrategy::TeacherForcing,
             fed_gradient: FedGradient::Detached,
+            loss: RegressionLoss::MeanSquared,
             validation_fraction: 0.2,
             eval_every: 1000,
             log_every: 50,

@@ -150,7 +150,7 @@ pub fn score_forecaster<B: Backend + RecurrenceBackend>(
     // One step: fed every true value, the whole series as one sequence.
     let steps = rows.len() - 1;
     let previous = gather::<B>(rows, &[0], 0, steps, device);
-    let predicted = nested(model.teacher_forced(previous)?).remove(0);
+    let predicted = nested(model.means(model.teacher_forced(previous)?)).remove(0);
     let skip = open_loop.warmup.min(steps - 1);
     let (mut squared, mut normalised) = (0.0, 0.0);
     for (t, prediction) in predicted.iter().enumerate().skip(skip) {

@@ -2,12 +2,15 @@
 //! input) or pattern 1 as an autoregressive model (`x(t) = y(t-1)`, its hidden state carried),
 //! trained on windows fed the truth or its own outputs, and run open loop.
 //!
-//! Values are in standard units ([`Standardization`](super::Standardization)); `o(t)` is the
-//! prediction of `y(t)` itself, scored by the mean squared error.
+//! Values are in standard units ([`Standardization`](super::Standardization)). Under the mean
+//! squared error `o(t)` is the prediction of `y(t)`; under the Gaussian negative log-likelihood
+//! `o(t)` holds the mean `μ(t)` of each column, then its log-variance `s(t)`, and the mean is
+//! what is fed back.
 
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
+use serde::{Deserialize, Serialize};
 use unroll_model::{
     Feedback, FeedbackSequence, FeedingPlan, HiddenRecurrent, HiddenRecurrentConfig,
     HiddenStackConfig, InputEncoding, OutputRecurrent, OutputRecurrentConfig, RecurrenceBackend,
@@ -18,36 +21,75 @@ use super::config::FedGradient;
 use crate::config::{ModelSettings, Pattern};
 use crate::error::Result;
 
-/// A forecaster of `width` real values per step.
+/// What a forecaster's training minimises.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegressionLoss {
+    /// `(y − o)²`, averaged over steps and columns.
+    #[default]
+    MeanSquared,
+    /// `½ (s + (y − μ)² e^(−s))` with the predicted mean `μ` and log-variance `s` of each column
+    /// (PyTorch's `GaussianNLLLoss` without its constant), averaged over steps and columns.
+    GaussianNll,
+}
+
+/// The log-variance is kept in `[−12, 12]`, so that `e^(−s)` stays finite.
+const LOG_VARIANCE_BOUND: f64 = 12.0;
+
+/// The recurrence a forecaster runs.
 // One forecaster lives per run: the variants' sizes do not matter, and Burn's derive takes
 // modules, not boxes.
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
-pub enum Forecaster<B: Backend> {
+pub enum ForecastNetwork<B: Backend> {
     /// Pattern 2: `h(t) = tanh(b + W y(t-1))`, `o(t) = c + V h(t)`; no state but the fed-back
-    /// value, so teacher-forced training has no loop over time.
+    /// value, so teacher-forced training has no loop over time. Under the Gaussian NLL `W` has
+    /// a row per output, and the rows of the log-variances meet zeros: only means are fed.
     Output(OutputRecurrent<B>),
     /// Pattern 1 with `x(t) = y(t-1)`: the hidden state carries the past.
     Hidden(HiddenRecurrent<B>),
 }
 
-/// Builds a fresh forecaster of `width` columns with the shape `model` gives.
+/// A forecaster of `columns` real values per step.
+#[derive(Module, Debug)]
+pub struct Forecaster<B: Backend> {
+    /// The recurrence and its output layer.
+    pub network: ForecastNetwork<B>,
+    /// The values per step.
+    #[module(skip)]
+    pub columns: usize,
+    /// What its outputs mean: a value per column, or a mean and a log-variance.
+    #[module(skip)]
+    pub loss: RegressionLoss,
+}
+
+/// Builds a fresh forecaster of `columns` values per step with the shape `model` gives.
 pub fn init_forecaster<B: Backend>(
     model: &ModelSettings,
-    width: usize,
+    columns: usize,
+    loss: RegressionLoss,
     device: &B::Device,
 ) -> Result<Forecaster<B>> {
-    Ok(match model.pattern {
-        Pattern::Output => {
-            Forecaster::Output(OutputRecurrentConfig::new(model.hidden, width).try_init(device)?)
-        }
+    let outputs = match loss {
+        RegressionLoss::MeanSquared => columns,
+        RegressionLoss::GaussianNll => 2 * columns,
+    };
+    let network = match model.pattern {
+        Pattern::Output => ForecastNetwork::Output(
+            OutputRecurrentConfig::new(model.hidden, outputs).try_init(device)?,
+        ),
         Pattern::Hidden => {
             let hidden =
-                HiddenStackConfig::new(InputEncoding::Dense { d_input: width }, model.hidden)
+                HiddenStackConfig::new(InputEncoding::Dense { d_input: columns }, model.hidden)
                     .with_num_layers(model.layers)
                     .with_dropout(model.dropout);
-            Forecaster::Hidden(HiddenRecurrentConfig::new(hidden, width).try_init(device)?)
+            ForecastNetwork::Hidden(HiddenRecurrentConfig::new(hidden, outputs).try_init(device)?)
         }
+    };
+    Ok(Forecaster {
+        network,
+        columns,
+        loss,
     })
 }
 
@@ -58,16 +100,50 @@ fn column<B: Backend>(values: &Tensor<B, 3>, t: usize) -> Tensor<B, 2> {
 }
 
 impl<B: Backend + RecurrenceBackend> Forecaster<B> {
-    /// The values per step.
-    pub fn width(&self) -> usize {
-        match self {
-            Forecaster::Output(model) => model.d_output(),
-            Forecaster::Hidden(model) => model.d_output(),
+    /// Values per output step: the columns, twice over under the Gaussian NLL.
+    pub fn output_width(&self) -> usize {
+        match self.loss {
+            RegressionLoss::MeanSquared => self.columns,
+            RegressionLoss::GaussianNll => 2 * self.columns,
         }
     }
 
-    /// Teacher-forced predictions: fed the true `y(0) … y(τ-1)` (`[batch, time, width]`),
-    /// returns the predictions of `y(1) … y(τ)`, `[batch, time, width]`. Pattern 2 runs in
+    /// The predicted values (means) of outputs `[batch, time, output_width]`:
+    /// `[batch, time, columns]`.
+    pub fn means(&self, outputs: Tensor<B, 3>) -> Tensor<B, 3> {
+        outputs.narrow(2, 0, self.columns)
+    }
+
+    /// The loss of outputs `[batch, time, output_width]` against targets
+    /// `[batch, time, columns]`, averaged over every step and column.
+    pub fn loss(&self, outputs: Tensor<B, 3>, targets: Tensor<B, 3>) -> Tensor<B, 1> {
+        let error = self.means(outputs.clone()) - targets;
+        match self.loss {
+            RegressionLoss::MeanSquared => error.powf_scalar(2.0).mean(),
+            RegressionLoss::GaussianNll => {
+                let log_variance = outputs
+                    .narrow(2, self.columns, self.columns)
+                    .clamp(-LOG_VARIANCE_BOUND, LOG_VARIANCE_BOUND);
+                ((error.powf_scalar(2.0) * log_variance.clone().neg().exp() + log_variance) / 2.0)
+                    .mean()
+            }
+        }
+    }
+
+    /// What pattern 2's feedback weight multiplies: the values, with zeros for the rows of the
+    /// log-variances. `[…, columns]` → `[…, output_width]`.
+    fn fed<const D: usize>(&self, values: Tensor<B, D>) -> Tensor<B, D> {
+        match (&self.network, self.loss) {
+            (ForecastNetwork::Output(_), RegressionLoss::GaussianNll) => {
+                let zeros = values.zeros_like();
+                Tensor::cat(vec![values, zeros], D - 1)
+            }
+            _ => values,
+        }
+    }
+
+    /// Teacher-forced outputs: fed the true `y(0) … y(τ-1)` (`[batch, time, columns]`), returns
+    /// the outputs predicting `y(1) … y(τ)`, `[batch, time, output_width]`. Pattern 2 runs in
     /// parallel over time; pattern 1 starts from a zero state.
     pub fn teacher_forced(&self, previous: Tensor<B, 3>) -> Result<Tensor<B, 3>> {
         Ok(self.teacher_forced_with_state(previous)?.0)
@@ -78,50 +154,57 @@ impl<B: Backend + RecurrenceBackend> Forecaster<B> {
         &self,
         previous: Tensor<B, 3>,
     ) -> Result<(Tensor<B, 3>, Option<Tensor<B, 3>>)> {
-        Ok(match self {
-            Forecaster::Output(model) => (
-                model.forward_teacher_forced(None, FeedbackSequence::Dense(previous))?,
+        Ok(match &self.network {
+            ForecastNetwork::Output(model) => (
+                model.forward_teacher_forced(None, FeedbackSequence::Dense(self.fed(previous)))?,
                 None,
             ),
-            Forecaster::Hidden(model) => {
+            ForecastNetwork::Hidden(model) => {
                 let output = model.forward(SequenceInput::Dense(previous), None)?;
                 (output.logits, Some(output.state))
             }
         })
     }
 
-    /// One step fed `fed` (`[batch, width]`) from pattern 1's `state`: the prediction
-    /// `[batch, width]` and the new state.
+    /// One step fed `fed` (`[batch, columns]`) from pattern 1's `state`: the output
+    /// `[batch, output_width]` and the new state.
     fn step(
         &self,
         fed: Tensor<B, 2>,
         state: Option<Tensor<B, 3>>,
     ) -> Result<(Tensor<B, 2>, Option<Tensor<B, 3>>)> {
-        Ok(match self {
-            Forecaster::Output(model) => (model.step(None, Feedback::Dense(fed))?, None),
-            Forecaster::Hidden(model) => {
+        Ok(match &self.network {
+            ForecastNetwork::Output(model) => {
+                (model.step(None, Feedback::Dense(self.fed(fed)))?, None)
+            }
+            ForecastNetwork::Hidden(model) => {
                 let (o, state) = model.step(StepInput::Dense(fed), state)?;
                 (o, Some(state))
             }
         })
     }
 
-    /// Predictions over one training window fed by `plan`: at each step and row, the true
-    /// previous value or the model's own previous prediction (`gradient` says whether the
-    /// gradient flows through it). The steps before the first own value run teacher-forced
-    /// (in parallel for pattern 2), the rest one by one.
+    /// The mean part of one step's output `[batch, output_width]`: `[batch, columns]`.
+    fn step_mean(&self, output: Tensor<B, 2>) -> Tensor<B, 2> {
+        output.narrow(1, 0, self.columns)
+    }
+
+    /// Outputs over one training window fed by `plan`: at each step and row, the true previous
+    /// value or the model's own previous prediction (`gradient` says whether the gradient
+    /// flows through it). The steps before the first own value run teacher-forced (in parallel
+    /// for pattern 2), the rest one by one.
     ///
-    /// - `previous`: the true `y(0) … y(τ-1)`, `[batch, time, width]`.
+    /// - `previous`: the true `y(0) … y(τ-1)`, `[batch, time, columns]`.
     /// - `plan`: `[batch, time]`; step 0 is always fed the truth.
     ///
-    /// Returns the predictions of `y(1) … y(τ)`, `[batch, time, width]`.
+    /// Returns the outputs predicting `y(1) … y(τ)`, `[batch, time, output_width]`.
     pub fn window(
         &self,
         previous: Tensor<B, 3>,
         plan: &FeedingPlan,
         gradient: FedGradient,
     ) -> Result<Tensor<B, 3>> {
-        let [batch, time, width] = previous.dims();
+        let [batch, time, _] = previous.dims();
         if plan.dims() != [batch, time] {
             return Err(unroll_model::ModelError::Shape {
                 what: "plan",
@@ -136,8 +219,8 @@ impl<B: Backend + RecurrenceBackend> Forecaster<B> {
         };
         let (head, mut state) =
             self.teacher_forced_with_state(previous.clone().narrow(1, 0, first_own))?;
-        let mut predictions = vec![head];
-        let mut own = column(&predictions[0], first_own - 1);
+        let mut own = self.step_mean(column(&head, first_own - 1));
+        let mut outputs = vec![head];
         let device = previous.device();
         for t in first_own..time {
             let truth: Vec<f32> = (0..batch)
@@ -151,25 +234,26 @@ impl<B: Backend + RecurrenceBackend> Forecaster<B> {
             let fed = column(&previous, t) * truth.clone() + own_value * (truth.neg() + 1.0);
             let (o, next) = self.step(fed, state)?;
             state = next;
-            own = o.clone();
-            predictions.push(o.reshape([batch, 1, width]));
+            own = self.step_mean(o.clone());
+            outputs.push(o.unsqueeze_dim(1));
         }
-        Ok(Tensor::cat(predictions, 1))
+        Ok(Tensor::cat(outputs, 1))
     }
 
-    /// Open-loop forecasts: reads the true `warmup` values (`[batch, w, width]`), then feeds
-    /// back its own outputs. Returns the predictions of the `horizon` values after the warm-up,
-    /// `[batch, horizon, width]`; the first is the teacher-forced one-step prediction.
+    /// Open-loop forecasts: reads the true `warmup` values (`[batch, w, columns]`), then feeds
+    /// back its own predictions. Returns the predicted values (means) of the `horizon` steps
+    /// after the warm-up, `[batch, horizon, columns]`; the first is the teacher-forced one-step
+    /// prediction.
     pub fn open_loop(&self, warmup: Tensor<B, 3>, horizon: usize) -> Result<Tensor<B, 3>> {
-        let [batch, w, width] = warmup.dims();
+        let [_, w, _] = warmup.dims();
         let (head, mut state) = self.teacher_forced_with_state(warmup)?;
-        let mut own = column(&head, w - 1);
-        let mut predictions = vec![own.clone().reshape([batch, 1, width])];
+        let mut own = self.step_mean(column(&head, w - 1));
+        let mut predictions = vec![own.clone().unsqueeze_dim(1)];
         for _ in 1..horizon {
             let (o, next) = self.step(own, state)?;
             state = next;
-            own = o;
-            predictions.push(own.clone().reshape([batch, 1, width]));
+            own = self.step_mean(o);
+            predictions.push(own.clone().unsqueeze_dim(1));
         }
         Ok(Tensor::cat(predictions, 1))
     }

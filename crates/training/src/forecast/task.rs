@@ -111,7 +111,12 @@ where
     type Validation = ForecastScores;
 
     fn init_model(&mut self, device: &B::Device) -> Result<Self::Model> {
-        init_forecaster(&self.config.model, self.standardization.width(), device)
+        init_forecaster(
+            &self.config.model,
+            self.standardization.width(),
+            self.config.loss,
+            device,
+        )
     }
 
     fn resume(
@@ -131,7 +136,9 @@ where
                 ),
             ));
         }
-        if checkpoint.config.model != self.config.model {
+        if checkpoint.config.model != self.config.model
+            || checkpoint.config.loss != self.config.loss
+        {
             return Err(checkpoint_error(
                 &checkpoint.path,
                 "its network has another shape than these settings ask for",
@@ -161,8 +168,8 @@ where
                 iteration,
             },
         )?;
-        let predictions = model.window(previous, &plan, self.config.fed_gradient)?;
-        let loss = (predictions - targets).powf_scalar(2.0).mean();
+        let outputs = model.window(previous, &plan, self.config.fed_gradient)?;
+        let loss = model.loss(outputs, targets);
         let (truth_probability, free_steps) = match self.config.strategy {
             ForecastStrategy::TeacherForcing => (None, None),
             ForecastStrategy::ScheduledSampling { schedule } => {

@@ -15,11 +15,11 @@ use super::config::SequenceConfig;
 use super::encoding::Encoding;
 use super::scores::SequenceScores;
 use crate::checkpoint::{
-    CONFIG, CheckpointFiles, METRICS, MODEL, OPTIMIZER, PROGRESS, Progress, VOCABULARY, Which,
-    load_weights, model_bytes, pretty, save_files,
+    CONFIG, CheckpointFiles, MODEL, OPTIMIZER, PROGRESS, Progress, VOCABULARY, Which, load_weights,
+    pretty, save_snapshot,
 };
 use crate::error::{Result, checkpoint_error};
-use crate::metrics::{IterationMetrics, to_jsonl};
+use crate::metrics::IterationMetrics;
 use crate::trainer::Snapshot;
 
 const ENCODING: &str = "encoding.json";
@@ -86,17 +86,11 @@ impl SequenceCheckpoint {
         encoding: &Encoding,
         snapshot: &Snapshot<'_, SequenceSummarizer<B>, SequenceScores>,
     ) -> Result<PathBuf> {
-        save_files(
+        save_snapshot(
             out,
             which,
-            vec![
-                (MODEL, model_bytes(snapshot.model)?),
-                (OPTIMIZER, snapshot.optimizer.clone()),
-                (CONFIG, pretty(config)),
-                (ENCODING, pretty(encoding)),
-                (PROGRESS, pretty(snapshot.progress)),
-                (METRICS, to_jsonl(snapshot.metrics).into_bytes()),
-            ],
+            snapshot,
+            vec![(CONFIG, pretty(config)), (ENCODING, pretty(encoding))],
         )
     }
 }
