@@ -64,6 +64,7 @@ pub use output_recurrent::{
     sample_classes, sample_classes_with,
 };
 pub use recurrence::{
-    HiddenStack, HiddenStackConfig, RecurrencePath, TanhRecurrence, TanhRecurrenceConfig,
+    GruCell, GruCellConfig, HiddenStack, HiddenStackConfig, LstmCell, LstmCellConfig, LstmState,
+    RecurrencePath, TanhRecurrence, TanhRecurrenceConfig,
 };
 pub use sequence_summarizer::{SequenceSummarizer, SequenceSummarizerConfig};

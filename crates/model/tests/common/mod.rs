@@ -5,6 +5,7 @@
 
 pub mod burn_reference;
 pub mod checks;
+pub mod gated_checks;
 pub mod gradients;
 pub mod reference;
 pub mod rollout_checks;
@@ -126,6 +127,10 @@ macro_rules! backend_checks {
             output_recurrent_teacher_forced_loss_equals_stepwise,
             fused_feeding_equals_stepwise_pattern_1,
             fused_feeding_equals_stepwise_pattern_2,
+            lstm_matches_pytorch,
+            gru_matches_pytorch,
+            gated_cells_by_hand,
+            gated_cells_match_finite_differences,
         );
     };
     (@tests $backend:ty, $device:expr; $($name:ident),* $(,)?) => {
