@@ -20,7 +20,6 @@ use std::sync::Arc;
 
 use serde_json::json;
 use unroll::backend::{Inference, NAME, Training};
-use unroll::training::durable::write_atomically;
 use unroll::training::export::sequence_summarizer_safetensors_bytes;
 use unroll::training::memory::available_bytes;
 use unroll::training::plot::plot_confusion;
@@ -39,7 +38,7 @@ use unroll::training::{
 
 use cli::{Cli, Command, EvalArgs, ExportArgs, PredictArgs, TrainArgs};
 use common::console::{fail, note, print};
-use common::flags::FormatArg;
+use common::flags::write_export;
 use common::interrupt::Interrupt;
 
 type Error = Box<dyn std::error::Error>;
@@ -512,24 +511,16 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
 fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
     let checkpoint = SequenceCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let model = checkpoint.model::<Inference>(&common::device::open()?)?;
-    let bytes = match args.format {
-        FormatArg::Safetensors => {
-            let metadata = std::collections::HashMap::from([
-                ("format".to_string(), "pt".to_string()),
-                (
-                    "encoding".to_string(),
-                    serde_json::to_string(&checkpoint.encoding)?,
-                ),
-                (
-                    "config".to_string(),
-                    serde_json::to_string(&checkpoint.config)?,
-                ),
-            ]);
-            sequence_summarizer_safetensors_bytes(&model, metadata)
-        }
-        FormatArg::Burnpack => unroll::training::checkpoint::model_bytes(&model)?,
-    };
-    write_atomically(&args.out, &bytes)?;
+    let entries = vec![
+        ("encoding", serde_json::to_string(&checkpoint.encoding)?),
+        ("config", serde_json::to_string(&checkpoint.config)?),
+    ];
+    write_export(
+        &args,
+        &model,
+        entries,
+        sequence_summarizer_safetensors_bytes,
+    )?;
     print(format!("wrote {}", args.out.display()));
     Ok(ExitCode::SUCCESS)
 }

@@ -280,6 +280,30 @@ pub enum FormatArg {
     Burnpack,
 }
 
+/// Writes `model` as `args` ask: safetensors (`safetensors` lays the tensors out under
+/// PyTorch's names; the metadata holds `format: pt` and `entries`) or Burnpack, atomically.
+pub fn write_export<B, M>(
+    args: &ExportArgs,
+    model: &M,
+    entries: Vec<(&str, String)>,
+    safetensors: impl FnOnce(&M, std::collections::HashMap<String, String>) -> Vec<u8>,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    B: burn::tensor::backend::Backend,
+    M: burn::module::Module<B>,
+{
+    let bytes = match args.format {
+        FormatArg::Safetensors => {
+            let mut metadata = std::collections::HashMap::from([("format".into(), "pt".into())]);
+            metadata.extend(entries.into_iter().map(|(k, v)| (k.to_string(), v)));
+            safetensors(model, metadata)
+        }
+        FormatArg::Burnpack => unroll::training::checkpoint::model_bytes(model)?,
+    };
+    unroll::training::durable::write_atomically(&args.out, &bytes)?;
+    Ok(())
+}
+
 /// What `export` takes.
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {

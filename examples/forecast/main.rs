@@ -29,9 +29,8 @@ use unroll::training::{ConsoleReporter, DataSource, Which, train_task};
 
 use cli::{Cli, Command, EvalArgs, ExportArgs, ForecastArgs, GenerateArgs, SystemArg, TrainArgs};
 use common::console::{fail, note, print};
-use common::flags::FormatArg;
+use common::flags::write_export;
 use common::interrupt::Interrupt;
-use unroll::training::durable::write_atomically;
 use unroll::training::export::forecaster_safetensors_bytes;
 
 type Error = Box<dyn std::error::Error>;
@@ -437,28 +436,15 @@ fn run_generate(args: GenerateArgs) -> Result<ExitCode, Error> {
 fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
     let checkpoint = ForecastCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let model = checkpoint.model::<Inference>(&common::device::open()?)?;
-    let bytes = match args.format {
-        FormatArg::Safetensors => {
-            let metadata = std::collections::HashMap::from([
-                ("format".to_string(), "pt".to_string()),
-                (
-                    "pattern".to_string(),
-                    pattern_number(&checkpoint.config).to_string(),
-                ),
-                (
-                    "standardization".to_string(),
-                    serde_json::to_string(&checkpoint.standardization)?,
-                ),
-                (
-                    "config".to_string(),
-                    serde_json::to_string(&checkpoint.config)?,
-                ),
-            ]);
-            forecaster_safetensors_bytes(&model, metadata)
-        }
-        FormatArg::Burnpack => unroll::training::checkpoint::model_bytes(&model)?,
-    };
-    write_atomically(&args.out, &bytes)?;
+    let entries = vec![
+        ("pattern", pattern_number(&checkpoint.config).to_string()),
+        (
+            "standardization",
+            serde_json::to_string(&checkpoint.standardization)?,
+        ),
+        ("config", serde_json::to_string(&checkpoint.config)?),
+    ];
+    write_export(&args, &model, entries, forecaster_safetensors_bytes)?;
     print(format!("wrote {}", args.out.display()));
     Ok(ExitCode::SUCCESS)
 }

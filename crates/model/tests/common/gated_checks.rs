@@ -59,119 +59,126 @@ fn sizes(case: &Value) -> [usize; 4] {
     ["batch", "time", "input", "hidden"].map(|k| case[k].as_u64().unwrap() as usize)
 }
 
-/// A gradient of a PyTorch weight compared with the cell's (stored transposed).
-fn assert_weight_gradient<B: TestBackend>(
-    what: &str,
-    gradient: Tensor<B::InnerBackend, 2>,
+/// A cell's four parameters, loaded from PyTorch's (`gates` blocks).
+struct Parameters<B: TestBackend> {
+    input_weight: Param<Tensor<B, 2>>,
+    hidden_weight: Param<Tensor<B, 2>>,
+    input_bias: Param<Tensor<B, 1>>,
+    hidden_bias: Param<Tensor<B, 1>>,
+}
+
+fn load<B: TestBackend>(case: &Value, gates: usize, device: &B::Device) -> Parameters<B> {
+    let [_, _, input, hidden] = sizes(case);
+    Parameters {
+        input_weight: transposed::<B>(case, "weight_ih_l0", [gates * hidden, input], device),
+        hidden_weight: transposed::<B>(case, "weight_hh_l0", [gates * hidden, hidden], device),
+        input_bias: bias::<B>(case, "bias_ih_l0", device),
+        hidden_bias: bias::<B>(case, "bias_hh_l0", device),
+    }
+}
+
+/// Every parameter's gradient, and those of the input and the initial states, against
+/// PyTorch's: `inputs` pairs a fixture key with the tensor it was computed for.
+fn assert_gradients<B: TestBackend>(
+    kind: &str,
     case: &Value,
-    key: &str,
+    [input_weight, hidden_weight]: [&Param<Tensor<B, 2>>; 2],
+    [input_bias, hidden_bias]: [&Param<Tensor<B, 1>>; 2],
+    inputs: Vec<(&str, Tensor<B, 2>)>,
+    gradients: &<B as burn::tensor::backend::AutodiffBackend>::Gradients,
 ) {
-    assert_close(
-        what,
-        &values(gradient.transpose()),
-        &numbers(case, key),
-        AGREEMENT,
-    );
+    for (key, weight) in [
+        ("weight_ih_l0", input_weight),
+        ("weight_hh_l0", hidden_weight),
+    ] {
+        let gradient = weight.val().grad(gradients).unwrap().transpose();
+        let expected = numbers(case, &format!("grad_{key}"));
+        assert_close(
+            &format!("{kind} {key}"),
+            &values(gradient),
+            &expected,
+            AGREEMENT,
+        );
+    }
+    for (key, bias) in [("bias_ih_l0", input_bias), ("bias_hh_l0", hidden_bias)] {
+        let expected = numbers(case, &format!("grad_{key}"));
+        let gradient = values(bias.val().grad(gradients).unwrap());
+        assert_close(&format!("{kind} {key}"), &gradient, &expected, AGREEMENT);
+    }
+    for (key, tensor) in inputs {
+        let gradient = values(tensor.grad(gradients).unwrap());
+        let expected = numbers(case, &format!("grad_{key}"));
+        assert_close(&format!("{kind} ∂{key}"), &gradient, &expected, AGREEMENT);
+    }
+}
+
+/// The weighted sum the fixture differentiated: of the outputs and of each final state.
+fn fixture_loss<B: TestBackend>(
+    case: &Value,
+    outputs: Tensor<B, 3>,
+    finals: Vec<(&str, Tensor<B, 2>)>,
+    device: &B::Device,
+) -> Tensor<B, 1> {
+    let [batch, time, _, hidden] = sizes(case);
+    let weights = numbers(case, "output_weights");
+    let mut loss = (outputs * tensor::<B, 3>(weights, [batch, time, hidden], device)).sum();
+    for (key, state) in finals {
+        let weights = tensor::<B, 2>(numbers(case, key), [batch, hidden], device);
+        loss = loss + (state * weights).sum();
+    }
+    let expected = case["loss"].as_f64().unwrap();
+    assert_close("loss", &values(loss.clone()), &[expected], AGREEMENT);
+    loss
 }
 
 pub fn lstm_matches_pytorch<B: TestBackend>(device: &B::Device) {
     let case = fixture("lstm");
     let [batch, time, input, hidden] = sizes(&case);
+    let p = load::<B>(&case, 4, device);
     let cell = LstmCell {
-        input_weight: transposed::<B>(&case, "weight_ih_l0", [4 * hidden, input], device),
-        hidden_weight: transposed::<B>(&case, "weight_hh_l0", [4 * hidden, hidden], device),
-        input_bias: bias::<B>(&case, "bias_ih_l0", device),
-        hidden_bias: bias::<B>(&case, "bias_hh_l0", device),
+        input_weight: p.input_weight,
+        hidden_weight: p.hidden_weight,
+        input_bias: p.input_bias,
+        hidden_bias: p.hidden_bias,
     };
     let x = tensor::<B, 3>(numbers(&case, "x"), [batch, time, input], device).require_grad();
+    let initial = |key| tensor::<B, 2>(numbers(&case, key), [batch, hidden], device).require_grad();
+    let (h0, c0) = (initial("h0"), initial("c0"));
     let state = LstmState {
-        hidden: tensor::<B, 2>(numbers(&case, "h0"), [batch, hidden], device).require_grad(),
-        cell: tensor::<B, 2>(numbers(&case, "c0"), [batch, hidden], device).require_grad(),
+        hidden: h0.clone(),
+        cell: c0.clone(),
     };
-    let (outputs, last) = cell.forward(x.clone(), Some(state.clone()));
-    assert_close(
-        "lstm outputs",
-        &values(outputs.clone()),
-        &numbers(&case, "outputs"),
-        AGREEMENT,
-    );
-    assert_close(
-        "lstm h_n",
-        &values(last.hidden.clone()),
-        &numbers(&case, "h_n"),
-        AGREEMENT,
-    );
-    assert_close(
-        "lstm c_n",
-        &values(last.cell.clone()),
-        &numbers(&case, "c_n"),
-        AGREEMENT,
-    );
-    let weights = |key: &str, shape: [usize; 2]| tensor::<B, 2>(numbers(&case, key), shape, device);
-    let loss = (outputs
-        * tensor::<B, 3>(
-            numbers(&case, "output_weights"),
-            [batch, time, hidden],
-            device,
-        ))
-    .sum()
-        + (last.hidden * weights("final_weights", [batch, hidden])).sum()
-        + (last.cell * weights("cell_weights", [batch, hidden])).sum();
-    let expected = case["loss"].as_f64().unwrap();
-    assert!((values(loss.clone())[0] - expected).abs() < AGREEMENT);
-    let gradients = loss.backward();
-    let grad = |p: &Param<Tensor<B, 2>>| p.val().grad(&gradients).unwrap();
-    assert_weight_gradient::<B>(
-        "lstm weight_ih",
-        grad(&cell.input_weight),
-        &case,
-        "grad_weight_ih_l0",
-    );
-    assert_weight_gradient::<B>(
-        "lstm weight_hh",
-        grad(&cell.hidden_weight),
-        &case,
-        "grad_weight_hh_l0",
-    );
-    for (what, p, key) in [
-        ("lstm bias_ih", &cell.input_bias, "grad_bias_ih_l0"),
-        ("lstm bias_hh", &cell.hidden_bias, "grad_bias_hh_l0"),
+    let (outputs, last) = cell.forward(x.clone(), Some(state));
+    for (what, got, key) in [
+        ("lstm outputs", values(outputs.clone()), "outputs"),
+        ("lstm h_n", values(last.hidden.clone()), "h_n"),
+        ("lstm c_n", values(last.cell.clone()), "c_n"),
     ] {
-        assert_close(
-            what,
-            &values(p.val().grad(&gradients).unwrap()),
-            &numbers(&case, key),
-            AGREEMENT,
-        );
+        assert_close(what, &got, &numbers(&case, key), AGREEMENT);
     }
-    assert_close(
-        "lstm ∂x",
-        &values(x.grad(&gradients).unwrap()),
-        &numbers(&case, "grad_x"),
-        AGREEMENT,
+    let finals = vec![("final_weights", last.hidden), ("cell_weights", last.cell)];
+    let gradients = fixture_loss(&case, outputs, finals, device).backward();
+    assert_gradients(
+        "lstm",
+        &case,
+        [&cell.input_weight, &cell.hidden_weight],
+        [&cell.input_bias, &cell.hidden_bias],
+        vec![("h0", h0), ("c0", c0)],
+        &gradients,
     );
-    assert_close(
-        "lstm ∂h0",
-        &values(state.hidden.grad(&gradients).unwrap()),
-        &numbers(&case, "grad_h0"),
-        AGREEMENT,
-    );
-    assert_close(
-        "lstm ∂c0",
-        &values(state.cell.grad(&gradients).unwrap()),
-        &numbers(&case, "grad_c0"),
-        AGREEMENT,
-    );
+    let grad_x = values(x.grad(&gradients).unwrap());
+    assert_close("lstm ∂x", &grad_x, &numbers(&case, "grad_x"), AGREEMENT);
 }
 
 pub fn gru_matches_pytorch<B: TestBackend>(device: &B::Device) {
     let case = fixture("gru");
     let [batch, time, input, hidden] = sizes(&case);
+    let p = load::<B>(&case, 3, device);
     let cell = GruCell {
-        input_weight: transposed::<B>(&case, "weight_ih_l0", [3 * hidden, input], device),
-        hidden_weight: transposed::<B>(&case, "weight_hh_l0", [3 * hidden, hidden], device),
-        input_bias: bias::<B>(&case, "bias_ih_l0", device),
-        hidden_bias: bias::<B>(&case, "bias_hh_l0", device),
+        input_weight: p.input_weight,
+        hidden_weight: p.hidden_weight,
+        input_bias: p.input_bias,
+        hidden_bias: p.hidden_bias,
     };
     let x = tensor::<B, 3>(numbers(&case, "x"), [batch, time, input], device).require_grad();
     let h0 = tensor::<B, 2>(numbers(&case, "h0"), [batch, hidden], device).require_grad();
@@ -188,51 +195,17 @@ pub fn gru_matches_pytorch<B: TestBackend>(device: &B::Device) {
         &numbers(&case, "h_n"),
         AGREEMENT,
     );
-    let loss = (outputs
-        * tensor::<B, 3>(
-            numbers(&case, "output_weights"),
-            [batch, time, hidden],
-            device,
-        ))
-    .sum()
-        + (last * tensor::<B, 2>(numbers(&case, "final_weights"), [batch, hidden], device)).sum();
-    let gradients = loss.backward();
-    let grad = |p: &Param<Tensor<B, 2>>| p.val().grad(&gradients).unwrap();
-    assert_weight_gradient::<B>(
-        "gru weight_ih",
-        grad(&cell.input_weight),
+    let gradients = fixture_loss(&case, outputs, vec![("final_weights", last)], device).backward();
+    assert_gradients(
+        "gru",
         &case,
-        "grad_weight_ih_l0",
+        [&cell.input_weight, &cell.hidden_weight],
+        [&cell.input_bias, &cell.hidden_bias],
+        vec![("h0", h0)],
+        &gradients,
     );
-    assert_weight_gradient::<B>(
-        "gru weight_hh",
-        grad(&cell.hidden_weight),
-        &case,
-        "grad_weight_hh_l0",
-    );
-    for (what, p, key) in [
-        ("gru bias_ih", &cell.input_bias, "grad_bias_ih_l0"),
-        ("gru bias_hh", &cell.hidden_bias, "grad_bias_hh_l0"),
-    ] {
-        assert_close(
-            what,
-            &values(p.val().grad(&gradients).unwrap()),
-            &numbers(&case, key),
-            AGREEMENT,
-        );
-    }
-    assert_close(
-        "gru ∂x",
-        &values(x.grad(&gradients).unwrap()),
-        &numbers(&case, "grad_x"),
-        AGREEMENT,
-    );
-    assert_close(
-        "gru ∂h0",
-        &values(h0.grad(&gradients).unwrap()),
-        &numbers(&case, "grad_h0"),
-        AGREEMENT,
-    );
+    let grad_x = values(x.grad(&gradients).unwrap());
+    assert_close("gru ∂x", &grad_x, &numbers(&case, "grad_x"), AGREEMENT);
 }
 
 fn sigmoid(v: f64) -> f64 {
