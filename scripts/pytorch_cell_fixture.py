@@ -2,7 +2,7 @@
 
     python3 scripts/pytorch_cell_fixture.py > crates/model/tests/fixtures/gated_cells.json
 
-For torch.nn.LSTM and torch.nn.GRU (one layer, batch_first, float64) with seeded weights,
+For torch.nn.LSTM and torch.nn.GRU (one layer, and two, batch_first, float64) with seeded weights,
 inputs and initial states: the weights in PyTorch's layout, the outputs at every step, the final
 states, and the gradient of a fixed weighted sum of outputs and final states with respect to every
 weight, the input and the initial states. Needs torch; the tests read the committed JSON and never
@@ -16,25 +16,26 @@ torch.manual_seed(2026)
 BATCH, TIME, INPUT, HIDDEN = 2, 5, 3, 4
 
 
-def case(kind):
+def case(kind, layers=1):
     cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind]
-    rnn = cls(INPUT, HIDDEN, batch_first=True).double()
+    rnn = cls(INPUT, HIDDEN, num_layers=layers, batch_first=True).double()
     x = torch.randn(BATCH, TIME, INPUT, dtype=torch.float64, requires_grad=True)
-    h0 = torch.randn(1, BATCH, HIDDEN, dtype=torch.float64, requires_grad=True)
-    c0 = torch.randn(1, BATCH, HIDDEN, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(layers, BATCH, HIDDEN, dtype=torch.float64, requires_grad=True)
+    c0 = torch.randn(layers, BATCH, HIDDEN, dtype=torch.float64, requires_grad=True)
     w_out = torch.randn(BATCH, TIME, HIDDEN, dtype=torch.float64)
-    w_h = torch.randn(BATCH, HIDDEN, dtype=torch.float64)
-    w_c = torch.randn(BATCH, HIDDEN, dtype=torch.float64)
+    w_h = torch.randn(layers, BATCH, HIDDEN, dtype=torch.float64)
+    w_c = torch.randn(layers, BATCH, HIDDEN, dtype=torch.float64)
     if kind == "lstm":
         out, (hn, cn) = rnn(x, (h0, c0))
-        loss = (out * w_out).sum() + (hn[0] * w_h).sum() + (cn[0] * w_c).sum()
+        loss = (out * w_out).sum() + (hn * w_h).sum() + (cn * w_c).sum()
     else:
         out, hn = rnn(x, h0)
         cn = None
-        loss = (out * w_out).sum() + (hn[0] * w_h).sum()
+        loss = (out * w_out).sum() + (hn * w_h).sum()
     loss.backward()
     flat = lambda t: t.detach().reshape(-1).tolist()
     result = {
+        "layers": layers,
         "batch": BATCH,
         "time": TIME,
         "input": INPUT,
@@ -64,4 +65,5 @@ def case(kind):
     return result
 
 
-print(json.dumps({"torch": torch.__version__, "lstm": case("lstm"), "gru": case("gru")}, indent=1))
+cases = {"lstm": case("lstm"), "gru": case("gru"), "lstm_2_layers": case("lstm", 2), "gru_2_layers": case("gru", 2)}
+print(json.dumps({"torch": torch.__version__, **cases}, indent=1))

@@ -548,3 +548,43 @@ fn forecasters_agree() {
         );
     }
 }
+
+/// The gated cells, stacked two deep: outputs, final states and every gradient on wgpu against
+/// the CPU.
+#[test]
+fn gated_stacks_agree() {
+    use unroll::model::{GatedCell, GatedStack, GatedStackConfig};
+    let _turn = turn();
+    let (batch, time, input, hidden) = (3, 6, 4, 5);
+    let data: Vec<f32> = (0..batch * time * input)
+        .map(|i| (0.61 * i as f32).sin())
+        .collect();
+    for cell in [GatedCell::Lstm, GatedCell::Gru] {
+        let config = GatedStackConfig::new(cell, input, hidden).with_num_layers(2);
+        let cpu: GatedStack<Cpu> = config.init(&Default::default());
+        let gpu_stack: GatedStack<Gpu> = transfer(&cpu, config.init(&gpu()));
+        let run = |x: Tensor<Cpu, 3>| {
+            let (outputs, state) = cpu.forward(x, None);
+            let loss = outputs.clone().powf_scalar(2.0).sum() + state.hidden.clone().sum();
+            (values(outputs), values(state.hidden), loss.backward())
+        };
+        let (cpu_outputs, cpu_state, cpu_grads) = run(Tensor::from_data(
+            TensorData::new(data.clone(), [batch, time, input]),
+            &Default::default(),
+        ));
+        let x = Tensor::<Gpu, 3>::from_data(
+            TensorData::new(data.clone(), [batch, time, input]),
+            &gpu(),
+        );
+        let (outputs, state) = gpu_stack.forward(x, None);
+        let loss = outputs.clone().powf_scalar(2.0).sum() + state.hidden.clone().sum();
+        let what = format!("{cell:?}");
+        assert_close(&what, &cpu_outputs, &values(outputs));
+        assert_close(&what, &cpu_state, &values(state.hidden));
+        assert_same_gradients(
+            &what,
+            gradients(&cpu, &cpu_grads),
+            gradients(&gpu_stack, &loss.backward()),
+        );
+    }
+}

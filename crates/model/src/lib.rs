@@ -64,7 +64,8 @@ pub use output_recurrent::{
     sample_classes, sample_classes_with,
 };
 pub use recurrence::{
-    GruCell, GruCellConfig, HiddenStack, HiddenStackConfig, LstmCell, LstmCellConfig, LstmState,
-    RecurrencePath, TanhRecurrence, TanhRecurrenceConfig,
+    GatedCell, GatedLayer, GatedStack, GatedStackConfig, GatedState, GruCell, GruCellConfig,
+    HiddenStack, HiddenStackConfig, LstmCell, LstmCellConfig, LstmState, RecurrencePath,
+    TanhRecurrence, TanhRecurrenceConfig,
 };
 pub use sequence_summarizer::{SequenceSummarizer, SequenceSummarizerConfig};

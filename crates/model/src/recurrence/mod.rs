@@ -15,7 +15,10 @@ mod stack;
 
 use burn::config::Config;
 
-pub use gated::{GruCell, GruCellConfig, LstmCell, LstmCellConfig, LstmState};
+pub use gated::{
+    GatedCell, GatedLayer, GatedStack, GatedStackConfig, GatedState, GruCell, GruCellConfig,
+    LstmCell, LstmCellConfig, LstmState,
+};
 pub(crate) use layer::uniform_initializer;
 pub use layer::{TanhRecurrence, TanhRecurrenceConfig};
 pub use stack::{HiddenStack, HiddenStackConfig};

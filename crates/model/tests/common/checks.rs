@@ -25,8 +25,8 @@ pub trait TestBackend: AutodiffBackend + unroll_model::RecurrenceBackend {}
 impl<T: AutodiffBackend + unroll_model::RecurrenceBackend> TestBackend for T {}
 
 pub use super::gated_checks::{
-    gated_cells_by_hand, gated_cells_match_finite_differences, gru_matches_pytorch,
-    lstm_matches_pytorch,
+    gated_cells_by_hand, gated_cells_match_finite_differences, gated_stacks_match_pytorch,
+    gru_matches_pytorch, lstm_matches_pytorch,
 };
 
 const EXACT: f64 = 1e-12;

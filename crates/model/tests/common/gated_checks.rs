@@ -6,7 +6,10 @@
 use burn::module::Param;
 use burn::tensor::{Tensor, TensorData};
 use serde_json::Value;
-use unroll_model::{GruCell, GruCellConfig, LstmCell, LstmCellConfig, LstmState};
+use unroll_model::{
+    GatedCell, GatedLayer, GatedStack, GatedStackConfig, GatedState, GruCell, GruCellConfig,
+    LstmCell, LstmCellConfig, LstmState,
+};
 
 use super::checks::TestBackend;
 use super::gradients::check_against_finite_differences;
@@ -59,7 +62,7 @@ fn sizes(case: &Value) -> [usize; 4] {
     ["batch", "time", "input", "hidden"].map(|k| case[k].as_u64().unwrap() as usize)
 }
 
-/// A cell's four parameters, loaded from PyTorch's (`gates` blocks).
+/// A cell's four parameters, loaded from PyTorch's layer `layer` (`gates` blocks).
 struct Parameters<B: TestBackend> {
     input_weight: Param<Tensor<B, 2>>,
     hidden_weight: Param<Tensor<B, 2>>,
@@ -67,44 +70,82 @@ struct Parameters<B: TestBackend> {
     hidden_bias: Param<Tensor<B, 1>>,
 }
 
-fn load<B: TestBackend>(case: &Value, gates: usize, device: &B::Device) -> Parameters<B> {
+fn load<B: TestBackend>(
+    case: &Value,
+    gates: usize,
+    layer: usize,
+    device: &B::Device,
+) -> Parameters<B> {
     let [_, _, input, hidden] = sizes(case);
+    let input = if layer == 0 { input } else { hidden };
+    let key = |name: &str| format!("{name}_l{layer}");
     Parameters {
-        input_weight: transposed::<B>(case, "weight_ih_l0", [gates * hidden, input], device),
-        hidden_weight: transposed::<B>(case, "weight_hh_l0", [gates * hidden, hidden], device),
-        input_bias: bias::<B>(case, "bias_ih_l0", device),
-        hidden_bias: bias::<B>(case, "bias_hh_l0", device),
+        input_weight: transposed::<B>(case, &key("weight_ih"), [gates * hidden, input], device),
+        hidden_weight: transposed::<B>(case, &key("weight_hh"), [gates * hidden, hidden], device),
+        input_bias: bias::<B>(case, &key("bias_ih"), device),
+        hidden_bias: bias::<B>(case, &key("bias_hh"), device),
     }
 }
 
-/// Every parameter's gradient, and those of the input and the initial states, against
-/// PyTorch's: `inputs` pairs a fixture key with the tensor it was computed for.
-fn assert_gradients<B: TestBackend>(
+fn lstm_layer<B: TestBackend>(case: &Value, layer: usize, device: &B::Device) -> LstmCell<B> {
+    let p = load::<B>(case, 4, layer, device);
+    LstmCell {
+        input_weight: p.input_weight,
+        hidden_weight: p.hidden_weight,
+        input_bias: p.input_bias,
+        hidden_bias: p.hidden_bias,
+    }
+}
+
+fn gru_layer<B: TestBackend>(case: &Value, layer: usize, device: &B::Device) -> GruCell<B> {
+    let p = load::<B>(case, 3, layer, device);
+    GruCell {
+        input_weight: p.input_weight,
+        hidden_weight: p.hidden_weight,
+        input_bias: p.input_bias,
+        hidden_bias: p.hidden_bias,
+    }
+}
+
+/// Layer `layer`'s parameter gradients against PyTorch's.
+fn assert_layer_gradients<B: TestBackend>(
     kind: &str,
     case: &Value,
+    layer: usize,
     [input_weight, hidden_weight]: [&Param<Tensor<B, 2>>; 2],
     [input_bias, hidden_bias]: [&Param<Tensor<B, 1>>; 2],
-    inputs: Vec<(&str, Tensor<B, 2>)>,
     gradients: &<B as burn::tensor::backend::AutodiffBackend>::Gradients,
 ) {
-    for (key, weight) in [
-        ("weight_ih_l0", input_weight),
-        ("weight_hh_l0", hidden_weight),
-    ] {
+    for (name, weight) in [("weight_ih", input_weight), ("weight_hh", hidden_weight)] {
         let gradient = weight.val().grad(gradients).unwrap().transpose();
-        let expected = numbers(case, &format!("grad_{key}"));
+        let expected = numbers(case, &format!("grad_{name}_l{layer}"));
         assert_close(
-            &format!("{kind} {key}"),
+            &format!("{kind} {name}_l{layer}"),
             &values(gradient),
             &expected,
             AGREEMENT,
         );
     }
-    for (key, bias) in [("bias_ih_l0", input_bias), ("bias_hh_l0", hidden_bias)] {
-        let expected = numbers(case, &format!("grad_{key}"));
+    for (name, bias) in [("bias_ih", input_bias), ("bias_hh", hidden_bias)] {
+        let expected = numbers(case, &format!("grad_{name}_l{layer}"));
         let gradient = values(bias.val().grad(gradients).unwrap());
-        assert_close(&format!("{kind} {key}"), &gradient, &expected, AGREEMENT);
+        assert_close(
+            &format!("{kind} {name}_l{layer}"),
+            &gradient,
+            &expected,
+            AGREEMENT,
+        );
     }
+}
+
+/// The gradients of the input and the initial states against PyTorch's: `inputs` pairs a
+/// fixture key (`x`, `h0`, `c0`) with the tensor it was computed for.
+fn assert_input_gradients<B: TestBackend, const D: usize>(
+    kind: &str,
+    case: &Value,
+    inputs: Vec<(&str, Tensor<B, D>)>,
+    gradients: &<B as burn::tensor::backend::AutodiffBackend>::Gradients,
+) {
     for (key, tensor) in inputs {
         let gradient = values(tensor.grad(gradients).unwrap());
         let expected = numbers(case, &format!("grad_{key}"));
@@ -112,18 +153,20 @@ fn assert_gradients<B: TestBackend>(
     }
 }
 
-/// The weighted sum the fixture differentiated: of the outputs and of each final state.
-fn fixture_loss<B: TestBackend>(
+/// The weighted sum the fixture differentiated: of the outputs and of each final state
+/// (`[layers · batch, hidden]` values in PyTorch's order).
+fn fixture_loss<B: TestBackend, const D: usize>(
     case: &Value,
     outputs: Tensor<B, 3>,
-    finals: Vec<(&str, Tensor<B, 2>)>,
+    finals: Vec<(&str, Tensor<B, D>)>,
     device: &B::Device,
 ) -> Tensor<B, 1> {
     let [batch, time, _, hidden] = sizes(case);
     let weights = numbers(case, "output_weights");
     let mut loss = (outputs * tensor::<B, 3>(weights, [batch, time, hidden], device)).sum();
     for (key, state) in finals {
-        let weights = tensor::<B, 2>(numbers(case, key), [batch, hidden], device);
+        let shape = state.dims();
+        let weights = tensor::<B, D>(numbers(case, key), shape, device);
         loss = loss + (state * weights).sum();
     }
     let expected = case["loss"].as_f64().unwrap();
@@ -131,22 +174,35 @@ fn fixture_loss<B: TestBackend>(
     loss
 }
 
+/// The input and the initial states of a fixture, `x` `[batch, time, input]` and `h0`, `c0`
+/// `[layers, batch, hidden]`, each requiring its gradient.
+fn fixture_inputs<B: TestBackend>(
+    case: &Value,
+    device: &B::Device,
+) -> (Tensor<B, 3>, Tensor<B, 3>, Option<Tensor<B, 3>>) {
+    let [batch, time, input, hidden] = sizes(case);
+    let layers = case["layers"].as_u64().unwrap() as usize;
+    let x = tensor::<B, 3>(numbers(case, "x"), [batch, time, input], device).require_grad();
+    let state = |key: &str| {
+        tensor::<B, 3>(numbers(case, key), [layers, batch, hidden], device).require_grad()
+    };
+    let c0 = case.get("c0").map(|_| state("c0"));
+    (x, state("h0"), c0)
+}
+
+fn first_layer<B: TestBackend>(state: &Tensor<B, 3>) -> Tensor<B, 2> {
+    let [_, batch, hidden] = state.dims();
+    state.clone().reshape([batch, hidden])
+}
+
 pub fn lstm_matches_pytorch<B: TestBackend>(device: &B::Device) {
     let case = fixture("lstm");
-    let [batch, time, input, hidden] = sizes(&case);
-    let p = load::<B>(&case, 4, device);
-    let cell = LstmCell {
-        input_weight: p.input_weight,
-        hidden_weight: p.hidden_weight,
-        input_bias: p.input_bias,
-        hidden_bias: p.hidden_bias,
-    };
-    let x = tensor::<B, 3>(numbers(&case, "x"), [batch, time, input], device).require_grad();
-    let initial = |key| tensor::<B, 2>(numbers(&case, key), [batch, hidden], device).require_grad();
-    let (h0, c0) = (initial("h0"), initial("c0"));
+    let cell = lstm_layer::<B>(&case, 0, device);
+    let (x, h0, c0) = fixture_inputs::<B>(&case, device);
+    let c0 = c0.expect("an LSTM fixture has c0");
     let state = LstmState {
-        hidden: h0.clone(),
-        cell: c0.clone(),
+        hidden: first_layer(&h0),
+        cell: first_layer(&c0),
     };
     let (outputs, last) = cell.forward(x.clone(), Some(state));
     for (what, got, key) in [
@@ -158,31 +214,23 @@ pub fn lstm_matches_pytorch<B: TestBackend>(device: &B::Device) {
     }
     let finals = vec![("final_weights", last.hidden), ("cell_weights", last.cell)];
     let gradients = fixture_loss(&case, outputs, finals, device).backward();
-    assert_gradients(
+    assert_layer_gradients(
         "lstm",
         &case,
+        0,
         [&cell.input_weight, &cell.hidden_weight],
         [&cell.input_bias, &cell.hidden_bias],
-        vec![("h0", h0), ("c0", c0)],
         &gradients,
     );
-    let grad_x = values(x.grad(&gradients).unwrap());
-    assert_close("lstm ∂x", &grad_x, &numbers(&case, "grad_x"), AGREEMENT);
+    assert_input_gradients("lstm", &case, vec![("h0", h0), ("c0", c0)], &gradients);
+    assert_input_gradients("lstm", &case, vec![("x", x)], &gradients);
 }
 
 pub fn gru_matches_pytorch<B: TestBackend>(device: &B::Device) {
     let case = fixture("gru");
-    let [batch, time, input, hidden] = sizes(&case);
-    let p = load::<B>(&case, 3, device);
-    let cell = GruCell {
-        input_weight: p.input_weight,
-        hidden_weight: p.hidden_weight,
-        input_bias: p.input_bias,
-        hidden_bias: p.hidden_bias,
-    };
-    let x = tensor::<B, 3>(numbers(&case, "x"), [batch, time, input], device).require_grad();
-    let h0 = tensor::<B, 2>(numbers(&case, "h0"), [batch, hidden], device).require_grad();
-    let (outputs, last) = cell.forward(x.clone(), Some(h0.clone()));
+    let cell = gru_layer::<B>(&case, 0, device);
+    let (x, h0, _) = fixture_inputs::<B>(&case, device);
+    let (outputs, last) = cell.forward(x.clone(), Some(first_layer(&h0)));
     assert_close(
         "gru outputs",
         &values(outputs.clone()),
@@ -196,16 +244,84 @@ pub fn gru_matches_pytorch<B: TestBackend>(device: &B::Device) {
         AGREEMENT,
     );
     let gradients = fixture_loss(&case, outputs, vec![("final_weights", last)], device).backward();
-    assert_gradients(
+    assert_layer_gradients(
         "gru",
         &case,
+        0,
         [&cell.input_weight, &cell.hidden_weight],
         [&cell.input_bias, &cell.hidden_bias],
-        vec![("h0", h0)],
         &gradients,
     );
-    let grad_x = values(x.grad(&gradients).unwrap());
-    assert_close("gru ∂x", &grad_x, &numbers(&case, "grad_x"), AGREEMENT);
+    assert_input_gradients("gru", &case, vec![("h0", h0)], &gradients);
+    assert_input_gradients("gru", &case, vec![("x", x)], &gradients);
+}
+
+/// Two stacked layers of each cell against `nn.LSTM(num_layers=2)` and `nn.GRU(num_layers=2)`:
+/// outputs, every layer's final state, every layer's gradients.
+pub fn gated_stacks_match_pytorch<B: TestBackend>(device: &B::Device) {
+    for kind in ["lstm_2_layers", "gru_2_layers"] {
+        let case = fixture(kind);
+        let lstm = kind.starts_with("lstm");
+        let layers = (0..2)
+            .map(|k| {
+                if lstm {
+                    GatedLayer::Lstm(lstm_layer::<B>(&case, k, device))
+                } else {
+                    GatedLayer::Gru(gru_layer::<B>(&case, k, device))
+                }
+            })
+            .collect();
+        let stack = GatedStack {
+            layers,
+            dropout: burn::nn::DropoutConfig::new(0.0).init(),
+        };
+        let (x, h0, c0) = fixture_inputs::<B>(&case, device);
+        let state = GatedState {
+            hidden: h0.clone(),
+            cell: c0.clone(),
+        };
+        let (outputs, last) = stack.forward(x.clone(), Some(state));
+        assert_close(
+            kind,
+            &values(outputs.clone()),
+            &numbers(&case, "outputs"),
+            AGREEMENT,
+        );
+        assert_close(
+            kind,
+            &values(last.hidden.clone()),
+            &numbers(&case, "h_n"),
+            AGREEMENT,
+        );
+        let mut finals = vec![("final_weights", last.hidden)];
+        if let Some(cell) = last.cell {
+            assert_close(
+                kind,
+                &values(cell.clone()),
+                &numbers(&case, "c_n"),
+                AGREEMENT,
+            );
+            finals.push(("cell_weights", cell));
+        }
+        let gradients = fixture_loss(&case, outputs, finals, device).backward();
+        for (k, layer) in stack.layers.iter().enumerate() {
+            let (weights, biases) = match layer {
+                GatedLayer::Lstm(c) => (
+                    [&c.input_weight, &c.hidden_weight],
+                    [&c.input_bias, &c.hidden_bias],
+                ),
+                GatedLayer::Gru(c) => (
+                    [&c.input_weight, &c.hidden_weight],
+                    [&c.input_bias, &c.hidden_bias],
+                ),
+            };
+            assert_layer_gradients(kind, &case, k, weights, biases, &gradients);
+        }
+        let mut states = vec![("h0", h0)];
+        states.extend(c0.map(|c| ("c0", c)));
+        assert_input_gradients(kind, &case, states, &gradients);
+        assert_input_gradients(kind, &case, vec![("x", x)], &gradients);
+    }
 }
 
 fn sigmoid(v: f64) -> f64 {
@@ -313,4 +429,18 @@ pub fn gated_cells_match_finite_differences<B: TestBackend>(device: &B::Device) 
         1e-6,
     );
     assert_eq!(checked, 4);
+    for cell in [GatedCell::Lstm, GatedCell::Gru] {
+        let stack = GatedStackConfig::new(cell, input, hidden)
+            .with_num_layers(2)
+            .init::<B>(device);
+        let checked = check_against_finite_differences(
+            &stack,
+            |m: &GatedStack<B>| {
+                let (outputs, last) = m.forward(x.clone(), None);
+                (outputs - targets.clone()).powf_scalar(2.0).sum() + last.hidden.sum()
+            },
+            1e-6,
+        );
+        assert_eq!(checked, 2 * 4, "{cell:?}");
+    }
 }

@@ -131,6 +131,7 @@ macro_rules! backend_checks {
             gru_matches_pytorch,
             gated_cells_by_hand,
             gated_cells_match_finite_differences,
+            gated_stacks_match_pytorch,
         );
     };
     (@tests $backend:ty, $device:expr; $($name:ident),* $(,)?) => {

@@ -11,6 +11,7 @@
 
 mod gru;
 mod lstm;
+mod stack;
 
 use burn::module::Param;
 use burn::tensor::Tensor;
@@ -18,6 +19,7 @@ use burn::tensor::backend::Backend;
 
 pub use gru::{GruCell, GruCellConfig};
 pub use lstm::{LstmCell, LstmCellConfig, LstmState};
+pub use stack::{GatedCell, GatedLayer, GatedStack, GatedStackConfig, GatedState};
 
 use super::uniform_initializer;
 use crate::setting::at_least_one;
