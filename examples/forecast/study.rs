@@ -446,7 +446,11 @@ pub fn run(args: StudyArgs) -> Result<ExitCode, Error> {
 /// The run without arguments: teacher forcing and the curriculum on Lorenz-63, pattern 2, side
 /// by side.
 pub fn demonstration() -> Result<ExitCode, Error> {
-    let out = PathBuf::from("runs/forecast-demo");
+    // A fresh directory each time, as every run gets: an earlier demonstration is kept.
+    let out = std::iter::once(PathBuf::from("runs/forecast-demo"))
+        .chain((2..).map(|n| PathBuf::from(format!("runs/forecast-demo-{n}"))))
+        .find(|dir| !dir.exists())
+        .expect("some number is free");
     std::fs::create_dir_all(&out)?;
     let device = crate::common::device::open()?;
     // The study's budget, seed 0: the runs of its first table.
