@@ -404,16 +404,21 @@ fn run_forecast(args: ForecastArgs) -> Result<ExitCode, Error> {
         }));
         return Ok(ExitCode::SUCCESS);
     }
-    if !print(standardization.columns.join(",")) {
-        return Ok(ExitCode::SUCCESS);
+    print_csv(&standardization.columns, &values);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A header of `columns`, then one line per row; stops quietly when stdout is gone.
+fn print_csv(columns: &[String], rows: &[Vec<f64>]) {
+    if !print(columns.join(",")) {
+        return;
     }
-    for row in values {
+    for row in rows {
         let line: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
         if !print(line.join(",")) {
             break;
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn run_generate(args: GenerateArgs) -> Result<ExitCode, Error> {
@@ -421,15 +426,7 @@ fn run_generate(args: GenerateArgs) -> Result<ExitCode, Error> {
         .system
         .system()
         .series(args.length, args.noise, args.seed)?;
-    if !print(series.columns.join(",")) {
-        return Ok(ExitCode::SUCCESS);
-    }
-    for row in &series.rows {
-        let line: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
-        if !print(line.join(",")) {
-            break;
-        }
-    }
+    print_csv(&series.columns, &series.rows);
     Ok(ExitCode::SUCCESS)
 }
 
