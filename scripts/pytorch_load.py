@@ -3,7 +3,8 @@
     python3 scripts/pytorch_load.py runs/shakespeare/model.safetensors input.txt
 
 Needs torch and safetensors (pip install torch safetensors). Pattern 1 only: the file's tensors
-are those of torch.nn.RNN followed by torch.nn.Linear, loaded with strict=True.
+are those of torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU (the metadata's `cell`: tanh, lstm or
+gru) followed by torch.nn.Linear, loaded with strict=True.
 """
 import json
 import math
@@ -19,12 +20,18 @@ with safe_open(path, "pt") as f:
 vocab = json.loads(meta["vocab"])
 config = json.loads(meta["config"])
 V, H, L = len(vocab), config["model"]["hidden"], config["model"]["layers"]
+cell = meta.get("cell", "tanh")  # exports before the gated cells had only tanh
 
 
 class CharRNN(torch.nn.Module):
     def __init__(self):
         super().__init__()
-        self.rnn = torch.nn.RNN(V, H, num_layers=L, nonlinearity="tanh", batch_first=True)
+        if cell == "lstm":
+            self.rnn = torch.nn.LSTM(V, H, num_layers=L, batch_first=True)
+        elif cell == "gru":
+            self.rnn = torch.nn.GRU(V, H, num_layers=L, batch_first=True)
+        else:
+            self.rnn = torch.nn.RNN(V, H, num_layers=L, nonlinearity="tanh", batch_first=True)
         self.fc = torch.nn.Linear(H, V)
 
     def forward(self, x, h=None):
@@ -46,4 +53,4 @@ with torch.no_grad():
         logits, h = model(x[None], h)
         total += torch.nn.functional.cross_entropy(logits[0], y, reduction="sum").item()
 nats = total / (len(ids) - 1)
-print(f"validation loss {nats:.4f} nats/char, {nats / math.log(2):.4f} bits/char, over {len(ids) - 1} characters")
+print(f"{cell}: validation loss {nats:.4f} nats/char, {nats / math.log(2):.4f} bits/char, over {len(ids) - 1} characters")

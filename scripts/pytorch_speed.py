@@ -1,6 +1,6 @@
 """PyTorch side of `cargo run --release --example speed`: the same configurations, printed alike.
 
-    python3 scripts/pytorch_speed.py [quick] [gpu] [feeding] [--threads N]
+    python3 scripts/pytorch_speed.py [quick] [gpu] [feeding] [gated] [--threads N]
 
 Run by hand with a local PyTorch (pip install torch); never a test dependency. A training step is
 forward + cross-entropy over all steps + backward + clip_grad_norm_(5) + Adam, on token windows
@@ -309,6 +309,44 @@ def generation(hidden):
     return report(f"generation pytorch H {hidden} batch 1 (sampled, 200 per step)", 200, time_steps(step))
 
 
+def gated_training(cell, layers, hidden, batch, window):
+    """Pattern 1 with nn.LSTM (oneDNN's fused LSTM on the CPU) or nn.GRU, as unroll's gated cells."""
+    kind = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    rnn = kind(VOCAB, hidden, num_layers=layers, batch_first=True).to(device)
+    fc = torch.nn.Linear(hidden, VOCAB).to(device)
+    params = list(rnn.parameters()) + list(fc.parameters())
+    optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
+    x = torch.nn.functional.one_hot(tokens(batch, window, 1), VOCAB).float()
+    y = tokens(batch, window, 2).reshape(-1)
+
+    def step():
+        out, _ = rnn(x)
+        loss = torch.nn.functional.cross_entropy(fc(out).reshape(-1, VOCAB), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        optimizer.step()
+
+    what = f"{cell} pytorch nn.{kind.__name__} {layers}L H {hidden} batch {batch} window {window}"
+    return report(what, batch * window, time_steps(step))
+
+
+def gated():
+    """The same sizes as examples/speed/gated.rs."""
+    global budget
+    print("== gated cells, pattern 1 training (forward, loss, backward, clip, Adam)")
+    sizes = [(1, 256, 64, 100)] if quick else [(1, 256, 64, 100), (2, 256, 64, 100), (2, 512, 64, 128)]
+    for cell in ["lstm", "gru"]:
+        for size in sizes:
+            gated_training(cell, *size)
+    print("\n== LSTM training memory against the window (1L H 256, batch 64)")
+    budget_saved, budget = budget, 0.001
+    for window in [64, 1024] if quick else [64, 128, 256, 512, 1024]:
+        gated_training("lstm", 1, 256, 64, window)
+    budget = budget_saved
+    print()
+
+
 if on_gpu:
     print(f"pytorch {torch.__version__} on {torch.cuda.get_device_name()}, f32, vocabulary {VOCAB}, one layer\n")
     for size in [(256, 64, 100), (1024, 256, 128)]:
@@ -318,6 +356,9 @@ if on_gpu:
 print(f"pytorch {torch.__version__}, {torch.get_num_threads()} threads, f32, vocabulary {VOCAB}, one layer\n")
 if "feeding" in sys.argv:
     feeding()
+    sys.exit(0)
+if "gated" in sys.argv:
+    gated()
     sys.exit(0)
 print("== pattern 1 training (forward, loss, backward, clip, Adam)")
 for size in [(256, 64, 100)] if quick else [(128, 32, 64), (256, 64, 100), (512, 64, 128)]:
@@ -337,5 +378,6 @@ for window in [64, 1024] if quick else [64, 128, 256, 512, 1024]:
 budget = budget_saved
 print()
 feeding()
+gated()
 print("\n== generation")
 generation(256)

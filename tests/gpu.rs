@@ -13,7 +13,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use burn_store::{BurnpackStore, ModuleSnapshot};
 use unroll::model::{
     FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
-    OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, SequenceInput,
+    OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, RecurrentCell, SequenceInput,
     SequenceSummarizerConfig, step_cross_entropy,
 };
 use unroll::training::checkpoint::{Checkpoint, Which, model_bytes};
@@ -103,10 +103,13 @@ fn turn() -> std::sync::MutexGuard<'static, ()> {
 fn pattern_1_forward_and_gradients_on_both_paths() {
     let _turn = turn();
     let (vocab, batch, time) = (7, 3, 9);
-    for path in [RecurrencePath::Fused, RecurrencePath::Unrolled] {
+    let cells = [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru];
+    let paths = [RecurrencePath::Fused, RecurrencePath::Unrolled];
+    for (cell, path) in cells.into_iter().flat_map(|c| paths.map(|p| (c, p))) {
         let config = HiddenRecurrentConfig::new(
             HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 8)
                 .with_num_layers(2)
+                .with_cell(cell)
                 .with_path(path),
             vocab,
         );
@@ -135,7 +138,7 @@ fn pattern_1_forward_and_gradients_on_both_paths() {
             step_cross_entropy(gpu_out.logits.clone(), ids(batch, time, vocab, 2, &gpu()))
                 .unwrap()
                 .sum();
-        let what = format!("{path:?}");
+        let what = format!("{cell:?} {path:?}");
         assert_close(
             &format!("{what} logits"),
             &values(cpu_out.logits),
@@ -255,38 +258,39 @@ fn pattern_2_both_paths_and_pattern_3_with_lengths_on_the_fused_path() {
     );
 
     // Pattern 3 on a padded batch: two layers, rows stopping in any order, on the fused path
-    // (the generic passes on the GPU, the host kernels on the CPU).
-    let config = SequenceSummarizerConfig::new(
-        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 4).with_num_layers(2),
-        2,
-    );
-    let cpu_model = config.init::<Cpu>(&Default::default());
-    let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
-    let lengths = [3, 7, 1, 5, 7];
-    let cpu = cpu_model
-        .forward(
-            SequenceInput::Tokens(ids(lengths.len(), time, vocab, 4, &Default::default())),
-            Some(&lengths),
-        )
-        .unwrap();
-    let gpu_out = gpu_model
-        .forward(
-            SequenceInput::Tokens(ids(lengths.len(), time, vocab, 4, &gpu())),
-            Some(&lengths),
-        )
-        .unwrap();
-    assert_close(
-        "pattern 3 outputs",
-        &values(cpu.clone()),
-        &values(gpu_out.clone()),
-    );
-    let cpu_grads = cpu.sum().backward();
-    let gpu_grads = gpu_out.sum().backward();
-    assert_same_gradients(
-        "pattern 3",
-        gradients(&cpu_model, &cpu_grads),
-        gradients(&gpu_model, &gpu_grads),
-    );
+    // (the generic passes on the GPU, the host kernels on the CPU), for every cell.
+    for cell in [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru] {
+        let config = SequenceSummarizerConfig::new(
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 4)
+                .with_num_layers(2)
+                .with_cell(cell),
+            2,
+        );
+        let cpu_model = config.init::<Cpu>(&Default::default());
+        let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
+        let lengths = [3, 7, 1, 5, 7];
+        let cpu = cpu_model
+            .forward(
+                SequenceInput::Tokens(ids(lengths.len(), time, vocab, 4, &Default::default())),
+                Some(&lengths),
+            )
+            .unwrap();
+        let gpu_out = gpu_model
+            .forward(
+                SequenceInput::Tokens(ids(lengths.len(), time, vocab, 4, &gpu())),
+                Some(&lengths),
+            )
+            .unwrap();
+        let what = format!("pattern 3, {cell:?}");
+        assert_close(&what, &values(cpu.clone()), &values(gpu_out.clone()));
+        let cpu_grads = cpu.sum().backward();
+        let gpu_grads = gpu_out.sum().backward();
+        assert_same_gradients(
+            &what,
+            gradients(&cpu_model, &cpu_grads),
+            gradients(&gpu_model, &gpu_grads),
+        );
+    }
 }
 
 #[test]
@@ -498,15 +502,33 @@ fn forecasters_agree() {
         },
     )
     .unwrap();
-    for (pattern, loss) in [
-        (Pattern::Output, RegressionLoss::MeanSquared),
-        (Pattern::Hidden, RegressionLoss::MeanSquared),
-        (Pattern::Output, RegressionLoss::GaussianNll),
+    for (pattern, loss, cell) in [
+        (
+            Pattern::Output,
+            RegressionLoss::MeanSquared,
+            RecurrentCell::Tanh,
+        ),
+        (
+            Pattern::Hidden,
+            RegressionLoss::MeanSquared,
+            RecurrentCell::Tanh,
+        ),
+        (
+            Pattern::Output,
+            RegressionLoss::GaussianNll,
+            RecurrentCell::Tanh,
+        ),
+        (
+            Pattern::Hidden,
+            RegressionLoss::MeanSquared,
+            RecurrentCell::Lstm,
+        ),
     ] {
         let settings = ModelSettings {
             pattern,
             hidden: 8,
             layers: 1,
+            cell,
             dropout: 0.0,
         };
         let cpu: Forecaster<Cpu> =

@@ -22,6 +22,28 @@ impl OptimizerArg {
     }
 }
 
+/// The transition of the hidden layers.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum CellArg {
+    /// `h(t) = tanh(b + W h(t-1) + U x(t))`, the textbook's (PyTorch's `nn.RNN`).
+    Tanh,
+    /// Long short-term memory (PyTorch's `nn.LSTM`).
+    Lstm,
+    /// Gated recurrent unit (PyTorch's `nn.GRU`).
+    Gru,
+}
+
+impl CellArg {
+    /// The cell this flag names.
+    pub fn cell(self) -> unroll::model::RecurrentCell {
+        match self {
+            CellArg::Tanh => unroll::model::RecurrentCell::Tanh,
+            CellArg::Lstm => unroll::model::RecurrentCell::Lstm,
+            CellArg::Gru => unroll::model::RecurrentCell::Gru,
+        }
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum LrScheduleArg {
     Constant,
@@ -64,6 +86,9 @@ pub struct TrainingFlags {
     /// Hidden units per layer.
     #[arg(long)]
     pub hidden: Option<usize>,
+    /// The hidden layers' cell (patterns 1 and 3).
+    #[arg(long, value_enum)]
+    pub cell: Option<CellArg>,
     /// Stacked layers.
     #[arg(long)]
     pub layers: Option<usize>,
@@ -139,6 +164,7 @@ impl TrainingFlags {
     /// Applies the flags given over `settings`.
     pub fn apply(&self, settings: Settings<'_>) {
         set(&mut settings.model.hidden, self.hidden);
+        set(&mut settings.model.cell, self.cell.map(CellArg::cell));
         set(&mut settings.model.layers, self.layers);
         set(&mut settings.model.dropout, self.dropout);
         set(settings.batch, self.batch);
@@ -189,6 +215,12 @@ impl TrainingFlags {
                 self.hidden.is_some(),
                 run.0.hidden.to_string(),
                 now.0.hidden.to_string(),
+            ),
+            row(
+                "--cell",
+                self.cell.is_some(),
+                run.0.cell.name().to_string(),
+                now.0.cell.name().to_string(),
             ),
             row(
                 "--layers",

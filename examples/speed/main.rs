@@ -1,7 +1,7 @@
 //! Speed and memory of training and generation, per pattern, CPU backend and recurrence path.
 //!
 //! `cargo run --release --example speed` (add `-- quick` for fewer sizes, `-- feeding` for the
-//! feeding strategies alone, `-- --threads N` to
+//! feeding strategies alone, `-- gated` for the LSTM and GRU alone, `-- --threads N` to
 //! run the kernels on N threads instead of one per core; `scripts/pytorch_speed.py` takes the
 //! same flag, so that both sides of a comparison use the same cores). Built with
 //! `--features wgpu` and/or `cuda`, `-- gpu` measures the GPU backends instead
@@ -81,6 +81,7 @@ use unroll::model::{
 use unroll::training::clip_global_norm;
 
 mod feeding;
+mod gated;
 
 const VOCAB: usize = 65;
 
@@ -518,6 +519,10 @@ fn main() {
         strategies();
         return;
     }
+    if std::env::args().any(|a| a == "gated") {
+        gated::gated::<Autodiff<Flex>>("flex", quick, budget);
+        return;
+    }
     println!("== pattern 1 training (forward, loss, backward, clip, Adam)");
     let sizes: &[(usize, usize, usize)] = if quick {
         &[(256, 64, 100)]
@@ -576,6 +581,7 @@ fn main() {
     }
     println!();
     strategies();
+    gated::gated::<Autodiff<Flex>>("flex", quick, budget);
     println!("== generation");
     generation::<Autodiff<Flex>>("flex", 256, budget);
     generation::<Autodiff<NdArray>>("ndarray", 256, budget);

@@ -10,11 +10,11 @@ use burn::tensor::{Int, Tensor, backend::Backend};
 
 use crate::error::shape_error;
 use crate::fused::cross_entropy::log_softmax_losses;
-use crate::fused::rollout::{FeedingPlan, HiddenRollout, LayerWeights};
-use crate::fused::{RecurrenceBackend, tanh_recurrence_loss};
+use crate::fused::rollout::{FeedingPlan, HiddenRollout, LayerWeights, generic_loop};
+use crate::fused::{RecurrenceBackend, output_row_cross_entropy, tanh_recurrence_loss};
 use crate::input::{SequenceInput, StepInput};
 use crate::loss::{check_targets, output_bias};
-use crate::recurrence::{HiddenStack, HiddenStackConfig, RecurrencePath};
+use crate::recurrence::{GatedStack, GatedState, HiddenStack, HiddenStackConfig, RecurrencePath};
 use crate::setting::at_least_one;
 
 /// Configuration of a [`HiddenRecurrent`] network: a [`HiddenStackConfig`] and the size of the
@@ -95,8 +95,9 @@ pub struct HiddenRecurrent<B: Backend> {
 pub struct RecurrentOutput<B: Backend> {
     /// `o(1) … o(τ)`, the unnormalised log-probabilities, `[batch, time, d_output]`.
     pub logits: Tensor<B, 3>,
-    /// `h(τ)` of every layer, `[num_layers, batch, d_hidden]`: pass it to the next call to carry
-    /// the state across windows (detach it first to truncate back-propagation).
+    /// The final state of every layer, `h(τ)` (and `c(τ)` for an LSTM: see
+    /// [`HiddenStack::state_dims`]): pass it to the next call to carry the state across windows
+    /// (detach it first to truncate back-propagation).
     pub state: Tensor<B, 3>,
 }
 
@@ -104,7 +105,8 @@ impl<B: Backend> HiddenRecurrent<B> {
     /// Runs the network over a sequence.
     ///
     /// - `input`: `[batch, time]` token ids or `[batch, time, d_input]` features.
-    /// - `state`: `h(0)` of every layer, `[num_layers, batch, d_hidden]`; `None` means zeros.
+    /// - `state`: the state before the first step ([`HiddenStack::state_dims`]); `None` means
+    ///   zeros.
     ///
     /// Returns logits `[batch, time, d_output]` and the final state.
     pub fn forward(
@@ -168,6 +170,17 @@ impl<B: Backend> HiddenRecurrent<B> {
         let device = self.output.weight.device();
         let state = self.hidden.check_state(state, batch, &device)?;
         let targets = targets.swap_dims(0, 1).reshape([time * batch]);
+        if self.hidden.gated.is_some() {
+            // The gated recurrence, then the output layer and the loss fused over all steps.
+            let (states, state) = self.hidden.forward_time_major(input, state, None);
+            let losses = output_row_cross_entropy(
+                states.reshape([time * batch, self.hidden.d_hidden()]),
+                self.output.weight.val(),
+                output_bias(&self.output),
+                targets,
+            );
+            return Ok((losses.reshape([time, batch]).swap_dims(0, 1), state));
+        }
         let (losses, state) = self.hidden.forward_fused_with(input, state, None, |top| {
             tanh_recurrence_loss(
                 top.projected,
@@ -230,6 +243,9 @@ impl<B: Backend> HiddenRecurrent<B> {
         }
         let device = self.output.weight.device();
         let initial = self.hidden.check_state(state, batch, &device)?.detach();
+        if let Some(gated) = &self.hidden.gated {
+            return Ok(self.gated_fed_symbols(gated, truth, initial, plan));
+        }
         let layers = self
             .hidden
             .layers
@@ -250,10 +266,29 @@ impl<B: Backend> HiddenRecurrent<B> {
         Ok(B::hidden_rollout(rollout, plan))
     }
 
+    /// [`HiddenRecurrent::fed_symbols`] for a gated stack, step by step on Burn's operations
+    /// with every weight detached.
+    fn gated_fed_symbols(
+        &self,
+        gated: &GatedStack<B>,
+        truth: Tensor<B, 2, Int>,
+        initial: Tensor<B, 3>,
+        plan: &FeedingPlan,
+    ) -> Tensor<B, 2, Int> {
+        let gated = gated.clone().no_grad();
+        let output = self.output.clone().no_grad();
+        let mut state = GatedState::unpacked(initial, gated.cell());
+        generic_loop(truth, plan, |_, symbols| {
+            let (top, next) = gated.step(StepInput::Tokens(symbols), state.clone(), false);
+            state = next;
+            output.forward(top)
+        })
+    }
+
     /// One step, for generation.
     ///
     /// - `input`: `[batch]` token ids or `[batch, d_input]` features.
-    /// - `state`: `[num_layers, batch, d_hidden]`; `None` means zeros.
+    /// - `state`: [`HiddenStack::state_dims`]; `None` means zeros.
     ///
     /// Returns logits `[batch, d_output]` and the new state.
     pub fn step(
@@ -278,7 +313,7 @@ impl<B: Backend> HiddenRecurrent<B> {
 
     /// Number of stacked layers.
     pub fn num_layers(&self) -> usize {
-        self.hidden.layers.len()
+        self.hidden.num_layers()
     }
 }
 

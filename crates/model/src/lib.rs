@@ -66,6 +66,6 @@ pub use output_recurrent::{
 pub use recurrence::{
     GatedCell, GatedLayer, GatedStack, GatedStackConfig, GatedState, GruCell, GruCellConfig,
     HiddenStack, HiddenStackConfig, LstmCell, LstmCellConfig, LstmState, RecurrencePath,
-    TanhRecurrence, TanhRecurrenceConfig,
+    RecurrentCell, TanhRecurrence, TanhRecurrenceConfig,
 };
 pub use sequence_summarizer::{SequenceSummarizer, SequenceSummarizerConfig};

@@ -117,10 +117,7 @@ impl<B: Backend> SequenceSummarizer<B> {
         let device = self.output.weight.device();
         let state = self.hidden.zero_state(batch, &device);
         let (_, state) = self.hidden.forward_time_major(input, state, lengths);
-        let layers = self.hidden.layers.len();
-        Ok(state
-            .narrow(0, layers - 1, 1)
-            .reshape([batch, self.hidden.d_hidden()]))
+        Ok(self.hidden.top_hidden(state))
     }
 }
 

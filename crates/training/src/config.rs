@@ -9,7 +9,7 @@ use crate::corpus::SymbolMode;
 use crate::error::{Result, invalid};
 use crate::feeding::{StepwisePath, check_own_symbol};
 use crate::schedule::{CurriculumSchedule, SamplingSchedule};
-use unroll_model::FeedbackChoice;
+use unroll_model::{FeedbackChoice, RecurrentCell};
 
 /// Which recurrent pattern the language model uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +29,10 @@ pub struct ModelSettings {
     pub pattern: Pattern,
     /// Size of each hidden layer.
     pub hidden: usize,
+    /// The transition of the hidden layers: tanh, LSTM or GRU (patterns 1 and 3; pattern 2's
+    /// is tanh). Spelt `"tanh"`, `"lstm"` or `"gru"`.
+    #[serde(with = "cell_name")]
+    pub cell: RecurrentCell,
     /// Number of stacked layers (pattern 1 only).
     pub layers: usize,
     /// Dropout between stacked layers (pattern 1 only).
@@ -40,9 +44,33 @@ impl Default for ModelSettings {
         ModelSettings {
             pattern: Pattern::Hidden,
             hidden: 256,
+            cell: RecurrentCell::Tanh,
             layers: 1,
             dropout: 0.0,
         }
+    }
+}
+
+/// A cell by its lower-case name, as the command lines spell it.
+mod cell_name {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use unroll_model::RecurrentCell;
+
+    pub fn serialize<S: Serializer>(
+        cell: &RecurrentCell,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(cell.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<RecurrentCell, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru]
+            .into_iter()
+            .find(|cell| cell.name() == name)
+            .ok_or_else(|| D::Error::custom(format!("unknown cell {name:?}: tanh, lstm or gru")))
     }
 }
 

@@ -4,7 +4,9 @@
 //! followed by `torch.nn.Linear(H, V)`: `rnn.weight_ih_l{k}` `[H, in]`, `rnn.weight_hh_l{k}`
 //! `[H, H]`, `rnn.bias_ih_l{k}` (the textbook's `b`), `rnn.bias_hh_l{k}` (zeros: the textbook has
 //! one bias), `fc.weight` `[V, H]`, `fc.bias` `[V]`. The input of layer 0 is the one-hot vector
-//! of the previous symbol.
+//! of the previous symbol. With a gated cell the same names are `torch.nn.LSTM`'s or
+//! `torch.nn.GRU`'s (`[4H, in]`, `[4H, H]`, `[4H]`, `[4H]` for an LSTM, gates `i, f, g, o`;
+//! `3H` for a GRU, gates `r, z, n`), the cell's weights as they are.
 //!
 //! Pattern 3 exports like pattern 1 (`rnn.*`, then `fc.*` applied to the last state); its
 //! input is whatever the network reads (one-hot vectors for token ids).
@@ -17,7 +19,8 @@
 //! columns ([`forecaster_safetensors_bytes`]).
 //!
 //! Metadata: `vocab`, the symbols as a JSON list (strings in text mode, byte values in byte
-//! mode), and `config`, the training settings as JSON.
+//! mode), `config`, the training settings as JSON, and `cell` (`tanh`, `lstm` or `gru`) for
+//! patterns 1 and 3.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -75,9 +78,29 @@ pub fn vocabulary_json(vocabulary: &Vocabulary) -> String {
     }
 }
 
-/// `torch.nn.RNN`'s tensors for a stack of tanh layers, then `torch.nn.Linear`'s for the output.
+/// `torch.nn.RNN`'s, `torch.nn.LSTM`'s or `torch.nn.GRU`'s tensors for the stack, then
+/// `torch.nn.Linear`'s for the output.
 fn rnn_tensors<B: Backend>(hidden: &HiddenStack<B>, output: &Linear<B>) -> Vec<Named> {
     let mut tensors = Vec::new();
+    for (k, layer) in hidden
+        .gated
+        .iter()
+        .flat_map(|gated| gated.layers.iter())
+        .enumerate()
+    {
+        let (input_weight, input_bias) = layer.input_affine();
+        let (hidden_weight, hidden_bias) = layer.hidden_affine();
+        tensors.push(named(
+            format!("rnn.weight_ih_l{k}"),
+            input_weight.transpose(),
+        ));
+        tensors.push(named(
+            format!("rnn.weight_hh_l{k}"),
+            hidden_weight.transpose(),
+        ));
+        tensors.push(named(format!("rnn.bias_ih_l{k}"), input_bias));
+        tensors.push(named(format!("rnn.bias_hh_l{k}"), hidden_bias));
+    }
     for (k, layer) in hidden.layers.iter().enumerate() {
         let zeros = Tensor::<B, 1>::zeros([layer.d_hidden()], &layer.bias.device());
         tensors.push(named(
@@ -129,6 +152,7 @@ pub fn safetensors_bytes<B: Backend>(
         LanguageModel::Output(model) => output_recurrent_tensors(model),
     };
     let metadata = HashMap::from([
+        ("cell".to_string(), config.model.cell.name().to_string()),
         ("vocab".to_string(), vocabulary_json(vocabulary)),
         (
             "config".to_string(),
@@ -173,6 +197,10 @@ pub fn forecaster_safetensors_bytes<B: Backend>(
         }
         ForecastNetwork::Hidden(network) => rnn_tensors(&network.hidden, &network.output),
     };
+    let mut metadata = metadata;
+    if let ForecastNetwork::Hidden(network) = &model.network {
+        metadata.insert("cell".into(), network.hidden.cell().name().into());
+    }
     serialize(&tensors, metadata)
 }
 
@@ -184,6 +212,8 @@ pub fn sequence_summarizer_safetensors_bytes<B: Backend>(
     model: &SequenceSummarizer<B>,
     metadata: HashMap<String, String>,
 ) -> Vec<u8> {
+    let mut metadata = metadata;
+    metadata.insert("cell".into(), model.hidden.cell().name().into());
     serialize(&rnn_tensors(&model.hidden, &model.output), metadata)
 }
 

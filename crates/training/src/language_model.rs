@@ -6,7 +6,7 @@ use burn::tensor::{Int, Tensor};
 use unroll_model::{
     Feedback, FeedbackSequence, FeedingPlan, HiddenRecurrent, HiddenRecurrentConfig,
     HiddenStackConfig, IdCheck, InputEncoding, ModelError, OutputRecurrent, OutputRecurrentConfig,
-    RecurrenceBackend, SequenceInput, StepInput, step_cross_entropy,
+    RecurrenceBackend, RecurrentCell, SequenceInput, StepInput, step_cross_entropy,
 };
 
 use crate::config::{ModelSettings, Pattern};
@@ -32,6 +32,7 @@ impl ModelSettings {
     pub fn hidden_recurrent(&self, vocab_size: usize) -> HiddenRecurrentConfig {
         let tokens = InputEncoding::Tokens { vocab_size };
         let hidden = HiddenStackConfig::new(tokens, self.hidden)
+            .with_cell(self.cell)
             .with_num_layers(self.layers)
             .with_dropout(self.dropout)
             .with_id_check(IdCheck::Caller);
@@ -53,6 +54,7 @@ impl ModelSettings {
                 "pattern 2 (output recurrence) has one hidden layer and no dropout",
             ));
         }
+        self.check_cell()?;
         let checked = match self.pattern {
             Pattern::Hidden => self.hidden_recurrent(1).validate(),
             Pattern::Output => self.output_recurrent(1).validate(),
@@ -68,6 +70,18 @@ impl ModelSettings {
             }
             other => other.into(),
         })
+    }
+
+    /// Rejects a gated cell in pattern 2, whose hidden layer is the tanh one.
+    pub fn check_cell(&self) -> Result<()> {
+        if self.pattern == Pattern::Output && self.cell != RecurrentCell::Tanh {
+            return Err(invalid(
+                "cell",
+                "pattern 2 (output recurrence) has a tanh hidden layer; gated cells are for \
+                 patterns 1 and 3",
+            ));
+        }
+        Ok(())
     }
 
     /// Builds the model for a vocabulary of `vocab_size` symbols.

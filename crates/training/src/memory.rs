@@ -2,6 +2,8 @@
 //! cannot fit is refused with the estimate instead of ending in the out-of-memory killer (or a
 //! "capacity overflow" panic for absurd sizes).
 
+use unroll_model::RecurrentCell;
+
 use crate::config::{Pattern, TrainingConfig};
 use crate::error::{Result, TrainingError};
 
@@ -49,7 +51,7 @@ impl TrainingConfig {
         let (b, t) = (self.batch, self.window);
         let output = product(&[h, v]).saturating_add(v as u128);
         let weights = match self.model.pattern {
-            Pattern::Hidden => hidden_stack_weights(v, h, l, v),
+            Pattern::Hidden => hidden_stack_weights(v, h, l, v, self.model.cell),
             // The fed-back weights, the bias, the output layer and the [vocab, vocab] table of
             // logits that the teacher-forced pass computes once.
             Pattern::Output => product(&[v, h])
@@ -59,7 +61,7 @@ impl TrainingConfig {
         };
         // Evaluation scores chunks of 1024 symbols of one stream; training a batch of windows.
         let positions = product(&[b, t]).max(1024);
-        let states = product(&[l, h, 3]).saturating_mul(positions);
+        let states = product(&[l, h, values_per_state(self.model.cell)]).saturating_mul(positions);
         let logits = product(&[v, 3]).saturating_mul(positions);
         MemoryEstimate {
             parameters: weights.saturating_mul(4 * 4),
@@ -97,20 +99,45 @@ pub fn check(estimate: MemoryEstimate, available: Option<u64>, shape: &str) -> R
     })
 }
 
-/// The weights of a stack of `layers` tanh layers of `hidden` units reading `inputs` wide, and
-/// an output layer of `outputs` units: what patterns 1 and 3 hold.
+/// The weights of a stack of `layers` layers of `cell` with `hidden` units reading `inputs`
+/// wide, and an output layer of `outputs` units: what patterns 1 and 3 hold.
 pub(crate) fn hidden_stack_weights(
     inputs: usize,
     hidden: usize,
     layers: usize,
     outputs: usize,
+    cell: RecurrentCell,
 ) -> u128 {
-    product(&[inputs, hidden])
-        .saturating_add(product(&[hidden, hidden]))
-        .saturating_add(hidden as u128)
-        .saturating_add(product(&[layers.saturating_sub(1), 2, hidden, hidden]))
+    let gates = cell.gates();
+    product(&[inputs, gates, hidden])
+        .saturating_add(product(&[hidden, gates, hidden]))
+        .saturating_add(product(&[bias_vectors(cell), gates, hidden]))
+        .saturating_add(product(&[
+            layers.saturating_sub(1),
+            2,
+            gates,
+            hidden,
+            hidden,
+        ]))
         .saturating_add(product(&[hidden, outputs]))
         .saturating_add(outputs as u128)
+}
+
+/// Bias vectors per layer: the textbook's one for tanh, PyTorch's two for a gated cell.
+fn bias_vectors(cell: RecurrentCell) -> usize {
+    match cell {
+        RecurrentCell::Tanh => 1,
+        RecurrentCell::Lstm | RecurrentCell::Gru => 2,
+    }
+}
+
+/// Values kept per hidden unit, layer and step for the backward pass: the state, its gradient
+/// and the projected input for tanh; the gates' inputs and outputs besides for a gated cell.
+pub(crate) fn values_per_state(cell: RecurrentCell) -> usize {
+    match cell {
+        RecurrentCell::Tanh => 3,
+        RecurrentCell::Lstm | RecurrentCell::Gru => 3 * cell.gates() + 3,
+    }
 }
 
 /// The product of sizes, saturating.
@@ -160,6 +187,12 @@ mod tests {
         assert_eq!(estimate.parameters, 65 * 16);
         // 1024 positions (evaluation's chunk) × (1 layer × 4 × 3 + 5 × 3) floats.
         assert_eq!(estimate.activations, 1024 * 27 * 4);
+        // An LSTM: W_ih 5×16, W_hh 4×16, two biases of 16, output 4×5 + 5: 201 weights; per
+        // position 4 units × 15 values kept, and the logits.
+        config.model.cell = RecurrentCell::Lstm;
+        let estimate = config.memory_estimate(5);
+        assert_eq!(estimate.parameters, 201 * 16);
+        assert_eq!(estimate.activations, 1024 * (4 * 15 + 15) * 4);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use burn::backend::NdArray;
 use burn::tensor::backend::Backend as _;
 use burn::tensor::{Int, Tensor, TensorData};
 use safetensors::SafeTensors;
+use unroll_model::RecurrentCell;
 use unroll_training::export::safetensors_bytes;
 use unroll_training::{
     Corpus, FeedingPlan, ModelSettings, Pattern, StepwisePath, SymbolMode, TrainingConfig,
@@ -167,6 +168,99 @@ fn pattern_1_export_follows_torch_rnn() {
     assert_close(&model_logits(&model, ids), &expected);
 }
 
+fn logistic(v: f32) -> f32 {
+    1.0 / (1.0 + (-v).exp())
+}
+
+/// Rows `k·h .. (k+1)·h` of a gate vector: gate `k`.
+fn gate(values: &[f32], k: usize, h: usize) -> &[f32] {
+    &values[k * h..(k + 1) * h]
+}
+
+#[test]
+fn gated_exports_follow_torch_lstm_and_gru() {
+    let corpus = corpus();
+    let vocab = corpus.vocabulary.len();
+    let h = 5;
+    for (cell, gates) in [(RecurrentCell::Lstm, 4), (RecurrentCell::Gru, 3)] {
+        let settings = ModelSettings {
+            hidden: h,
+            layers: 2,
+            cell,
+            ..ModelSettings::default()
+        };
+        let (model, bytes) = exported(settings, &corpus, 6);
+        let file = SafeTensors::deserialize(&bytes).unwrap();
+        let (_, metadata) = SafeTensors::read_metadata(&bytes).unwrap();
+        let metadata = metadata.metadata().clone().unwrap();
+        assert_eq!(metadata["cell"], cell.name());
+        assert_eq!(
+            file.names().len(),
+            2 * 4 + 2,
+            "{cell:?}: nn.LSTM/GRU's names and fc's"
+        );
+        for k in 0..2 {
+            let width = if k == 0 { vocab } else { h };
+            let shape = |name: &str| {
+                file.tensor(&format!("rnn.{name}_l{k}"))
+                    .unwrap()
+                    .shape()
+                    .to_vec()
+            };
+            assert_eq!(shape("weight_ih"), [gates * h, width]);
+            assert_eq!(shape("weight_hh"), [gates * h, h]);
+            assert_eq!(shape("bias_ih"), [gates * h]);
+            assert_eq!(shape("bias_hh"), [gates * h]);
+        }
+
+        // torch.nn.LSTM (gates i, f, g, o) and torch.nn.GRU (r, z, n; the reset gate multiplies
+        // W_hn h + b_hn), layer 0 reading one-hot symbols.
+        let ids = &corpus.ids[..12];
+        let mut hidden = vec![vec![0.0f32; h]; 2];
+        let mut cells = vec![vec![0.0f32; h]; 2];
+        let mut expected = Vec::new();
+        for &id in ids {
+            let mut below: Option<Vec<f32>> = None;
+            for k in 0..2 {
+                let w_ih = tensor(&file, &format!("rnn.weight_ih_l{k}"));
+                let w_hh = tensor(&file, &format!("rnn.weight_hh_l{k}"));
+                let b_ih = tensor(&file, &format!("rnn.bias_ih_l{k}")).values;
+                let b_hh = tensor(&file, &format!("rnn.bias_hh_l{k}")).values;
+                let input = match &below {
+                    None => w_ih.column(id as usize),
+                    Some(x) => w_ih.times(x),
+                };
+                let from_input = add(&input, &b_ih);
+                let from_hidden = add(&w_hh.times(&hidden[k]), &b_hh);
+                if cell == RecurrentCell::Lstm {
+                    let a = add(&from_input, &from_hidden);
+                    for j in 0..h {
+                        let (i, f) = (logistic(gate(&a, 0, h)[j]), logistic(gate(&a, 1, h)[j]));
+                        let (g, o) = (gate(&a, 2, h)[j].tanh(), logistic(gate(&a, 3, h)[j]));
+                        cells[k][j] = f * cells[k][j] + i * g;
+                        hidden[k][j] = o * cells[k][j].tanh();
+                    }
+                } else {
+                    for (j, state) in hidden[k].iter_mut().enumerate() {
+                        let r = logistic(gate(&from_input, 0, h)[j] + gate(&from_hidden, 0, h)[j]);
+                        let z = logistic(gate(&from_input, 1, h)[j] + gate(&from_hidden, 1, h)[j]);
+                        let n =
+                            (gate(&from_input, 2, h)[j] + r * gate(&from_hidden, 2, h)[j]).tanh();
+                        *state = (1.0 - z) * n + z * *state;
+                    }
+                }
+                below = Some(hidden[k].clone());
+            }
+            let fc = tensor(&file, "fc.weight");
+            expected.extend(add(
+                &fc.times(below.as_ref().unwrap()),
+                &tensor(&file, "fc.bias").values,
+            ));
+        }
+        assert_close(&model_logits(&model, ids), &expected);
+    }
+}
+
 #[test]
 fn pattern_2_export_is_two_linear_layers() {
     let corpus = corpus();
@@ -269,6 +363,7 @@ fn forecaster_export_reproduces_the_open_loop_forecast() {
         hidden: 5,
         layers: 1,
         dropout: 0.0,
+        ..ModelSettings::default()
     };
     let model = init_forecaster::<B>(
         &settings(Pattern::Output),

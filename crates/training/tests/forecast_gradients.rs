@@ -14,7 +14,9 @@ use burn::nn::Linear;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{DType, Tensor, TensorData};
 use gradients::check_against_finite_differences;
-use unroll_model::{FeedbackChoice, FeedingPlan, IdCheck, OutputRecurrent, RecurrenceBackend};
+use unroll_model::{
+    FeedbackChoice, FeedingPlan, IdCheck, OutputRecurrent, RecurrenceBackend, RecurrentCell,
+};
 use unroll_training::forecast::{
     FedGradient, ForecastNetwork, Forecaster, RegressionLoss, init_forecaster,
 };
@@ -44,15 +46,17 @@ fn series<B: Backend>(shape: [usize; 3], phase: f64, device: &B::Device) -> Tens
 }
 
 fn models<B: Backend>(device: &B::Device) -> Vec<(&'static str, Forecaster<B>)> {
-    let settings = |pattern, layers| ModelSettings {
+    let settings = |pattern, layers, cell| ModelSettings {
         pattern,
         hidden: 3,
         layers,
+        cell,
         dropout: 0.0,
     };
-    let init = |pattern, layers, loss| {
-        init_forecaster(&settings(pattern, layers), 2, loss, device).unwrap()
+    let with_cell = |pattern, layers, loss, cell| {
+        init_forecaster(&settings(pattern, layers, cell), 2, loss, device).unwrap()
     };
+    let init = |pattern, layers, loss| with_cell(pattern, layers, loss, RecurrentCell::Tanh);
     vec![
         (
             "pattern 2",
@@ -69,6 +73,24 @@ fn models<B: Backend>(device: &B::Device) -> Vec<(&'static str, Forecaster<B>)> 
         (
             "pattern 1, Gaussian NLL",
             init(Pattern::Hidden, 1, RegressionLoss::GaussianNll),
+        ),
+        (
+            "pattern 1, LSTM, 2 layers",
+            with_cell(
+                Pattern::Hidden,
+                2,
+                RegressionLoss::MeanSquared,
+                RecurrentCell::Lstm,
+            ),
+        ),
+        (
+            "pattern 1, GRU, Gaussian NLL",
+            with_cell(
+                Pattern::Hidden,
+                1,
+                RegressionLoss::GaussianNll,
+                RecurrentCell::Gru,
+            ),
         ),
     ]
 }
@@ -101,6 +123,8 @@ where
         let parameters = match name {
             "pattern 2" | "pattern 2, Gaussian NLL" => 4,
             "pattern 1, Gaussian NLL" => 3 + 2,
+            "pattern 1, LSTM, 2 layers" => 2 * 4 + 2,
+            "pattern 1, GRU, Gaussian NLL" => 4 + 2,
             _ => 2 * 3 + 2,
         };
         assert_eq!(checked, parameters, "{name}");

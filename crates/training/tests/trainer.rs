@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::module::{Module, ModuleMapper};
 use burn::tensor::{Int, Tensor, TensorData};
+use unroll_model::RecurrentCell;
 use unroll_training::checkpoint::{self, Checkpoint, CheckpointContents, Which};
 use unroll_training::durable::sha256_hex;
 use unroll_training::{
@@ -152,6 +153,30 @@ fn resume_is_exact_with_carried_state_and_scheduled_sampling() {
     config.model.layers = 2;
     config.model.dropout = 0.2;
     assert_resume_is_exact(config, "streams");
+}
+
+#[test]
+fn resume_is_exact_for_gated_cells_with_carried_state_and_scheduled_sampling() {
+    // The LSTM's carried state is (h, c): both must come back from the checkpoint.
+    for cell in [RecurrentCell::Lstm, RecurrentCell::Gru] {
+        let mut config = TrainingConfig {
+            batching: Batching::ContiguousStreams,
+            carry_state: true,
+            strategy: Strategy::ScheduledSampling {
+                schedule: SamplingSchedule::Linear {
+                    k: 1.0,
+                    c: 0.1,
+                    minimum: 0.3,
+                },
+                own: FeedbackChoice::Sample,
+            },
+            ..small(6)
+        };
+        config.model.cell = cell;
+        config.model.layers = 2;
+        config.model.dropout = 0.2;
+        assert_resume_is_exact(config, cell.name());
+    }
 }
 
 #[test]

@@ -12,7 +12,8 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use super::operation::{Dispatch, Forward, FusedOperation, operations};
 use super::tanh;
 use super::{
-    RecurrenceBackend, cross_entropy, lookup, output_loss, recurrence, recurrence_loss, rollout,
+    RecurrenceBackend, cross_entropy, gru, lookup, lstm, output_loss, recurrence, recurrence_loss,
+    rollout,
 };
 use burn::tensor::{Int, Tensor};
 

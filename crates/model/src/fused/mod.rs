@@ -14,7 +14,7 @@
 //! stacked layers), so gradients reach every parameter.
 //!
 //! Each operation is declared once, in a module of its own ([`mod@tanh`], [`recurrence`],
-//! [`mod@cross_entropy`], [`output_loss`], [`recurrence_loss`], [`lookup`]): its inputs, what its
+//! [`mod@cross_entropy`], [`output_loss`], [`recurrence_loss`], [`lookup`], [`lstm`], [`gru`]): its inputs, what its
 //! forward pass saves and its backward pass returns (named structs), both passes from Burn's
 //! tensor operations ([`FusedOperation`], what the GPU backends run), the host kernel the CPU
 //! backends (flex, ndarray) run instead (the batch split over the cores for the whole time loop,
@@ -25,9 +25,11 @@
 
 mod autodiff;
 pub mod cross_entropy;
+pub mod gru;
 #[cfg(host_kernels)]
 mod host;
 pub mod lookup;
+pub mod lstm;
 mod operation;
 pub mod output_loss;
 pub mod recurrence;
@@ -40,7 +42,9 @@ use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Int, Tensor, TensorPrimitive};
 
 pub use cross_entropy::row_cross_entropy;
+pub use gru::gru_recurrence;
 pub use lookup::lookup_rows;
+pub use lstm::lstm_recurrence;
 pub use operation::{Forward, FusedOperation};
 pub use output_loss::output_row_cross_entropy;
 pub use recurrence::tanh_recurrence;

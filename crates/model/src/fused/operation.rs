@@ -98,6 +98,8 @@ macro_rules! operations {
             output_loss, 3, output_loss_forward, output_loss_backward;
             recurrence_loss, 5, recurrence_loss_forward, recurrence_loss_backward;
             lookup, 1, lookup_rows_forward, lookup_rows_backward;
+            lstm, 4, lstm_recurrence_forward, lstm_recurrence_backward;
+            gru, 4, gru_recurrence_forward, gru_recurrence_backward;
         }
     };
 }
@@ -126,6 +128,6 @@ macro_rules! dispatch {
     };
 }
 
-use super::{cross_entropy, lookup, output_loss, recurrence, recurrence_loss, tanh};
+use super::{cross_entropy, gru, lookup, lstm, output_loss, recurrence, recurrence_loss, tanh};
 
 operations!(dispatch);

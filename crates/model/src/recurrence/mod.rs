@@ -1,7 +1,8 @@
-//! The hidden-to-hidden recurrence of patterns 1 and 3: one tanh layer
-//! ([`TanhRecurrence`], `h(t) = tanh(b + W h(t-1) + U x(t))`) and a stack of them
-//! ([`HiddenStack`]); and the gated cells, LSTM and GRU with PyTorch's equations
-//! ([`LstmCell`], [`GruCell`]), not yet part of the patterns.
+//! The hidden-to-hidden recurrence of patterns 1 and 3: a stack of layers ([`HiddenStack`])
+//! whose transition `f(h(t-1), x(t); θ)` is the cell chosen in its config ([`RecurrentCell`]):
+//! the textbook's tanh layer ([`TanhRecurrence`], `h(t) = tanh(b + W h(t-1) + U x(t))`), or a
+//! gated cell, LSTM or GRU with PyTorch's equations ([`LstmCell`], [`GruCell`], stacked as a
+//! [`GatedStack`]).
 //!
 //! Weights are stored in row layout, as Burn's `Linear` stores them: a batch of row vectors is
 //! multiplied on the right, so the textbook's `W h(t-1)` is computed as `h(t-1) · W_stored` with
@@ -22,6 +23,54 @@ pub use gated::{
 pub(crate) use layer::uniform_initializer;
 pub use layer::{TanhRecurrence, TanhRecurrenceConfig};
 pub use stack::{HiddenStack, HiddenStackConfig};
+
+/// The transition `f(h(t-1), x(t); θ)` of a hidden recurrence.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum RecurrentCell {
+    /// The textbook's `h(t) = tanh(b + W h(t-1) + U x(t))`, PyTorch's `nn.RNN`.
+    Tanh,
+    /// Long short-term memory, PyTorch's `nn.LSTM`: the state is `(h, c)`.
+    Lstm,
+    /// Gated recurrent unit, PyTorch's `nn.GRU`.
+    Gru,
+}
+
+impl RecurrentCell {
+    /// The gated cell, or `None` for tanh.
+    pub fn gated(self) -> Option<GatedCell> {
+        match self {
+            RecurrentCell::Tanh => None,
+            RecurrentCell::Lstm => Some(GatedCell::Lstm),
+            RecurrentCell::Gru => Some(GatedCell::Gru),
+        }
+    }
+
+    /// Rows of the state tensor per layer: 2 for an LSTM (`h`, then `c`), 1 otherwise.
+    pub fn state_rows_per_layer(self) -> usize {
+        match self {
+            RecurrentCell::Lstm => 2,
+            RecurrentCell::Tanh | RecurrentCell::Gru => 1,
+        }
+    }
+
+    /// Number of gate blocks in the weights: 4 for an LSTM, 3 for a GRU, 1 for tanh.
+    pub fn gates(self) -> usize {
+        match self {
+            RecurrentCell::Tanh => 1,
+            RecurrentCell::Lstm => 4,
+            RecurrentCell::Gru => 3,
+        }
+    }
+
+    /// The cell's name in lower case, as command lines and exports spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RecurrentCell::Tanh => "tanh",
+            RecurrentCell::Lstm => "lstm",
+            RecurrentCell::Gru => "gru",
+        }
+    }
+}
 
 /// How a recurrence runs over a sequence; both give the same values and gradients.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]

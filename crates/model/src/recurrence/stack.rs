@@ -1,4 +1,4 @@
-//! A stack of tanh recurrences with dropout between layers: the hidden part of patterns 1 and 3.
+//! A stack of recurrent layers with dropout between layers: the hidden part of patterns 1 and 3.
 
 use burn::config::Config;
 use burn::module::Module;
@@ -6,7 +6,10 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 use std::ops::Bound::{Excluded, Included};
 
-use super::{RecurrencePath, TanhRecurrence, TanhRecurrenceConfig};
+use super::{
+    GatedStack, GatedStackConfig, GatedState, RecurrencePath, RecurrentCell, TanhRecurrence,
+    TanhRecurrenceConfig,
+};
 use crate::error::shape_error;
 use crate::fused::{RecurrenceBackend, tanh_recurrence};
 use crate::input::{IdCheck, InputEncoding, SequenceInput, StepInput};
@@ -19,6 +22,9 @@ pub struct HiddenStackConfig {
     pub input: InputEncoding,
     /// Size of each layer's hidden state.
     pub d_hidden: usize,
+    /// The transition of every layer: tanh, LSTM or GRU.
+    #[config(default = "RecurrentCell::Tanh")]
+    pub cell: RecurrentCell,
     /// Number of stacked layers; layer k's `h(t)` is layer k+1's `x(t)`.
     #[config(default = 1)]
     pub num_layers: usize,
@@ -54,7 +60,17 @@ impl HiddenStackConfig {
     /// Builds the stack, or says which setting is invalid.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<HiddenStack<B>> {
         self.validate()?;
-        let layers = (0..self.num_layers)
+        let gated = match self.cell.gated() {
+            Some(cell) => Some(
+                GatedStackConfig::new(cell, self.input.width(), self.d_hidden)
+                    .with_num_layers(self.num_layers)
+                    .with_dropout(self.dropout)
+                    .try_init(device)?,
+            ),
+            None => None,
+        };
+        let tanh_layers = if gated.is_some() { 0 } else { self.num_layers };
+        let layers = (0..tanh_layers)
             .map(|k| {
                 let d_input = if k == 0 {
                     self.input.width()
@@ -66,6 +82,7 @@ impl HiddenStackConfig {
             .collect::<crate::Result<Vec<_>>>()?;
         Ok(HiddenStack {
             layers,
+            gated,
             dropout: DropoutConfig::new(self.dropout).init(),
             input: self.input,
             path: self.path,
@@ -89,11 +106,18 @@ impl HiddenStackConfig {
     }
 }
 
-/// Stacked tanh recurrences with dropout between layers: the hidden part of patterns 1 and 3.
+/// Stacked recurrent layers with dropout between layers: the hidden part of patterns 1 and 3.
+///
+/// The state is one tensor: `[num_layers, batch, d_hidden]` for the tanh cell and the GRU, and
+/// `[2 · num_layers, batch, d_hidden]` for the LSTM (`h` of every layer, then `c` of every layer:
+/// PyTorch's `h_n` and `c_n` one after the other), so that it travels from window to window and
+/// into checkpoints as the tanh state does.
 #[derive(Module, Debug)]
 pub struct HiddenStack<B: Backend> {
-    /// The layers, bottom first.
+    /// The tanh layers, bottom first; empty when the cell is gated.
     pub layers: Vec<TanhRecurrence<B>>,
+    /// The gated layers when the cell is an LSTM or a GRU.
+    pub gated: Option<GatedStack<B>>,
     /// Dropout applied to each layer's output before it feeds the next layer.
     pub dropout: Dropout,
     /// How `x(t)` enters the first layer.
@@ -110,12 +134,50 @@ pub struct HiddenStack<B: Backend> {
 impl<B: Backend> HiddenStack<B> {
     /// Size of each layer's hidden state.
     pub fn d_hidden(&self) -> usize {
-        self.layers[0].d_hidden()
+        match &self.gated {
+            Some(gated) => gated.d_hidden(),
+            None => self.layers[0].d_hidden(),
+        }
     }
 
-    /// Zero state `[num_layers, batch, d_hidden]`.
+    /// Number of stacked layers.
+    pub fn num_layers(&self) -> usize {
+        match &self.gated {
+            Some(gated) => gated.layers.len(),
+            None => self.layers.len(),
+        }
+    }
+
+    /// The transition of every layer.
+    pub fn cell(&self) -> RecurrentCell {
+        match self.gated.as_ref().map(GatedStack::cell) {
+            None => RecurrentCell::Tanh,
+            Some(super::GatedCell::Lstm) => RecurrentCell::Lstm,
+            Some(super::GatedCell::Gru) => RecurrentCell::Gru,
+        }
+    }
+
+    /// The shape of the state for `batch` rows: `[num_layers, batch, d_hidden]`, or
+    /// `[2 · num_layers, batch, d_hidden]` for an LSTM.
+    pub fn state_dims(&self, batch: usize) -> [usize; 3] {
+        [
+            self.num_layers() * self.cell().state_rows_per_layer(),
+            batch,
+            self.d_hidden(),
+        ]
+    }
+
+    /// The top layer's `h` in a state (`[batch, d_hidden]`): what the output layer reads.
+    pub fn top_hidden(&self, state: Tensor<B, 3>) -> Tensor<B, 2> {
+        let [_, batch, d_hidden] = state.dims();
+        state
+            .narrow(0, self.num_layers() - 1, 1)
+            .reshape([batch, d_hidden])
+    }
+
+    /// Zero state, [`HiddenStack::state_dims`].
     pub fn zero_state(&self, batch: usize, device: &B::Device) -> Tensor<B, 3> {
-        Tensor::zeros([self.layers.len(), batch, self.d_hidden()], device)
+        Tensor::zeros(self.state_dims(batch), device)
     }
 
     /// Checks a state against the stack and the batch size; `None` becomes the zero state.
@@ -125,13 +187,17 @@ impl<B: Backend> HiddenStack<B> {
         batch: usize,
         device: &B::Device,
     ) -> crate::Result<Tensor<B, 3>> {
-        let expected = [self.layers.len(), batch, self.d_hidden()];
+        let expected = self.state_dims(batch);
+        let layout = match self.cell() {
+            RecurrentCell::Lstm => "[2 · num_layers (h, then c), batch, d_hidden]",
+            RecurrentCell::Tanh | RecurrentCell::Gru => "[num_layers, batch, d_hidden]",
+        };
         match state {
             None => Ok(self.zero_state(batch, device)),
             Some(state) if state.dims() == expected => Ok(state),
             Some(state) => Err(shape_error(
                 "state",
-                format!("[num_layers, batch, d_hidden] = {expected:?}"),
+                format!("{layout} = {expected:?}"),
                 &state.dims(),
             )),
         }
@@ -140,13 +206,13 @@ impl<B: Backend> HiddenStack<B> {
     /// Runs every layer over the sequence, by the stack's [`RecurrencePath`].
     ///
     /// - `input`: `[batch, time]` ids or `[batch, time, d_input]` features, already checked.
-    /// - `state`: `[num_layers, batch, d_hidden]`, already checked.
+    /// - `state`: [`HiddenStack::state_dims`], already checked.
     /// - `lengths`: optional, each row's number of real steps, `[batch]`, each in `1..=time`
     ///   (checked by the caller); past its length a row's state is carried unchanged, so the
     ///   final state is every row's state at its own length.
     ///
     /// Returns the top layer's `h(1) … h(τ)` as `[batch, time, d_hidden]` and the final state
-    /// `[num_layers, batch, d_hidden]`.
+    /// ([`HiddenStack::state_dims`]).
     pub fn forward(
         &self,
         input: SequenceInput<B>,
@@ -172,6 +238,21 @@ impl<B: Backend> HiddenStack<B> {
     where
         B: RecurrenceBackend,
     {
+        if let Some(gated) = &self.gated {
+            let state = GatedState::unpacked(state, gated.cell());
+            let (states, state) = match self.path {
+                RecurrencePath::Fused => gated.forward_fused(input, state, lengths),
+                RecurrencePath::Unrolled => {
+                    let [batch, time] = input.batch_time();
+                    let device = state.hidden.device();
+                    let masks = lengths.map(|lengths| step_masks(lengths, batch, time, &device));
+                    let (outputs, state) =
+                        gated.forward_steps(input.into_steps(), state, masks.as_deref());
+                    (Tensor::stack(outputs, 0), state)
+                }
+            };
+            return (states, state.packed());
+        }
         match self.path {
             RecurrencePath::Fused => self.forward_fused(input, state, lengths),
             RecurrencePath::Unrolled => {
@@ -200,7 +281,8 @@ impl<B: Backend> HiddenStack<B> {
         })
     }
 
-    /// The fused path with the top layer's recurrence left to `top`: every layer below it runs
+    /// The fused path of a tanh stack with the top layer's recurrence left to `top`: every layer
+    /// below it runs
     /// its fused recurrence, then `top` gets the top layer's inputs and returns what it computes
     /// with its final state `h(τ)` `[batch, d_hidden]` (pattern 1's training pass fuses the
     /// output layer and the loss into that recurrence).
@@ -278,11 +360,15 @@ impl<B: Backend> HiddenStack<B> {
     }
 
     /// One step of every layer; returns the top `h(t)` `[batch, d_hidden]` and the new state
-    /// `[num_layers, batch, d_hidden]`. `state` must already be checked.
+    /// ([`HiddenStack::state_dims`]). `state` must already be checked.
     pub fn step(&self, input: StepInput<B>, state: Tensor<B, 3>) -> (Tensor<B, 2>, Tensor<B, 3>)
     where
         B: RecurrenceBackend,
     {
+        if let Some(gated) = &self.gated {
+            let (top, state) = gated.step(input, GatedState::unpacked(state, gated.cell()), true);
+            return (top, state.packed());
+        }
         let [_, batch, d_hidden] = state.dims();
         let mut input = input;
         let mut finals = Vec::with_capacity(self.layers.len());

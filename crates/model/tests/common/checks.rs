@@ -8,7 +8,8 @@ use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::{
     Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig,
     HiddenStackConfig, InputEncoding, OutputRecurrent, OutputRecurrentConfig, RecurrencePath,
-    SequenceInput, SequenceSummarizer, SequenceSummarizerConfig, StepInput, step_cross_entropy,
+    RecurrentCell, SequenceInput, SequenceSummarizer, SequenceSummarizerConfig, StepInput,
+    step_cross_entropy,
 };
 
 use super::burn_reference::{output_recurrent_logits, step_losses};
@@ -246,117 +247,160 @@ pub fn hidden_recurrent_dense_matches_reference_with_initial_state<B: TestBacken
 pub fn hidden_recurrent_gradients_match_finite_differences<B: TestBackend>(device: &B::Device) {
     B::seed(device, 7);
     let mut numbers = Numbers::new(3);
-    // Two stacked layers on dense input, from a non-zero state.
+    // Two stacked layers on dense input, from a non-zero state, for every cell.
     let (d_input, d_hidden, d_output, batch, time) = (3, 3, 4, 2, 4);
-    let model = HiddenRecurrentConfig::new(
-        HiddenStackConfig::new(InputEncoding::Dense { d_input }, d_hidden).with_num_layers(2),
-        d_output,
-    )
-    .init::<B>(device);
-    let (x, _) = dense::<B>(&mut numbers, batch, time, d_input, device);
-    let state = Tensor::<B, 2>::from_data(
-        TensorData::new(
-            numbers.vector(2 * batch * d_hidden, 0.5),
-            [2 * batch, d_hidden],
-        ),
-        device,
-    )
-    .reshape([2, batch, d_hidden]);
-    let targets = ids::<B>(&random_ids(&mut numbers, batch, time, d_output), device);
-    let checked = check_against_finite_differences(
-        &model,
-        |m: &HiddenRecurrent<B>| {
-            let out = m
-                .forward(SequenceInput::Dense(x.clone()), Some(state.clone()))
-                .unwrap();
-            summed_cross_entropy(out.logits, targets.clone())
-        },
-        FINITE_DIFFERENCES,
-    );
-    assert_eq!(checked, 2 * 3 + 2, "U, W, b of two layers, V and c");
+    for cell in CELLS {
+        let model = HiddenRecurrentConfig::new(
+            HiddenStackConfig::new(InputEncoding::Dense { d_input }, d_hidden)
+                .with_num_layers(2)
+                .with_cell(cell),
+            d_output,
+        )
+        .init::<B>(device);
+        let (x, _) = dense::<B>(&mut numbers, batch, time, d_input, device);
+        let rows = 2 * cell.state_rows_per_layer();
+        let state = Tensor::<B, 2>::from_data(
+            TensorData::new(
+                numbers.vector(rows * batch * d_hidden, 0.5),
+                [rows * batch, d_hidden],
+            ),
+            device,
+        )
+        .reshape([rows, batch, d_hidden]);
+        let targets = ids::<B>(&random_ids(&mut numbers, batch, time, d_output), device);
+        let checked = check_against_finite_differences(
+            &model,
+            |m: &HiddenRecurrent<B>| {
+                let out = m
+                    .forward(SequenceInput::Dense(x.clone()), Some(state.clone()))
+                    .unwrap();
+                summed_cross_entropy(out.logits, targets.clone())
+            },
+            FINITE_DIFFERENCES,
+        );
+        assert_eq!(
+            checked,
+            2 * layer_parameters(cell) + 2,
+            "{cell:?}: every parameter of two layers, V and c"
+        );
+    }
 
-    // One layer on token ids.
+    // One layer on token ids, for every cell.
     let vocab = 4;
-    let model = HiddenRecurrentConfig::new(
-        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 3),
-        vocab,
-    )
-    .init::<B>(device);
-    let inputs = ids::<B>(&[vec![0, 1, 2, 3, 1], vec![3, 3, 0, 2, 1]], device);
-    let targets = ids::<B>(&[vec![1, 2, 3, 1, 0], vec![3, 0, 2, 1, 1]], device);
-    check_against_finite_differences(
-        &model,
-        |m: &HiddenRecurrent<B>| {
-            let out = m
-                .forward(SequenceInput::Tokens(inputs.clone()), None)
-                .unwrap();
-            summed_cross_entropy(out.logits, targets.clone())
-        },
-        FINITE_DIFFERENCES,
-    );
+    for cell in CELLS {
+        let model = HiddenRecurrentConfig::new(
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 3).with_cell(cell),
+            vocab,
+        )
+        .init::<B>(device);
+        let inputs = ids::<B>(&[vec![0, 1, 2, 3, 1], vec![3, 3, 0, 2, 1]], device);
+        let targets = ids::<B>(&[vec![1, 2, 3, 1, 0], vec![3, 0, 2, 1, 1]], device);
+        check_against_finite_differences(
+            &model,
+            |m: &HiddenRecurrent<B>| {
+                let out = m
+                    .forward(SequenceInput::Tokens(inputs.clone()), None)
+                    .unwrap();
+                summed_cross_entropy(out.logits, targets.clone())
+            },
+            FINITE_DIFFERENCES,
+        );
+    }
+}
+
+/// Every cell a hidden recurrence can take.
+pub const CELLS: [RecurrentCell; 3] =
+    [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru];
+
+/// Parameters of one layer: `U`, `W`, `b` for tanh; both weights and both biases when gated.
+pub fn layer_parameters(cell: RecurrentCell) -> usize {
+    match cell {
+        RecurrentCell::Tanh => 3,
+        RecurrentCell::Lstm | RecurrentCell::Gru => 4,
+    }
 }
 
 pub fn hidden_recurrent_state_carries_across_windows<B: TestBackend>(device: &B::Device) {
     B::seed(device, 11);
-    let model = HiddenRecurrentConfig::new(
-        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 6 }, 5).with_num_layers(2),
-        6,
-    )
-    .init::<B>(device);
-    let sequence = vec![vec![0, 5, 2, 3, 1, 4], vec![2, 2, 1, 0, 5, 3]];
-    let whole = model
-        .forward(SequenceInput::Tokens(ids::<B>(&sequence, device)), None)
-        .unwrap();
-    let (first, second): (Vec<Vec<i64>>, Vec<Vec<i64>>) = sequence
-        .iter()
-        .map(|s| (s[..3].to_vec(), s[3..].to_vec()))
-        .unzip();
-    let a = model
-        .forward(SequenceInput::Tokens(ids::<B>(&first, device)), None)
-        .unwrap();
-    let b = model
-        .forward(
-            SequenceInput::Tokens(ids::<B>(&second, device)),
-            Some(a.state),
+    for cell in CELLS {
+        let model = HiddenRecurrentConfig::new(
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 6 }, 5)
+                .with_num_layers(2)
+                .with_cell(cell),
+            6,
         )
-        .unwrap();
-    let joined = Tensor::cat(vec![a.logits, b.logits], 1);
-    assert_close("logits", &values(joined), &values(whole.logits), EXACT);
-    assert_close("state", &values(b.state), &values(whole.state), EXACT);
+        .init::<B>(device);
+        let sequence = vec![vec![0, 5, 2, 3, 1, 4], vec![2, 2, 1, 0, 5, 3]];
+        let whole = model
+            .forward(SequenceInput::Tokens(ids::<B>(&sequence, device)), None)
+            .unwrap();
+        let (first, second): (Vec<Vec<i64>>, Vec<Vec<i64>>) = sequence
+            .iter()
+            .map(|s| (s[..3].to_vec(), s[3..].to_vec()))
+            .unzip();
+        let a = model
+            .forward(SequenceInput::Tokens(ids::<B>(&first, device)), None)
+            .unwrap();
+        let b = model
+            .forward(
+                SequenceInput::Tokens(ids::<B>(&second, device)),
+                Some(a.state),
+            )
+            .unwrap();
+        let joined = Tensor::cat(vec![a.logits, b.logits], 1);
+        assert_eq!(whole.state.dims(), [2 * cell.state_rows_per_layer(), 2, 5]);
+        assert_close(
+            &format!("{cell:?} logits"),
+            &values(joined),
+            &values(whole.logits),
+            EXACT,
+        );
+        assert_close(
+            &format!("{cell:?} state"),
+            &values(b.state),
+            &values(whole.state),
+            EXACT,
+        );
+    }
 }
 
 pub fn hidden_recurrent_step_matches_forward<B: TestBackend>(device: &B::Device) {
     B::seed(device, 12);
-    let model = HiddenRecurrentConfig::new(
-        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 4 }, 3).with_num_layers(3),
-        4,
-    )
-    .init::<B>(device);
-    let sequence = vec![vec![0, 3, 2, 1], vec![1, 1, 3, 0]];
-    let whole = model
-        .forward(SequenceInput::Tokens(ids::<B>(&sequence, device)), None)
-        .unwrap();
-    let mut state = None;
-    let mut logits = Vec::new();
-    for t in 0..4 {
-        let step_ids: Vec<i64> = sequence.iter().map(|s| s[t]).collect();
-        let input = StepInput::Tokens(Tensor::from_data(TensorData::new(step_ids, [2]), device));
-        let (o, next) = model.step(input, state).unwrap();
-        logits.push(o);
-        state = Some(next);
+    for cell in CELLS {
+        let model = HiddenRecurrentConfig::new(
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 4 }, 3)
+                .with_num_layers(3)
+                .with_cell(cell),
+            4,
+        )
+        .init::<B>(device);
+        let sequence = vec![vec![0, 3, 2, 1], vec![1, 1, 3, 0]];
+        let whole = model
+            .forward(SequenceInput::Tokens(ids::<B>(&sequence, device)), None)
+            .unwrap();
+        let mut state = None;
+        let mut logits = Vec::new();
+        for t in 0..4 {
+            let step_ids: Vec<i64> = sequence.iter().map(|s| s[t]).collect();
+            let input =
+                StepInput::Tokens(Tensor::from_data(TensorData::new(step_ids, [2]), device));
+            let (o, next) = model.step(input, state).unwrap();
+            logits.push(o);
+            state = Some(next);
+        }
+        assert_close(
+            &format!("{cell:?} logits"),
+            &values(Tensor::stack::<3>(logits, 1)),
+            &values(whole.logits),
+            EXACT,
+        );
+        assert_close(
+            &format!("{cell:?} state"),
+            &values(state.unwrap()),
+            &values(whole.state),
+            EXACT,
+        );
     }
-    assert_close(
-        "logits",
-        &values(Tensor::stack::<3>(logits, 1)),
-        &values(whole.logits),
-        EXACT,
-    );
-    assert_close(
-        "state",
-        &values(state.unwrap()),
-        &values(whole.state),
-        EXACT,
-    );
 }
 
 /// Pattern 2 with explicit weights.
@@ -629,19 +673,20 @@ pub fn sequence_summarizer_padding_equals_alone<B: TestBackend>(device: &B::Devi
     let (time, d_hidden, d_output, vocab) = (6, 3, 2, 4);
     let lengths = [6usize, 3, 1, 6, 2, 5, 1, 4, 6];
     let batch = lengths.len();
-    for (input, path) in [
-        (InputEncoding::Dense { d_input: 2 }, RecurrencePath::Fused),
-        (
-            InputEncoding::Tokens { vocab_size: vocab },
-            RecurrencePath::Fused,
-        ),
-        (
-            InputEncoding::Dense { d_input: 2 },
-            RecurrencePath::Unrolled,
-        ),
+    let tokens = InputEncoding::Tokens { vocab_size: vocab };
+    let features = InputEncoding::Dense { d_input: 2 };
+    for (input, path, cell) in [
+        (features, RecurrencePath::Fused, RecurrentCell::Tanh),
+        (tokens, RecurrencePath::Fused, RecurrentCell::Tanh),
+        (features, RecurrencePath::Unrolled, RecurrentCell::Tanh),
+        (features, RecurrencePath::Fused, RecurrentCell::Lstm),
+        (tokens, RecurrencePath::Fused, RecurrentCell::Gru),
+        (tokens, RecurrencePath::Fused, RecurrentCell::Lstm),
     ] {
         let mut model = SequenceSummarizerConfig::new(
-            HiddenStackConfig::new(input, d_hidden).with_num_layers(2),
+            HiddenStackConfig::new(input, d_hidden)
+                .with_num_layers(2)
+                .with_cell(cell),
             d_output,
         )
         .init::<B>(device);
@@ -683,11 +728,15 @@ pub fn sequence_summarizer_padding_equals_alone<B: TestBackend>(device: &B::Devi
                 Some(sum) => sum + term,
             });
         }
-        let what = format!("{input:?} {path:?}");
+        let what = format!("{input:?} {path:?} {cell:?}");
         assert_close(&what, &values(batched), &alone_outputs, EXACT);
         let alone_gradients = alone_loss.unwrap().backward();
         let batched = all_gradients(&model, &batched_gradients);
-        assert_eq!(batched.len(), 2 * 3 + 2, "every parameter has a gradient");
+        assert_eq!(
+            batched.len(),
+            2 * layer_parameters(cell) + 2,
+            "every parameter has a gradient"
+        );
         assert_same_gradients(&what, &batched, &all_gradients(&model, &alone_gradients));
     }
 }
@@ -695,14 +744,21 @@ pub fn sequence_summarizer_padding_equals_alone<B: TestBackend>(device: &B::Devi
 pub fn sequence_summarizer_gradients_match_finite_differences<B: TestBackend>(device: &B::Device) {
     B::seed(device, 32);
     let mut numbers = Numbers::new(9);
-    let mut model = SequenceSummarizerConfig::new(
-        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 3 }, 3).with_num_layers(2),
-        2,
-    )
-    .init::<B>(device);
     let inputs = ids::<B>(&random_ids(&mut numbers, 2, 4, 3), device);
     let targets = matrix::<B>(&numbers.matrix(2, 2, 1.0), device);
-    for path in [RecurrencePath::Fused, RecurrencePath::Unrolled] {
+    for (path, cell) in [
+        (RecurrencePath::Fused, RecurrentCell::Tanh),
+        (RecurrencePath::Unrolled, RecurrentCell::Tanh),
+        (RecurrencePath::Fused, RecurrentCell::Lstm),
+        (RecurrencePath::Fused, RecurrentCell::Gru),
+    ] {
+        let mut model = SequenceSummarizerConfig::new(
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 3 }, 3)
+                .with_num_layers(2)
+                .with_cell(cell),
+            2,
+        )
+        .init::<B>(device);
         model.hidden.path = path;
         for lengths in [None, Some([4, 2])] {
             let checked = check_against_finite_differences(
@@ -718,7 +774,7 @@ pub fn sequence_summarizer_gradients_match_finite_differences<B: TestBackend>(de
                 },
                 FINITE_DIFFERENCES,
             );
-            assert_eq!(checked, 2 * 3 + 2);
+            assert_eq!(checked, 2 * layer_parameters(cell) + 2, "{cell:?}");
         }
     }
 }
@@ -887,14 +943,25 @@ pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
     B::seed(device, 41);
     let mut numbers = Numbers::new(10);
     let (batch, time, d_hidden) = (3, 7, 5);
+    let (tokens, features) = (
+        InputEncoding::Tokens { vocab_size: 6 },
+        InputEncoding::Dense { d_input: 4 },
+    );
+    let (tanh, lstm, gru) = (RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru);
     let cases = [
-        (InputEncoding::Tokens { vocab_size: 6 }, 1, false),
-        (InputEncoding::Dense { d_input: 4 }, 2, true),
-        (InputEncoding::Tokens { vocab_size: 6 }, 3, true),
+        (tokens, 1, false, tanh),
+        (features, 2, true, tanh),
+        (tokens, 3, true, tanh),
+        (tokens, 2, true, lstm),
+        (features, 1, true, lstm),
+        (tokens, 1, false, gru),
+        (features, 2, true, gru),
     ];
-    for (input, layers, with_state) in cases {
+    for (input, layers, with_state, cell) in cases {
         let fused = HiddenRecurrentConfig::new(
-            HiddenStackConfig::new(input, d_hidden).with_num_layers(layers),
+            HiddenStackConfig::new(input, d_hidden)
+                .with_num_layers(layers)
+                .with_cell(cell),
             6,
         )
         .init::<B>(device);
@@ -903,12 +970,12 @@ pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
         let (sequence, state) = random_case::<B>(
             &mut numbers,
             input,
-            [layers, batch, time, d_hidden],
+            [layers * cell.state_rows_per_layer(), batch, time, d_hidden],
             with_state,
             device,
         );
         let targets = ids::<B>(&random_ids(&mut numbers, batch, time, 6), device);
-        let what = format!("{input:?}, {layers} layer(s)");
+        let what = format!("{input:?}, {layers} layer(s), {cell:?}");
         let a = fused.forward(sequence.clone(), state.clone()).unwrap();
         let b = unrolled.forward(sequence, state.clone()).unwrap();
         assert_close(
@@ -958,24 +1025,36 @@ pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
 pub fn fused_sequence_summarizer_equals_unrolled<B: TestBackend>(device: &B::Device) {
     B::seed(device, 42);
     let mut numbers = Numbers::new(11);
-    let fused = SequenceSummarizerConfig::new(
-        HiddenStackConfig::new(InputEncoding::Dense { d_input: 3 }, 4).with_num_layers(2),
-        2,
-    )
-    .init::<B>(device);
-    let mut unrolled = materialized(&fused);
-    unrolled.hidden.path = RecurrencePath::Unrolled;
-    let x = SequenceInput::Dense(dense::<B>(&mut numbers, 3, 6, 3, device).0);
-    let a = fused.forward(x.clone(), None).unwrap();
-    let b = unrolled.forward(x, None).unwrap();
-    assert_close("outputs", &values(a.clone()), &values(b.clone()), 1e-12);
-    let grads_a = a.powf_scalar(2.0).sum().backward();
-    let grads_b = b.powf_scalar(2.0).sum().backward();
-    assert_same_gradients(
-        "pattern 3",
-        &all_gradients(&fused, &grads_a),
-        &all_gradients(&unrolled, &grads_b),
-    );
+    for (cell, lengths) in [
+        (RecurrentCell::Tanh, None),
+        (RecurrentCell::Tanh, Some([6, 2, 4])),
+        (RecurrentCell::Lstm, None),
+        (RecurrentCell::Lstm, Some([3, 6, 1])),
+        (RecurrentCell::Gru, Some([6, 1, 5])),
+    ] {
+        let fused = SequenceSummarizerConfig::new(
+            HiddenStackConfig::new(InputEncoding::Dense { d_input: 3 }, 4)
+                .with_num_layers(2)
+                .with_cell(cell),
+            2,
+        )
+        .init::<B>(device);
+        let mut unrolled = materialized(&fused);
+        unrolled.hidden.path = RecurrencePath::Unrolled;
+        let x = SequenceInput::Dense(dense::<B>(&mut numbers, 3, 6, 3, device).0);
+        let lengths = lengths.as_ref().map(|l| &l[..]);
+        let a = fused.forward(x.clone(), lengths).unwrap();
+        let b = unrolled.forward(x, lengths).unwrap();
+        let what = format!("pattern 3, {cell:?}, lengths {lengths:?}");
+        assert_close(&what, &values(a.clone()), &values(b.clone()), 1e-12);
+        let grads_a = a.powf_scalar(2.0).sum().backward();
+        let grads_b = b.powf_scalar(2.0).sum().backward();
+        assert_same_gradients(
+            &what,
+            &all_gradients(&fused, &grads_a),
+            &all_gradients(&unrolled, &grads_b),
+        );
+    }
 }
 
 /// Per-step weights for a loss, so that every row's gradient differs.
@@ -995,15 +1074,25 @@ pub fn fused_forward_loss_equals_unrolled<B: TestBackend>(device: &B::Device) {
     B::seed(device, 43);
     let mut numbers = Numbers::new(12);
     let (batch, time, d_hidden, classes) = (9, 6, 5, 7);
+    let (tokens, features) = (
+        InputEncoding::Tokens { vocab_size: 7 },
+        InputEncoding::Dense { d_input: 4 },
+    );
+    let (tanh, lstm, gru) = (RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru);
     let cases = [
-        (InputEncoding::Tokens { vocab_size: 7 }, 1, true),
-        (InputEncoding::Tokens { vocab_size: 7 }, 1, false),
-        (InputEncoding::Dense { d_input: 4 }, 2, true),
-        (InputEncoding::Tokens { vocab_size: 7 }, 3, false),
+        (tokens, 1, true, tanh),
+        (tokens, 1, false, tanh),
+        (features, 2, true, tanh),
+        (tokens, 3, false, tanh),
+        (tokens, 2, true, lstm),
+        (features, 1, false, lstm),
+        (tokens, 2, true, gru),
     ];
-    for (input, layers, with_state) in cases {
+    for (input, layers, with_state, cell) in cases {
         let fused = HiddenRecurrentConfig::new(
-            HiddenStackConfig::new(input, d_hidden).with_num_layers(layers),
+            HiddenStackConfig::new(input, d_hidden)
+                .with_num_layers(layers)
+                .with_cell(cell),
             classes,
         )
         .init::<B>(device);
@@ -1012,13 +1101,13 @@ pub fn fused_forward_loss_equals_unrolled<B: TestBackend>(device: &B::Device) {
         let (sequence, state) = random_case::<B>(
             &mut numbers,
             input,
-            [layers, batch, time, d_hidden],
+            [layers * cell.state_rows_per_layer(), batch, time, d_hidden],
             with_state,
             device,
         );
         let targets = ids::<B>(&random_ids(&mut numbers, batch, time, classes), device);
         let weights = step_weights::<B>(&mut numbers, batch, time, device);
-        let what = format!("forward_loss {input:?}, {layers} layer(s)");
+        let what = format!("forward_loss {input:?}, {layers} layer(s), {cell:?}");
         let (losses_a, state_a) = fused
             .forward_loss(sequence.clone(), state.clone(), targets.clone())
             .unwrap();

@@ -8,7 +8,8 @@ use burn::tensor::{Tensor, TensorData};
 use serde_json::Value;
 use unroll_model::{
     GatedCell, GatedLayer, GatedStack, GatedStackConfig, GatedState, GruCell, GruCellConfig,
-    LstmCell, LstmCellConfig, LstmState,
+    HiddenStackConfig, InputEncoding, LstmCell, LstmCellConfig, LstmState, RecurrencePath,
+    RecurrentCell, SequenceInput,
 };
 
 use super::checks::TestBackend;
@@ -275,53 +276,91 @@ pub fn gated_stacks_match_pytorch<B: TestBackend>(device: &B::Device) {
             layers,
             dropout: burn::nn::DropoutConfig::new(0.0).init(),
         };
-        let (x, h0, c0) = fixture_inputs::<B>(&case, device);
-        let state = GatedState {
-            hidden: h0.clone(),
-            cell: c0.clone(),
-        };
-        let (outputs, last) = stack.forward(x.clone(), Some(state));
-        assert_close(
-            kind,
-            &values(outputs.clone()),
-            &numbers(&case, "outputs"),
-            AGREEMENT,
-        );
-        assert_close(
-            kind,
-            &values(last.hidden.clone()),
-            &numbers(&case, "h_n"),
-            AGREEMENT,
-        );
-        let mut finals = vec![("final_weights", last.hidden)];
-        if let Some(cell) = last.cell {
-            assert_close(
-                kind,
-                &values(cell.clone()),
-                &numbers(&case, "c_n"),
-                AGREEMENT,
-            );
-            finals.push(("cell_weights", cell));
+        for path in [
+            None,
+            Some(RecurrencePath::Unrolled),
+            Some(RecurrencePath::Fused),
+        ] {
+            let kind = &format!("{kind}, through HiddenStack: {path:?}");
+            check_stack_against_pytorch(kind, &case, &stack, path, device);
         }
-        let gradients = fixture_loss(&case, outputs, finals, device).backward();
-        for (k, layer) in stack.layers.iter().enumerate() {
-            let (weights, biases) = match layer {
-                GatedLayer::Lstm(c) => (
-                    [&c.input_weight, &c.hidden_weight],
-                    [&c.input_bias, &c.hidden_bias],
-                ),
-                GatedLayer::Gru(c) => (
-                    [&c.input_weight, &c.hidden_weight],
-                    [&c.input_bias, &c.hidden_bias],
-                ),
-            };
-            assert_layer_gradients(kind, &case, k, weights, biases, &gradients);
-        }
-        let mut states = vec![("h0", h0)];
-        states.extend(c0.map(|c| ("c0", c)));
-        assert_input_gradients(kind, &case, states, &gradients);
-        assert_input_gradients(kind, &case, vec![("x", x)], &gradients);
     }
+}
+
+/// One stacked fixture case: `stack` run by [`GatedStack::forward`] (the cells step by step on
+/// dense input), or inside a [`unroll_model::HiddenStack`] on `path` (the patterns' paths: per-step
+/// projections, or the fused operations; the state packed into one tensor and unpacked).
+fn check_stack_against_pytorch<B: TestBackend>(
+    kind: &str,
+    case: &Value,
+    stack: &GatedStack<B>,
+    path: Option<RecurrencePath>,
+    device: &B::Device,
+) {
+    let (x, h0, c0) = fixture_inputs::<B>(case, device);
+    let state = GatedState {
+        hidden: h0.clone(),
+        cell: c0.clone(),
+    };
+    let (outputs, last) = if let Some(path) = path {
+        let [_, _, input, hidden] = sizes(case);
+        let cell = match stack.cell() {
+            GatedCell::Lstm => RecurrentCell::Lstm,
+            GatedCell::Gru => RecurrentCell::Gru,
+        };
+        let mut hidden_stack =
+            HiddenStackConfig::new(InputEncoding::Dense { d_input: input }, hidden)
+                .with_cell(cell)
+                .with_num_layers(stack.layers.len())
+                .with_path(path)
+                .init::<B>(device);
+        hidden_stack.gated = Some(stack.clone());
+        let (outputs, packed) =
+            hidden_stack.forward(SequenceInput::Dense(x.clone()), state.packed(), None);
+        (outputs, GatedState::unpacked(packed, stack.cell()))
+    } else {
+        stack.forward(x.clone(), Some(state))
+    };
+    assert_close(
+        kind,
+        &values(outputs.clone()),
+        &numbers(case, "outputs"),
+        AGREEMENT,
+    );
+    assert_close(
+        kind,
+        &values(last.hidden.clone()),
+        &numbers(case, "h_n"),
+        AGREEMENT,
+    );
+    let mut finals = vec![("final_weights", last.hidden)];
+    if let Some(cell) = last.cell {
+        assert_close(
+            kind,
+            &values(cell.clone()),
+            &numbers(case, "c_n"),
+            AGREEMENT,
+        );
+        finals.push(("cell_weights", cell));
+    }
+    let gradients = fixture_loss(case, outputs, finals, device).backward();
+    for (k, layer) in stack.layers.iter().enumerate() {
+        let (weights, biases) = match layer {
+            GatedLayer::Lstm(c) => (
+                [&c.input_weight, &c.hidden_weight],
+                [&c.input_bias, &c.hidden_bias],
+            ),
+            GatedLayer::Gru(c) => (
+                [&c.input_weight, &c.hidden_weight],
+                [&c.input_bias, &c.hidden_bias],
+            ),
+        };
+        assert_layer_gradients(kind, case, k, weights, biases, &gradients);
+    }
+    let mut states = vec![("h0", h0)];
+    states.extend(c0.map(|c| ("c0", c)));
+    assert_input_gradients(kind, case, states, &gradients);
+    assert_input_gradients(kind, case, vec![("x", x)], &gradients);
 }
 
 fn sigmoid(v: f64) -> f64 {

@@ -191,6 +191,7 @@ impl ForecastConfig {
                 "pattern 2 has one hidden layer between the fed-back output and the next",
             ));
         }
+        self.model.check_cell()?;
         self.loop_settings().validate()?;
         check_validation_fraction(self.validation_fraction)
     }

@@ -81,6 +81,7 @@ pub fn init_forecaster<B: Backend>(
         Pattern::Hidden => {
             let hidden =
                 HiddenStackConfig::new(InputEncoding::Dense { d_input: columns }, model.hidden)
+                    .with_cell(model.cell)
                     .with_num_layers(model.layers)
                     .with_dropout(model.dropout);
             ForecastNetwork::Hidden(HiddenRecurrentConfig::new(hidden, outputs).try_init(device)?)

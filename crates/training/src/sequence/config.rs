@@ -11,7 +11,7 @@ use crate::config::{
 };
 use crate::corpus::SymbolMode;
 use crate::error::{Result, invalid};
-use crate::memory::{MemoryEstimate, check, hidden_stack_weights, product};
+use crate::memory::{MemoryEstimate, check, hidden_stack_weights, product, values_per_state};
 use crate::trainer::LoopSettings;
 use unroll_model::setting::at_least_one;
 
@@ -126,6 +126,7 @@ impl SequenceConfig {
             InputSymbols::Values => InputEncoding::Dense { d_input: 1 },
         };
         let hidden = HiddenStackConfig::new(input, self.model.hidden)
+            .with_cell(self.model.cell)
             .with_num_layers(self.model.layers)
             .with_dropout(self.model.dropout)
             .with_id_check(IdCheck::Caller);
@@ -138,12 +139,14 @@ impl SequenceConfig {
     /// has `longest` steps, in f32: an upper estimate, good to a factor of about two.
     pub fn memory_estimate(&self, encoding: &Encoding, longest: usize) -> MemoryEstimate {
         let (h, l) = (self.model.hidden, self.model.layers);
-        let weights = hidden_stack_weights(encoding.input_width(), h, l, encoding.output_width());
+        let cell = self.model.cell;
+        let weights =
+            hidden_stack_weights(encoding.input_width(), h, l, encoding.output_width(), cell);
         // Every layer's states, their gradients and the projected inputs, per padded step.
         let positions = product(&[self.batch, longest]);
         MemoryEstimate {
             parameters: weights.saturating_mul(4 * 4),
-            activations: product(&[l, h, 3])
+            activations: product(&[l, h, values_per_state(cell)])
                 .saturating_mul(positions)
                 .saturating_mul(4),
         }

@@ -290,7 +290,11 @@ where
         };
         self.check_resumable(&checkpoint)?;
         let config = self.config;
-        let shape = [config.model.layers, config.batch, config.model.hidden];
+        let shape = [
+            config.model.layers * config.model.cell.state_rows_per_layer(),
+            config.batch,
+            config.model.hidden,
+        ];
         // A state carried with another batch size cannot continue: those streams start afresh.
         self.carried = checkpoint
             .progress

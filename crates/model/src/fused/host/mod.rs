@@ -18,7 +18,8 @@ use self::math::Real;
 use super::operation::{Forward, FusedOperation, operations};
 use super::tanh;
 use super::{
-    RecurrenceBackend, cross_entropy, lookup, output_loss, recurrence, recurrence_loss, rollout,
+    RecurrenceBackend, cross_entropy, gru, lookup, lstm, output_loss, recurrence, recurrence_loss,
+    rollout,
 };
 
 /// The tensor's values, row-major.

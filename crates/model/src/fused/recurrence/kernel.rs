@@ -84,13 +84,13 @@ pub(crate) struct RowLengths<'a>(pub Option<&'a [usize]>);
 
 impl RowLengths<'_> {
     /// Whether row `row` has stopped before step `t` (0-based).
-    fn stopped(&self, row: usize, t: usize) -> bool {
+    pub(crate) fn stopped(&self, row: usize, t: usize) -> bool {
         self.0.is_some_and(|lengths| lengths[row] <= t)
     }
 
     /// How many rows of `range`, from its start, a product at step `t` must cover: up to the
     /// last row still running.
-    fn running_prefix(&self, range: &Range<usize>, t: usize) -> usize {
+    pub(crate) fn running_prefix(&self, range: &Range<usize>, t: usize) -> usize {
         match self.0 {
             None => range.len(),
             Some(lengths) => lengths[range.clone()]
@@ -101,7 +101,7 @@ impl RowLengths<'_> {
     }
 
     /// Checks the lengths against the shape: one per row, each in `1..=time`.
-    fn check(&self, dims: RecurrenceShape) {
+    pub(crate) fn check(&self, dims: RecurrenceShape) {
         if let Some(lengths) = self.0 {
             assert_eq!(lengths.len(), dims.batch, "one length per row");
             assert!(
@@ -244,32 +244,48 @@ pub(crate) fn backward<E: Real>(
             }
         },
     );
-    let weight_gradient = match lengths.0 {
-        None => weight_gradient(states, initial, &delta, dims),
-        Some(lengths) => packed_weight_gradient(states, initial, &delta, dims, lengths),
-    };
+    let weight_gradient = recurrent_weight_gradient(states, initial, &delta, dims, hidden, lengths);
     (delta, initial_gradient, weight_gradient)
 }
 
-/// `∂L/∂W = h(0)ᵀ δa(1) + [h(1) … h(τ-1)]ᵀ [δa(2) … δa(τ)]`: two products over all rows.
+/// The gradient of a recurrent weight, `Σ_t h(t-1)ᵀ δ(t)`, `[hidden, width]`: `states` are
+/// `h(1) … h(τ)` (`[time, batch, hidden]`), `initial` is `h(0)`, `delta` the gradients of the
+/// products `h(t-1) · W` (`[time, batch, width]`: the tanh recurrence's `δa`, a gated cell's
+/// gate gradients). Over a padded batch only the steps each row really ran count.
+pub(crate) fn recurrent_weight_gradient<E: Real>(
+    states: &[E],
+    initial: &[E],
+    delta: &[E],
+    dims: RecurrenceShape,
+    width: usize,
+    lengths: RowLengths<'_>,
+) -> Vec<E> {
+    match lengths.0 {
+        None => weight_gradient(states, initial, delta, dims, width),
+        Some(lengths) => packed_weight_gradient(states, initial, delta, dims, width, lengths),
+    }
+}
+
+/// `∂L/∂W = h(0)ᵀ δ(1) + [h(1) … h(τ-1)]ᵀ [δ(2) … δ(τ)]`: two products over all rows.
 fn weight_gradient<E: Real>(
     states: &[E],
     initial: &[E],
     delta: &[E],
     dims: RecurrenceShape,
+    width: usize,
 ) -> Vec<E> {
     let RecurrenceShape {
         time,
         batch,
         hidden,
     } = dims;
-    let step = batch * hidden;
-    let mut weight_gradient = vec![E::zero(); hidden * hidden];
+    let step = batch * width;
+    let mut weight_gradient = vec![E::zero(); hidden * width];
     matmul(
         &mut weight_gradient,
         Write::Overwrite,
         Operand::new(initial, batch, hidden).t(),
-        Operand::new(&delta[..step], batch, hidden),
+        Operand::new(&delta[..step], batch, width),
         Threads::All,
     );
     if time > 1 {
@@ -278,43 +294,45 @@ fn weight_gradient<E: Real>(
             &mut weight_gradient,
             Write::Accumulate,
             Operand::new(&states[..rows * hidden], rows, hidden).t(),
-            Operand::new(&delta[step..], rows, hidden),
+            Operand::new(&delta[step..], rows, width),
             Threads::All,
         );
     }
     weight_gradient
 }
 
-/// `∂L/∂W = Σ_t h(t-1)ᵀ δa(t)` over the steps each row really ran: those rows of `h(t-1)` and
-/// `δa(t)` are packed (as `pack_padded_sequence` packs them) and multiplied once, so padding
-/// costs no product (its `δa` is zero).
+/// `∂L/∂W = Σ_t h(t-1)ᵀ δ(t)` over the steps each row really ran: those rows of `h(t-1)` and
+/// `δ(t)` are packed (as `pack_padded_sequence` packs them) and multiplied once, so padding
+/// costs no product (its `δ` is zero).
 fn packed_weight_gradient<E: Real>(
     states: &[E],
     initial: &[E],
     delta: &[E],
     dims: RecurrenceShape,
+    width: usize,
     lengths: &[usize],
 ) -> Vec<E> {
     let RecurrenceShape { batch, hidden, .. } = dims;
     let running: usize = lengths.iter().sum();
     let mut previous = Vec::with_capacity(running * hidden);
-    let mut deltas = Vec::with_capacity(running * hidden);
+    let mut deltas = Vec::with_capacity(running * width);
     for t in 0..dims.time {
         for (row, _) in lengths.iter().enumerate().filter(|(_, l)| **l > t) {
-            let cells = |t: usize| (t * batch + row) * hidden..(t * batch + row + 1) * hidden;
+            let cells =
+                |t: usize, width: usize| (t * batch + row) * width..(t * batch + row + 1) * width;
             previous.extend_from_slice(match t {
                 0 => &initial[row * hidden..(row + 1) * hidden],
-                _ => &states[cells(t - 1)],
+                _ => &states[cells(t - 1, hidden)],
             });
-            deltas.extend_from_slice(&delta[cells(t)]);
+            deltas.extend_from_slice(&delta[cells(t, width)]);
         }
     }
-    let mut weight_gradient = vec![E::zero(); hidden * hidden];
+    let mut weight_gradient = vec![E::zero(); hidden * width];
     matmul(
         &mut weight_gradient,
         Write::Overwrite,
         Operand::new(&previous, running, hidden).t(),
-        Operand::new(&deltas, running, hidden),
+        Operand::new(&deltas, running, width),
         Threads::All,
     );
     weight_gradient

@@ -198,7 +198,7 @@ fn kept<B: Backend>(
 
 /// Per step, a mask `[batch, d_hidden]` of the rows that have stopped (true past a row's
 /// length); `None` without lengths.
-fn stopped_masks<B: Backend>(
+pub(crate) fn stopped_masks<B: Backend>(
     lengths: Option<&[usize]>,
     [time, d_hidden]: [usize; 2],
     device: &B::Device,

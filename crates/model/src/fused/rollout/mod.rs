@@ -220,7 +220,7 @@ fn column<B: Backend>(ids: &Tensor<B, 2, Int>, t: usize) -> Tensor<B, 1, Int> {
 /// The step-wise loop both generic rollouts share: each step's symbols are the truth or, by the
 /// plan, the own prediction from the logits `advance(t, symbols)` returned for the step before.
 /// Returns the fed symbols, `[batch, time]`.
-fn generic_loop<B: Backend>(
+pub(crate) fn generic_loop<B: Backend>(
     truth: Tensor<B, 2, Int>,
     plan: &FeedingPlan,
     mut advance: impl FnMut(usize, Tensor<B, 1, Int>) -> Tensor<B, 2>,

@@ -64,14 +64,20 @@ impl<B: Backend> GruCell<B> {
 
     /// One step: `h(t)` (`[batch, d_hidden]`) from `x(t)` (`[batch, d_input]`) and `h(t-1)`.
     pub fn step(&self, x: Tensor<B, 2>, hidden: Tensor<B, 2>) -> Tensor<B, 2> {
+        let projected = x.matmul(self.input_weight.val()) + self.input_bias.val().unsqueeze::<2>();
+        self.advance(projected, hidden)
+    }
+
+    /// One step from the input's share of the gates, `W_ih x(t) + b_ih` (`[batch, 3 ·
+    /// d_hidden]`, however it was computed: a lookup for token ids), and `h(t-1)`.
+    pub fn advance(&self, projected: Tensor<B, 2>, hidden: Tensor<B, 2>) -> Tensor<B, 2> {
         let h = self.d_hidden();
-        let from_input = x.matmul(self.input_weight.val()) + self.input_bias.val().unsqueeze::<2>();
         // The hidden side is kept apart: the reset gate multiplies W_hn h + b_hn alone.
         let from_hidden = hidden.clone().matmul(self.hidden_weight.val())
             + self.hidden_bias.val().unsqueeze::<2>();
-        let reset = sigmoid(block(&from_input, 0, h) + block(&from_hidden, 0, h));
-        let update = sigmoid(block(&from_input, 1, h) + block(&from_hidden, 1, h));
-        let candidate = (block(&from_input, 2, h) + reset * block(&from_hidden, 2, h)).tanh();
+        let reset = sigmoid(block(&projected, 0, h) + block(&from_hidden, 0, h));
+        let update = sigmoid(block(&projected, 1, h) + block(&from_hidden, 1, h));
+        let candidate = (block(&projected, 2, h) + reset * block(&from_hidden, 2, h)).tanh();
         candidate.clone() + update * (hidden - candidate)
     }
 

@@ -83,9 +83,15 @@ impl<B: Backend> LstmCell<B> {
 
     /// One step from `x(t)` (`[batch, d_input]`) and the state before it.
     pub fn step(&self, x: Tensor<B, 2>, state: LstmState<B>) -> LstmState<B> {
+        let projected = x.matmul(self.input_weight.val()) + self.input_bias.val().unsqueeze::<2>();
+        self.advance(projected, state)
+    }
+
+    /// One step from the input's share of the gates, `W_ih x(t) + b_ih` (`[batch, 4 ·
+    /// d_hidden]`, however it was computed: a lookup for token ids), and the state before it.
+    pub fn advance(&self, projected: Tensor<B, 2>, state: LstmState<B>) -> LstmState<B> {
         let h = self.d_hidden();
-        let gates = x.matmul(self.input_weight.val())
-            + self.input_bias.val().unsqueeze::<2>()
+        let gates = projected
             + state.hidden.matmul(self.hidden_weight.val())
             + self.hidden_bias.val().unsqueeze::<2>();
         let input = sigmoid(block(&gates, 0, h));

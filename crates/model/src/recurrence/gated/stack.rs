@@ -9,6 +9,8 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Tensor, backend::Backend};
 
 use super::{GruCell, GruCellConfig, LstmCell, LstmCellConfig, LstmState};
+use crate::fused::{RecurrenceBackend, gru_recurrence, lstm_recurrence};
+use crate::input::{SequenceInput, StepInput};
 use crate::setting::{at_least_one, within};
 
 /// Which gated cell.
@@ -99,6 +101,141 @@ pub struct GatedStack<B: Backend> {
     pub dropout: Dropout,
 }
 
+impl<B: Backend> GatedLayer<B> {
+    /// Size of the hidden state.
+    pub fn d_hidden(&self) -> usize {
+        match self {
+            GatedLayer::Lstm(cell) => cell.d_hidden(),
+            GatedLayer::Gru(cell) => cell.d_hidden(),
+        }
+    }
+
+    /// `W_ihᵀ`, `[d_input, gates · d_hidden]`, and `b_ih`, `[gates · d_hidden]`.
+    pub fn input_affine(&self) -> (Tensor<B, 2>, Tensor<B, 1>) {
+        match self {
+            GatedLayer::Lstm(cell) => (cell.input_weight.val(), cell.input_bias.val()),
+            GatedLayer::Gru(cell) => (cell.input_weight.val(), cell.input_bias.val()),
+        }
+    }
+
+    /// `W_hhᵀ`, `[d_hidden, gates · d_hidden]`, and `b_hh`, `[gates · d_hidden]`.
+    pub fn hidden_affine(&self) -> (Tensor<B, 2>, Tensor<B, 1>) {
+        match self {
+            GatedLayer::Lstm(cell) => (cell.hidden_weight.val(), cell.hidden_bias.val()),
+            GatedLayer::Gru(cell) => (cell.hidden_weight.val(), cell.hidden_bias.val()),
+        }
+    }
+
+    /// One step from the input's share of the gates (`[batch, gates · d_hidden]`).
+    fn advance(&self, projected: Tensor<B, 2>, state: LayerState<B>) -> LayerState<B> {
+        match self {
+            GatedLayer::Lstm(cell) => {
+                let next = cell.advance(
+                    projected,
+                    LstmState {
+                        hidden: state.hidden,
+                        cell: state.cell.expect("an LSTM layer's state holds c"),
+                    },
+                );
+                LayerState {
+                    hidden: next.hidden,
+                    cell: Some(next.cell),
+                }
+            }
+            GatedLayer::Gru(cell) => LayerState {
+                hidden: cell.advance(projected, state.hidden),
+                cell: None,
+            },
+        }
+    }
+}
+
+/// One layer's state: `h`, and `c` for an LSTM layer, each `[batch, d_hidden]`.
+#[derive(Debug, Clone)]
+struct LayerState<B: Backend> {
+    hidden: Tensor<B, 2>,
+    cell: Option<Tensor<B, 2>>,
+}
+
+impl<B: Backend> LayerState<B> {
+    /// `self` where `mask` (`[batch, 1]`) is 1, `before` where it is 0: padding carries the
+    /// state through unchanged.
+    fn masked(self, before: &LayerState<B>, mask: &Tensor<B, 2>) -> LayerState<B> {
+        let blend =
+            |next: Tensor<B, 2>, old: Tensor<B, 2>| old.clone() + (next - old) * mask.clone();
+        LayerState {
+            hidden: blend(self.hidden, before.hidden.clone()),
+            cell: self
+                .cell
+                .zip(before.cell.clone())
+                .map(|(next, old)| blend(next, old)),
+        }
+    }
+}
+
+impl<B: Backend> GatedState<B> {
+    /// Zeros for `num_layers` layers of `cell`, `[num_layers, batch, d_hidden]` each.
+    pub fn zeros(
+        cell: GatedCell,
+        num_layers: usize,
+        batch: usize,
+        d_hidden: usize,
+        device: &B::Device,
+    ) -> Self {
+        let zeros = || Tensor::zeros([num_layers, batch, d_hidden], device);
+        GatedState {
+            hidden: zeros(),
+            cell: (cell == GatedCell::Lstm).then(zeros),
+        }
+    }
+
+    /// The state as one tensor: `h` of every layer, then `c` of every layer for an LSTM,
+    /// `[num_layers, batch, d_hidden]` or `[2 · num_layers, batch, d_hidden]`. This is the
+    /// state the patterns carry from window to window and checkpoints store.
+    pub fn packed(self) -> Tensor<B, 3> {
+        match self.cell {
+            Some(cell) => Tensor::cat(vec![self.hidden, cell], 0),
+            None => self.hidden,
+        }
+    }
+
+    /// The state of a [`GatedState::packed`] tensor, for `cell`.
+    pub fn unpacked(packed: Tensor<B, 3>, cell: GatedCell) -> Self {
+        match cell {
+            GatedCell::Lstm => {
+                let layers = packed.dims()[0] / 2;
+                GatedState {
+                    hidden: packed.clone().narrow(0, 0, layers),
+                    cell: Some(packed.narrow(0, layers, layers)),
+                }
+            }
+            GatedCell::Gru => GatedState {
+                hidden: packed,
+                cell: None,
+            },
+        }
+    }
+
+    fn layer(&self, k: usize) -> LayerState<B> {
+        LayerState {
+            hidden: layer_of(&self.hidden, k),
+            cell: self.cell.as_ref().map(|c| layer_of(c, k)),
+        }
+    }
+
+    fn of_layers(layers: Vec<LayerState<B>>) -> Self {
+        let (hidden, cells): (Vec<_>, Vec<_>) = layers
+            .into_iter()
+            .map(|state| (state.hidden, state.cell))
+            .unzip();
+        let cells: Option<Vec<_>> = cells.into_iter().collect();
+        GatedState {
+            hidden: Tensor::stack(hidden, 0),
+            cell: cells.map(|cells| Tensor::stack(cells, 0)),
+        }
+    }
+}
+
 /// Layer `k` of `[num_layers, batch, d_hidden]`, as `[batch, d_hidden]`.
 fn layer_of<B: Backend>(state: &Tensor<B, 3>, k: usize) -> Tensor<B, 2> {
     let [_, batch, d_hidden] = state.dims();
@@ -108,10 +245,183 @@ fn layer_of<B: Backend>(state: &Tensor<B, 3>, k: usize) -> Tensor<B, 2> {
 impl<B: Backend> GatedStack<B> {
     /// Size of each layer's hidden state.
     pub fn d_hidden(&self) -> usize {
-        match &self.layers[0] {
-            GatedLayer::Lstm(cell) => cell.d_hidden(),
-            GatedLayer::Gru(cell) => cell.d_hidden(),
+        self.layers[0].d_hidden()
+    }
+
+    /// The cell of every layer.
+    pub fn cell(&self) -> GatedCell {
+        match self.layers[0] {
+            GatedLayer::Lstm(_) => GatedCell::Lstm,
+            GatedLayer::Gru(_) => GatedCell::Gru,
         }
+    }
+
+    /// Runs every layer over the steps of a sequence, step by step on Burn's own operations.
+    ///
+    /// - `inputs`: one entry per step, `[batch]` token ids (the one-hot input, as a row
+    ///   lookup) or `[batch, d_input]` features.
+    /// - `state`: every layer's state before the first step.
+    /// - `masks`: optional, one `[batch, 1]` tensor per step, 1 on real steps and 0 on padding,
+    ///   where the state is carried through unchanged.
+    ///
+    /// Returns the top layer's `h(1) … h(τ)`, each `[batch, d_hidden]`, and the final state.
+    pub fn forward_steps(
+        &self,
+        inputs: Vec<StepInput<B>>,
+        state: GatedState<B>,
+        masks: Option<&[Tensor<B, 2>]>,
+    ) -> (Vec<Tensor<B, 2>>, GatedState<B>) {
+        let mut finals = Vec::with_capacity(self.layers.len());
+        let mut below = inputs;
+        let mut outputs = Vec::new();
+        for (k, layer) in self.layers.iter().enumerate() {
+            let (weight, bias) = layer.input_affine();
+            let bias = bias.unsqueeze::<2>();
+            // For token ids, adding b_ih to every row of W_ih once makes each step one lookup.
+            let token_table = match below.first() {
+                Some(StepInput::Tokens(_)) => Some(weight.clone() + bias.clone()),
+                _ => None,
+            };
+            let mut current = state.layer(k);
+            outputs = Vec::with_capacity(below.len());
+            for (t, input) in below.into_iter().enumerate() {
+                let projected = match (input, &token_table) {
+                    (StepInput::Tokens(ids), Some(table)) => table.clone().select(0, ids),
+                    (input, _) => input.project(weight.clone()) + bias.clone(),
+                };
+                let next = layer.advance(projected, current.clone());
+                current = match masks {
+                    Some(masks) => next.masked(&current, &masks[t]),
+                    None => next,
+                };
+                outputs.push(current.hidden.clone());
+            }
+            finals.push(current);
+            below = if k + 1 < self.layers.len() {
+                outputs
+                    .iter()
+                    .map(|h| StepInput::Dense(self.dropout.forward(h.clone())))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+        }
+        (outputs, GatedState::of_layers(finals))
+    }
+
+    /// Runs every layer over a sequence by the fused operations: per layer, the input's share
+    /// of the gates for all steps at once (one product, or a lookup for token ids), then one
+    /// fused recurrence with its hand-written BPTT ([`crate::fused::lstm`],
+    /// [`crate::fused::gru`]).
+    ///
+    /// - `input`: `[batch, time]` ids or `[batch, time, d_input]` features.
+    /// - `state`: every layer's state before the first step.
+    /// - `lengths`: optional, each row's number of real steps, `[batch]`, each in `1..=time`;
+    ///   past its length a row's state is carried unchanged.
+    ///
+    /// Returns the top layer's `h(1) … h(τ)`, time-major `[time, batch, d_hidden]`, and the
+    /// final state.
+    pub fn forward_fused(
+        &self,
+        input: SequenceInput<B>,
+        state: GatedState<B>,
+        lengths: Option<&[usize]>,
+    ) -> (Tensor<B, 3>, GatedState<B>)
+    where
+        B: RecurrenceBackend,
+    {
+        let [batch, time] = input.batch_time();
+        let d_hidden = self.d_hidden();
+        let mut rows = input.into_time_major_rows();
+        let mut finals = Vec::with_capacity(self.layers.len());
+        let mut states = None;
+        for (k, layer) in self.layers.iter().enumerate() {
+            let initial = state.layer(k);
+            let (layer_states, last) = match layer {
+                GatedLayer::Lstm(cell) => {
+                    let bias = cell.input_bias.val() + cell.hidden_bias.val();
+                    let projected = rows.affine(cell.input_weight.val(), bias).reshape([
+                        time,
+                        batch,
+                        4 * d_hidden,
+                    ]);
+                    let both = lstm_recurrence(
+                        projected,
+                        initial.hidden,
+                        initial.cell.expect("an LSTM layer's state holds c"),
+                        cell.hidden_weight.val(),
+                        lengths,
+                    );
+                    let last = |t: usize| both.clone().narrow(0, t, 1).reshape([batch, d_hidden]);
+                    let final_state = LayerState {
+                        hidden: last(time - 1),
+                        cell: Some(last(2 * time - 1)),
+                    };
+                    (both.narrow(0, 0, time), final_state)
+                }
+                GatedLayer::Gru(cell) => {
+                    let projected = rows
+                        .affine(cell.input_weight.val(), cell.input_bias.val())
+                        .reshape([time, batch, 3 * d_hidden]);
+                    let states = gru_recurrence(
+                        projected,
+                        initial.hidden,
+                        cell.hidden_weight.val(),
+                        cell.hidden_bias.val(),
+                        lengths,
+                    );
+                    let final_state = LayerState {
+                        hidden: states
+                            .clone()
+                            .narrow(0, time - 1, 1)
+                            .reshape([batch, d_hidden]),
+                        cell: None,
+                    };
+                    (states, final_state)
+                }
+            };
+            finals.push(last);
+            rows = StepInput::Dense(
+                if k + 1 < self.layers.len() {
+                    self.dropout.forward(layer_states.clone())
+                } else {
+                    layer_states.clone()
+                }
+                .reshape([time * batch, d_hidden]),
+            );
+            states = Some(layer_states);
+        }
+        (
+            states.expect("at least one layer"),
+            GatedState::of_layers(finals),
+        )
+    }
+
+    /// One step of every layer from `x(t)` (`[batch]` ids or `[batch, d_input]` features);
+    /// returns the top layer's `h(t)`, `[batch, d_hidden]`, and the new state. `dropout` says
+    /// whether the stack's dropout acts between layers (it does nothing outside training).
+    pub fn step(
+        &self,
+        input: StepInput<B>,
+        state: GatedState<B>,
+        dropout: bool,
+    ) -> (Tensor<B, 2>, GatedState<B>) {
+        let mut below = input;
+        let mut finals = Vec::with_capacity(self.layers.len());
+        for (k, layer) in self.layers.iter().enumerate() {
+            let (weight, bias) = layer.input_affine();
+            let projected = below.project(weight) + bias.unsqueeze::<2>();
+            let next = layer.advance(projected, state.layer(k));
+            let output = next.hidden.clone();
+            below = StepInput::Dense(if dropout {
+                self.dropout.forward(output)
+            } else {
+                output
+            });
+            finals.push(next);
+        }
+        let top = finals.last().expect("at least one layer").hidden.clone();
+        (top, GatedState::of_layers(finals))
     }
 
     /// Runs every layer over `x` (`[batch, time, d_input]`) from `state` (zeros when `None`).

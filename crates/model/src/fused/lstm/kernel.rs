@@ -1,0 +1,401 @@
+//! The LSTM recurrence and its BPTT on host memory.
+//!
+//! As for the tanh recurrence ([`crate::fused::recurrence`]), rows never interact, so each core
+//! runs the whole time loop on its block of rows; per step the four gates of its rows come from
+//! one product `h(t-1) · W_hh` (`[rows, H] · [H, 4H]`) added to the projected inputs, and the
+//! backward pass sends the four gates' gradients back through one product with `W_hhᵀ`. The
+//! weight's gradient is one product over all steps afterwards.
+//!
+//! Buffers are time-major and row-major: gates `[time, batch, 4H]` (blocks `i, f, g, o` in each
+//! row), states `[time, batch, H]`.
+
+use rayon::prelude::*;
+
+use crate::fused::host::math::{Real, add_assign};
+use crate::fused::host::matmul::{Operand, Threads, Write, matmul, transpose};
+use crate::fused::recurrence::kernel::{
+    RecurrenceShape, RowLengths, block, blocks_per_range, recurrent_weight_gradient, row_ranges,
+};
+
+/// The shape of the gate buffers: four blocks per row.
+fn gate_dims(dims: RecurrenceShape) -> RecurrenceShape {
+    RecurrenceShape {
+        hidden: 4 * dims.hidden,
+        ..dims
+    }
+}
+
+/// Rows `range` of a `[batch, hidden]` buffer.
+fn rows_of<'a, E>(buffer: &'a [E], range: &std::ops::Range<usize>, hidden: usize) -> &'a [E] {
+    &buffer[range.start * hidden..range.end * hidden]
+}
+
+/// The forward pass.
+///
+/// - `projected`: `W_ih x(t) + b_ih + b_hh` of every step, `[time, batch, 4H]`; becomes the
+///   buffer of the activated gates `i, f, g, o`, which BPTT reads.
+/// - `initial_hidden`, `initial_cell`: `h(0)` and `c(0)`, `[batch, H]`; `weight`: `W_hhᵀ`,
+///   `[H, 4H]`.
+/// - `lengths`: a row past its length keeps its `h` and `c`.
+///
+/// Returns the gates and `[2 · time, batch, H]`: `h(1) … h(τ)`, then `c(1) … c(τ)`.
+pub(crate) fn forward<E: Real>(
+    projected: Vec<E>,
+    initial_hidden: &[E],
+    initial_cell: &[E],
+    weight: &[E],
+    dims: RecurrenceShape,
+    lengths: RowLengths<'_>,
+) -> (Vec<E>, Vec<E>) {
+    let RecurrenceShape {
+        time,
+        batch,
+        hidden,
+    } = dims;
+    assert_eq!(projected.len(), time * batch * 4 * hidden, "gates shape");
+    assert_eq!(initial_hidden.len(), batch * hidden, "h(0) shape");
+    assert_eq!(initial_cell.len(), batch * hidden, "c(0) shape");
+    lengths.check(dims);
+    let weight = Operand::new(weight, hidden, 4 * hidden);
+    let mut gates = projected;
+    let mut states = vec![E::zero(); 2 * time * batch * hidden];
+    let ranges = row_ranges(batch);
+    let gate_blocks = blocks_per_range(&mut gates, gate_dims(dims), &ranges);
+    let (hiddens, cells) = states.split_at_mut(time * batch * hidden);
+    let hidden_blocks = blocks_per_range(hiddens, dims, &ranges);
+    let cell_blocks = blocks_per_range(cells, dims, &ranges);
+    ranges
+        .par_iter()
+        .zip(gate_blocks)
+        .zip(hidden_blocks.into_par_iter().zip(cell_blocks))
+        .for_each(|((range, mut gates), (mut hiddens, mut cells))| {
+            for t in 0..time {
+                let (done_h, rest_h) = hiddens.split_at_mut(t);
+                let (done_c, rest_c) = cells.split_at_mut(t);
+                let (previous_h, previous_c): (&[E], &[E]) = if t == 0 {
+                    (
+                        rows_of(initial_hidden, range, hidden),
+                        rows_of(initial_cell, range, hidden),
+                    )
+                } else {
+                    (done_h[t - 1], done_c[t - 1])
+                };
+                let gates = &mut *gates[t];
+                let running = lengths.running_prefix(range, t);
+                if running > 0 {
+                    matmul(
+                        &mut gates[..running * 4 * hidden],
+                        Write::Accumulate,
+                        Operand::new(&previous_h[..running * hidden], running, hidden),
+                        weight,
+                        Threads::One,
+                    );
+                }
+                let (h, c) = (&mut *rest_h[0], &mut *rest_c[0]);
+                for row in 0..range.len() {
+                    let cells = row * hidden..(row + 1) * hidden;
+                    if row >= running || lengths.stopped(range.start + row, t) {
+                        h[cells.clone()].copy_from_slice(&previous_h[cells.clone()]);
+                        c[cells.clone()].copy_from_slice(&previous_c[cells]);
+                        continue;
+                    }
+                    let gates = &mut gates[row * 4 * hidden..(row + 1) * 4 * hidden];
+                    E::sigmoid_in_place(&mut gates[..2 * hidden]);
+                    E::tanh_in_place(&mut gates[2 * hidden..3 * hidden]);
+                    E::sigmoid_in_place(&mut gates[3 * hidden..]);
+                    let (c, h) = (&mut c[cells.clone()], &mut h[cells.clone()]);
+                    let previous_c = &previous_c[cells];
+                    for j in 0..hidden {
+                        let (input, forget) = (gates[j], gates[hidden + j]);
+                        c[j] = forget * previous_c[j] + input * gates[2 * hidden + j];
+                    }
+                    h.copy_from_slice(c);
+                    E::tanh_in_place(h);
+                    for (h, output) in h.iter_mut().zip(&gates[3 * hidden..]) {
+                        *h = *h * *output;
+                    }
+                }
+            }
+        });
+    (gates, states)
+}
+
+/// What BPTT reads: the forward pass's gates and states, `h(0)`, `c(0)` and `W_hhᵀ`.
+pub(crate) struct Saved<'a, E> {
+    /// Activated gates, `[time, batch, 4H]`.
+    pub gates: &'a [E],
+    /// `h(1) … h(τ)`, then `c(1) … c(τ)`: `[2 · time, batch, H]`.
+    pub states: &'a [E],
+    /// `h(0)`, `[batch, H]`.
+    pub initial_hidden: &'a [E],
+    /// `c(0)`, `[batch, H]`.
+    pub initial_cell: &'a [E],
+    /// `W_hhᵀ`, `[H, 4H]`.
+    pub weight: &'a [E],
+}
+
+/// What BPTT returns: `∂L/∂projected` `[time, batch, 4H]`, `∂L/∂h(0)`, `∂L/∂c(0)` and
+/// `∂L/∂W_hhᵀ` `[H, 4H]`.
+pub(crate) type Gradients<E> = (Vec<E>, Vec<E>, Vec<E>, Vec<E>);
+
+/// BPTT through the gates, from `t = τ` down to 1:
+///
+/// - `δc = ∂L/∂c(t) + δh ⊙ o ⊙ (1 − tanh²c(t))`, with `δh = ∂L/∂h(t)` in total;
+/// - `δa_i = δc ⊙ g ⊙ i(1−i)`, `δa_f = δc ⊙ c(t-1) ⊙ f(1−f)`, `δa_g = δc ⊙ i ⊙ (1−g²)`,
+///   `δa_o = δh ⊙ tanh c(t) ⊙ o(1−o)`: `∂L/∂projected(t)`;
+/// - `∂L/∂h(t-1) += δa · W_hh`, `∂L/∂c(t-1) += δc ⊙ f`.
+///
+/// `output_gradient` is `∂L/∂h(t)` then `∂L/∂c(t)` for every step, `[2 · time, batch, H]`,
+/// used as the buffer the gradients from later steps are added into. A row past its length
+/// hands its gradients to the step before unchanged.
+pub(crate) fn backward<E: Real>(
+    saved: Saved<'_, E>,
+    mut output_gradient: Vec<E>,
+    dims: RecurrenceShape,
+    lengths: RowLengths<'_>,
+) -> Gradients<E> {
+    let RecurrenceShape {
+        time,
+        batch,
+        hidden,
+    } = dims;
+    assert_eq!(saved.gates.len(), time * batch * 4 * hidden, "gates shape");
+    assert_eq!(
+        saved.states.len(),
+        2 * time * batch * hidden,
+        "states shape"
+    );
+    assert_eq!(output_gradient.len(), saved.states.len(), "gradient shape");
+    lengths.check(dims);
+    let weight_transposed = transpose(saved.weight, hidden, 4 * hidden);
+    let weight_transposed = Operand::new(&weight_transposed, 4 * hidden, hidden);
+    let (hiddens, cells) = saved.states.split_at(time * batch * hidden);
+    let mut gate_gradient = vec![E::zero(); time * batch * 4 * hidden];
+    let mut initial_hidden = vec![E::zero(); batch * hidden];
+    let mut initial_cell = vec![E::zero(); batch * hidden];
+    let ranges = row_ranges(batch);
+    let first = RecurrenceShape { time: 1, ..dims };
+    let gate_blocks = blocks_per_range(&mut gate_gradient, gate_dims(dims), &ranges);
+    let (hidden_gradient, cell_gradient) = output_gradient.split_at_mut(time * batch * hidden);
+    let hidden_blocks = blocks_per_range(hidden_gradient, dims, &ranges);
+    let cell_blocks = blocks_per_range(cell_gradient, dims, &ranges);
+    let first_hidden = blocks_per_range(&mut initial_hidden, first, &ranges);
+    let first_cell = blocks_per_range(&mut initial_cell, first, &ranges);
+    ranges
+        .par_iter()
+        .zip(gate_blocks)
+        .zip(hidden_blocks.into_par_iter().zip(cell_blocks))
+        .zip(first_hidden.into_par_iter().zip(first_cell))
+        .for_each(
+            |(((range, mut deltas), (mut dh, mut dc)), (mut first_h, mut first_c))| {
+                let mut tanh_cell = vec![E::zero(); hidden];
+                for t in (0..time).rev() {
+                    let (before_h, rest_h) = dh.split_at_mut(t);
+                    let (before_c, rest_c) = dc.split_at_mut(t);
+                    let (target_h, target_c) = if t == 0 {
+                        (&mut *first_h[0], &mut *first_c[0])
+                    } else {
+                        (&mut *before_h[t - 1], &mut *before_c[t - 1])
+                    };
+                    let (dh, dc) = (&*rest_h[0], &*rest_c[0]);
+                    let delta = &mut *deltas[t];
+                    let gates = block(saved.gates, gate_dims(dims), t, range);
+                    let cell = block(cells, dims, t, range);
+                    let previous_cell = if t == 0 {
+                        rows_of(saved.initial_cell, range, hidden)
+                    } else {
+                        block(cells, dims, t - 1, range)
+                    };
+                    let running = lengths.running_prefix(range, t);
+                    for row in 0..range.len() {
+                        let cells = row * hidden..(row + 1) * hidden;
+                        if row >= running || lengths.stopped(range.start + row, t) {
+                            add_assign(&mut target_h[cells.clone()], &dh[cells.clone()]);
+                            add_assign(&mut target_c[cells.clone()], &dc[cells]);
+                            continue;
+                        }
+                        let gates = &gates[row * 4 * hidden..(row + 1) * 4 * hidden];
+                        let delta = &mut delta[row * 4 * hidden..(row + 1) * 4 * hidden];
+                        tanh_cell.copy_from_slice(&cell[cells.clone()]);
+                        E::tanh_in_place(&mut tanh_cell);
+                        let (dh, dc) = (&dh[cells.clone()], &dc[cells.clone()]);
+                        let previous_cell = &previous_cell[cells.clone()];
+                        let target_c = &mut target_c[cells];
+                        let one = E::one();
+                        for j in 0..hidden {
+                            let (i, f) = (gates[j], gates[hidden + j]);
+                            let (g, o) = (gates[2 * hidden + j], gates[3 * hidden + j]);
+                            let tc = tanh_cell[j];
+                            let d_cell = dc[j] + dh[j] * o * (one - tc * tc);
+                            delta[j] = d_cell * g * i * (one - i);
+                            delta[hidden + j] = d_cell * previous_cell[j] * f * (one - f);
+                            delta[2 * hidden + j] = d_cell * i * (one - g * g);
+                            delta[3 * hidden + j] = dh[j] * tc * o * (one - o);
+                            target_c[j] = target_c[j] + d_cell * f;
+                        }
+                    }
+                    if running > 0 {
+                        matmul(
+                            &mut target_h[..running * hidden],
+                            Write::Accumulate,
+                            Operand::new(&delta[..running * 4 * hidden], running, 4 * hidden),
+                            weight_transposed,
+                            Threads::One,
+                        );
+                    }
+                }
+            },
+        );
+    let weight = recurrent_weight_gradient(
+        hiddens,
+        saved.initial_hidden,
+        &gate_gradient,
+        dims,
+        4 * hidden,
+        lengths,
+    );
+    (gate_gradient, initial_hidden, initial_cell, weight)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in (−1, 1).
+    fn values(n: usize, seed: u64) -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                let x = (i as u64 + 1).wrapping_mul(6364136223846793005) ^ seed;
+                ((x >> 11) % 2000) as f64 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn sigmoid(x: f64) -> f64 {
+        1.0 / (1.0 + (-x).exp())
+    }
+
+    /// The LSTM written per row and element, no products, no threads: `[2 · time, batch, H]`.
+    fn naive_forward(
+        p: &[f64],
+        h0: &[f64],
+        c0: &[f64],
+        w: &[f64],
+        d: RecurrenceShape,
+        lengths: Option<&[usize]>,
+    ) -> Vec<f64> {
+        let (n, hidden) = (d.time * d.batch * d.hidden, d.hidden);
+        let mut out = vec![0.0; 2 * n];
+        for t in 0..d.time {
+            for b in 0..d.batch {
+                let at = |t: usize, j: usize| (t * d.batch + b) * hidden + j;
+                let previous = |out: &[f64], j: usize, cell: bool| match (t, cell) {
+                    (0, false) => h0[b * hidden + j],
+                    (0, true) => c0[b * hidden + j],
+                    (_, false) => out[at(t - 1, j)],
+                    (_, true) => out[n + at(t - 1, j)],
+                };
+                for j in 0..hidden {
+                    let (h, c) = if lengths.is_some_and(|l| l[b] <= t) {
+                        (previous(&out, j, false), previous(&out, j, true))
+                    } else {
+                        let a = |k: usize| {
+                            let mut a = p[(t * d.batch + b) * 4 * hidden + k * hidden + j];
+                            for i in 0..hidden {
+                                a += previous(&out, i, false) * w[i * 4 * hidden + k * hidden + j];
+                            }
+                            a
+                        };
+                        let c =
+                            sigmoid(a(1)) * previous(&out, j, true) + sigmoid(a(0)) * a(2).tanh();
+                        (sigmoid(a(3)) * c.tanh(), c)
+                    };
+                    out[at(t, j)] = h;
+                    out[n + at(t, j)] = c;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn forward_and_backward_match_the_equations_and_finite_differences() {
+        for (dims, lengths) in [
+            (
+                RecurrenceShape {
+                    time: 4,
+                    batch: 9,
+                    hidden: 3,
+                },
+                None,
+            ),
+            (
+                RecurrenceShape {
+                    time: 5,
+                    batch: 8,
+                    hidden: 2,
+                },
+                Some(vec![5, 1, 3, 5, 2, 4, 5, 1]),
+            ),
+            (
+                RecurrenceShape {
+                    time: 1,
+                    batch: 1,
+                    hidden: 5,
+                },
+                None,
+            ),
+        ] {
+            check(dims, lengths.as_deref());
+        }
+    }
+
+    fn check(dims: RecurrenceShape, lengths: Option<&[usize]>) {
+        let n = dims.time * dims.batch * dims.hidden;
+        let p = values(4 * n, 1);
+        let h0 = values(dims.batch * dims.hidden, 2);
+        let c0 = values(dims.batch * dims.hidden, 3);
+        let w: Vec<f64> = values(4 * dims.hidden * dims.hidden, 4)
+            .iter()
+            .map(|x| x * 0.7)
+            .collect();
+        let (gates, states) = forward(p.clone(), &h0, &c0, &w, dims, RowLengths(lengths));
+        let expected = naive_forward(&p, &h0, &c0, &w, dims, lengths);
+        for (a, b) in states.iter().zip(&expected) {
+            assert!((a - b).abs() < 1e-12, "{lengths:?}: {a} vs {b}");
+        }
+        // L = Σ weights ⊙ (h, c) over every step: every gradient against central differences.
+        let weights = values(2 * n, 5);
+        let loss = |p: &[f64], h0: &[f64], c0: &[f64], w: &[f64]| -> f64 {
+            naive_forward(p, h0, c0, w, dims, lengths)
+                .iter()
+                .zip(&weights)
+                .map(|(s, c)| s * c)
+                .sum()
+        };
+        let saved = Saved {
+            gates: &gates,
+            states: &states,
+            initial_hidden: &h0,
+            initial_cell: &c0,
+            weight: &w,
+        };
+        let (dp, dh0, dc0, dw) = backward(saved, weights.clone(), dims, RowLengths(lengths));
+        let eps = 1e-5;
+        let inputs = [&p, &h0, &c0, &w];
+        for (which, analytic) in [dp, dh0, dc0, dw].iter().enumerate() {
+            for (i, &g) in analytic.iter().enumerate() {
+                let nudged = |by: f64| {
+                    let mut copies: Vec<Vec<f64>> = inputs.iter().map(|v| v.to_vec()).collect();
+                    copies[which][i] += by;
+                    loss(&copies[0], &copies[1], &copies[2], &copies[3])
+                };
+                let numeric = (nudged(eps) - nudged(-eps)) / (2.0 * eps);
+                assert!(
+                    (g - numeric).abs() < 1e-7,
+                    "{lengths:?} input {which}[{i}]: {g} vs {numeric}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! The LSTM recurrence over all steps at once, and its BPTT through the gates.
+//!
+//! With `a(t) = p(t) + h(t-1) · W_hh`, where `p(t) = W_ih x(t) + b_ih + b_hh` has been computed
+//! for every step beforehand (one product), and `a` cut into PyTorch's blocks `i, f, g, o`:
+//! `c(t) = σ(a_f) ⊙ c(t-1) + σ(a_i) ⊙ tanh(a_g)`, `h(t) = σ(a_o) ⊙ tanh(c(t))`.
+//!
+//! The output is `h(1) … h(τ)` followed by `c(1) … c(τ)`, `[2 · time, batch, H]`, so that a loss
+//! on the final `c(τ)` (a state carried on) reaches the weights too. Rows may have lengths of
+//! their own: past its length a row keeps its `h` and `c`.
+
+#[cfg(host_kernels)]
+pub(crate) mod kernel;
+
+use burn::backend::Autodiff;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+use burn::tensor::ops::FloatTensor;
+#[cfg(host_kernels)]
+use burn::tensor::{DType, Shape, TensorMetadata};
+
+#[cfg(host_kernels)]
+use super::host::math::Real;
+#[cfg(host_kernels)]
+use super::host::{HostKernel, HostView, read, write};
+use super::operation::{Forward, FusedOperation};
+#[cfg(host_kernels)]
+use super::recurrence::kernel::{RecurrenceShape, RowLengths};
+use super::recurrence::stopped_masks;
+use super::{RecurrenceBackend, float, primitive};
+
+/// The fused LSTM recurrence.
+#[derive(Debug)]
+pub struct Operation;
+
+/// What the recurrence reads.
+#[derive(Debug)]
+pub struct Input<B: Backend> {
+    /// `p(1) … p(τ)`, `W_ih x(t) + b_ih + b_hh`, time-major `[time, batch, 4H]`.
+    pub projected: FloatTensor<B>,
+    /// `h(0)`, `[batch, H]`.
+    pub initial_hidden: FloatTensor<B>,
+    /// `c(0)`, `[batch, H]`.
+    pub initial_cell: FloatTensor<B>,
+    /// `W_hh` stored `[H, 4H]` (`weight_hhᵀ`).
+    pub weight: FloatTensor<B>,
+    /// Each row's number of real steps, each in `1..=time`; `None` when all run `time` steps.
+    pub lengths: Option<Vec<usize>>,
+}
+
+/// What the forward pass keeps for BPTT.
+#[derive(Debug, Clone)]
+pub struct Saved<B: Backend> {
+    /// The activated gates `i, f, g, o` of every step, `[time, batch, 4H]`.
+    pub gates: FloatTensor<B>,
+    /// The output: `h(1) … h(τ)`, then `c(1) … c(τ)`, `[2 · time, batch, H]`.
+    pub states: FloatTensor<B>,
+    /// `h(0)`.
+    pub initial_hidden: FloatTensor<B>,
+    /// `c(0)`.
+    pub initial_cell: FloatTensor<B>,
+    /// `W_hh`.
+    pub weight: FloatTensor<B>,
+    /// The rows' lengths, as given.
+    pub lengths: Option<Vec<usize>>,
+}
+
+/// The inputs' gradients, shaped as the inputs.
+#[derive(Debug)]
+pub struct Gradients<B: Backend> {
+    /// `∂L/∂p`, `[time, batch, 4H]`: the gates' pre-activation gradients.
+    pub projected: FloatTensor<B>,
+    /// `∂L/∂h(0)`.
+    pub initial_hidden: FloatTensor<B>,
+    /// `∂L/∂c(0)`.
+    pub initial_cell: FloatTensor<B>,
+    /// `∂L/∂W_hh`, `[H, 4H]`.
+    pub weight: FloatTensor<B>,
+}
+
+/// `σ(x) = (1 + tanh(x/2)) / 2`, in the tensor's own precision.
+pub(super) fn sigmoid<B: Backend>(x: Tensor<B, 2>) -> Tensor<B, 2> {
+    (x / 2.0).tanh() / 2.0 + 0.5
+}
+
+/// Block `k` of four, `[batch, H]`, of `[batch, 4H]`.
+pub(super) fn gate<B: Backend>(gates: &Tensor<B, 2>, k: usize) -> Tensor<B, 2> {
+    let width = gates.dims()[1] / 4;
+    gates.clone().narrow(1, k * width, width)
+}
+
+/// Step `t` of `[time, batch, width]`, as `[batch, width]`.
+pub(super) fn at<B: Backend>(tensor: &Tensor<B, 3>, t: usize) -> Tensor<B, 2> {
+    let [_, batch, width] = tensor.dims();
+    tensor.clone().narrow(0, t, 1).reshape([batch, width])
+}
+
+impl FusedOperation<4> for Operation {
+    type Input<B: Backend> = Input<B>;
+    type Constants<B: Backend> = ();
+    type Saved<B: Backend> = Saved<B>;
+    type Gradients<B: Backend> = Gradients<B>;
+
+    /// A loop of backend operations (no graph is built).
+    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, 4> {
+        let (projected, input) = input.split();
+        let projected = float::<B, 3>(projected);
+        let weight = float::<B, 2>(input.weight.clone());
+        let [time, _, width] = projected.dims();
+        let hidden = width / 4;
+        let device = projected.device();
+        let stopped = stopped_masks::<B>(input.lengths.as_deref(), [time, hidden], &device);
+        let mut h = float::<B, 2>(input.initial_hidden.clone());
+        let mut c = float::<B, 2>(input.initial_cell.clone());
+        let (mut gates, mut hiddens, mut cells) = (Vec::new(), Vec::new(), Vec::new());
+        for t in 0..time {
+            let a = at(&projected, t) + h.clone().matmul(weight.clone());
+            let activated = Tensor::cat(
+                vec![
+                    sigmoid(gate(&a, 0)),
+                    sigmoid(gate(&a, 1)),
+                    gate(&a, 2).tanh(),
+                    sigmoid(gate(&a, 3)),
+                ],
+                1,
+            );
+            let next_c =
+                gate(&activated, 1) * c.clone() + gate(&activated, 0) * gate(&activated, 2);
+            let next_h = gate(&activated, 3) * next_c.clone().tanh();
+            (h, c) = match &stopped {
+                Some(stopped) => (
+                    next_h.mask_where(stopped[t].clone(), h),
+                    next_c.mask_where(stopped[t].clone(), c),
+                ),
+                None => (next_h, next_c),
+            };
+            gates.push(activated);
+            hiddens.push(h.clone());
+            cells.push(c.clone());
+        }
+        hiddens.extend(cells);
+        let states = primitive(Tensor::stack::<3>(hiddens, 0));
+        let gates = primitive(Tensor::stack::<3>(gates, 0));
+        kept(gates, states, input, keep)
+    }
+
+    /// BPTT, one step at a time.
+    fn backward<B: RecurrenceBackend>(
+        saved: Saved<B>,
+        output_gradient: FloatTensor<B>,
+    ) -> Gradients<B> {
+        let gates = float::<B, 3>(saved.gates);
+        let states = float::<B, 3>(saved.states);
+        let output_gradient = float::<B, 3>(output_gradient);
+        let [time, batch, width] = gates.dims();
+        let hidden = width / 4;
+        let device = gates.device();
+        let stopped = stopped_masks::<B>(saved.lengths.as_deref(), [time, hidden], &device);
+        let stopped_gates = stopped_masks::<B>(saved.lengths.as_deref(), [time, width], &device);
+        let weight_transposed = float::<B, 2>(saved.weight).transpose();
+        let initial_hidden = float::<B, 2>(saved.initial_hidden);
+        let initial_cell = float::<B, 2>(saved.initial_cell);
+        let mut carried_h = Tensor::<B, 2>::zeros([batch, hidden], &device);
+        let mut carried_c = Tensor::<B, 2>::zeros([batch, hidden], &device);
+        let mut deltas = Vec::with_capacity(time);
+        for t in (0..time).rev() {
+            let dh = at(&output_gradient, t) + carried_h;
+            let dc = at(&output_gradient, time + t) + carried_c;
+            let activated = at(&gates, t);
+            let (i, f, g, o) = (
+                gate(&activated, 0),
+                gate(&activated, 1),
+                gate(&activated, 2),
+                gate(&activated, 3),
+            );
+            let tanh_c = at(&states, time + t).tanh();
+            let previous_c = if t == 0 {
+                initial_cell.clone()
+            } else {
+                at(&states, time + t - 1)
+            };
+            let slope = |s: Tensor<B, 2>| s.clone() * (s.neg() + 1.0);
+            let d_cell =
+                dc.clone() + dh.clone() * o.clone() * (tanh_c.clone().powi_scalar(2).neg() + 1.0);
+            let delta = Tensor::cat(
+                vec![
+                    d_cell.clone() * g.clone() * slope(i.clone()),
+                    d_cell.clone() * previous_c * slope(f.clone()),
+                    d_cell.clone() * i * (g.powi_scalar(2).neg() + 1.0),
+                    dh.clone() * tanh_c * slope(o),
+                ],
+                1,
+            );
+            let propagated_c = d_cell * f;
+            (carried_h, carried_c, deltas) = match (&stopped, &stopped_gates) {
+                (Some(stopped), Some(stopped_gates)) => {
+                    let delta = delta.mask_fill(stopped_gates[t].clone(), 0.0);
+                    let propagated = delta.clone().matmul(weight_transposed.clone());
+                    deltas.push(delta);
+                    (
+                        propagated.mask_where(stopped[t].clone(), dh),
+                        propagated_c.mask_where(stopped[t].clone(), dc),
+                        deltas,
+                    )
+                }
+                _ => {
+                    let propagated = delta.clone().matmul(weight_transposed.clone());
+                    deltas.push(delta);
+                    (propagated, propagated_c, deltas)
+                }
+            };
+        }
+        deltas.reverse();
+        let delta: Tensor<B, 3> = Tensor::stack(deltas, 0);
+        let previous = if time > 1 {
+            Tensor::cat(
+                vec![
+                    initial_hidden.unsqueeze::<3>(),
+                    states.narrow(0, 0, time - 1),
+                ],
+                0,
+            )
+        } else {
+            initial_hidden.unsqueeze::<3>()
+        };
+        let rows = time * batch;
+        let weight = previous
+            .reshape([rows, hidden])
+            .transpose()
+            .matmul(delta.clone().reshape([rows, width]));
+        Gradients {
+            projected: primitive(delta),
+            initial_hidden: primitive(carried_h),
+            initial_cell: primitive(carried_c),
+            weight: primitive(weight),
+        }
+    }
+
+    fn parents<B: Backend, C: CheckpointStrategy>(
+        input: &Input<Autodiff<B, C>>,
+    ) -> [&FloatTensor<Autodiff<B, C>>; 4] {
+        [
+            &input.projected,
+            &input.initial_hidden,
+            &input.initial_cell,
+            &input.weight,
+        ]
+    }
+
+    fn inner<B: Backend, C: CheckpointStrategy>(input: Input<Autodiff<B, C>>) -> Input<B> {
+        Input {
+            projected: input.projected.primitive,
+            initial_hidden: input.initial_hidden.primitive,
+            initial_cell: input.initial_cell.primitive,
+            weight: input.weight.primitive,
+            lengths: input.lengths,
+        }
+    }
+
+    fn outer_constants<B: Backend, C: CheckpointStrategy>(_: ()) {}
+
+    fn parent_gradients<B: Backend>(gradients: Gradients<B>) -> [FloatTensor<B>; 4] {
+        [
+            gradients.projected,
+            gradients.initial_hidden,
+            gradients.initial_cell,
+            gradients.weight,
+        ]
+    }
+}
+
+/// What the forward pass keeps of its input besides the gates and states.
+struct Rest<B: Backend> {
+    initial_hidden: FloatTensor<B>,
+    initial_cell: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    lengths: Option<Vec<usize>>,
+}
+
+impl<B: Backend> Input<B> {
+    /// `projected`, and the rest.
+    fn split(self) -> (FloatTensor<B>, Rest<B>) {
+        let rest = Rest {
+            initial_hidden: self.initial_hidden,
+            initial_cell: self.initial_cell,
+            weight: self.weight,
+            lengths: self.lengths,
+        };
+        (self.projected, rest)
+    }
+}
+
+/// The states, and what BPTT needs when asked.
+fn kept<B: Backend>(
+    gates: FloatTensor<B>,
+    states: FloatTensor<B>,
+    rest: Rest<B>,
+    keep: bool,
+) -> Forward<B, Operation, 4> {
+    Forward {
+        saved: keep.then(|| Saved {
+            gates,
+            states: states.clone(),
+            initial_hidden: rest.initial_hidden,
+            initial_cell: rest.initial_cell,
+            weight: rest.weight,
+            lengths: rest.lengths,
+        }),
+        output: states,
+        constants: (),
+    }
+}
+
+#[cfg(host_kernels)]
+/// The kernel's sizes from the gates' shape `[time, batch, 4H]`.
+fn dims_of(gates: &Shape) -> RecurrenceShape {
+    let [time, batch, width] = gates.dims();
+    RecurrenceShape {
+        time,
+        batch,
+        hidden: width / 4,
+    }
+}
+
+#[cfg(host_kernels)]
+impl HostKernel<4> for Operation {
+    fn dtype<B: Backend>(input: &Input<B>) -> DType {
+        input.projected.dtype()
+    }
+
+    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, 4> {
+        let (projected, input) = input.split();
+        let device = B::float_device(&projected);
+        let shape = projected.shape();
+        let dims = dims_of(&shape);
+        let (gates, states) = kernel::forward::<E>(
+            read::<B, E>(projected),
+            &B::view::<E>(&input.initial_hidden),
+            &B::view::<E>(&input.initial_cell),
+            &B::view::<E>(&input.weight),
+            dims,
+            RowLengths(input.lengths.as_deref()),
+        );
+        let states_shape = Shape::new([2 * dims.time, dims.batch, dims.hidden]);
+        kept(
+            write::<B, E>(gates, shape, &device),
+            write::<B, E>(states, states_shape, &device),
+            input,
+            keep,
+        )
+    }
+
+    fn backward<B: HostView, E: Real>(
+        saved: Saved<B>,
+        output_gradient: FloatTensor<B>,
+    ) -> Gradients<B> {
+        let device = B::float_device(&saved.gates);
+        let shapes = (
+            saved.gates.shape(),
+            saved.initial_hidden.shape(),
+            saved.weight.shape(),
+        );
+        let dims = dims_of(&shapes.0);
+        let (gates, states) = (B::view::<E>(&saved.gates), B::view::<E>(&saved.states));
+        let (initial_hidden, initial_cell) = (
+            B::view::<E>(&saved.initial_hidden),
+            B::view::<E>(&saved.initial_cell),
+        );
+        let weight = B::view::<E>(&saved.weight);
+        let (projected, initial_hidden, initial_cell, weight) = kernel::backward::<E>(
+            kernel::Saved {
+                gates: &gates,
+                states: &states,
+                initial_hidden: &initial_hidden,
+                initial_cell: &initial_cell,
+                weight: &weight,
+            },
+            read::<B, E>(output_gradient),
+            dims,
+            RowLengths(saved.lengths.as_deref()),
+        );
+        Gradients {
+            projected: write::<B, E>(projected, shapes.0, &device),
+            initial_hidden: write::<B, E>(initial_hidden, shapes.1.clone(), &device),
+            initial_cell: write::<B, E>(initial_cell, shapes.1, &device),
+            weight: write::<B, E>(weight, shapes.2, &device),
+        }
+    }
+}
+
+/// The fused LSTM recurrence on tensors.
+///
+/// - `projected`: `W_ih x(t) + b_ih + b_hh` of every step, `[time, batch, 4H]`.
+/// - `initial_hidden`, `initial_cell`: `h(0)`, `c(0)`, `[batch, H]`.
+/// - `weight`: `W_hh` stored `[H, 4H]`.
+/// - `lengths`: one per row in `1..=time`, or `None` (every row runs all steps).
+///
+/// Returns `[2 · time, batch, H]`: `h(1) … h(τ)`, then `c(1) … c(τ)`; a row's state is held
+/// from its own length on.
+///
+/// # Panics
+/// If a length is out of range (callers check them).
+pub fn lstm_recurrence<B: RecurrenceBackend>(
+    projected: Tensor<B, 3>,
+    initial_hidden: Tensor<B, 2>,
+    initial_cell: Tensor<B, 2>,
+    weight: Tensor<B, 2>,
+    lengths: Option<&[usize]>,
+) -> Tensor<B, 3> {
+    let time = projected.dims()[0];
+    let lengths = lengths.filter(|lengths| lengths.iter().any(|&length| length != time));
+    let input = Input {
+        projected: primitive(projected),
+        initial_hidden: primitive(initial_hidden),
+        initial_cell: primitive(initial_cell),
+        weight: primitive(weight),
+        lengths: lengths.map(<[usize]>::to_vec),
+    };
+    float(B::lstm_recurrence_forward(input, false).output)
+}
+
+#[cfg(all(test, feature = "ndarray"))]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+    use burn::tensor::TensorData;
+
+    type B = NdArray<f64>;
+
+    fn tensor<const D: usize>(shape: [usize; D], seed: u64) -> Tensor<B, D> {
+        let count = shape.iter().product();
+        let values: Vec<f64> = (0..count)
+            .map(|i| {
+                let x = (i as u64 + 1).wrapping_mul(6364136223846793005) ^ seed;
+                ((x >> 11) % 2000) as f64 / 2000.0 - 0.5
+            })
+            .collect();
+        Tensor::from_data(TensorData::new(values, shape), &Default::default())
+    }
+
+    fn values<const D: usize>(primitive: FloatTensor<B>) -> Vec<f64> {
+        float::<B, D>(primitive).into_data().iter::<f64>().collect()
+    }
+
+    /// The generic passes (what wgpu and cuda run) and the host kernel give the same states and
+    /// gradients, with and without lengths.
+    #[test]
+    fn generic_passes_equal_the_host_kernel() {
+        let [time, batch, hidden] = [5, 6, 3];
+        for lengths in [None, Some(vec![5, 1, 3, 5, 2, 4])] {
+            let input = || Input::<B> {
+                projected: primitive(tensor([time, batch, 4 * hidden], 1)),
+                initial_hidden: primitive(tensor([batch, hidden], 2)),
+                initial_cell: primitive(tensor([batch, hidden], 3)),
+                weight: primitive(tensor([hidden, 4 * hidden], 4)),
+                lengths: lengths.clone(),
+            };
+            let generic = <Operation as FusedOperation<4>>::forward::<B>(input(), true);
+            let host = B::lstm_recurrence_forward(input(), true);
+            let (generic_states, host_states) = (
+                values::<3>(generic.output.clone()),
+                values::<3>(host.output.clone()),
+            );
+            let gradient = || primitive(tensor([2 * time, batch, hidden], 5));
+            let generic = <Operation as FusedOperation<4>>::backward::<B>(
+                generic.saved.expect("kept"),
+                gradient(),
+            );
+            let host = B::lstm_recurrence_backward(host.saved.expect("kept"), gradient());
+            for (what, a, b) in [
+                ("states", generic_states, host_states),
+                (
+                    "∂L/∂p",
+                    values::<3>(generic.projected),
+                    values::<3>(host.projected),
+                ),
+                (
+                    "∂L/∂h(0)",
+                    values::<2>(generic.initial_hidden),
+                    values::<2>(host.initial_hidden),
+                ),
+                (
+                    "∂L/∂c(0)",
+                    values::<2>(generic.initial_cell),
+                    values::<2>(host.initial_cell),
+                ),
+                (
+                    "∂L/∂W",
+                    values::<2>(generic.weight),
+                    values::<2>(host.weight),
+                ),
+            ] {
+                assert_eq!(a.len(), b.len(), "{what}");
+                for (x, y) in a.iter().zip(&b) {
+                    assert!((x - y).abs() < 1e-12, "{lengths:?} {what}: {x} vs {y}");
+                }
+            }
+        }
+    }
+}

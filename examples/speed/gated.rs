@@ -1,0 +1,84 @@
+//! Training speed and memory of the gated cells (LSTM and GRU) on pattern 1: the sizes the
+//! PyTorch comparison uses (`scripts/pytorch_speed.py gated`), and a step's memory against the
+//! window.
+
+use std::time::Duration;
+
+use burn::optim::AdamConfig;
+use burn::tensor::backend::AutodiffBackend;
+use unroll::model::{
+    HiddenRecurrentConfig, HiddenStackConfig, InputEncoding, RecurrenceBackend, RecurrencePath,
+    RecurrentCell, SequenceInput,
+};
+
+use super::{VOCAB, clipped_adam_step, report, time_steps, tokens};
+
+/// The sizes of the comparison with PyTorch: (layers, hidden, batch, window).
+pub const SIZES: [(usize, usize, usize, usize); 3] =
+    [(1, 256, 64, 100), (2, 256, 64, 100), (2, 512, 64, 128)];
+
+/// One pattern-1 training step (forward, loss over all steps, backward, clip, Adam) with `cell`,
+/// timed; returns tokens/s.
+pub fn training<B: AutodiffBackend + RecurrenceBackend>(
+    name: &str,
+    cell: RecurrentCell,
+    path: RecurrencePath,
+    (layers, hidden, batch, window): (usize, usize, usize, usize),
+    budget: Duration,
+) -> f64 {
+    let device = Default::default();
+    B::seed(&device, 0);
+    let mut model = Some(
+        HiddenRecurrentConfig::new(
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden)
+                .with_cell(cell)
+                .with_num_layers(layers)
+                .with_path(path),
+            VOCAB,
+        )
+        .init::<B>(&device),
+    );
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let inputs = tokens::<B>(batch, window, 1);
+    let targets = tokens::<B>(batch, window, 2);
+    let timing = time_steps(budget, || {
+        let current = model.take().expect("model");
+        let (losses, _) = current
+            .forward_loss(SequenceInput::Tokens(inputs.clone()), None, targets.clone())
+            .expect("shapes");
+        model = Some(clipped_adam_step(current, losses.mean(), &mut optimizer));
+    });
+    let what = format!(
+        "{} {name} {path:?} {layers}L H {hidden} batch {batch} window {window}",
+        cell.name()
+    );
+    report(&what, batch * window, timing)
+}
+
+/// Every size for both cells on flex (fused), then the LSTM's memory against the window.
+pub fn gated<B: AutodiffBackend + RecurrenceBackend>(name: &str, quick: bool, budget: Duration) {
+    println!("== gated cells, pattern 1 training (forward, loss, backward, clip, Adam)");
+    let sizes: &[_] = if quick { &SIZES[..1] } else { &SIZES };
+    for cell in [RecurrentCell::Lstm, RecurrentCell::Gru] {
+        for &size in sizes {
+            training::<B>(name, cell, RecurrencePath::Fused, size, budget);
+        }
+    }
+    println!();
+    println!("== LSTM fused training memory against the window (1L H 256, batch 64)");
+    let windows: &[usize] = if quick {
+        &[64, 1024]
+    } else {
+        &[64, 128, 256, 512, 1024]
+    };
+    for &window in windows {
+        training::<B>(
+            name,
+            RecurrentCell::Lstm,
+            RecurrencePath::Fused,
+            (1, 256, 64, window),
+            Duration::from_millis(1),
+        );
+    }
+    println!();
+}
