@@ -1,5 +1,5 @@
 //! The host kernels in f32, the precision training runs in: the fused training pass of
-//! patterns 1 and 2 against the unrolled reference built from Burn's own operations, on both
+//! patterns 1 (every cell) and 2 against the unrolled reference built from Burn's own operations, on both
 //! CPU backends, at sizes that split the batch unevenly over the cores and that the products'
 //! tiles do not divide.
 
@@ -9,7 +9,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::{
     FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
-    OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, SequenceInput,
+    OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, RecurrentCell, SequenceInput,
 };
 
 #[path = "common/burn_reference.rs"]
@@ -94,10 +94,12 @@ fn pattern_1<B: AutodiffBackend + RecurrenceBackend>() {
     let _turn = turn();
     let device = Default::default();
     let (batch, time, hidden, vocab) = (33, 17, 40, 11);
-    for layers in [1, 2] {
+    let cells = [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru];
+    for (cell, layers) in cells.into_iter().flat_map(|cell| [(cell, 1), (cell, 2)]) {
         let fused = HiddenRecurrentConfig::new(
             HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, hidden)
-                .with_num_layers(layers),
+                .with_num_layers(layers)
+                .with_cell(cell),
             vocab,
         )
         .init::<B>(&device);
@@ -118,10 +120,11 @@ fn pattern_1<B: AutodiffBackend + RecurrenceBackend>() {
         };
         let (losses_a, state_a, grads_a) = run(&fused);
         let (losses_b, state_b, grads_b) = run(&unrolled);
-        assert_close("losses", &losses_a, &losses_b);
-        assert_close("state", &state_a, &state_b);
+        let what = format!("{cell:?}, {layers} layer(s)");
+        assert_close(&format!("{what}: losses"), &losses_a, &losses_b);
+        assert_close(&format!("{what}: state"), &state_a, &state_b);
         for (k, (a, b)) in grads_a.iter().zip(&grads_b).enumerate() {
-            assert_close(&format!("{layers} layer(s), parameter {k}"), a, b);
+            assert_close(&format!("{what}, parameter {k}"), a, b);
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The GRU recurrence and its BPTT on host memory, cut as the LSTM's is
 //! ([`crate::fused::lstm::kernel`]): each core runs the whole time loop on its block of rows,
 //! with one product `h(t-1) · W_hh` (`[rows, H] · [H, 3H]`) per step forward and one with
-//! `W_hhᵀ` backward, and the weight's gradient as one product over all steps afterwards.
+//! `W_hhᵀ` backward (both run transposed, as the LSTM's), and the weight's gradient as one
+//! product over all steps afterwards.
 //!
 //! Buffers are time-major and row-major. The forward pass keeps, per step and row, the gates
 //! `r, z, n` and `W_hn h(t-1) + b_hn` (which the reset gate multiplies): `[time, batch, 4H]`.
@@ -9,7 +10,9 @@
 use rayon::prelude::*;
 
 use crate::fused::host::math::{Real, add_assign};
-use crate::fused::host::matmul::{Operand, Threads, Write, matmul, transpose};
+use crate::fused::host::matmul::{
+    Operand, Threads, Write, matmul_strided, transpose, transpose_into,
+};
 use crate::fused::recurrence::kernel::{
     RecurrenceShape, RowLengths, block, blocks_per_range, recurrent_weight_gradient, row_ranges,
 };
@@ -51,7 +54,8 @@ pub(crate) fn forward<E: Real>(
     assert_eq!(initial.len(), batch * hidden, "h(0) shape");
     assert_eq!(bias.len(), 3 * hidden, "bias shape");
     lengths.check(dims);
-    let weight = Operand::new(weight, hidden, 3 * hidden);
+    let weight_transposed = transpose(weight, hidden, 3 * hidden);
+    let weight_transposed = Operand::new(&weight_transposed, 3 * hidden, hidden);
     let mut gates = vec![E::zero(); time * batch * 4 * hidden];
     let mut states = vec![E::zero(); time * batch * hidden];
     let ranges = row_ranges(batch);
@@ -62,7 +66,16 @@ pub(crate) fn forward<E: Real>(
         .zip(gate_blocks)
         .zip(state_blocks)
         .for_each(|((range, mut gates), mut states)| {
-            let mut from_hidden = vec![E::zero(); range.len() * 3 * hidden];
+            let rows = range.len();
+            // h(t-1)ᵀ, [H, rows], and W_hhᵀ · h(t-1)ᵀ, [3H, rows].
+            let mut previous_transposed = vec![E::zero(); hidden * rows];
+            transpose_into(
+                &mut previous_transposed,
+                rows,
+                &initial[range.start * hidden..range.end * hidden],
+                hidden,
+            );
+            let mut from_hidden = vec![E::zero(); 3 * hidden * rows];
             for t in 0..time {
                 let (done, rest) = states.split_at_mut(t);
                 let previous: &[E] = if t == 0 {
@@ -72,11 +85,12 @@ pub(crate) fn forward<E: Real>(
                 };
                 let running = lengths.running_prefix(range, t);
                 if running > 0 {
-                    matmul(
-                        &mut from_hidden[..running * 3 * hidden],
+                    matmul_strided(
+                        &mut from_hidden,
+                        rows,
                         Write::Overwrite,
-                        Operand::new(&previous[..running * hidden], running, hidden),
-                        weight,
+                        weight_transposed,
+                        Operand::strided(&previous_transposed, hidden, running, rows),
                         Threads::One,
                     );
                 }
@@ -89,14 +103,14 @@ pub(crate) fn forward<E: Real>(
                         continue;
                     }
                     let input = &projected[row * 3 * hidden..(row + 1) * 3 * hidden];
-                    let recurrent = &from_hidden[row * 3 * hidden..(row + 1) * 3 * hidden];
+                    let recurrent = |k: usize| from_hidden[k * rows + row];
                     let gates = &mut gates[row * 4 * hidden..(row + 1) * 4 * hidden];
                     for j in 0..3 * hidden {
-                        gates[j] = input[j] + recurrent[j] + bias[j];
+                        gates[j] = input[j] + recurrent(j) + bias[j];
                     }
                     E::sigmoid_in_place(&mut gates[..2 * hidden]);
                     for j in 0..hidden {
-                        let hidden_n = recurrent[2 * hidden + j] + bias[2 * hidden + j];
+                        let hidden_n = recurrent(2 * hidden + j) + bias[2 * hidden + j];
                         gates[3 * hidden + j] = hidden_n;
                         gates[2 * hidden + j] = input[2 * hidden + j] + gates[j] * hidden_n;
                     }
@@ -107,6 +121,7 @@ pub(crate) fn forward<E: Real>(
                         current[j] = candidate + update * (previous[j] - candidate);
                     }
                 }
+                transpose_into(&mut previous_transposed, rows, current, hidden);
             }
         });
     (gates, states)
@@ -153,8 +168,7 @@ pub(crate) fn backward<E: Real>(
     assert_eq!(saved.states.len(), time * batch * hidden, "states shape");
     assert_eq!(output_gradient.len(), saved.states.len(), "gradient shape");
     lengths.check(dims);
-    let weight_transposed = transpose(saved.weight, hidden, 3 * hidden);
-    let weight_transposed = Operand::new(&weight_transposed, 3 * hidden, hidden);
+    let weight = Operand::new(saved.weight, hidden, 3 * hidden);
     let mut projected_gradient = vec![E::zero(); time * batch * 3 * hidden];
     let mut recurrent_gradient = vec![E::zero(); time * batch * 3 * hidden];
     let mut initial_gradient = vec![E::zero(); batch * hidden];
@@ -170,6 +184,10 @@ pub(crate) fn backward<E: Real>(
         .zip(hidden_blocks.into_par_iter().zip(first_blocks))
         .for_each(
             |((range, (mut projected, mut recurrent)), (mut gradients, mut first))| {
+                let rows = range.len();
+                // The hidden side's gradient transposed, [3H, rows], and W_hh times it, [H, rows].
+                let mut recurrent_transposed = vec![E::zero(); 3 * hidden * rows];
+                let mut product = vec![E::zero(); hidden * rows];
                 for t in (0..time).rev() {
                     let (before, rest) = gradients.split_at_mut(t);
                     let target = if t == 0 {
@@ -215,13 +233,28 @@ pub(crate) fn backward<E: Real>(
                         }
                     }
                     if running > 0 {
-                        matmul(
-                            &mut target[..running * hidden],
-                            Write::Accumulate,
-                            Operand::new(&recurrent[..running * 3 * hidden], running, 3 * hidden),
-                            weight_transposed,
+                        transpose_into(
+                            &mut recurrent_transposed,
+                            rows,
+                            &recurrent[..running * 3 * hidden],
+                            3 * hidden,
+                        );
+                        matmul_strided(
+                            &mut product,
+                            rows,
+                            Write::Overwrite,
+                            weight,
+                            Operand::strided(&recurrent_transposed, 3 * hidden, running, rows),
                             Threads::One,
                         );
+                        for (row, target) in target[..running * hidden]
+                            .chunks_exact_mut(hidden)
+                            .enumerate()
+                        {
+                            for (j, value) in target.iter_mut().enumerate() {
+                                *value = *value + product[j * rows + row];
+                            }
+                        }
                     }
                 }
             },

@@ -9,17 +9,29 @@ pub struct Operand<'a, E> {
     data: &'a [E],
     rows: usize,
     columns: usize,
+    row_stride: usize,
     transposed: bool,
 }
 
 impl<'a, E> Operand<'a, E> {
     /// The matrix `data` holds, `[rows, columns]` row-major.
     pub fn new(data: &'a [E], rows: usize, columns: usize) -> Self {
-        assert!(data.len() >= rows * columns, "matrix slice too short");
+        Self::strided(data, rows, columns, columns)
+    }
+
+    /// The first `columns` of each row of a row-major matrix whose rows are `row_stride` apart:
+    /// a block of columns of a wider matrix.
+    pub fn strided(data: &'a [E], rows: usize, columns: usize, row_stride: usize) -> Self {
+        assert!(columns <= row_stride, "a row is wider than its stride");
+        assert!(
+            rows == 0 || data.len() >= (rows - 1) * row_stride + columns,
+            "matrix slice too short"
+        );
         Self {
             data,
             rows,
             columns,
+            row_stride,
             transposed: false,
         }
     }
@@ -44,9 +56,9 @@ impl<'a, E> Operand<'a, E> {
     /// (column stride, row stride) as used.
     fn strides(&self) -> (isize, isize) {
         if self.transposed {
-            (self.columns as isize, 1)
+            (self.row_stride as isize, 1)
         } else {
-            (1, self.columns as isize)
+            (1, self.row_stride as isize)
         }
     }
 }
@@ -81,10 +93,31 @@ pub fn matmul<E: Real>(
     rhs: Operand<'_, E>,
     threads: Threads,
 ) {
+    let n = rhs.shape().1;
+    matmul_strided(out, n, write, lhs, rhs, threads);
+}
+
+/// [`matmul`] into the first `n` columns of a row-major output whose rows are `out_stride`
+/// apart.
+///
+/// # Panics
+/// If the shapes do not chain or `out` is too short: a bug in the caller, never user input.
+pub fn matmul_strided<E: Real>(
+    out: &mut [E],
+    out_stride: usize,
+    write: Write,
+    lhs: Operand<'_, E>,
+    rhs: Operand<'_, E>,
+    threads: Threads,
+) {
     let (m, k) = lhs.shape();
     let (k_rhs, n) = rhs.shape();
     assert_eq!(k, k_rhs, "inner dimensions differ");
-    assert!(out.len() >= m * n, "output slice too short");
+    assert!(n <= out_stride, "an output row is wider than its stride");
+    assert!(
+        m == 0 || out.len() >= (m - 1) * out_stride + n,
+        "output slice too short"
+    );
     let (lhs_cs, lhs_rs) = lhs.strides();
     let (rhs_cs, rhs_rs) = rhs.strides();
     let parallelism = match threads {
@@ -100,7 +133,7 @@ pub fn matmul<E: Real>(
             k,
             out.as_mut_ptr(),
             1,
-            n as isize,
+            out_stride as isize,
             write == Write::Accumulate,
             lhs.data.as_ptr(),
             lhs_cs,
@@ -122,12 +155,19 @@ pub fn matmul<E: Real>(
 /// the per-step products read as `Wᵀ` is read ~2.5x faster than through strides.
 pub fn transpose<E: Real>(matrix: &[E], rows: usize, columns: usize) -> Vec<E> {
     let mut out = vec![E::zero(); rows * columns];
+    transpose_into(&mut out, rows, &matrix[..rows * columns], columns);
+    out
+}
+
+/// Writes the transpose of `matrix` (row-major, `columns` wide) into the first
+/// `matrix.len() / columns` columns of `out`, whose rows are `out_stride` apart: `out[j][i] =
+/// matrix[i][j]`.
+pub fn transpose_into<E: Copy>(out: &mut [E], out_stride: usize, matrix: &[E], columns: usize) {
     for (i, row) in matrix.chunks_exact(columns).enumerate() {
         for (j, &value) in row.iter().enumerate() {
-            out[j * rows + i] = value;
+            out[j * out_stride + i] = value;
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -158,5 +198,32 @@ mod tests {
         );
         assert_eq!(d, [59.0, 140.0, 65.0, 155.0]);
         assert_eq!(transpose(&a, 2, 3), [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+    }
+
+    #[test]
+    fn strided_operands_and_outputs_read_and_write_blocks_of_columns() {
+        // The first 2 columns of a [3, 4] matrix times the first 2 columns of a [2, 3] matrix
+        // (rows 3 apart), into columns 0..2 of a [3, 5] output; the rest is left alone.
+        let a = [
+            1.0f64, 2.0, -9.0, -9.0, 3.0, 4.0, -9.0, -9.0, 5.0, 6.0, -9.0, -9.0,
+        ];
+        let b = [1.0f64, 0.5, -9.0, 2.0, 1.0, -9.0];
+        let mut out = [7.0f64; 15];
+        matmul_strided(
+            &mut out,
+            5,
+            Write::Overwrite,
+            Operand::strided(&a, 3, 2, 4),
+            Operand::strided(&b, 2, 2, 3),
+            Threads::One,
+        );
+        let expected = [[5.0, 2.5], [11.0, 5.5], [17.0, 8.5]];
+        for (i, row) in expected.iter().enumerate() {
+            assert_eq!(&out[i * 5..i * 5 + 2], row);
+            assert!(out[i * 5 + 2..i * 5 + 5].iter().all(|&v| v == 7.0));
+        }
+        let mut t = [0.0f64; 8];
+        transpose_into(&mut t, 4, &[1.0, 2.0, 3.0, 4.0], 2);
+        assert_eq!(t, [1.0, 3.0, 0.0, 0.0, 2.0, 4.0, 0.0, 0.0]);
     }
 }

@@ -4,9 +4,9 @@
 //! for every step beforehand (one product), and `a` cut into PyTorch's blocks `i, f, g, o`:
 //! `c(t) = σ(a_f) ⊙ c(t-1) + σ(a_i) ⊙ tanh(a_g)`, `h(t) = σ(a_o) ⊙ tanh(c(t))`.
 //!
-//! The output is `h(1) … h(τ)` followed by `c(1) … c(τ)`, `[2 · time, batch, H]`, so that a loss
-//! on the final `c(τ)` (a state carried on) reaches the weights too. Rows may have lengths of
-//! their own: past its length a row keeps its `h` and `c`.
+//! The output is `h(1) … h(τ)` followed by `c(τ)`, `[time + 1, batch, H]`, so that a loss on
+//! the final `c(τ)` (a state carried on) reaches the weights too. Rows may have lengths of their
+//! own: past its length a row keeps its `h` and `c`.
 
 #[cfg(host_kernels)]
 pub(crate) mod kernel;
@@ -53,8 +53,10 @@ pub struct Input<B: Backend> {
 pub struct Saved<B: Backend> {
     /// The activated gates `i, f, g, o` of every step, `[time, batch, 4H]`.
     pub gates: FloatTensor<B>,
-    /// The output: `h(1) … h(τ)`, then `c(1) … c(τ)`, `[2 · time, batch, H]`.
+    /// The output: `h(1) … h(τ)`, then `c(τ)`, `[time + 1, batch, H]`.
     pub states: FloatTensor<B>,
+    /// `c(1) … c(τ)`, `[time, batch, H]`.
+    pub cells: FloatTensor<B>,
     /// `h(0)`.
     pub initial_hidden: FloatTensor<B>,
     /// `c(0)`.
@@ -138,10 +140,11 @@ impl FusedOperation<4> for Operation {
             hiddens.push(h.clone());
             cells.push(c.clone());
         }
-        hiddens.extend(cells);
+        hiddens.push(c);
         let states = primitive(Tensor::stack::<3>(hiddens, 0));
+        let cells = primitive(Tensor::stack::<3>(cells, 0));
         let gates = primitive(Tensor::stack::<3>(gates, 0));
-        kept(gates, states, input, keep)
+        kept([gates, states, cells], input, keep)
     }
 
     /// BPTT, one step at a time.
@@ -151,6 +154,7 @@ impl FusedOperation<4> for Operation {
     ) -> Gradients<B> {
         let gates = float::<B, 3>(saved.gates);
         let states = float::<B, 3>(saved.states);
+        let cells = float::<B, 3>(saved.cells);
         let output_gradient = float::<B, 3>(output_gradient);
         let [time, batch, width] = gates.dims();
         let hidden = width / 4;
@@ -161,11 +165,12 @@ impl FusedOperation<4> for Operation {
         let initial_hidden = float::<B, 2>(saved.initial_hidden);
         let initial_cell = float::<B, 2>(saved.initial_cell);
         let mut carried_h = Tensor::<B, 2>::zeros([batch, hidden], &device);
-        let mut carried_c = Tensor::<B, 2>::zeros([batch, hidden], &device);
+        // δc reaching c(t) from later steps; at τ, the output's own gradient.
+        let mut carried_c = at(&output_gradient, time);
         let mut deltas = Vec::with_capacity(time);
         for t in (0..time).rev() {
             let dh = at(&output_gradient, t) + carried_h;
-            let dc = at(&output_gradient, time + t) + carried_c;
+            let dc = carried_c;
             let activated = at(&gates, t);
             let (i, f, g, o) = (
                 gate(&activated, 0),
@@ -173,11 +178,11 @@ impl FusedOperation<4> for Operation {
                 gate(&activated, 2),
                 gate(&activated, 3),
             );
-            let tanh_c = at(&states, time + t).tanh();
+            let tanh_c = at(&cells, t).tanh();
             let previous_c = if t == 0 {
                 initial_cell.clone()
             } else {
-                at(&states, time + t - 1)
+                at(&cells, t - 1)
             };
             let slope = |s: Tensor<B, 2>| s.clone() * (s.neg() + 1.0);
             let d_cell =
@@ -290,10 +295,9 @@ impl<B: Backend> Input<B> {
     }
 }
 
-/// The states, and what BPTT needs when asked.
+/// The states, and what BPTT needs when asked: the gates, the output and the cell states.
 fn kept<B: Backend>(
-    gates: FloatTensor<B>,
-    states: FloatTensor<B>,
+    [gates, states, cells]: [FloatTensor<B>; 3],
     rest: Rest<B>,
     keep: bool,
 ) -> Forward<B, Operation, 4> {
@@ -301,6 +305,7 @@ fn kept<B: Backend>(
         saved: keep.then(|| Saved {
             gates,
             states: states.clone(),
+            cells,
             initial_hidden: rest.initial_hidden,
             initial_cell: rest.initial_cell,
             weight: rest.weight,
@@ -333,7 +338,7 @@ impl HostKernel<4> for Operation {
         let device = B::float_device(&projected);
         let shape = projected.shape();
         let dims = dims_of(&shape);
-        let (gates, states) = kernel::forward::<E>(
+        let (gates, states, cells) = kernel::forward::<E>(
             read::<B, E>(projected),
             &B::view::<E>(&input.initial_hidden),
             &B::view::<E>(&input.initial_cell),
@@ -341,10 +346,13 @@ impl HostKernel<4> for Operation {
             dims,
             RowLengths(input.lengths.as_deref()),
         );
-        let states_shape = Shape::new([2 * dims.time, dims.batch, dims.hidden]);
+        let steps = |time: usize| Shape::new([time, dims.batch, dims.hidden]);
         kept(
-            write::<B, E>(gates, shape, &device),
-            write::<B, E>(states, states_shape, &device),
+            [
+                write::<B, E>(gates, shape, &device),
+                write::<B, E>(states, steps(dims.time + 1), &device),
+                write::<B, E>(cells, steps(dims.time), &device),
+            ],
             input,
             keep,
         )
@@ -361,16 +369,18 @@ impl HostKernel<4> for Operation {
             saved.weight.shape(),
         );
         let dims = dims_of(&shapes.0);
-        let (gates, states) = (B::view::<E>(&saved.gates), B::view::<E>(&saved.states));
+        let (states, cells) = (B::view::<E>(&saved.states), B::view::<E>(&saved.cells));
         let (initial_hidden, initial_cell) = (
             B::view::<E>(&saved.initial_hidden),
             B::view::<E>(&saved.initial_cell),
         );
         let weight = B::view::<E>(&saved.weight);
         let (projected, initial_hidden, initial_cell, weight) = kernel::backward::<E>(
+            // The node's own copy of the gates: overwritten with their gradients.
+            read::<B, E>(saved.gates),
             kernel::Saved {
-                gates: &gates,
-                states: &states,
+                hiddens: &states,
+                cells: &cells,
                 initial_hidden: &initial_hidden,
                 initial_cell: &initial_cell,
                 weight: &weight,
@@ -395,8 +405,8 @@ impl HostKernel<4> for Operation {
 /// - `weight`: `W_hh` stored `[H, 4H]`.
 /// - `lengths`: one per row in `1..=time`, or `None` (every row runs all steps).
 ///
-/// Returns `[2 · time, batch, H]`: `h(1) … h(τ)`, then `c(1) … c(τ)`; a row's state is held
-/// from its own length on.
+/// Returns `[time + 1, batch, H]`: `h(1) … h(τ)`, then `c(τ)`; a row's state is held from its
+/// own length on.
 ///
 /// # Panics
 /// If a length is out of range (callers check them).
@@ -461,7 +471,7 @@ mod tests {
                 values::<3>(generic.output.clone()),
                 values::<3>(host.output.clone()),
             );
-            let gradient = || primitive(tensor([2 * time, batch, hidden], 5));
+            let gradient = || primitive(tensor([time + 1, batch, hidden], 5));
             let generic = <Operation as FusedOperation<4>>::backward::<B>(
                 generic.saved.expect("kept"),
                 gradient(),

@@ -355,7 +355,7 @@ impl<B: Backend> GatedStack<B> {
                     let last = |t: usize| both.clone().narrow(0, t, 1).reshape([batch, d_hidden]);
                     let final_state = LayerState {
                         hidden: last(time - 1),
-                        cell: Some(last(2 * time - 1)),
+                        cell: Some(last(time)),
                     };
                     (both.narrow(0, 0, time), final_state)
                 }
