@@ -10,11 +10,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 
 use super::operation::{Dispatch, Forward, FusedOperation, operations};
-use super::tanh;
-use super::{
-    RecurrenceBackend, cross_entropy, gru, lookup, lstm, output_loss, recurrence, recurrence_loss,
-    rollout,
-};
+use super::{RecurrenceBackend, rollout};
 use burn::tensor::{Int, Tensor};
 
 /// The graph node of operation `Op`: keeps what its forward pass saved.
@@ -86,10 +82,10 @@ macro_rules! autodiff_methods {
         impl<B: RecurrenceBackend, C: CheckpointStrategy> RecurrenceBackend for Autodiff<B, C> {
             $(
                 fn $forward(
-                    input: <$op::Operation as FusedOperation<$parents>>::Input<Self>,
+                    input: <crate::fused::$op::Operation as FusedOperation<$parents>>::Input<Self>,
                     _keep: bool,
-                ) -> Forward<Self, $op::Operation, $parents> {
-                    forward::<B, C, $op::Operation, $parents>(input)
+                ) -> Forward<Self, crate::fused::$op::Operation, $parents> {
+                    forward::<B, C, crate::fused::$op::Operation, $parents>(input)
                 }
             )*
 

@@ -109,7 +109,7 @@ pub(crate) use operations;
 macro_rules! dispatch {
     ($($op:ident, $parents:literal, $forward:ident, $backward:ident;)*) => {
         $(
-            impl Dispatch<$parents> for $op::Operation {
+            impl Dispatch<$parents> for crate::fused::$op::Operation {
                 fn forward_on<B: RecurrenceBackend>(
                     input: Self::Input<B>,
                     keep: bool,
@@ -127,7 +127,5 @@ macro_rules! dispatch {
         )*
     };
 }
-
-use super::{cross_entropy, gru, lookup, lstm, output_loss, recurrence, recurrence_loss, tanh};
 
 operations!(dispatch);

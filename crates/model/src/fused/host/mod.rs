@@ -16,11 +16,7 @@ use burn::tensor::{DType, Int, Shape, Tensor, TensorData, TensorMetadata, Tensor
 
 use self::math::Real;
 use super::operation::{Forward, FusedOperation, operations};
-use super::tanh;
-use super::{
-    RecurrenceBackend, cross_entropy, gru, lookup, lstm, output_loss, recurrence, recurrence_loss,
-    rollout,
-};
+use super::{RecurrenceBackend, rollout};
 
 /// The tensor's values, row-major.
 pub fn read<B: Backend, E: Real>(tensor: FloatTensor<B>) -> Vec<E> {
@@ -132,17 +128,17 @@ macro_rules! host_methods {
     ($($op:ident, $parents:literal, $forward:ident, $backward:ident;)*) => {
         $(
             fn $forward(
-                input: <$op::Operation as FusedOperation<$parents>>::Input<Self>,
+                input: <crate::fused::$op::Operation as FusedOperation<$parents>>::Input<Self>,
                 keep: bool,
-            ) -> Forward<Self, $op::Operation, $parents> {
-                forward::<Self, $op::Operation, $parents>(input, keep)
+            ) -> Forward<Self, crate::fused::$op::Operation, $parents> {
+                forward::<Self, crate::fused::$op::Operation, $parents>(input, keep)
             }
 
             fn $backward(
-                saved: <$op::Operation as FusedOperation<$parents>>::Saved<Self>,
+                saved: <crate::fused::$op::Operation as FusedOperation<$parents>>::Saved<Self>,
                 output_gradient: FloatTensor<Self>,
-            ) -> <$op::Operation as FusedOperation<$parents>>::Gradients<Self> {
-                backward::<Self, $op::Operation, $parents>(saved, output_gradient)
+            ) -> <crate::fused::$op::Operation as FusedOperation<$parents>>::Gradients<Self> {
+                backward::<Self, crate::fused::$op::Operation, $parents>(saved, output_gradient)
             }
         )*
     };
