@@ -36,6 +36,8 @@ pub mod recurrence;
 pub mod recurrence_loss;
 pub mod rollout;
 pub mod tanh;
+#[cfg(test)]
+mod test_values;
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;

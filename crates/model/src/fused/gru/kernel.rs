@@ -278,19 +278,7 @@ pub(crate) fn backward<E: Real>(
 mod tests {
     use super::*;
 
-    /// Deterministic values in (−1, 1).
-    fn values(n: usize, seed: u64) -> Vec<f64> {
-        (0..n)
-            .map(|i| {
-                let x = (i as u64 + 1).wrapping_mul(6364136223846793005) ^ seed;
-                ((x >> 11) % 2000) as f64 / 1000.0 - 1.0
-            })
-            .collect()
-    }
-
-    fn sigmoid(x: f64) -> f64 {
-        1.0 / (1.0 + (-x).exp())
-    }
+    use crate::fused::test_values::{assert_finite_differences, deterministic as values, sigmoid};
 
     /// The GRU written per row and element, no products, no threads.
     fn naive_forward(
@@ -396,20 +384,6 @@ mod tests {
             weight: &inputs[2],
         };
         let (dp, dh0, dw, db) = backward(saved, weights.clone(), dims, RowLengths(lengths));
-        let eps = 1e-5;
-        for (which, analytic) in [dp, dh0, dw, db].iter().enumerate() {
-            for (i, &g) in analytic.iter().enumerate() {
-                let nudged = |by: f64| {
-                    let mut copies = inputs.to_vec();
-                    copies[which][i] += by;
-                    loss(&copies)
-                };
-                let numeric = (nudged(eps) - nudged(-eps)) / (2.0 * eps);
-                assert!(
-                    (g - numeric).abs() < 1e-7,
-                    "{lengths:?} input {which}[{i}]: {g} vs {numeric}"
-                );
-            }
-        }
+        assert_finite_differences(&format!("{lengths:?}"), &inputs, &[dp, dh0, dw, db], loss);
     }
 }

@@ -303,19 +303,7 @@ pub(crate) fn backward<E: Real>(
 mod tests {
     use super::*;
 
-    /// Deterministic values in (−1, 1).
-    fn values(n: usize, seed: u64) -> Vec<f64> {
-        (0..n)
-            .map(|i| {
-                let x = (i as u64 + 1).wrapping_mul(6364136223846793005) ^ seed;
-                ((x >> 11) % 2000) as f64 / 1000.0 - 1.0
-            })
-            .collect()
-    }
-
-    fn sigmoid(x: f64) -> f64 {
-        1.0 / (1.0 + (-x).exp())
-    }
+    use crate::fused::test_values::{assert_finite_differences, deterministic as values, sigmoid};
 
     /// The LSTM written per row and element, no products, no threads: `[2 · time, batch, H]`.
     fn naive_forward(
@@ -432,21 +420,11 @@ mod tests {
             weight: &w,
         };
         let (dp, dh0, dc0, dw) = backward(gates, saved, weights.clone(), dims, RowLengths(lengths));
-        let eps = 1e-5;
-        let inputs = [&p, &h0, &c0, &w];
-        for (which, analytic) in [dp, dh0, dc0, dw].iter().enumerate() {
-            for (i, &g) in analytic.iter().enumerate() {
-                let nudged = |by: f64| {
-                    let mut copies: Vec<Vec<f64>> = inputs.iter().map(|v| v.to_vec()).collect();
-                    copies[which][i] += by;
-                    loss(&copies[0], &copies[1], &copies[2], &copies[3])
-                };
-                let numeric = (nudged(eps) - nudged(-eps)) / (2.0 * eps);
-                assert!(
-                    (g - numeric).abs() < 1e-7,
-                    "{lengths:?} input {which}[{i}]: {g} vs {numeric}"
-                );
-            }
-        }
+        assert_finite_differences(
+            &format!("{lengths:?}"),
+            &[p.clone(), h0.clone(), c0.clone(), w.clone()],
+            &[dp, dh0, dc0, dw],
+            |inputs| loss(&inputs[0], &inputs[1], &inputs[2], &inputs[3]),
+        );
     }
 }

@@ -433,24 +433,10 @@ pub fn lstm_recurrence<B: RecurrenceBackend>(
 mod tests {
     use super::*;
     use burn::backend::NdArray;
-    use burn::tensor::TensorData;
+
+    use crate::fused::test_values::{assert_same, tensor, values};
 
     type B = NdArray<f64>;
-
-    fn tensor<const D: usize>(shape: [usize; D], seed: u64) -> Tensor<B, D> {
-        let count = shape.iter().product();
-        let values: Vec<f64> = (0..count)
-            .map(|i| {
-                let x = (i as u64 + 1).wrapping_mul(6364136223846793005) ^ seed;
-                ((x >> 11) % 2000) as f64 / 2000.0 - 0.5
-            })
-            .collect();
-        Tensor::from_data(TensorData::new(values, shape), &Default::default())
-    }
-
-    fn values<const D: usize>(primitive: FloatTensor<B>) -> Vec<f64> {
-        float::<B, D>(primitive).into_data().iter::<f64>().collect()
-    }
 
     /// The generic passes (what wgpu and cuda run) and the host kernel give the same states and
     /// gradients, with and without lengths.
@@ -477,34 +463,32 @@ mod tests {
                 gradient(),
             );
             let host = B::lstm_recurrence_backward(host.saved.expect("kept"), gradient());
-            for (what, a, b) in [
-                ("states", generic_states, host_states),
-                (
-                    "∂L/∂p",
-                    values::<3>(generic.projected),
-                    values::<3>(host.projected),
-                ),
-                (
-                    "∂L/∂h(0)",
-                    values::<2>(generic.initial_hidden),
-                    values::<2>(host.initial_hidden),
-                ),
-                (
-                    "∂L/∂c(0)",
-                    values::<2>(generic.initial_cell),
-                    values::<2>(host.initial_cell),
-                ),
-                (
-                    "∂L/∂W",
-                    values::<2>(generic.weight),
-                    values::<2>(host.weight),
-                ),
-            ] {
-                assert_eq!(a.len(), b.len(), "{what}");
-                for (x, y) in a.iter().zip(&b) {
-                    assert!((x - y).abs() < 1e-12, "{lengths:?} {what}: {x} vs {y}");
-                }
-            }
+            assert_same(
+                &format!("{lengths:?}"),
+                vec![
+                    ("states", generic_states, host_states),
+                    (
+                        "∂L/∂p",
+                        values::<3>(generic.projected),
+                        values::<3>(host.projected),
+                    ),
+                    (
+                        "∂L/∂h(0)",
+                        values::<2>(generic.initial_hidden),
+                        values::<2>(host.initial_hidden),
+                    ),
+                    (
+                        "∂L/∂c(0)",
+                        values::<2>(generic.initial_cell),
+                        values::<2>(host.initial_cell),
+                    ),
+                    (
+                        "∂L/∂W",
+                        values::<2>(generic.weight),
+                        values::<2>(host.weight),
+                    ),
+                ],
+            );
         }
     }
 }

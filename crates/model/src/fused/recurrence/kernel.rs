@@ -341,16 +341,7 @@ fn packed_weight_gradient<E: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Deterministic values in (−1, 1).
-    fn values(n: usize, seed: u64) -> Vec<f64> {
-        (0..n)
-            .map(|i| {
-                let x = (i as u64 + 1).wrapping_mul(6364136223846793005) ^ seed;
-                ((x >> 11) % 2000) as f64 / 1000.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::fused::test_values::{assert_finite_differences, deterministic as values};
 
     /// The recursion written per row and element, no products, no threads; a row past its
     /// length copies its previous state.
@@ -445,26 +436,11 @@ mod tests {
                 .sum()
         };
         let (dp, dh0, dw) = backward(&states, &h0, &w, c.clone(), dims, RowLengths(lengths));
-        // Large enough that rounding in the summed loss stays below the tolerance.
-        let eps = 1e-5;
-        let check = |analytic: &[f64], which: usize| {
-            for (i, &g) in analytic.iter().enumerate() {
-                let (mut p1, mut h1, mut w1) = (p.clone(), h0.clone(), w.clone());
-                let (mut p2, mut h2, mut w2) = (p.clone(), h0.clone(), w.clone());
-                match which {
-                    0 => (p1[i] += eps, p2[i] -= eps),
-                    1 => (h1[i] += eps, h2[i] -= eps),
-                    _ => (w1[i] += eps, w2[i] -= eps),
-                };
-                let numeric = (loss(&p1, &h1, &w1) - loss(&p2, &h2, &w2)) / (2.0 * eps);
-                assert!(
-                    (g - numeric).abs() < 1e-7,
-                    "{lengths:?} {which}[{i}]: {g} vs {numeric}"
-                );
-            }
-        };
-        check(&dp, 0);
-        check(&dh0, 1);
-        check(&dw, 2);
+        assert_finite_differences(
+            &format!("{lengths:?}"),
+            &[p.clone(), h0.clone(), w.clone()],
+            &[dp, dh0, dw],
+            |inputs| loss(&inputs[0], &inputs[1], &inputs[2]),
+        );
     }
 }

@@ -319,22 +319,9 @@ mod tests {
     use super::*;
     use burn::backend::NdArray;
 
+    use crate::fused::test_values::{assert_same, tensor, values};
+
     type B = NdArray<f64>;
-
-    fn tensor<const D: usize>(shape: [usize; D], seed: u64) -> Tensor<B, D> {
-        let count = shape.iter().product();
-        let values: Vec<f64> = (0..count)
-            .map(|i| {
-                let x = (i as u64 + 1).wrapping_mul(6364136223846793005) ^ seed;
-                ((x >> 11) % 2000) as f64 / 2000.0 - 0.5
-            })
-            .collect();
-        Tensor::from_data(TensorData::new(values, shape), &Default::default())
-    }
-
-    fn values<const D: usize>(primitive: FloatTensor<B>) -> Vec<f64> {
-        float::<B, D>(primitive).into_data().iter::<f64>().collect()
-    }
 
     /// The generic passes (what wgpu and cuda run) and the host kernel give the same states and
     /// gradients, with and without lengths (rows stopped in any order).
@@ -360,29 +347,27 @@ mod tests {
                 gradient(),
             );
             let host = B::tanh_recurrence_backward(host.saved.expect("kept"), gradient());
-            for (what, a, b) in [
-                ("states", generic_states, host_states),
-                (
-                    "∂L/∂p",
-                    values::<3>(generic.projected),
-                    values::<3>(host.projected),
-                ),
-                (
-                    "∂L/∂h(0)",
-                    values::<2>(generic.initial),
-                    values::<2>(host.initial),
-                ),
-                (
-                    "∂L/∂W",
-                    values::<2>(generic.weight),
-                    values::<2>(host.weight),
-                ),
-            ] {
-                assert_eq!(a.len(), b.len());
-                for (x, y) in a.iter().zip(&b) {
-                    assert!((x - y).abs() < 1e-12, "{lengths:?} {what}: {x} vs {y}");
-                }
-            }
+            assert_same(
+                &format!("{lengths:?}"),
+                vec![
+                    ("states", generic_states, host_states),
+                    (
+                        "∂L/∂p",
+                        values::<3>(generic.projected),
+                        values::<3>(host.projected),
+                    ),
+                    (
+                        "∂L/∂h(0)",
+                        values::<2>(generic.initial),
+                        values::<2>(host.initial),
+                    ),
+                    (
+                        "∂L/∂W",
+                        values::<2>(generic.weight),
+                        values::<2>(host.weight),
+                    ),
+                ],
+            );
         }
     }
 }
