@@ -59,12 +59,21 @@ classes = encoding["targets"]["target"] == "classes"
 outputs = len(encoding["targets"]["labels"]) if classes else 1
 
 
+def recurrent_layers(cell, width, hidden, layers):
+    """nn.RNN (tanh), nn.LSTM or nn.GRU, as the export's `cell` says."""
+    if cell == "lstm":
+        return torch.nn.LSTM(width, hidden, num_layers=layers, batch_first=True)
+    if cell == "gru":
+        return torch.nn.GRU(width, hidden, num_layers=layers, batch_first=True)
+    return torch.nn.RNN(width, hidden, num_layers=layers, nonlinearity="tanh", batch_first=True)
+
+
 class Summarizer(torch.nn.Module):
     """Pattern 3: nn.RNN reads the sequence, nn.Linear maps its last real state."""
 
     def __init__(self):
         super().__init__()
-        self.rnn = torch.nn.RNN(width, H, num_layers=L, nonlinearity="tanh", batch_first=True)
+        self.rnn = recurrent_layers(meta.get("cell", "tanh"), width, H, L)
         self.fc = torch.nn.Linear(H, outputs)
 
     def forward(self, x, lengths):
@@ -72,6 +81,8 @@ class Summarizer(torch.nn.Module):
             x, lengths, batch_first=True, enforce_sorted=False
         )
         _, h = self.rnn(packed)
+        if isinstance(h, tuple):  # an LSTM's (h_n, c_n)
+            h = h[0]
         return self.fc(h[-1])
 
 

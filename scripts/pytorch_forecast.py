@@ -6,8 +6,9 @@
     python3 scripts/pytorch_forecast.py --compare torch.json unroll.json
 
 Needs torch and safetensors (pip install torch safetensors). Pattern 2 is
-o = fc(tanh(feedback(y))), two torch.nn.Linear layers; pattern 1 is torch.nn.RNN (tanh,
-batch_first) followed by torch.nn.Linear at every step; both are loaded with strict=True. The
+o = fc(tanh(feedback(y))), two torch.nn.Linear layers; pattern 1 is torch.nn.RNN (tanh;
+nn.LSTM or nn.GRU as the metadata's `cell` says; batch_first) followed by torch.nn.Linear at
+every step; both are loaded with strict=True. The
 series is standardised with the statistics in the file's metadata; the model reads the last
 `warmup` rows (the run's setting), then feeds back its own outputs. One JSON object is printed,
 with the forecast in the data's units.
@@ -48,9 +49,14 @@ class Pattern2(torch.nn.Module):
 
 
 class Pattern1(torch.nn.Module):
-    def __init__(self, width, hidden, layers, outputs):
+    def __init__(self, width, hidden, layers, outputs, cell="tanh"):
         super().__init__()
-        self.rnn = torch.nn.RNN(width, hidden, num_layers=layers, nonlinearity="tanh", batch_first=True)
+        if cell == "lstm":
+            self.rnn = torch.nn.LSTM(width, hidden, num_layers=layers, batch_first=True)
+        elif cell == "gru":
+            self.rnn = torch.nn.GRU(width, hidden, num_layers=layers, batch_first=True)
+        else:
+            self.rnn = torch.nn.RNN(width, hidden, num_layers=layers, nonlinearity="tanh", batch_first=True)
         self.fc = torch.nn.Linear(hidden, outputs)
         self.width = width
 
@@ -91,7 +97,7 @@ def main():
                 y = model(y)
                 out.append(y)
         else:
-            model = Pattern1(width, hidden, config["model"]["layers"], outputs)
+            model = Pattern1(width, hidden, config["model"]["layers"], outputs, metadata.get("cell", "tanh"))
             model.load_state_dict(tensors, strict=True)
             o, state = model(warm)
             y = o[:, -1]
