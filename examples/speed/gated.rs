@@ -4,14 +4,12 @@
 
 use std::time::Duration;
 
-use burn::optim::AdamConfig;
 use burn::tensor::backend::AutodiffBackend;
 use unroll::model::{
-    HiddenRecurrentConfig, HiddenStackConfig, InputEncoding, RecurrenceBackend, RecurrencePath,
-    RecurrentCell, SequenceInput,
+    HiddenStackConfig, InputEncoding, RecurrenceBackend, RecurrencePath, RecurrentCell,
 };
 
-use super::{VOCAB, clipped_adam_step, report, time_steps, tokens};
+use super::{VOCAB, report, time_pattern_1_training};
 
 /// The sizes of the comparison with PyTorch: (layers, hidden, batch, window).
 pub const SIZES: [(usize, usize, usize, usize); 3] =
@@ -26,28 +24,11 @@ pub fn training<B: AutodiffBackend + RecurrenceBackend>(
     (layers, hidden, batch, window): (usize, usize, usize, usize),
     budget: Duration,
 ) -> f64 {
-    let device = Default::default();
-    B::seed(&device, 0);
-    let mut model = Some(
-        HiddenRecurrentConfig::new(
-            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden)
-                .with_cell(cell)
-                .with_num_layers(layers)
-                .with_path(path),
-            VOCAB,
-        )
-        .init::<B>(&device),
-    );
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
-    let inputs = tokens::<B>(batch, window, 1);
-    let targets = tokens::<B>(batch, window, 2);
-    let timing = time_steps(budget, || {
-        let current = model.take().expect("model");
-        let (losses, _) = current
-            .forward_loss(SequenceInput::Tokens(inputs.clone()), None, targets.clone())
-            .expect("shapes");
-        model = Some(clipped_adam_step(current, losses.mean(), &mut optimizer));
-    });
+    let hidden_stack = HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden)
+        .with_cell(cell)
+        .with_num_layers(layers)
+        .with_path(path);
+    let timing = time_pattern_1_training::<B>(hidden_stack, (batch, window), budget);
     let what = format!(
         "{} {name} {path:?} {layers}L H {hidden} batch {batch} window {window}",
         cell.name()

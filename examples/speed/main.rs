@@ -172,28 +172,10 @@ fn pattern_1_checking<B: AutodiffBackend + RecurrenceBackend>(
     budget: Duration,
     id_check: IdCheck,
 ) -> f64 {
-    let device = Default::default();
-    B::seed(&device, 0);
-    let mut model = Some(
-        HiddenRecurrentConfig::new(
-            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden)
-                .with_path(path)
-                .with_id_check(id_check),
-            VOCAB,
-        )
-        .init::<B>(&device),
-    );
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
-    let inputs = tokens::<B>(batch, window, 1);
-    let targets = tokens::<B>(batch, window, 2);
-    let timing = time_steps(budget, || {
-        let current = model.take().expect("model");
-        let (losses, _) = current
-            .forward_loss(SequenceInput::Tokens(inputs.clone()), None, targets.clone())
-            .expect("shapes");
-        let loss = losses.mean();
-        model = Some(clipped_adam_step(current, loss, &mut optimizer));
-    });
+    let hidden_stack = HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden)
+        .with_path(path)
+        .with_id_check(id_check);
+    let timing = time_pattern_1_training::<B>(hidden_stack, (batch, window), budget);
     let checked = match id_check {
         IdCheck::EveryCall => "",
         IdCheck::Caller => ", ids checked by the caller",
@@ -201,6 +183,29 @@ fn pattern_1_checking<B: AutodiffBackend + RecurrenceBackend>(
     let what =
         format!("pattern 1 {name:7} {path:?} H {hidden} batch {batch} window {window}{checked}");
     report(&what, batch * window, timing)
+}
+
+/// Times pattern-1 training steps (`forward_loss`, mean, clip, Adam) of a model with
+/// `hidden_stack` on random token windows; returns ms per step and the memory a step adds.
+fn time_pattern_1_training<B: AutodiffBackend + RecurrenceBackend>(
+    hidden_stack: HiddenStackConfig,
+    (batch, window): (usize, usize),
+    budget: Duration,
+) -> (f64, f64) {
+    let device = Default::default();
+    B::seed(&device, 0);
+    let mut model = Some(HiddenRecurrentConfig::new(hidden_stack, VOCAB).init::<B>(&device));
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let inputs = tokens::<B>(batch, window, 1);
+    let targets = tokens::<B>(batch, window, 2);
+    time_steps(budget, || {
+        let current = model.take().expect("model");
+        let (losses, _) = current
+            .forward_loss(SequenceInput::Tokens(inputs.clone()), None, targets.clone())
+            .expect("shapes");
+        let loss = losses.mean();
+        model = Some(clipped_adam_step(current, loss, &mut optimizer));
+    })
 }
 
 fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(

@@ -67,7 +67,7 @@ mod cell_name {
         deserializer: D,
     ) -> Result<RecurrentCell, D::Error> {
         let name = String::deserialize(deserializer)?;
-        [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru]
+        RecurrentCell::ALL
             .into_iter()
             .find(|cell| cell.name() == name)
             .ok_or_else(|| D::Error::custom(format!("unknown cell {name:?}: tanh, lstm or gru")))

@@ -114,6 +114,13 @@ impl RecurrenceBackend for burn::backend::Wgpu {}
 #[cfg(feature = "cuda")]
 impl RecurrenceBackend for burn::backend::Cuda {}
 
+/// The logistic function as `(1 + tanh(x/2)) / 2` on Burn's operations: exact, stable for any
+/// `x`, and in the tensor's own precision (Burn's `sigmoid` computes in f32 whatever the element
+/// type). The gated cells and the generic passes of their fused operations use it.
+pub(crate) fn sigmoid<B: Backend>(x: Tensor<B, 2>) -> Tensor<B, 2> {
+    (x / 2.0).tanh() / 2.0 + 0.5
+}
+
 /// A float primitive as a tensor of rank `D`.
 fn float<B: Backend, const D: usize>(primitive: FloatTensor<B>) -> Tensor<B, D> {
     Tensor::from_primitive(TensorPrimitive::Float(primitive))

@@ -36,6 +36,10 @@ pub enum RecurrentCell {
 }
 
 impl RecurrentCell {
+    /// Every cell.
+    pub const ALL: [RecurrentCell; 3] =
+        [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru];
+
     /// The gated cell, or `None` for tanh.
     pub fn gated(self) -> Option<GatedCell> {
         match self {

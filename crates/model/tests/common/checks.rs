@@ -309,8 +309,7 @@ pub fn hidden_recurrent_gradients_match_finite_differences<B: TestBackend>(devic
 }
 
 /// Every cell a hidden recurrence can take.
-pub const CELLS: [RecurrentCell; 3] =
-    [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru];
+pub const CELLS: [RecurrentCell; 3] = RecurrentCell::ALL;
 
 /// Parameters of one layer: `U`, `W`, `b` for tanh; both weights and both biases when gated.
 pub fn layer_parameters(cell: RecurrentCell) -> usize {

@@ -22,12 +22,12 @@ use burn::tensor::{DType, Shape, TensorMetadata};
 use super::host::math::Real;
 #[cfg(host_kernels)]
 use super::host::{HostKernel, HostView, write};
-use super::lstm::{at, sigmoid};
+use super::lstm::at;
 use super::operation::{Forward, FusedOperation};
 #[cfg(host_kernels)]
 use super::recurrence::kernel::{RecurrenceShape, RowLengths};
 use super::recurrence::stopped_masks;
-use super::{RecurrenceBackend, float, primitive};
+use super::{RecurrenceBackend, float, primitive, sigmoid};
 
 /// The fused GRU recurrence.
 #[derive(Debug)]

@@ -27,7 +27,7 @@ use super::operation::{Forward, FusedOperation};
 #[cfg(host_kernels)]
 use super::recurrence::kernel::{RecurrenceShape, RowLengths};
 use super::recurrence::stopped_masks;
-use super::{RecurrenceBackend, float, primitive};
+use super::{RecurrenceBackend, float, primitive, sigmoid};
 
 /// The fused LSTM recurrence.
 #[derive(Debug)]
@@ -78,11 +78,6 @@ pub struct Gradients<B: Backend> {
     pub initial_cell: FloatTensor<B>,
     /// `∂L/∂W_hh`, `[H, 4H]`.
     pub weight: FloatTensor<B>,
-}
-
-/// `σ(x) = (1 + tanh(x/2)) / 2`, in the tensor's own precision.
-pub(super) fn sigmoid<B: Backend>(x: Tensor<B, 2>) -> Tensor<B, 2> {
-    (x / 2.0).tanh() / 2.0 + 0.5
 }
 
 /// Block `k` of four, `[batch, H]`, of `[batch, 4H]`.

@@ -22,6 +22,7 @@ pub use lstm::{LstmCell, LstmCellConfig, LstmState};
 pub use stack::{GatedCell, GatedLayer, GatedStack, GatedStackConfig, GatedState};
 
 use super::uniform_initializer;
+use crate::fused::sigmoid;
 use crate::setting::at_least_one;
 
 /// The four parameters of a gated cell.
@@ -50,12 +51,6 @@ fn gated_parameters<B: Backend>(
         input_bias: init.init([width], device),
         hidden_bias: init.init([width], device),
     })
-}
-
-/// The logistic function as `(1 + tanh(x/2)) / 2`: exact, stable for any `x`, and in the
-/// tensor's own precision (Burn's `sigmoid` computes in f32 whatever the element type).
-fn sigmoid<B: Backend>(x: Tensor<B, 2>) -> Tensor<B, 2> {
-    (x / 2.0).tanh() / 2.0 + 0.5
 }
 
 /// Gate block `k` of `[batch, gates · d_hidden]`: `[batch, d_hidden]`.
