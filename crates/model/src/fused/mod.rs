@@ -32,6 +32,7 @@ pub mod lookup;
 pub mod lstm;
 mod operation;
 pub mod output_loss;
+mod prelude;
 pub mod recurrence;
 pub mod recurrence_loss;
 pub mod rollout;

@@ -4,20 +4,7 @@
 //! kernels' vectorised tanh. Its backward is `grad · (1 − y²)` from the saved output, where
 //! Burn's own tanh recomputes the tanh and squares it with a power.
 
-use burn::backend::Autodiff;
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::tensor::Tensor;
-use burn::tensor::backend::Backend;
-use burn::tensor::ops::FloatTensor;
-#[cfg(host_kernels)]
-use burn::tensor::{DType, TensorMetadata};
-
-#[cfg(host_kernels)]
-use super::host::math::Real;
-#[cfg(host_kernels)]
-use super::host::{HostKernel, HostView, read, write};
-use super::operation::{Forward, FusedOperation};
-use super::{RecurrenceBackend, float, primitive};
+use super::prelude::*;
 
 /// The fused tanh.
 #[derive(Debug)]

@@ -4,21 +4,8 @@
 #[cfg(host_kernels)]
 pub(crate) mod kernel;
 
-use burn::backend::Autodiff;
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use super::prelude::*;
 use burn::tensor::activation::log_softmax;
-use burn::tensor::backend::Backend;
-use burn::tensor::ops::{FloatTensor, IntTensor};
-#[cfg(host_kernels)]
-use burn::tensor::{DType, Shape, TensorMetadata};
-use burn::tensor::{Int, Tensor};
-
-#[cfg(host_kernels)]
-use super::host::math::Real;
-#[cfg(host_kernels)]
-use super::host::{HostKernel, HostView, read, read_ids, write};
-use super::operation::{Forward, FusedOperation};
-use super::{RecurrenceBackend, float, primitive};
 
 /// The fused softmax cross-entropy.
 #[derive(Debug)]

@@ -10,24 +10,13 @@
 #[cfg(host_kernels)]
 pub(crate) mod kernel;
 
-use burn::backend::Autodiff;
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::tensor::Tensor;
-use burn::tensor::backend::Backend;
-use burn::tensor::ops::FloatTensor;
-#[cfg(host_kernels)]
-use burn::tensor::{DType, Shape, TensorMetadata};
+use super::prelude::*;
 
-#[cfg(host_kernels)]
-use super::host::math::Real;
-#[cfg(host_kernels)]
-use super::host::{HostKernel, HostView, write};
 use super::lstm::at;
-use super::operation::{Forward, FusedOperation};
 #[cfg(host_kernels)]
 use super::recurrence::kernel::{RecurrenceShape, RowLengths};
 use super::recurrence::stopped_masks;
-use super::{RecurrenceBackend, float, primitive, sigmoid};
+use super::sigmoid;
 
 /// The fused GRU recurrence.
 #[derive(Debug)]

@@ -4,20 +4,7 @@
 #[cfg(host_kernels)]
 pub(crate) mod kernel;
 
-use burn::backend::Autodiff;
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::tensor::backend::Backend;
-use burn::tensor::ops::{FloatTensor, IntTensor};
-#[cfg(host_kernels)]
-use burn::tensor::{DType, Shape};
-use burn::tensor::{Int, Tensor, TensorMetadata};
-
-#[cfg(host_kernels)]
-use super::host::math::Real;
-#[cfg(host_kernels)]
-use super::host::{HostKernel, HostView, read_ids, write};
-use super::operation::{Forward, FusedOperation};
-use super::{RecurrenceBackend, float, primitive};
+use super::prelude::*;
 
 /// The fused row lookup.
 #[derive(Debug)]

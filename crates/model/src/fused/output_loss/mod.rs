@@ -4,21 +4,9 @@
 #[cfg(host_kernels)]
 pub(crate) mod kernel;
 
-use burn::backend::Autodiff;
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::tensor::backend::Backend;
-use burn::tensor::ops::{FloatTensor, IntTensor};
-#[cfg(host_kernels)]
-use burn::tensor::{DType, Shape, TensorMetadata};
-use burn::tensor::{Int, Tensor};
+use super::prelude::*;
 
 use super::cross_entropy::losses_and_gradient;
-#[cfg(host_kernels)]
-use super::host::math::Real;
-#[cfg(host_kernels)]
-use super::host::{HostKernel, HostView, read, read_ids, write};
-use super::operation::{Forward, FusedOperation};
-use super::{RecurrenceBackend, float, primitive};
 
 /// The fused output layer and loss.
 #[derive(Debug)]

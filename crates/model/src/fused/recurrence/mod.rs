@@ -6,22 +6,12 @@
 #[cfg(host_kernels)]
 pub(crate) mod kernel;
 
-use burn::backend::Autodiff;
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::tensor::backend::Backend;
-use burn::tensor::ops::FloatTensor;
-use burn::tensor::{Bool, Tensor, TensorData};
-#[cfg(host_kernels)]
-use burn::tensor::{DType, Shape, TensorMetadata};
+use super::prelude::*;
+use burn::tensor::{Bool, TensorData};
 
 #[cfg(host_kernels)]
 use self::kernel::{RecurrenceShape, RowLengths};
-#[cfg(host_kernels)]
-use super::host::math::Real;
-#[cfg(host_kernels)]
-use super::host::{HostKernel, HostView, read, write};
-use super::operation::{Forward, FusedOperation};
-use super::{RecurrenceBackend, float, primitive, tanh};
+use super::tanh;
 
 /// The fused tanh recurrence.
 #[derive(Debug)]

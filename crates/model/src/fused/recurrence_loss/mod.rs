@@ -5,22 +5,12 @@
 #[cfg(host_kernels)]
 pub(crate) mod kernel;
 
-use burn::backend::Autodiff;
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-#[cfg(host_kernels)]
-use burn::tensor::DType;
-use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::ops::{FloatTensor, IntTensor};
-use burn::tensor::{Int, Shape, Tensor, TensorMetadata};
+use super::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
 
 #[cfg(host_kernels)]
-use super::host::math::Real;
-#[cfg(host_kernels)]
-use super::host::{HostKernel, HostView, read, read_ids, write};
-use super::operation::{Forward, FusedOperation};
-#[cfg(host_kernels)]
 use super::recurrence::dims_of;
-use super::{RecurrenceBackend, float, output_loss, primitive, recurrence};
+use super::{output_loss, recurrence};
 
 /// The fused recurrence, output layer and loss.
 #[derive(Debug)]
