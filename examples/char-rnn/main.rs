@@ -37,6 +37,7 @@ use unroll::training::open_loop::{additions_answered, generated_divergences};
 type Error = Box<dyn std::error::Error>;
 
 fn main() -> ExitCode {
+    common::allocator::keep_freed_memory();
     let cli: Cli = common::console::parse();
     let result = match cli.command.unwrap_or(Command::Train(Box::default())) {
         Command::Train(args) => run_train(*args),

@@ -44,6 +44,7 @@ use common::interrupt::Interrupt;
 type Error = Box<dyn std::error::Error>;
 
 fn main() -> ExitCode {
+    common::allocator::keep_freed_memory();
     let cli: Cli = common::console::parse();
     let result = match cli.command.unwrap_or(Command::Train(Box::default())) {
         Command::Train(args) => run_train(*args),

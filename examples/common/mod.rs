@@ -8,6 +8,7 @@
 // Each example uses its own part of this module.
 #![allow(dead_code)]
 
+pub mod allocator;
 pub mod console;
 pub mod device;
 pub mod flags;

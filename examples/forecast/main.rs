@@ -36,6 +36,7 @@ use unroll::training::export::forecaster_safetensors_bytes;
 type Error = Box<dyn std::error::Error>;
 
 fn main() -> ExitCode {
+    common::allocator::keep_freed_memory();
     let cli: Cli = common::console::parse();
     let result = match cli.command {
         None => study::demonstration(),

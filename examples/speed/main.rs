@@ -19,6 +19,9 @@
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+#[path = "../common/allocator.rs"]
+mod allocator;
+
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
@@ -484,6 +487,7 @@ fn pattern_2_against_the_window(quick: bool, budget: Duration) {
 }
 
 fn main() {
+    allocator::keep_freed_memory();
     let quick = std::env::args().any(|a| a == "quick");
     let threads = threads().unwrap_or_else(|error| {
         eprintln!("error: {error}");

@@ -170,16 +170,23 @@ impl<B: Backend> HiddenRecurrent<B> {
         let device = self.output.weight.device();
         let state = self.hidden.check_state(state, batch, &device)?;
         let targets = targets.swap_dims(0, 1).reshape([time * batch]);
-        if self.hidden.gated.is_some() {
-            // The gated recurrence, then the output layer and the loss fused over all steps.
-            let (states, state) = self.hidden.forward_time_major(input, state, None);
+        if let Some(gated) = &self.hidden.gated {
+            // The gated recurrence, then the output layer and the loss fused over all steps,
+            // reading the states straight from the top layer's output (the LSTM's ends with
+            // `c(τ)`, which the loss skips).
+            let state = GatedState::unpacked(state, gated.cell());
+            let (outputs, state) = gated.forward_fused_outputs(input, state, None);
+            let rows = outputs.dims()[0] * batch;
             let losses = output_row_cross_entropy(
-                states.reshape([time * batch, self.hidden.d_hidden()]),
+                outputs.reshape([rows, self.hidden.d_hidden()]),
                 self.output.weight.val(),
                 output_bias(&self.output),
                 targets,
             );
-            return Ok((losses.reshape([time, batch]).swap_dims(0, 1), state));
+            return Ok((
+                losses.reshape([time, batch]).swap_dims(0, 1),
+                state.packed(),
+            ));
         }
         let (losses, state) = self.hidden.forward_fused_with(input, state, None, |top| {
             tanh_recurrence_loss(

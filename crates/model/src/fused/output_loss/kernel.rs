@@ -17,8 +17,9 @@ pub struct OutputShape {
     pub classes: usize,
 }
 
-/// `o = h · V + c` for every row: `hidden` `[rows, hidden]`, `weight` `V` `[hidden, classes]`,
-/// `bias` `c` `[classes]`. Returns `[rows, classes]`.
+/// `o = h · V + c` for every row: `hidden` `[rows + extra, hidden]` (the `extra` rows
+/// ignored), `weight` `V` `[hidden, classes]`, `bias` `c` `[classes]`. Returns
+/// `[rows, classes]`.
 pub fn logits<E: Real>(hidden: &[E], weight: &[E], bias: &[E], dims: OutputShape) -> Vec<E> {
     assert_eq!(bias.len(), dims.classes, "bias shape");
     let mut logits = Vec::with_capacity(dims.rows * dims.classes);
@@ -28,7 +29,7 @@ pub fn logits<E: Real>(hidden: &[E], weight: &[E], bias: &[E], dims: OutputShape
     matmul(
         &mut logits,
         Write::Accumulate,
-        Operand::new(hidden, dims.rows, dims.hidden),
+        Operand::new(scored(hidden, dims), dims.rows, dims.hidden),
         Operand::new(weight, dims.hidden, dims.classes),
         Threads::All,
     );
@@ -55,7 +56,13 @@ pub fn forward<E: Real>(
     }
 }
 
-/// `(∂L/∂h, ∂L/∂V, ∂L/∂c)`, shaped as `hidden`, `weight` and `[classes]`, from the per-row
+/// The rows of `hidden` that are scored, `[rows, hidden]`.
+fn scored<E: Real>(hidden: &[E], dims: OutputShape) -> &[E] {
+    &hidden[..dims.rows * dims.hidden]
+}
+
+/// `(∂L/∂h, ∂L/∂V, ∂L/∂c)`, shaped as `hidden` (zero in its `extra` rows), `weight` and
+/// `[classes]`, from the per-row
 /// logits gradient [`forward`] kept (`[rows, classes]`, scaled here in place) and the losses'
 /// gradient `g` (`[rows]`).
 pub fn backward<E: Real>(
@@ -74,9 +81,9 @@ pub fn backward<E: Real>(
         }
     }
     let gradient = Operand::new(&logits_gradient, dims.rows, dims.classes);
-    let mut hidden_gradient = vec![E::zero(); dims.rows * dims.hidden];
+    let mut hidden_gradient = vec![E::zero(); hidden.len()];
     matmul(
-        &mut hidden_gradient,
+        &mut hidden_gradient[..dims.rows * dims.hidden],
         Write::Overwrite,
         gradient,
         Operand::new(weight, dims.hidden, dims.classes).t(),
@@ -86,7 +93,7 @@ pub fn backward<E: Real>(
     matmul(
         &mut weight_gradient,
         Write::Overwrite,
-        Operand::new(hidden, dims.rows, dims.hidden).t(),
+        Operand::new(scored(hidden, dims), dims.rows, dims.hidden).t(),
         gradient,
         Threads::All,
     );

@@ -330,11 +330,29 @@ impl<B: Backend> GatedStack<B> {
     where
         B: RecurrenceBackend,
     {
+        let time = input.batch_time()[1];
+        let (outputs, state) = self.forward_fused_outputs(input, state, lengths);
+        (outputs.narrow(0, 0, time), state)
+    }
+
+    /// As [`GatedStack::forward_fused`], but the top layer's output as its fused operation
+    /// returns it: `h(1) … h(τ)`, then for the LSTM `c(τ)` (`[time + 1, batch, d_hidden]`; the
+    /// GRU's is `[time, batch, d_hidden]`). A consumer of the first `time` rows alone (the fused
+    /// output layer and loss) then takes them without a copy, and without the backward pass
+    /// building a padded copy of their gradient.
+    pub(crate) fn forward_fused_outputs(
+        &self,
+        input: SequenceInput<B>,
+        state: GatedState<B>,
+        lengths: Option<&[usize]>,
+    ) -> (Tensor<B, 3>, GatedState<B>)
+    where
+        B: RecurrenceBackend,
+    {
         let [batch, time] = input.batch_time();
         let d_hidden = self.d_hidden();
         let mut rows = input.into_time_major_rows();
         let mut finals = Vec::with_capacity(self.layers.len());
-        let mut states = None;
         for (k, layer) in self.layers.iter().enumerate() {
             let initial = state.layer(k);
             let (layer_states, last) = match layer {
@@ -357,7 +375,7 @@ impl<B: Backend> GatedStack<B> {
                         hidden: last(time - 1),
                         cell: Some(last(time)),
                     };
-                    (both.narrow(0, 0, time), final_state)
+                    (both, final_state)
                 }
                 GatedLayer::Gru(cell) => {
                     let projected = rows
@@ -381,20 +399,17 @@ impl<B: Backend> GatedStack<B> {
                 }
             };
             finals.push(last);
+            if k + 1 == self.layers.len() {
+                return (layer_states, GatedState::of_layers(finals));
+            }
+            let below = layer_states.narrow(0, 0, time);
             rows = StepInput::Dense(
-                if k + 1 < self.layers.len() {
-                    self.dropout.forward(layer_states.clone())
-                } else {
-                    layer_states.clone()
-                }
-                .reshape([time * batch, d_hidden]),
+                self.dropout
+                    .forward(below)
+                    .reshape([time * batch, d_hidden]),
             );
-            states = Some(layer_states);
         }
-        (
-            states.expect("at least one layer"),
-            GatedState::of_layers(finals),
-        )
+        unreachable!("a gated stack has at least one layer")
     }
 
     /// One step of every layer from `x(t)` (`[batch]` ids or `[batch, d_input]` features);
