@@ -609,6 +609,15 @@ fn smaller_cases_give_one_clear_line() {
     );
     // Usage errors: one line, exit status 2.
     assert_fails_with(&["train", "--steps", "-1"], "--iterations", 2);
+    assert_fails_with(&["train", "--time-limit", "0"], "minutes above 0", 2);
+    // A time limit ends the run early, validated and checkpointed; exit status 0.
+    let timed = scratch.0.join("timed");
+    ok(&train(&data, &timed, "100000", &["--time-limit", "0.001"]));
+    assert!(
+        last_iteration(&timed) < 100000,
+        "{}",
+        last_iteration(&timed)
+    );
     assert_fails_with(
         &[
             "export",

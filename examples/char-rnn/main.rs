@@ -126,6 +126,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         .resuming(resume);
     run.replace_existing = args.common.force;
     run.stop = Some(interrupt.flag.clone());
+    run.time_limit = args.common.time_limit;
     run.data = Some(setup.source.clone());
     run.memory_limit = if common::device::ON_CPU {
         available_bytes()

@@ -102,6 +102,11 @@ pub struct TrainingFlags {
     /// (`--steps`, the familiar name, is the same flag).
     #[arg(long, visible_alias = "steps")]
     pub iterations: Option<u64>,
+    /// Stop after this many minutes of training in this invocation (validation not counted):
+    /// the iteration running then is validated and checkpointed as the last; --resume
+    /// continues the run.
+    #[arg(long, value_name = "MINUTES", value_parser = minutes)]
+    pub time_limit: Option<std::time::Duration>,
     /// Learning rate.
     #[arg(long)]
     pub lr: Option<f64>,
@@ -273,6 +278,16 @@ pub fn first_change(fixed: impl IntoIterator<Item = Fixed>) -> Result<(), String
             ))
         }
         None => Ok(()),
+    }
+}
+
+/// `--time-limit`: a number of minutes above zero.
+fn minutes(text: &str) -> Result<std::time::Duration, String> {
+    match text.parse::<f64>() {
+        Ok(minutes) if minutes > 0.0 && minutes.is_finite() => {
+            Ok(std::time::Duration::from_secs_f64(minutes * 60.0))
+        }
+        _ => Err(format!("{text:?} is not a number of minutes above 0")),
     }
 }
 

@@ -160,6 +160,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         resume_from: resume.as_ref().map(|c| c.path.clone()),
         replace_existing: args.common.force,
         stop: Some(interrupt.flag.clone()),
+        time_limit: args.common.time_limit,
         backend: NAME.into(),
         data: source,
     };

@@ -85,6 +85,7 @@ fn train_one(run: &Run, budget: Budget, dir: &Path, device: &Device) -> Result<O
         resume_from: None,
         replace_existing: true,
         stop: None,
+        time_limit: None,
         backend: NAME.into(),
         data: None,
     };

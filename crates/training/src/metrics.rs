@@ -21,6 +21,11 @@ pub struct IterationMetrics<V = Evaluation> {
     pub loss: f64,
     /// Training throughput since the previous log line, symbols per second.
     pub tokens_per_second: f64,
+    /// Training time since the run's first iteration, in seconds: validation and checkpoints
+    /// not counted, a resumed run continuing the clock (0 in metrics written before it was
+    /// recorded).
+    #[serde(default)]
+    pub seconds: f64,
     /// Global gradient norm before clipping.
     pub gradient_norm: f64,
     /// Learning rate used.
@@ -71,6 +76,7 @@ mod tests {
             iteration,
             loss,
             tokens_per_second: 1000.0,
+            seconds: iteration as f64,
             gradient_norm: 1.0,
             learning_rate: 1e-3,
             truth_probability: None,

@@ -115,6 +115,7 @@ fn train(task: &mut Scripted, name: &str) -> unroll_training::Result<u64> {
         resume_from: None,
         replace_existing: false,
         stop: None,
+        time_limit: None,
         backend: "ndarray".into(),
         data: None,
     };

@@ -41,6 +41,7 @@ fn place(out: &Path, resume_from: Option<PathBuf>) -> RunPlace {
         resume_from,
         replace_existing: false,
         stop: None,
+        time_limit: None,
         backend: "ndarray".into(),
         data: None,
     }

@@ -175,6 +175,7 @@ fn a_sequence_classifier_trains_in_the_shared_loop() {
         resume_from: None,
         replace_existing: false,
         stop: None,
+        time_limit: None,
         backend: "ndarray".into(),
         data: None,
     };

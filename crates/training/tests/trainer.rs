@@ -706,6 +706,48 @@ fn a_stop_request_saves_last_and_the_run_resumes_exactly() {
 }
 
 #[test]
+fn a_time_limit_ends_the_run_as_its_last_iteration_and_the_run_resumes_exactly() {
+    let corpus = corpus();
+    let (whole, parts) = (Scratch::new("time-whole"), Scratch::new("time-parts"));
+    let config = TrainingConfig {
+        eval_every: 100,
+        ..small(5)
+    };
+    let uninterrupted = run(config.clone(), &corpus, &whole.0, None).unwrap();
+    // Any iteration outlasts a nanosecond: the first is the last of this invocation.
+    let limited = run_with(config.clone(), &corpus, &parts.0, None, |r| {
+        r.time_limit = Some(std::time::Duration::from_nanos(1))
+    })
+    .unwrap();
+    assert_eq!(limited.iterations, 1);
+    let last = limited.metrics.last().expect("logged");
+    assert_eq!(last.iteration, 1);
+    assert!(last.validation.is_some(), "the last iteration validates");
+    assert!(last.seconds > 0.0, "training time is recorded");
+    // The clock continues over the resume: with the checkpoint's history set to 1000 s of
+    // training, every later record counts from there.
+    let last_dir = parts.0.join("last");
+    edit(&last_dir, "metrics.jsonl", |text| {
+        text.replace(
+            &format!("\"seconds\":{}", last.seconds),
+            "\"seconds\":1000.0",
+        )
+    });
+    reseal(&last_dir);
+    let checkpoint = Checkpoint::open(&parts.0, Which::Last).unwrap();
+    assert_eq!(checkpoint.progress.iteration, 1);
+    assert_eq!(checkpoint.metrics[0].seconds, 1000.0);
+    let resumed = run(config, &corpus, &parts.0, Some(checkpoint)).unwrap();
+    assert_eq!(resumed.iterations, 5);
+    assert_eq!(losses(&resumed), losses(&uninterrupted));
+    let seconds: Vec<f64> = resumed.metrics.iter().map(|m| m.seconds).collect();
+    assert!(
+        seconds.windows(2).all(|pair| pair[0] < pair[1]) && seconds[1] > 1000.0,
+        "{seconds:?}"
+    );
+}
+
+#[test]
 fn a_locked_run_directory_is_refused() {
     let corpus = corpus();
     let out = Scratch::new("locked");

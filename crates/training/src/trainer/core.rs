@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use burn::module::AutodiffModule;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer, RmsPropConfig, SgdConfig};
@@ -92,6 +92,10 @@ pub struct RunPlace {
     pub backend: String,
     /// Where the data came from, recorded in checkpoints.
     pub data: Option<DataSource>,
+    /// Training time this invocation may take (validation and checkpoints not counted): once
+    /// past it, the iteration running is the last, validated and checkpointed as a run's last
+    /// iteration is, and the run reports normally. A resumed run continues from there.
+    pub time_limit: Option<Duration>,
 }
 
 /// What a finished run reports.
@@ -317,12 +321,17 @@ where
     fn train(mut self, observer: &mut dyn Observer<T::Validation>) -> Result<TaskReport<B, T>> {
         let first_iteration = self.progress.iteration;
         let started = Instant::now();
+        // Training time, validation and checkpoints excluded: this invocation's, and the run's
+        // before it (a resumed run continues its history's clock).
+        let mut training_time = Duration::ZERO;
+        let earlier_seconds = self.history.last().map_or(0.0, |record| record.seconds);
         let mut throughput = Throughput::new();
         let mut final_loss = f64::NAN;
         let mut last_validation = None;
         let mut last_checkpoint = self.place.out.join("last");
         observer.started(first_iteration, self.settings.iterations);
         for iteration in first_iteration..self.settings.iterations {
+            let iteration_started = Instant::now();
             let step = match self.iteration(iteration) {
                 Ok(step) => step,
                 Err(error) => {
@@ -332,19 +341,27 @@ where
             };
             final_loss = step.loss;
             throughput.items += step.items;
+            training_time += iteration_started.elapsed();
             let done = iteration + 1;
+            let out_of_time = self
+                .place
+                .time_limit
+                .is_some_and(|limit| training_time >= limit);
             self.progress.iteration = done;
             let stopping = self
                 .place
                 .stop
                 .as_ref()
                 .is_some_and(|stop| stop.load(Ordering::SeqCst));
-            let validate = done % self.settings.eval_every == 0 || done == self.settings.iterations;
+            let validate = done % self.settings.eval_every == 0
+                || done == self.settings.iterations
+                || out_of_time;
             if done % self.settings.log_every == 0 || validate || done == 1 || stopping {
                 let mut record = IterationMetrics {
                     iteration: done,
                     loss: step.loss,
                     tokens_per_second: throughput.take(),
+                    seconds: earlier_seconds + training_time.as_secs_f64(),
                     gradient_norm: step.gradient_norm,
                     learning_rate: step.learning_rate,
                     truth_probability: step.truth_probability,
@@ -375,6 +392,9 @@ where
                     iteration: done,
                     checkpoint: last_checkpoint.display().to_string(),
                 });
+            }
+            if out_of_time {
+                break;
             }
         }
         self.finish(observer)?;

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
@@ -48,6 +49,8 @@ pub struct TrainingRun<'a, B: Backend> {
     pub stop: Option<Arc<AtomicBool>>,
     /// Where the corpus came from, recorded in the checkpoints.
     pub data: Option<DataSource>,
+    /// Training time this invocation may take ([`crate::RunPlace::time_limit`]).
+    pub time_limit: Option<Duration>,
     /// Memory the run may take, in bytes (the machine's available memory for a CPU backend):
     /// a run estimated to need more is refused before anything is allocated. Absurd sizes are
     /// refused even without it.
@@ -74,6 +77,7 @@ impl<'a, B: Backend> TrainingRun<'a, B> {
             replace_existing: false,
             stop: None,
             data: None,
+            time_limit: None,
             memory_limit: None,
         }
     }
@@ -178,6 +182,7 @@ where
         replace_existing,
         stop,
         data,
+        time_limit,
         memory_limit,
     } = run;
     config.validate()?;
@@ -189,6 +194,7 @@ where
         stop,
         backend,
         data,
+        time_limit,
     };
     let mut task = LanguageModelTask::<B>::new(&config, corpus, resume)?;
     train_task(
