@@ -89,40 +89,54 @@ def tokens(batch, time_, seed):
     return ((i * 7919 + seed * 104729) % VOCAB).reshape(batch, time_).to(device)
 
 
-def pattern_1(hidden, batch, window):
-    rnn = torch.nn.RNN(VOCAB, hidden, nonlinearity="tanh", batch_first=True).to(device)
-    fc = torch.nn.Linear(hidden, VOCAB).to(device)
-    params = list(rnn.parameters()) + list(fc.parameters())
+def trainer(*modules):
+    """Adam (2e-3) over the modules' parameters, and the training update for a loss: zero the
+    gradients, backward, clip the global norm to 5, step."""
+    params = [p for module in modules for p in module.parameters()]
     optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
+
+    def train(loss):
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        optimizer.step()
+
+    return train
+
+
+def recurrence_training(what, rnn, hidden, batch, window):
+    """Pattern 1's training step with `rnn` (one-hot input, then nn.Linear, cross-entropy, clip
+    5, Adam), timed and reported."""
+    fc = torch.nn.Linear(hidden, VOCAB).to(device)
+    train = trainer(rnn, fc)
     x = torch.nn.functional.one_hot(tokens(batch, window, 1), VOCAB).float()
     y = tokens(batch, window, 2).reshape(-1)
 
     def step():
         out, _ = rnn(x)
         loss = torch.nn.functional.cross_entropy(fc(out).reshape(-1, VOCAB), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        optimizer.step()
+        train(loss)
 
-    return report(f"pattern 1 pytorch nn.RNN H {hidden} batch {batch} window {window}", batch * window, time_steps(step))
+    return report(what, batch * window, time_steps(step))
+
+
+def pattern_1(hidden, batch, window):
+    rnn = torch.nn.RNN(VOCAB, hidden, nonlinearity="tanh", batch_first=True).to(device)
+    what = f"pattern 1 pytorch nn.RNN H {hidden} batch {batch} window {window}"
+    return recurrence_training(what, rnn, hidden, batch, window)
 
 
 def pattern_2(hidden, batch, window):
     feedback = torch.nn.Linear(VOCAB, hidden).to(device)
     fc = torch.nn.Linear(hidden, VOCAB).to(device)
-    params = list(feedback.parameters()) + list(fc.parameters())
-    optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
+    train = trainer(feedback, fc)
     previous = torch.nn.functional.one_hot(tokens(batch, window, 1), VOCAB).float()
     y = tokens(batch, window, 2).reshape(-1)
 
     def step():
         logits = fc(torch.tanh(feedback(previous)))
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        optimizer.step()
+        train(loss)
 
     return report(f"pattern 2 pytorch teacher-forced H {hidden} batch {batch} window {window}", batch * window, time_steps(step))
 
@@ -132,8 +146,7 @@ def pattern_2_table(hidden, batch, window):
     symbol, so the [vocab, vocab] table is computed once per step and its rows looked up."""
     feedback = torch.nn.Linear(VOCAB, hidden).to(device)
     fc = torch.nn.Linear(hidden, VOCAB).to(device)
-    params = list(feedback.parameters()) + list(fc.parameters())
-    optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
+    train = trainer(feedback, fc)
     identity = torch.eye(VOCAB, device=device)
     previous = tokens(batch, window, 1).reshape(-1)
     y = tokens(batch, window, 2).reshape(-1)
@@ -141,10 +154,7 @@ def pattern_2_table(hidden, batch, window):
     def step():
         table = fc(torch.tanh(feedback(identity)))
         loss = torch.nn.functional.cross_entropy(table[previous], y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        optimizer.step()
+        train(loss)
 
     return report(f"pattern 2 pytorch per-symbol table H {hidden} batch {batch} window {window}", batch * window, time_steps(step))
 
@@ -152,18 +162,14 @@ def pattern_2_table(hidden, batch, window):
 def pattern_3(hidden, batch, window):
     rnn = torch.nn.RNN(VOCAB, hidden, nonlinearity="tanh", batch_first=True).to(device)
     fc = torch.nn.Linear(hidden, VOCAB).to(device)
-    params = list(rnn.parameters()) + list(fc.parameters())
-    optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
+    train = trainer(rnn, fc)
     x = torch.nn.functional.one_hot(tokens(batch, window, 1), VOCAB).float()
     y = tokens(batch, 1, 2).reshape(-1)
 
     def step():
         _, last = rnn(x)
         loss = torch.nn.functional.cross_entropy(fc(last[-1]), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        optimizer.step()
+        train(loss)
 
     return report(f"pattern 3 pytorch nn.RNN H {hidden} batch {batch} window {window}", batch * window, time_steps(step))
 
@@ -178,8 +184,7 @@ def pattern_3_packed(hidden, batch):
     (pack_padded_sequence, which sorts the rows itself); tokens are the real, unpadded ones."""
     rnn = torch.nn.RNN(VOCAB, hidden, nonlinearity="tanh", batch_first=True).to(device)
     fc = torch.nn.Linear(hidden, VOCAB).to(device)
-    params = list(rnn.parameters()) + list(fc.parameters())
-    optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
+    train = trainer(rnn, fc)
     batches = []
     for j in range(8):
         lengths = variable_lengths(j, batch)
@@ -194,10 +199,7 @@ def pattern_3_packed(hidden, batch):
         packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         _, last = rnn(packed)
         loss = torch.nn.functional.cross_entropy(fc(last[-1]), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        optimizer.step()
+        train(loss)
 
     per_step = sum(int(l.sum()) for _, l in batches) // len(batches)
     return report(f"pattern 3 pytorch packed lengths 20-200 H {hidden} batch {batch}", per_step, time_steps(step))
@@ -219,8 +221,7 @@ def pattern_1_feeding(hidden, batch, window, strategy):
     the own symbol sampled from the softmax of the previous output, no gradient through it."""
     cell = torch.nn.RNNCell(VOCAB, hidden, nonlinearity="tanh").to(device)
     fc = torch.nn.Linear(hidden, VOCAB).to(device)
-    params = list(cell.parameters()) + list(fc.parameters())
-    optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
+    train = trainer(cell, fc)
     x = tokens(batch, window, 1)
     y = tokens(batch, window, 2).reshape(-1)
 
@@ -236,10 +237,7 @@ def pattern_1_feeding(hidden, batch, window, strategy):
             outputs.append(fc(h))
         logits = torch.stack(outputs, 1)
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        optimizer.step()
+        train(loss)
 
     what = f"pattern 1 pytorch {strategy}, RNNCell loop, H {hidden} b {batch} w {window}"
     return report(what, batch * window, time_steps(step))
@@ -251,8 +249,7 @@ def pattern_2_with_input(hidden, batch, window, strategy):
     feedback = torch.nn.Linear(VOCAB, hidden).to(device)
     given = torch.nn.Linear(VOCAB, hidden, bias=False).to(device)
     fc = torch.nn.Linear(hidden, VOCAB).to(device)
-    params = list(feedback.parameters()) + list(given.parameters()) + list(fc.parameters())
-    optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
+    train = trainer(feedback, given, fc)
     one_hot = lambda ids: torch.nn.functional.one_hot(ids, VOCAB).float()
     x = one_hot(tokens(batch, window, 3))
     previous = tokens(batch, window, 1)
@@ -272,10 +269,7 @@ def pattern_2_with_input(hidden, batch, window, strategy):
                 outputs.append(fc(torch.tanh(feedback(one_hot(fed)) + projected[:, t])))
             logits = torch.stack(outputs, 1)
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        optimizer.step()
+        train(loss)
 
     what = f"pattern 2 pytorch {strategy}, H {hidden} b {batch} w {window}"
     return report(what, batch * window, time_steps(step))
@@ -313,22 +307,8 @@ def gated_training(cell, layers, hidden, batch, window):
     """Pattern 1 with nn.LSTM (oneDNN's fused LSTM on the CPU) or nn.GRU, as unroll's gated cells."""
     kind = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
     rnn = kind(VOCAB, hidden, num_layers=layers, batch_first=True).to(device)
-    fc = torch.nn.Linear(hidden, VOCAB).to(device)
-    params = list(rnn.parameters()) + list(fc.parameters())
-    optimizer = torch.optim.Adam(params, lr=2e-3, eps=1e-8)
-    x = torch.nn.functional.one_hot(tokens(batch, window, 1), VOCAB).float()
-    y = tokens(batch, window, 2).reshape(-1)
-
-    def step():
-        out, _ = rnn(x)
-        loss = torch.nn.functional.cross_entropy(fc(out).reshape(-1, VOCAB), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        optimizer.step()
-
     what = f"{cell} pytorch nn.{kind.__name__} {layers}L H {hidden} batch {batch} window {window}"
-    return report(what, batch * window, time_steps(step))
+    return recurrence_training(what, rnn, hidden, batch, window)
 
 
 def gated():

@@ -190,7 +190,7 @@ fn training_setup(args: &TrainArgs) -> Result<TrainingSetup, Error> {
 /// One line saying what is about to be trained.
 fn describe(config: &TrainingConfig, corpus: &Corpus, data_path: Option<&Path>) {
     note(format!(
-        "corpus: {} ({} symbols, vocabulary {}); {} pattern, hidden {}, layers {}, window {}, batch {}, {} iterations, {:?}, lr {}",
+        "corpus: {} ({} symbols, vocabulary {}); {} pattern, {} cell, hidden {}, layers {}, dropout {}, window {}, batch {}, {} iterations, {:?}, lr {}",
         data_path.map_or("built-in additions".into(), |p| p.display().to_string()),
         corpus.ids.len(),
         corpus.vocabulary.len(),
@@ -198,8 +198,10 @@ fn describe(config: &TrainingConfig, corpus: &Corpus, data_path: Option<&Path>) 
             unroll::training::Pattern::Hidden => "hidden-recurrent (1)",
             unroll::training::Pattern::Output => "output-recurrent (2)",
         },
+        config.model.cell.name(),
         config.model.hidden,
         config.model.layers,
+        config.model.dropout,
         config.window,
         config.batch,
         config.iterations,

@@ -938,6 +938,27 @@ pub fn random_case<B: TestBackend>(
     (sequence, state)
 }
 
+/// A pattern-1 model of `cell` on the fused path, and the same weights on the unrolled path.
+fn fused_and_unrolled<B: TestBackend>(
+    input: InputEncoding,
+    d_hidden: usize,
+    layers: usize,
+    cell: RecurrentCell,
+    classes: usize,
+    device: &B::Device,
+) -> (HiddenRecurrent<B>, HiddenRecurrent<B>) {
+    let fused = HiddenRecurrentConfig::new(
+        HiddenStackConfig::new(input, d_hidden)
+            .with_num_layers(layers)
+            .with_cell(cell),
+        classes,
+    )
+    .init::<B>(device);
+    let mut unrolled = materialized(&fused);
+    unrolled.hidden.path = RecurrencePath::Unrolled;
+    (fused, unrolled)
+}
+
 pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
     B::seed(device, 41);
     let mut numbers = Numbers::new(10);
@@ -957,15 +978,7 @@ pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
         (features, 2, true, gru),
     ];
     for (input, layers, with_state, cell) in cases {
-        let fused = HiddenRecurrentConfig::new(
-            HiddenStackConfig::new(input, d_hidden)
-                .with_num_layers(layers)
-                .with_cell(cell),
-            6,
-        )
-        .init::<B>(device);
-        let mut unrolled = materialized(&fused);
-        unrolled.hidden.path = RecurrencePath::Unrolled;
+        let (fused, unrolled) = fused_and_unrolled::<B>(input, d_hidden, layers, cell, 6, device);
         let (sequence, state) = random_case::<B>(
             &mut numbers,
             input,
@@ -1088,15 +1101,8 @@ pub fn fused_forward_loss_equals_unrolled<B: TestBackend>(device: &B::Device) {
         (tokens, 2, true, gru),
     ];
     for (input, layers, with_state, cell) in cases {
-        let fused = HiddenRecurrentConfig::new(
-            HiddenStackConfig::new(input, d_hidden)
-                .with_num_layers(layers)
-                .with_cell(cell),
-            classes,
-        )
-        .init::<B>(device);
-        let mut unrolled = materialized(&fused);
-        unrolled.hidden.path = RecurrencePath::Unrolled;
+        let (fused, unrolled) =
+            fused_and_unrolled::<B>(input, d_hidden, layers, cell, classes, device);
         let (sequence, state) = random_case::<B>(
             &mut numbers,
             input,

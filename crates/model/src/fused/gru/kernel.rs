@@ -14,7 +14,8 @@ use crate::fused::host::matmul::{
     Operand, Threads, Write, matmul_strided, transpose, transpose_into,
 };
 use crate::fused::recurrence::kernel::{
-    RecurrenceShape, RowLengths, block, blocks_per_range, recurrent_weight_gradient, row_ranges,
+    GateBackProjection, RecurrenceShape, RowLengths, block, blocks_per_range,
+    recurrent_weight_gradient, row_ranges,
 };
 
 /// A buffer of `width` blocks of `H` per row.
@@ -184,10 +185,7 @@ pub(crate) fn backward<E: Real>(
         .zip(hidden_blocks.into_par_iter().zip(first_blocks))
         .for_each(
             |((range, (mut projected, mut recurrent)), (mut gradients, mut first))| {
-                let rows = range.len();
-                // The hidden side's gradient transposed, [3H, rows], and W_hh times it, [H, rows].
-                let mut recurrent_transposed = vec![E::zero(); 3 * hidden * rows];
-                let mut product = vec![E::zero(); hidden * rows];
+                let mut back = GateBackProjection::new(hidden, 3 * hidden, range.len());
                 for t in (0..time).rev() {
                     let (before, rest) = gradients.split_at_mut(t);
                     let target = if t == 0 {
@@ -232,30 +230,7 @@ pub(crate) fn backward<E: Real>(
                             target[j] = target[j] + dh[j] * z;
                         }
                     }
-                    if running > 0 {
-                        transpose_into(
-                            &mut recurrent_transposed,
-                            rows,
-                            &recurrent[..running * 3 * hidden],
-                            3 * hidden,
-                        );
-                        matmul_strided(
-                            &mut product,
-                            rows,
-                            Write::Overwrite,
-                            weight,
-                            Operand::strided(&recurrent_transposed, 3 * hidden, running, rows),
-                            Threads::One,
-                        );
-                        for (row, target) in target[..running * hidden]
-                            .chunks_exact_mut(hidden)
-                            .enumerate()
-                        {
-                            for (j, value) in target.iter_mut().enumerate() {
-                                *value = *value + product[j * rows + row];
-                            }
-                        }
-                    }
+                    back.add_into(target, recurrent, running, weight);
                 }
             },
         );

@@ -20,7 +20,8 @@ use crate::fused::host::matmul::{
     Operand, Threads, Write, matmul_strided, transpose, transpose_into,
 };
 use crate::fused::recurrence::kernel::{
-    RecurrenceShape, RowLengths, block, blocks_per_range, recurrent_weight_gradient, row_ranges,
+    GateBackProjection, RecurrenceShape, RowLengths, block, blocks_per_range,
+    recurrent_weight_gradient, row_ranges,
 };
 
 /// The shape of the gate buffers: four blocks per row.
@@ -216,9 +217,7 @@ pub(crate) fn backward<E: Real>(
             let dc = &mut *dc[0];
             let rows = range.len();
             let mut tanh_cell = vec![E::zero(); hidden];
-            // δaᵀ, [4H, rows], and the product W_hh · δaᵀ, [H, rows].
-            let mut delta_transposed = vec![E::zero(); 4 * hidden * rows];
-            let mut product = vec![E::zero(); hidden * rows];
+            let mut back = GateBackProjection::new(hidden, 4 * hidden, rows);
             for t in (0..time).rev() {
                 let (before_h, rest_h) = dh.split_at_mut(t);
                 let target_h = if t == 0 {
@@ -261,30 +260,7 @@ pub(crate) fn backward<E: Real>(
                         dc[j] = d_cell * f;
                     }
                 }
-                if running > 0 {
-                    transpose_into(
-                        &mut delta_transposed,
-                        rows,
-                        &delta[..running * 4 * hidden],
-                        4 * hidden,
-                    );
-                    matmul_strided(
-                        &mut product,
-                        rows,
-                        Write::Overwrite,
-                        weight,
-                        Operand::strided(&delta_transposed, 4 * hidden, running, rows),
-                        Threads::One,
-                    );
-                    for (row, target) in target_h[..running * hidden]
-                        .chunks_exact_mut(hidden)
-                        .enumerate()
-                    {
-                        for (j, value) in target.iter_mut().enumerate() {
-                            *value = *value + product[j * rows + row];
-                        }
-                    }
-                }
+                back.add_into(target_h, delta, running, weight);
             }
         });
     let weight = recurrent_weight_gradient(

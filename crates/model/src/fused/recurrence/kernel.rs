@@ -18,7 +18,9 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::fused::host::math::{Real, add_assign, tanh_slope};
-use crate::fused::host::matmul::{Operand, Threads, Write, matmul, transpose};
+use crate::fused::host::matmul::{
+    Operand, Threads, Write, matmul, matmul_strided, transpose, transpose_into,
+};
 
 /// Fewest rows worth a core of their own: below this the per-step products are too small to
 /// pay for the split.
@@ -263,6 +265,65 @@ pub(crate) fn recurrent_weight_gradient<E: Real>(
     match lengths.0 {
         None => weight_gradient(states, initial, delta, dims, width),
         Some(lengths) => packed_weight_gradient(states, initial, delta, dims, width, lengths),
+    }
+}
+
+/// A core's scratch for handing the gate gradients of a gated cell's step back to the step
+/// before: `∂L/∂h(t-1) += δa(t) · W_hh` per row, computed as one product `W_hhᵀ · δaᵀ`
+/// (`[H, width]` times `[width, rows]`: the core's few rows as the narrow side, as in the
+/// forward pass).
+pub(crate) struct GateBackProjection<E> {
+    hidden: usize,
+    width: usize,
+    rows: usize,
+    /// `δaᵀ`, `[width, rows]`.
+    transposed: Vec<E>,
+    /// `W_hhᵀ · δaᵀ`, `[H, rows]`.
+    product: Vec<E>,
+}
+
+impl<E: Real> GateBackProjection<E> {
+    /// Scratch for `rows` rows of `width` gate gradients and `hidden` units.
+    pub(crate) fn new(hidden: usize, width: usize, rows: usize) -> Self {
+        GateBackProjection {
+            hidden,
+            width,
+            rows,
+            transposed: vec![E::zero(); width * rows],
+            product: vec![E::zero(); hidden * rows],
+        }
+    }
+
+    /// Adds `δa · W_hh` into `target` (`[rows, H]`) for the first `running` rows of `delta`
+    /// (`[rows, width]`); `weight` is `W_hhᵀ` as stored, `[H, width]`.
+    pub(crate) fn add_into(
+        &mut self,
+        target: &mut [E],
+        delta: &[E],
+        running: usize,
+        weight: Operand<'_, E>,
+    ) {
+        if running == 0 {
+            return;
+        }
+        let (hidden, width, rows) = (self.hidden, self.width, self.rows);
+        transpose_into(&mut self.transposed, rows, &delta[..running * width], width);
+        matmul_strided(
+            &mut self.product,
+            rows,
+            Write::Overwrite,
+            weight,
+            Operand::strided(&self.transposed, width, running, rows),
+            Threads::One,
+        );
+        for (row, target) in target[..running * hidden]
+            .chunks_exact_mut(hidden)
+            .enumerate()
+        {
+            for (j, value) in target.iter_mut().enumerate() {
+                *value = *value + self.product[j * rows + row];
+            }
+        }
     }
 }
 
