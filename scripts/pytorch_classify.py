@@ -17,6 +17,7 @@ import sys
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
+from torch_cells import recurrent_layers
 
 
 def compare(ours, theirs):
@@ -57,15 +58,6 @@ else:
     width = 1
 classes = encoding["targets"]["target"] == "classes"
 outputs = len(encoding["targets"]["labels"]) if classes else 1
-
-
-def recurrent_layers(cell, width, hidden, layers):
-    """nn.RNN (tanh), nn.LSTM or nn.GRU, as the export's `cell` says."""
-    if cell == "lstm":
-        return torch.nn.LSTM(width, hidden, num_layers=layers, batch_first=True)
-    if cell == "gru":
-        return torch.nn.GRU(width, hidden, num_layers=layers, batch_first=True)
-    return torch.nn.RNN(width, hidden, num_layers=layers, nonlinearity="tanh", batch_first=True)
 
 
 class Summarizer(torch.nn.Module):

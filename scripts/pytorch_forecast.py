@@ -20,6 +20,7 @@ import sys
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
+from torch_cells import recurrent_layers
 
 
 def read_rows(path):
@@ -51,12 +52,7 @@ class Pattern2(torch.nn.Module):
 class Pattern1(torch.nn.Module):
     def __init__(self, width, hidden, layers, outputs, cell="tanh"):
         super().__init__()
-        if cell == "lstm":
-            self.rnn = torch.nn.LSTM(width, hidden, num_layers=layers, batch_first=True)
-        elif cell == "gru":
-            self.rnn = torch.nn.GRU(width, hidden, num_layers=layers, batch_first=True)
-        else:
-            self.rnn = torch.nn.RNN(width, hidden, num_layers=layers, nonlinearity="tanh", batch_first=True)
+        self.rnn = recurrent_layers(cell, width, hidden, layers)
         self.fc = torch.nn.Linear(hidden, outputs)
         self.width = width
 

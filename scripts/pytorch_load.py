@@ -13,6 +13,7 @@ import sys
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
+from torch_cells import recurrent_layers
 
 path, data = sys.argv[1], sys.argv[2]
 with safe_open(path, "pt") as f:
@@ -26,12 +27,7 @@ cell = meta.get("cell", "tanh")  # exports before the gated cells had only tanh
 class CharRNN(torch.nn.Module):
     def __init__(self):
         super().__init__()
-        if cell == "lstm":
-            self.rnn = torch.nn.LSTM(V, H, num_layers=L, batch_first=True)
-        elif cell == "gru":
-            self.rnn = torch.nn.GRU(V, H, num_layers=L, batch_first=True)
-        else:
-            self.rnn = torch.nn.RNN(V, H, num_layers=L, nonlinearity="tanh", batch_first=True)
+        self.rnn = recurrent_layers(cell, V, H, L)
         self.fc = torch.nn.Linear(H, V)
 
     def forward(self, x, h=None):

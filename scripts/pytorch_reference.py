@@ -17,6 +17,7 @@ import os
 import time
 
 import torch
+from torch_cells import recurrent_layers
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--data", required=True)
@@ -50,13 +51,7 @@ class CharRNN(torch.nn.Module):
     def __init__(self):
         super().__init__()
         # The input is the one-hot previous symbol, as in unroll's pattern 1 (same initialisation).
-        sizes = dict(num_layers=args.layers, dropout=args.dropout, batch_first=True)
-        if args.cell == "lstm":
-            self.rnn = torch.nn.LSTM(V, args.hidden, **sizes)
-        elif args.cell == "gru":
-            self.rnn = torch.nn.GRU(V, args.hidden, **sizes)
-        else:
-            self.rnn = torch.nn.RNN(V, args.hidden, nonlinearity="tanh", **sizes)
+        self.rnn = recurrent_layers(args.cell, V, args.hidden, args.layers, args.dropout)
         self.fc = torch.nn.Linear(args.hidden, V)
 
     def forward(self, x, h=None):

@@ -58,6 +58,10 @@ pub fn forward<E: Real>(
 
 /// The rows of `hidden` that are scored, `[rows, hidden]`.
 fn scored<E: Real>(hidden: &[E], dims: OutputShape) -> &[E] {
+    assert!(
+        hidden.len() >= dims.rows * dims.hidden,
+        "h has fewer rows than there are targets"
+    );
     &hidden[..dims.rows * dims.hidden]
 }
 
