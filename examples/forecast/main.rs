@@ -130,11 +130,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         standardization,
         train,
         validation,
-    } = prepare(
-        &config,
-        &series,
-        resume.as_ref().map(|c| &c.standardization),
-    )?;
+    } = prepare(&config, &series, resume.as_ref().map(|c| &c.encoding))?;
     let source = match &data_path {
         Some(path) => Some(DataSource::of(Some(path), &std::fs::read(path)?)),
         None => None,
@@ -306,7 +302,7 @@ fn scored_rows(
 ) -> Result<Vec<Vec<f64>>, Error> {
     match data {
         Some(path) => Ok(checkpoint
-            .standardization
+            .encoding
             .standardize(&read_series_csv(path)?.rows)?),
         None => {
             // The run's own validation part: of its built-in system, or of the file it
@@ -320,12 +316,7 @@ fn scored_rows(
                 return Err("give the series to score with --data FILE".into());
             }
             let series = run_series(&checkpoint.config, recorded.as_deref())?;
-            Ok(prepare(
-                &checkpoint.config,
-                &series,
-                Some(&checkpoint.standardization),
-            )?
-            .validation)
+            Ok(prepare(&checkpoint.config, &series, Some(&checkpoint.encoding))?.validation)
         }
     }
 }
@@ -346,7 +337,7 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     let scores = score_forecaster(
         &model,
         &rows,
-        &open_loop(&config, &checkpoint.standardization),
+        &open_loop(&config, &checkpoint.encoding),
         &device,
     )?;
     if let Some(path) = &args.plot {
@@ -381,7 +372,7 @@ fn run_forecast(args: ForecastArgs) -> Result<ExitCode, Error> {
     }
     let checkpoint = ForecastCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let series = read_series_csv(&args.data)?;
-    let standardization = &checkpoint.standardization;
+    let standardization = &checkpoint.encoding;
     let rows = standardization.standardize(&series.rows)?;
     let warmup = checkpoint.config.warmup.min(rows.len());
     let device = common::device::open()?;
@@ -439,7 +430,7 @@ fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
         ("pattern", pattern_number(&checkpoint.config).to_string()),
         (
             "standardization",
-            serde_json::to_string(&checkpoint.standardization)?,
+            serde_json::to_string(&checkpoint.encoding)?,
         ),
         ("config", serde_json::to_string(&checkpoint.config)?),
     ];

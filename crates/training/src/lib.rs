@@ -71,6 +71,7 @@ pub mod progress;
 pub mod run_directory;
 pub mod schedule;
 pub mod sequence;
+pub mod task_checkpoint;
 pub mod trainer;
 
 pub use checkpoint::{Checkpoint, Which};

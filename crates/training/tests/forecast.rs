@@ -176,11 +176,11 @@ where
     let model = saved.model::<B::InnerBackend>(&device).unwrap();
     let series = BuiltinSystem::Lorenz.series(1500, 0.0, 0).unwrap();
     let (_, validation) = split_in_time(&series, 0.2, 60).unwrap();
-    let rows = saved.standardization.standardize(&validation.rows).unwrap();
+    let rows = saved.encoding.standardize(&validation.rows).unwrap();
     let scores = score_forecaster(
         &model,
         &rows,
-        &open_loop(&saved.config, &saved.standardization),
+        &open_loop(&saved.config, &saved.encoding),
         &device,
     )
     .unwrap();

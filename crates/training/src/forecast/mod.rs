@@ -5,11 +5,10 @@
 //! - [`data`]: a CSV series or a built-in system ([`systems`]: Lorenz-63, Mackey–Glass), its
 //!   standardisation fitted on the training part, and the split that holds out its end;
 //! - [`model`]: the [`Forecaster`], fed the truth or its own outputs (detached or not);
-//! - [`task`]: the [`Task`](crate::Task) the shared loop trains, with its [`checkpoint`];
+//! - [`task`]: the [`Task`](crate::Task) the shared loop trains, with its checkpoint;
 //! - [`evaluate`] and [`metrics`]: one-step error, open-loop NRMSE at each horizon and the
 //!   valid prediction time.
 
-pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod evaluate;
@@ -18,7 +17,6 @@ pub mod model;
 pub mod systems;
 pub mod task;
 
-pub use checkpoint::ForecastCheckpoint;
 pub use config::{FedGradient, ForecastConfig, ForecastStrategy};
 pub use data::{
     BuiltinSeries, BuiltinSystem, LORENZ_INTERVAL, Series, Standardization, read_series_csv,
@@ -28,4 +26,4 @@ pub use evaluate::{ForecastScores, OpenLoop, forecasts, score_forecaster, starti
 pub use metrics::{column_deviations, nrmse_by_horizon, valid_prediction_time};
 pub use model::{ForecastNetwork, Forecaster, RegressionLoss, init_forecaster};
 pub use systems::{LORENZ_LYAPUNOV_EXPONENT, Lorenz, MackeyGlass, add_observation_noise};
-pub use task::{ForecastTask, open_loop};
+pub use task::{ForecastCheckpoint, ForecastFiles, ForecastTask, open_loop};

@@ -1,24 +1,26 @@
 //! The forecaster as a task of the shared loop: random windows of the training part, fed by
-//! the strategy, scored by the mean squared error; validated one step ahead and open loop.
+//! the strategy, scored by the mean squared error; validated one step ahead and open loop. Its
+//! checkpoint is every task's ([`TaskCheckpoint`]) with the standardisation in
+//! `standardization.json`.
 
 use std::path::{Path, PathBuf};
 
 use burn::module::AutodiffModule;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use unroll_model::RecurrenceBackend;
 
-use super::checkpoint::ForecastCheckpoint;
 use super::config::{ForecastConfig, ForecastStrategy};
 use super::data::Standardization;
 use super::evaluate::{ForecastScores, OpenLoop, score_forecaster};
 use super::model::{Forecaster, init_forecaster};
 use crate::batches::iteration_seed;
 use crate::checkpoint::Which;
-use crate::error::{Result, checkpoint_error, invalid};
+use crate::error::{Result, invalid};
 use crate::feeding::FeedingStreams;
+use crate::task_checkpoint::{CheckpointKind, TaskCheckpoint};
 use crate::trainer::{IterationLoss, Resumed, Snapshot, Task};
 
 /// Training a [`Forecaster`] on a standardised series.
@@ -111,45 +113,17 @@ where
     type Validation = ForecastScores;
 
     fn init_model(&mut self, device: &B::Device) -> Result<Self::Model> {
-        init_forecaster(
-            &self.config.model,
-            self.standardization.width(),
-            self.config.loss,
-            device,
-        )
+        ForecastFiles::init(&self.config, &self.standardization, device)
     }
 
     fn resume(
         &mut self,
         device: &B::Device,
     ) -> Result<Option<Resumed<Self::Model, ForecastScores>>> {
-        let Some(checkpoint) = self.resume.take() else {
-            return Ok(None);
-        };
-        if checkpoint.standardization.columns != self.standardization.columns {
-            return Err(checkpoint_error(
-                &checkpoint.path,
-                format!(
-                    "it forecasts the columns {}, not {}",
-                    checkpoint.standardization.columns.join(", "),
-                    self.standardization.columns.join(", ")
-                ),
-            ));
-        }
-        if checkpoint.config.model != self.config.model
-            || checkpoint.config.loss != self.config.loss
-        {
-            return Err(checkpoint_error(
-                &checkpoint.path,
-                "its network has another shape than these settings ask for",
-            ));
-        }
-        Ok(Some(Resumed {
-            model: checkpoint.model(device)?,
-            optimizer: checkpoint.optimizer_bytes().map(<[u8]>::to_vec),
-            progress: checkpoint.progress,
-            metrics: checkpoint.metrics,
-        }))
+        self.resume
+            .take()
+            .map(|saved| saved.into_resumed(&self.config, &self.standardization, device))
+            .transpose()
     }
 
     fn loss(
@@ -212,5 +186,55 @@ where
         snapshot: &Snapshot<'_, Self::Model, ForecastScores>,
     ) -> Result<PathBuf> {
         ForecastCheckpoint::save(out, which, &self.config, &self.standardization, snapshot)
+    }
+}
+
+/// A forecaster's checkpoint, read and verified; its `encoding` is the columns' standardisation.
+pub type ForecastCheckpoint = TaskCheckpoint<ForecastFiles>;
+
+/// What a forecaster's checkpoint holds besides the loop's files.
+#[derive(Debug, Clone)]
+pub enum ForecastFiles {}
+
+impl CheckpointKind for ForecastFiles {
+    type Config = ForecastConfig;
+    type Encoding = Standardization;
+    type Scores = ForecastScores;
+    type Model<B: Backend> = Forecaster<B>;
+
+    const ENCODING_FILE: &'static str = "standardization.json";
+
+    fn foreign(has_file: &dyn Fn(&str) -> bool) -> Option<&'static str> {
+        (!has_file(Self::ENCODING_FILE))
+            .then_some("this is not a forecaster's checkpoint (it has no standardization.json)")
+    }
+
+    fn validate(config: &ForecastConfig) -> Result<()> {
+        config.validate()
+    }
+
+    fn mismatch(
+        saved: &ForecastConfig,
+        saved_standardization: &Standardization,
+        config: &ForecastConfig,
+        standardization: &Standardization,
+    ) -> Option<String> {
+        if saved_standardization.columns != standardization.columns {
+            return Some(format!(
+                "it forecasts the columns {}, not {}",
+                saved_standardization.columns.join(", "),
+                standardization.columns.join(", ")
+            ));
+        }
+        (saved.model != config.model || saved.loss != config.loss)
+            .then(|| "its network has another shape than these settings ask for".to_string())
+    }
+
+    fn init<B: Backend>(
+        config: &ForecastConfig,
+        standardization: &Standardization,
+        device: &B::Device,
+    ) -> Result<Forecaster<B>> {
+        init_forecaster(&config.model, standardization.width(), config.loss, device)
     }
 }

@@ -7,21 +7,19 @@
 //! - [`batches`]: length-bucketed batches, so padding stays small (a padded batch runs on the
 //!   fused path, each row stopping at its own length);
 //! - [`task`]: the [`Task`](crate::Task) the shared loop trains, with exact resume, atomic
-//!   checkpoints ([`checkpoint`]), the divergence guard, metrics and the loss plot;
+//!   checkpoints, the divergence guard, metrics and the loss plot;
 //! - [`scores`]: accuracy, macro-F1, per-class scores and the confusion matrix, or MSE, MAE
 //!   and R², each beside its trivial baseline.
 
 pub mod batches;
-pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod encoding;
 pub mod scores;
 pub mod task;
 
-pub use checkpoint::SequenceCheckpoint;
 pub use config::{ClassWeights, SequenceConfig};
 pub use data::{Example, TargetKind, read_class_directory, read_labelled_lines, read_numeric_csv};
 pub use encoding::{Encoding, Samples, stratified_split};
 pub use scores::{ClassificationScores, RegressionScores, SequenceScores};
-pub use task::{SequenceTask, predict, score};
+pub use task::{SequenceCheckpoint, SequenceFiles, SequenceTask, predict, score};

@@ -1,5 +1,6 @@
 //! Pattern 3 as a task of the shared loop: length-bucketed batches, cross-entropy (optionally
-//! class-weighted) or the mean squared error of standardised targets, validation scores.
+//! class-weighted) or the mean squared error of standardised targets, validation scores. Its
+//! checkpoint is every task's ([`TaskCheckpoint`]) with the encoding in `encoding.json`.
 
 use std::path::{Path, PathBuf};
 
@@ -10,12 +11,12 @@ use unroll_model::fused::row_cross_entropy;
 use unroll_model::{RecurrenceBackend, SequenceSummarizer};
 
 use super::batches::{BatchTargets, BucketedBatches, batch_inputs, batch_tensors, sorted_batches};
-use super::checkpoint::SequenceCheckpoint;
 use super::config::{ClassWeights, SequenceConfig};
 use super::encoding::{Encoding, Inputs, Samples, TargetEncoding, Targets};
 use super::scores::{ClassificationScores, RegressionScores, SequenceScores};
-use crate::checkpoint::Which;
-use crate::error::{Result, checkpoint_error};
+use crate::checkpoint::{VOCABULARY, Which};
+use crate::error::Result;
+use crate::task_checkpoint::{CheckpointKind, TaskCheckpoint};
 use crate::trainer::{IterationLoss, Resumed, Snapshot, Task};
 
 /// Training a [`SequenceSummarizer`] on encoded samples.
@@ -94,34 +95,17 @@ where
     type Validation = SequenceScores;
 
     fn init_model(&mut self, device: &B::Device) -> Result<Self::Model> {
-        Ok(self.config.summarizer(&self.encoding).try_init(device)?)
+        SequenceFiles::init(&self.config, &self.encoding, device)
     }
 
     fn resume(
         &mut self,
         device: &B::Device,
     ) -> Result<Option<Resumed<Self::Model, SequenceScores>>> {
-        let Some(checkpoint) = self.resume.take() else {
-            return Ok(None);
-        };
-        if checkpoint.encoding != self.encoding {
-            return Err(checkpoint_error(
-                &checkpoint.path,
-                "it was trained on data with other symbols or labels than these",
-            ));
-        }
-        if checkpoint.config.model != self.config.model {
-            return Err(checkpoint_error(
-                &checkpoint.path,
-                "its network has another shape than these settings ask for",
-            ));
-        }
-        Ok(Some(Resumed {
-            model: checkpoint.model(device)?,
-            optimizer: checkpoint.optimizer_bytes().map(<[u8]>::to_vec),
-            progress: checkpoint.progress,
-            metrics: checkpoint.metrics,
-        }))
+        self.resume
+            .take()
+            .map(|saved| saved.into_resumed(&self.config, &self.encoding, device))
+            .transpose()
     }
 
     fn loss(
@@ -255,5 +239,53 @@ pub fn score(encoding: &Encoding, samples: &Samples, outputs: &[Vec<f64>]) -> Se
             SequenceScores::Regression(RegressionScores::new(&truth, &predicted, *mean))
         }
         _ => unreachable!("samples are encoded by their encoding"),
+    }
+}
+
+/// A sequence model's checkpoint, read and verified.
+pub type SequenceCheckpoint = TaskCheckpoint<SequenceFiles>;
+
+/// What a sequence model's checkpoint holds besides the loop's files.
+#[derive(Debug, Clone)]
+pub enum SequenceFiles {}
+
+impl CheckpointKind for SequenceFiles {
+    type Config = SequenceConfig;
+    type Encoding = Encoding;
+    type Scores = SequenceScores;
+    type Model<B: Backend> = SequenceSummarizer<B>;
+
+    const ENCODING_FILE: &'static str = "encoding.json";
+
+    fn foreign(has_file: &dyn Fn(&str) -> bool) -> Option<&'static str> {
+        (!has_file(Self::ENCODING_FILE) && has_file(VOCABULARY))
+            .then_some("this is a language model's checkpoint (char-rnn's), not a sequence model's")
+    }
+
+    fn validate(config: &SequenceConfig) -> Result<()> {
+        config.validate()
+    }
+
+    fn mismatch(
+        saved: &SequenceConfig,
+        saved_encoding: &Encoding,
+        config: &SequenceConfig,
+        encoding: &Encoding,
+    ) -> Option<String> {
+        if saved_encoding != encoding {
+            return Some(
+                "it was trained on data with other symbols or labels than these".to_string(),
+            );
+        }
+        (saved.model != config.model)
+            .then(|| "its network has another shape than these settings ask for".to_string())
+    }
+
+    fn init<B: Backend>(
+        config: &SequenceConfig,
+        encoding: &Encoding,
+        device: &B::Device,
+    ) -> Result<SequenceSummarizer<B>> {
+        Ok(config.summarizer(encoding).try_init(device)?)
     }
 }

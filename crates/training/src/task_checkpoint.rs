@@ -1,0 +1,150 @@
+//! The checkpoint of a task trained by the shared loop (a classifier, a forecaster): the loop's
+//! files, the run's settings and how the data became numbers, one type for every task.
+//!
+//! ```text
+//! RUN/last/  model.bpk  optimizer.bin  config.json  <the kind's encoding file>  progress.json
+//!            metrics.jsonl  checksums.json
+//! ```
+//! Written and verified as every checkpoint is ([`crate::checkpoint`]).
+
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::checkpoint::{
+    CONFIG, CheckpointFiles, MODEL, OPTIMIZER, PROGRESS, Progress, Which, load_weights, pretty,
+    save_snapshot,
+};
+use crate::error::{Result, checkpoint_error};
+use crate::metrics::IterationMetrics;
+use crate::trainer::{Resumed, Snapshot};
+
+/// What one kind of task keeps in its checkpoints besides the loop's files.
+pub trait CheckpointKind {
+    /// The run's settings, `config.json`.
+    type Config: Serialize + DeserializeOwned + Clone + Debug;
+    /// How the data became the network's numbers, in [`Self::ENCODING_FILE`].
+    type Encoding: Serialize + DeserializeOwned + Clone + Debug;
+    /// The validation scores each logged iteration carries.
+    type Scores: Serialize + DeserializeOwned + Clone + Debug;
+    /// The network.
+    type Model<B: Backend>: Module<B>;
+
+    /// The name of the encoding's file.
+    const ENCODING_FILE: &'static str;
+
+    /// Why a checkpoint holding the files `has_file` says yes to is another task's, or `None`
+    /// when it is this kind's: checked before anything is parsed.
+    fn foreign(has_file: &dyn Fn(&str) -> bool) -> Option<&'static str>;
+
+    /// Checks the saved settings.
+    fn validate(config: &Self::Config) -> Result<()>;
+
+    /// Why a run with `config`, on data encoded as `encoding`, cannot continue a checkpoint
+    /// saved with `saved` and `saved_encoding`; `None` when it can.
+    fn mismatch(
+        saved: &Self::Config,
+        saved_encoding: &Self::Encoding,
+        config: &Self::Config,
+        encoding: &Self::Encoding,
+    ) -> Option<String>;
+
+    /// The network the settings and the encoding describe, with fresh weights.
+    fn init<B: Backend>(
+        config: &Self::Config,
+        encoding: &Self::Encoding,
+        device: &B::Device,
+    ) -> Result<Self::Model<B>>;
+}
+
+/// A task's checkpoint, read and verified.
+#[derive(Debug, Clone)]
+pub struct TaskCheckpoint<K: CheckpointKind> {
+    /// The checkpoint's directory.
+    pub path: PathBuf,
+    /// The run's settings.
+    pub config: K::Config,
+    /// How the data became numbers: new data is read exactly so.
+    pub encoding: K::Encoding,
+    /// Where training stood.
+    pub progress: Progress,
+    /// Every logged iteration so far.
+    pub metrics: Vec<IterationMetrics<K::Scores>>,
+    model: Vec<u8>,
+    optimizer: Option<Vec<u8>>,
+}
+
+impl<K: CheckpointKind> TaskCheckpoint<K> {
+    /// Reads checkpoint `which` of the run in `dir` (or the checkpoint directory `dir` itself),
+    /// every file checked against its SHA-256.
+    pub fn open(dir: &Path, which: Which) -> Result<Self> {
+        let files = CheckpointFiles::open(dir, which)?;
+        if let Some(reason) = K::foreign(&|name| files.files.contains_key(name)) {
+            return Err(checkpoint_error(&files.path, reason));
+        }
+        let config: K::Config = files.json(CONFIG)?;
+        K::validate(&config).map_err(|e| checkpoint_error(&files.path.join(CONFIG), e))?;
+        Ok(TaskCheckpoint {
+            config,
+            encoding: files.json(K::ENCODING_FILE)?,
+            progress: files.json(PROGRESS)?,
+            metrics: files.metrics()?,
+            model: files.get(MODEL)?.to_vec(),
+            optimizer: files.files.get(OPTIMIZER).cloned(),
+            path: files.path,
+        })
+    }
+
+    /// The network with its weights; an error if they do not fit the settings.
+    pub fn model<B: Backend>(&self, device: &B::Device) -> Result<K::Model<B>> {
+        let model = K::init::<B>(&self.config, &self.encoding, device)?;
+        load_weights(model, &self.model, &self.path, &self.progress.parameter_ids)
+    }
+
+    /// What the loop resumes from, once the run's `config` and `encoding` are seen to continue
+    /// this checkpoint: an error naming the difference otherwise.
+    pub fn into_resumed<B: Backend>(
+        self,
+        config: &K::Config,
+        encoding: &K::Encoding,
+        device: &B::Device,
+    ) -> Result<Resumed<K::Model<B>, K::Scores>> {
+        if let Some(reason) = K::mismatch(&self.config, &self.encoding, config, encoding) {
+            return Err(checkpoint_error(&self.path, reason));
+        }
+        Ok(Resumed {
+            model: self.model(device)?,
+            optimizer: self.optimizer,
+            progress: self.progress,
+            metrics: self.metrics,
+        })
+    }
+
+    /// The optimiser's saved state, if any.
+    pub fn optimizer_bytes(&self) -> Option<&[u8]> {
+        self.optimizer.as_deref()
+    }
+
+    /// Writes checkpoint `which` into the run directory `out`, atomically.
+    pub fn save<B: Backend>(
+        out: &Path,
+        which: Which,
+        config: &K::Config,
+        encoding: &K::Encoding,
+        snapshot: &Snapshot<'_, K::Model<B>, K::Scores>,
+    ) -> Result<PathBuf> {
+        save_snapshot(
+            out,
+            which,
+            snapshot,
+            vec![
+                (CONFIG, pretty(config)),
+                (K::ENCODING_FILE, pretty(encoding)),
+            ],
+        )
+    }
+}
