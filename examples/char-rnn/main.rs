@@ -29,26 +29,23 @@ use unroll::training::{
 };
 
 use cli::{Cli, Command, EvalArgs, ExportArgs, SampleArgs, TrainArgs};
-use common::console::{fail, note, print, stream};
+use common::console::{note, print, stream};
 use common::flags::FormatArg;
 use common::interrupt::Interrupt;
+use common::run::report_json;
 use unroll::training::open_loop::{additions_answered, generated_divergences};
 
 type Error = Box<dyn std::error::Error>;
 
 fn main() -> ExitCode {
-    common::allocator::keep_freed_memory();
-    let cli: Cli = common::console::parse();
-    let result = match cli.command.unwrap_or(Command::Train(Box::default())) {
-        Command::Train(args) => run_train(*args),
-        Command::Sample(args) => run_sample(args),
-        Command::Eval(args) => run_eval(args),
-        Command::Export(args) => run_export(args),
-    };
-    match result {
-        Ok(code) => code,
-        Err(error) => fail(error),
-    }
+    common::console::main(
+        |cli: Cli| match cli.command.unwrap_or(Command::Train(Box::default())) {
+            Command::Train(args) => run_train(*args),
+            Command::Sample(args) => run_sample(args),
+            Command::Eval(args) => run_eval(args),
+            Command::Export(args) => run_export(args),
+        },
+    )
 }
 
 /// A data file's bytes (at most [`MAX_INPUT_BYTES`]) and what to record of it.
@@ -242,17 +239,15 @@ fn report_training(
         |_| ControlFlow::Continue(()),
     )?;
     if json {
-        print(json!({
-            "checkpoint": report.checkpoint,
-            "iterations": report.iterations,
-            "first_iteration": report.first_iteration,
-            "seconds": report.seconds,
-            "final_training_loss": report.final_loss,
-            "validation": validation,
-            "best_validation_nats_per_symbol": report.best_validation,
-            "corpus_entropy_nats_per_symbol": entropy,
-            "sample": sample,
-        }));
+        print(report_json(
+            report,
+            json!({
+                "validation": validation,
+                "best_validation_nats_per_symbol": report.best_validation,
+                "corpus_entropy_nats_per_symbol": entropy,
+                "sample": sample,
+            }),
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     let span = if report.first_iteration > 0 {

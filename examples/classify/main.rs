@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use serde_json::json;
-use unroll::backend::{Inference, NAME, Training};
+use unroll::backend::Inference;
 use unroll::training::export::sequence_summarizer_safetensors_bytes;
 use unroll::training::memory::available_bytes;
 use unroll::training::plot::plot_confusion;
@@ -27,35 +27,30 @@ use unroll::training::sequence::data::{Origin, RawSequence, RawTarget};
 use unroll::training::sequence::encoding::Samples;
 use unroll::training::sequence::task::{argmax, probabilities};
 use unroll::training::sequence::{
-    Encoding, Example, SequenceCheckpoint, SequenceConfig, SequenceScores, SequenceTask,
-    TargetKind, predict, read_class_directory, read_labelled_lines, read_numeric_csv, score,
-    stratified_split,
+    Encoding, Example, SequenceCheckpoint, SequenceConfig, SequenceFiles, SequenceScores,
+    SequenceTask, TargetKind, predict, read_class_directory, read_labelled_lines, read_numeric_csv,
+    score, stratified_split,
 };
-use unroll::training::trainer::RunPlace;
-use unroll::training::{
-    ConsoleReporter, DataSource, LearningRateSchedule, SymbolMode, Which, train_task,
-};
+use unroll::training::{DataSource, LearningRateSchedule, SymbolMode};
 
 use cli::{Cli, Command, EvalArgs, ExportArgs, PredictArgs, TrainArgs};
-use common::console::{fail, note, print};
+use common::console::{note, print};
 use common::flags::write_export;
 use common::interrupt::Interrupt;
+use common::run::report_json;
+use common::task_run::{self, TaskStart, place, run_directory};
 
 type Error = Box<dyn std::error::Error>;
 
 fn main() -> ExitCode {
-    common::allocator::keep_freed_memory();
-    let cli: Cli = common::console::parse();
-    let result = match cli.command.unwrap_or(Command::Train(Box::default())) {
-        Command::Train(args) => run_train(*args),
-        Command::Eval(args) => run_eval(args),
-        Command::Predict(args) => run_predict(args),
-        Command::Export(args) => run_export(args),
-    };
-    match result {
-        Ok(code) => code,
-        Err(error) => fail(error),
-    }
+    common::console::main(
+        |cli: Cli| match cli.command.unwrap_or(Command::Train(Box::default())) {
+            Command::Train(args) => run_train(*args),
+            Command::Eval(args) => run_eval(args),
+            Command::Predict(args) => run_predict(args),
+            Command::Export(args) => run_export(args),
+        },
+    )
 }
 
 /// Reads samples in the format the path says: a directory (one file per class), a `.csv`
@@ -106,23 +101,17 @@ struct Setup {
 }
 
 fn setup(args: &TrainArgs) -> Result<Setup, Error> {
-    let resume = args
-        .common
-        .resume
-        .as_deref()
-        .map(|dir| SequenceCheckpoint::open(dir, Which::Last))
-        .transpose()?;
-    let recorded = resume
-        .as_ref()
-        .and_then(|c| c.progress.data.as_ref())
-        .and_then(|d| d.path.clone());
-    let data_path = args.data.clone().or(recorded);
-    let mut config = match (&resume, &args.common.config) {
-        (_, Some(path)) => common::settings::read::<SequenceConfig>(path)?,
-        (Some(checkpoint), None) => checkpoint.config.clone(),
-        (None, None) if data_path.is_none() => builtin_defaults(),
-        (None, None) => SequenceConfig::default(),
-    };
+    let TaskStart {
+        resume,
+        data_path,
+        mut config,
+    } = TaskStart::<SequenceFiles>::read(&args.common, args.data.as_deref(), |has_data| {
+        if has_data {
+            SequenceConfig::default()
+        } else {
+            builtin_defaults()
+        }
+    })?;
     args.apply(&mut config)?;
     if let Some(checkpoint) = &resume {
         args.check_unchanged(&config, &checkpoint.config)?;
@@ -168,14 +157,11 @@ fn setup(args: &TrainArgs) -> Result<Setup, Error> {
 
 fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     let setup = setup(&args)?;
-    let out = common::run::run_directory(
+    let out = run_directory(
         args.out.as_deref(),
-        setup
-            .resume
-            .as_ref()
-            .map(|c| (c.path.as_path(), c.progress.iteration)),
+        setup.resume.as_ref(),
         "classify",
-        args.common.force,
+        &args.common,
     )?;
     let longest = setup
         .train
@@ -190,15 +176,13 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     let device = common::device::open()?;
     describe(&setup);
     let interrupt = Interrupt::install()?;
-    let place = RunPlace {
-        out: out.clone(),
-        resume_from: setup.resume.as_ref().map(|c| c.path.clone()),
-        replace_existing: args.common.force,
-        stop: Some(interrupt.flag.clone()),
-        time_limit: args.common.time_limit,
-        backend: NAME.into(),
-        data: setup.source.clone(),
-    };
+    let place = place(
+        &out,
+        setup.resume.as_ref(),
+        &args.common,
+        setup.source.clone(),
+        &interrupt,
+    );
     let settings = setup.config.loop_settings();
     let builtin = setup.data_path.is_none();
     let mut task = SequenceTask::new(
@@ -208,15 +192,9 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         setup.validation,
     )?
     .resuming(setup.resume);
-    let report = match train_task::<Training, _>(
-        &mut task,
-        &settings,
-        &place,
-        &device,
-        &mut ConsoleReporter::new(),
-    ) {
+    let report = match task_run::train(&mut task, &settings, &place, &device, &interrupt)? {
         Ok(report) => report,
-        Err(error) => return Ok(common::run::unfinished(error, &out, &interrupt)?),
+        Err(status) => return Ok(status),
     };
     let picture = out.join("confusion.png");
     if let SequenceScores::Classification(scores) = &report.validation {
@@ -233,16 +211,14 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         None
     };
     if args.common.json {
-        print(json!({
-            "checkpoint": report.checkpoint,
-            "iterations": report.iterations,
-            "first_iteration": report.first_iteration,
-            "seconds": report.seconds,
-            "final_training_loss": report.final_loss,
-            "validation": report.validation,
-            "best_validation_loss": report.best_validation,
-            "accuracy_by_length": lengths,
-        }));
+        print(report_json(
+            &report,
+            json!({
+                "validation": report.validation,
+                "best_validation_loss": report.best_validation,
+                "accuracy_by_length": lengths,
+            }),
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     let symbols = report.metrics.last().map(|m| m.tokens_per_second);

@@ -29,6 +29,14 @@ pub fn note(text: impl Display) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
+/// A command-line program's `main`: keeps the memory it frees for reuse
+/// ([`keep_freed_memory`](super::allocator::keep_freed_memory)), parses the command line
+/// ([`parse`]) and runs `command`, whose error becomes one `error:` line and exit status 1.
+pub fn main<T: Parser, E: Display>(command: impl FnOnce(T) -> Result<ExitCode, E>) -> ExitCode {
+    super::allocator::keep_freed_memory();
+    command(parse()).unwrap_or_else(fail)
+}
+
 /// Prints one `error:` line and gives exit status 1.
 pub fn fail(error: impl Display) -> ExitCode {
     note(format!("error: {error}"));

@@ -15,3 +15,4 @@ pub mod flags;
 pub mod interrupt;
 pub mod run;
 pub mod settings;
+pub mod task_run;

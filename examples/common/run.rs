@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use unroll::training::TrainingError;
 use unroll::training::run_directory::{existing_run, is_last_of, run_of};
+use unroll::training::trainer::TrainingReport;
 
 use super::console::note;
 use super::interrupt::Interrupt;
@@ -74,4 +75,23 @@ pub fn unfinished(
         )),
         error => Err(error.to_string()),
     }
+}
+
+/// What `--json` prints of a finished training run: the fields every command shares, then
+/// the command's own `extra` fields.
+pub fn report_json<M, V>(
+    report: &TrainingReport<M, V>,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let mut value = serde_json::json!({
+        "checkpoint": report.checkpoint,
+        "iterations": report.iterations,
+        "first_iteration": report.first_iteration,
+        "seconds": report.seconds,
+        "final_training_loss": report.final_loss,
+    });
+    if let (Some(fields), serde_json::Value::Object(extra)) = (value.as_object_mut(), extra) {
+        fields.extend(extra);
+    }
+    value
 }

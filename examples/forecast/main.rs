@@ -18,27 +18,26 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::json;
-use unroll::backend::{Inference, NAME, Training};
+use unroll::backend::Inference;
+use unroll::training::DataSource;
 use unroll::training::forecast::{
-    BuiltinSeries, ForecastCheckpoint, ForecastConfig, ForecastScores, ForecastTask, Series,
-    Standardization, open_loop, read_series_csv, score_forecaster, split_in_time,
+    BuiltinSeries, ForecastCheckpoint, ForecastConfig, ForecastFiles, ForecastScores, ForecastTask,
+    Series, Standardization, open_loop, read_series_csv, score_forecaster, split_in_time,
 };
 use unroll::training::plot::{Line, plot_lines};
-use unroll::training::trainer::RunPlace;
-use unroll::training::{ConsoleReporter, DataSource, Which, train_task};
 
 use cli::{Cli, Command, EvalArgs, ExportArgs, ForecastArgs, GenerateArgs, SystemArg, TrainArgs};
-use common::console::{fail, note, print};
+use common::console::{note, print};
 use common::flags::write_export;
 use common::interrupt::Interrupt;
+use common::run::report_json;
+use common::task_run::{self, TaskStart, place, run_directory};
 use unroll::training::export::forecaster_safetensors_bytes;
 
 type Error = Box<dyn std::error::Error>;
 
 fn main() -> ExitCode {
-    common::allocator::keep_freed_memory();
-    let cli: Cli = common::console::parse();
-    let result = match cli.command {
+    common::console::main(|cli: Cli| match cli.command {
         None => study::demonstration(),
         Some(Command::Train(args)) => run_train(*args),
         Some(Command::Eval(args)) => run_eval(args),
@@ -46,11 +45,7 @@ fn main() -> ExitCode {
         Some(Command::Export(args)) => run_export(args),
         Some(Command::Generate(args)) => run_generate(args),
         Some(Command::Study(args)) => study::run(args),
-    };
-    match result {
-        Ok(code) => code,
-        Err(error) => fail(error),
-    }
+    })
 }
 
 /// The series a run trains on: the file it names, or its built-in system.
@@ -95,22 +90,13 @@ pub fn prepare(
 }
 
 fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
-    let resume = args
-        .common
-        .resume
-        .as_deref()
-        .map(|dir| ForecastCheckpoint::open(dir, Which::Last))
-        .transpose()?;
-    let recorded = resume
-        .as_ref()
-        .and_then(|c| c.progress.data.as_ref())
-        .and_then(|d| d.path.clone());
-    let data_path = args.data.clone().or(recorded);
-    let mut config = match (&resume, &args.common.config) {
-        (_, Some(path)) => common::settings::read::<ForecastConfig>(path)?,
-        (Some(checkpoint), None) => checkpoint.config.clone(),
-        (None, None) => ForecastConfig::default(),
-    };
+    let TaskStart {
+        resume,
+        data_path,
+        mut config,
+    } = TaskStart::<ForecastFiles>::read(&args.common, args.data.as_deref(), |_| {
+        ForecastConfig::default()
+    })?;
     if data_path.is_none() && (resume.is_none() || args.system.is_some()) {
         config.builtin = Some(BuiltinSeries {
             system: args.system.unwrap_or(SystemArg::Lorenz).system(),
@@ -135,13 +121,11 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         Some(path) => Some(DataSource::of(Some(path), &std::fs::read(path)?)),
         None => None,
     };
-    let out = common::run::run_directory(
+    let out = run_directory(
         args.out.as_deref(),
-        resume
-            .as_ref()
-            .map(|c| (c.path.as_path(), c.progress.iteration)),
+        resume.as_ref(),
         "forecast",
-        args.common.force,
+        &args.common,
     )?;
     let device = common::device::open()?;
     describe(
@@ -151,40 +135,24 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         [train.len(), validation.len()],
     );
     let interrupt = Interrupt::install()?;
-    let place = RunPlace {
-        out: out.clone(),
-        resume_from: resume.as_ref().map(|c| c.path.clone()),
-        replace_existing: args.common.force,
-        stop: Some(interrupt.flag.clone()),
-        time_limit: args.common.time_limit,
-        backend: NAME.into(),
-        data: source,
-    };
+    let place = place(&out, resume.as_ref(), &args.common, source, &interrupt);
     let settings = config.loop_settings();
     let mut task =
         ForecastTask::new(config.clone(), standardization, train, validation)?.resuming(resume);
-    let report = match train_task::<Training, _>(
-        &mut task,
-        &settings,
-        &place,
-        &device,
-        &mut ConsoleReporter::new(),
-    ) {
+    let report = match task_run::train(&mut task, &settings, &place, &device, &interrupt)? {
         Ok(report) => report,
-        Err(error) => return Ok(common::run::unfinished(error, &out, &interrupt)?),
+        Err(status) => return Ok(status),
     };
     let picture = out.join("open-loop.png");
     plot_scores(&[("validation", &report.validation)], &picture)?;
     if args.common.json {
-        print(json!({
-            "checkpoint": report.checkpoint,
-            "iterations": report.iterations,
-            "first_iteration": report.first_iteration,
-            "seconds": report.seconds,
-            "final_training_loss": report.final_loss,
-            "validation": report.validation,
-            "best_validation_loss": report.best_validation,
-        }));
+        print(report_json(
+            &report,
+            json!({
+                "validation": report.validation,
+                "best_validation_loss": report.best_validation,
+            }),
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     print(format!(

@@ -197,3 +197,75 @@ fn forecasters_learn_and_resume_exactly_on_ndarray() {
 fn forecasters_learn_and_resume_exactly_on_flex() {
     learns_and_resumes::<Autodiff<Flex>>("flex");
 }
+
+#[test]
+fn a_changed_run_and_another_tasks_checkpoint_are_refused() {
+    type B = Autodiff<Flex>;
+    let _turn = turn();
+    let dir = scratch("refused");
+    let device = Default::default();
+    let short = ForecastConfig {
+        eval_every: 2,
+        ..config(Pattern::Hidden, 2, ForecastStrategy::TeacherForcing)
+    };
+    let out = dir.join("run");
+    train_task::<B, _>(
+        &mut task(short.clone()),
+        &short.loop_settings(),
+        &place(&out, None),
+        &device,
+        &mut Silent,
+    )
+    .unwrap();
+    let resume = |task: ForecastTask, config: &ForecastConfig| {
+        let checkpoint = ForecastCheckpoint::open(&out, Which::Last).unwrap();
+        train_task::<B, _>(
+            &mut task.resuming(Some(checkpoint)),
+            &config.loop_settings(),
+            &place(&out, Some(out.join("last"))),
+            &device,
+            &mut Silent,
+        )
+        .expect_err("the resume is refused")
+        .to_string()
+    };
+
+    // Other columns: the series was renamed, so the saved standardisation does not apply.
+    let series = BuiltinSystem::Lorenz.series(1500, 0.0, 0).unwrap();
+    let (train, validation) =
+        split_in_time(&series, short.validation_fraction, short.shortest_part()).unwrap();
+    let mut renamed = Standardization::fit(&train).unwrap();
+    renamed.columns[0] = "u".into();
+    let other_columns = ForecastTask::new(
+        short.clone(),
+        renamed.clone(),
+        renamed.standardize(&train.rows).unwrap(),
+        renamed.standardize(&validation.rows).unwrap(),
+    )
+    .unwrap();
+    let error = resume(other_columns, &short);
+    assert!(
+        error.contains("it forecasts the columns x, y, z, not u, y, z"),
+        "{error}"
+    );
+
+    // Another network.
+    let mut wider = short.clone();
+    wider.model.hidden = 32;
+    let error = resume(task(wider.clone()), &wider);
+    assert!(error.contains("another shape"), "{error}");
+
+    // A checkpoint without a standardisation is another task's.
+    let foreign = dir.join("foreign");
+    unroll_training::checkpoint::save_files(
+        &foreign,
+        Which::Last,
+        vec![("config.json", b"{}".to_vec())],
+    )
+    .unwrap();
+    let error = ForecastCheckpoint::open(&foreign, Which::Last)
+        .expect_err("refused")
+        .to_string();
+    assert!(error.contains("not a forecaster's checkpoint"), "{error}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
