@@ -9,6 +9,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use unroll::training::metrics::read_run_metrics;
+
 use common::{
     Scratch, TINY, assert_clean_error, assert_fails, assert_fails_with, binary, corpus_text, path,
     run, text,
@@ -41,15 +43,8 @@ fn last_iteration(run_dir: &Path) -> u64 {
 }
 
 fn metric_iterations(run_dir: &Path) -> Vec<u64> {
-    std::fs::read_to_string(run_dir.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["iteration"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect()
+    let metrics = read_run_metrics::<serde_json::Value>(run_dir).unwrap();
+    metrics.iter().map(|m| m.iteration).collect()
 }
 
 /// Starts a long training run (`train` with `args`) and returns once it reports its first

@@ -81,13 +81,8 @@ fn train_one(run: &Run, budget: Budget, dir: &Path, device: &Device) -> Result<O
         validation,
     } = crate::prepare(&config, &series, None)?;
     let place = RunPlace {
-        out: dir.to_path_buf(),
-        resume_from: None,
         replace_existing: true,
-        stop: None,
-        time_limit: None,
-        backend: NAME.into(),
-        data: None,
+        ..RunPlace::new(dir, NAME)
     };
     let mut task = ForecastTask::new(
         config.clone(),

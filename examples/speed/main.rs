@@ -1,7 +1,8 @@
 //! Speed and memory of training and generation, per pattern, CPU backend and recurrence path.
 //!
 //! `cargo run --release --example speed` (add `-- quick` for fewer sizes, `-- feeding` for the
-//! feeding strategies alone, `-- gated` for the LSTM and GRU alone, `-- --threads N` to
+//! feeding strategies alone, `-- gated` for the LSTM and GRU alone, `-- products` for the
+//! matrix products a gated step is made of, timed alone (`products.rs`), `-- --threads N` to
 //! run the kernels on N threads instead of one per core; `scripts/pytorch_speed.py` takes the
 //! same flag, so that both sides of a comparison use the same cores). Built with
 //! `--features wgpu` and/or `cuda`, `-- gpu` measures the GPU backends instead
@@ -85,6 +86,7 @@ use unroll::training::clip_global_norm;
 
 mod feeding;
 mod gated;
+mod products;
 
 const VOCAB: usize = 65;
 
@@ -526,6 +528,10 @@ fn main() {
     };
     if std::env::args().any(|a| a == "feeding") {
         strategies();
+        return;
+    }
+    if std::env::args().any(|a| a == "products") {
+        products::products(threads, budget);
         return;
     }
     if std::env::args().any(|a| a == "gated") {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{Result, io_error};
+use crate::error::{Result, data_error, io_error};
 
 /// The largest file read as a corpus or a data file: larger ones (or endless streams such as
 /// `/dev/zero`) are refused instead of filling the memory.
@@ -105,6 +105,32 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         _ => Path::new("."),
     };
     sync_directory(parent)
+}
+
+/// The records of a CSV data file (at most [`MAX_INPUT_BYTES`]), each with its line number, as
+/// every data file is read: no header row (the caller tells a header apart), rows of any length,
+/// fields trimmed, lines starting with `#` skipped. A malformed record is an error naming the
+/// file and the line.
+pub fn read_csv_records(path: &Path) -> Result<Vec<(usize, csv::StringRecord)>> {
+    let bytes = read_limited(path, MAX_INPUT_BYTES)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(bytes.as_slice());
+    reader
+        .records()
+        .enumerate()
+        .map(|(index, record)| {
+            let record = record.map_err(|e| {
+                let line = e.position().map(|p| p.line() as usize);
+                data_error(path, line, e.to_string())
+            })?;
+            let line = record.position().map_or(index + 1, |p| p.line() as usize);
+            Ok((line, record))
+        })
+        .collect()
 }
 
 /// Reads a whole file of at most `limit` bytes; a larger file, an endless stream or a directory

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, io_error};
+use crate::error::{Result, checkpoint_error, io_error};
 use crate::evaluate::Evaluation;
 
 /// What one logged iteration measured; `V` is what the task's validation measures.
@@ -65,6 +65,16 @@ pub fn from_jsonl<V: serde::de::DeserializeOwned>(
         .filter(|l| !l.trim().is_empty())
         .map(serde_json::from_str)
         .collect()
+}
+
+/// A run's metrics log (`RUN/metrics.jsonl`): every logged iteration, in order. `V` is what the
+/// task's validation measures (`serde_json::Value` reads any task's log).
+pub fn read_run_metrics<V: serde::de::DeserializeOwned>(
+    run: &Path,
+) -> Result<Vec<IterationMetrics<V>>> {
+    let path = run.join(crate::checkpoint::METRICS);
+    let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
+    from_jsonl(&text).map_err(|e| checkpoint_error(&path, format!("corrupted: {e}")))
 }
 
 #[cfg(test)]

@@ -2,11 +2,14 @@
 //! stop a run, a loss that stays up does, and a task's uninformed loss sets the scale when the
 //! first batch happened to be easy.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use burn::backend::{Autodiff, NdArray};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
+use common::turn;
 use serde::{Deserialize, Serialize};
 use unroll_training::checkpoint::{model_bytes, save_files};
 use unroll_training::metrics::to_jsonl;
@@ -89,13 +92,6 @@ impl Task<B> for Scripted {
     }
 }
 
-/// Burn 0.21's autodiff can lose a gradient when two threads build and sweep graphs at once
-/// (tracel-ai/burn#5573): runs take turns.
-fn turn() -> std::sync::MutexGuard<'static, ()> {
-    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 fn train(task: &mut Scripted, name: &str) -> unroll_training::Result<u64> {
     let _turn = turn();
     let out = std::env::temp_dir().join(format!("unroll-divergence-{name}-{}", std::process::id()));
@@ -110,15 +106,7 @@ fn train(task: &mut Scripted, name: &str) -> unroll_training::Result<u64> {
         learning_rate_schedule: unroll_training::LearningRateSchedule::Constant,
         clip: None,
     };
-    let place = RunPlace {
-        out: out.clone(),
-        resume_from: None,
-        replace_existing: false,
-        stop: None,
-        time_limit: None,
-        backend: "ndarray".into(),
-        data: None,
-    };
+    let place = RunPlace::new(out.clone(), "ndarray");
     let result = train_task(task, &settings, &place, &Default::default(), &mut Silent);
     let _ = std::fs::remove_dir_all(&out);
     result.map(|report| report.iterations)

@@ -3,9 +3,12 @@
 //! rollout, then the teacher-forced pass on the fed symbols) equals the step-wise loop, values
 //! and every gradient. The coins and draws come from per-row streams of the seed and iteration.
 
+mod common;
+
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::Backend as _;
 use burn::tensor::{Int, Tensor, TensorData};
+use common::turn;
 use unroll_model::{
     FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
     OutputRecurrentConfig, SequenceInput, StepInput,
@@ -21,12 +24,6 @@ type B = Autodiff<NdArray<f64>>;
 const VOCAB: usize = 5;
 
 const PATHS: [StepwisePath; 2] = [StepwisePath::Fused, StepwisePath::Unrolled];
-
-/// The CPU backends' random generator is process-wide: tests that seed it take turns.
-fn turn() -> std::sync::MutexGuard<'static, ()> {
-    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 fn ids(rows: &[[i64; 6]]) -> Tensor<B, 2, Int> {
     let flat: Vec<i64> = rows.iter().flatten().copied().collect();

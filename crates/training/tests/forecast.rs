@@ -2,45 +2,19 @@
 //! the built-in series, every strategy trains, a stopped run resumes to the last digit, and the
 //! checkpoint alone reproduces the scores. On ndarray and flex.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::tensor::backend::AutodiffBackend;
+use common::{place, scratch, turn};
 use unroll_model::RecurrenceBackend;
 use unroll_training::forecast::{
     BuiltinSystem, FedGradient, ForecastCheckpoint, ForecastConfig, ForecastStrategy, ForecastTask,
     Standardization, open_loop, score_forecaster, split_in_time,
 };
-use unroll_training::trainer::RunPlace;
 use unroll_training::{
     CurriculumSchedule, LearningRateSchedule, Pattern, SamplingSchedule, Silent, Which, train_task,
 };
-
-/// Burn 0.21's autodiff can lose a gradient when two threads build and sweep graphs at once
-/// (tracel-ai/burn#5573): the tests take turns.
-fn turn() -> std::sync::MutexGuard<'static, ()> {
-    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("unroll-forecast-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn place(out: &Path, resume_from: Option<PathBuf>) -> RunPlace {
-    RunPlace {
-        out: out.to_path_buf(),
-        resume_from,
-        replace_existing: false,
-        stop: None,
-        time_limit: None,
-        backend: "test".into(),
-        data: None,
-    }
-}
 
 fn config(pattern: Pattern, iterations: u64, strategy: ForecastStrategy) -> ForecastConfig {
     let mut config = ForecastConfig {
@@ -80,7 +54,7 @@ where
     B::InnerBackend: RecurrenceBackend,
 {
     let _turn = turn();
-    let dir = scratch(backend);
+    let dir = scratch(&format!("forecast-{backend}"));
     let device = Default::default();
     let strategies = [
         ForecastStrategy::TeacherForcing,
@@ -202,7 +176,7 @@ fn forecasters_learn_and_resume_exactly_on_flex() {
 fn a_changed_run_and_another_tasks_checkpoint_are_refused() {
     type B = Autodiff<Flex>;
     let _turn = turn();
-    let dir = scratch("refused");
+    let dir = scratch("forecast-refused");
     let device = Default::default();
     let short = ForecastConfig {
         eval_every: 2,

@@ -7,12 +7,15 @@
 #[path = "../../model/tests/common/gradients.rs"]
 mod gradients;
 
+mod common;
+
 use burn::backend::flex::FlexDevice;
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::module::Param;
 use burn::nn::Linear;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{DType, Tensor, TensorData};
+use common::turn;
 use gradients::check_against_finite_differences;
 use unroll_model::{
     FeedbackChoice, FeedingPlan, IdCheck, OutputRecurrent, RecurrenceBackend, RecurrentCell,
@@ -262,12 +265,6 @@ fn flex() -> FlexDevice {
             .expect("f64 is set before any tensor is created");
     });
     FlexDevice
-}
-
-/// The CPU backends' random generators are process-wide: tests that seed them take turns.
-fn turn() -> std::sync::MutexGuard<'static, ()> {
-    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[test]

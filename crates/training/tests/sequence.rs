@@ -1,11 +1,14 @@
 //! Pattern 3 trained on a user's files end to end: a text classifier from a TSV file and a
 //! regressor from a CSV file, on the shared loop, with exact resume and class weights.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::tensor::ElementConversion;
 use burn::tensor::backend::AutodiffBackend;
+use common::{place, scratch, turn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use unroll_model::RecurrenceBackend;
@@ -15,37 +18,10 @@ use unroll_training::sequence::{
     ClassWeights, Encoding, SequenceCheckpoint, SequenceConfig, SequenceScores, SequenceTask,
     TargetKind, predict, read_labelled_lines, read_numeric_csv, score, stratified_split,
 };
-use unroll_training::trainer::RunPlace;
 use unroll_training::{Silent, SymbolMode, Task, Which, train_task};
 
 /// The backend of the tests that run on one.
 type Nd = Autodiff<NdArray>;
-
-/// Burn 0.21's autodiff can lose a gradient when two threads build and sweep graphs at once
-/// (tracel-ai/burn#5573): the tests take turns.
-fn turn() -> std::sync::MutexGuard<'static, ()> {
-    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("unroll-sequence-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn place(out: &Path, resume_from: Option<PathBuf>) -> RunPlace {
-    RunPlace {
-        out: out.to_path_buf(),
-        resume_from,
-        replace_existing: false,
-        stop: None,
-        time_limit: None,
-        backend: "ndarray".into(),
-        data: None,
-    }
-}
 
 /// Lines of `a` and `b` of lengths 3–30; the label says which letter is in the majority (the
 /// recurrence must count over the whole line, whatever its length). `rare` of every 10 are `b`
@@ -203,7 +179,7 @@ where
 #[test]
 fn balanced_class_weights_are_the_weighted_mean_of_the_losses() {
     let _turn = turn();
-    let dir = scratch("weights");
+    let dir = scratch("sequence-weights");
     let data = majority_file(&dir, 200, 2);
     let device = Default::default();
     let mut config = config(1);

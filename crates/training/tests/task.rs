@@ -170,15 +170,7 @@ fn a_sequence_classifier_trains_in_the_shared_loop() {
         learning_rate_schedule: unroll_training::LearningRateSchedule::Constant,
         clip: Some(5.0),
     };
-    let place = RunPlace {
-        out: out.clone(),
-        resume_from: None,
-        replace_existing: false,
-        stop: None,
-        time_limit: None,
-        backend: "ndarray".into(),
-        data: None,
-    };
+    let place = RunPlace::new(out.clone(), "ndarray");
     let report = train_task(
         &mut task,
         &settings,

@@ -8,6 +8,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::RecurrentCell;
 use unroll_training::checkpoint::{self, Checkpoint, CheckpointContents, Which};
 use unroll_training::durable::sha256_hex;
+use unroll_training::metrics::read_run_metrics;
 use unroll_training::{
     Batching, Corpus, CurriculumSchedule, Evaluation, FeedbackChoice, FeedingPlan,
     LanguageModelReport, OptimizerKind, Pattern, SamplingSchedule, Silent, StepwisePath, Strategy,
@@ -574,15 +575,8 @@ fn validation_is_one_stateful_pass() {
 }
 
 fn metric_iterations(dir: &Path) -> Vec<u64> {
-    std::fs::read_to_string(dir.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["iteration"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect()
+    let metrics = read_run_metrics::<serde_json::Value>(dir).unwrap();
+    metrics.iter().map(|m| m.iteration).collect()
 }
 
 #[test]

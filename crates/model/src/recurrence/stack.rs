@@ -347,14 +347,7 @@ impl<B: Backend> HiddenStack<B> {
             let initial = state.clone().narrow(0, k, 1).reshape([batch, d_hidden]);
             outputs = layer.forward(inputs, initial, masks);
             finals.push(outputs.last().expect("at least one step").clone());
-            inputs = if k + 1 < self.layers.len() {
-                outputs
-                    .iter()
-                    .map(|h| StepInput::Dense(self.dropout.forward(h.clone())))
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            inputs = next_layer_inputs(&self.dropout, &outputs, k + 1 == self.layers.len());
         }
         (Tensor::stack(outputs, 0), Tensor::stack(finals, 0))
     }
@@ -420,6 +413,22 @@ fn last_state<B: Backend>(states: &Tensor<B, 3>) -> Tensor<B, 2> {
         .clone()
         .narrow(0, time - 1, 1)
         .reshape([batch, d_hidden])
+}
+
+/// The next layer's inputs, step by step: a layer's `h(1) … h(τ)` (each `[batch, d_hidden]`)
+/// through the dropout between layers; none above the top layer (`top`).
+pub(crate) fn next_layer_inputs<B: Backend>(
+    dropout: &Dropout,
+    outputs: &[Tensor<B, 2>],
+    top: bool,
+) -> Vec<StepInput<B>> {
+    if top {
+        return Vec::new();
+    }
+    outputs
+        .iter()
+        .map(|h| StepInput::Dense(dropout.forward(h.clone())))
+        .collect()
 }
 
 #[cfg(test)]

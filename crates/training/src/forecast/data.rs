@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::systems::{LORENZ_LYAPUNOV_EXPONENT, Lorenz, MackeyGlass, add_observation_noise};
-use crate::durable::{MAX_INPUT_BYTES, read_limited};
+use crate::durable::read_csv_records;
 use crate::error::{Result, data_error, invalid};
 
 /// A multivariate series: one row per time step, one value per column.
@@ -26,21 +26,9 @@ pub struct Series {
 /// not a number is a header; blank lines and lines starting with `#` are skipped. Every error
 /// names the file and the line.
 pub fn read_series_csv(path: &Path) -> Result<Series> {
-    let bytes = read_limited(path, MAX_INPUT_BYTES)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .flexible(true)
-        .from_reader(bytes.as_slice());
     let mut columns: Option<Vec<String>> = None;
     let mut rows: Vec<Vec<f64>> = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| {
-            let line = e.position().map(|p| p.line() as usize);
-            data_error(path, line, e.to_string())
-        })?;
-        let line = record.position().map_or(index + 1, |p| p.line() as usize);
+    for (line, record) in read_csv_records(path)? {
         if record.iter().all(str::is_empty) {
             continue;
         }

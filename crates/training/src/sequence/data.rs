@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::{SymbolMode, utf8_text};
-use crate::durable::{MAX_INPUT_BYTES, read_limited};
+use crate::durable::{MAX_INPUT_BYTES, read_csv_records, read_limited};
 use crate::error::{Result, TrainingError, data_error, io_error};
 
 /// What a sequence's target is.
@@ -170,21 +170,9 @@ pub fn read_class_directory(dir: &Path, mode: SymbolMode) -> Result<Vec<Example>
 /// Reads CSV rows `target,v1,v2,…` (rows may differ in length; a first row whose values are
 /// not numbers is a header). `targets`: whether the first field is a number or a label.
 pub fn read_numeric_csv(path: &Path, targets: TargetKind) -> Result<Vec<Example>> {
-    let bytes = read_limited(path, MAX_INPUT_BYTES)?;
     let origin_path: Arc<Path> = Arc::from(path);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_reader(bytes.as_slice());
     let mut examples = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| {
-            let line = e.position().map(|p| p.line() as usize);
-            data_error(path, line, e.to_string())
-        })?;
-        let line = record.position().map_or(index + 1, |p| p.line() as usize);
+    for (line, record) in read_csv_records(path)? {
         let origin = Origin {
             path: origin_path.clone(),
             line,

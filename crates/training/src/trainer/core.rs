@@ -98,6 +98,22 @@ pub struct RunPlace {
     pub time_limit: Option<Duration>,
 }
 
+impl RunPlace {
+    /// A fresh run in `out` on the backend named `backend`: nothing resumed or replaced, no stop
+    /// flag, no time limit, no data recorded. Set the rest with struct update syntax.
+    pub fn new(out: impl Into<PathBuf>, backend: impl Into<String>) -> Self {
+        RunPlace {
+            out: out.into(),
+            resume_from: None,
+            replace_existing: false,
+            stop: None,
+            backend: backend.into(),
+            data: None,
+            time_limit: None,
+        }
+    }
+}
+
 /// What a finished run reports.
 #[derive(Debug, Clone)]
 pub struct TrainingReport<M, V> {

@@ -11,6 +11,7 @@ use burn::tensor::{Tensor, backend::Backend};
 use super::{GruCell, GruCellConfig, LstmCell, LstmCellConfig, LstmState};
 use crate::fused::{RecurrenceBackend, gru_recurrence, lstm_recurrence};
 use crate::input::{SequenceInput, StepInput};
+use crate::recurrence::stack::next_layer_inputs;
 use crate::setting::{at_least_one, within};
 
 /// Which gated cell.
@@ -297,14 +298,7 @@ impl<B: Backend> GatedStack<B> {
                 outputs.push(current.hidden.clone());
             }
             finals.push(current);
-            below = if k + 1 < self.layers.len() {
-                outputs
-                    .iter()
-                    .map(|h| StepInput::Dense(self.dropout.forward(h.clone())))
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            below = next_layer_inputs(&self.dropout, &outputs, k + 1 == self.layers.len());
         }
         (outputs, GatedState::of_layers(finals))
     }

@@ -1,0 +1,32 @@
+//! What the training crate's integration tests share.
+
+// Each test file uses its own part of these helpers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use unroll_training::trainer::RunPlace;
+
+/// Burn 0.21's autodiff can lose a gradient when two threads build and sweep graphs at once
+/// (tracel-ai/burn#5573), and the CPU backends' random generators are process-wide: tests that
+/// train or seed take turns.
+pub fn turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// An empty directory of its own for test `name` of this process.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("unroll-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A run in `out` (resuming `resume_from`).
+pub fn place(out: &Path, resume_from: Option<PathBuf>) -> RunPlace {
+    RunPlace {
+        resume_from,
+        ..RunPlace::new(out, "test")
+    }
+}

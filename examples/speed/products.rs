@@ -1,0 +1,130 @@
+//! The matrix products a gated step is made of, timed alone with the `gemm` crate (what the host
+//! kernels and Burn's flex matmul call): the per-step recurrent product at a gated layer's sizes,
+//! split over the cores by batch rows (as the kernels do) or by gate columns, against large
+//! products. It tells how much of a step's time the products alone must take on this machine.
+
+use std::time::{Duration, Instant};
+
+use gemm::Parallelism;
+
+/// `dst = lhs · rhs`, all row-major with the given row strides.
+fn product(
+    [m, n, k]: [usize; 3],
+    dst: &mut [f32],
+    lhs: (&[f32], usize),
+    rhs: (&[f32], usize),
+    parallelism: Parallelism,
+) {
+    assert!(dst.len() >= m * n && lhs.0.len() >= m * lhs.1 && rhs.0.len() >= k * rhs.1);
+    // SAFETY: the slices hold the whole matrices (checked above) and `dst` does not overlap
+    // the inputs.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            lhs.0.as_ptr(),
+            1,
+            lhs.1 as isize,
+            rhs.0.as_ptr(),
+            1,
+            rhs.1 as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+/// GFLOP/s of `run` (which does `flops` per call) repeated for about `budget`.
+fn rate(flops: f64, budget: Duration, mut run: impl FnMut()) -> f64 {
+    run();
+    let start = Instant::now();
+    let mut calls = 0u32;
+    while start.elapsed() < budget {
+        run();
+        calls += 1;
+    }
+    flops * f64::from(calls) / start.elapsed().as_secs_f64() / 1e9
+}
+
+/// The recurrent product `W_hhᵀ · h(t-1)ᵀ` (`[4H, H] · [H, rows]`) of a batch of 64, per core.
+fn recurrent(hidden: usize, threads: usize, by_columns: bool, budget: Duration) -> f64 {
+    let (batch, gates) = (64, 4 * hidden);
+    let weight: Vec<f32> = (0..gates * hidden).map(|i| (i % 7) as f32 * 0.01).collect();
+    let states = vec![0.5f32; hidden * batch];
+    // Rows split: each core all 4H gate rows of W for its batch/threads columns of hᵀ. Columns
+    // split: each core 4H/threads gate rows of W for the whole batch.
+    let (rows, gate_rows) = if by_columns {
+        (batch, gates / threads)
+    } else {
+        (batch / threads, gates)
+    };
+    let flops = 2.0 * (gates * hidden * batch) as f64;
+    rate(flops, budget, || {
+        rayon::scope(|scope| {
+            for part in 0..threads {
+                let (weight, states) = (&weight, &states);
+                scope.spawn(move |_| {
+                    let mut out = vec![0f32; gate_rows * rows];
+                    let weight = if by_columns {
+                        &weight[part * gate_rows * hidden..]
+                    } else {
+                        &weight[..]
+                    };
+                    product(
+                        [gate_rows, rows, hidden],
+                        &mut out,
+                        (weight, hidden),
+                        (states, rows),
+                        Parallelism::None,
+                    );
+                });
+            }
+        });
+    })
+}
+
+/// A large row-major product on every core.
+fn large([m, n, k]: [usize; 3], budget: Duration) -> f64 {
+    let lhs = vec![0.5f32; m * k];
+    let rhs = vec![0.25f32; k * n];
+    let mut out = vec![0f32; m * n];
+    rate(2.0 * (m * n * k) as f64, budget, || {
+        product(
+            [m, n, k],
+            &mut out,
+            (&lhs, k),
+            (&rhs, n),
+            Parallelism::Rayon(0),
+        );
+    })
+}
+
+/// Prints the rates.
+pub fn products(threads: usize, budget: Duration) {
+    println!("== matrix products alone (gemm crate, f32, {threads} threads), GFLOP/s");
+    for hidden in [256, 512] {
+        println!(
+            "   recurrent [4H, H]·[H, 64], H {hidden}: rows split {:.0}, gate columns split {:.0}",
+            recurrent(hidden, threads, false, budget),
+            recurrent(hidden, threads, true, budget),
+        );
+    }
+    for shape in [[8192, 2048, 512], [8192, 1024, 256], [2048, 2048, 2048]] {
+        println!(
+            "   large {}x{}x{} (a layer's input projection over a window, or square): {:.0}",
+            shape[0],
+            shape[1],
+            shape[2],
+            large(shape, budget)
+        );
+    }
+}
