@@ -44,14 +44,12 @@ pub trait CheckpointKind {
     /// Checks the saved settings.
     fn validate(config: &Self::Config) -> Result<()>;
 
-    /// Why a run with `config`, on data encoded as `encoding`, cannot continue a checkpoint
-    /// saved with `saved` and `saved_encoding`; `None` when it can.
-    fn mismatch(
-        saved: &Self::Config,
-        saved_encoding: &Self::Encoding,
-        config: &Self::Config,
-        encoding: &Self::Encoding,
-    ) -> Option<String>;
+    /// Why data encoded as `encoding` cannot continue a run trained on data encoded as `saved`;
+    /// `None` when it can.
+    fn other_data(saved: &Self::Encoding, encoding: &Self::Encoding) -> Option<String>;
+
+    /// Whether settings `config` build the network that settings `saved` built.
+    fn same_network(saved: &Self::Config, config: &Self::Config) -> bool;
 
     /// The network the settings and the encoding describe, with fresh weights.
     fn init<B: Backend>(
@@ -113,8 +111,14 @@ impl<K: CheckpointKind> TaskCheckpoint<K> {
         encoding: &K::Encoding,
         device: &B::Device,
     ) -> Result<Resumed<K::Model<B>, K::Scores>> {
-        if let Some(reason) = K::mismatch(&self.config, &self.encoding, config, encoding) {
+        if let Some(reason) = K::other_data(&self.encoding, encoding) {
             return Err(checkpoint_error(&self.path, reason));
+        }
+        if !K::same_network(&self.config, config) {
+            return Err(checkpoint_error(
+                &self.path,
+                "its network has another shape than these settings ask for",
+            ));
         }
         Ok(Resumed {
             model: self.model(device)?,

@@ -213,21 +213,18 @@ impl CheckpointKind for ForecastFiles {
         config.validate()
     }
 
-    fn mismatch(
-        saved: &ForecastConfig,
-        saved_standardization: &Standardization,
-        config: &ForecastConfig,
-        standardization: &Standardization,
-    ) -> Option<String> {
-        if saved_standardization.columns != standardization.columns {
-            return Some(format!(
+    fn other_data(saved: &Standardization, standardization: &Standardization) -> Option<String> {
+        (saved.columns != standardization.columns).then(|| {
+            format!(
                 "it forecasts the columns {}, not {}",
-                saved_standardization.columns.join(", "),
+                saved.columns.join(", "),
                 standardization.columns.join(", ")
-            ));
-        }
-        (saved.model != config.model || saved.loss != config.loss)
-            .then(|| "its network has another shape than these settings ask for".to_string())
+            )
+        })
+    }
+
+    fn same_network(saved: &ForecastConfig, config: &ForecastConfig) -> bool {
+        saved.model == config.model && saved.loss == config.loss
     }
 
     fn init<B: Backend>(

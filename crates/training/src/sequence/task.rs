@@ -266,19 +266,13 @@ impl CheckpointKind for SequenceFiles {
         config.validate()
     }
 
-    fn mismatch(
-        saved: &SequenceConfig,
-        saved_encoding: &Encoding,
-        config: &SequenceConfig,
-        encoding: &Encoding,
-    ) -> Option<String> {
-        if saved_encoding != encoding {
-            return Some(
-                "it was trained on data with other symbols or labels than these".to_string(),
-            );
-        }
-        (saved.model != config.model)
-            .then(|| "its network has another shape than these settings ask for".to_string())
+    fn other_data(saved: &Encoding, encoding: &Encoding) -> Option<String> {
+        (saved != encoding)
+            .then(|| "it was trained on data with other symbols or labels than these".to_string())
+    }
+
+    fn same_network(saved: &SequenceConfig, config: &SequenceConfig) -> bool {
+        saved.model == config.model
     }
 
     fn init<B: Backend>(
