@@ -9,7 +9,7 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 
-use super::operation::{Dispatch, Forward, FusedOperation, operations};
+use super::operation::{Dispatch, Forward, OperationInputs, operations};
 use super::{RecurrenceBackend, rollout};
 use burn::tensor::{Int, Tensor};
 
@@ -82,7 +82,7 @@ macro_rules! autodiff_methods {
         impl<B: RecurrenceBackend, C: CheckpointStrategy> RecurrenceBackend for Autodiff<B, C> {
             $(
                 fn $forward(
-                    input: <crate::fused::$op::Operation as FusedOperation<$parents>>::Input<Self>,
+                    input: <crate::fused::$op::Operation as OperationInputs<$parents>>::Input<Self>,
                     _keep: bool,
                 ) -> Forward<Self, crate::fused::$op::Operation, $parents> {
                     forward::<B, C, crate::fused::$op::Operation, $parents>(input)

@@ -14,8 +14,9 @@
 //! stacked layers), so gradients reach every parameter.
 //!
 //! Each operation is declared once, in a module of its own ([`mod@tanh`], [`recurrence`],
-//! [`mod@cross_entropy`], [`output_loss`], [`recurrence_loss`], [`lookup`], [`lstm`], [`gru`]): its inputs, what its
-//! forward pass saves and its backward pass returns (named structs), both passes from Burn's
+//! [`mod@cross_entropy`], [`output_loss`], [`recurrence_loss`], [`lookup`], [`lstm`], [`gru`]): its
+//! inputs, listed once (a macro declares the `Input` and `Gradients` structs from the list, and
+//! [`OperationInputs`], how autodiff sees them), what its forward pass saves, both passes from Burn's
 //! tensor operations ([`FusedOperation`], what the GPU backends run), the host kernel the CPU
 //! backends (flex, ndarray) run instead (the batch split over the cores for the whole time loop,
 //! the `gemm` crate's matrix products, vectorised tanh and exp), and a function on tensors.
@@ -25,6 +26,8 @@
 
 mod autodiff;
 pub mod cross_entropy;
+#[cfg(all(test, feature = "ndarray"))]
+mod generic_and_host;
 pub mod gru;
 #[cfg(host_kernels)]
 mod host;
@@ -48,7 +51,7 @@ pub use cross_entropy::row_cross_entropy;
 pub use gru::gru_recurrence;
 pub use lookup::lookup_rows;
 pub use lstm::lstm_recurrence;
-pub use operation::{Forward, FusedOperation};
+pub use operation::{Forward, FusedOperation, OperationInputs};
 pub use output_loss::output_row_cross_entropy;
 pub use recurrence::tanh_recurrence;
 pub use recurrence_loss::tanh_recurrence_loss;
@@ -69,7 +72,7 @@ macro_rules! declare_backend {
             $(
                 #[doc = concat!("The forward pass of [`", stringify!($op), "::Operation`].")]
                 fn $forward(
-                    input: <$op::Operation as FusedOperation<$parents>>::Input<Self>,
+                    input: <$op::Operation as OperationInputs<$parents>>::Input<Self>,
                     keep: bool,
                 ) -> Forward<Self, $op::Operation, $parents> {
                     <$op::Operation as FusedOperation<$parents>>::forward::<Self>(input, keep)
@@ -79,7 +82,7 @@ macro_rules! declare_backend {
                 fn $backward(
                     saved: <$op::Operation as FusedOperation<$parents>>::Saved<Self>,
                     output_gradient: FloatTensor<Self>,
-                ) -> <$op::Operation as FusedOperation<$parents>>::Gradients<Self> {
+                ) -> <$op::Operation as OperationInputs<$parents>>::Gradients<Self> {
                     <$op::Operation as FusedOperation<$parents>>::backward::<Self>(
                         saved,
                         output_gradient,

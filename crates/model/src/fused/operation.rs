@@ -3,6 +3,7 @@
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::tensor::DType;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 
@@ -19,22 +20,46 @@ pub struct Forward<B: Backend, Op: FusedOperation<PARENTS>, const PARENTS: usize
     pub saved: Option<Op::Saved<B>>,
 }
 
-/// One fused operation, declared in a module of its own: its inputs, what its forward pass saves,
-/// what its backward pass returns, and both passes from Burn's tensor operations (what a backend
-/// without kernels of its own runs, the GPU backends among them).
+/// What a fused operation reads and what its backward pass returns, as autodiff sees them: the
+/// float inputs gradients flow to (its parents), the input moved to the inner backend, and the
+/// gradients in the parents' order. In each operation's module, the crate's `operation_inputs!`
+/// macro declares the input and gradient structs and this implementation from one list.
 ///
 /// `PARENTS` is the number of float inputs gradients flow to.
-pub trait FusedOperation<const PARENTS: usize>:
+pub trait OperationInputs<const PARENTS: usize>:
     Sized + Send + Sync + std::fmt::Debug + 'static
 {
     /// What the forward pass reads.
     type Input<B: Backend>;
+    /// The gradients of the inputs gradients flow to.
+    type Gradients<B: Backend>;
+
+    /// Under autodiff: the inputs gradients flow to, in the order of
+    /// [`OperationInputs::parent_gradients`].
+    fn parents<B: Backend, C: CheckpointStrategy>(
+        input: &Self::Input<Autodiff<B, C>>,
+    ) -> [&FloatTensor<Autodiff<B, C>>; PARENTS];
+
+    /// Under autodiff: the input on the inner backend.
+    fn inner<B: Backend, C: CheckpointStrategy>(
+        input: Self::Input<Autodiff<B, C>>,
+    ) -> Self::Input<B>;
+
+    /// The gradients in the order of [`OperationInputs::parents`].
+    fn parent_gradients<B: Backend>(gradients: Self::Gradients<B>) -> [FloatTensor<B>; PARENTS];
+
+    /// The float type the input is in (its first parent's): what a host kernel computes in.
+    fn dtype<B: Backend>(input: &Self::Input<B>) -> DType;
+}
+
+/// One fused operation, declared in a module of its own: its inputs ([`OperationInputs`]), what
+/// its forward pass saves, and both passes from Burn's tensor operations (what a backend without
+/// kernels of its own runs, the GPU backends among them).
+pub trait FusedOperation<const PARENTS: usize>: OperationInputs<PARENTS> {
     /// The outputs besides the differentiable one.
     type Constants<B: Backend>;
     /// What the forward pass keeps for the backward pass.
     type Saved<B: Backend>: Clone + Send + std::fmt::Debug + 'static;
-    /// The gradients of the inputs gradients flow to.
-    type Gradients<B: Backend>;
 
     /// The forward pass; `keep`: also return what [`FusedOperation::backward`] needs.
     fn forward<B: RecurrenceBackend>(
@@ -49,25 +74,78 @@ pub trait FusedOperation<const PARENTS: usize>:
         output_gradient: FloatTensor<B>,
     ) -> Self::Gradients<B>;
 
-    /// Under autodiff: the inputs gradients flow to, in the order of
-    /// [`FusedOperation::parent_gradients`].
-    fn parents<B: Backend, C: CheckpointStrategy>(
-        input: &Self::Input<Autodiff<B, C>>,
-    ) -> [&FloatTensor<Autodiff<B, C>>; PARENTS];
-
-    /// Under autodiff: the input on the inner backend.
-    fn inner<B: Backend, C: CheckpointStrategy>(
-        input: Self::Input<Autodiff<B, C>>,
-    ) -> Self::Input<B>;
-
     /// Under autodiff: the inner backend's constant outputs as constants of the graph.
     fn outer_constants<B: Backend, C: CheckpointStrategy>(
         constants: Self::Constants<B>,
     ) -> Self::Constants<Autodiff<B, C>>;
-
-    /// The gradients in the order of [`FusedOperation::parents`].
-    fn parent_gradients<B: Backend>(gradients: Self::Gradients<B>) -> [FloatTensor<B>; PARENTS];
 }
+
+/// Declares, in an operation's module, `Input` (the float inputs gradients flow to, then any
+/// others after `;`), `Gradients` (one per float input, same names), the constant `PARENTS` (how
+/// many) and [`OperationInputs`] for the module's `Operation`: the list of inputs is written once.
+macro_rules! operation_inputs {
+    (
+        $(#[$input_meta:meta])*
+        Input {
+            $(#[$first_meta:meta])* $first:ident,
+            $( $(#[$parent_meta:meta])* $parent:ident, )*
+            $( ; $( $(#[$other_meta:meta])* $other:ident: $other_type:ty, )* )?
+        }
+        $(#[$gradients_meta:meta])*
+        Gradients;
+    ) => {
+        /// How many of the inputs gradients flow to.
+        pub const PARENTS: usize = [stringify!($first) $(, stringify!($parent))*].len();
+
+        $(#[$input_meta])*
+        #[derive(Debug)]
+        pub struct Input<B: Backend> {
+            $(#[$first_meta])*
+            pub $first: FloatTensor<B>,
+            $( $(#[$parent_meta])* pub $parent: FloatTensor<B>, )*
+            $($( $(#[$other_meta])* pub $other: $other_type, )*)?
+        }
+
+        $(#[$gradients_meta])*
+        #[derive(Debug)]
+        pub struct Gradients<B: Backend> {
+            #[doc = concat!("The gradient of [`Input::", stringify!($first), "`], shaped as it.")]
+            pub $first: FloatTensor<B>,
+            $(
+                #[doc = concat!("The gradient of [`Input::", stringify!($parent), "`], shaped as it.")]
+                pub $parent: FloatTensor<B>,
+            )*
+        }
+
+        impl OperationInputs<PARENTS> for Operation {
+            type Input<B: Backend> = Input<B>;
+            type Gradients<B: Backend> = Gradients<B>;
+
+            fn parents<B: Backend, C: CheckpointStrategy>(
+                input: &Input<Autodiff<B, C>>,
+            ) -> [&FloatTensor<Autodiff<B, C>>; PARENTS] {
+                [&input.$first $(, &input.$parent)*]
+            }
+
+            fn inner<B: Backend, C: CheckpointStrategy>(input: Input<Autodiff<B, C>>) -> Input<B> {
+                Input {
+                    $first: input.$first.primitive,
+                    $( $parent: input.$parent.primitive, )*
+                    $($( $other: input.$other, )*)?
+                }
+            }
+
+            fn parent_gradients<B: Backend>(gradients: Gradients<B>) -> [FloatTensor<B>; PARENTS] {
+                [gradients.$first $(, gradients.$parent)*]
+            }
+
+            fn dtype<B: Backend>(input: &Input<B>) -> DType {
+                input.$first.dtype()
+            }
+        }
+    };
+}
+pub(crate) use operation_inputs;
 
 /// Runs an operation through the backend's method for it, which a backend may override (the
 /// CPU backends with host kernels, autodiff with one graph node). Generated by

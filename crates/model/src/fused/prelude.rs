@@ -5,14 +5,12 @@ pub(super) use burn::backend::Autodiff;
 pub(super) use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 pub(super) use burn::tensor::backend::Backend;
 pub(super) use burn::tensor::ops::{FloatTensor, IntTensor};
-pub(super) use burn::tensor::{Int, Shape, Tensor, TensorMetadata};
+pub(super) use burn::tensor::{DType, Int, Shape, Tensor, TensorMetadata};
 
 #[cfg(host_kernels)]
 pub(super) use super::host::math::Real;
 #[cfg(host_kernels)]
 pub(super) use super::host::{HostKernel, HostView, read, read_ids, write};
-#[cfg(host_kernels)]
-pub(super) use burn::tensor::DType;
 
-pub(super) use super::operation::{Forward, FusedOperation};
+pub(super) use super::operation::{Forward, FusedOperation, OperationInputs, operation_inputs};
 pub(super) use super::{RecurrenceBackend, float, primitive};

@@ -10,14 +10,36 @@ use super::prelude::*;
 #[derive(Debug)]
 pub struct Operation;
 
-impl FusedOperation<1> for Operation {
+/// The input is the tensor `x` itself, its gradient `∂L/∂x`.
+impl OperationInputs<1> for Operation {
     /// `x`, any shape.
     type Input<B: Backend> = FloatTensor<B>;
+    /// `∂L/∂x`.
+    type Gradients<B: Backend> = FloatTensor<B>;
+
+    fn parents<B: Backend, C: CheckpointStrategy>(
+        x: &FloatTensor<Autodiff<B, C>>,
+    ) -> [&FloatTensor<Autodiff<B, C>>; 1] {
+        [x]
+    }
+
+    fn inner<B: Backend, C: CheckpointStrategy>(x: FloatTensor<Autodiff<B, C>>) -> FloatTensor<B> {
+        x.primitive
+    }
+
+    fn parent_gradients<B: Backend>(gradient: FloatTensor<B>) -> [FloatTensor<B>; 1] {
+        [gradient]
+    }
+
+    fn dtype<B: Backend>(x: &FloatTensor<B>) -> DType {
+        x.dtype()
+    }
+}
+
+impl FusedOperation<1> for Operation {
     type Constants<B: Backend> = ();
     /// The output `y = tanh(x)`.
     type Saved<B: Backend> = FloatTensor<B>;
-    /// `∂L/∂x`.
-    type Gradients<B: Backend> = FloatTensor<B>;
 
     fn forward<B: RecurrenceBackend>(x: FloatTensor<B>, keep: bool) -> Forward<B, Self, 1> {
         let doubled_exp = B::float_exp(B::float_mul_scalar(x, 2f32.into()));
@@ -38,21 +60,7 @@ impl FusedOperation<1> for Operation {
         B::float_mul(output_gradient, slope)
     }
 
-    fn parents<B: Backend, C: CheckpointStrategy>(
-        x: &FloatTensor<Autodiff<B, C>>,
-    ) -> [&FloatTensor<Autodiff<B, C>>; 1] {
-        [x]
-    }
-
-    fn inner<B: Backend, C: CheckpointStrategy>(x: FloatTensor<Autodiff<B, C>>) -> FloatTensor<B> {
-        x.primitive
-    }
-
     fn outer_constants<B: Backend, C: CheckpointStrategy>(_: ()) {}
-
-    fn parent_gradients<B: Backend>(gradient: FloatTensor<B>) -> [FloatTensor<B>; 1] {
-        [gradient]
-    }
 }
 
 /// The output, and itself as what the backward pass needs when asked.
@@ -66,10 +74,6 @@ fn kept<B: Backend>(output: FloatTensor<B>, keep: bool) -> Forward<B, Operation,
 
 #[cfg(host_kernels)]
 impl HostKernel<1> for Operation {
-    fn dtype<B: Backend>(x: &FloatTensor<B>) -> DType {
-        x.dtype()
-    }
-
     fn forward<B: HostView, E: Real>(x: FloatTensor<B>, keep: bool) -> Forward<B, Self, 1> {
         let device = B::float_device(&x);
         let shape = x.shape();

@@ -54,13 +54,16 @@ pub fn assert_same(what: &str, pairs: Vec<(&str, Vec<f64>, Vec<f64>)>) {
 }
 
 #[cfg(feature = "ndarray")]
-pub use tensors::{tensor, values};
+pub use tensors::{assert_generic_equals_host, tensor, values};
 
 #[cfg(feature = "ndarray")]
 mod tensors {
     use burn::backend::NdArray;
     use burn::tensor::ops::FloatTensor;
-    use burn::tensor::{Tensor, TensorData};
+    use burn::tensor::ops::FloatTensorOps;
+    use burn::tensor::{Shape, Tensor, TensorData, TensorMetadata};
+
+    use crate::fused::operation::{Dispatch, FusedOperation};
 
     type B = NdArray<f64>;
 
@@ -79,5 +82,37 @@ mod tensors {
             .into_data()
             .iter::<f64>()
             .collect()
+    }
+
+    /// Any primitive's values, flattened.
+    fn flat(primitive: FloatTensor<B>) -> Vec<f64> {
+        let count = primitive.shape().num_elements();
+        values::<1>(B::float_reshape(primitive, Shape::new([count])))
+    }
+
+    /// `Op`'s generic passes (what wgpu and cuda run) against ndarray's own (its host kernel):
+    /// the same output and the same gradient of every input gradients flow to, for the input
+    /// `input` makes and the output gradient `output_gradient` makes.
+    pub fn assert_generic_equals_host<Op: Dispatch<PARENTS>, const PARENTS: usize>(
+        what: &str,
+        input: impl Fn() -> Op::Input<B>,
+        output_gradient: impl Fn() -> FloatTensor<B>,
+    ) {
+        let generic = <Op as FusedOperation<PARENTS>>::forward::<B>(input(), true);
+        let host = Op::forward_on::<B>(input(), true);
+        let outputs = ("output", flat(generic.output), flat(host.output));
+        super::assert_same(what, vec![outputs]);
+        let generic = <Op as FusedOperation<PARENTS>>::backward::<B>(
+            generic.saved.expect("kept"),
+            output_gradient(),
+        );
+        let host = Op::backward_on::<B>(host.saved.expect("kept"), output_gradient());
+        let gradients = Op::parent_gradients(generic)
+            .into_iter()
+            .zip(Op::parent_gradients(host));
+        for (k, (generic, host)) in gradients.enumerate() {
+            let what = format!("{what}: the gradient of input {k}");
+            super::assert_same(&what, vec![("", flat(generic), flat(host))]);
+        }
     }
 }

@@ -11,25 +11,26 @@ use burn::tensor::activation::log_softmax;
 #[derive(Debug)]
 pub struct Operation;
 
-/// What the cross-entropy reads.
-#[derive(Debug)]
-pub struct Input<B: Backend> {
-    /// `o`, `[rows, classes]`.
-    pub logits: FloatTensor<B>,
-    /// Class ids below `classes`, `[rows]`.
-    pub targets: IntTensor<B>,
+operation_inputs! {
+    /// What the cross-entropy reads.
+    Input {
+        /// `o`, `[rows, classes]`.
+        logits,
+        ;
+        /// Class ids below `classes`, `[rows]`.
+        targets: IntTensor<B>,
+    }
+    /// `∂L/∂o`.
+    Gradients;
 }
 
-impl FusedOperation<1> for Operation {
-    type Input<B: Backend> = Input<B>;
+impl FusedOperation<PARENTS> for Operation {
     type Constants<B: Backend> = ();
     /// Each loss's gradient with respect to its logits, `softmax(o(n)) − onehot(target(n))`,
     /// `[rows, classes]`.
     type Saved<B: Backend> = FloatTensor<B>;
-    /// `∂L/∂o`, `[rows, classes]`.
-    type Gradients<B: Backend> = FloatTensor<B>;
 
-    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, 1> {
+    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let targets = Tensor::<B, 1, Int>::from_primitive(input.targets);
         let (losses, gradient) = losses_and_gradient(float(input.logits), targets, keep);
         Forward {
@@ -43,30 +44,16 @@ impl FusedOperation<1> for Operation {
     fn backward<B: RecurrenceBackend>(
         logits_gradient: FloatTensor<B>,
         loss_gradient: FloatTensor<B>,
-    ) -> FloatTensor<B> {
+    ) -> Gradients<B> {
         let logits_gradient = float::<B, 2>(logits_gradient);
         let [rows, _] = logits_gradient.dims();
-        primitive(logits_gradient * float::<B, 1>(loss_gradient).reshape([rows, 1]))
-    }
-
-    fn parents<B: Backend, C: CheckpointStrategy>(
-        input: &Input<Autodiff<B, C>>,
-    ) -> [&FloatTensor<Autodiff<B, C>>; 1] {
-        [&input.logits]
-    }
-
-    fn inner<B: Backend, C: CheckpointStrategy>(input: Input<Autodiff<B, C>>) -> Input<B> {
-        Input {
-            logits: input.logits.primitive,
-            targets: input.targets,
+        let logits = logits_gradient * float::<B, 1>(loss_gradient).reshape([rows, 1]);
+        Gradients {
+            logits: primitive(logits),
         }
     }
 
     fn outer_constants<B: Backend, C: CheckpointStrategy>(_: ()) {}
-
-    fn parent_gradients<B: Backend>(gradient: FloatTensor<B>) -> [FloatTensor<B>; 1] {
-        [gradient]
-    }
 }
 
 /// `(−log softmax(o(n))[target(n)], log Σ_k exp(o(n)_k))` for every row of `logits`
@@ -117,12 +104,8 @@ fn logits_gradient<B: Backend>(
 }
 
 #[cfg(host_kernels)]
-impl HostKernel<1> for Operation {
-    fn dtype<B: Backend>(input: &Input<B>) -> DType {
-        input.logits.dtype()
-    }
-
-    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, 1> {
+impl HostKernel<PARENTS> for Operation {
+    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let device = B::float_device(&input.logits);
         let shape = input.logits.shape();
         let [rows, classes] = shape.dims();
@@ -148,13 +131,15 @@ impl HostKernel<1> for Operation {
     fn backward<B: HostView, E: Real>(
         logits_gradient: FloatTensor<B>,
         loss_gradient: FloatTensor<B>,
-    ) -> FloatTensor<B> {
+    ) -> Gradients<B> {
         let device = B::float_device(&logits_gradient);
         let shape = logits_gradient.shape();
         let classes = shape.dims::<2>()[1];
         let mut gradient = read::<B, E>(logits_gradient);
         kernel::scale_rows(&mut gradient, &B::view::<E>(&loss_gradient), classes);
-        write::<B, E>(gradient, shape, &device)
+        Gradients {
+            logits: write::<B, E>(gradient, shape, &device),
+        }
     }
 }
 

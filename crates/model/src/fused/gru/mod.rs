@@ -15,26 +15,30 @@ use super::prelude::*;
 use super::lstm::at;
 #[cfg(host_kernels)]
 use super::recurrence::kernel::{RecurrenceShape, RowLengths};
-use super::recurrence::stopped_masks;
+use super::recurrence::{stopped_masks, uneven};
 use super::sigmoid;
 
 /// The fused GRU recurrence.
 #[derive(Debug)]
 pub struct Operation;
 
-/// What the recurrence reads.
-#[derive(Debug)]
-pub struct Input<B: Backend> {
-    /// `p(1) … p(τ)`, `W_ih x(t) + b_ih`, time-major `[time, batch, 3H]`.
-    pub projected: FloatTensor<B>,
-    /// `h(0)`, `[batch, H]`.
-    pub initial: FloatTensor<B>,
-    /// `W_hh` stored `[H, 3H]` (`weight_hhᵀ`).
-    pub weight: FloatTensor<B>,
-    /// `b_hh`, `[3H]`.
-    pub bias: FloatTensor<B>,
-    /// Each row's number of real steps, each in `1..=time`; `None` when all run `time` steps.
-    pub lengths: Option<Vec<usize>>,
+operation_inputs! {
+    /// What the recurrence reads.
+    Input {
+        /// `p(1) … p(τ)`, `W_ih x(t) + b_ih`, time-major `[time, batch, 3H]`.
+        projected,
+        /// `h(0)`, `[batch, H]`.
+        initial,
+        /// `W_hh` stored `[H, 3H]` (`weight_hhᵀ`).
+        weight,
+        /// `b_hh`, `[3H]`.
+        bias,
+        ;
+        /// Each row's number of real steps, each in `1..=time`; `None` when all run `time` steps.
+        lengths: Option<Vec<usize>>,
+    }
+    /// The inputs' gradients, shaped as the inputs.
+    Gradients;
 }
 
 /// What the forward pass keeps for BPTT.
@@ -52,32 +56,17 @@ pub struct Saved<B: Backend> {
     pub lengths: Option<Vec<usize>>,
 }
 
-/// The inputs' gradients, shaped as the inputs.
-#[derive(Debug)]
-pub struct Gradients<B: Backend> {
-    /// `∂L/∂p`, `[time, batch, 3H]`.
-    pub projected: FloatTensor<B>,
-    /// `∂L/∂h(0)`.
-    pub initial: FloatTensor<B>,
-    /// `∂L/∂W_hh`, `[H, 3H]`.
-    pub weight: FloatTensor<B>,
-    /// `∂L/∂b_hh`, `[3H]`.
-    pub bias: FloatTensor<B>,
-}
-
 /// Block `k` of `[batch, blocks · H]`, `[batch, H]`.
 fn part<B: Backend>(tensor: &Tensor<B, 2>, k: usize, hidden: usize) -> Tensor<B, 2> {
     tensor.clone().narrow(1, k * hidden, hidden)
 }
 
-impl FusedOperation<4> for Operation {
-    type Input<B: Backend> = Input<B>;
+impl FusedOperation<PARENTS> for Operation {
     type Constants<B: Backend> = ();
     type Saved<B: Backend> = Saved<B>;
-    type Gradients<B: Backend> = Gradients<B>;
 
     /// A loop of backend operations (no graph is built).
-    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, 4> {
+    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let projected = float::<B, 3>(input.projected.clone());
         let weight = float::<B, 2>(input.weight.clone());
         let bias = float::<B, 1>(input.bias.clone()).unsqueeze::<2>();
@@ -177,32 +166,7 @@ impl FusedOperation<4> for Operation {
         }
     }
 
-    fn parents<B: Backend, C: CheckpointStrategy>(
-        input: &Input<Autodiff<B, C>>,
-    ) -> [&FloatTensor<Autodiff<B, C>>; 4] {
-        [&input.projected, &input.initial, &input.weight, &input.bias]
-    }
-
-    fn inner<B: Backend, C: CheckpointStrategy>(input: Input<Autodiff<B, C>>) -> Input<B> {
-        Input {
-            projected: input.projected.primitive,
-            initial: input.initial.primitive,
-            weight: input.weight.primitive,
-            bias: input.bias.primitive,
-            lengths: input.lengths,
-        }
-    }
-
     fn outer_constants<B: Backend, C: CheckpointStrategy>(_: ()) {}
-
-    fn parent_gradients<B: Backend>(gradients: Gradients<B>) -> [FloatTensor<B>; 4] {
-        [
-            gradients.projected,
-            gradients.initial,
-            gradients.weight,
-            gradients.bias,
-        ]
-    }
 }
 
 /// The states, and what BPTT needs when asked.
@@ -211,7 +175,7 @@ fn kept<B: Backend>(
     states: FloatTensor<B>,
     input: Input<B>,
     keep: bool,
-) -> Forward<B, Operation, 4> {
+) -> Forward<B, Operation, PARENTS> {
     Forward {
         saved: keep.then(|| Saved {
             gates,
@@ -237,12 +201,8 @@ fn dims_of(projected: &Shape) -> RecurrenceShape {
 }
 
 #[cfg(host_kernels)]
-impl HostKernel<4> for Operation {
-    fn dtype<B: Backend>(input: &Input<B>) -> DType {
-        input.projected.dtype()
-    }
-
-    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, 4> {
+impl HostKernel<PARENTS> for Operation {
+    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let device = B::float_device(&input.projected);
         let dims = dims_of(&input.projected.shape());
         let (gates, states) = kernel::forward::<E>(
@@ -313,78 +273,13 @@ pub fn gru_recurrence<B: RecurrenceBackend>(
     bias: Tensor<B, 1>,
     lengths: Option<&[usize]>,
 ) -> Tensor<B, 3> {
-    let time = projected.dims()[0];
-    let lengths = lengths.filter(|lengths| lengths.iter().any(|&length| length != time));
+    let lengths = uneven(lengths, projected.dims()[0]);
     let input = Input {
         projected: primitive(projected),
         initial: primitive(initial),
         weight: primitive(weight),
         bias: primitive(bias),
-        lengths: lengths.map(<[usize]>::to_vec),
+        lengths,
     };
     float(B::gru_recurrence_forward(input, false).output)
-}
-
-#[cfg(all(test, feature = "ndarray"))]
-mod tests {
-    use super::*;
-    use burn::backend::NdArray;
-
-    use crate::fused::test_values::{assert_same, tensor, values};
-
-    type B = NdArray<f64>;
-
-    /// The generic passes (what wgpu and cuda run) and the host kernel give the same states and
-    /// gradients, with and without lengths.
-    #[test]
-    fn generic_passes_equal_the_host_kernel() {
-        let [time, batch, hidden] = [5, 6, 3];
-        for lengths in [None, Some(vec![5, 1, 3, 5, 2, 4])] {
-            let input = || Input::<B> {
-                projected: primitive(tensor([time, batch, 3 * hidden], 1)),
-                initial: primitive(tensor([batch, hidden], 2)),
-                weight: primitive(tensor([hidden, 3 * hidden], 3)),
-                bias: primitive(tensor([3 * hidden], 4)),
-                lengths: lengths.clone(),
-            };
-            let generic = <Operation as FusedOperation<4>>::forward::<B>(input(), true);
-            let host = B::gru_recurrence_forward(input(), true);
-            let (generic_states, host_states) = (
-                values::<3>(generic.output.clone()),
-                values::<3>(host.output.clone()),
-            );
-            let gradient = || primitive(tensor([time, batch, hidden], 5));
-            let generic = <Operation as FusedOperation<4>>::backward::<B>(
-                generic.saved.expect("kept"),
-                gradient(),
-            );
-            let host = B::gru_recurrence_backward(host.saved.expect("kept"), gradient());
-            assert_same(
-                &format!("{lengths:?}"),
-                vec![
-                    ("states", generic_states, host_states),
-                    (
-                        "∂L/∂p",
-                        values::<3>(generic.projected),
-                        values::<3>(host.projected),
-                    ),
-                    (
-                        "∂L/∂h(0)",
-                        values::<2>(generic.initial),
-                        values::<2>(host.initial),
-                    ),
-                    (
-                        "∂L/∂b_hh",
-                        values::<1>(generic.bias),
-                        values::<1>(host.bias),
-                    ),
-                    (
-                        "∂L/∂W",
-                        values::<2>(generic.weight),
-                        values::<2>(host.weight),
-                    ),
-                ],
-            );
-        }
-    }
 }

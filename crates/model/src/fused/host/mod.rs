@@ -15,7 +15,7 @@ use burn::tensor::ops::{FloatTensor, IntTensor};
 use burn::tensor::{DType, Int, Shape, Tensor, TensorData, TensorMetadata, TensorPrimitive};
 
 use self::math::Real;
-use super::operation::{Forward, FusedOperation, operations};
+use super::operation::{Forward, FusedOperation, OperationInputs, operations};
 use super::{RecurrenceBackend, rollout};
 
 /// The tensor's values, row-major.
@@ -78,9 +78,6 @@ pub fn write<B: Backend, E: Real>(
 
 /// An operation's host kernel, for the CPU backends in f32 and f64.
 pub trait HostKernel<const PARENTS: usize>: FusedOperation<PARENTS> {
-    /// The float type the forward pass computes in.
-    fn dtype<B: Backend>(input: &Self::Input<B>) -> DType;
-
     /// [`FusedOperation::forward`] by the kernel.
     fn forward<B: HostView, E: Real>(
         input: Self::Input<B>,
@@ -128,7 +125,7 @@ macro_rules! host_methods {
     ($($op:ident, $parents:literal, $forward:ident, $backward:ident;)*) => {
         $(
             fn $forward(
-                input: <crate::fused::$op::Operation as FusedOperation<$parents>>::Input<Self>,
+                input: <crate::fused::$op::Operation as OperationInputs<$parents>>::Input<Self>,
                 keep: bool,
             ) -> Forward<Self, crate::fused::$op::Operation, $parents> {
                 forward::<Self, crate::fused::$op::Operation, $parents>(input, keep)
@@ -137,7 +134,7 @@ macro_rules! host_methods {
             fn $backward(
                 saved: <crate::fused::$op::Operation as FusedOperation<$parents>>::Saved<Self>,
                 output_gradient: FloatTensor<Self>,
-            ) -> <crate::fused::$op::Operation as FusedOperation<$parents>>::Gradients<Self> {
+            ) -> <crate::fused::$op::Operation as OperationInputs<$parents>>::Gradients<Self> {
                 backward::<Self, crate::fused::$op::Operation, $parents>(saved, output_gradient)
             }
         )*

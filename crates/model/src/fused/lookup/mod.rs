@@ -10,13 +10,17 @@ use super::prelude::*;
 #[derive(Debug)]
 pub struct Operation;
 
-/// What the lookup reads.
-#[derive(Debug)]
-pub struct Input<B: Backend> {
-    /// `[vocab, width]`.
-    pub table: FloatTensor<B>,
-    /// `[rows]`, every id below `vocab`.
-    pub ids: IntTensor<B>,
+operation_inputs! {
+    /// What the lookup reads.
+    Input {
+        /// `[vocab, width]`.
+        table,
+        ;
+        /// `[rows]`, every id below `vocab`.
+        ids: IntTensor<B>,
+    }
+    /// `∂L/∂table`: the rows' gradients summed by id.
+    Gradients;
 }
 
 /// What the forward pass keeps for the backward pass.
@@ -28,14 +32,11 @@ pub struct Saved<B: Backend> {
     pub vocab: usize,
 }
 
-impl FusedOperation<1> for Operation {
-    type Input<B: Backend> = Input<B>;
+impl FusedOperation<PARENTS> for Operation {
     type Constants<B: Backend> = ();
     type Saved<B: Backend> = Saved<B>;
-    /// `∂L/∂table`, `[vocab, width]`: the rows' gradients summed by id.
-    type Gradients<B: Backend> = FloatTensor<B>;
 
-    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, 1> {
+    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let saved = keep.then(|| Saved {
             ids: input.ids.clone(),
             vocab: input.table.shape().dims::<2>()[0],
@@ -50,39 +51,20 @@ impl FusedOperation<1> for Operation {
     fn backward<B: RecurrenceBackend>(
         saved: Saved<B>,
         rows_gradient: FloatTensor<B>,
-    ) -> FloatTensor<B> {
+    ) -> Gradients<B> {
         let width = rows_gradient.shape().dims::<2>()[1];
         let zeros = Tensor::<B, 2>::zeros([saved.vocab, width], &B::float_device(&rows_gradient));
-        B::float_select_add(primitive(zeros), 0, saved.ids, rows_gradient)
-    }
-
-    fn parents<B: Backend, C: CheckpointStrategy>(
-        input: &Input<Autodiff<B, C>>,
-    ) -> [&FloatTensor<Autodiff<B, C>>; 1] {
-        [&input.table]
-    }
-
-    fn inner<B: Backend, C: CheckpointStrategy>(input: Input<Autodiff<B, C>>) -> Input<B> {
-        Input {
-            table: input.table.primitive,
-            ids: input.ids,
+        Gradients {
+            table: B::float_select_add(primitive(zeros), 0, saved.ids, rows_gradient),
         }
     }
 
     fn outer_constants<B: Backend, C: CheckpointStrategy>(_: ()) {}
-
-    fn parent_gradients<B: Backend>(gradient: FloatTensor<B>) -> [FloatTensor<B>; 1] {
-        [gradient]
-    }
 }
 
 #[cfg(host_kernels)]
-impl HostKernel<1> for Operation {
-    fn dtype<B: Backend>(input: &Input<B>) -> DType {
-        input.table.dtype()
-    }
-
-    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, 1> {
+impl HostKernel<PARENTS> for Operation {
+    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let device = B::float_device(&input.table);
         let [vocab, width] = input.table.shape().dims();
         let saved = keep.then(|| Saved {
@@ -101,7 +83,7 @@ impl HostKernel<1> for Operation {
     fn backward<B: HostView, E: Real>(
         saved: Saved<B>,
         rows_gradient: FloatTensor<B>,
-    ) -> FloatTensor<B> {
+    ) -> Gradients<B> {
         let device = B::float_device(&rows_gradient);
         let width = rows_gradient.shape().dims::<2>()[1];
         let gradient = kernel::backward(
@@ -110,7 +92,9 @@ impl HostKernel<1> for Operation {
             saved.vocab,
             width,
         );
-        write::<B, E>(gradient, Shape::new([saved.vocab, width]), &device)
+        Gradients {
+            table: write::<B, E>(gradient, Shape::new([saved.vocab, width]), &device),
+        }
     }
 }
 

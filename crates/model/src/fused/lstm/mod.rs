@@ -15,26 +15,30 @@ use super::prelude::*;
 
 #[cfg(host_kernels)]
 use super::recurrence::kernel::{RecurrenceShape, RowLengths};
-use super::recurrence::stopped_masks;
+use super::recurrence::{stopped_masks, uneven};
 use super::sigmoid;
 
 /// The fused LSTM recurrence.
 #[derive(Debug)]
 pub struct Operation;
 
-/// What the recurrence reads.
-#[derive(Debug)]
-pub struct Input<B: Backend> {
-    /// `p(1) … p(τ)`, `W_ih x(t) + b_ih + b_hh`, time-major `[time, batch, 4H]`.
-    pub projected: FloatTensor<B>,
-    /// `h(0)`, `[batch, H]`.
-    pub initial_hidden: FloatTensor<B>,
-    /// `c(0)`, `[batch, H]`.
-    pub initial_cell: FloatTensor<B>,
-    /// `W_hh` stored `[H, 4H]` (`weight_hhᵀ`).
-    pub weight: FloatTensor<B>,
-    /// Each row's number of real steps, each in `1..=time`; `None` when all run `time` steps.
-    pub lengths: Option<Vec<usize>>,
+operation_inputs! {
+    /// What the recurrence reads.
+    Input {
+        /// `p(1) … p(τ)`, `W_ih x(t) + b_ih + b_hh`, time-major `[time, batch, 4H]`.
+        projected,
+        /// `h(0)`, `[batch, H]`.
+        initial_hidden,
+        /// `c(0)`, `[batch, H]`.
+        initial_cell,
+        /// `W_hh` stored `[H, 4H]` (`weight_hhᵀ`).
+        weight,
+        ;
+        /// Each row's number of real steps, each in `1..=time`; `None` when all run `time` steps.
+        lengths: Option<Vec<usize>>,
+    }
+    /// The inputs' gradients, shaped as the inputs.
+    Gradients;
 }
 
 /// What the forward pass keeps for BPTT.
@@ -56,19 +60,6 @@ pub struct Saved<B: Backend> {
     pub lengths: Option<Vec<usize>>,
 }
 
-/// The inputs' gradients, shaped as the inputs.
-#[derive(Debug)]
-pub struct Gradients<B: Backend> {
-    /// `∂L/∂p`, `[time, batch, 4H]`: the gates' pre-activation gradients.
-    pub projected: FloatTensor<B>,
-    /// `∂L/∂h(0)`.
-    pub initial_hidden: FloatTensor<B>,
-    /// `∂L/∂c(0)`.
-    pub initial_cell: FloatTensor<B>,
-    /// `∂L/∂W_hh`, `[H, 4H]`.
-    pub weight: FloatTensor<B>,
-}
-
 /// Block `k` of four, `[batch, H]`, of `[batch, 4H]`.
 pub(super) fn gate<B: Backend>(gates: &Tensor<B, 2>, k: usize) -> Tensor<B, 2> {
     let width = gates.dims()[1] / 4;
@@ -81,14 +72,12 @@ pub(super) fn at<B: Backend>(tensor: &Tensor<B, 3>, t: usize) -> Tensor<B, 2> {
     tensor.clone().narrow(0, t, 1).reshape([batch, width])
 }
 
-impl FusedOperation<4> for Operation {
-    type Input<B: Backend> = Input<B>;
+impl FusedOperation<PARENTS> for Operation {
     type Constants<B: Backend> = ();
     type Saved<B: Backend> = Saved<B>;
-    type Gradients<B: Backend> = Gradients<B>;
 
     /// A loop of backend operations (no graph is built).
-    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, 4> {
+    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let (projected, input) = input.split();
         let projected = float::<B, 3>(projected);
         let weight = float::<B, 2>(input.weight.clone());
@@ -225,37 +214,7 @@ impl FusedOperation<4> for Operation {
         }
     }
 
-    fn parents<B: Backend, C: CheckpointStrategy>(
-        input: &Input<Autodiff<B, C>>,
-    ) -> [&FloatTensor<Autodiff<B, C>>; 4] {
-        [
-            &input.projected,
-            &input.initial_hidden,
-            &input.initial_cell,
-            &input.weight,
-        ]
-    }
-
-    fn inner<B: Backend, C: CheckpointStrategy>(input: Input<Autodiff<B, C>>) -> Input<B> {
-        Input {
-            projected: input.projected.primitive,
-            initial_hidden: input.initial_hidden.primitive,
-            initial_cell: input.initial_cell.primitive,
-            weight: input.weight.primitive,
-            lengths: input.lengths,
-        }
-    }
-
     fn outer_constants<B: Backend, C: CheckpointStrategy>(_: ()) {}
-
-    fn parent_gradients<B: Backend>(gradients: Gradients<B>) -> [FloatTensor<B>; 4] {
-        [
-            gradients.projected,
-            gradients.initial_hidden,
-            gradients.initial_cell,
-            gradients.weight,
-        ]
-    }
 }
 
 /// What the forward pass keeps of its input besides the gates and states.
@@ -284,7 +243,7 @@ fn kept<B: Backend>(
     [gates, states, cells]: [FloatTensor<B>; 3],
     rest: Rest<B>,
     keep: bool,
-) -> Forward<B, Operation, 4> {
+) -> Forward<B, Operation, PARENTS> {
     Forward {
         saved: keep.then(|| Saved {
             gates,
@@ -312,12 +271,8 @@ fn dims_of(gates: &Shape) -> RecurrenceShape {
 }
 
 #[cfg(host_kernels)]
-impl HostKernel<4> for Operation {
-    fn dtype<B: Backend>(input: &Input<B>) -> DType {
-        input.projected.dtype()
-    }
-
-    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, 4> {
+impl HostKernel<PARENTS> for Operation {
+    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let (projected, input) = input.split();
         let device = B::float_device(&projected);
         let shape = projected.shape();
@@ -401,78 +356,13 @@ pub fn lstm_recurrence<B: RecurrenceBackend>(
     weight: Tensor<B, 2>,
     lengths: Option<&[usize]>,
 ) -> Tensor<B, 3> {
-    let time = projected.dims()[0];
-    let lengths = lengths.filter(|lengths| lengths.iter().any(|&length| length != time));
+    let lengths = uneven(lengths, projected.dims()[0]);
     let input = Input {
         projected: primitive(projected),
         initial_hidden: primitive(initial_hidden),
         initial_cell: primitive(initial_cell),
         weight: primitive(weight),
-        lengths: lengths.map(<[usize]>::to_vec),
+        lengths,
     };
     float(B::lstm_recurrence_forward(input, false).output)
-}
-
-#[cfg(all(test, feature = "ndarray"))]
-mod tests {
-    use super::*;
-    use burn::backend::NdArray;
-
-    use crate::fused::test_values::{assert_same, tensor, values};
-
-    type B = NdArray<f64>;
-
-    /// The generic passes (what wgpu and cuda run) and the host kernel give the same states and
-    /// gradients, with and without lengths.
-    #[test]
-    fn generic_passes_equal_the_host_kernel() {
-        let [time, batch, hidden] = [5, 6, 3];
-        for lengths in [None, Some(vec![5, 1, 3, 5, 2, 4])] {
-            let input = || Input::<B> {
-                projected: primitive(tensor([time, batch, 4 * hidden], 1)),
-                initial_hidden: primitive(tensor([batch, hidden], 2)),
-                initial_cell: primitive(tensor([batch, hidden], 3)),
-                weight: primitive(tensor([hidden, 4 * hidden], 4)),
-                lengths: lengths.clone(),
-            };
-            let generic = <Operation as FusedOperation<4>>::forward::<B>(input(), true);
-            let host = B::lstm_recurrence_forward(input(), true);
-            let (generic_states, host_states) = (
-                values::<3>(generic.output.clone()),
-                values::<3>(host.output.clone()),
-            );
-            let gradient = || primitive(tensor([time + 1, batch, hidden], 5));
-            let generic = <Operation as FusedOperation<4>>::backward::<B>(
-                generic.saved.expect("kept"),
-                gradient(),
-            );
-            let host = B::lstm_recurrence_backward(host.saved.expect("kept"), gradient());
-            assert_same(
-                &format!("{lengths:?}"),
-                vec![
-                    ("states", generic_states, host_states),
-                    (
-                        "∂L/∂p",
-                        values::<3>(generic.projected),
-                        values::<3>(host.projected),
-                    ),
-                    (
-                        "∂L/∂h(0)",
-                        values::<2>(generic.initial_hidden),
-                        values::<2>(host.initial_hidden),
-                    ),
-                    (
-                        "∂L/∂c(0)",
-                        values::<2>(generic.initial_cell),
-                        values::<2>(host.initial_cell),
-                    ),
-                    (
-                        "∂L/∂W",
-                        values::<2>(generic.weight),
-                        values::<2>(host.weight),
-                    ),
-                ],
-            );
-        }
-    }
 }

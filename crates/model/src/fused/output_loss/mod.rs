@@ -16,17 +16,21 @@ use super::cross_entropy::losses_and_gradient;
 #[derive(Debug)]
 pub struct Operation;
 
-/// What the output layer and loss read.
-#[derive(Debug)]
-pub struct Input<B: Backend> {
-    /// `h`, `[rows + extra, d_hidden]`: the first `rows` are scored, any `extra` ignored.
-    pub hidden: FloatTensor<B>,
-    /// `V` stored `[d_hidden, classes]`.
-    pub weight: FloatTensor<B>,
-    /// `c`, `[classes]`.
-    pub bias: FloatTensor<B>,
-    /// Class ids below `classes`, `[rows]`.
-    pub targets: IntTensor<B>,
+operation_inputs! {
+    /// What the output layer and loss read.
+    Input {
+        /// `h`, `[rows + extra, d_hidden]`: the first `rows` are scored, any `extra` ignored.
+        hidden,
+        /// `V` stored `[d_hidden, classes]`.
+        weight,
+        /// `c`, `[classes]`.
+        bias,
+        ;
+        /// Class ids below `classes`, `[rows]`.
+        targets: IntTensor<B>,
+    }
+    /// `∂L/∂h`, `∂L/∂V` and `∂L/∂c`.
+    Gradients;
 }
 
 /// What the forward pass keeps for the backward pass.
@@ -41,24 +45,11 @@ pub struct Saved<B: Backend> {
     pub logits_gradient: FloatTensor<B>,
 }
 
-/// `∂L/∂h`, `∂L/∂V` and `∂L/∂c`.
-#[derive(Debug)]
-pub struct Gradients<B: Backend> {
-    /// `∂L/∂h`, `[rows + extra, d_hidden]`, zero in the `extra` rows.
-    pub hidden: FloatTensor<B>,
-    /// `∂L/∂V`, `[d_hidden, classes]`.
-    pub weight: FloatTensor<B>,
-    /// `∂L/∂c`, `[classes]`.
-    pub bias: FloatTensor<B>,
-}
-
-impl FusedOperation<3> for Operation {
-    type Input<B: Backend> = Input<B>;
+impl FusedOperation<PARENTS> for Operation {
     type Constants<B: Backend> = ();
     type Saved<B: Backend> = Saved<B>;
-    type Gradients<B: Backend> = Gradients<B>;
 
-    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, 3> {
+    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let targets = Tensor::<B, 1, Int>::from_primitive(input.targets);
         let hidden = float::<B, 2>(input.hidden.clone()).narrow(0, 0, targets.dims()[0]);
         let weight = float::<B, 2>(input.weight.clone());
@@ -104,26 +95,7 @@ impl FusedOperation<3> for Operation {
         }
     }
 
-    fn parents<B: Backend, C: CheckpointStrategy>(
-        input: &Input<Autodiff<B, C>>,
-    ) -> [&FloatTensor<Autodiff<B, C>>; 3] {
-        [&input.hidden, &input.weight, &input.bias]
-    }
-
-    fn inner<B: Backend, C: CheckpointStrategy>(input: Input<Autodiff<B, C>>) -> Input<B> {
-        Input {
-            hidden: input.hidden.primitive,
-            weight: input.weight.primitive,
-            bias: input.bias.primitive,
-            targets: input.targets,
-        }
-    }
-
     fn outer_constants<B: Backend, C: CheckpointStrategy>(_: ()) {}
-
-    fn parent_gradients<B: Backend>(gradients: Gradients<B>) -> [FloatTensor<B>; 3] {
-        [gradients.hidden, gradients.weight, gradients.bias]
-    }
 }
 
 #[cfg(host_kernels)]
@@ -138,12 +110,8 @@ fn dims_of(rows: usize, hidden: &Shape, weight: &Shape) -> kernel::OutputShape {
 }
 
 #[cfg(host_kernels)]
-impl HostKernel<3> for Operation {
-    fn dtype<B: Backend>(input: &Input<B>) -> DType {
-        input.hidden.dtype()
-    }
-
-    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, 3> {
+impl HostKernel<PARENTS> for Operation {
+    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let device = B::float_device(&input.hidden);
         let targets = read_ids::<B>(input.targets);
         let dims = dims_of(targets.len(), &input.hidden.shape(), &input.weight.shape());
@@ -245,8 +213,9 @@ mod tests {
         };
         let loss_gradient = || primitive(tensor([rows], 4));
         let generic = |with_extra| {
-            let forward = <Operation as FusedOperation<3>>::forward::<B>(input(with_extra), true);
-            let gradients = <Operation as FusedOperation<3>>::backward::<B>(
+            let forward =
+                <Operation as FusedOperation<PARENTS>>::forward::<B>(input(with_extra), true);
+            let gradients = <Operation as FusedOperation<PARENTS>>::backward::<B>(
                 forward.saved.expect("kept"),
                 loss_gradient(),
             );

@@ -17,17 +17,21 @@ use super::tanh;
 #[derive(Debug)]
 pub struct Operation;
 
-/// What the recurrence reads.
-#[derive(Debug)]
-pub struct Input<B: Backend> {
-    /// `p(1) … p(τ)`, time-major `[time, batch, d_hidden]`.
-    pub projected: FloatTensor<B>,
-    /// `h(0)`, `[batch, d_hidden]`.
-    pub initial: FloatTensor<B>,
-    /// `W` stored `[d_hidden, d_hidden]`.
-    pub weight: FloatTensor<B>,
-    /// Each row's number of real steps, each in `1..=time`; `None` when all run `time` steps.
-    pub lengths: Option<Vec<usize>>,
+operation_inputs! {
+    /// What the recurrence reads.
+    Input {
+        /// `p(1) … p(τ)`, time-major `[time, batch, d_hidden]`.
+        projected,
+        /// `h(0)`, `[batch, d_hidden]`.
+        initial,
+        /// `W` stored `[d_hidden, d_hidden]`.
+        weight,
+        ;
+        /// Each row's number of real steps, each in `1..=time`; `None` when all run `time` steps.
+        lengths: Option<Vec<usize>>,
+    }
+    /// `∂L/∂p`, `∂L/∂h(0)` and `∂L/∂W`, shaped as the inputs.
+    Gradients;
 }
 
 /// What the forward pass keeps for BPTT.
@@ -43,26 +47,13 @@ pub struct Saved<B: Backend> {
     pub lengths: Option<Vec<usize>>,
 }
 
-/// `∂L/∂p`, `∂L/∂h(0)` and `∂L/∂W`, shaped as the inputs.
-#[derive(Debug)]
-pub struct Gradients<B: Backend> {
-    /// `∂L/∂p`, `[time, batch, d_hidden]`.
-    pub projected: FloatTensor<B>,
-    /// `∂L/∂h(0)`, `[batch, d_hidden]`.
-    pub initial: FloatTensor<B>,
-    /// `∂L/∂W`, `[d_hidden, d_hidden]`.
-    pub weight: FloatTensor<B>,
-}
-
-impl FusedOperation<3> for Operation {
-    type Input<B: Backend> = Input<B>;
+impl FusedOperation<PARENTS> for Operation {
     type Constants<B: Backend> = ();
     type Saved<B: Backend> = Saved<B>;
-    type Gradients<B: Backend> = Gradients<B>;
 
     /// A loop of backend operations (slicing is cheap on a backend without autodiff, and no
     /// graph is built).
-    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, 3> {
+    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let projected = float::<B, 3>(input.projected);
         let weight = float::<B, 2>(input.weight.clone());
         let [time, batch, d_hidden] = projected.dims();
@@ -144,26 +135,7 @@ impl FusedOperation<3> for Operation {
         }
     }
 
-    fn parents<B: Backend, C: CheckpointStrategy>(
-        input: &Input<Autodiff<B, C>>,
-    ) -> [&FloatTensor<Autodiff<B, C>>; 3] {
-        [&input.projected, &input.initial, &input.weight]
-    }
-
-    fn inner<B: Backend, C: CheckpointStrategy>(input: Input<Autodiff<B, C>>) -> Input<B> {
-        Input {
-            projected: input.projected.primitive,
-            initial: input.initial.primitive,
-            weight: input.weight.primitive,
-            lengths: input.lengths,
-        }
-    }
-
     fn outer_constants<B: Backend, C: CheckpointStrategy>(_: ()) {}
-
-    fn parent_gradients<B: Backend>(gradients: Gradients<B>) -> [FloatTensor<B>; 3] {
-        [gradients.projected, gradients.initial, gradients.weight]
-    }
 }
 
 /// The states, and what BPTT needs when asked.
@@ -173,7 +145,7 @@ fn kept<B: Backend>(
     weight: FloatTensor<B>,
     lengths: Option<Vec<usize>>,
     keep: bool,
-) -> Forward<B, Operation, 3> {
+) -> Forward<B, Operation, PARENTS> {
     Forward {
         saved: keep.then(|| Saved {
             states: states.clone(),
@@ -184,6 +156,14 @@ fn kept<B: Backend>(
         output: states,
         constants: (),
     }
+}
+
+/// The rows' lengths when they differ from `time`; `None` when every row runs all steps, the
+/// fixed-length case: no per-row tests, no packing.
+pub(crate) fn uneven(lengths: Option<&[usize]>, time: usize) -> Option<Vec<usize>> {
+    lengths
+        .filter(|lengths| lengths.iter().any(|&length| length != time))
+        .map(<[usize]>::to_vec)
 }
 
 /// Per step, a mask `[batch, d_hidden]` of the rows that have stopped (true past a row's
@@ -223,12 +203,8 @@ pub(crate) fn dims_of(shape: &Shape) -> RecurrenceShape {
 }
 
 #[cfg(host_kernels)]
-impl HostKernel<3> for Operation {
-    fn dtype<B: Backend>(input: &Input<B>) -> DType {
-        input.projected.dtype()
-    }
-
-    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, 3> {
+impl HostKernel<PARENTS> for Operation {
+    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let Input {
             projected,
             initial,
@@ -292,72 +268,12 @@ pub fn tanh_recurrence<B: RecurrenceBackend>(
     weight: Tensor<B, 2>,
     lengths: Option<&[usize]>,
 ) -> Tensor<B, 3> {
-    // Rows that all run every step are the fixed-length case: no per-row tests, no packing.
-    let time = projected.dims()[0];
-    let lengths = lengths.filter(|lengths| lengths.iter().any(|&length| length != time));
+    let lengths = uneven(lengths, projected.dims()[0]);
     let input = Input {
         projected: primitive(projected),
         initial: primitive(initial),
         weight: primitive(weight),
-        lengths: lengths.map(<[usize]>::to_vec),
+        lengths,
     };
     float(B::tanh_recurrence_forward(input, false).output)
-}
-
-#[cfg(all(test, feature = "ndarray"))]
-mod tests {
-    use super::*;
-    use burn::backend::NdArray;
-
-    use crate::fused::test_values::{assert_same, tensor, values};
-
-    type B = NdArray<f64>;
-
-    /// The generic passes (what wgpu and cuda run) and the host kernel give the same states and
-    /// gradients, with and without lengths (rows stopped in any order).
-    #[test]
-    fn generic_passes_equal_the_host_kernel() {
-        let [time, batch, hidden] = [5, 6, 4];
-        for lengths in [None, Some(vec![5, 1, 3, 5, 2, 4])] {
-            let input = || Input::<B> {
-                projected: primitive(tensor([time, batch, hidden], 1)),
-                initial: primitive(tensor([batch, hidden], 2)),
-                weight: primitive(tensor([hidden, hidden], 3)),
-                lengths: lengths.clone(),
-            };
-            let generic = <Operation as FusedOperation<3>>::forward::<B>(input(), true);
-            let host = B::tanh_recurrence_forward(input(), true);
-            let (generic_states, host_states) = (
-                values::<3>(generic.output.clone()),
-                values::<3>(host.output.clone()),
-            );
-            let gradient = || primitive(tensor([time, batch, hidden], 4));
-            let generic = <Operation as FusedOperation<3>>::backward::<B>(
-                generic.saved.expect("kept"),
-                gradient(),
-            );
-            let host = B::tanh_recurrence_backward(host.saved.expect("kept"), gradient());
-            assert_same(
-                &format!("{lengths:?}"),
-                vec![
-                    ("states", generic_states, host_states),
-                    (
-                        "∂L/∂p",
-                        values::<3>(generic.projected),
-                        values::<3>(host.projected),
-                    ),
-                    (
-                        "∂L/∂h(0)",
-                        values::<2>(generic.initial),
-                        values::<2>(host.initial),
-                    ),
-                    (
-                        "∂L/∂W",
-                        values::<2>(generic.weight),
-                        values::<2>(host.weight),
-                    ),
-                ],
-            );
-        }
-    }
 }

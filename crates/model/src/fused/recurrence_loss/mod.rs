@@ -16,21 +16,25 @@ use super::{output_loss, recurrence};
 #[derive(Debug)]
 pub struct Operation;
 
-/// What the operation reads.
-#[derive(Debug)]
-pub struct Input<B: Backend> {
-    /// `p(1) … p(τ)`, `[time, batch, d_hidden]`.
-    pub projected: FloatTensor<B>,
-    /// `h(0)`, `[batch, d_hidden]`.
-    pub initial: FloatTensor<B>,
-    /// `W`, `[d_hidden, d_hidden]`.
-    pub weight: FloatTensor<B>,
-    /// `V`, `[d_hidden, classes]`.
-    pub output_weight: FloatTensor<B>,
-    /// `c`, `[classes]`.
-    pub output_bias: FloatTensor<B>,
-    /// `y(t)`, `[time · batch]`, time-major, class ids below `classes`.
-    pub targets: IntTensor<B>,
+operation_inputs! {
+    /// What the operation reads.
+    Input {
+        /// `p(1) … p(τ)`, `[time, batch, d_hidden]`.
+        projected,
+        /// `h(0)`, `[batch, d_hidden]`.
+        initial,
+        /// `W`, `[d_hidden, d_hidden]`.
+        weight,
+        /// `V`, `[d_hidden, classes]`.
+        output_weight,
+        /// `c`, `[classes]`.
+        output_bias,
+        ;
+        /// `y(t)`, `[time · batch]`, time-major, class ids below `classes`.
+        targets: IntTensor<B>,
+    }
+    /// The gradients of the inputs, shaped as the inputs.
+    Gradients;
 }
 
 /// What the forward pass keeps for the backward pass.
@@ -48,30 +52,13 @@ pub struct Saved<B: Backend> {
     pub output_weight: FloatTensor<B>,
 }
 
-/// The gradients of the inputs, shaped as the inputs.
-#[derive(Debug)]
-pub struct Gradients<B: Backend> {
-    /// `∂L/∂p`.
-    pub projected: FloatTensor<B>,
-    /// `∂L/∂h(0)`.
-    pub initial: FloatTensor<B>,
-    /// `∂L/∂W`.
-    pub weight: FloatTensor<B>,
-    /// `∂L/∂V`.
-    pub output_weight: FloatTensor<B>,
-    /// `∂L/∂c`.
-    pub output_bias: FloatTensor<B>,
-}
-
-impl FusedOperation<5> for Operation {
-    type Input<B: Backend> = Input<B>;
+impl FusedOperation<PARENTS> for Operation {
     /// The final state `h(τ)`, `[batch, d_hidden]`: it carries no gradient.
     type Constants<B: Backend> = FloatTensor<B>;
     type Saved<B: Backend> = Saved<B>;
-    type Gradients<B: Backend> = Gradients<B>;
 
     /// The recurrence, then the output layer and loss, each by the backend's own method.
-    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, 5> {
+    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let [time, batch, d_hidden] = input.projected.shape().dims();
         let states = B::tanh_recurrence_forward(
             recurrence::Input {
@@ -145,53 +132,16 @@ impl FusedOperation<5> for Operation {
         }
     }
 
-    fn parents<B: Backend, C: CheckpointStrategy>(
-        input: &Input<Autodiff<B, C>>,
-    ) -> [&FloatTensor<Autodiff<B, C>>; 5] {
-        [
-            &input.projected,
-            &input.initial,
-            &input.weight,
-            &input.output_weight,
-            &input.output_bias,
-        ]
-    }
-
-    fn inner<B: Backend, C: CheckpointStrategy>(input: Input<Autodiff<B, C>>) -> Input<B> {
-        Input {
-            projected: input.projected.primitive,
-            initial: input.initial.primitive,
-            weight: input.weight.primitive,
-            output_weight: input.output_weight.primitive,
-            output_bias: input.output_bias.primitive,
-            targets: input.targets,
-        }
-    }
-
     fn outer_constants<B: Backend, C: CheckpointStrategy>(
         final_state: FloatTensor<B>,
     ) -> FloatTensor<Autodiff<B, C>> {
         <Autodiff<B, C> as AutodiffBackend>::from_inner(final_state)
     }
-
-    fn parent_gradients<B: Backend>(gradients: Gradients<B>) -> [FloatTensor<B>; 5] {
-        [
-            gradients.projected,
-            gradients.initial,
-            gradients.weight,
-            gradients.output_weight,
-            gradients.output_bias,
-        ]
-    }
 }
 
 #[cfg(host_kernels)]
-impl HostKernel<5> for Operation {
-    fn dtype<B: Backend>(input: &Input<B>) -> DType {
-        input.projected.dtype()
-    }
-
-    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, 5> {
+impl HostKernel<PARENTS> for Operation {
+    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let device = B::float_device(&input.projected);
         let shape = input.projected.shape();
         let dims = dims_of(&shape);
