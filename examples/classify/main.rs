@@ -37,7 +37,7 @@ use cli::{Cli, Command, EvalArgs, ExportArgs, PredictArgs, TrainArgs};
 use common::console::{note, print};
 use common::flags::write_export;
 use common::interrupt::Interrupt;
-use common::run::report_json;
+use common::run::{report_json, scores_json};
 use common::task_run::{self, TaskStart, place, run_directory};
 
 type Error = Box<dyn std::error::Error>;
@@ -357,11 +357,8 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         plot_confusion(s, path)?;
     }
     if args.json {
-        let mut object = serde_json::to_value(&scores)?;
-        object["checkpoint"] = json!(checkpoint.path);
-        object["data"] = json!(args.data);
-        object["samples"] = json!(samples.len());
-        print(object);
+        let counted = ("samples", samples.len());
+        print(scores_json(&scores, &checkpoint.path, &args.data, counted)?);
     } else {
         print(format!(
             "{}: {} samples scored",

@@ -77,6 +77,21 @@ pub fn unfinished(
     }
 }
 
+/// What `--json` prints of an evaluation: the scores, the checkpoint and the data scored, and
+/// how many items were (`counted`: their name and number).
+pub fn scores_json(
+    scores: &impl serde::Serialize,
+    checkpoint: &std::path::Path,
+    data: impl serde::Serialize,
+    (name, count): (&str, usize),
+) -> serde_json::Result<serde_json::Value> {
+    let mut object = serde_json::to_value(scores)?;
+    object["checkpoint"] = serde_json::json!(checkpoint);
+    object["data"] = serde_json::json!(data);
+    object[name] = serde_json::json!(count);
+    Ok(object)
+}
+
 /// What `--json` prints of a finished training run: the fields every command shares, then
 /// the command's own `extra` fields.
 pub fn report_json<M, V>(

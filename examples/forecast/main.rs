@@ -30,7 +30,7 @@ use cli::{Cli, Command, EvalArgs, ExportArgs, ForecastArgs, GenerateArgs, System
 use common::console::{note, print};
 use common::flags::write_export;
 use common::interrupt::Interrupt;
-use common::run::report_json;
+use common::run::{report_json, scores_json};
 use common::task_run::{self, TaskStart, place, run_directory};
 use unroll::training::export::forecaster_safetensors_bytes;
 
@@ -312,11 +312,8 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         plot_scores(&[("open loop", &scores)], path)?;
     }
     if args.json {
-        let mut object = serde_json::to_value(&scores)?;
-        object["checkpoint"] = json!(checkpoint.path);
-        object["data"] = json!(args.data);
-        object["steps"] = json!(rows.len());
-        print(object);
+        let counted = ("steps", rows.len());
+        print(scores_json(&scores, &checkpoint.path, &args.data, counted)?);
     } else {
         print(format!(
             "{}: {} steps scored (warm-up {}, horizon {})",

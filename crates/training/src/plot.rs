@@ -56,23 +56,14 @@ pub fn plot_losses<V: Validation>(history: &[IterationMetrics<V>], path: &Path) 
     let y_values = training.iter().chain(&validation).map(|p| p.1);
     let y_max = y_values.clone().fold(f64::MIN, f64::max) * 1.05;
     let y_min = y_values.fold(f64::MAX, f64::min).min(y_max) * 0.95;
-    let draw = || -> std::result::Result<(), Box<dyn std::error::Error>> {
-        let root = BitMapBackend::new(path, (900, 540)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("loss", ("sans-serif", 22))
-            .margin(12)
-            .margin_right(30)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0.0..x_max, y_min..y_max)?;
-        chart
-            .configure_mesh()
-            .x_desc("iteration")
-            .y_desc("loss per item")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .label_style(("sans-serif", 14))
-            .draw()?;
+    let frame = Frame {
+        title: "loss",
+        axes: ["iteration", "loss per item"],
+        x: 0.0..x_max,
+        y: y_min..y_max,
+        whole_x: true,
+    };
+    draw_chart(path, frame, |chart| {
         chart
             .draw_series(LineSeries::new(training.iter().copied(), &BLUE))?
             .label("training (batch)")
@@ -87,6 +78,55 @@ pub fn plot_losses<V: Validation>(history: &[IterationMetrics<V>], path: &Path) 
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
             chart.draw_series(validation.iter().map(|&p| Circle::new(p, 3, RED.filled())))?;
         }
+        Ok(())
+    })
+}
+
+/// A chart's frame: its title, axis labels and ranges; `whole_x`: x labels without decimals.
+#[cfg(feature = "plot")]
+struct Frame<'a> {
+    title: &'a str,
+    axes: [&'a str; 2],
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    whole_x: bool,
+}
+
+/// The chart every line plot draws on.
+#[cfg(feature = "plot")]
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    BitMapBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// Draws `frame`, then `series` on it, then the legend, as a PNG at `path`.
+#[cfg(feature = "plot")]
+fn draw_chart(
+    path: &Path,
+    frame: Frame<'_>,
+    series: impl FnOnce(&mut Chart<'_, '_>) -> std::result::Result<(), Box<dyn std::error::Error>>,
+) -> Result<()> {
+    let draw = || -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let root = BitMapBackend::new(path, (900, 540)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(frame.title, ("sans-serif", 22))
+            .margin(12)
+            .margin_right(30)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(frame.x, frame.y)?;
+        let whole = |x: &f64| format!("{x:.0}");
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(frame.axes[0])
+            .y_desc(frame.axes[1])
+            .label_style(("sans-serif", 14));
+        if frame.whole_x {
+            mesh.x_label_formatter(&whole);
+        }
+        mesh.draw()?;
+        series(&mut chart)?;
         chart
             .configure_series_labels()
             .label_font(("sans-serif", 14))
@@ -154,22 +194,14 @@ pub fn plot_lines(lines: &[Line], title: &str, [x, y]: [&str; 2], path: &Path) -
         CYAN,
         BLACK,
     ];
-    let draw = || -> std::result::Result<(), Box<dyn std::error::Error>> {
-        let root = BitMapBackend::new(path, (900, 540)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .margin_right(30)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
-            .build_cartesian_2d(x_min..x_max, (y_min - pad)..(y_max + pad))?;
-        chart
-            .configure_mesh()
-            .x_desc(x)
-            .y_desc(y)
-            .label_style(("sans-serif", 14))
-            .draw()?;
+    let frame = Frame {
+        title,
+        axes: [x, y],
+        x: x_min..x_max,
+        y: (y_min - pad)..(y_max + pad),
+        whole_x: false,
+    };
+    draw_chart(path, frame, |chart| {
         for (k, line) in lines.iter().enumerate() {
             let colour = colours[k % colours.len()];
             if !line.band.is_empty() {
@@ -191,16 +223,8 @@ pub fn plot_lines(lines: &[Line], title: &str, [x, y]: [&str; 2], path: &Path) -
                     PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", 14))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()?;
-        root.present()?;
         Ok(())
-    };
-    draw().map_err(|e| io_error(path, std::io::Error::other(e.to_string())))
+    })
 }
 
 /// Without the `plot` feature: draws nothing.

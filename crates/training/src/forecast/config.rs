@@ -13,7 +13,6 @@ use crate::config::{
 use crate::error::{Result, invalid};
 use crate::feeding::Feeding;
 use crate::schedule::{CurriculumSchedule, SamplingSchedule};
-use crate::trainer::LoopSettings;
 use unroll_model::FeedbackChoice;
 
 /// What the network is fed at each training step: the true previous value, or its own
@@ -194,20 +193,6 @@ impl ForecastConfig {
         self.model.check_cell()?;
         self.loop_settings().validate()?;
         check_validation_fraction(self.validation_fraction)
-    }
-
-    /// The settings of the loop itself.
-    pub fn loop_settings(&self) -> LoopSettings {
-        LoopSettings {
-            iterations: self.iterations,
-            eval_every: self.eval_every,
-            log_every: self.log_every,
-            seed: self.seed,
-            optimizer: self.optimizer,
-            learning_rate: self.learning_rate,
-            learning_rate_schedule: self.learning_rate_schedule,
-            clip: self.clip,
-        }
     }
 
     /// The fewest rows each part of the series needs: a window and the step after it to

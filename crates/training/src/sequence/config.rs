@@ -12,7 +12,6 @@ use crate::config::{
 use crate::corpus::SymbolMode;
 use crate::error::{Result, invalid};
 use crate::memory::{MemoryEstimate, check, hidden_stack_weights, product, values_per_state};
-use crate::trainer::LoopSettings;
 use unroll_model::setting::at_least_one;
 
 /// How much each class's samples weigh in the loss.
@@ -100,20 +99,6 @@ impl SequenceConfig {
         at_least_one("batch", self.batch as u64)?;
         self.loop_settings().validate()?;
         check_validation_fraction(self.validation_fraction)
-    }
-
-    /// The settings of the loop itself.
-    pub fn loop_settings(&self) -> LoopSettings {
-        LoopSettings {
-            iterations: self.iterations,
-            eval_every: self.eval_every,
-            log_every: self.log_every,
-            seed: self.seed,
-            optimizer: self.optimizer,
-            learning_rate: self.learning_rate,
-            learning_rate_schedule: self.learning_rate_schedule,
-            clip: self.clip,
-        }
     }
 
     /// The network for data encoded by `encoding`. Ids are not read back to check them

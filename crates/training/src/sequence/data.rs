@@ -246,6 +246,22 @@ mod tests {
         path
     }
 
+    /// Each bad file's error names its line (`name:line:`) and says what is wrong.
+    fn assert_named<T>(
+        name: &str,
+        read: impl Fn(&Path) -> Result<T>,
+        cases: &[(&[u8], usize, &str)],
+    ) {
+        for &(contents, line, says) in cases {
+            let error = read(&file(name, contents))
+                .err()
+                .expect("an error")
+                .to_string();
+            assert!(error.contains(&format!("{name}:{line}:")), "{error}");
+            assert!(error.contains(says), "{error}");
+        }
+    }
+
     #[test]
     fn labelled_lines_are_read_and_bad_lines_named() {
         let path = file("good.tsv", b"pos\tgreat film\r\n\nneg\tdull\tand long\n");
@@ -257,18 +273,16 @@ mod tests {
             RawSequence::Text("dull\tand long".into())
         );
         assert_eq!(examples[1].origin.line, 3);
-        for (contents, line, says) in [
-            (&b"pos\tok\nno tab here\n"[..], 2, "no tab"),
-            (b"pos\t\n", 1, "empty sequence"),
-            (b"\tok\n", 1, "label"),
-            (b"a\tok\nb\t\xff\n", 2, "UTF-8"),
-        ] {
-            let error = read_labelled_lines(&file("bad.tsv", contents), SymbolMode::Text)
-                .unwrap_err()
-                .to_string();
-            assert!(error.contains(&format!("bad.tsv:{line}:")), "{error}");
-            assert!(error.contains(says), "{error}");
-        }
+        assert_named(
+            "bad.tsv",
+            |path| read_labelled_lines(path, SymbolMode::Text),
+            &[
+                (b"pos\tok\nno tab here\n", 2, "no tab"),
+                (b"pos\t\n", 1, "empty sequence"),
+                (b"\tok\n", 1, "label"),
+                (b"a\tok\nb\t\xff\n", 2, "UTF-8"),
+            ],
+        );
         let bytes = read_labelled_lines(&file("bytes.tsv", b"a\t\xff\xfe\n"), SymbolMode::Bytes);
         assert_eq!(bytes.unwrap()[0].sequence.steps(), 2);
     }
@@ -289,18 +303,16 @@ mod tests {
         assert_eq!(examples[1].origin.line, 3);
         let classes = read_numeric_csv(&file("c.csv", b"up,1,2\ndown,3\n"), TargetKind::Class);
         assert_eq!(classes.unwrap()[1].target, RawTarget::Label("down".into()));
-        for (contents, line, says) in [
-            (&b"1,2,3\n2,x,4\n"[..], 2, "value 2"),
-            (b"1,2\n3\n", 2, "empty sequence"),
-            (b"1,2\nup,3\n", 2, "not a number"),
-            (b"1,2\n2,inf\n", 2, "not finite"),
-        ] {
-            let error = read_numeric_csv(&file("bad.csv", contents), TargetKind::Value)
-                .unwrap_err()
-                .to_string();
-            assert!(error.contains(&format!("bad.csv:{line}:")), "{error}");
-            assert!(error.contains(says), "{error}");
-        }
+        assert_named(
+            "bad.csv",
+            |path| read_numeric_csv(path, TargetKind::Value),
+            &[
+                (b"1,2,3\n2,x,4\n", 2, "value 2"),
+                (b"1,2\n3\n", 2, "empty sequence"),
+                (b"1,2\nup,3\n", 2, "not a number"),
+                (b"1,2\n2,inf\n", 2, "not finite"),
+            ],
+        );
         let empty = read_numeric_csv(&file("empty.csv", b"\n"), TargetKind::Value);
         assert!(empty.unwrap_err().to_string().contains("no sample"));
     }

@@ -10,7 +10,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::RecurrenceBackend;
 
-use super::core::{LoopSettings, RunPlace, TrainingReport, train_task};
+use super::core::{RunPlace, TrainingReport, train_task};
 use super::task::{IterationLoss, Resumed, Snapshot, Task};
 use crate::batches::WindowSource;
 use crate::checkpoint::{self, Checkpoint, CheckpointContents, SavedTensor, Which};
@@ -113,22 +113,6 @@ impl Strategy {
                     Some(free_steps),
                 )
             }
-        }
-    }
-}
-
-impl TrainingConfig {
-    /// The settings of the loop itself.
-    pub fn loop_settings(&self) -> LoopSettings {
-        LoopSettings {
-            iterations: self.iterations,
-            eval_every: self.eval_every,
-            log_every: self.log_every,
-            seed: self.seed,
-            optimizer: self.optimizer,
-            learning_rate: self.learning_rate,
-            learning_rate_schedule: self.learning_rate_schedule,
-            clip: self.clip,
         }
     }
 }

@@ -15,30 +15,38 @@ const ROWS_PER_TASK: usize = 256;
 /// # Panics
 /// If a target is not below `classes` (callers check targets against the vocabulary).
 pub fn forward<E: Real>(logits: &[E], targets: &[usize], classes: usize) -> Vec<E> {
-    let rows = targets.len();
-    assert_eq!(logits.len(), rows * classes, "logits shape");
-    let mut losses = vec![E::zero(); rows];
+    assert_eq!(logits.len(), targets.len() * classes, "logits shape");
     logits
         .par_chunks(classes * ROWS_PER_TASK)
         .zip(targets.par_chunks(ROWS_PER_TASK))
-        .zip(losses.par_chunks_mut(ROWS_PER_TASK))
-        .for_each(|((logits, targets), losses)| {
+        .flat_map_iter(|(logits, targets)| {
             let mut scratch = vec![E::zero(); classes];
-            for (n, row) in logits.chunks_exact(classes).enumerate() {
-                let target = targets[n];
-                assert!(
-                    target < classes,
-                    "target class {target} out of {classes} classes"
-                );
-                let max = row.iter().copied().fold(E::neg_infinity(), E::max);
-                // A row of −∞ (or NaN) has no finite maximum: shifting by 0 keeps NaN a NaN.
-                let shift = if max.is_finite() { max } else { E::zero() };
+            let rows = logits.chunks_exact(classes).zip(targets);
+            rows.map(move |(row, &target)| {
                 scratch.copy_from_slice(row);
-                let sum = E::shifted_exp_in_place(&mut scratch, shift);
-                losses[n] = shift + sum.ln() - row[target];
-            }
-        });
-    losses
+                exponentials_and_loss(&mut scratch, target).1
+            })
+        })
+        .collect()
+}
+
+/// Turns `row` (the logits `o`) into `exp(o − shift)`, `shift` its maximum when finite; returns
+/// their sum and the loss `−log softmax(o)[target]`.
+///
+/// # Panics
+/// If `target` is not below the row's length.
+fn exponentials_and_loss<E: Real>(row: &mut [E], target: usize) -> (E, E) {
+    let classes = row.len();
+    assert!(
+        target < classes,
+        "target class {target} out of {classes} classes"
+    );
+    let picked = row[target];
+    let max = row.iter().copied().fold(E::neg_infinity(), E::max);
+    // A row of −∞ (or NaN) has no finite maximum: shifting by 0 keeps NaN a NaN.
+    let shift = if max.is_finite() { max } else { E::zero() };
+    let sum = E::shifted_exp_in_place(row, shift);
+    (sum, shift + sum.ln() - picked)
 }
 
 /// Scales every row of `gradient` (`[rows, classes]`) by its loss's gradient (`[rows]`).
@@ -66,33 +74,23 @@ pub fn forward_into_gradient<E: Real>(
     targets: &[usize],
     classes: usize,
 ) -> Vec<E> {
-    let rows = targets.len();
-    assert_eq!(logits.len(), rows * classes, "logits shape");
-    let mut losses = vec![E::zero(); rows];
+    assert_eq!(logits.len(), targets.len() * classes, "logits shape");
     logits
         .par_chunks_mut(classes * ROWS_PER_TASK)
         .zip(targets.par_chunks(ROWS_PER_TASK))
-        .zip(losses.par_chunks_mut(ROWS_PER_TASK))
-        .for_each(|((logits, targets), losses)| {
-            for (n, row) in logits.chunks_exact_mut(classes).enumerate() {
-                let target = targets[n];
-                assert!(
-                    target < classes,
-                    "target class {target} out of {classes} classes"
-                );
-                let picked = row[target];
-                let max = row.iter().copied().fold(E::neg_infinity(), E::max);
-                let shift = if max.is_finite() { max } else { E::zero() };
-                let sum = E::shifted_exp_in_place(row, shift);
-                losses[n] = shift + sum.ln() - picked;
+        .flat_map_iter(|(logits, targets)| {
+            let rows = logits.chunks_exact_mut(classes).zip(targets);
+            rows.map(|(row, &target)| {
+                let (sum, loss) = exponentials_and_loss(row, target);
                 let scale = sum.recip();
                 for value in row.iter_mut() {
                     *value = *value * scale;
                 }
                 row[target] = row[target] - E::one();
-            }
-        });
-    losses
+                loss
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
