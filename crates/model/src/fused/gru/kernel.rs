@@ -77,6 +77,8 @@ pub(crate) fn forward<E: Real>(
                 hidden,
             );
             let mut from_hidden = vec![E::zero(); 3 * hidden * rows];
+            // The product turned back row by row, `[rows, 3H]`: each row reads it contiguously.
+            let mut recurrent_rows = vec![E::zero(); rows * 3 * hidden];
             for t in 0..time {
                 let (done, rest) = states.split_at_mut(t);
                 let previous: &[E] = if t == 0 {
@@ -94,6 +96,7 @@ pub(crate) fn forward<E: Real>(
                         Operand::strided(&previous_transposed, hidden, running, rows),
                         Threads::One,
                     );
+                    transpose_into(&mut recurrent_rows, 3 * hidden, &from_hidden, rows);
                 }
                 let projected = block(projected, widened(dims, 3), t, range);
                 let (gates, current) = (&mut *gates[t], &mut *rest[0]);
@@ -104,14 +107,14 @@ pub(crate) fn forward<E: Real>(
                         continue;
                     }
                     let input = &projected[row * 3 * hidden..(row + 1) * 3 * hidden];
-                    let recurrent = |k: usize| from_hidden[k * rows + row];
+                    let recurrent = &recurrent_rows[row * 3 * hidden..(row + 1) * 3 * hidden];
                     let gates = &mut gates[row * 4 * hidden..(row + 1) * 4 * hidden];
                     for j in 0..3 * hidden {
-                        gates[j] = input[j] + recurrent(j) + bias[j];
+                        gates[j] = input[j] + recurrent[j] + bias[j];
                     }
                     E::sigmoid_in_place(&mut gates[..2 * hidden]);
                     for j in 0..hidden {
-                        let hidden_n = recurrent(2 * hidden + j) + bias[2 * hidden + j];
+                        let hidden_n = recurrent[2 * hidden + j] + bias[2 * hidden + j];
                         gates[3 * hidden + j] = hidden_n;
                         gates[2 * hidden + j] = input[2 * hidden + j] + gates[j] * hidden_n;
                     }

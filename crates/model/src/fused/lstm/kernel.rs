@@ -88,6 +88,9 @@ pub(crate) fn forward<E: Real>(
                 hidden,
             );
             let mut product = vec![E::zero(); 4 * hidden * rows];
+            // The product turned back row by row, `[rows, 4H]`, so that each row adds it in one
+            // contiguous pass (measured faster than the product written transposed by `gemm`).
+            let mut recurrent = vec![E::zero(); rows * 4 * hidden];
             for t in 0..time {
                 let (done_h, rest_h) = hiddens.split_at_mut(t);
                 let (done_c, rest_c) = cells.split_at_mut(t);
@@ -110,6 +113,7 @@ pub(crate) fn forward<E: Real>(
                         Operand::strided(&previous_transposed, hidden, running, rows),
                         Threads::One,
                     );
+                    transpose_into(&mut recurrent, 4 * hidden, &product, rows);
                 }
                 let (h, c) = (&mut *rest_h[0], &mut *rest_c[0]);
                 for row in 0..rows {
@@ -119,10 +123,9 @@ pub(crate) fn forward<E: Real>(
                         c[cells.clone()].copy_from_slice(&previous_c[cells]);
                         continue;
                     }
-                    let gates = &mut gates[row * 4 * hidden..(row + 1) * 4 * hidden];
-                    for (k, gate) in gates.iter_mut().enumerate() {
-                        *gate = *gate + product[k * rows + row];
-                    }
+                    let gate_range = row * 4 * hidden..(row + 1) * 4 * hidden;
+                    let gates = &mut gates[gate_range.clone()];
+                    add_assign(gates, &recurrent[gate_range]);
                     E::sigmoid_in_place(&mut gates[..2 * hidden]);
                     E::tanh_in_place(&mut gates[2 * hidden..3 * hidden]);
                     E::sigmoid_in_place(&mut gates[3 * hidden..]);

@@ -280,6 +280,8 @@ pub(crate) struct GateBackProjection<E> {
     transposed: Vec<E>,
     /// `W_hhᵀ · δaᵀ`, `[H, rows]`.
     product: Vec<E>,
+    /// The product turned back, `[rows, H]`: each row adds it in one contiguous pass.
+    product_rows: Vec<E>,
 }
 
 impl<E: Real> GateBackProjection<E> {
@@ -291,6 +293,7 @@ impl<E: Real> GateBackProjection<E> {
             rows,
             transposed: vec![E::zero(); width * rows],
             product: vec![E::zero(); hidden * rows],
+            product_rows: vec![E::zero(); rows * hidden],
         }
     }
 
@@ -316,14 +319,11 @@ impl<E: Real> GateBackProjection<E> {
             Operand::strided(&self.transposed, width, running, rows),
             Threads::One,
         );
-        for (row, target) in target[..running * hidden]
-            .chunks_exact_mut(hidden)
-            .enumerate()
-        {
-            for (j, value) in target.iter_mut().enumerate() {
-                *value = *value + self.product[j * rows + row];
-            }
-        }
+        transpose_into(&mut self.product_rows, hidden, &self.product, rows);
+        add_assign(
+            &mut target[..running * hidden],
+            &self.product_rows[..running * hidden],
+        );
     }
 }
 
