@@ -78,14 +78,14 @@ where
 
 /// Every registered operation's forward method as [`forward`].
 macro_rules! autodiff_methods {
-    ($($op:ident, $parents:literal, $forward:ident, $backward:ident;)*) => {
+    ($($op:ident, $forward:ident, $backward:ident;)*) => {
         impl<B: RecurrenceBackend, C: CheckpointStrategy> RecurrenceBackend for Autodiff<B, C> {
             $(
                 fn $forward(
-                    input: <crate::fused::$op::Operation as OperationInputs<$parents>>::Input<Self>,
+                    input: <crate::fused::$op::Operation as OperationInputs<{ crate::fused::$op::PARENTS }>>::Input<Self>,
                     _keep: bool,
-                ) -> Forward<Self, crate::fused::$op::Operation, $parents> {
-                    forward::<B, C, crate::fused::$op::Operation, $parents>(input)
+                ) -> Forward<Self, crate::fused::$op::Operation, { crate::fused::$op::PARENTS }> {
+                    forward::<B, C, crate::fused::$op::Operation, { crate::fused::$op::PARENTS }>(input)
                 }
             )*
 

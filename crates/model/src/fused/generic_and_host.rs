@@ -25,7 +25,7 @@ const BATCH: usize = 6;
 
 #[test]
 fn the_elementwise_and_row_operations() {
-    assert_generic_equals_host::<tanh::Operation, 1>(
+    assert_generic_equals_host::<tanh::Operation, { tanh::PARENTS }>(
         "tanh",
         || primitive(tensor([4, 5], 1)),
         || primitive(tensor([4, 5], 2)),

@@ -62,7 +62,7 @@ use operation::operations;
 
 /// [`RecurrenceBackend`] with a forward and a backward method per registered operation.
 macro_rules! declare_backend {
-    ($($op:ident, $parents:literal, $forward:ident, $backward:ident;)*) => {
+    ($($op:ident, $forward:ident, $backward:ident;)*) => {
         /// A backend that runs the recurrence, the loss and the token lookup as fused operations.
         ///
         /// Every method has a generic default (the operation's [`FusedOperation`] passes); the
@@ -72,18 +72,18 @@ macro_rules! declare_backend {
             $(
                 #[doc = concat!("The forward pass of [`", stringify!($op), "::Operation`].")]
                 fn $forward(
-                    input: <$op::Operation as OperationInputs<$parents>>::Input<Self>,
+                    input: <$op::Operation as OperationInputs<{ crate::fused::$op::PARENTS }>>::Input<Self>,
                     keep: bool,
-                ) -> Forward<Self, $op::Operation, $parents> {
-                    <$op::Operation as FusedOperation<$parents>>::forward::<Self>(input, keep)
+                ) -> Forward<Self, $op::Operation, { crate::fused::$op::PARENTS }> {
+                    <$op::Operation as FusedOperation<{ crate::fused::$op::PARENTS }>>::forward::<Self>(input, keep)
                 }
 
                 #[doc = concat!("The backward pass of [`", stringify!($op), "::Operation`].")]
                 fn $backward(
-                    saved: <$op::Operation as FusedOperation<$parents>>::Saved<Self>,
+                    saved: <$op::Operation as FusedOperation<{ crate::fused::$op::PARENTS }>>::Saved<Self>,
                     output_gradient: FloatTensor<Self>,
-                ) -> <$op::Operation as OperationInputs<$parents>>::Gradients<Self> {
-                    <$op::Operation as FusedOperation<$parents>>::backward::<Self>(
+                ) -> <$op::Operation as OperationInputs<{ crate::fused::$op::PARENTS }>>::Gradients<Self> {
+                    <$op::Operation as FusedOperation<{ crate::fused::$op::PARENTS }>>::backward::<Self>(
                         saved,
                         output_gradient,
                     )

@@ -164,20 +164,21 @@ pub(crate) trait Dispatch<const PARENTS: usize>: FusedOperation<PARENTS> {
     ) -> Self::Gradients<B>;
 }
 
-/// The registry: every fused operation, one line each (the module that declares it, its number of
-/// differentiable inputs, and the names of the backend methods that run it). `$then` is called with the list,
-/// so that the trait, every backend's implementation and the dispatch come from one table.
+/// The registry: every fused operation, one line each (the module that declares it, whose
+/// `PARENTS` gives its number of differentiable inputs, and the names of the backend methods
+/// that run it). `$then` is called with the list, so that the trait, every backend's
+/// implementation and the dispatch come from one table.
 macro_rules! operations {
     ($then:ident) => {
         $then! {
-            tanh, 1, tanh_forward, tanh_backward;
-            recurrence, 3, tanh_recurrence_forward, tanh_recurrence_backward;
-            cross_entropy, 1, cross_entropy_forward, cross_entropy_backward;
-            output_loss, 3, output_loss_forward, output_loss_backward;
-            recurrence_loss, 5, recurrence_loss_forward, recurrence_loss_backward;
-            lookup, 1, lookup_rows_forward, lookup_rows_backward;
-            lstm, 4, lstm_recurrence_forward, lstm_recurrence_backward;
-            gru, 4, gru_recurrence_forward, gru_recurrence_backward;
+            tanh, tanh_forward, tanh_backward;
+            recurrence, tanh_recurrence_forward, tanh_recurrence_backward;
+            cross_entropy, cross_entropy_forward, cross_entropy_backward;
+            output_loss, output_loss_forward, output_loss_backward;
+            recurrence_loss, recurrence_loss_forward, recurrence_loss_backward;
+            lookup, lookup_rows_forward, lookup_rows_backward;
+            lstm, lstm_recurrence_forward, lstm_recurrence_backward;
+            gru, gru_recurrence_forward, gru_recurrence_backward;
         }
     };
 }
@@ -185,13 +186,13 @@ pub(crate) use operations;
 
 /// [`Dispatch`] for every registered operation.
 macro_rules! dispatch {
-    ($($op:ident, $parents:literal, $forward:ident, $backward:ident;)*) => {
+    ($($op:ident, $forward:ident, $backward:ident;)*) => {
         $(
-            impl Dispatch<$parents> for crate::fused::$op::Operation {
+            impl Dispatch<{ crate::fused::$op::PARENTS }> for crate::fused::$op::Operation {
                 fn forward_on<B: RecurrenceBackend>(
                     input: Self::Input<B>,
                     keep: bool,
-                ) -> Forward<B, Self, $parents> {
+                ) -> Forward<B, Self, { crate::fused::$op::PARENTS }> {
                     B::$forward(input, keep)
                 }
 

@@ -10,8 +10,11 @@ use super::prelude::*;
 #[derive(Debug)]
 pub struct Operation;
 
+/// How many of the inputs gradients flow to: `x`.
+pub const PARENTS: usize = 1;
+
 /// The input is the tensor `x` itself, its gradient `∂L/∂x`.
-impl OperationInputs<1> for Operation {
+impl OperationInputs<PARENTS> for Operation {
     /// `x`, any shape.
     type Input<B: Backend> = FloatTensor<B>;
     /// `∂L/∂x`.
@@ -19,7 +22,7 @@ impl OperationInputs<1> for Operation {
 
     fn parents<B: Backend, C: CheckpointStrategy>(
         x: &FloatTensor<Autodiff<B, C>>,
-    ) -> [&FloatTensor<Autodiff<B, C>>; 1] {
+    ) -> [&FloatTensor<Autodiff<B, C>>; PARENTS] {
         [x]
     }
 
@@ -27,7 +30,7 @@ impl OperationInputs<1> for Operation {
         x.primitive
     }
 
-    fn parent_gradients<B: Backend>(gradient: FloatTensor<B>) -> [FloatTensor<B>; 1] {
+    fn parent_gradients<B: Backend>(gradient: FloatTensor<B>) -> [FloatTensor<B>; PARENTS] {
         [gradient]
     }
 
@@ -36,12 +39,12 @@ impl OperationInputs<1> for Operation {
     }
 }
 
-impl FusedOperation<1> for Operation {
+impl FusedOperation<PARENTS> for Operation {
     type Constants<B: Backend> = ();
     /// The output `y = tanh(x)`.
     type Saved<B: Backend> = FloatTensor<B>;
 
-    fn forward<B: RecurrenceBackend>(x: FloatTensor<B>, keep: bool) -> Forward<B, Self, 1> {
+    fn forward<B: RecurrenceBackend>(x: FloatTensor<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let doubled_exp = B::float_exp(B::float_mul_scalar(x, 2f32.into()));
         let fraction = B::float_recip(B::float_add_scalar(doubled_exp, 1f32.into()));
         let output =
@@ -64,7 +67,7 @@ impl FusedOperation<1> for Operation {
 }
 
 /// The output, and itself as what the backward pass needs when asked.
-fn kept<B: Backend>(output: FloatTensor<B>, keep: bool) -> Forward<B, Operation, 1> {
+fn kept<B: Backend>(output: FloatTensor<B>, keep: bool) -> Forward<B, Operation, PARENTS> {
     Forward {
         saved: keep.then(|| output.clone()),
         output,
@@ -73,8 +76,8 @@ fn kept<B: Backend>(output: FloatTensor<B>, keep: bool) -> Forward<B, Operation,
 }
 
 #[cfg(host_kernels)]
-impl HostKernel<1> for Operation {
-    fn forward<B: HostView, E: Real>(x: FloatTensor<B>, keep: bool) -> Forward<B, Self, 1> {
+impl HostKernel<PARENTS> for Operation {
+    fn forward<B: HostView, E: Real>(x: FloatTensor<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let device = B::float_device(&x);
         let shape = x.shape();
         let mut values = read::<B, E>(x);
@@ -87,7 +90,7 @@ impl HostKernel<1> for Operation {
         output_gradient: FloatTensor<B>,
     ) -> FloatTensor<B> {
         // Two elementwise products: the backend's own are as fast as a kernel would be.
-        <Self as FusedOperation<1>>::backward::<B>(output, output_gradient)
+        <Self as FusedOperation<PARENTS>>::backward::<B>(output, output_gradient)
     }
 }
 
@@ -114,7 +117,8 @@ mod tests {
         // The host kernel (what the CPU backends run) and the generic formula (the GPU's).
         let host: Vec<f64> = tanh(x.clone()).into_data().iter::<f64>().collect();
         let generic: Vec<f64> = float::<NdArray<f64>, 1>(
-            <Operation as FusedOperation<1>>::forward::<NdArray<f64>>(primitive(x), false).output,
+            <Operation as FusedOperation<PARENTS>>::forward::<NdArray<f64>>(primitive(x), false)
+                .output,
         )
         .into_data()
         .iter::<f64>()

@@ -122,20 +122,20 @@ where
 
 /// Every registered operation's methods by its host kernel.
 macro_rules! host_methods {
-    ($($op:ident, $parents:literal, $forward:ident, $backward:ident;)*) => {
+    ($($op:ident, $forward:ident, $backward:ident;)*) => {
         $(
             fn $forward(
-                input: <crate::fused::$op::Operation as OperationInputs<$parents>>::Input<Self>,
+                input: <crate::fused::$op::Operation as OperationInputs<{ crate::fused::$op::PARENTS }>>::Input<Self>,
                 keep: bool,
-            ) -> Forward<Self, crate::fused::$op::Operation, $parents> {
-                forward::<Self, crate::fused::$op::Operation, $parents>(input, keep)
+            ) -> Forward<Self, crate::fused::$op::Operation, { crate::fused::$op::PARENTS }> {
+                forward::<Self, crate::fused::$op::Operation, { crate::fused::$op::PARENTS }>(input, keep)
             }
 
             fn $backward(
-                saved: <crate::fused::$op::Operation as FusedOperation<$parents>>::Saved<Self>,
+                saved: <crate::fused::$op::Operation as FusedOperation<{ crate::fused::$op::PARENTS }>>::Saved<Self>,
                 output_gradient: FloatTensor<Self>,
-            ) -> <crate::fused::$op::Operation as OperationInputs<$parents>>::Gradients<Self> {
-                backward::<Self, crate::fused::$op::Operation, $parents>(saved, output_gradient)
+            ) -> <crate::fused::$op::Operation as OperationInputs<{ crate::fused::$op::PARENTS }>>::Gradients<Self> {
+                backward::<Self, crate::fused::$op::Operation, { crate::fused::$op::PARENTS }>(saved, output_gradient)
             }
         )*
     };
