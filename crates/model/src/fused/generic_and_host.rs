@@ -27,7 +27,9 @@ const BATCH: usize = 6;
 fn the_elementwise_and_row_operations() {
     assert_generic_equals_host::<tanh::Operation, { tanh::PARENTS }>(
         "tanh",
-        || primitive(tensor([4, 5], 1)),
+        || tanh::Input {
+            x: primitive(tensor([4, 5], 1)),
+        },
         || primitive(tensor([4, 5], 2)),
     );
     assert_generic_equals_host::<cross_entropy::Operation, { cross_entropy::PARENTS }>(

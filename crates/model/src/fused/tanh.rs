@@ -10,33 +10,14 @@ use super::prelude::*;
 #[derive(Debug)]
 pub struct Operation;
 
-/// How many of the inputs gradients flow to: `x`.
-pub const PARENTS: usize = 1;
-
-/// The input is the tensor `x` itself, its gradient `∂L/∂x`.
-impl OperationInputs<PARENTS> for Operation {
-    /// `x`, any shape.
-    type Input<B: Backend> = FloatTensor<B>;
+operation_inputs! {
+    /// What tanh reads.
+    Input {
+        /// `x`, any shape.
+        x,
+    }
     /// `∂L/∂x`.
-    type Gradients<B: Backend> = FloatTensor<B>;
-
-    fn parents<B: Backend, C: CheckpointStrategy>(
-        x: &FloatTensor<Autodiff<B, C>>,
-    ) -> [&FloatTensor<Autodiff<B, C>>; PARENTS] {
-        [x]
-    }
-
-    fn inner<B: Backend, C: CheckpointStrategy>(x: FloatTensor<Autodiff<B, C>>) -> FloatTensor<B> {
-        x.primitive
-    }
-
-    fn parent_gradients<B: Backend>(gradient: FloatTensor<B>) -> [FloatTensor<B>; PARENTS] {
-        [gradient]
-    }
-
-    fn dtype<B: Backend>(x: &FloatTensor<B>) -> DType {
-        x.dtype()
-    }
+    Gradients;
 }
 
 impl FusedOperation<PARENTS> for Operation {
@@ -44,8 +25,8 @@ impl FusedOperation<PARENTS> for Operation {
     /// The output `y = tanh(x)`.
     type Saved<B: Backend> = FloatTensor<B>;
 
-    fn forward<B: RecurrenceBackend>(x: FloatTensor<B>, keep: bool) -> Forward<B, Self, PARENTS> {
-        let doubled_exp = B::float_exp(B::float_mul_scalar(x, 2f32.into()));
+    fn forward<B: RecurrenceBackend>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
+        let doubled_exp = B::float_exp(B::float_mul_scalar(input.x, 2f32.into()));
         let fraction = B::float_recip(B::float_add_scalar(doubled_exp, 1f32.into()));
         let output =
             B::float_add_scalar(B::float_mul_scalar(fraction, (-2f32).into()), 1f32.into());
@@ -55,12 +36,14 @@ impl FusedOperation<PARENTS> for Operation {
     fn backward<B: RecurrenceBackend>(
         output: FloatTensor<B>,
         output_gradient: FloatTensor<B>,
-    ) -> FloatTensor<B> {
+    ) -> Gradients<B> {
         let slope = B::float_add_scalar(
             B::float_neg(B::float_mul(output.clone(), output)),
             1f32.into(),
         );
-        B::float_mul(output_gradient, slope)
+        Gradients {
+            x: B::float_mul(output_gradient, slope),
+        }
     }
 
     fn outer_constants<B: Backend, C: CheckpointStrategy>(_: ()) {}
@@ -77,10 +60,10 @@ fn kept<B: Backend>(output: FloatTensor<B>, keep: bool) -> Forward<B, Operation,
 
 #[cfg(host_kernels)]
 impl HostKernel<PARENTS> for Operation {
-    fn forward<B: HostView, E: Real>(x: FloatTensor<B>, keep: bool) -> Forward<B, Self, PARENTS> {
-        let device = B::float_device(&x);
-        let shape = x.shape();
-        let mut values = read::<B, E>(x);
+    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
+        let device = B::float_device(&input.x);
+        let shape = input.x.shape();
+        let mut values = read::<B, E>(input.x);
         E::tanh_in_place(&mut values);
         kept(write::<B, E>(values, shape, &device), keep)
     }
@@ -88,7 +71,7 @@ impl HostKernel<PARENTS> for Operation {
     fn backward<B: HostView, E: Real>(
         output: FloatTensor<B>,
         output_gradient: FloatTensor<B>,
-    ) -> FloatTensor<B> {
+    ) -> Gradients<B> {
         // Two elementwise products: the backend's own are as fast as a kernel would be.
         <Self as FusedOperation<PARENTS>>::backward::<B>(output, output_gradient)
     }
@@ -96,7 +79,8 @@ impl HostKernel<PARENTS> for Operation {
 
 /// `tanh(x)` of any tensor through [`RecurrenceBackend::tanh_forward`].
 pub fn tanh<B: RecurrenceBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
-    float(B::tanh_forward(primitive(x), false).output)
+    let input = Input { x: primitive(x) };
+    float(B::tanh_forward(input, false).output)
 }
 
 #[cfg(test)]
@@ -117,8 +101,11 @@ mod tests {
         // The host kernel (what the CPU backends run) and the generic formula (the GPU's).
         let host: Vec<f64> = tanh(x.clone()).into_data().iter::<f64>().collect();
         let generic: Vec<f64> = float::<NdArray<f64>, 1>(
-            <Operation as FusedOperation<PARENTS>>::forward::<NdArray<f64>>(primitive(x), false)
-                .output,
+            <Operation as FusedOperation<PARENTS>>::forward::<NdArray<f64>>(
+                Input { x: primitive(x) },
+                false,
+            )
+            .output,
         )
         .into_data()
         .iter::<f64>()
