@@ -37,7 +37,7 @@ use cli::{Cli, Command, EvalArgs, ExportArgs, PredictArgs, TrainArgs};
 use common::console::{note, print};
 use common::flags::write_export;
 use common::interrupt::Interrupt;
-use common::run::{report_json, scores_json};
+use common::run::{scores_json, task_report_json};
 use common::task_run::{self, TaskStart, place, run_directory};
 
 type Error = Box<dyn std::error::Error>;
@@ -211,13 +211,9 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         None
     };
     if args.common.json {
-        print(report_json(
+        print(task_report_json(
             &report,
-            json!({
-                "validation": report.validation,
-                "best_validation_loss": report.best_validation,
-                "accuracy_by_length": lengths,
-            }),
+            json!({ "accuracy_by_length": lengths }),
         ));
         return Ok(ExitCode::SUCCESS);
     }

@@ -105,8 +105,30 @@ pub fn report_json<M, V>(
         "seconds": report.seconds,
         "final_training_loss": report.final_loss,
     });
+    extend(&mut value, extra);
+    value
+}
+
+/// What `--json` prints of a finished task run (classify, forecast): [`report_json`]'s fields,
+/// the final validation and the best validation loss, then the command's own `extra` fields.
+pub fn task_report_json<M, V: serde::Serialize>(
+    report: &TrainingReport<M, V>,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let mut value = report_json(
+        report,
+        serde_json::json!({
+            "validation": report.validation,
+            "best_validation_loss": report.best_validation,
+        }),
+    );
+    extend(&mut value, extra);
+    value
+}
+
+/// `extra`'s fields added to `value`'s, both objects.
+fn extend(value: &mut serde_json::Value, extra: serde_json::Value) {
     if let (Some(fields), serde_json::Value::Object(extra)) = (value.as_object_mut(), extra) {
         fields.extend(extra);
     }
-    value
 }

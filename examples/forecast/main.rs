@@ -30,7 +30,7 @@ use cli::{Cli, Command, EvalArgs, ExportArgs, ForecastArgs, GenerateArgs, System
 use common::console::{note, print};
 use common::flags::write_export;
 use common::interrupt::Interrupt;
-use common::run::{report_json, scores_json};
+use common::run::{scores_json, task_report_json};
 use common::task_run::{self, TaskStart, place, run_directory};
 use unroll::training::export::forecaster_safetensors_bytes;
 
@@ -146,13 +146,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     let picture = out.join("open-loop.png");
     plot_scores(&[("validation", &report.validation)], &picture)?;
     if args.common.json {
-        print(report_json(
-            &report,
-            json!({
-                "validation": report.validation,
-                "best_validation_loss": report.best_validation,
-            }),
-        ));
+        print(task_report_json(&report, json!({})));
         return Ok(ExitCode::SUCCESS);
     }
     print(format!(
