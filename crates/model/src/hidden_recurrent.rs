@@ -41,21 +41,14 @@ impl HiddenRecurrentConfig {
         at_least_one("d_output", self.d_output as u64)
     }
 
-    /// Builds the network.
-    ///
-    /// # Panics
-    /// If a setting is invalid; use [`HiddenRecurrentConfig::try_init`] to get an error instead.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> HiddenRecurrent<B> {
-        self.try_init(device)
-            .unwrap_or_else(|error| panic!("{error}"))
-    }
-
     /// Builds the network, or says which setting is invalid.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<HiddenRecurrent<B>> {
         let (hidden, output) = self.hidden.try_init_with_output(self.d_output, device)?;
         Ok(HiddenRecurrent { hidden, output })
     }
 }
+
+crate::setting::init_or_panic!(HiddenRecurrentConfig => HiddenRecurrent);
 
 /// Pattern 1: a recurrent network with hidden-to-hidden recurrence and an output at every step.
 ///
@@ -102,6 +95,18 @@ pub struct RecurrentOutput<B: Backend> {
 }
 
 impl<B: Backend> HiddenRecurrent<B> {
+    /// Size of the output `o(t)`.
+    pub fn d_output(&self) -> usize {
+        self.output.weight.dims()[1]
+    }
+
+    /// Number of stacked layers.
+    pub fn num_layers(&self) -> usize {
+        self.hidden.num_layers()
+    }
+}
+
+impl<B: RecurrenceBackend> HiddenRecurrent<B> {
     /// Runs the network over a sequence.
     ///
     /// - `input`: `[batch, time]` token ids or `[batch, time, d_input]` features.
@@ -113,10 +118,7 @@ impl<B: Backend> HiddenRecurrent<B> {
         &self,
         input: SequenceInput<B>,
         state: Option<Tensor<B, 3>>,
-    ) -> crate::Result<RecurrentOutput<B>>
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> crate::Result<RecurrentOutput<B>> {
         let [batch, time] = input.check(&self.hidden.input, self.hidden.id_check)?;
         let device = self.output.weight.device();
         let state = self.hidden.check_state(state, batch, &device)?;
@@ -148,10 +150,7 @@ impl<B: Backend> HiddenRecurrent<B> {
         input: SequenceInput<B>,
         state: Option<Tensor<B, 3>>,
         targets: Tensor<B, 2, Int>,
-    ) -> crate::Result<(Tensor<B, 2>, Tensor<B, 3>)>
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> crate::Result<(Tensor<B, 2>, Tensor<B, 3>)> {
         let [batch, time] = input.check(&self.hidden.input, self.hidden.id_check)?;
         check_targets(
             &targets,
@@ -220,10 +219,7 @@ impl<B: Backend> HiddenRecurrent<B> {
         truth: Tensor<B, 2, Int>,
         state: Option<Tensor<B, 3>>,
         plan: &FeedingPlan,
-    ) -> crate::Result<Tensor<B, 2, Int>>
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> crate::Result<Tensor<B, 2, Int>> {
         let [batch, time] = truth.dims();
         if plan.dims() != [batch, time] {
             return Err(shape_error(
@@ -302,25 +298,12 @@ impl<B: Backend> HiddenRecurrent<B> {
         &self,
         input: StepInput<B>,
         state: Option<Tensor<B, 3>>,
-    ) -> crate::Result<(Tensor<B, 2>, Tensor<B, 3>)>
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> crate::Result<(Tensor<B, 2>, Tensor<B, 3>)> {
         let batch = input.check(&self.hidden.input, self.hidden.id_check)?;
         let device = self.output.weight.device();
         let state = self.hidden.check_state(state, batch, &device)?;
         let (top, state) = self.hidden.step(input, state);
         Ok((self.output.forward(top), state))
-    }
-
-    /// Size of the output `o(t)`.
-    pub fn d_output(&self) -> usize {
-        self.output.weight.dims()[1]
-    }
-
-    /// Number of stacked layers.
-    pub fn num_layers(&self) -> usize {
-        self.hidden.num_layers()
     }
 }
 

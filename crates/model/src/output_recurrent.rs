@@ -46,16 +46,8 @@ impl OutputRecurrentConfig {
         at_least_one("d_output", self.d_output as u64)
     }
 
-    /// Builds the network (weights uniform in `[-1/√d_hidden, 1/√d_hidden]`, as PyTorch's RNNs).
-    ///
-    /// # Panics
-    /// If a setting is invalid; use [`OutputRecurrentConfig::try_init`] to get an error instead.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> OutputRecurrent<B> {
-        self.try_init(device)
-            .unwrap_or_else(|error| panic!("{error}"))
-    }
-
-    /// Builds the network, or says which setting is invalid.
+    /// Builds the network (weights uniform in `[-1/√d_hidden, 1/√d_hidden]`, as PyTorch's RNNs),
+    /// or says which setting is invalid.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<OutputRecurrent<B>> {
         self.validate()?;
         let init = uniform_initializer(self.d_hidden);
@@ -71,6 +63,8 @@ impl OutputRecurrentConfig {
         })
     }
 }
+
+crate::setting::init_or_panic!(OutputRecurrentConfig => OutputRecurrent);
 
 /// Pattern 2: the previous output, not the hidden state, feeds the next hidden state.
 ///
@@ -245,7 +239,9 @@ impl<B: Backend> OutputRecurrent<B> {
             Feedback::Dense(y) => y.matmul(self.feedback_weight.val()),
         }
     }
+}
 
+impl<B: RecurrenceBackend> OutputRecurrent<B> {
     /// Teacher-forced forward, in parallel over time with no loop.
     ///
     /// - `input`: `x(1) … x(τ)`, `[batch, time]` ids or `[batch, time, d_input]` features, or
@@ -259,10 +255,7 @@ impl<B: Backend> OutputRecurrent<B> {
         &self,
         input: Option<SequenceInput<B>>,
         previous_outputs: FeedbackSequence<B>,
-    ) -> crate::Result<Tensor<B, 3>>
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> crate::Result<Tensor<B, 3>> {
         let [batch, time] = previous_outputs.batch_time();
         let logits = match self.per_symbol_logits(&input, &previous_outputs)? {
             Some(logits) => logits,
@@ -284,10 +277,7 @@ impl<B: Backend> OutputRecurrent<B> {
         input: Option<SequenceInput<B>>,
         previous_outputs: FeedbackSequence<B>,
         targets: Tensor<B, 2, Int>,
-    ) -> crate::Result<Tensor<B, 2>>
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> crate::Result<Tensor<B, 2>> {
         let [batch, time] = previous_outputs.batch_time();
         check_targets(&targets, [batch, time], self.d_output(), self.id_check)?;
         if let Some(logits) = self.per_symbol_logits(&input, &previous_outputs)? {
@@ -312,10 +302,7 @@ impl<B: Backend> OutputRecurrent<B> {
         &self,
         input: &Option<SequenceInput<B>>,
         previous_outputs: &FeedbackSequence<B>,
-    ) -> crate::Result<Option<Tensor<B, 2>>>
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> crate::Result<Option<Tensor<B, 2>>> {
         let FeedbackSequence::Tokens(ids) = previous_outputs else {
             return Ok(None);
         };
@@ -338,10 +325,7 @@ impl<B: Backend> OutputRecurrent<B> {
         &self,
         input: Option<SequenceInput<B>>,
         previous_outputs: FeedbackSequence<B>,
-    ) -> crate::Result<Tensor<B, 2>>
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> crate::Result<Tensor<B, 2>> {
         let [batch, time] = previous_outputs.batch_time();
         if batch == 0 || time == 0 {
             return Err(shape_error(
@@ -389,10 +373,7 @@ impl<B: Backend> OutputRecurrent<B> {
         &self,
         input: Option<StepInput<B>>,
         feedback: Feedback<B>,
-    ) -> crate::Result<Tensor<B, 2>>
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> crate::Result<Tensor<B, 2>> {
         self.check_feedback(&feedback)?;
         let batch = feedback.batch();
         let fed = self.feed(feedback);
@@ -430,18 +411,15 @@ impl<B: Backend> OutputRecurrent<B> {
     ///   `[batch, time]` as `truth`.
     ///
     /// Returns the fed-back symbols, `[batch, time]`: `truth` itself, untouched, when the plan
-    /// feeds the truth everywhere. Runs without autodiff; the CPU backends run it as one kernel. No gradient flows through a fed prediction, so
-    /// [`OutputRecurrent::teacher_forced_loss`] on the fed symbols is the step-wise training
-    /// pass, values and gradients.
+    /// feeds the truth everywhere. Runs without autodiff; the CPU backends run it as one kernel.
+    /// No gradient flows through a fed prediction, so [`OutputRecurrent::teacher_forced_loss`]
+    /// on the fed symbols is the step-wise training pass, values and gradients.
     pub fn fed_symbols(
         &self,
         input: Option<SequenceInput<B>>,
         truth: Tensor<B, 2, Int>,
         plan: &FeedingPlan,
-    ) -> crate::Result<Tensor<B, 2, Int>>
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> crate::Result<Tensor<B, 2, Int>> {
         let [batch, time] = truth.dims();
         if batch == 0 || time == 0 {
             return Err(shape_error(
@@ -497,10 +475,7 @@ impl<B: Backend> OutputRecurrent<B> {
         first: Feedback<B>,
         time: usize,
         mut choose: impl FnMut(usize, Tensor<B, 2>) -> Feedback<B>,
-    ) -> crate::Result<Tensor<B, 3>>
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> crate::Result<Tensor<B, 3>> {
         let batch = first.batch();
         if batch == 0 || time == 0 {
             return Err(shape_error(

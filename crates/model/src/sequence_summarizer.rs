@@ -31,21 +31,14 @@ impl SequenceSummarizerConfig {
         at_least_one("d_output", self.d_output as u64)
     }
 
-    /// Builds the network.
-    ///
-    /// # Panics
-    /// If a setting is invalid; use [`SequenceSummarizerConfig::try_init`] to get an error instead.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> SequenceSummarizer<B> {
-        self.try_init(device)
-            .unwrap_or_else(|error| panic!("{error}"))
-    }
-
     /// Builds the network, or says which setting is invalid.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<SequenceSummarizer<B>> {
         let (hidden, output) = self.hidden.try_init_with_output(self.d_output, device)?;
         Ok(SequenceSummarizer { hidden, output })
     }
 }
+
+crate::setting::init_or_panic!(SequenceSummarizerConfig => SequenceSummarizer);
 
 /// Pattern 3: reads a sequence with a hidden recurrence and maps `h(τ)` to one output.
 ///
@@ -79,7 +72,7 @@ pub struct SequenceSummarizer<B: Backend> {
     pub output: Linear<B>,
 }
 
-impl<B: Backend> SequenceSummarizer<B> {
+impl<B: RecurrenceBackend> SequenceSummarizer<B> {
     /// Reads each sequence and returns its output `o = c + V h(τ)`, `[batch, d_output]`.
     ///
     /// - `input`: `[batch, time]` ids or `[batch, time, d_input]` features, padded to `time`.
@@ -90,10 +83,7 @@ impl<B: Backend> SequenceSummarizer<B> {
         &self,
         input: SequenceInput<B>,
         lengths: Option<&[usize]>,
-    ) -> crate::Result<Tensor<B, 2>>
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> crate::Result<Tensor<B, 2>> {
         Ok(self.output.forward(self.summarize(input, lengths)?))
     }
 
@@ -106,10 +96,7 @@ impl<B: Backend> SequenceSummarizer<B> {
         &self,
         input: SequenceInput<B>,
         lengths: Option<&[usize]>,
-    ) -> crate::Result<Tensor<B, 2>>
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> crate::Result<Tensor<B, 2>> {
         let [batch, time] = input.check(&self.hidden.input, self.hidden.id_check)?;
         if let Some(lengths) = lengths {
             check_lengths(lengths, batch, time)?;

@@ -6,6 +6,30 @@ use std::ops::Bound;
 
 use crate::error::{ModelError, Result};
 
+/// `init`, for each config given with the module its `try_init` builds: the module, or a panic
+/// with `try_init`'s message, as Burn's `init` panics on an invalid config.
+macro_rules! init_or_panic {
+    ($config:ident => $module:ident) => {
+        impl $config {
+            #[doc = concat!("Builds the [`", stringify!($module), "`].")]
+            ///
+            /// # Panics
+            #[doc = concat!(
+                                        "If a setting is invalid; use [`", stringify!($config),
+                                        "::try_init`] to get an error instead."
+                                    )]
+            pub fn init<B: burn::tensor::backend::Backend>(
+                &self,
+                device: &B::Device,
+            ) -> $module<B> {
+                self.try_init(device)
+                    .unwrap_or_else(|error| panic!("{error}"))
+            }
+        }
+    };
+}
+pub(crate) use init_or_panic;
+
 /// Checks that a count is at least 1.
 pub fn at_least_one(setting: &'static str, value: u64) -> Result<()> {
     if value == 0 {

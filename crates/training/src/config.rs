@@ -177,50 +177,86 @@ pub enum Batching {
     ContiguousStreams,
 }
 
-/// Every setting of a training run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TrainingConfig {
-    /// The network.
-    pub model: ModelSettings,
-    /// Window length T: back-propagation is truncated to T steps.
-    pub window: usize,
-    /// Sequences per batch.
-    pub batch: usize,
-    /// Total optimiser iterations of the run (a resumed run continues up to this). Settings
-    /// files may spell it `steps`, the familiar name.
-    #[serde(alias = "steps")]
-    pub iterations: u64,
-    /// The optimiser.
-    pub optimizer: OptimizerKind,
-    /// Base learning rate.
-    pub learning_rate: f64,
-    /// How the learning rate decays.
-    pub learning_rate_schedule: LearningRateSchedule,
-    /// Maximum global gradient norm, or `None` for no clipping.
-    pub clip: Option<f64>,
-    /// Feeding strategy.
-    pub strategy: Strategy,
-    /// How windows with own predictions run: the fused rollout and training pass (default) or
-    /// the step-wise loop through autodiff (the reference).
-    pub stepwise_path: StepwisePath,
-    /// How windows are drawn.
-    pub batching: Batching,
-    /// With contiguous streams: carry each stream's hidden state (detached) into its next window
-    /// instead of starting from zeros. Carrying lets the model use context longer than T at no
-    /// extra cost, but the state seen in training then comes from older weights; resetting keeps
-    /// windows independent and matches random windows.
-    pub carry_state: bool,
-    /// Fraction of the corpus, at its end, kept for validation.
-    pub validation_fraction: f64,
-    /// Iterations between validations (and checkpoints).
-    pub eval_every: u64,
-    /// Iterations between logged metrics.
-    pub log_every: u64,
-    /// Seed of everything random: initial weights, windows, coins, samples, dropout.
-    pub seed: u64,
-    /// How the corpus's bytes become symbols.
-    pub symbols: SymbolMode,
+/// Declares a task's settings with the loop's own ([`LoopSettings`]) among their fields, and
+/// `loop_settings()`. The fields stay flat, so that settings files stay flat and an unknown key
+/// is still refused: serde's `flatten` would hide a nested struct's keys from that check.
+macro_rules! settings_with_loop {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$field_meta:meta])* pub $field:ident: $type:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: $type,)*
+            /// Total optimiser iterations of the run (a resumed run continues up to this).
+            /// Settings files may spell it `steps`, the familiar name.
+            #[serde(alias = "steps")]
+            pub iterations: u64,
+            /// The optimiser.
+            pub optimizer: $crate::config::OptimizerKind,
+            /// Base learning rate.
+            pub learning_rate: f64,
+            /// How the learning rate decays.
+            pub learning_rate_schedule: $crate::config::LearningRateSchedule,
+            /// Maximum global gradient norm, or `None` for no clipping.
+            pub clip: Option<f64>,
+            /// Iterations between validations (and checkpoints).
+            pub eval_every: u64,
+            /// Iterations between logged metrics.
+            pub log_every: u64,
+            /// Seed of everything random: initial weights, batches, coins, samples, dropout.
+            pub seed: u64,
+        }
+
+        impl $name {
+            /// The settings of the loop itself.
+            pub fn loop_settings(&self) -> $crate::trainer::LoopSettings {
+                $crate::trainer::LoopSettings {
+                    iterations: self.iterations,
+                    eval_every: self.eval_every,
+                    log_every: self.log_every,
+                    seed: self.seed,
+                    optimizer: self.optimizer,
+                    learning_rate: self.learning_rate,
+                    learning_rate_schedule: self.learning_rate_schedule,
+                    clip: self.clip,
+                }
+            }
+        }
+    };
+}
+pub(crate) use settings_with_loop;
+
+settings_with_loop! {
+    /// Every setting of a training run.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct TrainingConfig {
+        /// The network.
+        pub model: ModelSettings,
+        /// Window length T: back-propagation is truncated to T steps.
+        pub window: usize,
+        /// Sequences per batch.
+        pub batch: usize,
+        /// Feeding strategy.
+        pub strategy: Strategy,
+        /// How windows with own predictions run: the fused rollout and training pass (default) or
+        /// the step-wise loop through autodiff (the reference).
+        pub stepwise_path: StepwisePath,
+        /// How windows are drawn.
+        pub batching: Batching,
+        /// With contiguous streams: carry each stream's hidden state (detached) into its next window
+        /// instead of starting from zeros. Carrying lets the model use context longer than T at no
+        /// extra cost, but the state seen in training then comes from older weights; resetting keeps
+        /// windows independent and matches random windows.
+        pub carry_state: bool,
+        /// Fraction of the corpus, at its end, kept for validation.
+        pub validation_fraction: f64,
+        /// How the corpus's bytes become symbols.
+        pub symbols: SymbolMode,
+    }
 }
 
 impl Default for TrainingConfig {

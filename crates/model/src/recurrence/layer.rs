@@ -24,17 +24,8 @@ impl TanhRecurrenceConfig {
         at_least_one("d_hidden", self.d_hidden as u64)
     }
 
-    /// Builds the layer with PyTorch's initialisation for `nn.RNN`: every weight and bias uniform
-    /// in `[-1/√d_hidden, 1/√d_hidden]`.
-    ///
-    /// # Panics
-    /// If a size is zero; use [`TanhRecurrenceConfig::try_init`] to get an error instead.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> TanhRecurrence<B> {
-        self.try_init(device)
-            .unwrap_or_else(|error| panic!("{error}"))
-    }
-
-    /// Builds the layer, or says which size is invalid.
+    /// Builds the layer with PyTorch's initialisation for `nn.RNN` (every weight and bias uniform
+    /// in `[-1/√d_hidden, 1/√d_hidden]`), or says which size is invalid.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<TanhRecurrence<B>> {
         self.validate()?;
         let init = uniform_initializer(self.d_hidden);
@@ -45,6 +36,8 @@ impl TanhRecurrenceConfig {
         })
     }
 }
+
+crate::setting::init_or_panic!(TanhRecurrenceConfig => TanhRecurrence);
 
 /// PyTorch's initialisation of its RNNs: uniform in `[-1/√d_hidden, 1/√d_hidden]`.
 pub(crate) fn uniform_initializer(d_hidden: usize) -> Initializer {

@@ -48,15 +48,6 @@ impl HiddenStackConfig {
         within("dropout", self.dropout, Included(0.0), Excluded(1.0))
     }
 
-    /// Builds the stack.
-    ///
-    /// # Panics
-    /// If a setting is invalid; use [`HiddenStackConfig::try_init`] to get an error instead.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> HiddenStack<B> {
-        self.try_init(device)
-            .unwrap_or_else(|error| panic!("{error}"))
-    }
-
     /// Builds the stack, or says which setting is invalid.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<HiddenStack<B>> {
         self.validate()?;
@@ -105,6 +96,8 @@ impl HiddenStackConfig {
         ))
     }
 }
+
+crate::setting::init_or_panic!(HiddenStackConfig => HiddenStack);
 
 /// Stacked recurrent layers with dropout between layers: the hidden part of patterns 1 and 3.
 ///
@@ -202,7 +195,9 @@ impl<B: Backend> HiddenStack<B> {
             )),
         }
     }
+}
 
+impl<B: RecurrenceBackend> HiddenStack<B> {
     /// Runs every layer over the sequence, by the stack's [`RecurrencePath`].
     ///
     /// - `input`: `[batch, time]` ids or `[batch, time, d_input]` features, already checked.
@@ -218,10 +213,7 @@ impl<B: Backend> HiddenStack<B> {
         input: SequenceInput<B>,
         state: Tensor<B, 3>,
         lengths: Option<&[usize]>,
-    ) -> (Tensor<B, 3>, Tensor<B, 3>)
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> (Tensor<B, 3>, Tensor<B, 3>) {
         let (top, state) = self.forward_time_major(input, state, lengths);
         (top.swap_dims(0, 1), state)
     }
@@ -234,10 +226,7 @@ impl<B: Backend> HiddenStack<B> {
         input: SequenceInput<B>,
         state: Tensor<B, 3>,
         lengths: Option<&[usize]>,
-    ) -> (Tensor<B, 3>, Tensor<B, 3>)
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> (Tensor<B, 3>, Tensor<B, 3>) {
         if let Some(gated) = &self.gated {
             let state = GatedState::unpacked(state, gated.cell());
             let (states, state) = match self.path {
@@ -270,10 +259,7 @@ impl<B: Backend> HiddenStack<B> {
         input: SequenceInput<B>,
         state: Tensor<B, 3>,
         lengths: Option<&[usize]>,
-    ) -> (Tensor<B, 3>, Tensor<B, 3>)
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> (Tensor<B, 3>, Tensor<B, 3>) {
         self.forward_fused_with(input, state, lengths, |top| {
             let states = tanh_recurrence(top.projected, top.initial, top.recurrent_weight, lengths);
             let last = last_state(&states);
@@ -282,10 +268,9 @@ impl<B: Backend> HiddenStack<B> {
     }
 
     /// The fused path of a tanh stack with the top layer's recurrence left to `top`: every layer
-    /// below it runs
-    /// its fused recurrence, then `top` gets the top layer's inputs and returns what it computes
-    /// with its final state `h(τ)` `[batch, d_hidden]` (pattern 1's training pass fuses the
-    /// output layer and the loss into that recurrence).
+    /// below it runs its fused recurrence, then `top` gets the top layer's inputs and returns
+    /// what it computes with its final state `h(τ)` `[batch, d_hidden]` (pattern 1's training
+    /// pass fuses the output layer and the loss into that recurrence).
     ///
     /// - `input`, `state`, `lengths`: as for [`HiddenStack::forward`], already checked; the
     ///   layers below the top run with `lengths`, `top` is responsible for its own.
@@ -298,10 +283,7 @@ impl<B: Backend> HiddenStack<B> {
         state: Tensor<B, 3>,
         lengths: Option<&[usize]>,
         top: impl FnOnce(TopLayer<B>) -> (T, Tensor<B, 2>),
-    ) -> (T, Tensor<B, 3>)
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> (T, Tensor<B, 3>) {
         let [_, batch, d_hidden] = state.dims();
         let [_, time] = input.batch_time();
         // Time-major from here on: rows t·batch + b.
@@ -354,10 +336,7 @@ impl<B: Backend> HiddenStack<B> {
 
     /// One step of every layer; returns the top `h(t)` `[batch, d_hidden]` and the new state
     /// ([`HiddenStack::state_dims`]). `state` must already be checked.
-    pub fn step(&self, input: StepInput<B>, state: Tensor<B, 3>) -> (Tensor<B, 2>, Tensor<B, 3>)
-    where
-        B: RecurrenceBackend,
-    {
+    pub fn step(&self, input: StepInput<B>, state: Tensor<B, 3>) -> (Tensor<B, 2>, Tensor<B, 3>) {
         if let Some(gated) = &self.gated {
             let (top, state) = gated.step(input, GatedState::unpacked(state, gated.cell()), true);
             return (top, state.packed());

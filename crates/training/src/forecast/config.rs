@@ -82,53 +82,38 @@ pub enum FedGradient {
     Through,
 }
 
-/// The settings of a forecaster's run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ForecastConfig {
-    /// The network: pattern 2 (`output`, the fed-back `y(t-1)` its only input) or pattern 1
-    /// (`hidden`, an autoregressive model with `x(t) = y(t-1)` and its state carried).
-    pub model: ModelSettings,
-    /// Steps per training window.
-    pub window: usize,
-    /// Windows per batch.
-    pub batch: usize,
-    /// Total optimiser iterations.
-    #[serde(alias = "steps")]
-    pub iterations: u64,
-    /// The optimiser.
-    pub optimizer: OptimizerKind,
-    /// Base learning rate.
-    pub learning_rate: f64,
-    /// How the learning rate decays.
-    pub learning_rate_schedule: LearningRateSchedule,
-    /// Maximum global gradient norm, or `None` for no clipping.
-    pub clip: Option<f64>,
-    /// What the network is fed in training.
-    pub strategy: ForecastStrategy,
-    /// Whether the gradient flows through a fed-back own output.
-    pub fed_gradient: FedGradient,
-    /// What training minimises: the mean squared error, or the Gaussian negative
-    /// log-likelihood of a predicted mean and variance.
-    pub loss: RegressionLoss,
-    /// Fraction of the series, at its end, held out for validation.
-    pub validation_fraction: f64,
-    /// Iterations between validations (and checkpoints).
-    pub eval_every: u64,
-    /// Iterations between logged metrics.
-    pub log_every: u64,
-    /// Seed of everything random: weights, windows, coins.
-    pub seed: u64,
-    /// Open-loop evaluation: true steps read before the model is fed its own outputs.
-    pub warmup: usize,
-    /// Open-loop evaluation: steps forecast from each starting point.
-    pub horizon: usize,
-    /// Open-loop evaluation: starting points, spread evenly over the validation part.
-    pub starts: usize,
-    /// The NRMSE above which a forecast is no longer valid.
-    pub valid_threshold: f64,
-    /// The built-in series trained on, when the data is not a file.
-    pub builtin: Option<BuiltinSeries>,
+crate::config::settings_with_loop! {
+    /// The settings of a forecaster's run.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct ForecastConfig {
+        /// The network: pattern 2 (`output`, the fed-back `y(t-1)` its only input) or pattern 1
+        /// (`hidden`, an autoregressive model with `x(t) = y(t-1)` and its state carried).
+        pub model: ModelSettings,
+        /// Steps per training window.
+        pub window: usize,
+        /// Windows per batch.
+        pub batch: usize,
+        /// What the network is fed in training.
+        pub strategy: ForecastStrategy,
+        /// Whether the gradient flows through a fed-back own output.
+        pub fed_gradient: FedGradient,
+        /// What training minimises: the mean squared error, or the Gaussian negative
+        /// log-likelihood of a predicted mean and variance.
+        pub loss: RegressionLoss,
+        /// Fraction of the series, at its end, held out for validation.
+        pub validation_fraction: f64,
+        /// Open-loop evaluation: true steps read before the model is fed its own outputs.
+        pub warmup: usize,
+        /// Open-loop evaluation: steps forecast from each starting point.
+        pub horizon: usize,
+        /// Open-loop evaluation: starting points, spread evenly over the validation part.
+        pub starts: usize,
+        /// The NRMSE above which a forecast is no longer valid.
+        pub valid_threshold: f64,
+        /// The built-in series trained on, when the data is not a file.
+        pub builtin: Option<BuiltinSeries>,
+    }
 }
 
 impl Default for ForecastConfig {

@@ -25,41 +25,26 @@ pub enum ClassWeights {
     Balanced,
 }
 
-/// The settings of a sequence classifier's or regressor's run (pattern 3).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SequenceConfig {
-    /// The network's shape (`pattern` must be `hidden`: pattern 3 reads with a hidden
-    /// recurrence).
-    pub model: ModelSettings,
-    /// Sequences per batch.
-    pub batch: usize,
-    /// Total optimiser iterations.
-    #[serde(alias = "steps")]
-    pub iterations: u64,
-    /// The optimiser.
-    pub optimizer: OptimizerKind,
-    /// Base learning rate.
-    pub learning_rate: f64,
-    /// How the learning rate decays.
-    pub learning_rate_schedule: LearningRateSchedule,
-    /// Maximum global gradient norm, or `None` for no clipping.
-    pub clip: Option<f64>,
-    /// Class weights in the loss (classification).
-    pub class_weights: ClassWeights,
-    /// Fraction of the data held out for validation when no validation file is given.
-    pub validation_fraction: f64,
-    /// Iterations between validations (and checkpoints).
-    pub eval_every: u64,
-    /// Iterations between logged metrics.
-    pub log_every: u64,
-    /// Seed of everything random: weights, split, batches, dropout.
-    pub seed: u64,
-    /// How text becomes symbols.
-    pub symbols: SymbolMode,
-    /// The file of validation samples, when they are not split off the data: kept with the
-    /// run, so that a resumed run validates (and trains) on what it did before.
-    pub validation_file: Option<PathBuf>,
+crate::config::settings_with_loop! {
+    /// The settings of a sequence classifier's or regressor's run (pattern 3).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct SequenceConfig {
+        /// The network's shape (`pattern` must be `hidden`: pattern 3 reads with a hidden
+        /// recurrence).
+        pub model: ModelSettings,
+        /// Sequences per batch.
+        pub batch: usize,
+        /// Class weights in the loss (classification).
+        pub class_weights: ClassWeights,
+        /// Fraction of the data held out for validation when no validation file is given.
+        pub validation_fraction: f64,
+        /// How text becomes symbols.
+        pub symbols: SymbolMode,
+        /// The file of validation samples, when they are not split off the data: kept with the
+        /// run, so that a resumed run validates (and trains) on what it did before.
+        pub validation_file: Option<PathBuf>,
+    }
 }
 
 impl Default for SequenceConfig {

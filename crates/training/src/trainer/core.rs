@@ -55,36 +55,6 @@ pub struct LoopSettings {
     pub clip: Option<f64>,
 }
 
-/// `loop_settings()`, the settings of the loop itself, for each task's settings type: each holds
-/// the loop's settings as fields of the same names, flat, so that settings files stay flat.
-macro_rules! loop_settings_of {
-    ($($settings:ty),*) => {
-        $(
-            impl $settings {
-                /// The settings of the loop itself.
-                pub fn loop_settings(&self) -> LoopSettings {
-                    LoopSettings {
-                        iterations: self.iterations,
-                        eval_every: self.eval_every,
-                        log_every: self.log_every,
-                        seed: self.seed,
-                        optimizer: self.optimizer,
-                        learning_rate: self.learning_rate,
-                        learning_rate_schedule: self.learning_rate_schedule,
-                        clip: self.clip,
-                    }
-                }
-            }
-        )*
-    };
-}
-
-loop_settings_of!(
-    crate::TrainingConfig,
-    crate::forecast::ForecastConfig,
-    crate::sequence::SequenceConfig
-);
-
 impl LoopSettings {
     /// Checks every setting, naming the first that is invalid.
     pub fn validate(&self) -> Result<()> {

@@ -32,16 +32,9 @@ impl GruCellConfig {
             hidden_bias: parameters.hidden_bias,
         })
     }
-
-    /// Builds the cell.
-    ///
-    /// # Panics
-    /// If a size is zero; use [`GruCellConfig::try_init`] to get an error instead.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> GruCell<B> {
-        self.try_init(device)
-            .unwrap_or_else(|error| panic!("{error}"))
-    }
 }
+
+crate::setting::init_or_panic!(GruCellConfig => GruCell);
 
 /// A GRU cell (PyTorch's `nn.GRU` equations and parameters, stored transposed).
 #[derive(Module, Debug)]

@@ -32,16 +32,9 @@ impl LstmCellConfig {
             hidden_bias: parameters.hidden_bias,
         })
     }
-
-    /// Builds the cell.
-    ///
-    /// # Panics
-    /// If a size is zero; use [`LstmCellConfig::try_init`] to get an error instead.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> LstmCell<B> {
-        self.try_init(device)
-            .unwrap_or_else(|error| panic!("{error}"))
-    }
 }
+
+crate::setting::init_or_panic!(LstmCellConfig => LstmCell);
 
 /// An LSTM cell (PyTorch's `nn.LSTM` equations and parameters, stored transposed).
 #[derive(Module, Debug)]

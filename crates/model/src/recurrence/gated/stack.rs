@@ -63,16 +63,9 @@ impl GatedStackConfig {
             dropout: DropoutConfig::new(self.dropout).init(),
         })
     }
-
-    /// Builds the stack.
-    ///
-    /// # Panics
-    /// If a setting is invalid; use [`GatedStackConfig::try_init`] to get an error instead.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> GatedStack<B> {
-        self.try_init(device)
-            .unwrap_or_else(|error| panic!("{error}"))
-    }
 }
+
+crate::setting::init_or_panic!(GatedStackConfig => GatedStack);
 
 /// One layer of a [`GatedStack`].
 #[derive(Module, Debug)]
@@ -302,7 +295,9 @@ impl<B: Backend> GatedStack<B> {
         }
         (outputs, GatedState::of_layers(finals))
     }
+}
 
+impl<B: RecurrenceBackend> GatedStack<B> {
     /// Runs every layer over a sequence by the fused operations: per layer, the input's share
     /// of the gates for all steps at once (one product, or a lookup for token ids), then one
     /// fused recurrence with its hand-written BPTT ([`crate::fused::lstm`],
@@ -320,10 +315,7 @@ impl<B: Backend> GatedStack<B> {
         input: SequenceInput<B>,
         state: GatedState<B>,
         lengths: Option<&[usize]>,
-    ) -> (Tensor<B, 3>, GatedState<B>)
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> (Tensor<B, 3>, GatedState<B>) {
         let time = input.batch_time()[1];
         let (outputs, state) = self.forward_fused_outputs(input, state, lengths);
         (outputs.narrow(0, 0, time), state)
@@ -339,10 +331,7 @@ impl<B: Backend> GatedStack<B> {
         input: SequenceInput<B>,
         state: GatedState<B>,
         lengths: Option<&[usize]>,
-    ) -> (Tensor<B, 3>, GatedState<B>)
-    where
-        B: RecurrenceBackend,
-    {
+    ) -> (Tensor<B, 3>, GatedState<B>) {
         let [batch, time] = input.batch_time();
         let d_hidden = self.d_hidden();
         let mut rows = input.into_time_major_rows();
@@ -405,7 +394,9 @@ impl<B: Backend> GatedStack<B> {
         }
         unreachable!("a gated stack has at least one layer")
     }
+}
 
+impl<B: Backend> GatedStack<B> {
     /// One step of every layer from `x(t)` (`[batch]` ids or `[batch, d_input]` features);
     /// returns the top layer's `h(t)`, `[batch, d_hidden]`, and the new state. `dropout` says
     /// whether the stack's dropout acts between layers (it does nothing outside training).
