@@ -248,10 +248,30 @@ pub(crate) struct CheckpointFiles {
 
 impl CheckpointFiles {
     /// Reads checkpoint `which` of the run in `dir` (or the checkpoint directory `dir`).
+    ///
+    /// A training run may replace the checkpoint while it is read (the old one renamed away,
+    /// then the new one in): what was read then misses a file or mixes the two, and would be
+    /// taken for damage. So when the manifest has changed since it was read, the checkpoint is
+    /// read again, a few times at most; a checkpoint that fails while it stays put is damaged.
     pub fn open(dir: &Path, which: Which) -> Result<Self> {
-        let path = locate(dir, which)?;
-        let files = verified_files(&path)?;
-        Ok(CheckpointFiles { path, files })
+        const ATTEMPTS: usize = 5;
+        let manifest = |path: &Path| std::fs::read(path.join(CHECKSUMS)).ok();
+        let mut attempt = 1;
+        loop {
+            let path = locate(dir, which)?;
+            let before = manifest(&path);
+            let error = match verified_files(&path) {
+                Ok(files) => return Ok(CheckpointFiles { path, files }),
+                Err(error) => error,
+            };
+            let now = locate(dir, which).ok();
+            let replaced =
+                now.as_ref() != Some(&path) || now.as_deref().and_then(manifest) != before;
+            if !replaced || attempt == ATTEMPTS {
+                return Err(error);
+            }
+            attempt += 1;
+        }
     }
 
     /// A file that must be there.
@@ -469,4 +489,44 @@ pub fn save_files(run: &Path, which: Which, mut files: Vec<(&str, Vec<u8>)>) -> 
 
 pub(crate) fn pretty<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec_pretty(value).expect("settings serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader never sees a checkpoint half replaced: `sample` or `eval` may read `last` while
+    /// the training run writes the next one over it.
+    #[test]
+    fn a_checkpoint_replaced_while_it_is_read_is_read_whole() {
+        let run = std::env::temp_dir().join(format!("unroll-replaced-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&run);
+        let files = |generation: u8| -> Vec<(&'static str, Vec<u8>)> {
+            ["a", "b", "c", "d", "e", "f", "g", "h"]
+                .into_iter()
+                .map(|name| (name, vec![generation; 64 << 10]))
+                .collect()
+        };
+        save_files(&run, Which::Last, files(0)).unwrap();
+        let writing = std::sync::atomic::AtomicBool::new(true);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for generation in 1..=60 {
+                    save_files(&run, Which::Last, files(generation)).unwrap();
+                }
+                writing.store(false, std::sync::atomic::Ordering::SeqCst);
+            });
+            let mut reads = 0;
+            while writing.load(std::sync::atomic::Ordering::SeqCst) || reads == 0 {
+                let read = CheckpointFiles::open(&run, Which::Last).unwrap_or_else(|error| {
+                    panic!("read {reads} while the checkpoint was replaced: {error}")
+                });
+                // One generation throughout: no file of the checkpoint before or after.
+                let first = read.files["a"][0];
+                assert!(read.files.values().all(|bytes| bytes[0] == first));
+                reads += 1;
+            }
+        });
+        std::fs::remove_dir_all(&run).unwrap();
+    }
 }
