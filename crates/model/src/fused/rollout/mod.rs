@@ -343,10 +343,17 @@ fn host_values<B: Backend, E: Real, const D: usize>(tensor: Tensor<B, D>) -> Vec
     read::<B, E>(super::primitive(tensor))
 }
 
-/// Ids as a tensor `[batch, time]` on `device`.
+/// Runs a rollout kernel on the truth's ids, `[batch, time]`, read to the host; the symbols it
+/// fed come back as a tensor of the same shape on the truth's device.
 #[cfg(host_kernels)]
-fn ids<B: Backend>(values: Vec<i64>, dims: [usize; 2], device: &B::Device) -> Tensor<B, 2, Int> {
-    Tensor::from_data(TensorData::new(values, dims), device)
+fn on_host_ids<B: Backend>(
+    truth: Tensor<B, 2, Int>,
+    kernel: impl FnOnce(Vec<i64>) -> Vec<i64>,
+) -> Tensor<B, 2, Int> {
+    let device = truth.device();
+    let dims = truth.dims();
+    let values = truth.into_data().convert::<i64>().to_vec::<i64>();
+    Tensor::from_data(TensorData::new(kernel(values.expect("ids")), dims), &device)
 }
 
 /// Pattern 1's rollout by the host kernel in the weights' float type (others: the generic pass).
@@ -356,9 +363,6 @@ pub(crate) fn hidden_host<B: HostView>(
     plan: &FeedingPlan,
 ) -> Tensor<B, 2, Int> {
     fn run<B: HostView, E: Real>(input: HiddenRollout<B>, plan: &FeedingPlan) -> Tensor<B, 2, Int> {
-        let device = input.truth.device();
-        let dims = input.truth.dims();
-        let truth = input.truth.into_data().convert::<i64>().to_vec::<i64>();
         let layers: Vec<kernel::Layer<E>> = input
             .layers
             .into_iter()
@@ -373,8 +377,9 @@ pub(crate) fn hidden_host<B: HostView>(
             bias: host_values(input.output_bias),
         };
         let initial = host_values(input.initial);
-        let fed = kernel::hidden(&layers, &output, &initial, truth.expect("ids"), plan);
-        ids(fed, dims, &device)
+        on_host_ids(input.truth, |truth| {
+            kernel::hidden(&layers, &output, &initial, truth, plan)
+        })
     }
     match input.output_weight.dtype() {
         DType::F32 => run::<B, f32>(input, plan),
@@ -390,9 +395,6 @@ pub(crate) fn output_host<B: HostView>(
     plan: &FeedingPlan,
 ) -> Tensor<B, 2, Int> {
     fn run<B: HostView, E: Real>(input: OutputRollout<B>, plan: &FeedingPlan) -> Tensor<B, 2, Int> {
-        let device = input.truth.device();
-        let dims = input.truth.dims();
-        let truth = input.truth.into_data().convert::<i64>().to_vec::<i64>();
         let feedback_weight: Vec<E> = host_values(input.feedback_weight);
         let bias: Vec<E> = host_values(input.bias);
         let output = kernel::Output {
@@ -400,14 +402,15 @@ pub(crate) fn output_host<B: HostView>(
             bias: host_values(input.output_bias),
         };
         let projected: Option<Vec<E>> = input.projected.map(host_values);
-        let fed = kernel::output(
-            (&feedback_weight, &bias),
-            &output,
-            projected.as_deref(),
-            truth.expect("ids"),
-            plan,
-        );
-        ids(fed, dims, &device)
+        on_host_ids(input.truth, |truth| {
+            kernel::output(
+                (&feedback_weight, &bias),
+                &output,
+                projected.as_deref(),
+                truth,
+                plan,
+            )
+        })
     }
     match input.output_weight.dtype() {
         DType::F32 => run::<B, f32>(input, plan),
