@@ -47,11 +47,23 @@ fn metric_iterations(run_dir: &Path) -> Vec<u64> {
     metrics.iter().map(|m| m.iteration).collect()
 }
 
+/// A training run started in the background, killed and reaped when dropped: a test that fails
+/// before the run ends must not leave it training (and taking a core) for good.
+struct LongRun {
+    child: Child,
+    stderr: BufReader<std::process::ChildStderr>,
+}
+
+impl Drop for LongRun {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Starts a long training run (`train` with `args`) and returns once it reports its first
 /// iteration.
-// The caller waits for the child (`finish`); a failed assertion here ends the test anyway.
-#[allow(clippy::zombie_processes)]
-fn start_long_run(args: &[&str]) -> (Child, BufReader<std::process::ChildStderr>) {
+fn start_long_run(args: &[&str]) -> LongRun {
     let mut args: Vec<&str> = std::iter::once("train")
         .chain(args.iter().copied())
         .collect();
@@ -62,16 +74,17 @@ fn start_long_run(args: &[&str]) -> (Child, BufReader<std::process::ChildStderr>
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut run = LongRun { child, stderr };
     let mut line = String::new();
     loop {
         line.clear();
         assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
+            run.stderr.read_line(&mut line).unwrap() > 0,
             "the run ended before training"
         );
         if line.starts_with("iteration ") {
-            return (child, stderr);
+            return run;
         }
     }
 }
@@ -84,24 +97,18 @@ fn signal(child: &Child, name: &str) {
     assert!(status.success());
 }
 
-/// Waits for the child with a deadline, returning its exit code and the rest of its stderr.
-fn finish(
-    mut child: Child,
-    mut stderr: BufReader<std::process::ChildStderr>,
-) -> (Option<i32>, String) {
+/// Waits for the run with a deadline, returning its exit code and the rest of its stderr.
+fn finish(mut run: LongRun) -> (Option<i32>, String) {
     let deadline = Instant::now() + Duration::from_secs(120);
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = run.child.try_wait().unwrap() {
             break status;
         }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the run did not stop");
-        }
+        assert!(Instant::now() <= deadline, "the run did not stop");
         std::thread::sleep(Duration::from_millis(20));
     };
     let mut rest = String::new();
-    stderr.read_to_string(&mut rest).unwrap();
+    run.stderr.read_to_string(&mut rest).unwrap();
     (status.code(), rest)
 }
 
@@ -199,9 +206,9 @@ fn one_writer_per_run_directory() {
     let out = scratch.0.join("r");
     ok(&train(&data, &out, "10", &[]));
     // Resumed, it keeps the run's settings: a checkpoint every 10 iterations.
-    let (child, stderr) = start_long_run(&["--resume", path(&out)]);
+    let long_run = start_long_run(&["--resume", path(&out)]);
     // Case 3: a second writer gets a clear error naming the holder.
-    let pid = child.id().to_string();
+    let pid = long_run.child.id().to_string();
     let message = assert_fails_with(
         &train_args(path(&data), path(&out), &["--force"]),
         "in use by another training process",
@@ -215,8 +222,8 @@ fn one_writer_per_run_directory() {
     );
     assert!(message.contains(&pid), "{message}");
     // Readers are not blocked: sampling reads the last complete checkpoint, if one exists yet.
-    signal(&child, "INT");
-    let (code, _) = finish(child, stderr);
+    signal(&long_run.child, "INT");
+    let (code, _) = finish(long_run);
     assert_eq!(code, Some(130));
     ok(&run(&[
         "sample",
@@ -244,9 +251,9 @@ fn the_first_signal_saves_the_run_and_a_second_ends_it_at_once() {
             "1000000",
         ];
         args.extend(&TINY[..6]);
-        let (child, stderr) = start_long_run(&args);
-        signal(&child, name);
-        let (status, rest) = finish(child, stderr);
+        let long_run = start_long_run(&args);
+        signal(&long_run.child, name);
+        let (status, rest) = finish(long_run);
         assert_eq!(status, Some(code), "{name}: {rest}");
         assert!(rest.contains(&format!("SIG{name} received")), "{rest}");
         assert!(rest.contains("--resume"), "{rest}");
@@ -267,7 +274,7 @@ fn the_first_signal_saves_the_run_and_a_second_ends_it_at_once() {
     // are made slow so the second arrives while the first is pending; two different signals,
     // since two of one kind may merge into one.
     let out = scratch.0.join("twice");
-    let (child, stderr) = start_long_run(&[
+    let long_run = start_long_run(&[
         "--data",
         path(&data),
         "--out",
@@ -279,9 +286,9 @@ fn the_first_signal_saves_the_run_and_a_second_ends_it_at_once() {
         "--seq-len",
         "200",
     ]);
-    signal(&child, "TERM");
-    signal(&child, "INT");
-    let (status, rest) = finish(child, stderr);
+    signal(&long_run.child, "TERM");
+    signal(&long_run.child, "INT");
+    let (status, rest) = finish(long_run);
     assert_eq!(status, Some(130), "{rest}");
     assert!(!rest.contains("received"), "{rest}");
 }
