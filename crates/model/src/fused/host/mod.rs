@@ -7,6 +7,7 @@
 
 pub mod math;
 pub mod matmul;
+pub(crate) mod units;
 
 use std::borrow::Cow;
 

@@ -10,6 +10,11 @@
 //! `W_hh · δaᵀ`: with the few rows of a core as the narrow side, the `gemm` crate runs them about
 //! twice as fast as the row-major form (measured 77 against 41 GFLOP/s on one core at H 256).
 //!
+//! From 256 hidden units per core on, the cores share a step by hidden units instead
+//! ([`crate::fused::host::units`]): each owns the four gates of its units for every row, so its
+//! product has all the batch's rows as the narrow side and its slice of `W_hh` stays in cache; the
+//! cores meet at a barrier once a step.
+//!
 //! Buffers are time-major and row-major: gates `[time, batch, 4H]` (blocks `i, f, g, o` in each
 //! row), states `[time, batch, H]`.
 
@@ -19,6 +24,7 @@ use crate::fused::host::math::{Real, add_assign};
 use crate::fused::host::matmul::{
     Operand, Threads, Write, matmul_strided, transpose, transpose_into,
 };
+use crate::fused::host::units::{SharedBuffer, SpinBarrier, on_threads, unit_threads, units_of};
 use crate::fused::recurrence::kernel::{
     GateBackProjection, RecurrenceShape, RowLengths, block, blocks_per_range,
     recurrent_weight_gradient, row_ranges,
@@ -64,6 +70,35 @@ pub(crate) fn forward<E: Real>(
     assert_eq!(initial_hidden.len(), batch * hidden, "h(0) shape");
     assert_eq!(initial_cell.len(), batch * hidden, "c(0) shape");
     lengths.check(dims);
+    let threads = unit_threads(hidden);
+    if threads > 1 {
+        let initial = (initial_hidden, initial_cell);
+        return forward_by_units(projected, initial, weight, dims, lengths, threads);
+    }
+    forward_rows(
+        projected,
+        initial_hidden,
+        initial_cell,
+        weight,
+        dims,
+        lengths,
+    )
+}
+
+/// [`forward`] with the batch rows shared between the cores.
+fn forward_rows<E: Real>(
+    projected: Vec<E>,
+    initial_hidden: &[E],
+    initial_cell: &[E],
+    weight: &[E],
+    dims: RecurrenceShape,
+    lengths: RowLengths<'_>,
+) -> (Vec<E>, Vec<E>, Vec<E>) {
+    let RecurrenceShape {
+        time,
+        batch,
+        hidden,
+    } = dims;
     let weight_transposed = transpose(weight, hidden, 4 * hidden);
     let weight_transposed = Operand::new(&weight_transposed, 4 * hidden, hidden);
     let mut gates = projected;
@@ -149,6 +184,132 @@ pub(crate) fn forward<E: Real>(
     (gates, output, cells)
 }
 
+/// [`forward`] with the hidden units, not the batch rows, shared between `threads` threads
+/// ([`crate::fused::host::units`]): each owns the four gates of its units, for every row.
+fn forward_by_units<E: Real>(
+    projected: Vec<E>,
+    (initial_hidden, initial_cell): (&[E], &[E]),
+    weight: &[E],
+    dims: RecurrenceShape,
+    lengths: RowLengths<'_>,
+    threads: usize,
+) -> (Vec<E>, Vec<E>, Vec<E>) {
+    let RecurrenceShape {
+        time,
+        batch,
+        hidden,
+    } = dims;
+    let weight_transposed = transpose(weight, hidden, 4 * hidden);
+    let mut gates = projected;
+    let mut output = vec![E::zero(); (time + 1) * batch * hidden];
+    let mut cells = vec![E::zero(); time * batch * hidden];
+    // h(t-1)ᵀ and h(t)ᵀ, `[H, batch]` each, in turn: a step writes one while the others may
+    // still read the other.
+    let mut transposed = vec![E::zero(); 2 * hidden * batch];
+    transpose_into(&mut transposed, batch, initial_hidden, hidden);
+    let gate_buffer = SharedBuffer::new(&mut gates);
+    let hidden_buffer = SharedBuffer::new(&mut output);
+    let cell_buffer = SharedBuffer::new(&mut cells);
+    let transposed_buffer = SharedBuffer::new(&mut transposed);
+    let barrier = SpinBarrier::new(threads);
+    on_threads(threads, |k| {
+        let units = units_of(k, threads, hidden);
+        let width = units.len();
+        // The thread's rows of `W_hhᵀ`: the four gates of its units, `[4 · width, H]`.
+        let mut own_weight = Vec::with_capacity(4 * width * hidden);
+        for gate in 0..4 {
+            let first = (gate * hidden + units.start) * hidden;
+            own_weight.extend_from_slice(&weight_transposed[first..first + width * hidden]);
+        }
+        let own_weight = Operand::new(&own_weight, 4 * width, hidden);
+        let mut product = vec![E::zero(); 4 * width * batch];
+        let mut recurrent = vec![E::zero(); batch * 4 * width];
+        let mut own_hidden = vec![E::zero(); batch * width];
+        for t in 0..time {
+            let (read, write) = ((t % 2) * hidden * batch, ((t + 1) % 2) * hidden * batch);
+            let running = lengths.running_prefix(&(0..batch), t);
+            if running > 0 {
+                // SAFETY: h(t-1)ᵀ is only written in the step before, behind the barrier.
+                let previous = unsafe { transposed_buffer.view(read..read + hidden * batch) };
+                matmul_strided(
+                    &mut product,
+                    batch,
+                    Write::Overwrite,
+                    own_weight,
+                    Operand::strided(previous, hidden, running, batch),
+                    Threads::One,
+                );
+                transpose_into(&mut recurrent, 4 * width, &product, batch);
+            }
+            for row in 0..batch {
+                let at = (t * batch + row) * hidden;
+                let own = at + units.start..at + units.end;
+                // SAFETY: every place below is one of this thread's units: no other thread
+                // reads or writes it.
+                let (h, c) = unsafe { (hidden_buffer.slice(own.clone()), cell_buffer.slice(own)) };
+                let (previous_h, previous_c) = if t == 0 {
+                    let first = row * hidden + units.start..row * hidden + units.end;
+                    (&initial_hidden[first.clone()], &initial_cell[first])
+                } else {
+                    let before = at - batch * hidden + units.start;
+                    // SAFETY: as above.
+                    unsafe {
+                        (
+                            hidden_buffer.view(before..before + width),
+                            cell_buffer.view(before..before + width),
+                        )
+                    }
+                };
+                let kept = &mut own_hidden[row * width..(row + 1) * width];
+                if row >= running || lengths.stopped(row, t) {
+                    h.copy_from_slice(previous_h);
+                    c.copy_from_slice(previous_c);
+                    kept.copy_from_slice(previous_h);
+                    continue;
+                }
+                let gate = |g: usize| {
+                    let first = (t * batch + row) * 4 * hidden + g * hidden + units.start;
+                    // SAFETY: as above.
+                    let gate = unsafe { gate_buffer.slice(first..first + width) };
+                    let from = (row * 4 + g) * width;
+                    add_assign(gate, &recurrent[from..from + width]);
+                    gate
+                };
+                let (input, forget, cell, out) = (gate(0), gate(1), gate(2), gate(3));
+                E::sigmoid_in_place(input);
+                E::sigmoid_in_place(forget);
+                E::tanh_in_place(cell);
+                E::sigmoid_in_place(out);
+                // Slices of one known length, so that the loop runs without bounds checks.
+                let (c, previous_c) = (&mut c[..width], &previous_c[..width]);
+                let (input, forget, cell) = (&input[..width], &forget[..width], &cell[..width]);
+                for j in 0..width {
+                    c[j] = forget[j] * previous_c[j] + input[j] * cell[j];
+                }
+                h.copy_from_slice(c);
+                E::tanh_in_place(h);
+                for (h, out) in h.iter_mut().zip(out.iter()) {
+                    *h = *h * *out;
+                }
+                kept.copy_from_slice(h);
+            }
+            let own = write + units.start * batch..write + units.end * batch;
+            // SAFETY: the thread's rows of h(t)ᵀ; the others read this half only after the
+            // barrier.
+            transpose_into(
+                unsafe { transposed_buffer.slice(own) },
+                batch,
+                &own_hidden,
+                width,
+            );
+            barrier.wait();
+        }
+    });
+    let last = (time - 1) * batch * hidden;
+    output[time * batch * hidden..].copy_from_slice(&cells[last..]);
+    (gates, output, cells)
+}
+
 /// What BPTT reads besides the gates: the forward pass's states, `h(0)`, `c(0)` and `W_hhᵀ`.
 pub(crate) struct Saved<'a, E> {
     /// `h(1) … h(τ)` (and `c(τ)` after them: the forward pass's output), `[time (+ 1), batch, H]`.
@@ -181,9 +342,9 @@ pub(crate) type Gradients<E> = (Vec<E>, Vec<E>, Vec<E>, Vec<E>);
 /// used as the buffer the gradients from later steps are added into. A row past its length
 /// hands its gradients to the step before unchanged.
 pub(crate) fn backward<E: Real>(
-    mut gates: Vec<E>,
+    gates: Vec<E>,
     saved: Saved<'_, E>,
-    mut output_gradient: Vec<E>,
+    output_gradient: Vec<E>,
     dims: RecurrenceShape,
     lengths: RowLengths<'_>,
 ) -> Gradients<E> {
@@ -200,6 +361,26 @@ pub(crate) fn backward<E: Real>(
         "gradient shape"
     );
     lengths.check(dims);
+    let threads = unit_threads(hidden);
+    if threads > 1 {
+        return backward_by_units(gates, saved, output_gradient, dims, lengths, threads);
+    }
+    backward_rows(gates, saved, output_gradient, dims, lengths)
+}
+
+/// [`backward`] with the batch rows shared between the cores.
+fn backward_rows<E: Real>(
+    mut gates: Vec<E>,
+    saved: Saved<'_, E>,
+    mut output_gradient: Vec<E>,
+    dims: RecurrenceShape,
+    lengths: RowLengths<'_>,
+) -> Gradients<E> {
+    let RecurrenceShape {
+        time,
+        batch,
+        hidden,
+    } = dims;
     let weight = Operand::new(saved.weight, hidden, 4 * hidden);
     let hiddens = &saved.hiddens[..time * batch * hidden];
     let mut initial_hidden = vec![E::zero(); batch * hidden];
@@ -266,6 +447,143 @@ pub(crate) fn backward<E: Real>(
                 back.add_into(target_h, delta, running, weight);
             }
         });
+    let weight = recurrent_weight_gradient(
+        hiddens,
+        saved.initial_hidden,
+        &gates,
+        dims,
+        4 * hidden,
+        lengths,
+    );
+    let initial_cell = output_gradient.split_off(time * batch * hidden);
+    (gates, initial_hidden, initial_cell, weight)
+}
+
+/// [`backward`] with the hidden units, not the batch rows, shared between `threads` threads:
+/// each computes the four gates' gradients of its units for every row, writes them transposed
+/// for the step's product, and after the barrier adds `δa · W_hh` for its units.
+fn backward_by_units<E: Real>(
+    mut gates: Vec<E>,
+    saved: Saved<'_, E>,
+    mut output_gradient: Vec<E>,
+    dims: RecurrenceShape,
+    lengths: RowLengths<'_>,
+    threads: usize,
+) -> Gradients<E> {
+    let RecurrenceShape {
+        time,
+        batch,
+        hidden,
+    } = dims;
+    let mut initial_hidden = vec![E::zero(); batch * hidden];
+    // δaᵀ of a step, `[4H, batch]`, two in turn: a step writes one while the others may still
+    // read the other.
+    let mut transposed = vec![E::zero(); 2 * 4 * hidden * batch];
+    let gate_buffer = SharedBuffer::new(&mut gates);
+    let gradient_buffer = SharedBuffer::new(&mut output_gradient);
+    let first_buffer = SharedBuffer::new(&mut initial_hidden);
+    let transposed_buffer = SharedBuffer::new(&mut transposed);
+    let barrier = SpinBarrier::new(threads);
+    on_threads(threads, |k| {
+        let units = units_of(k, threads, hidden);
+        let width = units.len();
+        // The thread's rows of `W_hh` as stored, `[width, 4H]`: its units' weights to every gate.
+        let own_weight = &saved.weight[units.start * 4 * hidden..units.end * 4 * hidden];
+        let own_weight = Operand::new(own_weight, width, 4 * hidden);
+        let mut own_delta = vec![E::zero(); batch * width];
+        let mut product = vec![E::zero(); width * batch];
+        let mut product_rows = vec![E::zero(); batch * width];
+        let mut tanh_cell = vec![E::zero(); width];
+        let one = E::one();
+        // SAFETY (every `slice` and `view` below): the places are this thread's units of a row,
+        // which no other thread reads or writes, or a half of `transposed` read only after the
+        // barrier that follows its writing.
+        let own = |row_start: usize| row_start + units.start..row_start + units.end;
+        let target = |t: usize, row: usize| unsafe {
+            if t == 0 {
+                first_buffer.slice(own(row * hidden))
+            } else {
+                gradient_buffer.slice(own(((t - 1) * batch + row) * hidden))
+            }
+        };
+        for t in (0..time).rev() {
+            let half = (t % 2) * 4 * hidden * batch;
+            let running = lengths.running_prefix(&(0..batch), t);
+            for row in 0..batch {
+                let at = (t * batch + row) * hidden;
+                let dh = unsafe { gradient_buffer.view(own(at)) };
+                let delta = |g: usize| unsafe {
+                    let first = (t * batch + row) * 4 * hidden + g * hidden;
+                    gate_buffer.slice(own(first))
+                };
+                if row >= running || lengths.stopped(row, t) {
+                    // δc passes on unchanged; δa is zero.
+                    add_assign(target(t, row), dh);
+                    (0..4).for_each(|g| delta(g).fill(E::zero()));
+                    continue;
+                }
+                let dc = unsafe { gradient_buffer.slice(own((time * batch + row) * hidden)) };
+                tanh_cell.copy_from_slice(&saved.cells[own(at)]);
+                E::tanh_in_place(&mut tanh_cell);
+                let previous_cell = if t == 0 {
+                    &saved.initial_cell[own(row * hidden)]
+                } else {
+                    &saved.cells[own(at - batch * hidden)]
+                };
+                let (i, f, g, o) = (delta(0), delta(1), delta(2), delta(3));
+                // Slices of one known length, so that the loop runs without bounds checks.
+                let (i, f, g, o) = (
+                    &mut i[..width],
+                    &mut f[..width],
+                    &mut g[..width],
+                    &mut o[..width],
+                );
+                let (dh, dc) = (&dh[..width], &mut dc[..width]);
+                let (tanh_cell, previous_cell) = (&tanh_cell[..width], &previous_cell[..width]);
+                for j in 0..width {
+                    let tc = tanh_cell[j];
+                    let d_cell = dc[j] + dh[j] * o[j] * (one - tc * tc);
+                    let (input, forget, cell, out) = (i[j], f[j], g[j], o[j]);
+                    i[j] = d_cell * cell * input * (one - input);
+                    f[j] = d_cell * previous_cell[j] * forget * (one - forget);
+                    g[j] = d_cell * input * (one - cell * cell);
+                    o[j] = dh[j] * tc * out * (one - out);
+                    dc[j] = d_cell * forget;
+                }
+            }
+            for g in 0..4 {
+                for row in 0..running {
+                    let first = (t * batch + row) * 4 * hidden + g * hidden;
+                    let delta = unsafe { gate_buffer.view(own(first)) };
+                    own_delta[row * width..(row + 1) * width].copy_from_slice(delta);
+                }
+                let rows = half + (g * hidden + units.start) * batch;
+                let rows = unsafe { transposed_buffer.slice(rows..rows + width * batch) };
+                transpose_into(rows, batch, &own_delta[..running * width], width);
+            }
+            barrier.wait();
+            if running == 0 {
+                continue;
+            }
+            let all = unsafe { transposed_buffer.view(half..half + 4 * hidden * batch) };
+            matmul_strided(
+                &mut product,
+                batch,
+                Write::Overwrite,
+                own_weight,
+                Operand::strided(all, 4 * hidden, running, batch),
+                Threads::One,
+            );
+            transpose_into(&mut product_rows, width, &product, batch);
+            for row in 0..running {
+                add_assign(
+                    target(t, row),
+                    &product_rows[row * width..(row + 1) * width],
+                );
+            }
+        }
+    });
+    let hiddens = &saved.hiddens[..time * batch * hidden];
     let weight = recurrent_weight_gradient(
         hiddens,
         saved.initial_hidden,
@@ -384,6 +702,22 @@ mod tests {
                 "{lengths:?}: c(τ) in the output, {a} vs {b}"
             );
         }
+        // Shared by units instead of rows: the same gates, states and cells.
+        for threads in (2..=3).filter(|&threads| threads <= dims.hidden) {
+            let initial = (h0.as_slice(), c0.as_slice());
+            let by_units =
+                forward_by_units(p.clone(), initial, &w, dims, RowLengths(lengths), threads);
+            for (name, a, b) in [
+                ("gates", &by_units.0, &gates),
+                ("output", &by_units.1, &output),
+                ("cells", &by_units.2, &cells),
+            ] {
+                for (a, b) in a.iter().zip(b) {
+                    let what = format!("{threads} threads, {lengths:?}: {name}");
+                    assert!((a - b).abs() < 1e-12, "{what}: {a} vs {b}");
+                }
+            }
+        }
         // L = Σ weights ⊙ (h(1) … h(τ), c(τ)): every gradient against central differences.
         let weights = values(n + block, 5);
         let loss = |p: &[f64], h0: &[f64], c0: &[f64], w: &[f64]| -> f64 {
@@ -398,7 +732,39 @@ mod tests {
             initial_cell: &c0,
             weight: &w,
         };
-        let (dp, dh0, dc0, dw) = backward(gates, saved, weights.clone(), dims, RowLengths(lengths));
+        let rows = backward(
+            gates.clone(),
+            saved,
+            weights.clone(),
+            dims,
+            RowLengths(lengths),
+        );
+        // Shared by units instead of rows: the same gradients.
+        for threads in (2..=3).filter(|&threads| threads <= dims.hidden) {
+            let saved = Saved {
+                hiddens: &output,
+                cells: &cells,
+                initial_hidden: &h0,
+                initial_cell: &c0,
+                weight: &w,
+            };
+            let gradient = weights.clone();
+            let lengths = RowLengths(lengths);
+            let by_units =
+                backward_by_units(gates.clone(), saved, gradient, dims, lengths, threads);
+            for (name, a, b) in [
+                ("projected", &by_units.0, &rows.0),
+                ("h(0)", &by_units.1, &rows.1),
+                ("c(0)", &by_units.2, &rows.2),
+                ("W_hh", &by_units.3, &rows.3),
+            ] {
+                for (a, b) in a.iter().zip(b) {
+                    let what = format!("{threads} threads, {:?}: ∂L/∂{name}", lengths.0);
+                    assert!((a - b).abs() < 1e-12, "{what}: {a} vs {b}");
+                }
+            }
+        }
+        let (dp, dh0, dc0, dw) = rows;
         assert_finite_differences(
             &format!("{lengths:?}"),
             &[p.clone(), h0.clone(), c0.clone(), w.clone()],
