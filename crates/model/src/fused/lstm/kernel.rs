@@ -75,30 +75,6 @@ pub(crate) fn forward<E: Real>(
         let initial = (initial_hidden, initial_cell);
         return forward_by_units(projected, initial, weight, dims, lengths, threads);
     }
-    forward_rows(
-        projected,
-        initial_hidden,
-        initial_cell,
-        weight,
-        dims,
-        lengths,
-    )
-}
-
-/// [`forward`] with the batch rows shared between the cores.
-fn forward_rows<E: Real>(
-    projected: Vec<E>,
-    initial_hidden: &[E],
-    initial_cell: &[E],
-    weight: &[E],
-    dims: RecurrenceShape,
-    lengths: RowLengths<'_>,
-) -> (Vec<E>, Vec<E>, Vec<E>) {
-    let RecurrenceShape {
-        time,
-        batch,
-        hidden,
-    } = dims;
     let weight_transposed = transpose(weight, hidden, 4 * hidden);
     let weight_transposed = Operand::new(&weight_transposed, 4 * hidden, hidden);
     let mut gates = projected;
@@ -194,11 +170,7 @@ fn forward_by_units<E: Real>(
     lengths: RowLengths<'_>,
     threads: usize,
 ) -> (Vec<E>, Vec<E>, Vec<E>) {
-    let RecurrenceShape {
-        time,
-        batch,
-        hidden,
-    } = dims;
+    let (time, batch, hidden) = (dims.time, dims.batch, dims.hidden);
     let weight_transposed = transpose(weight, hidden, 4 * hidden);
     let mut gates = projected;
     let mut output = vec![E::zero(); (time + 1) * batch * hidden];
@@ -213,6 +185,7 @@ fn forward_by_units<E: Real>(
     let transposed_buffer = SharedBuffer::new(&mut transposed);
     let barrier = SpinBarrier::new(threads);
     on_threads(threads, |k| {
+        let _guard = barrier.guard();
         let units = units_of(k, threads, hidden);
         let width = units.len();
         // The thread's rows of `W_hhᵀ`: the four gates of its units, `[4 · width, H]`.
@@ -342,9 +315,9 @@ pub(crate) type Gradients<E> = (Vec<E>, Vec<E>, Vec<E>, Vec<E>);
 /// used as the buffer the gradients from later steps are added into. A row past its length
 /// hands its gradients to the step before unchanged.
 pub(crate) fn backward<E: Real>(
-    gates: Vec<E>,
+    mut gates: Vec<E>,
     saved: Saved<'_, E>,
-    output_gradient: Vec<E>,
+    mut output_gradient: Vec<E>,
     dims: RecurrenceShape,
     lengths: RowLengths<'_>,
 ) -> Gradients<E> {
@@ -362,31 +335,46 @@ pub(crate) fn backward<E: Real>(
     );
     lengths.check(dims);
     let threads = unit_threads(hidden);
-    if threads > 1 {
-        return backward_by_units(gates, saved, output_gradient, dims, lengths, threads);
-    }
-    backward_rows(gates, saved, output_gradient, dims, lengths)
+    let initial_hidden = if threads > 1 {
+        backward_by_units(
+            &mut gates,
+            &saved,
+            &mut output_gradient,
+            dims,
+            lengths,
+            threads,
+        )
+    } else {
+        backward_by_rows(&mut gates, &saved, &mut output_gradient, dims, lengths)
+    };
+    let hiddens = &saved.hiddens[..time * batch * hidden];
+    let weight = recurrent_weight_gradient(
+        hiddens,
+        saved.initial_hidden,
+        &gates,
+        dims,
+        4 * hidden,
+        lengths,
+    );
+    let initial_cell = output_gradient.split_off(time * batch * hidden);
+    (gates, initial_hidden, initial_cell, weight)
 }
 
-/// [`backward`] with the batch rows shared between the cores.
-fn backward_rows<E: Real>(
-    mut gates: Vec<E>,
-    saved: Saved<'_, E>,
-    mut output_gradient: Vec<E>,
+/// BPTT with the batch rows shared between the cores: writes the gates' gradients over `gates`
+/// and `∂L/∂c(0)` into the last block of `output_gradient`; returns `∂L/∂h(0)`.
+fn backward_by_rows<E: Real>(
+    gates: &mut [E],
+    saved: &Saved<'_, E>,
+    output_gradient: &mut [E],
     dims: RecurrenceShape,
     lengths: RowLengths<'_>,
-) -> Gradients<E> {
-    let RecurrenceShape {
-        time,
-        batch,
-        hidden,
-    } = dims;
+) -> Vec<E> {
+    let (time, batch, hidden) = (dims.time, dims.batch, dims.hidden);
     let weight = Operand::new(saved.weight, hidden, 4 * hidden);
-    let hiddens = &saved.hiddens[..time * batch * hidden];
     let mut initial_hidden = vec![E::zero(); batch * hidden];
     let ranges = row_ranges(batch);
     let first = RecurrenceShape { time: 1, ..dims };
-    let gate_blocks = blocks_per_range(&mut gates, gate_dims(dims), &ranges);
+    let gate_blocks = blocks_per_range(gates, gate_dims(dims), &ranges);
     let (hidden_gradient, final_cell) = output_gradient.split_at_mut(time * batch * hidden);
     let hidden_blocks = blocks_per_range(hidden_gradient, dims, &ranges);
     // δc travels in the last block: ∂L/∂c(τ) to start with, ∂L/∂c(0) at the end.
@@ -447,44 +435,33 @@ fn backward_rows<E: Real>(
                 back.add_into(target_h, delta, running, weight);
             }
         });
-    let weight = recurrent_weight_gradient(
-        hiddens,
-        saved.initial_hidden,
-        &gates,
-        dims,
-        4 * hidden,
-        lengths,
-    );
-    let initial_cell = output_gradient.split_off(time * batch * hidden);
-    (gates, initial_hidden, initial_cell, weight)
+    initial_hidden
 }
 
-/// [`backward`] with the hidden units, not the batch rows, shared between `threads` threads:
-/// each computes the four gates' gradients of its units for every row, writes them transposed
-/// for the step's product, and after the barrier adds `δa · W_hh` for its units.
+/// BPTT with the hidden units, not the batch rows, shared between `threads` threads: each
+/// computes the four gates' gradients of its units for every row, writes them transposed for the
+/// step's product, and after the barrier adds `δa · W_hh` for its units. Writes and returns as
+/// [`backward_by_rows`].
 fn backward_by_units<E: Real>(
-    mut gates: Vec<E>,
-    saved: Saved<'_, E>,
-    mut output_gradient: Vec<E>,
+    gates: &mut [E],
+    saved: &Saved<'_, E>,
+    output_gradient: &mut [E],
     dims: RecurrenceShape,
     lengths: RowLengths<'_>,
     threads: usize,
-) -> Gradients<E> {
-    let RecurrenceShape {
-        time,
-        batch,
-        hidden,
-    } = dims;
+) -> Vec<E> {
+    let (time, batch, hidden) = (dims.time, dims.batch, dims.hidden);
     let mut initial_hidden = vec![E::zero(); batch * hidden];
     // δaᵀ of a step, `[4H, batch]`, two in turn: a step writes one while the others may still
     // read the other.
     let mut transposed = vec![E::zero(); 2 * 4 * hidden * batch];
-    let gate_buffer = SharedBuffer::new(&mut gates);
-    let gradient_buffer = SharedBuffer::new(&mut output_gradient);
+    let gate_buffer = SharedBuffer::new(gates);
+    let gradient_buffer = SharedBuffer::new(output_gradient);
     let first_buffer = SharedBuffer::new(&mut initial_hidden);
     let transposed_buffer = SharedBuffer::new(&mut transposed);
     let barrier = SpinBarrier::new(threads);
     on_threads(threads, |k| {
+        let _guard = barrier.guard();
         let units = units_of(k, threads, hidden);
         let width = units.len();
         // The thread's rows of `W_hh` as stored, `[width, 4H]`: its units' weights to every gate.
@@ -583,17 +560,7 @@ fn backward_by_units<E: Real>(
             }
         }
     });
-    let hiddens = &saved.hiddens[..time * batch * hidden];
-    let weight = recurrent_weight_gradient(
-        hiddens,
-        saved.initial_hidden,
-        &gates,
-        dims,
-        4 * hidden,
-        lengths,
-    );
-    let initial_cell = output_gradient.split_off(time * batch * hidden);
-    (gates, initial_hidden, initial_cell, weight)
+    initial_hidden
 }
 
 #[cfg(test)]
@@ -748,10 +715,25 @@ mod tests {
                 initial_cell: &c0,
                 weight: &w,
             };
-            let gradient = weights.clone();
+            let (mut unit_gates, mut gradient) = (gates.clone(), weights.clone());
             let lengths = RowLengths(lengths);
-            let by_units =
-                backward_by_units(gates.clone(), saved, gradient, dims, lengths, threads);
+            let first = backward_by_units(
+                &mut unit_gates,
+                &saved,
+                &mut gradient,
+                dims,
+                lengths,
+                threads,
+            );
+            let weight = recurrent_weight_gradient(
+                &output[..n],
+                &h0,
+                &unit_gates,
+                dims,
+                4 * dims.hidden,
+                lengths,
+            );
+            let by_units = (unit_gates, first, gradient.split_off(n), weight);
             for (name, a, b) in [
                 ("projected", &by_units.0, &rows.0),
                 ("h(0)", &by_units.1, &rows.1),
