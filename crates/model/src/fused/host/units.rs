@@ -47,6 +47,21 @@ pub(crate) fn on_threads(threads: usize, work: impl Fn(usize) + Sync) {
     });
 }
 
+/// Runs `work(units, barrier)` on `threads` threads at once ([`on_threads`]), each owning its
+/// block of the `hidden` units ([`units_of`]) and meeting the others at `barrier`; a thread that
+/// panics releases the others ([`SpinBarrier::guard`]).
+pub(crate) fn by_units(
+    threads: usize,
+    hidden: usize,
+    work: impl Fn(Range<usize>, &SpinBarrier) + Sync,
+) {
+    let barrier = SpinBarrier::new(threads);
+    on_threads(threads, |k| {
+        let _guard = barrier.guard();
+        work(units_of(k, threads, hidden), &barrier);
+    });
+}
+
 /// A barrier the threads of one kernel call spin on. A step takes a fraction of a millisecond,
 /// and a sleeping barrier's wake-up (tens of microseconds) would cost a tenth of it; after a
 /// while of spinning a waiting thread yields, in case the threads outnumber free cores.

@@ -24,7 +24,7 @@ use crate::fused::host::math::{Real, add_assign};
 use crate::fused::host::matmul::{
     Operand, Threads, Write, matmul_strided, transpose, transpose_into,
 };
-use crate::fused::host::units::{SharedBuffer, SpinBarrier, on_threads, unit_threads, units_of};
+use crate::fused::host::units::{SharedBuffer, by_units, unit_threads};
 use crate::fused::recurrence::kernel::{
     GateBackProjection, RecurrenceShape, RowLengths, block, blocks_per_range,
     recurrent_weight_gradient, row_ranges,
@@ -183,10 +183,7 @@ fn forward_by_units<E: Real>(
     let hidden_buffer = SharedBuffer::new(&mut output);
     let cell_buffer = SharedBuffer::new(&mut cells);
     let transposed_buffer = SharedBuffer::new(&mut transposed);
-    let barrier = SpinBarrier::new(threads);
-    on_threads(threads, |k| {
-        let _guard = barrier.guard();
-        let units = units_of(k, threads, hidden);
+    by_units(threads, hidden, |units, barrier| {
         let width = units.len();
         // The thread's rows of `W_hhᵀ`: the four gates of its units, `[4 · width, H]`.
         let mut own_weight = Vec::with_capacity(4 * width * hidden);
@@ -459,10 +456,7 @@ fn backward_by_units<E: Real>(
     let gradient_buffer = SharedBuffer::new(output_gradient);
     let first_buffer = SharedBuffer::new(&mut initial_hidden);
     let transposed_buffer = SharedBuffer::new(&mut transposed);
-    let barrier = SpinBarrier::new(threads);
-    on_threads(threads, |k| {
-        let _guard = barrier.guard();
-        let units = units_of(k, threads, hidden);
+    by_units(threads, hidden, |units, barrier| {
         let width = units.len();
         // The thread's rows of `W_hh` as stored, `[width, 4H]`: its units' weights to every gate.
         let own_weight = &saved.weight[units.start * 4 * hidden..units.end * 4 * hidden];
