@@ -311,6 +311,17 @@ def gated_training(cell, layers, hidden, batch, window):
     return recurrence_training(what, rnn, hidden, batch, window)
 
 
+def step_flops(cell, layers, hidden, batch, window):
+    """The FLOPs of the products a pattern-1 training step cannot do without, counted as
+    examples/speed/gated.rs counts them: per layer the recurrent product, the gradient of h(t-1)
+    and of W_hh; above the first layer the input projection and its two gradients (the first
+    layer's one-hot input needs no product); the output layer's three products."""
+    gates = {"lstm": 4, "gru": 3}[cell]
+    product = 2 * hidden * gates * hidden
+    per_token = 3 * product * (2 * layers - 1) + 3 * 2 * hidden * VOCAB
+    return per_token * batch * window
+
+
 def gated():
     """The same sizes as examples/speed/gated.rs."""
     global budget
@@ -318,7 +329,9 @@ def gated():
     sizes = [(1, 256, 64, 100)] if quick else [(1, 256, 64, 100), (2, 256, 64, 100), (2, 512, 64, 128)]
     for cell in ["lstm", "gru"]:
         for size in sizes:
-            gated_training(cell, *size)
+            rate = gated_training(cell, *size)
+            flops = step_flops(cell, *size)
+            print(f"    {flops / 1e9:.1f} GFLOP a step in products: {rate / (size[2] * size[3]) * flops / 1e9:.0f} GFLOP/s")
     print("\n== LSTM training memory against the window (1L H 256, batch 64)")
     budget_saved, budget = budget, 0.001
     for window in [64, 1024] if quick else [64, 128, 256, 512, 1024]:

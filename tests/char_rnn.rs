@@ -3,24 +3,17 @@
 
 mod common;
 
-use common::{Scratch, TINY, assert_fails, assert_fails_with, corpus_text, path, run, text};
+use common::{Scratch, TINY, argv, assert_fails, assert_fails_with, corpus_text, path, run, text};
 use std::path::Path;
 use std::process::Output;
 
 /// Trains a tiny model on `data` into `run_dir` for `steps` iterations, with `--json`.
 fn train_tiny(data: &Path, run_dir: &Path, steps: &str) -> Output {
-    let mut args = vec![
-        "train",
-        "--data",
+    run(&argv!(
+        "train --data {} --out {} --steps {steps} --json {TINY}",
         path(data),
-        "--out",
-        path(run_dir),
-        "--steps",
-        steps,
-        "--json",
-    ];
-    args.extend(TINY);
-    run(&args)
+        path(run_dir)
+    ))
 }
 
 #[test]
@@ -46,44 +39,28 @@ fn train_sample_eval_export_and_resume() {
         assert!(run_dir.join(file).is_file(), "{file}");
     }
 
-    let output = run(&[
-        "sample",
-        "--checkpoint",
-        path(&run_dir),
-        "--prime",
-        "Speak",
-        "--length",
-        "40",
-        "--seed",
-        "1",
-    ]);
+    let output = run(&argv!(
+        "sample --checkpoint {} --prime Speak --length 40 --seed 1",
+        path(&run_dir)
+    ));
     assert!(output.status.success(), "{}", text(&output.stderr));
     let streamed = text(&output.stdout);
     assert!(
         streamed.starts_with("Speak") && streamed.chars().count() >= 45,
         "{streamed}"
     );
-    let output = run(&[
-        "sample",
-        "--checkpoint",
-        path(&run_dir),
-        "--best",
-        "--length",
-        "10",
-        "--argmax",
-        "--json",
-    ]);
+    let output = run(&argv!(
+        "sample --checkpoint {} --best --length 10 --argmax --json",
+        path(&run_dir)
+    ));
     let sampled: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(sampled["text"].as_str().unwrap().chars().count(), 10);
 
-    let output = run(&[
-        "eval",
-        "--checkpoint",
+    let output = run(&argv!(
+        "eval --checkpoint {} --data {} --json",
         path(&run_dir),
-        "--data",
-        path(&data),
-        "--json",
-    ]);
+        path(&data)
+    ));
     assert!(output.status.success(), "{}", text(&output.stderr));
     let evaluation: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(
@@ -96,29 +73,20 @@ fn train_sample_eval_export_and_resume() {
         ("burnpack", "model.bpk"),
     ] {
         let out = scratch.0.join(name);
-        let output = run(&[
-            "export",
-            "--checkpoint",
+        let output = run(&argv!(
+            "export --checkpoint {} --format {format} --out {}",
             path(&run_dir),
-            "--format",
-            format,
-            "--out",
-            path(&out),
-        ]);
+            path(&out)
+        ));
         assert!(output.status.success(), "{}", text(&output.stderr));
         assert!(std::fs::metadata(&out).unwrap().len() > 1000);
     }
 
-    let output = run(&[
-        "train",
-        "--data",
+    let output = run(&argv!(
+        "train --data {} --resume {} --steps 30 --json",
         path(&data),
-        "--resume",
-        path(&run_dir),
-        "--steps",
-        "30",
-        "--json",
-    ]);
+        path(&run_dir)
+    ));
     assert!(output.status.success(), "{}", text(&output.stderr));
     let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(resumed["iterations"], 30);
@@ -126,15 +94,11 @@ fn train_sample_eval_export_and_resume() {
     let last: serde_json::Value = serde_json::from_str(lines.lines().last().unwrap()).unwrap();
     assert_eq!(last["iteration"], 30);
     assert_fails(
-        &[
-            "train",
-            "--data",
+        &argv!(
+            "train --data {} --resume {} --hidden 32",
             path(&data),
-            "--resume",
-            path(&run_dir),
-            "--hidden",
-            "32",
-        ],
+            path(&run_dir)
+        ),
         "--hidden",
     );
 }
@@ -148,18 +112,12 @@ fn settings_come_from_a_config_file() {
         b"window = 12\nbatch = 3\nsteps = 6\neval_every = 3\n[model]\nhidden = 8\npattern = \"output\"\n",
     );
     let run_dir = scratch.0.join("run");
-    let output = run(&[
-        "train",
-        "--data",
+    let output = run(&argv!(
+        "train --data {} --out {} --config {} --steps 9 --json",
         path(&data),
-        "--out",
         path(&run_dir),
-        "--config",
-        path(&config),
-        "--steps",
-        "9",
-        "--json",
-    ]);
+        path(&config)
+    ));
     assert!(output.status.success(), "{}", text(&output.stderr));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(result["iterations"], 9, "the flag wins over the file");
@@ -177,89 +135,61 @@ fn settings_come_from_a_config_file() {
 fn user_errors_are_one_clear_line() {
     let scratch = Scratch::new("errors");
     let missing = scratch.0.join("missing.txt");
-    assert_fails(&["train", "--data", path(&missing)], "missing.txt");
+    assert_fails(&argv!("train --data {}", path(&missing)), "missing.txt");
     let empty = scratch.file("empty.txt", b"");
-    assert_fails(&["train", "--data", path(&empty)], "empty");
+    assert_fails(&argv!("train --data {}", path(&empty)), "empty");
     let short = scratch.file("short.txt", b"hello there");
-    assert_fails(&["train", "--data", path(&short)], "too short");
+    assert_fails(&argv!("train --data {}", path(&short)), "too short");
     let binary_file = scratch.file("binary.bin", &[0x66, 0x6f, 0xff, 0xfe, 0x00]);
-    assert_fails(&["train", "--data", path(&binary_file)], "UTF-8");
+    assert_fails(&argv!("train --data {}", path(&binary_file)), "UTF-8");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
+    assert_fails(&argv!("train --data {} --seq-len 0", path(&data)), "window");
     assert_fails(
-        &["train", "--data", path(&data), "--seq-len", "0"],
-        "window",
-    );
-    assert_fails(
-        &["train", "--data", path(&data), "--lr", "-1"],
+        &argv!("train --data {} --lr -1", path(&data)),
         "learning_rate",
     );
     assert_fails(
-        &[
-            "train",
-            "--data",
-            path(&data),
-            "--strategy",
-            "scheduled-sampling",
-            "--schedule",
-            "constant",
-            "--epsilon",
-            "1.5",
-        ],
+        &argv!(
+            "train --data {} --strategy scheduled-sampling --schedule constant --epsilon 1.5",
+            path(&data)
+        ),
         "epsilon",
     );
     let nowhere = scratch.0.join("no-such-run");
     assert_fails(
-        &["sample", "--checkpoint", path(&nowhere)],
+        &argv!("sample --checkpoint {}", path(&nowhere)),
         "no such directory",
     );
     let incomplete = scratch.0.join("incomplete");
     std::fs::create_dir_all(incomplete.join("last")).unwrap();
     std::fs::write(incomplete.join("last/config.json"), "{}").unwrap();
-    assert_fails(&["sample", "--checkpoint", path(&incomplete)], "incomplete");
+    assert_fails(
+        &argv!("sample --checkpoint {}", path(&incomplete)),
+        "incomplete",
+    );
 
     let run_dir = scratch.0.join("run");
     assert!(train_tiny(&data, &run_dir, "2").status.success());
     assert_fails(
-        &[
-            "sample",
-            "--checkpoint",
-            path(&run_dir),
-            "--prime",
-            "Zebra!",
-        ],
+        &argv!("sample --checkpoint {} --prime Zebra!", path(&run_dir)),
         "not in the vocabulary",
     );
     assert_fails(
-        &[
-            "sample",
-            "--checkpoint",
-            path(&run_dir),
-            "--temperature",
-            "0",
-        ],
+        &argv!("sample --checkpoint {} --temperature 0", path(&run_dir)),
         "temperature",
     );
     assert_fails(
-        &[
-            "sample",
-            "--checkpoint",
-            path(&run_dir),
-            "--temperature",
-            "-2",
-        ],
+        &argv!("sample --checkpoint {} --temperature -2", path(&run_dir)),
         "temperature",
     );
     std::fs::write(run_dir.join("last/model.bpk"), b"not weights").unwrap();
-    assert_fails(&["sample", "--checkpoint", path(&run_dir)], "damaged");
+    assert_fails(&argv!("sample --checkpoint {}", path(&run_dir)), "damaged");
     assert_fails(
-        &[
-            "eval",
-            "--checkpoint",
+        &argv!(
+            "eval --checkpoint {} --best --data {}",
             path(&run_dir),
-            "--best",
-            "--data",
-            path(&binary_file),
-        ],
+            path(&binary_file)
+        ),
         "UTF-8",
     );
 }
@@ -271,45 +201,26 @@ fn user_errors_are_one_clear_line() {
 fn scheduled_sampling_trains_alike_on_both_paths() {
     let scratch = Scratch::new("stepwise");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
-    let loss = |name: &str, extra: &[&str]| {
+    let loss = |name: &str, extra: &str| {
         let run_dir = scratch.0.join(name);
-        let mut args = vec![
-            "train",
-            "--data",
+        let output = run(&argv!(
+            "train --data {} --out {} --steps 6 --json --strategy scheduled-sampling \
+             --schedule constant --epsilon 0.5 {TINY} {extra}",
             path(&data),
-            "--out",
-            path(&run_dir),
-            "--steps",
-            "6",
-            "--json",
-            "--strategy",
-            "scheduled-sampling",
-            "--schedule",
-            "constant",
-            "--epsilon",
-            "0.5",
-        ];
-        args.extend(TINY);
-        args.extend(extra);
-        let output = run(&args);
+            path(&run_dir)
+        ));
         assert!(output.status.success(), "{}", text(&output.stderr));
         let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
         report["final_training_loss"].as_f64().unwrap()
     };
-    let fused = loss("fused", &[]);
-    let unrolled = loss("unrolled", &["--stepwise-path", "unrolled"]);
+    let fused = loss("fused", "");
+    let unrolled = loss("unrolled", "--stepwise-path unrolled");
     assert!(
         (fused - unrolled).abs() < 1e-4 * fused,
         "fused {fused}, unrolled {unrolled}"
     );
     assert_fails_with(
-        &[
-            "train",
-            "--data",
-            path(&data),
-            "--stepwise-path",
-            "sideways",
-        ],
+        &argv!("train --data {} --stepwise-path sideways", path(&data)),
         "sideways",
         2,
     );
@@ -342,17 +253,10 @@ fn eval_runs_the_model_open_loop() {
     let run_dir = scratch.0.join("run");
     let trained = train_tiny(&data, &run_dir, "40");
     assert!(trained.status.success(), "{}", text(&trained.stderr));
-    let output = run(&[
-        "eval",
-        "--checkpoint",
-        path(&run_dir),
-        "--open-loop",
-        "--prompts",
-        "30",
-        "--generate",
-        "500",
-        "--json",
-    ]);
+    let output = run(&argv!(
+        "eval --checkpoint {} --open-loop --prompts 30 --generate 500 --json",
+        path(&run_dir)
+    ));
     assert!(output.status.success(), "{}", text(&output.stderr));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let open_loop = &result["open_loop"];
@@ -367,14 +271,10 @@ fn eval_runs_the_model_open_loop() {
     let prose = scratch.file("prose.txt", corpus_text().as_bytes());
     let prose_run = scratch.0.join("prose");
     assert!(train_tiny(&prose, &prose_run, "10").status.success());
-    let output = run(&[
-        "eval",
-        "--checkpoint",
-        path(&prose_run),
-        "--open-loop",
-        "--generate",
-        "300",
-    ]);
+    let output = run(&argv!(
+        "eval --checkpoint {} --open-loop --generate 300",
+        path(&prose_run)
+    ));
     let shown = text(&output.stdout);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(!shown.contains("addition prompts"), "{shown}");
@@ -387,30 +287,12 @@ fn every_command_works_with_the_gated_cells() {
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     for cell in ["lstm", "gru"] {
         let run_dir = scratch.0.join(cell);
-        let mut args = vec![
-            "train",
-            "--data",
+        let trained = run(&argv!(
+            "train --data {} --out {} --cell {cell} --layers 2 --batching streams --carry-state \
+             --strategy scheduled-sampling --schedule constant --epsilon 0.5 --steps 6 {TINY}",
             path(&data),
-            "--out",
-            path(&run_dir),
-            "--cell",
-            cell,
-            "--layers",
-            "2",
-            "--batching",
-            "streams",
-            "--carry-state",
-            "--strategy",
-            "scheduled-sampling",
-            "--schedule",
-            "constant",
-            "--epsilon",
-            "0.5",
-            "--steps",
-            "6",
-        ];
-        args.extend(TINY);
-        let trained = run(&args);
+            path(&run_dir)
+        ));
         assert!(
             trained.status.success(),
             "{cell}: {}",
@@ -424,39 +306,37 @@ fn every_command_works_with_the_gated_cells() {
 
         // Resuming continues with the run's cell, and refuses another one.
         let other = if cell == "lstm" { "gru" } else { "lstm" };
-        let mut refused = vec!["train", "--resume", path(&run_dir), "--steps", "8"];
-        refused.extend(["--cell", other]);
-        assert_fails_with(&refused, "--cell cannot change", 1);
-        let resumed = run(&["train", "--resume", path(&run_dir), "--steps", "8"]);
+        assert_fails_with(
+            &argv!("train --resume {} --steps 8 --cell {other}", path(&run_dir)),
+            "--cell cannot change",
+            1,
+        );
+        let resumed = run(&argv!("train --resume {} --steps 8", path(&run_dir)));
         assert!(
             resumed.status.success(),
             "{cell}: {}",
             text(&resumed.stderr)
         );
 
-        let sampled = run(&["sample", "--checkpoint", path(&run_dir), "--length", "30"]);
+        let sampled = run(&argv!("sample --checkpoint {} --length 30", path(&run_dir)));
         assert!(
             sampled.status.success(),
             "{cell}: {}",
             text(&sampled.stderr)
         );
         assert!(!text(&sampled.stdout).is_empty());
-        let evaluated = run(&["eval", "--checkpoint", path(&run_dir), "--json"]);
+        let evaluated = run(&argv!("eval --checkpoint {} --json", path(&run_dir)));
         assert!(
             evaluated.status.success(),
             "{cell}: {}",
             text(&evaluated.stderr)
         );
         let export = scratch.0.join(format!("{cell}.safetensors"));
-        let exported = run(&[
-            "export",
-            "--checkpoint",
+        let exported = run(&argv!(
+            "export --checkpoint {} --format safetensors --out {}",
             path(&run_dir),
-            "--format",
-            "safetensors",
-            "--out",
-            path(&export),
-        ]);
+            path(&export)
+        ));
         assert!(
             exported.status.success(),
             "{cell}: {}",
@@ -474,17 +354,13 @@ fn every_command_works_with_the_gated_cells() {
     }
     // Pattern 2's hidden layer is the tanh one: a gated cell there is a clear error.
     let output_dir = scratch.0.join("output");
-    let mut args = vec![
-        "train",
-        "--data",
-        path(&data),
-        "--out",
-        path(&output_dir),
-        "--pattern",
-        "output",
-        "--cell",
-        "lstm",
-    ];
-    args.extend(TINY);
-    assert_fails_with(&args, "invalid setting `cell`", 1);
+    assert_fails_with(
+        &argv!(
+            "train --data {} --out {} --pattern output --cell lstm {TINY}",
+            path(&data),
+            path(&output_dir)
+        ),
+        "invalid setting `cell`",
+        1,
+    );
 }

@@ -8,13 +8,13 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{Scratch, example, example_fails_with, path, run_example, text};
+use common::{Arg, Scratch, argv, example, example_fails_with, path, run_example, text};
 
-fn classify(args: &[&str]) -> std::process::Output {
+fn classify(args: &[impl Arg]) -> std::process::Output {
     run_example("classify", args)
 }
 
-fn fails(args: &[&str], expected: &str) -> String {
+fn fails(args: &[impl Arg], expected: &str) -> String {
     example_fails_with("classify", args, expected, 1)
 }
 
@@ -42,45 +42,23 @@ fn tsv() -> String {
     text
 }
 
-const TINY: [&str; 10] = [
-    "--hidden",
-    "16",
-    "--batch",
-    "8",
-    "--eval-every",
-    "20",
-    "--seed",
-    "3",
-    "--lr",
-    "0.01",
-];
+const TINY: &str = "--hidden 16 --batch 8 --eval-every 20 --seed 3 --lr 0.01";
 
-fn train(data: &Path, out: &Path, iterations: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "train",
-        "--data",
+fn train(data: &Path, out: &Path, iterations: &str, extra: &str) -> std::process::Output {
+    classify(&argv!(
+        "train --data {} --out {} --iterations {iterations} --json {TINY} {extra}",
         path(data),
-        "--out",
-        path(out),
-        "--iterations",
-        iterations,
-        "--json",
-    ];
-    args.extend(TINY);
-    args.extend(extra);
-    classify(&args)
+        path(out)
+    ))
 }
 
 /// `eval --json` of checkpoint `run` on `data`, succeeded.
 fn eval_json(run: &Path, data: &Path) -> serde_json::Value {
-    let output = classify(&[
-        "eval",
-        "--checkpoint",
+    let output = classify(&argv!(
+        "eval --checkpoint {} --data {} --json",
         path(run),
-        "--data",
-        path(data),
-        "--json",
-    ]);
+        path(data)
+    ));
     assert!(output.status.success(), "{}", text(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }
@@ -129,7 +107,7 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
     let scratch = Scratch::new("classify");
     let data = scratch.file("train.tsv", tsv().as_bytes());
     let out = scratch.0.join("run");
-    let output = train(&data, &out, "120", &[]);
+    let output = train(&data, &out, "120", "");
     assert!(output.status.success(), "{}", text(&output.stderr));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(result["iterations"], 120);
@@ -152,15 +130,12 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
         assert!(scores.get(key).is_some(), "{key}: {scores}");
     }
     let picture = scratch.0.join("confusion.png");
-    let output = classify(&[
-        "eval",
-        "--checkpoint",
+    let output = classify(&argv!(
+        "eval --checkpoint {} --data {} --plot {}",
         path(&out),
-        "--data",
         path(&data),
-        "--plot",
-        path(&picture),
-    ]);
+        path(&picture)
+    ));
     let shown = text(&output.stdout);
     assert!(
         shown.contains("precision") && shown.contains("confusion"),
@@ -172,13 +147,11 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
 
     // export: PyTorch's names, the encoding in the metadata.
     let exported = scratch.0.join("model.safetensors");
-    let output = classify(&[
-        "export",
-        "--checkpoint",
+    let output = classify(&argv!(
+        "export --checkpoint {} --out {}",
         path(&out),
-        "--out",
-        path(&exported),
-    ]);
+        path(&exported)
+    ));
     assert!(output.status.success(), "{}", text(&output.stderr));
     let bytes = std::fs::read(&exported).unwrap();
     let header_length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
@@ -198,28 +171,16 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
     );
 
     // Resuming continues the run up to the new count.
-    let output = classify(&[
-        "train",
-        "--resume",
-        path(&out),
-        "--iterations",
-        "140",
-        "--json",
-    ]);
+    let output = classify(&argv!(
+        "train --resume {} --iterations 140 --json",
+        path(&out)
+    ));
     assert!(output.status.success(), "{}", text(&output.stderr));
     let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(resumed["first_iteration"], 120);
     assert_eq!(resumed["iterations"], 140);
     fails(
-        &[
-            "train",
-            "--resume",
-            path(&out),
-            "--iterations",
-            "160",
-            "--hidden",
-            "32",
-        ],
+        &argv!("train --resume {} --iterations 160 --hidden 32", path(&out)),
         "--hidden cannot change",
     );
 }
@@ -231,21 +192,17 @@ fn a_resumed_run_keeps_its_data_and_validation_file_to_the_last_digit() {
     let first: String = tsv().lines().take(30).map(|l| format!("{l}\n")).collect();
     let val = scratch.file("val.tsv", first.as_bytes());
     let straight = scratch.0.join("straight");
-    let output = train(&data, &straight, "40", &["--val", path(&val)]);
+    let output = train(&data, &straight, "40", &format!("--val {}", path(&val)));
     assert!(output.status.success(), "{}", text(&output.stderr));
     let whole: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let halves = scratch.0.join("halves");
-    let output = train(&data, &halves, "20", &["--val", path(&val)]);
+    let output = train(&data, &halves, "20", &format!("--val {}", path(&val)));
     assert!(output.status.success(), "{}", text(&output.stderr));
     // Neither the data nor the validation file named again: the run recorded both.
-    let output = classify(&[
-        "train",
-        "--resume",
-        path(&halves),
-        "--iterations",
-        "40",
-        "--json",
-    ]);
+    let output = classify(&argv!(
+        "train --resume {} --iterations 40 --json",
+        path(&halves)
+    ));
     assert!(output.status.success(), "{}", text(&output.stderr));
     let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(resumed["validation"], whole["validation"]);
@@ -270,7 +227,7 @@ fn a_csv_regressor_reports_error_beside_the_mean() {
     }
     let data = scratch.file("sums.csv", csv.as_bytes());
     let out = scratch.0.join("run");
-    let output = train(&data, &out, "200", &[]);
+    let output = train(&data, &out, "200", "");
     assert!(output.status.success(), "{}", text(&output.stderr));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let validation = &result["validation"];
@@ -280,13 +237,11 @@ fn a_csv_regressor_reports_error_beside_the_mean() {
     let scores = eval_json(&out, &data);
     assert!(scores["r2"].is_number(), "{scores}");
     let input = scratch.file("rows.txt", b"0.1, 0.2, 0.3\n");
-    let output = classify(&[
-        "predict",
-        "--checkpoint",
+    let output = classify(&argv!(
+        "predict --checkpoint {} --input {}",
         path(&out),
-        "--input",
-        path(&input),
-    ]);
+        path(&input)
+    ));
     assert!(output.status.success(), "{}", text(&output.stderr));
     let value: f64 = text(&output.stdout)
         .split('\t')
@@ -302,85 +257,72 @@ fn bad_data_gives_one_line_naming_file_and_line() {
     let scratch = Scratch::new("classify-bad");
     let out = scratch.0.join("run");
     let o = path(&out);
-    let no_tab = scratch.file("no-tab.tsv", b"a\tfine\nno tab here\n");
+    let single = "a\txy\n".repeat(20);
+    for (name, contents, expected) in [
+        (
+            "no-tab.tsv",
+            &b"a\tfine\nno tab here\n"[..],
+            "no-tab.tsv:2: no tab",
+        ),
+        (
+            "empty.tsv",
+            b"a\tfine\nb\t\n",
+            "empty.tsv:2: empty sequence",
+        ),
+        ("single.tsv", single.as_bytes(), "single class"),
+        ("bad.csv", b"1,2,3\n2,x,4\n", "bad.csv:2: value 2"),
+        (
+            "binary.tsv",
+            b"a\txy\nb\t\xff\xfe\n",
+            "binary.tsv:2: not valid UTF-8",
+        ),
+    ] {
+        let data = scratch.file(name, contents);
+        fails(&argv!("train --data {} --out {o}", path(&data)), expected);
+    }
     fails(
-        &["train", "--data", path(&no_tab), "--out", o],
-        "no-tab.tsv:2: no tab",
-    );
-    let empty = scratch.file("empty.tsv", b"a\tfine\nb\t\n");
-    fails(
-        &["train", "--data", path(&empty), "--out", o],
-        "empty.tsv:2: empty sequence",
-    );
-    let single = scratch.file("single.tsv", "a\txy\n".repeat(20).as_bytes());
-    fails(
-        &["train", "--data", path(&single), "--out", o],
-        "single class",
-    );
-    let number = scratch.file("bad.csv", b"1,2,3\n2,x,4\n");
-    fails(
-        &["train", "--data", path(&number), "--out", o],
-        "bad.csv:2: value 2",
-    );
-    let binary = scratch.file("binary.tsv", b"a\txy\nb\t\xff\xfe\n");
-    fails(
-        &["train", "--data", path(&binary), "--out", o],
-        "binary.tsv:2: not valid UTF-8",
-    );
-    fails(
-        &[
-            "train",
-            "--data",
-            path(&scratch.0.join("missing.tsv")),
-            "--out",
-            o,
-        ],
+        &argv!(
+            "train --data {} --out {o}",
+            path(&scratch.0.join("missing.tsv"))
+        ),
         "missing.tsv",
     );
-    fails(&["train", "--hidden", "0", "--out", o], "hidden");
+    fails(&argv!("train --hidden 0 --out {o}"), "hidden");
     // A run that cannot fit in any memory is refused before anything is allocated.
     let long = format!("a\t{}\nb\txy\na\tyx\nb\tyy\n", "x".repeat(200_000));
     let long = scratch.file("long.tsv", long.as_bytes());
-    let args = ["--batch", "1000", "--hidden", "1000"];
     fails(
-        &[&["train", "--data", path(&long), "--out", o][..], &args].concat(),
+        &argv!(
+            "train --data {} --out {o} --batch 1000 --hidden 1000",
+            path(&long)
+        ),
         "longest sequence 200000",
     );
 
     // A label at evaluation the model never saw; a checkpoint of another kind.
     let data = scratch.file("train.tsv", tsv().as_bytes());
-    let output = train(&data, &out, "10", &[]);
+    let output = train(&data, &out, "10", "");
     assert!(output.status.success(), "{}", text(&output.stderr));
     let unseen = scratch.file("unseen.tsv", b"starts-x\txy\nstarts-z\tyx\n");
     fails(
-        &["eval", "--checkpoint", o, "--data", path(&unseen)],
+        &argv!("eval --checkpoint {o} --data {}", path(&unseen)),
         "unseen.tsv:2: the label \"starts-z\" is not one the model knows",
     );
     let symbol = scratch.file("symbol.tsv", b"starts-x\txyq\n");
     fails(
-        &["eval", "--checkpoint", o, "--data", path(&symbol)],
+        &argv!("eval --checkpoint {o} --data {}", path(&symbol)),
         "symbol.tsv:1:",
     );
     let lm = scratch.0.join("lm");
     let corpus = scratch.file("corpus.txt", common::corpus_text().as_bytes());
-    let output = common::run(&[
-        "train",
-        "--data",
+    let output = common::run(&argv!(
+        "train --data {} --out {} --steps 2 --hidden 8 --seq-len 8 --batch 2",
         path(&corpus),
-        "--out",
-        path(&lm),
-        "--steps",
-        "2",
-        "--hidden",
-        "8",
-        "--seq-len",
-        "8",
-        "--batch",
-        "2",
-    ]);
+        path(&lm)
+    ));
     assert!(output.status.success(), "{}", text(&output.stderr));
     fails(
-        &["eval", "--checkpoint", path(&lm), "--data", path(&data)],
+        &argv!("eval --checkpoint {} --data {}", path(&lm), path(&data)),
         "language model's checkpoint",
     );
 }

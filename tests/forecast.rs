@@ -4,13 +4,13 @@
 
 mod common;
 
-use common::{Scratch, example_fails_with, path, run_example, text};
+use common::{Arg, Scratch, argv, example_fails_with, path, run_example, text};
 
-fn forecast(args: &[&str]) -> std::process::Output {
+fn forecast(args: &[impl Arg]) -> std::process::Output {
     run_example("forecast", args)
 }
 
-fn fails(args: &[&str], expected: &str) -> String {
+fn fails(args: &[impl Arg], expected: &str) -> String {
     example_fails_with("forecast", args, expected, 1)
 }
 
@@ -19,26 +19,8 @@ fn json(output: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-const TINY: [&str; 18] = [
-    "--hidden",
-    "16",
-    "--batch",
-    "8",
-    "--window",
-    "20",
-    "--warmup",
-    "10",
-    "--horizon",
-    "30",
-    "--eval-every",
-    "20",
-    "--seed",
-    "3",
-    "--lr",
-    "0.01",
-    "--val-fraction",
-    "0.25",
-];
+const TINY: &str = "--hidden 16 --batch 8 --window 20 --warmup 10 --horizon 30 --eval-every 20 \
+                    --seed 3 --lr 0.01 --val-fraction 0.25";
 
 #[test]
 fn a_user_trains_evaluates_and_continues_a_csv_series() {
@@ -50,24 +32,14 @@ fn a_user_trains_evaluates_and_continues_a_csv_series() {
     assert_eq!(csv.lines().count(), 801);
     let data = scratch.file("lorenz.csv", csv.as_bytes());
     let out = scratch.0.join("run");
-    let train = |iterations: &str, extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            "--data",
+    let train = |iterations: &str| {
+        forecast(&argv!(
+            "train --data {} --out {} --iterations {iterations} --strategy curriculum --json {TINY}",
             path(&data),
-            "--out",
-            path(&out),
-            "--iterations",
-            iterations,
-            "--strategy",
-            "curriculum",
-            "--json",
-        ];
-        args.extend(TINY);
-        args.extend(extra);
-        forecast(&args)
+            path(&out)
+        ))
     };
-    let trained = json(&train("40", &[]));
+    let trained = json(&train("40"));
     let validation = &trained["validation"];
     assert_eq!(validation["nrmse"].as_array().unwrap().len(), 30);
     assert!(validation["one_step_nrmse"].as_f64().unwrap() < 1.0);
@@ -80,49 +52,36 @@ fn a_user_trains_evaluates_and_continues_a_csv_series() {
     }
 
     // Resumed to 60 iterations: the same data, recorded in the run; a changed shape is refused.
-    let resumed = forecast(&[
-        "train",
-        "--resume",
-        path(&out),
-        "--iterations",
-        "60",
-        "--json",
-    ]);
+    let resumed = forecast(&argv!(
+        "train --resume {} --iterations 60 --json",
+        path(&out)
+    ));
     let resumed = json(&resumed);
     assert_eq!(resumed["iterations"], 60);
     fails(
-        &["train", "--resume", path(&out), "--hidden", "32"],
+        &argv!("train --resume {} --hidden 32", path(&out)),
         "--hidden cannot change when resuming",
     );
 
     // Scored on the whole file, with the run's open-loop settings unless told otherwise.
-    let scored = json(&forecast(&[
-        "eval",
-        "--checkpoint",
+    let scored = json(&forecast(&argv!(
+        "eval --checkpoint {} --data {} --horizon 12 --json",
         path(&out),
-        "--data",
-        path(&data),
-        "--horizon",
-        "12",
-        "--json",
-    ]));
+        path(&data)
+    )));
     assert_eq!(scored["nrmse"].as_array().unwrap().len(), 12);
     assert_eq!(scored["steps"], 800);
     // Without --data: the run's own validation part, the last quarter of its file.
-    let own = json(&forecast(&["eval", "--checkpoint", path(&out), "--json"]));
+    let own = json(&forecast(&argv!("eval --checkpoint {} --json", path(&out))));
     assert_eq!(own["steps"], 200);
     assert_eq!(own["one_step_mse"], resumed["validation"]["one_step_mse"]);
 
     // The series continued after its last row, in its own columns and units.
-    let continued = forecast(&[
-        "forecast",
-        "--checkpoint",
+    let continued = forecast(&argv!(
+        "forecast --checkpoint {} --data {} --horizon 5",
         path(&out),
-        "--data",
-        path(&data),
-        "--horizon",
-        "5",
-    ]);
+        path(&data)
+    ));
     assert!(continued.status.success(), "{}", text(&continued.stderr));
     let lines: Vec<String> = text(&continued.stdout).lines().map(String::from).collect();
     assert_eq!(lines[0], "x,y,z");
@@ -140,28 +99,21 @@ fn a_user_trains_evaluates_and_continues_a_csv_series() {
     for (a, b) in first.iter().zip(&last) {
         assert!((a - b).abs() < 5.0, "{first:?} after {last:?}");
     }
-    let as_json = json(&forecast(&[
-        "forecast",
-        "--checkpoint",
+    let as_json = json(&forecast(&argv!(
+        "forecast --checkpoint {} --data {} --horizon 5 --json",
         path(&out),
-        "--data",
-        path(&data),
-        "--horizon",
-        "5",
-        "--json",
-    ]));
+        path(&data)
+    )));
     assert_eq!(as_json["forecast"].as_array().unwrap().len(), 5);
     assert_eq!(as_json["columns"][2], "z");
 
     // Exported for PyTorch (scripts/pytorch_forecast.py loads it).
     let exported = scratch.0.join("model.safetensors");
-    let export = forecast(&[
-        "export",
-        "--checkpoint",
+    let export = forecast(&argv!(
+        "export --checkpoint {} --out {}",
         path(&out),
-        "--out",
-        path(&exported),
-    ]);
+        path(&exported)
+    ));
     assert!(export.status.success(), "{}", text(&export.stderr));
     assert!(std::fs::metadata(&exported).unwrap().len() > 1000);
 }
@@ -171,56 +123,43 @@ fn mistakes_with_the_data_are_one_error_line() {
     let scratch = Scratch::new("forecast-errors");
     let bad = scratch.file("bad.csv", b"a,b\n1,2\n3,x\n");
     fails(
-        &["train", "--data", path(&bad)],
+        &argv!("train --data {}", path(&bad)),
         "bad.csv:3: value 2 (\"x\") is not a finite number",
     );
     let ragged = scratch.file("ragged.csv", b"1,2\n3\n");
-    fails(&["train", "--data", path(&ragged)], "ragged.csv:2");
+    fails(&argv!("train --data {}", path(&ragged)), "ragged.csv:2");
     let short = scratch.file("short.csv", b"1,2\n3,4\n5,7\n");
     fails(
-        &["train", "--data", path(&short)],
+        &argv!("train --data {}", path(&short)),
         "each part needs at least",
     );
     let constant = (0..2000).map(|i| format!("{i},1\n")).collect::<String>();
     let constant = scratch.file("constant.csv", constant.as_bytes());
-    fails(&["train", "--data", path(&constant)], "constant");
-    fails(&["train", "--window", "0"], "window");
+    fails(&argv!("train --data {}", path(&constant)), "constant");
+    fails(&argv!("train --window 0"), "window");
     fails(&["train", "--bytes"], "numbers, not text");
     fails(
-        &["eval", "--checkpoint", path(&scratch.0.join("nowhere"))],
+        &argv!("eval --checkpoint {}", path(&scratch.0.join("nowhere"))),
         "nowhere",
     );
 
     // A checkpoint of three columns refuses a series of two.
     let out = scratch.0.join("run");
-    let mut args = vec![
-        "train",
-        "--system",
-        "lorenz",
-        "--length",
-        "400",
-        "--iterations",
-        "5",
-        "--out",
-        path(&out),
-    ];
-    args.extend(TINY);
-    let trained = forecast(&args);
+    let trained = forecast(&argv!(
+        "train --system lorenz --length 400 --iterations 5 --out {} {TINY}",
+        path(&out)
+    ));
     assert!(trained.status.success(), "{}", text(&trained.stderr));
     let two = scratch.file("two.csv", b"1,2\n3,4\n");
     fails(
-        &[
-            "forecast",
-            "--checkpoint",
+        &argv!(
+            "forecast --checkpoint {} --data {} --horizon 3",
             path(&out),
-            "--data",
-            path(&two),
-            "--horizon",
-            "3",
-        ],
+            path(&two)
+        ),
         "trained on 3 (x, y, z)",
     );
     // Without --data, eval scores the run's own validation part of its built-in system.
-    let own = json(&forecast(&["eval", "--checkpoint", path(&out), "--json"]));
+    let own = json(&forecast(&argv!("eval --checkpoint {} --json", path(&out))));
     assert_eq!(own["steps"], 100);
 }

@@ -12,22 +12,22 @@ use std::time::{Duration, Instant};
 use unroll::training::metrics::read_run_metrics;
 
 use common::{
-    Scratch, TINY, assert_clean_error, assert_fails, assert_fails_with, binary, corpus_text, path,
-    run, text,
+    Arg, Scratch, TINY, argv, assert_clean_error, assert_fails, assert_fails_with, binary,
+    corpus_text, path, run, text,
 };
 
-fn train(data: &Path, out: &Path, steps: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = train_args(path(data), path(out), &["--steps", steps]);
-    args.extend(TINY);
-    args.extend(extra);
-    run(&args)
+/// `train --data DATA --out OUT --steps STEPS`, the tiny model and `extra`.
+fn train(data: &Path, out: &Path, steps: &str, extra: &str) -> std::process::Output {
+    run(&train_args(
+        data,
+        out,
+        &format!("--steps {steps} {TINY} {extra}"),
+    ))
 }
 
 /// `train --data DATA --out OUT` and `extra`.
-fn train_args<'a>(data: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["train", "--data", data, "--out", out];
-    args.extend(extra);
-    args
+fn train_args(data: &Path, out: &Path, extra: &str) -> Vec<String> {
+    argv!("train --data {} --out {} {extra}", path(data), path(out))
 }
 
 fn ok(output: &std::process::Output) -> String {
@@ -63,13 +63,11 @@ impl Drop for LongRun {
 
 /// Starts a long training run (`train` with `args`) and returns once it reports its first
 /// iteration.
-fn start_long_run(args: &[&str]) -> LongRun {
-    let mut args: Vec<&str> = std::iter::once("train")
-        .chain(args.iter().copied())
-        .collect();
-    args.extend(["--steps", "1000000"]);
+fn start_long_run(args: &[impl Arg]) -> LongRun {
     let mut child = Command::new(binary())
-        .args(&args)
+        .arg("train")
+        .args(args.iter().map(|arg| arg.as_ref()))
+        .args(["--steps", "1000000"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -117,19 +115,14 @@ fn an_existing_run_is_never_replaced_silently() {
     let scratch = Scratch::new("replace");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
-    ok(&train(&data, &out, "20", &[]));
+    ok(&train(&data, &out, "20", ""));
     let weights = std::fs::read(out.join("last/model.bpk")).unwrap();
     // Case 1: another run into the same directory.
-    let mut args = vec![
-        "train",
-        "--data",
+    let mut args = argv!(
+        "train --data {} --hidden 8 --steps 5 --out {}",
         path(&data),
-        "--hidden",
-        "8",
-        "--steps",
-        "5",
-    ];
-    args.extend(["--out", path(&out)]);
+        path(&out)
+    );
     let stderr = assert_fails_with(&args, "already holds a run", 1);
     assert!(
         stderr.contains("--resume") && stderr.contains("--force"),
@@ -137,7 +130,7 @@ fn an_existing_run_is_never_replaced_silently() {
     );
     assert_eq!(std::fs::read(out.join("last/model.bpk")).unwrap(), weights);
     // --force starts over.
-    args.push("--force");
+    args.push("--force".into());
     ok(&run(&args));
     assert_eq!(last_iteration(&out), 5);
     assert_eq!(metric_iterations(&out), [1, 2, 3, 4, 5]);
@@ -163,10 +156,10 @@ fn resuming_from_best_never_rewinds_last() {
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
     // lr 0 after the first validations would keep `best` early; any best ≤ last will do.
-    ok(&train(&data, &out, "30", &[]));
+    ok(&train(&data, &out, "30", ""));
     let best = out.join("best");
     // Make `last` strictly ahead of `best` for the test's sake.
-    ok(&run(&["train", "--resume", path(&out), "--steps", "40"]));
+    ok(&run(&argv!("train --resume {} --steps 40", path(&out))));
     let before = std::fs::read(out.join("last/model.bpk")).unwrap();
     let best_iteration = {
         let p: serde_json::Value =
@@ -175,23 +168,18 @@ fn resuming_from_best_never_rewinds_last() {
     };
     // Case 2: resuming from best/ in its own run directory is refused.
     assert_fails(
-        &["train", "--resume", path(&best), "--steps", "100"],
+        &argv!("train --resume {} --steps 100", path(&best)),
         "would rewind",
     );
     assert_eq!(std::fs::read(out.join("last/model.bpk")).unwrap(), before);
     assert_eq!(last_iteration(&out), 40);
     // In a new directory it continues, with the history up to best.
     let branch = scratch.0.join("branch");
-    let output = run(&[
-        "train",
-        "--resume",
+    let output = run(&argv!(
+        "train --resume {} --out {} --steps 45 --json",
         path(&best),
-        "--out",
-        path(&branch),
-        "--steps",
-        "45",
-        "--json",
-    ]);
+        path(&branch)
+    ));
     let result: serde_json::Value = serde_json::from_str(&ok(&output)).unwrap();
     assert_eq!(result["first_iteration"], best_iteration);
     let expected: Vec<u64> = (1..=45).collect();
@@ -204,19 +192,19 @@ fn one_writer_per_run_directory() {
     let scratch = Scratch::new("lock");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
-    ok(&train(&data, &out, "10", &[]));
+    ok(&train(&data, &out, "10", ""));
     // Resumed, it keeps the run's settings: a checkpoint every 10 iterations.
     let long_run = start_long_run(&["--resume", path(&out)]);
     // Case 3: a second writer gets a clear error naming the holder.
     let pid = long_run.child.id().to_string();
     let message = assert_fails_with(
-        &train_args(path(&data), path(&out), &["--force"]),
+        &train_args(&data, &out, "--force"),
         "in use by another training process",
         1,
     );
     assert!(message.contains(&pid), "{message}");
     let message = assert_fails_with(
-        &["train", "--resume", path(&out), "--steps", "5"],
+        &argv!("train --resume {} --steps 5", path(&out)),
         "in use",
         1,
     );
@@ -225,13 +213,10 @@ fn one_writer_per_run_directory() {
     signal(&long_run.child, "INT");
     let (code, _) = finish(long_run);
     assert_eq!(code, Some(130));
-    ok(&run(&[
-        "sample",
-        "--checkpoint",
-        path(&out),
-        "--length",
-        "5",
-    ]));
+    ok(&run(&argv!(
+        "sample --checkpoint {} --length 5",
+        path(&out)
+    )));
 }
 
 #[test]
@@ -242,16 +227,11 @@ fn the_first_signal_saves_the_run_and_a_second_ends_it_at_once() {
     // metrics and the plot, say where, and exit with 128 + the signal.
     for (name, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
         let out = scratch.0.join(name);
-        let mut args = vec![
-            "--data",
+        let long_run = start_long_run(&argv!(
+            "--data {} --out {} --hidden 16 --seq-len 16 --batch 4 --eval-every 1000000",
             path(&data),
-            "--out",
-            path(&out),
-            "--eval-every",
-            "1000000",
-        ];
-        args.extend(&TINY[..6]);
-        let long_run = start_long_run(&args);
+            path(&out)
+        ));
         signal(&long_run.child, name);
         let (status, rest) = finish(long_run);
         assert_eq!(status, Some(code), "{name}: {rest}");
@@ -274,18 +254,11 @@ fn the_first_signal_saves_the_run_and_a_second_ends_it_at_once() {
     // are made slow so the second arrives while the first is pending; two different signals,
     // since two of one kind may merge into one.
     let out = scratch.0.join("twice");
-    let long_run = start_long_run(&[
-        "--data",
+    let long_run = start_long_run(&argv!(
+        "--data {} --out {} --hidden 512 --batch 64 --seq-len 200",
         path(&data),
-        "--out",
-        path(&out),
-        "--hidden",
-        "512",
-        "--batch",
-        "64",
-        "--seq-len",
-        "200",
-    ]);
+        path(&out)
+    ));
     signal(&long_run.child, "TERM");
     signal(&long_run.child, "INT");
     let (status, rest) = finish(long_run);
@@ -299,8 +272,7 @@ fn closed_pipes_are_not_a_panic() {
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
     // Case 5: stderr's reader goes away after one line; training still finishes its run.
-    let mut args = train_args(path(&data), path(&out), &["--steps", "30"]);
-    args.extend(TINY);
+    let args = train_args(&data, &out, &format!("--steps 30 {TINY}"));
     let mut child = Command::new(binary())
         .args(&args)
         .stdout(Stdio::null())
@@ -317,10 +289,8 @@ fn closed_pipes_are_not_a_panic() {
 
     // stdout's reader goes away after 20 bytes, streaming and in JSON.
     for json in [false, true] {
-        let mut args = vec!["sample", "--checkpoint", path(&out), "--length", "20000"];
-        if json {
-            args.push("--json");
-        }
+        let json = if json { "--json" } else { "" };
+        let args = argv!("sample --checkpoint {} --length 20000 {json}", path(&out));
         let mut child = Command::new(binary())
             .args(&args)
             .stdout(Stdio::piped())
@@ -343,29 +313,14 @@ fn resuming_accepts_the_same_settings_and_the_recorded_data() {
     let scratch = Scratch::new("resume");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
-    ok(&train(&data, &out, "20", &[]));
+    ok(&train(&data, &out, "20", ""));
     // Case 7: the original command plus --resume works.
-    let mut args = vec![
-        "train",
-        "--data",
+    let stdout = ok(&run(&argv!(
+        "train --data {} --resume {} --steps 25 {TINY} --layers 1 --dropout 0 --pattern hidden \
+         --optimizer adam",
         path(&data),
-        "--resume",
-        path(&out),
-        "--steps",
-        "25",
-    ];
-    args.extend(TINY);
-    args.extend([
-        "--layers",
-        "1",
-        "--dropout",
-        "0",
-        "--pattern",
-        "hidden",
-        "--optimizer",
-        "adam",
-    ]);
-    let stdout = ok(&run(&args));
+        path(&out)
+    )));
     // Case 10: the summary counts this invocation's iterations only.
     assert!(
         stdout.contains("iterations 21–25 (5 in this run)"),
@@ -380,38 +335,27 @@ fn resuming_accepts_the_same_settings_and_the_recorded_data() {
         ("--optimizer", "rmsprop", "adam"),
     ] {
         let stderr = assert_fails_with(
-            &[
-                "train",
-                "--resume",
-                path(&out),
-                "--steps",
-                "40",
-                flag,
-                value,
-            ],
+            &argv!("train --resume {} --steps 40 {flag} {value}", path(&out)),
             flag,
             1,
         );
         assert!(stderr.contains(old) && stderr.contains(value), "{stderr}");
     }
     assert_fails(
-        &["train", "--resume", path(&out), "--steps", "40", "--bytes"],
+        &argv!("train --resume {} --steps 40 --bytes", path(&out)),
         "--bytes",
     );
     // Case 8: without --data the recorded file is used; a change to it is reported.
-    let stderr = text(&ok_output(&run(&["train", "--resume", path(&out), "--steps", "30"])).stderr);
+    let stderr = text(&ok_output(&run(&argv!("train --resume {} --steps 30", path(&out)))).stderr);
     assert!(stderr.contains("recorded in the run"), "{stderr}");
     assert!(!stderr.contains("changed"), "{stderr}");
     let mut changed = corpus_text();
     changed.push_str("Speak, speak.\n");
     std::fs::write(&data, changed).unwrap();
-    let stderr = text(&ok_output(&run(&["train", "--resume", path(&out), "--steps", "32"])).stderr);
+    let stderr = text(&ok_output(&run(&argv!("train --resume {} --steps 32", path(&out)))).stderr);
     assert!(stderr.contains("changed since"), "{stderr}");
     std::fs::remove_file(&data).unwrap();
-    assert_fails(
-        &["train", "--resume", path(&out), "--steps", "34"],
-        "--data",
-    );
+    assert_fails(&argv!("train --resume {} --steps 34", path(&out)), "--data");
 }
 
 fn ok_output(output: &std::process::Output) -> &std::process::Output {
@@ -424,7 +368,7 @@ fn damaged_checkpoints_are_refused() {
     let scratch = Scratch::new("damaged");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
-    ok(&train(&data, &out, "20", &[]));
+    ok(&train(&data, &out, "20", ""));
     let pristine = scratch.0.join("pristine");
     copy_dir(&out.join("last"), &pristine);
     let restore = || {
@@ -441,10 +385,10 @@ fn damaged_checkpoints_are_refused() {
     }
     std::fs::write(&weights, bytes).unwrap();
     for command in [
-        vec!["sample", "--checkpoint", path(&out)],
-        vec!["eval", "--checkpoint", path(&out), "--data", path(&data)],
-        vec!["export", "--checkpoint", path(&out), "--out", "/dev/null/x"],
-        vec!["train", "--resume", path(&out), "--steps", "40"],
+        argv!("sample --checkpoint {}", path(&out)),
+        argv!("eval --checkpoint {} --data {}", path(&out), path(&data)),
+        argv!("export --checkpoint {} --out /dev/null/x", path(&out)),
+        argv!("train --resume {} --steps 40", path(&out)),
     ] {
         assert_fails(&command, "model.bpk: damaged");
     }
@@ -453,7 +397,7 @@ fn damaged_checkpoints_are_refused() {
     let bytes = std::fs::read(&optimizer).unwrap();
     std::fs::write(&optimizer, &bytes[..bytes.len() / 2]).unwrap();
     assert_fails(
-        &["train", "--resume", path(&out), "--steps", "40"],
+        &argv!("train --resume {} --steps 40", path(&out)),
         "optimizer.bin: damaged",
     );
     restore();
@@ -463,17 +407,14 @@ fn damaged_checkpoints_are_refused() {
     value["symbols"].as_array_mut().unwrap().swap(3, 4);
     std::fs::write(&vocabulary, value.to_string()).unwrap();
     assert_fails(
-        &["sample", "--checkpoint", path(&out)],
+        &argv!("sample --checkpoint {}", path(&out)),
         "vocabulary.json: damaged",
     );
     restore();
-    ok(&run(&[
-        "sample",
-        "--checkpoint",
-        path(&out),
-        "--length",
-        "5",
-    ]));
+    ok(&run(&argv!(
+        "sample --checkpoint {} --length 5",
+        path(&out)
+    )));
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -499,14 +440,14 @@ fn absurd_sizes_and_endless_inputs_are_refused() {
         ("--batch", "100000000"),
     ] {
         assert_fails(
-            &train_args(path(&data), path(&out), &[flag, value]),
+            &train_args(&data, &out, &format!("{flag} {value}")),
             "memory",
         );
     }
     assert!(!out.join("last").exists());
-    ok(&train(&data, &out, "2", &[]));
+    ok(&train(&data, &out, "2", ""));
     assert_fails(
-        &["sample", "--checkpoint", path(&out), "--length", huge],
+        &argv!("sample --checkpoint {} --length {huge}", path(&out)),
         "memory",
     );
     // Case 14: an endless stream.
@@ -528,20 +469,18 @@ fn export_follows_links_and_refuses_special_files() {
     let scratch = Scratch::new("export");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
-    ok(&train(&data, &out, "2", &[]));
+    ok(&train(&data, &out, "2", ""));
     // Case 15: a link is followed (the file it points to is written, the link stays).
     #[cfg(unix)]
     {
         let target = scratch.0.join("real.st");
         let link = scratch.0.join("link.st");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        ok(&run(&[
-            "export",
-            "--checkpoint",
+        ok(&run(&argv!(
+            "export --checkpoint {} --out {}",
             path(&out),
-            "--out",
-            path(&link),
-        ]));
+            path(&link)
+        )));
         assert!(
             std::fs::symlink_metadata(&link)
                 .unwrap()
@@ -553,7 +492,7 @@ fn export_follows_links_and_refuses_special_files() {
         let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
         assert!(made.success());
         assert_fails(
-            &["export", "--checkpoint", path(&out), "--out", path(&fifo)],
+            &argv!("export --checkpoint {} --out {}", path(&out), path(&fifo)),
             "not a regular file",
         );
         assert!(
@@ -566,13 +505,11 @@ fn export_follows_links_and_refuses_special_files() {
     let directory = scratch.0.join("dir");
     std::fs::create_dir(&directory).unwrap();
     assert_fails(
-        &[
-            "export",
-            "--checkpoint",
+        &argv!(
+            "export --checkpoint {} --out {}",
             path(&out),
-            "--out",
-            path(&directory),
-        ],
+            path(&directory)
+        ),
         "not a regular file",
     );
 }
@@ -586,8 +523,7 @@ fn smaller_cases_give_one_clear_line() {
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
     // Case 16: divergence of a fresh run is one line, and claims no checkpoint.
-    let mut args = train_args(path(&data), path(&out), &["--lr", "10"]);
-    args.extend(["--clip", "0", "--steps", "200"]);
+    let args = train_args(&data, &out, "--lr 10 --clip 0 --steps 200");
     let stderr = assert_fails_with(&args, "training stopped", 1);
     assert!(!stderr.contains("left as it was"), "{stderr}");
     assert!(
@@ -596,7 +532,7 @@ fn smaller_cases_give_one_clear_line() {
     );
 
     let out = scratch.0.join("r2");
-    ok(&train(&data, &out, "10", &[]));
+    ok(&train(&data, &out, "10", ""));
     // Case 17: --best on a `last` checkpoint directory.
     assert_fails(
         &[
@@ -610,39 +546,29 @@ fn smaller_cases_give_one_clear_line() {
         "best one was asked for",
     );
     // Usage errors: one line, exit status 2.
-    assert_fails_with(&["train", "--steps", "-1"], "--iterations", 2);
-    assert_fails_with(&["train", "--time-limit", "0"], "minutes above 0", 2);
+    assert_fails_with(&argv!("train --steps -1"), "--iterations", 2);
+    assert_fails_with(&argv!("train --time-limit 0"), "minutes above 0", 2);
     // A time limit ends the run early, validated and checkpointed; exit status 0.
     let timed = scratch.0.join("timed");
-    ok(&train(&data, &timed, "100000", &["--time-limit", "0.001"]));
+    ok(&train(&data, &timed, "100000", "--time-limit 0.001"));
     assert!(
         last_iteration(&timed) < 100000,
         "{}",
         last_iteration(&timed)
     );
     assert_fails_with(
-        &[
-            "export",
-            "--checkpoint",
-            path(&out),
-            "--format",
-            "onnx",
-            "--out",
-            "x",
-        ],
+        &argv!("export --checkpoint {} --format onnx --out x", path(&out)),
         "onnx",
         2,
     );
     // eval of invalid UTF-8 does not suggest a byte mode it lacks.
     let binary_file = scratch.file("binary.bin", &[0x66, 0x6f, 0xff, 0xfe]);
     let stderr = assert_fails_with(
-        &[
-            "eval",
-            "--checkpoint",
+        &argv!(
+            "eval --checkpoint {} --data {}",
             path(&out),
-            "--data",
-            path(&binary_file),
-        ],
+            path(&binary_file)
+        ),
         "UTF-8",
         1,
     );
@@ -651,15 +577,13 @@ fn smaller_cases_give_one_clear_line() {
     let mut with_bom = "\u{FEFF}".as_bytes().to_vec();
     with_bom.extend(corpus_text().as_bytes());
     let bom = scratch.file("bom.txt", &with_bom);
-    ok(&run(&[
-        "eval",
-        "--checkpoint",
+    ok(&run(&argv!(
+        "eval --checkpoint {} --data {}",
         path(&out),
-        "--data",
-        path(&bom),
-    ]));
+        path(&bom)
+    )));
     let bom_run = scratch.0.join("bom-run");
-    ok(&train(&bom, &bom_run, "2", &[]));
+    ok(&train(&bom, &bom_run, "2", ""));
     let vocabulary = std::fs::read_to_string(bom_run.join("last/vocabulary.json")).unwrap();
     assert!(
         !vocabulary.contains('\u{FEFF}') && !vocabulary.contains("feff"),
@@ -669,24 +593,20 @@ fn smaller_cases_give_one_clear_line() {
     let config = scratch.file("run.toml", b"windw = 12\n[model]\nhiden = 8\n");
     assert_fails(
         &train_args(
-            path(&data),
-            path(&scratch.0.join("c")),
-            &["--config", path(&config)],
+            &data,
+            &scratch.0.join("c"),
+            &format!("--config {}", path(&config)),
         ),
         "unknown settings `model.hiden`, `windw`",
     );
     // The prime is not echoed before its error.
-    let output = run(&["sample", "--checkpoint", path(&out), "--prime", "Zebra!"]);
+    let output = run(&argv!("sample --checkpoint {} --prime Zebra!", path(&out)));
     assert!(output.stdout.is_empty(), "{}", text(&output.stdout));
     assert_clean_error(&text(&output.stderr), "not in the vocabulary", "prime");
     // A file too short says how long it must be.
     let short = scratch.file("short.txt", &corpus_text().as_bytes()[..17]);
     let stderr = assert_fails_with(
-        &train_args(
-            path(&short),
-            path(&scratch.0.join("s")),
-            &["--seq-len", "16"],
-        ),
+        &train_args(&short, &scratch.0.join("s"), "--seq-len 16"),
         "too short",
         1,
     );
@@ -701,9 +621,7 @@ fn a_cuda_build_says_when_the_driver_is_missing() {
     let scratch = Scratch::new("cuda");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
-    let mut args = vec!["train", "--data", path(&data), "--out", path(&out)];
-    args.extend(["--steps", "1"]);
-    args.extend(TINY);
+    let args = train_args(&data, &out, &format!("--steps 1 {TINY}"));
     // SAFETY: loading the driver library, as the binary itself does.
     let driver = ["libcuda.so.1", "libcuda.so"]
         .iter()

@@ -27,11 +27,33 @@ pub fn example(name: &str) -> PathBuf {
     path
 }
 
+/// A command line as a user types it: `format!`'s arguments filled in, then split at whitespace
+/// as a shell splits one without quotes (scratch paths hold none: [`Scratch::new`] checks).
+macro_rules! argv {
+    ($($format:tt)*) => {
+        format!($($format)*)
+            .split_whitespace()
+            .map(String::from)
+            .collect::<Vec<String>>()
+    };
+}
+pub(crate) use argv;
+
+/// A command-line argument: what [`argv!`] makes, or a `&str`.
+pub trait Arg: AsRef<str> + std::fmt::Debug {}
+
+impl<T: AsRef<str> + std::fmt::Debug> Arg for T {}
+
 pub struct Scratch(pub PathBuf);
 
 impl Scratch {
     pub fn new(name: &str) -> Self {
         let path = std::env::temp_dir().join(format!("char-rnn-{name}-{}", std::process::id()));
+        assert!(
+            !path.to_string_lossy().contains(char::is_whitespace),
+            "{}: argv! splits command lines at whitespace; set TMPDIR to a path without any",
+            path.display()
+        );
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
         Scratch(path)
@@ -50,13 +72,16 @@ impl Drop for Scratch {
     }
 }
 
-pub fn run(args: &[&str]) -> Output {
+pub fn run(args: &[impl Arg]) -> Output {
     run_example("char-rnn", args)
 }
 
 /// Runs example `name` with `args`.
-pub fn run_example(name: &str, args: &[&str]) -> Output {
-    Command::new(example(name)).args(args).output().unwrap()
+pub fn run_example(name: &str, args: &[impl Arg]) -> Output {
+    Command::new(example(name))
+        .args(args.iter().map(|arg| arg.as_ref()))
+        .output()
+        .unwrap()
 }
 
 pub fn text(output: &[u8]) -> String {
@@ -64,18 +89,18 @@ pub fn text(output: &[u8]) -> String {
 }
 
 /// Asserts a clean failure: exit status 1, one `error:` line about `expected`, no panic.
-pub fn assert_fails(args: &[&str], expected: &str) {
+pub fn assert_fails(args: &[impl Arg], expected: &str) {
     assert_fails_with(args, expected, 1);
 }
 
 /// Asserts a clean failure with exit status `code`: one `error:` line (whatever else stderr
 /// says) about `expected`, no panic or backtrace. Returns stderr.
-pub fn assert_fails_with(args: &[&str], expected: &str, code: i32) -> String {
+pub fn assert_fails_with(args: &[impl Arg], expected: &str, code: i32) -> String {
     example_fails_with("char-rnn", args, expected, code)
 }
 
 /// As [`assert_fails_with`], for example `name`.
-pub fn example_fails_with(name: &str, args: &[&str], expected: &str, code: i32) -> String {
+pub fn example_fails_with(name: &str, args: &[impl Arg], expected: &str, code: i32) -> String {
     let output = run_example(name, args);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
@@ -107,15 +132,4 @@ pub fn path(p: &Path) -> &str {
 }
 
 /// A tiny model trained in well under a second.
-pub const TINY: [&str; 10] = [
-    "--hidden",
-    "16",
-    "--seq-len",
-    "16",
-    "--batch",
-    "4",
-    "--eval-every",
-    "10",
-    "--seed",
-    "3",
-];
+pub const TINY: &str = "--hidden 16 --seq-len 16 --batch 4 --eval-every 10 --seed 3";
