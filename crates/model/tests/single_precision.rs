@@ -165,25 +165,30 @@ fn pattern_2<B: AutodiffBackend + RecurrenceBackend>() {
     }
 }
 
-#[test]
-fn flex_f32_pattern_1_fused_equals_unrolled() {
-    pattern_1::<Autodiff<Flex>>();
+/// Two tests of `check::<B>()`: `$on_flex` on autodiff flex, `$on_ndarray` on autodiff ndarray,
+/// both in f32.
+macro_rules! test_in_f32 {
+    ($check:ident: $on_flex:ident, $on_ndarray:ident) => {
+        #[test]
+        fn $on_flex() {
+            $check::<Autodiff<Flex>>();
+        }
+
+        #[test]
+        fn $on_ndarray() {
+            $check::<Autodiff<NdArray<f32>>>();
+        }
+    };
 }
 
-#[test]
-fn ndarray_f32_pattern_1_fused_equals_unrolled() {
-    pattern_1::<Autodiff<NdArray<f32>>>();
-}
-
-#[test]
-fn flex_f32_pattern_2_teacher_forced_loss_equals_stepwise() {
-    pattern_2::<Autodiff<Flex>>();
-}
-
-#[test]
-fn ndarray_f32_pattern_2_teacher_forced_loss_equals_stepwise() {
-    pattern_2::<Autodiff<NdArray<f32>>>();
-}
+test_in_f32!(pattern_1:
+    flex_f32_pattern_1_fused_equals_unrolled,
+    ndarray_f32_pattern_1_fused_equals_unrolled
+);
+test_in_f32!(pattern_2:
+    flex_f32_pattern_2_teacher_forced_loss_equals_stepwise,
+    ndarray_f32_pattern_2_teacher_forced_loss_equals_stepwise
+);
 
 /// The rollout's fed symbols, sampled in f32, do not depend on how many cores share the batch
 /// rows: each row's coins and draws come from the plan and its arithmetic is its own.

@@ -391,34 +391,28 @@ mod tests {
         let mut c = base();
         c.model.dropout = 1.0;
         assert_eq!(named(c), "dropout");
-        let c = TrainingConfig {
-            strategy: Strategy::ScheduledSampling {
-                schedule: SamplingSchedule::Constant { epsilon: 2.0 },
-                own: FeedbackChoice::Sample,
-            },
-            ..base()
+        let sampled = |schedule| Strategy::ScheduledSampling {
+            schedule,
+            own: FeedbackChoice::Sample,
         };
-        assert_eq!(named(c), "epsilon");
-        let c = TrainingConfig {
-            strategy: Strategy::ScheduledSampling {
-                schedule: SamplingSchedule::InverseSigmoid { k: 0.5 },
-                own: FeedbackChoice::Sample,
+        let curriculum = Strategy::Curriculum {
+            schedule: CurriculumSchedule {
+                maximum: 10,
+                start: 0,
+                ramp: 100,
             },
-            ..base()
+            own: FeedbackChoice::Probabilities,
         };
-        assert_eq!(named(c), "k");
-        let c = TrainingConfig {
-            strategy: Strategy::Curriculum {
-                schedule: CurriculumSchedule {
-                    maximum: 10,
-                    start: 0,
-                    ramp: 100,
-                },
-                own: FeedbackChoice::Probabilities,
-            },
-            ..base()
-        };
-        assert_eq!(named(c), "own");
+        for (strategy, setting) in [
+            (
+                sampled(SamplingSchedule::Constant { epsilon: 2.0 }),
+                "epsilon",
+            ),
+            (sampled(SamplingSchedule::InverseSigmoid { k: 0.5 }), "k"),
+            (curriculum, "own"),
+        ] {
+            assert_eq!(named(TrainingConfig { strategy, ..base() }), setting);
+        }
         let c = TrainingConfig {
             learning_rate_schedule: LearningRateSchedule::Exponential { gamma: 1.5 },
             ..base()

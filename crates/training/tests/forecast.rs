@@ -4,9 +4,9 @@
 
 mod common;
 
-use burn::backend::{Autodiff, Flex, NdArray};
+use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::AutodiffBackend;
-use common::{place, scratch, turn};
+use common::{place, scratch, test_on_cpu_backends, turn};
 use unroll_model::RecurrenceBackend;
 use unroll_training::forecast::{
     BuiltinSystem, FedGradient, ForecastCheckpoint, ForecastConfig, ForecastStrategy, ForecastTask,
@@ -162,15 +162,10 @@ where
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn forecasters_learn_and_resume_exactly_on_ndarray() {
-    learns_and_resumes::<Autodiff<NdArray>>("ndarray");
-}
-
-#[test]
-fn forecasters_learn_and_resume_exactly_on_flex() {
-    learns_and_resumes::<Autodiff<Flex>>("flex");
-}
+test_on_cpu_backends!(learns_and_resumes:
+    forecasters_learn_and_resume_exactly_on_ndarray,
+    forecasters_learn_and_resume_exactly_on_flex
+);
 
 #[test]
 fn a_changed_run_and_another_tasks_checkpoint_are_refused() {

@@ -267,30 +267,21 @@ fn flex() -> FlexDevice {
     FlexDevice
 }
 
-#[test]
-fn through_fed_outputs_matches_finite_differences() {
-    let _turn = turn();
-    fed_back_outputs_are_differentiated_through::<Ndarray>(&Default::default());
-    fed_back_outputs_are_differentiated_through::<FlexF64>(&flex());
+/// One test per line, `test => check`: `check` in f64 on ndarray, then on flex, taking turns.
+macro_rules! tests_in_f64 {
+    ($($test:ident => $check:ident,)+) => {$(
+        #[test]
+        fn $test() {
+            let _turn = turn();
+            $check::<Ndarray>(&Default::default());
+            $check::<FlexF64>(&flex());
+        }
+    )+};
 }
 
-#[test]
-fn detached_fed_outputs_are_teacher_forcing_on_the_fed_values() {
-    let _turn = turn();
-    detached_outputs_are_constants::<Ndarray>(&Default::default());
-    detached_outputs_are_constants::<FlexF64>(&flex());
-}
-
-#[test]
-fn regression_losses_by_hand() {
-    let _turn = turn();
-    losses_by_hand::<Ndarray>(&Default::default());
-    losses_by_hand::<FlexF64>(&flex());
-}
-
-#[test]
-fn open_loop_forecast_by_hand() {
-    let _turn = turn();
-    open_loop_iterates_the_map::<Ndarray>(&Default::default());
-    open_loop_iterates_the_map::<FlexF64>(&flex());
+tests_in_f64! {
+    through_fed_outputs_matches_finite_differences => fed_back_outputs_are_differentiated_through,
+    detached_fed_outputs_are_teacher_forcing_on_the_fed_values => detached_outputs_are_constants,
+    regression_losses_by_hand => losses_by_hand,
+    open_loop_forecast_by_hand => open_loop_iterates_the_map,
 }

@@ -5,10 +5,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use burn::backend::{Autodiff, Flex, NdArray};
+use burn::backend::{Autodiff, NdArray};
 use burn::tensor::ElementConversion;
 use burn::tensor::backend::AutodiffBackend;
-use common::{place, scratch, turn};
+use common::{place, scratch, test_on_cpu_backends, turn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use unroll_model::RecurrenceBackend;
@@ -75,15 +75,10 @@ fn task(path: &Path, config: SequenceConfig) -> SequenceTask {
     SequenceTask::new(config, encoding, train, validation).unwrap()
 }
 
-#[test]
-fn a_text_classifier_learns_from_a_tsv_file_and_resumes_exactly() {
-    classifier_learns_and_resumes::<Autodiff<NdArray>>("ndarray");
-}
-
-#[test]
-fn a_text_classifier_learns_and_resumes_exactly_on_flex() {
-    classifier_learns_and_resumes::<Autodiff<Flex>>("flex");
-}
+test_on_cpu_backends!(classifier_learns_and_resumes:
+    a_text_classifier_learns_from_a_tsv_file_and_resumes_exactly,
+    a_text_classifier_learns_and_resumes_exactly_on_flex
+);
 
 fn classifier_learns_and_resumes<B>(backend: &str)
 where
@@ -229,15 +224,10 @@ fn balanced_class_weights_are_the_weighted_mean_of_the_losses() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn a_regressor_learns_from_a_csv_file_and_beats_the_mean() {
-    regressor_learns::<Autodiff<NdArray>>("ndarray");
-}
-
-#[test]
-fn a_regressor_learns_from_a_csv_file_on_flex() {
-    regressor_learns::<Autodiff<Flex>>("flex");
-}
+test_on_cpu_backends!(regressor_learns:
+    a_regressor_learns_from_a_csv_file_and_beats_the_mean,
+    a_regressor_learns_from_a_csv_file_on_flex
+);
 
 fn regressor_learns<B>(backend: &str)
 where

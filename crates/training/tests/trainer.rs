@@ -647,15 +647,23 @@ fn resuming_drops_what_was_logged_after_the_checkpoint() {
     assert_eq!(history, [1, 2, 3, 4, 5, 6]);
 }
 
-#[test]
-fn a_stop_request_saves_last_and_the_run_resumes_exactly() {
+/// Settings of 5 iterations that validate only at the end, the run made with them without a
+/// break, and the corpus, to compare a run made in parts with.
+fn run_without_a_break(name: &str) -> (TrainingConfig, LanguageModelReport<B>, Corpus) {
     let corpus = corpus();
-    let (whole, parts) = (Scratch::new("stop-whole"), Scratch::new("stop-parts"));
+    let whole = Scratch::new(&format!("{name}-whole"));
     let config = TrainingConfig {
         eval_every: 100,
         ..small(5)
     };
-    let uninterrupted = run(config.clone(), &corpus, &whole.0, None).unwrap();
+    let report = run(config.clone(), &corpus, &whole.0, None).unwrap();
+    (config, report, corpus)
+}
+
+#[test]
+fn a_stop_request_saves_last_and_the_run_resumes_exactly() {
+    let (config, uninterrupted, corpus) = run_without_a_break("stop");
+    let parts = Scratch::new("stop-parts");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let error = run_with(config.clone(), &corpus, &parts.0, None, |r| {
         r.stop = Some(stop)
@@ -681,13 +689,8 @@ fn a_stop_request_saves_last_and_the_run_resumes_exactly() {
 
 #[test]
 fn a_time_limit_ends_the_run_as_its_last_iteration_and_the_run_resumes_exactly() {
-    let corpus = corpus();
-    let (whole, parts) = (Scratch::new("time-whole"), Scratch::new("time-parts"));
-    let config = TrainingConfig {
-        eval_every: 100,
-        ..small(5)
-    };
-    let uninterrupted = run(config.clone(), &corpus, &whole.0, None).unwrap();
+    let (config, uninterrupted, corpus) = run_without_a_break("time");
+    let parts = Scratch::new("time-parts");
     // Any iteration outlasts a nanosecond: the first is the last of this invocation.
     let limited = run_with(config.clone(), &corpus, &parts.0, None, |r| {
         r.time_limit = Some(std::time::Duration::from_nanos(1))

@@ -15,6 +15,25 @@ pub fn turn() -> std::sync::MutexGuard<'static, ()> {
     TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Two tests of `check::<B>(backend_name)`: `$on_ndarray` on autodiff ndarray, `$on_flex` on
+/// autodiff flex.
+#[allow(unused_macros)]
+macro_rules! test_on_cpu_backends {
+    ($check:ident: $on_ndarray:ident, $on_flex:ident) => {
+        #[test]
+        fn $on_ndarray() {
+            $check::<burn::backend::Autodiff<burn::backend::NdArray>>("ndarray");
+        }
+
+        #[test]
+        fn $on_flex() {
+            $check::<burn::backend::Autodiff<burn::backend::Flex>>("flex");
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use test_on_cpu_backends;
+
 /// An empty directory of its own for test `name` of this process.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("unroll-{name}-{}", std::process::id()));
