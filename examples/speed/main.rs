@@ -82,7 +82,7 @@ use unroll::model::{
     OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, SequenceInput,
     SequenceSummarizerConfig, StepInput, step_cross_entropy,
 };
-use unroll::training::clip_global_norm;
+use unroll::training::{TrainingBackend, clip_global_norm};
 
 mod feeding;
 mod gated;
@@ -335,14 +335,7 @@ fn pattern_3_variable<B: AutodiffBackend + RecurrenceBackend>(
 }
 
 /// Sampling at batch 1 without autodiff: one step, softmax, a draw, per character.
-fn generation<B: AutodiffBackend + RecurrenceBackend>(
-    name: &str,
-    hidden: usize,
-    budget: Duration,
-) -> f64
-where
-    B::InnerBackend: RecurrenceBackend,
-{
+fn generation<B: TrainingBackend>(name: &str, hidden: usize, budget: Duration) -> f64 {
     let device = Default::default();
     B::seed(&device, 0);
     let model = HiddenRecurrentConfig::new(

@@ -92,8 +92,8 @@ pub use language_model::LanguageModel;
 pub use progress::{ConsoleReporter, Observer, Silent};
 pub use schedule::{CurriculumSchedule, SamplingSchedule};
 pub use trainer::{
-    LanguageModelReport, LanguageModelTask, LoopSettings, RunPlace, Task, TrainingReport,
-    TrainingRun, Validation, train, train_task,
+    LanguageModelReport, LanguageModelTask, LoopSettings, RunPlace, Task, TrainingBackend,
+    TrainingReport, TrainingRun, Validation, train, train_task,
 };
 pub use unroll_model as model;
 /// How the model's own prediction becomes the fed-back symbol (`sample` or `argmax`).

@@ -4,16 +4,17 @@
 
 mod common;
 
+use std::path::Path;
+
 use burn::backend::{Autodiff, Flex};
-use burn::tensor::backend::AutodiffBackend;
 use common::{place, scratch, test_on_cpu_backends, turn};
-use unroll_model::RecurrenceBackend;
 use unroll_training::forecast::{
     BuiltinSystem, FedGradient, ForecastCheckpoint, ForecastConfig, ForecastStrategy, ForecastTask,
     Standardization, open_loop, score_forecaster, split_in_time,
 };
 use unroll_training::{
-    CurriculumSchedule, LearningRateSchedule, Pattern, SamplingSchedule, Silent, Which, train_task,
+    CurriculumSchedule, LearningRateSchedule, Pattern, SamplingSchedule, Silent, TrainingBackend,
+    Which, train_task,
 };
 
 fn config(pattern: Pattern, iterations: u64, strategy: ForecastStrategy) -> ForecastConfig {
@@ -48,13 +49,7 @@ fn task(config: ForecastConfig) -> ForecastTask {
     ForecastTask::new(config, standardization, train, validation).unwrap()
 }
 
-fn learns_and_resumes<B>(backend: &str)
-where
-    B: AutodiffBackend + RecurrenceBackend,
-    B::InnerBackend: RecurrenceBackend,
-{
-    let _turn = turn();
-    let dir = scratch(&format!("forecast-{backend}"));
+fn learns_and_resumes<B: TrainingBackend>(dir: &Path) {
     let device = Default::default();
     let strategies = [
         ForecastStrategy::TeacherForcing,
@@ -159,7 +154,7 @@ where
     )
     .unwrap();
     assert_eq!(scores, whole.validation);
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 test_on_cpu_backends!(learns_and_resumes:

@@ -110,10 +110,9 @@ fn window_loss<B: AutodiffBackend + RecurrenceBackend>(
     model.loss(outputs, targets.clone())
 }
 
-fn fed_back_outputs_are_differentiated_through<B>(device: &B::Device)
-where
-    B: AutodiffBackend + RecurrenceBackend,
-{
+fn fed_back_outputs_are_differentiated_through<B: AutodiffBackend + RecurrenceBackend>(
+    device: &B::Device,
+) {
     B::seed(device, 5);
     let previous = series::<B>([2, 6, 2], 0.0, device);
     let targets = series::<B>([2, 6, 2], 0.3, device);
@@ -134,10 +133,7 @@ where
     }
 }
 
-fn detached_outputs_are_constants<B>(device: &B::Device)
-where
-    B: AutodiffBackend + RecurrenceBackend,
-{
+fn detached_outputs_are_constants<B: AutodiffBackend + RecurrenceBackend>(device: &B::Device) {
     B::seed(device, 6);
     let previous = series::<B>([2, 6, 2], 0.0, device);
     let targets = series::<B>([2, 6, 2], 0.3, device);

@@ -7,18 +7,16 @@ use std::path::{Path, PathBuf};
 
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::ElementConversion;
-use burn::tensor::backend::AutodiffBackend;
 use common::{place, scratch, test_on_cpu_backends, turn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use unroll_model::RecurrenceBackend;
 use unroll_training::sequence::batches::BucketedBatches;
 use unroll_training::sequence::task::probabilities;
 use unroll_training::sequence::{
     ClassWeights, Encoding, SequenceCheckpoint, SequenceConfig, SequenceScores, SequenceTask,
     TargetKind, predict, read_labelled_lines, read_numeric_csv, score, stratified_split,
 };
-use unroll_training::{Silent, SymbolMode, Task, Which, train_task};
+use unroll_training::{Silent, SymbolMode, Task, TrainingBackend, Which, train_task};
 
 /// The backend of the tests that run on one.
 type Nd = Autodiff<NdArray>;
@@ -80,14 +78,8 @@ test_on_cpu_backends!(classifier_learns_and_resumes:
     a_text_classifier_learns_and_resumes_exactly_on_flex
 );
 
-fn classifier_learns_and_resumes<B>(backend: &str)
-where
-    B: AutodiffBackend + RecurrenceBackend,
-    B::InnerBackend: RecurrenceBackend,
-{
-    let _turn = turn();
-    let dir = scratch(&format!("classify-{backend}"));
-    let data = majority_file(&dir, 600, 5);
+fn classifier_learns_and_resumes<B: TrainingBackend>(dir: &Path) {
+    let data = majority_file(dir, 600, 5);
     let device = Default::default();
     let settings = config(200).loop_settings();
     let mut whole = task(&data, config(200));
@@ -168,7 +160,7 @@ where
         error.to_string().contains("other symbols or labels"),
         "{error}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -229,13 +221,7 @@ test_on_cpu_backends!(regressor_learns:
     a_regressor_learns_from_a_csv_file_on_flex
 );
 
-fn regressor_learns<B>(backend: &str)
-where
-    B: AutodiffBackend + RecurrenceBackend,
-    B::InnerBackend: RecurrenceBackend,
-{
-    let _turn = turn();
-    let dir = scratch(&format!("regress-{backend}"));
+fn regressor_learns<B: TrainingBackend>(dir: &Path) {
     // The target is the sum of a variable number of values: the mean knows nothing of it.
     let mut random = ChaCha8Rng::seed_from_u64(5);
     let mut text = String::from("target,values\n");
@@ -278,5 +264,5 @@ where
         saved.encoding.targets,
         unroll_training::sequence::encoding::TargetEncoding::Standardized { .. }
     ));
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }

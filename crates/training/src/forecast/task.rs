@@ -10,7 +10,6 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use unroll_model::RecurrenceBackend;
 
 use super::config::{ForecastConfig, ForecastStrategy};
 use super::data::Standardization;
@@ -21,7 +20,7 @@ use crate::checkpoint::Which;
 use crate::error::{Result, invalid};
 use crate::feeding::FeedingStreams;
 use crate::task_checkpoint::{CheckpointKind, TaskCheckpoint};
-use crate::trainer::{IterationLoss, Resumed, Snapshot, Task};
+use crate::trainer::{IterationLoss, Resumed, Snapshot, Task, TrainingBackend};
 
 /// Training a [`Forecaster`] on a standardised series.
 pub struct ForecastTask {
@@ -104,11 +103,7 @@ pub fn open_loop(config: &ForecastConfig, standardization: &Standardization) -> 
     }
 }
 
-impl<B: AutodiffBackend> Task<B> for ForecastTask
-where
-    B: RecurrenceBackend,
-    B::InnerBackend: RecurrenceBackend,
-{
+impl<B: TrainingBackend> Task<B> for ForecastTask {
     type Model = Forecaster<B>;
     type Validation = ForecastScores;
 

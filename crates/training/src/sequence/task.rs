@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::AutodiffModule;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use unroll_model::fused::row_cross_entropy;
 use unroll_model::{RecurrenceBackend, SequenceSummarizer};
@@ -17,7 +17,7 @@ use super::scores::{ClassificationScores, RegressionScores, SequenceScores};
 use crate::checkpoint::{VOCABULARY, Which};
 use crate::error::Result;
 use crate::task_checkpoint::{CheckpointKind, TaskCheckpoint};
-use crate::trainer::{IterationLoss, Resumed, Snapshot, Task};
+use crate::trainer::{IterationLoss, Resumed, Snapshot, Task, TrainingBackend};
 
 /// Training a [`SequenceSummarizer`] on encoded samples.
 pub struct SequenceTask {
@@ -86,11 +86,7 @@ impl SequenceTask {
     }
 }
 
-impl<B: AutodiffBackend> Task<B> for SequenceTask
-where
-    B: RecurrenceBackend,
-    B::InnerBackend: RecurrenceBackend,
-{
+impl<B: TrainingBackend> Task<B> for SequenceTask {
     type Model = SequenceSummarizer<B>;
     type Validation = SequenceScores;
 

@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
-use unroll_model::RecurrenceBackend;
 
 use super::core::{RunPlace, TrainingReport, train_task};
-use super::task::{IterationLoss, Resumed, Snapshot, Task};
+use super::task::{IterationLoss, Resumed, Snapshot, Task, TrainingBackend};
 use crate::batches::WindowSource;
 use crate::checkpoint::{self, Checkpoint, CheckpointContents, SavedTensor, Which};
 use crate::config::{Strategy, TrainingConfig};
@@ -148,14 +147,10 @@ pub type LanguageModelReport<B> =
 /// # std::fs::remove_dir_all(&out).unwrap();
 /// # Ok::<(), unroll_training::TrainingError>(())
 /// ```
-pub fn train<B>(
+pub fn train<B: TrainingBackend>(
     run: TrainingRun<'_, B>,
     observer: &mut dyn Observer<Evaluation>,
-) -> Result<LanguageModelReport<B>>
-where
-    B: AutodiffBackend + RecurrenceBackend,
-    B::InnerBackend: RecurrenceBackend,
-{
+) -> Result<LanguageModelReport<B>> {
     let TrainingRun {
         config,
         corpus,
@@ -257,11 +252,7 @@ impl<'a, B: Backend> LanguageModelTask<'a, B> {
     }
 }
 
-impl<B> Task<B> for LanguageModelTask<'_, B>
-where
-    B: AutodiffBackend + RecurrenceBackend,
-    B::InnerBackend: RecurrenceBackend,
-{
+impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
     type Model = LanguageModel<B>;
     type Validation = Evaluation;
 

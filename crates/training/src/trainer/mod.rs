@@ -14,4 +14,4 @@ mod task;
 
 pub use core::{LoopSettings, RunPlace, TaskReport, TrainingReport, train_task};
 pub use language::{LanguageModelReport, LanguageModelTask, TrainingRun, train};
-pub use task::{IterationLoss, Resumed, Snapshot, Task, Validation};
+pub use task::{IterationLoss, Resumed, Snapshot, Task, TrainingBackend, Validation};

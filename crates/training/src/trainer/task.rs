@@ -8,10 +8,23 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use unroll_model::RecurrenceBackend;
 
 use crate::checkpoint::{Progress, SavedTensor, Which};
 use crate::error::Result;
 use crate::metrics::IterationMetrics;
+
+/// A backend the built-in tasks train on: autodiff over the fused recurrences, which the inner
+/// (non-autodiff) backend runs too, for validation and generation.
+pub trait TrainingBackend:
+    AutodiffBackend<InnerBackend: RecurrenceBackend> + RecurrenceBackend
+{
+}
+
+impl<B> TrainingBackend for B where
+    B: AutodiffBackend<InnerBackend: RecurrenceBackend> + RecurrenceBackend
+{
+}
 
 /// What a validation measured, as a task defines it.
 pub trait Validation: Clone + Debug + PartialEq + Serialize + DeserializeOwned {

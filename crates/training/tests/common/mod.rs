@@ -15,19 +15,25 @@ pub fn turn() -> std::sync::MutexGuard<'static, ()> {
     TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Two tests of `check::<B>(backend_name)`: `$on_ndarray` on autodiff ndarray, `$on_flex` on
-/// autodiff flex.
+/// Two tests of `check::<B>(dir)`, each in its turn with a scratch directory named after it:
+/// `$on_ndarray` on autodiff ndarray, `$on_flex` on autodiff flex.
 #[allow(unused_macros)]
 macro_rules! test_on_cpu_backends {
     ($check:ident: $on_ndarray:ident, $on_flex:ident) => {
         #[test]
         fn $on_ndarray() {
-            $check::<burn::backend::Autodiff<burn::backend::NdArray>>("ndarray");
+            let _turn = common::turn();
+            $check::<burn::backend::Autodiff<burn::backend::NdArray>>(&common::scratch(
+                stringify!($on_ndarray),
+            ));
         }
 
         #[test]
         fn $on_flex() {
-            $check::<burn::backend::Autodiff<burn::backend::Flex>>("flex");
+            let _turn = common::turn();
+            $check::<burn::backend::Autodiff<burn::backend::Flex>>(&common::scratch(stringify!(
+                $on_flex
+            )));
         }
     };
 }

@@ -42,11 +42,7 @@ pub(crate) fn forward<E: Real>(
     dims: RecurrenceShape,
     lengths: RowLengths<'_>,
 ) -> (Vec<E>, Vec<E>) {
-    let RecurrenceShape {
-        time,
-        batch,
-        hidden,
-    } = dims;
+    let (time, batch, hidden) = dims.sizes();
     assert_eq!(
         projected.len(),
         time * batch * 3 * hidden,
@@ -163,11 +159,7 @@ pub(crate) fn backward<E: Real>(
     dims: RecurrenceShape,
     lengths: RowLengths<'_>,
 ) -> Gradients<E> {
-    let RecurrenceShape {
-        time,
-        batch,
-        hidden,
-    } = dims;
+    let (time, batch, hidden) = dims.sizes();
     assert_eq!(saved.gates.len(), time * batch * 4 * hidden, "gates shape");
     assert_eq!(saved.states.len(), time * batch * hidden, "states shape");
     assert_eq!(output_gradient.len(), saved.states.len(), "gradient shape");

@@ -61,11 +61,7 @@ pub(crate) fn forward<E: Real>(
     dims: RecurrenceShape,
     lengths: RowLengths<'_>,
 ) -> (Vec<E>, Vec<E>, Vec<E>) {
-    let RecurrenceShape {
-        time,
-        batch,
-        hidden,
-    } = dims;
+    let (time, batch, hidden) = dims.sizes();
     assert_eq!(projected.len(), time * batch * 4 * hidden, "gates shape");
     assert_eq!(initial_hidden.len(), batch * hidden, "h(0) shape");
     assert_eq!(initial_cell.len(), batch * hidden, "c(0) shape");
@@ -318,11 +314,7 @@ pub(crate) fn backward<E: Real>(
     dims: RecurrenceShape,
     lengths: RowLengths<'_>,
 ) -> Gradients<E> {
-    let RecurrenceShape {
-        time,
-        batch,
-        hidden,
-    } = dims;
+    let (time, batch, hidden) = dims.sizes();
     assert_eq!(gates.len(), time * batch * 4 * hidden, "gates shape");
     assert_eq!(saved.cells.len(), time * batch * hidden, "cells shape");
     assert_eq!(

@@ -37,6 +37,13 @@ pub struct RecurrenceShape {
     pub hidden: usize,
 }
 
+impl RecurrenceShape {
+    /// `(time, batch, hidden)`.
+    pub fn sizes(self) -> (usize, usize, usize) {
+        (self.time, self.batch, self.hidden)
+    }
+}
+
 /// Balanced ranges of batch rows, one per core that gets work.
 pub(crate) fn row_ranges(batch: usize) -> Vec<Range<usize>> {
     let cores = rayon::current_num_threads()
@@ -188,11 +195,7 @@ pub(crate) fn backward<E: Real>(
     dims: RecurrenceShape,
     lengths: RowLengths<'_>,
 ) -> (Vec<E>, Vec<E>, Vec<E>) {
-    let RecurrenceShape {
-        time,
-        batch,
-        hidden,
-    } = dims;
+    let (time, batch, hidden) = dims.sizes();
     assert_eq!(states.len(), time * batch * hidden, "states shape");
     assert_eq!(output_gradient.len(), states.len(), "gradient shape");
     lengths.check(dims);
@@ -335,11 +338,7 @@ fn weight_gradient<E: Real>(
     dims: RecurrenceShape,
     width: usize,
 ) -> Vec<E> {
-    let RecurrenceShape {
-        time,
-        batch,
-        hidden,
-    } = dims;
+    let (time, batch, hidden) = dims.sizes();
     let step = batch * width;
     let mut weight_gradient = vec![E::zero(); hidden * width];
     matmul(
