@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{Scratch, TINY, argv, assert_fails, assert_fails_with, corpus_text, path, run, text};
+use common::{
+    Scratch, TINY, argv, assert_fails, assert_fails_with, assert_files, corpus_text, path, run,
+    text,
+};
 use std::path::Path;
 use std::process::Output;
 
@@ -30,14 +33,10 @@ fn train_sample_eval_export_and_resume() {
         text(&output.stderr).contains("backend"),
         "names its backend"
     );
-    for file in [
-        "last/model.bpk",
-        "best/model.bpk",
-        "metrics.jsonl",
-        "loss.png",
-    ] {
-        assert!(run_dir.join(file).is_file(), "{file}");
-    }
+    assert_files(
+        &run_dir,
+        "last/model.bpk best/model.bpk metrics.jsonl loss.png",
+    );
 
     let output = run(&argv!(
         "sample --checkpoint {} --prime Speak --length 40 --seed 1",

@@ -8,7 +8,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{Arg, Scratch, argv, example, example_fails_with, path, run_example, text};
+use common::{
+    Arg, Scratch, argv, assert_files, example, example_fails_with, path, run_example, text,
+};
 
 fn classify(args: &[impl Arg]) -> std::process::Output {
     run_example("classify", args)
@@ -113,15 +115,10 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
     assert_eq!(result["iterations"], 120);
     let accuracy = result["validation"]["accuracy"].as_f64().unwrap();
     assert!(accuracy > 0.9, "the first letter is learnable: {result}");
-    for file in [
-        "last/encoding.json",
-        "best/model.bpk",
-        "metrics.jsonl",
-        "loss.png",
-        "confusion.png",
-    ] {
-        assert!(out.join(file).is_file(), "{file}");
-    }
+    assert_files(
+        &out,
+        "last/encoding.json best/model.bpk metrics.jsonl loss.png confusion.png",
+    );
 
     // eval scores every sample of a file, as JSON or as tables.
     let scores = eval_json(&out, &data);

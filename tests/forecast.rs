@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Arg, Scratch, argv, example_fails_with, path, run_example, text};
+use common::{Arg, Scratch, argv, assert_files, example_fails_with, path, run_example, text};
 
 fn forecast(args: &[impl Arg]) -> std::process::Output {
     run_example("forecast", args)
@@ -43,13 +43,10 @@ fn a_user_trains_evaluates_and_continues_a_csv_series() {
     let validation = &trained["validation"];
     assert_eq!(validation["nrmse"].as_array().unwrap().len(), 30);
     assert!(validation["one_step_nrmse"].as_f64().unwrap() < 1.0);
-    for file in [
-        "last/standardization.json",
-        "metrics.jsonl",
-        "open-loop.png",
-    ] {
-        assert!(out.join(file).is_file(), "{file}");
-    }
+    assert_files(
+        &out,
+        "last/standardization.json metrics.jsonl open-loop.png",
+    );
 
     // Resumed to 60 iterations: the same data, recorded in the run; a changed shape is refused.
     let resumed = forecast(&argv!(

@@ -133,3 +133,10 @@ pub fn path(p: &Path) -> &str {
 
 /// A tiny model trained in well under a second.
 pub const TINY: &str = "--hidden 16 --seq-len 16 --batch 4 --eval-every 10 --seed 3";
+
+/// Asserts that each of the whitespace-separated `files` is a file in `dir`.
+pub fn assert_files(dir: &Path, files: &str) {
+    for file in files.split_whitespace() {
+        assert!(dir.join(file).is_file(), "{file} in {}", dir.display());
+    }
+}

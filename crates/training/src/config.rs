@@ -330,13 +330,6 @@ pub(crate) fn check_max_norm(max_norm: f64) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn named(config: TrainingConfig) -> &'static str {
-        match config.validate() {
-            Err(crate::TrainingError::InvalidSetting { setting, .. }) => setting,
-            other => panic!("expected an invalid setting, got {other:?}"),
-        }
-    }
-
     #[test]
     fn defaults_are_valid_and_round_trip() {
         let config = TrainingConfig::default();
@@ -355,74 +348,47 @@ mod tests {
 
     #[test]
     fn nonsense_is_named() {
-        let base = TrainingConfig::default;
-        assert_eq!(
-            named(TrainingConfig {
-                window: 0,
-                ..base()
-            }),
-            "window"
-        );
-        assert_eq!(named(TrainingConfig { batch: 0, ..base() }), "batch");
-        assert_eq!(
-            named(TrainingConfig {
-                learning_rate: -1.0,
-                ..base()
-            }),
-            "learning_rate"
-        );
-        assert_eq!(
-            named(TrainingConfig {
-                clip: Some(0.0),
-                ..base()
-            }),
-            "clip"
-        );
-        assert_eq!(
-            named(TrainingConfig {
-                validation_fraction: 1.0,
-                ..base()
-            }),
-            "validation_fraction"
-        );
-        let mut c = base();
-        c.model.hidden = 0;
-        assert_eq!(named(c), "hidden");
-        let mut c = base();
-        c.model.dropout = 1.0;
-        assert_eq!(named(c), "dropout");
-        let sampled = |schedule| Strategy::ScheduledSampling {
-            schedule,
-            own: FeedbackChoice::Sample,
-        };
-        let curriculum = Strategy::Curriculum {
-            schedule: CurriculumSchedule {
-                maximum: 10,
-                start: 0,
-                ramp: 100,
-            },
-            own: FeedbackChoice::Probabilities,
-        };
-        for (strategy, setting) in [
-            (
-                sampled(SamplingSchedule::Constant { epsilon: 2.0 }),
-                "epsilon",
-            ),
-            (sampled(SamplingSchedule::InverseSigmoid { k: 0.5 }), "k"),
-            (curriculum, "own"),
-        ] {
-            assert_eq!(named(TrainingConfig { strategy, ..base() }), setting);
+        fn sampled(schedule: SamplingSchedule) -> Strategy {
+            let own = FeedbackChoice::Sample;
+            Strategy::ScheduledSampling { schedule, own }
         }
-        let c = TrainingConfig {
-            learning_rate_schedule: LearningRateSchedule::Exponential { gamma: 1.5 },
-            ..base()
-        };
-        assert_eq!(named(c), "gamma");
-        let c = TrainingConfig {
-            carry_state: true,
-            ..base()
-        };
-        assert_eq!(named(c), "carry_state");
+        crate::error::assert_refusals_named::<TrainingConfig>(
+            TrainingConfig::validate,
+            &[
+                (|c| c.window = 0, "window"),
+                (|c| c.batch = 0, "batch"),
+                (|c| c.learning_rate = -1.0, "learning_rate"),
+                (|c| c.clip = Some(0.0), "clip"),
+                (|c| c.validation_fraction = 1.0, "validation_fraction"),
+                (|c| c.model.hidden = 0, "hidden"),
+                (|c| c.model.dropout = 1.0, "dropout"),
+                (
+                    |c| c.strategy = sampled(SamplingSchedule::Constant { epsilon: 2.0 }),
+                    "epsilon",
+                ),
+                (
+                    |c| c.strategy = sampled(SamplingSchedule::InverseSigmoid { k: 0.5 }),
+                    "k",
+                ),
+                (
+                    |c| {
+                        let schedule = CurriculumSchedule {
+                            maximum: 10,
+                            start: 0,
+                            ramp: 100,
+                        };
+                        let own = FeedbackChoice::Probabilities;
+                        c.strategy = Strategy::Curriculum { schedule, own };
+                    },
+                    "own",
+                ),
+                (
+                    |c| c.learning_rate_schedule = LearningRateSchedule::Exponential { gamma: 1.5 },
+                    "gamma",
+                ),
+                (|c| c.carry_state = true, "carry_state"),
+            ],
+        );
     }
 
     #[test]

@@ -168,3 +168,26 @@ pub(crate) fn io_error(path: &std::path::Path, source: std::io::Error) -> Traini
         source,
     }
 }
+
+/// A change of settings and the setting its refusal must name.
+#[cfg(test)]
+pub(crate) type NamedChange<C> = (fn(&mut C), &'static str);
+
+/// Asserts that `validate` refuses each change of the default settings with an error that names
+/// the setting written beside the change.
+#[cfg(test)]
+pub(crate) fn assert_refusals_named<C: Default + std::fmt::Debug>(
+    validate: fn(&C) -> Result<()>,
+    changes: &[NamedChange<C>],
+) {
+    for (change, setting) in changes {
+        let mut config = C::default();
+        change(&mut config);
+        match validate(&config) {
+            Err(TrainingError::InvalidSetting { setting: named, .. }) => {
+                assert_eq!(named, *setting, "{config:?}")
+            }
+            other => panic!("{config:?}: expected an error naming {setting}, got {other:?}"),
+        }
+    }
+}

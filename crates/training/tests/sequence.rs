@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::ElementConversion;
-use common::{place, scratch, test_on_cpu_backends, turn};
+use common::{assert_files, place, scratch, test_on_cpu_backends, turn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use unroll_training::sequence::batches::BucketedBatches;
@@ -101,14 +101,10 @@ fn classifier_learns_and_resumes<B: TrainingBackend>(dir: &Path) {
     );
     assert!(scores.majority_accuracy < 0.6, "chance is about one half");
     assert_eq!(scores.classes.len(), 2);
-    for file in [
-        "last/encoding.json",
-        "best/model.bpk",
-        "metrics.jsonl",
-        "loss.png",
-    ] {
-        assert!(out.join(file).is_file(), "{file}");
-    }
+    assert_files(
+        &out,
+        "last/encoding.json best/model.bpk metrics.jsonl loss.png",
+    );
 
     // Stopped at 100 and resumed to 200: the same run, to the last digit.
     let halves = dir.join("halves");

@@ -2,11 +2,14 @@
 //! two classes a real-valued sequence belongs to, with its own batches, loss, validation record
 //! and checkpoint files, and gets checkpoints, metrics and the report from the loop.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Device, ElementConversion, Int, Tensor, TensorData};
+use common::{assert_files, scratch};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -155,8 +158,7 @@ impl Task<B> for SignTask {
 
 #[test]
 fn a_sequence_classifier_trains_in_the_shared_loop() {
-    let out = std::env::temp_dir().join(format!("unroll-task-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
+    let out = scratch("task");
     let mut task = SignTask {
         validation: sequences(256, 7),
     };
@@ -201,14 +203,10 @@ fn a_sequence_classifier_trains_in_the_shared_loop() {
         report.best_validation, lowest,
         "the best is the task's own loss"
     );
-    for file in [
-        "last/checksums.json",
-        "best/model.bpk",
-        "metrics.jsonl",
-        "loss.png",
-    ] {
-        assert!(out.join(file).is_file(), "{file}");
-    }
+    assert_files(
+        &out,
+        "last/checksums.json best/model.bpk metrics.jsonl loss.png",
+    );
     let logged = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert!(
         logged.contains("\"accuracy\""),

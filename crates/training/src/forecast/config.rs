@@ -194,47 +194,25 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_nonsense_is_named() {
         ForecastConfig::default().validate().unwrap();
-        let named = |config: ForecastConfig| match config.validate() {
-            Err(crate::TrainingError::InvalidSetting { setting, .. }) => setting,
-            other => panic!("expected an invalid setting, got {other:?}"),
-        };
-        let base = ForecastConfig::default;
-        assert_eq!(
-            named(ForecastConfig {
-                window: 0,
-                ..base()
-            }),
-            "window"
-        );
-        assert_eq!(
-            named(ForecastConfig {
-                horizon: 0,
-                ..base()
-            }),
-            "horizon"
-        );
-        assert_eq!(
-            named(ForecastConfig {
-                valid_threshold: -1.0,
-                ..base()
-            }),
-            "valid_threshold"
-        );
-        let mut layered = base();
-        layered.model.layers = 2;
-        assert_eq!(named(layered), "layers");
-        assert_eq!(
-            named(ForecastConfig {
-                strategy: ForecastStrategy::Curriculum {
-                    schedule: CurriculumSchedule {
-                        maximum: 51,
-                        start: 0,
-                        ramp: 10
-                    }
-                },
-                ..base()
-            }),
-            "maximum"
+        crate::error::assert_refusals_named::<ForecastConfig>(
+            ForecastConfig::validate,
+            &[
+                (|c| c.window = 0, "window"),
+                (|c| c.horizon = 0, "horizon"),
+                (|c| c.valid_threshold = -1.0, "valid_threshold"),
+                (|c| c.model.layers = 2, "layers"),
+                (
+                    |c| {
+                        let schedule = CurriculumSchedule {
+                            maximum: 51,
+                            start: 0,
+                            ramp: 10,
+                        };
+                        c.strategy = ForecastStrategy::Curriculum { schedule };
+                    },
+                    "maximum",
+                ),
+            ],
         );
     }
 }

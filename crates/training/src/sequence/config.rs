@@ -141,32 +141,16 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_nonsense_is_named() {
         SequenceConfig::default().validate().unwrap();
-        let named = |config: SequenceConfig| match config.validate() {
-            Err(crate::TrainingError::InvalidSetting { setting, .. }) => setting,
-            other => panic!("expected an invalid setting, got {other:?}"),
-        };
-        let base = SequenceConfig::default;
-        assert_eq!(named(SequenceConfig { batch: 0, ..base() }), "batch");
-        assert_eq!(
-            named(SequenceConfig {
-                iterations: 0,
-                ..base()
-            }),
-            "iterations"
+        crate::error::assert_refusals_named::<SequenceConfig>(
+            SequenceConfig::validate,
+            &[
+                (|c| c.batch = 0, "batch"),
+                (|c| c.iterations = 0, "iterations"),
+                (|c| c.learning_rate = f64::NAN, "learning_rate"),
+                (|c| c.model.hidden = 0, "hidden"),
+                (|c| c.model.pattern = Pattern::Output, "pattern"),
+            ],
         );
-        assert_eq!(
-            named(SequenceConfig {
-                learning_rate: f64::NAN,
-                ..base()
-            }),
-            "learning_rate"
-        );
-        let mut wide = base();
-        wide.model.hidden = 0;
-        assert_eq!(named(wide), "hidden");
-        let mut output = base();
-        output.model.pattern = Pattern::Output;
-        assert_eq!(named(output), "pattern");
         let familiar: SequenceConfig = serde_json::from_str(r#"{"steps": 5}"#).unwrap();
         assert_eq!(familiar.iterations, 5);
     }

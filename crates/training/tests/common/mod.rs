@@ -55,3 +55,10 @@ pub fn place(out: &Path, resume_from: Option<PathBuf>) -> RunPlace {
         ..RunPlace::new(out, "test")
     }
 }
+
+/// Asserts that each of the whitespace-separated `files` is a file in `dir`.
+pub fn assert_files(dir: &Path, files: &str) {
+    for file in files.split_whitespace() {
+        assert!(dir.join(file).is_file(), "{file} in {}", dir.display());
+    }
+}
