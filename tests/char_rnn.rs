@@ -5,7 +5,7 @@ mod common;
 
 use common::{
     Scratch, TINY, argv, assert_fails, assert_fails_with, assert_files, corpus_text, path, run,
-    text,
+    succeeded, text,
 };
 use std::path::Path;
 use std::process::Output;
@@ -24,8 +24,7 @@ fn train_sample_eval_export_and_resume() {
     let scratch = Scratch::new("all");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let run_dir = scratch.0.join("run");
-    let output = train_tiny(&data, &run_dir, "20");
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = succeeded(train_tiny(&data, &run_dir, "20"));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(result["iterations"], 20);
     assert!(result["validation"]["nats_per_symbol"].as_f64().unwrap() > 0.0);
@@ -38,11 +37,10 @@ fn train_sample_eval_export_and_resume() {
         "last/model.bpk best/model.bpk metrics.jsonl loss.png",
     );
 
-    let output = run(&argv!(
+    let output = succeeded(run(&argv!(
         "sample --checkpoint {} --prime Speak --length 40 --seed 1",
         path(&run_dir)
-    ));
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    )));
     let streamed = text(&output.stdout);
     assert!(
         streamed.starts_with("Speak") && streamed.chars().count() >= 45,
@@ -55,12 +53,11 @@ fn train_sample_eval_export_and_resume() {
     let sampled: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(sampled["text"].as_str().unwrap().chars().count(), 10);
 
-    let output = run(&argv!(
+    let output = succeeded(run(&argv!(
         "eval --checkpoint {} --data {} --json",
         path(&run_dir),
         path(&data)
-    ));
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    )));
     let evaluation: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(
         evaluation["evaluation"]["nats_per_symbol"], result["validation"]["nats_per_symbol"],
@@ -72,21 +69,19 @@ fn train_sample_eval_export_and_resume() {
         ("burnpack", "model.bpk"),
     ] {
         let out = scratch.0.join(name);
-        let output = run(&argv!(
+        succeeded(run(&argv!(
             "export --checkpoint {} --format {format} --out {}",
             path(&run_dir),
             path(&out)
-        ));
-        assert!(output.status.success(), "{}", text(&output.stderr));
+        )));
         assert!(std::fs::metadata(&out).unwrap().len() > 1000);
     }
 
-    let output = run(&argv!(
+    let output = succeeded(run(&argv!(
         "train --data {} --resume {} --steps 30 --json",
         path(&data),
         path(&run_dir)
-    ));
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    )));
     let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(resumed["iterations"], 30);
     let lines = std::fs::read_to_string(run_dir.join("metrics.jsonl")).unwrap();
@@ -111,13 +106,12 @@ fn settings_come_from_a_config_file() {
         b"window = 12\nbatch = 3\nsteps = 6\neval_every = 3\n[model]\nhidden = 8\npattern = \"output\"\n",
     );
     let run_dir = scratch.0.join("run");
-    let output = run(&argv!(
+    let output = succeeded(run(&argv!(
         "train --data {} --out {} --config {} --steps 9 --json",
         path(&data),
         path(&run_dir),
         path(&config)
-    ));
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    )));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(result["iterations"], 9, "the flag wins over the file");
     assert!(
@@ -202,13 +196,12 @@ fn scheduled_sampling_trains_alike_on_both_paths() {
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let loss = |name: &str, extra: &str| {
         let run_dir = scratch.0.join(name);
-        let output = run(&argv!(
+        let output = succeeded(run(&argv!(
             "train --data {} --out {} --steps 6 --json --strategy scheduled-sampling \
              --schedule constant --epsilon 0.5 {TINY} {extra}",
             path(&data),
             path(&run_dir)
-        ));
-        assert!(output.status.success(), "{}", text(&output.stderr));
+        )));
         let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
         report["final_training_loss"].as_f64().unwrap()
     };
@@ -250,13 +243,11 @@ fn eval_runs_the_model_open_loop() {
         .collect();
     let data = scratch.file("additions.txt", lines.as_bytes());
     let run_dir = scratch.0.join("run");
-    let trained = train_tiny(&data, &run_dir, "40");
-    assert!(trained.status.success(), "{}", text(&trained.stderr));
-    let output = run(&argv!(
+    succeeded(train_tiny(&data, &run_dir, "40"));
+    let output = succeeded(run(&argv!(
         "eval --checkpoint {} --open-loop --prompts 30 --generate 500 --json",
         path(&run_dir)
-    ));
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    )));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let open_loop = &result["open_loop"];
     assert_eq!(open_loop["additions"]["prompts"], 30);
@@ -269,13 +260,12 @@ fn eval_runs_the_model_open_loop() {
     // Text without additions has no prompts to answer, only divergences.
     let prose = scratch.file("prose.txt", corpus_text().as_bytes());
     let prose_run = scratch.0.join("prose");
-    assert!(train_tiny(&prose, &prose_run, "10").status.success());
-    let output = run(&argv!(
+    succeeded(train_tiny(&prose, &prose_run, "10"));
+    let output = succeeded(run(&argv!(
         "eval --checkpoint {} --open-loop --generate 300",
         path(&prose_run)
-    ));
+    )));
     let shown = text(&output.stdout);
-    assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(!shown.contains("addition prompts"), "{shown}");
     assert!(shown.contains("4-grams"), "{shown}");
 }

@@ -9,7 +9,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::{
-    Arg, Scratch, argv, assert_files, example, example_fails_with, path, run_example, text,
+    Arg, Scratch, argv, assert_files, example, example_fails_with, path, run_example, succeeded,
+    text,
 };
 
 fn classify(args: &[impl Arg]) -> std::process::Output {
@@ -56,12 +57,11 @@ fn train(data: &Path, out: &Path, iterations: &str, extra: &str) -> std::process
 
 /// `eval --json` of checkpoint `run` on `data`, succeeded.
 fn eval_json(run: &Path, data: &Path) -> serde_json::Value {
-    let output = classify(&argv!(
+    let output = succeeded(classify(&argv!(
         "eval --checkpoint {} --data {} --json",
         path(run),
         path(data)
-    ));
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    )));
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
@@ -92,8 +92,7 @@ fn predict_from_open_stdin(out: &Path) {
     };
     stdin.write_all(b"\nyxxyx\n").unwrap();
     drop(stdin);
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    succeeded(child.wait_with_output().unwrap());
     let lines: Vec<serde_json::Value> = std::iter::once(first)
         .chain(answers.iter())
         .map(|l| serde_json::from_str(&l).unwrap())
@@ -109,8 +108,7 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
     let scratch = Scratch::new("classify");
     let data = scratch.file("train.tsv", tsv().as_bytes());
     let out = scratch.0.join("run");
-    let output = train(&data, &out, "120", "");
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = succeeded(train(&data, &out, "120", ""));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(result["iterations"], 120);
     let accuracy = result["validation"]["accuracy"].as_f64().unwrap();
@@ -144,12 +142,11 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
 
     // export: PyTorch's names, the encoding in the metadata.
     let exported = scratch.0.join("model.safetensors");
-    let output = classify(&argv!(
+    succeeded(classify(&argv!(
         "export --checkpoint {} --out {}",
         path(&out),
         path(&exported)
-    ));
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    )));
     let bytes = std::fs::read(&exported).unwrap();
     let header_length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let header = String::from_utf8_lossy(&bytes[8..8 + header_length]);
@@ -168,11 +165,10 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
     );
 
     // Resuming continues the run up to the new count.
-    let output = classify(&argv!(
+    let output = succeeded(classify(&argv!(
         "train --resume {} --iterations 140 --json",
         path(&out)
-    ));
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    )));
     let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(resumed["first_iteration"], 120);
     assert_eq!(resumed["iterations"], 140);
@@ -189,18 +185,25 @@ fn a_resumed_run_keeps_its_data_and_validation_file_to_the_last_digit() {
     let first: String = tsv().lines().take(30).map(|l| format!("{l}\n")).collect();
     let val = scratch.file("val.tsv", first.as_bytes());
     let straight = scratch.0.join("straight");
-    let output = train(&data, &straight, "40", &format!("--val {}", path(&val)));
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = succeeded(train(
+        &data,
+        &straight,
+        "40",
+        &format!("--val {}", path(&val)),
+    ));
     let whole: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let halves = scratch.0.join("halves");
-    let output = train(&data, &halves, "20", &format!("--val {}", path(&val)));
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    succeeded(train(
+        &data,
+        &halves,
+        "20",
+        &format!("--val {}", path(&val)),
+    ));
     // Neither the data nor the validation file named again: the run recorded both.
-    let output = classify(&argv!(
+    let output = succeeded(classify(&argv!(
         "train --resume {} --iterations 40 --json",
         path(&halves)
-    ));
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    )));
     let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(resumed["validation"], whole["validation"]);
     assert_eq!(resumed["final_training_loss"], whole["final_training_loss"]);
@@ -224,8 +227,7 @@ fn a_csv_regressor_reports_error_beside_the_mean() {
     }
     let data = scratch.file("sums.csv", csv.as_bytes());
     let out = scratch.0.join("run");
-    let output = train(&data, &out, "200", "");
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = succeeded(train(&data, &out, "200", ""));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let validation = &result["validation"];
     for key in ["mse", "mae", "r2", "baseline_mse"] {
@@ -234,12 +236,11 @@ fn a_csv_regressor_reports_error_beside_the_mean() {
     let scores = eval_json(&out, &data);
     assert!(scores["r2"].is_number(), "{scores}");
     let input = scratch.file("rows.txt", b"0.1, 0.2, 0.3\n");
-    let output = classify(&argv!(
+    let output = succeeded(classify(&argv!(
         "predict --checkpoint {} --input {}",
         path(&out),
         path(&input)
-    ));
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    )));
     let value: f64 = text(&output.stdout)
         .split('\t')
         .next()
@@ -298,8 +299,7 @@ fn bad_data_gives_one_line_naming_file_and_line() {
 
     // A label at evaluation the model never saw; a checkpoint of another kind.
     let data = scratch.file("train.tsv", tsv().as_bytes());
-    let output = train(&data, &out, "10", "");
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    succeeded(train(&data, &out, "10", ""));
     let unseen = scratch.file("unseen.tsv", b"starts-x\txy\nstarts-z\tyx\n");
     fails(
         &argv!("eval --checkpoint {o} --data {}", path(&unseen)),
@@ -312,12 +312,11 @@ fn bad_data_gives_one_line_naming_file_and_line() {
     );
     let lm = scratch.0.join("lm");
     let corpus = scratch.file("corpus.txt", common::corpus_text().as_bytes());
-    let output = common::run(&argv!(
+    succeeded(common::run(&argv!(
         "train --data {} --out {} --steps 2 --hidden 8 --seq-len 8 --batch 2",
         path(&corpus),
         path(&lm)
-    ));
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    )));
     fails(
         &argv!("eval --checkpoint {} --data {}", path(&lm), path(&data)),
         "language model's checkpoint",

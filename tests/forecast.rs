@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{Arg, Scratch, argv, assert_files, example_fails_with, path, run_example, text};
+use common::{
+    Arg, Scratch, argv, assert_files, example_fails_with, path, run_example, succeeded, text,
+};
 
 fn forecast(args: &[impl Arg]) -> std::process::Output {
     run_example("forecast", args)
@@ -25,8 +27,9 @@ const TINY: &str = "--hidden 16 --batch 8 --window 20 --warmup 10 --horizon 30 -
 #[test]
 fn a_user_trains_evaluates_and_continues_a_csv_series() {
     let scratch = Scratch::new("forecast-csv");
-    let generated = forecast(&["generate", "--length", "800", "--noise", "0.01"]);
-    assert!(generated.status.success(), "{}", text(&generated.stderr));
+    let generated = succeeded(forecast(&[
+        "generate", "--length", "800", "--noise", "0.01",
+    ]));
     let csv = text(&generated.stdout);
     assert_eq!(csv.lines().next(), Some("x,y,z"));
     assert_eq!(csv.lines().count(), 801);
@@ -74,12 +77,11 @@ fn a_user_trains_evaluates_and_continues_a_csv_series() {
     assert_eq!(own["one_step_mse"], resumed["validation"]["one_step_mse"]);
 
     // The series continued after its last row, in its own columns and units.
-    let continued = forecast(&argv!(
+    let continued = succeeded(forecast(&argv!(
         "forecast --checkpoint {} --data {} --horizon 5",
         path(&out),
         path(&data)
-    ));
-    assert!(continued.status.success(), "{}", text(&continued.stderr));
+    )));
     let lines: Vec<String> = text(&continued.stdout).lines().map(String::from).collect();
     assert_eq!(lines[0], "x,y,z");
     assert_eq!(lines.len(), 6);
@@ -106,12 +108,11 @@ fn a_user_trains_evaluates_and_continues_a_csv_series() {
 
     // Exported for PyTorch (scripts/pytorch_forecast.py loads it).
     let exported = scratch.0.join("model.safetensors");
-    let export = forecast(&argv!(
+    succeeded(forecast(&argv!(
         "export --checkpoint {} --out {}",
         path(&out),
         path(&exported)
-    ));
-    assert!(export.status.success(), "{}", text(&export.stderr));
+    )));
     assert!(std::fs::metadata(&exported).unwrap().len() > 1000);
 }
 
@@ -142,11 +143,10 @@ fn mistakes_with_the_data_are_one_error_line() {
 
     // A checkpoint of three columns refuses a series of two.
     let out = scratch.0.join("run");
-    let trained = forecast(&argv!(
+    succeeded(forecast(&argv!(
         "train --system lorenz --length 400 --iterations 5 --out {} {TINY}",
         path(&out)
-    ));
-    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    )));
     let two = scratch.file("two.csv", b"1,2\n3,4\n");
     fails(
         &argv!(

@@ -414,14 +414,10 @@ fn training_steps_and_checkpoints_cross_backends() {
     let scratch = Scratch(std::env::temp_dir().join(format!("unroll-gpu-{}", std::process::id())));
     let text = "the cat sat on the mat. the dog ran. ".repeat(30);
     let corpus = Corpus::from_bytes(text.as_bytes(), SymbolMode::Text).unwrap();
-    let mut config = TrainingConfig {
-        window: 12,
-        batch: 4,
-        iterations: 2,
-        eval_every: 2,
-        ..TrainingConfig::default()
-    };
-    config.model.hidden = 16;
+    // Settings as a settings file gives them; the rest are the defaults.
+    let settings =
+        r#"{"window": 12, "batch": 4, "iterations": 2, "eval_every": 2, "model": {"hidden": 16}}"#;
+    let config: TrainingConfig = serde_json::from_str(settings).unwrap();
     let start = scratch.0.join("start");
     let run = |iterations: u64, out: &PathBuf, from: &PathBuf, on_gpu: bool| {
         let config = TrainingConfig {

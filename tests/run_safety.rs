@@ -13,7 +13,7 @@ use unroll::training::metrics::read_run_metrics;
 
 use common::{
     Arg, Scratch, TINY, argv, assert_clean_error, assert_fails, assert_fails_with, binary,
-    corpus_text, path, run, text,
+    corpus_text, path, run, succeeded, text,
 };
 
 /// `train --data DATA --out OUT --steps STEPS`, the tiny model and `extra`.
@@ -30,9 +30,8 @@ fn train_args(data: &Path, out: &Path, extra: &str) -> Vec<String> {
     argv!("train --data {} --out {} {extra}", path(data), path(out))
 }
 
-fn ok(output: &std::process::Output) -> String {
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    text(&output.stdout)
+fn ok(output: std::process::Output) -> String {
+    text(&succeeded(output).stdout)
 }
 
 fn last_iteration(run_dir: &Path) -> u64 {
@@ -115,7 +114,7 @@ fn an_existing_run_is_never_replaced_silently() {
     let scratch = Scratch::new("replace");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
-    ok(&train(&data, &out, "20", ""));
+    ok(train(&data, &out, "20", ""));
     let weights = std::fs::read(out.join("last/model.bpk")).unwrap();
     // Case 1: another run into the same directory.
     let mut args = argv!(
@@ -131,7 +130,7 @@ fn an_existing_run_is_never_replaced_silently() {
     assert_eq!(std::fs::read(out.join("last/model.bpk")).unwrap(), weights);
     // --force starts over.
     args.push("--force".into());
-    ok(&run(&args));
+    ok(run(&args));
     assert_eq!(last_iteration(&out), 5);
     assert_eq!(metric_iterations(&out), [1, 2, 3, 4, 5]);
 
@@ -142,7 +141,7 @@ fn an_existing_run_is_never_replaced_silently() {
             .current_dir(&scratch.0)
             .output()
             .unwrap();
-        let result: serde_json::Value = serde_json::from_str(&ok(&output)).unwrap();
+        let result: serde_json::Value = serde_json::from_str(&ok(output)).unwrap();
         assert!(
             result["checkpoint"].as_str().unwrap().ends_with(expected),
             "{result}"
@@ -156,10 +155,10 @@ fn resuming_from_best_never_rewinds_last() {
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
     // lr 0 after the first validations would keep `best` early; any best ≤ last will do.
-    ok(&train(&data, &out, "30", ""));
+    ok(train(&data, &out, "30", ""));
     let best = out.join("best");
     // Make `last` strictly ahead of `best` for the test's sake.
-    ok(&run(&argv!("train --resume {} --steps 40", path(&out))));
+    ok(run(&argv!("train --resume {} --steps 40", path(&out))));
     let before = std::fs::read(out.join("last/model.bpk")).unwrap();
     let best_iteration = {
         let p: serde_json::Value =
@@ -180,7 +179,7 @@ fn resuming_from_best_never_rewinds_last() {
         path(&best),
         path(&branch)
     ));
-    let result: serde_json::Value = serde_json::from_str(&ok(&output)).unwrap();
+    let result: serde_json::Value = serde_json::from_str(&ok(output)).unwrap();
     assert_eq!(result["first_iteration"], best_iteration);
     let expected: Vec<u64> = (1..=45).collect();
     assert_eq!(metric_iterations(&branch), expected);
@@ -192,7 +191,7 @@ fn one_writer_per_run_directory() {
     let scratch = Scratch::new("lock");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
-    ok(&train(&data, &out, "10", ""));
+    ok(train(&data, &out, "10", ""));
     // Resumed, it keeps the run's settings: a checkpoint every 10 iterations.
     let long_run = start_long_run(&["--resume", path(&out)]);
     // Case 3: a second writer gets a clear error naming the holder.
@@ -213,10 +212,7 @@ fn one_writer_per_run_directory() {
     signal(&long_run.child, "INT");
     let (code, _) = finish(long_run);
     assert_eq!(code, Some(130));
-    ok(&run(&argv!(
-        "sample --checkpoint {} --length 5",
-        path(&out)
-    )));
+    ok(run(&argv!("sample --checkpoint {} --length 5", path(&out))));
 }
 
 #[test]
@@ -242,7 +238,7 @@ fn the_first_signal_saves_the_run_and_a_second_ends_it_at_once() {
         assert_eq!(*metric_iterations(&out).last().unwrap(), iteration);
         assert!(out.join("loss.png").is_file());
         // The interrupted run continues.
-        ok(&run(&[
+        ok(run(&[
             "train",
             "--resume",
             path(&out),
@@ -313,9 +309,9 @@ fn resuming_accepts_the_same_settings_and_the_recorded_data() {
     let scratch = Scratch::new("resume");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
-    ok(&train(&data, &out, "20", ""));
+    ok(train(&data, &out, "20", ""));
     // Case 7: the original command plus --resume works.
-    let stdout = ok(&run(&argv!(
+    let stdout = ok(run(&argv!(
         "train --data {} --resume {} --steps 25 {TINY} --layers 1 --dropout 0 --pattern hidden \
          --optimizer adam",
         path(&data),
@@ -346,21 +342,16 @@ fn resuming_accepts_the_same_settings_and_the_recorded_data() {
         "--bytes",
     );
     // Case 8: without --data the recorded file is used; a change to it is reported.
-    let stderr = text(&ok_output(&run(&argv!("train --resume {} --steps 30", path(&out)))).stderr);
+    let stderr = text(&succeeded(run(&argv!("train --resume {} --steps 30", path(&out)))).stderr);
     assert!(stderr.contains("recorded in the run"), "{stderr}");
     assert!(!stderr.contains("changed"), "{stderr}");
     let mut changed = corpus_text();
     changed.push_str("Speak, speak.\n");
     std::fs::write(&data, changed).unwrap();
-    let stderr = text(&ok_output(&run(&argv!("train --resume {} --steps 32", path(&out)))).stderr);
+    let stderr = text(&succeeded(run(&argv!("train --resume {} --steps 32", path(&out)))).stderr);
     assert!(stderr.contains("changed since"), "{stderr}");
     std::fs::remove_file(&data).unwrap();
     assert_fails(&argv!("train --resume {} --steps 34", path(&out)), "--data");
-}
-
-fn ok_output(output: &std::process::Output) -> &std::process::Output {
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    output
 }
 
 #[test]
@@ -368,7 +359,7 @@ fn damaged_checkpoints_are_refused() {
     let scratch = Scratch::new("damaged");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
-    ok(&train(&data, &out, "20", ""));
+    ok(train(&data, &out, "20", ""));
     let pristine = scratch.0.join("pristine");
     copy_dir(&out.join("last"), &pristine);
     let restore = || {
@@ -411,10 +402,7 @@ fn damaged_checkpoints_are_refused() {
         "vocabulary.json: damaged",
     );
     restore();
-    ok(&run(&argv!(
-        "sample --checkpoint {} --length 5",
-        path(&out)
-    )));
+    ok(run(&argv!("sample --checkpoint {} --length 5", path(&out))));
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -445,7 +433,7 @@ fn absurd_sizes_and_endless_inputs_are_refused() {
         );
     }
     assert!(!out.join("last").exists());
-    ok(&train(&data, &out, "2", ""));
+    ok(train(&data, &out, "2", ""));
     assert_fails(
         &argv!("sample --checkpoint {} --length {huge}", path(&out)),
         "memory",
@@ -469,14 +457,14 @@ fn export_follows_links_and_refuses_special_files() {
     let scratch = Scratch::new("export");
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     let out = scratch.0.join("r");
-    ok(&train(&data, &out, "2", ""));
+    ok(train(&data, &out, "2", ""));
     // Case 15: a link is followed (the file it points to is written, the link stays).
     #[cfg(unix)]
     {
         let target = scratch.0.join("real.st");
         let link = scratch.0.join("link.st");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        ok(&run(&argv!(
+        ok(run(&argv!(
             "export --checkpoint {} --out {}",
             path(&out),
             path(&link)
@@ -532,7 +520,7 @@ fn smaller_cases_give_one_clear_line() {
     );
 
     let out = scratch.0.join("r2");
-    ok(&train(&data, &out, "10", ""));
+    ok(train(&data, &out, "10", ""));
     // Case 17: --best on a `last` checkpoint directory.
     assert_fails(
         &[
@@ -550,7 +538,7 @@ fn smaller_cases_give_one_clear_line() {
     assert_fails_with(&argv!("train --time-limit 0"), "minutes above 0", 2);
     // A time limit ends the run early, validated and checkpointed; exit status 0.
     let timed = scratch.0.join("timed");
-    ok(&train(&data, &timed, "100000", "--time-limit 0.001"));
+    ok(train(&data, &timed, "100000", "--time-limit 0.001"));
     assert!(
         last_iteration(&timed) < 100000,
         "{}",
@@ -577,13 +565,13 @@ fn smaller_cases_give_one_clear_line() {
     let mut with_bom = "\u{FEFF}".as_bytes().to_vec();
     with_bom.extend(corpus_text().as_bytes());
     let bom = scratch.file("bom.txt", &with_bom);
-    ok(&run(&argv!(
+    ok(run(&argv!(
         "eval --checkpoint {} --data {}",
         path(&out),
         path(&bom)
     )));
     let bom_run = scratch.0.join("bom-run");
-    ok(&train(&bom, &bom_run, "2", ""));
+    ok(train(&bom, &bom_run, "2", ""));
     let vocabulary = std::fs::read_to_string(bom_run.join("last/vocabulary.json")).unwrap();
     assert!(
         !vocabulary.contains('\u{FEFF}') && !vocabulary.contains("feff"),

@@ -140,3 +140,9 @@ pub fn assert_files(dir: &Path, files: &str) {
         assert!(dir.join(file).is_file(), "{file} in {}", dir.display());
     }
 }
+
+/// `output`, once it is asserted to come from a successful run (else its stderr is shown).
+pub fn succeeded(output: Output) -> Output {
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    output
+}

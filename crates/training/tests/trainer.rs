@@ -39,17 +39,11 @@ fn corpus() -> Corpus {
 }
 
 fn small(iterations: u64) -> TrainingConfig {
-    let mut config = TrainingConfig {
-        window: 8,
-        batch: 4,
+    let settings = r#"{"window": 8, "batch": 4, "eval_every": 3, "log_every": 1, "seed": 5, "model": {"hidden": 16}}"#;
+    TrainingConfig {
         iterations,
-        eval_every: 3,
-        log_every: 1,
-        seed: 5,
-        ..TrainingConfig::default()
-    };
-    config.model.hidden = 16;
-    config
+        ..serde_json::from_str(settings).unwrap()
+    }
 }
 
 struct Scratch(PathBuf);
