@@ -499,8 +499,7 @@ mod tests {
     /// the training run writes the next one over it.
     #[test]
     fn a_checkpoint_replaced_while_it_is_read_is_read_whole() {
-        let run = std::env::temp_dir().join(format!("unroll-replaced-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&run);
+        let run = crate::durable::scratch("replaced");
         let files = |generation: u8| -> Vec<(&'static str, Vec<u8>)> {
             ["a", "b", "c", "d", "e", "f", "g", "h"]
                 .into_iter()

@@ -181,7 +181,10 @@ pub fn generate<B: RecurrenceBackend>(
 mod tests {
     use super::*;
 
-    fn frequencies(options: SamplingOptions, logits: &[f32]) -> Vec<f64> {
+    /// How often each class is drawn under the default options with `change` made.
+    fn frequencies(change: fn(&mut SamplingOptions), logits: &[f32]) -> Vec<f64> {
+        let mut options = SamplingOptions::default();
+        change(&mut options);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let mut counts = vec![0usize; logits.len()];
         let draws = 20_000;
@@ -195,41 +198,19 @@ mod tests {
     fn sampling_rules() {
         let p = [0.5f32, 0.3, 0.15, 0.05];
         let logits: Vec<f32> = p.iter().map(|x| x.ln()).collect();
-        let plain = frequencies(SamplingOptions::default(), &logits);
+        let plain = frequencies(|_| (), &logits);
         for (f, e) in plain.iter().zip(p) {
             assert!((f - f64::from(e)).abs() < 0.015, "{plain:?}");
         }
-        let argmax = SamplingOptions {
-            argmax: true,
-            ..Default::default()
-        };
-        assert_eq!(frequencies(argmax, &logits)[0], 1.0);
-        let top_2 = frequencies(
-            SamplingOptions {
-                top_k: Some(2),
-                ..Default::default()
-            },
-            &logits,
-        );
+        assert_eq!(frequencies(|o| o.argmax = true, &logits)[0], 1.0);
+        let top_2 = frequencies(|o| o.top_k = Some(2), &logits);
         assert_eq!(top_2[2] + top_2[3], 0.0);
         assert!((top_2[0] - 0.625).abs() < 0.015, "{top_2:?}");
         // Nucleus 0.8: 0.5 + 0.3 reaches it, so only the first two remain.
-        let nucleus = frequencies(
-            SamplingOptions {
-                top_p: Some(0.8),
-                ..Default::default()
-            },
-            &logits,
-        );
+        let nucleus = frequencies(|o| o.top_p = Some(0.8), &logits);
         assert_eq!(nucleus[2] + nucleus[3], 0.0);
         // Temperature 0.5 squares the probabilities before renormalising.
-        let cold = frequencies(
-            SamplingOptions {
-                temperature: 0.5,
-                ..Default::default()
-            },
-            &logits,
-        );
+        let cold = frequencies(|o| o.temperature = 0.5, &logits);
         let squares: f64 = p.iter().map(|x| f64::from(x * x)).sum();
         assert!((cold[0] - 0.25 / squares).abs() < 0.015, "{cold:?}");
     }

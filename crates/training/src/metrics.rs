@@ -111,8 +111,7 @@ mod tests {
         if !cfg!(feature = "plot") {
             return;
         }
-        let dir = std::env::temp_dir().join(format!("unroll-plot-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::durable::scratch("plot");
         let path = dir.join("loss.png");
         plot_losses(&history, &path).unwrap();
         let bytes = std::fs::read(&path).unwrap();

@@ -156,8 +156,7 @@ mod tests {
 
     #[test]
     fn a_second_writer_is_refused_with_the_holders_pid() {
-        let dir = std::env::temp_dir().join(format!("unroll-lock-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = crate::durable::scratch("lock");
         let first = lock(&dir).unwrap();
         // The lock belongs to the open file, so a second open in this process conflicts too.
         match lock(&dir) {
@@ -175,8 +174,7 @@ mod tests {
 
     #[test]
     fn starting_over_removes_only_what_a_run_wrote() {
-        let dir = std::env::temp_dir().join(format!("unroll-clear-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = crate::durable::scratch("clear");
         std::fs::create_dir_all(dir.join("last")).unwrap();
         std::fs::write(dir.join("metrics.jsonl"), "").unwrap();
         std::fs::write(dir.join("notes.txt"), "mine").unwrap();

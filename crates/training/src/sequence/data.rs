@@ -239,9 +239,8 @@ mod tests {
     use super::*;
 
     fn file(name: &str, contents: &[u8]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("unroll-data-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
+        // A directory per file name: tests run at once, and each wipes its own.
+        let path = crate::durable::scratch(&format!("data-{name}")).join(name);
         std::fs::write(&path, contents).unwrap();
         path
     }
@@ -310,9 +309,7 @@ mod tests {
 
     #[test]
     fn a_directory_gives_one_class_per_file() {
-        let dir = std::env::temp_dir().join(format!("unroll-classes-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::durable::scratch("classes");
         std::fs::write(dir.join("spam.txt"), "win now\nfree money\n").unwrap();
         std::fs::write(dir.join("ham.txt"), "see you at noon\n").unwrap();
         let examples = read_class_directory(&dir, SymbolMode::Text).unwrap();
