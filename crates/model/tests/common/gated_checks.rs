@@ -63,48 +63,32 @@ fn sizes(case: &Value) -> [usize; 4] {
     ["batch", "time", "input", "hidden"].map(|k| case[k].as_u64().unwrap() as usize)
 }
 
-/// A cell's four parameters, loaded from PyTorch's layer `layer` (`gates` blocks).
-struct Parameters<B: TestBackend> {
-    input_weight: Param<Tensor<B, 2>>,
-    hidden_weight: Param<Tensor<B, 2>>,
-    input_bias: Param<Tensor<B, 1>>,
-    hidden_bias: Param<Tensor<B, 1>>,
-}
-
-fn load<B: TestBackend>(
-    case: &Value,
-    gates: usize,
-    layer: usize,
-    device: &B::Device,
-) -> Parameters<B> {
+/// PyTorch's layer `layer` of `case` as a cell of unroll: an LSTM when the case has `c0`, a GRU
+/// otherwise.
+fn gated_layer<B: TestBackend>(case: &Value, layer: usize, device: &B::Device) -> GatedLayer<B> {
+    let lstm = case.get("c0").is_some();
+    let gates = if lstm { 4 } else { 3 };
     let [_, _, input, hidden] = sizes(case);
     let input = if layer == 0 { input } else { hidden };
     let key = |name: &str| format!("{name}_l{layer}");
-    Parameters {
-        input_weight: transposed::<B>(case, &key("weight_ih"), [gates * hidden, input], device),
-        hidden_weight: transposed::<B>(case, &key("weight_hh"), [gates * hidden, hidden], device),
-        input_bias: bias::<B>(case, &key("bias_ih"), device),
-        hidden_bias: bias::<B>(case, &key("bias_hh"), device),
-    }
-}
-
-fn lstm_layer<B: TestBackend>(case: &Value, layer: usize, device: &B::Device) -> LstmCell<B> {
-    let p = load::<B>(case, 4, layer, device);
-    LstmCell {
-        input_weight: p.input_weight,
-        hidden_weight: p.hidden_weight,
-        input_bias: p.input_bias,
-        hidden_bias: p.hidden_bias,
-    }
-}
-
-fn gru_layer<B: TestBackend>(case: &Value, layer: usize, device: &B::Device) -> GruCell<B> {
-    let p = load::<B>(case, 3, layer, device);
-    GruCell {
-        input_weight: p.input_weight,
-        hidden_weight: p.hidden_weight,
-        input_bias: p.input_bias,
-        hidden_bias: p.hidden_bias,
+    let input_weight = transposed::<B>(case, &key("weight_ih"), [gates * hidden, input], device);
+    let hidden_weight = transposed::<B>(case, &key("weight_hh"), [gates * hidden, hidden], device);
+    let input_bias = bias::<B>(case, &key("bias_ih"), device);
+    let hidden_bias = bias::<B>(case, &key("bias_hh"), device);
+    if lstm {
+        GatedLayer::Lstm(LstmCell {
+            input_weight,
+            hidden_weight,
+            input_bias,
+            hidden_bias,
+        })
+    } else {
+        GatedLayer::Gru(GruCell {
+            input_weight,
+            hidden_weight,
+            input_bias,
+            hidden_bias,
+        })
     }
 }
 
@@ -112,26 +96,35 @@ fn gru_layer<B: TestBackend>(case: &Value, layer: usize, device: &B::Device) -> 
 fn assert_layer_gradients<B: TestBackend>(
     kind: &str,
     case: &Value,
-    layer: usize,
-    [input_weight, hidden_weight]: [&Param<Tensor<B, 2>>; 2],
-    [input_bias, hidden_bias]: [&Param<Tensor<B, 1>>; 2],
+    k: usize,
+    layer: &GatedLayer<B>,
     gradients: &<B as burn::tensor::backend::AutodiffBackend>::Gradients,
 ) {
+    let ([input_weight, hidden_weight], [input_bias, hidden_bias]) = match layer {
+        GatedLayer::Lstm(c) => (
+            [&c.input_weight, &c.hidden_weight],
+            [&c.input_bias, &c.hidden_bias],
+        ),
+        GatedLayer::Gru(c) => (
+            [&c.input_weight, &c.hidden_weight],
+            [&c.input_bias, &c.hidden_bias],
+        ),
+    };
     for (name, weight) in [("weight_ih", input_weight), ("weight_hh", hidden_weight)] {
         let gradient = weight.val().grad(gradients).unwrap().transpose();
-        let expected = numbers(case, &format!("grad_{name}_l{layer}"));
+        let expected = numbers(case, &format!("grad_{name}_l{k}"));
         assert_close(
-            &format!("{kind} {name}_l{layer}"),
+            &format!("{kind} {name}_l{k}"),
             &values(gradient),
             &expected,
             AGREEMENT,
         );
     }
     for (name, bias) in [("bias_ih", input_bias), ("bias_hh", hidden_bias)] {
-        let expected = numbers(case, &format!("grad_{name}_l{layer}"));
+        let expected = numbers(case, &format!("grad_{name}_l{k}"));
         let gradient = values(bias.val().grad(gradients).unwrap());
         assert_close(
-            &format!("{kind} {name}_l{layer}"),
+            &format!("{kind} {name}_l{k}"),
             &gradient,
             &expected,
             AGREEMENT,
@@ -198,7 +191,10 @@ fn first_layer<B: TestBackend>(state: &Tensor<B, 3>) -> Tensor<B, 2> {
 
 pub fn lstm_matches_pytorch<B: TestBackend>(device: &B::Device) {
     let case = fixture("lstm");
-    let cell = lstm_layer::<B>(&case, 0, device);
+    let layer = gated_layer::<B>(&case, 0, device);
+    let GatedLayer::Lstm(cell) = &layer else {
+        panic!("an LSTM fixture has c0")
+    };
     let (x, h0, c0) = fixture_inputs::<B>(&case, device);
     let c0 = c0.expect("an LSTM fixture has c0");
     let state = LstmState {
@@ -215,21 +211,17 @@ pub fn lstm_matches_pytorch<B: TestBackend>(device: &B::Device) {
     }
     let finals = vec![("final_weights", last.hidden), ("cell_weights", last.cell)];
     let gradients = fixture_loss(&case, outputs, finals, device).backward();
-    assert_layer_gradients(
-        "lstm",
-        &case,
-        0,
-        [&cell.input_weight, &cell.hidden_weight],
-        [&cell.input_bias, &cell.hidden_bias],
-        &gradients,
-    );
+    assert_layer_gradients("lstm", &case, 0, &layer, &gradients);
     assert_input_gradients("lstm", &case, vec![("h0", h0), ("c0", c0)], &gradients);
     assert_input_gradients("lstm", &case, vec![("x", x)], &gradients);
 }
 
 pub fn gru_matches_pytorch<B: TestBackend>(device: &B::Device) {
     let case = fixture("gru");
-    let cell = gru_layer::<B>(&case, 0, device);
+    let layer = gated_layer::<B>(&case, 0, device);
+    let GatedLayer::Gru(cell) = &layer else {
+        panic!("a GRU fixture has no c0")
+    };
     let (x, h0, _) = fixture_inputs::<B>(&case, device);
     let (outputs, last) = cell.forward(x.clone(), Some(first_layer(&h0)));
     assert_close(
@@ -245,14 +237,7 @@ pub fn gru_matches_pytorch<B: TestBackend>(device: &B::Device) {
         AGREEMENT,
     );
     let gradients = fixture_loss(&case, outputs, vec![("final_weights", last)], device).backward();
-    assert_layer_gradients(
-        "gru",
-        &case,
-        0,
-        [&cell.input_weight, &cell.hidden_weight],
-        [&cell.input_bias, &cell.hidden_bias],
-        &gradients,
-    );
+    assert_layer_gradients("gru", &case, 0, &layer, &gradients);
     assert_input_gradients("gru", &case, vec![("h0", h0)], &gradients);
     assert_input_gradients("gru", &case, vec![("x", x)], &gradients);
 }
@@ -262,16 +247,7 @@ pub fn gru_matches_pytorch<B: TestBackend>(device: &B::Device) {
 pub fn gated_stacks_match_pytorch<B: TestBackend>(device: &B::Device) {
     for kind in ["lstm_2_layers", "gru_2_layers"] {
         let case = fixture(kind);
-        let lstm = kind.starts_with("lstm");
-        let layers = (0..2)
-            .map(|k| {
-                if lstm {
-                    GatedLayer::Lstm(lstm_layer::<B>(&case, k, device))
-                } else {
-                    GatedLayer::Gru(gru_layer::<B>(&case, k, device))
-                }
-            })
-            .collect();
+        let layers = (0..2).map(|k| gated_layer::<B>(&case, k, device)).collect();
         let stack = GatedStack {
             layers,
             dropout: burn::nn::DropoutConfig::new(0.0).init(),
@@ -345,17 +321,7 @@ fn check_stack_against_pytorch<B: TestBackend>(
     }
     let gradients = fixture_loss(case, outputs, finals, device).backward();
     for (k, layer) in stack.layers.iter().enumerate() {
-        let (weights, biases) = match layer {
-            GatedLayer::Lstm(c) => (
-                [&c.input_weight, &c.hidden_weight],
-                [&c.input_bias, &c.hidden_bias],
-            ),
-            GatedLayer::Gru(c) => (
-                [&c.input_weight, &c.hidden_weight],
-                [&c.input_bias, &c.hidden_bias],
-            ),
-        };
-        assert_layer_gradients(kind, case, k, weights, biases, &gradients);
+        assert_layer_gradients(kind, case, k, layer, &gradients);
     }
     let mut states = vec![("h0", h0)];
     states.extend(c0.map(|c| ("c0", c)));

@@ -1,11 +1,12 @@
 //! An independent plain-Rust implementation of pattern 1 (one layer) and of back-propagation
-// Index loops mirror the subscripts of the equations they implement.
-#![allow(clippy::needless_range_loop)]
 //! through time written out by hand from the textbook's recursion (Deep Learning, eq. 10.18–10.28).
 //!
 //! Weights use the stored (row) layout of the crate: `U` is `[d_input][d_hidden]`, `W` is
 //! `[d_hidden][d_hidden]`, `V` is `[d_hidden][d_output]`, so the textbook's `W h` is `Σ_i h_i W[i][j]`
 //! and its `Wᵀ δ` is `Σ_j W[i][j] δ_j`.
+
+// Index loops mirror the subscripts of the equations they implement.
+#![allow(clippy::needless_range_loop)]
 
 /// Parameters of a one-layer pattern-1 network.
 #[derive(Clone, Debug)]
@@ -17,15 +18,8 @@ pub struct Rnn {
     pub c: Vec<f64>,
 }
 
-/// Gradients of the summed loss with respect to each parameter, laid out as [`Rnn`].
-#[derive(Clone, Debug)]
-pub struct RnnGradients {
-    pub u: Vec<Vec<f64>>,
-    pub w: Vec<Vec<f64>>,
-    pub b: Vec<f64>,
-    pub v: Vec<Vec<f64>>,
-    pub c: Vec<f64>,
-}
+/// Gradients of the summed loss with respect to each parameter, laid out as the parameters.
+pub type RnnGradients = Rnn;
 
 /// The forward pass of one sequence: hidden states `h(0) … h(τ)` and logits `o(1) … o(τ)`.
 pub struct Trace {
