@@ -44,14 +44,11 @@ fn values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f32> {
     tensor.into_data().iter::<f32>().collect()
 }
 
-fn assert_close(what: &str, a: &[f32], b: &[f32]) {
-    assert_eq!(a.len(), b.len(), "{what}: lengths");
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        let scale = x.abs().max(y.abs()).max(1.0);
-        assert!(
-            (x - y).abs() <= TOLERANCE * scale,
-            "{what}[{i}]: cpu {x}, gpu {y}"
-        );
+fn assert_close(what: &str, cpu: &[f32], gpu: &[f32]) {
+    assert_eq!(cpu.len(), gpu.len(), "{what}: lengths");
+    let apart = |(x, y): (&f32, &f32)| (x - y).abs() > TOLERANCE * x.abs().max(y.abs()).max(1.0);
+    if let Some(i) = cpu.iter().zip(gpu).position(apart) {
+        panic!("{what}[{i}]: cpu {}, gpu {}", cpu[i], gpu[i]);
     }
 }
 

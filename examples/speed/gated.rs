@@ -9,7 +9,7 @@ use unroll::model::{
     HiddenStackConfig, InputEncoding, RecurrenceBackend, RecurrencePath, RecurrentCell,
 };
 
-use super::{VOCAB, report, time_pattern_1_training};
+use super::{VOCAB, memory_windows, report, time_pattern_1_training};
 
 /// The sizes of the comparison with PyTorch: (layers, hidden, batch, window).
 pub const SIZES: [(usize, usize, usize, usize); 3] =
@@ -70,12 +70,7 @@ pub fn gated<B: AutodiffBackend + RecurrenceBackend>(name: &str, quick: bool, bu
     }
     println!();
     println!("== LSTM fused training memory against the window (1L H 256, batch 64)");
-    let windows: &[usize] = if quick {
-        &[64, 1024]
-    } else {
-        &[64, 128, 256, 512, 1024]
-    };
-    for &window in windows {
+    for &window in memory_windows(quick) {
         training::<B>(
             name,
             RecurrentCell::Lstm,

@@ -105,6 +105,15 @@ fn peak_mib() -> f64 {
     PEAK.load(Ordering::Relaxed) as f64 / 1048576.0
 }
 
+/// The windows of the memory tables: the ends only when `quick`.
+fn memory_windows(quick: bool) -> &'static [usize] {
+    if quick {
+        &[64, 1024]
+    } else {
+        &[64, 128, 256, 512, 1024]
+    }
+}
+
 fn tokens<B: burn::tensor::backend::Backend>(
     batch: usize,
     time: usize,
@@ -574,12 +583,7 @@ fn main() {
         sorted / unsorted
     );
     println!("== pattern 1 fused training memory against the window (H 256, batch 64, flex)");
-    let windows: &[usize] = if quick {
-        &[64, 1024]
-    } else {
-        &[64, 128, 256, 512, 1024]
-    };
-    for &w in windows {
+    for &w in memory_windows(quick) {
         pattern_1::<Autodiff<Flex>>(
             "flex",
             RecurrencePath::Fused,

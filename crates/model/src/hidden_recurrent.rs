@@ -317,6 +317,17 @@ mod tests {
 
     type B = NdArray;
 
+    /// `layers` layers of `hidden` units over `input`, `outputs` outputs.
+    fn model(
+        input: InputEncoding,
+        hidden: usize,
+        layers: usize,
+        outputs: usize,
+    ) -> HiddenRecurrent<B> {
+        let stack = HiddenStackConfig::new(input, hidden).with_num_layers(layers);
+        HiddenRecurrentConfig::new(stack, outputs).init(&Default::default())
+    }
+
     #[test]
     fn invalid_settings_are_named() {
         let device = Default::default();
@@ -368,11 +379,7 @@ mod tests {
     #[test]
     fn inputs_that_do_not_fit_are_rejected() {
         let device = Default::default();
-        let model = HiddenRecurrentConfig::new(
-            HiddenStackConfig::new(InputEncoding::Dense { d_input: 3 }, 4).with_num_layers(2),
-            2,
-        )
-        .init::<B>(&device);
+        let model = model(InputEncoding::Dense { d_input: 3 }, 4, 2, 2);
         let wrong_width = Tensor::<B, 3>::zeros([2, 5, 4], &device);
         let error = model
             .forward(SequenceInput::Dense(wrong_width), None)
@@ -397,11 +404,7 @@ mod tests {
     #[test]
     fn ids_outside_the_vocabulary_are_rejected_by_every_pass() {
         let device = Default::default();
-        let model = HiddenRecurrentConfig::new(
-            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 5 }, 4),
-            3,
-        )
-        .init::<B>(&device);
+        let model = model(InputEncoding::Tokens { vocab_size: 5 }, 4, 1, 3);
         let good = Tensor::<B, 2, Int>::from_data([[0i64, 4, 2]], &device);
         let bad_input = Tensor::<B, 2, Int>::from_data([[0i64, 5, 2]], &device);
         let bad_target = Tensor::<B, 2, Int>::from_data([[0i64, 1, 3]], &device);
@@ -434,11 +437,7 @@ mod tests {
     #[test]
     fn output_shapes() {
         let device = Default::default();
-        let model = HiddenRecurrentConfig::new(
-            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 7 }, 5).with_num_layers(3),
-            7,
-        )
-        .init::<B>(&device);
+        let model = model(InputEncoding::Tokens { vocab_size: 7 }, 5, 3, 7);
         let out = model
             .forward(SequenceInput::Tokens(Tensor::zeros([4, 6], &device)), None)
             .unwrap();
