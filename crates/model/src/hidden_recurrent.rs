@@ -221,13 +221,7 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
         plan: &FeedingPlan,
     ) -> crate::Result<Tensor<B, 2, Int>> {
         let [batch, time] = truth.dims();
-        if plan.dims() != [batch, time] {
-            return Err(shape_error(
-                "plan",
-                format!("[{batch}, {time}]"),
-                &plan.dims(),
-            ));
-        }
+        plan.check_fits([batch, time])?;
         if plan.is_teacher_forcing() {
             // Nothing to decide: the training pass that follows checks the ids.
             return Ok(truth);
@@ -432,6 +426,15 @@ mod tests {
         let step = StepInput::Tokens(Tensor::<B, 1, Int>::from_data([-1i64], &device));
         named(model.step(step, None).unwrap_err(), "input holds the id -1");
         assert!(model.forward_loss(input(&good), None, targets).is_ok());
+    }
+
+    #[test]
+    fn a_plan_for_another_window_is_refused() {
+        let truth = Tensor::<B, 2, Int>::zeros([2, 3], &Default::default());
+        let model = model(InputEncoding::Tokens { vocab_size: 5 }, 4, 1, 5);
+        let plan = FeedingPlan::teacher_forcing(2, 4).unwrap();
+        let error = model.fed_symbols(truth, None, &plan).unwrap_err();
+        assert!(error.to_string().contains("plan"), "{error}");
     }
 
     #[test]

@@ -428,13 +428,7 @@ impl<B: RecurrenceBackend> OutputRecurrent<B> {
                 &[batch, time],
             ));
         }
-        if plan.dims() != [batch, time] {
-            return Err(shape_error(
-                "plan",
-                format!("[{batch}, {time}]"),
-                &plan.dims(),
-            ));
-        }
+        plan.check_fits([batch, time])?;
         if plan.is_teacher_forcing() {
             // Nothing to decide: the training pass that follows checks the ids and the input.
             return Ok(truth);

@@ -2,6 +2,7 @@
 //! pass, against the step-wise loop through Burn's operations and autodiff (values and every
 //! gradient), and the host kernels against the generic passes the GPU backends run.
 
+use burn::module::AutodiffModule;
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::fused::rollout::{
     FeedingPlan, HiddenRollout, LayerWeights, OutputRollout, hidden_generic, output_generic,
@@ -23,9 +24,7 @@ const EXACT: f64 = 1e-12;
 fn random_plan(
     numbers: &mut Numbers,
     [batch, time]: [usize; 2],
-    truth_probability: f64,
-    free_steps: usize,
-    own: FeedbackChoice,
+    (truth_probability, free_steps, own): (f64, usize, FeedbackChoice),
 ) -> FeedingPlan {
     let mut truth = Vec::new();
     let mut draws = Vec::new();
@@ -37,6 +36,26 @@ fn random_plan(
         }
     }
     FeedingPlan::new([batch, time], truth, draws, own).expect("a valid plan")
+}
+
+/// The fused pass's losses `[batch, time]` and every parameter's gradient of their sum equal the
+/// step-wise loop's. Returns the two passes' gradients.
+fn assert_same_losses<B: TestBackend, M: AutodiffModule<B>>(
+    what: &str,
+    model: &M,
+    fused_loss: Tensor<B, 2>,
+    stepwise_loss: Tensor<B, 2>,
+) -> [B::Gradients; 2] {
+    let losses = [&fused_loss, &stepwise_loss].map(|loss| values(loss.clone()));
+    assert_close(&format!("{what}: losses"), &losses[0], &losses[1], EXACT);
+    let gradients = [fused_loss, stepwise_loss].map(|loss| loss.sum().backward());
+    let [fused, stepwise] = &gradients;
+    assert_same_gradients(
+        what,
+        &all_gradients(model, fused),
+        &all_gradients(model, stepwise),
+    );
+    gradients
 }
 
 fn id_values<const D: usize, B: burn::tensor::backend::Backend>(
@@ -141,13 +160,8 @@ pub fn fused_feeding_equals_stepwise_pattern_1<B: TestBackend>(device: &B::Devic
             unreachable!("token input")
         };
         let targets = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
-        let plan = random_plan(
-            &mut numbers,
-            [batch, time],
-            truth_probability,
-            free_steps,
-            own,
-        );
+        let feeding = (truth_probability, free_steps, own);
+        let plan = random_plan(&mut numbers, [batch, time], feeding);
 
         let (logits, stepwise_fed) = hidden_stepwise(&model, &truth, state.clone(), &plan);
         let stepwise_loss = step_cross_entropy(logits, targets.clone()).unwrap();
@@ -179,19 +193,7 @@ pub fn fused_feeding_equals_stepwise_pattern_1<B: TestBackend>(device: &B::Devic
         let (fused_loss, _) = model
             .forward_loss(SequenceInput::Tokens(fed), state.clone(), targets)
             .unwrap();
-        assert_close(
-            &format!("{what}: losses"),
-            &values(fused_loss.clone()),
-            &values(stepwise_loss.clone()),
-            EXACT,
-        );
-        let fused = fused_loss.sum().backward();
-        let stepwise = stepwise_loss.sum().backward();
-        assert_same_gradients(
-            &what,
-            &all_gradients(&model, &fused),
-            &all_gradients(&model, &stepwise),
-        );
+        let [fused, stepwise] = assert_same_losses(&what, &model, fused_loss, stepwise_loss);
         if let Some(state) = state {
             let gradient = |grads: &B::Gradients| values(state.grad(grads).expect("tracked"));
             let what = format!("{what}: ∂L/∂h(0)");
@@ -228,13 +230,8 @@ pub fn fused_feeding_equals_stepwise_pattern_2<B: TestBackend>(device: &B::Devic
         });
         let truth = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
         let targets = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
-        let plan = random_plan(
-            &mut numbers,
-            [batch, time],
-            truth_probability,
-            free_steps,
-            own,
-        );
+        let feeding = (truth_probability, free_steps, own);
+        let plan = random_plan(&mut numbers, [batch, time], feeding);
 
         let mut stepwise_fed = vec![column(&truth, 0)];
         let first = Feedback::Tokens(column(&truth, 0));
@@ -285,16 +282,6 @@ pub fn fused_feeding_equals_stepwise_pattern_2<B: TestBackend>(device: &B::Devic
         let fused_loss = model
             .teacher_forced_loss(input, FeedbackSequence::Tokens(fed), targets)
             .unwrap();
-        assert_close(
-            &format!("{what}: losses"),
-            &values(fused_loss.clone()),
-            &values(stepwise_loss.clone()),
-            EXACT,
-        );
-        assert_same_gradients(
-            &what,
-            &all_gradients(&model, &fused_loss.sum().backward()),
-            &all_gradients(&model, &stepwise_loss.sum().backward()),
-        );
+        assert_same_losses(&what, &model, fused_loss, stepwise_loss);
     }
 }

@@ -108,6 +108,18 @@ impl FeedingPlan {
         [self.batch, self.time]
     }
 
+    /// An error unless the plan covers `[batch, time]`, the window it is to feed.
+    pub(crate) fn check_fits(&self, [batch, time]: [usize; 2]) -> crate::Result<()> {
+        if self.dims() == [batch, time] {
+            return Ok(());
+        }
+        Err(shape_error(
+            "plan",
+            format!("[{batch}, {time}]"),
+            &self.dims(),
+        ))
+    }
+
     /// How a prediction becomes a symbol.
     pub fn own(&self) -> FeedbackChoice {
         self.own
