@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use burn::backend::{Autodiff, NdArray};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
-use common::turn;
+use common::{train_silently, turn};
 use serde::{Deserialize, Serialize};
 use unroll_training::checkpoint::{model_bytes, save_files};
 use unroll_training::metrics::to_jsonl;
 use unroll_training::trainer::{IterationLoss, Resumed, RunPlace, Snapshot};
-use unroll_training::{LoopSettings, Silent, Task, TrainingError, Validation, Which, train_task};
+use unroll_training::{LoopSettings, Task, TrainingError, Validation, Which};
 
 type B = Autodiff<NdArray>;
 
@@ -107,7 +107,7 @@ fn train(task: &mut Scripted, name: &str) -> unroll_training::Result<u64> {
         clip: None,
     };
     let place = RunPlace::new(out.clone(), "ndarray");
-    let result = train_task(task, &settings, &place, &Default::default(), &mut Silent);
+    let result = train_silently(task, &settings, &place);
     let _ = std::fs::remove_dir_all(&out);
     result.map(|report| report.iterations)
 }

@@ -7,14 +7,13 @@ mod common;
 use std::path::Path;
 
 use burn::backend::{Autodiff, Flex};
-use common::{place, scratch, test_on_cpu_backends, turn};
+use common::{place, scratch, test_on_cpu_backends, train_silently, turn};
 use unroll_training::forecast::{
     BuiltinSystem, FedGradient, ForecastCheckpoint, ForecastConfig, ForecastStrategy, ForecastTask,
     Standardization, open_loop, score_forecaster, split_in_time,
 };
 use unroll_training::{
-    CurriculumSchedule, LearningRateSchedule, Pattern, SamplingSchedule, Silent, TrainingBackend,
-    Which, train_task,
+    CurriculumSchedule, LearningRateSchedule, Pattern, SamplingSchedule, TrainingBackend, Which,
 };
 
 fn config(pattern: Pattern, iterations: u64, strategy: ForecastStrategy) -> ForecastConfig {
@@ -73,12 +72,10 @@ fn learns_and_resumes<B: TrainingBackend>(dir: &Path) {
             let name = format!("{pattern:?} {}", strategy.name());
             let config = config(pattern, 120, strategy);
             let out = dir.join(format!("{pattern:?}-{}", strategy.name()).replace(' ', "-"));
-            let report = train_task::<B, _>(
+            let report = train_silently::<B, _>(
                 &mut task(config.clone()),
                 &config.loop_settings(),
                 &place(&out, None),
-                &device,
-                &mut Silent,
             )
             .unwrap();
             // Standardised columns: predicting the mean scores 1; the next step is learnable.
@@ -106,12 +103,10 @@ fn learns_and_resumes<B: TrainingBackend>(dir: &Path) {
         },
     );
     through.fed_gradient = FedGradient::Through;
-    let whole = train_task::<B, _>(
+    let whole = train_silently::<B, _>(
         &mut task(through.clone()),
         &through.loop_settings(),
         &place(&dir.join("whole"), None),
-        &device,
-        &mut Silent,
     )
     .unwrap();
     let halves = dir.join("halves");
@@ -119,22 +114,18 @@ fn learns_and_resumes<B: TrainingBackend>(dir: &Path) {
         iterations: 60,
         ..through.clone()
     };
-    train_task::<B, _>(
+    train_silently::<B, _>(
         &mut task(first.clone()),
         &first.loop_settings(),
         &place(&halves, None),
-        &device,
-        &mut Silent,
     )
     .unwrap();
     let checkpoint = ForecastCheckpoint::open(&halves, Which::Last).unwrap();
     assert_eq!(checkpoint.progress.iteration, 60);
-    let resumed = train_task::<B, _>(
+    let resumed = train_silently::<B, _>(
         &mut task(through.clone()).resuming(Some(checkpoint)),
         &through.loop_settings(),
         &place(&halves, Some(halves.join("last"))),
-        &device,
-        &mut Silent,
     )
     .unwrap();
     assert_eq!(resumed.final_loss, whole.final_loss);
@@ -167,28 +158,23 @@ fn a_changed_run_and_another_tasks_checkpoint_are_refused() {
     type B = Autodiff<Flex>;
     let _turn = turn();
     let dir = scratch("forecast-refused");
-    let device = Default::default();
     let short = ForecastConfig {
         eval_every: 2,
         ..config(Pattern::Hidden, 2, ForecastStrategy::TeacherForcing)
     };
     let out = dir.join("run");
-    train_task::<B, _>(
+    train_silently::<B, _>(
         &mut task(short.clone()),
         &short.loop_settings(),
         &place(&out, None),
-        &device,
-        &mut Silent,
     )
     .unwrap();
     let resume = |task: ForecastTask, config: &ForecastConfig| {
         let checkpoint = ForecastCheckpoint::open(&out, Which::Last).unwrap();
-        train_task::<B, _>(
+        train_silently::<B, _>(
             &mut task.resuming(Some(checkpoint)),
             &config.loop_settings(),
             &place(&out, Some(out.join("last"))),
-            &device,
-            &mut Silent,
         )
         .expect_err("the resume is refused")
         .to_string()

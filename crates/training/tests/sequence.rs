@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::ElementConversion;
-use common::{assert_files, place, scratch, test_on_cpu_backends, turn};
+use common::{assert_files, place, scratch, test_on_cpu_backends, train_silently, turn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use unroll_training::sequence::batches::BucketedBatches;
@@ -16,7 +16,7 @@ use unroll_training::sequence::{
     ClassWeights, Encoding, SequenceCheckpoint, SequenceConfig, SequenceScores, SequenceTask,
     TargetKind, predict, read_labelled_lines, read_numeric_csv, score, stratified_split,
 };
-use unroll_training::{Silent, SymbolMode, Task, TrainingBackend, Which, train_task};
+use unroll_training::{SymbolMode, Task, TrainingBackend, Which};
 
 /// The backend of the tests that run on one.
 type Nd = Autodiff<NdArray>;
@@ -84,14 +84,7 @@ fn classifier_learns_and_resumes<B: TrainingBackend>(dir: &Path) {
     let settings = config(200).loop_settings();
     let mut whole = task(&data, config(200));
     let out = dir.join("whole");
-    let report = train_task::<B, _>(
-        &mut whole,
-        &settings,
-        &place(&out, None),
-        &device,
-        &mut Silent,
-    )
-    .unwrap();
+    let report = train_silently::<B, _>(&mut whole, &settings, &place(&out, None)).unwrap();
     let SequenceScores::Classification(scores) = &report.validation else {
         panic!("a classifier's scores")
     };
@@ -109,23 +102,19 @@ fn classifier_learns_and_resumes<B: TrainingBackend>(dir: &Path) {
     // Stopped at 100 and resumed to 200: the same run, to the last digit.
     let halves = dir.join("halves");
     let mut first = task(&data, config(100));
-    train_task::<B, _>(
+    train_silently::<B, _>(
         &mut first,
         &config(100).loop_settings(),
         &place(&halves, None),
-        &device,
-        &mut Silent,
     )
     .unwrap();
     let checkpoint = SequenceCheckpoint::open(&halves, Which::Last).unwrap();
     assert_eq!(checkpoint.progress.iteration, 100);
     let mut second = task(&data, config(200)).resuming(Some(checkpoint));
-    let resumed = train_task::<B, _>(
+    let resumed = train_silently::<B, _>(
         &mut second,
         &settings,
         &place(&halves, Some(halves.join("last"))),
-        &device,
-        &mut Silent,
     )
     .unwrap();
     assert_eq!(resumed.final_loss, report.final_loss);
@@ -242,12 +231,10 @@ fn regressor_learns<B: TrainingBackend>(dir: &Path) {
         encoding.encode(&validation).unwrap(),
     );
     let mut task = SequenceTask::new(config.clone(), encoding, train, validation).unwrap();
-    let report = train_task::<B, _>(
+    let report = train_silently::<B, _>(
         &mut task,
         &config.loop_settings(),
         &place(&dir.join("run"), None),
-        &Default::default(),
-        &mut Silent,
     )
     .unwrap();
     let SequenceScores::Regression(scores) = &report.validation else {

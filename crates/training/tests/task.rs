@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Device, ElementConversion, Int, Tensor, TensorData};
-use common::{assert_files, scratch};
+use common::{assert_files, scratch, train_silently};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,7 @@ use unroll_model::{
 use unroll_training::checkpoint::{model_bytes, save_files};
 use unroll_training::metrics::to_jsonl;
 use unroll_training::trainer::{IterationLoss, Resumed, RunPlace, Snapshot};
-use unroll_training::{LoopSettings, Silent, Task, Validation, Which, train_task};
+use unroll_training::{LoopSettings, Task, Validation, Which};
 
 type B = Autodiff<NdArray>;
 type Inner = NdArray;
@@ -173,14 +173,7 @@ fn a_sequence_classifier_trains_in_the_shared_loop() {
         clip: Some(5.0),
     };
     let place = RunPlace::new(out.clone(), "ndarray");
-    let report = train_task(
-        &mut task,
-        &settings,
-        &place,
-        &Default::default(),
-        &mut Silent,
-    )
-    .unwrap();
+    let report = train_silently(&mut task, &settings, &place).unwrap();
 
     // The loop's part: iterations, validations at 100, 200, 300, checkpoints, metrics.
     assert_eq!(report.iterations, 300);

@@ -218,11 +218,11 @@ pub fn lstm_matches_pytorch<B: TestBackend>(device: &B::Device) {
 
 pub fn gru_matches_pytorch<B: TestBackend>(device: &B::Device) {
     let case = fixture("gru");
+    let (x, h0, _) = fixture_inputs::<B>(&case, device);
     let layer = gated_layer::<B>(&case, 0, device);
     let GatedLayer::Gru(cell) = &layer else {
         panic!("a GRU fixture has no c0")
     };
-    let (x, h0, _) = fixture_inputs::<B>(&case, device);
     let (outputs, last) = cell.forward(x.clone(), Some(first_layer(&h0)));
     assert_close(
         "gru outputs",

@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use unroll_training::trainer::RunPlace;
+use burn::tensor::backend::AutodiffBackend;
+use unroll_training::trainer::{RunPlace, TaskReport};
+use unroll_training::{LoopSettings, Silent, Task, train_task};
 
 /// Burn 0.21's autodiff can lose a gradient when two threads build and sweep graphs at once
 /// (tracel-ai/burn#5573), and the CPU backends' random generators are process-wide: tests that
@@ -61,4 +63,13 @@ pub fn assert_files(dir: &Path, files: &str) {
     for file in files.split_whitespace() {
         assert!(dir.join(file).is_file(), "{file} in {}", dir.display());
     }
+}
+
+/// `task` trained into `place` on the backend's default device, with nothing shown.
+pub fn train_silently<B: AutodiffBackend, T: Task<B>>(
+    task: &mut T,
+    settings: &LoopSettings,
+    place: &RunPlace,
+) -> unroll_training::Result<TaskReport<B, T>> {
+    train_task(task, settings, place, &Default::default(), &mut Silent)
 }
