@@ -14,7 +14,7 @@ use unroll::training::{
     FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, ModelSettings, StepwisePath,
 };
 
-use super::{VOCAB, clipped_adam_step, report, time_steps, tokens};
+use super::{VOCAB, clipped_adam_step, report, seeded_device, time_steps, tokens};
 use burn::tensor::backend::AutodiffBackend;
 
 /// The strategies measured: teacher forcing, scheduled sampling at ε = 0.5 with sampled
@@ -56,8 +56,7 @@ fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
     (label, feeding, path): (&str, &Feeding, StepwisePath),
     budget: Duration,
 ) -> f64 {
-    let device = Default::default();
-    B::seed(&device, 0);
+    let device = seeded_device::<B>();
     let settings = ModelSettings {
         hidden,
         ..ModelSettings::default()
@@ -86,8 +85,7 @@ fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(
     (label, feeding, path): (&str, &Feeding, StepwisePath),
     budget: Duration,
 ) -> f64 {
-    let device = Default::default();
-    B::seed(&device, 0);
+    let device = seeded_device::<B>();
     let mut model: Option<OutputRecurrent<B>> = Some(
         OutputRecurrentConfig::new(hidden, VOCAB)
             .with_input(Some(InputEncoding::Tokens { vocab_size: VOCAB }))

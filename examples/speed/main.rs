@@ -105,6 +105,13 @@ fn peak_mib() -> f64 {
     PEAK.load(Ordering::Relaxed) as f64 / 1048576.0
 }
 
+/// The default device, with the backend's generator seeded: every run draws the same weights.
+fn seeded_device<B: burn::tensor::backend::Backend>() -> B::Device {
+    let device = Default::default();
+    B::seed(&device, 0);
+    device
+}
+
 /// The windows of the memory tables: the ends only when `quick`.
 fn memory_windows(quick: bool) -> &'static [usize] {
     if quick {
@@ -206,8 +213,7 @@ fn time_pattern_1_training<B: AutodiffBackend + RecurrenceBackend>(
     (batch, window): (usize, usize),
     budget: Duration,
 ) -> (f64, f64) {
-    let device = Default::default();
-    B::seed(&device, 0);
+    let device = seeded_device::<B>();
     let mut model = Some(HiddenRecurrentConfig::new(hidden_stack, VOCAB).init::<B>(&device));
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let inputs = tokens::<B>(batch, window, 1);
@@ -227,8 +233,7 @@ fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(
     (hidden, batch, window): (usize, usize, usize),
     budget: Duration,
 ) -> f64 {
-    let device = Default::default();
-    B::seed(&device, 0);
+    let device = seeded_device::<B>();
     let mut model = Some(OutputRecurrentConfig::new(hidden, VOCAB).init::<B>(&device));
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let previous = tokens::<B>(batch, window, 1);
@@ -257,8 +262,7 @@ fn pattern_3<B: AutodiffBackend + RecurrenceBackend>(
     (hidden, batch, window): (usize, usize, usize),
     budget: Duration,
 ) -> f64 {
-    let device = Default::default();
-    B::seed(&device, 0);
+    let device = seeded_device::<B>();
     let mut model = Some(
         SequenceSummarizerConfig::new(
             HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden)
@@ -302,8 +306,7 @@ fn pattern_3_variable<B: AutodiffBackend + RecurrenceBackend>(
     sorted: bool,
     budget: Duration,
 ) -> f64 {
-    let device = Default::default();
-    B::seed(&device, 0);
+    let device = seeded_device::<B>();
     let mut model = Some(
         SequenceSummarizerConfig::new(
             HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden)
@@ -345,8 +348,7 @@ fn pattern_3_variable<B: AutodiffBackend + RecurrenceBackend>(
 
 /// Sampling at batch 1 without autodiff: one step, softmax, a draw, per character.
 fn generation<B: TrainingBackend>(name: &str, hidden: usize, budget: Duration) -> f64 {
-    let device = Default::default();
-    B::seed(&device, 0);
+    let device = seeded_device::<B>();
     let model = HiddenRecurrentConfig::new(
         HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden),
         VOCAB,

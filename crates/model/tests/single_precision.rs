@@ -184,8 +184,8 @@ test_in_f32!(pattern_2:
 /// rows: each row's coins and draws come from the plan and its arithmetic is its own.
 #[test]
 fn the_rollout_does_not_depend_on_how_rows_are_split() {
-    type B = Autodiff<Flex>;
     let _turn = turn();
+    type B = Autodiff<Flex>;
     let device = Default::default();
     B::seed(&device, 3);
     let (batch, time, vocab) = (37, 23, 11);
