@@ -21,8 +21,7 @@ fn train_tiny(data: &Path, run_dir: &Path, steps: &str) -> Output {
 
 #[test]
 fn train_sample_eval_export_and_resume() {
-    let scratch = Scratch::new("all");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("all");
     let run_dir = scratch.0.join("run");
     let output = succeeded(train_tiny(&data, &run_dir, "20"));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -99,8 +98,7 @@ fn train_sample_eval_export_and_resume() {
 
 #[test]
 fn settings_come_from_a_config_file() {
-    let scratch = Scratch::new("config");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("config");
     let config = scratch.file(
         "run.toml",
         b"window = 12\nbatch = 3\nsteps = 6\neval_every = 3\n[model]\nhidden = 8\npattern = \"output\"\n",
@@ -192,8 +190,7 @@ fn user_errors_are_one_clear_line() {
 /// to the same loss (to f32 rounding); an unknown path is one clear error.
 #[test]
 fn scheduled_sampling_trains_alike_on_both_paths() {
-    let scratch = Scratch::new("stepwise");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("stepwise");
     let loss = |name: &str, extra: &str| {
         let run_dir = scratch.0.join(name);
         let output = succeeded(run(&argv!(
@@ -272,8 +269,7 @@ fn eval_runs_the_model_open_loop() {
 
 #[test]
 fn every_command_works_with_the_gated_cells() {
-    let scratch = Scratch::new("gated");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("gated");
     for cell in ["lstm", "gru"] {
         let run_dir = scratch.0.join(cell);
         let trained = run(&argv!(

@@ -111,8 +111,7 @@ fn finish(mut run: LongRun) -> (Option<i32>, String) {
 
 #[test]
 fn an_existing_run_is_never_replaced_silently() {
-    let scratch = Scratch::new("replace");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("replace");
     let out = scratch.0.join("r");
     ok(train(&data, &out, "20", ""));
     let weights = std::fs::read(out.join("last/model.bpk")).unwrap();
@@ -151,8 +150,7 @@ fn an_existing_run_is_never_replaced_silently() {
 
 #[test]
 fn resuming_from_best_never_rewinds_last() {
-    let scratch = Scratch::new("best");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("best");
     let out = scratch.0.join("r");
     // lr 0 after the first validations would keep `best` early; any best ≤ last will do.
     ok(train(&data, &out, "30", ""));
@@ -188,8 +186,7 @@ fn resuming_from_best_never_rewinds_last() {
 
 #[test]
 fn one_writer_per_run_directory() {
-    let scratch = Scratch::new("lock");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("lock");
     let out = scratch.0.join("r");
     ok(train(&data, &out, "10", ""));
     // Resumed, it keeps the run's settings: a checkpoint every 10 iterations.
@@ -217,8 +214,7 @@ fn one_writer_per_run_directory() {
 
 #[test]
 fn the_first_signal_saves_the_run_and_a_second_ends_it_at_once() {
-    let scratch = Scratch::new("signals");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("signals");
     // Case 4: SIGINT, SIGTERM and SIGHUP each stop after the iteration under way, write last/,
     // metrics and the plot, say where, and exit with 128 + the signal.
     for (name, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
@@ -264,8 +260,7 @@ fn the_first_signal_saves_the_run_and_a_second_ends_it_at_once() {
 
 #[test]
 fn closed_pipes_are_not_a_panic() {
-    let scratch = Scratch::new("pipes");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("pipes");
     let out = scratch.0.join("r");
     // Case 5: stderr's reader goes away after one line; training still finishes its run.
     let args = train_args(&data, &out, &format!("--steps 30 {TINY}"));
@@ -306,8 +301,7 @@ fn closed_pipes_are_not_a_panic() {
 
 #[test]
 fn resuming_accepts_the_same_settings_and_the_recorded_data() {
-    let scratch = Scratch::new("resume");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("resume");
     let out = scratch.0.join("r");
     ok(train(&data, &out, "20", ""));
     // Case 7: the original command plus --resume works.
@@ -356,8 +350,7 @@ fn resuming_accepts_the_same_settings_and_the_recorded_data() {
 
 #[test]
 fn damaged_checkpoints_are_refused() {
-    let scratch = Scratch::new("damaged");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("damaged");
     let out = scratch.0.join("r");
     ok(train(&data, &out, "20", ""));
     let pristine = scratch.0.join("pristine");
@@ -415,8 +408,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn absurd_sizes_and_endless_inputs_are_refused() {
-    let scratch = Scratch::new("sizes");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("sizes");
     let out = scratch.0.join("r");
     let huge = "18446744073709551615";
     // Case 13: sizes that overflow or cannot fit.
@@ -454,8 +446,7 @@ fn absurd_sizes_and_endless_inputs_are_refused() {
 
 #[test]
 fn export_follows_links_and_refuses_special_files() {
-    let scratch = Scratch::new("export");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("export");
     let out = scratch.0.join("r");
     ok(train(&data, &out, "2", ""));
     // Case 15: a link is followed (the file it points to is written, the link stays).
@@ -507,8 +498,7 @@ use std::os::unix::fs::FileTypeExt;
 
 #[test]
 fn smaller_cases_give_one_clear_line() {
-    let scratch = Scratch::new("small");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("small");
     let out = scratch.0.join("r");
     // Case 16: divergence of a fresh run is one line, and claims no checkpoint.
     let args = train_args(&data, &out, "--lr 10 --clip 0 --steps 200");
@@ -606,8 +596,7 @@ fn smaller_cases_give_one_clear_line() {
 #[cfg(feature = "cuda")]
 #[test]
 fn a_cuda_build_says_when_the_driver_is_missing() {
-    let scratch = Scratch::new("cuda");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("cuda");
     let out = scratch.0.join("r");
     let args = train_args(&data, &out, &format!("--steps 1 {TINY}"));
     // SAFETY: loading the driver library, as the binary itself does.
@@ -631,8 +620,7 @@ fn a_cuda_build_says_when_the_driver_is_missing() {
 #[cfg(all(feature = "wgpu", not(feature = "cuda"), target_os = "linux"))]
 #[test]
 fn a_wgpu_build_says_when_no_adapter_is_found() {
-    let scratch = Scratch::new("wgpu");
-    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    let (scratch, data) = Scratch::with_corpus("wgpu");
     let out = scratch.0.join("r");
     let output = Command::new(binary())
         .args([

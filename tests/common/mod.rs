@@ -59,6 +59,13 @@ impl Scratch {
         Scratch(path)
     }
 
+    /// A scratch directory holding the test corpus as `input.txt`, and that file's path.
+    pub fn with_corpus(name: &str) -> (Self, PathBuf) {
+        let scratch = Self::new(name);
+        let data = scratch.file("input.txt", corpus_text().as_bytes());
+        (scratch, data)
+    }
+
     pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
         let path = self.0.join(name);
         std::fs::write(&path, bytes).unwrap();

@@ -53,6 +53,15 @@ pub(crate) fn shape_error(what: &'static str, expected: String, actual: &[usize]
     }
 }
 
+/// An error naming `what` unless `[batch, time]` holds at least one sequence of at least one step.
+pub(crate) fn require_steps(what: &'static str, [batch, time]: [usize; 2]) -> Result<()> {
+    if batch == 0 || time == 0 {
+        let expected = "at least one sequence of at least one step".into();
+        return Err(shape_error(what, expected, &[batch, time]));
+    }
+    Ok(())
+}
+
 /// Checks that every id in `ids` lies in `0..count`, unless the caller checked them
 /// ([`IdCheck::Caller`]). Reads the ids to the host: a few bytes per step, where an id out of
 /// range would otherwise stop the program inside a kernel.

@@ -3,7 +3,7 @@
 use burn::config::Config;
 use burn::tensor::{Int, Tensor, backend::Backend};
 
-use crate::error::{ModelError, require_ids_below, shape_error};
+use crate::error::{ModelError, require_ids_below, require_steps, shape_error};
 use crate::fused::{RecurrenceBackend, lookup_rows};
 use crate::setting::at_least_one;
 
@@ -116,13 +116,7 @@ impl<B: Backend> SequenceInput<B> {
                 });
             }
         }
-        if batch == 0 || time == 0 {
-            return Err(shape_error(
-                "input",
-                "at least one sequence of at least one step".into(),
-                &[batch, time],
-            ));
-        }
+        require_steps("input", [batch, time])?;
         Ok([batch, time])
     }
 

@@ -11,7 +11,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
 
-use crate::error::{require_ids_below, shape_error};
+use crate::error::{require_ids_below, require_steps, shape_error};
 use crate::fused::rollout::{FeedingPlan, OutputRollout};
 use crate::fused::{
     RecurrenceBackend, lookup_rows, output_row_cross_entropy, row_cross_entropy, tanh,
@@ -327,13 +327,7 @@ impl<B: RecurrenceBackend> OutputRecurrent<B> {
         previous_outputs: FeedbackSequence<B>,
     ) -> crate::Result<Tensor<B, 2>> {
         let [batch, time] = previous_outputs.batch_time();
-        if batch == 0 || time == 0 {
-            return Err(shape_error(
-                "previous_outputs",
-                "at least one sequence of at least one step".into(),
-                &[batch, time],
-            ));
-        }
+        require_steps("previous_outputs", [batch, time])?;
         self.check_input(input.as_ref(), [batch, time])?;
         let rows = batch * time;
         let fed = match previous_outputs {
@@ -421,13 +415,7 @@ impl<B: RecurrenceBackend> OutputRecurrent<B> {
         plan: &FeedingPlan,
     ) -> crate::Result<Tensor<B, 2, Int>> {
         let [batch, time] = truth.dims();
-        if batch == 0 || time == 0 {
-            return Err(shape_error(
-                "truth",
-                "at least one sequence of at least one step".into(),
-                &[batch, time],
-            ));
-        }
+        require_steps("truth", [batch, time])?;
         plan.check_fits([batch, time])?;
         if plan.is_teacher_forcing() {
             // Nothing to decide: the training pass that follows checks the ids and the input.
@@ -471,13 +459,7 @@ impl<B: RecurrenceBackend> OutputRecurrent<B> {
         mut choose: impl FnMut(usize, Tensor<B, 2>) -> Feedback<B>,
     ) -> crate::Result<Tensor<B, 3>> {
         let batch = first.batch();
-        if batch == 0 || time == 0 {
-            return Err(shape_error(
-                "first",
-                "at least one sequence and at least one step".into(),
-                &[batch, time],
-            ));
-        }
+        require_steps("first", [batch, time])?;
         self.check_input(input.as_ref(), [batch, time])?;
         let mut steps = input.map(|input| input.into_steps().into_iter());
         let mut feedback = Some(first);

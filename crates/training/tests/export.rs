@@ -120,22 +120,10 @@ fn pattern_1_export_follows_torch_rnn() {
     assert_eq!(symbols.concat().chars().count(), vocab);
     let saved: TrainingConfig = serde_json::from_str(&metadata["config"]).unwrap();
     assert_eq!(saved.model, settings);
-    let mut names: Vec<&str> = file.names();
-    names.sort();
-    assert_eq!(
-        names,
-        [
-            "fc.bias",
-            "fc.weight",
-            "rnn.bias_hh_l0",
-            "rnn.bias_hh_l1",
-            "rnn.bias_ih_l0",
-            "rnn.bias_ih_l1",
-            "rnn.weight_hh_l0",
-            "rnn.weight_hh_l1",
-            "rnn.weight_ih_l0",
-            "rnn.weight_ih_l1"
-        ]
+    assert_names(
+        &file,
+        "fc.bias fc.weight rnn.bias_hh_l0 rnn.bias_hh_l1 rnn.bias_ih_l0 rnn.bias_ih_l1 \
+         rnn.weight_hh_l0 rnn.weight_hh_l1 rnn.weight_ih_l0 rnn.weight_ih_l1",
     );
     assert_eq!(file.tensor("rnn.weight_ih_l0").unwrap().shape(), [6, vocab]);
     assert_eq!(file.tensor("fc.weight").unwrap().shape(), [vocab, 6]);
@@ -170,6 +158,13 @@ fn pattern_1_export_follows_torch_rnn() {
 
 fn logistic(v: f32) -> f32 {
     1.0 / (1.0 + (-v).exp())
+}
+
+/// The file's tensor names, sorted, are the whitespace-separated `expected`.
+fn assert_names(file: &SafeTensors, expected: &str) {
+    let mut names = file.names();
+    names.sort();
+    assert_eq!(names, expected.split_whitespace().collect::<Vec<_>>());
 }
 
 /// Rows `k·h .. (k+1)·h` of a gate vector: gate `k`.
@@ -408,17 +403,6 @@ fn forecaster_export_reproduces_the_open_loop_forecast() {
     .unwrap();
     let file_bytes = forecaster_safetensors_bytes(&hidden, HashMap::new());
     let file = SafeTensors::deserialize(&file_bytes).unwrap();
-    let mut names = file.names();
-    names.sort();
-    assert_eq!(
-        names,
-        [
-            "fc.bias",
-            "fc.weight",
-            "rnn.bias_hh_l0",
-            "rnn.bias_ih_l0",
-            "rnn.weight_hh_l0",
-            "rnn.weight_ih_l0"
-        ]
-    );
+    let names = "fc.bias fc.weight rnn.bias_hh_l0 rnn.bias_ih_l0 rnn.weight_hh_l0 rnn.weight_ih_l0";
+    assert_names(&file, names);
 }

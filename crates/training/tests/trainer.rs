@@ -234,6 +234,16 @@ fn training_lowers_the_validation_loss_and_writes_its_outputs() {
     assert_eq!(lines.lines().count(), report.metrics.len());
 }
 
+/// `config` with plain SGD at a rate that makes the loss blow up, unclipped.
+fn exploding(config: TrainingConfig) -> TrainingConfig {
+    TrainingConfig {
+        optimizer: OptimizerKind::Sgd,
+        learning_rate: 1e6,
+        clip: None,
+        ..config
+    }
+}
+
 #[test]
 fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
     let corpus = corpus();
@@ -246,10 +256,8 @@ fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
     run(config.clone(), &corpus, &out.0, None).unwrap();
     let before = std::fs::read(out.0.join("last/model.bpk")).unwrap();
     let exploding = TrainingConfig {
-        learning_rate: 1e6,
-        clip: None,
         iterations: 30,
-        ..config
+        ..exploding(config)
     };
     let checkpoint = Checkpoint::open(&out.0, Which::Last).unwrap();
     match run(exploding, &corpus, &out.0, Some(checkpoint)) {
@@ -734,13 +742,7 @@ fn a_locked_run_directory_is_refused() {
 fn divergence_of_a_fresh_run_says_no_checkpoint_exists() {
     let corpus = corpus();
     let out = Scratch::new("diverge-fresh");
-    let config = TrainingConfig {
-        optimizer: OptimizerKind::Sgd,
-        learning_rate: 1e6,
-        clip: None,
-        ..small(30)
-    };
-    match run(config, &corpus, &out.0, None) {
+    match run(exploding(small(30)), &corpus, &out.0, None) {
         Err(TrainingError::Diverged { reason, .. }) => {
             assert!(
                 reason.contains("no checkpoint had been written"),

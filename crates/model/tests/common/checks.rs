@@ -7,9 +7,9 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::{
     Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig,
-    HiddenStackConfig, InputEncoding, OutputRecurrent, OutputRecurrentConfig, RecurrencePath,
-    RecurrentCell, SequenceInput, SequenceSummarizer, SequenceSummarizerConfig, StepInput,
-    step_cross_entropy,
+    HiddenStack, HiddenStackConfig, InputEncoding, OutputRecurrent, OutputRecurrentConfig,
+    RecurrencePath, RecurrentCell, SequenceInput, SequenceSummarizer, SequenceSummarizerConfig,
+    StepInput, step_cross_entropy,
 };
 
 use super::burn_reference::{output_recurrent_logits, step_losses};
@@ -906,16 +906,17 @@ pub fn assert_same_gradients(what: &str, a: &[Vec<f64>], b: &[Vec<f64>]) {
     }
 }
 
-/// A random input sequence for `input` and, when asked, a tracked random `h(0)`
-/// `[layers, batch, d_hidden]`.
+/// A random input sequence `[batch, time]` in `stack`'s encoding and, when asked, a tracked
+/// random initial state of `stack`'s shape.
 pub fn random_case<B: TestBackend>(
     numbers: &mut Numbers,
-    input: InputEncoding,
-    [layers, batch, time, d_hidden]: [usize; 4],
+    stack: &HiddenStack<B>,
+    [batch, time]: [usize; 2],
     with_state: bool,
     device: &B::Device,
 ) -> (SequenceInput<B>, Option<Tensor<B, 3>>) {
-    let sequence = match input {
+    let [layers, _, d_hidden] = stack.state_dims(batch);
+    let sequence = match stack.input {
         InputEncoding::Tokens { vocab_size } => SequenceInput::Tokens(ids::<B>(
             &random_ids(numbers, batch, time, vocab_size),
             device,
@@ -979,10 +980,10 @@ pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
     ];
     for (input, layers, with_state, cell) in cases {
         let (fused, unrolled) = fused_and_unrolled::<B>(input, d_hidden, layers, cell, 6, device);
-        let (sequence, state) = random_case::<B>(
+        let (sequence, state) = random_case(
             &mut numbers,
-            input,
-            [layers * cell.state_rows_per_layer(), batch, time, d_hidden],
+            &fused.hidden,
+            [batch, time],
             with_state,
             device,
         );
@@ -1103,10 +1104,10 @@ pub fn fused_forward_loss_equals_unrolled<B: TestBackend>(device: &B::Device) {
     for (input, layers, with_state, cell) in cases {
         let (fused, unrolled) =
             fused_and_unrolled::<B>(input, d_hidden, layers, cell, classes, device);
-        let (sequence, state) = random_case::<B>(
+        let (sequence, state) = random_case(
             &mut numbers,
-            input,
-            [layers * cell.state_rows_per_layer(), batch, time, d_hidden],
+            &fused.hidden,
+            [batch, time],
             with_state,
             device,
         );

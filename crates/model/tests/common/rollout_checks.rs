@@ -149,10 +149,10 @@ pub fn fused_feeding_equals_stepwise_pattern_1<B: TestBackend>(device: &B::Devic
             )
             .init::<B>(device),
         );
-        let (sequence, state) = random_case::<B>(
+        let (sequence, state) = random_case(
             &mut numbers,
-            tokens,
-            [layers * cell.state_rows_per_layer(), batch, time, d_hidden],
+            &model.hidden,
+            [batch, time],
             with_state,
             device,
         );

@@ -26,7 +26,7 @@ use super::host::math::Real;
 #[cfg(host_kernels)]
 use super::host::{HostView, read};
 
-use crate::error::{ModelError, shape_error};
+use crate::error::{ModelError, require_steps, shape_error};
 use crate::output_recurrent::{FeedbackChoice, sample_classes_with};
 
 /// Per row and step of a window: whether the step is fed the truth or the model's own
@@ -56,13 +56,7 @@ impl FeedingPlan {
         draws: Vec<f64>,
         own: FeedbackChoice,
     ) -> crate::Result<Self> {
-        if batch == 0 || time == 0 {
-            return Err(shape_error(
-                "plan",
-                "at least one row and one step".into(),
-                &[batch, time],
-            ));
-        }
+        require_steps("plan", [batch, time])?;
         for (what, len) in [("plan truth", truth.len()), ("plan draws", draws.len())] {
             if len != batch * time {
                 return Err(shape_error(what, format!("[{batch}, {time}]"), &[len]));
