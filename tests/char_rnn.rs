@@ -5,7 +5,7 @@ mod common;
 
 use common::{
     Scratch, TINY, argv, assert_fails, assert_fails_with, assert_files, corpus_text, path, run,
-    succeeded, text,
+    run_ok, succeeded, text,
 };
 use std::path::Path;
 use std::process::Output;
@@ -36,10 +36,10 @@ fn train_sample_eval_export_and_resume() {
         "last/model.bpk best/model.bpk metrics.jsonl loss.png",
     );
 
-    let output = succeeded(run(&argv!(
+    let output = run_ok(&argv!(
         "sample --checkpoint {} --prime Speak --length 40 --seed 1",
         path(&run_dir)
-    )));
+    ));
     let streamed = text(&output.stdout);
     assert!(
         streamed.starts_with("Speak") && streamed.chars().count() >= 45,
@@ -52,11 +52,11 @@ fn train_sample_eval_export_and_resume() {
     let sampled: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(sampled["text"].as_str().unwrap().chars().count(), 10);
 
-    let output = succeeded(run(&argv!(
+    let output = run_ok(&argv!(
         "eval --checkpoint {} --data {} --json",
         path(&run_dir),
         path(&data)
-    )));
+    ));
     let evaluation: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(
         evaluation["evaluation"]["nats_per_symbol"], result["validation"]["nats_per_symbol"],
@@ -68,19 +68,19 @@ fn train_sample_eval_export_and_resume() {
         ("burnpack", "model.bpk"),
     ] {
         let out = scratch.0.join(name);
-        succeeded(run(&argv!(
+        run_ok(&argv!(
             "export --checkpoint {} --format {format} --out {}",
             path(&run_dir),
             path(&out)
-        )));
+        ));
         assert!(std::fs::metadata(&out).unwrap().len() > 1000);
     }
 
-    let output = succeeded(run(&argv!(
+    let output = run_ok(&argv!(
         "train --data {} --resume {} --steps 30 --json",
         path(&data),
         path(&run_dir)
-    )));
+    ));
     let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(resumed["iterations"], 30);
     let lines = std::fs::read_to_string(run_dir.join("metrics.jsonl")).unwrap();
@@ -104,12 +104,12 @@ fn settings_come_from_a_config_file() {
         b"window = 12\nbatch = 3\nsteps = 6\neval_every = 3\n[model]\nhidden = 8\npattern = \"output\"\n",
     );
     let run_dir = scratch.0.join("run");
-    let output = succeeded(run(&argv!(
+    let output = run_ok(&argv!(
         "train --data {} --out {} --config {} --steps 9 --json",
         path(&data),
         path(&run_dir),
         path(&config)
-    )));
+    ));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(result["iterations"], 9, "the flag wins over the file");
     assert!(
@@ -193,12 +193,12 @@ fn scheduled_sampling_trains_alike_on_both_paths() {
     let (scratch, data) = Scratch::with_corpus("stepwise");
     let loss = |name: &str, extra: &str| {
         let run_dir = scratch.0.join(name);
-        let output = succeeded(run(&argv!(
+        let output = run_ok(&argv!(
             "train --data {} --out {} --steps 6 --json --strategy scheduled-sampling \
              --schedule constant --epsilon 0.5 {TINY} {extra}",
             path(&data),
             path(&run_dir)
-        )));
+        ));
         let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
         report["final_training_loss"].as_f64().unwrap()
     };
@@ -241,10 +241,10 @@ fn eval_runs_the_model_open_loop() {
     let data = scratch.file("additions.txt", lines.as_bytes());
     let run_dir = scratch.0.join("run");
     succeeded(train_tiny(&data, &run_dir, "40"));
-    let output = succeeded(run(&argv!(
+    let output = run_ok(&argv!(
         "eval --checkpoint {} --open-loop --prompts 30 --generate 500 --json",
         path(&run_dir)
-    )));
+    ));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let open_loop = &result["open_loop"];
     assert_eq!(open_loop["additions"]["prompts"], 30);
@@ -258,10 +258,10 @@ fn eval_runs_the_model_open_loop() {
     let prose = scratch.file("prose.txt", corpus_text().as_bytes());
     let prose_run = scratch.0.join("prose");
     succeeded(train_tiny(&prose, &prose_run, "10"));
-    let output = succeeded(run(&argv!(
+    let output = run_ok(&argv!(
         "eval --checkpoint {} --open-loop --generate 300",
         path(&prose_run)
-    )));
+    ));
     let shown = text(&output.stdout);
     assert!(!shown.contains("addition prompts"), "{shown}");
     assert!(shown.contains("4-grams"), "{shown}");
@@ -272,17 +272,12 @@ fn every_command_works_with_the_gated_cells() {
     let (scratch, data) = Scratch::with_corpus("gated");
     for cell in ["lstm", "gru"] {
         let run_dir = scratch.0.join(cell);
-        let trained = run(&argv!(
+        run_ok(&argv!(
             "train --data {} --out {} --cell {cell} --layers 2 --batching streams --carry-state \
              --strategy scheduled-sampling --schedule constant --epsilon 0.5 --steps 6 {TINY}",
             path(&data),
             path(&run_dir)
         ));
-        assert!(
-            trained.status.success(),
-            "{cell}: {}",
-            text(&trained.stderr)
-        );
         let settings = std::fs::read_to_string(run_dir.join("last/config.json")).unwrap();
         assert!(
             settings.contains(&format!("\"cell\": \"{cell}\"")),
@@ -296,37 +291,17 @@ fn every_command_works_with_the_gated_cells() {
             "--cell cannot change",
             1,
         );
-        let resumed = run(&argv!("train --resume {} --steps 8", path(&run_dir)));
-        assert!(
-            resumed.status.success(),
-            "{cell}: {}",
-            text(&resumed.stderr)
-        );
+        run_ok(&argv!("train --resume {} --steps 8", path(&run_dir)));
 
-        let sampled = run(&argv!("sample --checkpoint {} --length 30", path(&run_dir)));
-        assert!(
-            sampled.status.success(),
-            "{cell}: {}",
-            text(&sampled.stderr)
-        );
+        let sampled = run_ok(&argv!("sample --checkpoint {} --length 30", path(&run_dir)));
         assert!(!text(&sampled.stdout).is_empty());
-        let evaluated = run(&argv!("eval --checkpoint {} --json", path(&run_dir)));
-        assert!(
-            evaluated.status.success(),
-            "{cell}: {}",
-            text(&evaluated.stderr)
-        );
+        run_ok(&argv!("eval --checkpoint {} --json", path(&run_dir)));
         let export = scratch.0.join(format!("{cell}.safetensors"));
-        let exported = run(&argv!(
+        run_ok(&argv!(
             "export --checkpoint {} --format safetensors --out {}",
             path(&run_dir),
             path(&export)
         ));
-        assert!(
-            exported.status.success(),
-            "{cell}: {}",
-            text(&exported.stderr)
-        );
         // safetensors: an 8-byte little-endian header length, then the header's JSON.
         let bytes = std::fs::read(&export).unwrap();
         let length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;

@@ -13,7 +13,7 @@ use unroll::training::metrics::read_run_metrics;
 
 use common::{
     Arg, Scratch, TINY, argv, assert_clean_error, assert_fails, assert_fails_with, binary,
-    corpus_text, path, run, succeeded, text,
+    corpus_text, path, run, run_ok, succeeded, text,
 };
 
 /// `train --data DATA --out OUT --steps STEPS`, the tiny model and `extra`.
@@ -336,13 +336,13 @@ fn resuming_accepts_the_same_settings_and_the_recorded_data() {
         "--bytes",
     );
     // Case 8: without --data the recorded file is used; a change to it is reported.
-    let stderr = text(&succeeded(run(&argv!("train --resume {} --steps 30", path(&out)))).stderr);
+    let stderr = text(&run_ok(&argv!("train --resume {} --steps 30", path(&out))).stderr);
     assert!(stderr.contains("recorded in the run"), "{stderr}");
     assert!(!stderr.contains("changed"), "{stderr}");
     let mut changed = corpus_text();
     changed.push_str("Speak, speak.\n");
     std::fs::write(&data, changed).unwrap();
-    let stderr = text(&succeeded(run(&argv!("train --resume {} --steps 32", path(&out)))).stderr);
+    let stderr = text(&run_ok(&argv!("train --resume {} --steps 32", path(&out))).stderr);
     assert!(stderr.contains("changed since"), "{stderr}");
     std::fs::remove_file(&data).unwrap();
     assert_fails(&argv!("train --resume {} --steps 34", path(&out)), "--data");

@@ -83,6 +83,20 @@ pub fn run(args: &[impl Arg]) -> Output {
     run_example("char-rnn", args)
 }
 
+/// `char-rnn` run with `args`, asserted to succeed (else the command line and its stderr are
+/// shown).
+pub fn run_ok(args: &[impl Arg]) -> Output {
+    let output = run(args);
+    let line: Vec<&str> = args.iter().map(|arg| arg.as_ref()).collect();
+    let stderr = text(&output.stderr);
+    assert!(
+        output.status.success(),
+        "char-rnn {}: {stderr}",
+        line.join(" ")
+    );
+    output
+}
+
 /// Runs example `name` with `args`.
 pub fn run_example(name: &str, args: &[impl Arg]) -> Output {
     Command::new(example(name))

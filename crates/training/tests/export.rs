@@ -60,6 +60,22 @@ fn add(a: &[f32], b: &[f32]) -> Vec<f32> {
     a.iter().zip(b).map(|(x, y)| x + y).collect()
 }
 
+/// PyTorch's layer `k` in an exported file: `W_ih x + b_ih`, where `x` is the one-hot `id` for
+/// layer 0 and the state of the layer `below` otherwise, and `W_hh h + b_hh`.
+fn layer_affines(
+    file: &SafeTensors<'_>,
+    k: usize,
+    (id, below): (usize, Option<&[f32]>),
+    h: &[f32],
+) -> (Vec<f32>, Vec<f32>) {
+    let w_ih = tensor(file, &format!("rnn.weight_ih_l{k}"));
+    let w_hh = tensor(file, &format!("rnn.weight_hh_l{k}"));
+    let b_ih = tensor(file, &format!("rnn.bias_ih_l{k}")).values;
+    let b_hh = tensor(file, &format!("rnn.bias_hh_l{k}")).values;
+    let input = below.map_or_else(|| w_ih.column(id), |x| w_ih.times(x));
+    (add(&input, &b_ih), add(&w_hh.times(h), &b_hh))
+}
+
 fn model_logits(model: &unroll_training::LanguageModel<B>, ids: &[u32]) -> Vec<f32> {
     let values: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
     let input = Tensor::<B, 2, Int>::from_data(
@@ -135,16 +151,12 @@ fn pattern_1_export_follows_torch_rnn() {
     for &id in ids {
         let mut below: Option<Vec<f32>> = None;
         for (k, h) in hidden.iter_mut().enumerate() {
-            let w_ih = tensor(&file, &format!("rnn.weight_ih_l{k}"));
-            let w_hh = tensor(&file, &format!("rnn.weight_hh_l{k}"));
-            let b_ih = tensor(&file, &format!("rnn.bias_ih_l{k}")).values;
-            let b_hh = tensor(&file, &format!("rnn.bias_hh_l{k}")).values;
-            let input = match &below {
-                None => w_ih.column(id as usize),
-                Some(x) => w_ih.times(x),
-            };
-            let a = add(&add(&input, &b_ih), &add(&w_hh.times(h), &b_hh));
-            *h = a.iter().map(|v| v.tanh()).collect();
+            let x = (id as usize, below.as_deref());
+            let (from_input, from_hidden) = layer_affines(&file, k, x, h);
+            *h = add(&from_input, &from_hidden)
+                .iter()
+                .map(|v| v.tanh())
+                .collect();
             below = Some(h.clone());
         }
         let fc = tensor(&file, "fc.weight");
@@ -217,16 +229,8 @@ fn gated_exports_follow_torch_lstm_and_gru() {
         for &id in ids {
             let mut below: Option<Vec<f32>> = None;
             for k in 0..2 {
-                let w_ih = tensor(&file, &format!("rnn.weight_ih_l{k}"));
-                let w_hh = tensor(&file, &format!("rnn.weight_hh_l{k}"));
-                let b_ih = tensor(&file, &format!("rnn.bias_ih_l{k}")).values;
-                let b_hh = tensor(&file, &format!("rnn.bias_hh_l{k}")).values;
-                let input = match &below {
-                    None => w_ih.column(id as usize),
-                    Some(x) => w_ih.times(x),
-                };
-                let from_input = add(&input, &b_ih);
-                let from_hidden = add(&w_hh.times(&hidden[k]), &b_hh);
+                let x = (id as usize, below.as_deref());
+                let (from_input, from_hidden) = layer_affines(&file, k, x, &hidden[k]);
                 if cell == RecurrentCell::Lstm {
                     let a = add(&from_input, &from_hidden);
                     for j in 0..h {
