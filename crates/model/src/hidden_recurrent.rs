@@ -393,6 +393,14 @@ mod tests {
 
         let empty = Tensor::<B, 3>::zeros([2, 0, 3], &device);
         assert!(model.forward(SequenceInput::Dense(empty), None).is_err());
+
+        // One step: its width, then its kind.
+        let narrow = StepInput::Dense(Tensor::<B, 2>::zeros([2, 2], &device));
+        let error = model.step(narrow, None).unwrap_err();
+        assert!(error.to_string().contains("[batch, 3]"), "{error}");
+        let ids = StepInput::Tokens(Tensor::<B, 1, Int>::zeros([2], &device));
+        let error = model.step(ids, None).unwrap_err();
+        assert!(error.to_string().contains("token ids"), "{error}");
     }
 
     #[test]

@@ -101,13 +101,7 @@ impl<B: Backend> SequenceInput<B> {
                 require_ids_below("input", ids, *vocab_size, id_check)?;
             }
             (SequenceInput::Dense(x), InputEncoding::Dense { d_input }) => {
-                if x.dims()[2] != *d_input {
-                    return Err(shape_error(
-                        "input",
-                        format!("[batch, time, {d_input}]"),
-                        &x.dims(),
-                    ));
-                }
+                require_width(&x.dims(), *d_input)?;
             }
             (given, expected) => {
                 return Err(ModelError::InputKind {
@@ -203,23 +197,20 @@ impl<B: Backend> StepInput<B> {
                 Ok(self.batch())
             }
             (StepInput::Dense(x), InputEncoding::Dense { d_input }) => {
-                if x.dims()[1] != *d_input {
-                    return Err(shape_error(
-                        "input",
-                        format!("[batch, {d_input}]"),
-                        &x.dims(),
-                    ));
-                }
+                require_width(&x.dims(), *d_input)?;
                 Ok(self.batch())
             }
-            (StepInput::Tokens(_), expected) => Err(ModelError::InputKind {
+            (given, expected) => Err(ModelError::InputKind {
                 expected: expected.name(),
-                actual: "token ids",
+                actual: given.kind_name(),
             }),
-            (StepInput::Dense(_), expected) => Err(ModelError::InputKind {
-                expected: expected.name(),
-                actual: "dense features",
-            }),
+        }
+    }
+
+    fn kind_name(&self) -> &'static str {
+        match self {
+            StepInput::Tokens(_) => "token ids",
+            StepInput::Dense(_) => "dense features",
         }
     }
 
@@ -256,4 +247,22 @@ impl<B: Backend> StepInput<B> {
             StepInput::Dense(x) => x.matmul(weight),
         }
     }
+}
+
+/// An error unless the last axis of an input of shape `dims` (`[batch, time, d_input]` or
+/// `[batch, d_input]`) holds `d_input` features.
+fn require_width(dims: &[usize], d_input: usize) -> crate::Result<()> {
+    if dims.last() == Some(&d_input) {
+        return Ok(());
+    }
+    let leading = if dims.len() == 3 {
+        "batch, time"
+    } else {
+        "batch"
+    };
+    Err(shape_error(
+        "input",
+        format!("[{leading}, {d_input}]"),
+        dims,
+    ))
 }
