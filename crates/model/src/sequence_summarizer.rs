@@ -10,9 +10,9 @@ use burn::tensor::{Tensor, backend::Backend};
 
 use crate::error::shape_error;
 use crate::fused::RecurrenceBackend;
+use crate::hidden_recurrent::{HiddenRecurrent, HiddenRecurrentConfig};
 use crate::input::SequenceInput;
 use crate::recurrence::{HiddenStack, HiddenStackConfig};
-use crate::setting::at_least_one;
 
 /// Configuration of a [`SequenceSummarizer`]: a [`HiddenStackConfig`] and the size of the one
 /// output.
@@ -25,15 +25,19 @@ pub struct SequenceSummarizerConfig {
 }
 
 impl SequenceSummarizerConfig {
+    /// The same layers read at every step: pattern 1's network, whose parameters pattern 3 has.
+    fn every_step(&self) -> HiddenRecurrentConfig {
+        HiddenRecurrentConfig::new(self.hidden.clone(), self.d_output)
+    }
+
     /// Checks every setting, naming the first one that is invalid.
     pub fn validate(&self) -> crate::Result<()> {
-        self.hidden.validate()?;
-        at_least_one("d_output", self.d_output as u64)
+        self.every_step().validate()
     }
 
     /// Builds the network, or says which setting is invalid.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<SequenceSummarizer<B>> {
-        let (hidden, output) = self.hidden.try_init_with_output(self.d_output, device)?;
+        let HiddenRecurrent { hidden, output } = self.every_step().try_init(device)?;
         Ok(SequenceSummarizer { hidden, output })
     }
 }
@@ -132,19 +136,12 @@ mod tests {
     use super::*;
     use crate::input::InputEncoding;
     use burn::backend::NdArray;
-    use burn::tensor::Int;
-
-    type B = NdArray;
 
     #[test]
     fn lengths_out_of_range_are_rejected() {
-        let device = Default::default();
-        let model = SequenceSummarizerConfig::new(
-            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 3 }, 2),
-            1,
-        )
-        .init::<B>(&device);
-        let input = || SequenceInput::Tokens(Tensor::<B, 2, Int>::zeros([2, 4], &device));
+        let stack = HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 3 }, 2);
+        let model = SequenceSummarizerConfig::new(stack, 1).init::<NdArray>(&Default::default());
+        let input = || SequenceInput::Tokens(Tensor::zeros([2, 4], &Default::default()));
         for lengths in [[0, 2], [5, 2]] {
             let error = model.forward(input(), Some(&lengths)).unwrap_err();
             assert!(error.to_string().contains("1..=4"), "{error}");

@@ -54,11 +54,8 @@ impl Validation for Scores {
     }
 
     fn summary(&self) -> String {
-        format!(
-            "{:.4} nats, accuracy {:.1} %",
-            self.cross_entropy,
-            100.0 * self.accuracy
-        )
+        let percent = 100.0 * self.accuracy;
+        format!("{:.4} nats, accuracy {percent:.1} %", self.cross_entropy)
     }
 }
 
