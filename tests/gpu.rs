@@ -69,7 +69,15 @@ fn gradients<B: AutodiffBackend, M: Module<B>>(model: &M, grads: &B::Gradients) 
     collect.1
 }
 
-fn assert_same_gradients(what: &str, cpu: Vec<Vec<f32>>, gpu: Vec<Vec<f32>>) {
+/// The CPU's and the GPU's `values` agree, and so do their models' gradients of the values' sum.
+fn assert_agree<const D: usize, C: Module<Cpu>, G: Module<Gpu>>(
+    what: &str,
+    (cpu_model, cpu): (&C, Tensor<Cpu, D>),
+    (gpu_model, gpu): (&G, Tensor<Gpu, D>),
+) {
+    assert_close(what, &values(cpu.clone()), &values(gpu.clone()));
+    let cpu = gradients(cpu_model, &cpu.sum().backward());
+    let gpu = gradients(gpu_model, &gpu.sum().backward());
     assert_eq!(cpu.len(), gpu.len());
     for (k, (a, b)) in cpu.iter().zip(&gpu).enumerate() {
         assert_close(&format!("{what}: gradient of parameter {k}"), a, b);
@@ -146,13 +154,7 @@ fn pattern_1_forward_and_gradients_on_both_paths() {
             &values(cpu_out.state),
             &values(gpu_out.state),
         );
-        let cpu_grads = cpu_loss.backward();
-        let gpu_grads = gpu_loss.backward();
-        assert_same_gradients(
-            &what,
-            gradients(&cpu_model, &cpu_grads),
-            gradients(&gpu_model, &gpu_grads),
-        );
+        assert_agree(&what, (&cpu_model, cpu_loss), (&gpu_model, gpu_loss));
     }
 }
 
@@ -181,16 +183,11 @@ fn training_passes_agree() {
             ids(batch, time, vocab, 2, &gpu()),
         )
         .unwrap();
-    assert_close(
-        "forward_loss losses",
-        &values(cpu_losses.clone()),
-        &values(gpu_losses.clone()),
-    );
     assert_close("forward_loss state", &values(cpu_state), &values(gpu_state));
-    assert_same_gradients(
+    assert_agree(
         "forward_loss",
-        gradients(&cpu_model, &cpu_losses.sum().backward()),
-        gradients(&gpu_model, &gpu_losses.sum().backward()),
+        (&cpu_model, cpu_losses),
+        (&gpu_model, gpu_losses),
     );
 
     let config = OutputRecurrentConfig::new(5, vocab);
@@ -210,15 +207,10 @@ fn training_passes_agree() {
             ids(batch, time, vocab, 4, &gpu()),
         )
         .unwrap();
-    assert_close(
+    assert_agree(
         "teacher_forced_loss",
-        &values(cpu_losses.clone()),
-        &values(gpu_losses.clone()),
-    );
-    assert_same_gradients(
-        "teacher_forced_loss",
-        gradients(&cpu_model, &cpu_losses.sum().backward()),
-        gradients(&gpu_model, &gpu_losses.sum().backward()),
+        (&cpu_model, cpu_losses),
+        (&gpu_model, gpu_losses),
     );
 }
 
@@ -246,12 +238,11 @@ fn pattern_2_both_paths_and_pattern_3_with_lengths_on_the_fused_path() {
         &values(cpu.clone()),
         &values(gpu_logits.clone()),
     );
-    let cpu_grads = cpu.powf_scalar(2.0).sum().backward();
-    let gpu_grads = gpu_logits.powf_scalar(2.0).sum().backward();
-    assert_same_gradients(
+    let squares = (cpu.powf_scalar(2.0), gpu_logits.powf_scalar(2.0));
+    assert_agree(
         "pattern 2",
-        gradients(&cpu_model, &cpu_grads),
-        gradients(&gpu_model, &gpu_grads),
+        (&cpu_model, squares.0),
+        (&gpu_model, squares.1),
     );
 
     // Pattern 3 on a padded batch: two layers, rows stopping in any order, on the fused path
@@ -279,14 +270,7 @@ fn pattern_2_both_paths_and_pattern_3_with_lengths_on_the_fused_path() {
             )
             .unwrap();
         let what = format!("pattern 3, {cell:?}");
-        assert_close(&what, &values(cpu.clone()), &values(gpu_out.clone()));
-        let cpu_grads = cpu.sum().backward();
-        let gpu_grads = gpu_out.sum().backward();
-        assert_same_gradients(
-            &what,
-            gradients(&cpu_model, &cpu_grads),
-            gradients(&gpu_model, &gpu_grads),
-        );
+        assert_agree(&what, (&cpu_model, cpu), (&gpu_model, gpu_out));
     }
 }
 
@@ -547,13 +531,9 @@ fn forecasters_agree() {
                 Some(g) => gpu_model.window(previous.clone(), &plan, g).unwrap(),
             };
             assert_close(&what, &values(run_cpu.clone()), &values(run_gpu.clone()));
-            let cpu_grads = cpu.loss(run_cpu, cpu_targets.clone()).backward();
-            let gpu_grads = gpu_model.loss(run_gpu, targets.clone()).backward();
-            assert_same_gradients(
-                &what,
-                gradients(&cpu, &cpu_grads),
-                gradients(&gpu_model, &gpu_grads),
-            );
+            let cpu_loss = cpu.loss(run_cpu, cpu_targets.clone());
+            let gpu_loss = gpu_model.loss(run_gpu, targets.clone());
+            assert_agree(&what, (&cpu, cpu_loss), (&gpu_model, gpu_loss));
         }
         let warm = previous.narrow(1, 0, 4);
         assert_close(
@@ -578,28 +558,25 @@ fn gated_stacks_agree() {
         let config = GatedStackConfig::new(cell, input, hidden).with_num_layers(2);
         let cpu: GatedStack<Cpu> = config.init(&Default::default());
         let gpu_stack: GatedStack<Gpu> = transfer(&cpu, config.init(&gpu()));
-        let run = |x: Tensor<Cpu, 3>| {
-            let (outputs, state) = cpu.forward(x, None);
-            let loss = outputs.clone().powf_scalar(2.0).sum() + state.hidden.clone().sum();
-            (values(outputs), values(state.hidden), loss.backward())
-        };
-        let (cpu_outputs, cpu_state, cpu_grads) = run(Tensor::from_data(
-            TensorData::new(data.clone(), [batch, time, input]),
-            &Default::default(),
-        ));
-        let x = Tensor::<Gpu, 3>::from_data(
-            TensorData::new(data.clone(), [batch, time, input]),
-            &gpu(),
-        );
-        let (outputs, state) = gpu_stack.forward(x, None);
-        let loss = outputs.clone().powf_scalar(2.0).sum() + state.hidden.clone().sum();
+        let x = TensorData::new(data.clone(), [batch, time, input]);
+        let (cpu_outputs, cpu_state) =
+            cpu.forward(Tensor::from_data(x.clone(), &Default::default()), None);
+        let (outputs, state) = gpu_stack.forward(Tensor::from_data(x, &gpu()), None);
         let what = format!("{cell:?}");
-        assert_close(&what, &cpu_outputs, &values(outputs));
-        assert_close(&what, &cpu_state, &values(state.hidden));
-        assert_same_gradients(
+        assert_close(
             &what,
-            gradients(&cpu, &cpu_grads),
-            gradients(&gpu_stack, &loss.backward()),
+            &values(cpu_outputs.clone()),
+            &values(outputs.clone()),
         );
+        let state_what = format!("{what} final state");
+        assert_close(
+            &state_what,
+            &values(cpu_state.hidden.clone()),
+            &values(state.hidden.clone()),
+        );
+        // One loss over the outputs and the final state, so that both carry gradients.
+        let cpu_loss = cpu_outputs.powf_scalar(2.0).sum() + cpu_state.hidden.sum();
+        let gpu_loss = outputs.powf_scalar(2.0).sum() + state.hidden.sum();
+        assert_agree(&what, (&cpu, cpu_loss), (&gpu_stack, gpu_loss));
     }
 }

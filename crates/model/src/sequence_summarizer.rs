@@ -37,8 +37,8 @@ impl SequenceSummarizerConfig {
 
     /// Builds the network, or says which setting is invalid.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<SequenceSummarizer<B>> {
-        let HiddenRecurrent { hidden, output } = self.every_step().try_init(device)?;
-        Ok(SequenceSummarizer { hidden, output })
+        let network = self.every_step().try_init(device);
+        network.map(|HiddenRecurrent { hidden, output }| SequenceSummarizer { hidden, output })
     }
 }
 
