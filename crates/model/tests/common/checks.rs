@@ -2,7 +2,7 @@
 // Hand computations keep every weight visible, -1.0 included.
 #![allow(clippy::neg_multiply)]
 
-use burn::module::Param;
+use burn::module::{AutodiffModule, Param};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::{
@@ -960,25 +960,52 @@ fn fused_and_unrolled<B: TestBackend>(
     (fused, unrolled)
 }
 
+/// The stacks the fused-against-unrolled proofs run, for a vocabulary of `vocab_size`: each
+/// cell, token and dense input, one to three layers, with and without a given `h(0)`.
+fn stack_cases(vocab_size: usize) -> [(InputEncoding, usize, bool, RecurrentCell); 11] {
+    let (tokens, features) = (
+        InputEncoding::Tokens { vocab_size },
+        InputEncoding::Dense { d_input: 4 },
+    );
+    let (tanh, lstm, gru) = (RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru);
+    [
+        (tokens, 1, false, tanh),
+        (tokens, 1, true, tanh),
+        (features, 2, true, tanh),
+        (tokens, 3, true, tanh),
+        (tokens, 3, false, tanh),
+        (tokens, 2, true, lstm),
+        (features, 1, true, lstm),
+        (features, 1, false, lstm),
+        (tokens, 1, false, gru),
+        (tokens, 2, true, gru),
+        (features, 2, true, gru),
+    ]
+}
+
+/// Every parameter's gradient agrees between `models`' two backward passes `grads`, and so does
+/// `∂L/∂h(0)` when the case gave a tracked `state`.
+pub fn assert_same_case_gradients<B: TestBackend, M: AutodiffModule<B>>(
+    what: &str,
+    models: [&M; 2],
+    state: Option<Tensor<B, 3>>,
+    grads: [B::Gradients; 2],
+) {
+    let [a, b] = &grads;
+    let [model_a, model_b] = models;
+    assert_same_gradients(what, &all_gradients(model_a, a), &all_gradients(model_b, b));
+    if let Some(state) = state {
+        let gradient = |grads: &B::Gradients| values(state.grad(grads).expect("h(0) is tracked"));
+        let what = format!("{what}: ∂L/∂h(0)");
+        assert_close(&what, &gradient(a), &gradient(b), 1e-10);
+    }
+}
+
 pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
     B::seed(device, 41);
     let mut numbers = Numbers::new(10);
     let (batch, time, d_hidden) = (3, 7, 5);
-    let (tokens, features) = (
-        InputEncoding::Tokens { vocab_size: 6 },
-        InputEncoding::Dense { d_input: 4 },
-    );
-    let (tanh, lstm, gru) = (RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru);
-    let cases = [
-        (tokens, 1, false, tanh),
-        (features, 2, true, tanh),
-        (tokens, 3, true, tanh),
-        (tokens, 2, true, lstm),
-        (features, 1, true, lstm),
-        (tokens, 1, false, gru),
-        (features, 2, true, gru),
-    ];
-    for (input, layers, with_state, cell) in cases {
+    for (input, layers, with_state, cell) in stack_cases(6) {
         let (fused, unrolled) = fused_and_unrolled::<B>(input, d_hidden, layers, cell, 6, device);
         let (sequence, state) = random_case(
             &mut numbers,
@@ -1009,29 +1036,8 @@ pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
             summed_cross_entropy(a.logits, targets.clone()) + a.state.sum().mul_scalar(0.3);
         let reference_loss =
             burns_cross_entropy(b.logits, targets.clone()) + b.state.sum().mul_scalar(0.3);
-        let grads_a = fused_loss.backward();
-        let grads_b = reference_loss.backward();
-        assert_same_gradients(
-            &what,
-            &all_gradients(&fused, &grads_a),
-            &all_gradients(&unrolled, &grads_b),
-        );
-        if let Some(state) = state {
-            let gradient = |grads: &B::Gradients| -> Vec<f64> {
-                state
-                    .grad(grads)
-                    .expect("h(0) is tracked")
-                    .into_data()
-                    .iter::<f64>()
-                    .collect()
-            };
-            assert_close(
-                &format!("{what}: ∂L/∂h(0)"),
-                &gradient(&grads_a),
-                &gradient(&grads_b),
-                1e-10,
-            );
-        }
+        let grads = [fused_loss.backward(), reference_loss.backward()];
+        assert_same_case_gradients(&what, [&fused, &unrolled], state, grads);
     }
 }
 
@@ -1087,21 +1093,7 @@ pub fn fused_forward_loss_equals_unrolled<B: TestBackend>(device: &B::Device) {
     B::seed(device, 43);
     let mut numbers = Numbers::new(12);
     let (batch, time, d_hidden, classes) = (9, 6, 5, 7);
-    let (tokens, features) = (
-        InputEncoding::Tokens { vocab_size: 7 },
-        InputEncoding::Dense { d_input: 4 },
-    );
-    let (tanh, lstm, gru) = (RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru);
-    let cases = [
-        (tokens, 1, true, tanh),
-        (tokens, 1, false, tanh),
-        (features, 2, true, tanh),
-        (tokens, 3, false, tanh),
-        (tokens, 2, true, lstm),
-        (features, 1, false, lstm),
-        (tokens, 2, true, gru),
-    ];
-    for (input, layers, with_state, cell) in cases {
+    for (input, layers, with_state, cell) in stack_cases(classes) {
         let (fused, unrolled) =
             fused_and_unrolled::<B>(input, d_hidden, layers, cell, classes, device);
         let (sequence, state) = random_case(
@@ -1140,22 +1132,8 @@ pub fn fused_forward_loss_equals_unrolled<B: TestBackend>(device: &B::Device) {
             &values(step_cross_entropy(logits, targets).unwrap()),
             EXACT,
         );
-        let grads_a = (losses_a * weights.clone()).sum().backward();
-        let grads_b = (losses_b * weights).sum().backward();
-        assert_same_gradients(
-            &what,
-            &all_gradients(&fused, &grads_a),
-            &all_gradients(&unrolled, &grads_b),
-        );
-        if let Some(state) = state {
-            let gradient = |grads: &B::Gradients| values(state.grad(grads).expect("tracked"));
-            assert_close(
-                &format!("{what}: ∂L/∂h(0)"),
-                &gradient(&grads_a),
-                &gradient(&grads_b),
-                1e-10,
-            );
-        }
+        let grads = [losses_a, losses_b].map(|losses| (losses * weights.clone()).sum().backward());
+        assert_same_case_gradients(&what, [&fused, &unrolled], state, grads);
     }
 }
 

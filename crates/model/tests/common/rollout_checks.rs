@@ -13,8 +13,9 @@ use unroll_model::{
     SequenceInput, StepInput, step_cross_entropy,
 };
 
-use super::checks::{TestBackend, assert_same_gradients, materialized, random_case, random_ids};
-use super::gradients::all_gradients;
+use super::checks::{
+    TestBackend, assert_same_case_gradients, materialized, random_case, random_ids,
+};
 use super::{Numbers, assert_close, ids, values};
 
 const EXACT: f64 = 1e-12;
@@ -38,24 +39,18 @@ fn random_plan(
     FeedingPlan::new([batch, time], truth, draws, own).expect("a valid plan")
 }
 
-/// The fused pass's losses `[batch, time]` and every parameter's gradient of their sum equal the
-/// step-wise loop's. Returns the two passes' gradients.
+/// The fused pass's losses `[batch, time]` equal the step-wise loop's, and so do every
+/// parameter's gradient of their sum and `∂L/∂h(0)` when the case gave a tracked `state`.
 fn assert_same_losses<B: TestBackend, M: AutodiffModule<B>>(
     what: &str,
-    model: &M,
+    (model, state): (&M, Option<Tensor<B, 3>>),
     fused_loss: Tensor<B, 2>,
     stepwise_loss: Tensor<B, 2>,
-) -> [B::Gradients; 2] {
+) {
     let losses = [&fused_loss, &stepwise_loss].map(|loss| values(loss.clone()));
     assert_close(&format!("{what}: losses"), &losses[0], &losses[1], EXACT);
-    let gradients = [fused_loss, stepwise_loss].map(|loss| loss.sum().backward());
-    let [fused, stepwise] = &gradients;
-    assert_same_gradients(
-        what,
-        &all_gradients(model, fused),
-        &all_gradients(model, stepwise),
-    );
-    gradients
+    let grads = [fused_loss, stepwise_loss].map(|loss| loss.sum().backward());
+    assert_same_case_gradients(what, [model, model], state, grads);
 }
 
 fn id_values<const D: usize, B: burn::tensor::backend::Backend>(
@@ -193,12 +188,7 @@ pub fn fused_feeding_equals_stepwise_pattern_1<B: TestBackend>(device: &B::Devic
         let (fused_loss, _) = model
             .forward_loss(SequenceInput::Tokens(fed), state.clone(), targets)
             .unwrap();
-        let [fused, stepwise] = assert_same_losses(&what, &model, fused_loss, stepwise_loss);
-        if let Some(state) = state {
-            let gradient = |grads: &B::Gradients| values(state.grad(grads).expect("tracked"));
-            let what = format!("{what}: ∂L/∂h(0)");
-            assert_close(&what, &gradient(&fused), &gradient(&stepwise), 1e-10);
-        }
+        assert_same_losses(&what, (&model, state), fused_loss, stepwise_loss);
     }
 }
 
@@ -282,6 +272,6 @@ pub fn fused_feeding_equals_stepwise_pattern_2<B: TestBackend>(device: &B::Devic
         let fused_loss = model
             .teacher_forced_loss(input, FeedbackSequence::Tokens(fed), targets)
             .unwrap();
-        assert_same_losses(&what, &model, fused_loss, stepwise_loss);
+        assert_same_losses(&what, (&model, None), fused_loss, stepwise_loss);
     }
 }
