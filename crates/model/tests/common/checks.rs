@@ -494,20 +494,9 @@ pub fn output_recurrent_parallel_equals_stepwise<B: TestBackend>(device: &B::Dev
     let previous = ids::<B>(&previous, device);
 
     let sequence = FeedbackSequence::Tokens(previous);
-    let input = SequenceInput::Dense(x);
-    let parallel = model
-        .forward_teacher_forced(Some(input.clone()), sequence.clone())
-        .unwrap();
-    let stepwise = model
-        .forward_stepwise(Some(input.clone()), sequence.step(0), time, |t, _| {
-            sequence.step(t)
-        })
-        .unwrap();
-    let reference = output_recurrent_logits(&model, Some(&input), &sequence);
     assert_pattern_2_paths_match_reference(
         &model,
-        [parallel, stepwise],
-        reference,
+        (SequenceInput::Dense(x), sequence),
         |logits, reference| {
             let loss = if reference {
                 burns_cross_entropy(logits, targets.clone())
@@ -519,14 +508,24 @@ pub fn output_recurrent_parallel_equals_stepwise<B: TestBackend>(device: &B::Dev
     );
 }
 
-/// The parallel and step-wise logits of pattern 2 and their gradients under `loss` (told whether
-/// it scores the reference) against the unrolled reference on Burn's own operations.
+/// Pattern 2's parallel and step-wise logits on `input` fed `sequence`, and their gradients
+/// under `loss` (told whether it scores the reference), against the unrolled reference on Burn's
+/// own operations.
 fn assert_pattern_2_paths_match_reference<B: TestBackend>(
     model: &OutputRecurrent<B>,
-    [parallel, stepwise]: [Tensor<B, 3>; 2],
-    reference: Tensor<B, 3>,
+    (input, sequence): (SequenceInput<B>, FeedbackSequence<B>),
     loss: impl Fn(Tensor<B, 3>, bool) -> B::Gradients,
 ) {
+    let parallel = model
+        .forward_teacher_forced(Some(input.clone()), sequence.clone())
+        .unwrap();
+    let time = parallel.dims()[1];
+    let stepwise = model
+        .forward_stepwise(Some(input.clone()), sequence.step(0), time, |t, _| {
+            sequence.step(t)
+        })
+        .unwrap();
+    let reference = output_recurrent_logits(model, Some(&input), &sequence);
     let expected = values(reference.clone());
     assert_close(
         "parallel logits",
@@ -556,19 +555,12 @@ pub fn output_recurrent_vector_feedback_parallel_equals_stepwise<B: TestBackend>
         .init::<B>(device);
     let inputs = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
     let (previous, _) = dense::<B>(&mut numbers, batch, time, d_output, device);
-    let sequence = FeedbackSequence::Dense(previous);
-    let input = SequenceInput::Tokens(inputs);
-    let parallel = model
-        .forward_teacher_forced(Some(input.clone()), sequence.clone())
-        .unwrap();
-    let stepwise = model
-        .forward_stepwise(Some(input.clone()), sequence.step(0), time, |t, _| {
-            sequence.step(t)
-        })
-        .unwrap();
-    let reference = output_recurrent_logits(&model, Some(&input), &sequence);
+    let sequence = (
+        SequenceInput::Tokens(inputs),
+        FeedbackSequence::Dense(previous),
+    );
     // A regression loss, as when the fed-back values are real-valued targets.
-    assert_pattern_2_paths_match_reference(&model, [parallel, stepwise], reference, |o, _| {
+    assert_pattern_2_paths_match_reference(&model, sequence, |o, _| {
         o.powf_scalar(2.0).sum().backward()
     });
 }
