@@ -250,13 +250,12 @@ pub fn hidden_recurrent_gradients_match_finite_differences<B: TestBackend>(devic
     // Two stacked layers on dense input, from a non-zero state, for every cell.
     let (d_input, d_hidden, d_output, batch, time) = (3, 3, 4, 2, 4);
     for cell in CELLS {
-        let model = HiddenRecurrentConfig::new(
-            HiddenStackConfig::new(InputEncoding::Dense { d_input }, d_hidden)
-                .with_num_layers(2)
-                .with_cell(cell),
+        let model = pattern_1::<B>(
+            InputEncoding::Dense { d_input },
+            (d_hidden, 2, cell),
             d_output,
-        )
-        .init::<B>(device);
+            device,
+        );
         let (x, _) = dense::<B>(&mut numbers, batch, time, d_input, device);
         let rows = 2 * cell.state_rows_per_layer();
         let state = Tensor::<B, 2>::from_data(
@@ -288,11 +287,12 @@ pub fn hidden_recurrent_gradients_match_finite_differences<B: TestBackend>(devic
     // One layer on token ids, for every cell.
     let vocab = 4;
     for cell in CELLS {
-        let model = HiddenRecurrentConfig::new(
-            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 3).with_cell(cell),
+        let model = pattern_1::<B>(
+            InputEncoding::Tokens { vocab_size: vocab },
+            (3, 1, cell),
             vocab,
-        )
-        .init::<B>(device);
+            device,
+        );
         let inputs = ids::<B>(&[vec![0, 1, 2, 3, 1], vec![3, 3, 0, 2, 1]], device);
         let targets = ids::<B>(&[vec![1, 2, 3, 1, 0], vec![3, 0, 2, 1, 1]], device);
         check_against_finite_differences(
@@ -322,13 +322,12 @@ pub fn layer_parameters(cell: RecurrentCell) -> usize {
 pub fn hidden_recurrent_state_carries_across_windows<B: TestBackend>(device: &B::Device) {
     B::seed(device, 11);
     for cell in CELLS {
-        let model = HiddenRecurrentConfig::new(
-            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 6 }, 5)
-                .with_num_layers(2)
-                .with_cell(cell),
+        let model = pattern_1::<B>(
+            InputEncoding::Tokens { vocab_size: 6 },
+            (5, 2, cell),
             6,
-        )
-        .init::<B>(device);
+            device,
+        );
         let sequence = vec![vec![0, 5, 2, 3, 1, 4], vec![2, 2, 1, 0, 5, 3]];
         let whole = model
             .forward(SequenceInput::Tokens(ids::<B>(&sequence, device)), None)
@@ -366,13 +365,12 @@ pub fn hidden_recurrent_state_carries_across_windows<B: TestBackend>(device: &B:
 pub fn hidden_recurrent_step_matches_forward<B: TestBackend>(device: &B::Device) {
     B::seed(device, 12);
     for cell in CELLS {
-        let model = HiddenRecurrentConfig::new(
-            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 4 }, 3)
-                .with_num_layers(3)
-                .with_cell(cell),
+        let model = pattern_1::<B>(
+            InputEncoding::Tokens { vocab_size: 4 },
+            (3, 3, cell),
             4,
-        )
-        .init::<B>(device);
+            device,
+        );
         let sequence = vec![vec![0, 3, 2, 1], vec![1, 1, 3, 0]];
         let whole = model
             .forward(SequenceInput::Tokens(ids::<B>(&sequence, device)), None)
@@ -819,13 +817,10 @@ pub fn output_recurrent_training_paths_match_finite_differences<B: TestBackend>(
     let mut numbers = Numbers::new(15);
     let (batch, time, classes, d_input) = (2, 4, 4, 3);
     for with_input in [false, true] {
-        let config = OutputRecurrentConfig::new(3, classes);
-        let model = if with_input {
-            config.with_input(Some(InputEncoding::Dense { d_input }))
-        } else {
-            config
-        }
-        .init::<B>(device);
+        let features = with_input.then_some(InputEncoding::Dense { d_input });
+        let model = OutputRecurrentConfig::new(3, classes)
+            .with_input(features)
+            .init::<B>(device);
         let input = with_input.then(|| {
             SequenceInput::Dense(dense::<B>(&mut numbers, batch, time, d_input, device).0)
         });
@@ -931,6 +926,20 @@ pub fn random_case<B: TestBackend>(
     (sequence, state)
 }
 
+/// A pattern-1 model on `input`: `layers` layers of `cell` with `d_hidden` units, `d_output`
+/// outputs.
+pub fn pattern_1<B: TestBackend>(
+    input: InputEncoding,
+    (d_hidden, layers, cell): (usize, usize, RecurrentCell),
+    d_output: usize,
+    device: &B::Device,
+) -> HiddenRecurrent<B> {
+    let stack = HiddenStackConfig::new(input, d_hidden)
+        .with_num_layers(layers)
+        .with_cell(cell);
+    HiddenRecurrentConfig::new(stack, d_output).init::<B>(device)
+}
+
 /// A pattern-1 model of `cell` on the fused path, and the same weights on the unrolled path.
 fn fused_and_unrolled<B: TestBackend>(
     input: InputEncoding,
@@ -940,13 +949,7 @@ fn fused_and_unrolled<B: TestBackend>(
     classes: usize,
     device: &B::Device,
 ) -> (HiddenRecurrent<B>, HiddenRecurrent<B>) {
-    let fused = HiddenRecurrentConfig::new(
-        HiddenStackConfig::new(input, d_hidden)
-            .with_num_layers(layers)
-            .with_cell(cell),
-        classes,
-    )
-    .init::<B>(device);
+    let fused = pattern_1::<B>(input, (d_hidden, layers, cell), classes, device);
     let mut unrolled = materialized(&fused);
     unrolled.hidden.path = RecurrencePath::Unrolled;
     (fused, unrolled)
@@ -1173,13 +1176,10 @@ pub fn output_recurrent_teacher_forced_loss_equals_stepwise<B: TestBackend>(devi
     let mut numbers = Numbers::new(14);
     let (batch, time, classes, d_input) = (5, 6, 7, 3);
     for with_input in [false, true] {
-        let config = OutputRecurrentConfig::new(4, classes);
-        let config = if with_input {
-            config.with_input(Some(InputEncoding::Dense { d_input }))
-        } else {
-            config
-        };
-        let model = config.init::<B>(device);
+        let features = with_input.then_some(InputEncoding::Dense { d_input });
+        let model = OutputRecurrentConfig::new(4, classes)
+            .with_input(features)
+            .init::<B>(device);
         let x = with_input.then(|| dense::<B>(&mut numbers, batch, time, d_input, device).0);
         let truth = random_ids(&mut numbers, batch, time + 1, classes);
         let previous: Vec<Vec<i64>> = truth.iter().map(|s| s[..time].to_vec()).collect();

@@ -8,13 +8,12 @@ use unroll_model::fused::rollout::{
     FeedingPlan, HiddenRollout, LayerWeights, OutputRollout, hidden_generic, output_generic,
 };
 use unroll_model::{
-    Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig,
-    HiddenStackConfig, InputEncoding, OutputRecurrent, OutputRecurrentConfig, RecurrentCell,
-    SequenceInput, StepInput, step_cross_entropy,
+    Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, InputEncoding, OutputRecurrent,
+    OutputRecurrentConfig, RecurrentCell, SequenceInput, StepInput, step_cross_entropy,
 };
 
 use super::checks::{
-    TestBackend, assert_same_case_gradients, materialized, random_case, random_ids,
+    TestBackend, assert_same_case_gradients, materialized, pattern_1, random_case, random_ids,
 };
 use super::{Numbers, assert_close, ids, values};
 
@@ -135,15 +134,12 @@ pub fn fused_feeding_equals_stepwise_pattern_1<B: TestBackend>(device: &B::Devic
             "pattern 1, {cell:?}, {layers} layer(s), ε {truth_probability}, {free_steps} free, \
              {own:?}"
         );
-        let model = materialized(
-            &HiddenRecurrentConfig::new(
-                HiddenStackConfig::new(tokens, d_hidden)
-                    .with_num_layers(layers)
-                    .with_cell(cell),
-                vocab,
-            )
-            .init::<B>(device),
-        );
+        let model = materialized(&pattern_1::<B>(
+            tokens,
+            (d_hidden, layers, cell),
+            vocab,
+            device,
+        ));
         let (sequence, state) = random_case(
             &mut numbers,
             &model.hidden,
@@ -205,11 +201,8 @@ pub fn fused_feeding_equals_stepwise_pattern_2<B: TestBackend>(device: &B::Devic
         let what = format!(
             "pattern 2, input {with_input}, ε {truth_probability}, {free_steps} free, {own:?}"
         );
-        let config = OutputRecurrentConfig::new(d_hidden, vocab);
-        let config = match with_input {
-            true => config.with_input(Some(InputEncoding::Dense { d_input })),
-            false => config,
-        };
+        let features = with_input.then_some(InputEncoding::Dense { d_input });
+        let config = OutputRecurrentConfig::new(d_hidden, vocab).with_input(features);
         let model: OutputRecurrent<B> = materialized(&config.init::<B>(device));
         let input = with_input.then(|| {
             let x = numbers.vector(batch * time * d_input, 1.0);
