@@ -8,8 +8,8 @@ use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::{
     Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig,
     HiddenStack, HiddenStackConfig, InputEncoding, OutputRecurrent, OutputRecurrentConfig,
-    RecurrencePath, RecurrentCell, SequenceInput, SequenceSummarizer, SequenceSummarizerConfig,
-    StepInput, step_cross_entropy,
+    RecurrencePath, RecurrentCell, RecurrentOutput, SequenceInput, SequenceSummarizer,
+    SequenceSummarizerConfig, StepInput, step_cross_entropy,
 };
 
 use super::burn_reference::{output_recurrent_logits, step_losses};
@@ -319,62 +319,59 @@ pub fn layer_parameters(cell: RecurrentCell) -> usize {
     }
 }
 
+/// `model` over rows of token ids from `state`.
+fn on_ids<B: TestBackend>(
+    model: &HiddenRecurrent<B>,
+    rows: &[Vec<i64>],
+    state: Option<Tensor<B, 3>>,
+    device: &B::Device,
+) -> RecurrentOutput<B> {
+    let input = SequenceInput::Tokens(ids::<B>(rows, device));
+    model.forward(input, state).unwrap()
+}
+
+/// The logits and final state a model gave in pieces equal those of one `whole` pass, exactly.
+fn assert_same_as_whole<B: TestBackend>(
+    what: &str,
+    (logits, state): (Tensor<B, 3>, Tensor<B, 3>),
+    whole: RecurrentOutput<B>,
+) {
+    let logits_what = format!("{what} logits");
+    assert_close(&logits_what, &values(logits), &values(whole.logits), EXACT);
+    assert_close(
+        &format!("{what} state"),
+        &values(state),
+        &values(whole.state),
+        EXACT,
+    );
+}
+
 pub fn hidden_recurrent_state_carries_across_windows<B: TestBackend>(device: &B::Device) {
     B::seed(device, 11);
     for cell in CELLS {
-        let model = pattern_1::<B>(
-            InputEncoding::Tokens { vocab_size: 6 },
-            (5, 2, cell),
-            6,
-            device,
-        );
+        let tokens = InputEncoding::Tokens { vocab_size: 6 };
+        let model = pattern_1::<B>(tokens, (5, 2, cell), 6, device);
         let sequence = vec![vec![0, 5, 2, 3, 1, 4], vec![2, 2, 1, 0, 5, 3]];
-        let whole = model
-            .forward(SequenceInput::Tokens(ids::<B>(&sequence, device)), None)
-            .unwrap();
+        let whole = on_ids(&model, &sequence, None, device);
         let (first, second): (Vec<Vec<i64>>, Vec<Vec<i64>>) = sequence
             .iter()
             .map(|s| (s[..3].to_vec(), s[3..].to_vec()))
             .unzip();
-        let a = model
-            .forward(SequenceInput::Tokens(ids::<B>(&first, device)), None)
-            .unwrap();
-        let b = model
-            .forward(
-                SequenceInput::Tokens(ids::<B>(&second, device)),
-                Some(a.state),
-            )
-            .unwrap();
+        let a = on_ids(&model, &first, None, device);
+        let b = on_ids(&model, &second, Some(a.state), device);
         let joined = Tensor::cat(vec![a.logits, b.logits], 1);
         assert_eq!(whole.state.dims(), [2 * cell.state_rows_per_layer(), 2, 5]);
-        assert_close(
-            &format!("{cell:?} logits"),
-            &values(joined),
-            &values(whole.logits),
-            EXACT,
-        );
-        assert_close(
-            &format!("{cell:?} state"),
-            &values(b.state),
-            &values(whole.state),
-            EXACT,
-        );
+        assert_same_as_whole(&format!("{cell:?}"), (joined, b.state), whole);
     }
 }
 
 pub fn hidden_recurrent_step_matches_forward<B: TestBackend>(device: &B::Device) {
     B::seed(device, 12);
     for cell in CELLS {
-        let model = pattern_1::<B>(
-            InputEncoding::Tokens { vocab_size: 4 },
-            (3, 3, cell),
-            4,
-            device,
-        );
+        let tokens = InputEncoding::Tokens { vocab_size: 4 };
+        let model = pattern_1::<B>(tokens, (3, 3, cell), 4, device);
         let sequence = vec![vec![0, 3, 2, 1], vec![1, 1, 3, 0]];
-        let whole = model
-            .forward(SequenceInput::Tokens(ids::<B>(&sequence, device)), None)
-            .unwrap();
+        let whole = on_ids(&model, &sequence, None, device);
         let mut state = None;
         let mut logits = Vec::new();
         for t in 0..4 {
@@ -385,18 +382,8 @@ pub fn hidden_recurrent_step_matches_forward<B: TestBackend>(device: &B::Device)
             logits.push(o);
             state = Some(next);
         }
-        assert_close(
-            &format!("{cell:?} logits"),
-            &values(Tensor::stack::<3>(logits, 1)),
-            &values(whole.logits),
-            EXACT,
-        );
-        assert_close(
-            &format!("{cell:?} state"),
-            &values(state.unwrap()),
-            &values(whole.state),
-            EXACT,
-        );
+        let stepped = (Tensor::stack::<3>(logits, 1), state.unwrap());
+        assert_same_as_whole(&format!("{cell:?}"), stepped, whole);
     }
 }
 
