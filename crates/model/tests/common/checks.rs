@@ -804,10 +804,7 @@ pub fn output_recurrent_training_paths_match_finite_differences<B: TestBackend>(
     let mut numbers = Numbers::new(15);
     let (batch, time, classes, d_input) = (2, 4, 4, 3);
     for with_input in [false, true] {
-        let features = with_input.then_some(InputEncoding::Dense { d_input });
-        let model = OutputRecurrentConfig::new(3, classes)
-            .with_input(features)
-            .init::<B>(device);
+        let model = pattern_2::<B>(3, classes, with_input.then_some(d_input), device);
         let input = with_input.then(|| {
             SequenceInput::Dense(dense::<B>(&mut numbers, batch, time, d_input, device).0)
         });
@@ -925,6 +922,20 @@ pub fn pattern_1<B: TestBackend>(
         .with_num_layers(layers)
         .with_cell(cell);
     HiddenRecurrentConfig::new(stack, d_output).init::<B>(device)
+}
+
+/// A pattern-2 model of `d_hidden` units and `classes` classes, reading `d_input` dense features
+/// at each step when given.
+pub fn pattern_2<B: TestBackend>(
+    d_hidden: usize,
+    classes: usize,
+    d_input: Option<usize>,
+    device: &B::Device,
+) -> OutputRecurrent<B> {
+    let input = d_input.map(|d_input| InputEncoding::Dense { d_input });
+    OutputRecurrentConfig::new(d_hidden, classes)
+        .with_input(input)
+        .init::<B>(device)
 }
 
 /// A pattern-1 model of `cell` on the fused path, and the same weights on the unrolled path.
@@ -1163,10 +1174,7 @@ pub fn output_recurrent_teacher_forced_loss_equals_stepwise<B: TestBackend>(devi
     let mut numbers = Numbers::new(14);
     let (batch, time, classes, d_input) = (5, 6, 7, 3);
     for with_input in [false, true] {
-        let features = with_input.then_some(InputEncoding::Dense { d_input });
-        let model = OutputRecurrentConfig::new(4, classes)
-            .with_input(features)
-            .init::<B>(device);
+        let model = pattern_2::<B>(4, classes, with_input.then_some(d_input), device);
         let x = with_input.then(|| dense::<B>(&mut numbers, batch, time, d_input, device).0);
         let truth = random_ids(&mut numbers, batch, time + 1, classes);
         let previous: Vec<Vec<i64>> = truth.iter().map(|s| s[..time].to_vec()).collect();

@@ -9,11 +9,12 @@ use unroll_model::fused::rollout::{
 };
 use unroll_model::{
     Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, InputEncoding, OutputRecurrent,
-    OutputRecurrentConfig, RecurrentCell, SequenceInput, StepInput, step_cross_entropy,
+    RecurrentCell, SequenceInput, StepInput, step_cross_entropy,
 };
 
 use super::checks::{
-    TestBackend, assert_same_case_gradients, materialized, pattern_1, random_case, random_ids,
+    TestBackend, assert_same_case_gradients, materialized, pattern_1, pattern_2, random_case,
+    random_ids,
 };
 use super::{Numbers, assert_close, ids, values};
 
@@ -201,9 +202,8 @@ pub fn fused_feeding_equals_stepwise_pattern_2<B: TestBackend>(device: &B::Devic
         let what = format!(
             "pattern 2, input {with_input}, ε {truth_probability}, {free_steps} free, {own:?}"
         );
-        let features = with_input.then_some(InputEncoding::Dense { d_input });
-        let config = OutputRecurrentConfig::new(d_hidden, vocab).with_input(features);
-        let model: OutputRecurrent<B> = materialized(&config.init::<B>(device));
+        let model = pattern_2::<B>(d_hidden, vocab, with_input.then_some(d_input), device);
+        let model: OutputRecurrent<B> = materialized(&model);
         let input = with_input.then(|| {
             let x = numbers.vector(batch * time * d_input, 1.0);
             SequenceInput::Dense(Tensor::from_data(
