@@ -877,13 +877,12 @@ pub fn assert_same_gradients(what: &str, a: &[Vec<f64>], b: &[Vec<f64>]) {
     }
 }
 
-/// A random input sequence `[batch, time]` in `stack`'s encoding and, when asked, a tracked
+/// A random input sequence `[batch, time]` in `stack`'s encoding and, `with_state`, a tracked
 /// random initial state of `stack`'s shape.
 pub fn random_case<B: TestBackend>(
     numbers: &mut Numbers,
     stack: &HiddenStack<B>,
-    [batch, time]: [usize; 2],
-    with_state: bool,
+    (batch, time, with_state): (usize, usize, bool),
     device: &B::Device,
 ) -> (SequenceInput<B>, Option<Tensor<B, 3>>) {
     let [layers, _, d_hidden] = stack.state_dims(batch);
@@ -1000,13 +999,8 @@ pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
     let (batch, time, d_hidden) = (3, 7, 5);
     for (input, layers, with_state, cell) in stack_cases(6) {
         let (fused, unrolled) = fused_and_unrolled::<B>(input, d_hidden, layers, cell, 6, device);
-        let (sequence, state) = random_case(
-            &mut numbers,
-            &fused.hidden,
-            [batch, time],
-            with_state,
-            device,
-        );
+        let case = (batch, time, with_state);
+        let (sequence, state) = random_case(&mut numbers, &fused.hidden, case, device);
         let targets = ids::<B>(&random_ids(&mut numbers, batch, time, 6), device);
         let what = format!("{input:?}, {layers} layer(s), {cell:?}");
         let a = fused.forward(sequence.clone(), state.clone()).unwrap();
@@ -1089,13 +1083,8 @@ pub fn fused_forward_loss_equals_unrolled<B: TestBackend>(device: &B::Device) {
     for (input, layers, with_state, cell) in stack_cases(classes) {
         let (fused, unrolled) =
             fused_and_unrolled::<B>(input, d_hidden, layers, cell, classes, device);
-        let (sequence, state) = random_case(
-            &mut numbers,
-            &fused.hidden,
-            [batch, time],
-            with_state,
-            device,
-        );
+        let case = (batch, time, with_state);
+        let (sequence, state) = random_case(&mut numbers, &fused.hidden, case, device);
         let targets = ids::<B>(&random_ids(&mut numbers, batch, time, classes), device);
         let weights = step_weights::<B>(&mut numbers, batch, time, device);
         let what = format!("forward_loss {input:?}, {layers} layer(s), {cell:?}");

@@ -141,13 +141,8 @@ pub fn fused_feeding_equals_stepwise_pattern_1<B: TestBackend>(device: &B::Devic
             vocab,
             device,
         ));
-        let (sequence, state) = random_case(
-            &mut numbers,
-            &model.hidden,
-            [batch, time],
-            with_state,
-            device,
-        );
+        let case = (batch, time, with_state);
+        let (sequence, state) = random_case(&mut numbers, &model.hidden, case, device);
         let SequenceInput::Tokens(truth) = sequence else {
             unreachable!("token input")
         };
