@@ -356,11 +356,8 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         let counted = ("samples", samples.len());
         print(scores_json(&scores, &checkpoint.path, &args.data, counted)?);
     } else {
-        print(format!(
-            "{}: {} samples scored",
-            args.data.display(),
-            samples.len()
-        ));
+        let data = args.data.display();
+        print(format!("{data}: {} samples scored", samples.len()));
         print_scores(&scores);
     }
     Ok(ExitCode::SUCCESS)

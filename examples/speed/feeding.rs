@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use burn::optim::AdamConfig;
 use burn::tensor::{Int, Tensor};
 use unroll::model::{
     Feedback, FeedbackSequence, InputEncoding, OutputRecurrent, OutputRecurrentConfig,
@@ -14,7 +13,7 @@ use unroll::training::{
     FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, ModelSettings, StepwisePath,
 };
 
-use super::{VOCAB, clipped_adam_step, report, seeded_device, time_steps, tokens};
+use super::{VOCAB, report, seeded_device, time_training, tokens};
 use burn::tensor::backend::AutodiffBackend;
 
 /// The strategies measured: teacher forcing, scheduled sampling at ε = 0.5 with sampled
@@ -56,23 +55,20 @@ fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
     (label, feeding, path): (&str, &Feeding, StepwisePath),
     budget: Duration,
 ) -> f64 {
-    let device = seeded_device::<B>();
     let settings = ModelSettings {
         hidden,
         ..ModelSettings::default()
     };
-    let mut model = Some(settings.init::<B>(VOCAB, &device).expect("valid settings"));
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let model = settings.init::<B>(VOCAB, &seeded_device::<B>());
     let inputs = tokens::<B>(batch, window, 1);
     let targets = tokens::<B>(batch, window, 2);
     let mut iteration = 0;
-    let timing = time_steps(budget, || {
-        let current = model.take().expect("model");
+    let timing = time_training(model.expect("valid settings"), budget, |model| {
         let plan = plan(feeding, [batch, window], &mut iteration);
-        let (losses, _) = current
+        let (losses, _) = model
             .window_loss(inputs.clone(), targets.clone(), None, &plan, path)
             .expect("shapes");
-        model = Some(clipped_adam_step(current, losses.mean(), &mut optimizer));
+        losses.mean()
     });
     let what = format!("pattern 1 {name:7} {label}, {path:?}, H {hidden} b {batch} w {window}");
     report(&what, batch * window, timing)
@@ -81,33 +77,29 @@ fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
 /// Pattern 2 with a token input `x(t)` besides the fed-back `y(t-1)`.
 fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(
     name: &str,
-    (hidden, batch, window): (usize, usize, usize),
+    size: (usize, usize, usize),
     (label, feeding, path): (&str, &Feeding, StepwisePath),
     budget: Duration,
 ) -> f64 {
-    let device = seeded_device::<B>();
-    let mut model: Option<OutputRecurrent<B>> = Some(
-        OutputRecurrentConfig::new(hidden, VOCAB)
-            .with_input(Some(InputEncoding::Tokens { vocab_size: VOCAB }))
-            .init(&device),
-    );
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let (hidden, batch, window) = size;
+    let model: OutputRecurrent<B> = OutputRecurrentConfig::new(hidden, VOCAB)
+        .with_input(Some(InputEncoding::Tokens { vocab_size: VOCAB }))
+        .init(&seeded_device::<B>());
     let input = SequenceInput::Tokens(tokens::<B>(batch, window, 3));
     let previous = tokens::<B>(batch, window, 1);
     let targets = tokens::<B>(batch, window, 2);
     let mut iteration = 0;
-    let timing = time_steps(budget, || {
-        let current = model.take().expect("model");
+    let timing = time_training(model, budget, |model| {
         let plan = plan(feeding, [batch, window], &mut iteration);
-        let loss = match path {
+        match path {
             StepwisePath::Unrolled if !plan.is_teacher_forcing() => {
-                stepwise_loss(&current, &input, &previous, &targets, &plan)
+                stepwise_loss(model, &input, &previous, &targets, &plan)
             }
             _ => {
-                let fed = current
+                let fed = model
                     .fed_symbols(Some(input.clone()), previous.clone(), &plan)
                     .expect("shapes");
-                current
+                model
                     .teacher_forced_loss(
                         Some(input.clone()),
                         FeedbackSequence::Tokens(fed),
@@ -116,8 +108,7 @@ fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(
                     .expect("shapes")
                     .mean()
             }
-        };
-        model = Some(clipped_adam_step(current, loss, &mut optimizer));
+        }
     });
     let what = format!("pattern 2 {name:7} {label}, {path:?}, H {hidden} b {batch} w {window}");
     report(&what, batch * window, timing)

@@ -164,6 +164,22 @@ where
     optimizer.step(2e-3, model, gradients)
 }
 
+/// Times training steps of `model` for `budget`: the loss `loss` gives at each step, global-norm
+/// clipping, Adam. Returns ms per step and the memory a step adds.
+fn time_training<B: AutodiffBackend, M: AutodiffModule<B>>(
+    model: M,
+    budget: Duration,
+    mut loss: impl FnMut(&M) -> Tensor<B, 1>,
+) -> (f64, f64) {
+    let mut model = Some(model);
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    time_steps(budget, || {
+        let current = model.take().expect("model");
+        let loss = loss(&current);
+        model = Some(clipped_adam_step(current, loss, &mut optimizer));
+    })
+}
+
 fn report(what: &str, tokens_per_step: usize, (ms, added): (f64, f64)) -> f64 {
     let rate = tokens_per_step as f64 / (ms / 1000.0);
     println!("{what:58} {rate:>10.0} tokens/s {ms:>9.2} ms/step  +{added:>6.1} MiB");
@@ -173,16 +189,10 @@ fn report(what: &str, tokens_per_step: usize, (ms, added): (f64, f64)) -> f64 {
 fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
     name: &str,
     path: RecurrencePath,
-    (hidden, batch, window): (usize, usize, usize),
+    size: (usize, usize, usize),
     budget: Duration,
 ) -> f64 {
-    pattern_1_checking::<B>(
-        name,
-        path,
-        (hidden, batch, window),
-        budget,
-        IdCheck::EveryCall,
-    )
+    pattern_1_checking::<B>(name, path, size, budget, IdCheck::EveryCall)
 }
 
 /// [`pattern_1`] with the ids checked by the model on every call or by the caller.
@@ -214,17 +224,15 @@ fn time_pattern_1_training<B: AutodiffBackend + RecurrenceBackend>(
     budget: Duration,
 ) -> (f64, f64) {
     let device = seeded_device::<B>();
-    let mut model = Some(HiddenRecurrentConfig::new(hidden_stack, VOCAB).init::<B>(&device));
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let model = HiddenRecurrentConfig::new(hidden_stack, VOCAB).init::<B>(&device);
     let inputs = tokens::<B>(batch, window, 1);
     let targets = tokens::<B>(batch, window, 2);
-    time_steps(budget, || {
-        let current = model.take().expect("model");
-        let (losses, _) = current
-            .forward_loss(SequenceInput::Tokens(inputs.clone()), None, targets.clone())
+    time_training(model, budget, |model| {
+        let input = SequenceInput::Tokens(inputs.clone());
+        let (losses, _) = model
+            .forward_loss(input, None, targets.clone())
             .expect("shapes");
-        let loss = losses.mean();
-        model = Some(clipped_adam_step(current, loss, &mut optimizer));
+        losses.mean()
     })
 }
 
@@ -233,22 +241,13 @@ fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(
     (hidden, batch, window): (usize, usize, usize),
     budget: Duration,
 ) -> f64 {
-    let device = seeded_device::<B>();
-    let mut model = Some(OutputRecurrentConfig::new(hidden, VOCAB).init::<B>(&device));
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let model = OutputRecurrentConfig::new(hidden, VOCAB).init::<B>(&seeded_device::<B>());
     let previous = tokens::<B>(batch, window, 1);
     let targets = tokens::<B>(batch, window, 2);
-    let timing = time_steps(budget, || {
-        let current = model.take().expect("model");
-        let loss = current
-            .teacher_forced_loss(
-                None,
-                FeedbackSequence::Tokens(previous.clone()),
-                targets.clone(),
-            )
-            .expect("shapes")
-            .mean();
-        model = Some(clipped_adam_step(current, loss, &mut optimizer));
+    let timing = time_training(model, budget, |model| {
+        let previous = FeedbackSequence::Tokens(previous.clone());
+        let losses = model.teacher_forced_loss(None, previous, targets.clone());
+        losses.expect("shapes").mean()
     });
     let what =
         format!("pattern 2 {name:7} teacher-forced H {hidden} batch {batch} window {window}");
@@ -262,30 +261,26 @@ fn pattern_3<B: AutodiffBackend + RecurrenceBackend>(
     (hidden, batch, window): (usize, usize, usize),
     budget: Duration,
 ) -> f64 {
-    let device = seeded_device::<B>();
-    let mut model = Some(
-        SequenceSummarizerConfig::new(
-            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden)
-                .with_path(path),
-            VOCAB,
-        )
-        .init::<B>(&device),
-    );
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let stack = HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden);
+    let model = SequenceSummarizerConfig::new(stack.with_path(path), VOCAB);
     let inputs = tokens::<B>(batch, window, 1);
     let labels = tokens::<B>(batch, 1, 2);
-    let timing = time_steps(budget, || {
-        let current = model.take().expect("model");
-        let logits = current
-            .forward(SequenceInput::Tokens(inputs.clone()), None)
-            .expect("shapes");
-        let loss = step_cross_entropy(logits.reshape([batch, 1, VOCAB]), labels.clone())
-            .expect("shapes")
-            .mean();
-        model = Some(clipped_adam_step(current, loss, &mut optimizer));
+    let timing = time_training(model.init::<B>(&seeded_device::<B>()), budget, |model| {
+        let logits = model.forward(SequenceInput::Tokens(inputs.clone()), None);
+        label_loss(logits.expect("shapes"), &labels)
     });
     let what = format!("pattern 3 {name:7} {path:?} H {hidden} batch {batch} window {window}");
     report(&what, batch * window, timing)
+}
+
+/// The mean cross-entropy of one label a row, from its logits `[batch, VOCAB]`.
+fn label_loss<B: RecurrenceBackend>(
+    logits: Tensor<B, 2>,
+    labels: &Tensor<B, 2, Int>,
+) -> Tensor<B, 1> {
+    let batch = logits.dims()[0];
+    let losses = step_cross_entropy(logits.reshape([batch, 1, VOCAB]), labels.clone());
+    losses.expect("shapes").mean()
 }
 
 /// The lengths of batch `j`'s rows, uniform in 20–200 (a multiplicative hash, the same in
@@ -306,16 +301,9 @@ fn pattern_3_variable<B: AutodiffBackend + RecurrenceBackend>(
     sorted: bool,
     budget: Duration,
 ) -> f64 {
-    let device = seeded_device::<B>();
-    let mut model = Some(
-        SequenceSummarizerConfig::new(
-            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden)
-                .with_id_check(IdCheck::Caller),
-            VOCAB,
-        )
-        .init::<B>(&device),
-    );
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let stack = HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden);
+    let model = SequenceSummarizerConfig::new(stack.with_id_check(IdCheck::Caller), VOCAB)
+        .init::<B>(&seeded_device::<B>());
     let batches: Vec<(Tensor<B, 2, Int>, Vec<usize>)> = (0..8)
         .map(|j| {
             let mut lengths = variable_lengths(j, batch);
@@ -329,17 +317,11 @@ fn pattern_3_variable<B: AutodiffBackend + RecurrenceBackend>(
     let tokens_per_round: usize = batches.iter().map(|(_, l)| l.iter().sum::<usize>()).sum();
     let labels = tokens::<B>(batch, 1, 2);
     let mut next = 0;
-    let timing = time_steps(budget, || {
+    let timing = time_training(model, budget, |model| {
         let (inputs, lengths) = &batches[next % batches.len()];
         next += 1;
-        let current = model.take().expect("model");
-        let logits = current
-            .forward(SequenceInput::Tokens(inputs.clone()), Some(lengths))
-            .expect("shapes");
-        let loss = step_cross_entropy(logits.reshape([batch, 1, VOCAB]), labels.clone())
-            .expect("shapes")
-            .mean();
-        model = Some(clipped_adam_step(current, loss, &mut optimizer));
+        let logits = model.forward(SequenceInput::Tokens(inputs.clone()), Some(lengths));
+        label_loss(logits.expect("shapes"), &labels)
     });
     let order = if sorted { "sorted" } else { "unsorted" };
     let what = format!("pattern 3 {name:7} lengths 20-200 {order:8} H {hidden} batch {batch}");

@@ -480,10 +480,9 @@ fn bad_corpora_and_settings_are_rejected_before_training() {
     let out = Scratch::new("bad-input");
     let tiny = Corpus::from_bytes(b"abcdefghij", SymbolMode::Text).unwrap();
     let error = run(small(3), &tiny, &out.0, None).unwrap_err();
-    assert!(
-        matches!(error, TrainingError::CorpusTooShort { .. }),
-        "{error}"
-    );
+    let TrainingError::CorpusTooShort { .. } = error else {
+        panic!("{error}")
+    };
     let corpus = corpus();
     let error = run(
         TrainingConfig {
@@ -495,10 +494,9 @@ fn bad_corpora_and_settings_are_rejected_before_training() {
         None,
     )
     .unwrap_err();
-    assert!(
-        matches!(error, TrainingError::CorpusTooShort { .. }),
-        "{error}"
-    );
+    let TrainingError::CorpusTooShort { .. } = error else {
+        panic!("{error}")
+    };
     let error = run(
         TrainingConfig {
             batch: 0,
@@ -764,10 +762,9 @@ fn runs_that_cannot_fit_in_memory_are_refused_before_allocating() {
             r.memory_limit = Some(1 << 30)
         })
         .unwrap_err();
-        assert!(
-            matches!(error, TrainingError::OutOfMemory { .. }),
-            "{error}"
-        );
+        let TrainingError::OutOfMemory { .. } = error else {
+            panic!("{error}")
+        };
     }
     let error = run(
         TrainingConfig {
