@@ -13,7 +13,7 @@ use unroll::training::metrics::read_run_metrics;
 
 use common::{
     Arg, Scratch, TINY, argv, assert_clean_error, assert_fails, assert_fails_with, binary,
-    corpus_text, path, run, run_ok, succeeded, text,
+    corpus_text, path, run, run_ok, spawn, succeeded, text,
 };
 
 /// `train --data DATA --out OUT --steps STEPS`, the tiny model and `extra`.
@@ -63,14 +63,10 @@ impl Drop for LongRun {
 /// Starts a long training run (`train` with `args`) and returns once it reports its first
 /// iteration.
 fn start_long_run(args: &[impl Arg]) -> LongRun {
-    let mut child = Command::new(binary())
-        .arg("train")
-        .args(args.iter().map(|arg| arg.as_ref()))
-        .args(["--steps", "1000000"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut line = vec!["train"];
+    line.extend(args.iter().map(|arg| arg.as_ref()));
+    line.extend(["--steps", "1000000"]);
+    let mut child = spawn(&line, Stdio::null());
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let mut run = LongRun { child, stderr };
     let mut line = String::new();
@@ -264,12 +260,7 @@ fn closed_pipes_are_not_a_panic() {
     let out = scratch.0.join("r");
     // Case 5: stderr's reader goes away after one line; training still finishes its run.
     let args = train_args(&data, &out, &format!("--steps 30 {TINY}"));
-    let mut child = Command::new(binary())
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&args, Stdio::null());
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut first = String::new();
     stderr.read_line(&mut first).unwrap();
@@ -282,12 +273,7 @@ fn closed_pipes_are_not_a_panic() {
     for json in [false, true] {
         let json = if json { "--json" } else { "" };
         let args = argv!("sample --checkpoint {} --length 20000 {json}", path(&out));
-        let mut child = Command::new(binary())
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(&args, Stdio::piped());
         let mut stdout = child.stdout.take().unwrap();
         let mut head = [0u8; 20];
         stdout.read_exact(&mut head).unwrap();

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The char-rnn binary.
 pub fn binary() -> PathBuf {
@@ -81,6 +81,16 @@ impl Drop for Scratch {
 
 pub fn run(args: &[impl Arg]) -> Output {
     run_example("char-rnn", args)
+}
+
+/// `char-rnn` started with `args`: its stdout goes to `stdout`, its stderr to a pipe.
+pub fn spawn(args: &[impl Arg], stdout: Stdio) -> Child {
+    Command::new(binary())
+        .args(args.iter().map(|arg| arg.as_ref()))
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// `char-rnn` run with `args`, asserted to succeed (else the command line and its stderr are

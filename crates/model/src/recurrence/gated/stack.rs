@@ -67,25 +67,6 @@ impl GatedStackConfig {
 
 crate::setting::init_or_panic!(GatedStackConfig => GatedStack);
 
-/// One layer of a [`GatedStack`].
-#[derive(Module, Debug)]
-pub enum GatedLayer<B: Backend> {
-    /// An LSTM layer.
-    Lstm(LstmCell<B>),
-    /// A GRU layer.
-    Gru(GruCell<B>),
-}
-
-/// The state of every layer: `h`, and `c` for LSTM layers, each `[num_layers, batch,
-/// d_hidden]` (PyTorch's `h_n` and `c_n`).
-#[derive(Debug, Clone)]
-pub struct GatedState<B: Backend> {
-    /// `h` of every layer.
-    pub hidden: Tensor<B, 3>,
-    /// `c` of every layer (LSTM only).
-    pub cell: Option<Tensor<B, 3>>,
-}
-
 /// Stacked gated cells with dropout between layers.
 #[derive(Module, Debug)]
 pub struct GatedStack<B: Backend> {
@@ -93,6 +74,15 @@ pub struct GatedStack<B: Backend> {
     pub layers: Vec<GatedLayer<B>>,
     /// Dropout applied to each layer's outputs before they feed the next layer.
     pub dropout: Dropout,
+}
+
+/// One layer of a [`GatedStack`].
+#[derive(Module, Debug)]
+pub enum GatedLayer<B: Backend> {
+    /// An LSTM layer.
+    Lstm(LstmCell<B>),
+    /// A GRU layer.
+    Gru(GruCell<B>),
 }
 
 impl<B: Backend> GatedLayer<B> {
@@ -165,6 +155,16 @@ impl<B: Backend> LayerState<B> {
                 .map(|(next, old)| blend(next, old)),
         }
     }
+}
+
+/// The state of every layer: `h`, and `c` for LSTM layers, each `[num_layers, batch,
+/// d_hidden]` (PyTorch's `h_n` and `c_n`).
+#[derive(Debug, Clone)]
+pub struct GatedState<B: Backend> {
+    /// `h` of every layer.
+    pub hidden: Tensor<B, 3>,
+    /// `c` of every layer (LSTM only).
+    pub cell: Option<Tensor<B, 3>>,
 }
 
 impl<B: Backend> GatedState<B> {
