@@ -40,6 +40,15 @@ fn transfer<A: Backend, B: Backend, S: Module<A>, T: Module<B>>(source: &S, mut 
     target
 }
 
+/// `config` built on the CPU, and the same weights on the GPU.
+macro_rules! on_both {
+    ($config:expr) => {{
+        let cpu_model = $config.init::<Cpu>(&Default::default());
+        let gpu_model = transfer(&cpu_model, $config.init::<Gpu>(&gpu()));
+        (cpu_model, gpu_model)
+    }};
+}
+
 fn values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f32> {
     tensor.into_data().iter::<f32>().collect()
 }
@@ -67,6 +76,12 @@ fn gradients<B: AutodiffBackend, M: Module<B>>(model: &M, grads: &B::Gradients) 
     let mut collect = Collect::<B>(grads, Vec::new());
     model.visit(&mut collect);
     collect.1
+}
+
+/// `layers` layers of `hidden` units reading ids below `vocab`.
+fn token_stack(vocab: usize, hidden: usize, layers: usize) -> HiddenStackConfig {
+    HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, hidden)
+        .with_num_layers(layers)
 }
 
 /// The CPU's and the GPU's `values` agree, and so do their models' gradients of the values' sum.
@@ -111,15 +126,9 @@ fn pattern_1_forward_and_gradients_on_both_paths() {
     let cells = [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru];
     let paths = [RecurrencePath::Fused, RecurrencePath::Unrolled];
     for (cell, path) in cells.into_iter().flat_map(|c| paths.map(|p| (c, p))) {
-        let config = HiddenRecurrentConfig::new(
-            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 8)
-                .with_num_layers(2)
-                .with_cell(cell)
-                .with_path(path),
-            vocab,
-        );
-        let cpu_model = config.init::<Cpu>(&Default::default());
-        let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
+        let stack = token_stack(vocab, 8, 2).with_cell(cell).with_path(path);
+        let config = HiddenRecurrentConfig::new(stack, vocab);
+        let (cpu_model, gpu_model) = on_both!(config);
         let run = |model: &unroll::model::HiddenRecurrent<_>, device| {
             let out = model
                 .forward(
@@ -162,12 +171,8 @@ fn pattern_1_forward_and_gradients_on_both_paths() {
 fn training_passes_agree() {
     let _turn = turn();
     let (vocab, batch, time) = (7, 5, 9);
-    let config = HiddenRecurrentConfig::new(
-        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 8).with_num_layers(2),
-        vocab,
-    );
-    let cpu_model = config.init::<Cpu>(&Default::default());
-    let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
+    let config = HiddenRecurrentConfig::new(token_stack(vocab, 8, 2), vocab);
+    let (cpu_model, gpu_model) = on_both!(config);
     let cpu = Default::default();
     let (cpu_losses, cpu_state) = cpu_model
         .forward_loss(
@@ -191,8 +196,7 @@ fn training_passes_agree() {
     );
 
     let config = OutputRecurrentConfig::new(5, vocab);
-    let cpu_model = config.init::<Cpu>(&cpu);
-    let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
+    let (cpu_model, gpu_model) = on_both!(config);
     let cpu_losses = cpu_model
         .teacher_forced_loss(
             None,
@@ -219,8 +223,7 @@ fn pattern_2_both_paths_and_pattern_3_with_lengths_on_the_fused_path() {
     let _turn = turn();
     let (vocab, batch, time) = (6, 2, 7);
     let config = OutputRecurrentConfig::new(5, vocab);
-    let cpu_model = config.init::<Cpu>(&Default::default());
-    let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
+    let (cpu_model, gpu_model) = on_both!(config);
     let cpu = cpu_model
         .forward_teacher_forced(
             None,
@@ -248,14 +251,8 @@ fn pattern_2_both_paths_and_pattern_3_with_lengths_on_the_fused_path() {
     // Pattern 3 on a padded batch: two layers, rows stopping in any order, on the fused path
     // (the generic passes on the GPU, the host kernels on the CPU), for every cell.
     for cell in [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru] {
-        let config = SequenceSummarizerConfig::new(
-            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 4)
-                .with_num_layers(2)
-                .with_cell(cell),
-            2,
-        );
-        let cpu_model = config.init::<Cpu>(&Default::default());
-        let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
+        let config = SequenceSummarizerConfig::new(token_stack(vocab, 4, 2).with_cell(cell), 2);
+        let (cpu_model, gpu_model) = on_both!(config);
         let lengths = [3, 7, 1, 5, 7];
         let cpu = cpu_model
             .forward(
@@ -276,14 +273,10 @@ fn pattern_2_both_paths_and_pattern_3_with_lengths_on_the_fused_path() {
 
 #[test]
 fn feeding_strategies_agree() {
-    let _turn = turn();
     let (vocab, batch, time) = (5, 3, 8);
-    let config = HiddenRecurrentConfig::new(
-        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, 6),
-        vocab,
-    );
-    let cpu_model = config.init::<Cpu>(&Default::default());
-    let gpu_model = transfer(&cpu_model, config.init::<Gpu>(&gpu()));
+    let _turn = turn();
+    let config = HiddenRecurrentConfig::new(token_stack(vocab, 6, 1), vocab);
+    let (cpu_model, gpu_model) = on_both!(config);
     // The coins and draws come from the plan, made on the host: both backends feed the same
     // symbols, by the CPU's rollout kernel and by the generic rollout on the GPU, and the GPU's
     // step-wise loop (the reference) agrees with both.
@@ -332,8 +325,7 @@ fn feeding_strategies_agree() {
         }
     }
     let pattern_2 = OutputRecurrentConfig::new(6, vocab);
-    let cpu_model = pattern_2.init::<Cpu>(&Default::default());
-    let gpu_model = transfer(&cpu_model, pattern_2.init::<Gpu>(&gpu()));
+    let (cpu_model, gpu_model) = on_both!(pattern_2);
     let plan = Feeding::ScheduledSampling {
         truth_probability: 0.3,
         own: FeedbackChoice::Sample,
