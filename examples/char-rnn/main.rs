@@ -35,7 +35,7 @@ use common::interrupt::Interrupt;
 use common::run::report_json;
 use unroll::training::open_loop::{additions_answered, generated_divergences};
 
-type Error = Box<dyn std::error::Error>;
+use common::Error;
 
 fn main() -> ExitCode {
     common::console::main(

@@ -40,7 +40,7 @@ use common::interrupt::Interrupt;
 use common::run::{scores_json, task_report_json};
 use common::task_run::{self, TaskStart, place, run_directory};
 
-type Error = Box<dyn std::error::Error>;
+use common::Error;
 
 fn main() -> ExitCode {
     common::console::main(

@@ -8,6 +8,9 @@
 // Each example uses its own part of this module.
 #![allow(dead_code)]
 
+/// Any failure of a command, shown as one `error:` line.
+pub type Error = Box<dyn std::error::Error>;
+
 pub mod allocator;
 pub mod console;
 pub mod device;

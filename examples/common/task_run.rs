@@ -13,7 +13,7 @@ use unroll::training::{ConsoleReporter, DataSource, Which};
 use super::flags::TrainingFlags;
 use super::interrupt::Interrupt;
 
-type Error = Box<dyn std::error::Error>;
+use super::Error;
 
 /// Where a task's training run starts.
 pub struct TaskStart<K: CheckpointKind> {

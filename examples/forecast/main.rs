@@ -34,7 +34,7 @@ use common::run::{scores_json, task_report_json};
 use common::task_run::{self, TaskStart, place, run_directory};
 use unroll::training::export::forecaster_safetensors_bytes;
 
-type Error = Box<dyn std::error::Error>;
+use common::Error;
 
 fn main() -> ExitCode {
     common::console::main(|cli: Cli| match cli.command {
