@@ -352,7 +352,7 @@ mod tests {
             let own = FeedbackChoice::Sample;
             Strategy::ScheduledSampling { schedule, own }
         }
-        crate::error::assert_refusals_named::<TrainingConfig>(
+        crate::error::assert_refusals_named(
             TrainingConfig::validate,
             &[
                 (|c| c.window = 0, "window"),

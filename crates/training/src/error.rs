@@ -173,13 +173,14 @@ pub(crate) fn io_error(path: &std::path::Path, source: std::io::Error) -> Traini
 #[cfg(test)]
 pub(crate) type NamedChange<C> = (fn(&mut C), &'static str);
 
-/// Asserts that `validate` refuses each change of the default settings with an error that names
-/// the setting written beside the change.
+/// Asserts that `validate` accepts the default settings and refuses each change of them with an
+/// error that names the setting written beside the change.
 #[cfg(test)]
 pub(crate) fn assert_refusals_named<C: Default + std::fmt::Debug>(
     validate: fn(&C) -> Result<()>,
     changes: &[NamedChange<C>],
 ) {
+    validate(&C::default()).expect("the defaults are valid");
     for (change, setting) in changes {
         let mut config = C::default();
         change(&mut config);

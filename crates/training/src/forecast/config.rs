@@ -193,8 +193,7 @@ mod tests {
 
     #[test]
     fn defaults_are_valid_and_nonsense_is_named() {
-        ForecastConfig::default().validate().unwrap();
-        crate::error::assert_refusals_named::<ForecastConfig>(
+        crate::error::assert_refusals_named(
             ForecastConfig::validate,
             &[
                 (|c| c.window = 0, "window"),
