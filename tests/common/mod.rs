@@ -96,15 +96,8 @@ pub fn spawn(args: &[impl Arg], stdout: Stdio) -> Child {
 /// `char-rnn` run with `args`, asserted to succeed (else the command line and its stderr are
 /// shown).
 pub fn run_ok(args: &[impl Arg]) -> Output {
-    let output = run(args);
     let line: Vec<&str> = args.iter().map(|arg| arg.as_ref()).collect();
-    let stderr = text(&output.stderr);
-    assert!(
-        output.status.success(),
-        "char-rnn {}: {stderr}",
-        line.join(" ")
-    );
-    output
+    succeeded_as(run(args), &format!("char-rnn {}", line.join(" ")))
 }
 
 /// Runs example `name` with `args`.
@@ -174,6 +167,12 @@ pub fn assert_files(dir: &Path, files: &str) {
 
 /// `output`, once it is asserted to come from a successful run (else its stderr is shown).
 pub fn succeeded(output: Output) -> Output {
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    succeeded_as(output, "the command")
+}
+
+/// `output` of the command `what`, once it is asserted to come from a successful run (else
+/// `what` and its stderr are shown).
+fn succeeded_as(output: Output, what: &str) -> Output {
+    assert!(output.status.success(), "{what}: {}", text(&output.stderr));
     output
 }
