@@ -4,8 +4,8 @@
 # Needs a local PyTorch (pip install torch). Prints both tables; compare the same rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --example speed
+cargo bench -p unroll-cli --bench speed --no-run
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-./target/release/examples/speed "$@"
+cargo bench -q -p unroll-cli --bench speed -- "$@"
 echo
 python3 scripts/pytorch_speed.py "$@"

@@ -12,9 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
   build)
-    cargo build --release --example speed --features wgpu,cuda
+    # The benchmark is a bench target of crates/cli; cargo names the binary it builds.
+    built=$(cargo bench -p unroll-cli --bench speed --features wgpu,cuda --no-run 2>&1 |
+      tee /dev/stderr | sed -n 's/.*Executable .*(\(.*\))$/\1/p')
     mkdir -p gpu-bench
-    cp target/release/examples/speed gpu-bench/speed
+    cp "$built" gpu-bench/speed
     strip gpu-bench/speed
     ls -l gpu-bench/speed
     ;;

@@ -1,4 +1,4 @@
-"""PyTorch side of `cargo run --release --example speed`: the same configurations, printed alike.
+"""PyTorch side of `cargo bench -p unroll-cli --bench speed`: the same configurations, printed alike.
 
     python3 scripts/pytorch_speed.py [quick] [gpu] [feeding] [gated] [--threads N]
 
@@ -8,7 +8,7 @@ of a 65-symbol vocabulary, the input being the one-hot previous symbol (unroll's
 Peak memory is the process's resident peak during one step, less the resident size before it
 (on the GPU: CUDA's peak allocation during one step, less the allocation before it). With `gpu`,
 the GPU configurations run on CUDA (nn.RNN uses cuDNN there). `--threads N` sets PyTorch's
-intra-op threads (default: one per core, as `examples/speed/main.rs`, which takes the same flag).
+intra-op threads (default: one per core, as `crates/cli/benches/speed/main.rs`, which takes the same flag).
 """
 import os
 import sys
@@ -175,7 +175,7 @@ def pattern_3(hidden, batch, window):
 
 
 def variable_lengths(j, batch):
-    """Batch j's row lengths, uniform in 20-200: the same hash as examples/speed/main.rs."""
+    """Batch j's row lengths, uniform in 20-200: the same hash as crates/cli/benches/speed/main.rs."""
     return [20 + ((j * batch + r) * 2654435761 % 2**32) % 181 for r in range(batch)]
 
 
@@ -313,7 +313,7 @@ def gated_training(cell, layers, hidden, batch, window):
 
 def step_flops(cell, layers, hidden, batch, window):
     """The FLOPs of the products a pattern-1 training step cannot do without, counted as
-    examples/speed/gated.rs counts them: per layer the recurrent product, the gradient of h(t-1)
+    crates/cli/benches/speed/gated.rs counts them: per layer the recurrent product, the gradient of h(t-1)
     and of W_hh; above the first layer the input projection and its two gradients (the first
     layer's one-hot input needs no product); the output layer's three products."""
     gates = {"lstm": 4, "gru": 3}[cell]
@@ -323,7 +323,7 @@ def step_flops(cell, layers, hidden, batch, window):
 
 
 def gated():
-    """The same sizes as examples/speed/gated.rs."""
+    """The same sizes as crates/cli/benches/speed/gated.rs."""
     global budget
     print("== gated cells, pattern 1 training (forward, loss, backward, clip, Adam)")
     sizes = [(1, 256, 64, 100)] if quick else [(1, 256, 64, 100), (2, 256, 64, 100), (2, 512, 64, 128)]

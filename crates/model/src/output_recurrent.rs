@@ -124,8 +124,11 @@ pub type FeedbackSequence<B> = SequenceInput<B>;
 /// (spelled `probabilities`, `sample`, `argmax` in settings files).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum FeedbackChoice {
     /// The probability vector `softmax(o(t-1))`; gradients flow through it.
+    // No flag offers it: the symbol strategies feed a symbol, as generation does.
+    #[cfg_attr(feature = "clap", value(skip))]
     Probabilities,
     /// A class sampled from `softmax(o(t-1))`; no gradient flows through the sample.
     Sample,

@@ -14,10 +14,21 @@ use unroll_model::{FeedbackChoice, RecurrentCell};
 /// Which recurrent pattern the language model uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Pattern {
     /// Pattern 1: hidden-to-hidden recurrence; the input at `t` is the symbol at `t-1`.
+    #[cfg_attr(
+        feature = "clap",
+        value(help = "Pattern 1: hidden-to-hidden recurrence (the hidden state carries the past)")
+    )]
     Hidden,
     /// Pattern 2: output-to-hidden recurrence only; the fed-back value is the symbol at `t-1`.
+    #[cfg_attr(
+        feature = "clap",
+        value(
+            help = "Pattern 2: output-to-hidden recurrence only (the fed-back previous output is the only input)"
+        )
+    )]
     Output,
 }
 
@@ -77,6 +88,7 @@ mod cell_name {
 /// The optimiser, with PyTorch's default hyper-parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum OptimizerKind {
     /// Adam (β = 0.9, 0.999; ε = 1e-8).
     Adam,
@@ -169,11 +181,19 @@ pub enum Strategy {
 /// How training windows are drawn from the corpus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Batching {
     /// Each window starts at a uniformly random position.
+    #[cfg_attr(feature = "clap", value(name = "random"))]
+    #[cfg_attr(feature = "clap", value(help = "Windows at random positions"))]
     RandomWindows,
     /// The corpus is cut into `batch` streams read window after window, so a stream's hidden
     /// state can carry over to its next window.
+    #[cfg_attr(feature = "clap", value(name = "streams"))]
+    #[cfg_attr(
+        feature = "clap",
+        value(help = "`batch` contiguous streams read window after window")
+    )]
     ContiguousStreams,
 }
 

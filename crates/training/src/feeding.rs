@@ -110,13 +110,22 @@ pub(crate) fn check_own_symbol(own: FeedbackChoice) -> Result<()> {
 /// Which path runs a window that is not purely teacher-forced.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum StepwisePath {
     /// The rollout decides the fed symbols without autodiff (one kernel on the CPU backends),
     /// then the fused teacher-forced pass trains on them: one graph node, hand-written BPTT.
     #[default]
+    #[cfg_attr(
+        feature = "clap",
+        value(help = "The rollout decides the fed symbols, then one fused training pass")
+    )]
     Fused,
     /// A loop over steps through Burn's operations and autodiff: the reference the fused path
     /// is tested against.
+    #[cfg_attr(
+        feature = "clap",
+        value(help = "A loop over steps through Burn's operations and autodiff")
+    )]
     Unrolled,
 }
 

@@ -1,4 +1,9 @@
 //! The training loop: exact resumption, determinism, divergence, checkpoints and bad input.
+//!
+//! Every test takes its turn ([`common::turn`]): the CPU backends' random generators are
+//! process-wide, and a model built in a parallel test would draw from a run's stream.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -79,10 +84,6 @@ fn run_with(
     resume: Option<Checkpoint>,
     adjust: impl FnOnce(&mut TrainingRun<'_, B>),
 ) -> Result<LanguageModelReport<B>, TrainingError> {
-    // The CPU backends' random generators are process-wide: runs in parallel test threads would
-    // draw from each other's streams, so runs take turns.
-    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut run =
         TrainingRun::new(config, corpus, out, Default::default(), "ndarray").resuming(resume);
     adjust(&mut run);
@@ -126,11 +127,17 @@ fn assert_resume_is_exact(config: TrainingConfig, name: &str) {
 
 #[test]
 fn resumed_run_matches_uninterrupted_run() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     assert_resume_is_exact(small(6), "random-windows");
 }
 
 #[test]
 fn resume_is_exact_with_carried_state_and_scheduled_sampling() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     // Every cell, two layers with dropout; the LSTM's carried state is (h, c): both must come
     // back from the checkpoint.
     for cell in [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru] {
@@ -156,6 +163,9 @@ fn resume_is_exact_with_carried_state_and_scheduled_sampling() {
 
 #[test]
 fn resume_is_exact_for_pattern_2_with_the_curriculum() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     let mut config = TrainingConfig {
         strategy: Strategy::Curriculum {
             schedule: CurriculumSchedule {
@@ -174,6 +184,9 @@ fn resume_is_exact_for_pattern_2_with_the_curriculum() {
 
 #[test]
 fn a_seed_fixes_the_run() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     let corpus = corpus();
     let (a, b, c) = (
         Scratch::new("seed-a"),
@@ -198,6 +211,9 @@ fn a_seed_fixes_the_run() {
 
 #[test]
 fn training_lowers_the_validation_loss_and_writes_its_outputs() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     let corpus = corpus();
     let out = Scratch::new("learns");
     let mut config = TrainingConfig {
@@ -246,6 +262,9 @@ fn exploding(config: TrainingConfig) -> TrainingConfig {
 
 #[test]
 fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     let corpus = corpus();
     let out = Scratch::new("diverge");
     let config = TrainingConfig {
@@ -279,6 +298,9 @@ fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
 
 #[test]
 fn bad_checkpoints_give_errors_not_panics() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     let corpus = corpus();
     let out = Scratch::new("bad-checkpoints");
     run(small(3), &corpus, &out.0, None).unwrap();
@@ -460,6 +482,9 @@ fn logits<Bk: unroll_training::model::RecurrenceBackend>(
 
 #[test]
 fn a_checkpoint_from_one_backend_loads_on_another() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     let corpus = corpus();
     let out = Scratch::new("portable");
     run(small(3), &corpus, &out.0, None).unwrap();
@@ -477,6 +502,9 @@ fn a_checkpoint_from_one_backend_loads_on_another() {
 
 #[test]
 fn bad_corpora_and_settings_are_rejected_before_training() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     let out = Scratch::new("bad-input");
     let tiny = Corpus::from_bytes(b"abcdefghij", SymbolMode::Text).unwrap();
     let error = run(small(3), &tiny, &out.0, None).unwrap_err();
@@ -513,6 +541,9 @@ fn bad_corpora_and_settings_are_rejected_before_training() {
 
 #[test]
 fn validation_is_one_stateful_pass() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     // Longer than one evaluation chunk, so the state must carry across chunks.
     let corpus = Corpus::from_bytes(text(2600, 3).as_bytes(), SymbolMode::Text).unwrap();
     let device = Default::default();
@@ -561,6 +592,9 @@ fn metric_iterations(dir: &Path) -> Vec<u64> {
 
 #[test]
 fn an_existing_run_is_never_replaced_or_rewound_by_accident() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     let corpus = corpus();
     let out = Scratch::new("existing");
     let config = TrainingConfig {
@@ -610,6 +644,9 @@ fn an_existing_run_is_never_replaced_or_rewound_by_accident() {
 
 #[test]
 fn resuming_drops_what_was_logged_after_the_checkpoint() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     let corpus = corpus();
     let out = Scratch::new("after-crash");
     run(
@@ -662,6 +699,9 @@ fn run_without_a_break(name: &str) -> (TrainingConfig, LanguageModelReport<B>, C
 
 #[test]
 fn a_stop_request_saves_last_and_the_run_resumes_exactly() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     let (config, uninterrupted, corpus) = run_without_a_break("stop");
     let parts = Scratch::new("stop-parts");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -689,6 +729,9 @@ fn a_stop_request_saves_last_and_the_run_resumes_exactly() {
 
 #[test]
 fn a_time_limit_ends_the_run_as_its_last_iteration_and_the_run_resumes_exactly() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     let (config, uninterrupted, corpus) = run_without_a_break("time");
     let parts = Scratch::new("time-parts");
     // Any iteration outlasts a nanosecond: the first is the last of this invocation.
@@ -726,6 +769,9 @@ fn a_time_limit_ends_the_run_as_its_last_iteration_and_the_run_resumes_exactly()
 
 #[test]
 fn a_locked_run_directory_is_refused() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     let corpus = corpus();
     let out = Scratch::new("locked");
     let _holder = unroll_training::run_directory::lock(&out.0).unwrap();
@@ -738,6 +784,9 @@ fn a_locked_run_directory_is_refused() {
 
 #[test]
 fn divergence_of_a_fresh_run_says_no_checkpoint_exists() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     let corpus = corpus();
     let out = Scratch::new("diverge-fresh");
     match run(exploding(small(30)), &corpus, &out.0, None) {
@@ -753,6 +802,9 @@ fn divergence_of_a_fresh_run_says_no_checkpoint_exists() {
 
 #[test]
 fn runs_that_cannot_fit_in_memory_are_refused_before_allocating() {
+    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
+    // model built in a parallel test would draw from a run\'s stream.
+    let _turn = common::turn();
     let corpus = corpus();
     let out = Scratch::new("memory");
     for hidden in [usize::MAX, 1 << 40] {

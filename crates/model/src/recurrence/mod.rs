@@ -35,6 +35,28 @@ pub enum RecurrentCell {
     Gru,
 }
 
+// By hand: burn's `Config` derive copies the variants' attributes where clap's would not apply.
+#[cfg(feature = "clap")]
+impl clap::ValueEnum for RecurrentCell {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use clap::builder::PossibleValue;
+        Some(match self {
+            RecurrentCell::Tanh => PossibleValue::new("tanh")
+                .help("`h(t) = tanh(b + W h(t-1) + U x(t))`, the textbook's (PyTorch's `nn.RNN`)"),
+            RecurrentCell::Lstm => {
+                PossibleValue::new("lstm").help("Long short-term memory (PyTorch's `nn.LSTM`)")
+            }
+            RecurrentCell::Gru => {
+                PossibleValue::new("gru").help("Gated recurrent unit (PyTorch's `nn.GRU`)")
+            }
+        })
+    }
+}
+
 impl RecurrentCell {
     /// Every cell.
     pub const ALL: [RecurrentCell; 3] =

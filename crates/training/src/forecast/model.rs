@@ -24,12 +24,21 @@ use crate::error::Result;
 /// What a forecaster's training minimises.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum RegressionLoss {
     /// `(y − o)²`, averaged over steps and columns.
     #[default]
+    #[cfg_attr(feature = "clap", value(name = "mse"))]
+    #[cfg_attr(feature = "clap", value(help = "The mean squared error"))]
     MeanSquared,
     /// `½ (s + (y − μ)² e^(−s))` with the predicted mean `μ` and log-variance `s` of each column
     /// (PyTorch's `GaussianNLLLoss` without its constant), averaged over steps and columns.
+    #[cfg_attr(
+        feature = "clap",
+        value(
+            help = "The Gaussian negative log-likelihood: the network predicts each column's mean and log-variance, and feeds back the mean"
+        )
+    )]
     GaussianNll,
 }
 

@@ -9,8 +9,8 @@ use unroll::training::forecast::{
 };
 use unroll::training::{CurriculumSchedule, Pattern, SamplingSchedule};
 
-pub use crate::common::flags::ExportArgs;
-use crate::common::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change};
+pub use crate::flags::ExportArgs;
+use crate::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change, set};
 
 /// Real-valued sequences forecast by pattern 2 (or pattern 1) fed back its own outputs: train,
 /// evaluate one step ahead and open loop, forecast, and study what the training strategies do
@@ -41,41 +41,6 @@ pub enum Command {
     /// Train every strategy on both systems and both patterns, several seeds each, and write
     /// a report with figures.
     Study(StudyArgs),
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SystemArg {
-    /// Lorenz-63, sampled every 0.02 time units (x, y, z).
-    Lorenz,
-    /// Mackey–Glass τ 17, sampled every 6 time units as the delay vector x(t), x(t−6),
-    /// x(t−12), x(t−18).
-    MackeyGlass,
-}
-
-impl SystemArg {
-    pub fn system(self) -> BuiltinSystem {
-        match self {
-            SystemArg::Lorenz => BuiltinSystem::Lorenz,
-            SystemArg::MackeyGlass => BuiltinSystem::MackeyGlass,
-        }
-    }
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PatternArg {
-    /// Pattern 2: the fed-back previous output is the only input.
-    Output,
-    /// Pattern 1: x(t) = y(t-1), the hidden state carried.
-    Hidden,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LossArg {
-    /// The mean squared error.
-    Mse,
-    /// The Gaussian negative log-likelihood: the network predicts each column's mean and
-    /// log-variance, and feeds back the mean.
-    GaussianNll,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,7 +108,7 @@ pub struct TrainArgs {
     pub data: Option<PathBuf>,
     /// The built-in system trained on without --data.
     #[arg(long, value_enum)]
-    pub system: Option<SystemArg>,
+    pub system: Option<BuiltinSystem>,
     /// Steps of the built-in series.
     #[arg(long, default_value_t = 10_000)]
     pub length: usize,
@@ -153,7 +118,7 @@ pub struct TrainArgs {
     pub noise: f64,
     /// Which recurrence: pattern 2 (`output`) or pattern 1 (`hidden`).
     #[arg(long, value_enum)]
-    pub pattern: Option<PatternArg>,
+    pub pattern: Option<Pattern>,
     /// What the network is fed in training.
     #[arg(long, value_enum)]
     pub strategy: Option<StrategyArg>,
@@ -162,7 +127,7 @@ pub struct TrainArgs {
     pub through: bool,
     /// What training minimises.
     #[arg(long, value_enum)]
-    pub loss: Option<LossArg>,
+    pub loss: Option<RegressionLoss>,
     /// Steps per training window.
     #[arg(long)]
     pub window: Option<usize>,
@@ -228,7 +193,7 @@ pub struct ForecastArgs {
 pub struct GenerateArgs {
     /// The system.
     #[arg(long, value_enum, default_value = "lorenz")]
-    pub system: SystemArg,
+    pub system: BuiltinSystem,
     /// Steps written.
     #[arg(long, default_value_t = 10_000)]
     pub length: usize,
@@ -282,12 +247,7 @@ impl TrainArgs {
             eval_every: &mut config.eval_every,
             symbols: &mut symbols,
         });
-        if let Some(pattern) = self.pattern {
-            config.model.pattern = match pattern {
-                PatternArg::Output => Pattern::Output,
-                PatternArg::Hidden => Pattern::Hidden,
-            };
-        }
+        set(&mut config.model.pattern, self.pattern);
         set(&mut config.window, self.window);
         set(&mut config.validation_fraction, self.val_fraction);
         set(&mut config.warmup, self.warmup);
@@ -298,12 +258,7 @@ impl TrainArgs {
         if self.through {
             config.fed_gradient = FedGradient::Through;
         }
-        if let Some(loss) = self.loss {
-            config.loss = match loss {
-                LossArg::Mse => RegressionLoss::MeanSquared,
-                LossArg::GaussianNll => RegressionLoss::GaussianNll,
-            };
-        }
+        set(&mut config.loss, self.loss);
         config.validate().map_err(|e| e.to_string())
     }
 
@@ -337,11 +292,5 @@ impl TrainArgs {
             new: config.seed.to_string(),
         });
         first_change(fixed)
-    }
-}
-
-fn set<T: Copy>(target: &mut T, value: Option<T>) {
-    if let Some(value) = value {
-        *target = value;
     }
 }

@@ -1,4 +1,4 @@
-//! Running the example binaries as a user does, in scratch directories.
+//! Running the programs as a user does, in scratch directories.
 
 // Each test file uses its own part of these helpers.
 #![allow(dead_code)]
@@ -8,23 +8,17 @@ use std::process::{Child, Command, Output, Stdio};
 
 /// The char-rnn binary.
 pub fn binary() -> PathBuf {
-    example("char-rnn")
+    program("char-rnn")
 }
 
-/// An example binary, which `cargo test` builds beside the test binaries.
-pub fn example(name: &str) -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = deps.parent().unwrap().join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run through `cargo test`, which builds the examples",
-        path.display()
-    );
-    path
+/// One of this crate's programs, which Cargo builds before the tests that run it.
+pub fn program(name: &str) -> PathBuf {
+    PathBuf::from(match name {
+        "char-rnn" => env!("CARGO_BIN_EXE_char-rnn"),
+        "classify" => env!("CARGO_BIN_EXE_classify"),
+        "forecast" => env!("CARGO_BIN_EXE_forecast"),
+        other => panic!("no program named {other}"),
+    })
 }
 
 /// A command line as a user types it: `format!`'s arguments filled in, then split at whitespace
@@ -80,7 +74,7 @@ impl Drop for Scratch {
 }
 
 pub fn run(args: &[impl Arg]) -> Output {
-    run_example("char-rnn", args)
+    run_program("char-rnn", args)
 }
 
 /// `char-rnn` started with `args`: its stdout goes to `stdout`, its stderr to a pipe.
@@ -100,9 +94,9 @@ pub fn run_ok(args: &[impl Arg]) -> Output {
     succeeded_as(run(args), &format!("char-rnn {}", line.join(" ")))
 }
 
-/// Runs example `name` with `args`.
-pub fn run_example(name: &str, args: &[impl Arg]) -> Output {
-    Command::new(example(name))
+/// Runs program `name` with `args`.
+pub fn run_program(name: &str, args: &[impl Arg]) -> Output {
+    Command::new(program(name))
         .args(args.iter().map(|arg| arg.as_ref()))
         .output()
         .unwrap()
@@ -120,12 +114,12 @@ pub fn assert_fails(args: &[impl Arg], expected: &str) {
 /// Asserts a clean failure with exit status `code`: one `error:` line (whatever else stderr
 /// says) about `expected`, no panic or backtrace. Returns stderr.
 pub fn assert_fails_with(args: &[impl Arg], expected: &str, code: i32) -> String {
-    example_fails_with("char-rnn", args, expected, code)
+    program_fails_with("char-rnn", args, expected, code)
 }
 
-/// As [`assert_fails_with`], for example `name`.
-pub fn example_fails_with(name: &str, args: &[impl Arg], expected: &str, code: i32) -> String {
-    let output = run_example(name, args);
+/// As [`assert_fails_with`], for program `name`.
+pub fn program_fails_with(name: &str, args: &[impl Arg], expected: &str, code: i32) -> String {
+    let output = run_program(name, args);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
     assert_clean_error(&stderr, expected, args);

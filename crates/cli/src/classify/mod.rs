@@ -4,14 +4,8 @@
 //! `cargo run --release --example classify` trains on a built-in task and reports the result
 //! beside chance and the best possible; `-- --help` lists the commands.
 
-/// mimalloc keeps freed pages for reuse (see char-rnn).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod builtin;
 mod cli;
-#[path = "../common/mod.rs"]
-mod common;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -33,17 +27,18 @@ use unroll::training::sequence::{
 };
 use unroll::training::{DataSource, LearningRateSchedule, SymbolMode};
 
+use crate::console::{note, print};
+use crate::flags::write_export;
+use crate::interrupt::Interrupt;
+use crate::run::{scores_json, task_report_json};
+use crate::task_run::{self, TaskStart, place, run_directory};
 use cli::{Cli, Command, EvalArgs, ExportArgs, PredictArgs, TrainArgs};
-use common::console::{note, print};
-use common::flags::write_export;
-use common::interrupt::Interrupt;
-use common::run::{scores_json, task_report_json};
-use common::task_run::{self, TaskStart, place, run_directory};
 
-use common::Error;
+use crate::Error;
 
-fn main() -> ExitCode {
-    common::console::main(
+/// The program: parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    crate::console::main(
         |cli: Cli| match cli.command.unwrap_or(Command::Train(Box::default())) {
             Command::Train(args) => run_train(*args),
             Command::Eval(args) => run_eval(args),
@@ -169,11 +164,11 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         .into_iter()
         .chain(setup.validation.lengths())
         .max();
-    let available = common::device::ON_CPU.then(available_bytes).flatten();
+    let available = crate::device::ON_CPU.then(available_bytes).flatten();
     setup
         .config
         .check_memory(&setup.encoding, longest.unwrap_or(1), available)?;
-    let device = common::device::open()?;
+    let device = crate::device::open()?;
     describe(&setup);
     let interrupt = Interrupt::install()?;
     let place = place(
@@ -345,7 +340,7 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     let classes = checkpoint.encoding.kind() == TargetKind::Class;
     let examples = read_examples(&args.data, classes, checkpoint.config.symbols)?;
     let samples = checkpoint.encoding.encode(&examples)?;
-    let device = common::device::open()?;
+    let device = crate::device::open()?;
     let model = checkpoint.model::<Inference>(&device)?;
     let outputs = predict(&model, &samples.inputs, checkpoint.config.batch, &device)?;
     let scores = score(&checkpoint.encoding, &samples, &outputs);
@@ -437,7 +432,7 @@ fn answer(
 /// is read (so that a person typing gets each answer at once).
 fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
     let checkpoint = SequenceCheckpoint::open(&args.from.checkpoint, args.from.which())?;
-    let device = common::device::open()?;
+    let device = crate::device::open()?;
     let model = checkpoint.model::<Inference>(&device)?;
     let origin = |path: &Arc<Path>, index: usize| Origin {
         path: path.clone(),
@@ -478,7 +473,7 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
 
 fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
     let checkpoint = SequenceCheckpoint::open(&args.from.checkpoint, args.from.which())?;
-    let model = checkpoint.model::<Inference>(&common::device::open()?)?;
+    let model = checkpoint.model::<Inference>(&crate::device::open()?)?;
     let entries = vec![
         ("encoding", serde_json::to_string(&checkpoint.encoding)?),
         ("config", serde_json::to_string(&checkpoint.config)?),

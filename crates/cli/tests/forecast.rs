@@ -1,19 +1,19 @@
-//! The forecast example as a user runs it: generate a series, train on its CSV, evaluate one
+//! The forecast program as a user runs it: generate a series, train on its CSV, evaluate one
 //! step ahead and open loop, continue the series, resume; and every mistake with the data gives
 //! one `error:` line naming the file and line, never a panic.
 
 mod common;
 
 use common::{
-    Arg, Scratch, argv, assert_files, example_fails_with, path, run_example, succeeded, text,
+    Arg, Scratch, argv, assert_files, path, program_fails_with, run_program, succeeded, text,
 };
 
 fn forecast(args: &[impl Arg]) -> std::process::Output {
-    run_example("forecast", args)
+    run_program("forecast", args)
 }
 
 fn fails(args: &[impl Arg], expected: &str) -> String {
-    example_fails_with("forecast", args, expected, 1)
+    program_fails_with("forecast", args, expected, 1)
 }
 
 fn json(output: &std::process::Output) -> serde_json::Value {

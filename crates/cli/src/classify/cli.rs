@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use unroll::training::sequence::{ClassWeights, SequenceConfig};
 
-pub use crate::common::flags::ExportArgs;
-use crate::common::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change};
+pub use crate::flags::ExportArgs;
+use crate::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change};
 
 /// Sequence classifiers and regressors (pattern 3): train, evaluate, predict, export.
 ///

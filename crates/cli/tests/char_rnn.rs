@@ -1,4 +1,4 @@
-//! The char-rnn example as a user runs it: every command, and every error a user can hit gives
+//! The char-rnn program as a user runs it: every command, and every error a user can hit gives
 //! one clear line on stderr and a non-zero exit, never a panic.
 
 mod common;

@@ -5,13 +5,7 @@
 //! `cargo run --release --example forecast` trains teacher forcing and the curriculum on
 //! Lorenz-63 and prints their open-loop errors side by side; `-- --help` lists the commands.
 
-/// mimalloc keeps freed pages for reuse (see char-rnn).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod cli;
-#[path = "../common/mod.rs"]
-mod common;
 mod study;
 
 use std::path::{Path, PathBuf};
@@ -21,23 +15,25 @@ use serde_json::json;
 use unroll::backend::Inference;
 use unroll::training::DataSource;
 use unroll::training::forecast::{
-    BuiltinSeries, ForecastCheckpoint, ForecastConfig, ForecastFiles, ForecastScores, ForecastTask,
-    Series, Standardization, open_loop, read_series_csv, score_forecaster, split_in_time,
+    BuiltinSeries, BuiltinSystem, ForecastCheckpoint, ForecastConfig, ForecastFiles,
+    ForecastScores, ForecastTask, Series, Standardization, open_loop, read_series_csv,
+    score_forecaster, split_in_time,
 };
 use unroll::training::plot::{Line, plot_lines};
 
-use cli::{Cli, Command, EvalArgs, ExportArgs, ForecastArgs, GenerateArgs, SystemArg, TrainArgs};
-use common::console::{note, print};
-use common::flags::write_export;
-use common::interrupt::Interrupt;
-use common::run::{scores_json, task_report_json};
-use common::task_run::{self, TaskStart, place, run_directory};
+use crate::console::{note, print};
+use crate::flags::write_export;
+use crate::interrupt::Interrupt;
+use crate::run::{scores_json, task_report_json};
+use crate::task_run::{self, TaskStart, place, run_directory};
+use cli::{Cli, Command, EvalArgs, ExportArgs, ForecastArgs, GenerateArgs, TrainArgs};
 use unroll::training::export::forecaster_safetensors_bytes;
 
-use common::Error;
+use crate::Error;
 
-fn main() -> ExitCode {
-    common::console::main(|cli: Cli| match cli.command {
+/// The program: parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    crate::console::main(|cli: Cli| match cli.command {
         None => study::demonstration(),
         Some(Command::Train(args)) => run_train(*args),
         Some(Command::Eval(args)) => run_eval(args),
@@ -99,7 +95,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     })?;
     if data_path.is_none() && (resume.is_none() || args.system.is_some()) {
         config.builtin = Some(BuiltinSeries {
-            system: args.system.unwrap_or(SystemArg::Lorenz).system(),
+            system: args.system.unwrap_or(BuiltinSystem::Lorenz),
             length: args.length,
             noise: args.noise,
         });
@@ -127,7 +123,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         "forecast",
         &args.common,
     )?;
-    let device = common::device::open()?;
+    let device = crate::device::open()?;
     describe(
         &config,
         data_path.as_deref(),
@@ -294,7 +290,7 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         config.starts = starts;
     }
     config.validate()?;
-    let device = common::device::open()?;
+    let device = crate::device::open()?;
     let model = checkpoint.model::<Inference>(&device)?;
     let scores = score_forecaster(
         &model,
@@ -334,7 +330,7 @@ fn run_forecast(args: ForecastArgs) -> Result<ExitCode, Error> {
     let standardization = &checkpoint.encoding;
     let rows = standardization.standardize(&series.rows)?;
     let warmup = checkpoint.config.warmup.min(rows.len());
-    let device = common::device::open()?;
+    let device = crate::device::open()?;
     let model = checkpoint.model::<Inference>(&device)?;
     let predicted = unroll::training::forecast::forecasts(
         &model,
@@ -374,17 +370,14 @@ fn print_csv(columns: &[String], rows: &[Vec<f64>]) {
 }
 
 fn run_generate(args: GenerateArgs) -> Result<ExitCode, Error> {
-    let series = args
-        .system
-        .system()
-        .series(args.length, args.noise, args.seed)?;
+    let series = args.system.series(args.length, args.noise, args.seed)?;
     print_csv(&series.columns, &series.rows);
     Ok(ExitCode::SUCCESS)
 }
 
 fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
     let checkpoint = ForecastCheckpoint::open(&args.from.checkpoint, args.from.which())?;
-    let model = checkpoint.model::<Inference>(&common::device::open()?)?;
+    let model = checkpoint.model::<Inference>(&crate::device::open()?)?;
     let entries = vec![
         ("pattern", pattern_number(&checkpoint.config).to_string()),
         (

@@ -2,50 +2,12 @@
 //! schedule.
 
 use clap::ValueEnum;
-use unroll::training::{LearningRateSchedule, OptimizerKind};
+use unroll::training::{ExportFormat, LearningRateSchedule, OptimizerKind};
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum OptimizerArg {
-    Adam,
-    Sgd,
-    Rmsprop,
-}
-
-impl OptimizerArg {
-    /// The optimiser this flag names.
-    pub fn kind(self) -> OptimizerKind {
-        match self {
-            OptimizerArg::Adam => OptimizerKind::Adam,
-            OptimizerArg::Sgd => OptimizerKind::Sgd,
-            OptimizerArg::Rmsprop => OptimizerKind::Rmsprop,
-        }
-    }
-}
-
-/// The transition of the hidden layers.
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum CellArg {
-    /// `h(t) = tanh(b + W h(t-1) + U x(t))`, the textbook's (PyTorch's `nn.RNN`).
-    Tanh,
-    /// Long short-term memory (PyTorch's `nn.LSTM`).
-    Lstm,
-    /// Gated recurrent unit (PyTorch's `nn.GRU`).
-    Gru,
-}
-
-impl CellArg {
-    /// The cell this flag names.
-    pub fn cell(self) -> unroll::model::RecurrentCell {
-        match self {
-            CellArg::Tanh => unroll::model::RecurrentCell::Tanh,
-            CellArg::Lstm => unroll::model::RecurrentCell::Lstm,
-            CellArg::Gru => unroll::model::RecurrentCell::Gru,
-        }
-    }
-}
-
+/// The kind of learning-rate schedule; its parameters come from the flags each kind names.
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum LrScheduleArg {
+    /// The learning rate stays --lr.
     Constant,
     /// Multiply by --lr-factor every --lr-every iterations.
     Step,
@@ -88,7 +50,7 @@ pub struct TrainingFlags {
     pub hidden: Option<usize>,
     /// The hidden layers' cell (patterns 1 and 3).
     #[arg(long, value_enum)]
-    pub cell: Option<CellArg>,
+    pub cell: Option<unroll::model::RecurrentCell>,
     /// Stacked layers.
     #[arg(long)]
     pub layers: Option<usize>,
@@ -130,7 +92,7 @@ pub struct TrainingFlags {
     pub clip: Option<f64>,
     /// Optimiser.
     #[arg(long, value_enum)]
-    pub optimizer: Option<OptimizerArg>,
+    pub optimizer: Option<OptimizerKind>,
     /// Treat text as bytes instead of UTF-8 characters.
     #[arg(long)]
     pub bytes: bool,
@@ -153,15 +115,25 @@ pub struct TrainingFlags {
 
 /// Where a command's settings keep what [`TrainingFlags`] set.
 pub struct Settings<'a> {
+    /// The network's shape (--hidden, --cell, --layers, --dropout).
     pub model: &'a mut unroll::training::ModelSettings,
+    /// --batch.
     pub batch: &'a mut usize,
+    /// --iterations.
     pub iterations: &'a mut u64,
+    /// --lr.
     pub learning_rate: &'a mut f64,
+    /// --lr-schedule and its parameters.
     pub learning_rate_schedule: &'a mut LearningRateSchedule,
+    /// --seed.
     pub seed: &'a mut u64,
+    /// --clip (none when it is 0).
     pub clip: &'a mut Option<f64>,
+    /// --optimizer.
     pub optimizer: &'a mut OptimizerKind,
+    /// --eval-every.
     pub eval_every: &'a mut u64,
+    /// --bytes (symbols are bytes instead of characters).
     pub symbols: &'a mut unroll::training::SymbolMode,
 }
 
@@ -169,7 +141,7 @@ impl TrainingFlags {
     /// Applies the flags given over `settings`.
     pub fn apply(&self, settings: Settings<'_>) {
         set(&mut settings.model.hidden, self.hidden);
-        set(&mut settings.model.cell, self.cell.map(CellArg::cell));
+        set(&mut settings.model.cell, self.cell);
         set(&mut settings.model.layers, self.layers);
         set(&mut settings.model.dropout, self.dropout);
         set(settings.batch, self.batch);
@@ -184,7 +156,7 @@ impl TrainingFlags {
             *settings.symbols = unroll::training::SymbolMode::Bytes;
         }
         if let Some(optimizer) = self.optimizer {
-            *settings.optimizer = optimizer.kind();
+            *settings.optimizer = optimizer;
         }
         if let Some(schedule) = self.lr_schedule {
             *settings.learning_rate_schedule =
@@ -253,9 +225,13 @@ impl TrainingFlags {
 /// A setting a resumed run fixes: the flag, whether the command line gave it (else it came from
 /// the settings file), its value in the run and in this command.
 pub struct Fixed {
+    /// The flag, as typed (`--hidden`).
     pub flag: &'static str,
+    /// Whether the command line gave it (else the settings file did).
     pub given: bool,
+    /// Its value in the run resumed.
     pub old: String,
+    /// Its value in this command.
     pub new: String,
 }
 
@@ -291,7 +267,8 @@ fn minutes(text: &str) -> Result<std::time::Duration, String> {
     }
 }
 
-fn set<T: Copy>(target: &mut T, value: Option<T>) {
+/// Sets `target` to the value of a flag that was given.
+pub fn set<T: Copy>(target: &mut T, value: Option<T>) {
     if let Some(value) = value {
         *target = value;
     }
@@ -319,14 +296,6 @@ impl CheckpointArgs {
     }
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum FormatArg {
-    /// PyTorch's names and layouts (torch.nn.RNN's `rnn.*`, torch.nn.Linear's `fc.*`).
-    Safetensors,
-    /// Burn's format.
-    Burnpack,
-}
-
 /// Writes `model` as `args` ask: safetensors (`safetensors` lays the tensors out under
 /// PyTorch's names; the metadata holds `format: pt` and `entries`) or Burnpack, atomically.
 pub fn write_export<B, M>(
@@ -340,12 +309,12 @@ where
     M: burn::module::Module<B>,
 {
     let bytes = match args.format {
-        FormatArg::Safetensors => {
+        ExportFormat::Safetensors => {
             let mut metadata = std::collections::HashMap::from([("format".into(), "pt".into())]);
             metadata.extend(entries.into_iter().map(|(k, v)| (k.to_string(), v)));
             safetensors(model, metadata)
         }
-        FormatArg::Burnpack => unroll::training::checkpoint::model_bytes(model)?,
+        ExportFormat::Burnpack => unroll::training::checkpoint::model_bytes(model)?,
     };
     unroll::training::durable::write_atomically(&args.out, &bytes)?;
     Ok(())
@@ -359,7 +328,7 @@ pub struct ExportArgs {
     pub from: CheckpointArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "safetensors")]
-    pub format: FormatArg,
+    pub format: ExportFormat,
     /// Output file.
     #[arg(long)]
     pub out: std::path::PathBuf,

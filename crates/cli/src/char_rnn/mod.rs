@@ -4,15 +4,8 @@
 //! and prints generated text; `-- --help` lists the commands. The backend is chosen at build time
 //! (`--features ndarray`, `--features wgpu`, …).
 
-/// mimalloc keeps freed pages for reuse: with the system allocator, every step's large buffers
-/// come back from the kernel as fresh zeroed pages (measured up to 2.3x slower on pattern 2).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod builtin;
 mod cli;
-#[path = "../common/mod.rs"]
-mod common;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -23,22 +16,22 @@ use unroll::backend::{Inference, NAME, Training};
 use unroll::training::durable::{MAX_INPUT_BYTES, read_limited};
 use unroll::training::memory::{available_bytes, human_bytes};
 use unroll::training::{
-    Checkpoint, ConsoleReporter, Corpus, DataSource, ExportFormat, GenerationRequest,
-    LanguageModelReport, SamplingOptions, TrainingConfig, TrainingError, TrainingRun, Which,
-    evaluate, export, generate, train,
+    Checkpoint, ConsoleReporter, Corpus, DataSource, GenerationRequest, LanguageModelReport,
+    SamplingOptions, TrainingConfig, TrainingError, TrainingRun, Which, evaluate, export, generate,
+    train,
 };
 
+use crate::console::{note, print, stream};
+use crate::interrupt::Interrupt;
+use crate::run::report_json;
 use cli::{Cli, Command, EvalArgs, ExportArgs, SampleArgs, TrainArgs};
-use common::console::{note, print, stream};
-use common::flags::FormatArg;
-use common::interrupt::Interrupt;
-use common::run::report_json;
 use unroll::training::open_loop::{additions_answered, generated_divergences};
 
-use common::Error;
+use crate::Error;
 
-fn main() -> ExitCode {
-    common::console::main(
+/// The program: parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    crate::console::main(
         |cli: Cli| match cli.command.unwrap_or(Command::Train(Box::default())) {
             Command::Train(args) => run_train(*args),
             Command::Sample(args) => run_sample(args),
@@ -116,7 +109,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     let mut setup = training_setup(&args)?;
     let resume = setup.resume.take();
     let (config, corpus, out) = (&setup.config, &setup.corpus, &setup.out);
-    let device = common::device::open()?;
+    let device = crate::device::open()?;
     describe(config, corpus, setup.data_path.as_deref());
     let interrupt = Interrupt::install()?;
     let mut run = TrainingRun::<Training>::new(config.clone(), corpus, out.clone(), device, NAME)
@@ -125,14 +118,14 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     run.stop = Some(interrupt.flag.clone());
     run.time_limit = args.common.time_limit;
     run.data = Some(setup.source.clone());
-    run.memory_limit = if common::device::ON_CPU {
+    run.memory_limit = if crate::device::ON_CPU {
         available_bytes()
     } else {
         None
     };
     let report = match train(run, &mut ConsoleReporter::new()) {
         Ok(report) => report,
-        Err(error) => return Ok(common::run::unfinished(error, out, &interrupt)?),
+        Err(error) => return Ok(crate::run::unfinished(error, out, &interrupt)?),
     };
     report_training(
         &report,
@@ -153,7 +146,7 @@ fn training_setup(args: &TrainArgs) -> Result<TrainingSetup, Error> {
         .map(|dir| Checkpoint::open(dir, Which::Last))
         .transpose()?;
     let mut config = match (&resume, &args.common.config) {
-        (_, Some(path)) => common::settings::read::<TrainingConfig>(path)?,
+        (_, Some(path)) => crate::settings::read::<TrainingConfig>(path)?,
         (Some(checkpoint), None) => checkpoint.config.clone(),
         (None, None) if args.data.is_none() => cli::builtin_defaults(),
         (None, None) => TrainingConfig::default(),
@@ -166,7 +159,7 @@ fn training_setup(args: &TrainArgs) -> Result<TrainingSetup, Error> {
     let (bytes, source, data_path) = training_data(args.data.as_deref(), recorded)?;
     let corpus = Corpus::from_bytes(&bytes, config.symbols)?;
     drop(bytes);
-    let out = common::run::run_directory(
+    let out = crate::run::run_directory(
         args.out.as_deref(),
         resume
             .as_ref()
@@ -320,7 +313,7 @@ fn run_sample(args: SampleArgs) -> Result<ExitCode, Error> {
     options.validate()?;
     // The prime is checked before anything is printed.
     checkpoint.vocabulary.encode(&args.prime)?;
-    let device = common::device::open()?;
+    let device = crate::device::open()?;
     let model = checkpoint.model::<Inference>(&device)?;
     let streaming = !args.json;
     if streaming && !stream(&args.prime) {
@@ -376,7 +369,7 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         }
         e => Error::from(e),
     })?;
-    let device = common::device::open()?;
+    let device = crate::device::open()?;
     let model = checkpoint.model::<Inference>(&device)?;
     let (_, validation) = corpus.split(checkpoint.config.validation_fraction, 2)?;
     let evaluation = evaluate(&model, validation, checkpoint.config.window, &device)?;
@@ -455,11 +448,8 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
 
 fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
     let checkpoint = Checkpoint::open(&args.from.checkpoint, args.from.which())?;
-    let model = checkpoint.model::<Inference>(&common::device::open()?)?;
-    let format = match args.format {
-        FormatArg::Safetensors => ExportFormat::Safetensors,
-        FormatArg::Burnpack => ExportFormat::Burnpack,
-    };
+    let model = checkpoint.model::<Inference>(&crate::device::open()?)?;
+    let format = args.format;
     export(
         &model,
         &checkpoint.vocabulary,

@@ -8,8 +8,8 @@ use unroll::training::{
     Strategy, TrainingConfig,
 };
 
-pub use crate::common::flags::ExportArgs;
-use crate::common::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change};
+pub use crate::flags::ExportArgs;
+use crate::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change, set};
 
 /// Character-level recurrent language models: train, sample, evaluate, export.
 ///
@@ -31,23 +31,6 @@ pub enum Command {
     Eval(EvalArgs),
     /// Write a checkpoint's weights for other tools.
     Export(ExportArgs),
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum PatternArg {
-    /// Pattern 1: hidden-to-hidden recurrence.
-    Hidden,
-    /// Pattern 2: output-to-hidden recurrence only.
-    Output,
-}
-
-/// How windows fed own predictions run.
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum StepwisePathArg {
-    /// The rollout decides the fed symbols, then one fused training pass.
-    Fused,
-    /// A loop over steps through Burn's operations and autodiff.
-    Unrolled,
 }
 
 /// What the network is fed as its previous symbol.
@@ -73,20 +56,6 @@ pub enum ScheduleArg {
     InverseSigmoid,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum OwnArg {
-    Sample,
-    Argmax,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum BatchingArg {
-    /// Windows at random positions.
-    Random,
-    /// `batch` contiguous streams read window after window.
-    Streams,
-}
-
 #[derive(Args, Debug, Default)]
 #[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
@@ -99,7 +68,7 @@ pub struct TrainArgs {
     pub out: Option<PathBuf>,
     /// Recurrent pattern.
     #[arg(long, value_enum)]
-    pub pattern: Option<PatternArg>,
+    pub pattern: Option<Pattern>,
     /// Window length T for truncated back-propagation through time (`--seq-len`, char-rnn's
     /// name, is the same flag).
     #[arg(long, visible_alias = "seq-len")]
@@ -133,14 +102,14 @@ pub struct TrainArgs {
     pub curriculum_ramp: Option<u64>,
     /// How the model's own prediction becomes a symbol.
     #[arg(long, value_enum)]
-    pub own: Option<OwnArg>,
+    pub own: Option<FeedbackChoice>,
     /// How windows fed own predictions run: the rollout then the fused teacher-forced pass
     /// (fused, the default), or the loop over steps through autodiff (unrolled, the reference).
     #[arg(long, value_enum)]
-    pub stepwise_path: Option<StepwisePathArg>,
+    pub stepwise_path: Option<StepwisePath>,
     /// How windows are drawn.
     #[arg(long, value_enum)]
-    pub batching: Option<BatchingArg>,
+    pub batching: Option<Batching>,
     /// Carry each stream's hidden state into its next window (needs --batching streams).
     #[arg(long)]
     pub carry_state: bool,
@@ -225,12 +194,7 @@ pub fn builtin_defaults() -> TrainingConfig {
 impl TrainArgs {
     /// Applies the flags over `config`.
     pub fn apply(&self, config: &mut TrainingConfig) -> Result<(), String> {
-        if let Some(p) = self.pattern {
-            config.model.pattern = match p {
-                PatternArg::Hidden => Pattern::Hidden,
-                PatternArg::Output => Pattern::Output,
-            };
-        }
+        set(&mut config.model.pattern, self.pattern);
         self.common.apply(Settings {
             model: &mut config.model,
             batch: &mut config.batch,
@@ -244,25 +208,12 @@ impl TrainArgs {
             symbols: &mut config.symbols,
         });
         set(&mut config.window, self.window);
-        if let Some(b) = self.batching {
-            config.batching = match b {
-                BatchingArg::Random => Batching::RandomWindows,
-                BatchingArg::Streams => Batching::ContiguousStreams,
-            };
-        }
+        set(&mut config.batching, self.batching);
         if self.carry_state {
             config.carry_state = true;
         }
-        if let Some(path) = self.stepwise_path {
-            config.stepwise_path = match path {
-                StepwisePathArg::Fused => StepwisePath::Fused,
-                StepwisePathArg::Unrolled => StepwisePath::Unrolled,
-            };
-        }
-        let own = match self.own {
-            Some(OwnArg::Argmax) => FeedbackChoice::Argmax,
-            _ => FeedbackChoice::Sample,
-        };
+        set(&mut config.stepwise_path, self.stepwise_path);
+        let own = self.own.unwrap_or(FeedbackChoice::Sample);
         match self.strategy {
             None => {}
             Some(StrategyArg::TeacherForcing) => config.strategy = Strategy::TeacherForcing,
@@ -317,11 +268,5 @@ impl TrainArgs {
             (&config.model, config.symbols, config.optimizer),
         ));
         first_change(fixed)
-    }
-}
-
-fn set<T: Copy>(target: &mut T, value: Option<T>) {
-    if let Some(value) = value {
-        *target = value;
     }
 }

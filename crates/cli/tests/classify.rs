@@ -1,4 +1,4 @@
-//! The classify example as a user runs it: train on a TSV file, evaluate, predict from stdin,
+//! The classify program as a user runs it: train on a TSV file, evaluate, predict from stdin,
 //! export, resume; a CSV regressor; and every mistake a user can make with their data gives one
 //! `error:` line naming the file and line, never a panic.
 
@@ -9,16 +9,16 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::{
-    Arg, Scratch, argv, assert_files, example, example_fails_with, path, run_example, succeeded,
+    Arg, Scratch, argv, assert_files, path, program, program_fails_with, run_program, succeeded,
     text,
 };
 
 fn classify(args: &[impl Arg]) -> std::process::Output {
-    run_example("classify", args)
+    run_program("classify", args)
 }
 
 fn fails(args: &[impl Arg], expected: &str) -> String {
-    example_fails_with("classify", args, expected, 1)
+    program_fails_with("classify", args, expected, 1)
 }
 
 /// Lines of `x` and `y`; the label says which letter comes first.
@@ -68,7 +68,7 @@ fn eval_json(run: &Path, data: &Path) -> serde_json::Value {
 /// `predict` reads lines from stdin, a label and its probability per line, each answered as soon
 /// as it is read: the first answer comes while stdin is still open.
 fn predict_from_open_stdin(out: &Path) {
-    let mut child = Command::new(example("classify"))
+    let mut child = Command::new(program("classify"))
         .args(["predict", "--checkpoint", path(out), "--json"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -1,6 +1,6 @@
 //! Speed and memory of training and generation, per pattern, CPU backend and recurrence path.
 //!
-//! `cargo run --release --example speed` (add `-- quick` for fewer sizes, `-- feeding` for the
+//! `cargo bench -p unroll-cli --bench speed` (add `-- quick` for fewer sizes, `-- feeding` for the
 //! feeding strategies alone, `-- gated` for the LSTM and GRU alone, `-- products` for the
 //! matrix products a gated step is made of, timed alone (`products.rs`), `-- --threads N` to
 //! run the kernels on N threads instead of one per core; `scripts/pytorch_speed.py` takes the
@@ -20,8 +20,7 @@
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-#[path = "../common/allocator.rs"]
-mod allocator;
+use unroll_cli::allocator;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
@@ -38,7 +37,7 @@ impl Counting {
 // SAFETY: every call is forwarded to mimalloc unchanged; only counters are added.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let pointer = unsafe { mimalloc::MiMalloc.alloc(layout) };
+        let pointer = unsafe { allocator::MiMalloc.alloc(layout) };
         if !pointer.is_null() {
             Self::grew(layout.size());
         }
@@ -46,7 +45,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let pointer = unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) };
+        let pointer = unsafe { allocator::MiMalloc.alloc_zeroed(layout) };
         if !pointer.is_null() {
             Self::grew(layout.size());
         }
@@ -54,12 +53,12 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
-        unsafe { mimalloc::MiMalloc.dealloc(pointer, layout) };
+        unsafe { allocator::MiMalloc.dealloc(pointer, layout) };
         LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
     }
 
     unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let moved = unsafe { mimalloc::MiMalloc.realloc(pointer, layout, new_size) };
+        let moved = unsafe { allocator::MiMalloc.realloc(pointer, layout, new_size) };
         if !moved.is_null() {
             LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
             Self::grew(new_size);
@@ -474,7 +473,27 @@ fn pattern_2_against_the_window(quick: bool, budget: Duration) {
     );
 }
 
+/// What `--help` prints: the benchmark's modes and flags.
+const USAGE: &str = "\
+speed: tokens/s, ms/step and the peak memory a step adds, per pattern, CPU backend and path
+
+usage: cargo bench -p unroll-cli --bench speed -- [MODE] [quick] [--threads N]
+
+modes (default: patterns 1 and 2, generation, both CPU backends):
+  feeding    the feeding strategies alone (H 256, batch 64, window 100)
+  gated      the LSTM and GRU alone
+  products   the matrix products a gated step is made of, timed alone
+  gpu        the GPU backends (a build with --features wgpu and/or cuda)
+
+flags:
+  quick        fewer sizes and a shorter time per size (2 s instead of 4)
+  --threads N  the kernels' threads [default: one per core]";
+
 fn main() {
+    if std::env::args().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return;
+    }
     allocator::keep_freed_memory();
     let quick = std::env::args().any(|a| a == "quick");
     let threads = threads().unwrap_or_else(|error| {

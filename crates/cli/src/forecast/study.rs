@@ -20,8 +20,8 @@ use unroll::training::{Pattern, Silent, train_task};
 use crate::Error;
 
 type Device = burn::tensor::Device<Inference>;
-use crate::cli::{StrategyArg, StudyArgs};
-use crate::common::console::{note, print};
+use super::cli::{StrategyArg, StudyArgs};
+use crate::console::{note, print};
 
 /// One run of the study.
 struct Run {
@@ -75,11 +75,11 @@ fn config(run: &Run, budget: Budget) -> ForecastConfig {
 fn train_one(run: &Run, budget: Budget, dir: &Path, device: &Device) -> Result<Outcome, Error> {
     let config = config(run, budget);
     let series = config.builtin.expect("set").series()?;
-    let crate::Prepared {
+    let super::Prepared {
         standardization,
         train,
         validation,
-    } = crate::prepare(&config, &series, None)?;
+    } = super::prepare(&config, &series, None)?;
     let place = RunPlace {
         replace_existing: true,
         ..RunPlace::new(dir, NAME)
@@ -346,7 +346,7 @@ pub fn run(args: StudyArgs) -> Result<ExitCode, Error> {
         .into());
     }
     std::fs::create_dir_all(&args.out)?;
-    let device = crate::common::device::open()?;
+    let device = crate::device::open()?;
     let started = Instant::now();
     let systems = [BuiltinSystem::Lorenz, BuiltinSystem::MackeyGlass];
     let patterns = [Pattern::Output, Pattern::Hidden];
@@ -448,7 +448,7 @@ pub fn demonstration() -> Result<ExitCode, Error> {
         .find(|dir| !dir.exists())
         .expect("some number is free");
     std::fs::create_dir_all(&out)?;
-    let device = crate::common::device::open()?;
+    let device = crate::device::open()?;
     // The study's budget, seed 0: the runs of its first table.
     let budget = Budget {
         iterations: 3000,
@@ -504,7 +504,7 @@ pub fn demonstration() -> Result<ExitCode, Error> {
         format!("{:.2}", s.valid_lyapunov_times.unwrap_or(f64::NAN))
     });
     let picture = out.join("open-loop.png");
-    crate::plot_scores(
+    super::plot_scores(
         &[
             ("teacher forcing", &scored[0].1.scores),
             ("curriculum", &scored[1].1.scores),

@@ -2,6 +2,9 @@
 
 use libmimalloc_sys::{mi_option_set, mi_option_t};
 
+/// The allocator every program installs as its `#[global_allocator]`.
+pub use mimalloc::MiMalloc;
+
 /// `mi_option_purge_delay`: its place in mimalloc.h's `mi_option_e` (the Rust binding names the
 /// options on either side, 14 and 16, but not this one).
 const PURGE_DELAY: mi_option_t = 15;

@@ -1,0 +1,33 @@
+//! # unroll-cli
+//!
+//! The programs of [unroll](https://docs.rs/unroll), one module each: [`char_rnn`] (character
+//! language models: train, sample, evaluate, export), [`classify`] (pattern 3: a sequence read
+//! whole, one output at its end) and [`forecast`] (patterns 2 and 1 on real-valued series,
+//! measured open loop). `cargo install --path crates/cli` installs the binaries `char-rnn`,
+//! `classify` and `forecast`; `cargo run --example NAME` at the workspace's root runs the same.
+//!
+//! The rest of this crate is what every program shares: one `error:` line per failure
+//! ([`console`]), output that survives closed pipes, graceful interrupts ([`interrupt`]), a device
+//! check before the first tensor ([`device`]), settings files whose unknown keys are errors
+//! ([`settings`]), the flags every trainer takes ([`flags`]), run directories ([`run`]) and where
+//! a task's run starts ([`task_run`]).
+//!
+//! Exit status: 0 on success, 1 for an error, 2 for a usage error (an unknown flag or a value
+//! that does not parse), 128 + the signal's number for a run stopped by a signal.
+#![warn(missing_docs)]
+
+/// Any failure of a command, shown as one `error:` line.
+pub type Error = Box<dyn std::error::Error>;
+
+pub mod allocator;
+pub mod console;
+pub mod device;
+pub mod flags;
+pub mod interrupt;
+pub mod run;
+pub mod settings;
+pub mod task_run;
+
+pub mod char_rnn;
+pub mod classify;
+pub mod forecast;
