@@ -186,31 +186,17 @@ impl TrainingFlags {
             new,
         };
         let lower = |value: &dyn std::fmt::Debug| format!("{value:?}").to_lowercase();
+        // A setting of the network's shape, as each side holds it.
+        let shape = |flag, given, of: fn(&unroll::training::ModelSettings) -> String| {
+            row(flag, given, of(run.0), of(now.0))
+        };
         vec![
-            row(
-                "--hidden",
-                self.hidden.is_some(),
-                run.0.hidden.to_string(),
-                now.0.hidden.to_string(),
-            ),
-            row(
-                "--cell",
-                self.cell.is_some(),
-                run.0.cell.name().to_string(),
-                now.0.cell.name().to_string(),
-            ),
-            row(
-                "--layers",
-                self.layers.is_some(),
-                run.0.layers.to_string(),
-                now.0.layers.to_string(),
-            ),
-            row(
-                "--dropout",
-                self.dropout.is_some(),
-                run.0.dropout.to_string(),
-                now.0.dropout.to_string(),
-            ),
+            shape("--hidden", self.hidden.is_some(), |m| m.hidden.to_string()),
+            shape("--cell", self.cell.is_some(), |m| m.cell.name().into()),
+            shape("--layers", self.layers.is_some(), |m| m.layers.to_string()),
+            shape("--dropout", self.dropout.is_some(), |m| {
+                m.dropout.to_string()
+            }),
             row("--bytes", self.bytes, lower(&run.1), lower(&now.1)),
             row(
                 "--optimizer",

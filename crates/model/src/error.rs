@@ -61,25 +61,3 @@ pub(crate) fn require_steps(what: &'static str, [batch, time]: [usize; 2]) -> Re
     }
     Ok(())
 }
-
-/// Checks that every id in `ids` lies in `0..count`, unless the caller checked them
-/// ([`IdCheck::Caller`]). Reads the ids to the host: a few bytes per step, where an id out of
-/// range would otherwise stop the program inside a kernel.
-pub(crate) fn require_ids_below<B: burn::tensor::backend::Backend, const D: usize>(
-    what: &'static str,
-    ids: &burn::tensor::Tensor<B, D, burn::tensor::Int>,
-    count: usize,
-    id_check: crate::input::IdCheck,
-) -> Result<()> {
-    if id_check == crate::input::IdCheck::Caller {
-        return Ok(());
-    }
-    let data = ids.clone().into_data();
-    match data
-        .iter::<i64>()
-        .find(|&id| id < 0 || id as u64 >= count as u64)
-    {
-        Some(id) => Err(ModelError::IdOutOfRange { what, id, count }),
-        None => Ok(()),
-    }
-}

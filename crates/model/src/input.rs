@@ -3,8 +3,9 @@
 use burn::config::Config;
 use burn::tensor::{Int, Tensor, backend::Backend};
 
-use crate::error::{ModelError, require_ids_below, require_steps, shape_error};
+use crate::error::{ModelError, require_steps, shape_error};
 use crate::fused::{RecurrenceBackend, lookup_rows};
+use crate::ids::{IdCheck, require_ids_below};
 use crate::setting::at_least_one;
 
 /// How the input `x(t)` is encoded, and so how `U x(t)` is computed.
@@ -46,19 +47,6 @@ impl InputEncoding {
             InputEncoding::Dense { .. } => "dense features",
         }
     }
-}
-
-/// Whether a model reads token and class ids back from the device to check their range.
-#[derive(Config, Debug, Copy, PartialEq, Eq)]
-pub enum IdCheck {
-    /// Every call reads its ids to the host and names an id outside the vocabulary or the
-    /// classes: a clear error, at the price of a device-to-host read per call (on a GPU, a
-    /// synchronisation that stalls the queue).
-    EveryCall,
-    /// The caller checked the ids where it made them (on the host, once): the model reads
-    /// nothing back. An id out of range is then the backend's to deal with (a panic on the CPU
-    /// backends, an undefined row on a GPU).
-    Caller,
 }
 
 /// A whole input sequence.

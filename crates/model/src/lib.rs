@@ -45,8 +45,10 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod feedback;
 pub mod fused;
 pub mod hidden_recurrent;
+pub mod ids;
 pub mod input;
 pub mod loss;
 pub mod output_recurrent;
@@ -55,14 +57,13 @@ pub mod sequence_summarizer;
 pub mod setting;
 
 pub use error::{ModelError, Result};
+pub use feedback::{FeedbackChoice, sample_classes, sample_classes_with};
 pub use fused::{FeedingPlan, RecurrenceBackend, tanh, tanh_recurrence};
 pub use hidden_recurrent::{HiddenRecurrent, HiddenRecurrentConfig, RecurrentOutput};
-pub use input::{IdCheck, InputEncoding, SequenceInput, StepInput};
+pub use ids::IdCheck;
+pub use input::{InputEncoding, SequenceInput, StepInput};
 pub use loss::step_cross_entropy;
-pub use output_recurrent::{
-    Feedback, FeedbackChoice, FeedbackSequence, OutputRecurrent, OutputRecurrentConfig,
-    sample_classes, sample_classes_with,
-};
+pub use output_recurrent::{Feedback, FeedbackSequence, OutputRecurrent, OutputRecurrentConfig};
 pub use recurrence::{
     GatedCell, GatedLayer, GatedStack, GatedStackConfig, GatedState, GruCell, GruCellConfig,
     HiddenStack, HiddenStackConfig, LstmCell, LstmCellConfig, LstmState, RecurrencePath,

@@ -4,9 +4,9 @@ use burn::nn::Linear;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
-use crate::error::{Result, require_ids_below, shape_error};
+use crate::error::{Result, shape_error};
 use crate::fused::{RecurrenceBackend, row_cross_entropy};
-use crate::input::IdCheck;
+use crate::ids::{IdCheck, require_ids_below};
 
 /// Cross-entropy of every step, `-log softmax(o(t))[y(t)]`.
 ///

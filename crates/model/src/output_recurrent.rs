@@ -9,14 +9,16 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::softmax;
-use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
+use burn::tensor::{Int, Tensor, backend::Backend};
 
-use crate::error::{require_ids_below, require_steps, shape_error};
+use crate::error::{require_steps, shape_error};
+use crate::feedback::{FeedbackChoice, sample_classes};
 use crate::fused::rollout::{FeedingPlan, OutputRollout};
 use crate::fused::{
     RecurrenceBackend, lookup_rows, output_row_cross_entropy, row_cross_entropy, tanh,
 };
-use crate::input::{IdCheck, InputEncoding, SequenceInput, StepInput};
+use crate::ids::{IdCheck, require_ids_below};
+use crate::input::{InputEncoding, SequenceInput, StepInput};
 use crate::loss::{check_targets, output_bias};
 use crate::recurrence::uniform_initializer;
 use crate::setting::at_least_one;
@@ -120,22 +122,6 @@ pub type Feedback<B> = StepInput<B>;
 /// vectors `[batch, time, d_output]`. The same type as an input sequence.
 pub type FeedbackSequence<B> = SequenceInput<B>;
 
-/// How the model's own output `o(t-1)` becomes the next fed-back value when it is not the truth
-/// (spelled `probabilities`, `sample`, `argmax` in settings files).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-pub enum FeedbackChoice {
-    /// The probability vector `softmax(o(t-1))`; gradients flow through it.
-    // No flag offers it: the symbol strategies feed a symbol, as generation does.
-    #[cfg_attr(feature = "clap", value(skip))]
-    Probabilities,
-    /// A class sampled from `softmax(o(t-1))`; no gradient flows through the sample.
-    Sample,
-    /// The most probable class; no gradient flows through the choice.
-    Argmax,
-}
-
 impl<B: Backend> Feedback<B> {
     /// Turns logits `[batch, d_output]` into a fed-back value by `choice`.
     ///
@@ -151,30 +137,6 @@ impl<B: Backend> Feedback<B> {
             FeedbackChoice::Sample => Feedback::Tokens(sample_classes(logits.detach())),
         }
     }
-}
-
-/// Draws one class per row from `softmax(logits)`, `[batch, classes]` → `[batch]`.
-pub fn sample_classes<B: Backend>(logits: Tensor<B, 2>) -> Tensor<B, 1, Int> {
-    let [batch, _] = logits.dims();
-    let draws = Tensor::<B, 2>::random([batch, 1], Distribution::Default, &logits.device());
-    sample_classes_with(logits, draws)
-}
-
-/// Draws one class per row from `softmax(logits)` (`[batch, classes]`) with the given uniform
-/// draws (`[batch, 1]`, in `[0, 1)`): the class is the number of cumulative probabilities below
-/// the draw. Returns `[batch]`.
-pub fn sample_classes_with<B: Backend>(
-    logits: Tensor<B, 2>,
-    draws: Tensor<B, 2>,
-) -> Tensor<B, 1, Int> {
-    let [batch, classes] = logits.dims();
-    let cumulative = softmax(logits, 1).cumsum(1);
-    cumulative
-        .lower(draws)
-        .int()
-        .sum_dim(1)
-        .clamp_max(classes as i64 - 1)
-        .reshape([batch])
 }
 
 impl<B: Backend> OutputRecurrent<B> {

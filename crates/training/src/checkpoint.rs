@@ -25,15 +25,38 @@ use crate::corpus::{DataSource, Vocabulary};
 use crate::durable::{sha256_hex, sync_directory, write_new_file};
 use crate::error::{Result, checkpoint_error, io_error};
 use crate::language_model::LanguageModel;
-use crate::metrics::{IterationMetrics, from_jsonl, to_jsonl};
+use crate::metrics::{IterationMetrics, METRICS, from_jsonl, to_jsonl};
 
 pub(crate) const MODEL: &str = "model.bpk";
 pub(crate) const OPTIMIZER: &str = "optimizer.bin";
 pub(crate) const CONFIG: &str = "config.json";
 pub(crate) const VOCABULARY: &str = "vocabulary.json";
 pub(crate) const PROGRESS: &str = "progress.json";
-pub(crate) const METRICS: &str = "metrics.jsonl";
 const CHECKSUMS: &str = "checksums.json";
+
+/// A checkpoint's contents, read back by a task for the loop to continue from.
+pub struct Resumed<M, V> {
+    /// The model with its weights.
+    pub model: M,
+    /// The optimiser's state, serialised by the loop.
+    pub optimizer: Option<Vec<u8>>,
+    /// Where training stood.
+    pub progress: Progress,
+    /// Every logged iteration up to the checkpoint.
+    pub metrics: Vec<IterationMetrics<V>>,
+}
+
+/// What the loop hands a task to write as a checkpoint.
+pub struct Snapshot<'a, M, V> {
+    /// The model.
+    pub model: &'a M,
+    /// The optimiser's state, serialised.
+    pub optimizer: Vec<u8>,
+    /// Where training stands.
+    pub progress: &'a Progress,
+    /// Every logged iteration so far.
+    pub metrics: &'a [IterationMetrics<V>],
+}
 
 /// Which checkpoint of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -437,7 +460,7 @@ pub fn save<B: Backend>(
 pub fn save_snapshot<B: Backend, M: Module<B>, V: Serialize>(
     out: &Path,
     which: Which,
-    snapshot: &crate::trainer::Snapshot<'_, M, V>,
+    snapshot: &Snapshot<'_, M, V>,
     files: Vec<(&str, Vec<u8>)>,
 ) -> Result<PathBuf> {
     let mut all = vec![

@@ -9,8 +9,8 @@ use burn::optim::GradientsParams;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
 
-use crate::config::check_max_norm;
 use crate::error::Result;
+use crate::settings::check_max_norm;
 
 /// Sums `‖g‖²` of every parameter's gradient, on the device.
 struct SquaredNorm<'a, B: AutodiffBackend> {

@@ -1,160 +1,18 @@
-//! Every setting of a training run, serialisable (JSON or TOML) and checked before training.
-
-use std::ops::Bound::{Excluded, Included, Unbounded};
+//! Every setting of a language model's training run, serialisable (JSON or TOML) and checked
+//! before training; the settings every task shares are in [`crate::settings`].
 
 use serde::{Deserialize, Serialize};
-use unroll_model::setting::{at_least_one, within};
+use unroll_model::setting::at_least_one;
 
 use crate::corpus::SymbolMode;
 use crate::error::{Result, invalid};
 use crate::feeding::{StepwisePath, check_own_symbol};
 use crate::schedule::{CurriculumSchedule, SamplingSchedule};
-use unroll_model::{FeedbackChoice, RecurrentCell};
-
-/// Which recurrent pattern the language model uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-pub enum Pattern {
-    /// Pattern 1: hidden-to-hidden recurrence; the input at `t` is the symbol at `t-1`.
-    #[cfg_attr(
-        feature = "clap",
-        value(help = "Pattern 1: hidden-to-hidden recurrence (the hidden state carries the past)")
-    )]
-    Hidden,
-    /// Pattern 2: output-to-hidden recurrence only; the fed-back value is the symbol at `t-1`.
-    #[cfg_attr(
-        feature = "clap",
-        value(
-            help = "Pattern 2: output-to-hidden recurrence only (the fed-back previous output is the only input)"
-        )
-    )]
-    Output,
-}
-
-/// The network's shape.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ModelSettings {
-    /// Which pattern.
-    pub pattern: Pattern,
-    /// Size of each hidden layer.
-    pub hidden: usize,
-    /// The transition of the hidden layers: tanh, LSTM or GRU (patterns 1 and 3; pattern 2's
-    /// is tanh). Spelt `"tanh"`, `"lstm"` or `"gru"`.
-    #[serde(with = "cell_name")]
-    pub cell: RecurrentCell,
-    /// Number of stacked layers (pattern 1 only).
-    pub layers: usize,
-    /// Dropout between stacked layers (pattern 1 only).
-    pub dropout: f64,
-}
-
-impl Default for ModelSettings {
-    fn default() -> Self {
-        ModelSettings {
-            pattern: Pattern::Hidden,
-            hidden: 256,
-            cell: RecurrentCell::Tanh,
-            layers: 1,
-            dropout: 0.0,
-        }
-    }
-}
-
-/// A cell by its lower-case name, as the command lines spell it.
-mod cell_name {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
-    use unroll_model::RecurrentCell;
-
-    pub fn serialize<S: Serializer>(
-        cell: &RecurrentCell,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(cell.name())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<RecurrentCell, D::Error> {
-        let name = String::deserialize(deserializer)?;
-        RecurrentCell::ALL
-            .into_iter()
-            .find(|cell| cell.name() == name)
-            .ok_or_else(|| D::Error::custom(format!("unknown cell {name:?}: tanh, lstm or gru")))
-    }
-}
-
-/// The optimiser, with PyTorch's default hyper-parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-pub enum OptimizerKind {
-    /// Adam (β = 0.9, 0.999; ε = 1e-8).
-    Adam,
-    /// Plain stochastic gradient descent.
-    Sgd,
-    /// RMSprop (α = 0.99, ε = 1e-8).
-    Rmsprop,
-}
-
-/// How the learning rate changes with the iteration `i` (counted from 0) of `iterations`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum LearningRateSchedule {
-    /// `lr`.
-    Constant,
-    /// `lr · factor^⌊i / every⌋`.
-    Step {
-        /// Iterations between decays.
-        every: u64,
-        /// Multiplier at each decay, in (0, 1].
-        factor: f64,
-    },
-    /// `lr · gammaⁱ`.
-    Exponential {
-        /// Per-iteration multiplier, in (0, 1].
-        gamma: f64,
-    },
-    /// `minimum + (lr − minimum) · (1 + cos(π i / iterations)) / 2`.
-    Cosine {
-        /// The rate reached at the last iteration.
-        minimum: f64,
-    },
-}
-
-impl LearningRateSchedule {
-    /// The learning rate at iteration `i`.
-    pub fn rate(&self, base: f64, iteration: u64, iterations: u64) -> f64 {
-        match *self {
-            LearningRateSchedule::Constant => base,
-            LearningRateSchedule::Step { every, factor } => {
-                base * factor.powi((iteration / every.max(1)) as i32)
-            }
-            LearningRateSchedule::Exponential { gamma } => base * gamma.powf(iteration as f64),
-            LearningRateSchedule::Cosine { minimum } => {
-                let progress = iteration as f64 / iterations.max(1) as f64;
-                minimum + (base - minimum) * (1.0 + (std::f64::consts::PI * progress).cos()) / 2.0
-            }
-        }
-    }
-
-    pub(crate) fn validate(&self, base: f64) -> Result<()> {
-        match *self {
-            LearningRateSchedule::Constant => Ok(()),
-            LearningRateSchedule::Step { every, factor } => {
-                at_least_one("every", every)?;
-                Ok(within("factor", factor, Excluded(0.0), Included(1.0))?)
-            }
-            LearningRateSchedule::Exponential { gamma } => {
-                Ok(within("gamma", gamma, Excluded(0.0), Included(1.0))?)
-            }
-            LearningRateSchedule::Cosine { minimum } => {
-                Ok(within("minimum", minimum, Included(0.0), Included(base))?)
-            }
-        }
-    }
-}
+use crate::settings::{
+    LearningRateSchedule, ModelSettings, OptimizerKind, check_validation_fraction,
+    settings_with_loop,
+};
+use unroll_model::FeedbackChoice;
 
 /// What the network is fed as its previous symbol during training.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -185,69 +43,14 @@ pub enum Strategy {
 pub enum Batching {
     /// Each window starts at a uniformly random position.
     #[cfg_attr(feature = "clap", value(name = "random"))]
-    #[cfg_attr(feature = "clap", value(help = "Windows at random positions"))]
     RandomWindows,
-    /// The corpus is cut into `batch` streams read window after window, so a stream's hidden
-    /// state can carry over to its next window.
+    /// `batch` contiguous streams read window after window.
+    ///
+    /// The corpus is cut into `batch` streams, so a stream's hidden state can carry over to its
+    /// next window.
     #[cfg_attr(feature = "clap", value(name = "streams"))]
-    #[cfg_attr(
-        feature = "clap",
-        value(help = "`batch` contiguous streams read window after window")
-    )]
     ContiguousStreams,
 }
-
-/// Declares a task's settings with the loop's own ([`LoopSettings`]) among their fields, and
-/// `loop_settings()`. The fields stay flat, so that settings files stay flat and an unknown key
-/// is still refused: serde's `flatten` would hide a nested struct's keys from that check.
-macro_rules! settings_with_loop {
-    (
-        $(#[$meta:meta])*
-        pub struct $name:ident {
-            $($(#[$field_meta:meta])* pub $field:ident: $type:ty,)*
-        }
-    ) => {
-        $(#[$meta])*
-        pub struct $name {
-            $($(#[$field_meta])* pub $field: $type,)*
-            /// Total optimiser iterations of the run (a resumed run continues up to this).
-            /// Settings files may spell it `steps`, the familiar name.
-            #[serde(alias = "steps")]
-            pub iterations: u64,
-            /// The optimiser.
-            pub optimizer: $crate::config::OptimizerKind,
-            /// Base learning rate.
-            pub learning_rate: f64,
-            /// How the learning rate decays.
-            pub learning_rate_schedule: $crate::config::LearningRateSchedule,
-            /// Maximum global gradient norm, or `None` for no clipping.
-            pub clip: Option<f64>,
-            /// Iterations between validations (and checkpoints).
-            pub eval_every: u64,
-            /// Iterations between logged metrics.
-            pub log_every: u64,
-            /// Seed of everything random: initial weights, batches, coins, samples, dropout.
-            pub seed: u64,
-        }
-
-        impl $name {
-            /// The settings of the loop itself.
-            pub fn loop_settings(&self) -> $crate::trainer::LoopSettings {
-                $crate::trainer::LoopSettings {
-                    iterations: self.iterations,
-                    eval_every: self.eval_every,
-                    log_every: self.log_every,
-                    seed: self.seed,
-                    optimizer: self.optimizer,
-                    learning_rate: self.learning_rate,
-                    learning_rate_schedule: self.learning_rate_schedule,
-                    clip: self.clip,
-                }
-            }
-        }
-    };
-}
-pub(crate) use settings_with_loop;
 
 settings_with_loop! {
     /// Every setting of a training run.
@@ -329,21 +132,6 @@ impl TrainingConfig {
             }
         }
     }
-}
-
-/// Checks the fraction of a corpus kept for validation (the setting `validation_fraction`).
-pub(crate) fn check_validation_fraction(fraction: f64) -> Result<()> {
-    Ok(within(
-        "validation_fraction",
-        fraction,
-        Excluded(0.0),
-        Excluded(1.0),
-    )?)
-}
-
-/// Checks the maximum gradient norm of clipping (the setting `clip`).
-pub(crate) fn check_max_norm(max_norm: f64) -> Result<()> {
-    Ok(within("clip", max_norm, Excluded(0.0), Unbounded)?)
 }
 
 #[cfg(test)]

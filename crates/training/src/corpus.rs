@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::check_validation_fraction;
 use crate::durable::{MAX_INPUT_BYTES, read_limited, sha256_hex};
 use crate::error::{Result, TrainingError};
+use crate::settings::check_validation_fraction;
 
 /// The byte-order mark some editors put at the start of UTF-8 files: not part of the text.
 const BYTE_ORDER_MARK: &str = "\u{FEFF}";

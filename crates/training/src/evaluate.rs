@@ -7,7 +7,7 @@ use unroll_model::{FeedingPlan, RecurrenceBackend};
 use crate::error::{Result, TrainingError};
 use crate::feeding::{Feeding, FeedingStreams, StepwisePath};
 use crate::language_model::LanguageModel;
-use crate::trainer::Validation;
+use crate::validation::Validation;
 use unroll_model::FeedbackChoice;
 
 /// Symbols per forward call: the pass is one stream, cut into chunks only to bound memory.

@@ -44,15 +44,8 @@ use crate::language_model::LanguageModel;
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ExportFormat {
     /// safetensors, PyTorch's names and layouts.
-    #[cfg_attr(
-        feature = "clap",
-        value(
-            help = "PyTorch's names and layouts (torch.nn.RNN's `rnn.*`, torch.nn.Linear's `fc.*`)"
-        )
-    )]
     Safetensors,
     /// Burn's own format, loadable by any Burn backend.
-    #[cfg_attr(feature = "clap", value(help = "Burn's format"))]
     Burnpack,
 }
 

@@ -112,20 +112,15 @@ pub(crate) fn check_own_symbol(own: FeedbackChoice) -> Result<()> {
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum StepwisePath {
-    /// The rollout decides the fed symbols without autodiff (one kernel on the CPU backends),
-    /// then the fused teacher-forced pass trains on them: one graph node, hand-written BPTT.
+    /// The rollout decides the fed symbols, then one fused training pass.
+    ///
+    /// The rollout runs without autodiff (one kernel on the CPU backends); the fused
+    /// teacher-forced pass then trains on its symbols: one graph node, hand-written BPTT.
     #[default]
-    #[cfg_attr(
-        feature = "clap",
-        value(help = "The rollout decides the fed symbols, then one fused training pass")
-    )]
     Fused,
-    /// A loop over steps through Burn's operations and autodiff: the reference the fused path
-    /// is tested against.
-    #[cfg_attr(
-        feature = "clap",
-        value(help = "A loop over steps through Burn's operations and autodiff")
-    )]
+    /// A loop over steps through Burn's operations and autodiff.
+    ///
+    /// The reference the fused path is tested against.
     Unrolled,
 }
 

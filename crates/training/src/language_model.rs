@@ -9,9 +9,9 @@ use unroll_model::{
     RecurrenceBackend, RecurrentCell, SequenceInput, StepInput, step_cross_entropy,
 };
 
-use crate::config::{ModelSettings, Pattern};
 use crate::error::{Result, invalid};
 use crate::feeding::{StepwisePath, check_plan, hidden_recurrent_window, output_recurrent_window};
+use crate::settings::{ModelSettings, Pattern};
 
 /// A language model: predicts the symbol at `t` from the symbols before it.
 // One model lives per run, so the variants' size difference costs nothing worth a Box.

@@ -71,14 +71,14 @@ pub mod progress;
 pub mod run_directory;
 pub mod schedule;
 pub mod sequence;
+pub mod settings;
 pub mod task_checkpoint;
 pub mod trainer;
+pub mod validation;
 
 pub use checkpoint::{Checkpoint, Which};
 pub use clipping::{clip_global_norm, global_norm};
-pub use config::{
-    Batching, LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, Strategy, TrainingConfig,
-};
+pub use config::{Batching, Strategy, TrainingConfig};
 pub use corpus::{Corpus, DataSource, SymbolMode, Vocabulary};
 pub use error::{Result, TrainingError};
 pub use evaluate::{Evaluation, evaluate};
@@ -91,9 +91,10 @@ pub use generation::{GenerationRequest, SamplingOptions, generate};
 pub use language_model::LanguageModel;
 pub use progress::{ConsoleReporter, Observer, Silent};
 pub use schedule::{CurriculumSchedule, SamplingSchedule};
+pub use settings::{LearningRateSchedule, LoopSettings, ModelSettings, OptimizerKind, Pattern};
 pub use trainer::{
-    LanguageModelReport, LanguageModelTask, LoopSettings, RunPlace, Task, TrainingBackend,
-    TrainingReport, TrainingRun, Validation, train, train_task,
+    LanguageModelReport, LanguageModelTask, RunPlace, Task, TrainingBackend, TrainingReport,
+    TrainingRun, Validation, train, train_task,
 };
 pub use unroll_model as model;
 /// How the model's own prediction becomes the fed-back symbol (`sample` or `argmax`).

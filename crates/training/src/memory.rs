@@ -4,8 +4,9 @@
 
 use unroll_model::RecurrentCell;
 
-use crate::config::{Pattern, TrainingConfig};
+use crate::config::TrainingConfig;
 use crate::error::{Result, TrainingError};
+use crate::settings::Pattern;
 
 /// Bytes no run may need, whatever the machine: sizes this large are typing mistakes, and
 /// refusing them also keeps every size computation below `usize::MAX`.

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Result, checkpoint_error, io_error};
 use crate::evaluate::Evaluation;
 
+/// The metrics log's file name, in a run directory and in each checkpoint.
+pub(crate) const METRICS: &str = "metrics.jsonl";
+
 /// What one logged iteration measured; `V` is what the task's validation measures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(bound(
@@ -72,7 +75,7 @@ pub fn from_jsonl<V: serde::de::DeserializeOwned>(
 pub fn read_run_metrics<V: serde::de::DeserializeOwned>(
     run: &Path,
 ) -> Result<Vec<IterationMetrics<V>>> {
-    let path = run.join(crate::checkpoint::METRICS);
+    let path = run.join(METRICS);
     let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
     from_jsonl(&text).map_err(|e| checkpoint_error(&path, format!("corrupted: {e}")))
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::evaluate::Evaluation;
 use crate::metrics::IterationMetrics;
-use crate::trainer::Validation;
+use crate::validation::Validation;
 
 /// Told what training does, as it does it; `V` is what the task's validation measures.
 pub trait Observer<V = Evaluation> {

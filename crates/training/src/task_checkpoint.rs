@@ -19,9 +19,9 @@ use crate::checkpoint::{
     CONFIG, CheckpointFiles, MODEL, OPTIMIZER, PROGRESS, Progress, Which, load_weights, pretty,
     save_snapshot,
 };
+use crate::checkpoint::{Resumed, Snapshot};
 use crate::error::{Result, checkpoint_error};
 use crate::metrics::IterationMetrics;
-use crate::trainer::{Resumed, Snapshot};
 
 /// What one kind of task keeps in its checkpoints besides the loop's files.
 pub trait CheckpointKind {

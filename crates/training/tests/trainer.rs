@@ -67,6 +67,11 @@ impl Drop for Scratch {
     }
 }
 
+/// A test's turn ([`common::turn`]), the corpus and a scratch directory named `name`.
+fn setup(name: &str) -> (std::sync::MutexGuard<'static, ()>, Corpus, Scratch) {
+    (common::turn(), corpus(), Scratch::new(name))
+}
+
 fn run(
     config: TrainingConfig,
     corpus: &Corpus,
@@ -127,16 +132,12 @@ fn assert_resume_is_exact(config: TrainingConfig, name: &str) {
 
 #[test]
 fn resumed_run_matches_uninterrupted_run() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
     let _turn = common::turn();
     assert_resume_is_exact(small(6), "random-windows");
 }
 
 #[test]
 fn resume_is_exact_with_carried_state_and_scheduled_sampling() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
     let _turn = common::turn();
     // Every cell, two layers with dropout; the LSTM's carried state is (h, c): both must come
     // back from the checkpoint.
@@ -163,8 +164,6 @@ fn resume_is_exact_with_carried_state_and_scheduled_sampling() {
 
 #[test]
 fn resume_is_exact_for_pattern_2_with_the_curriculum() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
     let _turn = common::turn();
     let mut config = TrainingConfig {
         strategy: Strategy::Curriculum {
@@ -184,8 +183,6 @@ fn resume_is_exact_for_pattern_2_with_the_curriculum() {
 
 #[test]
 fn a_seed_fixes_the_run() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
     let _turn = common::turn();
     let corpus = corpus();
     let (a, b, c) = (
@@ -211,11 +208,7 @@ fn a_seed_fixes_the_run() {
 
 #[test]
 fn training_lowers_the_validation_loss_and_writes_its_outputs() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
-    let _turn = common::turn();
-    let corpus = corpus();
-    let out = Scratch::new("learns");
+    let (_turn, corpus, out) = setup("learns");
     let mut config = TrainingConfig {
         iterations: 150,
         eval_every: 50,
@@ -262,11 +255,7 @@ fn exploding(config: TrainingConfig) -> TrainingConfig {
 
 #[test]
 fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
-    let _turn = common::turn();
-    let corpus = corpus();
-    let out = Scratch::new("diverge");
+    let (_turn, corpus, out) = setup("diverge");
     let config = TrainingConfig {
         optimizer: OptimizerKind::Sgd,
         learning_rate: 0.1,
@@ -298,11 +287,7 @@ fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
 
 #[test]
 fn bad_checkpoints_give_errors_not_panics() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
-    let _turn = common::turn();
-    let corpus = corpus();
-    let out = Scratch::new("bad-checkpoints");
+    let (_turn, corpus, out) = setup("bad-checkpoints");
     run(small(3), &corpus, &out.0, None).unwrap();
     let device = Default::default();
 
@@ -482,11 +467,7 @@ fn logits<Bk: unroll_training::model::RecurrenceBackend>(
 
 #[test]
 fn a_checkpoint_from_one_backend_loads_on_another() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
-    let _turn = common::turn();
-    let corpus = corpus();
-    let out = Scratch::new("portable");
+    let (_turn, corpus, out) = setup("portable");
     run(small(3), &corpus, &out.0, None).unwrap();
     let checkpoint = Checkpoint::open(&out.0, Which::Last).unwrap();
     let on_ndarray = checkpoint.model::<NdArray>(&Default::default()).unwrap();
@@ -502,8 +483,6 @@ fn a_checkpoint_from_one_backend_loads_on_another() {
 
 #[test]
 fn bad_corpora_and_settings_are_rejected_before_training() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
     let _turn = common::turn();
     let out = Scratch::new("bad-input");
     let tiny = Corpus::from_bytes(b"abcdefghij", SymbolMode::Text).unwrap();
@@ -541,8 +520,6 @@ fn bad_corpora_and_settings_are_rejected_before_training() {
 
 #[test]
 fn validation_is_one_stateful_pass() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
     let _turn = common::turn();
     // Longer than one evaluation chunk, so the state must carry across chunks.
     let corpus = Corpus::from_bytes(text(2600, 3).as_bytes(), SymbolMode::Text).unwrap();
@@ -592,11 +569,7 @@ fn metric_iterations(dir: &Path) -> Vec<u64> {
 
 #[test]
 fn an_existing_run_is_never_replaced_or_rewound_by_accident() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
-    let _turn = common::turn();
-    let corpus = corpus();
-    let out = Scratch::new("existing");
+    let (_turn, corpus, out) = setup("existing");
     let config = TrainingConfig {
         eval_every: 2,
         ..small(4)
@@ -644,11 +617,7 @@ fn an_existing_run_is_never_replaced_or_rewound_by_accident() {
 
 #[test]
 fn resuming_drops_what_was_logged_after_the_checkpoint() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
-    let _turn = common::turn();
-    let corpus = corpus();
-    let out = Scratch::new("after-crash");
+    let (_turn, corpus, out) = setup("after-crash");
     run(
         TrainingConfig {
             eval_every: 3,
@@ -699,8 +668,6 @@ fn run_without_a_break(name: &str) -> (TrainingConfig, LanguageModelReport<B>, C
 
 #[test]
 fn a_stop_request_saves_last_and_the_run_resumes_exactly() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
     let _turn = common::turn();
     let (config, uninterrupted, corpus) = run_without_a_break("stop");
     let parts = Scratch::new("stop-parts");
@@ -729,8 +696,6 @@ fn a_stop_request_saves_last_and_the_run_resumes_exactly() {
 
 #[test]
 fn a_time_limit_ends_the_run_as_its_last_iteration_and_the_run_resumes_exactly() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
     let _turn = common::turn();
     let (config, uninterrupted, corpus) = run_without_a_break("time");
     let parts = Scratch::new("time-parts");
@@ -769,11 +734,7 @@ fn a_time_limit_ends_the_run_as_its_last_iteration_and_the_run_resumes_exactly()
 
 #[test]
 fn a_locked_run_directory_is_refused() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
-    let _turn = common::turn();
-    let corpus = corpus();
-    let out = Scratch::new("locked");
+    let (_turn, corpus, out) = setup("locked");
     let _holder = unroll_training::run_directory::lock(&out.0).unwrap();
     let error = run(small(2), &corpus, &out.0, None).unwrap_err();
     match error {
@@ -784,11 +745,7 @@ fn a_locked_run_directory_is_refused() {
 
 #[test]
 fn divergence_of_a_fresh_run_says_no_checkpoint_exists() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
-    let _turn = common::turn();
-    let corpus = corpus();
-    let out = Scratch::new("diverge-fresh");
+    let (_turn, corpus, out) = setup("diverge-fresh");
     match run(exploding(small(30)), &corpus, &out.0, None) {
         Err(TrainingError::Diverged { reason, .. }) => {
             assert!(
@@ -802,11 +759,7 @@ fn divergence_of_a_fresh_run_says_no_checkpoint_exists() {
 
 #[test]
 fn runs_that_cannot_fit_in_memory_are_refused_before_allocating() {
-    // Every test takes its turn: the CPU backends\' random generators are process-wide, and a
-    // model built in a parallel test would draw from a run\'s stream.
-    let _turn = common::turn();
-    let corpus = corpus();
-    let out = Scratch::new("memory");
+    let (_turn, corpus, out) = setup("memory");
     for hidden in [usize::MAX, 1 << 40] {
         let mut config = small(2);
         config.model.hidden = hidden;

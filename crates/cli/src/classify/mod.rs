@@ -16,9 +16,9 @@ use serde_json::json;
 use unroll::backend::Inference;
 use unroll::training::export::sequence_summarizer_safetensors_bytes;
 use unroll::training::memory::available_bytes;
-use unroll::training::plot::plot_confusion;
 use unroll::training::sequence::data::{Origin, RawSequence, RawTarget};
 use unroll::training::sequence::encoding::Samples;
+use unroll::training::sequence::plot_confusion;
 use unroll::training::sequence::task::{argmax, probabilities};
 use unroll::training::sequence::{
     Encoding, Example, SequenceCheckpoint, SequenceConfig, SequenceFiles, SequenceScores,

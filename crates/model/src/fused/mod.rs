@@ -45,78 +45,18 @@ mod test_values;
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
-use burn::tensor::{Int, Tensor, TensorPrimitive};
+use burn::tensor::{Tensor, TensorPrimitive};
 
 pub use cross_entropy::row_cross_entropy;
 pub use gru::gru_recurrence;
 pub use lookup::lookup_rows;
 pub use lstm::lstm_recurrence;
-pub use operation::{Forward, FusedOperation, OperationInputs};
+pub use operation::{Forward, FusedOperation, OperationInputs, RecurrenceBackend};
 pub use output_loss::output_row_cross_entropy;
 pub use recurrence::tanh_recurrence;
 pub use recurrence_loss::tanh_recurrence_loss;
 pub use rollout::FeedingPlan;
 pub use tanh::tanh;
-
-use operation::operations;
-
-/// [`RecurrenceBackend`] with a forward and a backward method per registered operation.
-macro_rules! declare_backend {
-    ($($op:ident, $forward:ident, $backward:ident;)*) => {
-        /// A backend that runs the recurrence, the loss and the token lookup as fused operations.
-        ///
-        /// Every method has a generic default (the operation's [`FusedOperation`] passes); the
-        /// CPU backends override them with host kernels, autodiff with one graph node each. A
-        /// backend of your own needs only `impl RecurrenceBackend for MyBackend {}`.
-        pub trait RecurrenceBackend: Backend {
-            $(
-                #[doc = concat!("The forward pass of [`", stringify!($op), "::Operation`].")]
-                fn $forward(
-                    input: <$op::Operation as OperationInputs<{ crate::fused::$op::PARENTS }>>::Input<Self>,
-                    keep: bool,
-                ) -> Forward<Self, $op::Operation, { crate::fused::$op::PARENTS }> {
-                    <$op::Operation as FusedOperation<{ crate::fused::$op::PARENTS }>>::forward::<Self>(input, keep)
-                }
-
-                #[doc = concat!("The backward pass of [`", stringify!($op), "::Operation`].")]
-                fn $backward(
-                    saved: <$op::Operation as FusedOperation<{ crate::fused::$op::PARENTS }>>::Saved<Self>,
-                    output_gradient: FloatTensor<Self>,
-                ) -> <$op::Operation as OperationInputs<{ crate::fused::$op::PARENTS }>>::Gradients<Self> {
-                    <$op::Operation as FusedOperation<{ crate::fused::$op::PARENTS }>>::backward::<Self>(
-                        saved,
-                        output_gradient,
-                    )
-                }
-            )*
-
-            /// Pattern 1's rollout: the symbol every step is fed under `plan`
-            /// ([`rollout::FeedingPlan`]), `[batch, time]`; no gradient.
-            fn hidden_rollout(
-                input: rollout::HiddenRollout<Self>,
-                plan: &rollout::FeedingPlan,
-            ) -> Tensor<Self, 2, Int> {
-                rollout::hidden_generic(input, plan)
-            }
-
-            /// Pattern 2's rollout: the symbol fed back at every step under `plan`,
-            /// `[batch, time]`; no gradient.
-            fn output_rollout(
-                input: rollout::OutputRollout<Self>,
-                plan: &rollout::FeedingPlan,
-            ) -> Tensor<Self, 2, Int> {
-                rollout::output_generic(input, plan)
-            }
-        }
-    };
-}
-
-operations!(declare_backend);
-
-#[cfg(feature = "wgpu")]
-impl RecurrenceBackend for burn::backend::Wgpu {}
-#[cfg(feature = "cuda")]
-impl RecurrenceBackend for burn::backend::Cuda {}
 
 /// The logistic function as `(1 + tanh(x/2)) / 2` on Burn's operations: exact, stable for any
 /// `x`, and in the tensor's own precision (Burn's `sigmoid` computes in f32 whatever the element

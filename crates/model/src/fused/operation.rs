@@ -1,5 +1,8 @@
-//! What a fused operation is: a forward pass and its hand-written backward, each generic over the
-//! backend, plus what autodiff needs to wrap the pair in one graph node.
+//! What a fused operation is (a forward pass and its hand-written backward, each generic over the
+//! backend, plus what autodiff needs to wrap the pair in one graph node), the registry of every
+//! operation, and the backend trait it generates ([`RecurrenceBackend`]). The trait names each
+//! operation's types and each operation's passes run on the trait: the two are defined together,
+//! here, from the one table.
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -7,7 +10,9 @@ use burn::tensor::DType;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 
-use super::RecurrenceBackend;
+use burn::tensor::{Int, Tensor};
+
+use super::rollout;
 
 /// What a forward pass returns.
 #[derive(Debug)]
@@ -208,3 +213,61 @@ macro_rules! dispatch {
 }
 
 operations!(dispatch);
+
+/// [`RecurrenceBackend`] with a forward and a backward method per registered operation.
+macro_rules! declare_backend {
+    ($($op:ident, $forward:ident, $backward:ident;)*) => {
+        /// A backend that runs the recurrence, the loss and the token lookup as fused operations.
+        ///
+        /// Every method has a generic default (the operation's [`FusedOperation`] passes); the
+        /// CPU backends override them with host kernels, autodiff with one graph node each. A
+        /// backend of your own needs only `impl RecurrenceBackend for MyBackend {}`.
+        pub trait RecurrenceBackend: Backend {
+            $(
+                #[doc = concat!("The forward pass of [`crate::fused::", stringify!($op), "::Operation`].")]
+                fn $forward(
+                    input: <crate::fused::$op::Operation as OperationInputs<{ crate::fused::$op::PARENTS }>>::Input<Self>,
+                    keep: bool,
+                ) -> Forward<Self, crate::fused::$op::Operation, { crate::fused::$op::PARENTS }> {
+                    <crate::fused::$op::Operation as FusedOperation<{ crate::fused::$op::PARENTS }>>::forward::<Self>(input, keep)
+                }
+
+                #[doc = concat!("The backward pass of [`crate::fused::", stringify!($op), "::Operation`].")]
+                fn $backward(
+                    saved: <crate::fused::$op::Operation as FusedOperation<{ crate::fused::$op::PARENTS }>>::Saved<Self>,
+                    output_gradient: FloatTensor<Self>,
+                ) -> <crate::fused::$op::Operation as OperationInputs<{ crate::fused::$op::PARENTS }>>::Gradients<Self> {
+                    <crate::fused::$op::Operation as FusedOperation<{ crate::fused::$op::PARENTS }>>::backward::<Self>(
+                        saved,
+                        output_gradient,
+                    )
+                }
+            )*
+
+            /// Pattern 1's rollout: the symbol every step is fed under `plan`
+            /// ([`rollout::FeedingPlan`]), `[batch, time]`; no gradient.
+            fn hidden_rollout(
+                input: rollout::HiddenRollout<Self>,
+                plan: &rollout::FeedingPlan,
+            ) -> Tensor<Self, 2, Int> {
+                rollout::hidden_generic(input, plan)
+            }
+
+            /// Pattern 2's rollout: the symbol fed back at every step under `plan`,
+            /// `[batch, time]`; no gradient.
+            fn output_rollout(
+                input: rollout::OutputRollout<Self>,
+                plan: &rollout::FeedingPlan,
+            ) -> Tensor<Self, 2, Int> {
+                rollout::output_generic(input, plan)
+            }
+        }
+    };
+}
+
+operations!(declare_backend);
+
+#[cfg(feature = "wgpu")]
+impl RecurrenceBackend for burn::backend::Wgpu {}
+#[cfg(feature = "cuda")]
+impl RecurrenceBackend for burn::backend::Cuda {}

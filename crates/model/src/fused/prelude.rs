@@ -10,7 +10,7 @@ pub(super) use burn::tensor::{DType, Int, Shape, Tensor, TensorMetadata};
 #[cfg(host_kernels)]
 pub(super) use super::host::math::Real;
 #[cfg(host_kernels)]
-pub(super) use super::host::{HostKernel, HostView, read, read_ids, write};
+pub(super) use super::host::{HostBackend, HostKernel, read, read_ids, write};
 
 pub(super) use super::operation::{Forward, FusedOperation, OperationInputs, operation_inputs};
 pub(super) use super::{RecurrenceBackend, float, primitive};

@@ -60,7 +60,7 @@ fn kept<B: Backend>(output: FloatTensor<B>, keep: bool) -> Forward<B, Operation,
 
 #[cfg(host_kernels)]
 impl HostKernel<PARENTS> for Operation {
-    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
+    fn forward<B: HostBackend, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let device = B::float_device(&input.x);
         let shape = input.x.shape();
         let mut values = read::<B, E>(input.x);
@@ -68,7 +68,7 @@ impl HostKernel<PARENTS> for Operation {
         kept(write::<B, E>(values, shape, &device), keep)
     }
 
-    fn backward<B: HostView, E: Real>(
+    fn backward<B: HostBackend, E: Real>(
         output: FloatTensor<B>,
         output_gradient: FloatTensor<B>,
     ) -> Gradients<B> {

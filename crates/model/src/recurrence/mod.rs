@@ -12,6 +12,7 @@
 
 mod gated;
 mod layer;
+mod layer_inputs;
 mod stack;
 
 use burn::config::Config;

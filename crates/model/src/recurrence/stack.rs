@@ -12,7 +12,9 @@ use super::{
 };
 use crate::error::shape_error;
 use crate::fused::{RecurrenceBackend, tanh_recurrence};
-use crate::input::{IdCheck, InputEncoding, SequenceInput, StepInput};
+use crate::ids::IdCheck;
+use crate::input::{InputEncoding, SequenceInput, StepInput};
+use crate::recurrence::layer_inputs::next_layer_inputs;
 use crate::setting::{at_least_one, within};
 
 /// Configuration of a [`HiddenStack`].
@@ -392,22 +394,6 @@ fn last_state<B: Backend>(states: &Tensor<B, 3>) -> Tensor<B, 2> {
         .clone()
         .narrow(0, time - 1, 1)
         .reshape([batch, d_hidden])
-}
-
-/// The next layer's inputs, step by step: a layer's `h(1) … h(τ)` (each `[batch, d_hidden]`)
-/// through the dropout between layers; none above the top layer (`top`).
-pub(crate) fn next_layer_inputs<B: Backend>(
-    dropout: &Dropout,
-    outputs: &[Tensor<B, 2>],
-    top: bool,
-) -> Vec<StepInput<B>> {
-    if top {
-        return Vec::new();
-    }
-    outputs
-        .iter()
-        .map(|h| StepInput::Dense(dropout.forward(h.clone())))
-        .collect()
 }
 
 #[cfg(test)]

@@ -6,14 +6,30 @@ use serde::{Deserialize, Serialize};
 use unroll_model::setting::{at_least_one, within};
 
 use super::data::BuiltinSeries;
-use super::model::RegressionLoss;
-use crate::config::{
-    LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, check_validation_fraction,
-};
 use crate::error::{Result, invalid};
 use crate::feeding::Feeding;
 use crate::schedule::{CurriculumSchedule, SamplingSchedule};
+use crate::settings::{
+    LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, check_validation_fraction,
+};
 use unroll_model::FeedbackChoice;
+
+/// What a forecaster's training minimises.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum RegressionLoss {
+    /// `(y − o)²`, averaged over steps and columns.
+    #[default]
+    #[cfg_attr(feature = "clap", value(name = "mse"))]
+    MeanSquared,
+    /// The Gaussian negative log-likelihood: each column's mean and log-variance predicted, the
+    /// mean fed back.
+    ///
+    /// `½ (s + (y − μ)² e^(−s))` with the predicted mean `μ` and log-variance `s` of each column
+    /// (PyTorch's `GaussianNLLLoss` without its constant), averaged over steps and columns.
+    GaussianNll,
+}
 
 /// What the network is fed at each training step: the true previous value, or its own
 /// previous output.
@@ -82,7 +98,7 @@ pub enum FedGradient {
     Through,
 }
 
-crate::config::settings_with_loop! {
+crate::settings::settings_with_loop! {
     /// The settings of a forecaster's run.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(default)]

@@ -87,21 +87,13 @@ pub fn read_series_csv(path: &Path) -> Result<Series> {
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum BuiltinSystem {
     /// Lorenz-63 (σ 10, ρ 28, β 8/3), sampled every 0.02 time units: columns x, y, z.
-    #[cfg_attr(
-        feature = "clap",
-        value(help = "Lorenz-63, sampled every 0.02 time units (x, y, z)")
-    )]
     Lorenz,
     /// Mackey–Glass (τ 17) sampled every 6 time units as a delay vector `x(t), x(t−6),
-    /// x(t−12), x(t−18)`: the classical embedding, whose next vector is the present one
+    /// x(t−12), x(t−18)`.
+    ///
+    /// The classical embedding, whose next vector is the present one
     /// shifted by one place and one new value, so that a network fed its whole previous
     /// output (pattern 2) sees the system's state.
-    #[cfg_attr(
-        feature = "clap",
-        value(
-            help = "Mackey–Glass τ 17, sampled every 6 time units as the delay vector x(t), x(t−6), x(t−12), x(t−18)"
-        )
-    )]
     MackeyGlass,
 }
 

@@ -9,7 +9,7 @@ use unroll_model::RecurrenceBackend;
 use super::metrics::{column_deviations, nrmse_by_horizon, valid_prediction_time};
 use super::model::Forecaster;
 use crate::error::{Result, invalid};
-use crate::trainer::Validation;
+use crate::validation::Validation;
 
 /// Where and how far open-loop forecasts run.
 #[derive(Debug, Clone, Copy, PartialEq)]

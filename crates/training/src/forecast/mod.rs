@@ -17,13 +17,13 @@ pub mod model;
 pub mod systems;
 pub mod task;
 
-pub use config::{FedGradient, ForecastConfig, ForecastStrategy};
+pub use config::{FedGradient, ForecastConfig, ForecastStrategy, RegressionLoss};
 pub use data::{
     BuiltinSeries, BuiltinSystem, LORENZ_INTERVAL, Series, Standardization, read_series_csv,
     split_in_time,
 };
 pub use evaluate::{ForecastScores, OpenLoop, forecasts, score_forecaster, starting_points};
 pub use metrics::{column_deviations, nrmse_by_horizon, valid_prediction_time};
-pub use model::{ForecastNetwork, Forecaster, RegressionLoss, init_forecaster};
+pub use model::{ForecastNetwork, Forecaster, init_forecaster};
 pub use systems::{LORENZ_LYAPUNOV_EXPONENT, Lorenz, MackeyGlass, add_observation_noise};
 pub use task::{ForecastCheckpoint, ForecastFiles, ForecastTask, open_loop};

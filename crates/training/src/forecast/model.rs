@@ -10,37 +10,15 @@
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use serde::{Deserialize, Serialize};
 use unroll_model::{
     Feedback, FeedbackSequence, FeedingPlan, HiddenRecurrent, HiddenRecurrentConfig,
     HiddenStackConfig, InputEncoding, OutputRecurrent, OutputRecurrentConfig, RecurrenceBackend,
     SequenceInput, StepInput,
 };
 
-use super::config::FedGradient;
-use crate::config::{ModelSettings, Pattern};
+use super::config::{FedGradient, RegressionLoss};
 use crate::error::Result;
-
-/// What a forecaster's training minimises.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-pub enum RegressionLoss {
-    /// `(y − o)²`, averaged over steps and columns.
-    #[default]
-    #[cfg_attr(feature = "clap", value(name = "mse"))]
-    #[cfg_attr(feature = "clap", value(help = "The mean squared error"))]
-    MeanSquared,
-    /// `½ (s + (y − μ)² e^(−s))` with the predicted mean `μ` and log-variance `s` of each column
-    /// (PyTorch's `GaussianNLLLoss` without its constant), averaged over steps and columns.
-    #[cfg_attr(
-        feature = "clap",
-        value(
-            help = "The Gaussian negative log-likelihood: the network predicts each column's mean and log-variance, and feeds back the mean"
-        )
-    )]
-    GaussianNll,
-}
+use crate::settings::{ModelSettings, Pattern};
 
 /// The log-variance is kept in `[−12, 12]`, so that `e^(−s)` stays finite.
 const LOG_VARIANCE_BOUND: f64 = 12.0;

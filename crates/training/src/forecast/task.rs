@@ -17,10 +17,11 @@ use super::evaluate::{ForecastScores, OpenLoop, score_forecaster};
 use super::model::{Forecaster, init_forecaster};
 use crate::batches::iteration_seed;
 use crate::checkpoint::Which;
+use crate::checkpoint::{Resumed, Snapshot};
 use crate::error::{Result, invalid};
 use crate::feeding::FeedingStreams;
 use crate::task_checkpoint::{CheckpointKind, TaskCheckpoint};
-use crate::trainer::{IterationLoss, Resumed, Snapshot, Task, TrainingBackend};
+use crate::trainer::{IterationLoss, Task, TrainingBackend};
 
 /// Training a [`Forecaster`] on a standardised series.
 pub struct ForecastTask {

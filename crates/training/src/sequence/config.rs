@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use unroll_model::{HiddenStackConfig, IdCheck, InputEncoding, SequenceSummarizerConfig};
 
 use super::encoding::{Encoding, InputSymbols};
-use crate::config::{
-    LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, check_validation_fraction,
-};
 use crate::corpus::SymbolMode;
 use crate::error::{Result, invalid};
 use crate::memory::{MemoryEstimate, check, hidden_stack_weights, product, values_per_state};
+use crate::settings::{
+    LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, check_validation_fraction,
+};
 use unroll_model::setting::at_least_one;
 
 /// How much each class's samples weigh in the loss.
@@ -25,7 +25,7 @@ pub enum ClassWeights {
     Balanced,
 }
 
-crate::config::settings_with_loop! {
+crate::settings::settings_with_loop! {
     /// The settings of a sequence classifier's or regressor's run (pattern 3).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(default)]

@@ -9,9 +9,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::data::{Example, RawSequence, RawTarget, TargetKind};
-use crate::config::check_validation_fraction;
 use crate::corpus::{SymbolMode, Vocabulary};
 use crate::error::{Result, invalid};
+use crate::settings::check_validation_fraction;
 
 /// How an input sequence enters the network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,11 +15,13 @@ pub mod batches;
 pub mod config;
 pub mod data;
 pub mod encoding;
+pub mod plot;
 pub mod scores;
 pub mod task;
 
 pub use config::{ClassWeights, SequenceConfig};
 pub use data::{Example, TargetKind, read_class_directory, read_labelled_lines, read_numeric_csv};
 pub use encoding::{Encoding, Samples, stratified_split};
+pub use plot::plot_confusion;
 pub use scores::{ClassificationScores, RegressionScores, SequenceScores};
 pub use task::{SequenceCheckpoint, SequenceFiles, SequenceTask, predict, score};

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::trainer::Validation;
+use crate::validation::Validation;
 
 /// One class's scores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -14,10 +14,11 @@ use super::batches::{BatchTargets, BucketedBatches, batch_inputs, batch_tensors,
 use super::config::{ClassWeights, SequenceConfig};
 use super::encoding::{Encoding, Inputs, Samples, TargetEncoding, Targets};
 use super::scores::{ClassificationScores, RegressionScores, SequenceScores};
+use crate::checkpoint::{Resumed, Snapshot};
 use crate::checkpoint::{VOCABULARY, Which};
 use crate::error::Result;
 use crate::task_checkpoint::{CheckpointKind, TaskCheckpoint};
-use crate::trainer::{IterationLoss, Resumed, Snapshot, Task, TrainingBackend};
+use crate::trainer::{IterationLoss, Task, TrainingBackend};
 
 /// Training a [`SequenceSummarizer`] on encoded samples.
 pub struct SequenceTask {

@@ -11,11 +11,11 @@ use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::ElementConversion;
 use burn::tensor::backend::AutodiffBackend;
 
-use super::task::{IterationLoss, Snapshot, Task, Validation};
+use super::task::{IterationLoss, Task};
 use crate::batches::iteration_seed;
+use crate::checkpoint::Snapshot;
 use crate::checkpoint::{Progress, Which, first_non_finite, parameter_ids};
 use crate::clipping::{clip_global_norm, global_norm};
-use crate::config::{LearningRateSchedule, OptimizerKind, check_max_norm};
 use crate::corpus::DataSource;
 use crate::durable::write_atomically;
 use crate::error::{Result, TrainingError, checkpoint_error, invalid};
@@ -23,8 +23,8 @@ use crate::metrics::{IterationMetrics, append_jsonl, to_jsonl};
 use crate::plot::plot_losses;
 use crate::progress::Observer;
 use crate::run_directory;
-use std::ops::Bound::{Excluded, Unbounded};
-use unroll_model::setting::{at_least_one, within};
+use crate::settings::{LoopSettings, OptimizerKind};
+use crate::validation::Validation;
 
 /// A smoothed loss above this multiple of the first iteration's (or of the task's uninformed
 /// loss, when higher) stops training.
@@ -33,47 +33,6 @@ const DIVERGENCE_FACTOR: f64 = 3.0;
 /// one bad batch (a classifier confidently wrong on it) is not taken for divergence, while a
 /// loss that explodes is caught within an iteration or two.
 const SMOOTHING: f64 = 0.9;
-
-/// The settings of the loop itself, the same for every task.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoopSettings {
-    /// Total optimiser iterations (a resumed run continues up to this).
-    pub iterations: u64,
-    /// Iterations between validations (and checkpoints).
-    pub eval_every: u64,
-    /// Iterations between logged metrics.
-    pub log_every: u64,
-    /// Seed of everything random.
-    pub seed: u64,
-    /// The optimiser.
-    pub optimizer: OptimizerKind,
-    /// Base learning rate.
-    pub learning_rate: f64,
-    /// How the learning rate decays.
-    pub learning_rate_schedule: LearningRateSchedule,
-    /// Maximum global gradient norm, or `None` for no clipping.
-    pub clip: Option<f64>,
-}
-
-impl LoopSettings {
-    /// Checks every setting, naming the first that is invalid.
-    pub fn validate(&self) -> Result<()> {
-        at_least_one("iterations", self.iterations)?;
-        at_least_one("eval_every", self.eval_every)?;
-        at_least_one("log_every", self.log_every)?;
-        within(
-            "learning_rate",
-            self.learning_rate,
-            Excluded(0.0),
-            Unbounded,
-        )?;
-        self.learning_rate_schedule.validate(self.learning_rate)?;
-        if let Some(clip) = self.clip {
-            check_max_norm(clip)?;
-        }
-        Ok(())
-    }
-}
 
 /// Where a run lives and how it may be stopped.
 #[derive(Debug, Clone)]

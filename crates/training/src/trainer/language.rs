@@ -10,9 +10,10 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::core::{RunPlace, TrainingReport, train_task};
-use super::task::{IterationLoss, Resumed, Snapshot, Task, TrainingBackend};
+use super::task::{IterationLoss, Task, TrainingBackend};
 use crate::batches::WindowSource;
 use crate::checkpoint::{self, Checkpoint, CheckpointContents, SavedTensor, Which};
+use crate::checkpoint::{Resumed, Snapshot};
 use crate::config::{Strategy, TrainingConfig};
 use crate::corpus::{Corpus, DataSource, shortest_corpus};
 use crate::error::{Result, TrainingError, checkpoint_error};

@@ -12,6 +12,9 @@ mod core;
 mod language;
 mod task;
 
-pub use core::{LoopSettings, RunPlace, TaskReport, TrainingReport, train_task};
+pub use crate::checkpoint::{Resumed, Snapshot};
+pub use crate::settings::LoopSettings;
+pub use crate::validation::Validation;
+pub use core::{RunPlace, TaskReport, TrainingReport, train_task};
 pub use language::{LanguageModelReport, LanguageModelTask, TrainingRun, train};
-pub use task::{IterationLoss, Resumed, Snapshot, Task, TrainingBackend, Validation};
+pub use task::{IterationLoss, Task, TrainingBackend};

@@ -1,18 +1,15 @@
 //! What a task brings to the shared training loop.
 
-use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
 use burn::module::AutodiffModule;
 use burn::tensor::Tensor;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use unroll_model::RecurrenceBackend;
 
-use crate::checkpoint::{Progress, SavedTensor, Which};
+use crate::checkpoint::{Resumed, SavedTensor, Snapshot, Which};
 use crate::error::Result;
-use crate::metrics::IterationMetrics;
+use crate::validation::Validation;
 
 /// A backend the built-in tasks train on: autodiff over the fused recurrences, which the inner
 /// (non-autodiff) backend runs too, for validation and generation.
@@ -26,14 +23,6 @@ impl<B> TrainingBackend for B where
 {
 }
 
-/// What a validation measured, as a task defines it.
-pub trait Validation: Clone + Debug + PartialEq + Serialize + DeserializeOwned {
-    /// The number that picks the best checkpoint: lower is better.
-    fn loss(&self) -> f64;
-    /// The validation in one line for the console (`1.7459 nats/symbol, …`).
-    fn summary(&self) -> String;
-}
-
 /// The loss of one training iteration.
 pub struct IterationLoss<B: Backend> {
     /// The mean loss per predicted item, a one-element tensor on the autodiff graph.
@@ -44,30 +33,6 @@ pub struct IterationLoss<B: Backend> {
     pub truth_probability: Option<f64>,
     /// The curriculum's free-running steps n, when that strategy runs.
     pub free_steps: Option<usize>,
-}
-
-/// A checkpoint's contents, read back by a task for the loop to continue from.
-pub struct Resumed<M, V> {
-    /// The model with its weights.
-    pub model: M,
-    /// The optimiser's state, serialised by the loop.
-    pub optimizer: Option<Vec<u8>>,
-    /// Where training stood.
-    pub progress: Progress,
-    /// Every logged iteration up to the checkpoint.
-    pub metrics: Vec<IterationMetrics<V>>,
-}
-
-/// What the loop hands a task to write as a checkpoint.
-pub struct Snapshot<'a, M, V> {
-    /// The model.
-    pub model: &'a M,
-    /// The optimiser's state, serialised.
-    pub optimizer: Vec<u8>,
-    /// Where training stands.
-    pub progress: &'a Progress,
-    /// Every logged iteration so far.
-    pub metrics: &'a [IterationMetrics<V>],
 }
 
 /// A kind of training (language modelling; later sequence classification, forecasting): its

@@ -105,7 +105,7 @@ fn logits_gradient<B: Backend>(
 
 #[cfg(host_kernels)]
 impl HostKernel<PARENTS> for Operation {
-    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
+    fn forward<B: HostBackend, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let device = B::float_device(&input.logits);
         let shape = input.logits.shape();
         let [rows, classes] = shape.dims();
@@ -128,7 +128,7 @@ impl HostKernel<PARENTS> for Operation {
         }
     }
 
-    fn backward<B: HostView, E: Real>(
+    fn backward<B: HostBackend, E: Real>(
         logits_gradient: FloatTensor<B>,
         loss_gradient: FloatTensor<B>,
     ) -> Gradients<B> {

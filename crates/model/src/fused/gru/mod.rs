@@ -202,7 +202,7 @@ fn dims_of(projected: &Shape) -> RecurrenceShape {
 
 #[cfg(host_kernels)]
 impl HostKernel<PARENTS> for Operation {
-    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
+    fn forward<B: HostBackend, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let device = B::float_device(&input.projected);
         let dims = dims_of(&input.projected.shape());
         let (gates, states) = kernel::forward::<E>(
@@ -222,7 +222,7 @@ impl HostKernel<PARENTS> for Operation {
         )
     }
 
-    fn backward<B: HostView, E: Real>(
+    fn backward<B: HostBackend, E: Real>(
         saved: Saved<B>,
         output_gradient: FloatTensor<B>,
     ) -> Gradients<B> {

@@ -9,15 +9,17 @@ pub mod math;
 pub mod matmul;
 pub(crate) mod units;
 
+mod backends;
+
+pub use backends::{HostBackend, HostKernel};
+
 use std::borrow::Cow;
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::{FloatTensor, IntTensor};
-use burn::tensor::{DType, Int, Shape, Tensor, TensorData, TensorMetadata, TensorPrimitive};
+use burn::tensor::{Int, Shape, Tensor, TensorData, TensorMetadata, TensorPrimitive};
 
 use self::math::Real;
-use super::operation::{Forward, FusedOperation, OperationInputs, operations};
-use super::{RecurrenceBackend, rollout};
 
 /// The tensor's values, row-major.
 pub fn read<B: Backend, E: Real>(tensor: FloatTensor<B>) -> Vec<E> {
@@ -31,7 +33,7 @@ pub fn read<B: Backend, E: Real>(tensor: FloatTensor<B>) -> Vec<E> {
 }
 
 /// How a CPU backend lends its tensors' memory to the kernels.
-pub trait HostView: RecurrenceBackend {
+pub trait HostView: Backend {
     /// The tensor's values, row-major: borrowed where the backend's layout allows, copied
     /// otherwise.
     fn view<E: Real>(tensor: &FloatTensor<Self>) -> Cow<'_, [E]>;
@@ -75,105 +77,4 @@ pub fn write<B: Backend, E: Real>(
     device: &B::Device,
 ) -> FloatTensor<B> {
     B::float_from_data(TensorData::new(values, shape), device)
-}
-
-/// An operation's host kernel, for the CPU backends in f32 and f64.
-pub trait HostKernel<const PARENTS: usize>: FusedOperation<PARENTS> {
-    /// [`FusedOperation::forward`] by the kernel.
-    fn forward<B: HostView, E: Real>(
-        input: Self::Input<B>,
-        keep: bool,
-    ) -> Forward<B, Self, PARENTS>;
-
-    /// [`FusedOperation::backward`] by the kernel.
-    fn backward<B: HostView, E: Real>(
-        saved: Self::Saved<B>,
-        output_gradient: FloatTensor<B>,
-    ) -> Self::Gradients<B>;
-}
-
-/// The forward pass by the kernel in the input's float type, or the generic pass in others.
-fn forward<B, Op, const PARENTS: usize>(input: Op::Input<B>, keep: bool) -> Forward<B, Op, PARENTS>
-where
-    B: HostView,
-    Op: HostKernel<PARENTS>,
-{
-    match Op::dtype::<B>(&input) {
-        DType::F32 => <Op as HostKernel<PARENTS>>::forward::<B, f32>(input, keep),
-        DType::F64 => <Op as HostKernel<PARENTS>>::forward::<B, f64>(input, keep),
-        _ => <Op as FusedOperation<PARENTS>>::forward::<B>(input, keep),
-    }
-}
-
-/// The backward pass by the kernel in the gradient's float type, or the generic pass in others.
-fn backward<B, Op, const PARENTS: usize>(
-    saved: Op::Saved<B>,
-    output_gradient: FloatTensor<B>,
-) -> Op::Gradients<B>
-where
-    B: HostView,
-    Op: HostKernel<PARENTS>,
-{
-    match output_gradient.dtype() {
-        DType::F32 => <Op as HostKernel<PARENTS>>::backward::<B, f32>(saved, output_gradient),
-        DType::F64 => <Op as HostKernel<PARENTS>>::backward::<B, f64>(saved, output_gradient),
-        _ => <Op as FusedOperation<PARENTS>>::backward::<B>(saved, output_gradient),
-    }
-}
-
-/// Every registered operation's methods by its host kernel.
-macro_rules! host_methods {
-    ($($op:ident, $forward:ident, $backward:ident;)*) => {
-        $(
-            fn $forward(
-                input: <crate::fused::$op::Operation as OperationInputs<{ crate::fused::$op::PARENTS }>>::Input<Self>,
-                keep: bool,
-            ) -> Forward<Self, crate::fused::$op::Operation, { crate::fused::$op::PARENTS }> {
-                forward::<Self, crate::fused::$op::Operation, { crate::fused::$op::PARENTS }>(input, keep)
-            }
-
-            fn $backward(
-                saved: <crate::fused::$op::Operation as FusedOperation<{ crate::fused::$op::PARENTS }>>::Saved<Self>,
-                output_gradient: FloatTensor<Self>,
-            ) -> <crate::fused::$op::Operation as OperationInputs<{ crate::fused::$op::PARENTS }>>::Gradients<Self> {
-                backward::<Self, crate::fused::$op::Operation, { crate::fused::$op::PARENTS }>(saved, output_gradient)
-            }
-        )*
-    };
-}
-
-/// The rollouts by their host kernels.
-macro_rules! host_rollouts {
-    () => {
-        fn hidden_rollout(
-            input: rollout::HiddenRollout<Self>,
-            plan: &rollout::FeedingPlan,
-        ) -> Tensor<Self, 2, Int> {
-            rollout::hidden_host(input, plan)
-        }
-
-        fn output_rollout(
-            input: rollout::OutputRollout<Self>,
-            plan: &rollout::FeedingPlan,
-        ) -> Tensor<Self, 2, Int> {
-            rollout::output_host(input, plan)
-        }
-    };
-}
-
-#[cfg(feature = "flex")]
-impl RecurrenceBackend for burn::backend::Flex {
-    operations!(host_methods);
-    host_rollouts!();
-}
-
-#[cfg(feature = "ndarray")]
-impl<E, I, Q> RecurrenceBackend for burn::backend::NdArray<E, I, Q>
-where
-    burn::backend::NdArray<E, I, Q>: Backend,
-    burn::backend::ndarray::NdArrayTensor: From<burn::backend::ndarray::SharedArray<E>>,
-    burn::backend::ndarray::NdArrayTensor: From<burn::backend::ndarray::SharedArray<I>>,
-{
-    operations!(host_methods);
-    host_rollouts!();
 }

@@ -64,7 +64,7 @@ impl FusedOperation<PARENTS> for Operation {
 
 #[cfg(host_kernels)]
 impl HostKernel<PARENTS> for Operation {
-    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
+    fn forward<B: HostBackend, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let device = B::float_device(&input.table);
         let [vocab, width] = input.table.shape().dims();
         let saved = keep.then(|| Saved {
@@ -80,7 +80,7 @@ impl HostKernel<PARENTS> for Operation {
         }
     }
 
-    fn backward<B: HostView, E: Real>(
+    fn backward<B: HostBackend, E: Real>(
         saved: Saved<B>,
         rows_gradient: FloatTensor<B>,
     ) -> Gradients<B> {

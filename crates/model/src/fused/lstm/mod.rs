@@ -272,7 +272,7 @@ fn dims_of(gates: &Shape) -> RecurrenceShape {
 
 #[cfg(host_kernels)]
 impl HostKernel<PARENTS> for Operation {
-    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
+    fn forward<B: HostBackend, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let (projected, input) = input.split();
         let device = B::float_device(&projected);
         let shape = projected.shape();
@@ -297,7 +297,7 @@ impl HostKernel<PARENTS> for Operation {
         )
     }
 
-    fn backward<B: HostView, E: Real>(
+    fn backward<B: HostBackend, E: Real>(
         saved: Saved<B>,
         output_gradient: FloatTensor<B>,
     ) -> Gradients<B> {

@@ -111,7 +111,7 @@ fn dims_of(rows: usize, hidden: &Shape, weight: &Shape) -> kernel::OutputShape {
 
 #[cfg(host_kernels)]
 impl HostKernel<PARENTS> for Operation {
-    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
+    fn forward<B: HostBackend, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let device = B::float_device(&input.hidden);
         let targets = read_ids::<B>(input.targets);
         let dims = dims_of(targets.len(), &input.hidden.shape(), &input.weight.shape());
@@ -139,7 +139,7 @@ impl HostKernel<PARENTS> for Operation {
         }
     }
 
-    fn backward<B: HostView, E: Real>(
+    fn backward<B: HostBackend, E: Real>(
         saved: Saved<B>,
         loss_gradient: FloatTensor<B>,
     ) -> Gradients<B> {

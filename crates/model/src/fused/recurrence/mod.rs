@@ -204,7 +204,7 @@ pub(crate) fn dims_of(shape: &Shape) -> RecurrenceShape {
 
 #[cfg(host_kernels)]
 impl HostKernel<PARENTS> for Operation {
-    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
+    fn forward<B: HostBackend, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let Input {
             projected,
             initial,
@@ -229,7 +229,7 @@ impl HostKernel<PARENTS> for Operation {
         )
     }
 
-    fn backward<B: HostView, E: Real>(
+    fn backward<B: HostBackend, E: Real>(
         saved: Saved<B>,
         output_gradient: FloatTensor<B>,
     ) -> Gradients<B> {

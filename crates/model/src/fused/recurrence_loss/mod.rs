@@ -141,7 +141,7 @@ impl FusedOperation<PARENTS> for Operation {
 
 #[cfg(host_kernels)]
 impl HostKernel<PARENTS> for Operation {
-    fn forward<B: HostView, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
+    fn forward<B: HostBackend, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let device = B::float_device(&input.projected);
         let shape = input.projected.shape();
         let dims = dims_of(&shape);
@@ -173,7 +173,7 @@ impl HostKernel<PARENTS> for Operation {
         }
     }
 
-    fn backward<B: HostView, E: Real>(
+    fn backward<B: HostBackend, E: Real>(
         saved: Saved<B>,
         loss_gradient: FloatTensor<B>,
     ) -> Gradients<B> {

@@ -11,10 +11,10 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::FeedingPlan;
+use crate::feedback::FeedbackChoice;
 use crate::fused::host::math::Real;
 use crate::fused::host::matmul::{Operand, Threads, Write, matmul};
 use crate::fused::recurrence::kernel::row_ranges;
-use crate::output_recurrent::FeedbackChoice;
 
 /// One layer's `U` (`[d_input, d_hidden]`), `b` and `W` (`[d_hidden, d_hidden]`), row-major.
 pub(crate) struct Layer<E> {

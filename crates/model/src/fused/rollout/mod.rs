@@ -27,7 +27,7 @@ use super::host::math::Real;
 use super::host::{HostView, read};
 
 use crate::error::{ModelError, require_steps, shape_error};
-use crate::output_recurrent::{FeedbackChoice, sample_classes_with};
+use crate::feedback::{FeedbackChoice, sample_classes_with};
 
 /// Per row and step of a window: whether the step is fed the truth or the model's own
 /// prediction, and the uniform draw that picks a sampled prediction.

@@ -11,7 +11,7 @@ use burn::tensor::{Tensor, backend::Backend};
 use super::{GruCell, GruCellConfig, LstmCell, LstmCellConfig, LstmState};
 use crate::fused::{RecurrenceBackend, gru_recurrence, lstm_recurrence};
 use crate::input::{SequenceInput, StepInput};
-use crate::recurrence::stack::next_layer_inputs;
+use crate::recurrence::layer_inputs::next_layer_inputs;
 use crate::setting::{at_least_one, within};
 
 /// Which gated cell.
