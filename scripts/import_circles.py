@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CRATES = ["crates/model/src", "crates/training/src", "crates/cli/src", "src"]
+CRATES = ["crates/model/src", "crates/training/src", "crates/cli/src", "crates/test-support/src", "src"]
 ITEM = re.compile(
     r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:unsafe\s+)?(?:async\s+)?(?:const\s+)?"
     r"(?:fn|struct|enum|trait|type|const|static|union|mod)\s+(\w+)",

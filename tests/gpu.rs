@@ -21,6 +21,7 @@ use unroll::training::{
     Corpus, FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, Silent, StepwisePath, SymbolMode,
     TrainingConfig, TrainingRun, hidden_recurrent_window, output_recurrent_window, train,
 };
+use unroll_test_support::{Scratch, turn};
 
 type Cpu = Autodiff<NdArray>;
 type Gpu = Autodiff<Wgpu>;
@@ -54,11 +55,7 @@ fn values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f32> {
 }
 
 fn assert_close(what: &str, cpu: &[f32], gpu: &[f32]) {
-    assert_eq!(cpu.len(), gpu.len(), "{what}: lengths");
-    let apart = |(x, y): (&f32, &f32)| (x - y).abs() > TOLERANCE * x.abs().max(y.abs()).max(1.0);
-    if let Some(i) = cpu.iter().zip(gpu).position(apart) {
-        panic!("{what}[{i}]: cpu {}, gpu {}", cpu[i], gpu[i]);
-    }
+    unroll_test_support::assert_close(what, cpu, gpu, f64::from(TOLERANCE));
 }
 
 /// Every parameter's gradient, in visiting order.
@@ -110,13 +107,6 @@ fn ids<B: Backend>(
         .map(|i| ((i * 7 + seed * 13 + i / 3) % vocab) as i64)
         .collect();
     Tensor::from_data(TensorData::new(values, [batch, time]), device)
-}
-
-/// Burn 0.21's autodiff can lose a gradient when backward passes run on several threads at once
-/// (tracel-ai/burn#5573): the tests take turns.
-fn turn() -> std::sync::MutexGuard<'static, ()> {
-    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[test]
@@ -371,14 +361,6 @@ fn assert_loads_on_both(what: &str, run: &Path) {
     let on_cpu = checkpoint_logits::<Cpu>(run, &Default::default());
     let on_gpu = checkpoint_logits::<Gpu>(run, &gpu());
     assert_close(&format!("{what} on both backends"), &on_cpu, &on_gpu);
-}
-
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]

@@ -11,6 +11,7 @@ use unroll_model::{
     FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
     OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, RecurrentCell, SequenceInput,
 };
+use unroll_test_support::{assert_close_to_largest, turn};
 
 #[path = "common/burn_reference.rs"]
 mod burn_reference;
@@ -28,15 +29,7 @@ fn ids<B: AutodiffBackend>(batch: usize, time: usize, vocab: usize) -> Tensor<B,
 /// Asserts `|a − b| ≤ TOLERANCE · max |b|` element by element. The losses are summed, not
 /// averaged, so gradients are of order one and the bound is a relative one.
 fn assert_close(what: &str, a: &[f32], b: &[f32]) {
-    assert_eq!(a.len(), b.len(), "{what}: lengths");
-    let largest = b.iter().fold(0f32, |m, v| m.max(v.abs()));
-    assert!(largest > 0.0, "{what}: the reference is all zeros");
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!(
-            (x - y).abs() <= TOLERANCE * largest,
-            "{what}[{i}]: {x} vs {y} (largest magnitude {largest})"
-        );
-    }
+    assert_close_to_largest(what, a, b, f64::from(TOLERANCE));
 }
 
 /// Every parameter's gradient, in visiting order.
@@ -75,13 +68,6 @@ fn materialized<B: AutodiffBackend, M: Module<B>>(module: &M) -> M {
     }
     module.visit(&mut Touch);
     module.clone()
-}
-
-/// Burn 0.21's autodiff can lose a gradient when backward passes run on several threads at once
-/// (tracel-ai/burn#5573): the checks take turns.
-fn turn() -> std::sync::MutexGuard<'static, ()> {
-    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn pattern_1<B: AutodiffBackend + RecurrenceBackend>() {

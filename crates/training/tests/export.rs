@@ -341,10 +341,7 @@ fn pattern_3_export_is_an_rnn_then_a_linear_on_the_last_state() {
 
 /// Equal lengths, and every value within 1e-5.
 fn assert_close(actual: &[f32], expected: &[f32]) {
-    assert_eq!(actual.len(), expected.len(), "lengths");
-    for (a, e) in actual.iter().zip(expected) {
-        assert!((a - e).abs() < 1e-5, "{a} vs {e}");
-    }
+    unroll_test_support::assert_within("exported values", actual, expected, 1e-5);
 }
 
 /// A forecaster's export: pattern 2's open-loop forecast recomputed from the exported tensors

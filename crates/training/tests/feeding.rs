@@ -67,10 +67,7 @@ fn plan(feeding: Feeding) -> FeedingPlan {
 }
 
 fn assert_close(a: &[f64], b: &[f64], what: &str) {
-    assert_eq!(a.len(), b.len(), "{what}: lengths");
-    for (x, y) in a.iter().zip(b) {
-        assert!((x - y).abs() < 1e-12, "{what}: {x} vs {y}");
-    }
+    unroll_test_support::assert_within(what, a, b, 1e-12);
 }
 
 /// Every parameter's gradient, in visiting order.

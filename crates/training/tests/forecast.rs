@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use burn::backend::{Autodiff, Flex};
-use common::{place, scratch, test_on_cpu_backends, train_silently, turn};
+use common::{Scratch, place, test_on_cpu_backends, train_silently, turn};
 use unroll_training::forecast::{
     BuiltinSystem, FedGradient, ForecastCheckpoint, ForecastConfig, ForecastStrategy, ForecastTask,
     Standardization, open_loop, score_forecaster, split_in_time,
@@ -157,7 +157,8 @@ test_on_cpu_backends!(learns_and_resumes:
 fn a_changed_run_and_another_tasks_checkpoint_are_refused() {
     type B = Autodiff<Flex>;
     let _turn = turn();
-    let dir = scratch("forecast-refused");
+    let scratch = Scratch::new("forecast-refused");
+    let dir = scratch.path();
     let short = ForecastConfig {
         eval_every: 2,
         ..config(Pattern::Hidden, 2, ForecastStrategy::TeacherForcing)
@@ -217,5 +218,4 @@ fn a_changed_run_and_another_tasks_checkpoint_are_refused() {
         .expect_err("refused")
         .to_string();
     assert!(error.contains("not a forecaster's checkpoint"), "{error}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::ElementConversion;
-use common::{assert_files, place, scratch, test_on_cpu_backends, train_silently, turn};
+use common::{Scratch, assert_files, place, test_on_cpu_backends, train_silently, turn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use unroll_training::sequence::batches::BucketedBatches;
@@ -151,8 +151,9 @@ fn classifier_learns_and_resumes<B: TrainingBackend>(dir: &Path) {
 #[test]
 fn balanced_class_weights_are_the_weighted_mean_of_the_losses() {
     let _turn = turn();
-    let dir = scratch("sequence-weights");
-    let data = majority_file(&dir, 200, 2);
+    let scratch = Scratch::new("sequence-weights");
+    let dir = scratch.path();
+    let data = majority_file(dir, 200, 2);
     let device = Default::default();
     let mut config = config(1);
     config.class_weights = ClassWeights::Balanced;
@@ -198,7 +199,6 @@ fn balanced_class_weights_are_the_weighted_mean_of_the_losses() {
         "{loss} vs {}",
         weighted / weights
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 test_on_cpu_backends!(regressor_learns:

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Device, ElementConversion, Int, Tensor, TensorData};
-use common::{assert_files, scratch, train_silently};
+use common::{Scratch, assert_files, train_silently};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -155,7 +155,8 @@ impl Task<B> for SignTask {
 
 #[test]
 fn a_sequence_classifier_trains_in_the_shared_loop() {
-    let out = scratch("task");
+    let scratch = Scratch::new("task");
+    let out = scratch.path();
     let mut task = SignTask {
         validation: sequences(256, 7),
     };
@@ -169,7 +170,7 @@ fn a_sequence_classifier_trains_in_the_shared_loop() {
         learning_rate_schedule: unroll_training::LearningRateSchedule::Constant,
         clip: Some(5.0),
     };
-    let place = RunPlace::new(out.clone(), "ndarray");
+    let place = RunPlace::new(out.to_path_buf(), "ndarray");
     let report = train_silently(&mut task, &settings, &place).unwrap();
 
     // The loop's part: iterations, validations at 100, 200, 300, checkpoints, metrics.
@@ -194,7 +195,7 @@ fn a_sequence_classifier_trains_in_the_shared_loop() {
         "the best is the task's own loss"
     );
     assert_files(
-        &out,
+        out,
         "last/checksums.json best/model.bpk metrics.jsonl loss.png",
     );
     let logged = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
@@ -206,5 +207,4 @@ fn a_sequence_classifier_trains_in_the_shared_loop() {
     // The report's model is the trained one: it scores what the last validation scored.
     let again = task.validate(&report.model, &Default::default()).unwrap();
     assert_eq!(again, report.validation);
-    let _ = std::fs::remove_dir_all(&out);
 }

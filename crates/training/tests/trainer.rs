@@ -5,7 +5,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use common::Scratch;
+
+use std::path::Path;
 
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::module::{Module, ModuleMapper};
@@ -48,22 +50,6 @@ fn small(iterations: u64) -> TrainingConfig {
     TrainingConfig {
         iterations,
         ..serde_json::from_str(settings).unwrap()
-    }
-}
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let path = std::env::temp_dir().join(format!("unroll-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        Scratch(path)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

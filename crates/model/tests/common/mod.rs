@@ -13,6 +13,8 @@ pub mod rollout_checks;
 use burn::module::Param;
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
+pub use unroll_test_support::{assert_close, turn};
+
 /// A float tensor from nested rows.
 pub fn matrix<B: Backend>(rows: &[Vec<f64>], device: &B::Device) -> Tensor<B, 2> {
     let cols = rows[0].len();
@@ -75,26 +77,6 @@ impl Numbers {
     pub fn vector(&mut self, len: usize, scale: f64) -> Vec<f64> {
         (0..len).map(|_| self.next(scale)).collect()
     }
-}
-
-/// Asserts two slices agree to `tolerance`, relative to the larger magnitude (at least 1).
-pub fn assert_close(what: &str, actual: &[f64], expected: &[f64], tolerance: f64) {
-    assert_eq!(actual.len(), expected.len(), "{what}: lengths differ");
-    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
-        let scale = a.abs().max(e.abs()).max(1.0);
-        assert!(
-            (a - e).abs() <= tolerance * scale,
-            "{what}[{i}]: got {a}, expected {e} (tolerance {tolerance})"
-        );
-    }
-}
-
-/// Burn 0.21's autodiff can lose a gradient when one thread's backward pass sweeps the graph while
-/// another thread builds an operation on a reused leaf (tracel-ai/burn#5573, fixed after 0.21):
-/// seen here as an `∂L/∂h(0)` of exactly zero in about one run in twenty. The checks take turns.
-pub fn turn() -> std::sync::MutexGuard<'static, ()> {
-    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Generates one `#[test]` per check in [`checks`], for backend `$backend` on `$device`, each

@@ -9,13 +9,8 @@ use burn::tensor::backend::AutodiffBackend;
 use unroll_training::trainer::{RunPlace, TaskReport};
 use unroll_training::{LoopSettings, Silent, Task, train_task};
 
-/// Burn 0.21's autodiff can lose a gradient when two threads build and sweep graphs at once
-/// (tracel-ai/burn#5573), and the CPU backends' random generators are process-wide: tests that
-/// train or seed take turns.
-pub fn turn() -> std::sync::MutexGuard<'static, ()> {
-    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+#[allow(unused_imports)]
+pub use unroll_test_support::{Scratch, turn};
 
 /// Two tests of `check::<B>(dir)`, each in its turn with a scratch directory named after it:
 /// `$on_ndarray` on autodiff ndarray, `$on_flex` on autodiff flex.
@@ -25,30 +20,20 @@ macro_rules! test_on_cpu_backends {
         #[test]
         fn $on_ndarray() {
             let _turn = common::turn();
-            $check::<burn::backend::Autodiff<burn::backend::NdArray>>(&common::scratch(
-                stringify!($on_ndarray),
-            ));
+            let scratch = common::Scratch::new(stringify!($on_ndarray));
+            $check::<burn::backend::Autodiff<burn::backend::NdArray>>(scratch.path());
         }
 
         #[test]
         fn $on_flex() {
             let _turn = common::turn();
-            $check::<burn::backend::Autodiff<burn::backend::Flex>>(&common::scratch(stringify!(
-                $on_flex
-            )));
+            let scratch = common::Scratch::new(stringify!($on_flex));
+            $check::<burn::backend::Autodiff<burn::backend::Flex>>(scratch.path());
         }
     };
 }
 #[allow(unused_imports)]
 pub(crate) use test_on_cpu_backends;
-
-/// An empty directory of its own for test `name` of this process.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("unroll-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// A run in `out` (resuming `resume_from`).
 pub fn place(out: &Path, resume_from: Option<PathBuf>) -> RunPlace {
