@@ -20,11 +20,11 @@ use burn::tensor::{Tensor, TensorData};
 use burn_store::{BurnpackStore, ModuleSnapshot};
 use serde::{Deserialize, Serialize};
 
-use crate::config::TrainingConfig;
 use crate::corpus::{DataSource, Vocabulary};
 use crate::durable::{sha256_hex, sync_directory, write_new_file};
 use crate::error::{Result, checkpoint_error, io_error};
-use crate::language_model::LanguageModel;
+use crate::language::config::TrainingConfig;
+use crate::language::model::LanguageModel;
 use crate::metrics::{IterationMetrics, METRICS, from_jsonl, to_jsonl};
 
 pub(crate) const MODEL: &str = "model.bpk";

@@ -32,12 +32,12 @@ use safetensors::{Dtype, tensor::TensorView};
 use unroll_model::{HiddenStack, OutputRecurrent, SequenceSummarizer};
 
 use crate::checkpoint::model_bytes;
-use crate::config::TrainingConfig;
 use crate::corpus::Vocabulary;
 use crate::durable::write_atomically;
 use crate::error::Result;
 use crate::forecast::{ForecastNetwork, Forecaster};
-use crate::language_model::LanguageModel;
+use crate::language::config::TrainingConfig;
+use crate::language::model::LanguageModel;
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

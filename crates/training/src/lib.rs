@@ -1,24 +1,25 @@
 //! # unroll-training
 //!
-//! Trains the recurrent patterns of `unroll-model` as language models on any autodiff backend:
+//! Trains the recurrent patterns of `unroll-model` on any autodiff backend: one loop every task
+//! shares, and the tasks.
 //!
+//! - [`trainer`]: the loop ([`train_task`]) and what a task brings to it ([`Task`]): truncated
+//!   BPTT over windows, global-norm clipping ([`clipping`]), learning-rate schedules, validation,
+//!   atomic checkpoints ([`checkpoint`]) and exact resumption, run directories that are locked
+//!   and never overwritten by accident ([`run_directory`]), durable writes ([`durable`]), a memory
+//!   estimate checked before allocating ([`memory`]), metrics as JSON lines and a loss-curve PNG
+//!   ([`metrics`]), progress on the console ([`progress`]); the settings every task shares
+//!   ([`settings`]) and what a validation is ([`validation`]);
 //! - [`corpus`]: a UTF-8 text (or bytes) becomes a sorted vocabulary and a sequence of ids, split
-//!   with the last 10 % for validation;
-//! - [`feeding`] and [`schedule`]: teacher forcing, scheduled sampling and the free-running
-//!   curriculum;
-//! - [`trainer`]: truncated BPTT over windows, global-norm clipping ([`clipping`]), learning-rate
-//!   schedules, validation ([`evaluate`](mod@evaluate)), atomic checkpoints ([`checkpoint`]) and exact resumption,
-//!   run directories that are locked and never overwritten by accident ([`run_directory`]),
-//!   durable writes ([`durable`]), a memory estimate checked before allocating ([`memory`]),
-//!   metrics as JSON lines and a loss-curve PNG ([`metrics`]), progress on the console
-//!   ([`progress`]);
-//! - [`generation`]: sampling with temperature, top-k, top-p or argmax; [`export`](mod@export): safetensors in
-//!   PyTorch's layout, or Burnpack; [`open_loop`]: a language model fed its own output (exact
-//!   answers to addition prompts, n-gram divergence of generated text).
+//!   with the last 10 % for validation; [`feeding`] and [`schedule`]: teacher forcing,
+//!   scheduled sampling and the free-running curriculum; [`export`](mod@export): safetensors in
+//!   PyTorch's layout, or Burnpack.
 //!
-//! Other tasks plug into the same loop through [`Task`] ([`train_task`]): [`sequence`] trains
-//! pattern 3 as a sequence classifier or regressor on a user's data, [`forecast`] patterns 2
-//! and 1 on real-valued series, measured open loop.
+//! The tasks: [`language`] trains patterns 1 and 2 as character language models (sampling with
+//! temperature, top-k, top-p or argmax; open-loop scores: exact answers to addition prompts,
+//! n-gram divergence of generated text), [`sequence`] pattern 3 as a sequence classifier or
+//! regressor on a user's data, [`forecast`] patterns 2 and 1 on real-valued series, measured open
+//! loop. A task of your own plugs into the same loop through [`Task`] ([`train_task`]).
 //!
 //! ## Start
 //!
@@ -50,22 +51,17 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod batches;
 pub mod checkpoint;
 pub mod clipping;
-pub mod config;
 pub mod corpus;
 pub mod durable;
 pub mod error;
-pub mod evaluate;
 pub mod export;
 pub mod feeding;
 pub mod forecast;
-pub mod generation;
-pub mod language_model;
+pub mod language;
 pub mod memory;
 pub mod metrics;
-pub mod open_loop;
 pub mod plot;
 pub mod progress;
 pub mod run_directory;
@@ -78,24 +74,22 @@ pub mod validation;
 
 pub use checkpoint::{Checkpoint, Which};
 pub use clipping::{clip_global_norm, global_norm};
-pub use config::{Batching, Strategy, TrainingConfig};
 pub use corpus::{Corpus, DataSource, SymbolMode, Vocabulary};
 pub use error::{Result, TrainingError};
-pub use evaluate::{Evaluation, evaluate};
 pub use export::{ExportFormat, export};
 pub use feeding::{
     Feeding, FeedingStreams, StepwisePath, hidden_recurrent_stepwise, hidden_recurrent_window,
     output_recurrent_stepwise, output_recurrent_window,
 };
-pub use generation::{GenerationRequest, SamplingOptions, generate};
-pub use language_model::LanguageModel;
+pub use language::config::{Batching, Strategy, TrainingConfig};
+pub use language::evaluate::{Evaluation, evaluate};
+pub use language::generation::{GenerationRequest, SamplingOptions, generate};
+pub use language::model::LanguageModel;
+pub use language::task::{LanguageModelReport, LanguageModelTask, TrainingRun, train};
 pub use progress::{ConsoleReporter, Observer, Silent};
 pub use schedule::{CurriculumSchedule, SamplingSchedule};
 pub use settings::{LearningRateSchedule, LoopSettings, ModelSettings, OptimizerKind, Pattern};
-pub use trainer::{
-    LanguageModelReport, LanguageModelTask, RunPlace, Task, TrainingBackend, TrainingReport,
-    TrainingRun, Validation, train, train_task,
-};
+pub use trainer::{RunPlace, Task, TrainingBackend, TrainingReport, Validation, train_task};
 pub use unroll_model as model;
 /// How the model's own prediction becomes the fed-back symbol (`sample` or `argmax`).
 pub use unroll_model::FeedbackChoice;

@@ -4,8 +4,8 @@
 
 use unroll_model::RecurrentCell;
 
-use crate::config::TrainingConfig;
 use crate::error::{Result, TrainingError};
+use crate::language::config::TrainingConfig;
 use crate::settings::Pattern;
 
 /// Bytes no run may need, whatever the machine: sizes this large are typing mistakes, and

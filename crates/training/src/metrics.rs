@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, checkpoint_error, io_error};
-use crate::evaluate::Evaluation;
+use crate::language::evaluate::Evaluation;
 
 /// The metrics log's file name, in a run directory and in each checkpoint.
 pub(crate) const METRICS: &str = "metrics.jsonl";

@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use crate::evaluate::Evaluation;
+use crate::language::evaluate::Evaluation;
 use crate::metrics::IterationMetrics;
 use crate::validation::Validation;
 

@@ -25,7 +25,7 @@ use crate::console::{note, print, stream};
 use crate::interrupt::Interrupt;
 use crate::run::report_json;
 use cli::{Cli, Command, EvalArgs, ExportArgs, SampleArgs, TrainArgs};
-use unroll::training::open_loop::{additions_answered, generated_divergences};
+use unroll::training::language::open_loop::{additions_answered, generated_divergences};
 
 use crate::Error;
 

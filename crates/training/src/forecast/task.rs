@@ -15,11 +15,11 @@ use super::config::{ForecastConfig, ForecastStrategy};
 use super::data::Standardization;
 use super::evaluate::{ForecastScores, OpenLoop, score_forecaster};
 use super::model::{Forecaster, init_forecaster};
-use crate::batches::iteration_seed;
 use crate::checkpoint::Which;
 use crate::checkpoint::{Resumed, Snapshot};
 use crate::error::{Result, invalid};
 use crate::feeding::FeedingStreams;
+use crate::language::batches::iteration_seed;
 use crate::task_checkpoint::{CheckpointKind, TaskCheckpoint};
 use crate::trainer::{IterationLoss, Task, TrainingBackend};
 

@@ -12,13 +12,13 @@ use burn::tensor::ElementConversion;
 use burn::tensor::backend::AutodiffBackend;
 
 use super::task::{IterationLoss, Task};
-use crate::batches::iteration_seed;
 use crate::checkpoint::Snapshot;
 use crate::checkpoint::{Progress, Which, first_non_finite, parameter_ids};
 use crate::clipping::{clip_global_norm, global_norm};
 use crate::corpus::DataSource;
 use crate::durable::write_atomically;
 use crate::error::{Result, TrainingError, checkpoint_error, invalid};
+use crate::language::batches::iteration_seed;
 use crate::metrics::{IterationMetrics, append_jsonl, to_jsonl};
 use crate::plot::plot_losses;
 use crate::progress::Observer;

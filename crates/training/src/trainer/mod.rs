@@ -1,5 +1,6 @@
-//! Training: one loop shared by every task ([`train_task`]), and language modelling as a task
-//! ([`train`], [`LanguageModelTask`]).
+//! Training: one loop shared by every task ([`train_task`]) and what a task brings to it
+//! ([`Task`]); the tasks themselves live in their own modules (`language`, `sequence`,
+//! `forecast`).
 //!
 //! The loop initialises or resumes the model and optimiser, runs iterations (the task's loss,
 //! the divergence guard, backward, global-norm clipping, the learning-rate schedule, the
@@ -9,12 +10,10 @@
 //! plot, progress and stopping on request.
 
 mod core;
-mod language;
 mod task;
 
 pub use crate::checkpoint::{Resumed, Snapshot};
 pub use crate::settings::LoopSettings;
 pub use crate::validation::Validation;
 pub use core::{RunPlace, TaskReport, TrainingReport, train_task};
-pub use language::{LanguageModelReport, LanguageModelTask, TrainingRun, train};
 pub use task::{IterationLoss, Task, TrainingBackend};

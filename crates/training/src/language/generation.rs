@@ -12,7 +12,7 @@ use unroll_model::setting::{at_least_one, within};
 
 use crate::corpus::Vocabulary;
 use crate::error::Result;
-use crate::language_model::LanguageModel;
+use crate::language::model::LanguageModel;
 
 /// How the next symbol is chosen from the predicted distribution.
 #[derive(Debug, Clone, Copy, PartialEq)]

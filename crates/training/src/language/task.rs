@@ -9,18 +9,17 @@ use std::time::Duration;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 
-use super::core::{RunPlace, TrainingReport, train_task};
-use super::task::{IterationLoss, Task, TrainingBackend};
-use crate::batches::WindowSource;
 use crate::checkpoint::{self, Checkpoint, CheckpointContents, SavedTensor, Which};
 use crate::checkpoint::{Resumed, Snapshot};
-use crate::config::{Strategy, TrainingConfig};
 use crate::corpus::{Corpus, DataSource, shortest_corpus};
 use crate::error::{Result, TrainingError, checkpoint_error};
-use crate::evaluate::{Evaluation, evaluate};
 use crate::feeding::{Feeding, FeedingStreams};
-use crate::language_model::LanguageModel;
+use crate::language::batches::WindowSource;
+use crate::language::config::{Strategy, TrainingConfig};
+use crate::language::evaluate::{Evaluation, evaluate};
+use crate::language::model::LanguageModel;
 use crate::progress::Observer;
+use crate::trainer::{IterationLoss, RunPlace, Task, TrainingBackend, TrainingReport, train_task};
 
 /// What to train, where.
 ///

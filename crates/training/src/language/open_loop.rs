@@ -11,8 +11,8 @@ use unroll_model::RecurrenceBackend;
 
 use crate::corpus::Vocabulary;
 use crate::error::Result;
-use crate::generation::{GenerationRequest, SamplingOptions, generate};
-use crate::language_model::LanguageModel;
+use crate::language::generation::{GenerationRequest, SamplingOptions, generate};
+use crate::language::model::LanguageModel;
 
 /// The Jensen–Shannon divergence, in bits (0 for equal distributions, 1 for disjoint ones),
 /// between the character `n`-gram frequencies of two texts. `None` when either text has no

@@ -4,8 +4,8 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::Batching;
 use crate::error::{Result, TrainingError};
+use crate::language::config::Batching;
 
 /// A seed for one purpose at one iteration, from the run's seed (SplitMix64 mixing).
 pub fn iteration_seed(seed: u64, iteration: u64, purpose: u64) -> u64 {

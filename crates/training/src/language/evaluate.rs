@@ -6,7 +6,7 @@ use unroll_model::{FeedingPlan, RecurrenceBackend};
 
 use crate::error::{Result, TrainingError};
 use crate::feeding::{Feeding, FeedingStreams, StepwisePath};
-use crate::language_model::LanguageModel;
+use crate::language::model::LanguageModel;
 use crate::validation::Validation;
 use unroll_model::FeedbackChoice;
 
