@@ -315,7 +315,20 @@ pub struct ExportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "safetensors")]
     pub format: ExportFormat,
-    /// Output file.
+    /// Output file (never inside the run directory; an existing file is replaced only with
+    /// --force).
     #[arg(long)]
     pub out: std::path::PathBuf,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl ExportArgs {
+    /// Checks --out before anything is read: not inside the run exported, and not an existing
+    /// file unless --force.
+    pub fn check_output(&self) -> Result<(), String> {
+        crate::output::checked_output(&self.out, "--out", self.force, Some(&self.from.checkpoint))
+            .map(|_| ())
+    }
 }

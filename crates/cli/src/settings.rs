@@ -1,27 +1,39 @@
-//! Settings files (JSON, or TOML when the name ends in `.toml`) read strictly: a key the
-//! settings do not have is an error naming it, not silently ignored.
+//! Settings files (JSON, or TOML when the name ends in `.toml`) read strictly and over the
+//! program's defaults: a key the settings do not have is an error naming it, not silently
+//! ignored, and a setting the file leaves out keeps the value the program would use without the
+//! file, however deep it sits (`{"model": {"hidden": 16}}` changes the hidden size alone).
 
 use std::path::Path;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-/// Reads settings of type `T` from `path`.
-pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T, String> {
+/// The keys that name the variant of a tagged setting (`{"kind": "cosine", …}`): an object whose
+/// tag differs from the default's replaces it whole, since its other keys belong to its variant.
+const TAGS: [&str; 2] = ["kind", "mode"];
+
+/// The settings' other spellings (serde aliases), as the file may give them: merged under their
+/// own name, so that the default and the file's value are one setting, not a duplicate.
+const ALIASES: [(&str, &str); 1] = [("steps", "iterations")];
+
+/// Reads settings of type `T` from `path`, each one the file leaves out taken from `defaults`.
+pub fn read<T: Serialize + DeserializeOwned>(path: &Path, defaults: &T) -> Result<T, String> {
     let show = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let text = std::fs::read_to_string(path).map_err(|e| show(&e))?;
+    let given: Value = if path.extension().is_some_and(|e| e == "toml") {
+        toml::from_str(&text).map_err(|e| show(&e))?
+    } else {
+        serde_json::from_str(&text).map_err(|e| show(&e))?
+    };
+    if !given.is_object() {
+        return Err(show(&"the settings must be a table of named settings"));
+    }
+    let mut settings = serde_json::to_value(defaults).map_err(|e| show(&e))?;
+    merge(&mut settings, given);
     let mut unknown = Vec::new();
     let record = |key: serde_ignored::Path<'_>| unknown.push(key.to_string());
-    let is_toml = path.extension().is_some_and(|e| e == "toml");
-    let settings = if is_toml {
-        let deserializer = toml::Deserializer::parse(&text).map_err(|e| show(&e))?;
-        serde_ignored::deserialize(deserializer, record).map_err(|e| show(&e))?
-    } else {
-        let mut deserializer = serde_json::Deserializer::from_str(&text);
-        let settings =
-            serde_ignored::deserialize(&mut deserializer, record).map_err(|e| show(&e))?;
-        deserializer.end().map_err(|e| show(&e))?;
-        settings
-    };
+    let settings = serde_ignored::deserialize(settings, record).map_err(|e| show(&e))?;
     if !unknown.is_empty() {
         return Err(format!(
             "{}: unknown setting{} {}",
@@ -35,4 +47,73 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T, String> {
         ));
     }
     Ok(settings)
+}
+
+/// Puts `given` over `base`: tables key by key, everything else (and a table of another
+/// variant, [`TAGS`]) replaced.
+fn merge(base: &mut Value, given: Value) {
+    match (base, given) {
+        (Value::Object(base), Value::Object(given)) if same_variant(base, &given) => {
+            for (key, value) in given {
+                let key = match ALIASES.iter().find(|(alias, _)| *alias == key) {
+                    Some((_, name)) => name.to_string(),
+                    None => key,
+                };
+                match base.get_mut(&key) {
+                    Some(slot) => merge(slot, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, given) => *base = given,
+    }
+}
+
+/// Whether two tables are the same variant of a tagged setting (or untagged).
+fn same_variant(
+    base: &serde_json::Map<String, Value>,
+    given: &serde_json::Map<String, Value>,
+) -> bool {
+    TAGS.iter()
+        .all(|tag| match (base.get(*tag), given.get(*tag)) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_partial_file_keeps_every_other_default_however_deep() {
+        let mut base = json!({"model": {"hidden": 256, "pattern": "output"}, "batch": 64});
+        merge(&mut base, json!({"model": {"hidden": 16}}));
+        assert_eq!(
+            base,
+            json!({"model": {"hidden": 16, "pattern": "output"}, "batch": 64})
+        );
+    }
+
+    #[test]
+    fn a_tagged_setting_of_another_variant_is_replaced_whole() {
+        let mut base = json!({"schedule": {"kind": "step", "every": 10, "factor": 0.5}});
+        merge(
+            &mut base,
+            json!({"schedule": {"kind": "cosine", "minimum": 0.0}}),
+        );
+        assert_eq!(
+            base,
+            json!({"schedule": {"kind": "cosine", "minimum": 0.0}})
+        );
+        let mut same = json!({"schedule": {"kind": "step", "every": 10, "factor": 0.5}});
+        merge(&mut same, json!({"schedule": {"kind": "step", "every": 5}}));
+        assert_eq!(
+            same,
+            json!({"schedule": {"kind": "step", "every": 5, "factor": 0.5}})
+        );
+    }
 }

@@ -44,7 +44,7 @@ impl<K: CheckpointKind> TaskStart<K> {
             .and_then(|d| d.path.clone());
         let data_path = data.map(Path::to_path_buf).or(recorded);
         let config = match (&resume, &flags.config) {
-            (_, Some(path)) => super::settings::read::<K::Config>(path)?,
+            (_, Some(path)) => super::settings::read(path, &default(data_path.is_some()))?,
             (Some(checkpoint), None) => checkpoint.config.clone(),
             (None, None) => default(data_path.is_some()),
         };

@@ -142,11 +142,14 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
 
     // export: PyTorch's names, the encoding in the metadata.
     let exported = scratch.0.join("model.safetensors");
-    succeeded(classify(&argv!(
+    let export = argv!(
         "export --checkpoint {} --out {}",
         path(&out),
         path(&exported)
-    )));
+    );
+    succeeded(classify(&export));
+    // Written once: the same export again would replace it, so it needs --force.
+    fails(&export, "the file exists; pass --force");
     let bytes = std::fs::read(&exported).unwrap();
     let header_length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let header = String::from_utf8_lossy(&bytes[8..8 + header_length]);

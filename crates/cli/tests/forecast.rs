@@ -108,12 +108,40 @@ fn a_user_trains_evaluates_and_continues_a_csv_series() {
 
     // Exported for PyTorch (scripts/pytorch_forecast.py loads it).
     let exported = scratch.0.join("model.safetensors");
-    succeeded(forecast(&argv!(
+    let export = argv!(
         "export --checkpoint {} --out {}",
         path(&out),
         path(&exported)
-    )));
+    );
+    succeeded(forecast(&export));
     assert!(std::fs::metadata(&exported).unwrap().len() > 1000);
+    // Not into the run directory, and not over a file without --force.
+    fails(&export, "the file exists; pass --force");
+    let inside = argv!(
+        "export --checkpoint {} --out {}/x.st --force",
+        path(&out),
+        path(&out)
+    );
+    fails(&inside, "inside the run directory");
+}
+
+/// A settings file that names one setting of the network keeps every other default of forecast's,
+/// the pattern among them (pattern 2), not those of a bare network (pattern 1).
+#[test]
+fn a_partial_settings_file_keeps_the_other_defaults() {
+    let scratch = Scratch::new("forecast-partial");
+    let settings = scratch.file("partial.json", br#"{"model": {"hidden": 12}}"#);
+    let out = scratch.0.join("run");
+    json(&forecast(&argv!(
+        "train --config {} --out {} --iterations 2 --length 400 --batch 4 --window 10 \
+         --warmup 5 --horizon 10 --json",
+        path(&settings),
+        path(&out)
+    )));
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("last/config.json")).unwrap()).unwrap();
+    assert_eq!(saved["model"]["hidden"], 12, "{saved}");
+    assert_eq!(saved["model"]["pattern"], "output", "{saved}");
 }
 
 #[test]

@@ -357,7 +357,11 @@ fn damaged_checkpoints_are_refused() {
     for command in [
         argv!("sample --checkpoint {}", path(&out)),
         argv!("eval --checkpoint {} --data {}", path(&out), path(&data)),
-        argv!("export --checkpoint {} --out /dev/null/x", path(&out)),
+        argv!(
+            "export --checkpoint {} --out {}",
+            path(&out),
+            path(&scratch.0.join("x.st"))
+        ),
         argv!("train --resume {} --steps 40", path(&out)),
     ] {
         assert_fails(&command, "model.bpk: damaged");
@@ -481,6 +485,42 @@ fn export_follows_links_and_refuses_special_files() {
 
 #[cfg(unix)]
 use std::os::unix::fs::FileTypeExt;
+
+#[test]
+fn export_never_replaces_a_file_or_writes_into_the_run() {
+    let (scratch, data) = Scratch::with_corpus("export-owned");
+    let out = scratch.0.join("r");
+    ok(train(&data, &out, "2", ""));
+    // A file of the user's (here, the training data) is not replaced without --force.
+    let before = std::fs::read(&data).unwrap();
+    let export = |to: &Path, extra: &str| {
+        argv!(
+            "export --checkpoint {} --out {} {extra}",
+            path(&out),
+            path(to)
+        )
+    };
+    let stderr = assert_fails_with(&export(&data, ""), "the file exists; pass --force", 1);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(std::fs::read(&data).unwrap(), before);
+    let mine = scratch.0.join("mine.st");
+    std::fs::write(&mine, b"mine").unwrap();
+    ok(run(&export(&mine, "--force")));
+    assert!(std::fs::metadata(&mine).unwrap().len() > 1000);
+    // The run's own files are never an output, --force or not, from the run or a checkpoint.
+    let weights = out.join("last").join("model.bpk");
+    let checkpoint = std::fs::read(&weights).unwrap();
+    assert_fails(&export(&weights, "--force"), "inside the run directory");
+    assert_fails(&export(&out.join("new.st"), ""), "inside the run directory");
+    let from_last = argv!(
+        "export --checkpoint {} --out {}",
+        path(&out.join("last")),
+        path(&out.join("x.st"))
+    );
+    assert_fails(&from_last, "inside the run directory");
+    assert_eq!(std::fs::read(&weights).unwrap(), checkpoint);
+    assert!(!out.join("new.st").exists() && !out.join("x.st").exists());
+}
 
 #[test]
 fn smaller_cases_give_one_clear_line() {

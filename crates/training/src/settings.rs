@@ -202,6 +202,7 @@ macro_rules! settings_with_loop {
             $($(#[$field_meta])* pub $field: $type,)*
             /// Total optimiser iterations of the run (a resumed run continues up to this).
             /// Settings files may spell it `steps`, the familiar name.
+            // unroll-cli's settings reader lists this alias too (`settings::ALIASES`).
             #[serde(alias = "steps")]
             pub iterations: u64,
             /// The optimiser.

@@ -145,11 +145,16 @@ fn training_setup(args: &TrainArgs) -> Result<TrainingSetup, Error> {
         .as_deref()
         .map(|dir| Checkpoint::open(dir, Which::Last))
         .transpose()?;
+    // Without a file, or under the settings a file leaves out: the built-in corpus's
+    // defaults, or the defaults for a user's text.
+    let defaults = || match args.data {
+        None => cli::builtin_defaults(),
+        Some(_) => TrainingConfig::default(),
+    };
     let mut config = match (&resume, &args.common.config) {
-        (_, Some(path)) => crate::settings::read::<TrainingConfig>(path)?,
+        (_, Some(path)) => crate::settings::read(path, &defaults())?,
         (Some(checkpoint), None) => checkpoint.config.clone(),
-        (None, None) if args.data.is_none() => cli::builtin_defaults(),
-        (None, None) => TrainingConfig::default(),
+        (None, None) => defaults(),
     };
     args.apply(&mut config)?;
     if let Some(checkpoint) = &resume {
@@ -447,6 +452,7 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
 }
 
 fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
+    args.check_output()?;
     let checkpoint = Checkpoint::open(&args.from.checkpoint, args.from.which())?;
     let model = checkpoint.model::<Inference>(&crate::device::open()?)?;
     let format = args.format;

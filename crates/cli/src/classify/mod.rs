@@ -472,6 +472,7 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
 }
 
 fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
+    args.check_output()?;
     let checkpoint = SequenceCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let model = checkpoint.model::<Inference>(&crate::device::open()?)?;
     let entries = vec![

@@ -376,6 +376,7 @@ fn run_generate(args: GenerateArgs) -> Result<ExitCode, Error> {
 }
 
 fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
+    args.check_output()?;
     let checkpoint = ForecastCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let model = checkpoint.model::<Inference>(&crate::device::open()?)?;
     let entries = vec![
