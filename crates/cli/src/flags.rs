@@ -201,11 +201,18 @@ impl TrainingFlags {
             row(
                 "--optimizer",
                 self.optimizer.is_some(),
-                lower(&run.2),
-                lower(&now.2),
+                flag_value(&run.2),
+                flag_value(&now.2),
             ),
         ]
     }
+}
+
+/// A value as its flag spells it (`gaussian-nll`, `rmsprop`), for messages that name a setting.
+pub fn flag_value(value: &impl ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_string())
 }
 
 /// A setting a resumed run fixes: the flag, whether the command line gave it (else it came from

@@ -62,6 +62,15 @@ fn a_user_trains_evaluates_and_continues_a_csv_series() {
         &argv!("train --resume {} --hidden 32", path(&out)),
         "--hidden cannot change when resuming",
     );
+    // Settings are named as the flags spell them, in messages too.
+    let changed = fails(
+        &argv!("train --resume {} --loss gaussian-nll", path(&out)),
+        "--loss cannot change when resuming",
+    );
+    assert!(
+        changed.contains("mse") && changed.contains("gaussian-nll"),
+        "{changed}"
+    );
 
     // Scored on the whole file, with the run's open-loop settings unless told otherwise.
     let scored = json(&forecast(&argv!(

@@ -9,7 +9,7 @@ use unroll::training::{
 };
 
 pub use crate::flags::ExportArgs;
-use crate::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change, set};
+use crate::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change, flag_value, set};
 
 /// Character-level recurrent language models: train, sample, evaluate, export.
 ///
@@ -260,8 +260,8 @@ impl TrainArgs {
         let mut fixed = vec![Fixed {
             flag: "--pattern",
             given: self.pattern.is_some(),
-            old: format!("{:?}", run.model.pattern).to_lowercase(),
-            new: format!("{:?}", config.model.pattern).to_lowercase(),
+            old: flag_value(&run.model.pattern),
+            new: flag_value(&config.model.pattern),
         }];
         fixed.extend(self.common.fixed(
             (&run.model, run.symbols, run.optimizer),

@@ -10,7 +10,7 @@ use unroll::training::forecast::{
 use unroll::training::{CurriculumSchedule, Pattern, SamplingSchedule};
 
 pub use crate::flags::ExportArgs;
-use crate::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change, set};
+use crate::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change, flag_value, set};
 
 /// Real-valued sequences forecast by pattern 2 (or pattern 1) fed back its own outputs: train,
 /// evaluate one step ahead and open loop, forecast, and study what the training strategies do
@@ -276,14 +276,14 @@ impl TrainArgs {
         fixed.push(Fixed {
             flag: "--pattern",
             given: self.pattern.is_some(),
-            old: format!("{:?}", run.model.pattern).to_lowercase(),
-            new: format!("{:?}", config.model.pattern).to_lowercase(),
+            old: flag_value(&run.model.pattern),
+            new: flag_value(&config.model.pattern),
         });
         fixed.push(Fixed {
             flag: "--loss",
             given: self.loss.is_some(),
-            old: format!("{:?}", run.loss),
-            new: format!("{:?}", config.loss),
+            old: flag_value(&run.loss),
+            new: flag_value(&config.loss),
         });
         fixed.push(Fixed {
             flag: "--seed",

@@ -182,7 +182,7 @@ fn describe(
         ""
     };
     note(format!(
-        "{what}: {} columns ({}), {train} training and {validation} validation steps; pattern {}, hidden {}, window {}, batch {}, {} iterations, {}, {:?}{through}",
+        "{what}: {} columns ({}), {train} training and {validation} validation steps; pattern {}, hidden {}, window {}, batch {}, {} iterations, {}, loss {}{through}",
         standardization.width(),
         standardization.columns.join(", "),
         pattern_number(config),
@@ -191,7 +191,7 @@ fn describe(
         config.batch,
         config.iterations,
         config.strategy.name(),
-        config.loss,
+        crate::flags::flag_value(&config.loss),
     ));
 }
 
