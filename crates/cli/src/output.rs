@@ -54,3 +54,18 @@ fn inside(target: &Path, root: &Path) -> bool {
         .canonicalize()
         .is_ok_and(|parent| parent.starts_with(root))
 }
+
+/// Checks `--plot` before any work is done: a name ending in `.png` (the one format drawn), and
+/// [`checked_output`]'s rules (not inside the run read, an existing file only with `force`).
+pub fn checked_plot(path: &Path, force: bool, run: &Path) -> Result<(), String> {
+    if !path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"))
+    {
+        return Err(format!(
+            "--plot {}: pictures are drawn as PNG; name a file ending in .png",
+            path.display()
+        ));
+    }
+    checked_output(path, "--plot", force, Some(run)).map(|_| ())
+}

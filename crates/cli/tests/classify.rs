@@ -137,6 +137,23 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
         "{shown}"
     );
     assert!(picture.is_file());
+    // The picture is the user's now: drawn again only with --force, and only as PNG.
+    let again = argv!(
+        "eval --checkpoint {} --data {} --plot {}",
+        path(&out),
+        path(&data),
+        path(&picture)
+    );
+    fails(&again, "the file exists; pass --force");
+    succeeded(classify(&[again, vec!["--force".into()]].concat()));
+    let text_plot = scratch.0.join("confusion.txt");
+    let as_text = argv!(
+        "eval --checkpoint {} --data {} --plot {}",
+        path(&out),
+        path(&data),
+        path(&text_plot)
+    );
+    fails(&as_text, "name a file ending in .png");
 
     predict_from_open_stdin(&out);
 

@@ -67,9 +67,13 @@ pub struct EvalArgs {
     /// The samples to score (every one of them), in the training data's format.
     #[arg(long)]
     pub data: PathBuf,
-    /// Also draw the confusion matrix into this PNG file (classifiers).
+    /// Also draw the confusion matrix into this PNG file (classifiers), after the scores are
+    /// printed.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Replace --plot if it exists.
+    #[arg(long)]
+    pub force: bool,
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,

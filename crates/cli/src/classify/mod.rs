@@ -336,6 +336,9 @@ fn print_builtin(rows: &[serde_json::Value]) {
 }
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
+    if let Some(plot) = &args.plot {
+        crate::output::checked_plot(plot, args.force, &args.from.checkpoint)?;
+    }
     let checkpoint = SequenceCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let classes = checkpoint.encoding.kind() == TargetKind::Class;
     let examples = read_examples(&args.data, classes, checkpoint.config.symbols)?;
@@ -344,9 +347,6 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     let model = checkpoint.model::<Inference>(&device)?;
     let outputs = predict(&model, &samples.inputs, checkpoint.config.batch, &device)?;
     let scores = score(&checkpoint.encoding, &samples, &outputs);
-    if let (Some(path), SequenceScores::Classification(s)) = (&args.plot, &scores) {
-        plot_confusion(s, path)?;
-    }
     if args.json {
         let counted = ("samples", samples.len());
         print(scores_json(&scores, &checkpoint.path, &args.data, counted)?);
@@ -354,6 +354,10 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         let data = args.data.display();
         print(format!("{data}: {} samples scored", samples.len()));
         print_scores(&scores);
+    }
+    // Drawn last: a picture that cannot be written loses no score.
+    if let (Some(path), SequenceScores::Classification(s)) = (&args.plot, &scores) {
+        plot_confusion(s, path)?;
     }
     Ok(ExitCode::SUCCESS)
 }

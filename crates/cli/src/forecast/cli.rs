@@ -164,9 +164,13 @@ pub struct EvalArgs {
     /// Open loop: starting points (default: the run's).
     #[arg(long)]
     pub starts: Option<usize>,
-    /// Also draw the open-loop NRMSE against the horizon into this PNG file.
+    /// Also draw the open-loop NRMSE against the horizon into this PNG file, after the scores
+    /// are printed.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Replace --plot if it exists.
+    #[arg(long)]
+    pub force: bool,
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,

@@ -280,6 +280,9 @@ fn scored_rows(
 }
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
+    if let Some(plot) = &args.plot {
+        crate::output::checked_plot(plot, args.force, &args.from.checkpoint)?;
+    }
     let checkpoint = ForecastCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let rows = scored_rows(&checkpoint, args.data.as_ref())?;
     let mut config = checkpoint.config.clone();
@@ -298,9 +301,6 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         &open_loop(&config, &checkpoint.encoding),
         &device,
     )?;
-    if let Some(path) = &args.plot {
-        plot_scores(&[("open loop", &scores)], path)?;
-    }
     if args.json {
         let counted = ("steps", rows.len());
         print(scores_json(&scores, &checkpoint.path, &args.data, counted)?);
@@ -317,6 +317,10 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
             config.horizon
         ));
         print_scores(&scores);
+    }
+    // Drawn last: a picture that cannot be written loses no score.
+    if let Some(path) = &args.plot {
+        plot_scores(&[("open loop", &scores)], path)?;
     }
     Ok(ExitCode::SUCCESS)
 }
