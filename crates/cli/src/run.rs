@@ -36,6 +36,12 @@ pub fn run_directory(
         (None, Some((checkpoint, _))) => run_of(checkpoint),
         (None, None) => fresh_run_directory(&PathBuf::from("runs").join(name)),
     };
+    if out.exists() && !out.is_dir() {
+        return Err(format!(
+            "--out {} is a file, not a run directory: name a directory (it is made if missing)",
+            out.display()
+        ));
+    }
     if let Some((checkpoint, iteration)) = resumed
         && !is_last_of(checkpoint, &out)
         && run_of(checkpoint).canonicalize().ok() == out.canonicalize().ok()

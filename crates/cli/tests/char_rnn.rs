@@ -146,6 +146,16 @@ fn user_errors_are_one_clear_line() {
         ),
         "epsilon",
     );
+    // --out names a file: said so, and the file is left as it was.
+    assert_fails(
+        &argv!(
+            "train --data {} --out {} --steps 1",
+            path(&data),
+            path(&data)
+        ),
+        "is a file, not a run directory",
+    );
+    assert_eq!(std::fs::read_to_string(&data).unwrap(), corpus_text());
     let nowhere = scratch.0.join("no-such-run");
     assert_fails(
         &argv!("sample --checkpoint {}", path(&nowhere)),

@@ -161,6 +161,12 @@ fn mistakes_with_the_data_are_one_error_line() {
         &argv!("train --data {}", path(&bad)),
         "bad.csv:3: value 2 (\"x\") is not a finite number",
     );
+    // --out names a file (here the data): said so, the file left as it was.
+    fails(
+        &argv!("train --out {}", path(&bad)),
+        "is a file, not a run directory",
+    );
+    assert_eq!(std::fs::read(&bad).unwrap(), b"a,b\n1,2\n3,x\n");
     let ragged = scratch.file("ragged.csv", b"1,2\n3\n");
     fails(&argv!("train --data {}", path(&ragged)), "ragged.csv:2");
     let short = scratch.file("short.csv", b"1,2\n3,4\n5,7\n");
