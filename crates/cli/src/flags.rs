@@ -335,7 +335,6 @@ impl ExportArgs {
     /// Checks --out before anything is read: not inside the run exported, and not an existing
     /// file unless --force.
     pub fn check_output(&self) -> Result<(), String> {
-        crate::output::checked_output(&self.out, "--out", self.force, Some(&self.from.checkpoint))
-            .map(|_| ())
+        crate::output::check_output(&self.out, "--out", self.force, &self.from.checkpoint)
     }
 }

@@ -5,17 +5,12 @@ use std::path::{Path, PathBuf};
 
 use unroll::training::durable::write_target;
 
-/// The file `path` (named by `flag`) resolves to, through its links, once it is safe to write:
-/// refused when it lies inside the run read (`run`: a run directory, or one of its checkpoint
+/// Checks that the file `path` (named by `flag`) may be written, through its links: refused
+/// when it lies inside the run read (`run`: a run directory, or one of its checkpoint
 /// directories), whatever `force` says, and when it exists, unless `force`.
-pub fn checked_output(
-    path: &Path,
-    flag: &str,
-    force: bool,
-    run: Option<&Path>,
-) -> Result<PathBuf, String> {
+pub fn check_output(path: &Path, flag: &str, force: bool, run: &Path) -> Result<(), String> {
     let target = write_target(path).map_err(|e| e.to_string())?;
-    if let Some(run) = run.and_then(run_root)
+    if let Some(run) = run_root(run)
         && inside(&target, &run)
     {
         return Err(format!(
@@ -30,7 +25,7 @@ pub fn checked_output(
             path.display()
         ));
     }
-    Ok(target)
+    Ok(())
 }
 
 /// The run directory `dir` belongs to, resolved: `dir` itself, or its parent when `dir` is one
@@ -56,8 +51,8 @@ fn inside(target: &Path, root: &Path) -> bool {
 }
 
 /// Checks `--plot` before any work is done: a name ending in `.png` (the one format drawn), and
-/// [`checked_output`]'s rules (not inside the run read, an existing file only with `force`).
-pub fn checked_plot(path: &Path, force: bool, run: &Path) -> Result<(), String> {
+/// [`check_output`]'s rules (not inside the run read, an existing file only with `force`).
+pub fn check_plot(path: &Path, force: bool, run: &Path) -> Result<(), String> {
     if !path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("png"))
@@ -67,5 +62,5 @@ pub fn checked_plot(path: &Path, force: bool, run: &Path) -> Result<(), String> 
             path.display()
         ));
     }
-    checked_output(path, "--plot", force, Some(run)).map(|_| ())
+    check_output(path, "--plot", force, run)
 }

@@ -455,12 +455,11 @@ fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
     args.check_output()?;
     let checkpoint = Checkpoint::open(&args.from.checkpoint, args.from.which())?;
     let model = checkpoint.model::<Inference>(&crate::device::open()?)?;
-    let format = args.format;
     export(
         &model,
         &checkpoint.vocabulary,
         &checkpoint.config,
-        format,
+        args.format,
         &args.out,
     )?;
     print(format!("wrote {}", args.out.display()));

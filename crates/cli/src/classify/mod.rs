@@ -337,7 +337,7 @@ fn print_builtin(rows: &[serde_json::Value]) {
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     if let Some(plot) = &args.plot {
-        crate::output::checked_plot(plot, args.force, &args.from.checkpoint)?;
+        crate::output::check_plot(plot, args.force, &args.from.checkpoint)?;
     }
     let checkpoint = SequenceCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let classes = checkpoint.encoding.kind() == TargetKind::Class;

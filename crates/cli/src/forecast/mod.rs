@@ -281,7 +281,7 @@ fn scored_rows(
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     if let Some(plot) = &args.plot {
-        crate::output::checked_plot(plot, args.force, &args.from.checkpoint)?;
+        crate::output::check_plot(plot, args.force, &args.from.checkpoint)?;
     }
     let checkpoint = ForecastCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let rows = scored_rows(&checkpoint, args.data.as_ref())?;
