@@ -150,8 +150,8 @@ fn pattern_1_forward_and_gradients_on_both_paths() {
         );
         assert_close(
             &format!("{what} state"),
-            &values(cpu_out.state),
-            &values(gpu_out.state),
+            &values(cpu_out.state.packed()),
+            &values(gpu_out.state.packed()),
         );
         assert_agree(&what, (&cpu_model, cpu_loss), (&gpu_model, gpu_loss));
     }
@@ -178,7 +178,11 @@ fn training_passes_agree() {
             ids(batch, time, vocab, 2, &gpu()),
         )
         .unwrap();
-    assert_close("forward_loss state", &values(cpu_state), &values(gpu_state));
+    assert_close(
+        "forward_loss state",
+        &values(cpu_state.packed()),
+        &values(gpu_state.packed()),
+    );
     assert_agree(
         "forward_loss",
         (&cpu_model, cpu_losses),
@@ -522,20 +526,26 @@ fn forecasters_agree() {
 /// the CPU.
 #[test]
 fn gated_stacks_agree() {
-    use unroll::model::{GatedCell, GatedStack, GatedStackConfig};
+    use unroll::model::{HiddenStack, HiddenStackConfig, InputEncoding, RecurrencePath};
     let _turn = turn();
     let (batch, time, input, hidden) = (3, 6, 4, 5);
     let data: Vec<f32> = (0..batch * time * input)
         .map(|i| (0.61 * i as f32).sin())
         .collect();
-    for cell in [GatedCell::Lstm, GatedCell::Gru] {
-        let config = GatedStackConfig::new(cell, input, hidden).with_num_layers(2);
-        let cpu: GatedStack<Cpu> = config.init(&Default::default());
-        let gpu_stack: GatedStack<Gpu> = transfer(&cpu, config.init(&gpu()));
+    for cell in [RecurrentCell::Lstm, RecurrentCell::Gru] {
+        // The cells step by step, on Burn's operations on either side.
+        let config = HiddenStackConfig::new(InputEncoding::Dense { d_input: input }, hidden)
+            .with_cell(cell)
+            .with_num_layers(2)
+            .with_path(RecurrencePath::Unrolled);
+        let cpu: HiddenStack<Cpu> = config.init(&Default::default());
+        let gpu_stack: HiddenStack<Gpu> = transfer(&cpu, config.init(&gpu()));
         let x = TensorData::new(data.clone(), [batch, time, input]);
-        let (cpu_outputs, cpu_state) =
-            cpu.forward(Tensor::from_data(x.clone(), &Default::default()), None);
-        let (outputs, state) = gpu_stack.forward(Tensor::from_data(x, &gpu()), None);
+        let cpu_x = SequenceInput::Dense(Tensor::from_data(x.clone(), &Default::default()));
+        let cpu_zero = cpu.zero_state(batch, &Default::default());
+        let (cpu_outputs, cpu_state) = cpu.forward(cpu_x, cpu_zero, None);
+        let gpu_x = SequenceInput::Dense(Tensor::from_data(x, &gpu()));
+        let (outputs, state) = gpu_stack.forward(gpu_x, gpu_stack.zero_state(batch, &gpu()), None);
         let what = format!("{cell:?}");
         assert_close(
             &what,
@@ -553,4 +563,39 @@ fn gated_stacks_agree() {
         let gpu_loss = outputs.powf_scalar(2.0).sum() + state.hidden.sum();
         assert_agree(&what, (&cpu, cpu_loss), (&gpu_stack, gpu_loss));
     }
+}
+
+/// A stack run backward in time, each row within its own length (the reversal is a gather on
+/// either side): outputs, final state and every gradient on wgpu against the CPU.
+#[test]
+fn backward_direction_agrees() {
+    use unroll::model::Direction;
+    let _turn = turn();
+    let (vocab, batch, time) = (6, 3, 7);
+    let lengths = [7, 4, 1];
+    let config = HiddenRecurrentConfig::new(
+        token_stack(vocab, 5, 2)
+            .with_cell(RecurrentCell::Lstm)
+            .with_direction(Direction::Backward),
+        vocab,
+    );
+    let (cpu_model, gpu_model) = on_both!(config);
+    let summarizer = SequenceSummarizerConfig::new(config.hidden.clone(), vocab);
+    let (cpu_summarizer, gpu_summarizer) = on_both!(summarizer);
+    let cpu_ids = || SequenceInput::Tokens(ids(batch, time, vocab, 3, &Default::default()));
+    let gpu_ids = || SequenceInput::Tokens(ids(batch, time, vocab, 3, &gpu()));
+    let cpu_out = cpu_model.forward(cpu_ids(), None).unwrap();
+    let gpu_out = gpu_model.forward(gpu_ids(), None).unwrap();
+    assert_agree(
+        "backward logits",
+        (&cpu_model, cpu_out.logits),
+        (&gpu_model, gpu_out.logits),
+    );
+    let cpu_summary = cpu_summarizer.forward(cpu_ids(), Some(&lengths)).unwrap();
+    let gpu_summary = gpu_summarizer.forward(gpu_ids(), Some(&lengths)).unwrap();
+    assert_agree(
+        "backward summary",
+        (&cpu_summarizer, cpu_summary),
+        (&gpu_summarizer, gpu_summary),
+    );
 }

@@ -10,11 +10,12 @@ use burn::tensor::{Int, Tensor, backend::Backend};
 
 use crate::error::shape_error;
 use crate::fused::cross_entropy::log_softmax_losses;
-use crate::fused::rollout::{FeedingPlan, HiddenRollout, LayerWeights, generic_loop};
-use crate::fused::{RecurrenceBackend, output_row_cross_entropy, tanh_recurrence_loss};
+use crate::fused::rollout::{FeedingPlan, HiddenRollout, generic_loop};
+use crate::fused::{RecurrenceBackend, output_row_cross_entropy};
 use crate::input::{SequenceInput, StepInput};
 use crate::loss::{check_targets, output_bias};
-use crate::recurrence::{GatedStack, GatedState, HiddenStack, HiddenStackConfig, RecurrencePath};
+use crate::recurrence::{Cell, HiddenStack, HiddenStackConfig, HiddenState, RecurrencePath};
+use crate::recurrence::{Direction, OutputLoss, Rows};
 use crate::setting::at_least_one;
 
 /// Configuration of a [`HiddenRecurrent`] network: a [`HiddenStackConfig`] and the size of the
@@ -71,7 +72,7 @@ crate::setting::init_or_panic!(HiddenRecurrentConfig => HiddenRecurrent);
 /// assert_eq!(second.logits.dims(), [5, 20, 2]);
 /// let x = StepInput::Dense(Tensor::<B, 2>::ones([5, 3], &device));
 /// let (logits, state) = model.step(x, Some(second.state))?;
-/// assert_eq!((logits.dims(), state.dims()), ([5, 2], [1, 5, 8]));
+/// assert_eq!((logits.dims(), state.dims()), ([5, 2], [1, 5, 8])); // h: [num_layers, batch, d_hidden]
 /// logits.sum().backward();
 /// # Ok::<(), unroll_model::ModelError>(())
 /// ```
@@ -88,10 +89,9 @@ pub struct HiddenRecurrent<B: Backend> {
 pub struct RecurrentOutput<B: Backend> {
     /// `o(1) … o(τ)`, the unnormalised log-probabilities, `[batch, time, d_output]`.
     pub logits: Tensor<B, 3>,
-    /// The final state of every layer, `h(τ)` (and `c(τ)` for an LSTM: see
-    /// [`HiddenStack::state_dims`]): pass it to the next call to carry the state across windows
-    /// (detach it first to truncate back-propagation).
-    pub state: Tensor<B, 3>,
+    /// The final state of every layer, `h(τ)` (and `c(τ)` for an LSTM): pass it to the next
+    /// call to carry the state across windows (detach it first to truncate back-propagation).
+    pub state: HiddenState<B>,
 }
 
 impl<B: Backend> HiddenRecurrent<B> {
@@ -117,7 +117,7 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
     pub fn forward(
         &self,
         input: SequenceInput<B>,
-        state: Option<Tensor<B, 3>>,
+        state: Option<HiddenState<B>>,
     ) -> crate::Result<RecurrentOutput<B>> {
         let [batch, time] = input.check(&self.hidden.input, self.hidden.id_check)?;
         let device = self.output.weight.device();
@@ -148,9 +148,9 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
     pub fn forward_loss(
         &self,
         input: SequenceInput<B>,
-        state: Option<Tensor<B, 3>>,
+        state: Option<HiddenState<B>>,
         targets: Tensor<B, 2, Int>,
-    ) -> crate::Result<(Tensor<B, 2>, Tensor<B, 3>)> {
+    ) -> crate::Result<(Tensor<B, 2>, HiddenState<B>)> {
         let [batch, time] = input.check(&self.hidden.input, self.hidden.id_check)?;
         check_targets(
             &targets,
@@ -158,8 +158,11 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
             self.d_output(),
             self.hidden.id_check,
         )?;
-        if self.hidden.path == RecurrencePath::Unrolled {
-            // The reference: logits, then the loss from Burn's log-softmax and gather.
+        if self.hidden.path == RecurrencePath::Unrolled
+            || self.hidden.direction == Direction::Backward
+        {
+            // The reference (and a backward stack's way, which has no fused loss): logits, then
+            // the loss from Burn's log-softmax and gather.
             let out = self.forward(input, state)?;
             let rows = batch * time;
             let logits = out.logits.reshape([rows, self.d_output()]);
@@ -169,35 +172,47 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
         let device = self.output.weight.device();
         let state = self.hidden.check_state(state, batch, &device)?;
         let targets = targets.swap_dims(0, 1).reshape([time * batch]);
-        if let Some(gated) = &self.hidden.gated {
-            // The gated recurrence, then the output layer and the loss fused over all steps,
-            // reading the states straight from the top layer's output (the LSTM's ends with
-            // `c(τ)`, which the loss skips).
-            let state = GatedState::unpacked(state, gated.cell());
-            let (outputs, state) = gated.forward_fused_outputs(input, state, None);
-            let rows = outputs.dims()[0] * batch;
-            let losses = output_row_cross_entropy(
-                outputs.reshape([rows, self.hidden.d_hidden()]),
-                self.output.weight.val(),
-                output_bias(&self.output),
-                targets,
-            );
-            return Ok((
-                losses.reshape([time, batch]).swap_dims(0, 1),
-                state.packed(),
-            ));
-        }
-        let (losses, state) = self.hidden.forward_fused_with(input, state, None, |top| {
-            tanh_recurrence_loss(
-                top.projected,
-                top.initial,
-                top.recurrent_weight,
-                self.output.weight.val(),
-                output_bias(&self.output),
-                targets,
-            )
-        });
-        Ok((losses.reshape([time, batch]).swap_dims(0, 1), state))
+        // Every layer below the top runs its fused recurrence; the top one fuses the output
+        // layer and the loss into its own when its cell has such an operation (tanh).
+        let (rows, mut finals) = self.hidden.fused_below_top(input, &state, None);
+        let top = self.hidden.layers.len() - 1;
+        let top_layer = &self.hidden.layers[top];
+        let output = || (self.output.weight.val(), output_bias(&self.output));
+        let sequence = Rows {
+            rows,
+            time_batch: [time, batch],
+            initial: state.layer(top),
+            lengths: None,
+        };
+        let loss = OutputLoss {
+            output: Box::new(output),
+            targets: targets.clone(),
+        };
+        let losses = match top_layer.fused_loss(sequence, loss) {
+            Ok((losses, last)) => {
+                finals.push(last);
+                losses
+            }
+            Err(sequence) => {
+                // The recurrence, then the output layer and the loss fused over all steps,
+                // reading the states straight from the top layer's output (the LSTM's ends
+                // with `c(τ)`, which the loss skips).
+                let (outputs, last) = top_layer.fused(sequence);
+                finals.push(last);
+                let rows = outputs.dims()[0] * batch;
+                let (weight, bias) = output();
+                output_row_cross_entropy(
+                    outputs.reshape([rows, self.hidden.d_hidden()]),
+                    weight,
+                    bias,
+                    targets,
+                )
+            }
+        };
+        Ok((
+            losses.reshape([time, batch]).swap_dims(0, 1),
+            HiddenState::of_layers(finals),
+        ))
     }
 
     /// The symbol every step of a window is fed under `plan`: the true symbol, or the model's own
@@ -217,7 +232,7 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
     pub fn fed_symbols(
         &self,
         truth: Tensor<B, 2, Int>,
-        state: Option<Tensor<B, 3>>,
+        state: Option<HiddenState<B>>,
         plan: &FeedingPlan,
     ) -> crate::Result<Tensor<B, 2, Int>> {
         let [batch, time] = truth.dims();
@@ -226,6 +241,7 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
             // Nothing to decide: the training pass that follows checks the ids.
             return Ok(truth);
         }
+        self.hidden.check_stepwise()?;
         let input = SequenceInput::Tokens(truth);
         input.check(&self.hidden.input, self.hidden.id_check)?;
         let SequenceInput::Tokens(truth) = input else {
@@ -240,43 +256,39 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
         }
         let device = self.output.weight.device();
         let initial = self.hidden.check_state(state, batch, &device)?.detach();
-        if let Some(gated) = &self.hidden.gated {
-            return Ok(self.gated_fed_symbols(gated, truth, initial, plan));
-        }
-        let layers = self
+        // The CPU kernel when every layer's cell has one (tanh), otherwise step by step.
+        let layers: Option<Vec<_>> = self
             .hidden
             .layers
             .iter()
-            .map(|layer| LayerWeights {
-                input_weight: layer.input_weight.val().detach(),
-                bias: layer.bias.val().detach(),
-                recurrent_weight: layer.recurrent_weight.val().detach(),
-            })
+            .map(Cell::rollout_weights)
             .collect();
+        let Some(layers) = layers else {
+            return Ok(self.stepwise_fed_symbols(truth, initial, plan));
+        };
         let rollout = HiddenRollout {
             layers,
             output_weight: self.output.weight.val().detach(),
             output_bias: output_bias(&self.output).detach(),
-            initial,
+            initial: initial.hidden,
             truth,
         };
         Ok(B::hidden_rollout(rollout, plan))
     }
 
-    /// [`HiddenRecurrent::fed_symbols`] for a gated stack, step by step on Burn's operations
-    /// with every weight detached.
-    fn gated_fed_symbols(
+    /// [`HiddenRecurrent::fed_symbols`] step by step on Burn's operations, with every weight
+    /// detached.
+    fn stepwise_fed_symbols(
         &self,
-        gated: &GatedStack<B>,
         truth: Tensor<B, 2, Int>,
-        initial: Tensor<B, 3>,
+        initial: HiddenState<B>,
         plan: &FeedingPlan,
     ) -> Tensor<B, 2, Int> {
-        let gated = gated.clone().no_grad();
+        let hidden = self.hidden.clone().no_grad();
         let output = self.output.clone().no_grad();
-        let mut state = GatedState::unpacked(initial, gated.cell());
+        let mut state = initial;
         generic_loop(truth, plan, |_, symbols| {
-            let (top, next) = gated.step(StepInput::Tokens(symbols), state.clone(), false);
+            let (top, next) = hidden.step_with(StepInput::Tokens(symbols), state.clone(), false);
             state = next;
             output.forward(top)
         })
@@ -291,9 +303,10 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
     pub fn step(
         &self,
         input: StepInput<B>,
-        state: Option<Tensor<B, 3>>,
-    ) -> crate::Result<(Tensor<B, 2>, Tensor<B, 3>)> {
+        state: Option<HiddenState<B>>,
+    ) -> crate::Result<(Tensor<B, 2>, HiddenState<B>)> {
         let batch = input.check(&self.hidden.input, self.hidden.id_check)?;
+        self.hidden.check_stepwise()?;
         let device = self.output.weight.device();
         let state = self.hidden.check_state(state, batch, &device)?;
         let (top, state) = self.hidden.step(input, state);
@@ -385,11 +398,17 @@ mod tests {
         assert!(matches!(error, ModelError::InputKind { .. }), "{error}");
 
         let x = Tensor::<B, 3>::zeros([2, 5, 3], &device);
-        let wrong_state = Tensor::<B, 3>::zeros([1, 2, 4], &device);
+        let wrong_state = HiddenState::zeros(1, 2, 4, false, &device);
         let error = model
-            .forward(SequenceInput::Dense(x), Some(wrong_state))
+            .forward(SequenceInput::Dense(x.clone()), Some(wrong_state))
             .unwrap_err();
         assert!(error.to_string().contains("state"), "{error}");
+        // A tanh state has no c.
+        let with_cell = HiddenState::zeros(2, 2, 4, true, &device);
+        let error = model
+            .forward(SequenceInput::Dense(x), Some(with_cell))
+            .unwrap_err();
+        assert!(error.to_string().contains("state.cell"), "{error}");
 
         let empty = Tensor::<B, 3>::zeros([2, 0, 3], &device);
         assert!(model.forward(SequenceInput::Dense(empty), None).is_err());

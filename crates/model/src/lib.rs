@@ -33,7 +33,7 @@
 //! let inputs = Tensor::<B, 2, Int>::zeros([4, 7], &device); // [batch, time] ids
 //! let out = model.forward(SequenceInput::Tokens(inputs.clone()), None)?;
 //! assert_eq!(out.logits.dims(), [4, 7, 10]); // [batch, time, d_output]
-//! assert_eq!(out.state.dims(), [2, 4, 32]); // [num_layers, batch, d_hidden]
+//! assert_eq!(out.state.hidden.dims(), [2, 4, 32]); // h: [num_layers, batch, d_hidden]
 //!
 //! let targets = Tensor::<B, 2, Int>::ones([4, 7], &device);
 //! let (losses, _) = model.forward_loss(SequenceInput::Tokens(inputs), None, targets)?;
@@ -65,8 +65,8 @@ pub use input::{InputEncoding, SequenceInput, StepInput};
 pub use loss::step_cross_entropy;
 pub use output_recurrent::{Feedback, FeedbackSequence, OutputRecurrent, OutputRecurrentConfig};
 pub use recurrence::{
-    GatedCell, GatedLayer, GatedStack, GatedStackConfig, GatedState, GruCell, GruCellConfig,
-    HiddenStack, HiddenStackConfig, LstmCell, LstmCellConfig, LstmState, RecurrencePath,
+    Cell, CellKind, Direction, GruCell, GruCellConfig, HiddenStack, HiddenStackConfig, HiddenState,
+    Layer, LayerState, LstmCell, LstmCellConfig, LstmState, PytorchParameters, RecurrencePath,
     RecurrentCell, TanhRecurrence, TanhRecurrenceConfig,
 };
 pub use sequence_summarizer::{SequenceSummarizer, SequenceSummarizerConfig};

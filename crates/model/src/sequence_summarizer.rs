@@ -108,7 +108,7 @@ impl<B: RecurrenceBackend> SequenceSummarizer<B> {
         let device = self.output.weight.device();
         let state = self.hidden.zero_state(batch, &device);
         let (_, state) = self.hidden.forward_time_major(input, state, lengths);
-        Ok(self.hidden.top_hidden(state))
+        Ok(state.top_hidden())
     }
 }
 

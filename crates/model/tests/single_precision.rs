@@ -92,7 +92,7 @@ fn pattern_1<B: AutodiffBackend + RecurrenceBackend>() {
                 .forward_loss(SequenceInput::Tokens(inputs.clone()), None, targets.clone())
                 .unwrap();
             let loss_values: Vec<f32> = losses.clone().into_data().iter::<f32>().collect();
-            let state: Vec<f32> = state.into_data().iter::<f32>().collect();
+            let state: Vec<f32> = state.packed().into_data().iter::<f32>().collect();
             let grads = losses.sum().backward();
             (loss_values, state, gradients(model, &grads))
         };

@@ -89,7 +89,8 @@ pub struct Progress {
     /// divergence guard watches.
     #[serde(default)]
     pub smoothed_loss: Option<f64>,
-    /// The carried hidden state `[num_layers, batch, d_hidden]`, when state carries over.
+    /// The carried hidden state, packed (`h` of every layer, then `c` of every layer for an
+    /// LSTM: [`unroll_model::HiddenState::packed`]), when state carries over.
     pub carried_state: Option<SavedTensor>,
     /// The backend that wrote the checkpoint (any backend can read it).
     pub backend: String,
@@ -321,6 +322,16 @@ impl CheckpointFiles {
     }
 }
 
+/// How parameters were named before every cell became a [`unroll_model::Layer`] of one list:
+/// gated layers under `gated.layers`, tanh layers straight under `layers`.
+const LAYOUT_BEFORE_CELL_TRAIT: [(&str, &str); 2] = [
+    (r"^(.*\.)?gated\.layers\.(\d+)\.", "${1}layers.$2."),
+    (
+        r"^((?:.*\.)?layers\.\d+)\.(input_weight|recurrent_weight|bias)$",
+        "$1.Tanh.$2",
+    ),
+];
+
 /// Loads Burnpack `weights` (of the checkpoint at `path`) into `model`, refusing weights that do
 /// not fit it or are not finite, and gives its parameters the saved `ids` (the optimiser's state
 /// is keyed by them).
@@ -330,11 +341,20 @@ pub(crate) fn load_weights<B: Backend, M: Module<B>>(
     path: &Path,
     ids: &[u64],
 ) -> Result<M> {
-    let mut store =
-        BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(weights.to_vec())));
-    model
-        .load_from(&mut store)
-        .map_err(|e| checkpoint_error(&path.join(MODEL), format!("weights do not load: {e}")))?;
+    let store =
+        || BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(weights.to_vec())));
+    if let Err(error) = model.load_from(&mut store()) {
+        // Checkpoints written before the stack held one list of layers name their parameters
+        // the old way; they load under the new names, and nothing else does.
+        let mut renamed = LAYOUT_BEFORE_CELL_TRAIT
+            .iter()
+            .fold(store(), |store, (from, to)| {
+                store.with_remap_pattern(*from, *to)
+            });
+        model.load_from(&mut renamed).map_err(|_| {
+            checkpoint_error(&path.join(MODEL), format!("weights do not load: {error}"))
+        })?;
+    }
     if let Some(name) = first_non_finite(&model) {
         return Err(checkpoint_error(
             &path.join(MODEL),
@@ -550,5 +570,99 @@ mod tests {
             }
         });
         std::fs::remove_dir_all(&run).unwrap();
+    }
+
+    /// The stack as it was laid out before every cell became a layer of one list.
+    mod before_cell_trait {
+        use burn::module::Module;
+        use burn::nn::{Dropout, Linear};
+        use burn::tensor::backend::Backend;
+        use unroll_model::{Layer, TanhRecurrence};
+
+        #[derive(Module, Debug)]
+        pub struct Gated<B: Backend> {
+            pub layers: Vec<Layer<B>>,
+            pub dropout: Dropout,
+        }
+
+        #[derive(Module, Debug)]
+        pub struct Stack<B: Backend> {
+            pub layers: Vec<TanhRecurrence<B>>,
+            pub gated: Option<Gated<B>>,
+            pub dropout: Dropout,
+        }
+
+        #[derive(Module, Debug)]
+        pub struct HiddenRecurrent<B: Backend> {
+            pub hidden: Stack<B>,
+            pub output: Linear<B>,
+        }
+    }
+
+    /// A checkpoint written before the cell trait loads, every cell, into today's stack with
+    /// the same values; a checkpoint of another shape still does not.
+    #[test]
+    fn checkpoints_of_the_layout_before_the_cell_trait_load() {
+        use burn::backend::Flex;
+        use unroll_model::{
+            HiddenRecurrent, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding, Layer,
+            RecurrentCell, SequenceInput,
+        };
+        // Not NdArray: its device keeps the float type first used on it, and a test here runs
+        // NdArray<f64>.
+        type B = Flex;
+        let device = Default::default();
+        let tokens = InputEncoding::Tokens { vocab_size: 5 };
+        let config = |cell| {
+            let stack = HiddenStackConfig::new(tokens, 4)
+                .with_cell(cell)
+                .with_num_layers(2);
+            HiddenRecurrentConfig::new(stack, 5)
+        };
+        let logits = |model: &HiddenRecurrent<B>| {
+            let ids = Tensor::<B, 2, burn::tensor::Int>::from_data([[0, 3, 1, 4]], &device);
+            let out = model.forward(SequenceInput::Tokens(ids), None).unwrap();
+            out.logits.into_data().iter::<f32>().collect::<Vec<_>>()
+        };
+        for &cell in RecurrentCell::ALL {
+            let model = config(cell).init::<B>(&device);
+            // Read first: parameters draw their values when first read, each clone its own.
+            let expected = logits(&model);
+            let HiddenRecurrent { hidden, output } = model.clone();
+            let (tanh, gated): (Vec<_>, Vec<_>) = hidden
+                .layers
+                .into_iter()
+                .partition(|l| l.kind() == RecurrentCell::Tanh);
+            let tanh = tanh
+                .into_iter()
+                .map(|layer| match layer {
+                    Layer::Tanh(layer) => layer,
+                    _ => unreachable!("partitioned"),
+                })
+                .collect();
+            let old = before_cell_trait::HiddenRecurrent {
+                hidden: before_cell_trait::Stack {
+                    layers: tanh,
+                    gated: (!gated.is_empty()).then(|| before_cell_trait::Gated {
+                        layers: gated,
+                        dropout: hidden.dropout.clone(),
+                    }),
+                    dropout: hidden.dropout,
+                },
+                output,
+            };
+            let bytes = model_bytes(&old).unwrap();
+            let fresh = config(cell).init::<B>(&device);
+            assert_ne!(logits(&fresh), expected, "{cell:?}: a fresh draw differs");
+            let loaded = load_weights(fresh, &bytes, Path::new("old"), &[]).unwrap();
+            assert_eq!(logits(&loaded), expected, "{cell:?}");
+            let another = RecurrentCell::ALL.iter().find(|&&c| c != cell).unwrap();
+            let other = config(*another).init::<B>(&device);
+            let error = load_weights(other, &bytes, Path::new("old"), &[]).unwrap_err();
+            assert!(
+                error.to_string().contains("do not load"),
+                "{cell:?}: {error}"
+            );
+        }
     }
 }

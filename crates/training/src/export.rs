@@ -29,7 +29,7 @@ use burn::nn::Linear;
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use safetensors::{Dtype, tensor::TensorView};
-use unroll_model::{HiddenStack, OutputRecurrent, SequenceSummarizer};
+use unroll_model::{Cell, HiddenStack, OutputRecurrent, PytorchParameters, SequenceSummarizer};
 
 use crate::checkpoint::model_bytes;
 use crate::corpus::Vocabulary;
@@ -83,37 +83,15 @@ pub fn vocabulary_json(vocabulary: &Vocabulary) -> String {
 /// `torch.nn.Linear`'s for the output.
 fn rnn_tensors<B: Backend>(hidden: &HiddenStack<B>, output: &Linear<B>) -> Vec<Named> {
     let mut tensors = Vec::new();
-    for (k, layer) in hidden
-        .gated
-        .iter()
-        .flat_map(|gated| gated.layers.iter())
-        .enumerate()
-    {
-        let (input_weight, input_bias) = layer.input_affine();
-        let (hidden_weight, hidden_bias) = layer.hidden_affine();
-        tensors.push(named(
-            format!("rnn.weight_ih_l{k}"),
-            input_weight.transpose(),
-        ));
-        tensors.push(named(
-            format!("rnn.weight_hh_l{k}"),
-            hidden_weight.transpose(),
-        ));
-        tensors.push(named(format!("rnn.bias_ih_l{k}"), input_bias));
-        tensors.push(named(format!("rnn.bias_hh_l{k}"), hidden_bias));
-    }
     for (k, layer) in hidden.layers.iter().enumerate() {
-        let zeros = Tensor::<B, 1>::zeros([layer.d_hidden()], &layer.bias.device());
-        tensors.push(named(
-            format!("rnn.weight_ih_l{k}"),
-            layer.input_weight.val().transpose(),
-        ));
-        tensors.push(named(
-            format!("rnn.weight_hh_l{k}"),
-            layer.recurrent_weight.val().transpose(),
-        ));
-        tensors.push(named(format!("rnn.bias_ih_l{k}"), layer.bias.val()));
-        tensors.push(named(format!("rnn.bias_hh_l{k}"), zeros));
+        let PytorchParameters {
+            weights: [weight_ih, weight_hh],
+            biases: [bias_ih, bias_hh],
+        } = layer.pytorch_parameters();
+        tensors.push(named(format!("rnn.weight_ih_l{k}"), weight_ih));
+        tensors.push(named(format!("rnn.weight_hh_l{k}"), weight_hh));
+        tensors.push(named(format!("rnn.bias_ih_l{k}"), bias_ih));
+        tensors.push(named(format!("rnn.bias_hh_l{k}"), bias_hh));
     }
     tensors.extend(linear_tensors("fc", output));
     tensors

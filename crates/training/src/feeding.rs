@@ -18,8 +18,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use unroll_model::{
-    Feedback, FeedbackChoice, FeedbackSequence, FeedingPlan, HiddenRecurrent, OutputRecurrent,
-    RecurrenceBackend, RecurrentOutput, SequenceInput, StepInput,
+    Feedback, FeedbackChoice, FeedbackSequence, FeedingPlan, HiddenRecurrent, HiddenState,
+    OutputRecurrent, RecurrenceBackend, RecurrentOutput, SequenceInput, StepInput,
 };
 
 use crate::error::{Result, invalid};
@@ -178,7 +178,8 @@ fn column<B: Backend>(ids: &Tensor<B, 2, Int>, t: usize) -> Tensor<B, 1, Int> {
 /// Pattern 1 as a language model over one window.
 ///
 /// - `inputs`: the true previous symbols `[batch, time]` (input at `t` is the symbol at `t-1`).
-/// - `state`: `[num_layers, batch, d_hidden]` or `None` for zeros.
+/// - `state`: `h` (and `c`) of every layer, each `[num_layers, batch, d_hidden]`, or `None` for
+///   zeros.
 /// - `plan`: what each step is fed ([`Feeding::plan`]); `path`: how a window with own
 ///   predictions runs.
 ///
@@ -188,7 +189,7 @@ fn column<B: Backend>(ids: &Tensor<B, 2, Int>, t: usize) -> Tensor<B, 1, Int> {
 pub fn hidden_recurrent_window<B: RecurrenceBackend>(
     model: &HiddenRecurrent<B>,
     inputs: Tensor<B, 2, Int>,
-    state: Option<Tensor<B, 3>>,
+    state: Option<HiddenState<B>>,
     plan: &FeedingPlan,
     path: StepwisePath,
 ) -> Result<RecurrentOutput<B>> {
@@ -205,7 +206,7 @@ pub fn hidden_recurrent_window<B: RecurrenceBackend>(
 pub fn hidden_recurrent_stepwise<B: RecurrenceBackend>(
     model: &HiddenRecurrent<B>,
     inputs: Tensor<B, 2, Int>,
-    state: Option<Tensor<B, 3>>,
+    state: Option<HiddenState<B>>,
     plan: &FeedingPlan,
 ) -> Result<RecurrentOutput<B>> {
     let [_, time] = inputs.dims();

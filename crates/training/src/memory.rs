@@ -62,7 +62,8 @@ impl TrainingConfig {
         };
         // Evaluation scores chunks of 1024 symbols of one stream; training a batch of windows.
         let positions = product(&[b, t]).max(1024);
-        let states = product(&[l, h, values_per_state(self.model.cell)]).saturating_mul(positions);
+        let states =
+            product(&[l, h, self.model.cell.facts().values_per_state]).saturating_mul(positions);
         let logits = product(&[v, 3]).saturating_mul(positions);
         MemoryEstimate {
             parameters: weights.saturating_mul(4 * 4),
@@ -112,7 +113,7 @@ pub(crate) fn hidden_stack_weights(
     let gates = cell.gates();
     product(&[inputs, gates, hidden])
         .saturating_add(product(&[hidden, gates, hidden]))
-        .saturating_add(product(&[bias_vectors(cell), gates, hidden]))
+        .saturating_add(product(&[cell.facts().bias_vectors, gates, hidden]))
         .saturating_add(product(&[
             layers.saturating_sub(1),
             2,
@@ -122,23 +123,6 @@ pub(crate) fn hidden_stack_weights(
         ]))
         .saturating_add(product(&[hidden, outputs]))
         .saturating_add(outputs as u128)
-}
-
-/// Bias vectors per layer: the textbook's one for tanh, PyTorch's two for a gated cell.
-fn bias_vectors(cell: RecurrentCell) -> usize {
-    match cell {
-        RecurrentCell::Tanh => 1,
-        RecurrentCell::Lstm | RecurrentCell::Gru => 2,
-    }
-}
-
-/// Values kept per hidden unit, layer and step for the backward pass: the state, its gradient
-/// and the projected input for tanh; the gates' inputs and outputs besides for a gated cell.
-pub(crate) fn values_per_state(cell: RecurrentCell) -> usize {
-    match cell {
-        RecurrentCell::Tanh => 3,
-        RecurrentCell::Lstm | RecurrentCell::Gru => 3 * cell.gates() + 3,
-    }
 }
 
 /// The product of sizes, saturating.

@@ -26,10 +26,15 @@ mod cell_name {
         deserializer: D,
     ) -> Result<RecurrentCell, D::Error> {
         let name = String::deserialize(deserializer)?;
+        let known = || {
+            let names: Vec<&str> = RecurrentCell::ALL.iter().map(|cell| cell.name()).collect();
+            names.join(", ")
+        };
         RecurrentCell::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|cell| cell.name() == name)
-            .ok_or_else(|| D::Error::custom(format!("unknown cell {name:?}: tanh, lstm or gru")))
+            .ok_or_else(|| D::Error::custom(format!("unknown cell {name:?}: {}", known())))
     }
 }
 

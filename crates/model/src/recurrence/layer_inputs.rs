@@ -21,3 +21,39 @@ pub(crate) fn next_layer_inputs<B: Backend>(
         .map(|h| StepInput::Dense(dropout.forward(h.clone())))
         .collect()
 }
+
+/// A layer's input share `x(t) · W + b` of one step (`[batch, width]`), in its unrolled loop.
+pub(crate) struct StepProjection<B: Backend> {
+    weight: Tensor<B, 2>,
+    bias: Tensor<B, 2>,
+    /// `W + b` row by row, for token ids: each step is then a single lookup.
+    table: Option<Tensor<B, 2>>,
+}
+
+impl<B: Backend> StepProjection<B> {
+    /// `weight` `[d_input, width]` and `bias` `[width]`, for steps like `first`.
+    pub(crate) fn new(
+        weight: Tensor<B, 2>,
+        bias: Tensor<B, 1>,
+        first: Option<&StepInput<B>>,
+    ) -> Self {
+        let bias = bias.unsqueeze::<2>();
+        let table = match first {
+            Some(StepInput::Tokens(_)) => Some(weight.clone() + bias.clone()),
+            _ => None,
+        };
+        StepProjection {
+            weight,
+            bias,
+            table,
+        }
+    }
+
+    /// `x(t) · W + b` of one step's input (`[batch]` ids or `[batch, d_input]`).
+    pub(crate) fn project(&self, input: StepInput<B>) -> Tensor<B, 2> {
+        match (input, &self.table) {
+            (StepInput::Tokens(ids), Some(table)) => table.clone().select(0, ids),
+            (input, _) => input.project(self.weight.clone()) + self.bias.clone(),
+        }
+    }
+}

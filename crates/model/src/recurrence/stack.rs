@@ -6,12 +6,11 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 use std::ops::Bound::{Excluded, Included};
 
-use super::{
-    GatedStack, GatedStackConfig, GatedState, RecurrencePath, RecurrentCell, TanhRecurrence,
-    TanhRecurrenceConfig,
-};
+use super::cell::{Cell, LayerState, Rows, Steps};
+use super::direction::{reversal, reverse_input, reverse_time_major};
+use super::{Direction, HiddenState, Layer, RecurrencePath, RecurrentCell};
 use crate::error::shape_error;
-use crate::fused::{RecurrenceBackend, tanh_recurrence};
+use crate::fused::RecurrenceBackend;
 use crate::ids::IdCheck;
 use crate::input::{InputEncoding, SequenceInput, StepInput};
 use crate::recurrence::layer_inputs::next_layer_inputs;
@@ -36,6 +35,10 @@ pub struct HiddenStackConfig {
     /// How the recurrence runs over a sequence.
     #[config(default = "RecurrencePath::Fused")]
     pub path: RecurrencePath,
+    /// Which way it runs over time: backward, each row from its own last real step to its
+    /// first (one half of a bidirectional layer, an encoder reading its source backward).
+    #[config(default = "Direction::Forward")]
+    pub direction: Direction,
     /// Whether every call reads the token and class ids back to check their range.
     #[config(default = "IdCheck::EveryCall")]
     pub id_check: IdCheck,
@@ -53,32 +56,22 @@ impl HiddenStackConfig {
     /// Builds the stack, or says which setting is invalid.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<HiddenStack<B>> {
         self.validate()?;
-        let gated = match self.cell.gated() {
-            Some(cell) => Some(
-                GatedStackConfig::new(cell, self.input.width(), self.d_hidden)
-                    .with_num_layers(self.num_layers)
-                    .with_dropout(self.dropout)
-                    .try_init(device)?,
-            ),
-            None => None,
-        };
-        let tanh_layers = if gated.is_some() { 0 } else { self.num_layers };
-        let layers = (0..tanh_layers)
+        let layers = (0..self.num_layers)
             .map(|k| {
                 let d_input = if k == 0 {
                     self.input.width()
                 } else {
                     self.d_hidden
                 };
-                TanhRecurrenceConfig::new(d_input, self.d_hidden).try_init(device)
+                self.cell.layer(d_input, self.d_hidden, device)
             })
             .collect::<crate::Result<Vec<_>>>()?;
         Ok(HiddenStack {
             layers,
-            gated,
             dropout: DropoutConfig::new(self.dropout).init(),
             input: self.input,
             path: self.path,
+            direction: self.direction,
             id_check: self.id_check,
         })
     }
@@ -101,18 +94,15 @@ impl HiddenStackConfig {
 
 crate::setting::init_or_panic!(HiddenStackConfig => HiddenStack);
 
-/// Stacked recurrent layers with dropout between layers: the hidden part of patterns 1 and 3.
+/// Stacked recurrent layers of one cell with dropout between layers: the hidden part of
+/// patterns 1 and 3.
 ///
-/// The state is one tensor: `[num_layers, batch, d_hidden]` for the tanh cell and the GRU, and
-/// `[2 · num_layers, batch, d_hidden]` for the LSTM (`h` of every layer, then `c` of every layer:
-/// PyTorch's `h_n` and `c_n` one after the other), so that it travels from window to window and
-/// into checkpoints as the tanh state does.
+/// Its state is a [`HiddenState`]: `h` of every layer, and `c` of every layer for the LSTM
+/// (PyTorch's `h_n` and `c_n`), each `[num_layers, batch, d_hidden]`.
 #[derive(Module, Debug)]
 pub struct HiddenStack<B: Backend> {
-    /// The tanh layers, bottom first; empty when the cell is gated.
-    pub layers: Vec<TanhRecurrence<B>>,
-    /// The gated layers when the cell is an LSTM or a GRU.
-    pub gated: Option<GatedStack<B>>,
+    /// The layers, bottom first, all of one cell.
+    pub layers: Vec<Layer<B>>,
     /// Dropout applied to each layer's output before it feeds the next layer.
     pub dropout: Dropout,
     /// How `x(t)` enters the first layer.
@@ -121,6 +111,9 @@ pub struct HiddenStack<B: Backend> {
     /// How the recurrence runs over a sequence.
     #[module(skip)]
     pub path: RecurrencePath,
+    /// Which way it runs over time.
+    #[module(skip)]
+    pub direction: Direction,
     /// Whether every call reads the token and class ids back to check their range.
     #[module(skip)]
     pub id_check: IdCheck,
@@ -129,73 +122,84 @@ pub struct HiddenStack<B: Backend> {
 impl<B: Backend> HiddenStack<B> {
     /// Size of each layer's hidden state.
     pub fn d_hidden(&self) -> usize {
-        match &self.gated {
-            Some(gated) => gated.d_hidden(),
-            None => self.layers[0].d_hidden(),
-        }
+        self.layers[0].d_hidden()
     }
 
     /// Number of stacked layers.
     pub fn num_layers(&self) -> usize {
-        match &self.gated {
-            Some(gated) => gated.layers.len(),
-            None => self.layers.len(),
-        }
+        self.layers.len()
     }
 
     /// The transition of every layer.
     pub fn cell(&self) -> RecurrentCell {
-        match self.gated.as_ref().map(GatedStack::cell) {
-            None => RecurrentCell::Tanh,
-            Some(super::GatedCell::Lstm) => RecurrentCell::Lstm,
-            Some(super::GatedCell::Gru) => RecurrentCell::Gru,
-        }
+        self.layers[0].kind()
     }
 
-    /// The shape of the state for `batch` rows: `[num_layers, batch, d_hidden]`, or
-    /// `[2 · num_layers, batch, d_hidden]` for an LSTM.
+    /// The shape of `h` (and of `c`) in the state for `batch` rows:
+    /// `[num_layers, batch, d_hidden]`.
     pub fn state_dims(&self, batch: usize) -> [usize; 3] {
-        [
-            self.num_layers() * self.cell().state_rows_per_layer(),
+        [self.num_layers(), batch, self.d_hidden()]
+    }
+
+    /// Zero state, [`HiddenStack::state_dims`], with `c` when the cell has one.
+    pub fn zero_state(&self, batch: usize, device: &B::Device) -> HiddenState<B> {
+        let [layers, batch, d_hidden] = self.state_dims(batch);
+        HiddenState::zeros(
+            layers,
             batch,
-            self.d_hidden(),
-        ]
-    }
-
-    /// The top layer's `h` in a state (`[batch, d_hidden]`): what the output layer reads.
-    pub fn top_hidden(&self, state: Tensor<B, 3>) -> Tensor<B, 2> {
-        let [_, batch, d_hidden] = state.dims();
-        state
-            .narrow(0, self.num_layers() - 1, 1)
-            .reshape([batch, d_hidden])
-    }
-
-    /// Zero state, [`HiddenStack::state_dims`].
-    pub fn zero_state(&self, batch: usize, device: &B::Device) -> Tensor<B, 3> {
-        Tensor::zeros(self.state_dims(batch), device)
+            d_hidden,
+            self.cell().has_cell_state(),
+            device,
+        )
     }
 
     /// Checks a state against the stack and the batch size; `None` becomes the zero state.
     pub fn check_state(
         &self,
-        state: Option<Tensor<B, 3>>,
+        state: Option<HiddenState<B>>,
         batch: usize,
         device: &B::Device,
-    ) -> crate::Result<Tensor<B, 3>> {
-        let expected = self.state_dims(batch);
-        let layout = match self.cell() {
-            RecurrentCell::Lstm => "[2 · num_layers (h, then c), batch, d_hidden]",
-            RecurrentCell::Tanh | RecurrentCell::Gru => "[num_layers, batch, d_hidden]",
+    ) -> crate::Result<HiddenState<B>> {
+        let Some(state) = state else {
+            return Ok(self.zero_state(batch, device));
         };
-        match state {
-            None => Ok(self.zero_state(batch, device)),
-            Some(state) if state.dims() == expected => Ok(state),
-            Some(state) => Err(shape_error(
-                "state",
-                format!("{layout} = {expected:?}"),
-                &state.dims(),
-            )),
+        let expected = self.state_dims(batch);
+        let layout = format!("[num_layers, batch, d_hidden] = {expected:?}");
+        if state.hidden.dims() != expected {
+            return Err(shape_error("state.hidden", layout, &state.hidden.dims()));
         }
+        match (&state.cell, self.cell().has_cell_state()) {
+            (Some(cell), true) if cell.dims() != expected => {
+                Err(shape_error("state.cell", layout, &cell.dims()))
+            }
+            (None, true) => Err(shape_error(
+                "state.cell",
+                format!("{layout} (the {} state holds c)", self.cell().name()),
+                &[],
+            )),
+            (Some(cell), false) => Err(shape_error(
+                "state.cell",
+                format!("none (the {} state is h alone)", self.cell().name()),
+                &cell.dims(),
+            )),
+            _ => Ok(state),
+        }
+    }
+}
+
+impl<B: Backend> HiddenStack<B> {
+    /// Refuses to run step by step a stack that reads each sequence backward: its first step
+    /// needs the whole sequence.
+    pub fn check_stepwise(&self) -> crate::Result<()> {
+        if self.direction == Direction::Backward {
+            return Err(crate::ModelError::InvalidConfig {
+                setting: "direction",
+                reason: "a backward stack reads each sequence from its end: it cannot run step \
+                         by step (generation, fed-back outputs)"
+                    .into(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -208,14 +212,17 @@ impl<B: RecurrenceBackend> HiddenStack<B> {
     ///   (checked by the caller); past its length a row's state is carried unchanged, so the
     ///   final state is every row's state at its own length.
     ///
-    /// Returns the top layer's `h(1) … h(τ)` as `[batch, time, d_hidden]` and the final state
-    /// ([`HiddenStack::state_dims`]).
+    /// Returns the top layer's `h(1) … h(τ)` as `[batch, time, d_hidden]` and the final state.
+    /// A stack running [`Direction::Backward`] reads each row from its own last real step back
+    /// to its first, `g(t)` from `g(t+1)`, and returns `g(1) … g(τ)` in time order (position `t`
+    /// holds `g(t)`, as a bidirectional layer concatenates them); its final state is every row's
+    /// state after its first step, and past a row's length its outputs are padding.
     pub fn forward(
         &self,
         input: SequenceInput<B>,
-        state: Tensor<B, 3>,
+        state: HiddenState<B>,
         lengths: Option<&[usize]>,
-    ) -> (Tensor<B, 3>, Tensor<B, 3>) {
+    ) -> (Tensor<B, 3>, HiddenState<B>) {
         let (top, state) = self.forward_time_major(input, state, lengths);
         (top.swap_dims(0, 1), state)
     }
@@ -226,93 +233,88 @@ impl<B: RecurrenceBackend> HiddenStack<B> {
     pub fn forward_time_major(
         &self,
         input: SequenceInput<B>,
-        state: Tensor<B, 3>,
+        state: HiddenState<B>,
         lengths: Option<&[usize]>,
-    ) -> (Tensor<B, 3>, Tensor<B, 3>) {
-        if let Some(gated) = &self.gated {
-            let state = GatedState::unpacked(state, gated.cell());
-            let (states, state) = match self.path {
-                RecurrencePath::Fused => gated.forward_fused(input, state, lengths),
-                RecurrencePath::Unrolled => {
-                    let [batch, time] = input.batch_time();
-                    let device = state.hidden.device();
-                    let masks = lengths.map(|lengths| step_masks(lengths, batch, time, &device));
-                    let (outputs, state) =
-                        gated.forward_steps(input.into_steps(), state, masks.as_deref());
-                    (Tensor::stack(outputs, 0), state)
-                }
-            };
-            return (states, state.packed());
-        }
-        match self.path {
-            RecurrencePath::Fused => self.forward_fused(input, state, lengths),
+    ) -> (Tensor<B, 3>, HiddenState<B>) {
+        let [batch, time] = input.batch_time();
+        // Backward, each row is turned within its own length, run forward, and turned back.
+        let reversal = (self.direction == Direction::Backward)
+            .then(|| reversal(lengths, [batch, time], &state.hidden.device()));
+        let input = match &reversal {
+            Some(indices) => reverse_input(input, indices),
+            None => input,
+        };
+        let (outputs, state) = match self.path {
+            RecurrencePath::Fused => {
+                let (outputs, state) = self.forward_fused_outputs(input, state, lengths);
+                (first_steps(outputs, time), state)
+            }
             RecurrencePath::Unrolled => {
-                let [batch, time] = input.batch_time();
-                let masks =
-                    lengths.map(|lengths| step_masks(lengths, batch, time, &state.device()));
+                let device = state.hidden.device();
+                let masks = lengths.map(|lengths| step_masks(lengths, batch, time, &device));
                 self.forward_unrolled(input, state, masks.as_deref())
             }
-        }
-    }
-
-    /// The fused path: per layer, `U x(t) + b` for all steps at once, then one fused recurrence.
-    fn forward_fused(
-        &self,
-        input: SequenceInput<B>,
-        state: Tensor<B, 3>,
-        lengths: Option<&[usize]>,
-    ) -> (Tensor<B, 3>, Tensor<B, 3>) {
-        self.forward_fused_with(input, state, lengths, |top| {
-            let states = tanh_recurrence(top.projected, top.initial, top.recurrent_weight, lengths);
-            let last = last_state(&states);
-            (states, last)
-        })
-    }
-
-    /// The fused path of a tanh stack with the top layer's recurrence left to `top`: every layer
-    /// below it runs its fused recurrence, then `top` gets the top layer's inputs and returns
-    /// what it computes with its final state `h(τ)` `[batch, d_hidden]` (pattern 1's training
-    /// pass fuses the output layer and the loss into that recurrence).
-    ///
-    /// - `input`, `state`, `lengths`: as for [`HiddenStack::forward`], already checked; the
-    ///   layers below the top run with `lengths`, `top` is responsible for its own.
-    ///
-    /// Returns what `top` computed and the final state of every layer,
-    /// `[num_layers, batch, d_hidden]`.
-    pub(crate) fn forward_fused_with<T>(
-        &self,
-        input: SequenceInput<B>,
-        state: Tensor<B, 3>,
-        lengths: Option<&[usize]>,
-        top: impl FnOnce(TopLayer<B>) -> (T, Tensor<B, 2>),
-    ) -> (T, Tensor<B, 3>) {
-        let [_, batch, d_hidden] = state.dims();
-        let [_, time] = input.batch_time();
-        // Time-major from here on: rows t·batch + b.
-        let mut rows = input.into_time_major_rows();
-        let mut finals = Vec::with_capacity(self.layers.len());
-        let (lower, [top_layer]) = self.layers.split_at(self.layers.len() - 1) else {
-            unreachable!("a stack has at least one layer")
         };
-        let initial = |k: usize| state.clone().narrow(0, k, 1).reshape([batch, d_hidden]);
-        for (k, layer) in lower.iter().enumerate() {
-            let projected = layer.project(rows).reshape([time, batch, d_hidden]);
-            let states =
-                tanh_recurrence(projected, initial(k), layer.recurrent_weight.val(), lengths);
-            finals.push(last_state(&states));
-            rows = StepInput::Dense(
-                self.dropout
-                    .forward(states)
-                    .reshape([time * batch, d_hidden]),
-            );
+        match &reversal {
+            Some(indices) => (reverse_time_major(outputs, indices), state),
+            None => (outputs, state),
         }
-        let (result, last) = top(TopLayer {
-            projected: top_layer.project(rows).reshape([time, batch, d_hidden]),
-            initial: initial(lower.len()),
-            recurrent_weight: top_layer.recurrent_weight.val(),
+    }
+
+    /// The fused path: per layer, the input's share for all steps at once (one product, or a
+    /// lookup for token ids), then the cell's fused recurrence. Returns the top layer's output
+    /// as its fused operation returns it ([`Cell::fused`]: `h(1) … h(τ)` time-major, then for
+    /// the LSTM `c(τ)`), so that a consumer of the first `time` rows alone (the fused output
+    /// layer and loss) takes them without a copy; and the final state.
+    pub(crate) fn forward_fused_outputs(
+        &self,
+        input: SequenceInput<B>,
+        state: HiddenState<B>,
+        lengths: Option<&[usize]>,
+    ) -> (Tensor<B, 3>, HiddenState<B>) {
+        let time_batch = time_batch(&input);
+        let (rows, mut finals) = self.fused_below_top(input, &state, lengths);
+        let top = self.layers.len() - 1;
+        let (outputs, last) = self.layers[top].fused(Rows {
+            rows,
+            time_batch,
+            initial: state.layer(top),
+            lengths,
         });
         finals.push(last);
-        (result, Tensor::stack(finals, 0))
+        (outputs, HiddenState::of_layers(finals))
+    }
+
+    /// The fused path of every layer below the top: returns the top layer's inputs, time-major
+    /// rows (`[time · batch]` ids or `[time · batch, width]`), and the final state of each
+    /// layer below it.
+    pub(crate) fn fused_below_top(
+        &self,
+        input: SequenceInput<B>,
+        state: &HiddenState<B>,
+        lengths: Option<&[usize]>,
+    ) -> (StepInput<B>, Vec<LayerState<B>>) {
+        let [time, batch] = time_batch(&input);
+        // Time-major from here on: rows t·batch + b.
+        let mut rows = input.into_time_major_rows();
+        let below = self.layers.len() - 1;
+        let mut finals = Vec::with_capacity(self.layers.len());
+        for (k, layer) in self.layers[..below].iter().enumerate() {
+            let (outputs, last) = layer.fused(Rows {
+                rows,
+                time_batch: [time, batch],
+                initial: state.layer(k),
+                lengths,
+            });
+            finals.push(last);
+            let outputs = first_steps(outputs, time);
+            rows = StepInput::Dense(
+                self.dropout
+                    .forward(outputs)
+                    .reshape([time * batch, layer.d_hidden()]),
+            );
+        }
+        (rows, finals)
     }
 
     /// The unrolled path: every step of every layer through autodiff, per-step tensors stacked
@@ -320,51 +322,74 @@ impl<B: RecurrenceBackend> HiddenStack<B> {
     fn forward_unrolled(
         &self,
         input: SequenceInput<B>,
-        state: Tensor<B, 3>,
+        state: HiddenState<B>,
         masks: Option<&[Tensor<B, 2>]>,
-    ) -> (Tensor<B, 3>, Tensor<B, 3>) {
-        let [_, batch, d_hidden] = state.dims();
+    ) -> (Tensor<B, 3>, HiddenState<B>) {
         let mut inputs = input.into_steps();
         let mut finals = Vec::with_capacity(self.layers.len());
         let mut outputs = Vec::new();
         for (k, layer) in self.layers.iter().enumerate() {
-            let initial = state.clone().narrow(0, k, 1).reshape([batch, d_hidden]);
-            outputs = layer.forward(inputs, initial, masks);
-            finals.push(outputs.last().expect("at least one step").clone());
+            let (layer_outputs, last) = layer.unrolled(Steps {
+                inputs,
+                initial: state.layer(k),
+                masks,
+            });
+            outputs = layer_outputs;
+            finals.push(last);
             inputs = next_layer_inputs(&self.dropout, &outputs, k + 1 == self.layers.len());
         }
-        (Tensor::stack(outputs, 0), Tensor::stack(finals, 0))
+        (Tensor::stack(outputs, 0), HiddenState::of_layers(finals))
     }
 
-    /// One step of every layer; returns the top `h(t)` `[batch, d_hidden]` and the new state
-    /// ([`HiddenStack::state_dims`]). `state` must already be checked.
-    pub fn step(&self, input: StepInput<B>, state: Tensor<B, 3>) -> (Tensor<B, 2>, Tensor<B, 3>) {
-        if let Some(gated) = &self.gated {
-            let (top, state) = gated.step(input, GatedState::unpacked(state, gated.cell()), true);
-            return (top, state.packed());
-        }
-        let [_, batch, d_hidden] = state.dims();
+    /// One step of every layer; returns the top `h(t)` `[batch, d_hidden]` and the new state.
+    /// `state` must already be checked.
+    pub fn step(
+        &self,
+        input: StepInput<B>,
+        state: HiddenState<B>,
+    ) -> (Tensor<B, 2>, HiddenState<B>) {
+        self.step_with(input, state, true)
+    }
+
+    /// One step of every layer, the dropout between layers acting only when `dropout` (it does
+    /// nothing outside training either way).
+    pub(crate) fn step_with(
+        &self,
+        input: StepInput<B>,
+        state: HiddenState<B>,
+        dropout: bool,
+    ) -> (Tensor<B, 2>, HiddenState<B>) {
         let mut input = input;
         let mut finals = Vec::with_capacity(self.layers.len());
         for (k, layer) in self.layers.iter().enumerate() {
-            let hidden = state.clone().narrow(0, k, 1).reshape([batch, d_hidden]);
-            let next = layer.step(input, hidden);
-            input = StepInput::Dense(self.dropout.forward(next.clone()));
+            let next = layer.step(input, state.layer(k));
+            let output = next.hidden.clone();
+            input = StepInput::Dense(if dropout {
+                self.dropout.forward(output)
+            } else {
+                output
+            });
             finals.push(next);
         }
-        let top = finals.last().expect("at least one layer").clone();
-        (top, Tensor::stack(finals, 0))
+        let top = finals.last().expect("at least one layer").hidden.clone();
+        (top, HiddenState::of_layers(finals))
     }
 }
 
-/// What the top layer's recurrence needs on the fused path.
-pub(crate) struct TopLayer<B: Backend> {
-    /// `p(t) = b + U x(t)` of every step, `[time, batch, d_hidden]`.
-    pub projected: Tensor<B, 3>,
-    /// `h(0)`, `[batch, d_hidden]`.
-    pub initial: Tensor<B, 2>,
-    /// `W`, stored `[d_hidden, d_hidden]`.
-    pub recurrent_weight: Tensor<B, 2>,
+/// `[time, batch]` of an input `[batch, time, …]`.
+fn time_batch<B: Backend>(input: &SequenceInput<B>) -> [usize; 2] {
+    let [batch, time] = input.batch_time();
+    [time, batch]
+}
+
+/// The first `time` rows of a fused operation's output (`h(1) … h(τ)`), without a slice when
+/// there are no others.
+fn first_steps<B: Backend>(outputs: Tensor<B, 3>, time: usize) -> Tensor<B, 3> {
+    if outputs.dims()[0] == time {
+        outputs
+    } else {
+        outputs.narrow(0, 0, time)
+    }
 }
 
 /// Per-step masks `[batch, 1]`, 1 while `t < length`, 0 on padding: what the unrolled path
@@ -385,15 +410,6 @@ fn step_masks<B: Backend>(
     (0..time)
         .map(|t| mask.clone().slice([0..batch, t..t + 1]))
         .collect()
-}
-
-/// `h(τ)`, `[batch, d_hidden]`, of time-major states `[time, batch, d_hidden]`.
-fn last_state<B: Backend>(states: &Tensor<B, 3>) -> Tensor<B, 2> {
-    let [time, batch, d_hidden] = states.dims();
-    states
-        .clone()
-        .narrow(0, time - 1, 1)
-        .reshape([batch, d_hidden])
 }
 
 #[cfg(test)]

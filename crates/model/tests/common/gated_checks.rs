@@ -7,9 +7,8 @@ use burn::module::Param;
 use burn::tensor::{Tensor, TensorData};
 use serde_json::Value;
 use unroll_model::{
-    GatedCell, GatedLayer, GatedStack, GatedStackConfig, GatedState, GruCell, GruCellConfig,
-    HiddenStackConfig, InputEncoding, LstmCell, LstmCellConfig, LstmState, RecurrencePath,
-    RecurrentCell, SequenceInput,
+    GruCell, GruCellConfig, HiddenStack, HiddenStackConfig, HiddenState, InputEncoding, Layer,
+    LstmCell, LstmCellConfig, LstmState, RecurrencePath, RecurrentCell, SequenceInput,
 };
 
 use super::checks::TestBackend;
@@ -65,7 +64,7 @@ fn sizes(case: &Value) -> [usize; 4] {
 
 /// PyTorch's layer `layer` of `case` as a cell of unroll: an LSTM when the case has `c0`, a GRU
 /// otherwise.
-fn gated_layer<B: TestBackend>(case: &Value, layer: usize, device: &B::Device) -> GatedLayer<B> {
+fn gated_layer<B: TestBackend>(case: &Value, layer: usize, device: &B::Device) -> Layer<B> {
     let lstm = case.get("c0").is_some();
     let gates = if lstm { 4 } else { 3 };
     let [_, _, input, hidden] = sizes(case);
@@ -76,14 +75,14 @@ fn gated_layer<B: TestBackend>(case: &Value, layer: usize, device: &B::Device) -
     let input_bias = bias::<B>(case, &key("bias_ih"), device);
     let hidden_bias = bias::<B>(case, &key("bias_hh"), device);
     if lstm {
-        GatedLayer::Lstm(LstmCell {
+        Layer::Lstm(LstmCell {
             input_weight,
             hidden_weight,
             input_bias,
             hidden_bias,
         })
     } else {
-        GatedLayer::Gru(GruCell {
+        Layer::Gru(GruCell {
             input_weight,
             hidden_weight,
             input_bias,
@@ -97,18 +96,19 @@ fn assert_layer_gradients<B: TestBackend>(
     kind: &str,
     case: &Value,
     k: usize,
-    layer: &GatedLayer<B>,
+    layer: &Layer<B>,
     gradients: &<B as burn::tensor::backend::AutodiffBackend>::Gradients,
 ) {
     let ([input_weight, hidden_weight], [input_bias, hidden_bias]) = match layer {
-        GatedLayer::Lstm(c) => (
+        Layer::Lstm(c) => (
             [&c.input_weight, &c.hidden_weight],
             [&c.input_bias, &c.hidden_bias],
         ),
-        GatedLayer::Gru(c) => (
+        Layer::Gru(c) => (
             [&c.input_weight, &c.hidden_weight],
             [&c.input_bias, &c.hidden_bias],
         ),
+        Layer::Tanh(_) => panic!("the fixtures are of gated cells"),
     };
     for (name, weight) in [("weight_ih", input_weight), ("weight_hh", hidden_weight)] {
         let gradient = weight.val().grad(gradients).unwrap().transpose();
@@ -192,7 +192,7 @@ fn first_layer<B: TestBackend>(state: &Tensor<B, 3>) -> Tensor<B, 2> {
 pub fn lstm_matches_pytorch<B: TestBackend>(device: &B::Device) {
     let case = fixture("lstm");
     let layer = gated_layer::<B>(&case, 0, device);
-    let GatedLayer::Lstm(cell) = &layer else {
+    let Layer::Lstm(cell) = &layer else {
         panic!("an LSTM fixture has c0")
     };
     let (x, h0, c0) = fixture_inputs::<B>(&case, device);
@@ -220,7 +220,7 @@ pub fn gru_matches_pytorch<B: TestBackend>(device: &B::Device) {
     let case = fixture("gru");
     let (x, h0, _) = fixture_inputs::<B>(&case, device);
     let layer = gated_layer::<B>(&case, 0, device);
-    let GatedLayer::Gru(cell) = &layer else {
+    let Layer::Gru(cell) = &layer else {
         panic!("a GRU fixture has no c0")
     };
     let (outputs, last) = cell.forward(x.clone(), Some(first_layer(&h0)));
@@ -247,55 +247,81 @@ pub fn gru_matches_pytorch<B: TestBackend>(device: &B::Device) {
 pub fn gated_stacks_match_pytorch<B: TestBackend>(device: &B::Device) {
     for kind in ["lstm_2_layers", "gru_2_layers"] {
         let case = fixture(kind);
-        let layers = (0..2).map(|k| gated_layer::<B>(&case, k, device)).collect();
-        let stack = GatedStack {
-            layers,
-            dropout: burn::nn::DropoutConfig::new(0.0).init(),
-        };
+        let layers: Vec<Layer<B>> = (0..2).map(|k| gated_layer::<B>(&case, k, device)).collect();
         for path in [
             None,
             Some(RecurrencePath::Unrolled),
             Some(RecurrencePath::Fused),
         ] {
             let kind = &format!("{kind}, through HiddenStack: {path:?}");
-            check_stack_against_pytorch(kind, &case, &stack, path, device);
+            check_stack_against_pytorch(kind, &case, &layers, path, device);
         }
     }
 }
 
-/// One stacked fixture case: `stack` run by [`GatedStack::forward`] (the cells step by step on
-/// dense input), or inside a [`unroll_model::HiddenStack`] on `path` (the patterns' paths: per-step
-/// projections, or the fused operations; the state packed into one tensor and unpacked).
+/// The cells' own `forward`, layer after layer on dense input: `[batch, time, d_hidden]` and
+/// the final state.
+fn cells_forward<B: TestBackend>(
+    layers: &[Layer<B>],
+    x: Tensor<B, 3>,
+    state: HiddenState<B>,
+) -> (Tensor<B, 3>, HiddenState<B>) {
+    let mut sequence = x;
+    let mut finals = Vec::new();
+    for (k, layer) in layers.iter().enumerate() {
+        let initial = state.layer(k);
+        let last;
+        (sequence, last) = match layer {
+            Layer::Lstm(cell) => {
+                let initial = LstmState {
+                    hidden: initial.hidden,
+                    cell: initial.cell.expect("an LSTM state holds c"),
+                };
+                let (outputs, last) = cell.forward(sequence, Some(initial));
+                (outputs, (last.hidden, Some(last.cell)))
+            }
+            Layer::Gru(cell) => {
+                let (outputs, last) = cell.forward(sequence, Some(initial.hidden));
+                (outputs, (last, None))
+            }
+            Layer::Tanh(_) => panic!("the fixtures are of gated cells"),
+        };
+        finals.push(unroll_model::LayerState {
+            hidden: last.0,
+            cell: last.1,
+        });
+    }
+    (sequence, HiddenState::of_layers(finals))
+}
+
+/// One stacked fixture case: `layers` run by each cell's own `forward` (step by step on dense
+/// input), or inside a [`HiddenStack`] on `path` (the patterns' paths: per-step projections, or
+/// the fused operations).
 fn check_stack_against_pytorch<B: TestBackend>(
     kind: &str,
     case: &Value,
-    stack: &GatedStack<B>,
+    layers: &[Layer<B>],
     path: Option<RecurrencePath>,
     device: &B::Device,
 ) {
     let (x, h0, c0) = fixture_inputs::<B>(case, device);
-    let state = GatedState {
+    let state = HiddenState {
         hidden: h0.clone(),
         cell: c0.clone(),
     };
     let (outputs, last) = if let Some(path) = path {
         let [_, _, input, hidden] = sizes(case);
-        let cell = match stack.cell() {
-            GatedCell::Lstm => RecurrentCell::Lstm,
-            GatedCell::Gru => RecurrentCell::Gru,
-        };
-        let mut hidden_stack =
+        let cell = layers[0].kind();
+        let mut stack: HiddenStack<B> =
             HiddenStackConfig::new(InputEncoding::Dense { d_input: input }, hidden)
                 .with_cell(cell)
-                .with_num_layers(stack.layers.len())
+                .with_num_layers(layers.len())
                 .with_path(path)
                 .init::<B>(device);
-        hidden_stack.gated = Some(stack.clone());
-        let (outputs, packed) =
-            hidden_stack.forward(SequenceInput::Dense(x.clone()), state.packed(), None);
-        (outputs, GatedState::unpacked(packed, stack.cell()))
+        stack.layers = layers.to_vec();
+        stack.forward(SequenceInput::Dense(x.clone()), state, None)
     } else {
-        stack.forward(x.clone(), Some(state))
+        cells_forward(layers, x.clone(), state)
     };
     assert_close(
         kind,
@@ -320,7 +346,7 @@ fn check_stack_against_pytorch<B: TestBackend>(
         finals.push(("cell_weights", cell));
     }
     let gradients = fixture_loss(case, outputs, finals, device).backward();
-    for (k, layer) in stack.layers.iter().enumerate() {
+    for (k, layer) in layers.iter().enumerate() {
         assert_layer_gradients(kind, case, k, layer, &gradients);
     }
     let mut states = vec![("h0", h0)];
@@ -424,12 +450,15 @@ pub fn gated_cells_match_finite_differences<B: TestBackend>(device: &B::Device) 
     let gru = GruCellConfig::new(input, hidden).init::<B>(device);
     let gru_loss = |m: &GruCell<B>| error(m.forward(x.clone(), None).0);
     assert_eq!(check_against_finite_differences(&gru, gru_loss, 1e-6), 4);
-    for cell in [GatedCell::Lstm, GatedCell::Gru] {
-        let stack = GatedStackConfig::new(cell, input, hidden)
+    for cell in [RecurrentCell::Lstm, RecurrentCell::Gru] {
+        let stack = HiddenStackConfig::new(InputEncoding::Dense { d_input: input }, hidden)
+            .with_cell(cell)
             .with_num_layers(2)
+            .with_path(RecurrencePath::Unrolled)
             .init::<B>(device);
-        let stack_loss = |m: &GatedStack<B>| {
-            let (outputs, last) = m.forward(x.clone(), None);
+        let stack_loss = |m: &HiddenStack<B>| {
+            let state = m.zero_state(batch, device);
+            let (outputs, last) = m.forward(SequenceInput::Dense(x.clone()), state, None);
             error(outputs) + last.hidden.sum()
         };
         let checked = check_against_finite_differences(&stack, stack_loss, 1e-6);

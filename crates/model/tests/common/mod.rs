@@ -114,6 +114,8 @@ macro_rules! backend_checks {
             gated_cells_by_hand,
             gated_cells_match_finite_differences,
             gated_stacks_match_pytorch,
+            backward_direction_is_forward_on_rows_reversed_by_hand,
+            backward_direction_in_the_patterns,
         );
     };
     (@tests $backend:ty, $device:expr; $($name:ident),* $(,)?) => {

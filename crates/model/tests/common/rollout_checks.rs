@@ -8,13 +8,13 @@ use unroll_model::fused::rollout::{
     FeedingPlan, HiddenRollout, LayerWeights, OutputRollout, hidden_generic, output_generic,
 };
 use unroll_model::{
-    Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, InputEncoding, OutputRecurrent,
-    RecurrentCell, SequenceInput, StepInput, step_cross_entropy,
+    Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, HiddenState, InputEncoding, Layer,
+    OutputRecurrent, RecurrentCell, SequenceInput, StepInput, step_cross_entropy,
 };
 
 use super::checks::{
-    TestBackend, assert_same_case_gradients, materialized, pattern_1, pattern_2, random_case,
-    random_ids,
+    TestBackend, assert_same_case_gradients, materialized, packed_state, pattern_1, pattern_2,
+    random_case, random_ids,
 };
 use super::{Numbers, assert_close, ids, values};
 
@@ -72,7 +72,7 @@ fn column<B: burn::tensor::backend::Backend>(
 fn hidden_stepwise<B: TestBackend>(
     model: &HiddenRecurrent<B>,
     truth: &Tensor<B, 2, Int>,
-    state: Option<Tensor<B, 3>>,
+    state: Option<HiddenState<B>>,
     plan: &FeedingPlan,
 ) -> (Tensor<B, 3>, Tensor<B, 2, Int>) {
     let [_, time] = truth.dims();
@@ -103,10 +103,15 @@ fn hidden_rollout<B: TestBackend>(
             .hidden
             .layers
             .iter()
-            .map(|layer| LayerWeights {
-                input_weight: layer.input_weight.val(),
-                bias: layer.bias.val(),
-                recurrent_weight: layer.recurrent_weight.val(),
+            .map(|layer| {
+                let Layer::Tanh(layer) = layer else {
+                    panic!("the rollout kernel is the tanh cell's")
+                };
+                LayerWeights {
+                    input_weight: layer.input_weight.val(),
+                    bias: layer.bias.val(),
+                    recurrent_weight: layer.recurrent_weight.val(),
+                }
             })
             .collect(),
         output_weight: model.output.weight.val(),
@@ -150,11 +155,11 @@ pub fn fused_feeding_equals_stepwise_pattern_1<B: TestBackend>(device: &B::Devic
         let feeding = (truth_probability, free_steps, own);
         let plan = random_plan(&mut numbers, [batch, time], feeding);
 
-        let (logits, stepwise_fed) = hidden_stepwise(&model, &truth, state.clone(), &plan);
+        // Each pass names the packed leaf itself: a graph is consumed by its backward pass.
+        let named = || packed_state(&model.hidden, &state);
+        let (logits, stepwise_fed) = hidden_stepwise(&model, &truth, named(), &plan);
         let stepwise_loss = step_cross_entropy(logits, targets.clone()).unwrap();
-        let fed = model
-            .fed_symbols(truth.clone(), state.clone(), &plan)
-            .unwrap();
+        let fed = model.fed_symbols(truth.clone(), named(), &plan).unwrap();
         assert_eq!(
             id_values(fed.clone()),
             id_values(stepwise_fed),
@@ -178,7 +183,7 @@ pub fn fused_feeding_equals_stepwise_pattern_1<B: TestBackend>(device: &B::Devic
         }
 
         let (fused_loss, _) = model
-            .forward_loss(SequenceInput::Tokens(fed), state.clone(), targets)
+            .forward_loss(SequenceInput::Tokens(fed), named(), targets)
             .unwrap();
         assert_same_losses(&what, (&model, state), fused_loss, stepwise_loss);
     }

@@ -12,8 +12,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use unroll_model::{
     Feedback, FeedbackSequence, FeedingPlan, HiddenRecurrent, HiddenRecurrentConfig,
-    HiddenStackConfig, InputEncoding, OutputRecurrent, OutputRecurrentConfig, RecurrenceBackend,
-    SequenceInput, StepInput,
+    HiddenStackConfig, HiddenState, InputEncoding, OutputRecurrent, OutputRecurrentConfig,
+    RecurrenceBackend, SequenceInput, StepInput,
 };
 
 use super::config::{FedGradient, RegressionLoss};
@@ -141,7 +141,7 @@ impl<B: Backend + RecurrenceBackend> Forecaster<B> {
     fn teacher_forced_with_state(
         &self,
         previous: Tensor<B, 3>,
-    ) -> Result<(Tensor<B, 3>, Option<Tensor<B, 3>>)> {
+    ) -> Result<(Tensor<B, 3>, Option<HiddenState<B>>)> {
         Ok(match &self.network {
             ForecastNetwork::Output(model) => (
                 model.forward_teacher_forced(None, FeedbackSequence::Dense(self.fed(previous)))?,
@@ -159,8 +159,8 @@ impl<B: Backend + RecurrenceBackend> Forecaster<B> {
     fn step(
         &self,
         fed: Tensor<B, 2>,
-        state: Option<Tensor<B, 3>>,
-    ) -> Result<(Tensor<B, 2>, Option<Tensor<B, 3>>)> {
+        state: Option<HiddenState<B>>,
+    ) -> Result<(Tensor<B, 2>, Option<HiddenState<B>>)> {
         Ok(match &self.network {
             ForecastNetwork::Output(model) => {
                 (model.step(None, Feedback::Dense(self.fed(fed)))?, None)

@@ -5,8 +5,9 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use unroll_model::{
     Feedback, FeedbackSequence, FeedingPlan, HiddenRecurrent, HiddenRecurrentConfig,
-    HiddenStackConfig, IdCheck, InputEncoding, ModelError, OutputRecurrent, OutputRecurrentConfig,
-    RecurrenceBackend, RecurrentCell, SequenceInput, StepInput, step_cross_entropy,
+    HiddenStackConfig, HiddenState, IdCheck, InputEncoding, ModelError, OutputRecurrent,
+    OutputRecurrentConfig, RecurrenceBackend, RecurrentCell, SequenceInput, StepInput,
+    step_cross_entropy,
 };
 
 use crate::error::{Result, invalid};
@@ -116,7 +117,7 @@ impl<B: RecurrenceBackend> LanguageModel<B> {
     /// Logits of one window.
     ///
     /// - `inputs`: the true previous symbols, `[batch, time]`.
-    /// - `state`: pattern 1's `[num_layers, batch, d_hidden]` or `None` (zeros); pattern 2 has none.
+    /// - `state`: pattern 1's [`HiddenState`] or `None` (zeros); pattern 2 has none.
     /// - `plan`: what each step is fed ([`crate::Feeding::plan`]); `path`: how a window with own
     ///   predictions runs.
     ///
@@ -124,10 +125,10 @@ impl<B: RecurrenceBackend> LanguageModel<B> {
     pub fn window(
         &self,
         inputs: Tensor<B, 2, Int>,
-        state: Option<Tensor<B, 3>>,
+        state: Option<HiddenState<B>>,
         plan: &FeedingPlan,
         path: StepwisePath,
-    ) -> Result<(Tensor<B, 3>, Option<Tensor<B, 3>>)> {
+    ) -> Result<(Tensor<B, 3>, Option<HiddenState<B>>)> {
         match self {
             LanguageModel::Hidden(model) => {
                 let out = hidden_recurrent_window(model, inputs, state, plan, path)?;
@@ -155,10 +156,10 @@ impl<B: RecurrenceBackend> LanguageModel<B> {
         &self,
         inputs: Tensor<B, 2, Int>,
         targets: Tensor<B, 2, Int>,
-        state: Option<Tensor<B, 3>>,
+        state: Option<HiddenState<B>>,
         plan: &FeedingPlan,
         path: StepwisePath,
-    ) -> Result<(Tensor<B, 2>, Option<Tensor<B, 3>>)> {
+    ) -> Result<(Tensor<B, 2>, Option<HiddenState<B>>)> {
         check_plan(plan, inputs.dims())?;
         if !plan.is_teacher_forcing() && path == StepwisePath::Unrolled {
             let (logits, state) = self.window(inputs, state, plan, path)?;
@@ -184,8 +185,8 @@ impl<B: RecurrenceBackend> LanguageModel<B> {
     pub fn step(
         &self,
         previous: Tensor<B, 1, Int>,
-        state: Option<Tensor<B, 3>>,
-    ) -> Result<(Tensor<B, 2>, Option<Tensor<B, 3>>)> {
+        state: Option<HiddenState<B>>,
+    ) -> Result<(Tensor<B, 2>, Option<HiddenState<B>>)> {
         match self {
             LanguageModel::Hidden(model) => {
                 let (logits, state) = model.step(StepInput::Tokens(previous), state)?;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
+use unroll_model::HiddenState;
 
 use crate::checkpoint::{self, Checkpoint, CheckpointContents, SavedTensor, Which};
 use crate::checkpoint::{Resumed, Snapshot};
@@ -194,7 +195,7 @@ pub struct LanguageModelTask<'a, B: Backend> {
     validation: &'a [u32],
     resume: Option<Checkpoint>,
     /// Each stream's state after its last window, when state carries over.
-    carried: Option<Tensor<B, 3>>,
+    carried: Option<HiddenState<B>>,
 }
 
 impl<'a, B: Backend> LanguageModelTask<'a, B> {
@@ -271,8 +272,10 @@ impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
         };
         self.check_resumable(&checkpoint)?;
         let config = self.config;
+        // Stored packed: h of every layer, then c of every layer for a cell that has one.
+        let with_cell = config.model.cell.has_cell_state();
         let shape = [
-            config.model.layers * config.model.cell.state_rows_per_layer(),
+            config.model.layers * (1 + usize::from(with_cell)),
             config.batch,
             config.model.hidden,
         ];
@@ -281,7 +284,8 @@ impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
             .progress
             .carried_state
             .as_ref()
-            .and_then(|saved| saved.to_tensor(shape, device));
+            .and_then(|saved| saved.to_tensor(shape, device))
+            .map(|packed| HiddenState::from_packed(packed, with_cell));
         Ok(Some(Resumed {
             model: checkpoint.model::<B>(device)?,
             optimizer: checkpoint.optimizer_bytes().map(<[u8]>::to_vec),
@@ -315,7 +319,7 @@ impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
         let (losses, carried_out) =
             model.window_loss(inputs, targets, carried_in, &plan, config.stepwise_path)?;
         if config.carry_state {
-            self.carried = carried_out.map(|state| state.detach());
+            self.carried = carried_out.map(HiddenState::detach);
         }
         Ok(IterationLoss {
             loss: losses.mean(),
@@ -334,7 +338,8 @@ impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
     }
 
     fn carried_state(&self) -> Option<SavedTensor> {
-        self.carried.as_ref().map(SavedTensor::from_tensor)
+        let packed = self.carried.clone().map(HiddenState::packed);
+        packed.as_ref().map(SavedTensor::from_tensor)
     }
 
     fn save(

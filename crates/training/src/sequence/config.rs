@@ -8,7 +8,7 @@ use unroll_model::{HiddenStackConfig, IdCheck, InputEncoding, SequenceSummarizer
 use super::encoding::{Encoding, InputSymbols};
 use crate::corpus::SymbolMode;
 use crate::error::{Result, invalid};
-use crate::memory::{MemoryEstimate, check, hidden_stack_weights, product, values_per_state};
+use crate::memory::{MemoryEstimate, check, hidden_stack_weights, product};
 use crate::settings::{
     LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, check_validation_fraction,
 };
@@ -92,7 +92,7 @@ impl SequenceConfig {
         let positions = product(&[self.batch, longest]);
         MemoryEstimate {
             parameters: weights.saturating_mul(4 * 4),
-            activations: product(&[l, h, values_per_state(cell)])
+            activations: product(&[l, h, cell.facts().values_per_state])
                 .saturating_mul(positions)
                 .saturating_mul(4),
         }

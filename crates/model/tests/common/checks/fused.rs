@@ -80,8 +80,13 @@ pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
         let (sequence, state) = random_case(&mut numbers, &fused.hidden, case, device);
         let targets = ids::<B>(&random_ids(&mut numbers, batch, time, 6), device);
         let what = format!("{input:?}, {layers} layer(s), {cell:?}");
-        let a = fused.forward(sequence.clone(), state.clone()).unwrap();
-        let b = unrolled.forward(sequence, state.clone()).unwrap();
+        // Each pass names the packed leaf itself: a graph is consumed by its backward pass.
+        let a = fused
+            .forward(sequence.clone(), packed_state(&fused.hidden, &state))
+            .unwrap();
+        let b = unrolled
+            .forward(sequence, packed_state(&unrolled.hidden, &state))
+            .unwrap();
         assert_close(
             &format!("{what}: logits"),
             &values(a.logits.clone()),
@@ -90,16 +95,16 @@ pub fn fused_recurrence_equals_unrolled<B: TestBackend>(device: &B::Device) {
         );
         assert_close(
             &format!("{what}: state"),
-            &values(a.state.clone()),
-            &values(b.state.clone()),
+            &values(a.state.clone().packed()),
+            &values(b.state.clone().packed()),
             1e-12,
         );
         // The loss also reads the final state, so its gradient path is checked too. The fused
         // side scores with the fused cross-entropy, the reference with Burn's log-softmax.
-        let fused_loss =
-            summed_cross_entropy(a.logits, targets.clone()) + a.state.sum().mul_scalar(0.3);
+        let fused_loss = summed_cross_entropy(a.logits, targets.clone())
+            + a.state.packed().sum().mul_scalar(0.3);
         let reference_loss =
-            burns_cross_entropy(b.logits, targets.clone()) + b.state.sum().mul_scalar(0.3);
+            burns_cross_entropy(b.logits, targets.clone()) + b.state.packed().sum().mul_scalar(0.3);
         let grads = [fused_loss.backward(), reference_loss.backward()];
         assert_same_case_gradients(&what, [&fused, &unrolled], state, grads);
     }
@@ -152,11 +157,12 @@ pub fn fused_forward_loss_equals_unrolled<B: TestBackend>(device: &B::Device) {
         let targets = ids::<B>(&random_ids(&mut numbers, batch, time, classes), device);
         let weights = step_weights::<B>(&mut numbers, batch, time, device);
         let what = format!("forward_loss {input:?}, {layers} layer(s), {cell:?}");
+        let named = || packed_state(&fused.hidden, &state);
         let (losses_a, state_a) = fused
-            .forward_loss(sequence.clone(), state.clone(), targets.clone())
+            .forward_loss(sequence.clone(), named(), targets.clone())
             .unwrap();
         let (losses_b, state_b) = unrolled
-            .forward_loss(sequence.clone(), state.clone(), targets.clone())
+            .forward_loss(sequence.clone(), named(), targets.clone())
             .unwrap();
         assert_close(
             &format!("{what}: losses"),
@@ -166,12 +172,12 @@ pub fn fused_forward_loss_equals_unrolled<B: TestBackend>(device: &B::Device) {
         );
         assert_close(
             &format!("{what}: state"),
-            &values(state_a),
-            &values(state_b),
+            &values(state_a.packed()),
+            &values(state_b.packed()),
             EXACT,
         );
         // The fused loss agrees with the logits of the plain forward pass as well.
-        let logits = fused.forward(sequence, state.clone()).unwrap().logits;
+        let logits = fused.forward(sequence, named()).unwrap().logits;
         assert_close(
             &format!("{what}: against forward"),
             &values(losses_a.clone()),

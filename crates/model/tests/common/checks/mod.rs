@@ -7,9 +7,9 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::{
     Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig,
-    HiddenStack, HiddenStackConfig, InputEncoding, OutputRecurrent, OutputRecurrentConfig,
-    RecurrencePath, RecurrentCell, RecurrentOutput, SequenceInput, SequenceSummarizer,
-    SequenceSummarizerConfig, StepInput, step_cross_entropy,
+    HiddenStack, HiddenStackConfig, HiddenState, InputEncoding, Layer, OutputRecurrent,
+    OutputRecurrentConfig, RecurrencePath, RecurrentCell, RecurrentOutput, SequenceInput,
+    SequenceSummarizer, SequenceSummarizerConfig, StepInput, TanhRecurrence, step_cross_entropy,
 };
 
 use super::burn_reference::{output_recurrent_logits, step_losses};
@@ -30,11 +30,13 @@ pub use super::gated_checks::{
     gru_matches_pytorch, lstm_matches_pytorch,
 };
 
+mod direction;
 mod fused;
 mod pattern_1;
 mod pattern_2;
 mod pattern_3;
 
+pub use direction::*;
 pub use fused::*;
 pub use pattern_1::*;
 pub use pattern_2::*;
@@ -82,7 +84,7 @@ fn hidden_recurrent_from<B: TestBackend>(
     let mut model =
         HiddenRecurrentConfig::new(HiddenStackConfig::new(input, rnn.b.len()), rnn.c.len())
             .init::<B>(device);
-    let layer = &mut model.hidden.layers[0];
+    let layer = tanh_layer(&mut model.hidden.layers[0]);
     layer.input_weight = matrix_param(&rnn.u, device);
     layer.recurrent_weight = matrix_param(&rnn.w, device);
     layer.bias = vector_param(&rnn.b, device);
@@ -148,7 +150,7 @@ fn burns_cross_entropy<B: TestBackend>(
 }
 
 /// Every cell a hidden recurrence can take.
-pub const CELLS: [RecurrentCell; 3] = RecurrentCell::ALL;
+pub const CELLS: &[RecurrentCell] = RecurrentCell::ALL;
 
 /// Parameters of one layer: `U`, `W`, `b` for tanh; both weights and both biases when gated.
 pub fn layer_parameters(cell: RecurrentCell) -> usize {
@@ -187,7 +189,8 @@ pub fn assert_same_gradients(what: &str, a: &[Vec<f64>], b: &[Vec<f64>]) {
 }
 
 /// A random input sequence `[batch, time]` in `stack`'s encoding and, `with_state`, a tracked
-/// random initial state of `stack`'s shape.
+/// random initial state of `stack`'s shape, packed (`h` of every layer, then `c` of every layer
+/// for an LSTM: [`packed_state`] names it), so that its gradient is one tensor's.
 pub fn random_case<B: TestBackend>(
     numbers: &mut Numbers,
     stack: &HiddenStack<B>,
@@ -195,6 +198,7 @@ pub fn random_case<B: TestBackend>(
     device: &B::Device,
 ) -> (SequenceInput<B>, Option<Tensor<B, 3>>) {
     let [layers, _, d_hidden] = stack.state_dims(batch);
+    let layers = layers * (1 + usize::from(stack.cell().has_cell_state()));
     let sequence = match stack.input {
         InputEncoding::Tokens { vocab_size } => SequenceInput::Tokens(ids::<B>(
             &random_ids(numbers, batch, time, vocab_size),
@@ -257,4 +261,22 @@ fn step_weights<B: TestBackend>(
         TensorData::new(numbers.vector(batch * time, 1.0), [batch, time]),
         device,
     )
+}
+
+/// The named state of a packed one (see [`random_case`]), for `stack`.
+pub fn packed_state<B: TestBackend>(
+    stack: &HiddenStack<B>,
+    packed: &Option<Tensor<B, 3>>,
+) -> Option<HiddenState<B>> {
+    packed
+        .clone()
+        .map(|packed| HiddenState::from_packed(packed, stack.cell().has_cell_state()))
+}
+
+/// The tanh layer in `layer`.
+pub fn tanh_layer<B: TestBackend>(layer: &mut Layer<B>) -> &mut TanhRecurrence<B> {
+    match layer {
+        Layer::Tanh(layer) => layer,
+        other => panic!("a tanh layer expected, got the {:?} cell", other.kind()),
+    }
 }

@@ -32,7 +32,7 @@ pub fn hidden_recurrent_forward_by_hand<B: TestBackend>(device: &B::Device) {
     assert_eq!(out.logits.dims(), [1, 2, 2]);
     assert_close("logits", &values(out.logits), &expected, EXACT);
     assert_eq!(out.state.dims(), [1, 1, 2]);
-    assert_close("state", &values(out.state), &h2, EXACT);
+    assert_close("state", &values(out.state.hidden), &h2, EXACT);
 }
 
 pub fn hidden_recurrent_matches_reference_and_hand_written_bptt<B: TestBackend>(
@@ -65,7 +65,11 @@ pub fn hidden_recurrent_matches_reference_and_hand_written_bptt<B: TestBackend>(
     assert_close("loss", &values(loss.clone()), &[expected_loss], 1e-10);
 
     let gradients = loss.backward();
-    assert_layer_gradients(&model.hidden.layers[0], &gradients, &expected);
+    assert_layer_gradients(
+        tanh_layer(&mut model.hidden.layers[0].clone()),
+        &gradients,
+        &expected,
+    );
     assert_close(
         "∂L/∂V",
         &gradient(&model.output.weight, &gradients),
@@ -87,6 +91,7 @@ pub fn hidden_recurrent_dense_matches_reference_with_initial_state<B: TestBacken
     let targets = random_ids(&mut numbers, batch, time, d_output);
     let model = hidden_recurrent_from::<B>(&rnn, InputEncoding::Dense { d_input }, device);
     let state = matrix::<B>(&initial, device).reshape([1, batch, d_hidden]);
+    let state = HiddenState::from_packed(state, false);
     let out = model.forward(SequenceInput::Dense(x), Some(state)).unwrap();
 
     let mut expected_logits = Vec::new();
@@ -105,9 +110,13 @@ pub fn hidden_recurrent_dense_matches_reference_with_initial_state<B: TestBacken
         &expected_logits,
         1e-10,
     );
-    assert_close("state", &values(out.state), &expected_state, 1e-10);
+    assert_close("state", &values(out.state.hidden), &expected_state, 1e-10);
     let gradients = summed_cross_entropy(out.logits, ids::<B>(&targets, device)).backward();
-    assert_layer_gradients(&model.hidden.layers[0], &gradients, &expected);
+    assert_layer_gradients(
+        tanh_layer(&mut model.hidden.layers[0].clone()),
+        &gradients,
+        &expected,
+    );
 }
 
 pub fn hidden_recurrent_gradients_match_finite_differences<B: TestBackend>(device: &B::Device) {
@@ -115,7 +124,7 @@ pub fn hidden_recurrent_gradients_match_finite_differences<B: TestBackend>(devic
     let mut numbers = Numbers::new(3);
     // Two stacked layers on dense input, from a non-zero state, for every cell.
     let (d_input, d_hidden, d_output, batch, time) = (3, 3, 4, 2, 4);
-    for cell in CELLS {
+    for &cell in CELLS {
         let model = pattern_1::<B>(
             InputEncoding::Dense { d_input },
             (d_hidden, 2, cell),
@@ -123,7 +132,7 @@ pub fn hidden_recurrent_gradients_match_finite_differences<B: TestBackend>(devic
             device,
         );
         let (x, _) = dense::<B>(&mut numbers, batch, time, d_input, device);
-        let rows = 2 * cell.state_rows_per_layer();
+        let rows = 2 * (1 + usize::from(cell.has_cell_state()));
         let state = Tensor::<B, 2>::from_data(
             TensorData::new(
                 numbers.vector(rows * batch * d_hidden, 0.5),
@@ -132,6 +141,7 @@ pub fn hidden_recurrent_gradients_match_finite_differences<B: TestBackend>(devic
             device,
         )
         .reshape([rows, batch, d_hidden]);
+        let state = HiddenState::from_packed(state, cell.has_cell_state());
         let targets = ids::<B>(&random_ids(&mut numbers, batch, time, d_output), device);
         let checked = check_against_finite_differences(
             &model,
@@ -152,7 +162,7 @@ pub fn hidden_recurrent_gradients_match_finite_differences<B: TestBackend>(devic
 
     // One layer on token ids, for every cell.
     let vocab = 4;
-    for cell in CELLS {
+    for &cell in CELLS {
         let model = pattern_1::<B>(
             InputEncoding::Tokens { vocab_size: vocab },
             (3, 1, cell),
@@ -178,7 +188,7 @@ pub fn hidden_recurrent_gradients_match_finite_differences<B: TestBackend>(devic
 fn on_ids<B: TestBackend>(
     model: &HiddenRecurrent<B>,
     rows: &[Vec<i64>],
-    state: Option<Tensor<B, 3>>,
+    state: Option<HiddenState<B>>,
     device: &B::Device,
 ) -> RecurrentOutput<B> {
     let input = SequenceInput::Tokens(ids::<B>(rows, device));
@@ -188,22 +198,22 @@ fn on_ids<B: TestBackend>(
 /// The logits and final state a model gave in pieces equal those of one `whole` pass, exactly.
 fn assert_same_as_whole<B: TestBackend>(
     what: &str,
-    (logits, state): (Tensor<B, 3>, Tensor<B, 3>),
+    (logits, state): (Tensor<B, 3>, HiddenState<B>),
     whole: RecurrentOutput<B>,
 ) {
     let logits_what = format!("{what} logits");
     assert_close(&logits_what, &values(logits), &values(whole.logits), EXACT);
     assert_close(
         &format!("{what} state"),
-        &values(state),
-        &values(whole.state),
+        &values(state.packed()),
+        &values(whole.state.packed()),
         EXACT,
     );
 }
 
 pub fn hidden_recurrent_state_carries_across_windows<B: TestBackend>(device: &B::Device) {
     B::seed(device, 11);
-    for cell in CELLS {
+    for &cell in CELLS {
         let tokens = InputEncoding::Tokens { vocab_size: 6 };
         let model = pattern_1::<B>(tokens, (5, 2, cell), 6, device);
         let sequence = vec![vec![0, 5, 2, 3, 1, 4], vec![2, 2, 1, 0, 5, 3]];
@@ -215,14 +225,15 @@ pub fn hidden_recurrent_state_carries_across_windows<B: TestBackend>(device: &B:
         let a = on_ids(&model, &first, None, device);
         let b = on_ids(&model, &second, Some(a.state), device);
         let joined = Tensor::cat(vec![a.logits, b.logits], 1);
-        assert_eq!(whole.state.dims(), [2 * cell.state_rows_per_layer(), 2, 5]);
+        assert_eq!(whole.state.dims(), [2, 2, 5]);
+        assert_eq!(whole.state.cell.is_some(), cell == RecurrentCell::Lstm);
         assert_same_as_whole(&format!("{cell:?}"), (joined, b.state), whole);
     }
 }
 
 pub fn hidden_recurrent_step_matches_forward<B: TestBackend>(device: &B::Device) {
     B::seed(device, 12);
-    for cell in CELLS {
+    for &cell in CELLS {
         let tokens = InputEncoding::Tokens { vocab_size: 4 };
         let model = pattern_1::<B>(tokens, (3, 3, cell), 4, device);
         let sequence = vec![vec![0, 3, 2, 1], vec![1, 1, 3, 0]];

@@ -9,7 +9,7 @@ pub fn sequence_summarizer_forward_by_hand<B: TestBackend>(device: &B::Device) {
         1,
     )
     .init::<B>(device);
-    let layer = &mut model.hidden.layers[0];
+    let layer = tanh_layer(&mut model.hidden.layers[0]);
     layer.input_weight = matrix_param(&[vec![0.5], vec![-1.0]], device);
     layer.recurrent_weight = matrix_param(&[vec![0.8]], device);
     layer.bias = vector_param(&[0.1], device);

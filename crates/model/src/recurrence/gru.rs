@@ -6,55 +6,20 @@
 //! h' = (1 − z) ⊙ n + z ⊙ h
 //! ```
 
-use burn::config::Config;
-use burn::module::{Module, Param};
+use burn::module::Param;
 use burn::tensor::{Tensor, backend::Backend};
 
-use super::{block, gated_parameters, sigmoid, step_of};
+use super::cell::{CellFacts, LayerState, PytorchParameters, Rows, Steps, last_state};
+use super::gated::{block, gated_cell, gated_parameters, step_of, unrolled_gated};
+use crate::fused::{RecurrenceBackend, gru_recurrence, sigmoid};
+use crate::input::StepInput;
 
-/// Configuration of a [`GruCell`].
-#[derive(Config, Debug)]
-pub struct GruCellConfig {
-    /// Width of `x(t)`.
-    pub d_input: usize,
-    /// Size of the hidden state `h(t)`.
-    pub d_hidden: usize,
-}
-
-impl GruCellConfig {
-    /// Builds the cell, or says which size is invalid.
-    pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<GruCell<B>> {
-        let parameters = gated_parameters(self.d_input, self.d_hidden, 3, device)?;
-        Ok(GruCell {
-            input_weight: parameters.input_weight,
-            hidden_weight: parameters.hidden_weight,
-            input_bias: parameters.input_bias,
-            hidden_bias: parameters.hidden_bias,
-        })
-    }
-}
-
-crate::setting::init_or_panic!(GruCellConfig => GruCell);
-
-/// A GRU cell (PyTorch's `nn.GRU` equations and parameters, stored transposed).
-#[derive(Module, Debug)]
-pub struct GruCell<B: Backend> {
-    /// `weight_ihᵀ`, `[d_input, 3 · d_hidden]`, blocks `r, z, n`.
-    pub input_weight: Param<Tensor<B, 2>>,
-    /// `weight_hhᵀ`, `[d_hidden, 3 · d_hidden]`.
-    pub hidden_weight: Param<Tensor<B, 2>>,
-    /// `bias_ih`, `[3 · d_hidden]`.
-    pub input_bias: Param<Tensor<B, 1>>,
-    /// `bias_hh`, `[3 · d_hidden]`.
-    pub hidden_bias: Param<Tensor<B, 1>>,
-}
+gated_cell!(
+    /// A GRU cell (PyTorch's `nn.GRU` equations and parameters, stored transposed).
+    GruCell(GruCellConfig, CellFacts::gated("gru", 3, false), "`r, z, n`")
+);
 
 impl<B: Backend> GruCell<B> {
-    /// Size of the hidden state.
-    pub fn d_hidden(&self) -> usize {
-        self.hidden_weight.dims()[0]
-    }
-
     /// One step: `h(t)` (`[batch, d_hidden]`) from `x(t)` (`[batch, d_input]`) and `h(t-1)`.
     pub fn step(&self, x: Tensor<B, 2>, hidden: Tensor<B, 2>) -> Tensor<B, 2> {
         let projected = x.matmul(self.input_weight.val()) + self.input_bias.val().unsqueeze::<2>();
@@ -90,5 +55,29 @@ impl<B: Backend> GruCell<B> {
             outputs.push(hidden.clone().unsqueeze_dim(1));
         }
         (Tensor::cat(outputs, 1), hidden)
+    }
+}
+
+impl<B: Backend> GruCell<B> {
+    /// [`GruCell::advance`] on a layer's state.
+    fn advance_layer(&self, projected: Tensor<B, 2>, state: LayerState<B>) -> LayerState<B> {
+        LayerState::of_hidden(self.advance(projected, state.hidden))
+    }
+
+    /// The fused operation over a sequence: `h(1) … h(τ)` and the final state.
+    fn fused_layer(&self, sequence: Rows<'_, B>) -> (Tensor<B, 3>, LayerState<B>)
+    where
+        B: RecurrenceBackend,
+    {
+        let [time, batch] = sequence.time_batch;
+        let projected = sequence
+            .rows
+            .affine(self.input_weight.val(), self.input_bias.val());
+        let projected = projected.reshape([time, batch, 3 * self.d_hidden()]);
+        let (weight, bias) = (self.hidden_weight.val(), self.hidden_bias.val());
+        let initial = sequence.initial.hidden;
+        let states = gru_recurrence(projected, initial, weight, bias, sequence.lengths);
+        let last = LayerState::of_hidden(last_state(&states, time));
+        (states, last)
     }
 }

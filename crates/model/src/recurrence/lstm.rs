@@ -6,48 +6,18 @@
 //! c' = f ⊙ c + i ⊙ g                         h' = o ⊙ tanh(c')
 //! ```
 
-use burn::config::Config;
-use burn::module::{Module, Param};
+use burn::module::Param;
 use burn::tensor::{Tensor, backend::Backend};
 
-use super::{block, gated_parameters, sigmoid, step_of};
+use super::cell::{CellFacts, LayerState, PytorchParameters, Rows, Steps, last_state};
+use super::gated::{block, gated_cell, gated_parameters, step_of, unrolled_gated};
+use crate::fused::{RecurrenceBackend, lstm_recurrence, sigmoid};
+use crate::input::StepInput;
 
-/// Configuration of an [`LstmCell`].
-#[derive(Config, Debug)]
-pub struct LstmCellConfig {
-    /// Width of `x(t)`.
-    pub d_input: usize,
-    /// Size of the hidden state `h(t)` and of the cell state `c(t)`.
-    pub d_hidden: usize,
-}
-
-impl LstmCellConfig {
-    /// Builds the cell, or says which size is invalid.
-    pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<LstmCell<B>> {
-        let parameters = gated_parameters(self.d_input, self.d_hidden, 4, device)?;
-        Ok(LstmCell {
-            input_weight: parameters.input_weight,
-            hidden_weight: parameters.hidden_weight,
-            input_bias: parameters.input_bias,
-            hidden_bias: parameters.hidden_bias,
-        })
-    }
-}
-
-crate::setting::init_or_panic!(LstmCellConfig => LstmCell);
-
-/// An LSTM cell (PyTorch's `nn.LSTM` equations and parameters, stored transposed).
-#[derive(Module, Debug)]
-pub struct LstmCell<B: Backend> {
-    /// `weight_ihᵀ`, `[d_input, 4 · d_hidden]`, blocks `i, f, g, o`.
-    pub input_weight: Param<Tensor<B, 2>>,
-    /// `weight_hhᵀ`, `[d_hidden, 4 · d_hidden]`.
-    pub hidden_weight: Param<Tensor<B, 2>>,
-    /// `bias_ih`, `[4 · d_hidden]`.
-    pub input_bias: Param<Tensor<B, 1>>,
-    /// `bias_hh`, `[4 · d_hidden]`.
-    pub hidden_bias: Param<Tensor<B, 1>>,
-}
+gated_cell!(
+    /// An LSTM cell (PyTorch's `nn.LSTM` equations and parameters, stored transposed).
+    LstmCell(LstmCellConfig, CellFacts::gated("lstm", 4, true), "`i, f, g, o`")
+);
 
 /// An LSTM's state: `h` and `c`, each `[batch, d_hidden]`.
 #[derive(Debug, Clone)]
@@ -69,11 +39,6 @@ impl<B: Backend> LstmState<B> {
 }
 
 impl<B: Backend> LstmCell<B> {
-    /// Size of the hidden state.
-    pub fn d_hidden(&self) -> usize {
-        self.hidden_weight.dims()[0]
-    }
-
     /// One step from `x(t)` (`[batch, d_input]`) and the state before it.
     pub fn step(&self, x: Tensor<B, 2>, state: LstmState<B>) -> LstmState<B> {
         let projected = x.matmul(self.input_weight.val()) + self.input_bias.val().unsqueeze::<2>();
@@ -114,5 +79,40 @@ impl<B: Backend> LstmCell<B> {
             outputs.push(state.hidden.clone().unsqueeze_dim(1));
         }
         (Tensor::cat(outputs, 1), state)
+    }
+}
+
+impl<B: Backend> LstmCell<B> {
+    /// [`LstmCell::advance`] on a layer's state, which holds `c`.
+    fn advance_layer(&self, projected: Tensor<B, 2>, state: LayerState<B>) -> LayerState<B> {
+        let cell = state.cell.expect("an LSTM layer's state holds c");
+        let hidden = state.hidden;
+        let next = self.advance(projected, LstmState { hidden, cell });
+        LayerState {
+            hidden: next.hidden,
+            cell: Some(next.cell),
+        }
+    }
+
+    /// The fused operation over a sequence: `h(1) … h(τ)`, then `c(τ)`, and the final state.
+    fn fused_layer(&self, sequence: Rows<'_, B>) -> (Tensor<B, 3>, LayerState<B>)
+    where
+        B: RecurrenceBackend,
+    {
+        let [time, batch] = sequence.time_batch;
+        // A parameter draws its values when first read (its size too): biases, then weights,
+        // as this operation has always read them, so that a seed gives the same network.
+        let bias = self.input_bias.val() + self.hidden_bias.val();
+        let projected = sequence.rows.affine(self.input_weight.val(), bias);
+        let projected = projected.reshape([time, batch, 4 * self.d_hidden()]);
+        let initial = sequence.initial;
+        let cell = initial.cell.expect("an LSTM layer's state holds c");
+        let weight = self.hidden_weight.val();
+        let both = lstm_recurrence(projected, initial.hidden, cell, weight, sequence.lengths);
+        let last = LayerState {
+            hidden: last_state(&both, time),
+            cell: Some(last_state(&both, time + 1)),
+        };
+        (both, last)
     }
 }

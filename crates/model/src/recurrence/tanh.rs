@@ -4,8 +4,12 @@ use burn::config::Config;
 use burn::module::{Initializer, Module, Param};
 use burn::tensor::{Tensor, backend::Backend};
 
-use crate::fused::{RecurrenceBackend, tanh};
+use super::cell::{Cell, CellFacts, CellKind, FusedLoss, LayerState, OutputLoss};
+use super::cell::{PytorchParameters, Rows, Steps, last_state};
+use crate::fused::rollout::LayerWeights;
+use crate::fused::{RecurrenceBackend, tanh, tanh_recurrence, tanh_recurrence_loss};
 use crate::input::StepInput;
+use crate::recurrence::layer_inputs::StepProjection;
 use crate::setting::at_least_one;
 
 /// Configuration of one [`TanhRecurrence`].
@@ -18,16 +22,11 @@ pub struct TanhRecurrenceConfig {
 }
 
 impl TanhRecurrenceConfig {
-    /// Checks every setting, naming the first one that is invalid.
-    pub fn validate(&self) -> crate::Result<()> {
-        at_least_one("d_input", self.d_input as u64)?;
-        at_least_one("d_hidden", self.d_hidden as u64)
-    }
-
     /// Builds the layer with PyTorch's initialisation for `nn.RNN` (every weight and bias uniform
-    /// in `[-1/√d_hidden, 1/√d_hidden]`), or says which size is invalid.
+    /// in `[-1/√d_hidden, 1/√d_hidden]`), or says which size is invalid (as the gated cells do).
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<TanhRecurrence<B>> {
-        self.validate()?;
+        at_least_one("d_input", self.d_input as u64)?;
+        at_least_one("d_hidden", self.d_hidden as u64)?;
         let init = uniform_initializer(self.d_hidden);
         Ok(TanhRecurrence {
             input_weight: init.init([self.d_input, self.d_hidden], device),
@@ -38,6 +37,17 @@ impl TanhRecurrenceConfig {
 }
 
 crate::setting::init_or_panic!(TanhRecurrenceConfig => TanhRecurrence);
+
+impl CellKind for TanhRecurrenceConfig {
+    // Kept for the backward pass: the state, its gradient and the projected input.
+    const FACTS: CellFacts = CellFacts {
+        name: "tanh",
+        gates: 1,
+        has_cell_state: false,
+        bias_vectors: 1,
+        values_per_state: 3,
+    };
+}
 
 /// PyTorch's initialisation of its RNNs: uniform in `[-1/√d_hidden, 1/√d_hidden]`.
 pub(crate) fn uniform_initializer(d_hidden: usize) -> Initializer {
@@ -82,6 +92,15 @@ impl<B: Backend> TanhRecurrence<B> {
         input.affine(self.input_weight.val(), bias)
     }
 
+    /// `p(t) = b + U x(t)` of every step of time-major `rows` (`[time · batch]` ids or
+    /// `[time · batch, d_input]`): `[time, batch, d_hidden]`.
+    fn project_sequence(&self, rows: StepInput<B>, [time, batch]: [usize; 2]) -> Tensor<B, 3>
+    where
+        B: RecurrenceBackend,
+    {
+        self.project(rows).reshape([time, batch, self.d_hidden()])
+    }
+
     /// Runs the recurrence over all steps, one autodiff node per operation and step, on Burn's
     /// own operations only: the reference the fused path is checked against, and the path for
     /// padded sequences.
@@ -99,20 +118,12 @@ impl<B: Backend> TanhRecurrence<B> {
         masks: Option<&[Tensor<B, 2>]>,
     ) -> Vec<Tensor<B, 2>> {
         let recurrent_weight = self.recurrent_weight.val();
-        let bias = self.bias.val().unsqueeze::<2>();
-        // For token ids, adding b to every row of U once makes each step a single lookup.
-        let token_table = match inputs.first() {
-            Some(StepInput::Tokens(_)) => Some(self.input_weight.val() + bias.clone()),
-            _ => None,
-        };
-        let input_weight = self.input_weight.val();
+        let bias = self.bias.val();
+        let projection = StepProjection::new(self.input_weight.val(), bias, inputs.first());
         let mut hidden = initial;
         let mut outputs = Vec::with_capacity(inputs.len());
         for (t, input) in inputs.into_iter().enumerate() {
-            let projected = match (input, &token_table) {
-                (StepInput::Tokens(ids), Some(table)) => table.clone().select(0, ids),
-                (input, _) => input.project(input_weight.clone()) + bias.clone(),
-            };
+            let projected = projection.project(input);
             let next = (projected + hidden.clone().matmul(recurrent_weight.clone())).tanh();
             hidden = match masks {
                 Some(masks) => hidden.clone() + (next - hidden) * masks[t].clone(),
@@ -131,5 +142,76 @@ impl<B: Backend> TanhRecurrence<B> {
         // U before b: the order of first reads this step has always had (see `project`).
         let projected = input.affine(self.input_weight.val(), self.bias.val());
         tanh(projected + hidden.matmul(self.recurrent_weight.val()))
+    }
+}
+
+impl<B: Backend> Cell<B> for TanhRecurrence<B> {
+    fn d_input(&self) -> usize {
+        TanhRecurrence::d_input(self)
+    }
+
+    fn d_hidden(&self) -> usize {
+        TanhRecurrence::d_hidden(self)
+    }
+
+    fn unrolled(&self, steps: Steps<'_, B>) -> (Vec<Tensor<B, 2>>, LayerState<B>) {
+        let outputs = self.forward(steps.inputs, steps.initial.hidden, steps.masks);
+        let last = outputs.last().expect("at least one step").clone();
+        (outputs, LayerState::of_hidden(last))
+    }
+
+    fn fused(&self, sequence: Rows<'_, B>) -> (Tensor<B, 3>, LayerState<B>)
+    where
+        B: RecurrenceBackend,
+    {
+        let time = sequence.time_batch[0];
+        let projected = self.project_sequence(sequence.rows, sequence.time_batch);
+        let weight = self.recurrent_weight.val();
+        let states = tanh_recurrence(projected, sequence.initial.hidden, weight, sequence.lengths);
+        let last = LayerState::of_hidden(last_state(&states, time));
+        (states, last)
+    }
+
+    fn step(&self, input: StepInput<B>, state: LayerState<B>) -> LayerState<B>
+    where
+        B: RecurrenceBackend,
+    {
+        LayerState::of_hidden(TanhRecurrence::step(self, input, state.hidden))
+    }
+
+    fn pytorch_parameters(&self) -> PytorchParameters<B> {
+        // PyTorch's `nn.RNN` has two biases; the textbook's one is `bias_ih`, `bias_hh` is zero.
+        let bias = self.bias.val();
+        let weights = [&self.input_weight, &self.recurrent_weight].map(|w| w.val().transpose());
+        PytorchParameters {
+            weights,
+            biases: [bias.clone(), bias.zeros_like()],
+        }
+    }
+
+    fn fused_loss<'a>(&self, sequence: Rows<'a, B>, loss: OutputLoss<'_, B>) -> FusedLoss<'a, B>
+    where
+        B: RecurrenceBackend,
+    {
+        let projected = self.project_sequence(sequence.rows, sequence.time_batch);
+        let recurrent_weight = self.recurrent_weight.val();
+        let (output_weight, output_bias) = (loss.output)();
+        let (losses, last) = tanh_recurrence_loss(
+            projected,
+            sequence.initial.hidden,
+            recurrent_weight,
+            output_weight,
+            output_bias,
+            loss.targets,
+        );
+        Ok((losses, LayerState::of_hidden(last)))
+    }
+
+    fn rollout_weights(&self) -> Option<LayerWeights<B>> {
+        Some(LayerWeights {
+            input_weight: self.input_weight.val().detach(),
+            bias: self.bias.val().detach(),
+            recurrent_weight: self.recurrent_weight.val().detach(),
+        })
     }
 }
