@@ -18,7 +18,7 @@ use unroll::model::{
 };
 use unroll::training::checkpoint::{Checkpoint, Which, model_bytes};
 use unroll::training::{
-    Corpus, FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, Silent, StepwisePath, SymbolMode,
+    Corpus, FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, Silent, SymbolMode,
     TrainingConfig, TrainingRun, hidden_recurrent_window, output_recurrent_window, train,
 };
 use unroll_test_support::{Scratch, turn};
@@ -299,10 +299,10 @@ fn feeding_strategies_agree() {
             ids(batch, time, vocab, 5, &Default::default()),
             None,
             &plan,
-            StepwisePath::Fused,
+            RecurrencePath::Fused,
         )
         .unwrap();
-        for path in [StepwisePath::Fused, StepwisePath::Unrolled] {
+        for path in [RecurrencePath::Fused, RecurrencePath::Unrolled] {
             let gpu_out = hidden_recurrent_window(
                 &gpu_model,
                 ids(batch, time, vocab, 5, &gpu()),
@@ -330,10 +330,10 @@ fn feeding_strategies_agree() {
         &cpu_model,
         ids(batch, time, vocab, 5, &Default::default()),
         &plan,
-        StepwisePath::Fused,
+        RecurrencePath::Fused,
     )
     .unwrap();
-    for path in [StepwisePath::Fused, StepwisePath::Unrolled] {
+    for path in [RecurrencePath::Fused, RecurrencePath::Unrolled] {
         let gpu_out =
             output_recurrent_window(&gpu_model, ids(batch, time, vocab, 5, &gpu()), &plan, path)
                 .unwrap();
@@ -355,7 +355,7 @@ fn checkpoint_logits<B: RecurrenceBackend>(run: &Path, device: &B::Device) -> Ve
             ids::<B>(1, 10, vocab, 6, device),
             None,
             &FeedingPlan::teacher_forcing(1, 10).unwrap(),
-            StepwisePath::Fused,
+            RecurrencePath::Fused,
         )
         .unwrap();
     values(logits)

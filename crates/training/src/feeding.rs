@@ -8,18 +8,17 @@
 //!
 //! [`Feeding::plan`] turns a strategy into a [`FeedingPlan`] for one window: per row and step,
 //! a coin and the uniform draw that samples an own symbol, from one random stream per row
-//! ([`FeedingStreams`]). Both paths read the same plan: [`StepwisePath::Fused`] (the rollout,
-//! then the fused teacher-forced pass on the fed symbols) and [`StepwisePath::Unrolled`] (the
+//! ([`FeedingStreams`]). Both paths read the same plan: [`RecurrencePath::Fused`] (the rollout,
+//! then the fused teacher-forced pass on the fed symbols) and [`RecurrencePath::Unrolled`] (the
 //! loop over steps, the reference).
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 use unroll_model::{
     Feedback, FeedbackChoice, FeedbackSequence, FeedingPlan, HiddenRecurrent, HiddenState,
-    OutputRecurrent, RecurrenceBackend, RecurrentOutput, SequenceInput, StepInput,
+    OutputRecurrent, RecurrenceBackend, RecurrencePath, RecurrentOutput, SequenceInput, StepInput,
 };
 
 use crate::error::{Result, invalid};
@@ -107,23 +106,6 @@ pub(crate) fn check_own_symbol(own: FeedbackChoice) -> Result<()> {
     Ok(())
 }
 
-/// Which path runs a window that is not purely teacher-forced.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-pub enum StepwisePath {
-    /// The rollout decides the fed symbols, then one fused training pass.
-    ///
-    /// The rollout runs without autodiff (one kernel on the CPU backends); the fused
-    /// teacher-forced pass then trains on its symbols: one graph node, hand-written BPTT.
-    #[default]
-    Fused,
-    /// A loop over steps through Burn's operations and autodiff.
-    ///
-    /// The reference the fused path is tested against.
-    Unrolled,
-}
-
 /// Where the coins and draws of a window come from: one random stream per row, derived from
 /// the run's seed, the iteration and the row, so a run is reproducible and resumable and the
 /// result does not depend on how rows are split over the cores.
@@ -184,17 +166,17 @@ fn column<B: Backend>(ids: &Tensor<B, 2, Int>, t: usize) -> Tensor<B, 1, Int> {
 ///   predictions runs.
 ///
 /// Teacher forcing runs the plain forward; otherwise the fed symbols come from the rollout and
-/// the plain forward runs on them ([`StepwisePath::Fused`]), or a loop over steps feeds each
-/// step ([`StepwisePath::Unrolled`]). Returns logits `[batch, time, vocab]` and the final state.
+/// the plain forward runs on them ([`RecurrencePath::Fused`]), or a loop over steps feeds each
+/// step ([`RecurrencePath::Unrolled`]). Returns logits `[batch, time, vocab]` and the final state.
 pub fn hidden_recurrent_window<B: RecurrenceBackend>(
     model: &HiddenRecurrent<B>,
     inputs: Tensor<B, 2, Int>,
     state: Option<HiddenState<B>>,
     plan: &FeedingPlan,
-    path: StepwisePath,
+    path: RecurrencePath,
 ) -> Result<RecurrentOutput<B>> {
     check_plan(plan, inputs.dims())?;
-    if path == StepwisePath::Unrolled && !plan.is_teacher_forcing() {
+    if path == RecurrencePath::Unrolled && !plan.is_teacher_forcing() {
         return hidden_recurrent_stepwise(model, inputs, state, plan);
     }
     let inputs = model.fed_symbols(inputs, state.clone(), plan)?;
@@ -246,16 +228,16 @@ pub(crate) fn check_plan(plan: &FeedingPlan, dims: [usize; 2]) -> Result<()> {
 /// - `plan`, `path`: as for [`hidden_recurrent_window`].
 ///
 /// Teacher forcing runs the parallel path, on the fed symbols from the rollout when some steps
-/// get own predictions ([`StepwisePath::Fused`]); [`StepwisePath::Unrolled`] runs the step-wise
+/// get own predictions ([`RecurrencePath::Fused`]); [`RecurrencePath::Unrolled`] runs the step-wise
 /// path. Returns logits `[batch, time, d_output]`.
 pub fn output_recurrent_window<B: RecurrenceBackend>(
     model: &OutputRecurrent<B>,
     previous: Tensor<B, 2, Int>,
     plan: &FeedingPlan,
-    path: StepwisePath,
+    path: RecurrencePath,
 ) -> Result<Tensor<B, 3>> {
     check_plan(plan, previous.dims())?;
-    if path == StepwisePath::Unrolled && !plan.is_teacher_forcing() {
+    if path == RecurrencePath::Unrolled && !plan.is_teacher_forcing() {
         return output_recurrent_stepwise(model, previous, plan);
     }
     let previous = model.fed_symbols(None, previous, plan)?;

@@ -78,7 +78,7 @@ pub use corpus::{Corpus, DataSource, SymbolMode, Vocabulary};
 pub use error::{Result, TrainingError};
 pub use export::{ExportFormat, export};
 pub use feeding::{
-    Feeding, FeedingStreams, StepwisePath, hidden_recurrent_stepwise, hidden_recurrent_window,
+    Feeding, FeedingStreams, hidden_recurrent_stepwise, hidden_recurrent_window,
     output_recurrent_stepwise, output_recurrent_window,
 };
 pub use language::config::{Batching, Strategy, TrainingConfig};
@@ -95,3 +95,6 @@ pub use unroll_model as model;
 pub use unroll_model::FeedbackChoice;
 /// Per row and step of a window: the truth or the model's own prediction, and the sampling draws.
 pub use unroll_model::FeedingPlan;
+/// How a window runs: one path enum for the recurrence and for windows fed the model's own
+/// outputs (the model crate's).
+pub use unroll_model::RecurrencePath;

@@ -8,7 +8,7 @@ use safetensors::SafeTensors;
 use unroll_model::RecurrentCell;
 use unroll_training::export::safetensors_bytes;
 use unroll_training::{
-    Corpus, FeedingPlan, ModelSettings, Pattern, StepwisePath, SymbolMode, TrainingConfig,
+    Corpus, FeedingPlan, ModelSettings, Pattern, RecurrencePath, SymbolMode, TrainingConfig,
 };
 
 type B = NdArray;
@@ -84,7 +84,7 @@ fn model_logits(model: &unroll_training::LanguageModel<B>, ids: &[u32]) -> Vec<f
     );
     let plan = FeedingPlan::teacher_forcing(1, ids.len()).unwrap();
     model
-        .window(input, None, &plan, StepwisePath::Fused)
+        .window(input, None, &plan, RecurrencePath::Fused)
         .unwrap()
         .0
         .into_data()

@@ -14,7 +14,7 @@ use unroll_model::{
     OutputRecurrentConfig, SequenceInput, StepInput,
 };
 use unroll_training::{
-    FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, LanguageModel, StepwisePath,
+    FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, LanguageModel, RecurrencePath,
     hidden_recurrent_stepwise, hidden_recurrent_window, output_recurrent_stepwise,
     output_recurrent_window,
 };
@@ -23,7 +23,7 @@ type B = Autodiff<NdArray<f64>>;
 
 const VOCAB: usize = 5;
 
-const PATHS: [StepwisePath; 2] = [StepwisePath::Fused, StepwisePath::Unrolled];
+const PATHS: [RecurrencePath; 2] = [RecurrencePath::Fused, RecurrencePath::Unrolled];
 
 fn ids(rows: &[[i64; 6]]) -> Tensor<B, 2, Int> {
     let flat: Vec<i64> = rows.iter().flatten().copied().collect();
@@ -109,7 +109,13 @@ fn epsilon_one_is_teacher_forcing_exactly() {
     let forced_plan = FeedingPlan::teacher_forcing(3, 6).unwrap();
     // Both paths' losses and gradients with ε = 1 against teacher forcing's.
     let (forced, _) = model
-        .window_loss(inputs(), targets(), None, &forced_plan, StepwisePath::Fused)
+        .window_loss(
+            inputs(),
+            targets(),
+            None,
+            &forced_plan,
+            RecurrencePath::Fused,
+        )
         .unwrap();
     let forced_gradients = all_gradients(&model, &forced.clone().sum().backward());
     for path in PATHS {
@@ -226,9 +232,15 @@ fn curriculum_head_is_teacher_forced_and_tail_is_not() {
         own: FeedbackChoice::Argmax,
     };
     let fed = values(
-        hidden_recurrent_window(&model, inputs(), None, &plan(feeding), StepwisePath::Fused)
-            .unwrap()
-            .logits,
+        hidden_recurrent_window(
+            &model,
+            inputs(),
+            None,
+            &plan(feeding),
+            RecurrencePath::Fused,
+        )
+        .unwrap()
+        .logits,
     );
     let forced = values(
         model
@@ -286,8 +298,8 @@ fn the_fused_path_trains_exactly_as_the_stepwise_loop() {
                 let gradients = all_gradients(model, &losses.clone().sum().backward());
                 (values(losses), gradients)
             };
-            let (fused, fused_gradients) = run(StepwisePath::Fused);
-            let (stepwise, stepwise_gradients) = run(StepwisePath::Unrolled);
+            let (fused, fused_gradients) = run(RecurrencePath::Fused);
+            let (stepwise, stepwise_gradients) = run(RecurrencePath::Unrolled);
             assert_close(&fused, &stepwise, &what);
             assert_same_gradients(&fused_gradients, &stepwise_gradients, &what);
         }

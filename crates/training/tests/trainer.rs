@@ -18,8 +18,8 @@ use unroll_training::durable::sha256_hex;
 use unroll_training::metrics::read_run_metrics;
 use unroll_training::{
     Batching, Corpus, CurriculumSchedule, Evaluation, FeedbackChoice, FeedingPlan,
-    LanguageModelReport, OptimizerKind, Pattern, SamplingSchedule, Silent, StepwisePath, Strategy,
-    SymbolMode, TrainingConfig, TrainingError, TrainingRun, evaluate, train,
+    LanguageModelReport, OptimizerKind, Pattern, RecurrencePath, SamplingSchedule, Silent,
+    Strategy, SymbolMode, TrainingConfig, TrainingError, TrainingRun, evaluate, train,
 };
 
 type B = Autodiff<NdArray>;
@@ -446,7 +446,7 @@ fn logits<Bk: unroll_training::model::RecurrenceBackend>(
     );
     let plan = FeedingPlan::teacher_forcing(1, ids.len()).unwrap();
     let (logits, _) = model
-        .window(input, None, &plan, StepwisePath::Fused)
+        .window(input, None, &plan, RecurrencePath::Fused)
         .unwrap();
     logits.into_data().iter::<f32>().collect()
 }
@@ -530,7 +530,7 @@ fn validation_is_one_stateful_pass() {
             to_tensor(&corpus.ids[..n - 1]),
             None,
             &FeedingPlan::teacher_forcing(1, n - 1).unwrap(),
-            StepwisePath::Fused,
+            RecurrencePath::Fused,
         )
         .unwrap();
     let direct: f64 = unroll_model::step_cross_entropy(logits, to_tensor(&corpus.ids[1..]))

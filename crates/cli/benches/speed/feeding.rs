@@ -10,7 +10,7 @@ use unroll::model::{
     RecurrenceBackend, SequenceInput,
 };
 use unroll::training::{
-    FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, ModelSettings, StepwisePath,
+    FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, ModelSettings, RecurrencePath,
 };
 
 use super::{VOCAB, report, seeded_device, time_training, tokens};
@@ -52,7 +52,7 @@ fn plan(feeding: &Feeding, dims: [usize; 2], iteration: &mut u64) -> FeedingPlan
 fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
     name: &str,
     (hidden, batch, window): (usize, usize, usize),
-    (label, feeding, path): (&str, &Feeding, StepwisePath),
+    (label, feeding, path): (&str, &Feeding, RecurrencePath),
     budget: Duration,
 ) -> f64 {
     let settings = ModelSettings {
@@ -78,7 +78,7 @@ fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
 fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(
     name: &str,
     size: (usize, usize, usize),
-    (label, feeding, path): (&str, &Feeding, StepwisePath),
+    (label, feeding, path): (&str, &Feeding, RecurrencePath),
     budget: Duration,
 ) -> f64 {
     let (hidden, batch, window) = size;
@@ -92,7 +92,7 @@ fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(
     let timing = time_training(model, budget, |model| {
         let plan = plan(feeding, [batch, window], &mut iteration);
         match path {
-            StepwisePath::Unrolled if !plan.is_teacher_forcing() => {
+            RecurrencePath::Unrolled if !plan.is_teacher_forcing() => {
                 stepwise_loss(model, &input, &previous, &targets, &plan)
             }
             _ => {
@@ -145,7 +145,7 @@ fn stepwise_loss<B: AutodiffBackend + RecurrenceBackend>(
 /// Every strategy on both paths, with its speed against teacher forcing's in the same run.
 pub fn feeding<B: AutodiffBackend + RecurrenceBackend>(name: &str, budget: Duration) {
     let size = (256, 64, 100);
-    type Run = fn(&str, (usize, usize, usize), (&str, &Feeding, StepwisePath), Duration) -> f64;
+    type Run = fn(&str, (usize, usize, usize), (&str, &Feeding, RecurrencePath), Duration) -> f64;
     let patterns: [(&str, Run); 2] = [
         ("pattern 1", pattern_1::<B>),
         ("pattern 2 with input", pattern_2::<B>),
@@ -155,15 +155,15 @@ pub fn feeding<B: AutodiffBackend + RecurrenceBackend>(name: &str, budget: Durat
         let teacher_forced = run(
             name,
             size,
-            (forcing.0, &forcing.1, StepwisePath::Fused),
+            (forcing.0, &forcing.1, RecurrencePath::Fused),
             budget,
         );
         for (label, feeding) in rest {
-            let fused = run(name, size, (label, &feeding, StepwisePath::Fused), budget);
+            let fused = run(name, size, (label, &feeding, RecurrencePath::Fused), budget);
             let unrolled = run(
                 name,
                 size,
-                (label, &feeding, StepwisePath::Unrolled),
+                (label, &feeding, RecurrencePath::Unrolled),
                 budget,
             );
             println!(

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use unroll::training::{
-    Batching, CurriculumSchedule, FeedbackChoice, Pattern, SamplingSchedule, StepwisePath,
+    Batching, CurriculumSchedule, FeedbackChoice, Pattern, RecurrencePath, SamplingSchedule,
     Strategy, TrainingConfig,
 };
 
@@ -106,7 +106,7 @@ pub struct TrainArgs {
     /// How windows fed own predictions run: the rollout then the fused teacher-forced pass
     /// (fused, the default), or the loop over steps through autodiff (unrolled, the reference).
     #[arg(long, value_enum)]
-    pub stepwise_path: Option<StepwisePath>,
+    pub stepwise_path: Option<RecurrencePath>,
     /// How windows are drawn.
     #[arg(long, value_enum)]
     pub batching: Option<Batching>,

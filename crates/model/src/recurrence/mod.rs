@@ -21,7 +21,7 @@ mod stack;
 mod state;
 mod tanh;
 
-use burn::config::Config;
+use serde::{Deserialize, Serialize};
 
 pub use cell::{Cell, CellFacts, CellKind, FusedLoss, LayerState, OutputLoss};
 pub use cell::{PytorchParameters, Rows, Steps};
@@ -34,12 +34,16 @@ pub use state::HiddenState;
 pub(crate) use tanh::uniform_initializer;
 pub use tanh::{TanhRecurrence, TanhRecurrenceConfig};
 
-/// How a recurrence runs over a sequence; both give the same values and gradients.
-#[derive(Config, Debug, Copy, PartialEq, Eq)]
+/// How a recurrence runs over a sequence, and a window fed the model's own outputs; both give
+/// the same values and gradients.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum RecurrencePath {
-    /// One fused operation per layer with a hand-written BPTT backward ([`crate::fused`]): the
-    /// fast path, for padded batches too (each row stops at its own length).
+    /// One fused operation per layer with hand-written BPTT, padded rows too; a window fed its
+    /// own outputs: the rollout decides them, then one fused pass (fast).
+    #[default]
     Fused,
-    /// One autodiff node per operation and step: the reference the fused path is tested against.
+    /// One autodiff node per operation and step on Burn's operations: the reference.
     Unrolled,
 }

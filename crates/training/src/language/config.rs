@@ -6,13 +6,14 @@ use unroll_model::setting::at_least_one;
 
 use crate::corpus::SymbolMode;
 use crate::error::{Result, invalid};
-use crate::feeding::{StepwisePath, check_own_symbol};
+use crate::feeding::check_own_symbol;
 use crate::schedule::{CurriculumSchedule, SamplingSchedule};
 use crate::settings::{
     LearningRateSchedule, ModelSettings, OptimizerKind, check_validation_fraction,
     settings_with_loop,
 };
 use unroll_model::FeedbackChoice;
+use unroll_model::RecurrencePath;
 
 /// What the network is fed as its previous symbol during training.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -67,7 +68,7 @@ settings_with_loop! {
         pub strategy: Strategy,
         /// How windows with own predictions run: the fused rollout and training pass (default) or
         /// the step-wise loop through autodiff (the reference).
-        pub stepwise_path: StepwisePath,
+        pub stepwise_path: RecurrencePath,
         /// How windows are drawn.
         pub batching: Batching,
         /// With contiguous streams: carry each stream's hidden state (detached) into its next window
@@ -94,7 +95,7 @@ impl Default for TrainingConfig {
             learning_rate_schedule: LearningRateSchedule::Constant,
             clip: Some(5.0),
             strategy: Strategy::TeacherForcing,
-            stepwise_path: StepwisePath::Fused,
+            stepwise_path: RecurrencePath::Fused,
             batching: Batching::RandomWindows,
             carry_state: false,
             validation_fraction: 0.1,

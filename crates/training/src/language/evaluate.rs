@@ -5,10 +5,11 @@ use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use unroll_model::{FeedingPlan, RecurrenceBackend};
 
 use crate::error::{Result, TrainingError};
-use crate::feeding::{Feeding, FeedingStreams, StepwisePath};
+use crate::feeding::{Feeding, FeedingStreams};
 use crate::language::model::LanguageModel;
 use crate::validation::Validation;
 use unroll_model::FeedbackChoice;
+use unroll_model::RecurrencePath;
 
 /// Symbols per forward call: the pass is one stream, cut into chunks only to bound memory.
 const CHUNK: usize = 1024;
@@ -81,7 +82,7 @@ pub fn evaluate<B: RecurrenceBackend>(
         let targets = tokens::<B>(&ids[start + 1..end + 1], device);
         let plan = FeedingPlan::teacher_forcing(1, end - start)?;
         let (losses, next) =
-            model.window_loss(inputs, targets, state, &plan, StepwisePath::Fused)?;
+            model.window_loss(inputs, targets, state, &plan, RecurrencePath::Fused)?;
         state = next;
         let sum = losses.sum();
         total += sum.into_scalar().elem::<f64>();
@@ -132,7 +133,7 @@ fn open_loop_accuracy<B: RecurrenceBackend>(
         iteration: 0,
     };
     let plan = feeding.plan([count, window], streams)?;
-    let (logits, _) = model.window(inputs, None, &plan, StepwisePath::Fused)?;
+    let (logits, _) = model.window(inputs, None, &plan, RecurrencePath::Fused)?;
     let predicted: Vec<i64> = logits.argmax(2).into_data().iter::<i64>().collect();
     let correct = predicted
         .iter()

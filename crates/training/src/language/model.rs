@@ -6,12 +6,12 @@ use burn::tensor::{Int, Tensor};
 use unroll_model::{
     Feedback, FeedbackSequence, FeedingPlan, HiddenRecurrent, HiddenRecurrentConfig,
     HiddenStackConfig, HiddenState, IdCheck, InputEncoding, ModelError, OutputRecurrent,
-    OutputRecurrentConfig, RecurrenceBackend, RecurrentCell, SequenceInput, StepInput,
-    step_cross_entropy,
+    OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, RecurrentCell, SequenceInput,
+    StepInput, step_cross_entropy,
 };
 
 use crate::error::{Result, invalid};
-use crate::feeding::{StepwisePath, check_plan, hidden_recurrent_window, output_recurrent_window};
+use crate::feeding::{check_plan, hidden_recurrent_window, output_recurrent_window};
 use crate::settings::{ModelSettings, Pattern};
 
 /// A language model: predicts the symbol at `t` from the symbols before it.
@@ -127,7 +127,7 @@ impl<B: RecurrenceBackend> LanguageModel<B> {
         inputs: Tensor<B, 2, Int>,
         state: Option<HiddenState<B>>,
         plan: &FeedingPlan,
-        path: StepwisePath,
+        path: RecurrencePath,
     ) -> Result<(Tensor<B, 3>, Option<HiddenState<B>>)> {
         match self {
             LanguageModel::Hidden(model) => {
@@ -148,9 +148,9 @@ impl<B: RecurrenceBackend> LanguageModel<B> {
     ///
     /// Returns the losses `[batch, time]` and pattern 1's final state. The training passes run on
     /// the fed symbols: the true ones under teacher forcing, the rollout's otherwise
-    /// ([`StepwisePath::Fused`]). Pattern 1 takes the fused path that never materialises the
+    /// ([`RecurrencePath::Fused`]). Pattern 1 takes the fused path that never materialises the
     /// logits batch-first ([`HiddenRecurrent::forward_loss`]), pattern 2 its teacher-forced loss
-    /// ([`OutputRecurrent::teacher_forced_loss`]). [`StepwisePath::Unrolled`] computes the logits
+    /// ([`OutputRecurrent::teacher_forced_loss`]). [`RecurrencePath::Unrolled`] computes the logits
     /// step by step, then the loss.
     pub fn window_loss(
         &self,
@@ -158,10 +158,10 @@ impl<B: RecurrenceBackend> LanguageModel<B> {
         targets: Tensor<B, 2, Int>,
         state: Option<HiddenState<B>>,
         plan: &FeedingPlan,
-        path: StepwisePath,
+        path: RecurrencePath,
     ) -> Result<(Tensor<B, 2>, Option<HiddenState<B>>)> {
         check_plan(plan, inputs.dims())?;
-        if !plan.is_teacher_forcing() && path == StepwisePath::Unrolled {
+        if !plan.is_teacher_forcing() && path == RecurrencePath::Unrolled {
             let (logits, state) = self.window(inputs, state, plan, path)?;
             return Ok((step_cross_entropy(logits, targets)?, state));
         }
