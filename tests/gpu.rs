@@ -288,7 +288,7 @@ fn feeding_strategies_agree() {
             truth_probability: 0.0,
             own: FeedbackChoice::Argmax,
         },
-        Feeding::FreeRunningTail {
+        Feeding::Curriculum {
             free_steps: 3,
             own: FeedbackChoice::Sample,
         },

@@ -144,7 +144,7 @@ fn user_errors_are_one_clear_line() {
             "train --data {} --strategy scheduled-sampling --schedule constant --epsilon 1.5",
             path(&data)
         ),
-        "epsilon",
+        "truth_probability",
     );
     // --out names a file: said so, and the file is left as it was.
     assert_fails(

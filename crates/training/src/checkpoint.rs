@@ -24,8 +24,8 @@ use crate::corpus::{DataSource, Vocabulary};
 use crate::durable::{sha256_hex, sync_directory, write_new_file};
 use crate::error::{Result, checkpoint_error, io_error};
 use crate::language::config::TrainingConfig;
-use crate::language::model::LanguageModel;
 use crate::metrics::{IterationMetrics, METRICS, from_jsonl, to_jsonl};
+use crate::network::Network;
 
 pub(crate) const MODEL: &str = "model.bpk";
 pub(crate) const OPTIMIZER: &str = "optimizer.bin";
@@ -251,7 +251,7 @@ impl Checkpoint {
 
     /// Builds the model from the checkpoint's settings and loads its weights; an error if the
     /// weights do not fit the settings.
-    pub fn model<B: Backend>(&self, device: &B::Device) -> Result<LanguageModel<B>> {
+    pub fn model<B: Backend>(&self, device: &B::Device) -> Result<Network<B>> {
         let model = self.config.model.init::<B>(self.vocabulary.len(), device)?;
         load_weights(model, &self.model, &self.path, &self.progress.parameter_ids)
     }
@@ -429,7 +429,7 @@ impl<B: Backend> ModuleMapper<B> for AssignIds<'_> {
 /// Everything a checkpoint holds, to be written.
 pub struct CheckpointContents<'a, B: Backend> {
     /// The model.
-    pub model: &'a LanguageModel<B>,
+    pub model: &'a Network<B>,
     /// The optimiser's state, serialised.
     pub optimizer: Option<Vec<u8>>,
     /// The run's settings.

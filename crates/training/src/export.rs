@@ -35,9 +35,9 @@ use crate::checkpoint::model_bytes;
 use crate::corpus::Vocabulary;
 use crate::durable::write_atomically;
 use crate::error::Result;
-use crate::forecast::{ForecastNetwork, Forecaster};
+use crate::forecast::Forecaster;
 use crate::language::config::TrainingConfig;
-use crate::language::model::LanguageModel;
+use crate::network::Network;
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,13 +122,13 @@ fn serialize(tensors: &[Named], metadata: HashMap<String, String>) -> Vec<u8> {
 
 /// The safetensors bytes of a language model (pattern 1 or 2), with its vocabulary and settings.
 pub fn safetensors_bytes<B: Backend>(
-    model: &LanguageModel<B>,
+    model: &Network<B>,
     vocabulary: &Vocabulary,
     config: &TrainingConfig,
 ) -> Result<Vec<u8>> {
     let tensors = match model {
-        LanguageModel::Hidden(model) => rnn_tensors(&model.hidden, &model.output),
-        LanguageModel::Output(model) => output_recurrent_tensors(model),
+        Network::Hidden(model) => rnn_tensors(&model.hidden, &model.output),
+        Network::Output(model) => output_recurrent_tensors(model),
     };
     let metadata = HashMap::from([
         ("cell".to_string(), config.model.cell.name().to_string()),
@@ -166,7 +166,7 @@ pub fn forecaster_safetensors_bytes<B: Backend>(
     metadata: HashMap<String, String>,
 ) -> Vec<u8> {
     let tensors = match &model.network {
-        ForecastNetwork::Output(network) => {
+        Network::Output(network) => {
             let mut tensors = output_recurrent_tensors(network);
             // Only means are fed back: the rows of the log-variances, which always meet zeros,
             // are left out, so `feedback` reads the `columns` values alone.
@@ -174,10 +174,10 @@ pub fn forecaster_safetensors_bytes<B: Backend>(
             tensors[0] = named("feedback.weight".into(), weight.transpose());
             tensors
         }
-        ForecastNetwork::Hidden(network) => rnn_tensors(&network.hidden, &network.output),
+        Network::Hidden(network) => rnn_tensors(&network.hidden, &network.output),
     };
     let mut metadata = metadata;
-    if let ForecastNetwork::Hidden(network) = &model.network {
+    if let Network::Hidden(network) = &model.network {
         metadata.insert("cell".into(), network.hidden.cell().name().into());
     }
     serialize(&tensors, metadata)
@@ -198,7 +198,7 @@ pub fn sequence_summarizer_safetensors_bytes<B: Backend>(
 
 /// Exports a model to `path` in `format`.
 pub fn export<B: Backend>(
-    model: &LanguageModel<B>,
+    model: &Network<B>,
     vocabulary: &Vocabulary,
     config: &TrainingConfig,
     format: ExportFormat,

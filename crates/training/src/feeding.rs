@@ -39,7 +39,7 @@ pub enum Feeding {
     },
     /// The first `time − free_steps` steps get the truth, the last `free_steps` the model's own
     /// predictions.
-    FreeRunningTail {
+    Curriculum {
         /// Number of steps at the end of the window fed the model's own predictions.
         free_steps: usize,
         /// How the prediction becomes a symbol.
@@ -57,13 +57,13 @@ impl Feeding {
                 own,
             } => {
                 check_own_symbol(own)?;
-                probability("epsilon", truth_probability)
+                probability("truth_probability", truth_probability)
             }
-            Feeding::FreeRunningTail { free_steps, .. } if free_steps > time => Err(invalid(
+            Feeding::Curriculum { free_steps, .. } if free_steps > time => Err(invalid(
                 "free_steps",
                 format!("{free_steps} free-running steps exceed the window ({time})"),
             )),
-            Feeding::FreeRunningTail { own, .. } => check_own_symbol(own),
+            Feeding::Curriculum { own, .. } => check_own_symbol(own),
         }
     }
 
@@ -75,7 +75,7 @@ impl Feeding {
             Feeding::ScheduledSampling {
                 truth_probability, ..
             } => truth_probability,
-            Feeding::FreeRunningTail { free_steps, .. } => {
+            Feeding::Curriculum { free_steps, .. } => {
                 if t + free_steps >= time {
                     0.0
                 } else {
@@ -89,7 +89,7 @@ impl Feeding {
     fn own(&self) -> FeedbackChoice {
         match *self {
             Feeding::TeacherForcing => FeedbackChoice::Argmax,
-            Feeding::ScheduledSampling { own, .. } | Feeding::FreeRunningTail { own, .. } => own,
+            Feeding::ScheduledSampling { own, .. } | Feeding::Curriculum { own, .. } => own,
         }
     }
 }

@@ -62,6 +62,7 @@ pub mod forecast;
 pub mod language;
 pub mod memory;
 pub mod metrics;
+pub mod network;
 pub mod plot;
 pub mod progress;
 pub mod run_directory;
@@ -84,8 +85,8 @@ pub use feeding::{
 pub use language::config::{Batching, Strategy, TrainingConfig};
 pub use language::evaluate::{Evaluation, evaluate};
 pub use language::generation::{GenerationRequest, SamplingOptions, generate};
-pub use language::model::LanguageModel;
 pub use language::task::{LanguageModelReport, LanguageModelTask, TrainingRun, train};
+pub use network::Network;
 pub use progress::{ConsoleReporter, Observer, Silent};
 pub use schedule::{CurriculumSchedule, SamplingSchedule};
 pub use settings::{LearningRateSchedule, LoopSettings, ModelSettings, OptimizerKind, Pattern};

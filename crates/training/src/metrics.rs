@@ -20,10 +20,13 @@ pub(crate) const METRICS: &str = "metrics.jsonl";
 pub struct IterationMetrics<V = Evaluation> {
     /// Iterations completed (1 after the first).
     pub iteration: u64,
-    /// Training loss of this iteration's batch, nats per symbol.
+    /// Training loss of this iteration's batch, in the task's own unit (nats per symbol for a
+    /// language model; per sequence, or squared error, for classify; per value for forecast).
     pub loss: f64,
-    /// Training throughput since the previous log line, symbols per second.
-    pub tokens_per_second: f64,
+    /// Training throughput since the previous log line, items per second: the task's
+    /// [`crate::validation::Validation::ITEMS`] (symbols, steps, values).
+    #[serde(alias = "tokens_per_second")]
+    pub items_per_second: f64,
     /// Training time since the run's first iteration, in seconds: validation and checkpoints
     /// not counted, a resumed run continuing the clock (0 in metrics written before it was
     /// recorded).
@@ -88,7 +91,7 @@ mod tests {
         IterationMetrics {
             iteration,
             loss,
-            tokens_per_second: 1000.0,
+            items_per_second: 1000.0,
             seconds: iteration as f64,
             gradient_norm: 1.0,
             learning_rate: 1e-3,
@@ -120,5 +123,14 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A metrics log written when the throughput was named `tokens_per_second` still reads.
+    #[test]
+    fn logs_that_name_the_throughput_tokens_per_second_still_read() {
+        let line = r#"{"iteration":3,"loss":2.5,"tokens_per_second":812.0,"gradient_norm":1.0,"learning_rate":0.002,"truth_probability":null,"free_steps":null,"validation":null}"#;
+        let read: Vec<IterationMetrics> = from_jsonl(line).unwrap();
+        assert_eq!(read[0].items_per_second, 812.0);
+        assert!(to_jsonl(&read).contains("\"items_per_second\":812.0"));
     }
 }

@@ -118,9 +118,10 @@ impl<V: Validation> Observer<V> for ConsoleReporter {
 
     fn iteration(&mut self, m: &IterationMetrics<V>) {
         let summary = format!(
-            "loss {:.4}  {:.0} tok/s  |g| {:.2}  lr {:.2e}{}{}",
+            "loss {:.4}  {:.0} {}/s  |g| {:.2}  lr {:.2e}{}{}",
             m.loss,
-            m.tokens_per_second,
+            m.items_per_second,
+            V::ITEMS,
             m.gradient_norm,
             m.learning_rate,
             m.truth_probability

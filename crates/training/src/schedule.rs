@@ -16,10 +16,12 @@ use crate::error::{Result, invalid};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SamplingSchedule {
-    /// `ε(i) = epsilon`. `1` is teacher forcing, `0` fully free-running.
+    /// `ε(i) = truth_probability`. `1` is teacher forcing, `0` fully free-running.
     Constant {
-        /// The probability, in `[0, 1]`.
-        epsilon: f64,
+        /// The probability ε of feeding the truth, in `[0, 1]` (settings files written before
+        /// it had this name say `epsilon`).
+        #[serde(alias = "epsilon")]
+        truth_probability: f64,
     },
     /// `ε(i) = max(minimum, k − c·i)`.
     Linear {
@@ -49,12 +51,16 @@ pub(crate) fn probability(setting: &'static str, value: f64) -> Result<()> {
 
 impl SamplingSchedule {
     /// Teacher forcing: `ε = 1` always.
-    pub const TEACHER_FORCING: SamplingSchedule = SamplingSchedule::Constant { epsilon: 1.0 };
+    pub const TEACHER_FORCING: SamplingSchedule = SamplingSchedule::Constant {
+        truth_probability: 1.0,
+    };
 
     /// Checks the parameters, naming the one out of range.
     pub fn validate(&self) -> Result<()> {
         match *self {
-            SamplingSchedule::Constant { epsilon } => probability("epsilon", epsilon),
+            SamplingSchedule::Constant { truth_probability } => {
+                probability("truth_probability", truth_probability)
+            }
             SamplingSchedule::Linear { k, c, minimum } => {
                 probability("k", k)?;
                 probability("minimum", minimum)?;
@@ -71,7 +77,7 @@ impl SamplingSchedule {
     pub fn probability(&self, iteration: u64) -> f64 {
         let i = iteration as f64;
         match *self {
-            SamplingSchedule::Constant { epsilon } => epsilon,
+            SamplingSchedule::Constant { truth_probability } => truth_probability,
             SamplingSchedule::Linear { k, c, minimum } => (k - c * i).max(minimum),
             SamplingSchedule::Exponential { k } => k.powf(i),
             // exp(i/k) overflows to infinity for large i, which correctly gives 0.
@@ -144,11 +150,35 @@ mod tests {
         assert_eq!(SamplingSchedule::TEACHER_FORCING.probability(12345), 1.0);
     }
 
+    /// Settings files written when ε was named `epsilon` still read; new ones say
+    /// `truth_probability`.
+    #[test]
+    fn the_constant_schedule_reads_its_old_name() {
+        let old: SamplingSchedule =
+            serde_json::from_str(r#"{"kind": "constant", "epsilon": 0.3}"#).unwrap();
+        let expected = SamplingSchedule::Constant {
+            truth_probability: 0.3,
+        };
+        assert_eq!(old, expected);
+        let written = serde_json::to_string(&old).unwrap();
+        assert_eq!(written, r#"{"kind":"constant","truth_probability":0.3}"#);
+    }
+
     #[test]
     fn out_of_range_parameters_are_named() {
         let bad = [
-            (SamplingSchedule::Constant { epsilon: 1.5 }, "epsilon"),
-            (SamplingSchedule::Constant { epsilon: -0.1 }, "epsilon"),
+            (
+                SamplingSchedule::Constant {
+                    truth_probability: 1.5,
+                },
+                "truth_probability",
+            ),
+            (
+                SamplingSchedule::Constant {
+                    truth_probability: -0.1,
+                },
+                "truth_probability",
+            ),
             (
                 SamplingSchedule::Linear {
                     k: 1.0,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use unroll_model::RecurrentCell;
 use unroll_model::setting::{at_least_one, within};
 
-use crate::error::Result;
+use crate::error::{Result, invalid};
 
 /// A cell by its lower-case name, as the command lines spell it.
 mod cell_name {
@@ -77,6 +77,35 @@ impl Default for ModelSettings {
             layers: 1,
             dropout: 0.0,
         }
+    }
+}
+
+impl ModelSettings {
+    /// Checks every setting, naming the first that is invalid as settings files and flags
+    /// spell it.
+    pub fn validate(&self) -> Result<()> {
+        at_least_one("hidden", self.hidden as u64)?;
+        at_least_one("layers", self.layers as u64)?;
+        within("dropout", self.dropout, Included(0.0), Excluded(1.0))?;
+        if self.pattern == Pattern::Output && (self.layers != 1 || self.dropout != 0.0) {
+            return Err(invalid(
+                "layers",
+                "pattern 2 (output recurrence) has one hidden layer and no dropout",
+            ));
+        }
+        self.check_cell()
+    }
+
+    /// Rejects a gated cell in pattern 2, whose hidden layer is the tanh one.
+    pub fn check_cell(&self) -> Result<()> {
+        if self.pattern == Pattern::Output && self.cell != RecurrentCell::Tanh {
+            return Err(invalid(
+                "cell",
+                "pattern 2 (output recurrence) has a tanh hidden layer; gated cells are for \
+                 patterns 1 and 3",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -9,6 +9,10 @@ use serde::de::DeserializeOwned;
 
 /// What a validation measured, as a task defines it.
 pub trait Validation: Clone + Debug + PartialEq + Serialize + DeserializeOwned {
+    /// What the task's training loss covers, plural (`symbols`, `steps`, `values`): the unit of
+    /// the logged throughput, items per second.
+    const ITEMS: &'static str;
+
     /// The number that picks the best checkpoint: lower is better.
     fn loss(&self) -> f64;
     /// The validation in one line for the console (`1.7459 nats/symbol, …`).

@@ -22,6 +22,8 @@ type B = Autodiff<NdArray>;
 struct Nothing;
 
 impl Validation for Nothing {
+    const ITEMS: &'static str = "values";
+
     fn loss(&self) -> f64 {
         0.0
     }

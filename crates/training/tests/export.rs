@@ -76,7 +76,7 @@ fn layer_affines(
     (add(&input, &b_ih), add(&w_hh.times(h), &b_hh))
 }
 
-fn model_logits(model: &unroll_training::LanguageModel<B>, ids: &[u32]) -> Vec<f32> {
+fn model_logits(model: &unroll_training::Network<B>, ids: &[u32]) -> Vec<f32> {
     let values: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
     let input = Tensor::<B, 2, Int>::from_data(
         TensorData::new(values, [1, ids.len()]),
@@ -105,7 +105,7 @@ fn exported(
     settings: ModelSettings,
     corpus: &Corpus,
     seed: u64,
-) -> (unroll_training::LanguageModel<B>, Vec<u8>) {
+) -> (unroll_training::Network<B>, Vec<u8>) {
     B::seed(&Default::default(), seed);
     let model = settings
         .init::<B>(corpus.vocabulary.len(), &Default::default())

@@ -14,7 +14,7 @@ use unroll_model::{
     OutputRecurrentConfig, SequenceInput, StepInput,
 };
 use unroll_training::{
-    FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, LanguageModel, RecurrencePath,
+    FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, Network, RecurrencePath,
     hidden_recurrent_stepwise, hidden_recurrent_window, output_recurrent_stepwise,
     output_recurrent_window,
 };
@@ -100,7 +100,7 @@ fn assert_same_gradients(a: &[Vec<f64>], b: &[Vec<f64>], what: &str) {
 #[test]
 fn epsilon_one_is_teacher_forcing_exactly() {
     let _turn = turn();
-    let model = LanguageModel::Hidden(pattern_1());
+    let model = Network::Hidden(pattern_1());
     let epsilon_one = plan(Feeding::ScheduledSampling {
         truth_probability: 1.0,
         own: FeedbackChoice::Sample,
@@ -127,7 +127,7 @@ fn epsilon_one_is_teacher_forcing_exactly() {
         assert_same_gradients(&gradients, &forced_gradients, &format!("{path:?}"));
     }
     // The step-wise loop, forced to run with ε = 1, against the fused forward: two paths.
-    let LanguageModel::Hidden(hidden) = &model else {
+    let Network::Hidden(hidden) = &model else {
         unreachable!()
     };
     let stepwise = hidden_recurrent_stepwise(hidden, inputs(), None, &epsilon_one).unwrap();
@@ -181,7 +181,7 @@ fn epsilon_zero_is_fully_free_running() {
             truth_probability: 0.0,
             own: FeedbackChoice::Argmax,
         },
-        Feeding::FreeRunningTail {
+        Feeding::Curriculum {
             free_steps: 6,
             own: FeedbackChoice::Argmax,
         },
@@ -227,7 +227,7 @@ fn pattern_2_epsilon_zero_feeds_its_own_outputs() {
 fn curriculum_head_is_teacher_forced_and_tail_is_not() {
     let _turn = turn();
     let model = pattern_1();
-    let feeding = Feeding::FreeRunningTail {
+    let feeding = Feeding::Curriculum {
         free_steps: 2,
         own: FeedbackChoice::Argmax,
     };
@@ -267,28 +267,25 @@ fn curriculum_head_is_teacher_forced_and_tail_is_not() {
     assert_eq!(feeding.truth_probability(4, 6), 0.0);
 }
 
-/// The loss of both paths through [`LanguageModel::window_loss`], values and every gradient,
+/// The loss of both paths through [`Network::window_loss`], values and every gradient,
 /// for both patterns, sampled and greedy own symbols.
 #[test]
 fn the_fused_path_trains_exactly_as_the_stepwise_loop() {
     let _turn = turn();
-    let models = [
-        LanguageModel::Hidden(pattern_1()),
-        LanguageModel::Output(pattern_2()),
-    ];
+    let models = [Network::Hidden(pattern_1()), Network::Output(pattern_2())];
     let feedings = [
         Feeding::ScheduledSampling {
             truth_probability: 0.5,
             own: FeedbackChoice::Sample,
         },
-        Feeding::FreeRunningTail {
+        Feeding::Curriculum {
             free_steps: 3,
             own: FeedbackChoice::Argmax,
         },
     ];
     for model in &models {
         for feeding in feedings {
-            let what = format!("{}: {feeding:?}", model.vocab_size());
+            let what = format!("{}: {feeding:?}", model.d_output());
             let plan = plan(feeding);
             assert!(!plan.is_teacher_forcing(), "{what}: some own symbols");
             let run = |path| {
@@ -372,7 +369,7 @@ fn invalid_feeding_is_rejected() {
             truth_probability: 1.5,
             own: FeedbackChoice::Sample,
         },
-        Feeding::FreeRunningTail {
+        Feeding::Curriculum {
             free_steps: 7,
             own: FeedbackChoice::Sample,
         },

@@ -99,7 +99,9 @@ fn learns_and_resumes<B: TrainingBackend>(dir: &Path) {
         Pattern::Hidden,
         120,
         ForecastStrategy::ScheduledSampling {
-            schedule: SamplingSchedule::Constant { epsilon: 0.7 },
+            schedule: SamplingSchedule::Constant {
+                truth_probability: 0.7,
+            },
         },
     );
     through.fed_gradient = FedGradient::Through;

@@ -20,10 +20,8 @@ use gradients::check_against_finite_differences;
 use unroll_model::{
     FeedbackChoice, FeedingPlan, IdCheck, OutputRecurrent, RecurrenceBackend, RecurrentCell,
 };
-use unroll_training::forecast::{
-    FedGradient, ForecastNetwork, Forecaster, RegressionLoss, init_forecaster,
-};
-use unroll_training::{ModelSettings, Pattern};
+use unroll_training::forecast::{FedGradient, Forecaster, RegressionLoss, init_forecaster};
+use unroll_training::{ModelSettings, Network, Pattern};
 
 /// What [`gradients`] reads tensors with.
 fn values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f64> {
@@ -208,7 +206,7 @@ fn scalar_map<B: Backend>(device: &B::Device) -> OutputRecurrent<B> {
 
 fn open_loop_iterates_the_map<B: Backend + RecurrenceBackend>(device: &B::Device) {
     let model = Forecaster {
-        network: ForecastNetwork::Output(scalar_map::<B>(device)),
+        network: Network::Output(scalar_map::<B>(device)),
         columns: 1,
         loss: RegressionLoss::MeanSquared,
     };
@@ -226,7 +224,7 @@ fn open_loop_iterates_the_map<B: Backend + RecurrenceBackend>(device: &B::Device
 /// The losses of outputs set by hand.
 fn losses_by_hand<B: Backend + RecurrenceBackend>(device: &B::Device) {
     let model = |loss| Forecaster {
-        network: ForecastNetwork::Output(scalar_map::<B>(device)),
+        network: Network::Output(scalar_map::<B>(device)),
         columns: 1,
         loss,
     };

@@ -49,6 +49,8 @@ struct Scores {
 }
 
 impl Validation for Scores {
+    const ITEMS: &'static str = "samples";
+
     fn loss(&self) -> f64 {
         self.cross_entropy
     }

@@ -436,7 +436,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Teacher-forced logits of one sequence, on any backend.
 fn logits<Bk: unroll_training::model::RecurrenceBackend>(
-    model: &unroll_training::LanguageModel<Bk>,
+    model: &unroll_training::Network<Bk>,
     ids: &[u32],
 ) -> Vec<f32> {
     let values: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();

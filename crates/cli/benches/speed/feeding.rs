@@ -30,7 +30,7 @@ fn strategies(window: usize) -> [(&'static str, Feeding); 3] {
         ),
         (
             "curriculum, last half free, sampled",
-            Feeding::FreeRunningTail {
+            Feeding::Curriculum {
                 free_steps: window / 2,
                 own: FeedbackChoice::Sample,
             },
@@ -48,7 +48,7 @@ fn plan(feeding: &Feeding, dims: [usize; 2], iteration: &mut u64) -> FeedingPlan
     feeding.plan(dims, streams).expect("a valid feeding")
 }
 
-/// Pattern 1 as char-rnn trains it ([`unroll::training::LanguageModel::window_loss`]).
+/// Pattern 1 as char-rnn trains it ([`unroll::training::Network::window_loss`]).
 fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
     name: &str,
     (hidden, batch, window): (usize, usize, usize),

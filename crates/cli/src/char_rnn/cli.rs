@@ -46,9 +46,9 @@ pub enum StrategyArg {
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum ScheduleArg {
-    /// ε = --epsilon.
+    /// ε = --truth-probability.
     Constant,
-    /// ε(i) = max(--min-epsilon, --k − --c·i).
+    /// ε(i) = max(--min-truth-probability, --k − --c·i).
     Linear,
     /// ε(i) = --kⁱ.
     Exponential,
@@ -79,18 +79,19 @@ pub struct TrainArgs {
     /// ε schedule of scheduled sampling.
     #[arg(long, value_enum)]
     pub schedule: Option<ScheduleArg>,
-    /// ε of the constant schedule.
-    #[arg(long)]
-    pub epsilon: Option<f64>,
+    /// ε of the constant schedule: the probability of feeding the truth (`--epsilon`, the
+    /// paper's name, is the same flag).
+    #[arg(long, visible_alias = "epsilon")]
+    pub truth_probability: Option<f64>,
     /// k of the linear, exponential and inverse-sigmoid schedules.
     #[arg(long)]
     pub k: Option<f64>,
     /// c of the linear schedule.
     #[arg(long)]
     pub c: Option<f64>,
-    /// Floor of the linear schedule.
-    #[arg(long)]
-    pub min_epsilon: Option<f64>,
+    /// Floor of the linear schedule (`--min-epsilon` is the same flag).
+    #[arg(long, visible_alias = "min-epsilon")]
+    pub min_truth_probability: Option<f64>,
     /// Largest number of free-running steps of the curriculum (default: the window).
     #[arg(long)]
     pub curriculum_max: Option<usize>,
@@ -220,12 +221,12 @@ impl TrainArgs {
             Some(StrategyArg::ScheduledSampling) => {
                 let schedule = match self.schedule.unwrap_or(ScheduleArg::InverseSigmoid) {
                     ScheduleArg::Constant => SamplingSchedule::Constant {
-                        epsilon: self.epsilon.unwrap_or(0.75),
+                        truth_probability: self.truth_probability.unwrap_or(0.75),
                     },
                     ScheduleArg::Linear => SamplingSchedule::Linear {
                         k: self.k.unwrap_or(1.0),
                         c: self.c.unwrap_or(1.0 / config.iterations as f64),
-                        minimum: self.min_epsilon.unwrap_or(0.0),
+                        minimum: self.min_truth_probability.unwrap_or(0.0),
                     },
                     ScheduleArg::Exponential => SamplingSchedule::Exponential {
                         k: self.k.unwrap_or(0.999),

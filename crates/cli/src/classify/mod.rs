@@ -25,6 +25,7 @@ use unroll::training::sequence::{
     SequenceTask, TargetKind, predict, read_class_directory, read_labelled_lines, read_numeric_csv,
     score, stratified_split,
 };
+use unroll::training::validation::Validation;
 use unroll::training::{DataSource, LearningRateSchedule, SymbolMode};
 
 use crate::console::{note, print};
@@ -212,12 +213,13 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         ));
         return Ok(ExitCode::SUCCESS);
     }
-    let symbols = report.metrics.last().map(|m| m.tokens_per_second);
+    let rate = report.metrics.last().map(|m| m.items_per_second);
     print(format!(
-        "trained {} iterations in {:.1} s ({:.0} symbols/s at the end)",
+        "trained {} iterations in {:.1} s ({:.0} {}/s at the end)",
         report.iterations - report.first_iteration,
         report.seconds,
-        symbols.unwrap_or(0.0)
+        rate.unwrap_or(0.0),
+        <SequenceScores as Validation>::ITEMS,
     ));
     print_scores(&report.validation);
     if let Some(lengths) = &lengths {

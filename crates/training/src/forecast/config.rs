@@ -61,7 +61,7 @@ impl ForecastStrategy {
                 truth_probability: schedule.probability(iteration),
                 own,
             },
-            ForecastStrategy::Curriculum { schedule } => Feeding::FreeRunningTail {
+            ForecastStrategy::Curriculum { schedule } => Feeding::Curriculum {
                 free_steps: schedule.free_running_steps(iteration),
                 own,
             },

@@ -47,6 +47,8 @@ pub struct ForecastScores {
 }
 
 impl Validation for ForecastScores {
+    const ITEMS: &'static str = "values";
+
     fn loss(&self) -> f64 {
         self.one_step_mse
     }

@@ -24,6 +24,6 @@ pub use data::{
 };
 pub use evaluate::{ForecastScores, OpenLoop, forecasts, score_forecaster, starting_points};
 pub use metrics::{column_deviations, nrmse_by_horizon, valid_prediction_time};
-pub use model::{ForecastNetwork, Forecaster, init_forecaster};
+pub use model::{Forecaster, init_forecaster};
 pub use systems::{LORENZ_LYAPUNOV_EXPONENT, Lorenz, MackeyGlass, add_observation_noise};
 pub use task::{ForecastCheckpoint, ForecastFiles, ForecastTask, open_loop};

@@ -11,37 +11,23 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use unroll_model::{
-    Feedback, FeedbackSequence, FeedingPlan, HiddenRecurrent, HiddenRecurrentConfig,
-    HiddenStackConfig, HiddenState, InputEncoding, OutputRecurrent, OutputRecurrentConfig,
-    RecurrenceBackend, SequenceInput, StepInput,
+    Feedback, FeedbackSequence, FeedingPlan, HiddenRecurrentConfig, HiddenStackConfig, HiddenState,
+    InputEncoding, OutputRecurrentConfig, RecurrenceBackend, SequenceInput, StepInput,
 };
 
 use super::config::{FedGradient, RegressionLoss};
 use crate::error::Result;
+use crate::network::Network;
 use crate::settings::{ModelSettings, Pattern};
 
 /// The log-variance is kept in `[−12, 12]`, so that `e^(−s)` stays finite.
 const LOG_VARIANCE_BOUND: f64 = 12.0;
 
-/// The recurrence a forecaster runs.
-// One forecaster lives per run: the variants' sizes do not matter, and Burn's derive takes
-// modules, not boxes.
-#[allow(clippy::large_enum_variant)]
-#[derive(Module, Debug)]
-pub enum ForecastNetwork<B: Backend> {
-    /// Pattern 2: `h(t) = tanh(b + W y(t-1))`, `o(t) = c + V h(t)`; no state but the fed-back
-    /// value, so teacher-forced training has no loop over time. Under the Gaussian NLL `W` has
-    /// a row per output, and the rows of the log-variances meet zeros: only means are fed.
-    Output(OutputRecurrent<B>),
-    /// Pattern 1 with `x(t) = y(t-1)`: the hidden state carries the past.
-    Hidden(HiddenRecurrent<B>),
-}
-
 /// A forecaster of `columns` real values per step.
 #[derive(Module, Debug)]
 pub struct Forecaster<B: Backend> {
     /// The recurrence and its output layer.
-    pub network: ForecastNetwork<B>,
+    pub network: Network<B>,
     /// The values per step.
     #[module(skip)]
     pub columns: usize,
@@ -62,16 +48,16 @@ pub fn init_forecaster<B: Backend>(
         RegressionLoss::GaussianNll => 2 * columns,
     };
     let network = match model.pattern {
-        Pattern::Output => ForecastNetwork::Output(
-            OutputRecurrentConfig::new(model.hidden, outputs).try_init(device)?,
-        ),
+        Pattern::Output => {
+            Network::Output(OutputRecurrentConfig::new(model.hidden, outputs).try_init(device)?)
+        }
         Pattern::Hidden => {
             let hidden =
                 HiddenStackConfig::new(InputEncoding::Dense { d_input: columns }, model.hidden)
                     .with_cell(model.cell)
                     .with_num_layers(model.layers)
                     .with_dropout(model.dropout);
-            ForecastNetwork::Hidden(HiddenRecurrentConfig::new(hidden, outputs).try_init(device)?)
+            Network::Hidden(HiddenRecurrentConfig::new(hidden, outputs).try_init(device)?)
         }
     };
     Ok(Forecaster {
@@ -122,7 +108,7 @@ impl<B: Backend + RecurrenceBackend> Forecaster<B> {
     /// log-variances. `[…, columns]` → `[…, output_width]`.
     fn fed<const D: usize>(&self, values: Tensor<B, D>) -> Tensor<B, D> {
         match (&self.network, self.loss) {
-            (ForecastNetwork::Output(_), RegressionLoss::GaussianNll) => {
+            (Network::Output(_), RegressionLoss::GaussianNll) => {
                 let zeros = values.zeros_like();
                 Tensor::cat(vec![values, zeros], D - 1)
             }
@@ -143,11 +129,11 @@ impl<B: Backend + RecurrenceBackend> Forecaster<B> {
         previous: Tensor<B, 3>,
     ) -> Result<(Tensor<B, 3>, Option<HiddenState<B>>)> {
         Ok(match &self.network {
-            ForecastNetwork::Output(model) => (
+            Network::Output(model) => (
                 model.forward_teacher_forced(None, FeedbackSequence::Dense(self.fed(previous)))?,
                 None,
             ),
-            ForecastNetwork::Hidden(model) => {
+            Network::Hidden(model) => {
                 let output = model.forward(SequenceInput::Dense(previous), None)?;
                 (output.logits, Some(output.state))
             }
@@ -162,10 +148,8 @@ impl<B: Backend + RecurrenceBackend> Forecaster<B> {
         state: Option<HiddenState<B>>,
     ) -> Result<(Tensor<B, 2>, Option<HiddenState<B>>)> {
         Ok(match &self.network {
-            ForecastNetwork::Output(model) => {
-                (model.step(None, Feedback::Dense(self.fed(fed)))?, None)
-            }
-            ForecastNetwork::Hidden(model) => {
+            Network::Output(model) => (model.step(None, Feedback::Dense(self.fed(fed)))?, None),
+            Network::Hidden(model) => {
                 let (o, state) = model.step(StepInput::Dense(fed), state)?;
                 (o, Some(state))
             }

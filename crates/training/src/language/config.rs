@@ -172,8 +172,12 @@ mod tests {
                 (|c| c.model.hidden = 0, "hidden"),
                 (|c| c.model.dropout = 1.0, "dropout"),
                 (
-                    |c| c.strategy = sampled(SamplingSchedule::Constant { epsilon: 2.0 }),
-                    "epsilon",
+                    |c| {
+                        c.strategy = sampled(SamplingSchedule::Constant {
+                            truth_probability: 2.0,
+                        })
+                    },
+                    "truth_probability",
                 ),
                 (
                     |c| c.strategy = sampled(SamplingSchedule::InverseSigmoid { k: 0.5 }),

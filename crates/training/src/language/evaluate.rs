@@ -6,7 +6,7 @@ use unroll_model::{FeedingPlan, RecurrenceBackend};
 
 use crate::error::{Result, TrainingError};
 use crate::feeding::{Feeding, FeedingStreams};
-use crate::language::model::LanguageModel;
+use crate::network::Network;
 use crate::validation::Validation;
 use unroll_model::FeedbackChoice;
 use unroll_model::RecurrencePath;
@@ -33,6 +33,8 @@ pub struct Evaluation {
 }
 
 impl Validation for Evaluation {
+    const ITEMS: &'static str = "symbols";
+
     fn loss(&self) -> f64 {
         self.nats_per_symbol
     }
@@ -60,7 +62,7 @@ fn tokens<B: Backend>(ids: &[u32], device: &B::Device) -> Tensor<B, 2, Int> {
 /// stateful teacher-forced pass from a zero state. For pattern 2 also scores open-loop windows of
 /// `window` symbols. Run it on a model without autodiff (`model.valid()`).
 pub fn evaluate<B: RecurrenceBackend>(
-    model: &LanguageModel<B>,
+    model: &Network<B>,
     ids: &[u32],
     window: usize,
     device: &B::Device,
@@ -90,8 +92,8 @@ pub fn evaluate<B: RecurrenceBackend>(
     }
     let nats = total / scored as f64;
     let open_loop_accuracy = match model {
-        LanguageModel::Output(_) => Some(open_loop_accuracy(model, ids, window, device)?),
-        LanguageModel::Hidden(_) => None,
+        Network::Output(_) => Some(open_loop_accuracy(model, ids, window, device)?),
+        Network::Hidden(_) => None,
     };
     Ok(Evaluation {
         nats_per_symbol: nats,
@@ -104,7 +106,7 @@ pub fn evaluate<B: RecurrenceBackend>(
 
 /// Windows of `window` symbols, first fed the truth then the model's own argmax predictions.
 fn open_loop_accuracy<B: RecurrenceBackend>(
-    model: &LanguageModel<B>,
+    model: &Network<B>,
     ids: &[u32],
     window: usize,
     device: &B::Device,
@@ -123,7 +125,7 @@ fn open_loop_accuracy<B: RecurrenceBackend>(
         );
     }
     let inputs = Tensor::<B, 2, Int>::from_data(TensorData::new(inputs, [count, window]), device);
-    let feeding = Feeding::FreeRunningTail {
+    let feeding = Feeding::Curriculum {
         free_steps: window,
         own: FeedbackChoice::Argmax,
     };

@@ -12,7 +12,7 @@ use unroll_model::setting::{at_least_one, within};
 
 use crate::corpus::Vocabulary;
 use crate::error::Result;
-use crate::language::model::LanguageModel;
+use crate::network::Network;
 
 /// How the next symbol is chosen from the predicted distribution.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -129,7 +129,7 @@ pub struct GenerationRequest<'a> {
 /// # Ok::<(), unroll_training::TrainingError>(())
 /// ```
 pub fn generate<B: RecurrenceBackend>(
-    model: &LanguageModel<B>,
+    model: &Network<B>,
     vocabulary: &Vocabulary,
     request: &GenerationRequest<'_>,
     device: &B::Device,

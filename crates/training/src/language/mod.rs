@@ -4,7 +4,7 @@
 //!
 //! - [`config`]: its settings ([`TrainingConfig`](config::TrainingConfig), the strategies);
 //! - [`batches`]: training windows, at random or as contiguous streams;
-//! - [`model`]: the network over patterns 1 and 2 ([`LanguageModel`](model::LanguageModel));
+//! - [`model`]: the network over patterns 1 and 2 as a language model ([`crate::Network`]);
 //! - [`task`]: the task on the shared loop ([`train`](task::train));
 //! - [`evaluate`]: the validation loss per symbol;
 //! - [`generation`]: sampling with temperature, top-k and top-p;

@@ -12,7 +12,7 @@ use unroll_model::RecurrenceBackend;
 use crate::corpus::Vocabulary;
 use crate::error::Result;
 use crate::language::generation::{GenerationRequest, SamplingOptions, generate};
-use crate::language::model::LanguageModel;
+use crate::network::Network;
 
 /// The Jensen–Shannon divergence, in bits (0 for equal distributions, 1 for disjoint ones),
 /// between the character `n`-gram frequencies of two texts. `None` when either text has no
@@ -70,7 +70,7 @@ pub struct AdditionScores {
 /// before (its context in the stream) and the prompt `a+b=`, then answers greedily; an answer
 /// is right when it is `c` followed by a newline. `None` when `text` has no such line.
 pub fn additions_answered<B: RecurrenceBackend>(
-    model: &LanguageModel<B>,
+    model: &Network<B>,
     vocabulary: &Vocabulary,
     text: &str,
     limit: usize,
@@ -116,7 +116,7 @@ pub fn additions_answered<B: RecurrenceBackend>(
 /// The Jensen–Shannon divergence of `n`-grams, `n` = 1 … 4, between `length` characters the
 /// model generates (sampled at temperature 1 after a newline, seeded) and `reference`.
 pub fn generated_divergences<B: RecurrenceBackend>(
-    model: &LanguageModel<B>,
+    model: &Network<B>,
     vocabulary: &Vocabulary,
     reference: &str,
     length: usize,

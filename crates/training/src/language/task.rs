@@ -18,7 +18,7 @@ use crate::feeding::{Feeding, FeedingStreams};
 use crate::language::batches::WindowSource;
 use crate::language::config::{Strategy, TrainingConfig};
 use crate::language::evaluate::{Evaluation, evaluate};
-use crate::language::model::LanguageModel;
+use crate::network::Network;
 use crate::progress::Observer;
 use crate::trainer::{IterationLoss, RunPlace, Task, TrainingBackend, TrainingReport, train_task};
 
@@ -95,20 +95,20 @@ impl Strategy {
         match *self {
             Strategy::TeacherForcing => (Feeding::TeacherForcing, None, None),
             Strategy::ScheduledSampling { schedule, own } => {
-                let epsilon = schedule.probability(iteration);
+                let truth_probability = schedule.probability(iteration);
                 (
                     Feeding::ScheduledSampling {
-                        truth_probability: epsilon,
+                        truth_probability,
                         own,
                     },
-                    Some(epsilon),
+                    Some(truth_probability),
                     None,
                 )
             }
             Strategy::Curriculum { schedule, own } => {
                 let free_steps = schedule.free_running_steps(iteration);
                 (
-                    Feeding::FreeRunningTail { free_steps, own },
+                    Feeding::Curriculum { free_steps, own },
                     None,
                     Some(free_steps),
                 )
@@ -119,7 +119,7 @@ impl Strategy {
 
 /// What a language model's run reports, with the trained model on `B`'s inner backend.
 pub type LanguageModelReport<B> =
-    TrainingReport<LanguageModel<<B as AutodiffBackend>::InnerBackend>, Evaluation>;
+    TrainingReport<Network<<B as AutodiffBackend>::InnerBackend>, Evaluation>;
 
 /// Trains a language model, writing checkpoints and metrics under `run.out`; the report holds
 /// the trained model.
@@ -254,19 +254,16 @@ impl<'a, B: Backend> LanguageModelTask<'a, B> {
 }
 
 impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
-    type Model = LanguageModel<B>;
+    type Model = Network<B>;
     type Validation = Evaluation;
 
-    fn init_model(&mut self, device: &B::Device) -> Result<LanguageModel<B>> {
+    fn init_model(&mut self, device: &B::Device) -> Result<Network<B>> {
         self.config
             .model
             .init::<B>(self.corpus.vocabulary.len(), device)
     }
 
-    fn resume(
-        &mut self,
-        device: &B::Device,
-    ) -> Result<Option<Resumed<LanguageModel<B>, Evaluation>>> {
+    fn resume(&mut self, device: &B::Device) -> Result<Option<Resumed<Network<B>, Evaluation>>> {
         let Some(checkpoint) = self.resume.take() else {
             return Ok(None);
         };
@@ -296,7 +293,7 @@ impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
 
     fn loss(
         &mut self,
-        model: &LanguageModel<B>,
+        model: &Network<B>,
         iteration: u64,
         device: &B::Device,
     ) -> Result<IterationLoss<B>> {
@@ -329,11 +326,7 @@ impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
         })
     }
 
-    fn validate(
-        &self,
-        model: &LanguageModel<B::InnerBackend>,
-        device: &B::Device,
-    ) -> Result<Evaluation> {
+    fn validate(&self, model: &Network<B::InnerBackend>, device: &B::Device) -> Result<Evaluation> {
         evaluate(model, self.validation, self.config.window, device)
     }
 
@@ -346,7 +339,7 @@ impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
         &self,
         out: &Path,
         which: Which,
-        snapshot: &Snapshot<'_, LanguageModel<B>, Evaluation>,
+        snapshot: &Snapshot<'_, Network<B>, Evaluation>,
     ) -> Result<PathBuf> {
         let contents = CheckpointContents {
             model: snapshot.model,

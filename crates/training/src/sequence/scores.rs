@@ -66,6 +66,8 @@ pub enum SequenceScores {
 }
 
 impl Validation for SequenceScores {
+    const ITEMS: &'static str = "steps";
+
     fn loss(&self) -> f64 {
         match self {
             SequenceScores::Classification(scores) => scores.cross_entropy,

@@ -335,7 +335,7 @@ where
                 let mut record = IterationMetrics {
                     iteration: done,
                     loss: step.loss,
-                    tokens_per_second: throughput.take(),
+                    items_per_second: throughput.take(),
                     seconds: earlier_seconds + training_time.as_secs_f64(),
                     gradient_norm: step.gradient_norm,
                     learning_rate: step.learning_rate,
