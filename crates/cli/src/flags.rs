@@ -2,42 +2,30 @@
 //! schedule.
 
 use clap::ValueEnum;
-use unroll::training::{ExportFormat, LearningRateSchedule, OptimizerKind};
+use unroll::training::{
+    ExportFormat, LearningRateSchedule, LearningRateScheduleKind, OptimizerKind,
+};
 
-/// The kind of learning-rate schedule; its parameters come from the flags each kind names.
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum LrScheduleArg {
-    /// The learning rate stays --lr.
-    Constant,
-    /// Multiply by --lr-factor every --lr-every iterations.
-    Step,
-    /// Multiply by --lr-factor every iteration.
-    Exponential,
-    /// Cosine from --lr down to --lr-min over the run.
-    Cosine,
-}
-
-impl LrScheduleArg {
-    /// The schedule, with `--lr-every`, `--lr-factor` and `--lr-min` where it takes them.
-    pub fn schedule(
-        self,
-        every: Option<u64>,
-        factor: Option<f64>,
-        minimum: Option<f64>,
-    ) -> LearningRateSchedule {
-        match self {
-            LrScheduleArg::Constant => LearningRateSchedule::Constant,
-            LrScheduleArg::Step => LearningRateSchedule::Step {
-                every: every.unwrap_or(1000),
-                factor: factor.unwrap_or(0.5),
-            },
-            LrScheduleArg::Exponential => LearningRateSchedule::Exponential {
-                gamma: factor.unwrap_or(0.999),
-            },
-            LrScheduleArg::Cosine => LearningRateSchedule::Cosine {
-                minimum: minimum.unwrap_or(0.0),
-            },
-        }
+/// The learning-rate schedule of `kind`, with `--lr-every`, `--lr-factor` and `--lr-min` where
+/// it takes them.
+pub fn learning_rate_schedule(
+    kind: LearningRateScheduleKind,
+    every: Option<u64>,
+    factor: Option<f64>,
+    minimum: Option<f64>,
+) -> LearningRateSchedule {
+    match kind {
+        LearningRateScheduleKind::Constant => LearningRateSchedule::Constant,
+        LearningRateScheduleKind::Step => LearningRateSchedule::Step {
+            every: every.unwrap_or(1000),
+            factor: factor.unwrap_or(0.5),
+        },
+        LearningRateScheduleKind::Exponential => LearningRateSchedule::Exponential {
+            gamma: factor.unwrap_or(0.999),
+        },
+        LearningRateScheduleKind::Cosine => LearningRateSchedule::Cosine {
+            minimum: minimum.unwrap_or(0.0),
+        },
     }
 }
 
@@ -74,7 +62,7 @@ pub struct TrainingFlags {
     pub lr: Option<f64>,
     /// Learning-rate schedule.
     #[arg(long, value_enum)]
-    pub lr_schedule: Option<LrScheduleArg>,
+    pub lr_schedule: Option<LearningRateScheduleKind>,
     /// Iterations between decays (step schedule).
     #[arg(long)]
     pub lr_every: Option<u64>,
@@ -158,9 +146,9 @@ impl TrainingFlags {
         if let Some(optimizer) = self.optimizer {
             *settings.optimizer = optimizer;
         }
-        if let Some(schedule) = self.lr_schedule {
+        if let Some(kind) = self.lr_schedule {
             *settings.learning_rate_schedule =
-                schedule.schedule(self.lr_every, self.lr_factor, self.lr_min);
+                learning_rate_schedule(kind, self.lr_every, self.lr_factor, self.lr_min);
         }
     }
 

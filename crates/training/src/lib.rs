@@ -99,3 +99,8 @@ pub use unroll_model::FeedingPlan;
 /// How a window runs: one path enum for the recurrence and for windows fed the model's own
 /// outputs (the model crate's).
 pub use unroll_model::RecurrencePath;
+#[cfg(feature = "clap")]
+pub use {
+    language::config::StrategyKind, schedule::SamplingScheduleKind,
+    settings::LearningRateScheduleKind,
+};

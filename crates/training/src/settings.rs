@@ -125,22 +125,31 @@ pub enum OptimizerKind {
 /// How the learning rate changes with the iteration `i` (counted from 0) of `iterations`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(strum::EnumDiscriminants))]
+#[cfg_attr(
+    feature = "clap",
+    strum_discriminants(
+        name(LearningRateScheduleKind),
+        doc = "The kind of learning-rate schedule, without its parameters.",
+        derive(clap::ValueEnum)
+    )
+)]
 pub enum LearningRateSchedule {
-    /// `lr`.
+    /// `lr`, constant.
     Constant,
-    /// `lr · factor^⌊i / every⌋`.
+    /// `lr · factor^⌊i / every⌋` (`--lr-factor`, `--lr-every`).
     Step {
         /// Iterations between decays.
         every: u64,
         /// Multiplier at each decay, in (0, 1].
         factor: f64,
     },
-    /// `lr · gammaⁱ`.
+    /// `lr · gammaⁱ` (`--lr-factor`).
     Exponential {
         /// Per-iteration multiplier, in (0, 1].
         gamma: f64,
     },
-    /// `minimum + (lr − minimum) · (1 + cos(π i / iterations)) / 2`.
+    /// `minimum + (lr − minimum) · (1 + cos(π i / iterations)) / 2` (`--lr-min`).
     Cosine {
         /// The rate reached at the last iteration.
         minimum: f64,

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use unroll::training::{
     Batching, CurriculumSchedule, FeedbackChoice, Pattern, RecurrencePath, SamplingSchedule,
-    Strategy, TrainingConfig,
+    SamplingScheduleKind, Strategy, StrategyKind, TrainingConfig,
 };
 
 pub use crate::flags::ExportArgs;
@@ -33,29 +33,6 @@ pub enum Command {
     Export(ExportArgs),
 }
 
-/// What the network is fed as its previous symbol.
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum StrategyArg {
-    /// Always feed the true previous symbol.
-    TeacherForcing,
-    /// Feed the truth with probability ε(i), else the model's own prediction.
-    ScheduledSampling,
-    /// Feed the model's own predictions for the last n(i) steps of each window.
-    Curriculum,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum ScheduleArg {
-    /// ε = --truth-probability.
-    Constant,
-    /// ε(i) = max(--min-truth-probability, --k − --c·i).
-    Linear,
-    /// ε(i) = --kⁱ.
-    Exponential,
-    /// ε(i) = k / (k + exp(i/k)), k = --k.
-    InverseSigmoid,
-}
-
 #[derive(Args, Debug, Default)]
 #[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
@@ -75,10 +52,10 @@ pub struct TrainArgs {
     pub window: Option<usize>,
     /// What the network is fed as its previous symbol.
     #[arg(long, value_enum)]
-    pub strategy: Option<StrategyArg>,
+    pub strategy: Option<StrategyKind>,
     /// ε schedule of scheduled sampling.
     #[arg(long, value_enum)]
-    pub schedule: Option<ScheduleArg>,
+    pub schedule: Option<SamplingScheduleKind>,
     /// ε of the constant schedule: the probability of feeding the truth (`--epsilon`, the
     /// paper's name, is the same flag).
     #[arg(long, visible_alias = "epsilon")]
@@ -217,27 +194,30 @@ impl TrainArgs {
         let own = self.own.unwrap_or(FeedbackChoice::Sample);
         match self.strategy {
             None => {}
-            Some(StrategyArg::TeacherForcing) => config.strategy = Strategy::TeacherForcing,
-            Some(StrategyArg::ScheduledSampling) => {
-                let schedule = match self.schedule.unwrap_or(ScheduleArg::InverseSigmoid) {
-                    ScheduleArg::Constant => SamplingSchedule::Constant {
+            Some(StrategyKind::TeacherForcing) => config.strategy = Strategy::TeacherForcing,
+            Some(StrategyKind::ScheduledSampling) => {
+                let schedule = match self
+                    .schedule
+                    .unwrap_or(SamplingScheduleKind::InverseSigmoid)
+                {
+                    SamplingScheduleKind::Constant => SamplingSchedule::Constant {
                         truth_probability: self.truth_probability.unwrap_or(0.75),
                     },
-                    ScheduleArg::Linear => SamplingSchedule::Linear {
+                    SamplingScheduleKind::Linear => SamplingSchedule::Linear {
                         k: self.k.unwrap_or(1.0),
                         c: self.c.unwrap_or(1.0 / config.iterations as f64),
                         minimum: self.min_truth_probability.unwrap_or(0.0),
                     },
-                    ScheduleArg::Exponential => SamplingSchedule::Exponential {
+                    SamplingScheduleKind::Exponential => SamplingSchedule::Exponential {
                         k: self.k.unwrap_or(0.999),
                     },
-                    ScheduleArg::InverseSigmoid => SamplingSchedule::InverseSigmoid {
+                    SamplingScheduleKind::InverseSigmoid => SamplingSchedule::InverseSigmoid {
                         k: self.k.unwrap_or(config.iterations as f64 / 10.0),
                     },
                 };
                 config.strategy = Strategy::ScheduledSampling { schedule, own };
             }
-            Some(StrategyArg::Curriculum) => {
+            Some(StrategyKind::Curriculum) => {
                 config.strategy = Strategy::Curriculum {
                     schedule: CurriculumSchedule {
                         maximum: self.curriculum_max.unwrap_or(config.window),

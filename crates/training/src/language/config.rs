@@ -18,17 +18,26 @@ use unroll_model::RecurrencePath;
 /// What the network is fed as its previous symbol during training.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(strum::EnumDiscriminants))]
+#[cfg_attr(
+    feature = "clap",
+    strum_discriminants(
+        name(StrategyKind),
+        doc = "The kind of strategy, without its schedule.",
+        derive(clap::ValueEnum)
+    )
+)]
 pub enum Strategy {
     /// Always the truth.
     TeacherForcing,
-    /// A per-position coin with probability ε(i) of the truth.
+    /// A per-position coin with probability ε(i) of the truth (`--schedule`).
     ScheduledSampling {
         /// ε(i).
         schedule: SamplingSchedule,
         /// How the model's prediction becomes a symbol.
         own: FeedbackChoice,
     },
-    /// The last n(i) steps of every window fed the model's own predictions.
+    /// The last n(i) steps of every window fed the model's own predictions (`--curriculum-*`).
     Curriculum {
         /// n(i).
         schedule: CurriculumSchedule,
