@@ -342,3 +342,53 @@ fn bad_data_gives_one_line_naming_file_and_line() {
         "language model's checkpoint",
     );
 }
+
+/// A byte-mode model reads a line's bytes in `predict` as training and `eval` read them: the
+/// probability `predict` gives a non-ASCII line (from a file and from stdin) is the one `eval`
+/// scores for the same line in a one-line file.
+#[test]
+fn byte_mode_predict_reads_bytes_as_eval_does() {
+    let scratch = Scratch::new("classify-bytes");
+    let mut data = tsv();
+    for i in 0..40 {
+        let label = if i % 2 == 0 { "starts-x" } else { "starts-y" };
+        let first = if i % 2 == 0 { "x" } else { "y" };
+        data += &format!("{label}\t{first}é😀{}\n", "xy".repeat(i % 4));
+    }
+    let data = scratch.file("train.tsv", data.as_bytes());
+    let out = scratch.0.join("run");
+    succeeded(train(&data, &out, "30", "--bytes"));
+    let line = "xCafé 😀.";
+    let input = scratch.file("input.txt", format!("{line}\n").as_bytes());
+    let from_file = succeeded(classify(&argv!(
+        "predict --checkpoint {} --input {} --json",
+        path(&out),
+        path(&input)
+    )));
+    let answer: serde_json::Value = serde_json::from_slice(&from_file.stdout).unwrap();
+    assert_eq!(answer["input"], line);
+    let label = answer["label"].as_str().unwrap().to_owned();
+    let probability = answer["probability"].as_f64().unwrap();
+    let mut child = Command::new(program("classify"))
+        .args(["predict", "--checkpoint", path(&out), "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{line}\n").as_bytes())
+        .unwrap();
+    let from_stdin = succeeded(child.wait_with_output().unwrap());
+    let answer: serde_json::Value = serde_json::from_slice(&from_stdin.stdout).unwrap();
+    assert_eq!(answer["probability"].as_f64().unwrap(), probability);
+    let one = scratch.file("one.tsv", format!("{label}\t{line}\n").as_bytes());
+    let scores = eval_json(&out, &one);
+    let scored = (-scores["cross_entropy"].as_f64().unwrap()).exp();
+    assert!(
+        (scored - probability).abs() < 1e-4,
+        "predict says {probability}, eval scores {scored}"
+    );
+}

@@ -364,22 +364,32 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One input line as a sample that remembers where it was read (its target unused), with the
-/// line as shown; `None` for a blank line.
+/// One input line (its bytes, without the line end) as a sample that remembers where it was
+/// read (its target unused), with the line as shown; `None` for a blank line. A byte-mode model
+/// reads the line's bytes, as training read them; a text model its UTF-8 characters.
 fn input_example(
-    line: &str,
+    line: &[u8],
     origin: Origin,
     encoding: &Encoding,
 ) -> Result<Option<(Example, String)>, Error> {
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    if line.trim().is_empty() {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let shown = String::from_utf8_lossy(line).into_owned();
+    if shown.trim().is_empty() {
         return Ok(None);
     }
-    let sequence = if encoding.reads_text() {
-        RawSequence::Text(line.to_owned())
+    let text = || {
+        std::str::from_utf8(line).map_err(|_| {
+            origin.error("not valid UTF-8 (a model trained with --bytes reads any bytes)")
+        })
+    };
+    let sequence = if encoding.reads_bytes() {
+        RawSequence::Text(line.iter().map(|&b| char::from(b)).collect())
+    } else if encoding.reads_text() {
+        RawSequence::Text(text()?.to_owned())
     } else {
         RawSequence::Numbers(
-            line.split(',')
+            text()?
+                .split(',')
                 .map(|v| v.trim().parse::<f32>())
                 .collect::<Result<_, _>>()
                 .map_err(|_| origin.error("expected comma-separated numbers"))?,
@@ -390,11 +400,9 @@ fn input_example(
         target: RawTarget::Value(0.0),
         origin,
     };
-    Ok(Some((example, line.to_owned())))
+    Ok(Some((example, shown)))
 }
 
-/// Predicts the input lines (in batches) and prints one answer a line; false when stdout is
-/// gone.
 fn answer(
     model: &unroll::model::SequenceSummarizer<Inference>,
     checkpoint: &SequenceCheckpoint,
@@ -446,11 +454,10 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
     };
     match &args.input {
         Some(file) => {
-            let text =
-                std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
             let path: Arc<Path> = Arc::from(file.as_path());
             let mut examples = Vec::new();
-            for (index, line) in text.lines().enumerate() {
+            for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
                 examples.extend(input_example(
                     line,
                     origin(&path, index),
@@ -461,7 +468,7 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
         }
         None => {
             let path: Arc<Path> = Arc::from(Path::new("stdin"));
-            for (index, line) in std::io::stdin().lock().lines().enumerate() {
+            for (index, line) in std::io::stdin().lock().split(b'\n').enumerate() {
                 let line = line.map_err(|e| format!("stdin: {e}"))?;
                 let Some(example) =
                     input_example(&line, origin(&path, index), &checkpoint.encoding)?

@@ -276,6 +276,17 @@ impl Encoding {
         matches!(self.inputs, InputSymbols::Symbols { .. })
     }
 
+    /// Whether the model reads bytes (byte mode): its input text is then a line's bytes, each
+    /// as the char of its value, as the data readers make it.
+    pub fn reads_bytes(&self) -> bool {
+        matches!(
+            self.inputs,
+            InputSymbols::Symbols {
+                vocabulary: Vocabulary::Bytes
+            }
+        )
+    }
+
     /// Encodes the examples' input sequences (their targets are not looked at): what
     /// prediction needs.
     pub fn encode_inputs(&self, examples: &[Example]) -> Result<Inputs> {
