@@ -24,6 +24,7 @@ pub mod console;
 pub mod device;
 pub mod flags;
 pub mod interrupt;
+pub mod lines;
 pub mod output;
 pub mod run;
 pub mod settings;

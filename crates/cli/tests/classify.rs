@@ -65,16 +65,25 @@ fn eval_json(run: &Path, data: &Path) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-/// `predict` reads lines from stdin, a label and its probability per line, each answered as soon
-/// as it is read: the first answer comes while stdin is still open.
-fn predict_from_open_stdin(out: &Path) {
-    let mut child = Command::new(program("classify"))
-        .args(["predict", "--checkpoint", path(out), "--json"])
+/// `predict` on checkpoint `out` reading stdin, its three streams piped (`--json` when `json`).
+fn spawn_predict(out: &Path, json: bool) -> std::process::Child {
+    let mut args = vec!["predict", "--checkpoint", path(out)];
+    if json {
+        args.push("--json");
+    }
+    Command::new(program("classify"))
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// `predict` reads lines from stdin, a label and its probability per line, each answered as soon
+/// as it is read: the first answer comes while stdin is still open.
+fn predict_from_open_stdin(out: &Path) {
+    let mut child = spawn_predict(out, true);
     let mut stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (sender, answers) = std::sync::mpsc::channel();
@@ -369,12 +378,7 @@ fn byte_mode_predict_reads_bytes_as_eval_does() {
     assert_eq!(answer["input"], line);
     let label = answer["label"].as_str().unwrap().to_owned();
     let probability = answer["probability"].as_f64().unwrap();
-    let mut child = Command::new(program("classify"))
-        .args(["predict", "--checkpoint", path(&out), "--json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_predict(&out, true);
     child
         .stdin
         .take()
@@ -390,5 +394,32 @@ fn byte_mode_predict_reads_bytes_as_eval_does() {
     assert!(
         (scored - probability).abs() < 1e-4,
         "predict says {probability}, eval scores {scored}"
+    );
+}
+
+/// An endless input is refused in one line, not read until the memory runs out: a line has a
+/// most (`/dev/zero` has no line end), from a file and from stdin.
+#[test]
+fn predict_refuses_an_endless_line() {
+    let scratch = Scratch::new("classify-endless");
+    let data = scratch.file("train.tsv", tsv().as_bytes());
+    let out = scratch.0.join("run");
+    succeeded(train(&data, &out, "4", ""));
+    let message = fails(
+        &argv!("predict --checkpoint {} --input /dev/zero", path(&out)),
+        "a line longer than 1 MiB",
+    );
+    assert!(message.contains("/dev/zero:1"), "{message}");
+    let mut child = spawn_predict(&out, false);
+    let mut stdin = child.stdin.take().unwrap();
+    // The program stops reading at the limit; a write after that finds the pipe closed.
+    let _ = stdin.write_all(&vec![b'x'; 3 << 20]);
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("stdin:1: a line longer than 1 MiB"),
+        "{stderr}"
     );
 }

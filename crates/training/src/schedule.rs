@@ -18,11 +18,11 @@ use crate::error::{Result, invalid};
 #[cfg_attr(feature = "clap", derive(strum::EnumDiscriminants))]
 #[cfg_attr(
     feature = "clap",
-    strum_discriminants(
-        name(SamplingScheduleKind),
-        doc = "The kind of ε schedule, without its parameters.",
-        derive(clap::ValueEnum)
-    )
+    strum_discriminants(name(SamplingScheduleKind), derive(clap::ValueEnum))
+)]
+#[cfg_attr(
+    feature = "clap",
+    strum_discriminants(doc = "The kind of ε schedule, without its parameters.")
 )]
 pub enum SamplingSchedule {
     /// `ε(i) = truth_probability` (`--truth-probability`): `1` is teacher forcing, `0` fully

@@ -128,11 +128,11 @@ pub enum OptimizerKind {
 #[cfg_attr(feature = "clap", derive(strum::EnumDiscriminants))]
 #[cfg_attr(
     feature = "clap",
-    strum_discriminants(
-        name(LearningRateScheduleKind),
-        doc = "The kind of learning-rate schedule, without its parameters.",
-        derive(clap::ValueEnum)
-    )
+    strum_discriminants(name(LearningRateScheduleKind), derive(clap::ValueEnum))
+)]
+#[cfg_attr(
+    feature = "clap",
+    strum_discriminants(doc = "The kind of learning-rate schedule, without its parameters.")
 )]
 pub enum LearningRateSchedule {
     /// `lr`, constant.

@@ -7,7 +7,7 @@
 mod builtin;
 mod cli;
 
-use std::io::BufRead;
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,6 +31,7 @@ use unroll::training::{DataSource, LearningRateSchedule, SymbolMode};
 use crate::console::{note, print};
 use crate::flags::write_export;
 use crate::interrupt::Interrupt;
+use crate::lines::BoundedLines;
 use crate::run::{scores_json, task_report_json};
 use crate::task_run::{self, TaskStart, place, run_directory};
 use cli::{Cli, Command, EvalArgs, ExportArgs, PredictArgs, TrainArgs};
@@ -448,30 +449,30 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
     let checkpoint = SequenceCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let device = crate::device::open()?;
     let model = checkpoint.model::<Inference>(&device)?;
-    let origin = |path: &Arc<Path>, index: usize| Origin {
+    let origin = |path: &Arc<Path>, line: usize| Origin {
         path: path.clone(),
-        line: index + 1,
+        line,
     };
     match &args.input {
         Some(file) => {
-            let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let opened =
+                std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
             let path: Arc<Path> = Arc::from(file.as_path());
+            let lines = BoundedLines::new(BufReader::new(opened), file.display().to_string());
             let mut examples = Vec::new();
-            for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
-                examples.extend(input_example(
-                    line,
-                    origin(&path, index),
-                    &checkpoint.encoding,
-                )?);
+            for line in lines {
+                let (number, line) = line?;
+                let encoding = &checkpoint.encoding;
+                examples.extend(input_example(&line, origin(&path, number), encoding)?);
             }
             answer(&model, &checkpoint, examples, args.json, &device)?;
         }
         None => {
             let path: Arc<Path> = Arc::from(Path::new("stdin"));
-            for (index, line) in std::io::stdin().lock().split(b'\n').enumerate() {
-                let line = line.map_err(|e| format!("stdin: {e}"))?;
+            for line in BoundedLines::new(std::io::stdin().lock(), "stdin") {
+                let (number, line) = line?;
                 let Some(example) =
-                    input_example(&line, origin(&path, index), &checkpoint.encoding)?
+                    input_example(&line, origin(&path, number), &checkpoint.encoding)?
                 else {
                     continue;
                 };

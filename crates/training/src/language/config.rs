@@ -21,11 +21,11 @@ use unroll_model::RecurrencePath;
 #[cfg_attr(feature = "clap", derive(strum::EnumDiscriminants))]
 #[cfg_attr(
     feature = "clap",
-    strum_discriminants(
-        name(StrategyKind),
-        doc = "The kind of strategy, without its schedule.",
-        derive(clap::ValueEnum)
-    )
+    strum_discriminants(name(StrategyKind), derive(clap::ValueEnum))
+)]
+#[cfg_attr(
+    feature = "clap",
+    strum_discriminants(doc = "The kind of strategy, without its schedule.")
 )]
 pub enum Strategy {
     /// Always the truth.
