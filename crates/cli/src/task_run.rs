@@ -97,7 +97,9 @@ pub fn train<T: Task<Training>>(
     device: &Device<Inference>,
     interrupt: &Interrupt,
 ) -> Result<Result<TaskReport<Training, T>, ExitCode>, Error> {
-    match train_task::<Training, T>(task, settings, place, device, &mut ConsoleReporter::new()) {
+    let mut console = ConsoleReporter::new();
+    let mut observer = interrupt.observer(&mut console);
+    match train_task::<Training, T>(task, settings, place, device, &mut observer) {
         Ok(report) => Ok(Ok(report)),
         Err(error) => Ok(Err(super::run::unfinished(error, &place.out, interrupt)?)),
     }

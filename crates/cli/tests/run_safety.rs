@@ -254,6 +254,37 @@ fn the_first_signal_saves_the_run_and_a_second_ends_it_at_once() {
     assert!(!rest.contains("received"), "{rest}");
 }
 
+/// Until the first iteration is logged there is nothing to save: the first signal ends the run
+/// at once (here during a first iteration of a 30,000-layer stack, which takes minutes), and
+/// the directory it leaves holds no run, so the same command starts again without --force.
+#[test]
+fn a_signal_before_anything_is_logged_ends_the_run_at_once() {
+    let (scratch, data) = Scratch::with_corpus("early-signal");
+    let out = scratch.0.join("r");
+    let slow = argv!(
+        "train --data {} --out {} --hidden 8 --layers 30000 --steps 5",
+        path(&data),
+        path(&out)
+    );
+    let mut child = spawn(&slow, Stdio::null());
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("corpus:") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no set-up line");
+    }
+    // The handlers are installed just after that line.
+    std::thread::sleep(Duration::from_millis(500));
+    let signalled = Instant::now();
+    signal(&child, "TERM");
+    let run = LongRun { child, stderr };
+    let (status, rest) = finish(run);
+    assert_eq!(status, Some(143), "{rest}");
+    assert!(signalled.elapsed() < Duration::from_secs(20), "{rest}");
+    assert!(!out.join("last").exists());
+    ok(train(&data, &out, "2", ""));
+}
+
 #[test]
 fn closed_pipes_are_not_a_panic() {
     let (scratch, data) = Scratch::with_corpus("pipes");

@@ -72,12 +72,16 @@ pub fn lock(run: &Path) -> Result<RunLock> {
     })
 }
 
-/// What run `dir` holds, in words (`None` when it holds none).
+/// What run `dir` holds, in words (`None` when it holds none). An empty metrics log is no run:
+/// a run stopped before its first logged iteration leaves nothing to continue.
 pub fn existing_run(dir: &Path) -> Option<String> {
     let present: Vec<&str> = RUN_ENTRIES
         .iter()
         .copied()
-        .filter(|name| dir.join(name).symlink_metadata().is_ok())
+        .filter(|name| match dir.join(name).symlink_metadata() {
+            Ok(meta) => *name != "metrics.jsonl" || meta.len() > 0,
+            Err(_) => false,
+        })
         .collect();
     if present.is_empty() {
         return None;
@@ -176,12 +180,23 @@ mod tests {
     fn starting_over_removes_only_what_a_run_wrote() {
         let dir = crate::durable::scratch("clear");
         std::fs::create_dir_all(dir.join("last")).unwrap();
-        std::fs::write(dir.join("metrics.jsonl"), "").unwrap();
+        std::fs::write(dir.join("metrics.jsonl"), "{}\n").unwrap();
         std::fs::write(dir.join("notes.txt"), "mine").unwrap();
         assert!(existing_run(&dir).unwrap().contains("last, metrics.jsonl"));
         clear(&dir).unwrap();
         assert_eq!(existing_run(&dir), None);
         assert!(dir.join("notes.txt").is_file());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A run stopped before its first logged iteration leaves an empty metrics log: no run.
+    #[test]
+    fn an_empty_metrics_log_is_no_run() {
+        let dir = crate::durable::scratch("empty-metrics");
+        std::fs::write(dir.join("metrics.jsonl"), "").unwrap();
+        assert_eq!(existing_run(&dir), None);
+        std::fs::write(dir.join("metrics.jsonl"), "{}\n").unwrap();
+        assert!(existing_run(&dir).unwrap().contains("metrics.jsonl"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -123,7 +123,8 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     } else {
         None
     };
-    let report = match train(run, &mut ConsoleReporter::new()) {
+    let mut console = ConsoleReporter::new();
+    let report = match train(run, &mut interrupt.observer(&mut console)) {
         Ok(report) => report,
         Err(error) => return Ok(crate::run::unfinished(error, out, &interrupt)?),
     };
