@@ -423,3 +423,30 @@ fn predict_refuses_an_endless_line() {
         "{stderr}"
     );
 }
+
+/// The data is read once: `--data /dev/stdin` trains on what the pipe held and records its size
+/// and hash (a second read would find the pipe empty, or a FIFO block forever).
+#[test]
+fn data_from_a_pipe_is_read_once() {
+    let scratch = Scratch::new("classify-pipe");
+    let out = scratch.0.join("run");
+    let data = tsv();
+    let mut child = Command::new(program("classify"))
+        .args(["train", "--data", "/dev/stdin", "--out", path(&out)])
+        .args(["--iterations", "4", "--hidden", "8", "--batch", "8"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(data.as_bytes())
+        .unwrap();
+    succeeded(child.wait_with_output().unwrap());
+    let progress = std::fs::read(out.join("last").join("progress.json")).unwrap();
+    let progress: serde_json::Value = serde_json::from_slice(&progress).unwrap();
+    assert_eq!(progress["data"]["bytes"], data.len(), "{progress}");
+}

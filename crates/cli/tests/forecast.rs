@@ -203,3 +203,54 @@ fn mistakes_with_the_data_are_one_error_line() {
     let own = json(&forecast(&argv!("eval --checkpoint {} --json", path(&out))));
     assert_eq!(own["steps"], 100);
 }
+
+/// The data is read once: `--data /dev/stdin` trains on what the pipe held and records its size
+/// (a second read would find the pipe empty).
+#[test]
+fn a_series_from_a_pipe_is_read_once() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let scratch = Scratch::new("forecast-pipe");
+    let generated = succeeded(forecast(&["generate", "--length", "300"]));
+    let out = scratch.0.join("run");
+    let mut line = vec!["train", "--data", "/dev/stdin", "--out", path(&out)];
+    line.extend([
+        "--iterations",
+        "4",
+        "--hidden",
+        "8",
+        "--batch",
+        "4",
+        "--window",
+        "20",
+    ]);
+    line.extend([
+        "--warmup",
+        "10",
+        "--horizon",
+        "10",
+        "--val-fraction",
+        "0.25",
+    ]);
+    let mut child = Command::new(common::program("forecast"))
+        .args(line)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&generated.stdout)
+        .unwrap();
+    succeeded(child.wait_with_output().unwrap());
+    let progress = std::fs::read(out.join("last").join("progress.json")).unwrap();
+    let progress: serde_json::Value = serde_json::from_slice(&progress).unwrap();
+    assert_eq!(
+        progress["data"]["bytes"],
+        generated.stdout.len(),
+        "{progress}"
+    );
+}

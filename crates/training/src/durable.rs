@@ -112,13 +112,18 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// fields trimmed, lines starting with `#` skipped. A malformed record is an error naming the
 /// file and the line.
 pub fn read_csv_records(path: &Path) -> Result<Vec<(usize, csv::StringRecord)>> {
-    let bytes = read_limited(path, MAX_INPUT_BYTES)?;
+    csv_records(path, &read_limited(path, MAX_INPUT_BYTES)?)
+}
+
+/// The records of a CSV file's `bytes`, read from `path` (named in errors), as
+/// [`read_csv_records`]: for data read once, its bytes also hashed for the run's record.
+pub fn csv_records(path: &Path, bytes: &[u8]) -> Result<Vec<(usize, csv::StringRecord)>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
         .comment(Some(b'#'))
-        .from_reader(bytes.as_slice());
+        .from_reader(bytes);
     reader
         .records()
         .enumerate()

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use unroll::backend::Inference;
+use unroll::training::durable::{MAX_INPUT_BYTES, read_limited};
 use unroll::training::export::sequence_summarizer_safetensors_bytes;
 use unroll::training::memory::available_bytes;
 use unroll::training::sequence::data::{Origin, RawSequence, RawTarget};
@@ -22,8 +23,8 @@ use unroll::training::sequence::plot_confusion;
 use unroll::training::sequence::task::{argmax, probabilities};
 use unroll::training::sequence::{
     Encoding, Example, SequenceCheckpoint, SequenceConfig, SequenceFiles, SequenceScores,
-    SequenceTask, TargetKind, predict, read_class_directory, read_labelled_lines, read_numeric_csv,
-    score, stratified_split,
+    SequenceTask, TargetKind, labelled_lines, numeric_csv, predict, read_class_directory, score,
+    stratified_split,
 };
 use unroll::training::validation::Validation;
 use unroll::training::{DataSource, LearningRateSchedule, SymbolMode};
@@ -53,21 +54,35 @@ pub fn main() -> ExitCode {
 /// Reads samples in the format the path says: a directory (one file per class), a `.csv`
 /// file (numeric rows), or `label<TAB>text` lines.
 fn read_examples(path: &Path, classes: bool, mode: SymbolMode) -> Result<Vec<Example>, Error> {
+    Ok(read_data(path, classes, mode)?.0)
+}
+
+/// [`read_examples`], and where they came from: a file is read once (a FIFO or `/dev/stdin`
+/// can be read only once), its bytes parsed and described by the same read.
+fn read_data(
+    path: &Path,
+    classes: bool,
+    mode: SymbolMode,
+) -> Result<(Vec<Example>, DataSource), Error> {
+    if path.is_dir() {
+        let examples = read_class_directory(path, mode)?;
+        return Ok((examples, DataSource::of(Some(path), &[])));
+    }
+    let bytes = read_limited(path, MAX_INPUT_BYTES)?;
     let is_csv = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    Ok(if path.is_dir() {
-        read_class_directory(path, mode)?
-    } else if is_csv {
+    let examples = if is_csv {
         let kind = if classes {
             TargetKind::Class
         } else {
             TargetKind::Value
         };
-        read_numeric_csv(path, kind)?
+        numeric_csv(path, &bytes, kind)?
     } else {
-        read_labelled_lines(path, mode)?
-    })
+        labelled_lines(path, &bytes, mode)?
+    };
+    Ok((examples, DataSource::of(Some(path), &bytes)))
 }
 
 /// Settings for the built-in task: about ten seconds of training on 2 cores.
@@ -120,13 +135,8 @@ fn setup(args: &TrainArgs) -> Result<Setup, Error> {
             .is_some_and(|c| c.encoding.kind() == TargetKind::Class);
     let (all, source) = match &data_path {
         Some(path) => {
-            let examples = read_examples(path, classes, config.symbols)?;
-            let bytes = if path.is_dir() {
-                Vec::new()
-            } else {
-                std::fs::read(path)?
-            };
-            (examples, Some(DataSource::of(Some(path), &bytes)))
+            let (examples, source) = read_data(path, classes, config.symbols)?;
+            (examples, Some(source))
         }
         None => (builtin::examples(6000, builtin::TRAINING_LENGTHS, 1), None),
     };

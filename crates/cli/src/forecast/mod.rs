@@ -14,10 +14,11 @@ use std::process::ExitCode;
 use serde_json::json;
 use unroll::backend::Inference;
 use unroll::training::DataSource;
+use unroll::training::durable::{MAX_INPUT_BYTES, read_limited};
 use unroll::training::forecast::{
     BuiltinSeries, BuiltinSystem, ForecastCheckpoint, ForecastConfig, ForecastFiles,
     ForecastScores, ForecastTask, Series, Standardization, open_loop, read_series_csv,
-    score_forecaster, split_in_time,
+    score_forecaster, series_csv, split_in_time,
 };
 use unroll::training::plot::{Line, plot_lines};
 
@@ -46,9 +47,22 @@ pub fn main() -> ExitCode {
 
 /// The series a run trains on: the file it names, or its built-in system.
 fn run_series(config: &ForecastConfig, data: Option<&Path>) -> Result<Series, Error> {
+    Ok(read_run_series(config, data)?.0)
+}
+
+/// [`run_series`], and where a file's series came from: the file is read once (a FIFO or
+/// `/dev/stdin` can be read only once), its bytes parsed and described by the same read.
+fn read_run_series(
+    config: &ForecastConfig,
+    data: Option<&Path>,
+) -> Result<(Series, Option<DataSource>), Error> {
     Ok(match (data, &config.builtin) {
-        (Some(path), _) => read_series_csv(path)?,
-        (None, Some(builtin)) => builtin.series()?,
+        (Some(path), _) => {
+            let bytes = read_limited(path, MAX_INPUT_BYTES)?;
+            let series = series_csv(path, &bytes)?;
+            (series, Some(DataSource::of(Some(path), &bytes)))
+        }
+        (None, Some(builtin)) => (builtin.series()?, None),
         (None, None) => return Err("no data: give --data FILE".into()),
     })
 }
@@ -107,16 +121,12 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     if let Some(checkpoint) = &resume {
         args.check_unchanged(&config, &checkpoint.config)?;
     }
-    let series = run_series(&config, data_path.as_deref())?;
+    let (series, source) = read_run_series(&config, data_path.as_deref())?;
     let Prepared {
         standardization,
         train,
         validation,
     } = prepare(&config, &series, resume.as_ref().map(|c| &c.encoding))?;
-    let source = match &data_path {
-        Some(path) => Some(DataSource::of(Some(path), &std::fs::read(path)?)),
-        None => None,
-    };
     let out = run_directory(
         args.out.as_deref(),
         resume.as_ref(),

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::systems::{LORENZ_LYAPUNOV_EXPONENT, Lorenz, MackeyGlass, add_observation_noise};
-use crate::durable::read_csv_records;
+use crate::durable::{MAX_INPUT_BYTES, csv_records, read_limited};
 use crate::error::{Result, data_error, invalid};
 
 /// A multivariate series: one row per time step, one value per column.
@@ -26,9 +26,15 @@ pub struct Series {
 /// not a number is a header; blank lines and lines starting with `#` are skipped. Every error
 /// names the file and the line.
 pub fn read_series_csv(path: &Path) -> Result<Series> {
+    series_csv(path, &read_limited(path, MAX_INPUT_BYTES)?)
+}
+
+/// The series of a CSV file's `bytes`, read from `path` (named in errors), as
+/// [`read_series_csv`].
+pub fn series_csv(path: &Path, bytes: &[u8]) -> Result<Series> {
     let mut columns: Option<Vec<String>> = None;
     let mut rows: Vec<Vec<f64>> = Vec::new();
-    for (line, record) in read_csv_records(path)? {
+    for (line, record) in csv_records(path, bytes)? {
         if record.iter().all(str::is_empty) {
             continue;
         }

@@ -20,7 +20,7 @@ pub mod task;
 pub use config::{FedGradient, ForecastConfig, ForecastStrategy, RegressionLoss};
 pub use data::{
     BuiltinSeries, BuiltinSystem, LORENZ_INTERVAL, Series, Standardization, read_series_csv,
-    split_in_time,
+    series_csv, split_in_time,
 };
 pub use evaluate::{ForecastScores, OpenLoop, forecasts, score_forecaster, starting_points};
 pub use metrics::{column_deviations, nrmse_by_horizon, valid_prediction_time};

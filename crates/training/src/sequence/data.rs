@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::{SymbolMode, utf8_text};
-use crate::durable::{MAX_INPUT_BYTES, read_csv_records, read_limited};
+use crate::durable::{MAX_INPUT_BYTES, csv_records, read_limited};
 use crate::error::{Result, TrainingError, data_error, io_error};
 
 /// What a sequence's target is.
@@ -79,11 +79,15 @@ pub struct Example {
 
 /// The lines of a text file with their numbers, without line ends; blank lines are skipped.
 fn text_lines(path: &Path, mode: SymbolMode) -> Result<Vec<(usize, String)>> {
-    let bytes = read_limited(path, MAX_INPUT_BYTES)?;
+    lines_of(path, &read_limited(path, MAX_INPUT_BYTES)?, mode)
+}
+
+/// The lines of a text file's `bytes`, read from `path`, as [`text_lines`].
+fn lines_of(path: &Path, bytes: &[u8], mode: SymbolMode) -> Result<Vec<(usize, String)>> {
     let text = match mode {
-        SymbolMode::Text => utf8_text(&bytes)
+        SymbolMode::Text => utf8_text(bytes)
             .map_err(|_| {
-                let valid = std::str::from_utf8(&bytes).map_or_else(|e| e.valid_up_to(), |_| 0);
+                let valid = std::str::from_utf8(bytes).map_or_else(|e| e.valid_up_to(), |_| 0);
                 let line = bytes[..valid].iter().filter(|&&b| b == b'\n').count() + 1;
                 data_error(
                     path,
@@ -106,9 +110,15 @@ fn text_lines(path: &Path, mode: SymbolMode) -> Result<Vec<(usize, String)>> {
 
 /// Reads `label<TAB>text` lines: the label is everything before the first tab.
 pub fn read_labelled_lines(path: &Path, mode: SymbolMode) -> Result<Vec<Example>> {
+    labelled_lines(path, &read_limited(path, MAX_INPUT_BYTES)?, mode)
+}
+
+/// The samples of a `label<TAB>text` file's `bytes`, read from `path`, as
+/// [`read_labelled_lines`]: for data read once.
+pub fn labelled_lines(path: &Path, bytes: &[u8], mode: SymbolMode) -> Result<Vec<Example>> {
     let origin_path: Arc<Path> = Arc::from(path);
     let mut examples = Vec::new();
-    for (line, content) in text_lines(path, mode)? {
+    for (line, content) in lines_of(path, bytes, mode)? {
         let origin = Origin {
             path: origin_path.clone(),
             line,
@@ -170,9 +180,14 @@ pub fn read_class_directory(dir: &Path, mode: SymbolMode) -> Result<Vec<Example>
 /// Reads CSV rows `target,v1,v2,…` (rows may differ in length; a first row whose values are
 /// not numbers is a header). `targets`: whether the first field is a number or a label.
 pub fn read_numeric_csv(path: &Path, targets: TargetKind) -> Result<Vec<Example>> {
+    numeric_csv(path, &read_limited(path, MAX_INPUT_BYTES)?, targets)
+}
+
+/// The samples of a numeric CSV file's `bytes`, read from `path`, as [`read_numeric_csv`].
+pub fn numeric_csv(path: &Path, bytes: &[u8], targets: TargetKind) -> Result<Vec<Example>> {
     let origin_path: Arc<Path> = Arc::from(path);
     let mut examples = Vec::new();
-    for (line, record) in read_csv_records(path)? {
+    for (line, record) in csv_records(path, bytes)? {
         let origin = Origin {
             path: origin_path.clone(),
             line,

@@ -20,7 +20,10 @@ pub mod scores;
 pub mod task;
 
 pub use config::{ClassWeights, SequenceConfig};
-pub use data::{Example, TargetKind, read_class_directory, read_labelled_lines, read_numeric_csv};
+pub use data::{
+    Example, TargetKind, labelled_lines, numeric_csv, read_class_directory, read_labelled_lines,
+    read_numeric_csv,
+};
 pub use encoding::{Encoding, Samples, stratified_split};
 pub use plot::plot_confusion;
 pub use scores::{ClassificationScores, RegressionScores, SequenceScores};
