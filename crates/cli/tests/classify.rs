@@ -450,3 +450,29 @@ fn data_from_a_pipe_is_read_once() {
     let progress: serde_json::Value = serde_json::from_slice(&progress).unwrap();
     assert_eq!(progress["data"]["bytes"], data.len(), "{progress}");
 }
+
+/// Resuming refuses a change it cannot honour: other validation samples would move samples
+/// between training and validation, and `best/` would compare losses on different sets.
+#[test]
+fn a_resumed_run_refuses_other_validation_samples() {
+    let scratch = Scratch::new("classify-resume-val");
+    let data = scratch.file("train.tsv", tsv().as_bytes());
+    let out = scratch.0.join("run");
+    succeeded(train(&data, &out, "4", ""));
+    let other: String = tsv().lines().take(20).map(|l| format!("{l}\n")).collect();
+    let other = scratch.file("other.tsv", other.as_bytes());
+    let message = fails(
+        &argv!(
+            "train --resume {} --iterations 8 --val {}",
+            path(&out),
+            path(&other)
+        ),
+        "--val cannot change when resuming",
+    );
+    assert!(message.contains("held-out 10 %"), "{message}");
+    // Without --val it continues on the samples it had.
+    succeeded(classify(&argv!(
+        "train --resume {} --iterations 8",
+        path(&out)
+    )));
+}

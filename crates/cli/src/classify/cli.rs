@@ -40,7 +40,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Validation samples, in the same format (default: a stratified 10 % of --data); a resumed
-    /// run keeps its own.
+    /// run keeps its own, and refuses another.
     #[arg(long)]
     pub val: Option<PathBuf>,
     /// In a CSV file, read the target as a class label instead of a number.
@@ -130,6 +130,24 @@ impl TrainArgs {
             old: run.seed.to_string(),
             new: config.seed.to_string(),
         });
+        // The validation samples cannot change: the split would move samples between training
+        // and validation, and `best/` would compare losses on different sets.
+        if let Some(val) = &self.val {
+            let describe = |file: Option<&std::path::Path>| match file {
+                Some(file) => format!("validation file {}", file.display()),
+                None => format!(
+                    "a held-out {} % of its data for validation",
+                    (1000.0 * run.validation_fraction).round() / 10.0
+                ),
+            };
+            let asked = std::path::absolute(val).unwrap_or_else(|_| val.clone());
+            fixed.push(Fixed {
+                flag: "--val",
+                given: true,
+                old: describe(run.validation_file.as_deref()),
+                new: describe(Some(&asked)),
+            });
+        }
         first_change(fixed)
     }
 }
