@@ -10,6 +10,7 @@ use unroll::training::task_checkpoint::{CheckpointKind, TaskCheckpoint};
 use unroll::training::trainer::{LoopSettings, RunPlace, Task, TaskReport, train_task};
 use unroll::training::{ConsoleReporter, DataSource, Which};
 
+use super::console::note;
 use super::flags::TrainingFlags;
 use super::interrupt::Interrupt;
 
@@ -68,8 +69,26 @@ pub fn run_directory<K: CheckpointKind>(
     Ok(super::run::run_directory(out, resumed, name, flags.force)?)
 }
 
+/// Says so when the data a resumed run reads is its recorded file, changed since the checkpoint
+/// was written (same path, another hash): it trains on, as asked, but not on what it had.
+pub fn note_changed_data(recorded: Option<&DataSource>, source: Option<&DataSource>) {
+    let (Some(recorded), Some(source)) = (recorded, source) else {
+        return;
+    };
+    if recorded.sha256 != source.sha256 && recorded.path == source.path {
+        let file = source
+            .path
+            .as_deref()
+            .map_or("the built-in data".into(), |p| p.display().to_string());
+        note(format!(
+            "note: {file} changed since the run's checkpoint was written ({} bytes then, {} now)",
+            recorded.bytes, source.bytes
+        ));
+    }
+}
+
 /// The place the loop trains in: the run directory `out`, continuing `resume`, stopped by
-/// `interrupt`, recording `data`.
+/// `interrupt`, recording `data` (a resumed run's recorded file changed since is noted).
 pub fn place<K: CheckpointKind>(
     out: &Path,
     resume: Option<&TaskCheckpoint<K>>,
@@ -77,6 +96,8 @@ pub fn place<K: CheckpointKind>(
     data: Option<DataSource>,
     interrupt: &Interrupt,
 ) -> RunPlace {
+    let recorded = resume.and_then(|checkpoint| checkpoint.progress.data.as_ref());
+    note_changed_data(recorded, data.as_ref());
     RunPlace {
         out: out.to_path_buf(),
         resume_from: resume.map(|c| c.path.clone()),

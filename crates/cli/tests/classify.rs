@@ -476,3 +476,28 @@ fn a_resumed_run_refuses_other_validation_samples() {
         path(&out)
     )));
 }
+
+/// A resumed run that reads its recorded data file, changed since, says so (as char-rnn does).
+#[test]
+fn a_resumed_run_says_its_data_file_changed() {
+    let scratch = Scratch::new("classify-changed");
+    let data = scratch.file("train.tsv", tsv().as_bytes());
+    let out = scratch.0.join("run");
+    succeeded(train(&data, &out, "4", ""));
+    std::fs::write(&data, tsv() + "starts-x\txyxy\n").unwrap();
+    let resumed = succeeded(classify(&argv!(
+        "train --resume {} --iterations 8",
+        path(&out)
+    )));
+    let stderr = text(&resumed.stderr);
+    assert!(
+        stderr.contains("changed since the run's checkpoint"),
+        "{stderr}"
+    );
+    let again = succeeded(classify(&argv!(
+        "train --resume {} --iterations 12",
+        path(&out)
+    )));
+    let stderr = text(&again.stderr);
+    assert!(!stderr.contains("changed since"), "{stderr}");
+}

@@ -80,18 +80,7 @@ fn training_data(
                 .map_or("the built-in corpus".into(), |p| p.display().to_string())
         ));
     }
-    if let Some(recorded) = recorded
-        && recorded.sha256 != source.sha256
-        && recorded.path == source.path
-    {
-        note(format!(
-            "note: {} changed since the run's checkpoint was written ({} bytes then, {} now)",
-            path.as_deref()
-                .map_or("the built-in corpus".into(), |p| p.display().to_string()),
-            recorded.bytes,
-            source.bytes
-        ));
-    }
+    crate::task_run::note_changed_data(recorded, Some(&source));
     Ok((bytes, source, path))
 }
 
