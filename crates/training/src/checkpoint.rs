@@ -229,11 +229,47 @@ pub fn locate(dir: &Path, which: Which) -> Result<PathBuf> {
     ))
 }
 
+/// The file only one kind of checkpoint holds, and whose checkpoint that is.
+const OWNERS: [(&str, &str); 3] = [
+    (VOCABULARY, "a language model's checkpoint (char-rnn's)"),
+    (
+        "encoding.json",
+        "a sequence model's checkpoint (classify's)",
+    ),
+    (
+        "standardization.json",
+        "a forecaster's checkpoint (forecast's)",
+    ),
+];
+
+/// Why a checkpoint holding the files `has_file` says yes to is not `what` (`a forecaster's
+/// checkpoint`), whose every checkpoint holds `own_file`: whose it is when another kind's file
+/// says so. `None` when it holds `own_file`. Checked before anything is parsed, so that every
+/// program names another program's checkpoint as such.
+pub(crate) fn not_this_kind(
+    has_file: &dyn Fn(&str) -> bool,
+    own_file: &str,
+    what: &str,
+) -> Option<String> {
+    if has_file(own_file) {
+        return None;
+    }
+    Some(match OWNERS.iter().find(|(file, _)| has_file(file)) {
+        Some((_, owner)) => format!("this is {owner}, not {what}"),
+        None => format!("this is not {what} (it has no {own_file})"),
+    })
+}
+
 impl Checkpoint {
     /// Reads checkpoint `which` of the run in `dir` (or the checkpoint directory `dir` itself).
     /// Every file is checked against the SHA-256 recorded when it was written.
     pub fn open(dir: &Path, which: Which) -> Result<Self> {
         let files = CheckpointFiles::open(dir, which)?;
+        let has_file = |name: &str| files.files.contains_key(name);
+        if let Some(reason) = not_this_kind(&has_file, VOCABULARY, "a language model's checkpoint")
+        {
+            return Err(checkpoint_error(&files.path, reason));
+        }
         let vocabulary: Vocabulary = files.json(VOCABULARY)?;
         vocabulary
             .check()

@@ -19,7 +19,7 @@ use crate::checkpoint::{
     CONFIG, CheckpointFiles, MODEL, OPTIMIZER, PROGRESS, Progress, Which, load_weights, pretty,
     save_snapshot,
 };
-use crate::checkpoint::{Resumed, Snapshot};
+use crate::checkpoint::{Resumed, Snapshot, not_this_kind};
 use crate::error::{Result, checkpoint_error};
 use crate::metrics::IterationMetrics;
 
@@ -37,9 +37,8 @@ pub trait CheckpointKind {
     /// The name of the encoding's file.
     const ENCODING_FILE: &'static str;
 
-    /// Why a checkpoint holding the files `has_file` says yes to is another task's, or `None`
-    /// when it is this kind's: checked before anything is parsed.
-    fn foreign(has_file: &dyn Fn(&str) -> bool) -> Option<&'static str>;
+    /// What this kind's checkpoint is called in messages (`a forecaster's checkpoint`).
+    const WHAT: &'static str;
 
     /// Checks the saved settings.
     fn validate(config: &Self::Config) -> Result<()>;
@@ -81,7 +80,8 @@ impl<K: CheckpointKind> TaskCheckpoint<K> {
     /// every file checked against its SHA-256.
     pub fn open(dir: &Path, which: Which) -> Result<Self> {
         let files = CheckpointFiles::open(dir, which)?;
-        if let Some(reason) = K::foreign(&|name| files.files.contains_key(name)) {
+        let has_file = |name: &str| files.files.contains_key(name);
+        if let Some(reason) = not_this_kind(&has_file, K::ENCODING_FILE, K::WHAT) {
             return Err(checkpoint_error(&files.path, reason));
         }
         let config: K::Config = files.json(CONFIG)?;

@@ -200,10 +200,7 @@ impl CheckpointKind for ForecastFiles {
 
     const ENCODING_FILE: &'static str = "standardization.json";
 
-    fn foreign(has_file: &dyn Fn(&str) -> bool) -> Option<&'static str> {
-        (!has_file(Self::ENCODING_FILE))
-            .then_some("this is not a forecaster's checkpoint (it has no standardization.json)")
-    }
+    const WHAT: &'static str = "a forecaster's checkpoint";
 
     fn validate(config: &ForecastConfig) -> Result<()> {
         config.validate()

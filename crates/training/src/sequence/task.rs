@@ -14,8 +14,8 @@ use super::batches::{BatchTargets, BucketedBatches, batch_inputs, batch_tensors,
 use super::config::{ClassWeights, SequenceConfig};
 use super::encoding::{Encoding, Inputs, Samples, TargetEncoding, Targets};
 use super::scores::{ClassificationScores, RegressionScores, SequenceScores};
+use crate::checkpoint::Which;
 use crate::checkpoint::{Resumed, Snapshot};
-use crate::checkpoint::{VOCABULARY, Which};
 use crate::error::Result;
 use crate::task_checkpoint::{CheckpointKind, TaskCheckpoint};
 use crate::trainer::{IterationLoss, Task, TrainingBackend};
@@ -254,10 +254,7 @@ impl CheckpointKind for SequenceFiles {
 
     const ENCODING_FILE: &'static str = "encoding.json";
 
-    fn foreign(has_file: &dyn Fn(&str) -> bool) -> Option<&'static str> {
-        (!has_file(Self::ENCODING_FILE) && has_file(VOCABULARY))
-            .then_some("this is a language model's checkpoint (char-rnn's), not a sequence model's")
-    }
+    const WHAT: &'static str = "a sequence model's checkpoint";
 
     fn validate(config: &SequenceConfig) -> Result<()> {
         config.validate()
