@@ -76,9 +76,12 @@ fn same_variant(
     base: &serde_json::Map<String, Value>,
     given: &serde_json::Map<String, Value>,
 ) -> bool {
+    // A variant may be spelt as its flag spells it (`scheduled-sampling`) or as settings files
+    // write it (`scheduled_sampling`): the same variant either way.
+    let spelling = |value: &Value| value.as_str().map(|name| name.replace('-', "_"));
     TAGS.iter()
         .all(|tag| match (base.get(*tag), given.get(*tag)) {
-            (Some(a), Some(b)) => a == b,
+            (Some(a), Some(b)) => a == b || spelling(a).is_some_and(|a| Some(a) == spelling(b)),
             _ => true,
         })
 }
@@ -87,6 +90,18 @@ fn same_variant(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_variant_spelt_as_its_flag_is_the_same_variant() {
+        let mut base = json!({"strategy": {"kind": "scheduled_sampling", "own": "sample",
+            "schedule": {"kind": "linear", "k": 1.0}}});
+        merge(
+            &mut base,
+            json!({"strategy": {"kind": "scheduled-sampling", "own": "argmax"}}),
+        );
+        assert_eq!(base["strategy"]["own"], "argmax");
+        assert_eq!(base["strategy"]["schedule"]["kind"], "linear");
+    }
 
     #[test]
     fn a_partial_file_keeps_every_other_default_however_deep() {

@@ -153,6 +153,28 @@ fn a_partial_settings_file_keeps_the_other_defaults() {
     assert_eq!(saved["model"]["pattern"], "output", "{saved}");
 }
 
+/// A settings file may spell a value as its flag does (`gaussian-nll`, `teacher-forcing`); the
+/// run's own settings are written in the file's spelling.
+#[test]
+fn a_settings_file_takes_the_flags_spellings() {
+    let scratch = Scratch::new("forecast-spelling");
+    let settings = scratch.file(
+        "spelt.json",
+        br#"{"loss": "gaussian-nll", "strategy": {"kind": "teacher-forcing"}}"#,
+    );
+    let out = scratch.0.join("run");
+    json(&forecast(&argv!(
+        "train --config {} --out {} --iterations 2 --length 400 --batch 4 --window 10 \
+         --warmup 5 --horizon 10 --json",
+        path(&settings),
+        path(&out)
+    )));
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("last/config.json")).unwrap()).unwrap();
+    assert_eq!(saved["loss"], "gaussian_nll", "{saved}");
+    assert_eq!(saved["strategy"]["kind"], "teacher_forcing", "{saved}");
+}
+
 #[test]
 fn mistakes_with_the_data_are_one_error_line() {
     let scratch = Scratch::new("forecast-errors");

@@ -48,6 +48,7 @@ pub enum SamplingSchedule {
         k: f64,
     },
     /// `ε(i) = k / (k + exp(i / k))`, `k ≥ 1` (`--k`).
+    #[serde(alias = "inverse-sigmoid")]
     InverseSigmoid {
         /// Sets how long ε stays near 1.
         k: f64,

@@ -22,12 +22,14 @@ pub enum RegressionLoss {
     /// `(y − o)²`, averaged over steps and columns.
     #[default]
     #[cfg_attr(feature = "clap", value(name = "mse"))]
+    #[serde(alias = "mse")]
     MeanSquared,
     /// The Gaussian negative log-likelihood: each column's mean and log-variance predicted, the
     /// mean fed back.
     ///
     /// `½ (s + (y − μ)² e^(−s))` with the predicted mean `μ` and log-variance `s` of each column
     /// (PyTorch's `GaussianNLLLoss` without its constant), averaged over steps and columns.
+    #[serde(alias = "gaussian-nll")]
     GaussianNll,
 }
 
@@ -37,8 +39,10 @@ pub enum RegressionLoss {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ForecastStrategy {
     /// Always the truth: every step decouples, and pattern 2 trains in parallel over time.
+    #[serde(alias = "teacher-forcing")]
     TeacherForcing,
     /// Per (sequence, step), the truth with probability ε(i), else the model's own output.
+    #[serde(alias = "scheduled-sampling")]
     ScheduledSampling {
         /// ε(i).
         schedule: SamplingSchedule,

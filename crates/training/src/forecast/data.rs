@@ -100,6 +100,7 @@ pub enum BuiltinSystem {
     /// The classical embedding, whose next vector is the present one
     /// shifted by one place and one new value, so that a network fed its whole previous
     /// output (pattern 2) sees the system's state.
+    #[serde(alias = "mackey-glass")]
     MackeyGlass,
 }
 

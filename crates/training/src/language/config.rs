@@ -29,8 +29,10 @@ use unroll_model::RecurrencePath;
 )]
 pub enum Strategy {
     /// Always the truth.
+    #[serde(alias = "teacher-forcing")]
     TeacherForcing,
     /// A per-position coin with probability ε(i) of the truth (`--schedule`).
+    #[serde(alias = "scheduled-sampling")]
     ScheduledSampling {
         /// ε(i).
         schedule: SamplingSchedule,
@@ -53,12 +55,14 @@ pub enum Strategy {
 pub enum Batching {
     /// Each window starts at a uniformly random position.
     #[cfg_attr(feature = "clap", value(name = "random"))]
+    #[serde(alias = "random")]
     RandomWindows,
     /// `batch` contiguous streams read window after window.
     ///
     /// The corpus is cut into `batch` streams, so a stream's hidden state can carry over to its
     /// next window.
     #[cfg_attr(feature = "clap", value(name = "streams"))]
+    #[serde(alias = "streams")]
     ContiguousStreams,
 }
 
