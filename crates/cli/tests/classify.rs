@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::{
-    Arg, Scratch, argv, assert_files, path, program, program_fails_with, run_program, succeeded,
-    text,
+    Arg, Scratch, argv, assert_files, last_json, path, program, program_fails_with, run_program,
+    run_program_with_stdin, succeeded, text,
 };
 
 fn classify(args: &[impl Arg]) -> std::process::Output {
@@ -378,14 +378,12 @@ fn byte_mode_predict_reads_bytes_as_eval_does() {
     assert_eq!(answer["input"], line);
     let label = answer["label"].as_str().unwrap().to_owned();
     let probability = answer["probability"].as_f64().unwrap();
-    let mut child = spawn_predict(&out, true);
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{line}\n").as_bytes())
-        .unwrap();
-    let from_stdin = succeeded(child.wait_with_output().unwrap());
+    let predict = argv!("predict --checkpoint {} --json", path(&out));
+    let from_stdin = succeeded(run_program_with_stdin(
+        "classify",
+        &predict,
+        format!("{line}\n").as_bytes(),
+    ));
     let answer: serde_json::Value = serde_json::from_slice(&from_stdin.stdout).unwrap();
     assert_eq!(answer["probability"].as_f64().unwrap(), probability);
     let one = scratch.file("one.tsv", format!("{label}\t{line}\n").as_bytes());
@@ -431,23 +429,12 @@ fn data_from_a_pipe_is_read_once() {
     let scratch = Scratch::new("classify-pipe");
     let out = scratch.0.join("run");
     let data = tsv();
-    let mut child = Command::new(program("classify"))
-        .args(["train", "--data", "/dev/stdin", "--out", path(&out)])
-        .args(["--iterations", "4", "--hidden", "8", "--batch", "8"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(data.as_bytes())
-        .unwrap();
-    succeeded(child.wait_with_output().unwrap());
-    let progress = std::fs::read(out.join("last").join("progress.json")).unwrap();
-    let progress: serde_json::Value = serde_json::from_slice(&progress).unwrap();
+    let args = argv!(
+        "train --data /dev/stdin --out {} --iterations 4 --hidden 8 --batch 8",
+        path(&out)
+    );
+    succeeded(run_program_with_stdin("classify", &args, data.as_bytes()));
+    let progress = last_json(&out, "progress.json");
     assert_eq!(progress["data"]["bytes"], data.len(), "{progress}");
 }
 

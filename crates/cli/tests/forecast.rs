@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    Arg, Scratch, argv, assert_files, path, program_fails_with, run_program, succeeded, text,
+    Arg, Scratch, argv, assert_files, last_json, path, program_fails_with, run_program,
+    run_program_with_stdin, succeeded, text,
 };
 
 fn forecast(args: &[impl Arg]) -> std::process::Output {
@@ -23,6 +24,17 @@ fn json(output: &std::process::Output) -> serde_json::Value {
 
 const TINY: &str = "--hidden 16 --batch 8 --window 20 --warmup 10 --horizon 30 --eval-every 20 \
                     --seed 3 --lr 0.01 --val-fraction 0.25";
+
+/// `train --config SETTINGS --out OUT` on a short built-in series: the run's saved settings.
+fn trained_settings(settings: &std::path::Path, out: &std::path::Path) -> serde_json::Value {
+    json(&forecast(&argv!(
+        "train --config {} --out {} --iterations 2 --length 400 --batch 4 --window 10 \
+         --warmup 5 --horizon 10 --json",
+        path(settings),
+        path(out)
+    )));
+    last_json(out, "config.json")
+}
 
 #[test]
 fn a_user_trains_evaluates_and_continues_a_csv_series() {
@@ -141,14 +153,7 @@ fn a_partial_settings_file_keeps_the_other_defaults() {
     let scratch = Scratch::new("forecast-partial");
     let settings = scratch.file("partial.json", br#"{"model": {"hidden": 12}}"#);
     let out = scratch.0.join("run");
-    json(&forecast(&argv!(
-        "train --config {} --out {} --iterations 2 --length 400 --batch 4 --window 10 \
-         --warmup 5 --horizon 10 --json",
-        path(&settings),
-        path(&out)
-    )));
-    let saved: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("last/config.json")).unwrap()).unwrap();
+    let saved = trained_settings(&settings, &out);
     assert_eq!(saved["model"]["hidden"], 12, "{saved}");
     assert_eq!(saved["model"]["pattern"], "output", "{saved}");
 }
@@ -163,14 +168,7 @@ fn a_settings_file_takes_the_flags_spellings() {
         br#"{"loss": "gaussian-nll", "strategy": {"kind": "teacher-forcing"}}"#,
     );
     let out = scratch.0.join("run");
-    json(&forecast(&argv!(
-        "train --config {} --out {} --iterations 2 --length 400 --batch 4 --window 10 \
-         --warmup 5 --horizon 10 --json",
-        path(&settings),
-        path(&out)
-    )));
-    let saved: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("last/config.json")).unwrap()).unwrap();
+    let saved = trained_settings(&settings, &out);
     assert_eq!(saved["loss"], "gaussian_nll", "{saved}");
     assert_eq!(saved["strategy"]["kind"], "teacher_forcing", "{saved}");
 }
@@ -230,8 +228,6 @@ fn mistakes_with_the_data_are_one_error_line() {
 /// (a second read would find the pipe empty).
 #[test]
 fn a_series_from_a_pipe_is_read_once() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let scratch = Scratch::new("forecast-pipe");
     let generated = succeeded(forecast(&["generate", "--length", "300"]));
     let out = scratch.0.join("run");
@@ -254,22 +250,8 @@ fn a_series_from_a_pipe_is_read_once() {
         "--val-fraction",
         "0.25",
     ]);
-    let mut child = Command::new(common::program("forecast"))
-        .args(line)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&generated.stdout)
-        .unwrap();
-    succeeded(child.wait_with_output().unwrap());
-    let progress = std::fs::read(out.join("last").join("progress.json")).unwrap();
-    let progress: serde_json::Value = serde_json::from_slice(&progress).unwrap();
+    succeeded(run_program_with_stdin("forecast", &line, &generated.stdout));
+    let progress = last_json(&out, "progress.json");
     assert_eq!(
         progress["data"]["bytes"],
         generated.stdout.len(),

@@ -102,6 +102,26 @@ pub fn run_program(name: &str, args: &[impl Arg]) -> Output {
         .unwrap()
 }
 
+/// Runs program `name` with `args`, `input` written to its stdin, which is then closed.
+pub fn run_program_with_stdin(name: &str, args: &[impl Arg], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(program(name))
+        .args(args.iter().map(|arg| arg.as_ref()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A JSON file of run `run`'s `last` checkpoint (`config.json`, `progress.json`).
+pub fn last_json(run: &Path, file: &str) -> serde_json::Value {
+    let bytes = std::fs::read(run.join("last").join(file)).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
 pub fn text(output: &[u8]) -> String {
     String::from_utf8_lossy(output).into_owned()
 }

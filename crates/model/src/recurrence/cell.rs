@@ -134,9 +134,6 @@ pub type FusedLoss<'a, B> = Result<(Tensor<B, 1>, LayerState<B>), Rows<'a, B>>;
 /// The two sequence operations give the same values and gradients: [`Cell::unrolled`] is the
 /// reference on Burn's own operations, [`Cell::fused`] the fast path.
 pub trait Cell<B: Backend>: Module<B> {
-    /// Width of the input `x(t)`.
-    fn d_input(&self) -> usize;
-
     /// Size of the hidden state.
     fn d_hidden(&self) -> usize;
 

@@ -145,10 +145,6 @@ macro_rules! gated_cell {
         }
 
         impl<B: Backend> $crate::recurrence::Cell<B> for $cell<B> {
-            fn d_input(&self) -> usize {
-                self.input_weight.dims()[0]
-            }
-
             fn d_hidden(&self) -> usize {
                 $cell::d_hidden(self)
             }

@@ -75,10 +75,6 @@ macro_rules! cells {
         }
 
         impl<B: Backend> Cell<B> for Layer<B> {
-            fn d_input(&self) -> usize {
-                match self { $(Layer::$variant(cell) => Cell::d_input(cell),)+ }
-            }
-
             fn d_hidden(&self) -> usize {
                 match self { $(Layer::$variant(cell) => Cell::d_hidden(cell),)+ }
             }

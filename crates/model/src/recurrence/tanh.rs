@@ -146,10 +146,6 @@ impl<B: Backend> TanhRecurrence<B> {
 }
 
 impl<B: Backend> Cell<B> for TanhRecurrence<B> {
-    fn d_input(&self) -> usize {
-        TanhRecurrence::d_input(self)
-    }
-
     fn d_hidden(&self) -> usize {
         TanhRecurrence::d_hidden(self)
     }
