@@ -58,10 +58,17 @@ pub fn parse<T: Parser>() -> T {
                 let _ = error.print();
                 std::process::exit(0);
             }
+            // clap's message up to its usage block, on one line: a missing flag is named on
+            // the lines after the first.
             let rendered = error.to_string();
-            let first = rendered.lines().next().unwrap_or("error: invalid usage");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            note(format!("error: {first} (see --help)"));
+            let message: Vec<&str> = rendered
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let message = message.join(" ");
+            let message = message.strip_prefix("error: ").unwrap_or(&message);
+            note(format!("error: {message} (see --help)"));
             std::process::exit(2);
         }
     }

@@ -88,10 +88,10 @@ pub struct TrainingFlags {
     #[arg(long)]
     pub eval_every: Option<u64>,
     /// Continue the run whose checkpoint directory this is.
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::DirPath)]
     pub resume: Option<std::path::PathBuf>,
     /// Settings file, JSON or TOML (.toml), with the fields of the run's settings; flags win.
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub config: Option<std::path::PathBuf>,
     /// Replace the run already in --out instead of refusing.
     #[arg(long)]
@@ -241,8 +241,10 @@ pub fn first_change(fixed: impl IntoIterator<Item = Fixed>) -> Result<(), String
 /// `--time-limit`: a number of minutes above zero.
 fn minutes(text: &str) -> Result<std::time::Duration, String> {
     match text.parse::<f64>() {
+        // A limit past what a duration holds (about 5·10¹¹ years) is no limit.
         Ok(minutes) if minutes > 0.0 && minutes.is_finite() => {
-            Ok(std::time::Duration::from_secs_f64(minutes * 60.0))
+            Ok(std::time::Duration::try_from_secs_f64(minutes * 60.0)
+                .unwrap_or(std::time::Duration::MAX))
         }
         _ => Err(format!("{text:?} is not a number of minutes above 0")),
     }
@@ -257,9 +259,10 @@ pub fn set<T: Copy>(target: &mut T, value: Option<T>) {
 
 /// Which checkpoint of a run a command reads.
 #[derive(clap::Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct CheckpointArgs {
     /// Run or checkpoint directory.
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::DirPath)]
     pub checkpoint: std::path::PathBuf,
     /// Use the best checkpoint instead of the last.
     #[arg(long)]
@@ -303,6 +306,7 @@ where
 
 /// What `export` takes.
 #[derive(clap::Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct ExportArgs {
     /// The checkpoint exported.
     #[command(flatten)]
@@ -312,7 +316,7 @@ pub struct ExportArgs {
     pub format: ExportFormat,
     /// Output file (never inside the run directory; an existing file is replaced only with
     /// --force).
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub out: std::path::PathBuf,
     /// Replace --out if it exists.
     #[arg(long)]

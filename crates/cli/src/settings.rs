@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use unroll::training::durable::read_limited;
 
 /// The keys that name the variant of a tagged setting (`{"kind": "cosine", …}`): an object whose
 /// tag differs from the default's replaces it whole, since its other keys belong to its variant.
@@ -17,10 +18,14 @@ const TAGS: [&str; 2] = ["kind", "mode"];
 /// own name, so that the default and the file's value are one setting, not a duplicate.
 const ALIASES: [(&str, &str); 1] = [("steps", "iterations")];
 
+/// The largest settings file read: a cap keeps `/dev/zero` or a wrong file from filling memory.
+const MAX_SETTINGS_BYTES: u64 = 1 << 20;
+
 /// Reads settings of type `T` from `path`, each one the file leaves out taken from `defaults`.
 pub fn read<T: Serialize + DeserializeOwned>(path: &Path, defaults: &T) -> Result<T, String> {
     let show = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-    let text = std::fs::read_to_string(path).map_err(|e| show(&e))?;
+    let bytes = read_limited(path, MAX_SETTINGS_BYTES).map_err(|e| e.to_string())?;
+    let text = String::from_utf8(bytes).map_err(|_| show(&"not UTF-8 text"))?;
     let given: Value = if path.extension().is_some_and(|e| e == "toml") {
         toml::from_str(&text).map_err(|e| show(&e))?
     } else {

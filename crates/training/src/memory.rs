@@ -82,23 +82,50 @@ impl TrainingConfig {
 /// activations are of (`batch 64 × window 100`).
 pub fn check(estimate: MemoryEstimate, available: Option<u64>, shape: &str) -> Result<()> {
     let total = estimate.total();
-    let limit = available.map_or(ABSURD_BYTES, |a| u128::from(a).min(ABSURD_BYTES));
-    if total <= limit {
-        return Ok(());
+    match room_for(total, available) {
+        Ok(()) => Ok(()),
+        Err(room) => Err(TrainingError::OutOfMemory {
+            needed: human_bytes(total),
+            available: room,
+            detail: format!(
+                "weights with gradients and optimiser state {}, activations of {shape} {}",
+                human_bytes(estimate.parameters),
+                human_bytes(estimate.activations)
+            ),
+        }),
     }
-    Err(TrainingError::OutOfMemory {
-        needed: human_bytes(total),
-        available: if total > ABSURD_BYTES {
-            "any machine".into()
-        } else {
-            format!("the {} available", human_bytes(limit))
-        },
-        detail: format!(
-            "weights with gradients and optimiser state {}, activations of {shape} {}",
-            human_bytes(estimate.parameters),
-            human_bytes(estimate.activations)
-        ),
+}
+
+/// Refuses one buffer of `bytes` above `available` bytes (when known) or absurd, as an invalid
+/// `setting`: `what` says what it holds (`a series of 10 steps × 3 columns`).
+pub fn check_buffer(
+    setting: &'static str,
+    what: &str,
+    bytes: u128,
+    available: Option<u64>,
+) -> Result<()> {
+    room_for(bytes, available).map_err(|room| {
+        crate::error::invalid(
+            setting,
+            format!(
+                "{what} needs about {} of memory, more than {room}",
+                human_bytes(bytes)
+            ),
+        )
     })
+}
+
+/// `Ok` when `bytes` fit in `available` (when known) and are not absurd, else what there is, in
+/// words.
+fn room_for(bytes: u128, available: Option<u64>) -> std::result::Result<(), String> {
+    let limit = available.map_or(ABSURD_BYTES, |a| u128::from(a).min(ABSURD_BYTES));
+    if bytes <= limit {
+        Ok(())
+    } else if bytes > ABSURD_BYTES {
+        Err("any machine".into())
+    } else {
+        Err(format!("the {} available", human_bytes(limit)))
+    }
 }
 
 /// The weights of a stack of `layers` layers of `cell` with `hidden` units reading `inputs`
@@ -152,7 +179,33 @@ pub fn available_bytes() -> Option<u64> {
     ) {
         available = available.min(max.saturating_sub(current));
     }
+    if let Some(room) = address_space_left() {
+        available = available.min(room);
+    }
     Some(available)
+}
+
+/// The address space this process may still map under its limit (`ulimit -v`, `prlimit
+/// --as`), where there is one: past it every allocation fails, whatever memory is free.
+fn address_space_left() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let limit: u64 = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max address space"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let mapped_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmSize:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(limit.saturating_sub(mapped_kib.saturating_mul(1024)))
 }
 
 #[cfg(test)]

@@ -37,11 +37,11 @@ pub enum Command {
 #[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
     /// UTF-8 text to train on (default: the built-in corpus of additions).
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub data: Option<PathBuf>,
     /// Run directory for checkpoints and metrics; must not hold a run unless --force (default:
     /// runs/char-rnn, or runs/char-rnn-2, -3, … when that holds one).
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::DirPath)]
     pub out: Option<PathBuf>,
     /// Recurrent pattern.
     #[arg(long, value_enum)]
@@ -129,13 +129,14 @@ pub struct SampleArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct EvalArgs {
     /// The checkpoint read.
     #[command(flatten)]
     pub from: CheckpointArgs,
     /// The file whose validation split is scored (default: the run's own data, the built-in
     /// corpus included).
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub data: Option<PathBuf>,
     /// Also run the model open loop, fed its own output: the exact accuracy of answers to the
     /// prompts `a+b=` of the split's addition lines (greedy), and the Jensen–Shannon divergence
@@ -143,13 +144,13 @@ pub struct EvalArgs {
     #[arg(long)]
     pub open_loop: bool,
     /// Open loop: at most this many addition prompts.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, requires = "open_loop")]
     pub prompts: usize,
     /// Open loop: characters generated (sampled at temperature 1) for the divergences.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, requires = "open_loop")]
     pub generate: usize,
     /// Open loop: seed of the sampler.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, requires = "open_loop")]
     pub seed: u64,
     /// Print the result as one JSON object.
     #[arg(long)]

@@ -29,6 +29,11 @@ use unroll::training::language::open_loop::{additions_answered, generated_diverg
 
 use crate::Error;
 
+/// The command line: every command and flag, as `--help` shows them.
+pub fn command() -> clap::Command {
+    <cli::Cli as clap::CommandFactory>::command()
+}
+
 /// The program: parses the command line and runs the command.
 pub fn main() -> ExitCode {
     crate::console::main(
@@ -282,12 +287,12 @@ fn report_training(
 }
 
 /// Refuses a generation whose text cannot fit in memory (ids and text, about 8 bytes a symbol).
-fn check_length(length: usize) -> Result<(), Error> {
+fn check_length(flag: &str, length: usize) -> Result<(), Error> {
     let needed = (length as u128).saturating_mul(8);
     let available = available_bytes().map_or(unroll::training::memory::ABSURD_BYTES, u128::from);
     if needed > available {
         return Err(format!(
-            "--length {length} would need about {} of memory for the text, more than the {} available",
+            "{flag} {length} would need about {} of memory for the text, more than the {} available",
             human_bytes(needed),
             human_bytes(available)
         )
@@ -297,7 +302,7 @@ fn check_length(length: usize) -> Result<(), Error> {
 }
 
 fn run_sample(args: SampleArgs) -> Result<ExitCode, Error> {
-    check_length(args.length)?;
+    check_length("--length", args.length)?;
     let checkpoint = Checkpoint::open(&args.from.checkpoint, args.from.which())?;
     let options = SamplingOptions {
         temperature: args.temperature,
@@ -347,6 +352,7 @@ fn run_sample(args: SampleArgs) -> Result<ExitCode, Error> {
 }
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
+    check_length("--generate", args.generate)?;
     let checkpoint = Checkpoint::open(&args.from.checkpoint, args.from.which())?;
     let (bytes, source, _) =
         training_data(args.data.as_deref(), checkpoint.progress.data.as_ref())?;

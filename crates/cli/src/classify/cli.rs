@@ -37,11 +37,11 @@ pub enum Command {
 pub struct TrainArgs {
     /// The samples: a `label<TAB>text` file, a directory with one file per class (each line a
     /// sample), or a `.csv` file of rows `target,v1,v2,…` (default: the built-in task).
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub data: Option<PathBuf>,
     /// Validation samples, in the same format (default: a stratified 10 % of --data); a resumed
     /// run keeps its own, and refuses another.
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub val: Option<PathBuf>,
     /// In a CSV file, read the target as a class label instead of a number.
     #[arg(long)]
@@ -52,7 +52,7 @@ pub struct TrainArgs {
     pub balanced: bool,
     /// Run directory for checkpoints and metrics; must not hold a run unless --force (default:
     /// runs/classify, or runs/classify-2, -3, … when that holds one).
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::DirPath)]
     pub out: Option<PathBuf>,
     /// The flags every training command line shares.
     #[command(flatten)]
@@ -60,16 +60,17 @@ pub struct TrainArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct EvalArgs {
     /// The checkpoint read.
     #[command(flatten)]
     pub from: CheckpointArgs,
     /// The samples to score (every one of them), in the training data's format.
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub data: PathBuf,
     /// Also draw the confusion matrix into this PNG file (classifiers), after the scores are
     /// printed.
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub plot: Option<PathBuf>,
     /// Replace --plot if it exists.
     #[arg(long)]
@@ -80,12 +81,13 @@ pub struct EvalArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct PredictArgs {
     /// The checkpoint read.
     #[command(flatten)]
     pub from: CheckpointArgs,
     /// Input lines: text, or comma-separated values for a numeric model (default: stdin).
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub input: Option<PathBuf>,
     /// Print one JSON object per input line.
     #[arg(long)]

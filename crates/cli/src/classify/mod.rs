@@ -39,6 +39,11 @@ use cli::{Cli, Command, EvalArgs, ExportArgs, PredictArgs, TrainArgs};
 
 use crate::Error;
 
+/// The command line: every command and flag, as `--help` shows them.
+pub fn command() -> clap::Command {
+    <cli::Cli as clap::CommandFactory>::command()
+}
+
 /// The program: parses the command line and runs the command.
 pub fn main() -> ExitCode {
     crate::console::main(

@@ -104,7 +104,7 @@ impl StrategyArg {
 pub struct TrainArgs {
     /// A CSV file of numeric columns, one row per time step (a header row is allowed); its last
     /// --val-fraction is held out for validation (default: a built-in system).
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub data: Option<PathBuf>,
     /// The built-in system trained on without --data.
     #[arg(long, value_enum)]
@@ -142,7 +142,7 @@ pub struct TrainArgs {
     pub horizon: Option<usize>,
     /// Run directory for checkpoints and metrics; must not hold a run unless --force (default:
     /// runs/forecast, or runs/forecast-2, -3, …).
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::DirPath)]
     pub out: Option<PathBuf>,
     /// The flags every training command line shares.
     #[command(flatten)]
@@ -150,13 +150,14 @@ pub struct TrainArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct EvalArgs {
     /// The checkpoint read.
     #[command(flatten)]
     pub from: CheckpointArgs,
     /// The series scored, whole (CSV of the training data's columns); default: the run's own
     /// validation part (of its built-in system, or of the file it trained on).
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub data: Option<PathBuf>,
     /// Open loop: steps forecast from each starting point (default: the run's).
     #[arg(long)]
@@ -166,7 +167,7 @@ pub struct EvalArgs {
     pub starts: Option<usize>,
     /// Also draw the open-loop NRMSE against the horizon into this PNG file, after the scores
     /// are printed.
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub plot: Option<PathBuf>,
     /// Replace --plot if it exists.
     #[arg(long)]
@@ -177,13 +178,14 @@ pub struct EvalArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct ForecastArgs {
     /// The checkpoint read.
     #[command(flatten)]
     pub from: CheckpointArgs,
     /// The series continued (CSV of the training data's columns): the model reads its last
     /// rows, then forecasts.
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub data: PathBuf,
     /// Steps forecast after the last row.
     #[arg(long)]
@@ -194,6 +196,7 @@ pub struct ForecastArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct GenerateArgs {
     /// The system.
     #[arg(long, value_enum, default_value = "lorenz")]
@@ -210,12 +213,14 @@ pub struct GenerateArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct StudyArgs {
     /// The short study (about 3 minutes on 2 cores): fewer iterations and steps.
     #[arg(long)]
     pub quick: bool,
-    /// Seeds per strategy (at least 3 for a spread worth reporting).
-    #[arg(long, default_value_t = 3)]
+    /// Seeds per strategy (at least 3 for a spread worth reporting; at most 1000, already
+    /// weeks of training on 2 cores).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub seeds: u64,
     /// Training iterations of every run (default: 3000, or 300 with --quick).
     #[arg(long)]
@@ -225,7 +230,7 @@ pub struct StudyArgs {
     #[arg(long)]
     pub detached: bool,
     /// Where the report, its figures and the runs go.
-    #[arg(long, default_value = "runs/forecast-study")]
+    #[arg(long, value_hint = clap::ValueHint::DirPath, default_value = "runs/forecast-study")]
     pub out: PathBuf,
     /// Replace an earlier study in --out.
     #[arg(long)]

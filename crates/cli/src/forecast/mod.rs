@@ -20,6 +20,7 @@ use unroll::training::forecast::{
     ForecastScores, ForecastTask, Series, Standardization, open_loop, read_series_csv,
     score_forecaster, series_csv, split_in_time,
 };
+use unroll::training::memory::available_bytes;
 use unroll::training::plot::{Line, plot_lines};
 
 use crate::console::{note, print};
@@ -31,6 +32,11 @@ use cli::{Cli, Command, EvalArgs, ExportArgs, ForecastArgs, GenerateArgs, TrainA
 use unroll::training::export::forecaster_safetensors_bytes;
 
 use crate::Error;
+
+/// The command line: every command and flag, as `--help` shows them.
+pub fn command() -> clap::Command {
+    <cli::Cli as clap::CommandFactory>::command()
+}
 
 /// The program: parses the command line and runs the command.
 pub fn main() -> ExitCode {
@@ -62,9 +68,17 @@ fn read_run_series(
             let series = series_csv(path, &bytes)?;
             (series, Some(DataSource::of(Some(path), &bytes)))
         }
-        (None, Some(builtin)) => (builtin.series()?, None),
+        (None, Some(builtin)) => {
+            builtin.check_memory(available_bytes())?;
+            (builtin.series()?, None)
+        }
         (None, None) => return Err("no data: give --data FILE".into()),
     })
+}
+
+/// The memory the model's device has left, where it is known (the CPU's).
+fn model_memory() -> Option<u64> {
+    crate::device::ON_CPU.then(available_bytes).flatten()
 }
 
 /// A series split and standardised for a run.
@@ -122,6 +136,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         args.check_unchanged(&config, &checkpoint.config)?;
     }
     let (series, source) = read_run_series(&config, data_path.as_deref())?;
+    config.check_memory(series.columns.len(), model_memory())?;
     let Prepared {
         standardization,
         train,
@@ -303,6 +318,7 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         config.starts = starts;
     }
     config.validate()?;
+    config.check_memory(checkpoint.encoding.width(), model_memory())?;
     let device = crate::device::open()?;
     let model = checkpoint.model::<Inference>(&device)?;
     let scores = score_forecaster(
@@ -340,6 +356,12 @@ fn run_forecast(args: ForecastArgs) -> Result<ExitCode, Error> {
         return Err("--horizon: at least one step".into());
     }
     let checkpoint = ForecastCheckpoint::open(&args.from.checkpoint, args.from.which())?;
+    let columns = checkpoint.encoding.width();
+    let steps = checkpoint.config.warmup.saturating_add(args.horizon);
+    checkpoint
+        .config
+        .check_open_loop(columns, 1, steps, model_memory())
+        .map_err(|e| format!("--horizon {}: {e}", args.horizon))?;
     let series = read_series_csv(&args.data)?;
     let standardization = &checkpoint.encoding;
     let rows = standardization.standardize(&series.rows)?;
@@ -384,6 +406,12 @@ fn print_csv(columns: &[String], rows: &[Vec<f64>]) {
 }
 
 fn run_generate(args: GenerateArgs) -> Result<ExitCode, Error> {
+    let builtin = BuiltinSeries {
+        system: args.system,
+        length: args.length,
+        noise: args.noise,
+    };
+    builtin.check_memory(available_bytes())?;
     let series = args.system.series(args.length, args.noise, args.seed)?;
     print_csv(&series.columns, &series.rows);
     Ok(ExitCode::SUCCESS)

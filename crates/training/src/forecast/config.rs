@@ -8,6 +8,7 @@ use unroll_model::setting::{at_least_one, within};
 use super::data::BuiltinSeries;
 use crate::error::{Result, invalid};
 use crate::feeding::Feeding;
+use crate::memory::{MemoryEstimate, check, check_buffer, hidden_stack_weights, product};
 use crate::schedule::{CurriculumSchedule, SamplingSchedule};
 use crate::settings::{
     LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, check_validation_fraction,
@@ -203,7 +204,107 @@ impl ForecastConfig {
     /// The fewest rows each part of the series needs: a window and the step after it to
     /// train, a warm-up and a horizon to validate.
     pub fn shortest_part(&self) -> usize {
-        (self.window + 1).max(self.warmup + self.horizon)
+        self.window
+            .saturating_add(1)
+            .max(self.warmup.saturating_add(self.horizon))
+    }
+
+    /// The outputs per step of a forecaster of `columns` values: a value per column, or a mean
+    /// and a log-variance.
+    fn outputs(&self, columns: usize) -> usize {
+        match self.loss {
+            RegressionLoss::MeanSquared => columns,
+            RegressionLoss::GaussianNll => columns.saturating_mul(2),
+        }
+    }
+
+    /// The memory a run of this forecaster takes on `columns` values per step, in f32: the
+    /// weights with their gradients and optimiser state, and the larger of a training batch's
+    /// activations and an open-loop validation's (`starts` rows of warm-up and horizon).
+    pub fn memory_estimate(&self, columns: usize) -> MemoryEstimate {
+        let training = product(&[self.batch, self.window]);
+        let validation = product(&[self.starts, self.warmup.saturating_add(self.horizon)]);
+        let positions = training.max(validation);
+        MemoryEstimate {
+            parameters: self.weights(columns).saturating_mul(4 * 4),
+            activations: self.activations_per_step(columns).saturating_mul(positions),
+        }
+    }
+
+    /// Refuses a run whose estimated memory exceeds `available` bytes (when known) or is absurd.
+    pub fn check_memory(&self, columns: usize, available: Option<u64>) -> Result<()> {
+        let shape = format!(
+            "batch {} × window {}, or {} starts × warm-up {} and horizon {}",
+            self.batch, self.window, self.starts, self.warmup, self.horizon
+        );
+        check(self.memory_estimate(columns), available, &shape)
+    }
+
+    /// Refuses an open loop of `rows` sequences over `steps` steps (warm-up and horizon) of
+    /// `columns` values that would not fit in `available` bytes: the states, the outputs and
+    /// the forecast values kept in f64.
+    pub fn check_open_loop(
+        &self,
+        columns: usize,
+        rows: usize,
+        steps: usize,
+        available: Option<u64>,
+    ) -> Result<()> {
+        let positions = product(&[rows, steps]);
+        let estimate = MemoryEstimate {
+            parameters: self.weights(columns).saturating_mul(4),
+            activations: self
+                .activations_per_step(columns)
+                .saturating_add(product(&[columns, 8]))
+                .saturating_mul(positions),
+        };
+        check(
+            estimate,
+            available,
+            &format!("{rows} sequences × {steps} steps"),
+        )
+    }
+
+    /// The forecaster's weights.
+    fn weights(&self, columns: usize) -> u128 {
+        let (h, outputs) = (self.model.hidden, self.outputs(columns));
+        match self.model.pattern {
+            // The fed-back output's weights, the bias, and the output layer.
+            Pattern::Output => product(&[columns, h])
+                .saturating_add(h as u128)
+                .saturating_add(product(&[h, outputs]))
+                .saturating_add(outputs as u128),
+            Pattern::Hidden => {
+                hidden_stack_weights(columns, h, self.model.layers, outputs, self.model.cell)
+            }
+        }
+    }
+
+    /// Bytes per sequence and step: every layer's states and their gradients, the outputs and
+    /// theirs.
+    fn activations_per_step(&self, columns: usize) -> u128 {
+        let model = &self.model;
+        product(&[
+            model.layers,
+            model.hidden,
+            model.cell.facts().values_per_state,
+        ])
+        .saturating_add(product(&[self.outputs(columns), 3]))
+        .saturating_mul(4)
+    }
+}
+
+impl BuiltinSeries {
+    /// Refuses a series longer than `available` bytes hold (when known) or absurd: its rows in
+    /// f64, split and standardised copies included.
+    pub fn check_memory(&self, available: Option<u64>) -> Result<()> {
+        let columns = self.system.columns();
+        check_buffer(
+            "length",
+            &format!("a series of {} steps × {columns} columns", self.length),
+            product(&[self.length, columns, 8, 3]),
+            available,
+        )
     }
 }
 
@@ -232,6 +333,54 @@ mod tests {
                     "maximum",
                 ),
             ],
+        );
+    }
+
+    #[test]
+    fn sizes_are_bounded_before_anything_is_allocated() {
+        let config = ForecastConfig::default();
+        config.check_memory(3, Some(1 << 30)).unwrap();
+        // Every size of 2⁶⁴ − 1 is refused, naming what it is for, without overflowing.
+        let changes: [fn(&mut ForecastConfig); 6] = [
+            |c| c.window = usize::MAX,
+            |c| c.batch = usize::MAX,
+            |c| c.warmup = usize::MAX,
+            |c| c.horizon = usize::MAX,
+            |c| c.starts = usize::MAX,
+            |c| c.model.hidden = usize::MAX,
+        ];
+        for change in changes {
+            let mut config = ForecastConfig::default();
+            change(&mut config);
+            let error = config.check_memory(3, None).unwrap_err().to_string();
+            assert!(error.contains("more than any machine"), "{error}");
+        }
+        let mut hidden = ForecastConfig::default();
+        hidden.model.pattern = Pattern::Hidden;
+        hidden.model.layers = 100_000;
+        let error = hidden.check_memory(3, Some(1 << 30)).unwrap_err();
+        assert!(error.to_string().contains("1.0 GiB available"), "{error}");
+        // An open loop's horizon: a billion steps do not fit in a gibibyte.
+        config.check_open_loop(3, 1, 10_000, Some(1 << 30)).unwrap();
+        assert!(
+            config
+                .check_open_loop(3, 1, 1_000_000_000, Some(1 << 30))
+                .is_err()
+        );
+        // A built-in series: its length.
+        let series = |length| BuiltinSeries {
+            system: super::super::data::BuiltinSystem::Lorenz,
+            length,
+            noise: 0.0,
+        };
+        series(10_000).check_memory(Some(1 << 30)).unwrap();
+        let error = series(usize::MAX)
+            .check_memory(None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`length`") && error.contains("any machine"),
+            "{error}"
         );
     }
 }

@@ -178,6 +178,14 @@ impl BuiltinSystem {
         })
     }
 
+    /// The values per step of its series.
+    pub fn columns(self) -> usize {
+        match self {
+            BuiltinSystem::Lorenz => 3,
+            BuiltinSystem::MackeyGlass => MACKEY_GLASS_LAGS,
+        }
+    }
+
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {

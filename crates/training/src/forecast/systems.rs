@@ -162,7 +162,10 @@ impl MackeyGlass {
 /// rows unchanged.
 pub fn add_observation_noise(rows: &mut [Vec<f64>], relative: f64, seed: u64) -> Result<()> {
     if !(relative >= 0.0 && relative.is_finite()) {
-        return Err(invalid("noise", "the noise level must be zero or positive"));
+        return Err(invalid(
+            "noise",
+            "the noise level must be a finite number, zero or more",
+        ));
     }
     if relative == 0.0 || rows.is_empty() {
         return Ok(());
