@@ -5,7 +5,7 @@ use std::fmt::Display;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use clap::error::ErrorKind;
 
 /// Writes a line to stdout; false when stdout can no longer be written (its reader went away).
@@ -31,10 +31,13 @@ pub fn note(text: impl Display) {
 
 /// A command-line program's `main`: keeps the memory it frees for reuse
 /// ([`keep_freed_memory`](super::allocator::keep_freed_memory)), parses the command line
-/// ([`parse`]) and runs `command`, whose error becomes one `error:` line and exit status 1.
-pub fn main<T: Parser, E: Display>(command: impl FnOnce(T) -> Result<ExitCode, E>) -> ExitCode {
+/// as `definition` gives it ([`parse`]) and runs `command`, whose error becomes one `error:` line and exit status 1.
+pub fn main<T: FromArgMatches, E: Display>(
+    definition: clap::Command,
+    command: impl FnOnce(T) -> Result<ExitCode, E>,
+) -> ExitCode {
     super::allocator::keep_freed_memory();
-    command(parse()).unwrap_or_else(fail)
+    command(parse(definition)).unwrap_or_else(fail)
 }
 
 /// Prints one `error:` line and gives exit status 1.
@@ -45,8 +48,11 @@ pub fn fail(error: impl Display) -> ExitCode {
 
 /// Parses the command line; help and version print as usual, and a usage error becomes one
 /// `error:` line and exit status 2 (instead of clap's three lines).
-pub fn parse<T: Parser>() -> T {
-    match T::try_parse() {
+pub fn parse<T: FromArgMatches>(definition: clap::Command) -> T {
+    match definition
+        .try_get_matches()
+        .and_then(|matches| T::from_arg_matches(&matches))
+    {
         Ok(parsed) => parsed,
         Err(error) => {
             if matches!(

@@ -6,6 +6,15 @@ use unroll::training::{
     ExportFormat, LearningRateSchedule, LearningRateScheduleKind, OptimizerKind,
 };
 
+/// `--lr-every` when not given: iterations between decays of the step schedule.
+const LR_EVERY: u64 = 1000;
+/// `--lr-factor` when not given, for the step schedule.
+const LR_STEP_FACTOR: f64 = 0.5;
+/// `--lr-factor` when not given, for the exponential schedule.
+const LR_GAMMA: f64 = 0.999;
+/// `--lr-min` when not given: the cosine schedule's final rate.
+const LR_MINIMUM: f64 = 0.0;
+
 /// The learning-rate schedule of `kind`, with `--lr-every`, `--lr-factor` and `--lr-min` where
 /// it takes them.
 pub fn learning_rate_schedule(
@@ -17,14 +26,14 @@ pub fn learning_rate_schedule(
     match kind {
         LearningRateScheduleKind::Constant => LearningRateSchedule::Constant,
         LearningRateScheduleKind::Step => LearningRateSchedule::Step {
-            every: every.unwrap_or(1000),
-            factor: factor.unwrap_or(0.5),
+            every: every.unwrap_or(LR_EVERY),
+            factor: factor.unwrap_or(LR_STEP_FACTOR),
         },
         LearningRateScheduleKind::Exponential => LearningRateSchedule::Exponential {
-            gamma: factor.unwrap_or(0.999),
+            gamma: factor.unwrap_or(LR_GAMMA),
         },
         LearningRateScheduleKind::Cosine => LearningRateSchedule::Cosine {
-            minimum: minimum.unwrap_or(0.0),
+            minimum: minimum.unwrap_or(LR_MINIMUM),
         },
     }
 }
@@ -121,8 +130,14 @@ pub struct Settings<'a> {
     pub optimizer: &'a mut OptimizerKind,
     /// --eval-every.
     pub eval_every: &'a mut u64,
-    /// --bytes (symbols are bytes instead of characters).
-    pub symbols: &'a mut unroll::training::SymbolMode,
+    /// --bytes (symbols are bytes instead of characters); none for a task of numbers.
+    pub symbols: Option<&'a mut unroll::training::SymbolMode>,
+}
+
+/// A run's settings that [`TrainingFlags`] set, as [`Settings`].
+pub trait CommonSettings {
+    /// Where these settings keep each value the shared flags set.
+    fn settings(&mut self) -> Settings<'_>;
 }
 
 impl TrainingFlags {
@@ -140,8 +155,8 @@ impl TrainingFlags {
         if let Some(clip) = self.clip {
             *settings.clip = (clip != 0.0).then_some(clip);
         }
-        if self.bytes {
-            *settings.symbols = unroll::training::SymbolMode::Bytes;
+        if let (true, Some(symbols)) = (self.bytes, settings.symbols) {
+            *symbols = unroll::training::SymbolMode::Bytes;
         }
         if let Some(optimizer) = self.optimizer {
             *settings.optimizer = optimizer;
@@ -150,6 +165,49 @@ impl TrainingFlags {
             *settings.learning_rate_schedule =
                 learning_rate_schedule(kind, self.lr_every, self.lr_factor, self.lr_min);
         }
+    }
+
+    /// The value each of these flags stands for when left out, under `settings` (the defaults
+    /// a run starts from), as `--help` shows them.
+    pub fn defaults(settings: Settings<'_>) -> Vec<(&'static str, String)> {
+        let schedule = match *settings.learning_rate_schedule {
+            LearningRateSchedule::Constant => "constant".to_string(),
+            LearningRateSchedule::Step { every, factor } => {
+                format!("step (--lr-every {every}, --lr-factor {factor})")
+            }
+            LearningRateSchedule::Exponential { gamma } => {
+                format!("exponential (--lr-factor {gamma})")
+            }
+            LearningRateSchedule::Cosine { minimum } => format!("cosine (--lr-min {minimum})"),
+        };
+        vec![
+            ("hidden", settings.model.hidden.to_string()),
+            ("cell", settings.model.cell.name().to_string()),
+            ("layers", settings.model.layers.to_string()),
+            ("dropout", settings.model.dropout.to_string()),
+            ("batch", settings.batch.to_string()),
+            ("iterations", settings.iterations.to_string()),
+            ("time_limit", "none, no limit".into()),
+            ("lr", settings.learning_rate.to_string()),
+            ("lr_schedule", schedule),
+            ("lr_every", LR_EVERY.to_string()),
+            (
+                "lr_factor",
+                format!("{LR_STEP_FACTOR} for step, {LR_GAMMA} for exponential"),
+            ),
+            ("lr_min", LR_MINIMUM.to_string()),
+            ("seed", settings.seed.to_string()),
+            (
+                "clip",
+                settings
+                    .clip
+                    .map_or("0, no clipping".into(), |c| c.to_string()),
+            ),
+            ("optimizer", flag_value(&*settings.optimizer)),
+            ("eval_every", settings.eval_every.to_string()),
+            ("resume", "none, a new run".into()),
+            ("config", "none, the flags and defaults alone".into()),
+        ]
     }
 
     /// What a resumed run fixes among these flags, as rows of [`first_change`]: the model's

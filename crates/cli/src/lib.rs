@@ -23,6 +23,7 @@ pub mod allocator;
 pub mod console;
 pub mod device;
 pub mod flags;
+pub mod help;
 pub mod interrupt;
 pub mod lines;
 pub mod output;

@@ -9,7 +9,10 @@ use unroll::training::{
 };
 
 pub use crate::flags::ExportArgs;
-use crate::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change, flag_value, set};
+use crate::flags::{
+    CheckpointArgs, CommonSettings, Fixed, Settings, TrainingFlags, first_change, flag_value, set,
+};
+use crate::help::Defaults;
 
 /// Character-level recurrent language models: train, sample, evaluate, export.
 ///
@@ -111,10 +114,11 @@ pub struct SampleArgs {
     /// Sampling temperature (> 0).
     #[arg(long, default_value_t = 1.0)]
     pub temperature: f64,
-    /// Sample among the k most probable symbols.
+    /// Sample among the k most probable symbols (default: all of them).
     #[arg(long)]
     pub top_k: Option<usize>,
-    /// Sample among the most probable symbols reaching this probability.
+    /// Sample among the most probable symbols reaching this probability (default: all of
+    /// them).
     #[arg(long)]
     pub top_p: Option<f64>,
     /// Always take the most probable symbol.
@@ -157,6 +161,41 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
+/// `--own` when not given.
+const OWN: FeedbackChoice = FeedbackChoice::Sample;
+/// `--schedule` when not given.
+const SCHEDULE: SamplingScheduleKind = SamplingScheduleKind::InverseSigmoid;
+/// `--truth-probability` when not given.
+const TRUTH_PROBABILITY: f64 = 0.75;
+/// `--k` of the linear schedule when not given.
+const LINEAR_K: f64 = 1.0;
+/// `--k` of the exponential schedule when not given.
+const EXPONENTIAL_K: f64 = 0.999;
+
+/// What each training flag stands for when left out, starting from `config`.
+pub fn train_defaults(mut config: TrainingConfig) -> Defaults {
+    let mut defaults = TrainingFlags::defaults(config.settings());
+    defaults.extend([
+        ("pattern", flag_value(&config.model.pattern)),
+        ("window", config.window.to_string()),
+        ("strategy", flag_value(&StrategyKind::from(&config.strategy))),
+        ("schedule", flag_value(&SCHEDULE)),
+        ("truth_probability", TRUTH_PROBABILITY.to_string()),
+        (
+            "k",
+            format!(
+                "the iterations / 10 for inverse-sigmoid, {EXPONENTIAL_K} for exponential, {LINEAR_K} for linear"
+            ),
+        ),
+        ("c", "1 / the iterations".into()),
+        ("min_truth_probability", "0".into()),
+        ("curriculum_start", "0".into()),
+        ("own", flag_value(&OWN)),
+        ("batching", flag_value(&config.batching)),
+    ]);
+    defaults
+}
+
 /// Settings for the built-in corpus: about a minute of training on 2 cores.
 pub fn builtin_defaults() -> TrainingConfig {
     let mut config = TrainingConfig {
@@ -174,43 +213,29 @@ impl TrainArgs {
     /// Applies the flags over `config`.
     pub fn apply(&self, config: &mut TrainingConfig) -> Result<(), String> {
         set(&mut config.model.pattern, self.pattern);
-        self.common.apply(Settings {
-            model: &mut config.model,
-            batch: &mut config.batch,
-            iterations: &mut config.iterations,
-            learning_rate: &mut config.learning_rate,
-            learning_rate_schedule: &mut config.learning_rate_schedule,
-            seed: &mut config.seed,
-            clip: &mut config.clip,
-            optimizer: &mut config.optimizer,
-            eval_every: &mut config.eval_every,
-            symbols: &mut config.symbols,
-        });
+        self.common.apply(config.settings());
         set(&mut config.window, self.window);
         set(&mut config.batching, self.batching);
         if self.carry_state {
             config.carry_state = true;
         }
         set(&mut config.stepwise_path, self.stepwise_path);
-        let own = self.own.unwrap_or(FeedbackChoice::Sample);
+        let own = self.own.unwrap_or(OWN);
         match self.strategy {
             None => {}
             Some(StrategyKind::TeacherForcing) => config.strategy = Strategy::TeacherForcing,
             Some(StrategyKind::ScheduledSampling) => {
-                let schedule = match self
-                    .schedule
-                    .unwrap_or(SamplingScheduleKind::InverseSigmoid)
-                {
+                let schedule = match self.schedule.unwrap_or(SCHEDULE) {
                     SamplingScheduleKind::Constant => SamplingSchedule::Constant {
-                        truth_probability: self.truth_probability.unwrap_or(0.75),
+                        truth_probability: self.truth_probability.unwrap_or(TRUTH_PROBABILITY),
                     },
                     SamplingScheduleKind::Linear => SamplingSchedule::Linear {
-                        k: self.k.unwrap_or(1.0),
+                        k: self.k.unwrap_or(LINEAR_K),
                         c: self.c.unwrap_or(1.0 / config.iterations as f64),
                         minimum: self.min_truth_probability.unwrap_or(0.0),
                     },
                     SamplingScheduleKind::Exponential => SamplingSchedule::Exponential {
-                        k: self.k.unwrap_or(0.999),
+                        k: self.k.unwrap_or(EXPONENTIAL_K),
                     },
                     SamplingScheduleKind::InverseSigmoid => SamplingSchedule::InverseSigmoid {
                         k: self.k.unwrap_or(config.iterations as f64 / 10.0),
@@ -250,5 +275,22 @@ impl TrainArgs {
             (&config.model, config.symbols, config.optimizer),
         ));
         first_change(fixed)
+    }
+}
+
+impl CommonSettings for TrainingConfig {
+    fn settings(&mut self) -> Settings<'_> {
+        Settings {
+            model: &mut self.model,
+            batch: &mut self.batch,
+            iterations: &mut self.iterations,
+            learning_rate: &mut self.learning_rate,
+            learning_rate_schedule: &mut self.learning_rate_schedule,
+            seed: &mut self.seed,
+            clip: &mut self.clip,
+            optimizer: &mut self.optimizer,
+            eval_every: &mut self.eval_every,
+            symbols: Some(&mut self.symbols),
+        }
     }
 }

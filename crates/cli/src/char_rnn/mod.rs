@@ -31,19 +31,28 @@ use crate::Error;
 
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {
-    <cli::Cli as clap::CommandFactory>::command()
+    let train = crate::help::with_builtin(
+        cli::train_defaults(TrainingConfig::default()),
+        cli::train_defaults(cli::builtin_defaults()),
+        "the built-in corpus",
+    );
+    crate::help::show_defaults(
+        <cli::Cli as clap::CommandFactory>::command(),
+        "train",
+        train,
+    )
 }
 
 /// The program: parses the command line and runs the command.
 pub fn main() -> ExitCode {
-    crate::console::main(
-        |cli: Cli| match cli.command.unwrap_or(Command::Train(Box::default())) {
+    crate::console::main(command(), |cli: Cli| {
+        match cli.command.unwrap_or(Command::Train(Box::default())) {
             Command::Train(args) => run_train(*args),
             Command::Sample(args) => run_sample(args),
             Command::Eval(args) => run_eval(args),
             Command::Export(args) => run_export(args),
-        },
-    )
+        }
+    })
 }
 
 /// A data file's bytes (at most [`MAX_INPUT_BYTES`]) and what to record of it.

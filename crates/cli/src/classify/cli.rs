@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use unroll::training::sequence::{ClassWeights, SequenceConfig};
 
 pub use crate::flags::ExportArgs;
-use crate::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change};
+use crate::flags::{CheckpointArgs, CommonSettings, Fixed, Settings, TrainingFlags, first_change};
+use crate::help::Defaults;
 
 /// Sequence classifiers and regressors (pattern 3): train, evaluate, predict, export.
 ///
@@ -69,7 +70,7 @@ pub struct EvalArgs {
     #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub data: PathBuf,
     /// Also draw the confusion matrix into this PNG file (classifiers), after the scores are
-    /// printed.
+    /// printed (default: no picture).
     #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub plot: Option<PathBuf>,
     /// Replace --plot if it exists.
@@ -97,18 +98,7 @@ pub struct PredictArgs {
 impl TrainArgs {
     /// Applies the flags over `config`, then checks it.
     pub fn apply(&self, config: &mut SequenceConfig) -> Result<(), String> {
-        self.common.apply(Settings {
-            model: &mut config.model,
-            batch: &mut config.batch,
-            iterations: &mut config.iterations,
-            learning_rate: &mut config.learning_rate,
-            learning_rate_schedule: &mut config.learning_rate_schedule,
-            seed: &mut config.seed,
-            clip: &mut config.clip,
-            optimizer: &mut config.optimizer,
-            eval_every: &mut config.eval_every,
-            symbols: &mut config.symbols,
-        });
+        self.common.apply(config.settings());
         if self.balanced {
             config.class_weights = ClassWeights::Balanced;
         }
@@ -151,5 +141,27 @@ impl TrainArgs {
             });
         }
         first_change(fixed)
+    }
+}
+
+/// What each training flag stands for when left out, starting from `config`.
+pub fn train_defaults(mut config: SequenceConfig) -> Defaults {
+    TrainingFlags::defaults(config.settings())
+}
+
+impl CommonSettings for SequenceConfig {
+    fn settings(&mut self) -> Settings<'_> {
+        Settings {
+            model: &mut self.model,
+            batch: &mut self.batch,
+            iterations: &mut self.iterations,
+            learning_rate: &mut self.learning_rate,
+            learning_rate_schedule: &mut self.learning_rate_schedule,
+            seed: &mut self.seed,
+            clip: &mut self.clip,
+            optimizer: &mut self.optimizer,
+            eval_every: &mut self.eval_every,
+            symbols: Some(&mut self.symbols),
+        }
     }
 }

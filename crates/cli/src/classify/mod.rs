@@ -41,19 +41,28 @@ use crate::Error;
 
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {
-    <cli::Cli as clap::CommandFactory>::command()
+    let train = crate::help::with_builtin(
+        cli::train_defaults(SequenceConfig::default()),
+        cli::train_defaults(builtin_defaults()),
+        "the built-in task",
+    );
+    crate::help::show_defaults(
+        <cli::Cli as clap::CommandFactory>::command(),
+        "train",
+        train,
+    )
 }
 
 /// The program: parses the command line and runs the command.
 pub fn main() -> ExitCode {
-    crate::console::main(
-        |cli: Cli| match cli.command.unwrap_or(Command::Train(Box::default())) {
+    crate::console::main(command(), |cli: Cli| {
+        match cli.command.unwrap_or(Command::Train(Box::default())) {
             Command::Train(args) => run_train(*args),
             Command::Eval(args) => run_eval(args),
             Command::Predict(args) => run_predict(args),
             Command::Export(args) => run_export(args),
-        },
-    )
+        }
+    })
 }
 
 /// Reads samples in the format the path says: a directory (one file per class), a `.csv`

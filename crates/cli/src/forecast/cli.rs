@@ -10,7 +10,10 @@ use unroll::training::forecast::{
 use unroll::training::{CurriculumSchedule, Pattern, SamplingSchedule};
 
 pub use crate::flags::ExportArgs;
-use crate::flags::{CheckpointArgs, Fixed, Settings, TrainingFlags, first_change, flag_value, set};
+use crate::flags::{
+    CheckpointArgs, CommonSettings, Fixed, Settings, TrainingFlags, first_change, flag_value, set,
+};
+use crate::help::Defaults;
 
 /// Real-valued sequences forecast by pattern 2 (or pattern 1) fed back its own outputs: train,
 /// evaluate one step ahead and open loop, forecast, and study what the training strategies do
@@ -166,7 +169,7 @@ pub struct EvalArgs {
     #[arg(long)]
     pub starts: Option<usize>,
     /// Also draw the open-loop NRMSE against the horizon into this PNG file, after the scores
-    /// are printed.
+    /// are printed (default: no picture).
     #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub plot: Option<PathBuf>,
     /// Replace --plot if it exists.
@@ -243,19 +246,7 @@ impl TrainArgs {
         if self.common.bytes {
             return Err("--bytes: a forecaster reads numbers, not text".into());
         }
-        let mut symbols = unroll::training::SymbolMode::Text;
-        self.common.apply(Settings {
-            model: &mut config.model,
-            batch: &mut config.batch,
-            iterations: &mut config.iterations,
-            learning_rate: &mut config.learning_rate,
-            learning_rate_schedule: &mut config.learning_rate_schedule,
-            seed: &mut config.seed,
-            clip: &mut config.clip,
-            optimizer: &mut config.optimizer,
-            eval_every: &mut config.eval_every,
-            symbols: &mut symbols,
-        });
+        self.common.apply(config.settings());
         set(&mut config.model.pattern, self.pattern);
         set(&mut config.window, self.window);
         set(&mut config.validation_fraction, self.val_fraction);
@@ -301,5 +292,46 @@ impl TrainArgs {
             new: config.seed.to_string(),
         });
         first_change(fixed)
+    }
+}
+
+/// `--system` when neither it nor `--data` is given.
+pub const SYSTEM: BuiltinSystem = BuiltinSystem::Lorenz;
+
+/// What each training flag stands for when left out, starting from `config`.
+pub fn train_defaults(mut config: ForecastConfig) -> Defaults {
+    let mut defaults = TrainingFlags::defaults(config.settings());
+    let strategy = match config.strategy {
+        ForecastStrategy::TeacherForcing => "teacher-forcing",
+        ForecastStrategy::ScheduledSampling { .. } => "scheduled sampling",
+        ForecastStrategy::Curriculum { .. } => "curriculum",
+    };
+    defaults.extend([
+        ("system", flag_value(&SYSTEM)),
+        ("pattern", flag_value(&config.model.pattern)),
+        ("strategy", strategy.into()),
+        ("loss", flag_value(&config.loss)),
+        ("window", config.window.to_string()),
+        ("val_fraction", config.validation_fraction.to_string()),
+        ("warmup", config.warmup.to_string()),
+        ("horizon", config.horizon.to_string()),
+    ]);
+    defaults
+}
+
+impl CommonSettings for ForecastConfig {
+    fn settings(&mut self) -> Settings<'_> {
+        Settings {
+            model: &mut self.model,
+            batch: &mut self.batch,
+            iterations: &mut self.iterations,
+            learning_rate: &mut self.learning_rate,
+            learning_rate_schedule: &mut self.learning_rate_schedule,
+            seed: &mut self.seed,
+            clip: &mut self.clip,
+            optimizer: &mut self.optimizer,
+            eval_every: &mut self.eval_every,
+            symbols: None,
+        }
     }
 }

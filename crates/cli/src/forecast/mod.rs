@@ -16,9 +16,9 @@ use unroll::backend::Inference;
 use unroll::training::DataSource;
 use unroll::training::durable::{MAX_INPUT_BYTES, read_limited};
 use unroll::training::forecast::{
-    BuiltinSeries, BuiltinSystem, ForecastCheckpoint, ForecastConfig, ForecastFiles,
-    ForecastScores, ForecastTask, Series, Standardization, open_loop, read_series_csv,
-    score_forecaster, series_csv, split_in_time,
+    BuiltinSeries, ForecastCheckpoint, ForecastConfig, ForecastFiles, ForecastScores, ForecastTask,
+    Series, Standardization, open_loop, read_series_csv, score_forecaster, series_csv,
+    split_in_time,
 };
 use unroll::training::memory::available_bytes;
 use unroll::training::plot::{Line, plot_lines};
@@ -35,12 +35,16 @@ use crate::Error;
 
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {
-    <cli::Cli as clap::CommandFactory>::command()
+    crate::help::show_defaults(
+        <cli::Cli as clap::CommandFactory>::command(),
+        "train",
+        cli::train_defaults(ForecastConfig::default()),
+    )
 }
 
 /// The program: parses the command line and runs the command.
 pub fn main() -> ExitCode {
-    crate::console::main(|cli: Cli| match cli.command {
+    crate::console::main(command(), |cli: Cli| match cli.command {
         None => study::demonstration(),
         Some(Command::Train(args)) => run_train(*args),
         Some(Command::Eval(args)) => run_eval(args),
@@ -123,7 +127,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     })?;
     if data_path.is_none() && (resume.is_none() || args.system.is_some()) {
         config.builtin = Some(BuiltinSeries {
-            system: args.system.unwrap_or(BuiltinSystem::Lorenz),
+            system: args.system.unwrap_or(cli::SYSTEM),
             length: args.length,
             noise: args.noise,
         });

@@ -1,0 +1,37 @@
+//! Every `--help` shows every default: each flag that takes a value and may be left out says
+//! what it is when left out.
+
+#[test]
+fn every_optional_flag_shows_its_default() {
+    let programs = [
+        ("char-rnn", unroll_cli::char_rnn::command()),
+        ("classify", unroll_cli::classify::command()),
+        ("forecast", unroll_cli::forecast::command()),
+    ];
+    let mut missing = Vec::new();
+    for (program, mut command) in programs {
+        command.build();
+        for sub in command.get_subcommands() {
+            for arg in sub.get_arguments() {
+                if !arg.get_action().takes_values() || arg.is_required_set() {
+                    continue;
+                }
+                let help = [arg.get_help(), arg.get_long_help()]
+                    .into_iter()
+                    .flatten()
+                    .map(|h| h.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let shown = !arg.get_default_values().is_empty() || help.contains("default");
+                if !shown {
+                    missing.push(format!("{program} {} --{}", sub.get_name(), arg.get_id()));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "no default shown:\n{}",
+        missing.join("\n")
+    );
+}
