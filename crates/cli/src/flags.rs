@@ -141,6 +141,33 @@ pub trait CommonSettings {
 }
 
 impl TrainingFlags {
+    /// Refuses a learning-rate schedule's parameter given without that schedule.
+    pub fn check_meaningful(&self) -> Result<(), String> {
+        use LearningRateScheduleKind::{Cosine, Exponential, Step};
+        let schedule = self.lr_schedule;
+        let unless = |ok: bool, needs: &'static str| (!ok).then_some(needs);
+        refuse_meaningless(&[
+            (
+                "--lr-every",
+                self.lr_every.is_some(),
+                unless(schedule == Some(Step), "--lr-schedule step"),
+            ),
+            (
+                "--lr-factor",
+                self.lr_factor.is_some(),
+                unless(
+                    matches!(schedule, Some(Step | Exponential)),
+                    "--lr-schedule step or exponential",
+                ),
+            ),
+            (
+                "--lr-min",
+                self.lr_min.is_some(),
+                unless(schedule == Some(Cosine), "--lr-schedule cosine"),
+            ),
+        ])
+    }
+
     /// Applies the flags given over `settings`.
     pub fn apply(&self, settings: Settings<'_>) {
         set(&mut settings.model.hidden, self.hidden);
@@ -251,6 +278,18 @@ impl TrainingFlags {
                 flag_value(&now.2),
             ),
         ]
+    }
+}
+
+/// Refuses the first flag given where it means nothing: each row is the flag as typed, whether
+/// it was given, and `Some(what it needs)` when what it needs is missing.
+pub fn refuse_meaningless(rows: &[(&str, bool, Option<&str>)]) -> Result<(), String> {
+    match rows
+        .iter()
+        .find(|(_, given, needs)| *given && needs.is_some())
+    {
+        Some((flag, _, Some(needs))) => Err(format!("{flag} means nothing here: it needs {needs}")),
+        _ => Ok(()),
     }
 }
 

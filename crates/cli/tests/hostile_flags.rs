@@ -43,6 +43,27 @@ const TEXT_FLAGS: [&str; 1] = ["prime"];
 /// cap is not a hang when SIGTERM then stops it.
 const WORK_FLAGS: [&str; 5] = ["iterations", "time_limit", "length", "seeds", "eval_every"];
 
+/// The flags some flags mean something with (any other use is refused as meaningless): the
+/// hostile value must reach the code that reads it.
+const CONTEXT: [(&str, &str); 10] = [
+    (
+        "truth_probability",
+        "--strategy scheduled-sampling --schedule constant",
+    ),
+    ("k", "--strategy scheduled-sampling --schedule linear"),
+    ("c", "--strategy scheduled-sampling --schedule linear"),
+    (
+        "min_truth_probability",
+        "--strategy scheduled-sampling --schedule linear",
+    ),
+    ("curriculum_max", "--strategy curriculum"),
+    ("curriculum_start", "--strategy curriculum"),
+    ("curriculum_ramp", "--strategy curriculum"),
+    ("lr_every", "--lr-schedule step"),
+    ("lr_factor", "--lr-schedule step"),
+    ("lr_min", "--lr-schedule cosine"),
+];
+
 /// What one run is.
 #[derive(Debug, Clone)]
 struct Case {
@@ -121,11 +142,15 @@ fn run_capped(case: &Case, dir: &Path, fifo: Option<&Path>) -> Ending {
         std::thread::sleep(Duration::from_millis(20));
     };
     if let (Some(writer), Some(fifo)) = (writer, fifo) {
-        // A program that never opened the FIFO leaves its writer waiting: open it to release.
-        let _ = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags_nonblocking()
-            .open(fifo);
+        // A program that never opened the FIFO leaves its writer waiting: open it to release
+        // the writer, as often as it takes the writer to reach its own open.
+        while !writer.is_finished() {
+            let _ = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags_nonblocking()
+                .open(fifo);
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let _ = writer.join();
     }
     let stderr = reader.join().unwrap_or_default();
@@ -350,7 +375,11 @@ fn cases(fixtures: &Fixtures) -> Vec<(Case, bool)> {
                     } else {
                         (value.clone(), value)
                     };
-                    let args = with_flag(baseline(fixtures, program, name, &dir), long, &value);
+                    let mut args = baseline(fixtures, program, name, &dir);
+                    if let Some((_, context)) = CONTEXT.iter().find(|(id, _)| arg.get_id() == *id) {
+                        args.extend(context.split_whitespace().map(String::from));
+                    }
+                    let args = with_flag(args, long, &value);
                     let mut all = vec![name.to_string()];
                     all.extend(args);
                     let case = Case {

@@ -10,7 +10,8 @@ use unroll::training::{
 
 pub use crate::flags::ExportArgs;
 use crate::flags::{
-    CheckpointArgs, CommonSettings, Fixed, Settings, TrainingFlags, first_change, flag_value, set,
+    CheckpointArgs, CommonSettings, Fixed, Settings, TrainingFlags, first_change, flag_value,
+    refuse_meaningless, set,
 };
 use crate::help::Defaults;
 
@@ -122,7 +123,7 @@ pub struct SampleArgs {
     #[arg(long)]
     pub top_p: Option<f64>,
     /// Always take the most probable symbol.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["temperature", "top_k", "top_p"])]
     pub argmax: bool,
     /// Seed of the sampler.
     #[arg(long, default_value_t = 0)]
@@ -210,8 +211,84 @@ pub fn builtin_defaults() -> TrainingConfig {
 }
 
 impl TrainArgs {
+    /// Refuses a strategy's or a schedule's parameter given without that strategy or schedule
+    /// on the command line (it would be ignored).
+    fn check_meaningful(&self) -> Result<(), String> {
+        use SamplingScheduleKind::{Constant, Exponential, InverseSigmoid, Linear};
+        self.common.check_meaningful()?;
+        let sampling = self.strategy == Some(StrategyKind::ScheduledSampling);
+        let curriculum = self.strategy == Some(StrategyKind::Curriculum);
+        let schedule = sampling.then(|| self.schedule.unwrap_or(SCHEDULE));
+        let unless = |ok: bool, needs: &'static str| (!ok).then_some(needs);
+        let needs_sampling = "--strategy scheduled-sampling";
+        let needs_curriculum = "--strategy curriculum";
+        refuse_meaningless(&[
+            (
+                "--schedule",
+                self.schedule.is_some(),
+                unless(sampling, needs_sampling),
+            ),
+            (
+                "--truth-probability",
+                self.truth_probability.is_some(),
+                unless(
+                    schedule == Some(Constant),
+                    "--strategy scheduled-sampling --schedule constant",
+                ),
+            ),
+            (
+                "--k",
+                self.k.is_some(),
+                unless(
+                    matches!(schedule, Some(Linear | Exponential | InverseSigmoid)),
+                    "--strategy scheduled-sampling with a linear, exponential or inverse-sigmoid --schedule",
+                ),
+            ),
+            (
+                "--c",
+                self.c.is_some(),
+                unless(
+                    schedule == Some(Linear),
+                    "--strategy scheduled-sampling --schedule linear",
+                ),
+            ),
+            (
+                "--min-truth-probability",
+                self.min_truth_probability.is_some(),
+                unless(
+                    schedule == Some(Linear),
+                    "--strategy scheduled-sampling --schedule linear",
+                ),
+            ),
+            (
+                "--curriculum-max",
+                self.curriculum_max.is_some(),
+                unless(curriculum, needs_curriculum),
+            ),
+            (
+                "--curriculum-start",
+                self.curriculum_start.is_some(),
+                unless(curriculum, needs_curriculum),
+            ),
+            (
+                "--curriculum-ramp",
+                self.curriculum_ramp.is_some(),
+                unless(curriculum, needs_curriculum),
+            ),
+            (
+                "--own",
+                self.own.is_some(),
+                unless(
+                    sampling || curriculum,
+                    "--strategy scheduled-sampling or curriculum",
+                ),
+            ),
+        ])
+    }
+
     /// Applies the flags over `config`.
     pub fn apply(&self, config: &mut TrainingConfig) -> Result<(), String> {
+        self.check_meaningful()?;
         set(&mut config.model.pattern, self.pattern);
         self.common.apply(config.settings());
         set(&mut config.window, self.window);

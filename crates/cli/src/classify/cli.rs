@@ -98,6 +98,7 @@ pub struct PredictArgs {
 impl TrainArgs {
     /// Applies the flags over `config`, then checks it.
     pub fn apply(&self, config: &mut SequenceConfig) -> Result<(), String> {
+        self.common.check_meaningful()?;
         self.common.apply(config.settings());
         if self.balanced {
             config.class_weights = ClassWeights::Balanced;

@@ -65,6 +65,14 @@ pub fn main() -> ExitCode {
     })
 }
 
+/// Whether `path` names a CSV file of numeric rows (by its extension).
+fn is_csv(path: &Path) -> bool {
+    !path.is_dir()
+        && path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
 /// Reads samples in the format the path says: a directory (one file per class), a `.csv`
 /// file (numeric rows), or `label<TAB>text` lines.
 fn read_examples(path: &Path, classes: bool, mode: SymbolMode) -> Result<Vec<Example>, Error> {
@@ -83,10 +91,7 @@ fn read_data(
         return Ok((examples, DataSource::of(Some(path), &[])));
     }
     let bytes = read_limited(path, MAX_INPUT_BYTES)?;
-    let is_csv = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    let examples = if is_csv {
+    let examples = if is_csv(path) {
         let kind = if classes {
             TargetKind::Class
         } else {
@@ -147,6 +152,24 @@ fn setup(args: &TrainArgs) -> Result<Setup, Error> {
         || resume
             .as_ref()
             .is_some_and(|c| c.encoding.kind() == TargetKind::Class);
+    let numeric = data_path.as_deref().is_some_and(is_csv);
+    crate::flags::refuse_meaningless(&[
+        (
+            "--bytes",
+            args.common.bytes,
+            numeric.then_some("text data: a .csv file holds numbers"),
+        ),
+        (
+            "--classes",
+            args.classes,
+            (!numeric).then_some("a .csv file (text and directories hold labels already)"),
+        ),
+        (
+            "--balanced",
+            args.balanced,
+            (numeric && !classes).then_some("classes: with a .csv file, give --classes too"),
+        ),
+    ])?;
     let (all, source) = match &data_path {
         Some(path) => {
             let (examples, source) = read_data(path, classes, config.symbols)?;

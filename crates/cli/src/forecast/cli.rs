@@ -110,14 +110,14 @@ pub struct TrainArgs {
     #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub data: Option<PathBuf>,
     /// The built-in system trained on without --data.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with = "data")]
     pub system: Option<BuiltinSystem>,
     /// Steps of the built-in series.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, conflicts_with = "data")]
     pub length: usize,
     /// Observation noise added to the built-in series, as a fraction of each column's
     /// deviation.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, conflicts_with = "data")]
     pub noise: f64,
     /// Which recurrence: pattern 2 (`output`) or pattern 1 (`hidden`).
     #[arg(long, value_enum)]
@@ -246,6 +246,7 @@ impl TrainArgs {
         if self.common.bytes {
             return Err("--bytes: a forecaster reads numbers, not text".into());
         }
+        self.common.check_meaningful()?;
         self.common.apply(config.settings());
         set(&mut config.model.pattern, self.pattern);
         set(&mut config.window, self.window);
@@ -256,6 +257,12 @@ impl TrainArgs {
             config.strategy = strategy.strategy(config.iterations, config.window);
         }
         if self.through {
+            if config.strategy == ForecastStrategy::TeacherForcing {
+                return Err(
+                    "--through means nothing with teacher forcing, which feeds no own outputs back: give --strategy too"
+                        .into(),
+                );
+            }
             config.fed_gradient = FedGradient::Through;
         }
         set(&mut config.loss, self.loss);
