@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::{
-    Arg, Scratch, argv, assert_files, last_json, path, program, program_fails_with, run_program,
-    run_program_with_stdin, succeeded, text,
+    Arg, Scratch, argv, assert_clean_error, assert_files, last_json, path, program,
+    program_fails_with, run_program, run_program_with_stdin, succeeded, text,
 };
 
 fn classify(args: &[impl Arg]) -> std::process::Output {
@@ -106,9 +106,11 @@ fn predict_from_open_stdin(out: &Path) {
         .chain(answers.iter())
         .map(|l| serde_json::from_str(&l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 2, "one prediction per non-blank line");
+    assert_eq!(lines.len(), 3, "one answer per line, a blank line's empty");
     assert_eq!(lines[0]["label"], "starts-x");
-    assert_eq!(lines[1]["label"], "starts-y");
+    assert_eq!(lines[1], serde_json::json!({"line": 2, "input": ""}));
+    assert_eq!(lines[2]["label"], "starts-y");
+    assert_eq!(lines[2]["line"], 3);
     assert!(lines[0]["probability"].as_f64().unwrap() > 0.5);
 }
 
@@ -277,6 +279,60 @@ fn a_csv_regressor_reports_error_beside_the_mean() {
         .parse()
         .unwrap();
     assert!(value.is_finite());
+    // predict reads a line by training's rules: a byte-order mark skipped, quotes and padding
+    // as in a CSV file; an empty cell, nan or inf refused, naming the line.
+    let answers = |input: &[u8]| {
+        let output = succeeded(run_program_with_stdin(
+            "classify",
+            &argv!("predict --checkpoint {} --json", path(&out)),
+            input,
+        ));
+        text(&output.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let plain = answers(b"0.1,0.2,0.3\n");
+    let marked = answers(b"\xEF\xBB\xBF\"0.1\", 0.2,0.3,,\n\n0.5,0.5\n");
+    assert_eq!(marked.len(), 3);
+    assert_eq!(marked[0]["value"], plain[0]["value"]);
+    assert_eq!(marked[1], serde_json::json!({"line": 2, "input": ""}));
+    assert_eq!(marked[2]["line"], 3);
+    for (line, says) in [
+        ("0.1,,0.3", "value 2 is empty"),
+        ("0.1,nan", "value 2 (\"nan\") is not a finite number"),
+        ("inf", "value 1 (\"inf\") is not a finite number"),
+        ("1e60", "value 1 (\"1e60\") is not a finite number"),
+    ] {
+        let input = format!("0.1,0.2\n{line}\n");
+        let args = argv!("predict --checkpoint {}", path(&out));
+        let output = run_program_with_stdin("classify", &args, input.as_bytes());
+        assert_eq!(output.status.code(), Some(1), "{line}");
+        assert_clean_error(&text(&output.stderr), &format!("stdin:2: {says}"), line);
+    }
+    // Training reads the same rules: an empty cell inside a row is refused, not skipped.
+    let gap = scratch.file("gap.csv", format!("{csv}1,0.5,,0.25\n").as_bytes());
+    let output = train(&gap, &scratch.0.join("gap"), "2", "");
+    assert_clean_error(
+        &text(&output.stderr),
+        "gap.csv:152: value 3 is empty",
+        "gap",
+    );
+}
+
+/// A TSV file's header line (`label<TAB>text`) is read as a header, not as a class of one.
+#[test]
+fn a_tsv_header_line_is_not_a_class() {
+    let scratch = Scratch::new("classify-header");
+    let data = scratch.file("headed.tsv", format!("label\ttext\n{}", tsv()).as_bytes());
+    let out = scratch.0.join("run");
+    succeeded(train(&data, &out, "2", ""));
+    let labels = last_json(&out, "encoding.json");
+    let labels = labels.to_string();
+    assert!(
+        labels.contains("starts-x") && !labels.contains("\"label\""),
+        "{labels}"
+    );
 }
 
 #[test]

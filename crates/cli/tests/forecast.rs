@@ -258,3 +258,83 @@ fn a_series_from_a_pipe_is_read_once() {
         "{progress}"
     );
 }
+
+/// The CSV's lines with its columns in `order` (indices into its header's columns).
+fn permuted(csv: &str, order: &[usize]) -> String {
+    csv.lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            order
+                .iter()
+                .map(|&i| fields[i])
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n"
+        })
+        .collect()
+}
+
+#[test]
+fn columns_are_matched_by_name() {
+    let scratch = Scratch::new("forecast-columns");
+    let csv = text(&succeeded(forecast(&["generate", "--length", "400"])).stdout);
+    let data = scratch.file("xyz.csv", csv.as_bytes());
+    let zyx = scratch.file("zyx.csv", permuted(&csv, &[2, 1, 0]).as_bytes());
+    let xy = scratch.file("xy.csv", permuted(&csv, &[0, 1]).as_bytes());
+    let out = scratch.0.join("run");
+    json(&forecast(&argv!(
+        "train --data {} --out {} --iterations 20 --json {TINY}",
+        path(&data),
+        path(&out)
+    )));
+    let eval = |file: &std::path::Path| {
+        json(&forecast(&argv!(
+            "eval --checkpoint {} --data {} --json",
+            path(&out),
+            path(file)
+        )))
+    };
+    // The same series with its columns in another order scores the same.
+    let (straight, reversed) = (eval(&data), eval(&zyx));
+    assert_eq!(straight["one_step_nrmse"], reversed["one_step_nrmse"]);
+    assert_eq!(straight["nrmse"], reversed["nrmse"]);
+    let continued = |file: &std::path::Path| {
+        text(
+            &succeeded(forecast(&argv!(
+                "forecast --checkpoint {} --data {} --horizon 3",
+                path(&out),
+                path(file)
+            )))
+            .stdout,
+        )
+    };
+    assert_eq!(continued(&data), continued(&zyx));
+    // A missing column, or one the model does not know, is named.
+    let error = fails(
+        &argv!("eval --checkpoint {} --data {}", path(&out), path(&xy)),
+        "lacks column \"z\"",
+    );
+    assert!(error.contains("x, y, z"), "{error}");
+    let renamed = scratch.file("renamed.csv", csv.replacen("z", "w", 1).as_bytes());
+    let error = fails(
+        &argv!(
+            "forecast --checkpoint {} --data {} --horizon 3",
+            path(&out),
+            path(&renamed)
+        ),
+        "lacks column \"z\"",
+    );
+    assert!(error.contains("has column \"w\""), "{error}");
+    // Resuming on the permuted file continues the same run, columns matched.
+    json(&forecast(&argv!(
+        "train --resume {} --data {} --iterations 40 --json",
+        path(&out),
+        path(&zyx)
+    )));
+    // A header that names a column twice is refused.
+    let twice = scratch.file("twice.csv", b"a,a\n1,2\n3,4\n");
+    fails(
+        &argv!("train --data {}", path(&twice)),
+        "column \"a\" twice",
+    );
+}

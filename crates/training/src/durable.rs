@@ -138,6 +138,21 @@ pub fn csv_records(path: &Path, bytes: &[u8]) -> Result<Vec<(usize, csv::StringR
         .collect()
 }
 
+/// The fields of one CSV line, as [`csv_records`] reads a file's (quotes, trimmed fields), but
+/// with nothing taken as a comment: one input line, one record.
+pub fn csv_line(line: &str) -> std::result::Result<Vec<String>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(line.as_bytes());
+    match reader.records().next() {
+        Some(Ok(record)) => Ok(record.iter().map(str::to_owned).collect()),
+        Some(Err(error)) => Err(error.to_string()),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// Reads a whole file of at most `limit` bytes; a larger file, an endless stream or a directory
 /// is an error naming the limit.
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {

@@ -14,10 +14,13 @@ use std::sync::Arc;
 
 use serde_json::json;
 use unroll::backend::Inference;
+use unroll::training::durable::csv_line;
 use unroll::training::durable::{MAX_INPUT_BYTES, read_limited};
 use unroll::training::export::sequence_summarizer_safetensors_bytes;
 use unroll::training::memory::available_bytes;
-use unroll::training::sequence::data::{Origin, RawSequence, RawTarget};
+use unroll::training::sequence::data::{
+    Origin, RawSequence, RawTarget, numeric_values, without_padding,
+};
 use unroll::training::sequence::encoding::Samples;
 use unroll::training::sequence::plot_confusion;
 use unroll::training::sequence::task::{argmax, probabilities};
@@ -412,18 +415,23 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One input line: its number, its sample (`None` for a blank line, which gets an empty
+/// answer, so that answers and lines stay one to one) and the line as shown.
+type InputLine = (usize, Option<Example>, String);
+
 /// One input line (its bytes, without the line end) as a sample that remembers where it was
-/// read (its target unused), with the line as shown; `None` for a blank line. A byte-mode model
-/// reads the line's bytes, as training read them; a text model its UTF-8 characters.
-fn input_example(
-    line: &[u8],
-    origin: Origin,
-    encoding: &Encoding,
-) -> Result<Option<(Example, String)>, Error> {
+/// read (its target unused). The rules are training's: a byte-mode model reads the line's bytes;
+/// a text model its UTF-8 characters, a byte-order mark at the start skipped; a numeric model its
+/// comma-separated values, each a finite number ([`numeric_values`]).
+fn input_example(line: &[u8], origin: Origin, encoding: &Encoding) -> Result<InputLine, Error> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = match line.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) if origin.line == 1 && !encoding.reads_bytes() => rest,
+        _ => line,
+    };
     let shown = String::from_utf8_lossy(line).into_owned();
     if shown.trim().is_empty() {
-        return Ok(None);
+        return Ok((origin.line, None, shown));
     }
     let text = || {
         std::str::from_utf8(line).map_err(|_| {
@@ -435,49 +443,51 @@ fn input_example(
     } else if encoding.reads_text() {
         RawSequence::Text(text()?.to_owned())
     } else {
-        RawSequence::Numbers(
-            text()?
-                .split(',')
-                .map(|v| v.trim().parse::<f32>())
-                .collect::<Result<_, _>>()
-                .map_err(|_| origin.error("expected comma-separated numbers"))?,
-        )
+        let fields = csv_line(text()?).map_err(|e| origin.error(e))?;
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+        RawSequence::Numbers(numeric_values(without_padding(&fields), 1, &origin)?)
     };
     let example = Example {
         sequence,
         target: RawTarget::Value(0.0),
         origin,
     };
-    Ok(Some((example, shown)))
+    Ok((example.origin.line, Some(example), shown))
 }
 
+/// Prints one answer per input line, in order (a blank line's is empty); false when stdout is
+/// gone.
 fn answer(
     model: &unroll::model::SequenceSummarizer<Inference>,
     checkpoint: &SequenceCheckpoint,
-    lines: Vec<(Example, String)>,
+    lines: Vec<InputLine>,
     json: bool,
     device: &burn::tensor::Device<Inference>,
 ) -> Result<bool, Error> {
     let encoding = &checkpoint.encoding;
-    let (examples, lines): (Vec<Example>, Vec<String>) = lines.into_iter().unzip();
+    let examples: Vec<Example> = lines.iter().filter_map(|(_, e, _)| e.clone()).collect();
     let inputs = encoding.encode_inputs(&examples)?;
-    let outputs = predict(model, &inputs, checkpoint.config.batch, device)?;
-    for (line, output) in lines.iter().zip(&outputs) {
-        let shown = match encoding.kind() {
-            TargetKind::Class => {
-                let p = probabilities(output);
+    let mut outputs = predict(model, &inputs, checkpoint.config.batch, device)?.into_iter();
+    for (number, example, line) in &lines {
+        let output = example.as_ref().and_then(|_| outputs.next());
+        let shown = match (output, encoding.kind()) {
+            (None, _) if json => json!({ "line": number, "input": line }).to_string(),
+            (None, _) => String::new(),
+            (Some(output), TargetKind::Class) => {
+                let p = probabilities(&output);
                 let class = argmax(&p);
                 let label = encoding.label(class);
                 if json {
-                    json!({ "input": line, "label": label, "probability": p[class] }).to_string()
+                    json!({ "line": number, "input": line, "label": label, "probability": p[class] })
+                        .to_string()
                 } else {
                     format!("{label}\t{:.4}\t{line}", p[class])
                 }
             }
-            TargetKind::Value => {
+            (Some(output), TargetKind::Value) => {
                 let value = encoding.value(output[0]);
                 if json {
-                    json!({ "input": line, "value": value }).to_string()
+                    json!({ "line": number, "input": line, "value": value }).to_string()
                 } else {
                     format!("{value}\t{line}")
                 }
@@ -510,7 +520,7 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
             for line in lines {
                 let (number, line) = line?;
                 let encoding = &checkpoint.encoding;
-                examples.extend(input_example(&line, origin(&path, number), encoding)?);
+                examples.push(input_example(&line, origin(&path, number), encoding)?);
             }
             answer(&model, &checkpoint, examples, args.json, &device)?;
         }
@@ -518,11 +528,7 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
             let path: Arc<Path> = Arc::from(Path::new("stdin"));
             for line in BoundedLines::new(std::io::stdin().lock(), "stdin") {
                 let (number, line) = line?;
-                let Some(example) =
-                    input_example(&line, origin(&path, number), &checkpoint.encoding)?
-                else {
-                    continue;
-                };
+                let example = input_example(&line, origin(&path, number), &checkpoint.encoding)?;
                 if !answer(&model, &checkpoint, vec![example], args.json, &device)? {
                     break;
                 }

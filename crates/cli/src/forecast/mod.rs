@@ -102,6 +102,14 @@ pub fn prepare(
     series: &Series,
     fitted: Option<&Standardization>,
 ) -> Result<Prepared, Error> {
+    let aligned;
+    let series = match fitted {
+        Some(fitted) => {
+            aligned = fitted.align(series)?;
+            &aligned
+        }
+        None => series,
+    };
     let (train, validation) =
         split_in_time(series, config.validation_fraction, config.shortest_part())?;
     let standardization = match fitted {
@@ -288,9 +296,10 @@ fn scored_rows(
     data: Option<&PathBuf>,
 ) -> Result<Vec<Vec<f64>>, Error> {
     match data {
-        Some(path) => Ok(checkpoint
-            .encoding
-            .standardize(&read_series_csv(path)?.rows)?),
+        Some(path) => {
+            let series = checkpoint.encoding.align(&read_series_csv(path)?)?;
+            Ok(checkpoint.encoding.standardize(&series.rows)?)
+        }
         None => {
             // The run's own validation part: of its built-in system, or of the file it
             // recorded.
@@ -366,8 +375,8 @@ fn run_forecast(args: ForecastArgs) -> Result<ExitCode, Error> {
         .config
         .check_open_loop(columns, 1, steps, model_memory())
         .map_err(|e| format!("--horizon {}: {e}", args.horizon))?;
-    let series = read_series_csv(&args.data)?;
     let standardization = &checkpoint.encoding;
+    let series = standardization.align(&read_series_csv(&args.data)?)?;
     let rows = standardization.standardize(&series.rows)?;
     let warmup = checkpoint.config.warmup.min(rows.len());
     let device = crate::device::open()?;

@@ -15,6 +15,8 @@ use crate::error::{Result, data_error, invalid};
 pub struct Series {
     /// The columns' names (from the header, or `x1`, `x2`, … without one).
     pub columns: Vec<String>,
+    /// Whether the names came from the data (a header), so that columns are matched by name.
+    pub named: bool,
     /// `[steps][columns]`.
     pub rows: Vec<Vec<f64>>,
     /// Time steps per Lyapunov time, when the series comes from a system whose largest
@@ -22,9 +24,9 @@ pub struct Series {
     pub steps_per_lyapunov_time: Option<f64>,
 }
 
-/// Reads a CSV file of numeric columns, one row per time step. A first row with a field that is
-/// not a number is a header; blank lines and lines starting with `#` are skipped. Every error
-/// names the file and the line.
+/// Reads a CSV file of numeric columns, one row per time step. A first row none of whose fields
+/// is a number is a header, naming the columns (each once); blank lines and lines starting with
+/// `#` are skipped. Every error names the file and the line.
 pub fn read_series_csv(path: &Path) -> Result<Series> {
     series_csv(path, &read_limited(path, MAX_INPUT_BYTES)?)
 }
@@ -39,8 +41,19 @@ pub fn series_csv(path: &Path, bytes: &[u8]) -> Result<Series> {
             continue;
         }
         let parsed: Vec<Option<f64>> = record.iter().map(|f| f.parse::<f64>().ok()).collect();
-        if rows.is_empty() && columns.is_none() && parsed.iter().any(Option::is_none) {
-            columns = Some(record.iter().map(str::to_owned).collect());
+        if rows.is_empty() && columns.is_none() && parsed.iter().all(Option::is_none) {
+            let names: Vec<String> = record.iter().map(str::to_owned).collect();
+            if let Some(twice) = names
+                .iter()
+                .find(|n| names.iter().filter(|m| m == n).count() > 1)
+            {
+                return Err(data_error(
+                    path,
+                    Some(line),
+                    format!("the header names column {twice:?} twice"),
+                ));
+            }
+            columns = Some(names);
             continue;
         }
         let width = columns.as_ref().map_or_else(
@@ -81,10 +94,16 @@ pub fn series_csv(path: &Path, bytes: &[u8]) -> Result<Series> {
         return Err(data_error(path, None, "no rows of numbers"));
     }
     Ok(Series {
-        columns: columns.unwrap_or_else(|| (1..=width).map(|c| format!("x{c}")).collect()),
+        named: columns.is_some(),
+        columns: columns.unwrap_or_else(|| unnamed_columns(width)),
         rows,
         steps_per_lyapunov_time: None,
     })
+}
+
+/// The names of `width` columns that a file does not name: `x1`, `x2`, …
+fn unnamed_columns(width: usize) -> Vec<String> {
+    (1..=width).map(|c| format!("x{c}")).collect()
 }
 
 /// A system whose series is generated here, so nothing is downloaded.
@@ -173,6 +192,7 @@ impl BuiltinSystem {
         add_observation_noise(&mut rows, noise, seed ^ 0x006e_6f69_7365)?;
         Ok(Series {
             columns,
+            named: true,
             rows,
             steps_per_lyapunov_time: lyapunov,
         })
@@ -236,6 +256,62 @@ impl Standardization {
         self.mean.len()
     }
 
+    /// `series` with its columns in this standardisation's order: matched by name when the
+    /// series names them (a header), else by position. A column missing from the series, or
+    /// one the model was not trained on, is an error naming it.
+    pub fn align(&self, series: &Series) -> Result<Series> {
+        // A model trained on a file without a header knows its columns by position alone.
+        if !series.named || self.columns == unnamed_columns(self.width()) {
+            return Ok(series.clone());
+        }
+        let missing: Vec<&str> = (self.columns.iter())
+            .filter(|c| !series.columns.contains(c))
+            .map(String::as_str)
+            .collect();
+        let extra: Vec<&str> = (series.columns.iter())
+            .filter(|c| !self.columns.contains(c))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() || !extra.is_empty() {
+            let list = |names: &[&str]| {
+                names
+                    .iter()
+                    .map(|n| format!("{n:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let mut problems = Vec::new();
+            if !missing.is_empty() {
+                problems.push(format!("lacks column {}", list(&missing)));
+            }
+            if !extra.is_empty() {
+                problems.push(format!(
+                    "has column {} the model was not trained on",
+                    list(&extra)
+                ));
+            }
+            return Err(invalid(
+                "data",
+                format!(
+                    "the series {} (the model reads {})",
+                    problems.join(" and "),
+                    self.columns.join(", ")
+                ),
+            ));
+        }
+        let order: Vec<usize> = (self.columns.iter())
+            .map(|c| series.columns.iter().position(|s| s == c).unwrap_or(0))
+            .collect();
+        Ok(Series {
+            columns: self.columns.clone(),
+            named: true,
+            rows: (series.rows.iter())
+                .map(|row| order.iter().map(|&i| row[i]).collect())
+                .collect(),
+            steps_per_lyapunov_time: series.steps_per_lyapunov_time,
+        })
+    }
+
     /// Rows in standard units, as the model sees them.
     pub fn standardize(&self, rows: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
         rows.iter()
@@ -287,6 +363,7 @@ pub fn split_in_time(series: &Series, fraction: f64, shortest: usize) -> Result<
     }
     let part = |range: std::ops::Range<usize>| Series {
         columns: series.columns.clone(),
+        named: series.named,
         rows: series.rows[range].to_vec(),
         steps_per_lyapunov_time: series.steps_per_lyapunov_time,
     };
@@ -341,6 +418,7 @@ mod tests {
     fn standardisation_by_hand_and_back() {
         let series = Series {
             columns: vec!["a".into(), "b".into()],
+            named: true,
             rows: vec![vec![1.0, 10.0], vec![3.0, 10.0 + 4.0]],
             steps_per_lyapunov_time: None,
         };
@@ -363,6 +441,7 @@ mod tests {
     fn the_validation_part_is_the_end() {
         let series = Series {
             columns: vec!["v".into()],
+            named: false,
             rows: (0..10).map(|v| vec![f64::from(v)]).collect(),
             steps_per_lyapunov_time: None,
         };

@@ -139,7 +139,37 @@ pub fn labelled_lines(path: &Path, bytes: &[u8], mode: SymbolMode) -> Result<Vec
             origin,
         });
     }
+    if examples
+        .first()
+        .is_some_and(|first| is_header(first, &examples))
+    {
+        examples.remove(0);
+    }
     not_empty(path, examples)
+}
+
+/// The names a header line gives the label column (`label<TAB>text`), compared ignoring case.
+const LABEL_HEADERS: [&str; 8] = [
+    "label",
+    "labels",
+    "class",
+    "category",
+    "target",
+    "y",
+    "tag",
+    "sentiment",
+];
+
+/// Whether `first`, the first line, is a header: its label is a column name such as `label` or
+/// `class`, and no other line has that label (as a class it would have this one sample).
+fn is_header(first: &Example, examples: &[Example]) -> bool {
+    let RawTarget::Label(label) = &first.target else {
+        return false;
+    };
+    LABEL_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(label))
+        && !examples[1..]
+            .iter()
+            .any(|e| e.target == RawTarget::Label(label.clone()))
 }
 
 /// Reads a directory with one file per class: the file's name without its extension is the
@@ -187,37 +217,27 @@ pub fn read_numeric_csv(path: &Path, targets: TargetKind) -> Result<Vec<Example>
 pub fn numeric_csv(path: &Path, bytes: &[u8], targets: TargetKind) -> Result<Vec<Example>> {
     let origin_path: Arc<Path> = Arc::from(path);
     let mut examples = Vec::new();
+    let mut header_seen = false;
     for (line, record) in csv_records(path, bytes)? {
         let origin = Origin {
             path: origin_path.clone(),
             line,
         };
-        let fields: Vec<&str> = record.iter().filter(|f| !f.is_empty()).collect();
+        let fields: Vec<&str> = record.iter().collect();
+        let fields = without_padding(&fields);
         let Some((&target, values)) = fields.split_first() else {
             continue;
         };
-        let numbers: std::result::Result<Vec<f32>, usize> = values
-            .iter()
-            .enumerate()
-            .map(|(column, value)| value.parse::<f32>().map_err(|_| column))
-            .collect();
-        let numbers = match numbers {
-            Ok(numbers) => numbers,
-            // A header: a first row none of whose values is a number.
-            Err(_) if examples.is_empty() && values.iter().all(|v| v.parse::<f32>().is_err()) => {
-                continue;
-            }
-            Err(column) => {
-                return Err(origin.error(format!(
-                    "value {} ({:?}) is not a number",
-                    column + 2,
-                    values[column]
-                )));
-            }
-        };
-        if let Some(column) = numbers.iter().position(|v| !v.is_finite()) {
-            return Err(origin.error(format!("value {} is not finite", column + 2)));
+        // A header: a first row none of whose values is a number.
+        let header = !header_seen
+            && examples.is_empty()
+            && !values.is_empty()
+            && values.iter().all(|v| v.parse::<f32>().is_err());
+        if header {
+            header_seen = true;
+            continue;
         }
+        let numbers = numeric_values(values, 2, &origin)?;
         if numbers.is_empty() {
             return Err(origin.error("empty sequence: a target and no values"));
         }
@@ -242,6 +262,42 @@ pub fn numeric_csv(path: &Path, bytes: &[u8], targets: TargetKind) -> Result<Vec
     not_empty(path, examples)
 }
 
+/// A row's fields without the empty cells at its end: a spreadsheet pads a short row of a
+/// ragged file with them.
+pub fn without_padding<'a, 'b>(fields: &'a [&'b str]) -> &'a [&'b str] {
+    let end = fields
+        .iter()
+        .rposition(|f| !f.is_empty())
+        .map_or(0, |last| last + 1);
+    &fields[..end]
+}
+
+/// The numbers of a row's `fields`, the first of them column `first_column` (1-based) in
+/// messages: the one rule for training data and `predict`'s input. Each must be a finite
+/// number; an empty cell before the last value is refused, since skipping it would shift every
+/// later value one step in time.
+pub fn numeric_values(fields: &[&str], first_column: usize, origin: &Origin) -> Result<Vec<f32>> {
+    fields
+        .iter()
+        .enumerate()
+        .map(|(index, field)| {
+            let column = index + first_column;
+            if field.is_empty() {
+                return Err(origin.error(format!(
+                    "value {column} is empty: a missing value would shift every later one in time"
+                )));
+            }
+            match field.parse::<f32>() {
+                Ok(value) if value.is_finite() => Ok(value),
+                Ok(_) => {
+                    Err(origin.error(format!("value {column} ({field:?}) is not a finite number")))
+                }
+                Err(_) => Err(origin.error(format!("value {column} ({field:?}) is not a number"))),
+            }
+        })
+        .collect()
+}
+
 fn not_empty(path: &Path, examples: Vec<Example>) -> Result<Vec<Example>> {
     if examples.is_empty() {
         return Err(data_error(path, None, "no sample in it"));
@@ -264,7 +320,7 @@ mod tests {
     /// lines (`.tsv`) and numeric rows (`.csv`).
     #[test]
     fn bad_lines_are_named() {
-        let cases: [(&str, &[u8], usize, &str); 8] = [
+        let cases: [(&str, &[u8], usize, &str); 11] = [
             ("bad.tsv", b"pos\tok\nno tab here\n", 2, "no tab"),
             ("bad.tsv", b"pos\t\n", 1, "empty sequence"),
             ("bad.tsv", b"\tok\n", 1, "label"),
@@ -272,7 +328,16 @@ mod tests {
             ("bad.csv", b"1,2,3\n2,x,4\n", 2, "value 2"),
             ("bad.csv", b"1,2\n3\n", 2, "empty sequence"),
             ("bad.csv", b"1,2\nup,3\n", 2, "not a number"),
-            ("bad.csv", b"1,2\n2,inf\n", 2, "not finite"),
+            ("bad.csv", b"1,2\n2,inf\n", 2, "not a finite number"),
+            (
+                "bad.csv",
+                b"1,2\n2,nan,3\n",
+                2,
+                "value 2 (\"nan\") is not a finite",
+            ),
+            // An empty cell inside a row would shift the values after it; at its end it pads.
+            ("bad.csv", b"1,2,3\n2,4,,5\n", 2, "value 3 is empty"),
+            ("bad.csv", b"1,2,3,,\n2,,\n", 2, "empty sequence"),
         ];
         for (name, contents, line, says) in cases {
             let path = file(name, contents);
@@ -285,6 +350,18 @@ mod tests {
             assert!(error.contains(&format!("{name}:{line}:")), "{error}");
             assert!(error.contains(says), "{error}");
         }
+    }
+
+    #[test]
+    fn a_header_line_is_not_a_sample() {
+        let read = |text: &[u8]| read_labelled_lines(&file("header.tsv", text), SymbolMode::Text);
+        let examples = read(b"Label\ttext\npos\tgood\nneg\tbad\n").unwrap();
+        assert_eq!(examples.len(), 2);
+        assert_eq!(examples[0].origin.line, 2);
+        // A label that other lines share is a class, not a header.
+        assert_eq!(read(b"y\tyes\nn\tno\ny\tyep\n").unwrap().len(), 3);
+        // Any other first line is a sample.
+        assert_eq!(read(b"pos\ttext\nneg\tbad\n").unwrap().len(), 2);
     }
 
     #[test]
