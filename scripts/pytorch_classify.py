@@ -53,7 +53,11 @@ if reads_text:
         width, encode = 256, lambda line: list(line.encode("latin-1"))
     else:
         index = {s: i for i, s in enumerate(vocabulary["symbols"])}
-        width, encode = len(index), lambda line: [index[c] for c in line]
+        # The unknown symbol, when the model has one, takes the id after the last symbol's and
+        # stands for every character the vocabulary lacks.
+        unknown = len(index) if vocabulary.get("unknown") else None
+        width = len(index) + (unknown is not None)
+        encode = lambda line: [index.get(c, unknown) if unknown is not None else index[c] for c in line]
 else:
     width = 1
 classes = encoding["targets"]["target"] == "classes"

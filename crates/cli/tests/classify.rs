@@ -390,11 +390,8 @@ fn bad_data_gives_one_line_naming_file_and_line() {
         &argv!("eval --checkpoint {o} --data {}", path(&unseen)),
         "unseen.tsv:2: the label \"starts-z\" is not one the model knows",
     );
-    let symbol = scratch.file("symbol.tsv", b"starts-x\txyq\n");
-    fails(
-        &argv!("eval --checkpoint {o} --data {}", path(&symbol)),
-        "symbol.tsv:1:",
-    );
+    // An unseen character is the unknown symbol, not an error: see
+    // unseen_characters_are_the_unknown_symbol.
     let lm = scratch.0.join("lm");
     let corpus = scratch.file("corpus.txt", common::corpus_text().as_bytes());
     succeeded(common::run(&argv!(
@@ -543,4 +540,64 @@ fn a_resumed_run_says_its_data_file_changed() {
     )));
     let stderr = text(&again.stderr);
     assert!(!stderr.contains("changed since"), "{stderr}");
+}
+
+/// Characters the training part lacks are read as the unknown symbol, which the model learns
+/// from the rare ones: a rare character held out for validation, an unseen one in `eval` or
+/// mid-stream in `predict`, is counted and reported, never a refusal.
+#[test]
+fn unseen_characters_are_the_unknown_symbol() {
+    let scratch = Scratch::new("classify-unknown");
+    // One sample holds '7', once: whichever part the split puts it in, training runs.
+    let data = scratch.file("rare.tsv", format!("{}starts-x\tx7y\n", tsv()).as_bytes());
+    for seed in 0..8 {
+        let out = scratch.0.join(format!("seed-{seed}"));
+        let output = classify(&argv!(
+            "train --data {} --out {} --iterations 2 --hidden 16 --batch 8 --seed {seed}",
+            path(&data),
+            path(&out)
+        ));
+        let stderr = text(&output.stderr);
+        assert!(output.status.success(), "seed {seed}: {stderr}");
+        assert!(
+            stderr.contains("2 symbols and the unknown symbol"),
+            "{stderr}"
+        );
+    }
+    let out = scratch.0.join("seed-0");
+    let strangers = scratch.file(
+        "strangers.tsv",
+        b"starts-x\txyz\nstarts-y\tyxy\nstarts-y\t\xc3\xa9\xc3\xa9y\n",
+    );
+    let scores = eval_json(&out, &strangers);
+    assert_eq!(scores["unknown_symbols"], 3, "{scores}");
+    assert_eq!(scores["samples_with_unknown_symbols"], 2, "{scores}");
+    let output = succeeded(classify(&argv!(
+        "eval --checkpoint {} --data {}",
+        path(&out),
+        path(&strangers)
+    )));
+    assert!(
+        text(&output.stdout).contains("3 symbols unknown to the model in 2 samples"),
+        "{}",
+        text(&output.stdout)
+    );
+    // predict answers every line, the stranger's included, and counts them.
+    let output = succeeded(run_program_with_stdin(
+        "classify",
+        &argv!("predict --checkpoint {} --json", path(&out)),
+        "xyx\nx?y\nyxx\n".as_bytes(),
+    ));
+    let answers: Vec<serde_json::Value> = text(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 3);
+    let unknown: Vec<&serde_json::Value> = answers.iter().map(|a| &a["unknown_symbols"]).collect();
+    assert_eq!(unknown, [0, 1, 0]);
+    assert!(
+        text(&output.stderr).contains("1 symbol unknown to the model in 1 line"),
+        "{}",
+        text(&output.stderr)
+    );
 }

@@ -60,10 +60,20 @@ pub enum Vocabulary {
     Text {
         /// The characters, sorted.
         symbols: Vec<char>,
+        /// Whether the id after the last symbol's stands for every other character: the
+        /// unknown symbol, which a model learns from the characters too rare to have their own
+        /// id in training, and which reads any character it never saw. Without it (a checkpoint
+        /// from before it existed) an unknown character is an error.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unknown: bool,
     },
     /// All 256 byte values; the id is the byte.
     Bytes,
 }
+
+/// How an unknown character is written where ids are shown as text: U+FFFD, the replacement
+/// character.
+pub const UNKNOWN_SHOWN: char = '\u{FFFD}';
 
 impl Vocabulary {
     /// The sorted distinct characters of `text`.
@@ -73,15 +83,37 @@ impl Vocabulary {
         if symbols.is_empty() {
             return Err(TrainingError::EmptyCorpus);
         }
-        Ok(Vocabulary::Text { symbols })
+        Ok(Vocabulary::Text {
+            symbols,
+            unknown: false,
+        })
+    }
+
+    /// The characters of `texts` that occur at least `min_count` times, and the unknown symbol
+    /// for every other character (the rarer ones among them, so that the model learns it).
+    pub fn with_unknown<'a>(texts: impl IntoIterator<Item = &'a str>, min_count: usize) -> Self {
+        let mut counts: std::collections::BTreeMap<char, usize> = Default::default();
+        for c in texts.into_iter().flat_map(str::chars) {
+            *counts.entry(c).or_default() += 1;
+        }
+        Vocabulary::Text {
+            symbols: (counts.into_iter())
+                .filter(|&(_, n)| n >= min_count)
+                .map(|(c, _)| c)
+                .collect(),
+            unknown: true,
+        }
     }
 
     /// Checks what ids rely on: text symbols sorted and distinct (a vocabulary read from a file
     /// may have been edited). The reason, when not.
     pub fn check(&self) -> std::result::Result<(), String> {
         match self {
-            Vocabulary::Text { symbols } if symbols.is_empty() => Err("no symbol".into()),
-            Vocabulary::Text { symbols } => match symbols.windows(2).find(|w| w[0] >= w[1]) {
+            Vocabulary::Text {
+                symbols,
+                unknown: false,
+            } if symbols.is_empty() => Err("no symbol".into()),
+            Vocabulary::Text { symbols, .. } => match symbols.windows(2).find(|w| w[0] >= w[1]) {
                 Some(w) => Err(format!(
                     "symbols {:?} and {:?} are out of order or repeated: ids would map to the wrong symbols",
                     w[0], w[1]
@@ -92,10 +124,10 @@ impl Vocabulary {
         }
     }
 
-    /// Number of symbols.
+    /// Number of symbols, the unknown symbol included.
     pub fn len(&self) -> usize {
         match self {
-            Vocabulary::Text { symbols } => symbols.len(),
+            Vocabulary::Text { symbols, unknown } => symbols.len() + usize::from(*unknown),
             Vocabulary::Bytes => 256,
         }
     }
@@ -105,16 +137,50 @@ impl Vocabulary {
         self.len() == 0
     }
 
+    /// The unknown symbol's id, where there is one.
+    pub fn unknown_id(&self) -> Option<u32> {
+        match self {
+            Vocabulary::Text {
+                symbols,
+                unknown: true,
+            } => Some(symbols.len() as u32),
+            _ => None,
+        }
+    }
+
+    /// The id of character `c` (text mode): its own, else the unknown symbol's; `None` when it
+    /// has neither.
+    pub fn id_of(&self, c: char) -> Option<u32> {
+        match self {
+            Vocabulary::Text { symbols, .. } => symbols
+                .binary_search(&c)
+                .ok()
+                .map(|id| id as u32)
+                .or_else(|| self.unknown_id()),
+            Vocabulary::Bytes => u8::try_from(c).ok().map(u32::from),
+        }
+    }
+
+    /// How many characters of `text` this vocabulary reads as the unknown symbol (text mode;
+    /// none in byte mode, which reads every byte).
+    pub fn unknown_in(&self, text: &str) -> usize {
+        match self {
+            Vocabulary::Text { symbols, .. } => text
+                .chars()
+                .filter(|c| symbols.binary_search(c).is_err())
+                .count(),
+            Vocabulary::Bytes => 0,
+        }
+    }
+
     /// The ids of the symbols of `text` (its UTF-8 bytes in byte mode).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
         match self {
-            Vocabulary::Text { symbols } => text
+            Vocabulary::Text { .. } => text
                 .chars()
                 .map(|c| {
-                    symbols.binary_search(&c).map(|id| id as u32).map_err(|_| {
-                        TrainingError::UnknownSymbol {
-                            symbol: c.to_string(),
-                        }
+                    self.id_of(c).ok_or_else(|| TrainingError::UnknownSymbol {
+                        symbol: c.to_string(),
                     })
                 })
                 .collect(),
@@ -122,12 +188,13 @@ impl Vocabulary {
         }
     }
 
-    /// The text of a sequence of ids; in byte mode invalid UTF-8 is shown as U+FFFD.
+    /// The text of a sequence of ids; in byte mode invalid UTF-8 is shown as U+FFFD, and so is
+    /// the unknown symbol.
     pub fn decode(&self, ids: &[u32]) -> String {
         match self {
-            Vocabulary::Text { symbols } => ids
+            Vocabulary::Text { symbols, .. } => ids
                 .iter()
-                .map(|&id| symbols.get(id as usize).copied().unwrap_or('\u{FFFD}'))
+                .map(|&id| symbols.get(id as usize).copied().unwrap_or(UNKNOWN_SHOWN))
                 .collect(),
             Vocabulary::Bytes => {
                 let bytes: Vec<u8> = ids.iter().map(|&id| id.min(255) as u8).collect();
@@ -232,7 +299,7 @@ mod tests {
     #[test]
     fn text_vocabulary_is_sorted_and_round_trips() {
         let corpus = Corpus::from_bytes("héllo, wörld".as_bytes(), SymbolMode::Text).unwrap();
-        let Vocabulary::Text { symbols } = &corpus.vocabulary else {
+        let Vocabulary::Text { symbols, .. } = &corpus.vocabulary else {
             panic!("text mode")
         };
         let mut sorted = symbols.clone();
@@ -245,6 +312,27 @@ mod tests {
             corpus.vocabulary.encode("x"),
             Err(TrainingError::UnknownSymbol { .. })
         ));
+    }
+
+    #[test]
+    fn the_unknown_symbol_stands_for_rare_and_unseen_characters() {
+        let vocabulary = Vocabulary::with_unknown(["aab", "bbc"], 2);
+        // a and b occur twice or more, c once: c is unknown, and so is any unseen character.
+        assert_eq!(vocabulary.len(), 3);
+        assert_eq!(vocabulary.unknown_id(), Some(2));
+        assert_eq!(vocabulary.encode("abcz").unwrap(), [0, 1, 2, 2]);
+        assert_eq!(vocabulary.unknown_in("abcz"), 2);
+        assert_eq!(vocabulary.decode(&[0, 2]), "a\u{FFFD}");
+        // Stored with its unknown symbol; a vocabulary without one (an older checkpoint's)
+        // reads as before, and refuses an unknown character.
+        let json = serde_json::to_string(&vocabulary).unwrap();
+        assert!(json.contains("\"unknown\":true"), "{json}");
+        let old: Vocabulary =
+            serde_json::from_str(r#"{"mode":"text","symbols":["a","b"]}"#).unwrap();
+        assert_eq!(old.len(), 2);
+        assert!(old.encode("c").is_err());
+        let exact = Vocabulary::from_text("ab").unwrap();
+        assert!(!serde_json::to_string(&exact).unwrap().contains("unknown"));
     }
 
     #[test]

@@ -69,8 +69,12 @@ fn named<B: Backend, const D: usize>(name: String, tensor: Tensor<B, D>) -> Name
 /// The vocabulary as the JSON list stored under `vocab`.
 pub fn vocabulary_json(vocabulary: &Vocabulary) -> String {
     match vocabulary {
-        Vocabulary::Text { symbols } => {
-            let strings: Vec<String> = symbols.iter().map(|c| c.to_string()).collect();
+        Vocabulary::Text { symbols, unknown } => {
+            // The unknown symbol's id is the last, written `<unk>` (every other entry is one
+            // character).
+            let strings: Vec<String> = (symbols.iter().map(|c| c.to_string()))
+                .chain(unknown.then(|| "<unk>".to_string()))
+                .collect();
             serde_json::to_string(&strings).expect("strings serialise")
         }
         Vocabulary::Bytes => {

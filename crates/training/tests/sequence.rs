@@ -67,7 +67,7 @@ fn task(path: &Path, config: SequenceConfig) -> SequenceTask {
     let examples = read_labelled_lines(path, SymbolMode::Text).unwrap();
     let (train, validation) =
         stratified_split(examples, config.validation_fraction, config.seed).unwrap();
-    let encoding = Encoding::fit(&train, config.symbols).unwrap();
+    let encoding = Encoding::fit(&train, config.symbols, config.min_symbol_count).unwrap();
     let train = encoding.encode(&train).unwrap();
     let validation = encoding.encode(&validation).unwrap();
     SequenceTask::new(config, encoding, train, validation).unwrap()
@@ -225,7 +225,7 @@ fn regressor_learns<B: TrainingBackend>(dir: &Path) {
     let mut config = config(300);
     config.eval_every = 100;
     let (train, validation) = stratified_split(examples, 0.1, config.seed).unwrap();
-    let encoding = Encoding::fit(&train, config.symbols).unwrap();
+    let encoding = Encoding::fit(&train, config.symbols, config.min_symbol_count).unwrap();
     let (train, validation) = (
         encoding.encode(&train).unwrap(),
         encoding.encode(&validation).unwrap(),

@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand};
 use unroll::training::sequence::{ClassWeights, SequenceConfig};
 
 pub use crate::flags::ExportArgs;
-use crate::flags::{CheckpointArgs, CommonSettings, Fixed, Settings, TrainingFlags, first_change};
+use crate::flags::{
+    CheckpointArgs, CommonSettings, Fixed, Settings, TrainingFlags, first_change, set,
+};
 use crate::help::Defaults;
 
 /// Sequence classifiers and regressors (pattern 3): train, evaluate, predict, export.
@@ -51,6 +53,11 @@ pub struct TrainArgs {
     /// ones.
     #[arg(long)]
     pub balanced: bool,
+    /// Characters seen fewer times than this in the training part read as the unknown symbol,
+    /// which the model learns from them and reads for any character it never saw (text; --bytes
+    /// reads every byte exactly).
+    #[arg(long)]
+    pub min_symbol_count: Option<usize>,
     /// Run directory for checkpoints and metrics; must not hold a run unless --force (default:
     /// runs/classify, or runs/classify-2, -3, … when that holds one).
     #[arg(long, value_hint = clap::ValueHint::DirPath)]
@@ -103,6 +110,7 @@ impl TrainArgs {
         if self.balanced {
             config.class_weights = ClassWeights::Balanced;
         }
+        set(&mut config.min_symbol_count, self.min_symbol_count);
         config.validate().map_err(|e| e.to_string())
     }
 
@@ -122,6 +130,13 @@ impl TrainArgs {
             given: self.common.seed.is_some(),
             old: run.seed.to_string(),
             new: config.seed.to_string(),
+        });
+        // The vocabulary was fitted with it.
+        fixed.push(Fixed {
+            flag: "--min-symbol-count",
+            given: self.min_symbol_count.is_some(),
+            old: run.min_symbol_count.to_string(),
+            new: config.min_symbol_count.to_string(),
         });
         // The validation samples cannot change: the split would move samples between training
         // and validation, and `best/` would compare losses on different sets.
@@ -147,7 +162,9 @@ impl TrainArgs {
 
 /// What each training flag stands for when left out, starting from `config`.
 pub fn train_defaults(mut config: SequenceConfig) -> Defaults {
-    TrainingFlags::defaults(config.settings())
+    let mut defaults = TrainingFlags::defaults(config.settings());
+    defaults.push(("min_symbol_count", config.min_symbol_count.to_string()));
+    defaults
 }
 
 impl CommonSettings for SequenceConfig {

@@ -132,6 +132,8 @@ struct Setup {
     source: Option<DataSource>,
     data_path: Option<PathBuf>,
     resume: Option<SequenceCheckpoint>,
+    /// Characters read as the unknown symbol: in the training part, and in the validation part.
+    unknown: [usize; 2],
 }
 
 fn setup(args: &TrainArgs) -> Result<Setup, Error> {
@@ -172,6 +174,12 @@ fn setup(args: &TrainArgs) -> Result<Setup, Error> {
             args.balanced,
             (numeric && !classes).then_some("classes: with a .csv file, give --classes too"),
         ),
+        (
+            "--min-symbol-count",
+            args.min_symbol_count.is_some(),
+            (numeric || args.common.bytes)
+                .then_some("text read as characters (not numbers, not --bytes)"),
+        ),
     ])?;
     let (all, source) = match &data_path {
         Some(path) => {
@@ -189,9 +197,14 @@ fn setup(args: &TrainArgs) -> Result<Setup, Error> {
     };
     let encoding = match &resume {
         Some(checkpoint) => checkpoint.encoding.clone(),
-        None => Encoding::fit(&train, config.symbols)?,
+        None => Encoding::fit(&train, config.symbols, config.min_symbol_count)?,
     };
+    let unknown = [
+        encoding.unknown_symbols(&train).0,
+        encoding.unknown_symbols(&validation).0,
+    ];
     Ok(Setup {
+        unknown,
         train: encoding.encode(&train)?,
         validation: encoding.encode(&validation)?,
         encoding,
@@ -307,11 +320,19 @@ fn describe(setup: &Setup) {
         (Some(path), TargetKind::Value) => format!("{}: regression", path.display()),
     };
     let config = &setup.config;
+    let inputs = match setup.encoding.vocabulary() {
+        Some(vocabulary) if vocabulary.unknown_id().is_some() => format!(
+            "{} symbols and the unknown symbol (read for {} rare characters in training, {} in validation)",
+            vocabulary.len() - 1,
+            setup.unknown[0],
+            setup.unknown[1]
+        ),
+        _ => format!("input width {}", setup.encoding.input_width()),
+    };
     note(format!(
-        "{what}; {} training and {} validation samples, lengths {shortest}–{longest}, input width {}; hidden {}, layers {}, batch {}, {} iterations, {:?}, lr {}",
+        "{what}; {} training and {} validation samples, lengths {shortest}–{longest}, {inputs}; hidden {}, layers {}, batch {}, {} iterations, {:?}, lr {}",
         setup.train.len(),
         setup.validation.len(),
-        setup.encoding.input_width(),
         config.model.hidden,
         config.model.layers,
         config.batch,
@@ -396,16 +417,27 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     let classes = checkpoint.encoding.kind() == TargetKind::Class;
     let examples = read_examples(&args.data, classes, checkpoint.config.symbols)?;
     let samples = checkpoint.encoding.encode(&examples)?;
+    let (unknown, with_unknown) = checkpoint.encoding.unknown_symbols(&examples);
     let device = crate::device::open()?;
     let model = checkpoint.model::<Inference>(&device)?;
     let outputs = predict(&model, &samples.inputs, checkpoint.config.batch, &device)?;
     let scores = score(&checkpoint.encoding, &samples, &outputs);
     if args.json {
         let counted = ("samples", samples.len());
-        print(scores_json(&scores, &checkpoint.path, &args.data, counted)?);
+        let mut result = scores_json(&scores, &checkpoint.path, &args.data, counted)?;
+        if checkpoint.encoding.reads_text() {
+            result["unknown_symbols"] = json!(unknown);
+            result["samples_with_unknown_symbols"] = json!(with_unknown);
+        }
+        print(result);
     } else {
         let data = args.data.display();
-        print(format!("{data}: {} samples scored", samples.len()));
+        let unknown = if unknown > 0 {
+            format!("; {}", unknown_note(unknown, with_unknown, "sample"))
+        } else {
+            String::new()
+        };
+        print(format!("{data}: {} samples scored{unknown}", samples.len()));
         print_scores(&scores);
     }
     // Drawn last: a picture that cannot be written loses no score.
@@ -413,6 +445,15 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         plot_confusion(s, path)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `N symbols unknown to the model in M ITEMs (…)`.
+fn unknown_note(unknown: usize, items: usize, item: &str) -> String {
+    format!(
+        "{unknown} symbol{} unknown to the model in {items} {item}{} (read as the unknown symbol)",
+        if unknown == 1 { "" } else { "s" },
+        if items == 1 { "" } else { "s" }
+    )
 }
 
 /// One input line: its number, its sample (`None` for a blank line, which gets an empty
@@ -462,6 +503,7 @@ fn answer(
     checkpoint: &SequenceCheckpoint,
     lines: Vec<InputLine>,
     json: bool,
+    unknown_total: &mut (usize, usize),
     device: &burn::tensor::Device<Inference>,
 ) -> Result<bool, Error> {
     let encoding = &checkpoint.encoding;
@@ -470,6 +512,13 @@ fn answer(
     let mut outputs = predict(model, &inputs, checkpoint.config.batch, device)?.into_iter();
     for (number, example, line) in &lines {
         let output = example.as_ref().and_then(|_| outputs.next());
+        let unknown = example
+            .as_ref()
+            .map_or(0, |e| encoding.unknown_symbols(std::slice::from_ref(e)).0);
+        *unknown_total = (
+            unknown_total.0 + unknown,
+            unknown_total.1 + usize::from(unknown > 0),
+        );
         let shown = match (output, encoding.kind()) {
             (None, _) if json => json!({ "line": number, "input": line }).to_string(),
             (None, _) => String::new(),
@@ -478,8 +527,11 @@ fn answer(
                 let class = argmax(&p);
                 let label = encoding.label(class);
                 if json {
-                    json!({ "line": number, "input": line, "label": label, "probability": p[class] })
-                        .to_string()
+                    let mut answer = json!({ "line": number, "input": line, "label": label, "probability": p[class] });
+                    if encoding.reads_text() {
+                        answer["unknown_symbols"] = json!(unknown);
+                    }
+                    answer.to_string()
                 } else {
                     format!("{label}\t{:.4}\t{line}", p[class])
                 }
@@ -487,7 +539,11 @@ fn answer(
             (Some(output), TargetKind::Value) => {
                 let value = encoding.value(output[0]);
                 if json {
-                    json!({ "line": number, "input": line, "value": value }).to_string()
+                    let mut answer = json!({ "line": number, "input": line, "value": value });
+                    if encoding.reads_text() {
+                        answer["unknown_symbols"] = json!(unknown);
+                    }
+                    answer.to_string()
                 } else {
                     format!("{value}\t{line}")
                 }
@@ -510,6 +566,7 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
         path: path.clone(),
         line,
     };
+    let mut unknown = (0, 0);
     match &args.input {
         Some(file) => {
             let opened =
@@ -522,18 +579,38 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
                 let encoding = &checkpoint.encoding;
                 examples.push(input_example(&line, origin(&path, number), encoding)?);
             }
-            answer(&model, &checkpoint, examples, args.json, &device)?;
+            answer(
+                &model,
+                &checkpoint,
+                examples,
+                args.json,
+                &mut unknown,
+                &device,
+            )?;
         }
         None => {
             let path: Arc<Path> = Arc::from(Path::new("stdin"));
             for line in BoundedLines::new(std::io::stdin().lock(), "stdin") {
                 let (number, line) = line?;
                 let example = input_example(&line, origin(&path, number), &checkpoint.encoding)?;
-                if !answer(&model, &checkpoint, vec![example], args.json, &device)? {
+                if !answer(
+                    &model,
+                    &checkpoint,
+                    vec![example],
+                    args.json,
+                    &mut unknown,
+                    &device,
+                )? {
                     break;
                 }
             }
         }
+    }
+    if unknown.0 > 0 {
+        note(format!(
+            "note: {}",
+            unknown_note(unknown.0, unknown.1, "line")
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -41,6 +41,11 @@ crate::settings::settings_with_loop! {
         pub validation_fraction: f64,
         /// How text becomes symbols.
         pub symbols: SymbolMode,
+        /// Characters seen fewer times than this in the training part read as the unknown
+        /// symbol (text), which the model learns from them. 2, the default, makes the characters
+        /// seen once its examples: by Good and Turing's estimate, the share of such characters
+        /// is the share of unseen characters to expect in new text.
+        pub min_symbol_count: usize,
         /// The file of validation samples, when they are not split off the data: kept with the
         /// run, so that a resumed run validates (and trains) on what it did before.
         pub validation_file: Option<PathBuf>,
@@ -58,6 +63,7 @@ impl SequenceConfig {
         }
         self.model.validate()?;
         at_least_one("batch", self.batch as u64)?;
+        at_least_one("min_symbol_count", self.min_symbol_count as u64)?;
         self.loop_settings().validate()?;
         check_validation_fraction(self.validation_fraction)
     }
@@ -129,6 +135,7 @@ impl Default for SequenceConfig {
             log_every: 10,
             seed: 0,
             symbols: SymbolMode::Text,
+            min_symbol_count: 2,
             validation_file: None,
         }
     }

@@ -1,7 +1,7 @@
 //! How samples become numbers: the input symbols' vocabulary, the label set or the targets'
 //! standardisation, all fitted on the training part and saved with the model.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -128,25 +128,23 @@ impl Encoding {
     /// Fits the encoding on training examples: the symbols of their text (`mode`), their label
     /// set or the mean and deviation of their values. An error when there is nothing to learn:
     /// a single class, or targets that are all equal.
-    pub fn fit(examples: &[Example], mode: SymbolMode) -> Result<Self> {
+    ///
+    /// Text gets the unknown symbol ([`Vocabulary::with_unknown`]): characters seen fewer than
+    /// `min_symbol_count` times here read as it, so the model learns it, and so does any
+    /// character the training part lacks, in validation or prediction.
+    pub fn fit(examples: &[Example], mode: SymbolMode, min_symbol_count: usize) -> Result<Self> {
         let inputs = match examples.first().map(|e| &e.sequence) {
             Some(RawSequence::Numbers(_)) => InputSymbols::Values,
             _ => InputSymbols::Symbols {
                 vocabulary: match mode {
                     SymbolMode::Bytes => Vocabulary::Bytes,
-                    SymbolMode::Text => {
-                        let symbols: BTreeSet<char> = examples
-                            .iter()
-                            .filter_map(|e| match &e.sequence {
-                                RawSequence::Text(text) => Some(text.chars()),
-                                RawSequence::Numbers(_) => None,
-                            })
-                            .flatten()
-                            .collect();
-                        Vocabulary::Text {
-                            symbols: symbols.into_iter().collect(),
-                        }
-                    }
+                    SymbolMode::Text => Vocabulary::with_unknown(
+                        examples.iter().filter_map(|e| match &e.sequence {
+                            RawSequence::Text(text) => Some(text.as_str()),
+                            RawSequence::Numbers(_) => None,
+                        }),
+                        min_symbol_count,
+                    ),
                 },
             },
         };
@@ -246,12 +244,12 @@ impl Encoding {
                 let ids = match vocabulary {
                     // Byte mode read each byte as the char of its value.
                     Vocabulary::Bytes => text.chars().map(|c| (c as u32).min(255)).collect(),
-                    Vocabulary::Text { symbols } => text
+                    Vocabulary::Text { .. } => text
                         .chars()
                         .map(|c| {
-                            symbols.binary_search(&c).map(|id| id as u32).map_err(|_| {
+                            vocabulary.id_of(c).ok_or_else(|| {
                                 origin.error(format!(
-                                    "the symbol {c:?} never occurs in the training data: the model has no input for it"
+                                    "the symbol {c:?} never occurs in the training data, and this model (trained before the unknown symbol existed) has no input for it"
                                 ))
                             })
                         })
@@ -268,6 +266,30 @@ impl Encoding {
             (InputSymbols::Values, RawSequence::Text(_)) => {
                 Err(origin.error("text, where the model reads numbers"))
             }
+        }
+    }
+
+    /// How many characters of the examples' text the model reads as the unknown symbol, and in
+    /// how many examples.
+    pub fn unknown_symbols(&self, examples: &[Example]) -> (usize, usize) {
+        let InputSymbols::Symbols { vocabulary } = &self.inputs else {
+            return (0, 0);
+        };
+        examples
+            .iter()
+            .map(|e| match &e.sequence {
+                RawSequence::Text(text) => vocabulary.unknown_in(text),
+                RawSequence::Numbers(_) => 0,
+            })
+            .filter(|&n| n > 0)
+            .fold((0, 0), |(symbols, samples), n| (symbols + n, samples + 1))
+    }
+
+    /// The input vocabulary, for a model that reads text.
+    pub fn vocabulary(&self) -> Option<&Vocabulary> {
+        match &self.inputs {
+            InputSymbols::Symbols { vocabulary } => Some(vocabulary),
+            InputSymbols::Values => None,
         }
     }
 
@@ -418,9 +440,9 @@ mod tests {
     #[test]
     fn labels_and_symbols_come_from_training_and_strangers_are_named() {
         let train = [example("ab", "yes", 1), example("ba", "no", 2)];
-        let encoding = Encoding::fit(&train, SymbolMode::Text).unwrap();
+        let encoding = Encoding::fit(&train, SymbolMode::Text, 1).unwrap();
         assert_eq!(encoding.output_width(), 2);
-        assert_eq!(encoding.input_width(), 2);
+        assert_eq!(encoding.input_width(), 3, "a, b and the unknown symbol");
         let samples = encoding.encode(&train).unwrap();
         assert_eq!(
             samples.targets,
@@ -434,11 +456,28 @@ mod tests {
         let unseen = encoding.encode(&[example("ab", "maybe", 7)]).unwrap_err();
         assert!(unseen.to_string().contains("data.tsv:7:"), "{unseen}");
         assert!(unseen.to_string().contains("\"maybe\""), "{unseen}");
-        let symbol = encoding.encode(&[example("abc", "yes", 9)]).unwrap_err();
+        // A character the training part lacks reads as the unknown symbol, and is counted.
+        let stranger = [example("abc", "yes", 9)];
+        let samples = encoding.encode(&stranger).unwrap();
+        assert_eq!(samples.inputs, Inputs::Symbols(vec![vec![0, 1, 2]]));
+        assert_eq!(encoding.unknown_symbols(&stranger), (1, 1));
+        // Characters rarer than the threshold read as it in training too.
+        let rare = Encoding::fit(&train, SymbolMode::Text, 3).unwrap();
+        assert_eq!(rare.input_width(), 1, "a and b occur twice: both unknown");
+        // An encoding stored before the unknown symbol existed refuses the stranger, naming it.
+        let mut old = encoding.clone();
+        if let InputSymbols::Symbols {
+            vocabulary: Vocabulary::Text { unknown, .. },
+        } = &mut old.inputs
+        {
+            *unknown = false;
+        }
+        let symbol = old.encode(&stranger).unwrap_err();
         assert!(symbol.to_string().contains("data.tsv:9:"), "{symbol}");
         let single = Encoding::fit(
             &[example("a", "x", 1), example("b", "x", 2)],
             SymbolMode::Text,
+            1,
         );
         assert!(single.unwrap_err().to_string().contains("single class"));
     }
