@@ -338,3 +338,21 @@ fn columns_are_matched_by_name() {
         "column \"a\" twice",
     );
 }
+
+/// `study --out` writes only into an empty directory, a new one or an earlier study's (with
+/// --force): never over a file, nor among files a user keeps there.
+#[test]
+fn a_study_leaves_what_a_user_owns_alone() {
+    let scratch = Scratch::new("forecast-study-out");
+    let file = scratch.file("notes.csv", b"1,2\n");
+    fails(&argv!("study --out {}", path(&file)), "is a file, not a directory");
+    assert_eq!(std::fs::read(&file).unwrap(), b"1,2\n");
+    let kept = scratch.0.join("kept");
+    std::fs::create_dir_all(&kept).unwrap();
+    std::fs::write(kept.join("mine.txt"), b"mine").unwrap();
+    fails(&argv!("study --out {}", path(&kept)), "not a study's");
+    let study = scratch.0.join("study");
+    std::fs::create_dir_all(&study).unwrap();
+    std::fs::write(study.join("report.md"), b"# an earlier study").unwrap();
+    fails(&argv!("study --out {}", path(&study)), "already holds a study");
+}

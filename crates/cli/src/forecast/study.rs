@@ -322,6 +322,32 @@ fn report_header(args: &StudyArgs, budget: Budget, seconds: f64) -> String {
 }
 
 /// `study`: every run, then the report and figures.
+/// Checks `--out` before any work: a directory (made if missing) that is empty or holds an
+/// earlier study; an earlier study, or a directory holding anything else, only with `force`.
+fn check_out(out: &Path, force: bool) -> Result<(), String> {
+    if out.exists() && !out.is_dir() {
+        return Err(format!(
+            "--out {} is a file, not a directory: the study writes a report, figures and runs into a directory",
+            out.display()
+        ));
+    }
+    let holds_anything = std::fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_some());
+    if !holds_anything || force {
+        return Ok(());
+    }
+    Err(if out.join("report.md").exists() {
+        format!(
+            "{} already holds a study: replace it with --force, or choose another --out",
+            out.display()
+        )
+    } else {
+        format!(
+            "{} holds files that are not a study's: choose another --out, or write among them with --force",
+            out.display()
+        )
+    })
+}
+
 pub fn run(args: StudyArgs) -> Result<ExitCode, Error> {
     let budget = Budget {
         iterations: args
@@ -337,14 +363,8 @@ pub fn run(args: StudyArgs) -> Result<ExitCode, Error> {
     if budget.iterations == 0 {
         return Err("--iterations: at least one".into());
     }
+    check_out(&args.out, args.force)?;
     let report_path = args.out.join("report.md");
-    if report_path.exists() && !args.force {
-        return Err(format!(
-            "{} already holds a study: replace it with --force, or choose another --out",
-            args.out.display()
-        )
-        .into());
-    }
     std::fs::create_dir_all(&args.out)?;
     let device = crate::device::open()?;
     let started = Instant::now();
