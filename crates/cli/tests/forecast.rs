@@ -345,7 +345,10 @@ fn columns_are_matched_by_name() {
 fn a_study_leaves_what_a_user_owns_alone() {
     let scratch = Scratch::new("forecast-study-out");
     let file = scratch.file("notes.csv", b"1,2\n");
-    fails(&argv!("study --out {}", path(&file)), "is a file, not a directory");
+    fails(
+        &argv!("study --out {}", path(&file)),
+        "is a file, not a directory",
+    );
     assert_eq!(std::fs::read(&file).unwrap(), b"1,2\n");
     let kept = scratch.0.join("kept");
     std::fs::create_dir_all(&kept).unwrap();
@@ -354,5 +357,8 @@ fn a_study_leaves_what_a_user_owns_alone() {
     let study = scratch.0.join("study");
     std::fs::create_dir_all(&study).unwrap();
     std::fs::write(study.join("report.md"), b"# an earlier study").unwrap();
-    fails(&argv!("study --out {}", path(&study)), "already holds a study");
+    fails(
+        &argv!("study --out {}", path(&study)),
+        "already holds a study",
+    );
 }

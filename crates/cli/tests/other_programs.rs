@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{Scratch, argv, path, program_fails_with, run_program, succeeded};
+use common::{
+    Scratch, argv, assert_clean_error, path, program_fails_with, run_program,
+    run_program_with_stdin, succeeded, text,
+};
 
 #[test]
 fn every_program_names_another_programs_checkpoint() {
@@ -41,4 +44,87 @@ fn every_program_names_another_programs_checkpoint() {
             program_fails_with(reader, &resume, owner(writer), 1);
         }
     }
+}
+
+/// Rewrites `file` of checkpoint `dir` through `edit`, and its checksum with it, as someone who
+/// knows the format would: the checksums alone no longer catch the change.
+fn rewrite_with_checksum(dir: &std::path::Path, file: &str, edit: impl Fn(&mut serde_json::Value)) {
+    let path = dir.join(file);
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut value);
+    let bytes = serde_json::to_vec_pretty(&value).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    let sums_path = dir.join("checksums.json");
+    let mut sums: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&sums_path).unwrap()).unwrap();
+    sums[file] = serde_json::json!(unroll::training::durable::sha256_hex(&bytes));
+    std::fs::write(&sums_path, serde_json::to_vec_pretty(&sums).unwrap()).unwrap();
+}
+
+/// A checkpoint is checked for meaning, not only for bytes: labels swapped in its encoding (which
+/// would swap every prediction), a deviation of zero, a column named twice are refused naming
+/// the file, even when its checksum was rewritten to match.
+#[test]
+fn a_checkpoint_whose_meaning_was_edited_is_refused() {
+    let scratch = Scratch::new("edited-meaning");
+    let tsv: String = (0..40)
+        .map(|i| format!("{}\t{}\n", ["neg", "pos"][i % 2], ["xxy", "yyx"][i % 2]))
+        .collect();
+    let data = scratch.file("data.tsv", tsv.as_bytes());
+    let classifier = scratch.0.join("classifier");
+    succeeded(run_program(
+        "classify",
+        &argv!(
+            "train --data {} --out {} --iterations 2 --hidden 8",
+            path(&data),
+            path(&classifier)
+        ),
+    ));
+    let last = classifier.join("last");
+    // The edit is seen to pass the checksums: the encoding is unchanged in meaning first.
+    rewrite_with_checksum(&last, "encoding.json", |_| {});
+    let predict = argv!("predict --checkpoint {}", path(&classifier));
+    succeeded(run_program_with_stdin("classify", &predict, b"xxy\n"));
+    rewrite_with_checksum(&last, "encoding.json", |e| {
+        e["targets"]["labels"] = serde_json::json!(["pos", "neg"]);
+    });
+    let output = run_program_with_stdin("classify", &predict, b"xxy\n");
+    assert_clean_error(&text(&output.stderr), "encoding.json", "swapped labels");
+    assert!(
+        text(&output.stderr).contains("out of order"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let forecaster = scratch.0.join("forecaster");
+    succeeded(run_program(
+        "forecast",
+        &argv!(
+            "train --out {} --length 300 --iterations 2 --hidden 8 --window 10 --warmup 10 --horizon 10",
+            path(&forecaster)
+        ),
+    ));
+    let last = forecaster.join("last");
+    let eval = argv!("eval --checkpoint {}", path(&forecaster));
+    rewrite_with_checksum(&last, "standardization.json", |s| {
+        s["deviation"][1] = serde_json::json!(0.0);
+    });
+    let output = run_program("forecast", &eval);
+    assert_clean_error(
+        &text(&output.stderr),
+        "standardization.json",
+        "zero deviation",
+    );
+    assert!(
+        text(&output.stderr).contains("deviation positive"),
+        "{}",
+        text(&output.stderr)
+    );
+    rewrite_with_checksum(&last, "standardization.json", |s| {
+        s["deviation"][1] = serde_json::json!(1.0);
+        s["columns"] = serde_json::json!(["x", "x", "z"]);
+    });
+    let output = run_program("forecast", &eval);
+    assert_clean_error(&text(&output.stderr), "named twice", "a column named twice");
 }

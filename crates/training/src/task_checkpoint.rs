@@ -43,6 +43,10 @@ pub trait CheckpointKind {
     /// Checks the saved settings.
     fn validate(config: &Self::Config) -> Result<()>;
 
+    /// Checks what the saved encoding means, beyond its bytes (which the checksums cover, and
+    /// which anyone can rewrite with them): the reason it cannot be right, when it cannot.
+    fn check_encoding(encoding: &Self::Encoding) -> std::result::Result<(), String>;
+
     /// Why data encoded as `encoding` cannot continue a run trained on data encoded as `saved`;
     /// `None` when it can.
     fn other_data(saved: &Self::Encoding, encoding: &Self::Encoding) -> Option<String>;
@@ -86,9 +90,12 @@ impl<K: CheckpointKind> TaskCheckpoint<K> {
         }
         let config: K::Config = files.json(CONFIG)?;
         K::validate(&config).map_err(|e| checkpoint_error(&files.path.join(CONFIG), e))?;
+        let encoding = files.json(K::ENCODING_FILE)?;
+        K::check_encoding(&encoding)
+            .map_err(|e| checkpoint_error(&files.path.join(K::ENCODING_FILE), e))?;
         Ok(TaskCheckpoint {
             config,
-            encoding: files.json(K::ENCODING_FILE)?,
+            encoding,
             progress: files.json(PROGRESS)?,
             metrics: files.metrics()?,
             model: files.get(MODEL)?.to_vec(),

@@ -112,7 +112,11 @@ pub fn run_program_with_stdin(name: &str, args: &[impl Arg], input: &[u8]) -> Ou
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
+    // A program that exits before reading its input (a refused checkpoint) closes the pipe.
+    let written = child.stdin.take().unwrap().write_all(input);
+    if let Err(error) = written {
+        assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe, "{error}");
+    }
     child.wait_with_output().unwrap()
 }
 

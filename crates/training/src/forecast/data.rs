@@ -251,6 +251,40 @@ impl Standardization {
         })
     }
 
+    /// Checks what a saved standardisation must hold: one name, mean and deviation per column
+    /// (at least one), names distinct, means finite, deviations finite and positive. The reason,
+    /// when not.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let width = self.columns.len();
+        if width == 0 || self.mean.len() != width || self.deviation.len() != width {
+            return Err(format!(
+                "{} column names, {} means and {} deviations: one each per column",
+                width,
+                self.mean.len(),
+                self.deviation.len()
+            ));
+        }
+        if let Some(twice) =
+            (self.columns.iter()).find(|c| self.columns.iter().filter(|d| d == c).count() > 1)
+        {
+            return Err(format!("column {twice:?} is named twice"));
+        }
+        if let Some(c) = (0..width).find(|&c| {
+            !self.mean[c].is_finite() || !self.deviation[c].is_finite() || self.deviation[c] <= 0.0
+        }) {
+            return Err(format!(
+                "column {:?} has mean {} and deviation {}: both must be finite, the deviation positive",
+                self.columns[c], self.mean[c], self.deviation[c]
+            ));
+        }
+        match self.steps_per_lyapunov_time {
+            Some(steps) if !(steps.is_finite() && steps > 0.0) => Err(format!(
+                "{steps} steps per Lyapunov time: a positive number, or none"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// The number of columns.
     pub fn width(&self) -> usize {
         self.mean.len()

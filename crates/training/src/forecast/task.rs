@@ -206,6 +206,10 @@ impl CheckpointKind for ForecastFiles {
         config.validate()
     }
 
+    fn check_encoding(standardization: &Standardization) -> std::result::Result<(), String> {
+        standardization.check()
+    }
+
     fn other_data(saved: &Standardization, standardization: &Standardization) -> Option<String> {
         (saved.columns != standardization.columns).then(|| {
             format!(

@@ -125,6 +125,49 @@ impl Samples {
 }
 
 impl Encoding {
+    /// Checks what the ids and outputs rely on, as a checkpoint's encoding must hold it: the
+    /// vocabulary in order, at least two labels, sorted and distinct (output `k` is the `k`-th:
+    /// labels swapped in the file would swap every prediction), a count per label, and finite
+    /// statistics with a positive deviation. The reason, when not.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if let InputSymbols::Symbols { vocabulary } = &self.inputs {
+            vocabulary.check()?;
+        }
+        match &self.targets {
+            TargetEncoding::Classes { labels, counts } => {
+                if labels.len() < 2 {
+                    return Err(format!(
+                        "{} label(s): a classifier has at least two",
+                        labels.len()
+                    ));
+                }
+                if let Some(w) = labels.windows(2).find(|w| w[0] >= w[1]) {
+                    return Err(format!(
+                        "labels {:?} and {:?} are out of order or repeated: outputs would map to the wrong labels",
+                        w[0], w[1]
+                    ));
+                }
+                if counts.len() != labels.len() {
+                    return Err(format!(
+                        "{} class counts for {} labels",
+                        counts.len(),
+                        labels.len()
+                    ));
+                }
+                Ok(())
+            }
+            TargetEncoding::Standardized { mean, deviation } => {
+                if mean.is_finite() && deviation.is_finite() && *deviation > 0.0 {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "the targets' mean {mean} and deviation {deviation} must be finite, the deviation positive"
+                    ))
+                }
+            }
+        }
+    }
+
     /// Fits the encoding on training examples: the symbols of their text (`mode`), their label
     /// set or the mean and deviation of their values. An error when there is nothing to learn:
     /// a single class, or targets that are all equal.

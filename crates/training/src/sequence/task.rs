@@ -260,6 +260,10 @@ impl CheckpointKind for SequenceFiles {
         config.validate()
     }
 
+    fn check_encoding(encoding: &Encoding) -> std::result::Result<(), String> {
+        encoding.check()
+    }
+
     fn other_data(saved: &Encoding, encoding: &Encoding) -> Option<String> {
         (saved != encoding)
             .then(|| "it was trained on data with other symbols or labels than these".to_string())
