@@ -90,9 +90,21 @@ fn forecast_refuses_builtin_settings_with_data_and_through_with_teacher_forcing(
     let out = path(&scratch.0).to_string() + "/run";
     refused(
         "forecast",
-        &argv!("train --out {out} --through"),
+        &argv!("train --out {out} --strategy teacher-forcing --through"),
         1,
         &["--through", "teacher forcing"],
+    );
+    refused(
+        "forecast",
+        &argv!("train --out {out} --strategy teacher-forcing --detached"),
+        1,
+        &["--detached", "teacher forcing"],
+    );
+    refused(
+        "forecast",
+        &argv!("train --through --detached"),
+        2,
+        &["--through", "--detached"],
     );
     refused(
         "forecast",

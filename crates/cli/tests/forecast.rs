@@ -146,8 +146,9 @@ fn a_user_trains_evaluates_and_continues_a_csv_series() {
     fails(&inside, "inside the run directory");
 }
 
-/// A settings file that names one setting of the network keeps every other default of forecast's,
-/// the pattern among them (pattern 2), not those of a bare network (pattern 1).
+/// A settings file that names one setting of the network keeps every other default of forecast's:
+/// the study's choice (pattern 1, the curriculum fitted to the run, back-propagated through the
+/// fed-back outputs), not those of a bare network.
 #[test]
 fn a_partial_settings_file_keeps_the_other_defaults() {
     let scratch = Scratch::new("forecast-partial");
@@ -155,7 +156,12 @@ fn a_partial_settings_file_keeps_the_other_defaults() {
     let out = scratch.0.join("run");
     let saved = trained_settings(&settings, &out);
     assert_eq!(saved["model"]["hidden"], 12, "{saved}");
-    assert_eq!(saved["model"]["pattern"], "output", "{saved}");
+    assert_eq!(saved["model"]["pattern"], "hidden", "{saved}");
+    assert_eq!(saved["fed_gradient"], "through", "{saved}");
+    // Fitted to this run's 2 iterations and window of 10.
+    let schedule = serde_json::json!({"maximum": 5, "start": 0, "ramp": 1});
+    assert_eq!(saved["strategy"]["kind"], "curriculum", "{saved}");
+    assert_eq!(saved["strategy"]["schedule"], schedule, "{saved}");
 }
 
 /// A settings file may spell a value as its flag does (`gaussian-nll`, `teacher-forcing`); the

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use unroll::training::forecast::{
-    BuiltinSystem, FedGradient, ForecastConfig, ForecastStrategy, RegressionLoss,
+    BuiltinSystem, FedGradient, ForecastConfig, ForecastStrategy, RegressionLoss, fitted_curriculum,
 };
-use unroll::training::{CurriculumSchedule, Pattern, SamplingSchedule};
+use unroll::training::{Pattern, SamplingSchedule};
 
 pub use crate::flags::ExportArgs;
 use crate::flags::{
@@ -91,13 +91,7 @@ impl StrategyArg {
                 }
                 scheduled(SamplingSchedule::InverseSigmoid { k: k.max(1.0) })
             }
-            StrategyArg::Curriculum => ForecastStrategy::Curriculum {
-                schedule: CurriculumSchedule {
-                    maximum: (window / 2).max(1),
-                    start: iterations / 4,
-                    ramp: (iterations / 2).max(1),
-                },
-            },
+            StrategyArg::Curriculum => fitted_curriculum(iterations, window),
         }
     }
 }
@@ -125,9 +119,13 @@ pub struct TrainArgs {
     /// What the network is fed in training.
     #[arg(long, value_enum)]
     pub strategy: Option<StrategyArg>,
-    /// Back-propagate through the fed-back own outputs (default: they are constants).
+    /// Back-propagate through the fed-back own outputs (the default).
     #[arg(long)]
     pub through: bool,
+    /// Treat the fed-back own outputs as constants, as sampled tokens are, instead of
+    /// back-propagating through them.
+    #[arg(long, conflicts_with = "through")]
+    pub detached: bool,
     /// What training minimises.
     #[arg(long, value_enum)]
     pub loss: Option<RegressionLoss>,
@@ -242,7 +240,7 @@ pub struct StudyArgs {
 
 impl TrainArgs {
     /// Applies the flags over `config`, then checks it.
-    pub fn apply(&self, config: &mut ForecastConfig) -> Result<(), String> {
+    pub fn apply(&self, config: &mut ForecastConfig, fresh: bool) -> Result<(), String> {
         if self.common.bytes {
             return Err("--bytes: a forecaster reads numbers, not text".into());
         }
@@ -253,17 +251,28 @@ impl TrainArgs {
         set(&mut config.validation_fraction, self.val_fraction);
         set(&mut config.warmup, self.warmup);
         set(&mut config.horizon, self.horizon);
-        if let Some(strategy) = self.strategy {
-            config.strategy = strategy.strategy(config.iterations, config.window);
-        }
-        if self.through {
-            if config.strategy == ForecastStrategy::TeacherForcing {
-                return Err(
-                    "--through means nothing with teacher forcing, which feeds no own outputs back: give --strategy too"
-                        .into(),
-                );
+        match self.strategy {
+            Some(strategy) => config.strategy = strategy.strategy(config.iterations, config.window),
+            // The default curriculum is fitted to the run's length and window, as --strategy
+            // curriculum is; a run's own (resumed, or from a settings file) stays as it is.
+            None if fresh && config.strategy == ForecastConfig::default().strategy => {
+                config.strategy = fitted_curriculum(config.iterations, config.window);
             }
-            config.fed_gradient = FedGradient::Through;
+            None => {}
+        }
+        let feeds_own = config.strategy != ForecastStrategy::TeacherForcing;
+        for (flag, given, gradient) in [
+            ("--through", self.through, FedGradient::Through),
+            ("--detached", self.detached, FedGradient::Detached),
+        ] {
+            if given && !feeds_own {
+                return Err(format!(
+                    "{flag} means nothing with teacher forcing, which feeds no own outputs back"
+                ));
+            }
+            if given {
+                config.fed_gradient = gradient;
+            }
         }
         set(&mut config.loss, self.loss);
         config.validate().map_err(|e| e.to_string())
@@ -311,7 +320,9 @@ pub fn train_defaults(mut config: ForecastConfig) -> Defaults {
     let strategy = match config.strategy {
         ForecastStrategy::TeacherForcing => "teacher-forcing",
         ForecastStrategy::ScheduledSampling { .. } => "scheduled sampling",
-        ForecastStrategy::Curriculum { .. } => "curriculum",
+        ForecastStrategy::Curriculum { .. } => {
+            "curriculum, back-propagated through the fed-back outputs: the study's best on average"
+        }
     };
     defaults.extend([
         ("system", flag_value(&SYSTEM)),

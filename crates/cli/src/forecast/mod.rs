@@ -143,7 +143,8 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     if data_path.is_some() {
         config.builtin = None;
     }
-    args.apply(&mut config)?;
+    let fresh = resume.is_none();
+    args.apply(&mut config, fresh)?;
     if let Some(checkpoint) = &resume {
         args.check_unchanged(&config, &checkpoint.config)?;
     }
@@ -213,11 +214,13 @@ fn describe(
         },
         |p| p.display().to_string(),
     );
-    let through = if config.fed_gradient == unroll::training::forecast::FedGradient::Through {
-        ", gradient through the fed-back outputs"
-    } else {
-        ""
-    };
+    let feeds_own = config.strategy != unroll::training::forecast::ForecastStrategy::TeacherForcing;
+    let through =
+        if feeds_own && config.fed_gradient == unroll::training::forecast::FedGradient::Through {
+            ", gradient through the fed-back outputs"
+        } else {
+            ""
+        };
     note(format!(
         "{what}: {} columns ({}), {train} training and {validation} validation steps; pattern {}, hidden {}, window {}, batch {}, {} iterations, {}, loss {}{through}",
         standardization.width(),

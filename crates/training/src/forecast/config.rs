@@ -137,25 +137,44 @@ crate::settings::settings_with_loop! {
     }
 }
 
+/// The curriculum fitted to a run of `iterations` over windows of `window` steps: from a quarter
+/// of the run, the last steps of each window are fed the model's own outputs, growing to half
+/// the window by three quarters of the run.
+pub fn fitted_curriculum(iterations: u64, window: usize) -> ForecastStrategy {
+    ForecastStrategy::Curriculum {
+        schedule: CurriculumSchedule {
+            maximum: (window / 2).max(1),
+            start: iterations / 4,
+            ramp: (iterations / 2).max(1),
+        },
+    }
+}
+
+/// The default forecaster, chosen by the exposure-bias study (README, "What the training
+/// strategies do to exposure bias"): pattern 1 trained with the curriculum, back-propagated
+/// through the fed-back outputs, which holds the trajectory longest on average over both
+/// systems (valid for 75 and 98 steps, against 96 and 65 for teacher forcing and at most 39 and
+/// 64 for any pattern-2 strategy).
 impl Default for ForecastConfig {
     fn default() -> Self {
+        let (iterations, window) = (3000, 50);
         ForecastConfig {
             model: ModelSettings {
-                pattern: Pattern::Output,
+                pattern: Pattern::Hidden,
                 hidden: 64,
                 ..ModelSettings::default()
             },
-            window: 50,
+            window,
             batch: 32,
-            iterations: 3000,
+            iterations,
             optimizer: OptimizerKind::Adam,
             learning_rate: 3e-3,
             // A regression's error keeps falling as the rate decays (a constant rate stalls
             // an order of magnitude higher in one-step error).
             learning_rate_schedule: LearningRateSchedule::Cosine { minimum: 1e-4 },
             clip: Some(5.0),
-            strategy: ForecastStrategy::TeacherForcing,
-            fed_gradient: FedGradient::Detached,
+            strategy: fitted_curriculum(iterations, window),
+            fed_gradient: FedGradient::Through,
             loss: RegressionLoss::MeanSquared,
             validation_fraction: 0.2,
             eval_every: 1000,
@@ -320,7 +339,13 @@ mod tests {
                 (|c| c.window = 0, "window"),
                 (|c| c.horizon = 0, "horizon"),
                 (|c| c.valid_threshold = -1.0, "valid_threshold"),
-                (|c| c.model.layers = 2, "layers"),
+                (
+                    |c| {
+                        c.model.pattern = Pattern::Output;
+                        c.model.layers = 2;
+                    },
+                    "layers",
+                ),
                 (
                     |c| {
                         let schedule = CurriculumSchedule {
