@@ -40,7 +40,9 @@ model.load_state_dict(load_file(path), strict=True)
 
 text = open(data, encoding="utf-8").read()
 index = {s: i for i, s in enumerate(vocab)}
-ids = torch.tensor([index[c] for c in text[int(len(text) * 0.9):]])  # the last 10 %
+unknown = index.get("<unk>")  # the unknown symbol, where the model has one, reads any other char
+ids = torch.tensor([index.get(c, unknown) if unknown is not None else index[c]
+                    for c in text[int(len(text) * 0.9):]])  # the last 10 %
 total, h = 0.0, None
 with torch.no_grad():
     for start in range(0, len(ids) - 1, 1024):  # one stateful pass, in chunks

@@ -21,13 +21,32 @@ const ALIASES: [(&str, &str); 1] = [("steps", "iterations")];
 /// The largest settings file read: a cap keeps `/dev/zero` or a wrong file from filling memory.
 const MAX_SETTINGS_BYTES: u64 = 1 << 20;
 
+/// A TOML error on one line: where (line and column) and what, without the excerpt of the file
+/// that its own message draws over several lines.
+fn one_line(text: &str, error: &toml::de::Error) -> String {
+    let message = error
+        .message()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
 /// Reads settings of type `T` from `path`, each one the file leaves out taken from `defaults`.
 pub fn read<T: Serialize + DeserializeOwned>(path: &Path, defaults: &T) -> Result<T, String> {
     let show = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let bytes = read_limited(path, MAX_SETTINGS_BYTES).map_err(|e| e.to_string())?;
     let text = String::from_utf8(bytes).map_err(|_| show(&"not UTF-8 text"))?;
     let given: Value = if path.extension().is_some_and(|e| e == "toml") {
-        toml::from_str(&text).map_err(|e| show(&e))?
+        toml::from_str(&text).map_err(|e| show(&one_line(&text, &e)))?
     } else {
         serde_json::from_str(&text).map_err(|e| show(&e))?
     };
@@ -135,5 +154,17 @@ mod tests {
             same,
             json!({"schedule": {"kind": "step", "every": 5, "factor": 0.5}})
         );
+    }
+
+    #[test]
+    fn a_toml_error_is_one_line_naming_line_and_column() {
+        let dir = std::env::temp_dir().join(format!("unroll-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, "batch = 4\nhidden = \n").unwrap();
+        let error = read(&path, &json!({"batch": 1, "hidden": 2})).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(error.lines().count(), 1, "{error}");
+        assert!(error.contains("bad.toml: line 2, column 10:"), "{error}");
     }
 }

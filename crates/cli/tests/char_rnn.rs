@@ -172,10 +172,6 @@ fn user_errors_are_one_clear_line() {
     let run_dir = scratch.0.join("run");
     assert!(train_tiny(&data, &run_dir, "2").status.success());
     assert_fails(
-        &argv!("sample --checkpoint {} --prime Zebra!", path(&run_dir)),
-        "not in the vocabulary",
-    );
-    assert_fails(
         &argv!("sample --checkpoint {} --temperature 0", path(&run_dir)),
         "temperature",
     );
@@ -332,5 +328,52 @@ fn every_command_works_with_the_gated_cells() {
         ),
         "invalid setting `cell`",
         1,
+    );
+}
+
+/// A text holds characters the training text lacks: they read as the unknown symbol, which the
+/// model learned from the rare ones; `eval` on that text scores every character and counts them.
+#[test]
+fn eval_on_another_text_reads_unseen_characters_as_the_unknown_symbol() {
+    let scratch = Scratch::new("unknown-symbols");
+    // '#' occurs once: rarer than --min-symbol-count 2, so training reads it as unknown too.
+    let data = scratch.file("input.txt", format!("{}#", corpus_text()).as_bytes());
+    let run_dir = scratch.0.join("run");
+    let trained = train_tiny(&data, &run_dir, "2");
+    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    let vocabulary = std::fs::read_to_string(run_dir.join("last/vocabulary.json")).unwrap();
+    assert!(vocabulary.contains("\"unknown\": true"), "{vocabulary}");
+    assert!(!vocabulary.contains("\"#\""), "{vocabulary}");
+    // Another text: its last 10 % holds 3 characters the training text never had.
+    let other = format!("{}Zoë + Zed", corpus_text());
+    let other = scratch.file("other.txt", other.as_bytes());
+    let eval = |json: &str| {
+        succeeded(run(&argv!(
+            "eval --checkpoint {} --data {} {json}",
+            path(&run_dir),
+            path(&other)
+        )))
+    };
+    let scores: serde_json::Value = serde_json::from_slice(&eval("--json").stdout).unwrap();
+    assert_eq!(scores["unknown_symbols"], 4, "Z, ë, Z and +: {scores}");
+    assert!(
+        scores["evaluation"]["nats_per_symbol"]
+            .as_f64()
+            .unwrap()
+            .is_finite()
+    );
+    let shown = text(&eval("").stdout);
+    assert!(
+        shown.contains("4 of them rare or unseen in training"),
+        "{shown}"
+    );
+    // --min-symbol-count means nothing with --bytes, and is fixed on resume.
+    assert_fails(
+        &argv!("train --data {} --bytes --min-symbol-count 3", path(&data)),
+        "--min-symbol-count means nothing",
+    );
+    assert_fails(
+        &argv!("train --resume {} --min-symbol-count 3", path(&run_dir)),
+        "--min-symbol-count cannot change",
     );
 }

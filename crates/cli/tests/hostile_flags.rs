@@ -470,10 +470,11 @@ fn an_address_space_limit_bounds_the_estimate() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    common::assert_clean_error(
-        &stderr,
-        "this run needs about 10.1 GiB",
-        "train --batch 100000",
+    common::assert_clean_error(&stderr, "this run needs about", "train --batch 100000");
+    // About 11 GiB, refused against what the cap leaves (under 2 GiB), not the machine's memory.
+    assert!(
+        stderr.contains(" GiB of memory, more than the "),
+        "{stderr}"
     );
     assert!(stderr.contains("MiB available"), "{stderr}");
 }

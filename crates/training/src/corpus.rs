@@ -249,6 +249,24 @@ impl Corpus {
         }
     }
 
+    /// Builds a corpus from raw bytes as [`Corpus::from_bytes`], but a text's vocabulary has the
+    /// unknown symbol, which the characters seen fewer than `min_count` times read as
+    /// ([`Vocabulary::with_unknown`]).
+    pub fn with_unknown(bytes: &[u8], mode: SymbolMode, min_count: usize) -> Result<Self> {
+        if bytes.is_empty() {
+            return Err(TrainingError::EmptyCorpus);
+        }
+        match mode {
+            SymbolMode::Text => {
+                let text = utf8_text(bytes)?;
+                let vocabulary = Vocabulary::with_unknown([text], min_count);
+                let ids = vocabulary.encode(text)?;
+                Ok(Corpus { vocabulary, ids })
+            }
+            SymbolMode::Bytes => Self::from_bytes(bytes, mode),
+        }
+    }
+
     /// Encodes raw bytes with an existing vocabulary (a checkpoint's), in its mode.
     pub fn encode_with(bytes: &[u8], vocabulary: &Vocabulary) -> Result<Self> {
         if bytes.is_empty() {

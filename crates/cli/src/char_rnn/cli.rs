@@ -95,6 +95,11 @@ pub struct TrainArgs {
     /// Carry each stream's hidden state into its next window (needs --batching streams).
     #[arg(long)]
     pub carry_state: bool,
+    /// Characters seen fewer times than this in the text read as the unknown symbol, which the
+    /// model learns from them and reads for any character it never saw (`eval` on another
+    /// text); generation never writes it (text; --bytes reads every byte exactly).
+    #[arg(long)]
+    pub min_symbol_count: Option<usize>,
     /// The flags every training command line shares.
     #[command(flatten)]
     pub common: TrainingFlags,
@@ -193,6 +198,7 @@ pub fn train_defaults(mut config: TrainingConfig) -> Defaults {
         ("curriculum_start", "0".into()),
         ("own", flag_value(&OWN)),
         ("batching", flag_value(&config.batching)),
+        ("min_symbol_count", config.min_symbol_count.to_string()),
     ]);
     defaults
 }
@@ -223,6 +229,11 @@ impl TrainArgs {
         let needs_sampling = "--strategy scheduled-sampling";
         let needs_curriculum = "--strategy curriculum";
         refuse_meaningless(&[
+            (
+                "--min-symbol-count",
+                self.min_symbol_count.is_some(),
+                unless(!self.common.bytes, "text read as characters (not --bytes)"),
+            ),
             (
                 "--schedule",
                 self.schedule.is_some(),
@@ -293,6 +304,7 @@ impl TrainArgs {
         self.common.apply(config.settings());
         set(&mut config.window, self.window);
         set(&mut config.batching, self.batching);
+        set(&mut config.min_symbol_count, self.min_symbol_count);
         if self.carry_state {
             config.carry_state = true;
         }
@@ -347,6 +359,12 @@ impl TrainArgs {
             old: flag_value(&run.model.pattern),
             new: flag_value(&config.model.pattern),
         }];
+        fixed.push(Fixed {
+            flag: "--min-symbol-count",
+            given: self.min_symbol_count.is_some(),
+            old: run.min_symbol_count.to_string(),
+            new: config.min_symbol_count.to_string(),
+        });
         fixed.extend(self.common.fixed(
             (&run.model, run.symbols, run.optimizer),
             (&config.model, config.symbols, config.optimizer),

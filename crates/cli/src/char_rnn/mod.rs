@@ -166,7 +166,12 @@ fn training_setup(args: &TrainArgs) -> Result<TrainingSetup, Error> {
     }
     let recorded = resume.as_ref().and_then(|c| c.progress.data.as_ref());
     let (bytes, source, data_path) = training_data(args.data.as_deref(), recorded)?;
-    let corpus = Corpus::from_bytes(&bytes, config.symbols)?;
+    // A resumed run reads its data with its own vocabulary (one from before the unknown symbol
+    // existed included); a new one gets the unknown symbol.
+    let corpus = match &resume {
+        Some(checkpoint) => Corpus::encode_with(&bytes, &checkpoint.vocabulary)?,
+        None => Corpus::with_unknown(&bytes, config.symbols, config.min_symbol_count)?,
+    };
     drop(bytes);
     let out = crate::run::run_directory(
         args.out.as_deref(),
@@ -382,6 +387,10 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     let device = crate::device::open()?;
     let model = checkpoint.model::<Inference>(&device)?;
     let (_, validation) = corpus.split(checkpoint.config.validation_fraction, 2)?;
+    let unknown = checkpoint
+        .vocabulary
+        .unknown_id()
+        .map_or(0, |id| validation.iter().filter(|&&v| v == id).count());
     let evaluation = evaluate(&model, validation, checkpoint.config.window, &device)?;
     if !evaluation.nats_per_symbol.is_finite() {
         return Err(format!(
@@ -409,6 +418,9 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     if args.json {
         let mut object =
             json!({ "checkpoint": checkpoint.path, "data": source.path, "evaluation": evaluation });
+        if checkpoint.vocabulary.unknown_id().is_some() {
+            object["unknown_symbols"] = json!(unknown);
+        }
         if let Some((additions, divergence)) = &open_loop {
             object["open_loop"] = json!({
                 "additions": additions,
@@ -419,8 +431,15 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         print(object);
         return Ok(ExitCode::SUCCESS);
     }
+    let unknown = if unknown > 0 {
+        format!(
+            "; {unknown} of them rare or unseen in training, read and scored as the unknown symbol"
+        )
+    } else {
+        String::new()
+    };
     print(format!(
-        "{shown}: {:.4} nats/char, {:.4} bits/char, perplexity {:.3}, {} characters scored (the last {} % of the file)",
+        "{shown}: {:.4} nats/char, {:.4} bits/char, perplexity {:.3}, {} characters scored (the last {} % of the file){unknown}",
         evaluation.nats_per_symbol,
         evaluation.bits_per_symbol,
         evaluation.perplexity,

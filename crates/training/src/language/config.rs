@@ -93,6 +93,10 @@ settings_with_loop! {
         pub validation_fraction: f64,
         /// How the corpus's bytes become symbols.
         pub symbols: SymbolMode,
+        /// Characters seen fewer times than this in the corpus read as the unknown symbol
+        /// (text), which the model learns from them and reads for any character it never saw;
+        /// generation never writes it.
+        pub min_symbol_count: usize,
     }
 }
 
@@ -116,6 +120,7 @@ impl Default for TrainingConfig {
             log_every: 1,
             seed: 0,
             symbols: SymbolMode::Text,
+            min_symbol_count: 2,
         }
     }
 }
@@ -126,6 +131,7 @@ impl TrainingConfig {
         self.model.validate()?;
         at_least_one("window", self.window as u64)?;
         at_least_one("batch", self.batch as u64)?;
+        at_least_one("min_symbol_count", self.min_symbol_count as u64)?;
         self.loop_settings().validate()?;
         check_validation_fraction(self.validation_fraction)?;
         if self.carry_state && self.batching != Batching::ContiguousStreams {

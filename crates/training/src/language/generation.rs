@@ -159,12 +159,16 @@ pub fn generate<B: RecurrenceBackend>(
     }
     let mut generated = Vec::new();
     for _ in 0..length {
-        let values: Vec<f32> = logits
+        let mut values: Vec<f32> = logits
             .take()
             .expect("set by the prime")
             .into_data()
             .iter::<f32>()
             .collect();
+        // The unknown symbol stands for characters the model cannot name: never written.
+        if let Some(unknown) = vocabulary.unknown_id().filter(|_| values.len() > 1) {
+            values[unknown as usize] = f32::NEG_INFINITY;
+        }
         let id = options.choose(&values, &mut rng) as u32;
         generated.push(id);
         if emit(&vocabulary.decode(&[id])).is_break() {
