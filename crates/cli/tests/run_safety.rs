@@ -698,7 +698,7 @@ fn a_wgpu_build_says_when_no_adapter_is_found() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
-    assert_clean_error(
+    common::assert_clean_error(
         &text(&output.stderr),
         "no GPU adapter",
         "wgpu without a driver",
