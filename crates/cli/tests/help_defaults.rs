@@ -35,3 +35,28 @@ fn every_optional_flag_shows_its_default() {
         missing.join("\n")
     );
 }
+
+/// The defaults as the binary prints them, where the built-in task starts elsewhere.
+#[test]
+fn the_binary_prints_them() {
+    let help = |program: &str| {
+        let output = std::process::Command::new(match program {
+            "char-rnn" => env!("CARGO_BIN_EXE_char-rnn"),
+            "classify" => env!("CARGO_BIN_EXE_classify"),
+            _ => env!("CARGO_BIN_EXE_forecast"),
+        })
+        .args(["train", "--help"])
+        .output()
+        .unwrap();
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert!(help("char-rnn").contains("[default: 100; 64 on the built-in corpus]"));
+    assert!(help("classify").contains("[default: 128; 64 on the built-in task]"));
+    let forecast = help("forecast");
+    assert!(forecast.contains("[default: hidden]"), "{forecast}");
+    assert!(
+        forecast.contains("[default: curriculum, back-propagated through"),
+        "{forecast}"
+    );
+}

@@ -128,3 +128,41 @@ fn a_checkpoint_whose_meaning_was_edited_is_refused() {
     let output = run_program("forecast", &eval);
     assert_clean_error(&text(&output.stderr), "named twice", "a column named twice");
 }
+
+/// Errors are one line a person can act on, never a dump: weights that do not fit their
+/// settings name the first tensor and its two shapes; a malformed TOML settings file names the
+/// line and column.
+#[test]
+fn errors_are_one_line_not_a_dump() {
+    let scratch = Scratch::new("one-line-errors");
+    let run = scratch.0.join("run");
+    succeeded(run_program(
+        "forecast",
+        &argv!(
+            "train --out {} --length 300 --iterations 2 --hidden 8 --window 10 --warmup 10 --horizon 10",
+            path(&run)
+        ),
+    ));
+    rewrite_with_checksum(&run.join("last"), "config.json", |c| {
+        c["model"]["hidden"] = serde_json::json!(12);
+    });
+    let output = run_program("forecast", &argv!("eval --checkpoint {}", path(&run)));
+    let stderr = text(&output.stderr);
+    assert_clean_error(&stderr, "weights do not load", "another hidden size");
+    assert!(
+        stderr.contains("in the file, ") && !stderr.contains("ShapeMismatch"),
+        "{stderr}"
+    );
+    let toml = scratch.file("bad.toml", b"batch = 4\nhidden = \n");
+    let output = run_program(
+        "classify",
+        &argv!(
+            "train --config {} --out {}",
+            path(&toml),
+            path(&scratch.0.join("c"))
+        ),
+    );
+    let stderr = text(&output.stderr);
+    assert_clean_error(&stderr, "bad.toml: line 2, column 10:", "malformed TOML");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

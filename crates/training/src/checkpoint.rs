@@ -368,6 +368,42 @@ const LAYOUT_BEFORE_CELL_TRAIT: [(&str, &str); 2] = [
     ),
 ];
 
+/// What differs between the weights in a file and the model of its settings, in one line: the
+/// first tensor that does not fit, and how many more; `None` when nothing does.
+fn mismatch(result: &burn_store::ApplyResult) -> Option<String> {
+    let dims = |shape: &burn::tensor::Shape| {
+        (shape.iter().map(ToString::to_string))
+            .collect::<Vec<_>>()
+            .join("×")
+    };
+    let mut problems = result.errors.iter().map(|error| match error {
+        burn_store::ApplyError::ShapeMismatch {
+            path,
+            expected,
+            found,
+        } => format!(
+            "`{path}` is {} in the file, {} for these settings",
+            dims(found),
+            dims(expected)
+        ),
+        other => other.to_string(),
+    });
+    let missing = result
+        .missing
+        .iter()
+        .map(|(path, _)| format!("`{path}` is missing"));
+    let mut all = problems.by_ref().chain(missing);
+    let first = all.next()?;
+    let more = all.count();
+    Some(match more {
+        0 => first,
+        n => format!(
+            "{first} ({n} more tensor{} differ)",
+            if n == 1 { "" } else { "s" }
+        ),
+    })
+}
+
 /// Loads Burnpack `weights` (of the checkpoint at `path`) into `model`, refusing weights that do
 /// not fit it or are not finite, and gives its parameters the saved `ids` (the optimiser's state
 /// is keyed by them).
@@ -387,9 +423,19 @@ pub(crate) fn load_weights<B: Backend, M: Module<B>>(
             .fold(store(), |store, (from, to)| {
                 store.with_remap_pattern(*from, *to)
             });
-        model.load_from(&mut renamed).map_err(|_| {
-            checkpoint_error(&path.join(MODEL), format!("weights do not load: {error}"))
-        })?;
+        if model.load_from(&mut renamed).is_err() {
+            // Loaded again without the store's own check, to say what differs in words (its
+            // message is a debug dump of every tensor).
+            let lenient = &mut store().validate(false).allow_partial(true);
+            let reason = match model.load_from(lenient) {
+                Ok(result) => mismatch(&result).unwrap_or_else(|| error.to_string()),
+                Err(other) => other.to_string(),
+            };
+            return Err(checkpoint_error(
+                &path.join(MODEL),
+                format!("weights do not load: {reason}"),
+            ));
+        }
     }
     if let Some(name) = first_non_finite(&model) {
         return Err(checkpoint_error(

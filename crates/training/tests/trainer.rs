@@ -300,6 +300,10 @@ fn bad_checkpoints_give_errors_not_panics() {
         .model::<B>(&device)
         .unwrap_err();
     assert!(error.to_string().contains("weights do not load"), "{error}");
+    // Said in words, on one line, not as the store's debug dump of every tensor.
+    assert!(error.to_string().contains("in the file, "), "{error}");
+    assert!(error.to_string().contains("for these settings"), "{error}");
+    assert!(!error.to_string().contains("ShapeMismatch"), "{error}");
 
     // Damage that the checksums catch: truncated or flipped weights, a truncated optimiser
     // state, an edited vocabulary.
