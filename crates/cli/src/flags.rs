@@ -401,6 +401,29 @@ where
     Ok(())
 }
 
+/// `export` of a task's checkpoint (a classifier's, a forecaster's): `--out` checked first, then
+/// the model written with the metadata `entries` gives from the checkpoint.
+pub fn export_task<K: unroll::training::task_checkpoint::CheckpointKind>(
+    args: &ExportArgs,
+    entries: impl FnOnce(
+        &unroll::training::task_checkpoint::TaskCheckpoint<K>,
+    ) -> serde_json::Result<Vec<(&'static str, String)>>,
+    safetensors: impl FnOnce(
+        &K::Model<unroll::backend::Inference>,
+        std::collections::HashMap<String, String>,
+    ) -> Vec<u8>,
+) -> Result<std::process::ExitCode, Box<dyn std::error::Error>> {
+    args.check_output()?;
+    let checkpoint = unroll::training::task_checkpoint::TaskCheckpoint::<K>::open(
+        &args.from.checkpoint,
+        args.from.which(),
+    )?;
+    let model = checkpoint.model::<unroll::backend::Inference>(&crate::device::open()?)?;
+    write_export(args, &model, entries(&checkpoint)?, safetensors)?;
+    crate::console::print(format!("wrote {}", args.out.display()));
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 /// What `export` takes.
 #[derive(clap::Args, Debug)]
 #[command(allow_negative_numbers = true)]

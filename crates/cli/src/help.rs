@@ -31,6 +31,17 @@ pub fn show_defaults(command: Command, subcommand: &str, defaults: Defaults) -> 
     })
 }
 
+/// `command` with the defaults of its `train` flags shown: `data`'s (a user's data), with
+/// `builtin`'s beside them where the built-in task (`on`) starts from other settings.
+pub fn show_train_defaults(
+    command: Command,
+    data: Defaults,
+    builtin: Defaults,
+    on: &str,
+) -> Command {
+    show_defaults(command, "train", with_builtin(data, builtin, on))
+}
+
 /// The defaults of a program whose built-in task starts from other settings than a user's data:
 /// one value where both agree, else `VALUE; BUILTIN on the built-in …` (`on` names the task).
 pub fn with_builtin(data: Defaults, builtin: Defaults, on: &str) -> Defaults {

@@ -162,16 +162,7 @@ pub(crate) fn product(factors: &[usize]) -> u128 {
 /// The memory this process can still take, in bytes: Linux's `MemAvailable`, lowered to the
 /// room left under a cgroup (container) limit when there is one. `None` where unknown.
 pub fn available_bytes() -> Option<u64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let available_kib: u64 = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemAvailable:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    let mut available = available_kib.saturating_mul(1024);
+    let mut available = proc_field("/proc/meminfo", "MemAvailable:")?.saturating_mul(1024);
     let read = |p: &str| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
     if let (Some(max), Some(current)) = (
         read("/sys/fs/cgroup/memory.max"),
@@ -188,24 +179,22 @@ pub fn available_bytes() -> Option<u64> {
 /// The address space this process may still map under its limit (`ulimit -v`, `prlimit
 /// --as`), where there is one: past it every allocation fails, whatever memory is free.
 fn address_space_left() -> Option<u64> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let limit: u64 = limits
+    let limit = proc_field("/proc/self/limits", "Max address space")?;
+    let mapped_kib = proc_field("/proc/self/status", "VmSize:")?;
+    Some(limit.saturating_sub(mapped_kib.saturating_mul(1024)))
+}
+
+/// The first number after `prefix` on its line of the `/proc` file `path` (`MemAvailable:
+/// 1234 kB` gives 1234); `None` when absent or not a number (`unlimited`).
+fn proc_field(path: &str, prefix: &str) -> Option<u64> {
+    std::fs::read_to_string(path)
+        .ok()?
         .lines()
-        .find_map(|l| l.strip_prefix("Max address space"))?
+        .find_map(|l| l.strip_prefix(prefix))?
         .split_whitespace()
         .next()?
         .parse()
-        .ok()?;
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let mapped_kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmSize:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(limit.saturating_sub(mapped_kib.saturating_mul(1024)))
+        .ok()
 }
 
 #[cfg(test)]

@@ -31,15 +31,11 @@ use crate::Error;
 
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {
-    let train = crate::help::with_builtin(
+    crate::help::show_train_defaults(
+        <cli::Cli as clap::CommandFactory>::command(),
         cli::train_defaults(TrainingConfig::default()),
         cli::train_defaults(cli::builtin_defaults()),
         "the built-in corpus",
-    );
-    crate::help::show_defaults(
-        <cli::Cli as clap::CommandFactory>::command(),
-        "train",
-        train,
     )
 }
 

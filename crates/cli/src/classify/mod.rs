@@ -33,7 +33,6 @@ use unroll::training::validation::Validation;
 use unroll::training::{DataSource, LearningRateSchedule, SymbolMode};
 
 use crate::console::{note, print};
-use crate::flags::write_export;
 use crate::interrupt::Interrupt;
 use crate::lines::BoundedLines;
 use crate::run::{scores_json, task_report_json};
@@ -44,15 +43,11 @@ use crate::Error;
 
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {
-    let train = crate::help::with_builtin(
+    crate::help::show_train_defaults(
+        <cli::Cli as clap::CommandFactory>::command(),
         cli::train_defaults(SequenceConfig::default()),
         cli::train_defaults(builtin_defaults()),
         "the built-in task",
-    );
-    crate::help::show_defaults(
-        <cli::Cli as clap::CommandFactory>::command(),
-        "train",
-        train,
     )
 }
 
@@ -616,19 +611,14 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
 }
 
 fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
-    args.check_output()?;
-    let checkpoint = SequenceCheckpoint::open(&args.from.checkpoint, args.from.which())?;
-    let model = checkpoint.model::<Inference>(&crate::device::open()?)?;
-    let entries = vec![
-        ("encoding", serde_json::to_string(&checkpoint.encoding)?),
-        ("config", serde_json::to_string(&checkpoint.config)?),
-    ];
-    write_export(
+    crate::flags::export_task::<SequenceFiles>(
         &args,
-        &model,
-        entries,
+        |checkpoint| {
+            Ok(vec![
+                ("encoding", serde_json::to_string(&checkpoint.encoding)?),
+                ("config", serde_json::to_string(&checkpoint.config)?),
+            ])
+        },
         sequence_summarizer_safetensors_bytes,
-    )?;
-    print(format!("wrote {}", args.out.display()));
-    Ok(ExitCode::SUCCESS)
+    )
 }

@@ -24,7 +24,6 @@ use unroll::training::memory::available_bytes;
 use unroll::training::plot::{Line, plot_lines};
 
 use crate::console::{note, print};
-use crate::flags::write_export;
 use crate::interrupt::Interrupt;
 use crate::run::{scores_json, task_report_json};
 use crate::task_run::{self, TaskStart, place, run_directory};
@@ -434,18 +433,18 @@ fn run_generate(args: GenerateArgs) -> Result<ExitCode, Error> {
 }
 
 fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
-    args.check_output()?;
-    let checkpoint = ForecastCheckpoint::open(&args.from.checkpoint, args.from.which())?;
-    let model = checkpoint.model::<Inference>(&crate::device::open()?)?;
-    let entries = vec![
-        ("pattern", pattern_number(&checkpoint.config).to_string()),
-        (
-            "standardization",
-            serde_json::to_string(&checkpoint.encoding)?,
-        ),
-        ("config", serde_json::to_string(&checkpoint.config)?),
-    ];
-    write_export(&args, &model, entries, forecaster_safetensors_bytes)?;
-    print(format!("wrote {}", args.out.display()));
-    Ok(ExitCode::SUCCESS)
+    crate::flags::export_task::<ForecastFiles>(
+        &args,
+        |checkpoint| {
+            Ok(vec![
+                ("pattern", pattern_number(&checkpoint.config).to_string()),
+                (
+                    "standardization",
+                    serde_json::to_string(&checkpoint.encoding)?,
+                ),
+                ("config", serde_json::to_string(&checkpoint.config)?),
+            ])
+        },
+        forecaster_safetensors_bytes,
+    )
 }
