@@ -80,12 +80,26 @@ impl Default for ModelSettings {
     }
 }
 
+/// The deepest stack a run may ask for.
+pub const MAX_LAYERS: usize = 1024;
+
 impl ModelSettings {
     /// Checks every setting, naming the first that is invalid as settings files and flags
     /// spell it.
     pub fn validate(&self) -> Result<()> {
         at_least_one("hidden", self.hidden as u64)?;
         at_least_one("layers", self.layers as u64)?;
+        // Every layer costs a fixed overhead per step whatever its size: a stack deeper than
+        // this spends minutes setting up and running before its first iteration says anything.
+        if self.layers > MAX_LAYERS {
+            return Err(invalid(
+                "layers",
+                format!(
+                    "{} layers: at most {MAX_LAYERS} (recurrent stacks are rarely deeper than 8)",
+                    self.layers
+                ),
+            ));
+        }
         within("dropout", self.dropout, Included(0.0), Excluded(1.0))?;
         if self.pattern == Pattern::Output && (self.layers != 1 || self.dropout != 0.0) {
             return Err(invalid(

@@ -190,6 +190,8 @@ mod tests {
                 (|c| c.validation_fraction = 1.0, "validation_fraction"),
                 (|c| c.model.hidden = 0, "hidden"),
                 (|c| c.model.dropout = 1.0, "dropout"),
+                (|c| c.model.layers = 1025, "layers"),
+                (|c| c.min_symbol_count = 0, "min_symbol_count"),
                 (
                     |c| {
                         c.strategy = sampled(SamplingSchedule::Constant {
