@@ -75,8 +75,10 @@ pub enum TrainingError {
         reason: String,
     },
     /// The run would need more memory than there is.
-    #[error("this run needs about {needed} of memory, more than {available} ({detail})")]
+    #[error("this {what} needs about {needed} of memory, more than {available} ({detail})")]
     OutOfMemory {
+        /// What would need it: `run` (training), `forecast` (an open loop).
+        what: &'static str,
         /// The estimate.
         needed: String,
         /// What there is.

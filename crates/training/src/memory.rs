@@ -81,19 +81,42 @@ impl TrainingConfig {
 /// Refuses an estimate above `available` bytes (when known) or absurd; `shape` says what the
 /// activations are of (`batch 64 × window 100`).
 pub fn check(estimate: MemoryEstimate, available: Option<u64>, shape: &str) -> Result<()> {
+    refuse_above(estimate, available, "run", |weights, activations| {
+        format!(
+            "weights with gradients and optimiser state {weights}, activations of {shape} {activations}"
+        )
+    })
+}
+
+/// [`check`] for inference (an open loop): the weights alone, no gradient or optimiser state.
+pub fn check_inference(
+    estimate: MemoryEstimate,
+    available: Option<u64>,
+    shape: &str,
+) -> Result<()> {
+    refuse_above(estimate, available, "forecast", |weights, activations| {
+        format!("weights {weights}, activations of {shape} {activations}")
+    })
+}
+
+/// Refuses an estimate above `available` bytes (when known) or absurd, for `what` (`run`),
+/// saying where the memory goes with `detail` (of the weights' and the activations' sizes).
+fn refuse_above(
+    estimate: MemoryEstimate,
+    available: Option<u64>,
+    what: &'static str,
+    detail: impl FnOnce(String, String) -> String,
+) -> Result<()> {
     let total = estimate.total();
-    match room_for(total, available) {
-        Ok(()) => Ok(()),
-        Err(room) => Err(TrainingError::OutOfMemory {
-            needed: human_bytes(total),
-            available: room,
-            detail: format!(
-                "weights with gradients and optimiser state {}, activations of {shape} {}",
-                human_bytes(estimate.parameters),
-                human_bytes(estimate.activations)
-            ),
-        }),
-    }
+    room_for(total, available).map_err(|room| TrainingError::OutOfMemory {
+        what,
+        needed: human_bytes(total),
+        available: room,
+        detail: detail(
+            human_bytes(estimate.parameters),
+            human_bytes(estimate.activations),
+        ),
+    })
 }
 
 /// Refuses one buffer of `bytes` above `available` bytes (when known) or absurd, as an invalid

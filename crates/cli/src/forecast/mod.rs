@@ -333,7 +333,13 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         config.starts = starts;
     }
     config.validate()?;
-    config.check_memory(checkpoint.encoding.width(), model_memory())?;
+    let steps = config.warmup.saturating_add(config.horizon);
+    config.check_open_loop(
+        checkpoint.encoding.width(),
+        config.starts,
+        steps,
+        model_memory(),
+    )?;
     let device = crate::device::open()?;
     let model = checkpoint.model::<Inference>(&device)?;
     let scores = score_forecaster(

@@ -8,7 +8,9 @@ use unroll_model::setting::{at_least_one, within};
 use super::data::BuiltinSeries;
 use crate::error::{Result, invalid};
 use crate::feeding::Feeding;
-use crate::memory::{MemoryEstimate, check, check_buffer, hidden_stack_weights, product};
+use crate::memory::{
+    MemoryEstimate, check, check_buffer, check_inference, hidden_stack_weights, product,
+};
 use crate::schedule::{CurriculumSchedule, SamplingSchedule};
 use crate::settings::{
     LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, check_validation_fraction,
@@ -277,7 +279,7 @@ impl ForecastConfig {
                 .saturating_add(product(&[columns, 8]))
                 .saturating_mul(positions),
         };
-        check(
+        check_inference(
             estimate,
             available,
             &format!("{rows} sequences × {steps} steps"),
