@@ -140,6 +140,38 @@ pub trait CommonSettings {
     fn settings(&mut self) -> Settings<'_>;
 }
 
+/// [`CommonSettings`] for each task's settings, whose fields have the same names; `symbols`
+/// where the task reads text.
+macro_rules! common_settings {
+    ($config:ty, |$this:ident| $symbols:expr) => {
+        impl CommonSettings for $config {
+            fn settings(&mut self) -> Settings<'_> {
+                let $this = self;
+                Settings {
+                    model: &mut $this.model,
+                    batch: &mut $this.batch,
+                    iterations: &mut $this.iterations,
+                    learning_rate: &mut $this.learning_rate,
+                    learning_rate_schedule: &mut $this.learning_rate_schedule,
+                    seed: &mut $this.seed,
+                    clip: &mut $this.clip,
+                    optimizer: &mut $this.optimizer,
+                    eval_every: &mut $this.eval_every,
+                    symbols: $symbols,
+                }
+            }
+        }
+    };
+}
+
+common_settings!(unroll::training::TrainingConfig, |this| Some(
+    &mut this.symbols
+));
+common_settings!(unroll::training::sequence::SequenceConfig, |this| Some(
+    &mut this.symbols
+));
+common_settings!(unroll::training::forecast::ForecastConfig, |_this| None);
+
 impl TrainingFlags {
     /// Refuses a learning-rate schedule's parameter given without that schedule.
     pub fn check_meaningful(&self) -> Result<(), String> {

@@ -10,7 +10,7 @@ use unroll::training::{
 
 pub use crate::flags::ExportArgs;
 use crate::flags::{
-    CheckpointArgs, CommonSettings, Fixed, Settings, TrainingFlags, first_change, flag_value,
+    CheckpointArgs, CommonSettings, Fixed, TrainingFlags, first_change, flag_value,
     refuse_meaningless, set,
 };
 use crate::help::Defaults;
@@ -370,22 +370,5 @@ impl TrainArgs {
             (&config.model, config.symbols, config.optimizer),
         ));
         first_change(fixed)
-    }
-}
-
-impl CommonSettings for TrainingConfig {
-    fn settings(&mut self) -> Settings<'_> {
-        Settings {
-            model: &mut self.model,
-            batch: &mut self.batch,
-            iterations: &mut self.iterations,
-            learning_rate: &mut self.learning_rate,
-            learning_rate_schedule: &mut self.learning_rate_schedule,
-            seed: &mut self.seed,
-            clip: &mut self.clip,
-            optimizer: &mut self.optimizer,
-            eval_every: &mut self.eval_every,
-            symbols: Some(&mut self.symbols),
-        }
     }
 }

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use serde_json::json;
 use unroll::backend::{Inference, NAME, Training};
 use unroll::training::durable::{MAX_INPUT_BYTES, read_limited};
-use unroll::training::memory::{available_bytes, human_bytes};
+use unroll::training::memory::{available_bytes, check_buffer};
 use unroll::training::{
     Checkpoint, ConsoleReporter, Corpus, DataSource, GenerationRequest, LanguageModelReport,
     SamplingOptions, TrainingConfig, TrainingError, TrainingRun, Which, evaluate, export, generate,
@@ -296,23 +296,16 @@ fn report_training(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Refuses a generation whose text cannot fit in memory (ids and text, about 8 bytes a symbol).
-fn check_length(flag: &str, length: usize) -> Result<(), Error> {
-    let needed = (length as u128).saturating_mul(8);
-    let available = available_bytes().map_or(unroll::training::memory::ABSURD_BYTES, u128::from);
-    if needed > available {
-        return Err(format!(
-            "{flag} {length} would need about {} of memory for the text, more than the {} available",
-            human_bytes(needed),
-            human_bytes(available)
-        )
-        .into());
-    }
-    Ok(())
+/// Refuses a generation of `length` symbols (flag `setting`) whose text cannot fit in memory:
+/// ids and text, about 8 bytes a symbol.
+fn check_length(setting: &'static str, length: usize) -> Result<(), Error> {
+    let text = format!("a text of {length} symbols");
+    let bytes = (length as u128).saturating_mul(8);
+    Ok(check_buffer(setting, &text, bytes, available_bytes())?)
 }
 
 fn run_sample(args: SampleArgs) -> Result<ExitCode, Error> {
-    check_length("--length", args.length)?;
+    check_length("length", args.length)?;
     let checkpoint = Checkpoint::open(&args.from.checkpoint, args.from.which())?;
     let options = SamplingOptions {
         temperature: args.temperature,
@@ -362,7 +355,7 @@ fn run_sample(args: SampleArgs) -> Result<ExitCode, Error> {
 }
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
-    check_length("--generate", args.generate)?;
+    check_length("generate", args.generate)?;
     let checkpoint = Checkpoint::open(&args.from.checkpoint, args.from.which())?;
     let (bytes, source, _) =
         training_data(args.data.as_deref(), checkpoint.progress.data.as_ref())?;

@@ -7,9 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use unroll::training::sequence::{ClassWeights, SequenceConfig};
 
 pub use crate::flags::ExportArgs;
-use crate::flags::{
-    CheckpointArgs, CommonSettings, Fixed, Settings, TrainingFlags, first_change, set,
-};
+use crate::flags::{CheckpointArgs, CommonSettings, Fixed, TrainingFlags, first_change, set};
 use crate::help::Defaults;
 
 /// Sequence classifiers and regressors (pattern 3): train, evaluate, predict, export.
@@ -165,21 +163,4 @@ pub fn train_defaults(mut config: SequenceConfig) -> Defaults {
     let mut defaults = TrainingFlags::defaults(config.settings());
     defaults.push(("min_symbol_count", config.min_symbol_count.to_string()));
     defaults
-}
-
-impl CommonSettings for SequenceConfig {
-    fn settings(&mut self) -> Settings<'_> {
-        Settings {
-            model: &mut self.model,
-            batch: &mut self.batch,
-            iterations: &mut self.iterations,
-            learning_rate: &mut self.learning_rate,
-            learning_rate_schedule: &mut self.learning_rate_schedule,
-            seed: &mut self.seed,
-            clip: &mut self.clip,
-            optimizer: &mut self.optimizer,
-            eval_every: &mut self.eval_every,
-            symbols: Some(&mut self.symbols),
-        }
-    }
 }

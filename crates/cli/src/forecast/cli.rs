@@ -11,7 +11,7 @@ use unroll::training::{Pattern, SamplingSchedule};
 
 pub use crate::flags::ExportArgs;
 use crate::flags::{
-    CheckpointArgs, CommonSettings, Fixed, Settings, TrainingFlags, first_change, flag_value, set,
+    CheckpointArgs, CommonSettings, Fixed, TrainingFlags, first_change, flag_value, set,
 };
 use crate::help::Defaults;
 
@@ -335,21 +335,4 @@ pub fn train_defaults(mut config: ForecastConfig) -> Defaults {
         ("horizon", config.horizon.to_string()),
     ]);
     defaults
-}
-
-impl CommonSettings for ForecastConfig {
-    fn settings(&mut self) -> Settings<'_> {
-        Settings {
-            model: &mut self.model,
-            batch: &mut self.batch,
-            iterations: &mut self.iterations,
-            learning_rate: &mut self.learning_rate,
-            learning_rate_schedule: &mut self.learning_rate_schedule,
-            seed: &mut self.seed,
-            clip: &mut self.clip,
-            optimizer: &mut self.optimizer,
-            eval_every: &mut self.eval_every,
-            symbols: None,
-        }
-    }
 }
