@@ -21,8 +21,100 @@ use unroll_model::{
     OutputRecurrent, RecurrenceBackend, RecurrencePath, RecurrentOutput, SequenceInput, StepInput,
 };
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Result, invalid};
-use crate::schedule::probability;
+use crate::schedule::{CurriculumSchedule, SamplingSchedule, probability};
+
+/// What the network is fed as its previous symbol or value during training, every task alike
+/// (a real value is fed back as it is, so `own` matters only for symbols).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(strum::EnumDiscriminants))]
+#[cfg_attr(
+    feature = "clap",
+    strum_discriminants(name(StrategyKind), derive(clap::ValueEnum))
+)]
+#[cfg_attr(
+    feature = "clap",
+    strum_discriminants(doc = "The kind of strategy, without its schedule.")
+)]
+pub enum Strategy {
+    /// Always the truth: under pattern 2 every step decouples and trains in parallel over time.
+    #[serde(alias = "teacher-forcing")]
+    TeacherForcing,
+    /// A per-position coin with probability ε(i) of the truth.
+    #[serde(alias = "scheduled-sampling")]
+    ScheduledSampling {
+        /// ε(i).
+        schedule: SamplingSchedule,
+        /// How the model's prediction becomes a symbol (written only when not `sample`).
+        #[serde(default = "sampled", skip_serializing_if = "is_sampled")]
+        own: FeedbackChoice,
+    },
+    /// The last n(i) steps of every window fed the model's own predictions.
+    Curriculum {
+        /// n(i).
+        schedule: CurriculumSchedule,
+        /// How the model's prediction becomes a symbol (written only when not `sample`).
+        #[serde(default = "sampled", skip_serializing_if = "is_sampled")]
+        own: FeedbackChoice,
+    },
+}
+
+/// The fed-back symbol a settings file that names none gets: a sample, as generation feeds.
+fn sampled() -> FeedbackChoice {
+    FeedbackChoice::Sample
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
+fn is_sampled(own: &FeedbackChoice) -> bool {
+    *own == FeedbackChoice::Sample
+}
+
+impl Strategy {
+    /// Checks the schedule against the window of `window` steps, and that an own prediction is
+    /// fed as a symbol.
+    pub fn validate(&self, window: usize) -> Result<()> {
+        match *self {
+            Strategy::TeacherForcing => Ok(()),
+            Strategy::ScheduledSampling { schedule, own } => {
+                check_own_symbol(own)?;
+                schedule.validate()
+            }
+            Strategy::Curriculum { schedule, own } => {
+                check_own_symbol(own)?;
+                schedule.validate(window)
+            }
+        }
+    }
+
+    /// What iteration `iteration` feeds.
+    pub fn feeding(&self, iteration: u64) -> Feeding {
+        match *self {
+            Strategy::TeacherForcing => Feeding::TeacherForcing,
+            Strategy::ScheduledSampling { schedule, own } => Feeding::ScheduledSampling {
+                truth_probability: schedule.probability(iteration),
+                own,
+            },
+            Strategy::Curriculum { schedule, own } => Feeding::Curriculum {
+                free_steps: schedule.free_running_steps(iteration),
+                own,
+            },
+        }
+    }
+
+    /// A short name for reports (`teacher forcing`, `scheduled sampling (linear)`, …).
+    pub fn name(&self) -> String {
+        match self {
+            Strategy::TeacherForcing => "teacher forcing".into(),
+            Strategy::ScheduledSampling { schedule, .. } => {
+                format!("scheduled sampling ({})", schedule.name())
+            }
+            Strategy::Curriculum { .. } => "curriculum".into(),
+        }
+    }
+}
 
 /// What is fed at each step of one training window.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -82,6 +174,24 @@ impl Feeding {
                     1.0
                 }
             }
+        }
+    }
+
+    /// Scheduled sampling's ε, when this is scheduled sampling (what the metrics record).
+    pub fn scheduled_truth_probability(&self) -> Option<f64> {
+        match *self {
+            Feeding::ScheduledSampling {
+                truth_probability, ..
+            } => Some(truth_probability),
+            _ => None,
+        }
+    }
+
+    /// The curriculum's free-running steps, when this is the curriculum.
+    pub fn free_steps(&self) -> Option<usize> {
+        match *self {
+            Feeding::Curriculum { free_steps, .. } => Some(free_steps),
+            _ => None,
         }
     }
 

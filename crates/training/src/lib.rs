@@ -79,10 +79,10 @@ pub use corpus::{Corpus, DataSource, SymbolMode, Vocabulary};
 pub use error::{Result, TrainingError};
 pub use export::{ExportFormat, export};
 pub use feeding::{
-    Feeding, FeedingStreams, hidden_recurrent_stepwise, hidden_recurrent_window,
+    Feeding, FeedingStreams, Strategy, hidden_recurrent_stepwise, hidden_recurrent_window,
     output_recurrent_stepwise, output_recurrent_window,
 };
-pub use language::config::{Batching, Strategy, TrainingConfig};
+pub use language::config::{Batching, TrainingConfig};
 pub use language::evaluate::{Evaluation, evaluate};
 pub use language::generation::{GenerationRequest, SamplingOptions, generate};
 pub use language::task::{LanguageModelReport, LanguageModelTask, TrainingRun, train};
@@ -101,6 +101,5 @@ pub use unroll_model::FeedingPlan;
 pub use unroll_model::RecurrencePath;
 #[cfg(feature = "clap")]
 pub use {
-    language::config::StrategyKind, schedule::SamplingScheduleKind,
-    settings::LearningRateScheduleKind,
+    feeding::StrategyKind, schedule::SamplingScheduleKind, settings::LearningRateScheduleKind,
 };

@@ -61,6 +61,16 @@ pub(crate) fn probability(setting: &'static str, value: f64) -> Result<()> {
 }
 
 impl SamplingSchedule {
+    /// The schedule's name in reports (`linear`, `inverse sigmoid`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            SamplingSchedule::Constant { .. } => "constant",
+            SamplingSchedule::Linear { .. } => "linear",
+            SamplingSchedule::Exponential { .. } => "exponential",
+            SamplingSchedule::InverseSigmoid { .. } => "inverse sigmoid",
+        }
+    }
+
     /// Teacher forcing: `ε = 1` always.
     pub const TEACHER_FORCING: SamplingSchedule = SamplingSchedule::Constant {
         truth_probability: 1.0,

@@ -9,14 +9,15 @@ use std::path::Path;
 use burn::backend::{Autodiff, Flex};
 use common::{Scratch, place, test_on_cpu_backends, train_silently, turn};
 use unroll_training::forecast::{
-    BuiltinSystem, FedGradient, ForecastCheckpoint, ForecastConfig, ForecastStrategy, ForecastTask,
-    Standardization, open_loop, score_forecaster, split_in_time,
+    BuiltinSystem, FedGradient, ForecastCheckpoint, ForecastConfig, ForecastTask, Standardization,
+    open_loop, score_forecaster, split_in_time,
 };
 use unroll_training::{
-    CurriculumSchedule, LearningRateSchedule, Pattern, SamplingSchedule, TrainingBackend, Which,
+    CurriculumSchedule, FeedbackChoice, LearningRateSchedule, Pattern, SamplingSchedule, Strategy,
+    TrainingBackend, Which,
 };
 
-fn config(pattern: Pattern, iterations: u64, strategy: ForecastStrategy) -> ForecastConfig {
+fn config(pattern: Pattern, iterations: u64, strategy: Strategy) -> ForecastConfig {
     let mut config = ForecastConfig {
         iterations,
         window: 20,
@@ -51,20 +52,22 @@ fn task(config: ForecastConfig) -> ForecastTask {
 fn learns_and_resumes<B: TrainingBackend>(dir: &Path) {
     let device = Default::default();
     let strategies = [
-        ForecastStrategy::TeacherForcing,
-        ForecastStrategy::ScheduledSampling {
+        Strategy::TeacherForcing,
+        Strategy::ScheduledSampling {
             schedule: SamplingSchedule::Linear {
                 k: 1.0,
                 c: 0.005,
                 minimum: 0.5,
             },
+            own: FeedbackChoice::Sample,
         },
-        ForecastStrategy::Curriculum {
+        Strategy::Curriculum {
             schedule: CurriculumSchedule {
                 maximum: 10,
                 start: 20,
                 ramp: 60,
             },
+            own: FeedbackChoice::Sample,
         },
     ];
     for pattern in [Pattern::Output, Pattern::Hidden] {
@@ -86,7 +89,7 @@ fn learns_and_resumes<B: TrainingBackend>(dir: &Path) {
             );
             assert_eq!(report.validation.nrmse.len(), 40);
             assert!(report.validation.valid_lyapunov_times.is_some());
-            if let ForecastStrategy::Curriculum { .. } = strategy {
+            if let Strategy::Curriculum { .. } = strategy {
                 let last = report.metrics.last().unwrap();
                 assert_eq!(last.free_steps, Some(10), "{name}");
             }
@@ -98,10 +101,11 @@ fn learns_and_resumes<B: TrainingBackend>(dir: &Path) {
     let mut through = config(
         Pattern::Hidden,
         120,
-        ForecastStrategy::ScheduledSampling {
+        Strategy::ScheduledSampling {
             schedule: SamplingSchedule::Constant {
                 truth_probability: 0.7,
             },
+            own: FeedbackChoice::Sample,
         },
     );
     through.fed_gradient = FedGradient::Through;
@@ -163,7 +167,7 @@ fn a_changed_run_and_another_tasks_checkpoint_are_refused() {
     let dir = scratch.path();
     let short = ForecastConfig {
         eval_every: 2,
-        ..config(Pattern::Hidden, 2, ForecastStrategy::TeacherForcing)
+        ..config(Pattern::Hidden, 2, Strategy::TeacherForcing)
     };
     let out = dir.join("run");
     train_silently::<B, _>(

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use unroll::training::forecast::{
-    BuiltinSystem, FedGradient, ForecastConfig, ForecastStrategy, RegressionLoss, fitted_curriculum,
+    BuiltinSystem, FedGradient, ForecastConfig, RegressionLoss, fitted_curriculum,
 };
-use unroll::training::{Pattern, SamplingSchedule};
+use unroll::training::{FeedbackChoice, Pattern, SamplingSchedule, Strategy};
 
 pub use crate::flags::ExportArgs;
 use crate::flags::{
@@ -70,11 +70,12 @@ impl StrategyArg {
     ];
 
     /// The strategy, its schedule fitted to a run of `iterations` over windows of `window`.
-    pub fn strategy(self, iterations: u64, window: usize) -> ForecastStrategy {
+    pub fn strategy(self, iterations: u64, window: usize) -> Strategy {
         let n = iterations.max(1) as f64;
-        let scheduled = |schedule| ForecastStrategy::ScheduledSampling { schedule };
+        let own = FeedbackChoice::Sample;
+        let scheduled = |schedule| Strategy::ScheduledSampling { schedule, own };
         match self {
-            StrategyArg::TeacherForcing => ForecastStrategy::TeacherForcing,
+            StrategyArg::TeacherForcing => Strategy::TeacherForcing,
             StrategyArg::Linear => scheduled(SamplingSchedule::Linear {
                 k: 1.0,
                 c: 0.75 / n,
@@ -260,7 +261,7 @@ impl TrainArgs {
             }
             None => {}
         }
-        let feeds_own = config.strategy != ForecastStrategy::TeacherForcing;
+        let feeds_own = config.strategy != Strategy::TeacherForcing;
         for (flag, given, gradient) in [
             ("--through", self.through, FedGradient::Through),
             ("--detached", self.detached, FedGradient::Detached),
@@ -318,9 +319,9 @@ pub const SYSTEM: BuiltinSystem = BuiltinSystem::Lorenz;
 pub fn train_defaults(mut config: ForecastConfig) -> Defaults {
     let mut defaults = TrainingFlags::defaults(config.settings());
     let strategy = match config.strategy {
-        ForecastStrategy::TeacherForcing => "teacher-forcing",
-        ForecastStrategy::ScheduledSampling { .. } => "scheduled sampling",
-        ForecastStrategy::Curriculum { .. } => {
+        Strategy::TeacherForcing => "teacher-forcing",
+        Strategy::ScheduledSampling { .. } => "scheduled sampling",
+        Strategy::Curriculum { .. } => {
             "curriculum, back-propagated through the fed-back outputs: the study's best on average"
         }
     };

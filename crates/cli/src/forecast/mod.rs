@@ -213,7 +213,7 @@ fn describe(
         },
         |p| p.display().to_string(),
     );
-    let feeds_own = config.strategy != unroll::training::forecast::ForecastStrategy::TeacherForcing;
+    let feeds_own = config.strategy != unroll::training::Strategy::TeacherForcing;
     let through =
         if feeds_own && config.fed_gradient == unroll::training::forecast::FedGradient::Through {
             ", gradient through the fed-back outputs"

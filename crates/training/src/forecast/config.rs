@@ -7,11 +7,11 @@ use unroll_model::setting::{at_least_one, within};
 
 use super::data::BuiltinSeries;
 use crate::error::{Result, invalid};
-use crate::feeding::Feeding;
+use crate::feeding::Strategy;
 use crate::memory::{
     MemoryEstimate, check, check_buffer, check_inference, hidden_stack_weights, product,
 };
-use crate::schedule::{CurriculumSchedule, SamplingSchedule};
+use crate::schedule::CurriculumSchedule;
 use crate::settings::{
     LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, check_validation_fraction,
 };
@@ -34,63 +34,6 @@ pub enum RegressionLoss {
     /// (PyTorch's `GaussianNLLLoss` without its constant), averaged over steps and columns.
     #[serde(alias = "gaussian-nll")]
     GaussianNll,
-}
-
-/// What the network is fed at each training step: the true previous value, or its own
-/// previous output.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ForecastStrategy {
-    /// Always the truth: every step decouples, and pattern 2 trains in parallel over time.
-    #[serde(alias = "teacher-forcing")]
-    TeacherForcing,
-    /// Per (sequence, step), the truth with probability ε(i), else the model's own output.
-    #[serde(alias = "scheduled-sampling")]
-    ScheduledSampling {
-        /// ε(i).
-        schedule: SamplingSchedule,
-    },
-    /// The last n(i) steps of every window fed the model's own outputs.
-    Curriculum {
-        /// n(i).
-        schedule: CurriculumSchedule,
-    },
-}
-
-impl ForecastStrategy {
-    /// What iteration `iteration` feeds.
-    pub fn feeding(&self, iteration: u64) -> Feeding {
-        // A real value is fed back as it is: the choice of symbol is unused.
-        let own = FeedbackChoice::Argmax;
-        match *self {
-            ForecastStrategy::TeacherForcing => Feeding::TeacherForcing,
-            ForecastStrategy::ScheduledSampling { schedule } => Feeding::ScheduledSampling {
-                truth_probability: schedule.probability(iteration),
-                own,
-            },
-            ForecastStrategy::Curriculum { schedule } => Feeding::Curriculum {
-                free_steps: schedule.free_running_steps(iteration),
-                own,
-            },
-        }
-    }
-
-    /// A short name for reports (`teacher forcing`, `scheduled sampling (linear)`, …).
-    pub fn name(&self) -> String {
-        match self {
-            ForecastStrategy::TeacherForcing => "teacher forcing".into(),
-            ForecastStrategy::ScheduledSampling { schedule } => {
-                let kind = match schedule {
-                    SamplingSchedule::Constant { .. } => "constant",
-                    SamplingSchedule::Linear { .. } => "linear",
-                    SamplingSchedule::Exponential { .. } => "exponential",
-                    SamplingSchedule::InverseSigmoid { .. } => "inverse sigmoid",
-                };
-                format!("scheduled sampling ({kind})")
-            }
-            ForecastStrategy::Curriculum { .. } => "curriculum".into(),
-        }
-    }
 }
 
 /// Whether the gradient flows through a fed-back own output.
@@ -118,7 +61,7 @@ crate::settings::settings_with_loop! {
         /// Windows per batch.
         pub batch: usize,
         /// What the network is fed in training.
-        pub strategy: ForecastStrategy,
+        pub strategy: Strategy,
         /// Whether the gradient flows through a fed-back own output.
         pub fed_gradient: FedGradient,
         /// What training minimises: the mean squared error, or the Gaussian negative
@@ -142,13 +85,14 @@ crate::settings::settings_with_loop! {
 /// The curriculum fitted to a run of `iterations` over windows of `window` steps: from a quarter
 /// of the run, the last steps of each window are fed the model's own outputs, growing to half
 /// the window by three quarters of the run.
-pub fn fitted_curriculum(iterations: u64, window: usize) -> ForecastStrategy {
-    ForecastStrategy::Curriculum {
+pub fn fitted_curriculum(iterations: u64, window: usize) -> Strategy {
+    Strategy::Curriculum {
         schedule: CurriculumSchedule {
             maximum: (window / 2).max(1),
             start: iterations / 4,
             ramp: (iterations / 2).max(1),
         },
+        own: FeedbackChoice::Sample,
     }
 }
 
@@ -206,11 +150,7 @@ impl ForecastConfig {
             Excluded(0.0),
             Included(f64::MAX),
         )?;
-        match self.strategy {
-            ForecastStrategy::TeacherForcing => {}
-            ForecastStrategy::ScheduledSampling { schedule } => schedule.validate()?,
-            ForecastStrategy::Curriculum { schedule } => schedule.validate(self.window)?,
-        }
+        self.strategy.validate(self.window)?;
         if self.model.pattern == Pattern::Output && self.model.layers != 1 {
             return Err(invalid(
                 "layers",
@@ -355,7 +295,8 @@ mod tests {
                             start: 0,
                             ramp: 10,
                         };
-                        c.strategy = ForecastStrategy::Curriculum { schedule };
+                        let own = FeedbackChoice::Sample;
+                        c.strategy = Strategy::Curriculum { schedule, own };
                     },
                     "maximum",
                 ),

@@ -17,9 +17,7 @@ pub mod model;
 pub mod systems;
 pub mod task;
 
-pub use config::{
-    FedGradient, ForecastConfig, ForecastStrategy, RegressionLoss, fitted_curriculum,
-};
+pub use config::{FedGradient, ForecastConfig, RegressionLoss, fitted_curriculum};
 pub use data::{
     BuiltinSeries, BuiltinSystem, LORENZ_INTERVAL, Series, Standardization, read_series_csv,
     series_csv, split_in_time,

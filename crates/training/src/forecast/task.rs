@@ -11,7 +11,7 @@ use burn::tensor::{Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::config::{ForecastConfig, ForecastStrategy};
+use super::config::ForecastConfig;
 use super::data::Standardization;
 use super::evaluate::{ForecastScores, OpenLoop, score_forecaster};
 use super::model::{Forecaster, init_forecaster};
@@ -140,20 +140,11 @@ impl<B: TrainingBackend> Task<B> for ForecastTask {
         )?;
         let outputs = model.window(previous, &plan, self.config.fed_gradient)?;
         let loss = model.loss(outputs, targets);
-        let (truth_probability, free_steps) = match self.config.strategy {
-            ForecastStrategy::TeacherForcing => (None, None),
-            ForecastStrategy::ScheduledSampling { schedule } => {
-                (Some(schedule.probability(iteration)), None)
-            }
-            ForecastStrategy::Curriculum { schedule } => {
-                (None, Some(schedule.free_running_steps(iteration)))
-            }
-        };
         Ok(IterationLoss {
             loss,
             items: batch * window * width,
-            truth_probability,
-            free_steps,
+            truth_probability: feeding.scheduled_truth_probability(),
+            free_steps: feeding.free_steps(),
         })
     }
 

@@ -6,47 +6,12 @@ use unroll_model::setting::at_least_one;
 
 use crate::corpus::SymbolMode;
 use crate::error::{Result, invalid};
-use crate::feeding::check_own_symbol;
-use crate::schedule::{CurriculumSchedule, SamplingSchedule};
+use crate::feeding::Strategy;
 use crate::settings::{
     LearningRateSchedule, ModelSettings, OptimizerKind, check_validation_fraction,
     settings_with_loop,
 };
-use unroll_model::FeedbackChoice;
 use unroll_model::RecurrencePath;
-
-/// What the network is fed as its previous symbol during training.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[cfg_attr(feature = "clap", derive(strum::EnumDiscriminants))]
-#[cfg_attr(
-    feature = "clap",
-    strum_discriminants(name(StrategyKind), derive(clap::ValueEnum))
-)]
-#[cfg_attr(
-    feature = "clap",
-    strum_discriminants(doc = "The kind of strategy, without its schedule.")
-)]
-pub enum Strategy {
-    /// Always the truth.
-    #[serde(alias = "teacher-forcing")]
-    TeacherForcing,
-    /// A per-position coin with probability ε(i) of the truth (`--schedule`).
-    #[serde(alias = "scheduled-sampling")]
-    ScheduledSampling {
-        /// ε(i).
-        schedule: SamplingSchedule,
-        /// How the model's prediction becomes a symbol.
-        own: FeedbackChoice,
-    },
-    /// The last n(i) steps of every window fed the model's own predictions (`--curriculum-*`).
-    Curriculum {
-        /// n(i).
-        schedule: CurriculumSchedule,
-        /// How the model's prediction becomes a symbol.
-        own: FeedbackChoice,
-    },
-}
 
 /// How training windows are drawn from the corpus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,23 +105,15 @@ impl TrainingConfig {
                 "carrying the hidden state needs contiguous streams",
             ));
         }
-        match self.strategy {
-            Strategy::TeacherForcing => Ok(()),
-            Strategy::ScheduledSampling { schedule, own } => {
-                check_own_symbol(own)?;
-                schedule.validate()
-            }
-            Strategy::Curriculum { schedule, own } => {
-                check_own_symbol(own)?;
-                schedule.validate(self.window)
-            }
-        }
+        self.strategy.validate(self.window)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schedule::{CurriculumSchedule, SamplingSchedule};
+    use unroll_model::FeedbackChoice;
 
     #[test]
     fn defaults_are_valid_and_round_trip() {

@@ -14,9 +14,9 @@ use crate::checkpoint::{self, Checkpoint, CheckpointContents, SavedTensor, Which
 use crate::checkpoint::{Resumed, Snapshot};
 use crate::corpus::{Corpus, DataSource, shortest_corpus};
 use crate::error::{Result, TrainingError, checkpoint_error};
-use crate::feeding::{Feeding, FeedingStreams};
+use crate::feeding::FeedingStreams;
 use crate::language::batches::WindowSource;
-use crate::language::config::{Strategy, TrainingConfig};
+use crate::language::config::TrainingConfig;
 use crate::language::evaluate::{Evaluation, evaluate};
 use crate::network::Network;
 use crate::progress::Observer;
@@ -86,34 +86,6 @@ impl<'a, B: Backend> TrainingRun<'a, B> {
     pub fn resuming(mut self, checkpoint: Option<Checkpoint>) -> Self {
         self.resume = checkpoint;
         self
-    }
-}
-
-impl Strategy {
-    /// The feeding of iteration `i`, with the ε or n it used.
-    pub fn feeding(&self, iteration: u64) -> (Feeding, Option<f64>, Option<usize>) {
-        match *self {
-            Strategy::TeacherForcing => (Feeding::TeacherForcing, None, None),
-            Strategy::ScheduledSampling { schedule, own } => {
-                let truth_probability = schedule.probability(iteration);
-                (
-                    Feeding::ScheduledSampling {
-                        truth_probability,
-                        own,
-                    },
-                    Some(truth_probability),
-                    None,
-                )
-            }
-            Strategy::Curriculum { schedule, own } => {
-                let free_steps = schedule.free_running_steps(iteration);
-                (
-                    Feeding::Curriculum { free_steps, own },
-                    None,
-                    Some(free_steps),
-                )
-            }
-        }
     }
 }
 
@@ -307,7 +279,7 @@ impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
         } else {
             None
         };
-        let (feeding, truth_probability, free_steps) = config.strategy.feeding(iteration);
+        let feeding = config.strategy.feeding(iteration);
         let streams = FeedingStreams {
             seed: config.seed,
             iteration,
@@ -321,8 +293,8 @@ impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
         Ok(IterationLoss {
             loss: losses.mean(),
             items: config.batch * config.window,
-            truth_probability,
-            free_steps,
+            truth_probability: feeding.scheduled_truth_probability(),
+            free_steps: feeding.free_steps(),
         })
     }
 
