@@ -13,15 +13,15 @@
 //! use std::ops::ControlFlow;
 //! use unroll::backend::{NAME, Training};
 //! use unroll::training::{Corpus, GenerationRequest, SamplingOptions, Silent, SymbolMode};
-//! use unroll::training::{TrainingConfig, TrainingRun, generate, train};
+//! use unroll::training::{LanguageConfig, LanguageRun, generate, train_language};
 //!
 //! let corpus = Corpus::from_bytes("to be or not to be. ".repeat(30).as_bytes(), SymbolMode::Text)?;
-//! let mut config = TrainingConfig { window: 16, batch: 8, iterations: 10, ..Default::default() };
+//! let mut config = LanguageConfig { window: 16, batch: 8, iterations: 10, ..Default::default() };
 //! config.model.hidden = 32;
 //! let out = std::env::temp_dir().join(format!("unroll-facade-{}", std::process::id()));
 //! # let _ = std::fs::remove_dir_all(&out);
-//! let run = TrainingRun::<Training>::new(config, &corpus, &out, Default::default(), NAME);
-//! let report = train(run, &mut Silent)?;
+//! let run = LanguageRun::<Training>::new(config, &corpus, &out, Default::default(), NAME);
+//! let report = train_language(run, &mut Silent)?;
 //! let request = GenerationRequest { prime: "to ", length: 12, options: SamplingOptions::default(), seed: 0 };
 //! let text = generate(&report.model, &corpus.vocabulary, &request, &Default::default(), |_| {
 //!     ControlFlow::Continue(())

@@ -16,10 +16,11 @@ use unroll::model::{
     OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, RecurrentCell, SequenceInput,
     SequenceSummarizerConfig, step_cross_entropy,
 };
-use unroll::training::checkpoint::{Checkpoint, Which, model_bytes};
+use unroll::training::LanguageCheckpoint;
+use unroll::training::checkpoint::{Which, model_bytes};
 use unroll::training::{
-    Corpus, FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, Silent, SymbolMode,
-    TrainingConfig, TrainingRun, hidden_recurrent_window, output_recurrent_window, train,
+    Corpus, FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, LanguageConfig, LanguageRun,
+    Silent, SymbolMode, hidden_recurrent_window, output_recurrent_window, train_language,
 };
 use unroll_test_support::{Scratch, turn};
 
@@ -347,8 +348,8 @@ fn feeding_strategies_agree() {
 
 /// Teacher-forced logits of the last checkpoint in `run`, on a backend.
 fn checkpoint_logits<B: RecurrenceBackend>(run: &Path, device: &B::Device) -> Vec<f32> {
-    let checkpoint = Checkpoint::open(run, Which::Last).unwrap();
-    let vocab = checkpoint.vocabulary.len();
+    let checkpoint = LanguageCheckpoint::open(run, Which::Last).unwrap();
+    let vocab = checkpoint.encoding.len();
     let model = checkpoint.model::<B>(device).unwrap();
     let (logits, _) = model
         .window(
@@ -376,25 +377,25 @@ fn training_steps_and_checkpoints_cross_backends() {
     // Settings as a settings file gives them; the rest are the defaults.
     let settings =
         r#"{"window": 12, "batch": 4, "iterations": 2, "eval_every": 2, "model": {"hidden": 16}}"#;
-    let config: TrainingConfig = serde_json::from_str(settings).unwrap();
+    let config: LanguageConfig = serde_json::from_str(settings).unwrap();
     let start = scratch.0.join("start");
     let run = |iterations: u64, out: &PathBuf, from: &PathBuf, on_gpu: bool| {
-        let config = TrainingConfig {
+        let config = LanguageConfig {
             iterations,
             ..config.clone()
         };
-        let resume = Some(Checkpoint::open(from, Which::Last).unwrap());
+        let resume = Some(LanguageCheckpoint::open(from, Which::Last).unwrap());
         // The losses of the resumed iterations.
         let metrics = if on_gpu {
-            train::<Gpu>(
-                TrainingRun::new(config, &corpus, out, gpu(), "wgpu").resuming(resume),
+            train_language::<Gpu>(
+                LanguageRun::new(config, &corpus, out, gpu(), "wgpu").resuming(resume),
                 &mut Silent,
             )
             .unwrap()
             .metrics
         } else {
-            train::<Cpu>(
-                TrainingRun::new(config, &corpus, out, Default::default(), "ndarray")
+            train_language::<Cpu>(
+                LanguageRun::new(config, &corpus, out, Default::default(), "ndarray")
                     .resuming(resume),
                 &mut Silent,
             )
@@ -407,8 +408,8 @@ fn training_steps_and_checkpoints_cross_backends() {
             .map(|m| m.loss as f32)
             .collect::<Vec<_>>()
     };
-    train::<Cpu>(
-        TrainingRun::new(
+    train_language::<Cpu>(
+        LanguageRun::new(
             config.clone(),
             &corpus,
             start.clone(),

@@ -46,10 +46,24 @@ pub fn fail(error: impl Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// `command` and each of its subcommands taking negative numbers as values, so that
+/// `--lr-min -1` reaches the setting's check and is refused in its words, not as a flag.
+fn with_negative_numbers(command: clap::Command) -> clap::Command {
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_string())
+        .collect();
+    names
+        .iter()
+        .fold(command.allow_negative_numbers(true), |command, name| {
+            command.mut_subcommand(name, with_negative_numbers)
+        })
+}
+
 /// Parses the command line; help and version print as usual, and a usage error becomes one
 /// `error:` line and exit status 2 (instead of clap's three lines).
 pub fn parse<T: FromArgMatches>(definition: clap::Command) -> T {
-    match definition
+    match with_negative_numbers(definition)
         .try_get_matches()
         .and_then(|matches| T::from_arg_matches(&matches))
     {

@@ -2,6 +2,7 @@
 //! schedule.
 
 use clap::ValueEnum;
+use unroll::training::settings::FixedSetting;
 use unroll::training::{
     ExportFormat, LearningRateSchedule, LearningRateScheduleKind, OptimizerKind,
 };
@@ -40,7 +41,6 @@ pub fn learning_rate_schedule(
 
 /// The training flags every command line shares, with the same names and meanings.
 #[derive(clap::Args, Debug, Default)]
-#[command(allow_negative_numbers = true)]
 pub struct TrainingFlags {
     /// Hidden units per layer.
     #[arg(long)]
@@ -96,6 +96,9 @@ pub struct TrainingFlags {
     /// Iterations between validations and checkpoints.
     #[arg(long)]
     pub eval_every: Option<u64>,
+    /// Run directory for checkpoints and metrics; must not hold a run unless --force.
+    #[arg(long, value_hint = clap::ValueHint::DirPath)]
+    pub out: Option<std::path::PathBuf>,
     /// Continue the run whose checkpoint directory this is.
     #[arg(long, value_hint = clap::ValueHint::DirPath)]
     pub resume: Option<std::path::PathBuf>,
@@ -164,7 +167,7 @@ macro_rules! common_settings {
     };
 }
 
-common_settings!(unroll::training::TrainingConfig, |this| Some(
+common_settings!(unroll::training::LanguageConfig, |this| Some(
     &mut this.symbols
 ));
 common_settings!(unroll::training::sequence::SequenceConfig, |this| Some(
@@ -268,49 +271,6 @@ impl TrainingFlags {
             ("config", "none, the flags and defaults alone".into()),
         ]
     }
-
-    /// What a resumed run fixes among these flags, as rows of [`first_change`]: the model's
-    /// shape, the symbols and the optimiser.
-    pub fn fixed(
-        &self,
-        run: (
-            &unroll::training::ModelSettings,
-            unroll::training::SymbolMode,
-            OptimizerKind,
-        ),
-        now: (
-            &unroll::training::ModelSettings,
-            unroll::training::SymbolMode,
-            OptimizerKind,
-        ),
-    ) -> Vec<Fixed> {
-        let row = |flag: &'static str, given: bool, old: String, new: String| Fixed {
-            flag,
-            given,
-            old,
-            new,
-        };
-        let lower = |value: &dyn std::fmt::Debug| format!("{value:?}").to_lowercase();
-        // A setting of the network's shape, as each side holds it.
-        let shape = |flag, given, of: fn(&unroll::training::ModelSettings) -> String| {
-            row(flag, given, of(run.0), of(now.0))
-        };
-        vec![
-            shape("--hidden", self.hidden.is_some(), |m| m.hidden.to_string()),
-            shape("--cell", self.cell.is_some(), |m| m.cell.name().into()),
-            shape("--layers", self.layers.is_some(), |m| m.layers.to_string()),
-            shape("--dropout", self.dropout.is_some(), |m| {
-                m.dropout.to_string()
-            }),
-            row("--bytes", self.bytes, lower(&run.1), lower(&now.1)),
-            row(
-                "--optimizer",
-                self.optimizer.is_some(),
-                flag_value(&run.2),
-                flag_value(&now.2),
-            ),
-        ]
-    }
 }
 
 /// Refuses the first flag given where it means nothing: each row is the flag as typed, whether
@@ -336,13 +296,35 @@ pub fn flag_value(value: &impl ValueEnum) -> String {
 /// the settings file), its value in the run and in this command.
 pub struct Fixed {
     /// The flag, as typed (`--hidden`).
-    pub flag: &'static str,
+    pub flag: String,
     /// Whether the command line gave it (else the settings file did).
     pub given: bool,
     /// Its value in the run resumed.
     pub old: String,
     /// Its value in this command.
     pub new: String,
+}
+
+impl Fixed {
+    /// A setting the library keeps fixed when resuming, as the flag that sets it; `from_file`
+    /// when the settings file (`--config`) asked for the new value, not the command line.
+    pub fn from_setting(fixed: FixedSetting, from_file: bool) -> Fixed {
+        Fixed {
+            flag: flag_of(fixed.setting),
+            given: !from_file,
+            old: fixed.saved,
+            new: fixed.asked,
+        }
+    }
+}
+
+/// The flag that sets a setting (`min_symbol_count` → `--min-symbol-count`, `symbols` →
+/// `--bytes`).
+fn flag_of(setting: &'static str) -> String {
+    match setting {
+        "symbols" => "--bytes".into(),
+        other => format!("--{}", other.replace('_', "-")),
+    }
 }
 
 /// The first fixed setting this command would change, as an error naming both values.
@@ -355,7 +337,7 @@ pub fn first_change(fixed: impl IntoIterator<Item = Fixed>) -> Result<(), String
             new,
         }) => {
             let source = if given {
-                flag.to_string()
+                flag
             } else {
                 format!("{flag} (from --config)")
             };
@@ -388,7 +370,6 @@ pub fn set<T: Copy>(target: &mut T, value: Option<T>) {
 
 /// Which checkpoint of a run a command reads.
 #[derive(clap::Args, Debug)]
-#[command(allow_negative_numbers = true)]
 pub struct CheckpointArgs {
     /// Run or checkpoint directory.
     #[arg(long, value_hint = clap::ValueHint::DirPath)]
@@ -434,7 +415,8 @@ where
 }
 
 /// `export` of a task's checkpoint (a classifier's, a forecaster's): `--out` checked first, then
-/// the model written with the metadata `entries` gives from the checkpoint.
+/// the model written with its settings (`config`), its encoding (named as its file is:
+/// `encoding`, `standardization`) and the metadata `entries` gives from the checkpoint.
 pub fn export_task<K: unroll::training::task_checkpoint::CheckpointKind>(
     args: &ExportArgs,
     entries: impl FnOnce(
@@ -451,14 +433,18 @@ pub fn export_task<K: unroll::training::task_checkpoint::CheckpointKind>(
         args.from.which(),
     )?;
     let model = checkpoint.model::<unroll::backend::Inference>(&crate::device::open()?)?;
-    write_export(args, &model, entries(&checkpoint)?, safetensors)?;
+    // Every task's export carries its settings and its encoding, under the encoding file's name.
+    let mut metadata = entries(&checkpoint)?;
+    metadata.push(("config", serde_json::to_string(&checkpoint.config)?));
+    let encoding = K::ENCODING_FILE.trim_end_matches(".json");
+    metadata.push((encoding, serde_json::to_string(&checkpoint.encoding)?));
+    write_export(args, &model, metadata, safetensors)?;
     crate::console::print(format!("wrote {}", args.out.display()));
     Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// What `export` takes.
 #[derive(clap::Args, Debug)]
-#[command(allow_negative_numbers = true)]
 pub struct ExportArgs {
     /// The checkpoint exported.
     #[command(flatten)]

@@ -39,7 +39,17 @@ pub fn show_train_defaults(
     builtin: Defaults,
     on: &str,
 ) -> Command {
-    show_defaults(command, "train", with_builtin(data, builtin, on))
+    train_command(command, with_builtin(data, builtin, on))
+}
+
+/// `command` with the defaults of its `train` flags shown, `--out`'s named after the program.
+pub fn train_command(command: Command, mut defaults: Defaults) -> Command {
+    let name = command.get_name().to_string();
+    defaults.push((
+        "out",
+        format!("runs/{name}, or runs/{name}-2, -3, … when that holds one"),
+    ));
+    show_defaults(command, "train", defaults)
 }
 
 /// The defaults of a program whose built-in task starts from other settings than a user's data:

@@ -11,7 +11,7 @@ use unroll::training::trainer::{LoopSettings, RunPlace, Task, TaskReport, train_
 use unroll::training::{ConsoleReporter, DataSource, Which};
 
 use super::console::note;
-use super::flags::TrainingFlags;
+use super::flags::{Fixed, TrainingFlags, first_change};
 use super::interrupt::Interrupt;
 
 use super::Error;
@@ -57,15 +57,38 @@ impl<K: CheckpointKind> TaskStart<K> {
     }
 }
 
-/// The run directory: `out` (`--out`), else the directory of the run `resume` continues, else
-/// a fresh one named `name` (an existing run is an error unless `--force`).
+/// Refuses settings that a run resumed from `resume` cannot take, naming the flag (or
+/// `--config`, when the settings file asked for the value) and both values: `read` is the
+/// settings before the flags applied, `config` after, `others` the program's own fixed
+/// settings (classify's `--val`).
+pub fn check_unchanged<K: CheckpointKind>(
+    resume: Option<&TaskCheckpoint<K>>,
+    read: &K::Config,
+    config: &K::Config,
+    others: impl IntoIterator<Item = Fixed>,
+) -> Result<(), String> {
+    let Some(checkpoint) = resume else {
+        return Ok(());
+    };
+    let by_file = K::fixed(&checkpoint.config, read);
+    let fixed = K::fixed(&checkpoint.config, config).into_iter().map(|f| {
+        let from_file = by_file
+            .iter()
+            .any(|b| b.setting == f.setting && b.asked == f.asked && b.saved != b.asked);
+        Fixed::from_setting(f, from_file)
+    });
+    first_change(fixed.chain(others))
+}
+
+/// The run directory: `--out`, else the directory of the run `resume` continues, else a fresh
+/// one named `name` (an existing run is an error unless `--force`).
 pub fn run_directory<K: CheckpointKind>(
-    out: Option<&Path>,
     resume: Option<&TaskCheckpoint<K>>,
     name: &str,
     flags: &TrainingFlags,
 ) -> Result<PathBuf, Error> {
     let resumed = resume.map(|c| (c.path.as_path(), c.progress.iteration));
+    let out = flags.out.as_deref();
     Ok(super::run::run_directory(out, resumed, name, flags.force)?)
 }
 

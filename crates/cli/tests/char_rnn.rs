@@ -4,8 +4,8 @@
 mod common;
 
 use common::{
-    Scratch, TINY, argv, assert_fails, assert_fails_with, assert_files, corpus_text, path, run,
-    run_ok, succeeded, text,
+    Scratch, TINY, argv, assert_fails, assert_fails_with, assert_files, corpus_text, fails_leaving,
+    path, run, run_ok, succeeded, text,
 };
 use std::path::Path;
 use std::process::Output;
@@ -120,6 +120,31 @@ fn settings_come_from_a_config_file() {
         serde_json::from_slice(&std::fs::read(run_dir.join("last/config.json")).unwrap()).unwrap();
     assert_eq!(saved["window"], 12);
     assert_eq!(saved["model"]["hidden"], 8);
+
+    // Resuming under a settings file that changes the network's shape: the file is named as
+    // what asked for it, with both values; the same value given as a flag is the flag's doing.
+    let wider = scratch.file(
+        "wider.toml",
+        b"[model]\nhidden = 16\npattern = \"output\"\n",
+    );
+    let refused = |extra: &str, said: &str| {
+        assert_fails(
+            &argv!(
+                "train --resume {} --config {} --steps 12 {extra}",
+                path(&run_dir),
+                path(&wider)
+            ),
+            said,
+        )
+    };
+    refused(
+        "",
+        "--hidden (from --config) cannot change when resuming: the run has 8, this command asks for 16",
+    );
+    refused(
+        "--hidden 32",
+        "--hidden cannot change when resuming: the run has 8, this command asks for 32",
+    );
 }
 
 #[test]
@@ -147,15 +172,17 @@ fn user_errors_are_one_clear_line() {
         "truth_probability",
     );
     // --out names a file: said so, and the file is left as it was.
-    assert_fails(
-        &argv!(
-            "train --data {} --out {} --steps 1",
-            path(&data),
-            path(&data)
-        ),
+    let out_is_data = argv!(
+        "train --data {} --out {} --steps 1",
+        path(&data),
+        path(&data)
+    );
+    fails_leaving(
+        "char-rnn",
+        &data,
+        &out_is_data,
         "is a file, not a run directory",
     );
-    assert_eq!(std::fs::read_to_string(&data).unwrap(), corpus_text());
     let nowhere = scratch.0.join("no-such-run");
     assert_fails(
         &argv!("sample --checkpoint {}", path(&nowhere)),
@@ -171,14 +198,13 @@ fn user_errors_are_one_clear_line() {
 
     let run_dir = scratch.0.join("run");
     assert!(train_tiny(&data, &run_dir, "2").status.success());
-    assert_fails(
-        &argv!("sample --checkpoint {} --temperature 0", path(&run_dir)),
-        "temperature",
-    );
-    assert_fails(
-        &argv!("sample --checkpoint {} --temperature -2", path(&run_dir)),
-        "temperature",
-    );
+    for temperature in ["0", "-2"] {
+        let sample = argv!(
+            "sample --checkpoint {} --temperature {temperature}",
+            path(&run_dir)
+        );
+        assert_fails(&sample, "temperature");
+    }
     std::fs::write(run_dir.join("last/model.bpk"), b"not weights").unwrap();
     assert_fails(&argv!("sample --checkpoint {}", path(&run_dir)), "damaged");
     assert_fails(

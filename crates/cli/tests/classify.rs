@@ -21,6 +21,14 @@ fn fails(args: &[impl Arg], expected: &str) -> String {
     program_fails_with("classify", args, expected, 1)
 }
 
+/// `train --resume OUT --iterations N EXTRA`: the run in `out` continued.
+fn resume(out: &Path, iterations: &str, extra: &str) -> std::process::Output {
+    classify(&argv!(
+        "train --resume {} --iterations {iterations} {extra}",
+        path(out)
+    ))
+}
+
 /// Lines of `x` and `y`; the label says which letter comes first.
 fn tsv() -> String {
     let mut text = String::new();
@@ -135,13 +143,15 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
     for key in ["accuracy", "macro_f1", "classes", "confusion"] {
         assert!(scores.get(key).is_some(), "{key}: {scores}");
     }
+    let plotted_into = |picture: &Path| {
+        let (out, data) = (path(&out), path(&data));
+        argv!(
+            "eval --checkpoint {out} --data {data} --plot {}",
+            path(picture)
+        )
+    };
     let picture = scratch.0.join("confusion.png");
-    let output = classify(&argv!(
-        "eval --checkpoint {} --data {} --plot {}",
-        path(&out),
-        path(&data),
-        path(&picture)
-    ));
+    let output = classify(&plotted_into(&picture));
     let shown = text(&output.stdout);
     assert!(
         shown.contains("precision") && shown.contains("confusion"),
@@ -149,21 +159,17 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
     );
     assert!(picture.is_file());
     // The picture is the user's now: drawn again only with --force, and only as PNG.
-    let again = argv!(
-        "eval --checkpoint {} --data {} --plot {}",
-        path(&out),
-        path(&data),
-        path(&picture)
-    );
+    let plotted_into = |picture: &Path| {
+        let (out, data) = (path(&out), path(&data));
+        argv!(
+            "eval --checkpoint {out} --data {data} --plot {}",
+            path(picture)
+        )
+    };
+    let again = plotted_into(&picture);
     fails(&again, "the file exists; pass --force");
     succeeded(classify(&[again, vec!["--force".into()]].concat()));
-    let text_plot = scratch.0.join("confusion.txt");
-    let as_text = argv!(
-        "eval --checkpoint {} --data {} --plot {}",
-        path(&out),
-        path(&data),
-        path(&text_plot)
-    );
+    let as_text = plotted_into(&scratch.0.join("confusion.txt"));
     fails(&as_text, "name a file ending in .png");
 
     predict_from_open_stdin(&out);
@@ -196,10 +202,7 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
     );
 
     // Resuming continues the run up to the new count.
-    let output = succeeded(classify(&argv!(
-        "train --resume {} --iterations 140 --json",
-        path(&out)
-    )));
+    let output = succeeded(resume(&out, "140", "--json"));
     let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(resumed["first_iteration"], 120);
     assert_eq!(resumed["iterations"], 140);
@@ -231,10 +234,7 @@ fn a_resumed_run_keeps_its_data_and_validation_file_to_the_last_digit() {
         &format!("--val {}", path(&val)),
     ));
     // Neither the data nor the validation file named again: the run recorded both.
-    let output = succeeded(classify(&argv!(
-        "train --resume {} --iterations 40 --json",
-        path(&halves)
-    )));
+    let output = succeeded(resume(&halves, "40", "--json"));
     let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(resumed["validation"], whole["validation"]);
     assert_eq!(resumed["final_training_loss"], whole["final_training_loss"]);
@@ -511,10 +511,7 @@ fn a_resumed_run_refuses_other_validation_samples() {
     );
     assert!(message.contains("held-out 10 %"), "{message}");
     // Without --val it continues on the samples it had.
-    succeeded(classify(&argv!(
-        "train --resume {} --iterations 8",
-        path(&out)
-    )));
+    succeeded(resume(&out, "8", ""));
 }
 
 /// A resumed run that reads its recorded data file, changed since, says so (as char-rnn does).
@@ -525,19 +522,13 @@ fn a_resumed_run_says_its_data_file_changed() {
     let out = scratch.0.join("run");
     succeeded(train(&data, &out, "4", ""));
     std::fs::write(&data, tsv() + "starts-x\txyxy\n").unwrap();
-    let resumed = succeeded(classify(&argv!(
-        "train --resume {} --iterations 8",
-        path(&out)
-    )));
+    let resumed = succeeded(resume(&out, "8", ""));
     let stderr = text(&resumed.stderr);
     assert!(
         stderr.contains("changed since the run's checkpoint"),
         "{stderr}"
     );
-    let again = succeeded(classify(&argv!(
-        "train --resume {} --iterations 12",
-        path(&out)
-    )));
+    let again = succeeded(resume(&out, "12", ""));
     let stderr = text(&again.stderr);
     assert!(!stderr.contains("changed since"), "{stderr}");
 }

@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    Arg, Scratch, argv, assert_files, last_json, path, program_fails_with, run_program,
-    run_program_with_stdin, succeeded, text,
+    Arg, Scratch, argv, assert_files, fails_leaving, last_json, path, program_fails_with,
+    run_program, run_program_with_stdin, succeeded, text,
 };
 
 fn forecast(args: &[impl Arg]) -> std::process::Output {
@@ -188,11 +188,13 @@ fn mistakes_with_the_data_are_one_error_line() {
         "bad.csv:3: value 2 (\"x\") is not a finite number",
     );
     // --out names a file (here the data): said so, the file left as it was.
-    fails(
-        &argv!("train --out {}", path(&bad)),
+    let out_is_data = argv!("train --out {}", path(&bad));
+    fails_leaving(
+        "forecast",
+        &bad,
+        &out_is_data,
         "is a file, not a run directory",
     );
-    assert_eq!(std::fs::read(&bad).unwrap(), b"a,b\n1,2\n3,x\n");
     let ragged = scratch.file("ragged.csv", b"1,2\n3\n");
     fails(&argv!("train --data {}", path(&ragged)), "ragged.csv:2");
     let short = scratch.file("short.csv", b"1,2\n3,4\n5,7\n");
@@ -351,11 +353,8 @@ fn columns_are_matched_by_name() {
 fn a_study_leaves_what_a_user_owns_alone() {
     let scratch = Scratch::new("forecast-study-out");
     let file = scratch.file("notes.csv", b"1,2\n");
-    fails(
-        &argv!("study --out {}", path(&file)),
-        "is a file, not a directory",
-    );
-    assert_eq!(std::fs::read(&file).unwrap(), b"1,2\n");
+    let study = argv!("study --out {}", path(&file));
+    fails_leaving("forecast", &file, &study, "is a file, not a directory");
     let kept = scratch.0.join("kept");
     std::fs::create_dir_all(&kept).unwrap();
     std::fs::write(kept.join("mine.txt"), b"mine").unwrap();

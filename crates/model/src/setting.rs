@@ -41,6 +41,14 @@ pub fn at_least_one(setting: &'static str, value: u64) -> Result<()> {
     Ok(())
 }
 
+/// Checks that each count is at least 1, naming the first that is not:
+/// `each_at_least_one(&[("window", window), ("batch", batch)])`.
+pub fn each_at_least_one(counts: &[(&'static str, usize)]) -> Result<()> {
+    counts
+        .iter()
+        .try_for_each(|&(setting, value)| at_least_one(setting, value as u64))
+}
+
 /// Checks that a real value is finite and lies between `lower` and `upper`
 /// (`Bound::Unbounded` for no limit): `within("dropout", p, Included(0.0), Excluded(1.0))`.
 /// NaN and infinities are always rejected.
@@ -117,5 +125,14 @@ mod tests {
         assert!(within("k", 1.0, Included(1.0), Unbounded).is_ok());
         assert_eq!(reason(at_least_one("batch", 0)), "must be at least 1");
         assert!(at_least_one("batch", 1).is_ok());
+        let counts = [("window", 3), ("batch", 0), ("starts", 0)];
+        assert!(matches!(
+            each_at_least_one(&counts),
+            Err(ModelError::InvalidConfig {
+                setting: "batch",
+                ..
+            })
+        ));
+        assert!(each_at_least_one(&counts[..1]).is_ok());
     }
 }

@@ -20,17 +20,14 @@ use burn::tensor::{Tensor, TensorData};
 use burn_store::{BurnpackStore, ModuleSnapshot};
 use serde::{Deserialize, Serialize};
 
-use crate::corpus::{DataSource, Vocabulary};
+use crate::corpus::DataSource;
 use crate::durable::{sha256_hex, sync_directory, write_new_file};
 use crate::error::{Result, checkpoint_error, io_error};
-use crate::language::config::TrainingConfig;
 use crate::metrics::{IterationMetrics, METRICS, from_jsonl, to_jsonl};
-use crate::network::Network;
 
 pub(crate) const MODEL: &str = "model.bpk";
 pub(crate) const OPTIMIZER: &str = "optimizer.bin";
 pub(crate) const CONFIG: &str = "config.json";
-pub(crate) const VOCABULARY: &str = "vocabulary.json";
 pub(crate) const PROGRESS: &str = "progress.json";
 const CHECKSUMS: &str = "checksums.json";
 
@@ -132,23 +129,6 @@ impl SavedTensor {
     }
 }
 
-/// The files of a checkpoint, read but not yet turned into a model.
-#[derive(Debug, Clone)]
-pub struct Checkpoint {
-    /// The checkpoint's directory.
-    pub path: PathBuf,
-    /// The run's settings.
-    pub config: TrainingConfig,
-    /// The symbols.
-    pub vocabulary: Vocabulary,
-    /// Where training stood.
-    pub progress: Progress,
-    /// Every logged iteration so far.
-    pub metrics: Vec<IterationMetrics>,
-    model: Vec<u8>,
-    optimizer: Option<Vec<u8>>,
-}
-
 fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -231,7 +211,10 @@ pub fn locate(dir: &Path, which: Which) -> Result<PathBuf> {
 
 /// The file only one kind of checkpoint holds, and whose checkpoint that is.
 const OWNERS: [(&str, &str); 3] = [
-    (VOCABULARY, "a language model's checkpoint (char-rnn's)"),
+    (
+        "vocabulary.json",
+        "a language model's checkpoint (char-rnn's)",
+    ),
     (
         "encoding.json",
         "a sequence model's checkpoint (classify's)",
@@ -258,44 +241,6 @@ pub(crate) fn not_this_kind(
         Some((_, owner)) => format!("this is {owner}, not {what}"),
         None => format!("this is not {what} (it has no {own_file})"),
     })
-}
-
-impl Checkpoint {
-    /// Reads checkpoint `which` of the run in `dir` (or the checkpoint directory `dir` itself).
-    /// Every file is checked against the SHA-256 recorded when it was written.
-    pub fn open(dir: &Path, which: Which) -> Result<Self> {
-        let files = CheckpointFiles::open(dir, which)?;
-        let has_file = |name: &str| files.files.contains_key(name);
-        if let Some(reason) = not_this_kind(&has_file, VOCABULARY, "a language model's checkpoint")
-        {
-            return Err(checkpoint_error(&files.path, reason));
-        }
-        let vocabulary: Vocabulary = files.json(VOCABULARY)?;
-        vocabulary
-            .check()
-            .map_err(|reason| checkpoint_error(&files.path.join(VOCABULARY), reason))?;
-        Ok(Checkpoint {
-            config: files.json(CONFIG)?,
-            vocabulary,
-            progress: files.json(PROGRESS)?,
-            metrics: files.metrics()?,
-            model: files.get(MODEL)?.to_vec(),
-            optimizer: files.files.get(OPTIMIZER).cloned(),
-            path: files.path,
-        })
-    }
-
-    /// Builds the model from the checkpoint's settings and loads its weights; an error if the
-    /// weights do not fit the settings.
-    pub fn model<B: Backend>(&self, device: &B::Device) -> Result<Network<B>> {
-        let model = self.config.model.init::<B>(self.vocabulary.len(), device)?;
-        load_weights(model, &self.model, &self.path, &self.progress.parameter_ids)
-    }
-
-    /// The optimiser's saved state, if any.
-    pub fn optimizer_bytes(&self) -> Option<&[u8]> {
-        self.optimizer.as_deref()
-    }
 }
 
 /// A checkpoint's files, each verified against its SHA-256: what every task's checkpoint reads.
@@ -508,22 +453,6 @@ impl<B: Backend> ModuleMapper<B> for AssignIds<'_> {
     }
 }
 
-/// Everything a checkpoint holds, to be written.
-pub struct CheckpointContents<'a, B: Backend> {
-    /// The model.
-    pub model: &'a Network<B>,
-    /// The optimiser's state, serialised.
-    pub optimizer: Option<Vec<u8>>,
-    /// The run's settings.
-    pub config: &'a TrainingConfig,
-    /// The symbols.
-    pub vocabulary: &'a Vocabulary,
-    /// Where training stands.
-    pub progress: &'a Progress,
-    /// Every logged iteration so far.
-    pub metrics: &'a [IterationMetrics],
-}
-
 /// Serialises a model's weights in the Burnpack format.
 pub fn model_bytes<B: Backend, M: Module<B>>(model: &M) -> Result<Vec<u8>> {
     let mut store = BurnpackStore::from_bytes(None);
@@ -534,26 +463,6 @@ pub fn model_bytes<B: Backend, M: Module<B>>(model: &M) -> Result<Vec<u8>> {
         .get_bytes()
         .map_err(|e| checkpoint_error(Path::new(MODEL), e))?;
     Ok(bytes.to_vec())
-}
-
-/// Writes checkpoint `which` of a language model into the run directory `run` (see
-/// [`save_files`]).
-pub fn save<B: Backend>(
-    run: &Path,
-    which: Which,
-    contents: &CheckpointContents<'_, B>,
-) -> Result<PathBuf> {
-    let mut files: Vec<(&str, Vec<u8>)> = vec![
-        (MODEL, model_bytes(contents.model)?),
-        (CONFIG, pretty(contents.config)),
-        (VOCABULARY, pretty(contents.vocabulary)),
-        (PROGRESS, pretty(contents.progress)),
-        (METRICS, to_jsonl(contents.metrics).into_bytes()),
-    ];
-    if let Some(optimizer) = &contents.optimizer {
-        files.push((OPTIMIZER, optimizer.clone()));
-    }
-    save_files(run, which, files)
 }
 
 /// Writes a task's checkpoint `which` into the run directory `out`: the snapshot's model,

@@ -36,7 +36,7 @@ use crate::corpus::Vocabulary;
 use crate::durable::write_atomically;
 use crate::error::Result;
 use crate::forecast::Forecaster;
-use crate::language::config::TrainingConfig;
+use crate::language::config::LanguageConfig;
 use crate::network::Network;
 
 /// An export format.
@@ -128,7 +128,7 @@ fn serialize(tensors: &[Named], metadata: HashMap<String, String>) -> Vec<u8> {
 pub fn safetensors_bytes<B: Backend>(
     model: &Network<B>,
     vocabulary: &Vocabulary,
-    config: &TrainingConfig,
+    config: &LanguageConfig,
 ) -> Result<Vec<u8>> {
     let tensors = match model {
         Network::Hidden(model) => rnn_tensors(&model.hidden, &model.output),
@@ -204,7 +204,7 @@ pub fn sequence_summarizer_safetensors_bytes<B: Backend>(
 pub fn export<B: Backend>(
     model: &Network<B>,
     vocabulary: &Vocabulary,
-    config: &TrainingConfig,
+    config: &LanguageConfig,
     format: ExportFormat,
     path: &Path,
 ) -> Result<()> {

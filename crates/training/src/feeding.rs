@@ -21,45 +21,37 @@ use unroll_model::{
     OutputRecurrent, RecurrenceBackend, RecurrencePath, RecurrentOutput, SequenceInput, StepInput,
 };
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{Result, invalid};
 use crate::schedule::{CurriculumSchedule, SamplingSchedule, probability};
+use crate::seeds::mix64;
 
-/// What the network is fed as its previous symbol or value during training, every task alike
-/// (a real value is fed back as it is, so `own` matters only for symbols).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[cfg_attr(feature = "clap", derive(strum::EnumDiscriminants))]
-#[cfg_attr(
-    feature = "clap",
-    strum_discriminants(name(StrategyKind), derive(clap::ValueEnum))
-)]
-#[cfg_attr(
-    feature = "clap",
-    strum_discriminants(doc = "The kind of strategy, without its schedule.")
-)]
-pub enum Strategy {
-    /// Always the truth: under pattern 2 every step decouples and trains in parallel over time.
-    #[serde(alias = "teacher-forcing")]
-    TeacherForcing,
-    /// A per-position coin with probability ε(i) of the truth.
-    #[serde(alias = "scheduled-sampling")]
-    ScheduledSampling {
-        /// ε(i).
-        schedule: SamplingSchedule,
-        /// How the model's prediction becomes a symbol (written only when not `sample`).
-        #[serde(default = "sampled", skip_serializing_if = "is_sampled")]
-        own: FeedbackChoice,
-    },
-    /// The last n(i) steps of every window fed the model's own predictions.
-    Curriculum {
-        /// n(i).
-        schedule: CurriculumSchedule,
-        /// How the model's prediction becomes a symbol (written only when not `sample`).
-        #[serde(default = "sampled", skip_serializing_if = "is_sampled")]
-        own: FeedbackChoice,
-    },
+crate::settings::enum_with_kinds! {
+    StrategyKind,
+    "The kind of strategy, without its schedule.",
+    /// What the network is fed as its previous symbol or value during training, every task alike
+    /// (a real value is fed back as it is, so `own` matters only for symbols).
+    pub enum Strategy {
+        /// Always the truth: under pattern 2 every step decouples and trains in parallel over time.
+        #[serde(alias = "teacher-forcing")]
+        TeacherForcing,
+        /// A per-position coin with probability ε(i) of the truth.
+        #[serde(alias = "scheduled-sampling")]
+        ScheduledSampling {
+            /// ε(i).
+            schedule: SamplingSchedule,
+            /// How the model's prediction becomes a symbol (written only when not `sample`).
+            #[serde(default = "sampled", skip_serializing_if = "is_sampled")]
+            own: FeedbackChoice,
+        },
+        /// The last n(i) steps of every window fed the model's own predictions.
+        Curriculum {
+            /// n(i).
+            schedule: CurriculumSchedule,
+            /// How the model's prediction becomes a symbol (written only when not `sample`).
+            #[serde(default = "sampled", skip_serializing_if = "is_sampled")]
+            own: FeedbackChoice,
+        },
+    }
 }
 
 /// The fed-back symbol a settings file that names none gets: a sample, as generation feeds.
@@ -73,6 +65,18 @@ fn is_sampled(own: &FeedbackChoice) -> bool {
 }
 
 impl Strategy {
+    /// The curriculum up to `maximum` free-running steps over the first 100 iterations, fed
+    /// `own` (what the settings' tests refuse).
+    #[cfg(test)]
+    pub(crate) fn curriculum_to(maximum: usize, own: FeedbackChoice) -> Strategy {
+        let schedule = CurriculumSchedule {
+            maximum,
+            start: 0,
+            ramp: 100,
+        };
+        Strategy::Curriculum { schedule, own }
+    }
+
     /// Checks the schedule against the window of `window` steps, and that an own prediction is
     /// fed as a symbol.
     pub fn validate(&self, window: usize) -> Result<()> {
@@ -225,14 +229,6 @@ pub struct FeedingStreams {
     pub seed: u64,
     /// The iteration (or any other index that tells windows apart).
     pub iteration: u64,
-}
-
-/// SplitMix64's finaliser: spreads a counter over all 64 bits.
-fn mix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 impl FeedingStreams {

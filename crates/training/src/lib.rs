@@ -29,16 +29,16 @@
 //! use std::ops::ControlFlow;
 //! use burn::backend::{Autodiff, Flex};
 //! use unroll_training::{Corpus, GenerationRequest, SamplingOptions, Silent, SymbolMode};
-//! use unroll_training::{TrainingConfig, TrainingRun, generate, train};
+//! use unroll_training::{LanguageConfig, LanguageRun, generate, train_language};
 //!
 //! let text = "the cat sat on the mat. ".repeat(40);
 //! let corpus = Corpus::from_bytes(text.as_bytes(), SymbolMode::Text)?;
-//! let mut config = TrainingConfig { window: 16, batch: 8, iterations: 20, ..Default::default() };
+//! let mut config = LanguageConfig { window: 16, batch: 8, iterations: 20, ..Default::default() };
 //! config.model.hidden = 32;
 //! let out = std::env::temp_dir().join(format!("unroll-start-{}", std::process::id()));
 //! # let _ = std::fs::remove_dir_all(&out);
-//! let run = TrainingRun::<Autodiff<Flex>>::new(config, &corpus, &out, Default::default(), "flex");
-//! let report = train(run, &mut Silent)?; // checkpoints, metrics.jsonl and loss.png in `out`
+//! let run = LanguageRun::<Autodiff<Flex>>::new(config, &corpus, &out, Default::default(), "flex");
+//! let report = train_language(run, &mut Silent)?; // checkpoints, metrics.jsonl and loss.png in `out`
 //! println!("validation: {:.3} nats/char", report.validation.nats_per_symbol);
 //!
 //! let request = GenerationRequest { prime: "the ", length: 20, options: SamplingOptions::default(), seed: 1 };
@@ -67,13 +67,14 @@ pub mod plot;
 pub mod progress;
 pub mod run_directory;
 pub mod schedule;
+pub mod seeds;
 pub mod sequence;
 pub mod settings;
 pub mod task_checkpoint;
 pub mod trainer;
 pub mod validation;
 
-pub use checkpoint::{Checkpoint, Which};
+pub use checkpoint::Which;
 pub use clipping::{clip_global_norm, global_norm};
 pub use corpus::{Corpus, DataSource, SymbolMode, Vocabulary};
 pub use error::{Result, TrainingError};
@@ -82,10 +83,11 @@ pub use feeding::{
     Feeding, FeedingStreams, Strategy, hidden_recurrent_stepwise, hidden_recurrent_window,
     output_recurrent_stepwise, output_recurrent_window,
 };
-pub use language::config::{Batching, TrainingConfig};
-pub use language::evaluate::{Evaluation, evaluate};
+pub use language::checkpoint::{LanguageCheckpoint, LanguageFiles};
+pub use language::config::{Batching, LanguageConfig};
+pub use language::evaluate::{LanguageScores, score_language};
 pub use language::generation::{GenerationRequest, SamplingOptions, generate};
-pub use language::task::{LanguageModelReport, LanguageModelTask, TrainingRun, train};
+pub use language::task::{LanguageReport, LanguageRun, LanguageTask, train_language};
 pub use network::Network;
 pub use progress::{ConsoleReporter, Observer, Silent};
 pub use schedule::{CurriculumSchedule, SamplingSchedule};

@@ -5,8 +5,6 @@
 use unroll_model::RecurrentCell;
 
 use crate::error::{Result, TrainingError};
-use crate::language::config::TrainingConfig;
-use crate::settings::Pattern;
 
 /// Bytes no run may need, whatever the machine: sizes this large are typing mistakes, and
 /// refusing them also keeps every size computation below `usize::MAX`.
@@ -41,40 +39,6 @@ pub fn human_bytes(bytes: u128) -> String {
         format!("{bytes} bytes")
     } else {
         format!("{value:.1} {}", units[unit])
-    }
-}
-
-impl TrainingConfig {
-    /// The memory a training step of this run takes with a vocabulary of `vocab_size` symbols,
-    /// in f32: an upper estimate (the fused path keeps less), good to a factor of about two.
-    pub fn memory_estimate(&self, vocab_size: usize) -> MemoryEstimate {
-        let (v, h, l) = (vocab_size, self.model.hidden, self.model.layers);
-        let (b, t) = (self.batch, self.window);
-        let output = product(&[h, v]).saturating_add(v as u128);
-        let weights = match self.model.pattern {
-            Pattern::Hidden => hidden_stack_weights(v, h, l, v, self.model.cell),
-            // The fed-back weights, the bias, the output layer and the [vocab, vocab] table of
-            // logits that the teacher-forced pass computes once.
-            Pattern::Output => product(&[v, h])
-                .saturating_add(h as u128)
-                .saturating_add(output)
-                .saturating_add(product(&[v, v, 2])),
-        };
-        // Evaluation scores chunks of 1024 symbols of one stream; training a batch of windows.
-        let positions = product(&[b, t]).max(1024);
-        let states =
-            product(&[l, h, self.model.cell.facts().values_per_state]).saturating_mul(positions);
-        let logits = product(&[v, 3]).saturating_mul(positions);
-        MemoryEstimate {
-            parameters: weights.saturating_mul(4 * 4),
-            activations: states.saturating_add(logits).saturating_mul(4),
-        }
-    }
-
-    /// Refuses a run whose estimated memory exceeds `available` bytes (when known) or is absurd.
-    pub fn check_memory(&self, vocab_size: usize, available: Option<u64>) -> Result<()> {
-        let shape = format!("batch {} × window {}", self.batch, self.window);
-        check(self.memory_estimate(vocab_size), available, &shape)
     }
 }
 
@@ -225,39 +189,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn estimate_counts_weights_and_activations() {
-        let mut config = TrainingConfig {
-            batch: 2,
-            window: 3,
-            ..TrainingConfig::default()
-        };
-        config.model.hidden = 4;
-        let estimate = config.memory_estimate(5);
-        // Lookup 5×4, recurrence 4×4 + 4, output 4×5 + 5: 65 weights, four f32 copies.
-        assert_eq!(estimate.parameters, 65 * 16);
-        // 1024 positions (evaluation's chunk) × (1 layer × 4 × 3 + 5 × 3) floats.
-        assert_eq!(estimate.activations, 1024 * 27 * 4);
-        // An LSTM: W_ih 5×16, W_hh 4×16, two biases of 16, output 4×5 + 5: 201 weights; per
-        // position 4 units × 15 values kept, and the logits.
-        config.model.cell = RecurrentCell::Lstm;
-        let estimate = config.memory_estimate(5);
-        assert_eq!(estimate.parameters, 201 * 16);
-        assert_eq!(estimate.activations, 1024 * (4 * 15 + 15) * 4);
-    }
-
-    #[test]
-    fn absurd_and_oversized_runs_are_refused() {
-        let mut config = TrainingConfig::default();
-        config.check_memory(65, Some(1 << 30)).unwrap();
-        config.model.hidden = usize::MAX;
-        let error = config.check_memory(65, None).unwrap_err().to_string();
-        assert!(error.contains("any machine"), "{error}");
-        config.model.hidden = 100_000;
-        let error = config
-            .check_memory(65, Some(1 << 30))
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("1.0 GiB available"), "{error}");
+    fn bytes_read_as_people_read_them() {
         assert_eq!(human_bytes(512), "512 bytes");
         assert_eq!(human_bytes(3 << 29), "1.5 GiB");
     }

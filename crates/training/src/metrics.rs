@@ -6,7 +6,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, checkpoint_error, io_error};
-use crate::language::evaluate::Evaluation;
 
 /// The metrics log's file name, in a run directory and in each checkpoint.
 pub(crate) const METRICS: &str = "metrics.jsonl";
@@ -17,7 +16,7 @@ pub(crate) const METRICS: &str = "metrics.jsonl";
     serialize = "V: Serialize",
     deserialize = "V: serde::de::DeserializeOwned"
 ))]
-pub struct IterationMetrics<V = Evaluation> {
+pub struct IterationMetrics<V> {
     /// Iterations completed (1 after the first).
     pub iteration: u64,
     /// Training loss of this iteration's batch, in the task's own unit (nats per symbol for a
@@ -86,8 +85,13 @@ pub fn read_run_metrics<V: serde::de::DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::language::evaluate::LanguageScores;
 
-    fn record(iteration: u64, loss: f64, validation: Option<f64>) -> IterationMetrics {
+    fn record(
+        iteration: u64,
+        loss: f64,
+        validation: Option<f64>,
+    ) -> IterationMetrics<LanguageScores> {
         IterationMetrics {
             iteration,
             loss,
@@ -97,7 +101,7 @@ mod tests {
             learning_rate: 1e-3,
             truth_probability: None,
             free_steps: None,
-            validation: validation.map(|v| Evaluation {
+            validation: validation.map(|v| LanguageScores {
                 nats_per_symbol: v,
                 bits_per_symbol: v / std::f64::consts::LN_2,
                 perplexity: v.exp(),
@@ -129,7 +133,7 @@ mod tests {
     #[test]
     fn logs_that_name_the_throughput_tokens_per_second_still_read() {
         let line = r#"{"iteration":3,"loss":2.5,"tokens_per_second":812.0,"gradient_norm":1.0,"learning_rate":0.002,"truth_probability":null,"free_steps":null,"validation":null}"#;
-        let read: Vec<IterationMetrics> = from_jsonl(line).unwrap();
+        let read: Vec<IterationMetrics<LanguageScores>> = from_jsonl(line).unwrap();
         assert_eq!(read[0].items_per_second, 812.0);
         assert!(to_jsonl(&read).contains("\"items_per_second\":812.0"));
     }

@@ -4,12 +4,11 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use crate::language::evaluate::Evaluation;
 use crate::metrics::IterationMetrics;
 use crate::validation::Validation;
 
 /// Told what training does, as it does it; `V` is what the task's validation measures.
-pub trait Observer<V = Evaluation> {
+pub trait Observer<V> {
     /// Training starts at iteration `first` (0, or where a resumed run stood) of `total`.
     fn started(&mut self, _first: u64, _total: u64) {}
     /// A logged iteration.

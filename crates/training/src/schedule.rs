@@ -12,47 +12,40 @@ use unroll_model::setting::{at_least_one, within};
 
 use crate::error::{Result, invalid};
 
-/// The probability `ε(i)` of feeding the true previous symbol at training iteration `i`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[cfg_attr(feature = "clap", derive(strum::EnumDiscriminants))]
-#[cfg_attr(
-    feature = "clap",
-    strum_discriminants(name(SamplingScheduleKind), derive(clap::ValueEnum))
-)]
-#[cfg_attr(
-    feature = "clap",
-    strum_discriminants(doc = "The kind of ε schedule, without its parameters.")
-)]
-pub enum SamplingSchedule {
-    /// `ε(i) = truth_probability` (`--truth-probability`): `1` is teacher forcing, `0` fully
-    /// free-running.
-    Constant {
-        /// The probability ε of feeding the truth, in `[0, 1]` (settings files written before
-        /// it had this name say `epsilon`).
-        #[serde(alias = "epsilon")]
-        truth_probability: f64,
-    },
-    /// `ε(i) = max(minimum, k − c·i)` (`--min-truth-probability`, `--k`, `--c`).
-    Linear {
-        /// Starting value, in `[0, 1]`.
-        k: f64,
-        /// Decrease per iteration, `≥ 0`.
-        c: f64,
-        /// Floor, in `[0, 1]`.
-        minimum: f64,
-    },
-    /// `ε(i) = kⁱ`, `0 < k < 1` (`--k`).
-    Exponential {
-        /// The base.
-        k: f64,
-    },
-    /// `ε(i) = k / (k + exp(i / k))`, `k ≥ 1` (`--k`).
-    #[serde(alias = "inverse-sigmoid")]
-    InverseSigmoid {
-        /// Sets how long ε stays near 1.
-        k: f64,
-    },
+crate::settings::enum_with_kinds! {
+    SamplingScheduleKind,
+    "The kind of ε schedule, without its parameters.",
+    /// The probability `ε(i)` of feeding the true previous symbol at training iteration `i`.
+    pub enum SamplingSchedule {
+        /// `ε(i) = truth_probability` (`--truth-probability`): `1` is teacher forcing, `0` fully
+        /// free-running.
+        Constant {
+            /// The probability ε of feeding the truth, in `[0, 1]` (settings files written before
+            /// it had this name say `epsilon`).
+            #[serde(alias = "epsilon")]
+            truth_probability: f64,
+        },
+        /// `ε(i) = max(minimum, k − c·i)` (`--min-truth-probability`, `--k`, `--c`).
+        Linear {
+            /// Starting value, in `[0, 1]`.
+            k: f64,
+            /// Decrease per iteration, `≥ 0`.
+            c: f64,
+            /// Floor, in `[0, 1]`.
+            minimum: f64,
+        },
+        /// `ε(i) = kⁱ`, `0 < k < 1` (`--k`).
+        Exponential {
+            /// The base.
+            k: f64,
+        },
+        /// `ε(i) = k / (k + exp(i / k))`, `k ≥ 1` (`--k`).
+        #[serde(alias = "inverse-sigmoid")]
+        InverseSigmoid {
+            /// Sets how long ε stays near 1.
+            k: f64,
+        },
+    }
 }
 
 /// Checks that a probability lies in `[0, 1]`.

@@ -80,10 +80,53 @@ impl Default for ModelSettings {
     }
 }
 
+/// A setting a resumed run cannot change (the network's shape, the optimiser whose state it
+/// saved, how its data became numbers), with its value in the run and the value asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixedSetting {
+    /// The setting, as settings files spell it (`hidden`, `min_symbol_count`).
+    pub setting: &'static str,
+    /// Its value in the run, as settings files spell it.
+    pub saved: String,
+    /// The value asked for.
+    pub asked: String,
+}
+
+impl FixedSetting {
+    /// The setting `setting` with its two values, spelt as a settings file spells them.
+    pub fn of<T: Serialize>(setting: &'static str, saved: &T, asked: &T) -> Self {
+        FixedSetting {
+            setting,
+            saved: spelled(saved),
+            asked: spelled(asked),
+        }
+    }
+}
+
+/// A value as a settings file spells it: a name without its quotes, a number as it is.
+fn spelled<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        Ok(other) => other.to_string(),
+        Err(e) => format!("({e})"),
+    }
+}
+
 /// The deepest stack a run may ask for.
 pub const MAX_LAYERS: usize = 1024;
 
 impl ModelSettings {
+    /// The network's settings, which a resumed run keeps: its weights have their shape.
+    pub fn fixed(&self, asked: &ModelSettings) -> Vec<FixedSetting> {
+        vec![
+            FixedSetting::of("pattern", &self.pattern, &asked.pattern),
+            FixedSetting::of("hidden", &self.hidden, &asked.hidden),
+            FixedSetting::of("cell", &self.cell.name(), &asked.cell.name()),
+            FixedSetting::of("layers", &self.layers, &asked.layers),
+            FixedSetting::of("dropout", &self.dropout, &asked.dropout),
+        ]
+    }
+
     /// Checks every setting, naming the first that is invalid as settings files and flags
     /// spell it.
     pub fn validate(&self) -> Result<()> {
@@ -136,38 +179,31 @@ pub enum OptimizerKind {
     Rmsprop,
 }
 
-/// How the learning rate changes with the iteration `i` (counted from 0) of `iterations`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[cfg_attr(feature = "clap", derive(strum::EnumDiscriminants))]
-#[cfg_attr(
-    feature = "clap",
-    strum_discriminants(name(LearningRateScheduleKind), derive(clap::ValueEnum))
-)]
-#[cfg_attr(
-    feature = "clap",
-    strum_discriminants(doc = "The kind of learning-rate schedule, without its parameters.")
-)]
-pub enum LearningRateSchedule {
-    /// `lr`, constant.
-    Constant,
-    /// `lr · factor^⌊i / every⌋` (`--lr-factor`, `--lr-every`).
-    Step {
-        /// Iterations between decays.
-        every: u64,
-        /// Multiplier at each decay, in (0, 1].
-        factor: f64,
-    },
-    /// `lr · gammaⁱ` (`--lr-factor`).
-    Exponential {
-        /// Per-iteration multiplier, in (0, 1].
-        gamma: f64,
-    },
-    /// `minimum + (lr − minimum) · (1 + cos(π i / iterations)) / 2` (`--lr-min`).
-    Cosine {
-        /// The rate reached at the last iteration.
-        minimum: f64,
-    },
+crate::settings::enum_with_kinds! {
+    LearningRateScheduleKind,
+    "The kind of learning-rate schedule, without its parameters.",
+    /// How the learning rate changes with the iteration `i` (counted from 0) of `iterations`.
+    pub enum LearningRateSchedule {
+        /// `lr`, constant.
+        Constant,
+        /// `lr · factor^⌊i / every⌋` (`--lr-factor`, `--lr-every`).
+        Step {
+            /// Iterations between decays.
+            every: u64,
+            /// Multiplier at each decay, in (0, 1].
+            factor: f64,
+        },
+        /// `lr · gammaⁱ` (`--lr-factor`).
+        Exponential {
+            /// Per-iteration multiplier, in (0, 1].
+            gamma: f64,
+        },
+        /// `minimum + (lr − minimum) · (1 + cos(π i / iterations)) / 2` (`--lr-min`).
+        Cosine {
+            /// The rate reached at the last iteration.
+            minimum: f64,
+        },
+    }
 }
 
 impl LearningRateSchedule {
@@ -244,8 +280,25 @@ impl LoopSettings {
     }
 }
 
-/// Declares a task's settings with the loop's own ([`LoopSettings`]) among their fields, and
-/// `loop_settings()`. The fields stay flat, so that settings files stay flat and an unknown key
+/// An enum of settings whose variants carry parameters (a schedule, a strategy), spelt in
+/// settings files by a `kind` field, with (under the `clap` feature) its kinds alone as the enum
+/// `$kind` a flag chooses from, written by strum from the variants themselves.
+macro_rules! enum_with_kinds {
+    ($kind:ident, $doc:literal, $(#[$meta:meta])* $vis:vis enum $name:ident { $($body:tt)* }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        #[cfg_attr(feature = "clap", derive(strum::EnumDiscriminants))]
+        #[cfg_attr(feature = "clap", strum_discriminants(name($kind), derive(clap::ValueEnum)))]
+        #[cfg_attr(feature = "clap", strum_discriminants(doc = $doc))]
+        $(#[$meta])*
+        $vis enum $name { $($body)* }
+    };
+}
+pub(crate) use enum_with_kinds;
+
+/// Declares a task's settings with the loop's own ([`LoopSettings`]) among their fields,
+/// `loop_settings()`, and `validate_shared()`, the checks of what every task's settings hold
+/// (the network `model`, the loop's settings, the `validation_fraction`). The fields stay flat, so that settings files stay flat and an unknown key
 /// is still refused: serde's `flatten` would hide a nested struct's keys from that check.
 macro_rules! settings_with_loop {
     (
@@ -291,6 +344,14 @@ macro_rules! settings_with_loop {
                     learning_rate_schedule: self.learning_rate_schedule,
                     clip: self.clip,
                 }
+            }
+
+            /// Checks what every task's settings hold: the network, the loop's own settings
+            /// and the validation fraction, naming the first that is invalid.
+            pub fn validate_shared(&self) -> $crate::error::Result<()> {
+                self.model.validate()?;
+                self.loop_settings().validate()?;
+                $crate::settings::check_validation_fraction(self.validation_fraction)
             }
         }
     };

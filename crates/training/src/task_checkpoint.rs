@@ -22,6 +22,7 @@ use crate::checkpoint::{
 use crate::checkpoint::{Resumed, Snapshot, not_this_kind};
 use crate::error::{Result, checkpoint_error};
 use crate::metrics::IterationMetrics;
+use crate::settings::FixedSetting;
 
 /// What one kind of task keeps in its checkpoints besides the loop's files.
 pub trait CheckpointKind {
@@ -51,8 +52,9 @@ pub trait CheckpointKind {
     /// `None` when it can.
     fn other_data(saved: &Self::Encoding, encoding: &Self::Encoding) -> Option<String>;
 
-    /// Whether settings `config` build the network that settings `saved` built.
-    fn same_network(saved: &Self::Config, config: &Self::Config) -> bool;
+    /// The settings a run resumed from settings `saved` keeps (its network's shape, its
+    /// optimiser…), each with its value there and in `config`.
+    fn fixed(saved: &Self::Config, config: &Self::Config) -> Vec<FixedSetting>;
 
     /// The network the settings and the encoding describe, with fresh weights.
     fn init<B: Backend>(
@@ -61,6 +63,71 @@ pub trait CheckpointKind {
         device: &B::Device,
     ) -> Result<Self::Model<B>>;
 }
+
+/// Declares a task's checkpoint: the kind `$kind` (an empty enum) with its settings, encoding
+/// file, scores and network, a `TaskCheckpoint<$kind>` named `$checkpoint`, the settings a
+/// resumed run keeps besides its network's shape (`fixed`, fields of the settings, spelt by a
+/// method of theirs where given: `loss.name()`), and the kind's own rules (`other_data`,
+/// `init`) as the body. The settings are checked by their `validate`, the encoding by its
+/// `check`.
+macro_rules! checkpoint_kind {
+    (
+        $(#[$doc:meta])*
+        $checkpoint:ident = $kind:ident {
+            config: $config:ty,
+            encoding: $encoding:ty,
+            file: $file:literal,
+            scores: $scores:ty,
+            model: $model:ident,
+            what: $what:literal,
+            fixed: [$($field:ident $(. $spelling:ident ())?),* $(,)?],
+        }
+        $($rules:item)*
+    ) => {
+        $(#[$doc])*
+        pub type $checkpoint = $crate::task_checkpoint::TaskCheckpoint<$kind>;
+
+        #[doc = concat!("What ", $what, " holds besides the loop's files.")]
+        #[derive(Debug, Clone)]
+        pub enum $kind {}
+
+        impl $crate::task_checkpoint::CheckpointKind for $kind {
+            type Config = $config;
+            type Encoding = $encoding;
+            type Scores = $scores;
+            type Model<B: burn::tensor::backend::Backend> = $model<B>;
+
+            const ENCODING_FILE: &'static str = $file;
+
+            const WHAT: &'static str = $what;
+
+            fn validate(config: &$config) -> $crate::error::Result<()> {
+                config.validate()
+            }
+
+            fn check_encoding(encoding: &$encoding) -> std::result::Result<(), String> {
+                encoding.check()
+            }
+
+            fn fixed(saved: &$config, config: &$config) -> Vec<$crate::settings::FixedSetting> {
+                let mut fixed = saved.model.fixed(&config.model);
+                $(fixed.push($crate::settings::FixedSetting::of(
+                    stringify!($field),
+                    &saved.$field $(.$spelling())?,
+                    &config.$field $(.$spelling())?,
+                ));)*
+                fixed
+            }
+
+            $($rules)*
+        }
+    };
+}
+pub(crate) use checkpoint_kind;
+
+/// What the loop resumes from, read from a checkpoint of kind `K`, on backend `B`.
+pub type ResumedFrom<K, B> =
+    Resumed<<K as CheckpointKind>::Model<B>, <K as CheckpointKind>::Scores>;
 
 /// A task's checkpoint, read and verified.
 #[derive(Debug, Clone)]
@@ -117,14 +184,21 @@ impl<K: CheckpointKind> TaskCheckpoint<K> {
         config: &K::Config,
         encoding: &K::Encoding,
         device: &B::Device,
-    ) -> Result<Resumed<K::Model<B>, K::Scores>> {
+    ) -> Result<ResumedFrom<K, B>> {
         if let Some(reason) = K::other_data(&self.encoding, encoding) {
             return Err(checkpoint_error(&self.path, reason));
         }
-        if !K::same_network(&self.config, config) {
+        if let Some(FixedSetting {
+            setting,
+            saved,
+            asked,
+        }) = self.first_change(config)
+        {
             return Err(checkpoint_error(
                 &self.path,
-                "its network has another shape than these settings ask for",
+                format!(
+                    "`{setting}` cannot change when resuming: the run has {saved}, these settings ask for {asked}"
+                ),
             ));
         }
         Ok(Resumed {
@@ -133,6 +207,28 @@ impl<K: CheckpointKind> TaskCheckpoint<K> {
             progress: self.progress,
             metrics: self.metrics,
         })
+    }
+
+    /// What the loop resumes from when a task holds a checkpoint to continue (`resume`, taken):
+    /// [`Self::into_resumed`] of it; `None` when it holds none.
+    pub fn take_resumed<B: Backend>(
+        resume: &mut Option<Self>,
+        config: &K::Config,
+        encoding: &K::Encoding,
+        device: &B::Device,
+    ) -> Result<Option<ResumedFrom<K, B>>> {
+        resume
+            .take()
+            .map(|saved| saved.into_resumed(config, encoding, device))
+            .transpose()
+    }
+
+    /// The first setting of `config` that differs from the run's where a resumed run cannot
+    /// change it; `None` when `config` can continue this checkpoint.
+    pub fn first_change(&self, config: &K::Config) -> Option<FixedSetting> {
+        K::fixed(&self.config, config)
+            .into_iter()
+            .find(|fixed| fixed.saved != fixed.asked)
     }
 
     /// The optimiser's saved state, if any.

@@ -8,7 +8,7 @@ use safetensors::SafeTensors;
 use unroll_model::RecurrentCell;
 use unroll_training::export::safetensors_bytes;
 use unroll_training::{
-    Corpus, FeedingPlan, ModelSettings, Pattern, RecurrencePath, SymbolMode, TrainingConfig,
+    Corpus, FeedingPlan, LanguageConfig, ModelSettings, Pattern, RecurrencePath, SymbolMode,
 };
 
 type B = NdArray;
@@ -110,9 +110,9 @@ fn exported(
     let model = settings
         .init::<B>(corpus.vocabulary.len(), &Default::default())
         .unwrap();
-    let config = TrainingConfig {
+    let config = LanguageConfig {
         model: settings,
-        ..TrainingConfig::default()
+        ..LanguageConfig::default()
     };
     let bytes = safetensors_bytes(&model, &corpus.vocabulary, &config).unwrap();
     (model, bytes)
@@ -134,7 +134,7 @@ fn pattern_1_export_follows_torch_rnn() {
     let symbols: Vec<String> = serde_json::from_str(&metadata["vocab"]).unwrap();
     assert_eq!(symbols.len(), vocab);
     assert_eq!(symbols.concat().chars().count(), vocab);
-    let saved: TrainingConfig = serde_json::from_str(&metadata["config"]).unwrap();
+    let saved: LanguageConfig = serde_json::from_str(&metadata["config"]).unwrap();
     assert_eq!(saved.model, settings);
     assert_names(
         &file,

@@ -210,7 +210,12 @@ fn a_changed_run_and_another_tasks_checkpoint_are_refused() {
     let mut wider = short.clone();
     wider.model.hidden = 32;
     let error = resume(task(wider.clone()), &wider);
-    assert!(error.contains("another shape"), "{error}");
+    assert!(
+        error.contains(
+            "`hidden` cannot change when resuming: the run has 24, these settings ask for 32"
+        ),
+        "{error}"
+    );
 
     // A checkpoint without a standardisation is another task's.
     let foreign = dir.join("foreign");

@@ -13,13 +13,14 @@ use burn::backend::{Autodiff, Flex, NdArray};
 use burn::module::{Module, ModuleMapper};
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::RecurrentCell;
-use unroll_training::checkpoint::{self, Checkpoint, CheckpointContents, Which};
+use unroll_training::checkpoint::{Snapshot, Which};
 use unroll_training::durable::sha256_hex;
 use unroll_training::metrics::read_run_metrics;
 use unroll_training::{
-    Batching, Corpus, CurriculumSchedule, Evaluation, FeedbackChoice, FeedingPlan,
-    LanguageModelReport, OptimizerKind, Pattern, RecurrencePath, SamplingSchedule, Silent,
-    Strategy, SymbolMode, TrainingConfig, TrainingError, TrainingRun, evaluate, train,
+    Batching, Corpus, CurriculumSchedule, FeedbackChoice, FeedingPlan, LanguageCheckpoint,
+    LanguageConfig, LanguageReport, LanguageRun, LanguageScores, OptimizerKind, Pattern,
+    RecurrencePath, SamplingSchedule, Silent, Strategy, SymbolMode, TrainingError, score_language,
+    train_language,
 };
 
 type B = Autodiff<NdArray>;
@@ -45,9 +46,9 @@ fn corpus() -> Corpus {
     Corpus::from_bytes(text(3000, 1).as_bytes(), SymbolMode::Text).unwrap()
 }
 
-fn small(iterations: u64) -> TrainingConfig {
+fn small(iterations: u64) -> LanguageConfig {
     let settings = r#"{"window": 8, "batch": 4, "eval_every": 3, "log_every": 1, "seed": 5, "model": {"hidden": 16}}"#;
-    TrainingConfig {
+    LanguageConfig {
         iterations,
         ..serde_json::from_str(settings).unwrap()
     }
@@ -59,29 +60,29 @@ fn setup(name: &str) -> (std::sync::MutexGuard<'static, ()>, Corpus, Scratch) {
 }
 
 fn run(
-    config: TrainingConfig,
+    config: LanguageConfig,
     corpus: &Corpus,
     out: &Path,
-    resume: Option<Checkpoint>,
-) -> Result<LanguageModelReport<B>, TrainingError> {
+    resume: Option<LanguageCheckpoint>,
+) -> Result<LanguageReport<B>, TrainingError> {
     run_with(config, corpus, out, resume, |_| {})
 }
 
 /// [`run`], with the run's other settings changed by `adjust`.
 fn run_with(
-    config: TrainingConfig,
+    config: LanguageConfig,
     corpus: &Corpus,
     out: &Path,
-    resume: Option<Checkpoint>,
-    adjust: impl FnOnce(&mut TrainingRun<'_, B>),
-) -> Result<LanguageModelReport<B>, TrainingError> {
+    resume: Option<LanguageCheckpoint>,
+    adjust: impl FnOnce(&mut LanguageRun<'_, B>),
+) -> Result<LanguageReport<B>, TrainingError> {
     let mut run =
-        TrainingRun::new(config, corpus, out, Default::default(), "ndarray").resuming(resume);
+        LanguageRun::new(config, corpus, out, Default::default(), "ndarray").resuming(resume);
     adjust(&mut run);
-    train::<B>(run, &mut Silent)
+    train_language::<B>(run, &mut Silent)
 }
 
-fn losses(report: &LanguageModelReport<B>) -> Vec<(u64, f64)> {
+fn losses(report: &LanguageReport<B>) -> Vec<(u64, f64)> {
     report
         .metrics
         .iter()
@@ -89,13 +90,13 @@ fn losses(report: &LanguageModelReport<B>) -> Vec<(u64, f64)> {
         .collect()
 }
 
-fn assert_resume_is_exact(config: TrainingConfig, name: &str) {
+fn assert_resume_is_exact(config: LanguageConfig, name: &str) {
     let corpus = corpus();
     let whole = Scratch::new(&format!("{name}-whole"));
     let parts = Scratch::new(&format!("{name}-parts"));
     let uninterrupted = run(config.clone(), &corpus, &whole.0, None).unwrap();
     let first = run(
-        TrainingConfig {
+        LanguageConfig {
             iterations: 3,
             ..config.clone()
         },
@@ -105,7 +106,7 @@ fn assert_resume_is_exact(config: TrainingConfig, name: &str) {
     )
     .unwrap();
     assert_eq!(first.iterations, 3);
-    let checkpoint = Checkpoint::open(&parts.0, Which::Last).unwrap();
+    let checkpoint = LanguageCheckpoint::open(&parts.0, Which::Last).unwrap();
     let resumed = run(config, &corpus, &parts.0, Some(checkpoint)).unwrap();
     assert_eq!(resumed.iterations, 6);
     assert_eq!(
@@ -128,7 +129,7 @@ fn resume_is_exact_with_carried_state_and_scheduled_sampling() {
     // Every cell, two layers with dropout; the LSTM's carried state is (h, c): both must come
     // back from the checkpoint.
     for cell in [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru] {
-        let mut config = TrainingConfig {
+        let mut config = LanguageConfig {
             batching: Batching::ContiguousStreams,
             carry_state: true,
             strategy: Strategy::ScheduledSampling {
@@ -151,7 +152,7 @@ fn resume_is_exact_with_carried_state_and_scheduled_sampling() {
 #[test]
 fn resume_is_exact_for_pattern_2_with_the_curriculum() {
     let _turn = common::turn();
-    let mut config = TrainingConfig {
+    let mut config = LanguageConfig {
         strategy: Strategy::Curriculum {
             schedule: CurriculumSchedule {
                 maximum: 8,
@@ -179,7 +180,7 @@ fn a_seed_fixes_the_run() {
     let first = run(small(4), &corpus, &a.0, None).unwrap();
     let again = run(small(4), &corpus, &b.0, None).unwrap();
     let other = run(
-        TrainingConfig {
+        LanguageConfig {
             seed: 6,
             ..small(4)
         },
@@ -195,7 +196,7 @@ fn a_seed_fixes_the_run() {
 #[test]
 fn training_lowers_the_validation_loss_and_writes_its_outputs() {
     let (_turn, corpus, out) = setup("learns");
-    let mut config = TrainingConfig {
+    let mut config = LanguageConfig {
         iterations: 150,
         eval_every: 50,
         log_every: 10,
@@ -230,8 +231,8 @@ fn training_lowers_the_validation_loss_and_writes_its_outputs() {
 }
 
 /// `config` with plain SGD at a rate that makes the loss blow up, unclipped.
-fn exploding(config: TrainingConfig) -> TrainingConfig {
-    TrainingConfig {
+fn exploding(config: LanguageConfig) -> LanguageConfig {
+    LanguageConfig {
         optimizer: OptimizerKind::Sgd,
         learning_rate: 1e6,
         clip: None,
@@ -242,18 +243,18 @@ fn exploding(config: TrainingConfig) -> TrainingConfig {
 #[test]
 fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
     let (_turn, corpus, out) = setup("diverge");
-    let config = TrainingConfig {
+    let config = LanguageConfig {
         optimizer: OptimizerKind::Sgd,
         learning_rate: 0.1,
         ..small(3)
     };
     run(config.clone(), &corpus, &out.0, None).unwrap();
     let before = std::fs::read(out.0.join("last/model.bpk")).unwrap();
-    let exploding = TrainingConfig {
+    let exploding = LanguageConfig {
         iterations: 30,
         ..exploding(config)
     };
-    let checkpoint = Checkpoint::open(&out.0, Which::Last).unwrap();
+    let checkpoint = LanguageCheckpoint::open(&out.0, Which::Last).unwrap();
     match run(exploding, &corpus, &out.0, Some(checkpoint)) {
         Err(TrainingError::Diverged { iteration, reason }) => {
             assert!(iteration >= 3, "{iteration}");
@@ -263,7 +264,7 @@ fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
     }
     assert_eq!(std::fs::read(out.0.join("last/model.bpk")).unwrap(), before);
     assert_eq!(
-        Checkpoint::open(&out.0, Which::Last)
+        LanguageCheckpoint::open(&out.0, Which::Last)
             .unwrap()
             .progress
             .iteration,
@@ -278,15 +279,35 @@ fn bad_checkpoints_give_errors_not_panics() {
     let device = Default::default();
 
     assert!(matches!(
-        Checkpoint::open(&out.0.join("nowhere"), Which::Last),
+        LanguageCheckpoint::open(&out.0.join("nowhere"), Which::Last),
         Err(TrainingError::Checkpoint { .. })
     ));
     // Another vocabulary.
     let other =
         Corpus::from_bytes(text(3000, 1).to_uppercase().as_bytes(), SymbolMode::Text).unwrap();
-    let checkpoint = Checkpoint::open(&out.0, Which::Last).unwrap();
+    let checkpoint = LanguageCheckpoint::open(&out.0, Which::Last).unwrap();
     let error = run(small(6), &other, &out.0, Some(checkpoint)).unwrap_err();
     assert!(error.to_string().contains("vocabulary"), "{error}");
+    // Settings a resumed run keeps, each named with both values: the network's shape, the
+    // optimiser whose state it saved.
+    let mut wider = small(6);
+    wider.model.hidden = 24;
+    let mut other_optimizer = small(6);
+    other_optimizer.optimizer = OptimizerKind::Sgd;
+    for (config, named) in [
+        (
+            wider,
+            "`hidden` cannot change when resuming: the run has 16, these settings ask for 24",
+        ),
+        (
+            other_optimizer,
+            "`optimizer` cannot change when resuming: the run has adam",
+        ),
+    ] {
+        let checkpoint = LanguageCheckpoint::open(&out.0, Which::Last).unwrap();
+        let error = run(config, &corpus, &out.0, Some(checkpoint)).unwrap_err();
+        assert!(error.to_string().contains(named), "{error}");
+    }
     // Another shape: the settings say 24 hidden units, the weights have 16 (checksums made
     // anew, as a deliberate edit would).
     let copy = Scratch::new("bad-shape");
@@ -295,7 +316,7 @@ fn bad_checkpoints_give_errors_not_panics() {
         t.replace("\"hidden\": 16", "\"hidden\": 24")
     });
     reseal(&copy.0);
-    let error = Checkpoint::open(&copy.0, Which::Last)
+    let error = LanguageCheckpoint::open(&copy.0, Which::Last)
         .unwrap()
         .model::<B>(&device)
         .unwrap_err();
@@ -326,7 +347,7 @@ fn bad_checkpoints_give_errors_not_panics() {
             }
         }
         std::fs::write(&path, bytes).unwrap();
-        let error = Checkpoint::open(&damaged.0, Which::Last).unwrap_err();
+        let error = LanguageCheckpoint::open(&damaged.0, Which::Last).unwrap_err();
         assert!(
             error.to_string().contains(file) && error.to_string().contains("damaged"),
             "{file}: {error}"
@@ -340,7 +361,7 @@ fn bad_checkpoints_give_errors_not_panics() {
     let weights = std::fs::read(truncated.0.join("model.bpk")).unwrap();
     std::fs::write(truncated.0.join("model.bpk"), &weights[..weights.len() / 2]).unwrap();
     reseal(&truncated.0);
-    let result = Checkpoint::open(&truncated.0, Which::Last)
+    let result = LanguageCheckpoint::open(&truncated.0, Which::Last)
         .unwrap()
         .model::<B>(&device);
     assert!(
@@ -356,11 +377,11 @@ fn bad_checkpoints_give_errors_not_panics() {
         value.to_string()
     });
     reseal(&swapped.0);
-    let error = Checkpoint::open(&swapped.0, Which::Last).unwrap_err();
+    let error = LanguageCheckpoint::open(&swapped.0, Which::Last).unwrap_err();
     assert!(error.to_string().contains("out of order"), "{error}");
     edit(&truncated.0, "config.json", |_| "{ not json".into());
     reseal(&truncated.0);
-    let error = Checkpoint::open(&truncated.0, Which::Last).unwrap_err();
+    let error = LanguageCheckpoint::open(&truncated.0, Which::Last).unwrap_err();
     assert!(error.to_string().contains("corrupted"), "{error}");
 
     // Missing files.
@@ -368,24 +389,23 @@ fn bad_checkpoints_give_errors_not_panics() {
         let incomplete = Scratch::new("incomplete");
         copy_dir(&out.0.join("last"), &incomplete.0);
         std::fs::remove_file(incomplete.0.join(file)).unwrap();
-        let error = Checkpoint::open(&incomplete.0, Which::Last).unwrap_err();
+        let error = LanguageCheckpoint::open(&incomplete.0, Which::Last).unwrap_err();
         assert!(error.to_string().contains("incomplete"), "{file}: {error}");
     }
 
     // Weights that are not finite, written as a checkpoint with valid checksums.
-    let checkpoint = Checkpoint::open(&out.0, Which::Last).unwrap();
+    let checkpoint = LanguageCheckpoint::open(&out.0, Which::Last).unwrap();
     let model = checkpoint.model::<B>(&device).unwrap().map(&mut Poison);
     let nan_run = Scratch::new("nan");
-    let contents = CheckpointContents {
+    let snapshot = Snapshot {
         model: &model,
-        optimizer: None,
-        config: &checkpoint.config,
-        vocabulary: &checkpoint.vocabulary,
+        optimizer: Vec::new(),
         progress: &checkpoint.progress,
         metrics: &checkpoint.metrics,
     };
-    checkpoint::save(&nan_run.0, Which::Last, &contents).unwrap();
-    let error = Checkpoint::open(&nan_run.0, Which::Last)
+    let (config, vocabulary) = (&checkpoint.config, &checkpoint.encoding);
+    LanguageCheckpoint::save(&nan_run.0, Which::Last, config, vocabulary, &snapshot).unwrap();
+    let error = LanguageCheckpoint::open(&nan_run.0, Which::Last)
         .unwrap()
         .model::<B>(&device)
         .unwrap_err();
@@ -459,7 +479,7 @@ fn logits<Bk: unroll_training::model::RecurrenceBackend>(
 fn a_checkpoint_from_one_backend_loads_on_another() {
     let (_turn, corpus, out) = setup("portable");
     run(small(3), &corpus, &out.0, None).unwrap();
-    let checkpoint = Checkpoint::open(&out.0, Which::Last).unwrap();
+    let checkpoint = LanguageCheckpoint::open(&out.0, Which::Last).unwrap();
     let on_ndarray = checkpoint.model::<NdArray>(&Default::default()).unwrap();
     let on_flex = checkpoint.model::<Flex>(&Default::default()).unwrap();
     let ndarray_logits = logits(&on_ndarray, &corpus.ids[..20]);
@@ -482,7 +502,7 @@ fn bad_corpora_and_settings_are_rejected_before_training() {
     };
     let corpus = corpus();
     let error = run(
-        TrainingConfig {
+        LanguageConfig {
             window: 5000,
             ..small(3)
         },
@@ -495,7 +515,7 @@ fn bad_corpora_and_settings_are_rejected_before_training() {
         panic!("{error}")
     };
     let error = run(
-        TrainingConfig {
+        LanguageConfig {
             batch: 0,
             ..small(3)
         },
@@ -522,7 +542,7 @@ fn validation_is_one_stateful_pass() {
     let model = settings
         .init::<NdArray>(corpus.vocabulary.len(), &device)
         .unwrap();
-    let evaluation: Evaluation = evaluate(&model, &corpus.ids, 8, &device).unwrap();
+    let evaluation: LanguageScores = score_language(&model, &corpus.ids, 8, &device).unwrap();
     let n = corpus.ids.len();
     assert_eq!(evaluation.symbols, n - 1);
     let to_tensor = |ids: &[u32]| {
@@ -560,7 +580,7 @@ fn metric_iterations(dir: &Path) -> Vec<u64> {
 #[test]
 fn an_existing_run_is_never_replaced_or_rewound_by_accident() {
     let (_turn, corpus, out) = setup("existing");
-    let config = TrainingConfig {
+    let config = LanguageConfig {
         eval_every: 2,
         ..small(4)
     };
@@ -573,7 +593,7 @@ fn an_existing_run_is_never_replaced_or_rewound_by_accident() {
         "{error}"
     );
     // So is continuing from `best` there: it would rewind `last`.
-    let best = Checkpoint::open(&out.0, Which::Best).unwrap();
+    let best = LanguageCheckpoint::open(&out.0, Which::Best).unwrap();
     let error = run(small(6), &corpus, &out.0, Some(best)).unwrap_err();
     assert!(matches!(error, TrainingError::RunExists { .. }), "{error}");
     assert_eq!(std::fs::read(out.0.join("last/model.bpk")).unwrap(), before);
@@ -581,7 +601,7 @@ fn an_existing_run_is_never_replaced_or_rewound_by_accident() {
 
     // From `best` into a new directory: the history up to it comes along.
     let branch = Scratch::new("branch");
-    let best = Checkpoint::open(&out.0, Which::Best).unwrap();
+    let best = LanguageCheckpoint::open(&out.0, Which::Best).unwrap();
     let from = best.progress.iteration;
     let report = run(small(6), &corpus, &branch.0, Some(best)).unwrap();
     assert_eq!(report.first_iteration, from);
@@ -597,7 +617,7 @@ fn an_existing_run_is_never_replaced_or_rewound_by_accident() {
     assert_eq!(metric_iterations(&out.0), [1, 2]);
     assert!(
         !out.0.join("best").exists()
-            || Checkpoint::open(&out.0, Which::Best)
+            || LanguageCheckpoint::open(&out.0, Which::Best)
                 .unwrap()
                 .progress
                 .iteration
@@ -609,7 +629,7 @@ fn an_existing_run_is_never_replaced_or_rewound_by_accident() {
 fn resuming_drops_what_was_logged_after_the_checkpoint() {
     let (_turn, corpus, out) = setup("after-crash");
     run(
-        TrainingConfig {
+        LanguageConfig {
             eval_every: 3,
             ..small(3)
         },
@@ -631,10 +651,10 @@ fn resuming_drops_what_was_logged_after_the_checkpoint() {
     }
     std::fs::write(out.0.join("metrics.jsonl"), lines).unwrap();
     assert_eq!(metric_iterations(&out.0), [1, 2, 3, 4, 5]);
-    let checkpoint = Checkpoint::open(&out.0, Which::Last).unwrap();
+    let checkpoint = LanguageCheckpoint::open(&out.0, Which::Last).unwrap();
     run(small(6), &corpus, &out.0, Some(checkpoint)).unwrap();
     assert_eq!(metric_iterations(&out.0), [1, 2, 3, 4, 5, 6]);
-    let history: Vec<u64> = Checkpoint::open(&out.0, Which::Last)
+    let history: Vec<u64> = LanguageCheckpoint::open(&out.0, Which::Last)
         .unwrap()
         .metrics
         .iter()
@@ -645,10 +665,10 @@ fn resuming_drops_what_was_logged_after_the_checkpoint() {
 
 /// Settings of 5 iterations that validate only at the end, the run made with them without a
 /// break, and the corpus, to compare a run made in parts with.
-fn run_without_a_break(name: &str) -> (TrainingConfig, LanguageModelReport<B>, Corpus) {
+fn run_without_a_break(name: &str) -> (LanguageConfig, LanguageReport<B>, Corpus) {
     let corpus = corpus();
     let whole = Scratch::new(&format!("{name}-whole"));
-    let config = TrainingConfig {
+    let config = LanguageConfig {
         eval_every: 100,
         ..small(5)
     };
@@ -677,7 +697,7 @@ fn a_stop_request_saves_last_and_the_run_resumes_exactly() {
         other => panic!("expected an interruption, got {other:?}"),
     }
     assert!(parts.0.join("loss.png").is_file());
-    let checkpoint = Checkpoint::open(&parts.0, Which::Last).unwrap();
+    let checkpoint = LanguageCheckpoint::open(&parts.0, Which::Last).unwrap();
     assert_eq!(checkpoint.progress.iteration, 1);
     let resumed = run(config, &corpus, &parts.0, Some(checkpoint)).unwrap();
     assert_eq!(losses(&resumed), losses(&uninterrupted));
@@ -709,7 +729,7 @@ fn a_time_limit_ends_the_run_as_its_last_iteration_and_the_run_resumes_exactly()
         )
     });
     reseal(&last_dir);
-    let checkpoint = Checkpoint::open(&parts.0, Which::Last).unwrap();
+    let checkpoint = LanguageCheckpoint::open(&parts.0, Which::Last).unwrap();
     assert_eq!(checkpoint.progress.iteration, 1);
     assert_eq!(checkpoint.metrics[0].seconds, 1000.0);
     let resumed = run(config, &corpus, &parts.0, Some(checkpoint)).unwrap();
@@ -762,7 +782,7 @@ fn runs_that_cannot_fit_in_memory_are_refused_before_allocating() {
         };
     }
     let error = run(
-        TrainingConfig {
+        LanguageConfig {
             batch: usize::MAX,
             ..small(2)
         },

@@ -4,14 +4,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use unroll::training::{
-    Batching, CurriculumSchedule, FeedbackChoice, Pattern, RecurrencePath, SamplingSchedule,
-    SamplingScheduleKind, Strategy, StrategyKind, TrainingConfig,
+    Batching, CurriculumSchedule, FeedbackChoice, LanguageConfig, Pattern, RecurrencePath,
+    SamplingSchedule, SamplingScheduleKind, Strategy, StrategyKind,
 };
 
 pub use crate::flags::ExportArgs;
 use crate::flags::{
-    CheckpointArgs, CommonSettings, Fixed, TrainingFlags, first_change, flag_value,
-    refuse_meaningless, set,
+    CheckpointArgs, CommonSettings, TrainingFlags, flag_value, refuse_meaningless, set,
 };
 use crate::help::Defaults;
 
@@ -19,7 +18,7 @@ use crate::help::Defaults;
 ///
 /// With no command, trains a small model on a built-in corpus of additions and prints a sample.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(name = "char-rnn", version, about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -38,15 +37,10 @@ pub enum Command {
 }
 
 #[derive(Args, Debug, Default)]
-#[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
     /// UTF-8 text to train on (default: the built-in corpus of additions).
     #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub data: Option<PathBuf>,
-    /// Run directory for checkpoints and metrics; must not hold a run unless --force (default:
-    /// runs/char-rnn, or runs/char-rnn-2, -3, … when that holds one).
-    #[arg(long, value_hint = clap::ValueHint::DirPath)]
-    pub out: Option<PathBuf>,
     /// Recurrent pattern.
     #[arg(long, value_enum)]
     pub pattern: Option<Pattern>,
@@ -106,7 +100,6 @@ pub struct TrainArgs {
 }
 
 #[derive(Args, Debug)]
-#[command(allow_negative_numbers = true)]
 pub struct SampleArgs {
     /// The checkpoint read.
     #[command(flatten)]
@@ -139,7 +132,6 @@ pub struct SampleArgs {
 }
 
 #[derive(Args, Debug)]
-#[command(allow_negative_numbers = true)]
 pub struct EvalArgs {
     /// The checkpoint read.
     #[command(flatten)]
@@ -179,7 +171,7 @@ const LINEAR_K: f64 = 1.0;
 const EXPONENTIAL_K: f64 = 0.999;
 
 /// What each training flag stands for when left out, starting from `config`.
-pub fn train_defaults(mut config: TrainingConfig) -> Defaults {
+pub fn train_defaults(mut config: LanguageConfig) -> Defaults {
     let mut defaults = TrainingFlags::defaults(config.settings());
     defaults.extend([
         ("pattern", flag_value(&config.model.pattern)),
@@ -204,13 +196,13 @@ pub fn train_defaults(mut config: TrainingConfig) -> Defaults {
 }
 
 /// Settings for the built-in corpus: about a minute of training on 2 cores.
-pub fn builtin_defaults() -> TrainingConfig {
-    let mut config = TrainingConfig {
+pub fn builtin_defaults() -> LanguageConfig {
+    let mut config = LanguageConfig {
         window: 64,
         batch: 32,
         iterations: 8000,
         eval_every: 1000,
-        ..TrainingConfig::default()
+        ..LanguageConfig::default()
     };
     config.model.hidden = 128;
     config
@@ -298,7 +290,7 @@ impl TrainArgs {
     }
 
     /// Applies the flags over `config`.
-    pub fn apply(&self, config: &mut TrainingConfig) -> Result<(), String> {
+    pub fn apply(&self, config: &mut LanguageConfig) -> Result<(), String> {
         self.check_meaningful()?;
         set(&mut config.model.pattern, self.pattern);
         self.common.apply(config.settings());
@@ -344,31 +336,5 @@ impl TrainArgs {
             }
         }
         config.validate().map_err(|e| e.to_string())
-    }
-
-    /// When resuming, the settings a checkpoint fixes must keep their values: a flag (or the
-    /// settings file) may repeat them, and a real change is refused, naming both values.
-    pub fn check_unchanged(
-        &self,
-        config: &TrainingConfig,
-        run: &TrainingConfig,
-    ) -> Result<(), String> {
-        let mut fixed = vec![Fixed {
-            flag: "--pattern",
-            given: self.pattern.is_some(),
-            old: flag_value(&run.model.pattern),
-            new: flag_value(&config.model.pattern),
-        }];
-        fixed.push(Fixed {
-            flag: "--min-symbol-count",
-            given: self.min_symbol_count.is_some(),
-            old: run.min_symbol_count.to_string(),
-            new: config.min_symbol_count.to_string(),
-        });
-        fixed.extend(self.common.fixed(
-            (&run.model, run.symbols, run.optimizer),
-            (&config.model, config.symbols, config.optimizer),
-        ));
-        first_change(fixed)
     }
 }

@@ -12,18 +12,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::json;
-use unroll::backend::{Inference, NAME, Training};
+use unroll::backend::{Inference, Training};
 use unroll::training::durable::{MAX_INPUT_BYTES, read_limited};
 use unroll::training::memory::{available_bytes, check_buffer};
 use unroll::training::{
-    Checkpoint, ConsoleReporter, Corpus, DataSource, GenerationRequest, LanguageModelReport,
-    SamplingOptions, TrainingConfig, TrainingError, TrainingRun, Which, evaluate, export, generate,
-    train,
+    Corpus, DataSource, GenerationRequest, LanguageCheckpoint, LanguageConfig, LanguageFiles,
+    LanguageReport, LanguageTask, SamplingOptions, TrainingError, export, generate, score_language,
 };
 
 use crate::console::{note, print, stream};
 use crate::interrupt::Interrupt;
 use crate::run::report_json;
+use crate::task_run::{self, TaskStart};
 use cli::{Cli, Command, EvalArgs, ExportArgs, SampleArgs, TrainArgs};
 use unroll::training::language::open_loop::{additions_answered, generated_divergences};
 
@@ -33,7 +33,7 @@ use crate::Error;
 pub fn command() -> clap::Command {
     crate::help::show_train_defaults(
         <cli::Cli as clap::CommandFactory>::command(),
-        cli::train_defaults(TrainingConfig::default()),
+        cli::train_defaults(LanguageConfig::default()),
         cli::train_defaults(cli::builtin_defaults()),
         "the built-in corpus",
     )
@@ -58,24 +58,16 @@ fn read_data(path: &Path) -> Result<(Vec<u8>, DataSource), TrainingError> {
     Ok((bytes, source))
 }
 
-/// The data to train on: `--data`, else (when resuming) the file the run recorded, else the
-/// built-in corpus. Says so when the recorded file changed since.
-fn training_data(
-    data: Option<&Path>,
-    recorded: Option<&DataSource>,
-) -> Result<(Vec<u8>, DataSource, Option<PathBuf>), Error> {
-    let path = match (data, recorded) {
-        (Some(path), _) => Some(path.to_path_buf()),
-        (None, Some(recorded)) => recorded.path.clone(),
-        (None, None) => None,
-    };
-    let (bytes, source) = match &path {
-        Some(path) => read_data(path).map_err(|e| match (data, e) {
-            (None, TrainingError::Io { path, source }) => format!(
+/// The data to train on: the file `data_path` names (`--data`, or when `recorded` the file the
+/// resumed run recorded), else the built-in corpus.
+fn training_data(data_path: Option<&Path>, recorded: bool) -> Result<(Vec<u8>, DataSource), Error> {
+    let (bytes, source) = match data_path {
+        Some(path) => read_data(path).map_err(|e| match e {
+            TrainingError::Io { path, source } if recorded => format!(
                 "the run was trained on {path}, which cannot be read ({source}): name the data with --data"
             )
             .into(),
-            (_, e) => Error::from(e),
+            e => Error::from(e),
         })?,
         None => {
             let bytes = builtin::corpus().into_bytes();
@@ -83,25 +75,23 @@ fn training_data(
             (bytes, source)
         }
     };
-    if data.is_none() && recorded.is_some() {
+    if recorded {
         note(format!(
             "data: {} (recorded in the run)",
-            path.as_deref()
-                .map_or("the built-in corpus".into(), |p| p.display().to_string())
+            data_path.map_or("the built-in corpus".into(), |p| p.display().to_string())
         ));
     }
-    crate::task_run::note_changed_data(recorded, Some(&source));
-    Ok((bytes, source, path))
+    Ok((bytes, source))
 }
 
 /// Everything a training run needs, read and checked before the device is opened.
 struct TrainingSetup {
-    config: TrainingConfig,
+    config: LanguageConfig,
     corpus: Corpus,
     source: DataSource,
     data_path: Option<PathBuf>,
     out: PathBuf,
-    resume: Option<Checkpoint>,
+    resume: Option<LanguageCheckpoint>,
 }
 
 fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
@@ -111,21 +101,13 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     let device = crate::device::open()?;
     describe(config, corpus, setup.data_path.as_deref());
     let interrupt = Interrupt::install()?;
-    let mut run = TrainingRun::<Training>::new(config.clone(), corpus, out.clone(), device, NAME)
-        .resuming(resume);
-    run.replace_existing = args.common.force;
-    run.stop = Some(interrupt.flag.clone());
-    run.time_limit = args.common.time_limit;
-    run.data = Some(setup.source.clone());
-    run.memory_limit = if crate::device::ON_CPU {
-        available_bytes()
-    } else {
-        None
-    };
-    let mut console = ConsoleReporter::new();
-    let report = match train(run, &mut interrupt.observer(&mut console)) {
+    let source = Some(setup.source.clone());
+    let place = task_run::place(out, resume.as_ref(), &args.common, source, &interrupt);
+    let mut task = LanguageTask::<Training>::new(config, corpus)?.resuming(resume);
+    let settings = config.loop_settings();
+    let report = match task_run::train(&mut task, &settings, &place, &device, &interrupt)? {
         Ok(report) => report,
-        Err(error) => return Ok(crate::run::unfinished(error, out, &interrupt)?),
+        Err(status) => return Ok(status),
     };
     report_training(
         &report,
@@ -137,46 +119,39 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     )
 }
 
-/// Reads the settings, the corpus and the checkpoint to resume, and picks the run directory.
+/// Reads the settings, the corpus and the checkpoint to resume, and picks the run directory,
+/// as every task does ([`TaskStart`]).
 fn training_setup(args: &TrainArgs) -> Result<TrainingSetup, Error> {
-    let resume = args
-        .common
-        .resume
-        .as_deref()
-        .map(|dir| Checkpoint::open(dir, Which::Last))
-        .transpose()?;
     // Without a file, or under the settings a file leaves out: the built-in corpus's
     // defaults, or the defaults for a user's text.
-    let defaults = || match args.data {
-        None => cli::builtin_defaults(),
-        Some(_) => TrainingConfig::default(),
-    };
-    let mut config = match (&resume, &args.common.config) {
-        (_, Some(path)) => crate::settings::read(path, &defaults())?,
-        (Some(checkpoint), None) => checkpoint.config.clone(),
-        (None, None) => defaults(),
-    };
+    let TaskStart {
+        resume,
+        data_path,
+        mut config,
+    } = TaskStart::<LanguageFiles>::read(&args.common, args.data.as_deref(), |has_data| {
+        if has_data {
+            LanguageConfig::default()
+        } else {
+            cli::builtin_defaults()
+        }
+    })?;
+    let read = config.clone();
     args.apply(&mut config)?;
-    if let Some(checkpoint) = &resume {
-        args.check_unchanged(&config, &checkpoint.config)?;
-    }
-    let recorded = resume.as_ref().and_then(|c| c.progress.data.as_ref());
-    let (bytes, source, data_path) = training_data(args.data.as_deref(), recorded)?;
+    task_run::check_unchanged(resume.as_ref(), &read, &config, [])?;
+    let (bytes, source) = training_data(
+        data_path.as_deref(),
+        args.data.is_none() && resume.is_some(),
+    )?;
     // A resumed run reads its data with its own vocabulary (one from before the unknown symbol
     // existed included); a new one gets the unknown symbol.
     let corpus = match &resume {
-        Some(checkpoint) => Corpus::encode_with(&bytes, &checkpoint.vocabulary)?,
+        Some(checkpoint) => Corpus::encode_with(&bytes, &checkpoint.encoding)?,
         None => Corpus::with_unknown(&bytes, config.symbols, config.min_symbol_count)?,
     };
     drop(bytes);
-    let out = crate::run::run_directory(
-        args.out.as_deref(),
-        resume
-            .as_ref()
-            .map(|c| (c.path.as_path(), c.progress.iteration)),
-        "char-rnn",
-        args.common.force,
-    )?;
+    let memory = crate::device::ON_CPU.then(available_bytes).flatten();
+    config.check_memory(corpus.vocabulary.len(), memory)?;
+    let out = task_run::run_directory(resume.as_ref(), "char-rnn", &args.common)?;
     Ok(TrainingSetup {
         config,
         corpus,
@@ -188,7 +163,7 @@ fn training_setup(args: &TrainArgs) -> Result<TrainingSetup, Error> {
 }
 
 /// One line saying what is about to be trained.
-fn describe(config: &TrainingConfig, corpus: &Corpus, data_path: Option<&Path>) {
+fn describe(config: &LanguageConfig, corpus: &Corpus, data_path: Option<&Path>) {
     note(format!(
         "corpus: {} ({} symbols, vocabulary {}); {} pattern, {} cell, hidden {}, layers {}, dropout {}, window {}, batch {}, {} iterations, {:?}, lr {}",
         data_path.map_or("built-in additions".into(), |p| p.display().to_string()),
@@ -212,8 +187,8 @@ fn describe(config: &TrainingConfig, corpus: &Corpus, data_path: Option<&Path>) 
 
 /// Prints (or writes as JSON) what a finished run achieved, with a sample of the trained model.
 fn report_training(
-    report: &LanguageModelReport<Training>,
-    config: &TrainingConfig,
+    report: &LanguageReport<Training>,
+    config: &LanguageConfig,
     corpus: &Corpus,
     builtin: bool,
     out: &Path,
@@ -306,7 +281,7 @@ fn check_length(setting: &'static str, length: usize) -> Result<(), Error> {
 
 fn run_sample(args: SampleArgs) -> Result<ExitCode, Error> {
     check_length("length", args.length)?;
-    let checkpoint = Checkpoint::open(&args.from.checkpoint, args.from.which())?;
+    let checkpoint = LanguageCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let options = SamplingOptions {
         temperature: args.temperature,
         top_k: args.top_k,
@@ -315,7 +290,7 @@ fn run_sample(args: SampleArgs) -> Result<ExitCode, Error> {
     };
     options.validate()?;
     // The prime is checked before anything is printed.
-    checkpoint.vocabulary.encode(&args.prime)?;
+    checkpoint.encoding.encode(&args.prime)?;
     let device = crate::device::open()?;
     let model = checkpoint.model::<Inference>(&device)?;
     let streaming = !args.json;
@@ -329,20 +304,14 @@ fn run_sample(args: SampleArgs) -> Result<ExitCode, Error> {
         seed: args.seed,
     };
     let mut reader_left = false;
-    let text = generate(
-        &model,
-        &checkpoint.vocabulary,
-        &request,
-        &device,
-        |symbol| {
-            if streaming && !stream(symbol) {
-                // The reader went away (`| head`): what it wanted is written.
-                reader_left = true;
-                return ControlFlow::Break(());
-            }
-            ControlFlow::Continue(())
-        },
-    )?;
+    let text = generate(&model, &checkpoint.encoding, &request, &device, |symbol| {
+        if streaming && !stream(symbol) {
+            // The reader went away (`| head`): what it wanted is written.
+            reader_left = true;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    })?;
     if reader_left {
         return Ok(ExitCode::SUCCESS);
     }
@@ -356,14 +325,20 @@ fn run_sample(args: SampleArgs) -> Result<ExitCode, Error> {
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     check_length("generate", args.generate)?;
-    let checkpoint = Checkpoint::open(&args.from.checkpoint, args.from.which())?;
-    let (bytes, source, _) =
-        training_data(args.data.as_deref(), checkpoint.progress.data.as_ref())?;
+    let checkpoint = LanguageCheckpoint::open(&args.from.checkpoint, args.from.which())?;
+    let recorded = checkpoint.progress.data.as_ref();
+    let from_run = args.data.is_none() && recorded.is_some();
+    let data_path = args
+        .data
+        .clone()
+        .or_else(|| recorded.and_then(|d| d.path.clone()));
+    let (bytes, source) = training_data(data_path.as_deref(), from_run)?;
+    task_run::note_changed_data(recorded, Some(&source));
     let shown = source
         .path
         .as_deref()
         .map_or("the built-in corpus".into(), |p| p.display().to_string());
-    let corpus = Corpus::encode_with(&bytes, &checkpoint.vocabulary).map_err(|e| match e {
+    let corpus = Corpus::encode_with(&bytes, &checkpoint.encoding).map_err(|e| match e {
         TrainingError::InvalidUtf8 { offset } => format!(
             "{shown} is not valid UTF-8 (first bad byte at offset {offset}), and this checkpoint's model reads UTF-8 text"
         )
@@ -377,10 +352,10 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     let model = checkpoint.model::<Inference>(&device)?;
     let (_, validation) = corpus.split(checkpoint.config.validation_fraction, 2)?;
     let unknown = checkpoint
-        .vocabulary
+        .encoding
         .unknown_id()
         .map_or(0, |id| validation.iter().filter(|&&v| v == id).count());
-    let evaluation = evaluate(&model, validation, checkpoint.config.window, &device)?;
+    let evaluation = score_language(&model, validation, checkpoint.config.window, &device)?;
     if !evaluation.nats_per_symbol.is_finite() {
         return Err(format!(
             "the loss on {shown} is {}: the model's predictions are not finite",
@@ -389,12 +364,12 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         .into());
     }
     let open_loop = if args.open_loop {
-        let text = checkpoint.vocabulary.decode(validation);
+        let text = checkpoint.encoding.decode(validation);
         let additions =
-            additions_answered(&model, &checkpoint.vocabulary, &text, args.prompts, &device)?;
+            additions_answered(&model, &checkpoint.encoding, &text, args.prompts, &device)?;
         let divergence = generated_divergences(
             &model,
-            &checkpoint.vocabulary,
+            &checkpoint.encoding,
             &text,
             args.generate,
             args.seed,
@@ -407,7 +382,7 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     if args.json {
         let mut object =
             json!({ "checkpoint": checkpoint.path, "data": source.path, "evaluation": evaluation });
-        if checkpoint.vocabulary.unknown_id().is_some() {
+        if checkpoint.encoding.unknown_id().is_some() {
             object["unknown_symbols"] = json!(unknown);
         }
         if let Some((additions, divergence)) = &open_loop {
@@ -466,11 +441,11 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
 
 fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
     args.check_output()?;
-    let checkpoint = Checkpoint::open(&args.from.checkpoint, args.from.which())?;
+    let checkpoint = LanguageCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let model = checkpoint.model::<Inference>(&crate::device::open()?)?;
     export(
         &model,
-        &checkpoint.vocabulary,
+        &checkpoint.encoding,
         &checkpoint.config,
         args.format,
         &args.out,

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use unroll::training::sequence::{ClassWeights, SequenceConfig};
 
 pub use crate::flags::ExportArgs;
-use crate::flags::{CheckpointArgs, CommonSettings, Fixed, TrainingFlags, first_change, set};
+use crate::flags::{CheckpointArgs, CommonSettings, Fixed, TrainingFlags, set};
 use crate::help::Defaults;
 
 /// Sequence classifiers and regressors (pattern 3): train, evaluate, predict, export.
@@ -15,7 +15,7 @@ use crate::help::Defaults;
 /// With no command, trains on a built-in task (is a string of brackets balanced?) and reports
 /// the result beside chance and the best possible.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(name = "classify", version, about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -34,7 +34,6 @@ pub enum Command {
 }
 
 #[derive(Args, Debug, Default)]
-#[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
     /// The samples: a `label<TAB>text` file, a directory with one file per class (each line a
     /// sample), or a `.csv` file of rows `target,v1,v2,…` (default: the built-in task).
@@ -56,17 +55,12 @@ pub struct TrainArgs {
     /// reads every byte exactly).
     #[arg(long)]
     pub min_symbol_count: Option<usize>,
-    /// Run directory for checkpoints and metrics; must not hold a run unless --force (default:
-    /// runs/classify, or runs/classify-2, -3, … when that holds one).
-    #[arg(long, value_hint = clap::ValueHint::DirPath)]
-    pub out: Option<PathBuf>,
     /// The flags every training command line shares.
     #[command(flatten)]
     pub common: TrainingFlags,
 }
 
 #[derive(Args, Debug)]
-#[command(allow_negative_numbers = true)]
 pub struct EvalArgs {
     /// The checkpoint read.
     #[command(flatten)]
@@ -87,7 +81,6 @@ pub struct EvalArgs {
 }
 
 #[derive(Args, Debug)]
-#[command(allow_negative_numbers = true)]
 pub struct PredictArgs {
     /// The checkpoint read.
     #[command(flatten)]
@@ -112,49 +105,25 @@ impl TrainArgs {
         config.validate().map_err(|e| e.to_string())
     }
 
-    /// When resuming, the settings a checkpoint fixes must keep their values (the seed too: it
-    /// drew the validation split).
-    pub fn check_unchanged(
-        &self,
-        config: &SequenceConfig,
-        run: &SequenceConfig,
-    ) -> Result<(), String> {
-        let mut fixed = self.common.fixed(
-            (&run.model, run.symbols, run.optimizer),
-            (&config.model, config.symbols, config.optimizer),
-        );
-        fixed.push(Fixed {
-            flag: "--seed",
-            given: self.common.seed.is_some(),
-            old: run.seed.to_string(),
-            new: config.seed.to_string(),
-        });
-        // The vocabulary was fitted with it.
-        fixed.push(Fixed {
-            flag: "--min-symbol-count",
-            given: self.min_symbol_count.is_some(),
-            old: run.min_symbol_count.to_string(),
-            new: config.min_symbol_count.to_string(),
-        });
-        // The validation samples cannot change: the split would move samples between training
-        // and validation, and `best/` would compare losses on different sets.
-        if let Some(val) = &self.val {
-            let describe = |file: Option<&std::path::Path>| match file {
-                Some(file) => format!("validation file {}", file.display()),
-                None => format!(
-                    "a held-out {} % of its data for validation",
-                    (1000.0 * run.validation_fraction).round() / 10.0
-                ),
-            };
-            let asked = std::path::absolute(val).unwrap_or_else(|_| val.clone());
-            fixed.push(Fixed {
-                flag: "--val",
-                given: true,
-                old: describe(run.validation_file.as_deref()),
-                new: describe(Some(&asked)),
-            });
-        }
-        first_change(fixed)
+    /// When resuming, `--val` must name the validation the run had: the split would move
+    /// samples between training and validation, and `best/` would compare losses on different
+    /// sets.
+    pub fn validation_unchanged(&self, run: &SequenceConfig) -> Option<Fixed> {
+        let val = self.val.as_ref()?;
+        let describe = |file: Option<&std::path::Path>| match file {
+            Some(file) => format!("validation file {}", file.display()),
+            None => format!(
+                "a held-out {} % of its data for validation",
+                (1000.0 * run.validation_fraction).round() / 10.0
+            ),
+        };
+        let asked = std::path::absolute(val).unwrap_or_else(|_| val.clone());
+        Some(Fixed {
+            flag: "--val".into(),
+            given: true,
+            old: describe(run.validation_file.as_deref()),
+            new: describe(Some(&asked)),
+        })
     }
 }
 

@@ -143,10 +143,12 @@ fn setup(args: &TrainArgs) -> Result<Setup, Error> {
             builtin_defaults()
         }
     })?;
+    let read = config.clone();
     args.apply(&mut config)?;
-    if let Some(checkpoint) = &resume {
-        args.check_unchanged(&config, &checkpoint.config)?;
-    }
+    let validation = resume
+        .as_ref()
+        .and_then(|c| args.validation_unchanged(&c.config));
+    task_run::check_unchanged(resume.as_ref(), &read, &config, validation)?;
     // A resumed run reads its data as it did: a CSV file's targets as labels for a classifier.
     let classes = args.classes
         || resume
@@ -212,12 +214,7 @@ fn setup(args: &TrainArgs) -> Result<Setup, Error> {
 
 fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     let setup = setup(&args)?;
-    let out = run_directory(
-        args.out.as_deref(),
-        setup.resume.as_ref(),
-        "classify",
-        &args.common,
-    )?;
+    let out = run_directory(setup.resume.as_ref(), "classify", &args.common)?;
     let longest = setup
         .train
         .lengths()
@@ -613,12 +610,7 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, Error> {
 fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
     crate::flags::export_task::<SequenceFiles>(
         &args,
-        |checkpoint| {
-            Ok(vec![
-                ("encoding", serde_json::to_string(&checkpoint.encoding)?),
-                ("config", serde_json::to_string(&checkpoint.config)?),
-            ])
-        },
+        |_| Ok(Vec::new()),
         sequence_summarizer_safetensors_bytes,
     )
 }

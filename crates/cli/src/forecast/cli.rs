@@ -10,9 +10,7 @@ use unroll::training::forecast::{
 use unroll::training::{FeedbackChoice, Pattern, SamplingSchedule, Strategy};
 
 pub use crate::flags::ExportArgs;
-use crate::flags::{
-    CheckpointArgs, CommonSettings, Fixed, TrainingFlags, first_change, flag_value, set,
-};
+use crate::flags::{CheckpointArgs, CommonSettings, TrainingFlags, flag_value, set};
 use crate::help::Defaults;
 
 /// Real-valued sequences forecast by pattern 2 (or pattern 1) fed back its own outputs: train,
@@ -22,7 +20,7 @@ use crate::help::Defaults;
 /// With no command, trains teacher forcing and the curriculum on Lorenz-63 (about a minute on
 /// 2 cores) and prints their open-loop errors side by side.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(name = "forecast", version, about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -98,7 +96,6 @@ impl StrategyArg {
 }
 
 #[derive(Args, Debug, Default)]
-#[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
     /// A CSV file of numeric columns, one row per time step (a header row is allowed); its last
     /// --val-fraction is held out for validation (default: a built-in system).
@@ -142,17 +139,12 @@ pub struct TrainArgs {
     /// Open loop: steps forecast from each starting point.
     #[arg(long)]
     pub horizon: Option<usize>,
-    /// Run directory for checkpoints and metrics; must not hold a run unless --force (default:
-    /// runs/forecast, or runs/forecast-2, -3, …).
-    #[arg(long, value_hint = clap::ValueHint::DirPath)]
-    pub out: Option<PathBuf>,
     /// The flags every training command line shares.
     #[command(flatten)]
     pub common: TrainingFlags,
 }
 
 #[derive(Args, Debug)]
-#[command(allow_negative_numbers = true)]
 pub struct EvalArgs {
     /// The checkpoint read.
     #[command(flatten)]
@@ -180,7 +172,6 @@ pub struct EvalArgs {
 }
 
 #[derive(Args, Debug)]
-#[command(allow_negative_numbers = true)]
 pub struct ForecastArgs {
     /// The checkpoint read.
     #[command(flatten)]
@@ -198,7 +189,6 @@ pub struct ForecastArgs {
 }
 
 #[derive(Args, Debug)]
-#[command(allow_negative_numbers = true)]
 pub struct GenerateArgs {
     /// The system.
     #[arg(long, value_enum, default_value = "lorenz")]
@@ -215,7 +205,6 @@ pub struct GenerateArgs {
 }
 
 #[derive(Args, Debug)]
-#[command(allow_negative_numbers = true)]
 pub struct StudyArgs {
     /// The short study (about 3 minutes on 2 cores): fewer iterations and steps.
     #[arg(long)]
@@ -277,38 +266,6 @@ impl TrainArgs {
         }
         set(&mut config.loss, self.loss);
         config.validate().map_err(|e| e.to_string())
-    }
-
-    /// When resuming, the settings a checkpoint fixes must keep their values.
-    pub fn check_unchanged(
-        &self,
-        config: &ForecastConfig,
-        run: &ForecastConfig,
-    ) -> Result<(), String> {
-        let text = unroll::training::SymbolMode::Text;
-        let mut fixed = self.common.fixed(
-            (&run.model, text, run.optimizer),
-            (&config.model, text, config.optimizer),
-        );
-        fixed.push(Fixed {
-            flag: "--pattern",
-            given: self.pattern.is_some(),
-            old: flag_value(&run.model.pattern),
-            new: flag_value(&config.model.pattern),
-        });
-        fixed.push(Fixed {
-            flag: "--loss",
-            given: self.loss.is_some(),
-            old: flag_value(&run.loss),
-            new: flag_value(&config.loss),
-        });
-        fixed.push(Fixed {
-            flag: "--seed",
-            given: self.common.seed.is_some(),
-            old: run.seed.to_string(),
-            new: config.seed.to_string(),
-        });
-        first_change(fixed)
     }
 }
 

@@ -34,9 +34,8 @@ use crate::Error;
 
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {
-    crate::help::show_defaults(
+    crate::help::train_command(
         <cli::Cli as clap::CommandFactory>::command(),
-        "train",
         cli::train_defaults(ForecastConfig::default()),
     )
 }
@@ -143,10 +142,9 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         config.builtin = None;
     }
     let fresh = resume.is_none();
+    let read = config.clone();
     args.apply(&mut config, fresh)?;
-    if let Some(checkpoint) = &resume {
-        args.check_unchanged(&config, &checkpoint.config)?;
-    }
+    task_run::check_unchanged(resume.as_ref(), &read, &config, [])?;
     let (series, source) = read_run_series(&config, data_path.as_deref())?;
     config.check_memory(series.columns.len(), model_memory())?;
     let Prepared {
@@ -154,12 +152,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         train,
         validation,
     } = prepare(&config, &series, resume.as_ref().map(|c| &c.encoding))?;
-    let out = run_directory(
-        args.out.as_deref(),
-        resume.as_ref(),
-        "forecast",
-        &args.common,
-    )?;
+    let out = run_directory(resume.as_ref(), "forecast", &args.common)?;
     let device = crate::device::open()?;
     describe(
         &config,
@@ -442,14 +435,8 @@ fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
     crate::flags::export_task::<ForecastFiles>(
         &args,
         |checkpoint| {
-            Ok(vec![
-                ("pattern", pattern_number(&checkpoint.config).to_string()),
-                (
-                    "standardization",
-                    serde_json::to_string(&checkpoint.encoding)?,
-                ),
-                ("config", serde_json::to_string(&checkpoint.config)?),
-            ])
+            let pattern = pattern_number(&checkpoint.config).to_string();
+            Ok(vec![("pattern", pattern)])
         },
         forecaster_safetensors_bytes,
     )

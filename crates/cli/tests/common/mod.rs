@@ -141,6 +141,16 @@ pub fn assert_fails_with(args: &[impl Arg], expected: &str, code: i32) -> String
     program_fails_with("char-rnn", args, expected, code)
 }
 
+/// A clean failure of program `name` (status 1, as [`program_fails_with`]) that leaves `file`,
+/// a user's, as it was. Returns stderr.
+pub fn fails_leaving(name: &str, file: &Path, args: &[impl Arg], expected: &str) -> String {
+    let before = std::fs::read(file).unwrap();
+    let stderr = program_fails_with(name, args, expected, 1);
+    let after = std::fs::read(file).unwrap();
+    assert!(after == before, "{args:?} changed {}", file.display());
+    stderr
+}
+
 /// As [`assert_fails_with`], for program `name`.
 pub fn program_fails_with(name: &str, args: &[impl Arg], expected: &str, code: i32) -> String {
     let output = run_program(name, args);

@@ -3,7 +3,7 @@
 use std::ops::Bound::{Excluded, Included};
 
 use serde::{Deserialize, Serialize};
-use unroll_model::setting::{at_least_one, within};
+use unroll_model::setting::{each_at_least_one, within};
 
 use super::data::BuiltinSeries;
 use crate::error::{Result, invalid};
@@ -12,9 +12,7 @@ use crate::memory::{
     MemoryEstimate, check, check_buffer, check_inference, hidden_stack_weights, product,
 };
 use crate::schedule::CurriculumSchedule;
-use crate::settings::{
-    LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, check_validation_fraction,
-};
+use crate::settings::{LearningRateSchedule, ModelSettings, OptimizerKind, Pattern};
 use unroll_model::FeedbackChoice;
 
 /// What a forecaster's training minimises.
@@ -34,6 +32,16 @@ pub enum RegressionLoss {
     /// (PyTorch's `GaussianNLLLoss` without its constant), averaged over steps and columns.
     #[serde(alias = "gaussian-nll")]
     GaussianNll,
+}
+
+impl RegressionLoss {
+    /// Its name as the command line and messages spell it (`mse`, `gaussian-nll`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RegressionLoss::MeanSquared => "mse",
+            RegressionLoss::GaussianNll => "gaussian-nll",
+        }
+    }
 }
 
 /// Whether the gradient flows through a fed-back own output.
@@ -138,12 +146,14 @@ impl Default for ForecastConfig {
 impl ForecastConfig {
     /// Checks every setting, naming the first that is invalid.
     pub fn validate(&self) -> Result<()> {
-        self.model.validate()?;
-        at_least_one("window", self.window as u64)?;
-        at_least_one("batch", self.batch as u64)?;
-        at_least_one("warmup", self.warmup as u64)?;
-        at_least_one("horizon", self.horizon as u64)?;
-        at_least_one("starts", self.starts as u64)?;
+        self.validate_shared()?;
+        each_at_least_one(&[
+            ("window", self.window),
+            ("batch", self.batch),
+            ("warmup", self.warmup),
+            ("horizon", self.horizon),
+            ("starts", self.starts),
+        ])?;
         within(
             "valid_threshold",
             self.valid_threshold,
@@ -158,8 +168,7 @@ impl ForecastConfig {
             ));
         }
         self.model.check_cell()?;
-        self.loop_settings().validate()?;
-        check_validation_fraction(self.validation_fraction)
+        Ok(())
     }
 
     /// The fewest rows each part of the series needs: a window and the step after it to
@@ -289,15 +298,7 @@ mod tests {
                     "layers",
                 ),
                 (
-                    |c| {
-                        let schedule = CurriculumSchedule {
-                            maximum: 51,
-                            start: 0,
-                            ramp: 10,
-                        };
-                        let own = FeedbackChoice::Sample;
-                        c.strategy = Strategy::Curriculum { schedule, own };
-                    },
+                    |c| c.strategy = Strategy::curriculum_to(51, FeedbackChoice::Sample),
                     "maximum",
                 ),
             ],

@@ -1,6 +1,7 @@
 //! The forecaster as a task of the shared loop: random windows of the training part, fed by
 //! the strategy, scored by the mean squared error; validated one step ahead and open loop. Its
-//! checkpoint is every task's ([`TaskCheckpoint`]) with the standardisation in
+//! checkpoint is every task's
+//! ([`TaskCheckpoint`](crate::task_checkpoint::TaskCheckpoint)) with the standardisation in
 //! `standardization.json`.
 
 use std::path::{Path, PathBuf};
@@ -19,8 +20,8 @@ use crate::checkpoint::Which;
 use crate::checkpoint::{Resumed, Snapshot};
 use crate::error::{Result, invalid};
 use crate::feeding::FeedingStreams;
-use crate::language::batches::iteration_seed;
-use crate::task_checkpoint::{CheckpointKind, TaskCheckpoint};
+use crate::seeds::iteration_seed;
+use crate::task_checkpoint::CheckpointKind;
 use crate::trainer::{IterationLoss, Task, TrainingBackend};
 
 /// Training a [`Forecaster`] on a standardised series.
@@ -116,10 +117,12 @@ impl<B: TrainingBackend> Task<B> for ForecastTask {
         &mut self,
         device: &B::Device,
     ) -> Result<Option<Resumed<Self::Model, ForecastScores>>> {
-        self.resume
-            .take()
-            .map(|saved| saved.into_resumed(&self.config, &self.standardization, device))
-            .transpose()
+        ForecastCheckpoint::take_resumed(
+            &mut self.resume,
+            &self.config,
+            &self.standardization,
+            device,
+        )
     }
 
     fn loss(
@@ -176,29 +179,13 @@ impl<B: TrainingBackend> Task<B> for ForecastTask {
     }
 }
 
-/// A forecaster's checkpoint, read and verified; its `encoding` is the columns' standardisation.
-pub type ForecastCheckpoint = TaskCheckpoint<ForecastFiles>;
-
-/// What a forecaster's checkpoint holds besides the loop's files.
-#[derive(Debug, Clone)]
-pub enum ForecastFiles {}
-
-impl CheckpointKind for ForecastFiles {
-    type Config = ForecastConfig;
-    type Encoding = Standardization;
-    type Scores = ForecastScores;
-    type Model<B: Backend> = Forecaster<B>;
-
-    const ENCODING_FILE: &'static str = "standardization.json";
-
-    const WHAT: &'static str = "a forecaster's checkpoint";
-
-    fn validate(config: &ForecastConfig) -> Result<()> {
-        config.validate()
-    }
-
-    fn check_encoding(standardization: &Standardization) -> std::result::Result<(), String> {
-        standardization.check()
+crate::task_checkpoint::checkpoint_kind! {
+    /// A forecaster's checkpoint, read and verified; its `encoding` is the columns'
+    /// standardisation.
+    ForecastCheckpoint = ForecastFiles {
+        config: ForecastConfig, encoding: Standardization, file: "standardization.json",
+        scores: ForecastScores, model: Forecaster, what: "a forecaster's checkpoint",
+        fixed: [loss.name(), optimizer, seed],
     }
 
     fn other_data(saved: &Standardization, standardization: &Standardization) -> Option<String> {
@@ -209,10 +196,6 @@ impl CheckpointKind for ForecastFiles {
                 standardization.columns.join(", ")
             )
         })
-    }
-
-    fn same_network(saved: &ForecastConfig, config: &ForecastConfig) -> bool {
-        saved.model == config.model && saved.loss == config.loss
     }
 
     fn init<B: Backend>(

@@ -6,16 +6,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Result, TrainingError};
 use crate::language::config::Batching;
-
-/// A seed for one purpose at one iteration, from the run's seed (SplitMix64 mixing).
-pub fn iteration_seed(seed: u64, iteration: u64, purpose: u64) -> u64 {
-    let mut z = seed
-        ^ iteration.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ purpose.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use crate::seeds::iteration_seed;
 
 /// One batch of windows: `inputs[b][t]` is the symbol before `targets[b][t]`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,14 +2,14 @@
 //! before training; the settings every task shares are in [`crate::settings`].
 
 use serde::{Deserialize, Serialize};
-use unroll_model::setting::at_least_one;
+use unroll_model::setting::each_at_least_one;
 
 use crate::corpus::SymbolMode;
 use crate::error::{Result, invalid};
 use crate::feeding::Strategy;
+use crate::memory::{MemoryEstimate, check, hidden_stack_weights, product};
 use crate::settings::{
-    LearningRateSchedule, ModelSettings, OptimizerKind, check_validation_fraction,
-    settings_with_loop,
+    LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, settings_with_loop,
 };
 use unroll_model::RecurrencePath;
 
@@ -35,7 +35,7 @@ settings_with_loop! {
     /// Every setting of a training run.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(default)]
-    pub struct TrainingConfig {
+    pub struct LanguageConfig {
         /// The network.
         pub model: ModelSettings,
         /// Window length T: back-propagation is truncated to T steps.
@@ -65,9 +65,9 @@ settings_with_loop! {
     }
 }
 
-impl Default for TrainingConfig {
+impl Default for LanguageConfig {
     fn default() -> Self {
-        TrainingConfig {
+        LanguageConfig {
             model: ModelSettings::default(),
             window: 100,
             batch: 64,
@@ -90,15 +90,15 @@ impl Default for TrainingConfig {
     }
 }
 
-impl TrainingConfig {
+impl LanguageConfig {
     /// Checks every setting, naming the first one out of range.
     pub fn validate(&self) -> Result<()> {
-        self.model.validate()?;
-        at_least_one("window", self.window as u64)?;
-        at_least_one("batch", self.batch as u64)?;
-        at_least_one("min_symbol_count", self.min_symbol_count as u64)?;
-        self.loop_settings().validate()?;
-        check_validation_fraction(self.validation_fraction)?;
+        self.validate_shared()?;
+        each_at_least_one(&[
+            ("window", self.window),
+            ("batch", self.batch),
+            ("min_symbol_count", self.min_symbol_count),
+        ])?;
         if self.carry_state && self.batching != Batching::ContiguousStreams {
             return Err(invalid(
                 "carry_state",
@@ -107,27 +107,59 @@ impl TrainingConfig {
         }
         self.strategy.validate(self.window)
     }
+
+    /// The memory a training step of this run takes with a vocabulary of `vocab_size` symbols,
+    /// in f32: an upper estimate (the fused path keeps less), good to a factor of about two.
+    pub fn memory_estimate(&self, vocab_size: usize) -> MemoryEstimate {
+        let (v, h, l) = (vocab_size, self.model.hidden, self.model.layers);
+        let (b, t) = (self.batch, self.window);
+        let output = product(&[h, v]).saturating_add(v as u128);
+        let weights = match self.model.pattern {
+            Pattern::Hidden => hidden_stack_weights(v, h, l, v, self.model.cell),
+            // The fed-back weights, the bias, the output layer and the [vocab, vocab] table of
+            // logits that the teacher-forced pass computes once.
+            Pattern::Output => product(&[v, h])
+                .saturating_add(h as u128)
+                .saturating_add(output)
+                .saturating_add(product(&[v, v, 2])),
+        };
+        // Evaluation scores chunks of 1024 symbols of one stream; training a batch of windows.
+        let positions = product(&[b, t]).max(1024);
+        let states =
+            product(&[l, h, self.model.cell.facts().values_per_state]).saturating_mul(positions);
+        let logits = product(&[v, 3]).saturating_mul(positions);
+        MemoryEstimate {
+            parameters: weights.saturating_mul(4 * 4),
+            activations: states.saturating_add(logits).saturating_mul(4),
+        }
+    }
+
+    /// Refuses a run whose estimated memory exceeds `available` bytes (when known) or is absurd.
+    pub fn check_memory(&self, vocab_size: usize, available: Option<u64>) -> Result<()> {
+        let shape = format!("batch {} × window {}", self.batch, self.window);
+        check(self.memory_estimate(vocab_size), available, &shape)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schedule::{CurriculumSchedule, SamplingSchedule};
-    use unroll_model::FeedbackChoice;
+    use crate::schedule::SamplingSchedule;
+    use unroll_model::{FeedbackChoice, RecurrentCell};
 
     #[test]
     fn defaults_are_valid_and_round_trip() {
-        let config = TrainingConfig::default();
+        let config = LanguageConfig::default();
         config.validate().unwrap();
         let json = serde_json::to_string(&config).unwrap();
         assert_eq!(
-            serde_json::from_str::<TrainingConfig>(&json).unwrap(),
+            serde_json::from_str::<LanguageConfig>(&json).unwrap(),
             config
         );
-        let partial: TrainingConfig = serde_json::from_str(r#"{"window": 50}"#).unwrap();
+        let partial: LanguageConfig = serde_json::from_str(r#"{"window": 50}"#).unwrap();
         assert_eq!(partial.window, 50);
         assert_eq!(partial.batch, 64);
-        let familiar: TrainingConfig = serde_json::from_str(r#"{"steps": 5}"#).unwrap();
+        let familiar: LanguageConfig = serde_json::from_str(r#"{"steps": 5}"#).unwrap();
         assert_eq!(familiar.iterations, 5, "`steps` is read as `iterations`");
     }
 
@@ -138,7 +170,7 @@ mod tests {
             Strategy::ScheduledSampling { schedule, own }
         }
         crate::error::assert_refusals_named(
-            TrainingConfig::validate,
+            LanguageConfig::validate,
             &[
                 (|c| c.window = 0, "window"),
                 (|c| c.batch = 0, "batch"),
@@ -162,15 +194,7 @@ mod tests {
                     "k",
                 ),
                 (
-                    |c| {
-                        let schedule = CurriculumSchedule {
-                            maximum: 10,
-                            start: 0,
-                            ramp: 100,
-                        };
-                        let own = FeedbackChoice::Probabilities;
-                        c.strategy = Strategy::Curriculum { schedule, own };
-                    },
+                    |c| c.strategy = Strategy::curriculum_to(10, FeedbackChoice::Probabilities),
                     "own",
                 ),
                 (
@@ -198,5 +222,41 @@ mod tests {
         assert_eq!(cosine.rate(lr, 0, 100), lr);
         assert!((cosine.rate(lr, 50, 100) - lr / 2.0).abs() < 1e-15);
         assert!(cosine.rate(lr, 100, 100).abs() < 1e-15);
+    }
+
+    #[test]
+    fn estimate_counts_weights_and_activations() {
+        let mut config = LanguageConfig {
+            batch: 2,
+            window: 3,
+            ..LanguageConfig::default()
+        };
+        config.model.hidden = 4;
+        let estimate = config.memory_estimate(5);
+        // Lookup 5×4, recurrence 4×4 + 4, output 4×5 + 5: 65 weights, four f32 copies.
+        assert_eq!(estimate.parameters, 65 * 16);
+        // 1024 positions (evaluation's chunk) × (1 layer × 4 × 3 + 5 × 3) floats.
+        assert_eq!(estimate.activations, 1024 * 27 * 4);
+        // An LSTM: W_ih 5×16, W_hh 4×16, two biases of 16, output 4×5 + 5: 201 weights; per
+        // position 4 units × 15 values kept, and the logits.
+        config.model.cell = RecurrentCell::Lstm;
+        let estimate = config.memory_estimate(5);
+        assert_eq!(estimate.parameters, 201 * 16);
+        assert_eq!(estimate.activations, 1024 * (4 * 15 + 15) * 4);
+    }
+
+    #[test]
+    fn absurd_and_oversized_runs_are_refused() {
+        let mut config = LanguageConfig::default();
+        config.check_memory(65, Some(1 << 30)).unwrap();
+        config.model.hidden = usize::MAX;
+        let error = config.check_memory(65, None).unwrap_err().to_string();
+        assert!(error.contains("any machine"), "{error}");
+        config.model.hidden = 100_000;
+        let error = config
+            .check_memory(65, Some(1 << 30))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("1.0 GiB available"), "{error}");
     }
 }

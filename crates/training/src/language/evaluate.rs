@@ -18,7 +18,7 @@ const OPEN_LOOP_WINDOWS: usize = 256;
 
 /// The result of a validation.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Evaluation {
+pub struct LanguageScores {
     /// Mean negative log-likelihood in nats per symbol.
     pub nats_per_symbol: f64,
     /// The same in bits (nats / ln 2).
@@ -32,7 +32,7 @@ pub struct Evaluation {
     pub open_loop_accuracy: Option<f64>,
 }
 
-impl Validation for Evaluation {
+impl Validation for LanguageScores {
     const ITEMS: &'static str = "symbols";
 
     fn loss(&self) -> f64 {
@@ -61,12 +61,12 @@ fn tokens<B: Backend>(ids: &[u32], device: &B::Device) -> Tensor<B, 2, Int> {
 /// Scores every symbol of `ids` after the first, predicted from all symbols before it, in one
 /// stateful teacher-forced pass from a zero state. For pattern 2 also scores open-loop windows of
 /// `window` symbols. Run it on a model without autodiff (`model.valid()`).
-pub fn evaluate<B: RecurrenceBackend>(
+pub fn score_language<B: RecurrenceBackend>(
     model: &Network<B>,
     ids: &[u32],
     window: usize,
     device: &B::Device,
-) -> Result<Evaluation> {
+) -> Result<LanguageScores> {
     if ids.len() < 2 {
         return Err(TrainingError::CorpusTooShort {
             needed: 2,
@@ -95,7 +95,7 @@ pub fn evaluate<B: RecurrenceBackend>(
         Network::Output(_) => Some(open_loop_accuracy(model, ids, window, device)?),
         Network::Hidden(_) => None,
     };
-    Ok(Evaluation {
+    Ok(LanguageScores {
         nats_per_symbol: nats,
         bits_per_symbol: nats / std::f64::consts::LN_2,
         perplexity: nats.exp(),

@@ -10,14 +10,14 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::HiddenState;
 
-use crate::checkpoint::{self, Checkpoint, CheckpointContents, SavedTensor, Which};
-use crate::checkpoint::{Resumed, Snapshot};
+use crate::checkpoint::{Resumed, SavedTensor, Snapshot, Which};
 use crate::corpus::{Corpus, DataSource, shortest_corpus};
-use crate::error::{Result, TrainingError, checkpoint_error};
+use crate::error::{Result, TrainingError};
 use crate::feeding::FeedingStreams;
 use crate::language::batches::WindowSource;
-use crate::language::config::TrainingConfig;
-use crate::language::evaluate::{Evaluation, evaluate};
+use crate::language::checkpoint::LanguageCheckpoint;
+use crate::language::config::LanguageConfig;
+use crate::language::evaluate::{LanguageScores, score_language};
 use crate::network::Network;
 use crate::progress::Observer;
 use crate::trainer::{IterationLoss, RunPlace, Task, TrainingBackend, TrainingReport, train_task};
@@ -28,15 +28,15 @@ use crate::trainer::{IterationLoss, RunPlace, Task, TrainingBackend, TrainingRep
 /// [`TrainingError::RunLocked`]). A run already there is continued only when `resume` is its
 /// `last` checkpoint; otherwise it is refused ([`TrainingError::RunExists`]) unless
 /// `replace_existing` is set, so no run is overwritten or rewound by accident.
-pub struct TrainingRun<'a, B: Backend> {
+pub struct LanguageRun<'a, B: Backend> {
     /// The settings (when resuming, normally the checkpoint's, with `iterations` raised).
-    pub config: TrainingConfig,
+    pub config: LanguageConfig,
     /// The corpus.
     pub corpus: &'a Corpus,
     /// The run directory: checkpoints `last` and `best`, `metrics.jsonl`, `loss.png`.
     pub out: PathBuf,
     /// A checkpoint to continue from.
-    pub resume: Option<Checkpoint>,
+    pub resume: Option<LanguageCheckpoint>,
     /// Where to compute.
     pub device: B::Device,
     /// The backend's name, recorded in checkpoints.
@@ -57,17 +57,17 @@ pub struct TrainingRun<'a, B: Backend> {
     pub memory_limit: Option<u64>,
 }
 
-impl<'a, B: Backend> TrainingRun<'a, B> {
+impl<'a, B: Backend> LanguageRun<'a, B> {
     /// A fresh run of `config` on `corpus` into `out`, refusing to replace an existing run,
     /// with no stop flag, no recorded data source and no memory limit beyond the absurd.
     pub fn new(
-        config: TrainingConfig,
+        config: LanguageConfig,
         corpus: &'a Corpus,
         out: impl Into<PathBuf>,
         device: B::Device,
         backend: impl Into<String>,
     ) -> Self {
-        TrainingRun {
+        LanguageRun {
             config,
             corpus,
             out: out.into(),
@@ -83,15 +83,15 @@ impl<'a, B: Backend> TrainingRun<'a, B> {
     }
 
     /// Continues from `checkpoint`.
-    pub fn resuming(mut self, checkpoint: Option<Checkpoint>) -> Self {
+    pub fn resuming(mut self, checkpoint: Option<LanguageCheckpoint>) -> Self {
         self.resume = checkpoint;
         self
     }
 }
 
 /// What a language model's run reports, with the trained model on `B`'s inner backend.
-pub type LanguageModelReport<B> =
-    TrainingReport<Network<<B as AutodiffBackend>::InnerBackend>, Evaluation>;
+pub type LanguageReport<B> =
+    TrainingReport<Network<<B as AutodiffBackend>::InnerBackend>, LanguageScores>;
 
 /// Trains a language model, writing checkpoints and metrics under `run.out`; the report holds
 /// the trained model.
@@ -100,31 +100,31 @@ pub type LanguageModelReport<B> =
 ///
 /// ```
 /// use burn::backend::{Autodiff, Flex};
-/// use unroll_training::{Checkpoint, Corpus, Silent, SymbolMode, TrainingConfig, TrainingRun};
-/// use unroll_training::{Which, train};
+/// use unroll_training::{LanguageCheckpoint, Corpus, Silent, SymbolMode, LanguageConfig, LanguageRun};
+/// use unroll_training::{Which, train_language};
 ///
 /// type B = Autodiff<Flex>;
 /// let corpus = Corpus::from_bytes("abcabd".repeat(50).as_bytes(), SymbolMode::Text)?;
-/// let mut config = TrainingConfig { window: 8, batch: 4, iterations: 6, ..Default::default() };
+/// let mut config = LanguageConfig { window: 8, batch: 4, iterations: 6, ..Default::default() };
 /// config.model.hidden = 8;
 /// let out = std::env::temp_dir().join(format!("unroll-resume-{}", std::process::id()));
 /// # let _ = std::fs::remove_dir_all(&out);
-/// train(TrainingRun::<B>::new(config.clone(), &corpus, &out, Default::default(), "flex"), &mut Silent)?;
+/// train_language(LanguageRun::<B>::new(config.clone(), &corpus, &out, Default::default(), "flex"), &mut Silent)?;
 ///
-/// let last = Checkpoint::open(&out, Which::Last)?;
+/// let last = LanguageCheckpoint::open(&out, Which::Last)?;
 /// config.iterations = 10;
-/// let more = TrainingRun::<B>::new(config, &corpus, &out, Default::default(), "flex")
+/// let more = LanguageRun::<B>::new(config, &corpus, &out, Default::default(), "flex")
 ///     .resuming(Some(last));
-/// let report = train(more, &mut Silent)?;
+/// let report = train_language(more, &mut Silent)?;
 /// assert_eq!((report.first_iteration, report.iterations), (6, 10));
 /// # std::fs::remove_dir_all(&out).unwrap();
 /// # Ok::<(), unroll_training::TrainingError>(())
 /// ```
-pub fn train<B: TrainingBackend>(
-    run: TrainingRun<'_, B>,
-    observer: &mut dyn Observer<Evaluation>,
-) -> Result<LanguageModelReport<B>> {
-    let TrainingRun {
+pub fn train_language<B: TrainingBackend>(
+    run: LanguageRun<'_, B>,
+    observer: &mut dyn Observer<LanguageScores>,
+) -> Result<LanguageReport<B>> {
+    let LanguageRun {
         config,
         corpus,
         out,
@@ -137,7 +137,7 @@ pub fn train<B: TrainingBackend>(
         time_limit,
         memory_limit,
     } = run;
-    config.validate()?;
+    let task = LanguageTask::<B>::new(&config, corpus)?;
     config.check_memory(corpus.vocabulary.len(), memory_limit)?;
     let place = RunPlace {
         out,
@@ -148,9 +148,8 @@ pub fn train<B: TrainingBackend>(
         data,
         time_limit,
     };
-    let mut task = LanguageModelTask::<B>::new(&config, corpus, resume)?;
     train_task(
-        &mut task,
+        &mut task.resuming(resume),
         &config.loop_settings(),
         &place,
         &device,
@@ -160,24 +159,21 @@ pub fn train<B: TrainingBackend>(
 
 /// A character or byte language model trained on a corpus: truncated BPTT over windows, fed by
 /// the run's strategy, validated on the corpus's held-out end.
-pub struct LanguageModelTask<'a, B: Backend> {
-    config: &'a TrainingConfig,
+pub struct LanguageTask<'a, B: Backend> {
+    config: &'a LanguageConfig,
     corpus: &'a Corpus,
     windows: WindowSource<'a>,
     validation: &'a [u32],
-    resume: Option<Checkpoint>,
+    resume: Option<LanguageCheckpoint>,
     /// Each stream's state after its last window, when state carries over.
     carried: Option<HiddenState<B>>,
 }
 
-impl<'a, B: Backend> LanguageModelTask<'a, B> {
-    /// The task of `config` on `corpus`, continuing from `resume` if given; an error if the
-    /// corpus is too short for the windows and the validation split.
-    pub fn new(
-        config: &'a TrainingConfig,
-        corpus: &'a Corpus,
-        resume: Option<Checkpoint>,
-    ) -> Result<Self> {
+impl<'a, B: Backend> LanguageTask<'a, B> {
+    /// The task of `config` on `corpus`; an error if a setting is out of range or the corpus is
+    /// too short for the windows and the validation split.
+    pub fn new(config: &'a LanguageConfig, corpus: &'a Corpus) -> Result<Self> {
+        config.validate()?;
         let (train_ids, validation) = corpus.split(config.validation_fraction, 2)?;
         let windows = WindowSource::new(
             train_ids,
@@ -187,47 +183,26 @@ impl<'a, B: Backend> LanguageModelTask<'a, B> {
             config.seed,
         )
         .map_err(|e| whole_corpus_error(e, corpus, config.validation_fraction))?;
-        Ok(LanguageModelTask {
+        Ok(LanguageTask {
             config,
             corpus,
             windows,
             validation,
-            resume,
+            resume: None,
             carried: None,
         })
     }
 
-    /// Refuses a checkpoint whose vocabulary, model or optimiser differ from this run's.
-    fn check_resumable(&self, checkpoint: &Checkpoint) -> Result<()> {
-        let config = self.config;
-        if checkpoint.vocabulary != self.corpus.vocabulary {
-            return Err(checkpoint_error(
-                &checkpoint.path,
-                "its vocabulary differs from this corpus's",
-            ));
-        }
-        if checkpoint.config.model != config.model || checkpoint.config.symbols != config.symbols {
-            return Err(checkpoint_error(
-                &checkpoint.path,
-                "its model settings differ from this run's",
-            ));
-        }
-        if checkpoint.config.optimizer != config.optimizer {
-            return Err(checkpoint_error(
-                &checkpoint.path,
-                format!(
-                    "its optimiser state is {:?}'s; the optimiser cannot change when resuming (asked: {:?})",
-                    checkpoint.config.optimizer, config.optimizer
-                ),
-            ));
-        }
-        Ok(())
+    /// Continues from `checkpoint`, which must fit this corpus's vocabulary and these settings.
+    pub fn resuming(mut self, checkpoint: Option<LanguageCheckpoint>) -> Self {
+        self.resume = checkpoint;
+        self
     }
 }
 
-impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
+impl<B: TrainingBackend> Task<B> for LanguageTask<'_, B> {
     type Model = Network<B>;
-    type Validation = Evaluation;
+    type Validation = LanguageScores;
 
     fn init_model(&mut self, device: &B::Device) -> Result<Network<B>> {
         self.config
@@ -235,12 +210,17 @@ impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
             .init::<B>(self.corpus.vocabulary.len(), device)
     }
 
-    fn resume(&mut self, device: &B::Device) -> Result<Option<Resumed<Network<B>, Evaluation>>> {
-        let Some(checkpoint) = self.resume.take() else {
+    fn resume(
+        &mut self,
+        device: &B::Device,
+    ) -> Result<Option<Resumed<Network<B>, LanguageScores>>> {
+        let config = self.config;
+        let vocabulary = &self.corpus.vocabulary;
+        let resumed =
+            LanguageCheckpoint::take_resumed(&mut self.resume, config, vocabulary, device)?;
+        let Some(resumed) = resumed else {
             return Ok(None);
         };
-        self.check_resumable(&checkpoint)?;
-        let config = self.config;
         // Stored packed: h of every layer, then c of every layer for a cell that has one.
         let with_cell = config.model.cell.has_cell_state();
         let shape = [
@@ -249,18 +229,13 @@ impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
             config.model.hidden,
         ];
         // A state carried with another batch size cannot continue: those streams start afresh.
-        self.carried = checkpoint
+        self.carried = resumed
             .progress
             .carried_state
             .as_ref()
             .and_then(|saved| saved.to_tensor(shape, device))
             .map(|packed| HiddenState::from_packed(packed, with_cell));
-        Ok(Some(Resumed {
-            model: checkpoint.model::<B>(device)?,
-            optimizer: checkpoint.optimizer_bytes().map(<[u8]>::to_vec),
-            progress: checkpoint.progress,
-            metrics: checkpoint.metrics,
-        }))
+        Ok(Some(resumed))
     }
 
     fn loss(
@@ -298,8 +273,12 @@ impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
         })
     }
 
-    fn validate(&self, model: &Network<B::InnerBackend>, device: &B::Device) -> Result<Evaluation> {
-        evaluate(model, self.validation, self.config.window, device)
+    fn validate(
+        &self,
+        model: &Network<B::InnerBackend>,
+        device: &B::Device,
+    ) -> Result<LanguageScores> {
+        score_language(model, self.validation, self.config.window, device)
     }
 
     fn carried_state(&self) -> Option<SavedTensor> {
@@ -311,17 +290,9 @@ impl<B: TrainingBackend> Task<B> for LanguageModelTask<'_, B> {
         &self,
         out: &Path,
         which: Which,
-        snapshot: &Snapshot<'_, Network<B>, Evaluation>,
+        snapshot: &Snapshot<'_, Network<B>, LanguageScores>,
     ) -> Result<PathBuf> {
-        let contents = CheckpointContents {
-            model: snapshot.model,
-            optimizer: Some(snapshot.optimizer.clone()),
-            config: self.config,
-            vocabulary: &self.corpus.vocabulary,
-            progress: snapshot.progress,
-            metrics: snapshot.metrics,
-        };
-        checkpoint::save(out, which, &contents)
+        LanguageCheckpoint::save(out, which, self.config, &self.corpus.vocabulary, snapshot)
     }
 }
 

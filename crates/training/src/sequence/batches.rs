@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use unroll_model::SequenceInput;
 
 use super::encoding::{Inputs, Samples, Targets};
-use crate::language::batches::iteration_seed;
+use crate::seeds::iteration_seed;
 
 /// Batches per pool sorted by length: enough that neighbours in length share a batch, few
 /// enough that batches still mix the data.

@@ -9,10 +9,8 @@ use super::encoding::{Encoding, InputSymbols};
 use crate::corpus::SymbolMode;
 use crate::error::{Result, invalid};
 use crate::memory::{MemoryEstimate, check, hidden_stack_weights, product};
-use crate::settings::{
-    LearningRateSchedule, ModelSettings, OptimizerKind, Pattern, check_validation_fraction,
-};
-use unroll_model::setting::at_least_one;
+use crate::settings::{LearningRateSchedule, ModelSettings, OptimizerKind, Pattern};
+use unroll_model::setting::each_at_least_one;
 
 /// How much each class's samples weigh in the loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,11 +59,12 @@ impl SequenceConfig {
                 "pattern 3 reads its sequence with a hidden recurrence (`hidden`)",
             ));
         }
-        self.model.validate()?;
-        at_least_one("batch", self.batch as u64)?;
-        at_least_one("min_symbol_count", self.min_symbol_count as u64)?;
-        self.loop_settings().validate()?;
-        check_validation_fraction(self.validation_fraction)
+        self.validate_shared()?;
+        each_at_least_one(&[
+            ("batch", self.batch),
+            ("min_symbol_count", self.min_symbol_count),
+        ])?;
+        Ok(())
     }
 
     /// The network for data encoded by `encoding`. Ids are not read back to check them

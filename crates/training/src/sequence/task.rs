@@ -1,6 +1,8 @@
 //! Pattern 3 as a task of the shared loop: length-bucketed batches, cross-entropy (optionally
 //! class-weighted) or the mean squared error of standardised targets, validation scores. Its
-//! checkpoint is every task's ([`TaskCheckpoint`]) with the encoding in `encoding.json`.
+//! checkpoint is every task's
+//! ([`TaskCheckpoint`](crate::task_checkpoint::TaskCheckpoint)) with the encoding in
+//! `encoding.json`.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +19,7 @@ use super::scores::{ClassificationScores, RegressionScores, SequenceScores};
 use crate::checkpoint::Which;
 use crate::checkpoint::{Resumed, Snapshot};
 use crate::error::Result;
-use crate::task_checkpoint::{CheckpointKind, TaskCheckpoint};
+use crate::task_checkpoint::CheckpointKind;
 use crate::trainer::{IterationLoss, Task, TrainingBackend};
 
 /// Training a [`SequenceSummarizer`] on encoded samples.
@@ -99,10 +101,7 @@ impl<B: TrainingBackend> Task<B> for SequenceTask {
         &mut self,
         device: &B::Device,
     ) -> Result<Option<Resumed<Self::Model, SequenceScores>>> {
-        self.resume
-            .take()
-            .map(|saved| saved.into_resumed(&self.config, &self.encoding, device))
-            .transpose()
+        SequenceCheckpoint::take_resumed(&mut self.resume, &self.config, &self.encoding, device)
     }
 
     fn loss(
@@ -239,38 +238,17 @@ pub fn score(encoding: &Encoding, samples: &Samples, outputs: &[Vec<f64>]) -> Se
     }
 }
 
-/// A sequence model's checkpoint, read and verified.
-pub type SequenceCheckpoint = TaskCheckpoint<SequenceFiles>;
-
-/// What a sequence model's checkpoint holds besides the loop's files.
-#[derive(Debug, Clone)]
-pub enum SequenceFiles {}
-
-impl CheckpointKind for SequenceFiles {
-    type Config = SequenceConfig;
-    type Encoding = Encoding;
-    type Scores = SequenceScores;
-    type Model<B: Backend> = SequenceSummarizer<B>;
-
-    const ENCODING_FILE: &'static str = "encoding.json";
-
-    const WHAT: &'static str = "a sequence model's checkpoint";
-
-    fn validate(config: &SequenceConfig) -> Result<()> {
-        config.validate()
-    }
-
-    fn check_encoding(encoding: &Encoding) -> std::result::Result<(), String> {
-        encoding.check()
+crate::task_checkpoint::checkpoint_kind! {
+    /// A sequence model's checkpoint, read and verified.
+    SequenceCheckpoint = SequenceFiles {
+        config: SequenceConfig, encoding: Encoding, file: "encoding.json",
+        scores: SequenceScores, model: SequenceSummarizer, what: "a sequence model's checkpoint",
+        fixed: [symbols, optimizer, seed, min_symbol_count],
     }
 
     fn other_data(saved: &Encoding, encoding: &Encoding) -> Option<String> {
         (saved != encoding)
             .then(|| "it was trained on data with other symbols or labels than these".to_string())
-    }
-
-    fn same_network(saved: &SequenceConfig, config: &SequenceConfig) -> bool {
-        saved.model == config.model
     }
 
     fn init<B: Backend>(

@@ -18,11 +18,11 @@ use crate::clipping::{clip_global_norm, global_norm};
 use crate::corpus::DataSource;
 use crate::durable::write_atomically;
 use crate::error::{Result, TrainingError, checkpoint_error, invalid};
-use crate::language::batches::iteration_seed;
 use crate::metrics::{IterationMetrics, append_jsonl, to_jsonl};
 use crate::plot::plot_losses;
 use crate::progress::Observer;
 use crate::run_directory;
+use crate::seeds::iteration_seed;
 use crate::settings::{LoopSettings, OptimizerKind};
 use crate::validation::Validation;
 
