@@ -12,9 +12,9 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 use burn_store::{BurnpackStore, ModuleSnapshot};
 use unroll::model::{
-    FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
-    OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, RecurrentCell, SequenceInput,
-    SequenceSummarizerConfig, step_cross_entropy,
+    EncoderDecoderConfig, FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig,
+    InputEncoding, OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, RecurrentCell,
+    SequenceInput, SequenceSummarizerConfig, step_cross_entropy,
 };
 use unroll::training::LanguageCheckpoint;
 use unroll::training::checkpoint::{Which, model_bytes};
@@ -599,4 +599,39 @@ fn backward_direction_agrees() {
         (&cpu_summarizer, cpu_summary),
         (&gpu_summarizer, gpu_summary),
     );
+}
+
+/// The encoder–decoder on a padded batch (sources and targets of several lengths, two layers of
+/// every cell), fused: the losses and every gradient agree.
+#[test]
+fn encoder_decoder_agrees() {
+    let _turn = turn();
+    let (vocab, source_time, target_time) = (6, 7, 5);
+    let (source_lengths, target_lengths) = ([3, 7, 1, 5], [5, 2, 4, 1]);
+    let batch = source_lengths.len();
+    for cell in [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru] {
+        let config = EncoderDecoderConfig::symbols(vocab, vocab, 4, 2, cell);
+        let (cpu_model, gpu_model) = on_both!(config);
+        let cpu_device = Default::default();
+        let cpu = cpu_model
+            .forward_loss(
+                SequenceInput::Tokens(ids(batch, source_time, vocab, 5, &cpu_device)),
+                Some(&source_lengths),
+                ids(batch, target_time, vocab, 6, &cpu_device),
+                ids(batch, target_time, vocab, 7, &cpu_device),
+                Some(&target_lengths),
+            )
+            .unwrap();
+        let gpu_losses = gpu_model
+            .forward_loss(
+                SequenceInput::Tokens(ids(batch, source_time, vocab, 5, &gpu())),
+                Some(&source_lengths),
+                ids(batch, target_time, vocab, 6, &gpu()),
+                ids(batch, target_time, vocab, 7, &gpu()),
+                Some(&target_lengths),
+            )
+            .unwrap();
+        let what = format!("encoder–decoder, {cell:?}");
+        assert_agree(&what, (&cpu_model, cpu), (&gpu_model, gpu_losses));
+    }
 }

@@ -10,6 +10,7 @@
 //! | 1. hidden recurrence, output every step | [`HiddenRecurrent`] | `h(t) = tanh(b + W h(t-1) + U x(t))`, `o(t) = c + V h(t)` |
 //! | 2. output recurrence only | [`OutputRecurrent`] | `h(t) = tanh(b + W y(t-1) + U x(t))`, `o(t) = c + V h(t)` |
 //! | 3. hidden recurrence, one output | [`SequenceSummarizer`] | `h(t)` as in 1, `o = c + V h(τ)` |
+//! | sequence to sequence (§10.4) | [`EncoderDecoder`] | 3's final state starts 1, fed `y(t-1)` |
 //!
 //! Shapes follow Burn: batch first, `[batch, time, features]`. Each pattern runs on any backend
 //! that implements [`RecurrenceBackend`] (the cargo features `flex`, `ndarray` — both on by
@@ -44,6 +45,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod encoder_decoder;
 pub mod error;
 pub mod feedback;
 pub mod fused;
@@ -56,6 +58,7 @@ pub mod recurrence;
 pub mod sequence_summarizer;
 pub mod setting;
 
+pub use encoder_decoder::{EncoderDecoder, EncoderDecoderConfig};
 pub use error::{ModelError, Result};
 pub use feedback::{FeedbackChoice, sample_classes, sample_classes_with};
 pub use fused::{FeedingPlan, RecurrenceBackend, tanh, tanh_recurrence};

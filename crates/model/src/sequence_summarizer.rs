@@ -103,7 +103,7 @@ impl<B: RecurrenceBackend> SequenceSummarizer<B> {
     ) -> crate::Result<Tensor<B, 2>> {
         let [batch, time] = input.check(&self.hidden.input, self.hidden.id_check)?;
         if let Some(lengths) = lengths {
-            check_lengths(lengths, batch, time)?;
+            check_lengths("lengths", lengths, batch, time)?;
         }
         let device = self.output.weight.device();
         let state = self.hidden.zero_state(batch, &device);
@@ -112,18 +112,19 @@ impl<B: RecurrenceBackend> SequenceSummarizer<B> {
     }
 }
 
-/// One length per row, each in `1..=time`.
-fn check_lengths(lengths: &[usize], batch: usize, time: usize) -> crate::Result<()> {
+/// One length per row of `what` (`lengths`), each in `1..=time`.
+pub(crate) fn check_lengths(
+    what: &'static str,
+    lengths: &[usize],
+    batch: usize,
+    time: usize,
+) -> crate::Result<()> {
     if lengths.len() != batch {
-        return Err(shape_error(
-            "lengths",
-            format!("[{batch}]"),
-            &[lengths.len()],
-        ));
+        return Err(shape_error(what, format!("[{batch}]"), &[lengths.len()]));
     }
     match lengths.iter().find(|&&l| l < 1 || l > time) {
         Some(bad) => Err(shape_error(
-            "lengths",
+            what,
             format!("every length in 1..={time}, got {bad}"),
             &[lengths.len()],
         )),

@@ -1,5 +1,5 @@
 //! The host kernels in f32, the precision training runs in: the fused training pass of
-//! patterns 1 (every cell) and 2 against the unrolled reference built from Burn's own operations, on both
+//! patterns 1 (every cell) and 2, and of the encoder–decoder, against the unrolled reference built from Burn's own operations, on both
 //! CPU backends, at sizes that split the batch unevenly over the cores and that the products'
 //! tiles do not divide.
 
@@ -8,8 +8,9 @@ use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, Int, Tensor};
 use unroll_model::{
-    FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
-    OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, RecurrentCell, SequenceInput,
+    EncoderDecoderConfig, FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig,
+    InputEncoding, OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, RecurrentCell,
+    SequenceInput,
 };
 use unroll_test_support::{assert_close_to_largest, turn};
 
@@ -141,6 +142,47 @@ fn pattern_2<B: AutodiffBackend + RecurrenceBackend>() {
     }
 }
 
+/// The encoder–decoder in f32: padded sources and targets of every length, two layers of every
+/// cell, the fused path against the unrolled one (losses and every gradient).
+fn encoder_decoder<B: AutodiffBackend + RecurrenceBackend>() {
+    let _turn = turn();
+    let device = Default::default();
+    B::seed(&device, 3);
+    let (batch, source_time, target_time, hidden, vocab) = (33, 13, 9, 40, 11);
+    let source_lengths: Vec<usize> = (0..batch).map(|b| 1 + (b * 7) % source_time).collect();
+    let target_lengths: Vec<usize> = (0..batch).map(|b| 1 + (b * 5) % target_time).collect();
+    for cell in [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru] {
+        let fused = EncoderDecoderConfig::symbols(vocab, vocab, hidden, 2, cell).init::<B>(&device);
+        let mut unrolled = materialized(&fused);
+        unrolled.encoder.path = RecurrencePath::Unrolled;
+        unrolled.decoder.hidden.path = RecurrencePath::Unrolled;
+        let source = ids::<B>(batch, source_time, vocab);
+        let (previous, targets) = (
+            ids::<B>(batch, target_time, vocab),
+            ids::<B>(batch, target_time, vocab),
+        );
+        let run = |model: &unroll_model::EncoderDecoder<B>| {
+            let losses = model
+                .forward_loss(
+                    SequenceInput::Tokens(source.clone()),
+                    Some(&source_lengths),
+                    previous.clone(),
+                    targets.clone(),
+                    Some(&target_lengths),
+                )
+                .unwrap();
+            let loss_values: Vec<f32> = losses.clone().into_data().iter::<f32>().collect();
+            (loss_values, gradients(model, &losses.sum().backward()))
+        };
+        let (losses_a, grads_a) = run(&fused);
+        let (losses_b, grads_b) = run(&unrolled);
+        assert_close(&format!("{cell:?}: losses"), &losses_a, &losses_b);
+        for (k, (a, b)) in grads_a.iter().zip(&grads_b).enumerate() {
+            assert_close(&format!("{cell:?}, parameter {k}"), a, b);
+        }
+    }
+}
+
 /// Two tests of `check::<B>()`: `$on_flex` on autodiff flex, `$on_ndarray` on autodiff ndarray,
 /// both in f32.
 macro_rules! test_in_f32 {
@@ -164,6 +206,10 @@ test_in_f32!(pattern_1:
 test_in_f32!(pattern_2:
     flex_f32_pattern_2_teacher_forced_loss_equals_stepwise,
     ndarray_f32_pattern_2_teacher_forced_loss_equals_stepwise
+);
+test_in_f32!(encoder_decoder:
+    flex_f32_encoder_decoder_fused_equals_unrolled,
+    ndarray_f32_encoder_decoder_fused_equals_unrolled
 );
 
 /// The rollout's fed symbols, sampled in f32, do not depend on how many cores share the batch

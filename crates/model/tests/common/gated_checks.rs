@@ -17,14 +17,14 @@ use super::{assert_close, values};
 
 const FIXTURE: &str = include_str!("../fixtures/gated_cells.json");
 /// PyTorch and Burn sum in different orders: f64 agrees to about 1e-15 per operation.
-const AGREEMENT: f64 = 1e-10;
+pub const AGREEMENT: f64 = 1e-10;
 
 fn fixture(kind: &str) -> Value {
     let all: Value = serde_json::from_str(FIXTURE).expect("the fixture is JSON");
     all[kind].clone()
 }
 
-fn numbers(case: &Value, key: &str) -> Vec<f64> {
+pub fn numbers(case: &Value, key: &str) -> Vec<f64> {
     case[key]
         .as_array()
         .unwrap_or_else(|| panic!("fixture key {key}"))
@@ -33,7 +33,7 @@ fn numbers(case: &Value, key: &str) -> Vec<f64> {
         .collect()
 }
 
-fn tensor<B: TestBackend, const D: usize>(
+pub fn tensor<B: TestBackend, const D: usize>(
     values: Vec<f64>,
     shape: [usize; D],
     device: &B::Device,
@@ -65,9 +65,19 @@ fn sizes(case: &Value) -> [usize; 4] {
 /// PyTorch's layer `layer` of `case` as a cell of unroll: an LSTM when the case has `c0`, a GRU
 /// otherwise.
 fn gated_layer<B: TestBackend>(case: &Value, layer: usize, device: &B::Device) -> Layer<B> {
-    let lstm = case.get("c0").is_some();
+    pytorch_layer(case, layer, case.get("c0").is_some(), device)
+}
+
+/// PyTorch's layer `layer` of `case` (its `weight_ih_l{layer}`…, sized by the case's `input`
+/// and `hidden`) as a cell of unroll: an LSTM when `lstm`, a GRU otherwise.
+pub fn pytorch_layer<B: TestBackend>(
+    case: &Value,
+    layer: usize,
+    lstm: bool,
+    device: &B::Device,
+) -> Layer<B> {
     let gates = if lstm { 4 } else { 3 };
-    let [_, _, input, hidden] = sizes(case);
+    let [input, hidden] = ["input", "hidden"].map(|k| case[k].as_u64().unwrap() as usize);
     let input = if layer == 0 { input } else { hidden };
     let key = |name: &str| format!("{name}_l{layer}");
     let input_weight = transposed::<B>(case, &key("weight_ih"), [gates * hidden, input], device);
@@ -92,7 +102,7 @@ fn gated_layer<B: TestBackend>(case: &Value, layer: usize, device: &B::Device) -
 }
 
 /// Layer `layer`'s parameter gradients against PyTorch's.
-fn assert_layer_gradients<B: TestBackend>(
+pub fn assert_layer_gradients<B: TestBackend>(
     kind: &str,
     case: &Value,
     k: usize,

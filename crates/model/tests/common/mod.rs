@@ -116,6 +116,10 @@ macro_rules! backend_checks {
             gated_stacks_match_pytorch,
             backward_direction_is_forward_on_rows_reversed_by_hand,
             backward_direction_in_the_patterns,
+            encoder_decoder_by_hand,
+            encoder_decoder_padding_equals_alone_and_paths_agree,
+            encoder_decoder_gradients_match_finite_differences,
+            encoder_decoder_matches_pytorch,
         );
     };
     (@tests $backend:ty, $device:expr; $($name:ident),* $(,)?) => {

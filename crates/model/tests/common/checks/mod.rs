@@ -35,12 +35,14 @@ mod fused;
 mod pattern_1;
 mod pattern_2;
 mod pattern_3;
+mod seq2seq;
 
 pub use direction::*;
 pub use fused::*;
 pub use pattern_1::*;
 pub use pattern_2::*;
 pub use pattern_3::*;
+pub use seq2seq::*;
 
 const EXACT: f64 = 1e-12;
 const FINITE_DIFFERENCES: f64 = 1e-6;

@@ -1,0 +1,219 @@
+//! Sequence to sequence (Deep Learning §10.4): pattern 3's summary of a source starts pattern 1,
+//! which writes a target symbol by symbol, each step fed the symbol before.
+//!
+//! The encoder reads the source `x(1) … x(n)` and stops, in every row, at the row's own length;
+//! its final state, every layer's `h` (and `c` for an LSTM), is the fixed-size summary `C`. The
+//! decoder starts from `C` and reads `y(0) … y(m-1)` (a start symbol, then the target), giving
+//! `o(t) = c + V h(t)` for `y(t)`. No attention: the summary is the only path from the source
+//! to the target, as the text has it.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor, TensorData};
+
+use crate::error::ModelError;
+use crate::fused::RecurrenceBackend;
+use crate::hidden_recurrent::{HiddenRecurrent, HiddenRecurrentConfig, RecurrentOutput};
+use crate::input::{InputEncoding, SequenceInput, StepInput};
+use crate::recurrence::{HiddenStack, HiddenStackConfig, HiddenState};
+use crate::sequence_summarizer::check_lengths;
+
+/// Configuration of an [`EncoderDecoder`]: the encoder's stack and the decoder, whose state
+/// has the encoder's shape (the same cell, layers and hidden size) and whose input is the
+/// previous target symbol.
+#[derive(Config, Debug)]
+pub struct EncoderDecoderConfig {
+    /// The encoder: the source's input encoding, hidden size, layers, cell, dropout, path.
+    pub encoder: HiddenStackConfig,
+    /// The decoder: pattern 1 over target symbols (`InputEncoding::Tokens`), its output the
+    /// target vocabulary.
+    pub decoder: HiddenRecurrentConfig,
+}
+
+impl EncoderDecoderConfig {
+    /// An encoder and a decoder of one shape: `cell` layers of `hidden` units, `layers` deep,
+    /// over source symbols (`source_vocab`) and target symbols (`target_vocab`, the decoder's
+    /// input and output).
+    pub fn symbols(
+        source_vocab: usize,
+        target_vocab: usize,
+        hidden: usize,
+        layers: usize,
+        cell: crate::RecurrentCell,
+    ) -> Self {
+        let stack = |vocab_size| {
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size }, hidden)
+                .with_num_layers(layers)
+                .with_cell(cell)
+        };
+        EncoderDecoderConfig::new(
+            stack(source_vocab),
+            HiddenRecurrentConfig::new(stack(target_vocab), target_vocab),
+        )
+    }
+
+    /// Checks every setting, naming the first one that is invalid: each part's, and that the
+    /// encoder's final state can start the decoder.
+    pub fn validate(&self) -> crate::Result<()> {
+        self.encoder.validate()?;
+        self.decoder.validate()?;
+        let (encoder, decoder) = (&self.encoder, &self.decoder.hidden);
+        let shape = |s: &HiddenStackConfig| (s.d_hidden, s.num_layers, s.cell);
+        if shape(encoder) != shape(decoder) {
+            return Err(ModelError::InvalidConfig {
+                setting: "decoder",
+                reason: format!(
+                    "its state must have the encoder's shape (hidden, layers, cell): {:?} against {:?}",
+                    shape(decoder),
+                    shape(encoder)
+                ),
+            });
+        }
+        if !matches!(decoder.input, InputEncoding::Tokens { .. }) {
+            return Err(ModelError::InvalidConfig {
+                setting: "decoder",
+                reason: "its input is the previous target symbol (token ids)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Builds the network, or says which setting is invalid.
+    pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<EncoderDecoder<B>> {
+        self.validate()?;
+        Ok(EncoderDecoder {
+            encoder: self.encoder.try_init(device)?,
+            decoder: self.decoder.try_init(device)?,
+        })
+    }
+}
+
+crate::setting::init_or_panic!(EncoderDecoderConfig => EncoderDecoder);
+
+/// An encoder whose final state starts a decoder.
+///
+/// ```
+/// use burn::backend::{Autodiff, Flex};
+/// use burn::tensor::{Int, Tensor};
+/// use unroll_model::{EncoderDecoderConfig, RecurrentCell, SequenceInput};
+///
+/// type B = Autodiff<Flex>;
+/// let device = Default::default();
+/// let model = EncoderDecoderConfig::symbols(12, 9, 16, 2, RecurrentCell::Lstm).init::<B>(&device);
+/// let source = Tensor::<B, 2, Int>::zeros([3, 7], &device); // [batch, source time], padded
+/// let previous = Tensor::<B, 2, Int>::zeros([3, 5], &device); // y(0) … y(m-1), padded
+/// let targets = Tensor::<B, 2, Int>::ones([3, 5], &device); // y(1) … y(m)
+/// let losses = model.forward_loss(
+///     SequenceInput::Tokens(source),
+///     Some(&[7, 4, 2]),
+///     previous,
+///     targets,
+///     Some(&[5, 5, 3]),
+/// )?;
+/// assert_eq!(losses.dims(), [3, 5]); // zero past each row's target length
+/// losses.sum().backward(); // through the decoder, the summary and the encoder
+/// # Ok::<(), unroll_model::ModelError>(())
+/// ```
+#[derive(Module, Debug)]
+pub struct EncoderDecoder<B: Backend> {
+    /// Reads the source.
+    pub encoder: HiddenStack<B>,
+    /// Writes the target, starting from the encoder's final state.
+    pub decoder: HiddenRecurrent<B>,
+}
+
+impl<B: RecurrenceBackend> EncoderDecoder<B> {
+    /// The summary of each source: every layer's state at the row's own length (`h`, and `c`
+    /// for an LSTM), `[layers, batch, d_hidden]` each.
+    ///
+    /// - `source`: `[batch, time]` ids or `[batch, time, d_input]` features, padded to `time`.
+    /// - `lengths`: `[batch]`, each row's real length (1 ≤ length ≤ time); `None` when every
+    ///   row fills `time`. A padded row's summary is the one it has alone.
+    pub fn encode(
+        &self,
+        source: SequenceInput<B>,
+        lengths: Option<&[usize]>,
+    ) -> crate::Result<HiddenState<B>> {
+        let [batch, time] = source.check(&self.encoder.input, self.encoder.id_check)?;
+        if let Some(lengths) = lengths {
+            check_lengths("source_lengths", lengths, batch, time)?;
+        }
+        let state = self.encoder.zero_state(batch, &self.device());
+        let (_, summary) = self.encoder.forward_time_major(source, state, lengths);
+        Ok(summary)
+    }
+
+    /// The decoder's logits for every target step, the decoder fed `previous`.
+    ///
+    /// - `source`, `source_lengths`: as for [`EncoderDecoder::encode`].
+    /// - `previous`: `y(0) … y(m-1)`, `[batch, m]` target ids (a start symbol first).
+    ///
+    /// Returns logits `[batch, m, d_output]` and the decoder's final state.
+    pub fn forward(
+        &self,
+        source: SequenceInput<B>,
+        source_lengths: Option<&[usize]>,
+        previous: Tensor<B, 2, Int>,
+    ) -> crate::Result<RecurrentOutput<B>> {
+        let summary = self.encode(source, source_lengths)?;
+        self.decoder
+            .forward(SequenceInput::Tokens(previous), Some(summary))
+    }
+
+    /// The training pass: `−log softmax(o(t))[y(t)]` for every target step, `[batch, m]`, zero
+    /// past each row's target length.
+    ///
+    /// - `source`, `source_lengths`: as for [`EncoderDecoder::encode`].
+    /// - `previous`: `y(0) … y(m-1)`, `[batch, m]`; `targets`: `y(1) … y(m)`, `[batch, m]`,
+    ///   both padded to `m`.
+    /// - `target_lengths`: `[batch]`, each row's number of target steps (1 ≤ length ≤ m); `None`
+    ///   when every row has `m`.
+    ///
+    /// The decoder's loss runs fused on the fused path; the gradient reaches the encoder through
+    /// the summary.
+    pub fn forward_loss(
+        &self,
+        source: SequenceInput<B>,
+        source_lengths: Option<&[usize]>,
+        previous: Tensor<B, 2, Int>,
+        targets: Tensor<B, 2, Int>,
+        target_lengths: Option<&[usize]>,
+    ) -> crate::Result<Tensor<B, 2>> {
+        let [batch, steps] = previous.dims();
+        if let Some(lengths) = target_lengths {
+            check_lengths("target_lengths", lengths, batch, steps)?;
+        }
+        let summary = self.encode(source, source_lengths)?;
+        let (losses, _) =
+            self.decoder
+                .forward_loss(SequenceInput::Tokens(previous), Some(summary), targets)?;
+        Ok(match target_lengths {
+            Some(lengths) => losses * step_mask::<B>(lengths, steps, &self.device()),
+            None => losses,
+        })
+    }
+
+    /// One decoding step: the decoder fed `previous` (`[batch]` ids) from `state` (the summary,
+    /// or the state of the step before). Returns logits `[batch, d_output]` and the new state.
+    pub fn decode_step(
+        &self,
+        previous: Tensor<B, 1, Int>,
+        state: HiddenState<B>,
+    ) -> crate::Result<(Tensor<B, 2>, HiddenState<B>)> {
+        self.decoder.step(StepInput::Tokens(previous), Some(state))
+    }
+
+    fn device(&self) -> B::Device {
+        self.decoder.output.weight.device()
+    }
+}
+
+/// 1 where a step is within its row's length, 0 past it: `[batch, steps]`.
+fn step_mask<B: Backend>(lengths: &[usize], steps: usize, device: &B::Device) -> Tensor<B, 2> {
+    let mask: Vec<f32> = lengths
+        .iter()
+        .flat_map(|&length| (0..steps).map(move |t| f32::from(u8::from(t < length))))
+        .collect();
+    Tensor::from_data(TensorData::new(mask, [lengths.len(), steps]), device)
+}
