@@ -174,6 +174,7 @@ common_settings!(unroll::training::sequence::SequenceConfig, |this| Some(
     &mut this.symbols
 ));
 common_settings!(unroll::training::forecast::ForecastConfig, |_this| None);
+common_settings!(unroll::training::seq2seq::Seq2SeqConfig, |_this| None);
 
 impl TrainingFlags {
     /// Refuses a learning-rate schedule's parameter given without that schedule.

@@ -2,9 +2,10 @@
 //!
 //! The programs of [unroll](https://docs.rs/unroll), one module each: [`char_rnn`] (character
 //! language models: train, sample, evaluate, export), [`classify`] (pattern 3: a sequence read
-//! whole, one output at its end) and [`forecast`] (patterns 2 and 1 on real-valued series,
-//! measured open loop). `cargo install --path crates/cli` installs the binaries `char-rnn`,
-//! `classify` and `forecast`; `cargo run --example NAME` at the workspace's root runs the same.
+//! whole, one output at its end), [`forecast`] (patterns 2 and 1 on real-valued series,
+//! measured open loop) and [`seq2seq`] (an encoder's summary starting a decoder).
+//! `cargo install --path crates/cli` installs the binaries `char-rnn`, `classify`, `forecast`
+//! and `seq2seq`; `cargo run --example NAME` at the workspace's root runs the same.
 //!
 //! The rest of this crate is what every program shares: one `error:` line per failure
 //! ([`console`]), output that survives closed pipes, graceful interrupts ([`interrupt`]), a device
@@ -29,8 +30,10 @@ pub mod lines;
 pub mod output;
 pub mod run;
 pub mod settings;
+pub mod strategy_flags;
 pub mod task_run;
 
 pub mod char_rnn;
 pub mod classify;
 pub mod forecast;
+pub mod seq2seq;

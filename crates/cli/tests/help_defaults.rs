@@ -7,6 +7,7 @@ fn every_optional_flag_shows_its_default() {
         ("char-rnn", unroll_cli::char_rnn::command()),
         ("classify", unroll_cli::classify::command()),
         ("forecast", unroll_cli::forecast::command()),
+        ("seq2seq", unroll_cli::seq2seq::command()),
     ];
     let mut missing = Vec::new();
     for (program, mut command) in programs {

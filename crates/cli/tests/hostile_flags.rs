@@ -88,7 +88,8 @@ struct Fixtures {
     text: PathBuf,
     tsv: PathBuf,
     csv: PathBuf,
-    runs: [PathBuf; 3],
+    pairs: PathBuf,
+    runs: [PathBuf; 4],
 }
 
 fn run_capped(case: &Case, dir: &Path, fifo: Option<&Path>) -> Ending {
@@ -220,10 +221,11 @@ fn judge(case: &Case, ending: &Ending) -> Option<String> {
 /// A quick run of each program and command, to which one flag is then given a hostile value.
 fn baseline(fixtures: &Fixtures, program: &str, command: &str, dir: &Path) -> Vec<String> {
     let out = path(dir).to_string() + "/out";
-    let [char_rnn, classify, forecast] = &fixtures.runs;
+    let [char_rnn, classify, forecast, seq2seq] = &fixtures.runs;
     let run = match program {
         "char-rnn" => char_rnn,
         "classify" => classify,
+        "seq2seq" => seq2seq,
         _ => forecast,
     };
     let args = match (program, command) {
@@ -252,6 +254,16 @@ fn baseline(fixtures: &Fixtures, program: &str, command: &str, dir: &Path) -> Ve
         ),
         ("forecast", "generate") => "--length 100".to_string(),
         ("forecast", "study") => format!("--quick --seeds 1 --iterations 2 --out {out}"),
+        // The built-in task, so that its sizes are tried too (--data then replaces it).
+        ("seq2seq", "train") => format!("--out {out} --iterations 2 --hidden 8"),
+        ("seq2seq", "eval") => {
+            format!(
+                "--checkpoint {} --data {}",
+                path(run),
+                path(&fixtures.pairs)
+            )
+        }
+        ("seq2seq", "translate") => format!("--checkpoint {}", path(run)),
         (_, "export") => format!("--checkpoint {} --out {out}.safetensors", path(run)),
         other => panic!("no baseline for {other:?}: add one"),
     };
@@ -299,6 +311,13 @@ fn fixtures() -> Fixtures {
         .output()
         .unwrap();
     let csv = scratch.file("series.csv", &generated.stdout);
+    let pairs: String = (0..40)
+        .map(|i| {
+            let source = ["ab", "abc", "ba", "cab"][i % 4];
+            format!("{source}\t{}\n", source.chars().rev().collect::<String>())
+        })
+        .collect();
+    let pairs = scratch.file("pairs.tsv", pairs.as_bytes());
     let train = |name: &str, args: String| {
         let out = scratch.0.join(name);
         let mut all = vec!["train".to_string(), "--out".into(), path(&out).into()];
@@ -324,12 +343,17 @@ fn fixtures() -> Fixtures {
             "forecast",
             "--length 300 --iterations 2 --hidden 8 --window 10 --warmup 10 --horizon 10".into(),
         ),
+        train(
+            "seq2seq",
+            format!("--data {} --iterations 2 --hidden 8", path(&pairs)),
+        ),
     ];
     Fixtures {
         scratch,
         text,
         tsv,
         csv,
+        pairs,
         runs,
     }
 }
@@ -340,6 +364,7 @@ fn cases(fixtures: &Fixtures) -> Vec<(Case, bool)> {
         ("char-rnn", unroll_cli::char_rnn::command()),
         ("classify", unroll_cli::classify::command()),
         ("forecast", unroll_cli::forecast::command()),
+        ("seq2seq", unroll_cli::seq2seq::command()),
     ];
     let mut cases = Vec::new();
     let mut index = 0;

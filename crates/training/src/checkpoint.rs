@@ -210,7 +210,7 @@ pub fn locate(dir: &Path, which: Which) -> Result<PathBuf> {
 }
 
 /// The file only one kind of checkpoint holds, and whose checkpoint that is.
-const OWNERS: [(&str, &str); 3] = [
+const OWNERS: [(&str, &str); 4] = [
     (
         "vocabulary.json",
         "a language model's checkpoint (char-rnn's)",
@@ -222,6 +222,10 @@ const OWNERS: [(&str, &str); 3] = [
     (
         "standardization.json",
         "a forecaster's checkpoint (forecast's)",
+    ),
+    (
+        "vocabularies.json",
+        "a sequence-to-sequence model's checkpoint (seq2seq's)",
     ),
 ];
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::durable::{MAX_INPUT_BYTES, read_limited, sha256_hex};
-use crate::error::{Result, TrainingError};
+use crate::error::{Result, TrainingError, data_error};
 use crate::settings::check_validation_fraction;
 
 /// The byte-order mark some editors put at the start of UTF-8 files: not part of the text.
@@ -40,6 +40,33 @@ pub fn utf8_text(bytes: &[u8]) -> Result<&str> {
         offset: error.valid_up_to(),
     })?;
     Ok(text.strip_prefix(BYTE_ORDER_MARK).unwrap_or(text))
+}
+
+/// The lines of a text file's `bytes`, read from `path`, numbered from 1 and without their
+/// line ends; blank lines are skipped. Invalid UTF-8 in text mode is an error naming its line.
+pub fn numbered_lines(path: &Path, bytes: &[u8], mode: SymbolMode) -> Result<Vec<(usize, String)>> {
+    let text = match mode {
+        SymbolMode::Text => utf8_text(bytes)
+            .map_err(|_| {
+                let valid = std::str::from_utf8(bytes).map_or_else(|e| e.valid_up_to(), |_| 0);
+                let line = bytes[..valid].iter().filter(|&&b| b == b'\n').count() + 1;
+                data_error(
+                    path,
+                    Some(line),
+                    "not valid UTF-8 (use byte mode, --bytes, for data that is not text)",
+                )
+            })?
+            .to_owned(),
+        // Byte mode keeps every byte as the char of the same value (U+0000–U+00FF), so that a
+        // line's chars are its bytes.
+        SymbolMode::Bytes => bytes.iter().map(|&b| char::from(b)).collect(),
+    };
+    Ok(text
+        .split('\n')
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.strip_suffix('\r').unwrap_or(line).to_owned()))
+        .filter(|(_, line)| !line.trim().is_empty())
+        .collect())
 }
 
 /// How the bytes of a corpus become symbols.

@@ -244,13 +244,55 @@ impl Feeding {
     /// step's probability) and a uniform draw for a sampled symbol, both from the row's stream.
     pub fn plan(&self, [batch, time]: [usize; 2], streams: FeedingStreams) -> Result<FeedingPlan> {
         self.validate(time)?;
+        self.plan_rows([batch, time], |_| time, streams)
+    }
+
+    /// The plan of a window whose rows have their own `lengths` (`[batch]`, each in
+    /// `1..=time`), a decoder's targets: the curriculum's free steps are counted from each
+    /// row's own end (a row shorter than them runs free after its first step), and past its
+    /// length a row is fed the truth (its steps are padding). The coins and draws are
+    /// [`Feeding::plan`]'s.
+    pub fn plan_within(
+        &self,
+        [batch, time]: [usize; 2],
+        lengths: &[usize],
+        streams: FeedingStreams,
+    ) -> Result<FeedingPlan> {
+        if lengths.len() != batch || lengths.iter().any(|&l| l == 0 || l > time) {
+            return Err(invalid(
+                "lengths",
+                format!("{batch} lengths, each in 1..={time}"),
+            ));
+        }
+        // Free steps beyond a row's length are that row's whole length.
+        let any = match *self {
+            Feeding::Curriculum { own, .. } => Feeding::Curriculum { free_steps: 0, own },
+            other => other,
+        };
+        any.validate(time)?;
+        self.plan_rows([batch, time], |row| lengths[row], streams)
+    }
+
+    /// The plan with row `row` counted over `length(row)` steps (the truth past them).
+    fn plan_rows(
+        &self,
+        [batch, time]: [usize; 2],
+        length: impl Fn(usize) -> usize,
+        streams: FeedingStreams,
+    ) -> Result<FeedingPlan> {
         let mut truth = Vec::with_capacity(batch * time);
         let mut draws = Vec::with_capacity(batch * time);
         for row in 0..batch {
             let mut stream = streams.row(row);
+            let length = length(row);
             for t in 0..time {
                 let coin: f64 = stream.random();
-                truth.push(coin < self.truth_probability(t, time));
+                let probability = if t < length {
+                    self.truth_probability(t, length)
+                } else {
+                    1.0
+                };
+                truth.push(coin < probability);
                 draws.push(stream.random::<f64>());
             }
         }
@@ -363,4 +405,41 @@ pub fn output_recurrent_stepwise<B: RecurrenceBackend>(
     Ok(model.forward_stepwise(None, first, time, |t, o| {
         Feedback::Tokens(plan.mix(t, column(&previous, t), o))
     })?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A decoder's rows each run their last free steps from their own end, the truth past it.
+    #[test]
+    fn the_curriculum_counts_from_each_rows_own_end() {
+        let own = FeedbackChoice::Sample;
+        let streams = FeedingStreams {
+            seed: 3,
+            iteration: 7,
+        };
+        let curriculum = Feeding::Curriculum { free_steps: 2, own };
+        let plan = curriculum.plan_within([3, 5], &[5, 1, 3], streams).unwrap();
+        let fed: Vec<Vec<bool>> = (0..3)
+            .map(|row| (0..5).map(|t| plan.fed_truth(row, t)).collect())
+            .collect();
+        assert_eq!(fed[0], [true, true, true, false, false]);
+        assert_eq!(fed[1], [true; 5]);
+        assert_eq!(fed[2], [true, false, false, true, true]);
+        // More free steps than a row has: it runs free after its first step.
+        let long = Feeding::Curriculum { free_steps: 9, own };
+        let plan = long.plan_within([1, 4], &[3], streams).unwrap();
+        let fed: Vec<bool> = (0..4).map(|t| plan.fed_truth(0, t)).collect();
+        assert_eq!(fed, [true, false, false, true]);
+        // Rows as long as the window plan what the window's plan does.
+        let sampling = Feeding::ScheduledSampling {
+            truth_probability: 0.5,
+            own,
+        };
+        let whole = sampling.plan([2, 6], streams).unwrap();
+        let within = sampling.plan_within([2, 6], &[6, 6], streams).unwrap();
+        assert_eq!(whole, within);
+        assert!(sampling.plan_within([2, 6], &[6, 7], streams).is_err());
+    }
 }

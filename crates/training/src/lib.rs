@@ -19,7 +19,8 @@
 //! temperature, top-k, top-p or argmax; open-loop scores: exact answers to addition prompts,
 //! n-gram divergence of generated text), [`sequence`] pattern 3 as a sequence classifier or
 //! regressor on a user's data, [`forecast`] patterns 2 and 1 on real-valued series, measured open
-//! loop. A task of your own plugs into the same loop through [`Task`] ([`train_task`]).
+//! loop, [`seq2seq`] an encoder whose summary starts a decoder (teacher forced and open-loop
+//! scores, greedy decoding and beam search). A task of your own plugs into the same loop through [`Task`] ([`train_task`]).
 //!
 //! ## Start
 //!
@@ -51,6 +52,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod buckets;
 pub mod checkpoint;
 pub mod clipping;
 pub mod corpus;
@@ -68,6 +70,7 @@ pub mod progress;
 pub mod run_directory;
 pub mod schedule;
 pub mod seeds;
+pub mod seq2seq;
 pub mod sequence;
 pub mod settings;
 pub mod task_checkpoint;

@@ -10,7 +10,7 @@ use burn::tensor::ElementConversion;
 use common::{Scratch, assert_files, place, test_on_cpu_backends, train_silently, turn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use unroll_training::sequence::batches::BucketedBatches;
+use unroll_training::buckets::BucketedBatches;
 use unroll_training::sequence::task::probabilities;
 use unroll_training::sequence::{
     ClassWeights, Encoding, SequenceCheckpoint, SequenceConfig, SequenceScores, SequenceTask,

@@ -3,16 +3,14 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use unroll::training::{
-    Batching, CurriculumSchedule, FeedbackChoice, LanguageConfig, Pattern, RecurrencePath,
-    SamplingSchedule, SamplingScheduleKind, Strategy, StrategyKind,
-};
+use unroll::training::{Batching, LanguageConfig, Pattern, RecurrencePath};
 
 pub use crate::flags::ExportArgs;
 use crate::flags::{
     CheckpointArgs, CommonSettings, TrainingFlags, flag_value, refuse_meaningless, set,
 };
 use crate::help::Defaults;
+use crate::strategy_flags::StrategyFlags;
 
 /// Character-level recurrent language models: train, sample, evaluate, export.
 ///
@@ -48,37 +46,9 @@ pub struct TrainArgs {
     /// name, is the same flag).
     #[arg(long, visible_alias = "seq-len")]
     pub window: Option<usize>,
-    /// What the network is fed as its previous symbol.
-    #[arg(long, value_enum)]
-    pub strategy: Option<StrategyKind>,
-    /// ε schedule of scheduled sampling.
-    #[arg(long, value_enum)]
-    pub schedule: Option<SamplingScheduleKind>,
-    /// ε of the constant schedule: the probability of feeding the truth (`--epsilon`, the
-    /// paper's name, is the same flag).
-    #[arg(long, visible_alias = "epsilon")]
-    pub truth_probability: Option<f64>,
-    /// k of the linear, exponential and inverse-sigmoid schedules.
-    #[arg(long)]
-    pub k: Option<f64>,
-    /// c of the linear schedule.
-    #[arg(long)]
-    pub c: Option<f64>,
-    /// Floor of the linear schedule (`--min-epsilon` is the same flag).
-    #[arg(long, visible_alias = "min-epsilon")]
-    pub min_truth_probability: Option<f64>,
-    /// Largest number of free-running steps of the curriculum (default: the window).
-    #[arg(long)]
-    pub curriculum_max: Option<usize>,
-    /// Iterations of teacher forcing before the curriculum starts.
-    #[arg(long)]
-    pub curriculum_start: Option<u64>,
-    /// Iterations over which the curriculum grows to its maximum (default: the run's length).
-    #[arg(long)]
-    pub curriculum_ramp: Option<u64>,
-    /// How the model's own prediction becomes a symbol.
-    #[arg(long, value_enum)]
-    pub own: Option<FeedbackChoice>,
+    /// What the network is fed as its previous symbol, and the strategy's parameters.
+    #[command(flatten)]
+    pub feeding: StrategyFlags,
     /// How windows fed own predictions run: the rollout then the fused teacher-forced pass
     /// (fused, the default), or the loop over steps through autodiff (unrolled, the reference).
     #[arg(long, value_enum)]
@@ -159,39 +129,16 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
-/// `--own` when not given.
-const OWN: FeedbackChoice = FeedbackChoice::Sample;
-/// `--schedule` when not given.
-const SCHEDULE: SamplingScheduleKind = SamplingScheduleKind::InverseSigmoid;
-/// `--truth-probability` when not given.
-const TRUTH_PROBABILITY: f64 = 0.75;
-/// `--k` of the linear schedule when not given.
-const LINEAR_K: f64 = 1.0;
-/// `--k` of the exponential schedule when not given.
-const EXPONENTIAL_K: f64 = 0.999;
-
 /// What each training flag stands for when left out, starting from `config`.
 pub fn train_defaults(mut config: LanguageConfig) -> Defaults {
     let mut defaults = TrainingFlags::defaults(config.settings());
     defaults.extend([
         ("pattern", flag_value(&config.model.pattern)),
         ("window", config.window.to_string()),
-        ("strategy", flag_value(&StrategyKind::from(&config.strategy))),
-        ("schedule", flag_value(&SCHEDULE)),
-        ("truth_probability", TRUTH_PROBABILITY.to_string()),
-        (
-            "k",
-            format!(
-                "the iterations / 10 for inverse-sigmoid, {EXPONENTIAL_K} for exponential, {LINEAR_K} for linear"
-            ),
-        ),
-        ("c", "1 / the iterations".into()),
-        ("min_truth_probability", "0".into()),
-        ("curriculum_start", "0".into()),
-        ("own", flag_value(&OWN)),
         ("batching", flag_value(&config.batching)),
         ("min_symbol_count", config.min_symbol_count.to_string()),
     ]);
+    defaults.extend(StrategyFlags::defaults(&config.strategy, "the window"));
     defaults
 }
 
@@ -212,81 +159,15 @@ impl TrainArgs {
     /// Refuses a strategy's or a schedule's parameter given without that strategy or schedule
     /// on the command line (it would be ignored).
     fn check_meaningful(&self) -> Result<(), String> {
-        use SamplingScheduleKind::{Constant, Exponential, InverseSigmoid, Linear};
         self.common.check_meaningful()?;
-        let sampling = self.strategy == Some(StrategyKind::ScheduledSampling);
-        let curriculum = self.strategy == Some(StrategyKind::Curriculum);
-        let schedule = sampling.then(|| self.schedule.unwrap_or(SCHEDULE));
-        let unless = |ok: bool, needs: &'static str| (!ok).then_some(needs);
-        let needs_sampling = "--strategy scheduled-sampling";
-        let needs_curriculum = "--strategy curriculum";
-        refuse_meaningless(&[
-            (
-                "--min-symbol-count",
-                self.min_symbol_count.is_some(),
-                unless(!self.common.bytes, "text read as characters (not --bytes)"),
-            ),
-            (
-                "--schedule",
-                self.schedule.is_some(),
-                unless(sampling, needs_sampling),
-            ),
-            (
-                "--truth-probability",
-                self.truth_probability.is_some(),
-                unless(
-                    schedule == Some(Constant),
-                    "--strategy scheduled-sampling --schedule constant",
-                ),
-            ),
-            (
-                "--k",
-                self.k.is_some(),
-                unless(
-                    matches!(schedule, Some(Linear | Exponential | InverseSigmoid)),
-                    "--strategy scheduled-sampling with a linear, exponential or inverse-sigmoid --schedule",
-                ),
-            ),
-            (
-                "--c",
-                self.c.is_some(),
-                unless(
-                    schedule == Some(Linear),
-                    "--strategy scheduled-sampling --schedule linear",
-                ),
-            ),
-            (
-                "--min-truth-probability",
-                self.min_truth_probability.is_some(),
-                unless(
-                    schedule == Some(Linear),
-                    "--strategy scheduled-sampling --schedule linear",
-                ),
-            ),
-            (
-                "--curriculum-max",
-                self.curriculum_max.is_some(),
-                unless(curriculum, needs_curriculum),
-            ),
-            (
-                "--curriculum-start",
-                self.curriculum_start.is_some(),
-                unless(curriculum, needs_curriculum),
-            ),
-            (
-                "--curriculum-ramp",
-                self.curriculum_ramp.is_some(),
-                unless(curriculum, needs_curriculum),
-            ),
-            (
-                "--own",
-                self.own.is_some(),
-                unless(
-                    sampling || curriculum,
-                    "--strategy scheduled-sampling or curriculum",
-                ),
-            ),
-        ])
+        self.feeding.check_meaningful()?;
+        refuse_meaningless(&[(
+            "--min-symbol-count",
+            self.min_symbol_count.is_some(),
+            self.common
+                .bytes
+                .then_some("text read as characters (not --bytes)"),
+        )])
     }
 
     /// Applies the flags over `config`.
@@ -301,39 +182,8 @@ impl TrainArgs {
             config.carry_state = true;
         }
         set(&mut config.stepwise_path, self.stepwise_path);
-        let own = self.own.unwrap_or(OWN);
-        match self.strategy {
-            None => {}
-            Some(StrategyKind::TeacherForcing) => config.strategy = Strategy::TeacherForcing,
-            Some(StrategyKind::ScheduledSampling) => {
-                let schedule = match self.schedule.unwrap_or(SCHEDULE) {
-                    SamplingScheduleKind::Constant => SamplingSchedule::Constant {
-                        truth_probability: self.truth_probability.unwrap_or(TRUTH_PROBABILITY),
-                    },
-                    SamplingScheduleKind::Linear => SamplingSchedule::Linear {
-                        k: self.k.unwrap_or(LINEAR_K),
-                        c: self.c.unwrap_or(1.0 / config.iterations as f64),
-                        minimum: self.min_truth_probability.unwrap_or(0.0),
-                    },
-                    SamplingScheduleKind::Exponential => SamplingSchedule::Exponential {
-                        k: self.k.unwrap_or(EXPONENTIAL_K),
-                    },
-                    SamplingScheduleKind::InverseSigmoid => SamplingSchedule::InverseSigmoid {
-                        k: self.k.unwrap_or(config.iterations as f64 / 10.0),
-                    },
-                };
-                config.strategy = Strategy::ScheduledSampling { schedule, own };
-            }
-            Some(StrategyKind::Curriculum) => {
-                config.strategy = Strategy::Curriculum {
-                    schedule: CurriculumSchedule {
-                        maximum: self.curriculum_max.unwrap_or(config.window),
-                        start: self.curriculum_start.unwrap_or(0),
-                        ramp: self.curriculum_ramp.unwrap_or(config.iterations.max(1)),
-                    },
-                    own,
-                };
-            }
+        if let Some(strategy) = self.feeding.strategy(config.iterations, config.window) {
+            config.strategy = strategy;
         }
         config.validate().map_err(|e| e.to_string())
     }

@@ -17,6 +17,7 @@ pub fn program(name: &str) -> PathBuf {
         "char-rnn" => env!("CARGO_BIN_EXE_char-rnn"),
         "classify" => env!("CARGO_BIN_EXE_classify"),
         "forecast" => env!("CARGO_BIN_EXE_forecast"),
+        "seq2seq" => env!("CARGO_BIN_EXE_seq2seq"),
         other => panic!("no program named {other}"),
     })
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::corpus::{SymbolMode, utf8_text};
+use crate::corpus::{SymbolMode, numbered_lines};
 use crate::durable::{MAX_INPUT_BYTES, csv_records, read_limited};
 use crate::error::{Result, TrainingError, data_error, io_error};
 
@@ -79,33 +79,7 @@ pub struct Example {
 
 /// The lines of a text file with their numbers, without line ends; blank lines are skipped.
 fn text_lines(path: &Path, mode: SymbolMode) -> Result<Vec<(usize, String)>> {
-    lines_of(path, &read_limited(path, MAX_INPUT_BYTES)?, mode)
-}
-
-/// The lines of a text file's `bytes`, read from `path`, as [`text_lines`].
-fn lines_of(path: &Path, bytes: &[u8], mode: SymbolMode) -> Result<Vec<(usize, String)>> {
-    let text = match mode {
-        SymbolMode::Text => utf8_text(bytes)
-            .map_err(|_| {
-                let valid = std::str::from_utf8(bytes).map_or_else(|e| e.valid_up_to(), |_| 0);
-                let line = bytes[..valid].iter().filter(|&&b| b == b'\n').count() + 1;
-                data_error(
-                    path,
-                    Some(line),
-                    "not valid UTF-8 (use byte mode, --bytes, for data that is not text)",
-                )
-            })?
-            .to_owned(),
-        // Byte mode keeps every byte as the char of the same value (U+0000–U+00FF), so that a
-        // line's chars are its bytes.
-        SymbolMode::Bytes => bytes.iter().map(|&b| char::from(b)).collect(),
-    };
-    Ok(text
-        .split('\n')
-        .enumerate()
-        .map(|(i, line)| (i + 1, line.strip_suffix('\r').unwrap_or(line).to_owned()))
-        .filter(|(_, line)| !line.trim().is_empty())
-        .collect())
+    numbered_lines(path, &read_limited(path, MAX_INPUT_BYTES)?, mode)
 }
 
 /// Reads `label<TAB>text` lines: the label is everything before the first tab.
@@ -118,7 +92,7 @@ pub fn read_labelled_lines(path: &Path, mode: SymbolMode) -> Result<Vec<Example>
 pub fn labelled_lines(path: &Path, bytes: &[u8], mode: SymbolMode) -> Result<Vec<Example>> {
     let origin_path: Arc<Path> = Arc::from(path);
     let mut examples = Vec::new();
-    for (line, content) in lines_of(path, bytes, mode)? {
+    for (line, content) in numbered_lines(path, bytes, mode)? {
         let origin = Origin {
             path: origin_path.clone(),
             line,

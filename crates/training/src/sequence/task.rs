@@ -12,10 +12,11 @@ use burn::tensor::{Tensor, TensorData};
 use unroll_model::fused::row_cross_entropy;
 use unroll_model::{RecurrenceBackend, SequenceSummarizer};
 
-use super::batches::{BatchTargets, BucketedBatches, batch_inputs, batch_tensors, sorted_batches};
+use super::batches::{BatchTargets, batch_inputs, batch_tensors};
 use super::config::{ClassWeights, SequenceConfig};
 use super::encoding::{Encoding, Inputs, Samples, TargetEncoding, Targets};
 use super::scores::{ClassificationScores, RegressionScores, SequenceScores};
+use crate::buckets::{BucketedBatches, sorted_batches};
 use crate::checkpoint::Which;
 use crate::checkpoint::{Resumed, Snapshot};
 use crate::error::Result;

@@ -1,0 +1,163 @@
+//! The command line: clap definitions and how flags override the settings (the same flags as
+//! the other programs' where they mean the same thing).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use unroll::training::seq2seq::{BuiltinPairs, BuiltinTask, Seq2SeqConfig};
+
+use crate::flags::{
+    CheckpointArgs, CommonSettings, TrainingFlags, flag_value, refuse_meaningless, set,
+};
+use crate::help::Defaults;
+use crate::strategy_flags::StrategyFlags;
+
+/// Sequence to sequence: an encoder reads a source, its summary starts a decoder that writes
+/// the target; train, evaluate (teacher forced and open loop), translate.
+///
+/// With no command, trains the built-in task (reverse a string) with teacher forcing and with
+/// scheduled sampling and shows their teacher-forced and open-loop scores side by side.
+#[derive(Parser, Debug)]
+#[command(name = "seq2seq", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a model (on a built-in task unless --data is given).
+    Train(Box<TrainArgs>),
+    /// Score pairs with a checkpoint: teacher forced, and open loop by target length.
+    Eval(EvalArgs),
+    /// Write the target of each input line.
+    Translate(TranslateArgs),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct TrainArgs {
+    /// The pairs: `source<TAB>target` lines (default: a built-in task, --task).
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
+    pub data: Option<PathBuf>,
+    /// Validation pairs, in the same format (default: a seeded 10 % of the pairs); a resumed
+    /// run keeps its own.
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
+    pub val: Option<PathBuf>,
+    /// The built-in task, generated here.
+    #[arg(long, value_enum)]
+    pub task: Option<BuiltinTask>,
+    /// Pairs the built-in task generates.
+    #[arg(long)]
+    pub pairs: Option<usize>,
+    /// The longest source of the built-in task (for addition: digits of each number).
+    #[arg(long)]
+    pub max_length: Option<usize>,
+    /// The longest target, in characters: decoding stops there, and a longer target in the
+    /// data is refused.
+    #[arg(long)]
+    pub max_target_length: Option<usize>,
+    /// Characters seen fewer times than this in the training pairs read as the unknown symbol,
+    /// which the model learns from them and reads for any character it never saw.
+    #[arg(long)]
+    pub min_symbol_count: Option<usize>,
+    /// What the decoder is fed as its previous symbol, and the strategy's parameters.
+    #[command(flatten)]
+    pub feeding: StrategyFlags,
+    /// The flags every training command line shares.
+    #[command(flatten)]
+    pub common: TrainingFlags,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The checkpoint read.
+    #[command(flatten)]
+    pub from: CheckpointArgs,
+    /// The pairs to score (`source<TAB>target` lines; default: the run's own validation pairs).
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
+    pub data: Option<PathBuf>,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TranslateArgs {
+    /// The checkpoint read.
+    #[command(flatten)]
+    pub from: CheckpointArgs,
+    /// Source lines (default: stdin).
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
+    pub input: Option<PathBuf>,
+    /// Beam search with this many hypotheses (1: greedy).
+    #[arg(long, default_value_t = 1)]
+    pub beam: usize,
+    /// Print one JSON object per line, with the target's log-probability.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The built-in task when none is named.
+pub const TASK: BuiltinTask = BuiltinTask::Reverse;
+/// `--pairs` when not given.
+pub const PAIRS: usize = 4000;
+/// `--max-length` when not given.
+pub const MAX_LENGTH: usize = 8;
+
+impl TrainArgs {
+    /// Applies the flags over `config`, then checks it; `builtin` when the run reads no file.
+    pub fn apply(&self, config: &mut Seq2SeqConfig, builtin: bool) -> Result<(), String> {
+        self.common.check_meaningful()?;
+        self.feeding.check_meaningful()?;
+        let needs = (!builtin).then_some("the built-in task (no --data)");
+        refuse_meaningless(&[
+            ("--task", self.task.is_some(), needs),
+            ("--pairs", self.pairs.is_some(), needs),
+            ("--max-length", self.max_length.is_some(), needs),
+            (
+                "--bytes",
+                self.common.bytes,
+                Some("a program reading bytes: seq2seq reads characters"),
+            ),
+        ])?;
+        self.common.apply(config.settings());
+        set(&mut config.min_symbol_count, self.min_symbol_count);
+        set(&mut config.max_target_length, self.max_target_length);
+        if builtin {
+            let builtin = config.builtin.get_or_insert(BuiltinPairs {
+                task: TASK,
+                count: PAIRS,
+                max_length: MAX_LENGTH,
+            });
+            set(&mut builtin.task, self.task);
+            set(&mut builtin.count, self.pairs);
+            set(&mut builtin.max_length, self.max_length);
+        } else {
+            config.builtin = None;
+        }
+        if let Some(strategy) = self.feeding.strategy(
+            config.iterations,
+            config.max_target_length.saturating_add(1),
+        ) {
+            config.strategy = strategy;
+        }
+        config.validate().map_err(|e| e.to_string())
+    }
+}
+
+/// What each training flag stands for when left out, starting from `config`.
+pub fn train_defaults(mut config: Seq2SeqConfig) -> Defaults {
+    let mut defaults = TrainingFlags::defaults(config.settings());
+    defaults.extend([
+        ("task", flag_value(&TASK)),
+        ("pairs", PAIRS.to_string()),
+        ("max_length", MAX_LENGTH.to_string()),
+        ("max_target_length", config.max_target_length.to_string()),
+        ("min_symbol_count", config.min_symbol_count.to_string()),
+    ]);
+    defaults.extend(StrategyFlags::defaults(
+        &config.strategy,
+        "the longest target and its end",
+    ));
+    defaults
+}

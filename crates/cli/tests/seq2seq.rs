@@ -1,0 +1,199 @@
+//! The seq2seq program as a user runs it: train on a file of pairs, evaluate by target length,
+//! translate a file and stdin (greedy and beam search), resume; a built-in task; and every
+//! mistake a user can make with their pairs gives one `error:` line naming the file and line.
+
+mod common;
+
+use common::{
+    Arg, Scratch, argv, path, program_fails_with, run_program, run_program_with_stdin, succeeded,
+    text,
+};
+
+fn seq2seq(args: &[impl Arg]) -> std::process::Output {
+    run_program("seq2seq", args)
+}
+
+fn fails(args: &[impl Arg], expected: &str) -> String {
+    program_fails_with("seq2seq", args, expected, 1)
+}
+
+/// Reversals of short strings over four letters, `source<TAB>target` lines.
+fn reversals(count: usize) -> String {
+    let letters = ['a', 'b', 'c', 'd'];
+    (0..count)
+        .map(|i| {
+            let length = 1 + i % 4;
+            let source: String = (0..length)
+                .map(|k| letters[(i / 4 + k * 3 + k * i) % 4])
+                .collect();
+            format!("{source}\t{}\n", source.chars().rev().collect::<String>())
+        })
+        .collect()
+}
+
+const TINY: &str = "--hidden 32 --iterations 300 --eval-every 100 --lr 0.01";
+
+#[test]
+fn train_eval_translate_and_resume_on_a_file_of_pairs() {
+    let scratch = Scratch::new("seq2seq");
+    let data = scratch.file("pairs.tsv", reversals(600).as_bytes());
+    let out = scratch.0.join("run");
+    let trained = succeeded(seq2seq(&argv!(
+        "train --data {} --out {} {TINY} --json",
+        path(&data),
+        path(&out)
+    )));
+    let report: serde_json::Value = serde_json::from_slice(&trained.stdout).unwrap();
+    assert_eq!(report["iterations"], 300);
+    let exact = report["validation"]["exact_match"].as_f64().unwrap();
+    assert!(exact > 0.5, "reversing up to 4 letters is learnt: {report}");
+    assert_eq!(report["examples"].as_array().unwrap().len(), 5);
+
+    // eval on the run's own validation pairs, and on a file; by target length.
+    let scored = succeeded(seq2seq(&argv!("eval --checkpoint {} --json", path(&out))));
+    let scores: serde_json::Value = serde_json::from_slice(&scored.stdout).unwrap();
+    assert_eq!(scores["exact_match"], report["validation"]["exact_match"]);
+    let lengths = scores["by_target_length"].as_array().unwrap();
+    assert!(lengths.iter().all(|row| row["pairs"].as_u64().unwrap() > 0));
+    let other = scratch.file("other.tsv", b"abcd\tdcba\nab\tba\nzz\tzz\n");
+    let scored = succeeded(seq2seq(&argv!(
+        "eval --checkpoint {} --data {} --json",
+        path(&out),
+        path(&other)
+    )));
+    let scores: serde_json::Value = serde_json::from_slice(&scored.stdout).unwrap();
+    assert_eq!(scores["pairs"], 3);
+    assert_eq!(
+        scores["unknown_symbols"]["sources"], 2,
+        "z is unknown: {scores}"
+    );
+
+    // translate: one output a line, from a file and from stdin, greedy and beam search.
+    let input = scratch.file("sources.txt", b"abc\ndcba\nz\n");
+    let greedy = succeeded(seq2seq(&argv!(
+        "translate --checkpoint {} --input {}",
+        path(&out),
+        path(&input)
+    )));
+    let lines: Vec<String> = text(&greedy.stdout).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(text(&greedy.stderr).contains("1 character(s) unknown"));
+    let beam = succeeded(run_program_with_stdin(
+        "seq2seq",
+        &argv!("translate --checkpoint {} --beam 4 --json", path(&out)),
+        b"abc\ndcba\n",
+    ));
+    let answers: Vec<serde_json::Value> = text(&beam.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 2);
+    assert_eq!(answers[1]["line"], 2);
+    assert!(answers[0]["log_probability"].as_f64().unwrap() <= 0.0);
+    let one = succeeded(run_program_with_stdin(
+        "seq2seq",
+        &argv!("translate --checkpoint {} --beam 1", path(&out)),
+        b"abc\ndcba\nz\n",
+    ));
+    assert_eq!(
+        text(&one.stdout),
+        text(&greedy.stdout),
+        "a beam of one is greedy"
+    );
+    let gap = scratch.file("gap.txt", b"ab\n\nba\n");
+    fails(
+        &argv!(
+            "translate --checkpoint {} --input {}",
+            path(&out),
+            path(&gap)
+        ),
+        "gap.txt:2: the source is empty",
+    );
+
+    // Resumed to 400 iterations: the same data, recorded in the run; a changed shape refused.
+    let resumed = succeeded(seq2seq(&argv!(
+        "train --resume {} --iterations 400 --json",
+        path(&out)
+    )));
+    let resumed: serde_json::Value = serde_json::from_slice(&resumed.stdout).unwrap();
+    assert_eq!(resumed["first_iteration"], 300);
+    fails(
+        &argv!("train --resume {} --hidden 16", path(&out)),
+        "--hidden cannot change when resuming",
+    );
+}
+
+#[test]
+fn mistakes_with_pairs_are_one_error_line() {
+    let scratch = Scratch::new("seq2seq-errors");
+    for (name, content, said) in [
+        ("tabless.tsv", "ab\tba\nno tab\n", "tabless.tsv:2: no tab"),
+        (
+            "empty-source.tsv",
+            "ab\tba\n\tba\n",
+            "empty-source.tsv:2: the source is empty",
+        ),
+        (
+            "empty-target.tsv",
+            "ab\t\n",
+            "empty-target.tsv:1: the target is empty",
+        ),
+        ("blank.tsv", "\n\n", "no `source<TAB>target` line"),
+    ] {
+        let data = scratch.file(name, content.as_bytes());
+        fails(&argv!("train --data {} --iterations 2", path(&data)), said);
+    }
+    let long = scratch.file("long.tsv", b"ab\tba\nabc\tcbacbacba\n");
+    fails(
+        &argv!("train --data {} --max-target-length 4", path(&long)),
+        "long.tsv:2: the target has 9 characters, more than --max-target-length 4",
+    );
+    let data = scratch.file("pairs.tsv", reversals(40).as_bytes());
+    fails(
+        &argv!("train --data {} --task copy", path(&data)),
+        "--task means nothing here",
+    );
+    fails(&argv!("train --pairs 1"), "invalid setting `count`");
+    fails(
+        &argv!("train --pairs 100000000000"),
+        "invalid setting `count`",
+    );
+    fails(&argv!("train --bytes"), "--bytes means nothing here");
+    // Another program's checkpoint is named as such.
+    let classify = scratch.0.join("classify-run");
+    let labelled: String = (0..40).map(|i| ["x\tab\n", "y\tba\n"][i % 2]).collect();
+    let tsv = scratch.file("labels.tsv", labelled.as_bytes());
+    let trained = run_program(
+        "classify",
+        &argv!(
+            "train --data {} --out {} --iterations 2 --hidden 4",
+            path(&tsv),
+            path(&classify)
+        ),
+    );
+    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    fails(
+        &argv!("translate --checkpoint {}", path(&classify)),
+        "this is a sequence model's checkpoint (classify's), not a sequence-to-sequence model's checkpoint",
+    );
+}
+
+#[test]
+fn a_built_in_task_trains_without_data() {
+    let scratch = Scratch::new("seq2seq-builtin");
+    let out = scratch.0.join("copy");
+    let trained = succeeded(seq2seq(&argv!(
+        "train --task copy --pairs 300 --max-length 3 --out {} --hidden 16 --iterations 20 --json",
+        path(&out)
+    )));
+    let report: serde_json::Value = serde_json::from_slice(&trained.stdout).unwrap();
+    assert_eq!(report["iterations"], 20);
+    // eval regenerates the run's validation pairs from its settings.
+    let scored = succeeded(seq2seq(&argv!("eval --checkpoint {} --json", path(&out))));
+    let scores: serde_json::Value = serde_json::from_slice(&scored.stdout).unwrap();
+    assert_eq!(scores["pairs"], 30);
+    assert_eq!(
+        scores["nats_per_symbol"],
+        report["validation"]["nats_per_symbol"]
+    );
+}

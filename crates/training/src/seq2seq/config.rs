@@ -1,0 +1,179 @@
+//! Every setting of a sequence-to-sequence run, serialisable and checked before training.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use unroll_model::setting::each_at_least_one;
+use unroll_model::{EncoderDecoderConfig, HiddenRecurrentConfig, HiddenStackConfig, IdCheck};
+use unroll_model::{InputEncoding, RecurrentCell};
+
+use super::data::BuiltinPairs;
+use super::encoding::PairEncoding;
+use crate::error::{Result, invalid};
+use crate::feeding::Strategy;
+use crate::memory::{MemoryEstimate, check, hidden_stack_weights, product};
+use crate::settings::{LearningRateSchedule, ModelSettings, OptimizerKind, Pattern};
+
+/// The longest target a run may ask for: a decoder unrolled further is a typing mistake.
+pub const MAX_TARGET_LENGTH: usize = 100_000;
+
+crate::settings::settings_with_loop! {
+    /// The settings of an encoder–decoder's run.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Seq2SeqConfig {
+        /// The shape of the encoder and of the decoder, alike (`pattern` must be `hidden`).
+        pub model: ModelSettings,
+        /// Pairs per batch.
+        pub batch: usize,
+        /// What the decoder is fed in training: the true previous symbol, or its own.
+        pub strategy: Strategy,
+        /// Fraction of the pairs held out for validation, drawn by the seed, when no
+        /// validation file is given.
+        pub validation_fraction: f64,
+        /// The file of validation pairs, when they are not drawn from the data.
+        pub validation_file: Option<PathBuf>,
+        /// Characters seen fewer times than this in the training pairs read as the unknown
+        /// symbol, which the model learns from them (Good–Turing, as for the other tasks).
+        pub min_symbol_count: usize,
+        /// The longest target, in characters: decoding stops there, and a longer target in
+        /// the data is refused.
+        pub max_target_length: usize,
+        /// Validation pairs decoded open loop (greedy) at each validation, the first ones.
+        pub open_loop_pairs: usize,
+        /// A task generated here instead of a file of pairs.
+        pub builtin: Option<BuiltinPairs>,
+    }
+}
+
+impl Default for Seq2SeqConfig {
+    fn default() -> Self {
+        Seq2SeqConfig {
+            model: ModelSettings {
+                hidden: 128,
+                cell: RecurrentCell::Lstm,
+                ..ModelSettings::default()
+            },
+            batch: 32,
+            strategy: Strategy::TeacherForcing,
+            validation_fraction: 0.1,
+            validation_file: None,
+            min_symbol_count: 2,
+            max_target_length: 100,
+            open_loop_pairs: 500,
+            builtin: None,
+            iterations: 2000,
+            optimizer: OptimizerKind::Adam,
+            learning_rate: 2e-3,
+            learning_rate_schedule: LearningRateSchedule::Constant,
+            clip: Some(5.0),
+            eval_every: 200,
+            log_every: 20,
+            seed: 0,
+        }
+    }
+}
+
+impl Seq2SeqConfig {
+    /// Checks every setting, naming the first that is invalid.
+    pub fn validate(&self) -> Result<()> {
+        if self.model.pattern != Pattern::Hidden {
+            return Err(invalid(
+                "pattern",
+                "the encoder and the decoder are hidden recurrences (`hidden`)",
+            ));
+        }
+        self.validate_shared()?;
+        each_at_least_one(&[
+            ("batch", self.batch),
+            ("min_symbol_count", self.min_symbol_count),
+            ("max_target_length", self.max_target_length),
+        ])?;
+        if self.max_target_length > MAX_TARGET_LENGTH {
+            return Err(invalid(
+                "max_target_length",
+                format!("at most {MAX_TARGET_LENGTH} characters"),
+            ));
+        }
+        // The decoder runs one step per target symbol and one for `end`.
+        self.strategy.validate(self.max_target_length + 1)?;
+        match &self.builtin {
+            Some(builtin) => builtin.validate(),
+            None => Ok(()),
+        }
+    }
+
+    /// The network for pairs encoded by `encoding`.
+    pub fn network(&self, encoding: &PairEncoding) -> EncoderDecoderConfig {
+        let stack = |vocab_size| {
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size }, self.model.hidden)
+                .with_cell(self.model.cell)
+                .with_num_layers(self.model.layers)
+                .with_dropout(self.model.dropout)
+                .with_id_check(IdCheck::Caller)
+        };
+        let targets = encoding.target_symbols();
+        EncoderDecoderConfig::new(
+            stack(encoding.source_symbols()),
+            HiddenRecurrentConfig::new(stack(targets), targets),
+        )
+    }
+
+    /// The memory a training step takes on pairs encoded by `encoding` whose longest source
+    /// and target have `longest` steps, in f32: an upper estimate, good to a factor of two.
+    pub fn memory_estimate(&self, encoding: &PairEncoding, longest: [usize; 2]) -> MemoryEstimate {
+        let (h, l, cell) = (self.model.hidden, self.model.layers, self.model.cell);
+        let (sources, targets) = (encoding.source_symbols(), encoding.target_symbols());
+        let weights = hidden_stack_weights(sources, h, l, 0, cell)
+            .saturating_add(hidden_stack_weights(targets, h, l, targets, cell));
+        let positions = product(&[self.batch, longest[0].saturating_add(longest[1])]);
+        let per_position =
+            product(&[l, h, cell.facts().values_per_state]).saturating_add(product(&[targets, 3]));
+        MemoryEstimate {
+            parameters: weights.saturating_mul(4 * 4),
+            activations: per_position.saturating_mul(positions).saturating_mul(4),
+        }
+    }
+
+    /// Refuses a run whose estimated memory exceeds `available` bytes (when known) or is absurd.
+    pub fn check_memory(
+        &self,
+        encoding: &PairEncoding,
+        longest: [usize; 2],
+        available: Option<u64>,
+    ) -> Result<()> {
+        let shape = format!(
+            "batch {} × longest source {} and target {}",
+            self.batch, longest[0], longest[1]
+        );
+        check(self.memory_estimate(encoding, longest), available, &shape)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seq2seq::data::BuiltinTask;
+
+    #[test]
+    fn defaults_are_valid_and_nonsense_is_named() {
+        crate::error::assert_refusals_named(
+            Seq2SeqConfig::validate,
+            &[
+                (|c| c.model.pattern = Pattern::Output, "pattern"),
+                (|c| c.max_target_length = 0, "max_target_length"),
+                (|c| c.max_target_length = usize::MAX, "max_target_length"),
+                (
+                    |c| {
+                        c.builtin = Some(BuiltinPairs {
+                            task: BuiltinTask::Copy,
+                            count: 10,
+                            max_length: 0,
+                        })
+                    },
+                    "max_length",
+                ),
+            ],
+        );
+    }
+}
