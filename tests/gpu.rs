@@ -601,36 +601,35 @@ fn backward_direction_agrees() {
     );
 }
 
-/// The encoder–decoder on a padded batch (sources and targets of several lengths, two layers of
-/// every cell), fused: the losses and every gradient agree.
-#[test]
-fn encoder_decoder_agrees() {
-    let _turn = turn();
+/// The encoder–decoder's losses on a padded batch (sources and targets of several lengths).
+fn encoder_decoder_losses<B: RecurrenceBackend>(
+    model: &unroll::model::EncoderDecoder<B>,
+    device: &B::Device,
+) -> Tensor<B, 2> {
     let (vocab, source_time, target_time) = (6, 7, 5);
     let (source_lengths, target_lengths) = ([3, 7, 1, 5], [5, 2, 4, 1]);
     let batch = source_lengths.len();
+    model
+        .forward_loss(
+            SequenceInput::Tokens(ids(batch, source_time, vocab, 5, device)),
+            Some(&source_lengths),
+            ids(batch, target_time, vocab, 6, device),
+            ids(batch, target_time, vocab, 7, device),
+            Some(&target_lengths),
+        )
+        .unwrap()
+}
+
+/// The encoder–decoder on a padded batch, two layers of every cell, fused: the losses and every
+/// gradient agree.
+#[test]
+fn encoder_decoder_agrees() {
+    let _turn = turn();
     for cell in [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru] {
-        let config = EncoderDecoderConfig::symbols(vocab, vocab, 4, 2, cell);
+        let config = EncoderDecoderConfig::symbols(6, 6, 4, 2, cell);
         let (cpu_model, gpu_model) = on_both!(config);
-        let cpu_device = Default::default();
-        let cpu = cpu_model
-            .forward_loss(
-                SequenceInput::Tokens(ids(batch, source_time, vocab, 5, &cpu_device)),
-                Some(&source_lengths),
-                ids(batch, target_time, vocab, 6, &cpu_device),
-                ids(batch, target_time, vocab, 7, &cpu_device),
-                Some(&target_lengths),
-            )
-            .unwrap();
-        let gpu_losses = gpu_model
-            .forward_loss(
-                SequenceInput::Tokens(ids(batch, source_time, vocab, 5, &gpu())),
-                Some(&source_lengths),
-                ids(batch, target_time, vocab, 6, &gpu()),
-                ids(batch, target_time, vocab, 7, &gpu()),
-                Some(&target_lengths),
-            )
-            .unwrap();
+        let cpu = encoder_decoder_losses(&cpu_model, &Default::default());
+        let gpu_losses = encoder_decoder_losses(&gpu_model, &gpu());
         let what = format!("encoder–decoder, {cell:?}");
         assert_agree(&what, (&cpu_model, cpu), (&gpu_model, gpu_losses));
     }

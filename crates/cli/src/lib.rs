@@ -33,6 +33,17 @@ pub mod settings;
 pub mod strategy_flags;
 pub mod task_run;
 
+/// Every program of this crate, by name, with its command line (as `--help` shows it): what the
+/// tests that try every flag of every program walk.
+pub fn programs() -> [(&'static str, clap::Command); 4] {
+    [
+        ("char-rnn", char_rnn::command()),
+        ("classify", classify::command()),
+        ("forecast", forecast::command()),
+        ("seq2seq", seq2seq::command()),
+    ]
+}
+
 pub mod char_rnn;
 pub mod classify;
 pub mod forecast;

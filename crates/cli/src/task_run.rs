@@ -112,7 +112,7 @@ pub fn note_changed_data(recorded: Option<&DataSource>, source: Option<&DataSour
 
 /// The place the loop trains in: the run directory `out`, continuing `resume`, stopped by
 /// `interrupt`, recording `data` (a resumed run's recorded file changed since is noted).
-pub fn place<K: CheckpointKind>(
+fn place<K: CheckpointKind>(
     out: &Path,
     resume: Option<&TaskCheckpoint<K>>,
     flags: &TrainingFlags,
@@ -132,19 +132,25 @@ pub fn place<K: CheckpointKind>(
     }
 }
 
-/// Trains `task` in `place` with the console's progress lines; `Err(status)` when the run ended
+/// Trains the task `build` makes of the checkpoint it continues (`resume`), in the run directory
+/// `out`, recording `data` (a resumed run's recorded file changed since is noted), with the
+/// console's progress lines, stopped gracefully by a signal; `Err(status)` when the run ended
 /// unfinished (stopped by a signal, diverged), its closing note printed.
-pub fn train<T: Task<Training>>(
-    task: &mut T,
+pub fn train<K: CheckpointKind, T: Task<Training>>(
+    (out, resume): (&Path, Option<TaskCheckpoint<K>>),
+    flags: &TrainingFlags,
+    data: Option<DataSource>,
     settings: &LoopSettings,
-    place: &RunPlace,
     device: &Device<Inference>,
-    interrupt: &Interrupt,
+    build: impl FnOnce(Option<TaskCheckpoint<K>>) -> Result<T, Error>,
 ) -> Result<Result<TaskReport<Training, T>, ExitCode>, Error> {
+    let interrupt = Interrupt::install()?;
+    let place = place(out, resume.as_ref(), flags, data, &interrupt);
+    let mut task = build(resume)?;
     let mut console = ConsoleReporter::new();
     let mut observer = interrupt.observer(&mut console);
-    match train_task::<Training, T>(task, settings, place, device, &mut observer) {
+    match train_task::<Training, T>(&mut task, settings, &place, device, &mut observer) {
         Ok(report) => Ok(Ok(report)),
-        Err(error) => Ok(Err(super::run::unfinished(error, &place.out, interrupt)?)),
+        Err(error) => Ok(Err(super::run::unfinished(error, &place.out, &interrupt)?)),
     }
 }

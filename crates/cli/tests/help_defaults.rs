@@ -3,12 +3,7 @@
 
 #[test]
 fn every_optional_flag_shows_its_default() {
-    let programs = [
-        ("char-rnn", unroll_cli::char_rnn::command()),
-        ("classify", unroll_cli::classify::command()),
-        ("forecast", unroll_cli::forecast::command()),
-        ("seq2seq", unroll_cli::seq2seq::command()),
-    ];
+    let programs = unroll_cli::programs();
     let mut missing = Vec::new();
     for (program, mut command) in programs {
         command.build();

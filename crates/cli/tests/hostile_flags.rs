@@ -360,12 +360,7 @@ fn fixtures() -> Fixtures {
 
 /// Every case: each program's each command's each numeric and file flag, each hostile value.
 fn cases(fixtures: &Fixtures) -> Vec<(Case, bool)> {
-    let programs = [
-        ("char-rnn", unroll_cli::char_rnn::command()),
-        ("classify", unroll_cli::classify::command()),
-        ("forecast", unroll_cli::forecast::command()),
-        ("seq2seq", unroll_cli::seq2seq::command()),
-    ];
+    let programs = unroll_cli::programs();
     let mut cases = Vec::new();
     let mut index = 0;
     for (program, command) in programs {

@@ -16,8 +16,8 @@ use crate::error::ModelError;
 use crate::fused::RecurrenceBackend;
 use crate::hidden_recurrent::{HiddenRecurrent, HiddenRecurrentConfig, RecurrentOutput};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
+use crate::recurrence::stack::check_lengths;
 use crate::recurrence::{HiddenStack, HiddenStackConfig, HiddenState};
-use crate::sequence_summarizer::check_lengths;
 
 /// Configuration of an [`EncoderDecoder`]: the encoder's stack and the decoder, whose state
 /// has the encoder's shape (the same cell, layers and hidden size) and whose input is the
@@ -135,13 +135,7 @@ impl<B: RecurrenceBackend> EncoderDecoder<B> {
         source: SequenceInput<B>,
         lengths: Option<&[usize]>,
     ) -> crate::Result<HiddenState<B>> {
-        let [batch, time] = source.check(&self.encoder.input, self.encoder.id_check)?;
-        if let Some(lengths) = lengths {
-            check_lengths("source_lengths", lengths, batch, time)?;
-        }
-        let state = self.encoder.zero_state(batch, &self.device());
-        let (_, summary) = self.encoder.forward_time_major(source, state, lengths);
-        Ok(summary)
+        self.encoder.read(source, lengths, &self.device())
     }
 
     /// The decoder's logits for every target step, the decoder fed `previous`.

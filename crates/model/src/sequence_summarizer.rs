@@ -8,7 +8,6 @@ use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::{Tensor, backend::Backend};
 
-use crate::error::shape_error;
 use crate::fused::RecurrenceBackend;
 use crate::hidden_recurrent::{HiddenRecurrent, HiddenRecurrentConfig};
 use crate::input::SequenceInput;
@@ -101,34 +100,9 @@ impl<B: RecurrenceBackend> SequenceSummarizer<B> {
         input: SequenceInput<B>,
         lengths: Option<&[usize]>,
     ) -> crate::Result<Tensor<B, 2>> {
-        let [batch, time] = input.check(&self.hidden.input, self.hidden.id_check)?;
-        if let Some(lengths) = lengths {
-            check_lengths("lengths", lengths, batch, time)?;
-        }
         let device = self.output.weight.device();
-        let state = self.hidden.zero_state(batch, &device);
-        let (_, state) = self.hidden.forward_time_major(input, state, lengths);
+        let state = self.hidden.read(input, lengths, &device)?;
         Ok(state.top_hidden())
-    }
-}
-
-/// One length per row of `what` (`lengths`), each in `1..=time`.
-pub(crate) fn check_lengths(
-    what: &'static str,
-    lengths: &[usize],
-    batch: usize,
-    time: usize,
-) -> crate::Result<()> {
-    if lengths.len() != batch {
-        return Err(shape_error(what, format!("[{batch}]"), &[lengths.len()]));
-    }
-    match lengths.iter().find(|&&l| l < 1 || l > time) {
-        Some(bad) => Err(shape_error(
-            what,
-            format!("every length in 1..={time}, got {bad}"),
-            &[lengths.len()],
-        )),
-        None => Ok(()),
     }
 }
 

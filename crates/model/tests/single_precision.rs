@@ -71,6 +71,14 @@ fn materialized<B: AutodiffBackend, M: Module<B>>(module: &M) -> M {
     module.clone()
 }
 
+/// Asserts that every gradient of `a` (per parameter) is close to `b`'s.
+fn assert_gradients_close(what: &str, a: &[Vec<f32>], b: &[Vec<f32>]) {
+    assert_eq!(a.len(), b.len(), "{what}: parameters");
+    for (k, (a, b)) in a.iter().zip(b).enumerate() {
+        assert_close(&format!("{what}, parameter {k}"), a, b);
+    }
+}
+
 fn pattern_1<B: AutodiffBackend + RecurrenceBackend>() {
     let _turn = turn();
     let device = Default::default();
@@ -102,9 +110,7 @@ fn pattern_1<B: AutodiffBackend + RecurrenceBackend>() {
         let what = format!("{cell:?}, {layers} layer(s)");
         assert_close(&format!("{what}: losses"), &losses_a, &losses_b);
         assert_close(&format!("{what}: state"), &state_a, &state_b);
-        for (k, (a, b)) in grads_a.iter().zip(&grads_b).enumerate() {
-            assert_close(&format!("{what}, parameter {k}"), a, b);
-        }
+        assert_gradients_close(&what, &grads_a, &grads_b);
     }
 }
 
@@ -137,9 +143,7 @@ fn pattern_2<B: AutodiffBackend + RecurrenceBackend>() {
     );
     let a = gradients(&model, &fused.sum().backward());
     let b = gradients(&model, &reference.sum().backward());
-    for (k, (a, b)) in a.iter().zip(&b).enumerate() {
-        assert_close(&format!("parameter {k}"), a, b);
-    }
+    assert_gradients_close("pattern 2", &a, &b);
 }
 
 /// The encoder–decoder in f32: padded sources and targets of every length, two layers of every
@@ -177,9 +181,7 @@ fn encoder_decoder<B: AutodiffBackend + RecurrenceBackend>() {
         let (losses_a, grads_a) = run(&fused);
         let (losses_b, grads_b) = run(&unrolled);
         assert_close(&format!("{cell:?}: losses"), &losses_a, &losses_b);
-        for (k, (a, b)) in grads_a.iter().zip(&grads_b).enumerate() {
-            assert_close(&format!("{cell:?}, parameter {k}"), a, b);
-        }
+        assert_gradients_close(&format!("{cell:?}"), &grads_a, &grads_b);
     }
 }
 

@@ -116,6 +116,18 @@ fn spelled<T: Serialize>(value: &T) -> String {
 pub const MAX_LAYERS: usize = 1024;
 
 impl ModelSettings {
+    /// Refuses a pattern other than 1 for a network that reads with a hidden recurrence
+    /// (`what` it is, in words: `pattern 3 reads its sequence`).
+    pub fn require_hidden(&self, what: &str) -> Result<()> {
+        if self.pattern != Pattern::Hidden {
+            return Err(invalid(
+                "pattern",
+                format!("{what} with a hidden recurrence (`hidden`)"),
+            ));
+        }
+        Ok(())
+    }
+
     /// The network's settings, which a resumed run keeps: its weights have their shape.
     pub fn fixed(&self, asked: &ModelSettings) -> Vec<FixedSetting> {
         vec![

@@ -21,7 +21,6 @@ use unroll::training::{
 };
 
 use crate::console::{note, print, stream};
-use crate::interrupt::Interrupt;
 use crate::run::report_json;
 use crate::task_run::{self, TaskStart};
 use cli::{Cli, Command, EvalArgs, ExportArgs, SampleArgs, TrainArgs};
@@ -100,12 +99,17 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     let (config, corpus, out) = (&setup.config, &setup.corpus, &setup.out);
     let device = crate::device::open()?;
     describe(config, corpus, setup.data_path.as_deref());
-    let interrupt = Interrupt::install()?;
-    let source = Some(setup.source.clone());
-    let place = task_run::place(out, resume.as_ref(), &args.common, source, &interrupt);
-    let mut task = LanguageTask::<Training>::new(config, corpus)?.resuming(resume);
     let settings = config.loop_settings();
-    let report = match task_run::train(&mut task, &settings, &place, &device, &interrupt)? {
+    let source = Some(setup.source.clone());
+    let task = |resume| Ok(LanguageTask::<Training>::new(config, corpus)?.resuming(resume));
+    let report = match task_run::train(
+        (out, resume),
+        &args.common,
+        source,
+        &settings,
+        &device,
+        task,
+    )? {
         Ok(report) => report,
         Err(status) => return Ok(status),
     };

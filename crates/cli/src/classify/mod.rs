@@ -33,10 +33,9 @@ use unroll::training::validation::Validation;
 use unroll::training::{DataSource, LearningRateSchedule, SymbolMode};
 
 use crate::console::{note, print};
-use crate::interrupt::Interrupt;
 use crate::lines::BoundedLines;
 use crate::run::{scores_json, task_report_json};
-use crate::task_run::{self, TaskStart, place, run_directory};
+use crate::task_run::{self, TaskStart, run_directory};
 use cli::{Cli, Command, EvalArgs, ExportArgs, PredictArgs, TrainArgs};
 
 use crate::Error;
@@ -227,24 +226,19 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         .check_memory(&setup.encoding, longest.unwrap_or(1), available)?;
     let device = crate::device::open()?;
     describe(&setup);
-    let interrupt = Interrupt::install()?;
-    let place = place(
-        &out,
-        setup.resume.as_ref(),
-        &args.common,
-        setup.source.clone(),
-        &interrupt,
-    );
     let settings = setup.config.loop_settings();
     let builtin = setup.data_path.is_none();
-    let mut task = SequenceTask::new(
-        setup.config.clone(),
-        setup.encoding.clone(),
-        setup.train,
-        setup.validation,
-    )?
-    .resuming(setup.resume);
-    let report = match task_run::train(&mut task, &settings, &place, &device, &interrupt)? {
+    let (config, encoding) = (setup.config.clone(), setup.encoding.clone());
+    let (train, validation) = (setup.train, setup.validation);
+    let run = (out.as_path(), setup.resume);
+    let report = match task_run::train(
+        run,
+        &args.common,
+        setup.source.clone(),
+        &settings,
+        &device,
+        |resume| Ok(SequenceTask::new(config, encoding, train, validation)?.resuming(resume)),
+    )? {
         Ok(report) => report,
         Err(status) => return Ok(status),
     };

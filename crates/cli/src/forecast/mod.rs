@@ -24,9 +24,8 @@ use unroll::training::memory::available_bytes;
 use unroll::training::plot::{Line, plot_lines};
 
 use crate::console::{note, print};
-use crate::interrupt::Interrupt;
 use crate::run::{scores_json, task_report_json};
-use crate::task_run::{self, TaskStart, place, run_directory};
+use crate::task_run::{self, TaskStart, run_directory};
 use cli::{Cli, Command, EvalArgs, ExportArgs, ForecastArgs, GenerateArgs, TrainArgs};
 use unroll::training::export::forecaster_safetensors_bytes;
 
@@ -160,12 +159,18 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         &standardization,
         [train.len(), validation.len()],
     );
-    let interrupt = Interrupt::install()?;
-    let place = place(&out, resume.as_ref(), &args.common, source, &interrupt);
     let settings = config.loop_settings();
-    let mut task =
-        ForecastTask::new(config.clone(), standardization, train, validation)?.resuming(resume);
-    let report = match task_run::train(&mut task, &settings, &place, &device, &interrupt)? {
+    let task = |resume| {
+        Ok(ForecastTask::new(config.clone(), standardization, train, validation)?.resuming(resume))
+    };
+    let report = match task_run::train(
+        (&out, resume),
+        &args.common,
+        source,
+        &settings,
+        &device,
+        task,
+    )? {
         Ok(report) => report,
         Err(status) => return Ok(status),
     };

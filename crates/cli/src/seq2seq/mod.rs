@@ -25,10 +25,9 @@ use unroll::training::seq2seq::{
 use unroll::training::validation::Validation;
 
 use crate::console::{note, print};
-use crate::interrupt::Interrupt;
 use crate::lines::BoundedLines;
 use crate::run::task_report_json;
-use crate::task_run::{self, TaskStart, place, run_directory};
+use crate::task_run::{self, TaskStart, run_directory};
 use cli::{Cli, Command, EvalArgs, TrainArgs, TranslateArgs};
 
 use crate::Error;
@@ -177,30 +176,24 @@ fn run_train(args: TrainArgs) -> Result<(ExitCode, Option<Seq2SeqScores>), Error
         .check_memory(&setup.encoding, longest, available)?;
     let device = crate::device::open()?;
     describe(&setup);
-    let interrupt = Interrupt::install()?;
-    let place = place(
-        &out,
-        setup.resume.as_ref(),
-        &args.common,
-        setup.source.clone(),
-        &interrupt,
-    );
     let settings = setup.config.loop_settings();
     let examples = setup
         .validation
         .select(&(0..setup.validation.len().min(5)).collect::<Vec<_>>());
-    let mut task = Seq2SeqTask::new(
-        setup.config.clone(),
-        setup.encoding.clone(),
-        setup.train,
-        setup.validation,
-    )?
-    .resuming(setup.resume);
-    let report =
-        match task_run::train::<Seq2SeqTask>(&mut task, &settings, &place, &device, &interrupt)? {
-            Ok(report) => report,
-            Err(status) => return Ok((status, None)),
-        };
+    let (config, encoding) = (setup.config.clone(), setup.encoding.clone());
+    let (train, validation) = (setup.train, setup.validation);
+    let run = (out.as_path(), setup.resume);
+    let report = match task_run::train(
+        run,
+        &args.common,
+        setup.source.clone(),
+        &settings,
+        &device,
+        |resume| Ok(Seq2SeqTask::new(config, encoding, train, validation)?.resuming(resume)),
+    )? {
+        Ok(report) => report,
+        Err(status) => return Ok((status, None)),
+    };
     let written = greedy(
         &report.model,
         &setup.encoding,
@@ -248,8 +241,9 @@ fn describe(setup: &Setup) {
     let what = match (&setup.data_path, &setup.config.builtin) {
         (Some(path), _) => path.display().to_string(),
         (None, Some(builtin)) => format!(
-            "built-in task {:?}, sources up to {} characters",
-            builtin.task, builtin.max_length
+            "built-in task {}, sources up to {} characters",
+            crate::flags::flag_value(&builtin.task),
+            builtin.max_length
         ),
         (None, None) => "no data".into(),
     };

@@ -17,7 +17,7 @@ mod gru;
 mod layer_inputs;
 mod lstm;
 pub mod registry;
-mod stack;
+pub(crate) mod stack;
 mod state;
 mod tanh;
 

@@ -204,6 +204,26 @@ impl<B: Backend> HiddenStack<B> {
 }
 
 impl<B: RecurrenceBackend> HiddenStack<B> {
+    /// Reads each row of `input` from the zero state to the row's own length, both checked:
+    /// the final state of every layer, what pattern 3 summarises and an encoder hands on.
+    ///
+    /// - `input`: `[batch, time]` ids or `[batch, time, d_input]` features, padded to `time`.
+    /// - `lengths`: `[batch]`, each row's real length (1 ≤ length ≤ time); `None` when every
+    ///   row fills `time`. A padded row's state is the one it has alone.
+    pub fn read(
+        &self,
+        input: SequenceInput<B>,
+        lengths: Option<&[usize]>,
+        device: &B::Device,
+    ) -> crate::Result<HiddenState<B>> {
+        let [batch, time] = input.check(&self.input, self.id_check)?;
+        if let Some(lengths) = lengths {
+            check_lengths("lengths", lengths, batch, time)?;
+        }
+        let state = self.zero_state(batch, device);
+        Ok(self.forward_time_major(input, state, lengths).1)
+    }
+
     /// Runs every layer over the sequence, by the stack's [`RecurrencePath`].
     ///
     /// - `input`: `[batch, time]` ids or `[batch, time, d_input]` features, already checked.
@@ -410,6 +430,26 @@ fn step_masks<B: Backend>(
     (0..time)
         .map(|t| mask.clone().slice([0..batch, t..t + 1]))
         .collect()
+}
+
+/// One length per row of `what` (`lengths`), each in `1..=time`.
+pub(crate) fn check_lengths(
+    what: &'static str,
+    lengths: &[usize],
+    batch: usize,
+    time: usize,
+) -> crate::Result<()> {
+    if lengths.len() != batch {
+        return Err(shape_error(what, format!("[{batch}]"), &[lengths.len()]));
+    }
+    match lengths.iter().find(|&&l| l < 1 || l > time) {
+        Some(bad) => Err(shape_error(
+            what,
+            format!("every length in 1..={time}, got {bad}"),
+            &[lengths.len()],
+        )),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

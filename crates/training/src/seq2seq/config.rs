@@ -12,7 +12,7 @@ use super::encoding::PairEncoding;
 use crate::error::{Result, invalid};
 use crate::feeding::Strategy;
 use crate::memory::{MemoryEstimate, check, hidden_stack_weights, product};
-use crate::settings::{LearningRateSchedule, ModelSettings, OptimizerKind, Pattern};
+use crate::settings::{LearningRateSchedule, ModelSettings, OptimizerKind};
 
 /// The longest target a run may ask for: a decoder unrolled further is a typing mistake.
 pub const MAX_TARGET_LENGTH: usize = 100_000;
@@ -77,12 +77,8 @@ impl Default for Seq2SeqConfig {
 impl Seq2SeqConfig {
     /// Checks every setting, naming the first that is invalid.
     pub fn validate(&self) -> Result<()> {
-        if self.model.pattern != Pattern::Hidden {
-            return Err(invalid(
-                "pattern",
-                "the encoder and the decoder are hidden recurrences (`hidden`)",
-            ));
-        }
+        self.model
+            .require_hidden("the encoder reads and the decoder writes")?;
         self.validate_shared()?;
         each_at_least_one(&[
             ("batch", self.batch),
@@ -154,6 +150,7 @@ impl Seq2SeqConfig {
 mod tests {
     use super::*;
     use crate::seq2seq::data::BuiltinTask;
+    use crate::settings::Pattern;
 
     #[test]
     fn defaults_are_valid_and_nonsense_is_named() {

@@ -7,9 +7,9 @@ use unroll_model::{HiddenStackConfig, IdCheck, InputEncoding, SequenceSummarizer
 
 use super::encoding::{Encoding, InputSymbols};
 use crate::corpus::SymbolMode;
-use crate::error::{Result, invalid};
+use crate::error::Result;
 use crate::memory::{MemoryEstimate, check, hidden_stack_weights, product};
-use crate::settings::{LearningRateSchedule, ModelSettings, OptimizerKind, Pattern};
+use crate::settings::{LearningRateSchedule, ModelSettings, OptimizerKind};
 use unroll_model::setting::each_at_least_one;
 
 /// How much each class's samples weigh in the loss.
@@ -53,12 +53,7 @@ crate::settings::settings_with_loop! {
 impl SequenceConfig {
     /// Checks every setting, naming the first that is invalid.
     pub fn validate(&self) -> Result<()> {
-        if self.model.pattern != Pattern::Hidden {
-            return Err(invalid(
-                "pattern",
-                "pattern 3 reads its sequence with a hidden recurrence (`hidden`)",
-            ));
-        }
+        self.model.require_hidden("pattern 3 reads its sequence")?;
         self.validate_shared()?;
         each_at_least_one(&[
             ("batch", self.batch),
@@ -143,6 +138,7 @@ impl Default for SequenceConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::Pattern;
 
     #[test]
     fn defaults_are_valid_and_nonsense_is_named() {
