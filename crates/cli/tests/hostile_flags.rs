@@ -64,6 +64,14 @@ const CONTEXT: [(&str, &str); 10] = [
     ("lr_min", "--lr-schedule cosine"),
 ];
 
+/// As [`CONTEXT`], for one program's command: (program, command, flag, the flags it needs).
+const COMMAND_CONTEXT: [(&str, &str, &str, &str); 4] = [
+    ("seq2seq", "translate", "temperature", "--sample"),
+    ("seq2seq", "translate", "top_k", "--sample"),
+    ("seq2seq", "translate", "top_p", "--sample"),
+    ("seq2seq", "translate", "seed", "--sample"),
+];
+
 /// What one run is.
 #[derive(Debug, Clone)]
 struct Case {
@@ -398,6 +406,12 @@ fn cases(fixtures: &Fixtures) -> Vec<(Case, bool)> {
                     let mut args = baseline(fixtures, program, name, &dir);
                     if let Some((_, context)) = CONTEXT.iter().find(|(id, _)| arg.get_id() == *id) {
                         args.extend(context.split_whitespace().map(String::from));
+                    }
+                    let this = |&&(p, c, id, _): &&(&str, &str, &str, &str)| {
+                        (p, c) == (program, name) && arg.get_id() == id
+                    };
+                    if let Some((.., context)) = COMMAND_CONTEXT.iter().find(this) {
+                        args.push((*context).to_string());
                     }
                     let args = with_flag(args, long, &value);
                     let mut all = vec![name.to_string()];

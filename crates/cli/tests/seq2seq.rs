@@ -100,6 +100,22 @@ fn train_eval_translate_and_resume_on_a_file_of_pairs() {
         text(&greedy.stdout),
         "a beam of one is greedy"
     );
+    // Sampling: reproducible by its seed; at a temperature near 0, the greedy targets.
+    let sampled = |extra: &str| {
+        let args = argv!(
+            "translate --checkpoint {} --input {} --sample {extra}",
+            path(&out),
+            path(&input)
+        );
+        text(&succeeded(seq2seq(&args)).stdout)
+    };
+    assert_eq!(sampled("--seed 3"), sampled("--seed 3"));
+    assert_eq!(sampled("--temperature 0.001"), text(&greedy.stdout));
+    let both = seq2seq(&argv!(
+        "translate --checkpoint {} --sample --beam 4",
+        path(&out)
+    ));
+    assert_eq!(both.status.code(), Some(2), "--sample and --beam conflict");
     let gap = scratch.file("gap.txt", b"ab\n\nba\n");
     fails(
         &argv!(
@@ -109,6 +125,8 @@ fn train_eval_translate_and_resume_on_a_file_of_pairs() {
         ),
         "gap.txt:2: the source is empty",
     );
+
+    exports_under_pytorchs_names(&scratch, &out);
 
     // Resumed to 400 iterations: the same data, recorded in the run; a changed shape refused.
     let resumed = succeeded(seq2seq(&argv!(
@@ -121,6 +139,40 @@ fn train_eval_translate_and_resume_on_a_file_of_pairs() {
         &argv!("train --resume {} --hidden 16", path(&out)),
         "--hidden cannot change when resuming",
     );
+}
+
+/// `export`: PyTorch's names for both stacks and the output, the vocabularies in the metadata.
+fn exports_under_pytorchs_names(scratch: &Scratch, out: &std::path::Path) {
+    let exported = scratch.0.join("model.safetensors");
+    succeeded(seq2seq(&argv!(
+        "export --checkpoint {} --out {}",
+        path(out),
+        path(&exported)
+    )));
+    let bytes = std::fs::read(&exported).unwrap();
+    let header_length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_length]).unwrap();
+    for name in [
+        "encoder.weight_ih_l0",
+        "encoder.bias_hh_l0",
+        "decoder.weight_hh_l0",
+        "fc.weight",
+        "fc.bias",
+    ] {
+        assert!(header.get(name).is_some(), "{name}: {header}");
+    }
+    let metadata = &header["__metadata__"];
+    for key in [
+        "source_vocab",
+        "target_vocab",
+        "start",
+        "end",
+        "config",
+        "vocabularies",
+        "cell",
+    ] {
+        assert!(metadata.get(key).is_some(), "{key}: {metadata}");
+    }
 }
 
 #[test]

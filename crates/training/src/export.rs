@@ -16,7 +16,9 @@
 //! `[V, H]` (`V`), `fc.bias` `[V]` (`c`).
 //!
 //! A forecaster (patterns 2 and 1 on real values) exports the same way, its width the number of
-//! columns ([`forecaster_safetensors_bytes`]).
+//! columns ([`forecaster_safetensors_bytes`]). An encoder–decoder exports its two stacks under
+//! `encoder.*` and `decoder.*` and the decoder's output under `fc.*`
+//! ([`encoder_decoder_safetensors_bytes`]).
 //!
 //! Metadata: `vocab`, the symbols as a JSON list (strings in text mode, byte values in byte
 //! mode), `config`, the training settings as JSON, and `cell` (`tanh`, `lstm` or `gru`) for
@@ -29,7 +31,9 @@ use burn::nn::Linear;
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use safetensors::{Dtype, tensor::TensorView};
-use unroll_model::{Cell, HiddenStack, OutputRecurrent, PytorchParameters, SequenceSummarizer};
+use unroll_model::{
+    Cell, EncoderDecoder, HiddenStack, OutputRecurrent, PytorchParameters, SequenceSummarizer,
+};
 
 use crate::checkpoint::model_bytes;
 use crate::corpus::Vocabulary;
@@ -83,20 +87,26 @@ pub fn vocabulary_json(vocabulary: &Vocabulary) -> String {
     }
 }
 
-/// `torch.nn.RNN`'s, `torch.nn.LSTM`'s or `torch.nn.GRU`'s tensors for the stack, then
-/// `torch.nn.Linear`'s for the output.
-fn rnn_tensors<B: Backend>(hidden: &HiddenStack<B>, output: &Linear<B>) -> Vec<Named> {
+/// `torch.nn.RNN`'s, `torch.nn.LSTM`'s or `torch.nn.GRU`'s tensors for the stack, under
+/// `prefix` (`rnn.weight_ih_l0`, …).
+fn stack_tensors<B: Backend>(prefix: &str, hidden: &HiddenStack<B>) -> Vec<Named> {
     let mut tensors = Vec::new();
     for (k, layer) in hidden.layers.iter().enumerate() {
         let PytorchParameters {
             weights: [weight_ih, weight_hh],
             biases: [bias_ih, bias_hh],
         } = layer.pytorch_parameters();
-        tensors.push(named(format!("rnn.weight_ih_l{k}"), weight_ih));
-        tensors.push(named(format!("rnn.weight_hh_l{k}"), weight_hh));
-        tensors.push(named(format!("rnn.bias_ih_l{k}"), bias_ih));
-        tensors.push(named(format!("rnn.bias_hh_l{k}"), bias_hh));
+        tensors.push(named(format!("{prefix}.weight_ih_l{k}"), weight_ih));
+        tensors.push(named(format!("{prefix}.weight_hh_l{k}"), weight_hh));
+        tensors.push(named(format!("{prefix}.bias_ih_l{k}"), bias_ih));
+        tensors.push(named(format!("{prefix}.bias_hh_l{k}"), bias_hh));
     }
+    tensors
+}
+
+/// The stack's tensors under `rnn.*`, then `torch.nn.Linear`'s for the output under `fc.*`.
+fn rnn_tensors<B: Backend>(hidden: &HiddenStack<B>, output: &Linear<B>) -> Vec<Named> {
+    let mut tensors = stack_tensors("rnn", hidden);
     tensors.extend(linear_tensors("fc", output));
     tensors
 }
@@ -198,6 +208,21 @@ pub fn sequence_summarizer_safetensors_bytes<B: Backend>(
     let mut metadata = metadata;
     metadata.insert("cell".into(), model.hidden.cell().name().into());
     serialize(&rnn_tensors(&model.hidden, &model.output), metadata)
+}
+
+/// The safetensors bytes of an encoder–decoder: the encoder as `torch.nn.RNN`, `torch.nn.LSTM`
+/// or `torch.nn.GRU` (`batch_first=True`) under `encoder.*`, the decoder as the same module under
+/// `decoder.*`, its output `torch.nn.Linear` under `fc.*`; symbols enter both as one-hot vectors.
+/// `metadata` is stored as given (the settings, the vocabularies), with the `cell`.
+pub fn encoder_decoder_safetensors_bytes<B: Backend>(
+    model: &EncoderDecoder<B>,
+    mut metadata: HashMap<String, String>,
+) -> Vec<u8> {
+    let mut tensors = stack_tensors("encoder", &model.encoder);
+    tensors.extend(stack_tensors("decoder", &model.decoder.hidden));
+    tensors.extend(linear_tensors("fc", &model.decoder.output));
+    metadata.insert("cell".into(), model.encoder.cell().name().into());
+    serialize(&tensors, metadata)
 }
 
 /// Exports a model to `path` in `format`.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use unroll::training::seq2seq::{BuiltinPairs, BuiltinTask, Seq2SeqConfig};
 
+pub use crate::flags::ExportArgs;
 use crate::flags::{
     CheckpointArgs, CommonSettings, TrainingFlags, flag_value, refuse_meaningless, set,
 };
@@ -32,6 +33,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Write the target of each input line.
     Translate(TranslateArgs),
+    /// Write a checkpoint's weights for other tools.
+    Export(ExportArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -90,8 +93,24 @@ pub struct TranslateArgs {
     #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub input: Option<PathBuf>,
     /// Beam search with this many hypotheses (1: greedy).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, conflicts_with = "sample")]
     pub beam: usize,
+    /// Draw each symbol from the decoder's distribution instead of searching.
+    #[arg(long)]
+    pub sample: bool,
+    /// Sampling: the temperature (> 0; below 1 sharpens, above 1 flattens).
+    #[arg(long, default_value_t = 1.0, requires = "sample")]
+    pub temperature: f64,
+    /// Sampling: only among the k most probable symbols (default: all of them).
+    #[arg(long, requires = "sample")]
+    pub top_k: Option<usize>,
+    /// Sampling: only among the most probable symbols reaching this probability (default: all
+    /// of them).
+    #[arg(long, requires = "sample")]
+    pub top_p: Option<f64>,
+    /// Sampling: the seed of the draws.
+    #[arg(long, default_value_t = 0, requires = "sample")]
+    pub seed: u64,
     /// Print one JSON object per line, with the target's log-probability.
     #[arg(long)]
     pub json: bool,

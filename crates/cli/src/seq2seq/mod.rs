@@ -11,16 +11,21 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use unroll::backend::Inference;
 use unroll::model::EncoderDecoder;
 use unroll::training::DataSource;
+use unroll::training::SamplingOptions;
 use unroll::training::StrategyKind;
 use unroll::training::durable::{MAX_INPUT_BYTES, read_limited};
+use unroll::training::export::{encoder_decoder_safetensors_bytes, vocabulary_json};
 use unroll::training::memory::available_bytes;
 use unroll::training::seq2seq::{
     EncodedPairs, Pair, PairEncoding, Seq2SeqCheckpoint, Seq2SeqConfig, Seq2SeqFiles,
-    Seq2SeqScores, Seq2SeqTask, beam_search, edit_distance, greedy, read_pairs, score, split_pairs,
+    Seq2SeqScores, Seq2SeqTask, beam_search, edit_distance, greedy, read_pairs, sample, score,
+    split_pairs,
 };
 use unroll::training::validation::Validation;
 
@@ -28,7 +33,7 @@ use crate::console::{note, print};
 use crate::lines::BoundedLines;
 use crate::run::task_report_json;
 use crate::task_run::{self, TaskStart, run_directory};
-use cli::{Cli, Command, EvalArgs, TrainArgs, TranslateArgs};
+use cli::{Cli, Command, EvalArgs, ExportArgs, TrainArgs, TranslateArgs};
 
 use crate::Error;
 
@@ -49,6 +54,7 @@ pub fn main() -> ExitCode {
         Some(Command::Train(args)) => run_train(*args).map(|(status, _)| status),
         Some(Command::Eval(args)) => run_eval(args),
         Some(Command::Translate(args)) => run_translate(args),
+        Some(Command::Export(args)) => run_export(args),
     })
 }
 
@@ -388,6 +394,16 @@ fn run_translate(args: TranslateArgs) -> Result<ExitCode, Error> {
             "stdin".into(),
         ),
     };
+    let sampling = args.sample.then_some(SamplingOptions {
+        temperature: args.temperature,
+        top_k: args.top_k,
+        top_p: args.top_p,
+        argmax: false,
+    });
+    if let Some(options) = &sampling {
+        options.validate()?;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let mut unknown = 0;
     for line in lines {
         let (number, bytes) = line?;
@@ -399,7 +415,17 @@ fn run_translate(args: TranslateArgs) -> Result<ExitCode, Error> {
         }
         let (ids, unseen) = encoding.encode_sources([text])?;
         unknown += unseen;
-        let found = beam_search(&model, encoding, &ids[0], args.beam, most, &device)?;
+        let found = match &sampling {
+            Some(options) => sample(
+                &model,
+                encoding,
+                &ids[0],
+                (options, most),
+                &mut rng,
+                &device,
+            )?,
+            None => beam_search(&model, encoding, &ids[0], args.beam, most, &device)?,
+        };
         let target = encoding.decode_target(&found.ids);
         let said = if args.json {
             print(json!({
@@ -423,6 +449,22 @@ fn run_translate(args: TranslateArgs) -> Result<ExitCode, Error> {
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
+    crate::flags::export_task::<Seq2SeqFiles>(
+        &args,
+        |checkpoint| {
+            let encoding = &checkpoint.encoding;
+            Ok(vec![
+                ("source_vocab", vocabulary_json(&encoding.source)),
+                ("target_vocab", vocabulary_json(&encoding.target)),
+                ("end", encoding.end().to_string()),
+                ("start", encoding.start().to_string()),
+            ])
+        },
+        encoder_decoder_safetensors_bytes,
+    )
 }
 
 /// With no command: the built-in task trained with teacher forcing and with scheduled

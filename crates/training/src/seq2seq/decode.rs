@@ -1,13 +1,16 @@
-//! Writing targets: greedy (the most probable symbol at every step, many sources at once) and
-//! beam search (the `width` most probable prefixes kept at every step, length-normalised). Both
-//! stop at `end` or at the longest target; neither writes `start` or the unknown symbol.
+//! Writing targets: greedy (the most probable symbol at every step, many sources at once), beam
+//! search (the `width` most probable prefixes kept at every step, length-normalised) and
+//! sampling (each symbol drawn with a temperature, top-k or top-p). Each stops at `end` or at the
+//! longest target; none writes `start` or the unknown symbol.
 
 use burn::tensor::{Int, Tensor, TensorData};
+use rand::Rng;
 use unroll_model::{EncoderDecoder, HiddenState, RecurrenceBackend, SequenceInput};
 
 use super::encoding::PairEncoding;
 use crate::buckets::sorted_batches;
 use crate::error::{Result, invalid};
+use crate::language::generation::SamplingOptions;
 
 /// Sources padded into one `[batch, time]` tensor of ids, and their lengths.
 pub fn padded<B: RecurrenceBackend>(
@@ -195,4 +198,49 @@ pub fn beam_search<B: RecurrenceBackend>(
         .into_iter()
         .max_by(|a, b| a.score.total_cmp(&b.score))
         .expect("a beam of at least one"))
+}
+
+/// A target for one source (ids) drawn symbol by symbol from the decoder's distribution, as
+/// `options` shape it (temperature, top-k, top-p), with the draws of `rng`; at most
+/// `max_length` symbols.
+pub fn sample<B: RecurrenceBackend>(
+    model: &EncoderDecoder<B>,
+    encoding: &PairEncoding,
+    source: &[u32],
+    (options, max_length): (&SamplingOptions, usize),
+    rng: &mut impl Rng,
+    device: &B::Device,
+) -> Result<Hypothesis> {
+    options.validate()?;
+    let (tensor, lengths) = padded::<B>(&[source], device);
+    let mut state = model.encode(SequenceInput::Tokens(tensor), Some(&lengths))?;
+    let (mut previous, mut ids, mut log_probability) = (encoding.start(), Vec::new(), 0.0);
+    let mut ended = false;
+    while !ended {
+        let (logits, next) = model.decode_step(ids_tensor::<B>(&[previous], device), state)?;
+        state = next;
+        let row = rows_of(logits).swap_remove(0);
+        let log_p = log_softmax(&row);
+        let masked: Vec<f32> = (row.iter().enumerate())
+            .map(|(id, &v)| match writable(encoding, id as u32) {
+                true => v as f32,
+                false => f32::NEG_INFINITY,
+            })
+            .collect();
+        let choice = options.choose(&masked, rng) as u32;
+        ended = choice == encoding.end();
+        if !ended && ids.len() == max_length {
+            break;
+        }
+        log_probability += log_p[choice as usize];
+        if !ended {
+            ids.push(choice);
+            previous = choice;
+        }
+    }
+    Ok(Hypothesis {
+        score: log_probability / (ids.len() + usize::from(ended)).max(1) as f64,
+        ids,
+        log_probability,
+    })
 }

@@ -8,7 +8,7 @@
 //! - [`encoding`]: the source's and the target's vocabularies, `start` and `end`;
 //! - [`config`]: its settings and their memory;
 //! - [`task`]: the task on the shared loop, its scoring and its checkpoint;
-//! - [`decode`]: greedy decoding and beam search;
+//! - [`decode`]: greedy decoding, beam search and sampling;
 //! - [`scores`]: what a validation measures, and the edit distance.
 
 pub mod config;
@@ -20,7 +20,7 @@ pub mod task;
 
 pub use config::Seq2SeqConfig;
 pub use data::{BuiltinPairs, BuiltinTask, Pair, read_pairs, split_pairs};
-pub use decode::{Hypothesis, beam_search, greedy};
+pub use decode::{Hypothesis, beam_search, greedy, sample};
 pub use encoding::{EncodedPairs, PairEncoding};
 pub use scores::{Seq2SeqScores, edit_distance};
 pub use task::{Seq2SeqCheckpoint, Seq2SeqFiles, Seq2SeqTask, score};
