@@ -1,13 +1,14 @@
 """Load a seq2seq safetensors export into PyTorch and translate with it.
 
-    python3 scripts/pytorch_seq2seq_load.py runs/seq2seq/model.safetensors < sources.txt
+    python3 scripts/pytorch_seq2seq_load.py runs/seq2seq/model.safetensors [--beam K] < sources.txt
 
 Needs torch and safetensors (pip install torch safetensors). The file's tensors are those of two
 torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU modules (the metadata's `cell`: tanh, lstm or gru),
 the encoder and the decoder, and the decoder's torch.nn.Linear, loaded with strict=True. Each
-line of stdin is a source; each output line is a JSON object with the greedy target and its
-log-probability, as `seq2seq translate --json` writes them (characters the model never saw read
-as its unknown symbol; the decoder never writes `start` or the unknown symbol).
+line of stdin is a source; each output line is a JSON object with the target (greedy, or beam
+search of K hypotheses ranked by log-probability per symbol) and its log-probability, as
+`seq2seq translate --json` writes them (characters the model never saw read as its unknown
+symbol; the decoder never writes `start` or the unknown symbol).
 """
 import json
 import sys
@@ -18,6 +19,7 @@ from safetensors.torch import load_file
 from torch_cells import recurrent_layers
 
 path = sys.argv[1]
+width = int(sys.argv[sys.argv.index("--beam") + 1]) if "--beam" in sys.argv else 1
 with safe_open(path, "pt") as f:
     meta = f.metadata()
 source_vocab = json.loads(meta["source_vocab"])
@@ -45,25 +47,58 @@ model.eval()
 source_index = {s: i for i, s in enumerate(source_vocab)}
 unknown_source = source_index["<unk>"]
 unknown_target = target_vocab.index("<unk>")
+
+
+def step(previous, state):
+    """The decoder fed `previous` (a list of ids, one per hypothesis) from `state`."""
+    x = torch.nn.functional.one_hot(torch.tensor([[p] for p in previous]), T).double()
+    out, state = model.decoder(x, state)
+    return torch.log_softmax(model.fc(out[:, 0]), dim=1), state
+
+
+def select(state, rows):
+    index = torch.tensor(rows, dtype=torch.long)
+    if isinstance(state, tuple):
+        return tuple(s[:, index] for s in state)
+    return state[:, index]
+
+
+def beam(state):
+    """Beam search as unroll's: the `width` best prefixes by log-probability at every step."""
+    live, finished = [([], 0.0)], []
+    while live and len(finished) < width:
+        log_p, state_next = step([ids[-1] if ids else start for ids, _ in live], state)
+        candidates = []
+        for i, (ids, lp) in enumerate(live):
+            for symbol in range(T):
+                if symbol not in (start, unknown_target):
+                    candidates.append((i, symbol, lp + float(log_p[i, symbol])))
+        candidates.sort(key=lambda c: -c[2])
+        kept, at_the_limit = [], set()
+        for i, symbol, lp in candidates:
+            if len(kept) == width or len(finished) == width:
+                break
+            ids = live[i][0]
+            if symbol == end:
+                finished.append((ids, lp, lp / (len(ids) + 1)))
+            elif len(ids) == max_length:
+                if i not in at_the_limit:
+                    at_the_limit.add(i)
+                    finished.append((ids, live[i][1], live[i][1] / max(len(ids), 1)))
+            else:
+                kept.append((i, ids + [symbol], lp))
+        state = select(state_next, [i for i, _, _ in kept])
+        live = [(ids, lp) for _, ids, lp in kept]
+    finished += [(ids, lp, lp / max(len(ids), 1)) for ids, lp in live]
+    ids, lp, _ = max(finished, key=lambda f: f[2])
+    return ids, lp
+
+
 with torch.no_grad():
     for number, line in enumerate(sys.stdin, 1):
         text = line.rstrip("\n").rstrip("\r")
         ids = torch.tensor([[source_index.get(c, unknown_source) for c in text]])
         _, state = model.encoder(torch.nn.functional.one_hot(ids, S).double())
-        previous, written, log_probability = start, [], 0.0
-        for _ in range(max_length + 1):
-            x = torch.nn.functional.one_hot(torch.tensor([[previous]]), T).double()
-            out, state = model.decoder(x, state)
-            logits = model.fc(out[0, 0])
-            log_p = torch.log_softmax(logits, dim=0)
-            logits[start] = logits[unknown_target] = float("-inf")
-            choice = int(torch.argmax(logits))
-            if len(written) == max_length and choice != end:
-                break
-            log_probability += float(log_p[choice])
-            if choice == end:
-                break
-            written.append(choice)
-            previous = choice
+        written, log_probability = beam(state)
         target = "".join(target_vocab[i] for i in written)
         print(json.dumps({"line": number, "target": target, "log_probability": log_probability}))

@@ -272,6 +272,7 @@ fn baseline(fixtures: &Fixtures, program: &str, command: &str, dir: &Path) -> Ve
             )
         }
         ("seq2seq", "translate") => format!("--checkpoint {}", path(run)),
+        ("seq2seq", "generate") => "--pairs 20".to_string(),
         (_, "export") => format!("--checkpoint {} --out {out}.safetensors", path(run)),
         other => panic!("no baseline for {other:?}: add one"),
     };

@@ -55,6 +55,12 @@ fn train_eval_translate_and_resume_on_a_file_of_pairs() {
     assert_eq!(scores["exact_match"], report["validation"]["exact_match"]);
     let lengths = scores["by_target_length"].as_array().unwrap();
     assert!(lengths.iter().all(|row| row["pairs"].as_u64().unwrap() > 0));
+    // --plot: exact match and CER by target length, as a PNG, never over a file without --force.
+    let picture = scratch.0.join("by-length.png");
+    let plotted = argv!("eval --checkpoint {} --plot {}", path(&out), path(&picture));
+    succeeded(seq2seq(&plotted));
+    assert_eq!(&std::fs::read(&picture).unwrap()[..4], b"\x89PNG");
+    fails(&plotted, "the file exists; pass --force");
     let other = scratch.file("other.tsv", b"abcd\tdcba\nab\tba\nzz\tzz\n");
     let scored = succeeded(seq2seq(&argv!(
         "eval --checkpoint {} --data {} --json",

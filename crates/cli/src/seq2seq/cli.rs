@@ -35,6 +35,9 @@ pub enum Command {
     Translate(TranslateArgs),
     /// Write a checkpoint's weights for other tools.
     Export(ExportArgs),
+    /// Write a built-in task's pairs as `source<TAB>target` lines (for another tool, or to see
+    /// them).
+    Generate(GenerateArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -79,6 +82,13 @@ pub struct EvalArgs {
     /// The pairs to score (`source<TAB>target` lines; default: the run's own validation pairs).
     #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub data: Option<PathBuf>,
+    /// Also draw the open loop's exact match and character error rate against the target
+    /// length into this PNG file, after the scores are printed (default: no picture).
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
+    pub plot: Option<PathBuf>,
+    /// Replace --plot if it exists.
+    #[arg(long)]
+    pub force: bool,
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -114,6 +124,22 @@ pub struct TranslateArgs {
     /// Print one JSON object per line, with the target's log-probability.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// The task.
+    #[arg(long, value_enum, default_value = "reverse")]
+    pub task: BuiltinTask,
+    /// Pairs written.
+    #[arg(long, default_value_t = PAIRS)]
+    pub pairs: usize,
+    /// The longest source (for addition: digits of each number).
+    #[arg(long, default_value_t = MAX_LENGTH)]
+    pub max_length: usize,
+    /// Seed of the pairs (a run of seed S trains on the pairs of seed S).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// The built-in task when none is named.

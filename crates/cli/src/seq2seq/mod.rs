@@ -22,8 +22,9 @@ use unroll::training::StrategyKind;
 use unroll::training::durable::{MAX_INPUT_BYTES, read_limited};
 use unroll::training::export::{encoder_decoder_safetensors_bytes, vocabulary_json};
 use unroll::training::memory::available_bytes;
+use unroll::training::plot::{Line, plot_lines};
 use unroll::training::seq2seq::{
-    EncodedPairs, Pair, PairEncoding, Seq2SeqCheckpoint, Seq2SeqConfig, Seq2SeqFiles,
+    BuiltinPairs, EncodedPairs, Pair, PairEncoding, Seq2SeqCheckpoint, Seq2SeqConfig, Seq2SeqFiles,
     Seq2SeqScores, Seq2SeqTask, beam_search, edit_distance, greedy, read_pairs, sample, score,
     split_pairs,
 };
@@ -33,7 +34,7 @@ use crate::console::{note, print};
 use crate::lines::BoundedLines;
 use crate::run::task_report_json;
 use crate::task_run::{self, TaskStart, run_directory};
-use cli::{Cli, Command, EvalArgs, ExportArgs, TrainArgs, TranslateArgs};
+use cli::{Cli, Command, EvalArgs, ExportArgs, GenerateArgs, TrainArgs, TranslateArgs};
 
 use crate::Error;
 
@@ -55,6 +56,7 @@ pub fn main() -> ExitCode {
         Some(Command::Eval(args)) => run_eval(args),
         Some(Command::Translate(args)) => run_translate(args),
         Some(Command::Export(args)) => run_export(args),
+        Some(Command::Generate(args)) => run_generate(args),
     })
 }
 
@@ -296,6 +298,9 @@ fn eval_pairs(args: &EvalArgs, checkpoint: &Seq2SeqCheckpoint) -> Result<Vec<Pai
 }
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
+    if let Some(plot) = &args.plot {
+        crate::output::check_plot(plot, args.force, &args.from.checkpoint)?;
+    }
     let checkpoint = Seq2SeqCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let pairs = eval_pairs(&args, &checkpoint)?;
     let encoding = &checkpoint.encoding;
@@ -342,17 +347,51 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         })
         .collect();
     let unknown = encoded.unknown;
-    if args.json {
-        let mut value = serde_json::to_value(&scores)?;
+    print_eval(&scores, &lengths, &checkpoint, unknown, args.json)?;
+    // Drawn last: a picture that cannot be written loses no score.
+    if let Some(path) = &args.plot {
+        let line = |name: &str, key: &str| Line {
+            name: name.into(),
+            points: (lengths.iter())
+                .map(|row| {
+                    let length = row["target_length"].as_f64().unwrap_or(0.0);
+                    (length, row[key].as_f64().unwrap_or(f64::NAN))
+                })
+                .collect(),
+            band: Vec::new(),
+        };
+        plot_lines(
+            &[
+                line("exact match", "exact_match"),
+                line("character error rate", "character_error_rate"),
+            ],
+            "open loop (greedy) by target length",
+            ["target length", "share"],
+            path,
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints what `eval` scored: as one JSON object, or as lines and a table by target length.
+fn print_eval(
+    scores: &Seq2SeqScores,
+    lengths: &[serde_json::Value],
+    checkpoint: &Seq2SeqCheckpoint,
+    unknown: [usize; 2],
+    json: bool,
+) -> Result<(), Error> {
+    if json {
+        let mut value = serde_json::to_value(scores)?;
         value["checkpoint"] = json!(checkpoint.path);
         value["by_target_length"] = json!(lengths);
         value["unknown_symbols"] = json!({ "sources": unknown[0], "targets": unknown[1] });
         print(value);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     print(format!("{} pairs: {}", scores.pairs, scores.summary()));
     print("target length  pairs  exact   CER");
-    for row in &lengths {
+    for row in lengths {
         print(format!(
             "{:>13}  {:>5}  {:>5.1} %  {:.3}",
             row["target_length"],
@@ -367,7 +406,7 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
             unknown[0], unknown[1]
         ));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn run_translate(args: TranslateArgs) -> Result<ExitCode, Error> {
@@ -447,6 +486,22 @@ fn run_translate(args: TranslateArgs) -> Result<ExitCode, Error> {
         note(format!(
             "note: {unknown} character(s) unknown to the model, read as the unknown symbol"
         ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_generate(args: GenerateArgs) -> Result<ExitCode, Error> {
+    let builtin = BuiltinPairs {
+        task: args.task,
+        count: args.pairs,
+        max_length: args.max_length,
+    };
+    builtin.validate()?;
+    builtin.check_memory(available_bytes())?;
+    for pair in builtin.pairs(args.seed)? {
+        if !print(format!("{}\t{}", pair.source, pair.target)) {
+            break;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
