@@ -174,11 +174,24 @@ impl<B: RecurrenceBackend> EncoderDecoder<B> {
         targets: Tensor<B, 2, Int>,
         target_lengths: Option<&[usize]>,
     ) -> crate::Result<Tensor<B, 2>> {
+        let summary = self.encode(source, source_lengths)?;
+        self.decode_loss(summary, previous, targets, target_lengths)
+    }
+
+    /// [`EncoderDecoder::forward_loss`] from a summary already encoded ([`EncoderDecoder::encode`]):
+    /// the decoder's losses `[batch, m]`, zero past each row's target length, the gradient
+    /// reaching the encoder through `summary` when it was encoded under autodiff.
+    pub fn decode_loss(
+        &self,
+        summary: HiddenState<B>,
+        previous: Tensor<B, 2, Int>,
+        targets: Tensor<B, 2, Int>,
+        target_lengths: Option<&[usize]>,
+    ) -> crate::Result<Tensor<B, 2>> {
         let [batch, steps] = previous.dims();
         if let Some(lengths) = target_lengths {
             check_lengths("target_lengths", lengths, batch, steps)?;
         }
-        let summary = self.encode(source, source_lengths)?;
         let (losses, _) =
             self.decoder
                 .forward_loss(SequenceInput::Tokens(previous), Some(summary), targets)?;

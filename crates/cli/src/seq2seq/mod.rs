@@ -25,8 +25,8 @@ use unroll::training::memory::available_bytes;
 use unroll::training::plot::{Line, plot_lines};
 use unroll::training::seq2seq::{
     BuiltinPairs, EncodedPairs, Pair, PairEncoding, Seq2SeqCheckpoint, Seq2SeqConfig, Seq2SeqFiles,
-    Seq2SeqScores, Seq2SeqTask, beam_search, edit_distance, greedy, read_pairs, sample, score,
-    split_pairs,
+    Seq2SeqScores, Seq2SeqTask, beam_search, edit_distance, greedy, read_pairs, sample,
+    score_and_write, split_pairs,
 };
 use unroll::training::validation::Validation;
 
@@ -309,20 +309,13 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     let encoded = encoding.encode(&pairs)?;
     let device = crate::device::open()?;
     let model: EncoderDecoder<Inference> = checkpoint.model(&device)?;
-    let scores = score(
+    // Every pair decoded once: the overall scores and those by target length.
+    let (scores, written) = score_and_write(
         &model,
         encoding,
         &encoded,
         (config.batch, encoded.len()),
         config.max_target_length,
-        &device,
-    )?;
-    let written = greedy(
-        &model,
-        encoding,
-        &encoded.sources,
-        config.max_target_length,
-        config.batch,
         &device,
     )?;
     // Exact match and character error rate by target length.

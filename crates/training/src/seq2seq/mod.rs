@@ -23,4 +23,4 @@ pub use data::{BuiltinPairs, BuiltinTask, Pair, read_pairs, split_pairs};
 pub use decode::{Hypothesis, beam_search, greedy, sample};
 pub use encoding::{EncodedPairs, PairEncoding};
 pub use scores::{Seq2SeqScores, edit_distance};
-pub use task::{Seq2SeqCheckpoint, Seq2SeqFiles, Seq2SeqTask, score};
+pub use task::{Seq2SeqCheckpoint, Seq2SeqFiles, Seq2SeqTask, score, score_and_write};

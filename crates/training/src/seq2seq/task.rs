@@ -173,24 +173,25 @@ impl<B: TrainingBackend> Task<B> for Seq2SeqTask {
     ) -> Result<IterationLoss<B>> {
         let indices = self.batches.batch(iteration);
         let batch = pair_batch::<B>(&self.train, &indices, self.encoding.start(), device);
-        let source = || SequenceInput::Tokens(batch.source.clone());
         let feeding = self.config.strategy.feeding(iteration);
         let seed = self.config.seed;
         let streams = FeedingStreams { seed, iteration };
         let plan = feeding.plan_within(batch.previous.dims(), &batch.target_lengths, streams)?;
-        // The decoder's own symbols come from the rollout started at the encoder's summary; no
-        // gradient flows through a fed symbol, so the loss below is the step-wise pass's.
+        // Encoded once: the rollout starts from the summary cut from the graph (no gradient flows
+        // through a fed symbol), and the loss reads it whole.
+        let summary = model.encode(
+            SequenceInput::Tokens(batch.source),
+            Some(&batch.source_lengths),
+        )?;
         let previous = if plan.is_teacher_forcing() {
             batch.previous
         } else {
-            let summary = model.encode(source(), Some(&batch.source_lengths))?;
             model
                 .decoder
-                .fed_symbols(batch.previous, Some(summary.detach()), &plan)?
+                .fed_symbols(batch.previous, Some(summary.clone().detach()), &plan)?
         };
-        let losses = model.forward_loss(
-            source(),
-            Some(&batch.source_lengths),
+        let losses = model.decode_loss(
+            summary,
             previous,
             batch.targets,
             Some(&batch.target_lengths),
@@ -238,10 +239,23 @@ pub fn score<B: RecurrenceBackend>(
     model: &EncoderDecoder<B>,
     encoding: &PairEncoding,
     pairs: &EncodedPairs,
-    (batch, open_loop_pairs): (usize, usize),
+    sizes: (usize, usize),
     max_length: usize,
     device: &B::Device,
 ) -> Result<Seq2SeqScores> {
+    Ok(score_and_write(model, encoding, pairs, sizes, max_length, device)?.0)
+}
+
+/// [`score`], and the targets it wrote open loop (ids without `end`, one per decoded pair), for
+/// scores of one's own (by target length).
+pub fn score_and_write<B: RecurrenceBackend>(
+    model: &EncoderDecoder<B>,
+    encoding: &PairEncoding,
+    pairs: &EncodedPairs,
+    (batch, open_loop_pairs): (usize, usize),
+    max_length: usize,
+    device: &B::Device,
+) -> Result<(Seq2SeqScores, Vec<Vec<u32>>)> {
     let (mut nats, mut right, mut steps) = (0.0, 0usize, 0usize);
     let lengths: Vec<usize> = pairs.sources.iter().map(Vec::len).collect();
     for indices in sorted_batches(&lengths, batch) {
@@ -281,14 +295,15 @@ pub fn score<B: RecurrenceBackend>(
         counts.add(written, &truth[..truth.len() - 1]);
     }
     let (exact_match, character_error_rate) = counts.rates();
-    Ok(Seq2SeqScores {
+    let scores = Seq2SeqScores {
         nats_per_symbol: nats / steps.max(1) as f64,
         symbol_accuracy: right as f64 / steps.max(1) as f64,
         exact_match,
         character_error_rate,
         pairs: pairs.len(),
         decoded,
-    })
+    };
+    Ok((scores, written))
 }
 
 crate::task_checkpoint::checkpoint_kind! {
