@@ -270,8 +270,6 @@ fn pattern_2_both_paths_and_pattern_3_with_lengths_on_the_fused_path() {
 fn feeding_strategies_agree() {
     let (vocab, batch, time) = (5, 3, 8);
     let _turn = turn();
-    let config = HiddenRecurrentConfig::new(token_stack(vocab, 6, 1), vocab);
-    let (cpu_model, gpu_model) = on_both!(config);
     // The coins and draws come from the plan, made on the host: both backends feed the same
     // symbols, by the CPU's rollout kernel and by the generic rollout on the GPU, and the GPU's
     // step-wise loop (the reference) agrees with both.
@@ -279,44 +277,49 @@ fn feeding_strategies_agree() {
         seed: 3,
         iteration: 7,
     };
-    for feeding in [
-        Feeding::TeacherForcing,
-        Feeding::ScheduledSampling {
-            truth_probability: 0.5,
-            own: FeedbackChoice::Sample,
-        },
-        Feeding::ScheduledSampling {
-            truth_probability: 0.0,
-            own: FeedbackChoice::Argmax,
-        },
-        Feeding::Curriculum {
-            free_steps: 3,
-            own: FeedbackChoice::Sample,
-        },
-    ] {
-        let plan = feeding.plan([batch, time], streams).unwrap();
-        let cpu = hidden_recurrent_window(
-            &cpu_model,
-            ids(batch, time, vocab, 5, &Default::default()),
-            None,
-            &plan,
-            RecurrencePath::Fused,
-        )
-        .unwrap();
-        for path in [RecurrencePath::Fused, RecurrencePath::Unrolled] {
-            let gpu_out = hidden_recurrent_window(
-                &gpu_model,
-                ids(batch, time, vocab, 5, &gpu()),
+    // Every cell's rollout, two layers deep: the LSTM's and the GRU's run by the kernel too.
+    for cell in [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru] {
+        let config = HiddenRecurrentConfig::new(token_stack(vocab, 6, 2).with_cell(cell), vocab);
+        let (cpu_model, gpu_model) = on_both!(config);
+        for feeding in [
+            Feeding::TeacherForcing,
+            Feeding::ScheduledSampling {
+                truth_probability: 0.5,
+                own: FeedbackChoice::Sample,
+            },
+            Feeding::ScheduledSampling {
+                truth_probability: 0.0,
+                own: FeedbackChoice::Argmax,
+            },
+            Feeding::Curriculum {
+                free_steps: 3,
+                own: FeedbackChoice::Sample,
+            },
+        ] {
+            let plan = feeding.plan([batch, time], streams).unwrap();
+            let cpu = hidden_recurrent_window(
+                &cpu_model,
+                ids(batch, time, vocab, 5, &Default::default()),
                 None,
                 &plan,
-                path,
+                RecurrencePath::Fused,
             )
             .unwrap();
-            assert_close(
-                &format!("{feeding:?}, GPU {path:?}"),
-                &values(cpu.logits.clone()),
-                &values(gpu_out.logits),
-            );
+            for path in [RecurrencePath::Fused, RecurrencePath::Unrolled] {
+                let gpu_out = hidden_recurrent_window(
+                    &gpu_model,
+                    ids(batch, time, vocab, 5, &gpu()),
+                    None,
+                    &plan,
+                    path,
+                )
+                .unwrap();
+                assert_close(
+                    &format!("{cell:?}, {feeding:?}, GPU {path:?}"),
+                    &values(cpu.logits.clone()),
+                    &values(gpu_out.logits),
+                );
+            }
         }
     }
     let pattern_2 = OutputRecurrentConfig::new(6, vocab);

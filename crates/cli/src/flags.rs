@@ -391,6 +391,29 @@ impl CheckpointArgs {
     }
 }
 
+/// The figure an `eval` command can draw (what it shows, the command's help says).
+#[derive(clap::Args, Debug)]
+pub struct FigureArgs {
+    /// Also draw the command's figure into this PNG file, after the scores are printed
+    /// (default: no picture).
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
+    pub plot: Option<std::path::PathBuf>,
+    /// Replace --plot if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl FigureArgs {
+    /// Checks `--plot` before any work is done
+    /// ([`check_plot`](crate::output::check_plot), against the run read, `checkpoint`).
+    pub fn check(&self, checkpoint: &std::path::Path) -> Result<(), String> {
+        match &self.plot {
+            Some(plot) => crate::output::check_plot(plot, self.force, checkpoint),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Writes `model` as `args` ask: safetensors (`safetensors` lays the tensors out under
 /// PyTorch's names; the metadata holds `format: pt` and `entries`) or Burnpack, atomically.
 pub fn write_export<B, M>(

@@ -28,9 +28,11 @@ pub mod help;
 pub mod interrupt;
 pub mod lines;
 pub mod output;
+pub mod program;
 pub mod run;
 pub mod settings;
 pub mod strategy_flags;
+pub mod study;
 pub mod task_run;
 
 /// Every program of this crate, by name, with its command line (as `--help` shows it): what the

@@ -26,13 +26,14 @@ pub struct TaskStart<K: CheckpointKind> {
     pub config: K::Config,
 }
 
-impl<K: CheckpointKind> TaskStart<K> {
-    /// Reads what `flags` and `data` (`--data`) name; `default` gets whether there is a data
-    /// file.
+impl<K: CheckpointKind<Config: Default>> TaskStart<K> {
+    /// Reads what `flags` and `data` (`--data`) name. Settings not given (by `--config` or
+    /// the resumed run) are the defaults for a data file, or `builtin()` for the program's
+    /// built-in data when there is no file.
     pub fn read(
         flags: &TrainingFlags,
         data: Option<&Path>,
-        default: impl FnOnce(bool) -> K::Config,
+        builtin: impl FnOnce() -> K::Config,
     ) -> Result<Self, Error> {
         let resume = flags
             .resume
@@ -44,16 +45,32 @@ impl<K: CheckpointKind> TaskStart<K> {
             .and_then(|c| c.progress.data.as_ref())
             .and_then(|d| d.path.clone());
         let data_path = data.map(Path::to_path_buf).or(recorded);
+        let default = || match data_path {
+            Some(_) => K::Config::default(),
+            None => builtin(),
+        };
         let config = match (&resume, &flags.config) {
-            (_, Some(path)) => super::settings::read(path, &default(data_path.is_some()))?,
+            (_, Some(path)) => super::settings::read(path, &default())?,
             (Some(checkpoint), None) => checkpoint.config.clone(),
-            (None, None) => default(data_path.is_some()),
+            (None, None) => default(),
         };
         Ok(TaskStart {
             resume,
             data_path,
             config,
         })
+    }
+
+    /// Applies the command line's flags over the settings read (`apply`), then refuses what a
+    /// resumed run cannot change ([`check_unchanged`], with the program's own `others`).
+    pub fn apply_flags(
+        &mut self,
+        apply: impl FnOnce(&mut K::Config) -> Result<(), String>,
+        others: impl IntoIterator<Item = Fixed>,
+    ) -> Result<(), String> {
+        let read = self.config.clone();
+        apply(&mut self.config)?;
+        check_unchanged(self.resume.as_ref(), &read, &self.config, others)
     }
 }
 

@@ -55,6 +55,16 @@ fn train_eval_translate_and_resume_on_a_file_of_pairs() {
     assert_eq!(scores["exact_match"], report["validation"]["exact_match"]);
     let lengths = scores["by_target_length"].as_array().unwrap();
     assert!(lengths.iter().all(|row| row["pairs"].as_u64().unwrap() > 0));
+    // Greedy decoding writes a target exactly when, fed the truth, each of its symbols is the
+    // most probable: the two exact matches are one figure (no target here reaches the cut).
+    for row in lengths {
+        assert_eq!(
+            row["exact_match"], row["teacher_forced_exact_match"],
+            "{row}"
+        );
+        let errors = row["teacher_forced_symbol_error_rate"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&errors), "{row}");
+    }
     // --plot: exact match and CER by target length, as a PNG, never over a file without --force.
     let picture = scratch.0.join("by-length.png");
     let plotted = argv!("eval --checkpoint {} --plot {}", path(&out), path(&picture));
@@ -253,5 +263,63 @@ fn a_built_in_task_trains_without_data() {
     assert_eq!(
         scores["nats_per_symbol"],
         report["validation"]["nats_per_symbol"]
+    );
+}
+
+/// `study`: every strategy on the tasks asked, the seeds asked, a report with a table per task,
+/// two figures per task and every run's scores; a second study into the same place only with
+/// --force.
+#[test]
+fn a_study_reports_every_strategy_with_its_figures() {
+    let scratch = Scratch::new("seq2seq-study");
+    let out = scratch.0.join("study");
+    let study = argv!(
+        "study --task sort --seeds 2 --iterations 3 --pairs 60 --out {}",
+        path(&out)
+    );
+    let done = succeeded(seq2seq(&study));
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        text(&done.stdout).starts_with(&report),
+        "the report is printed too"
+    );
+    assert!(report.contains("## sort"), "{report}");
+    for strategy in [
+        "teacher forcing",
+        "scheduled sampling, linear",
+        "scheduled sampling, exponential",
+        "scheduled sampling, inverse sigmoid",
+        "curriculum",
+    ] {
+        assert!(
+            report.contains(&format!("| {strategy} | ")),
+            "{strategy}: {report}"
+        );
+    }
+    assert!(
+        report.contains(" ± "),
+        "mean ± deviation over seeds: {report}"
+    );
+    for figure in ["exact-sort.png", "errors-sort.png"] {
+        assert_eq!(&std::fs::read(out.join(figure)).unwrap()[..4], b"\x89PNG");
+    }
+    let results = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    assert_eq!(results.lines().count(), 5 * 2, "a line per run: {results}");
+    for line in results.lines() {
+        let run: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(
+            run["by_target_length"]
+                .as_array()
+                .is_some_and(|l| !l.is_empty()),
+            "{run}"
+        );
+    }
+    fails(&study, "already holds a study");
+    fails(
+        &argv!(
+            "study --task sort --pairs 1 --out {}",
+            path(&scratch.0.join("other"))
+        ),
+        "invalid setting `count`",
     );
 }

@@ -256,7 +256,7 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
         }
         let device = self.output.weight.device();
         let initial = self.hidden.check_state(state, batch, &device)?.detach();
-        // The CPU kernel when every layer's cell has one (tanh), otherwise step by step.
+        // The rollout kernel when every layer's cell has one, otherwise step by step.
         let layers: Option<Vec<_>> = self
             .hidden
             .layers
@@ -271,6 +271,7 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
             output_weight: self.output.weight.val().detach(),
             output_bias: output_bias(&self.output).detach(),
             initial: initial.hidden,
+            initial_cell: initial.cell,
             truth,
         };
         Ok(B::hidden_rollout(rollout, plan))

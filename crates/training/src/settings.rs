@@ -358,12 +358,23 @@ macro_rules! settings_with_loop {
                 }
             }
 
-            /// Checks what every task's settings hold: the network, the loop's own settings
-            /// and the validation fraction, naming the first that is invalid.
-            pub fn validate_shared(&self) -> $crate::error::Result<()> {
+            /// These settings with `hidden` units in each recurrent layer.
+            pub fn with_hidden(mut self, hidden: usize) -> Self {
+                self.model.hidden = hidden;
+                self
+            }
+
+            /// Checks what every task's settings hold (the network, the loop's own settings,
+            /// the validation fraction), then that each of the task's own `counts` is at least
+            /// 1, naming the first that is invalid.
+            pub fn validate_shared(
+                &self,
+                counts: &[(&'static str, usize)],
+            ) -> $crate::error::Result<()> {
                 self.model.validate()?;
                 self.loop_settings().validate()?;
-                $crate::settings::check_validation_fraction(self.validation_fraction)
+                $crate::settings::check_validation_fraction(self.validation_fraction)?;
+                Ok(unroll_model::setting::each_at_least_one(counts)?)
             }
         }
     };

@@ -125,6 +125,37 @@ macro_rules! checkpoint_kind {
 }
 pub(crate) use checkpoint_kind;
 
+/// The [`Task`](crate::trainer::Task) methods every task with a [`TaskCheckpoint`] of its own
+/// writes alike, inside its `impl Task<B>`: a fresh network from its settings (`self.$config`)
+/// and encoding (`self.$encoding`), the checkpoint it continues (`self.resume`, checked against
+/// both), and its checkpoints written with both.
+macro_rules! checkpointed_task {
+    ($checkpoint:ty, $config:ident, $encoding:ident) => {
+        fn init_model(&mut self, device: &B::Device) -> $crate::error::Result<Self::Model> {
+            <$checkpoint>::fresh_model(&self.$config, &self.$encoding, device)
+        }
+
+        fn resume(
+            &mut self,
+            device: &B::Device,
+        ) -> $crate::error::Result<
+            Option<$crate::checkpoint::Resumed<Self::Model, Self::Validation>>,
+        > {
+            <$checkpoint>::take_resumed(&mut self.resume, &self.$config, &self.$encoding, device)
+        }
+
+        fn save(
+            &self,
+            out: &std::path::Path,
+            which: $crate::checkpoint::Which,
+            snapshot: &$crate::checkpoint::Snapshot<'_, Self::Model, Self::Validation>,
+        ) -> $crate::error::Result<std::path::PathBuf> {
+            <$checkpoint>::save(out, which, &self.$config, &self.$encoding, snapshot)
+        }
+    };
+}
+pub(crate) use checkpointed_task;
+
 /// What the loop resumes from, read from a checkpoint of kind `K`, on backend `B`.
 pub type ResumedFrom<K, B> =
     Resumed<<K as CheckpointKind>::Model<B>, <K as CheckpointKind>::Scores>;
@@ -171,9 +202,18 @@ impl<K: CheckpointKind> TaskCheckpoint<K> {
         })
     }
 
+    /// The network `config` and `encoding` describe, with fresh weights.
+    pub fn fresh_model<B: Backend>(
+        config: &K::Config,
+        encoding: &K::Encoding,
+        device: &B::Device,
+    ) -> Result<K::Model<B>> {
+        K::init::<B>(config, encoding, device)
+    }
+
     /// The network with its weights; an error if they do not fit the settings.
     pub fn model<B: Backend>(&self, device: &B::Device) -> Result<K::Model<B>> {
-        let model = K::init::<B>(&self.config, &self.encoding, device)?;
+        let model = Self::fresh_model::<B>(&self.config, &self.encoding, device)?;
         load_weights(model, &self.model, &self.path, &self.progress.parameter_ids)
     }
 

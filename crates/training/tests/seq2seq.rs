@@ -10,14 +10,14 @@ use std::path::Path;
 use common::{place, test_on_cpu_backends, train_silently};
 use unroll_training::seq2seq::{
     BuiltinPairs, BuiltinTask, PairEncoding, Seq2SeqCheckpoint, Seq2SeqConfig, Seq2SeqTask,
-    beam_search, greedy, score, split_pairs,
+    beam_search, greedy, score, score_and_write, split_pairs,
 };
 use unroll_training::{
     CurriculumSchedule, FeedbackChoice, SamplingSchedule, Strategy, Task, TrainingBackend, Which,
 };
 
 fn config(iterations: u64) -> Seq2SeqConfig {
-    let mut config = Seq2SeqConfig {
+    Seq2SeqConfig {
         iterations,
         batch: 32,
         eval_every: 100,
@@ -31,9 +31,8 @@ fn config(iterations: u64) -> Seq2SeqConfig {
         open_loop_pairs: 60,
         max_target_length: 8,
         ..Seq2SeqConfig::default()
-    };
-    config.model.hidden = 48;
-    config
+    }
+    .with_hidden(48)
 }
 
 fn task(config: Seq2SeqConfig) -> Seq2SeqTask {
@@ -73,6 +72,7 @@ fn learns_and_resumes<B: TrainingBackend>(dir: &Path) {
     )
     .unwrap();
     let checkpoint = Seq2SeqCheckpoint::open(&halves, Which::Last).unwrap();
+    let part_way = checkpoint.model::<B::InnerBackend>(&device).unwrap();
     let mut second = task(config(400)).resuming(Some(checkpoint));
     let resumed = train_silently::<B, _>(
         &mut second,
@@ -109,6 +109,38 @@ fn learns_and_resumes<B: TrainingBackend>(dir: &Path) {
             "{wider:?} against {beam:?}"
         );
     }
+    // Every pair decoded: fed the truth, a target with no symbol wrong is the one greedy
+    // decoding writes, and only that one (no target here reaches the cut at 8).
+    let all = validation.len();
+    let (scores, outcomes) = score_and_write(
+        &part_way,
+        &last.encoding,
+        &validation,
+        (32, all),
+        8,
+        &device,
+    )
+    .unwrap();
+    assert_eq!(outcomes.written.len(), all);
+    let mut exact = 0;
+    for ((written, truth), &errors) in
+        (outcomes.written.iter().zip(&validation.targets)).zip(&outcomes.teacher_forced_errors)
+    {
+        let truth = &truth[..truth.len() - 1];
+        assert_eq!(written == truth, errors == 0, "{written:?} for {truth:?}");
+        exact += usize::from(errors == 0);
+    }
+    assert!(
+        0 < exact && exact < all,
+        "a model part way: {exact} of {all}"
+    );
+    let wrong: usize = outcomes.teacher_forced_errors.iter().sum();
+    let symbols: usize = validation.targets.iter().map(Vec::len).sum();
+    let accuracy = 1.0 - wrong as f64 / symbols as f64;
+    assert!(
+        (accuracy - scores.symbol_accuracy).abs() < 1e-12,
+        "{accuracy} {scores:?}"
+    );
 
     // Another task's pairs do not continue this run.
     let mut other = config(400);

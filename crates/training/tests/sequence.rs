@@ -50,7 +50,7 @@ fn majority_file(dir: &Path, count: usize, b_per_10: usize) -> PathBuf {
 }
 
 fn config(iterations: u64) -> SequenceConfig {
-    let mut config = SequenceConfig {
+    SequenceConfig {
         batch: 16,
         iterations,
         eval_every: 20,
@@ -58,9 +58,8 @@ fn config(iterations: u64) -> SequenceConfig {
         learning_rate: 1e-2,
         seed: 4,
         ..SequenceConfig::default()
-    };
-    config.model.hidden = 16;
-    config
+    }
+    .with_hidden(16)
 }
 
 fn task(path: &Path, config: SequenceConfig) -> SequenceTask {

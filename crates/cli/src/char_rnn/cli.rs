@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Subcommand};
 use unroll::training::{Batching, LanguageConfig, Pattern, RecurrencePath};
 
 pub use crate::flags::ExportArgs;
@@ -12,15 +12,9 @@ use crate::flags::{
 use crate::help::Defaults;
 use crate::strategy_flags::StrategyFlags;
 
-/// Character-level recurrent language models: train, sample, evaluate, export.
-///
-/// With no command, trains a small model on a built-in corpus of additions and prints a sample.
-#[derive(Parser, Debug)]
-#[command(name = "char-rnn", version, about)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
+/// What `--help` says of the program.
+pub const ABOUT: &str = "Character-level recurrent language models: train, sample, evaluate, export.\n\nWith no \
+command, trains a small model on a built-in corpus of additions and prints a sample.";
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -144,15 +138,14 @@ pub fn train_defaults(mut config: LanguageConfig) -> Defaults {
 
 /// Settings for the built-in corpus: about a minute of training on 2 cores.
 pub fn builtin_defaults() -> LanguageConfig {
-    let mut config = LanguageConfig {
+    LanguageConfig {
         window: 64,
         batch: 32,
         iterations: 8000,
         eval_every: 1000,
         ..LanguageConfig::default()
-    };
-    config.model.hidden = 128;
-    config
+    }
+    .with_hidden(128)
 }
 
 impl TrainArgs {

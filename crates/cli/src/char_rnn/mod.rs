@@ -23,15 +23,16 @@ use unroll::training::{
 use crate::console::{note, print, stream};
 use crate::run::report_json;
 use crate::task_run::{self, TaskStart};
-use cli::{Cli, Command, EvalArgs, ExportArgs, SampleArgs, TrainArgs};
+use cli::{Command, EvalArgs, ExportArgs, SampleArgs, TrainArgs};
 use unroll::training::language::open_loop::{additions_answered, generated_divergences};
 
 use crate::Error;
+use crate::program::Invocation;
 
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {
     crate::help::show_train_defaults(
-        <cli::Cli as clap::CommandFactory>::command(),
+        crate::program::definition::<Command>("char-rnn", cli::ABOUT),
         cli::train_defaults(LanguageConfig::default()),
         cli::train_defaults(cli::builtin_defaults()),
         "the built-in corpus",
@@ -40,14 +41,18 @@ pub fn command() -> clap::Command {
 
 /// The program: parses the command line and runs the command.
 pub fn main() -> ExitCode {
-    crate::console::main(command(), |cli: Cli| {
-        match cli.command.unwrap_or(Command::Train(Box::default())) {
+    crate::console::main(
+        command(),
+        |invocation: Invocation<Command>| match invocation
+            .command
+            .unwrap_or(Command::Train(Box::default()))
+        {
             Command::Train(args) => run_train(*args),
             Command::Sample(args) => run_sample(args),
             Command::Eval(args) => run_eval(args),
             Command::Export(args) => run_export(args),
-        }
-    })
+        },
+    )
 }
 
 /// A data file's bytes (at most [`MAX_INPUT_BYTES`]) and what to record of it.
@@ -128,20 +133,17 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
 fn training_setup(args: &TrainArgs) -> Result<TrainingSetup, Error> {
     // Without a file, or under the settings a file leaves out: the built-in corpus's
     // defaults, or the defaults for a user's text.
+    let mut start = TaskStart::<LanguageFiles>::read(
+        &args.common,
+        args.data.as_deref(),
+        cli::builtin_defaults,
+    )?;
+    start.apply_flags(|config| args.apply(config), [])?;
     let TaskStart {
         resume,
         data_path,
-        mut config,
-    } = TaskStart::<LanguageFiles>::read(&args.common, args.data.as_deref(), |has_data| {
-        if has_data {
-            LanguageConfig::default()
-        } else {
-            cli::builtin_defaults()
-        }
-    })?;
-    let read = config.clone();
-    args.apply(&mut config)?;
-    task_run::check_unchanged(resume.as_ref(), &read, &config, [])?;
+        config,
+    } = start;
     let (bytes, source) = training_data(
         data_path.as_deref(),
         args.data.is_none() && resume.is_some(),

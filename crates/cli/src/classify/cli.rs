@@ -3,29 +3,23 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Subcommand};
 use unroll::training::sequence::{ClassWeights, SequenceConfig};
 
 pub use crate::flags::ExportArgs;
-use crate::flags::{CheckpointArgs, CommonSettings, Fixed, TrainingFlags, set};
+use crate::flags::{CheckpointArgs, CommonSettings, FigureArgs, Fixed, TrainingFlags, set};
 use crate::help::Defaults;
 
-/// Sequence classifiers and regressors (pattern 3): train, evaluate, predict, export.
-///
-/// With no command, trains on a built-in task (is a string of brackets balanced?) and reports
-/// the result beside chance and the best possible.
-#[derive(Parser, Debug)]
-#[command(name = "classify", version, about)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
+/// What `--help` says of the program.
+pub const ABOUT: &str = "Sequence classifiers and regressors (pattern 3): train, evaluate, predict, \
+export.\n\nWith no command, trains on a built-in task (is a string of brackets \
+balanced?) and reports the result beside chance and the best possible.";
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train a model (on the built-in task unless --data is given).
     Train(Box<TrainArgs>),
-    /// Score every sample of a file with a checkpoint.
+    /// Score every sample of a file with a checkpoint (--plot draws the confusion matrix).
     Eval(EvalArgs),
     /// Predict the label (and its probability) or the value of each input line.
     Predict(PredictArgs),
@@ -68,13 +62,9 @@ pub struct EvalArgs {
     /// The samples to score (every one of them), in the training data's format.
     #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub data: PathBuf,
-    /// Also draw the confusion matrix into this PNG file (classifiers), after the scores are
-    /// printed (default: no picture).
-    #[arg(long, value_hint = clap::ValueHint::FilePath)]
-    pub plot: Option<PathBuf>,
-    /// Replace --plot if it exists.
-    #[arg(long)]
-    pub force: bool,
+    /// --plot and --force.
+    #[command(flatten)]
+    pub figure: FigureArgs,
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,

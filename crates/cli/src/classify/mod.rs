@@ -36,14 +36,15 @@ use crate::console::{note, print};
 use crate::lines::BoundedLines;
 use crate::run::{scores_json, task_report_json};
 use crate::task_run::{self, TaskStart, run_directory};
-use cli::{Cli, Command, EvalArgs, ExportArgs, PredictArgs, TrainArgs};
+use cli::{Command, EvalArgs, ExportArgs, PredictArgs, TrainArgs};
 
 use crate::Error;
+use crate::program::Invocation;
 
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {
     crate::help::show_train_defaults(
-        <cli::Cli as clap::CommandFactory>::command(),
+        crate::program::definition::<Command>("classify", cli::ABOUT),
         cli::train_defaults(SequenceConfig::default()),
         cli::train_defaults(builtin_defaults()),
         "the built-in task",
@@ -52,14 +53,18 @@ pub fn command() -> clap::Command {
 
 /// The program: parses the command line and runs the command.
 pub fn main() -> ExitCode {
-    crate::console::main(command(), |cli: Cli| {
-        match cli.command.unwrap_or(Command::Train(Box::default())) {
+    crate::console::main(
+        command(),
+        |invocation: Invocation<Command>| match invocation
+            .command
+            .unwrap_or(Command::Train(Box::default()))
+        {
             Command::Train(args) => run_train(*args),
             Command::Eval(args) => run_eval(args),
             Command::Predict(args) => run_predict(args),
             Command::Export(args) => run_export(args),
-        }
-    })
+        },
+    )
 }
 
 /// Whether `path` names a CSV file of numeric rows (by its extension).
@@ -103,7 +108,7 @@ fn read_data(
 
 /// Settings for the built-in task: about ten seconds of training on 2 cores.
 fn builtin_defaults() -> SequenceConfig {
-    let mut config = SequenceConfig {
+    SequenceConfig {
         batch: 32,
         iterations: 15000,
         eval_every: 1500,
@@ -112,9 +117,8 @@ fn builtin_defaults() -> SequenceConfig {
         // decaying the rate lets it settle.
         learning_rate_schedule: LearningRateSchedule::Cosine { minimum: 1e-4 },
         ..SequenceConfig::default()
-    };
-    config.model.hidden = 64;
-    config
+    }
+    .with_hidden(64)
 }
 
 /// Everything a training run needs, read and checked before the device is opened.
@@ -131,23 +135,15 @@ struct Setup {
 }
 
 fn setup(args: &TrainArgs) -> Result<Setup, Error> {
+    let mut start =
+        TaskStart::<SequenceFiles>::read(&args.common, args.data.as_deref(), builtin_defaults)?;
+    let validation = (start.resume.as_ref()).and_then(|c| args.validation_unchanged(&c.config));
+    start.apply_flags(|config| args.apply(config), validation)?;
     let TaskStart {
         resume,
         data_path,
         mut config,
-    } = TaskStart::<SequenceFiles>::read(&args.common, args.data.as_deref(), |has_data| {
-        if has_data {
-            SequenceConfig::default()
-        } else {
-            builtin_defaults()
-        }
-    })?;
-    let read = config.clone();
-    args.apply(&mut config)?;
-    let validation = resume
-        .as_ref()
-        .and_then(|c| args.validation_unchanged(&c.config));
-    task_run::check_unchanged(resume.as_ref(), &read, &config, validation)?;
+    } = start;
     // A resumed run reads its data as it did: a CSV file's targets as labels for a classifier.
     let classes = args.classes
         || resume
@@ -396,9 +392,7 @@ fn print_builtin(rows: &[serde_json::Value]) {
 }
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
-    if let Some(plot) = &args.plot {
-        crate::output::check_plot(plot, args.force, &args.from.checkpoint)?;
-    }
+    args.figure.check(&args.from.checkpoint)?;
     let checkpoint = SequenceCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let classes = checkpoint.encoding.kind() == TargetKind::Class;
     let examples = read_examples(&args.data, classes, checkpoint.config.symbols)?;
@@ -427,7 +421,7 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         print_scores(&scores);
     }
     // Drawn last: a picture that cannot be written loses no score.
-    if let (Some(path), SequenceScores::Classification(s)) = (&args.plot, &scores) {
+    if let (Some(path), SequenceScores::Classification(s)) = (&args.figure.plot, &scores) {
         plot_confusion(s, path)?;
     }
     Ok(ExitCode::SUCCESS)

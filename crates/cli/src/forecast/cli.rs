@@ -3,34 +3,29 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use unroll::training::forecast::{
     BuiltinSystem, FedGradient, ForecastConfig, RegressionLoss, fitted_curriculum,
 };
-use unroll::training::{FeedbackChoice, Pattern, SamplingSchedule, Strategy};
+use unroll::training::{Pattern, Strategy};
 
 pub use crate::flags::ExportArgs;
-use crate::flags::{CheckpointArgs, CommonSettings, TrainingFlags, flag_value, set};
+use crate::flags::{CheckpointArgs, CommonSettings, FigureArgs, TrainingFlags, flag_value, set};
 use crate::help::Defaults;
 
-/// Real-valued sequences forecast by pattern 2 (or pattern 1) fed back its own outputs: train,
-/// evaluate one step ahead and open loop, forecast, and study what the training strategies do
-/// to the exposure bias.
-///
-/// With no command, trains teacher forcing and the curriculum on Lorenz-63 (about a minute on
-/// 2 cores) and prints their open-loop errors side by side.
-#[derive(Parser, Debug)]
-#[command(name = "forecast", version, about)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
+/// What `--help` says of the program.
+pub const ABOUT: &str = "Real-valued sequences forecast by pattern 2 (or pattern 1) fed back its own outputs: \
+train, evaluate one step ahead and open loop, forecast, and study what the training \
+strategies do to the exposure bias.\n\nWith no command, trains teacher forcing and the \
+curriculum on Lorenz-63 (about a minute on 2 cores) and prints their open-loop errors \
+side by side.";
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train a forecaster (on a built-in system unless --data is given).
     Train(Box<TrainArgs>),
-    /// Score a checkpoint on a series: one step ahead, and open loop from many starting points.
+    /// Score a checkpoint on a series: one step ahead, and open loop from many starting points
+    /// (--plot draws the open-loop NRMSE against the horizon).
     Eval(EvalArgs),
     /// Continue a series after its last row, fed back the model's own outputs.
     Forecast(ForecastArgs),
@@ -40,59 +35,8 @@ pub enum Command {
     /// Write a built-in system's series as CSV on stdout.
     Generate(GenerateArgs),
     /// Train every strategy on both systems and both patterns, several seeds each, and write
-    /// a report with figures.
+    /// a report with figures (14 minutes on 2 cores; --quick: 75 s).
     Study(StudyArgs),
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StrategyArg {
-    TeacherForcing,
-    /// Scheduled sampling, ε decaying linearly from 1 to 0.25 over the run.
-    Linear,
-    /// Scheduled sampling, ε = kⁱ reaching 0.05 at the end of the run.
-    Exponential,
-    /// Scheduled sampling, ε = k / (k + exp(i/k)) crossing 0.5 halfway.
-    InverseSigmoid,
-    /// The curriculum: from a quarter of the run, the last steps of each window are fed the
-    /// model's own outputs, growing to half the window by three quarters of the run.
-    Curriculum,
-}
-
-impl StrategyArg {
-    pub const ALL: [StrategyArg; 5] = [
-        StrategyArg::TeacherForcing,
-        StrategyArg::Linear,
-        StrategyArg::Exponential,
-        StrategyArg::InverseSigmoid,
-        StrategyArg::Curriculum,
-    ];
-
-    /// The strategy, its schedule fitted to a run of `iterations` over windows of `window`.
-    pub fn strategy(self, iterations: u64, window: usize) -> Strategy {
-        let n = iterations.max(1) as f64;
-        let own = FeedbackChoice::Sample;
-        let scheduled = |schedule| Strategy::ScheduledSampling { schedule, own };
-        match self {
-            StrategyArg::TeacherForcing => Strategy::TeacherForcing,
-            StrategyArg::Linear => scheduled(SamplingSchedule::Linear {
-                k: 1.0,
-                c: 0.75 / n,
-                minimum: 0.25,
-            }),
-            StrategyArg::Exponential => scheduled(SamplingSchedule::Exponential {
-                k: 0.05f64.powf(1.0 / n).min(1.0 - 1e-12),
-            }),
-            StrategyArg::InverseSigmoid => {
-                // k ln k = n / 2: ε crosses one half halfway through the run.
-                let mut k = 2.0f64;
-                for _ in 0..60 {
-                    k = (n / 2.0 / k.ln()).max(1.0 + 1e-9);
-                }
-                scheduled(SamplingSchedule::InverseSigmoid { k: k.max(1.0) })
-            }
-            StrategyArg::Curriculum => fitted_curriculum(iterations, window),
-        }
-    }
 }
 
 #[derive(Args, Debug, Default)]
@@ -116,7 +60,7 @@ pub struct TrainArgs {
     pub pattern: Option<Pattern>,
     /// What the network is fed in training.
     #[arg(long, value_enum)]
-    pub strategy: Option<StrategyArg>,
+    pub strategy: Option<crate::study::FittedStrategy>,
     /// Back-propagate through the fed-back own outputs (the default).
     #[arg(long)]
     pub through: bool,
@@ -159,13 +103,9 @@ pub struct EvalArgs {
     /// Open loop: starting points (default: the run's).
     #[arg(long)]
     pub starts: Option<usize>,
-    /// Also draw the open-loop NRMSE against the horizon into this PNG file, after the scores
-    /// are printed (default: no picture).
-    #[arg(long, value_hint = clap::ValueHint::FilePath)]
-    pub plot: Option<PathBuf>,
-    /// Replace --plot if it exists.
-    #[arg(long)]
-    pub force: bool,
+    /// --plot and --force.
+    #[command(flatten)]
+    pub figure: FigureArgs,
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -206,15 +146,11 @@ pub struct GenerateArgs {
 
 #[derive(Args, Debug)]
 pub struct StudyArgs {
-    /// The short study (about 3 minutes on 2 cores): fewer iterations and steps.
-    #[arg(long)]
-    pub quick: bool,
-    /// Seeds per strategy (at least 3 for a spread worth reporting; at most 1000, already
-    /// weeks of training on 2 cores).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1000))]
-    pub seeds: u64,
+    /// --quick, --seeds and --force.
+    #[command(flatten)]
+    pub study: crate::study::StudyFlags,
     /// Training iterations of every run (default: 3000, or 300 with --quick).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub iterations: Option<u64>,
     /// Treat the fed-back own outputs as constants (as sampled tokens are) instead of
     /// back-propagating through them.
@@ -223,9 +159,6 @@ pub struct StudyArgs {
     /// Where the report, its figures and the runs go.
     #[arg(long, value_hint = clap::ValueHint::DirPath, default_value = "runs/forecast-study")]
     pub out: PathBuf,
-    /// Replace an earlier study in --out.
-    #[arg(long)]
-    pub force: bool,
 }
 
 impl TrainArgs {

@@ -26,30 +26,34 @@ use unroll::training::plot::{Line, plot_lines};
 use crate::console::{note, print};
 use crate::run::{scores_json, task_report_json};
 use crate::task_run::{self, TaskStart, run_directory};
-use cli::{Cli, Command, EvalArgs, ExportArgs, ForecastArgs, GenerateArgs, TrainArgs};
+use cli::{Command, EvalArgs, ExportArgs, ForecastArgs, GenerateArgs, TrainArgs};
 use unroll::training::export::forecaster_safetensors_bytes;
 
 use crate::Error;
+use crate::program::Invocation;
 
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {
     crate::help::train_command(
-        <cli::Cli as clap::CommandFactory>::command(),
+        crate::program::definition::<Command>("forecast", cli::ABOUT),
         cli::train_defaults(ForecastConfig::default()),
     )
 }
 
 /// The program: parses the command line and runs the command.
 pub fn main() -> ExitCode {
-    crate::console::main(command(), |cli: Cli| match cli.command {
-        None => study::demonstration(),
-        Some(Command::Train(args)) => run_train(*args),
-        Some(Command::Eval(args)) => run_eval(args),
-        Some(Command::Forecast(args)) => run_forecast(args),
-        Some(Command::Export(args)) => run_export(args),
-        Some(Command::Generate(args)) => run_generate(args),
-        Some(Command::Study(args)) => study::run(args),
-    })
+    crate::console::main(
+        command(),
+        |invocation: Invocation<Command>| match invocation.command {
+            None => study::demonstration(),
+            Some(Command::Train(args)) => run_train(*args),
+            Some(Command::Eval(args)) => run_eval(args),
+            Some(Command::Forecast(args)) => run_forecast(args),
+            Some(Command::Export(args)) => run_export(args),
+            Some(Command::Generate(args)) => run_generate(args),
+            Some(Command::Study(args)) => study::run(args),
+        },
+    )
 }
 
 /// The series a run trains on: the file it names, or its built-in system.
@@ -123,27 +127,28 @@ pub fn prepare(
 }
 
 fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
-    let TaskStart {
-        resume,
-        data_path,
-        mut config,
-    } = TaskStart::<ForecastFiles>::read(&args.common, args.data.as_deref(), |_| {
-        ForecastConfig::default()
-    })?;
-    if data_path.is_none() && (resume.is_none() || args.system.is_some()) {
-        config.builtin = Some(BuiltinSeries {
+    let mut start = TaskStart::<ForecastFiles>::read(
+        &args.common,
+        args.data.as_deref(),
+        ForecastConfig::default,
+    )?;
+    let (has_data, fresh) = (start.data_path.is_some(), start.resume.is_none());
+    if !has_data && (fresh || args.system.is_some()) {
+        start.config.builtin = Some(BuiltinSeries {
             system: args.system.unwrap_or(cli::SYSTEM),
             length: args.length,
             noise: args.noise,
         });
     }
-    if data_path.is_some() {
-        config.builtin = None;
+    if has_data {
+        start.config.builtin = None;
     }
-    let fresh = resume.is_none();
-    let read = config.clone();
-    args.apply(&mut config, fresh)?;
-    task_run::check_unchanged(resume.as_ref(), &read, &config, [])?;
+    start.apply_flags(|config| args.apply(config, fresh), [])?;
+    let TaskStart {
+        resume,
+        data_path,
+        config,
+    } = start;
     let (series, source) = read_run_series(&config, data_path.as_deref())?;
     config.check_memory(series.columns.len(), model_memory())?;
     let Prepared {
@@ -318,9 +323,7 @@ fn scored_rows(
 }
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
-    if let Some(plot) = &args.plot {
-        crate::output::check_plot(plot, args.force, &args.from.checkpoint)?;
-    }
+    args.figure.check(&args.from.checkpoint)?;
     let checkpoint = ForecastCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let rows = scored_rows(&checkpoint, args.data.as_ref())?;
     let mut config = checkpoint.config.clone();
@@ -364,7 +367,7 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         print_scores(&scores);
     }
     // Drawn last: a picture that cannot be written loses no score.
-    if let Some(path) = &args.plot {
+    if let Some(path) = &args.figure.plot {
         plot_scores(&[("open loop", &scores)], path)?;
     }
     Ok(ExitCode::SUCCESS)

@@ -20,17 +20,18 @@ use unroll::training::{Pattern, Silent, train_task};
 use crate::Error;
 
 type Device = burn::tensor::Device<Inference>;
-use super::cli::{StrategyArg, StudyArgs};
+use super::cli::StudyArgs;
 use crate::console::{note, print};
+use crate::study::{FittedStrategy, cell, range, spread};
 
 /// Training runs per seed: every strategy, on both systems and both patterns.
-const RUNS_PER_SEED: usize = 2 * 2 * StrategyArg::ALL.len();
+const RUNS_PER_SEED: usize = 2 * 2 * FittedStrategy::ALL.len();
 
 /// One run of the study.
 struct Run {
     system: BuiltinSystem,
     pattern: Pattern,
-    strategy: StrategyArg,
+    strategy: FittedStrategy,
     seed: u64,
 }
 
@@ -139,27 +140,10 @@ fn slug(system: BuiltinSystem, pattern: Pattern) -> String {
     format!("{system}-{pattern}")
 }
 
-/// Mean and sample standard deviation.
-fn spread(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let variance = if values.len() > 1 {
-        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    (mean, variance.sqrt())
-}
-
-fn cell(values: &[f64], digits: usize) -> String {
-    let (mean, deviation) = spread(values);
-    format!("{mean:.digits$} ± {deviation:.digits$}")
-}
-
 /// The figure of open-loop NRMSE against horizon: the mean over seeds, shaded from the lowest
 /// to the highest seed.
 fn plot_errors(
-    outcomes: &[(StrategyArg, Vec<Outcome>)],
+    outcomes: &[(FittedStrategy, Vec<Outcome>)],
     title: &str,
     path: &Path,
 ) -> Result<(), Error> {
@@ -169,15 +153,13 @@ fn plot_errors(
             let horizon = runs[0].scores.nrmse.len();
             let at = |h: usize| runs.iter().map(|r| r.scores.nrmse[h]).collect::<Vec<_>>();
             Line {
-                name: strategy_name(*strategy).into(),
+                name: strategy.name().into(),
                 points: (0..horizon)
                     .map(|h| ((h + 1) as f64, spread(&at(h)).0))
                     .collect(),
                 band: (0..horizon)
                     .map(|h| {
-                        let values = at(h);
-                        let low = values.iter().copied().fold(f64::MAX, f64::min);
-                        let high = values.iter().copied().fold(f64::MIN, f64::max);
+                        let (low, high) = range(&at(h));
                         ((h + 1) as f64, low, high)
                     })
                     .collect(),
@@ -191,7 +173,7 @@ fn plot_errors(
 /// The figure of one forecast per strategy (seed 0, the first starting point) against the
 /// truth, first column.
 fn plot_forecasts(
-    outcomes: &[(StrategyArg, Vec<Outcome>)],
+    outcomes: &[(FittedStrategy, Vec<Outcome>)],
     column: &str,
     title: &str,
     path: &Path,
@@ -207,25 +189,15 @@ fn plot_forecasts(
     };
     let mut lines: Vec<Line> = outcomes
         .iter()
-        .map(|(strategy, runs)| series(strategy_name(*strategy), &runs[0].forecast))
+        .map(|(strategy, runs)| series(strategy.name(), &runs[0].forecast))
         .collect();
     lines.push(series("truth", &outcomes[0].1[0].truth));
     plot_lines(&lines, title, ["horizon (steps)", column], path)?;
     Ok(())
 }
 
-pub fn strategy_name(strategy: StrategyArg) -> &'static str {
-    match strategy {
-        StrategyArg::TeacherForcing => "teacher forcing",
-        StrategyArg::Linear => "scheduled sampling, linear",
-        StrategyArg::Exponential => "scheduled sampling, exponential",
-        StrategyArg::InverseSigmoid => "scheduled sampling, inverse sigmoid",
-        StrategyArg::Curriculum => "curriculum",
-    }
-}
-
 /// The rows of one (system, pattern) table.
-fn table(outcomes: &[(StrategyArg, Vec<Outcome>)], lyapunov: bool) -> String {
+fn table(outcomes: &[(FittedStrategy, Vec<Outcome>)], lyapunov: bool) -> String {
     let horizon = outcomes[0].1[0].scores.nrmse.len();
     let marks = [horizon / 10, horizon / 4, horizon / 2, horizon];
     let mut text = String::from("| strategy | one step | ");
@@ -246,7 +218,7 @@ fn table(outcomes: &[(StrategyArg, Vec<Outcome>)], lyapunov: bool) -> String {
         let _ = write!(
             text,
             "| {} | {} |",
-            strategy_name(*strategy),
+            strategy.name(),
             cell(&metric(&|s| s.one_step_nrmse), 4)
         );
         for h in marks {
@@ -280,7 +252,7 @@ fn report_header(args: &StudyArgs, budget: Budget, seconds: f64) -> String {
         &Run {
             system: BuiltinSystem::Lorenz,
             pattern: Pattern::Output,
-            strategy: StrategyArg::TeacherForcing,
+            strategy: FittedStrategy::TeacherForcing,
             seed: 0,
         },
         budget,
@@ -299,9 +271,9 @@ fn report_header(args: &StudyArgs, budget: Budget, seconds: f64) -> String {
          that stays on the attractor but out of phase tends to √2, and that of one that decays to \
          the mean tends to 1: there, a lower number is not a better model, and the valid time is \
          the measure to read.\n\n",
-        if args.quick { " --quick" } else { "" },
+        args.study.sized("", " --quick"),
         if args.detached { " --detached" } else { "" },
-        args.seeds,
+        args.study.seeds,
         seconds,
         budget.iterations,
         sample.model.hidden,
@@ -322,64 +294,32 @@ fn report_header(args: &StudyArgs, budget: Budget, seconds: f64) -> String {
 }
 
 /// `study`: every run, then the report and figures.
-/// Checks `--out` before any work: a directory (made if missing) that is empty or holds an
-/// earlier study; an earlier study, or a directory holding anything else, only with `force`.
-fn check_out(out: &Path, force: bool) -> Result<(), String> {
-    if out.exists() && !out.is_dir() {
-        return Err(format!(
-            "--out {} is a file, not a directory: the study writes a report, figures and runs into a directory",
-            out.display()
-        ));
-    }
-    let holds_anything = std::fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_some());
-    if !holds_anything || force {
-        return Ok(());
-    }
-    Err(if out.join("report.md").exists() {
-        format!(
-            "{} already holds a study: replace it with --force, or choose another --out",
-            out.display()
-        )
-    } else {
-        format!(
-            "{} holds files that are not a study's: choose another --out, or write among them with --force",
-            out.display()
-        )
-    })
-}
-
 pub fn run(args: StudyArgs) -> Result<ExitCode, Error> {
     let budget = Budget {
-        iterations: args
-            .iterations
-            .unwrap_or(if args.quick { 300 } else { 3000 }),
-        length: if args.quick { 3000 } else { 10_000 },
+        iterations: args.iterations.unwrap_or(args.study.sized(3000, 300)),
+        length: args.study.sized(10_000, 3000),
         fed_gradient: if args.detached {
             FedGradient::Detached
         } else {
             FedGradient::Through
         },
     };
-    if budget.iterations == 0 {
-        return Err("--iterations: at least one".into());
-    }
-    check_out(&args.out, args.force)?;
-    let report_path = args.out.join("report.md");
+    crate::study::check_out(&args.out, args.study.force)?;
     std::fs::create_dir_all(&args.out)?;
     let device = crate::device::open()?;
     let started = Instant::now();
     let systems = [BuiltinSystem::Lorenz, BuiltinSystem::MackeyGlass];
     let patterns = [Pattern::Output, Pattern::Hidden];
-    let total = RUNS_PER_SEED * args.seeds as usize;
+    let total = RUNS_PER_SEED * args.study.seeds as usize;
     let mut done = 0;
     let mut sections = BTreeMap::new();
     let mut results = String::new();
     for system in systems {
         for pattern in patterns {
             let mut outcomes = Vec::new();
-            for strategy in StrategyArg::ALL {
+            for strategy in FittedStrategy::ALL {
                 let mut runs = Vec::new();
-                for seed in 0..args.seeds {
+                for seed in 0..args.study.seeds {
                     let run = Run {
                         system,
                         pattern,
@@ -397,7 +337,7 @@ pub fn run(args: StudyArgs) -> Result<ExitCode, Error> {
                         started.elapsed().as_secs_f64(),
                         system.name(),
                         pattern_name(pattern),
-                        strategy_name(strategy),
+                        strategy.name(),
                         outcome.scores.one_step_nrmse,
                         outcome.scores.mean_nrmse,
                         outcome.scores.valid_steps
@@ -408,7 +348,7 @@ pub fn run(args: StudyArgs) -> Result<ExitCode, Error> {
                         serde_json::json!({
                             "system": system.name(),
                             "pattern": pattern_name(pattern),
-                            "strategy": strategy_name(strategy),
+                            "strategy": strategy.name(),
                             "seed": seed,
                             "scores": outcome.scores,
                         })
@@ -448,14 +388,7 @@ pub fn run(args: StudyArgs) -> Result<ExitCode, Error> {
             "## {title}\n\n{table}\n![open-loop NRMSE, {title}](nrmse-{name}.png)\n![a forecast, {title}](forecast-{name}.png)\n\n"
         );
     }
-    std::fs::write(&report_path, &report)?;
-    std::fs::write(args.out.join("results.jsonl"), results)?;
-    print(report);
-    print(format!(
-        "report: {}, per-run scores: {}",
-        report_path.display(),
-        args.out.join("results.jsonl").display()
-    ));
+    crate::study::write_report(&args.out, &report, &results)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -480,7 +413,7 @@ pub fn demonstration() -> Result<ExitCode, Error> {
         budget.iterations
     ));
     let mut scored = Vec::new();
-    for strategy in [StrategyArg::TeacherForcing, StrategyArg::Curriculum] {
+    for strategy in [FittedStrategy::TeacherForcing, FittedStrategy::Curriculum] {
         let run = Run {
             system: BuiltinSystem::Lorenz,
             pattern: Pattern::Output,
@@ -492,7 +425,7 @@ pub fn demonstration() -> Result<ExitCode, Error> {
         let outcome = train_one(&run, budget, &dir, &device)?;
         note(format!(
             "{}: trained in {:.1} s",
-            strategy_name(strategy),
+            strategy.name(),
             started.elapsed().as_secs_f64()
         ));
         scored.push((strategy, outcome));

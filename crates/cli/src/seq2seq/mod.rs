@@ -6,6 +6,7 @@
 //! with scheduled sampling and shows their scores side by side; `-- --help` lists the commands.
 
 mod cli;
+mod study;
 
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -24,8 +25,8 @@ use unroll::training::export::{encoder_decoder_safetensors_bytes, vocabulary_jso
 use unroll::training::memory::available_bytes;
 use unroll::training::plot::{Line, plot_lines};
 use unroll::training::seq2seq::{
-    BuiltinPairs, EncodedPairs, Pair, PairEncoding, Seq2SeqCheckpoint, Seq2SeqConfig, Seq2SeqFiles,
-    Seq2SeqScores, Seq2SeqTask, beam_search, edit_distance, greedy, read_pairs, sample,
+    BuiltinPairs, EncodedPairs, LengthScores, Pair, PairEncoding, Seq2SeqCheckpoint, Seq2SeqConfig,
+    Seq2SeqFiles, Seq2SeqScores, Seq2SeqTask, beam_search, greedy, read_pairs, sample,
     score_and_write, split_pairs,
 };
 use unroll::training::validation::Validation;
@@ -34,14 +35,15 @@ use crate::console::{note, print};
 use crate::lines::BoundedLines;
 use crate::run::task_report_json;
 use crate::task_run::{self, TaskStart, run_directory};
-use cli::{Cli, Command, EvalArgs, ExportArgs, GenerateArgs, TrainArgs, TranslateArgs};
+use cli::{Command, EvalArgs, ExportArgs, GenerateArgs, TrainArgs, TranslateArgs};
 
 use crate::Error;
+use crate::program::Invocation;
 
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {
     crate::help::show_train_defaults(
-        <cli::Cli as clap::CommandFactory>::command(),
+        crate::program::definition::<Command>("seq2seq", cli::ABOUT),
         cli::train_defaults(Seq2SeqConfig::default()),
         cli::train_defaults(builtin_defaults()),
         "the built-in task",
@@ -50,28 +52,31 @@ pub fn command() -> clap::Command {
 
 /// The program: parses the command line and runs the command.
 pub fn main() -> ExitCode {
-    crate::console::main(command(), |cli: Cli| match cli.command {
-        None => demonstration(),
-        Some(Command::Train(args)) => run_train(*args).map(|(status, _)| status),
-        Some(Command::Eval(args)) => run_eval(args),
-        Some(Command::Translate(args)) => run_translate(args),
-        Some(Command::Export(args)) => run_export(args),
-        Some(Command::Generate(args)) => run_generate(args),
-    })
+    crate::console::main(
+        command(),
+        |invocation: Invocation<Command>| match invocation.command {
+            None => demonstration(),
+            Some(Command::Train(args)) => run_train(*args).map(|(status, _)| status),
+            Some(Command::Eval(args)) => run_eval(args),
+            Some(Command::Translate(args)) => run_translate(args),
+            Some(Command::Export(args)) => run_export(args),
+            Some(Command::Generate(args)) => run_generate(args),
+            Some(Command::Study(args)) => study::run(args),
+        },
+    )
 }
 
 /// Settings for a built-in task: about half a minute of training on 2 cores.
 fn builtin_defaults() -> Seq2SeqConfig {
-    let mut config = Seq2SeqConfig {
+    Seq2SeqConfig {
         iterations: 1500,
         eval_every: 500,
         log_every: 50,
         learning_rate: 5e-3,
         max_target_length: 20,
         ..Seq2SeqConfig::default()
-    };
-    config.model.hidden = 64;
-    config
+    }
+    .with_hidden(64)
 }
 
 /// Reads a file of pairs once, and what to record of it.
@@ -113,20 +118,15 @@ struct Setup {
 }
 
 fn setup(args: &TrainArgs) -> Result<Setup, Error> {
+    let mut start =
+        TaskStart::<Seq2SeqFiles>::read(&args.common, args.data.as_deref(), builtin_defaults)?;
+    let builtin = start.data_path.is_none();
+    start.apply_flags(|config| args.apply(config, builtin), [])?;
     let TaskStart {
         resume,
         data_path,
         mut config,
-    } = TaskStart::<Seq2SeqFiles>::read(&args.common, args.data.as_deref(), |has_data| {
-        if has_data {
-            Seq2SeqConfig::default()
-        } else {
-            builtin_defaults()
-        }
-    })?;
-    let read = config.clone();
-    args.apply(&mut config, data_path.is_none())?;
-    task_run::check_unchanged(resume.as_ref(), &read, &config, [])?;
+    } = start;
     let (pairs, source) = match &data_path {
         Some(path) => {
             let (pairs, source) = read_data(path)?;
@@ -298,9 +298,7 @@ fn eval_pairs(args: &EvalArgs, checkpoint: &Seq2SeqCheckpoint) -> Result<Vec<Pai
 }
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
-    if let Some(plot) = &args.plot {
-        crate::output::check_plot(plot, args.force, &args.from.checkpoint)?;
-    }
+    args.figure.check(&args.from.checkpoint)?;
     let checkpoint = Seq2SeqCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let pairs = eval_pairs(&args, &checkpoint)?;
     let encoding = &checkpoint.encoding;
@@ -310,7 +308,7 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     let device = crate::device::open()?;
     let model: EncoderDecoder<Inference> = checkpoint.model(&device)?;
     // Every pair decoded once: the overall scores and those by target length.
-    let (scores, written) = score_and_write(
+    let (scores, outcomes) = score_and_write(
         &model,
         encoding,
         &encoded,
@@ -318,47 +316,29 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         config.max_target_length,
         &device,
     )?;
-    // Exact match and character error rate by target length.
-    let mut by_length = std::collections::BTreeMap::<usize, [usize; 4]>::new();
-    for (written, truth) in written.iter().zip(&encoded.targets) {
-        let truth = &truth[..truth.len() - 1];
-        let row = by_length.entry(truth.len()).or_default();
-        row[0] += 1;
-        row[1] += usize::from(written.as_slice() == truth);
-        row[2] += edit_distance(written, truth);
-        row[3] += truth.len();
-    }
-    let lengths: Vec<serde_json::Value> = by_length
-        .iter()
-        .map(|(length, [pairs, exact, edits, symbols])| {
-            json!({
-                "target_length": length,
-                "pairs": pairs,
-                "exact_match": *exact as f64 / *pairs as f64,
-                "character_error_rate": *edits as f64 / (*symbols).max(1) as f64,
-            })
-        })
-        .collect();
+    let lengths = outcomes.by_length(&encoded.targets);
     let unknown = encoded.unknown;
     print_eval(&scores, &lengths, &checkpoint, unknown, args.json)?;
     // Drawn last: a picture that cannot be written loses no score.
-    if let Some(path) = &args.plot {
-        let line = |name: &str, key: &str| Line {
+    if let Some(path) = &args.figure.plot {
+        let line = |name: &str, value: fn(&LengthScores) -> f64| Line {
             name: name.into(),
             points: (lengths.iter())
-                .map(|row| {
-                    let length = row["target_length"].as_f64().unwrap_or(0.0);
-                    (length, row[key].as_f64().unwrap_or(f64::NAN))
-                })
+                .map(|row| (row.target_length as f64, value(row)))
                 .collect(),
             band: Vec::new(),
         };
         plot_lines(
             &[
-                line("exact match", "exact_match"),
-                line("character error rate", "character_error_rate"),
+                line("exact match", |r| r.exact_match),
+                line("symbol errors, teacher forced", |r| {
+                    r.teacher_forced_symbol_error_rate
+                }),
+                line("character error rate, open loop", |r| {
+                    r.character_error_rate
+                }),
             ],
-            "open loop (greedy) by target length",
+            "by target length (open loop: greedy)",
             ["target length", "share"],
             path,
         )?;
@@ -369,7 +349,7 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
 /// Prints what `eval` scored: as one JSON object, or as lines and a table by target length.
 fn print_eval(
     scores: &Seq2SeqScores,
-    lengths: &[serde_json::Value],
+    lengths: &[LengthScores],
     checkpoint: &Seq2SeqCheckpoint,
     unknown: [usize; 2],
     json: bool,
@@ -383,14 +363,17 @@ fn print_eval(
         return Ok(());
     }
     print(format!("{} pairs: {}", scores.pairs, scores.summary()));
-    print("target length  pairs  exact   CER");
+    // Exact match is one figure: greedy decoding writes a target exactly when, fed the truth,
+    // each of its symbols is the most probable.
+    print("target length  pairs    exact  symbol errors, teacher forced  CER, open loop");
     for row in lengths {
         print(format!(
-            "{:>13}  {:>5}  {:>5.1} %  {:.3}",
-            row["target_length"],
-            row["pairs"],
-            100.0 * row["exact_match"].as_f64().unwrap_or(0.0),
-            row["character_error_rate"].as_f64().unwrap_or(0.0),
+            "{:>13}  {:>5}  {:>5.1} %  {:>29.3}  {:>14.3}",
+            row.target_length,
+            row.pairs,
+            100.0 * row.exact_match,
+            row.teacher_forced_symbol_error_rate,
+            row.character_error_rate,
         ));
     }
     if unknown != [0, 0] {

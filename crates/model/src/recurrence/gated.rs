@@ -87,7 +87,8 @@ pub(super) fn unrolled_gated<B: Backend>(
 }
 
 /// Writes what a gated cell `$cell` shares with the others from its inherent `advance_layer`
-/// (one step from the input's share of the gates) and `fused_layer` (its fused operation): its
+/// (one step from the input's share of the gates), `fused_layer` (its fused operation) and
+/// `rollout_layer` (the weights the rollout reads): its
 /// configuration `$config` (`d_input`, `d_hidden`, PyTorch's initialisation), its [`CellKind`]
 /// with `$facts`, and its [`Cell`].
 ///
@@ -170,6 +171,10 @@ macro_rules! gated_cell {
                 let projected = input.project(self.input_weight.val())
                     + self.input_bias.val().unsqueeze::<2>();
                 self.advance_layer(projected, state)
+            }
+
+            fn rollout_weights(&self) -> Option<$crate::fused::rollout::LayerWeights<B>> {
+                Some(self.rollout_layer())
             }
 
             fn pytorch_parameters(&self) -> PytorchParameters<B> {

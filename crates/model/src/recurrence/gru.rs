@@ -11,6 +11,7 @@ use burn::tensor::{Tensor, backend::Backend};
 
 use super::cell::{CellFacts, LayerState, PytorchParameters, Rows, Steps, last_state};
 use super::gated::{block, gated_cell, gated_parameters, step_of, unrolled_gated};
+use crate::fused::rollout::{LayerWeights, RolloutCell};
 use crate::fused::{RecurrenceBackend, gru_recurrence, sigmoid};
 use crate::input::StepInput;
 
@@ -20,6 +21,17 @@ gated_cell!(
 );
 
 impl<B: Backend> GruCell<B> {
+    /// The weights the rollout reads, detached (the GRU: `b_hh` stays apart, for the reset gate multiplies `W_hn h + b_hn`).
+    pub(super) fn rollout_layer(&self) -> LayerWeights<B> {
+        LayerWeights {
+            cell: RolloutCell::Gru,
+            input_weight: self.input_weight.val().detach(),
+            bias: (self.input_bias.val()).detach(),
+            recurrent_weight: self.hidden_weight.val().detach(),
+            recurrent_bias: Some(self.hidden_bias.val().detach()),
+        }
+    }
+
     /// One step: `h(t)` (`[batch, d_hidden]`) from `x(t)` (`[batch, d_input]`) and `h(t-1)`.
     pub fn step(&self, x: Tensor<B, 2>, hidden: Tensor<B, 2>) -> Tensor<B, 2> {
         let projected = x.matmul(self.input_weight.val()) + self.input_bias.val().unsqueeze::<2>();

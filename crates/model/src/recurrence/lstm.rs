@@ -11,6 +11,7 @@ use burn::tensor::{Tensor, backend::Backend};
 
 use super::cell::{CellFacts, LayerState, PytorchParameters, Rows, Steps, last_state};
 use super::gated::{block, gated_cell, gated_parameters, step_of, unrolled_gated};
+use crate::fused::rollout::{LayerWeights, RolloutCell};
 use crate::fused::{RecurrenceBackend, lstm_recurrence, sigmoid};
 use crate::input::StepInput;
 
@@ -39,6 +40,17 @@ impl<B: Backend> LstmState<B> {
 }
 
 impl<B: Backend> LstmCell<B> {
+    /// The weights the rollout reads, detached (the LSTM: `b_ih + b_hh` is one bias).
+    pub(super) fn rollout_layer(&self) -> LayerWeights<B> {
+        LayerWeights {
+            cell: RolloutCell::Lstm,
+            input_weight: self.input_weight.val().detach(),
+            bias: (self.input_bias.val() + self.hidden_bias.val()).detach(),
+            recurrent_weight: self.hidden_weight.val().detach(),
+            recurrent_bias: None,
+        }
+    }
+
     /// One step from `x(t)` (`[batch, d_input]`) and the state before it.
     pub fn step(&self, x: Tensor<B, 2>, state: LstmState<B>) -> LstmState<B> {
         let projected = x.matmul(self.input_weight.val()) + self.input_bias.val().unsqueeze::<2>();

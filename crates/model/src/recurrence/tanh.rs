@@ -6,7 +6,7 @@ use burn::tensor::{Tensor, backend::Backend};
 
 use super::cell::{Cell, CellFacts, CellKind, FusedLoss, LayerState, OutputLoss};
 use super::cell::{PytorchParameters, Rows, Steps, last_state};
-use crate::fused::rollout::LayerWeights;
+use crate::fused::rollout::{LayerWeights, RolloutCell};
 use crate::fused::{RecurrenceBackend, tanh, tanh_recurrence, tanh_recurrence_loss};
 use crate::input::StepInput;
 use crate::recurrence::layer_inputs::StepProjection;
@@ -205,9 +205,11 @@ impl<B: Backend> Cell<B> for TanhRecurrence<B> {
 
     fn rollout_weights(&self) -> Option<LayerWeights<B>> {
         Some(LayerWeights {
+            cell: RolloutCell::Tanh,
             input_weight: self.input_weight.val().detach(),
             bias: self.bias.val().detach(),
             recurrent_weight: self.recurrent_weight.val().detach(),
+            recurrent_bias: None,
         })
     }
 }

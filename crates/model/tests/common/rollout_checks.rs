@@ -5,7 +5,8 @@
 use burn::module::AutodiffModule;
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::fused::rollout::{
-    FeedingPlan, HiddenRollout, LayerWeights, OutputRollout, hidden_generic, output_generic,
+    FeedingPlan, HiddenRollout, LayerWeights, OutputRollout, RolloutCell, hidden_generic,
+    output_generic,
 };
 use unroll_model::{
     Feedback, FeedbackChoice, FeedbackSequence, HiddenRecurrent, HiddenState, InputEncoding, Layer,
@@ -92,31 +93,41 @@ fn hidden_stepwise<B: TestBackend>(
     (Tensor::stack(logits, 1), Tensor::stack(fed, 1))
 }
 
-/// Pattern 1's rollout input, read from the model as the generic pass takes it.
+/// Pattern 1's rollout input, read from the model's parameters as the generic pass takes it.
 fn hidden_rollout<B: TestBackend>(
     model: &HiddenRecurrent<B>,
     truth: Tensor<B, 2, Int>,
-    initial: Tensor<B, 3>,
+    (initial, initial_cell): (Tensor<B, 3>, Option<Tensor<B, 3>>),
 ) -> HiddenRollout<B> {
+    let layer = |layer: &Layer<B>| match layer {
+        Layer::Tanh(layer) => LayerWeights {
+            cell: RolloutCell::Tanh,
+            input_weight: layer.input_weight.val(),
+            bias: layer.bias.val(),
+            recurrent_weight: layer.recurrent_weight.val(),
+            recurrent_bias: None,
+        },
+        Layer::Lstm(layer) => LayerWeights {
+            cell: RolloutCell::Lstm,
+            input_weight: layer.input_weight.val(),
+            bias: layer.input_bias.val() + layer.hidden_bias.val(),
+            recurrent_weight: layer.hidden_weight.val(),
+            recurrent_bias: None,
+        },
+        Layer::Gru(layer) => LayerWeights {
+            cell: RolloutCell::Gru,
+            input_weight: layer.input_weight.val(),
+            bias: layer.input_bias.val(),
+            recurrent_weight: layer.hidden_weight.val(),
+            recurrent_bias: Some(layer.hidden_bias.val()),
+        },
+    };
     HiddenRollout {
-        layers: model
-            .hidden
-            .layers
-            .iter()
-            .map(|layer| {
-                let Layer::Tanh(layer) = layer else {
-                    panic!("the rollout kernel is the tanh cell's")
-                };
-                LayerWeights {
-                    input_weight: layer.input_weight.val(),
-                    bias: layer.bias.val(),
-                    recurrent_weight: layer.recurrent_weight.val(),
-                }
-            })
-            .collect(),
+        layers: model.hidden.layers.iter().map(layer).collect(),
         output_weight: model.output.weight.val(),
         output_bias: model.output.bias.as_ref().expect("a bias").val(),
         initial,
+        initial_cell,
         truth,
     }
 }
@@ -170,17 +181,17 @@ pub fn fused_feeding_equals_stepwise_pattern_1<B: TestBackend>(device: &B::Devic
             plan.is_teacher_forcing(),
             "{what}: own predictions fed where the plan asks"
         );
-        if cell == RecurrentCell::Tanh {
-            let initial = state
-                .clone()
-                .unwrap_or_else(|| Tensor::zeros([layers, batch, d_hidden], device));
-            let generic = hidden_generic(hidden_rollout(&model, truth, initial), &plan);
-            assert_eq!(
-                id_values(generic),
-                id_values(fed.clone()),
-                "{what}: generic pass"
-            );
-        }
+        // The generic pass the GPU backends run, from the same state.
+        let initial = match named() {
+            Some(state) => (state.hidden.detach(), state.cell.map(Tensor::detach)),
+            None => (Tensor::zeros([layers, batch, d_hidden], device), None),
+        };
+        let generic = hidden_generic(hidden_rollout(&model, truth, initial), &plan);
+        assert_eq!(
+            id_values(generic),
+            id_values(fed.clone()),
+            "{what}: generic pass"
+        );
 
         let (fused_loss, _) = model
             .forward_loss(SequenceInput::Tokens(fed), named(), targets)

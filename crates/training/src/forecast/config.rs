@@ -3,7 +3,7 @@
 use std::ops::Bound::{Excluded, Included};
 
 use serde::{Deserialize, Serialize};
-use unroll_model::setting::{each_at_least_one, within};
+use unroll_model::setting::within;
 
 use super::data::BuiltinSeries;
 use crate::error::{Result, invalid};
@@ -146,8 +146,7 @@ impl Default for ForecastConfig {
 impl ForecastConfig {
     /// Checks every setting, naming the first that is invalid.
     pub fn validate(&self) -> Result<()> {
-        self.validate_shared()?;
-        each_at_least_one(&[
+        self.validate_shared(&[
             ("window", self.window),
             ("batch", self.batch),
             ("warmup", self.warmup),

@@ -4,8 +4,6 @@
 //! ([`TaskCheckpoint`](crate::task_checkpoint::TaskCheckpoint)) with the standardisation in
 //! `standardization.json`.
 
-use std::path::{Path, PathBuf};
-
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
@@ -16,12 +14,9 @@ use super::config::ForecastConfig;
 use super::data::Standardization;
 use super::evaluate::{ForecastScores, OpenLoop, score_forecaster};
 use super::model::{Forecaster, init_forecaster};
-use crate::checkpoint::Which;
-use crate::checkpoint::{Resumed, Snapshot};
 use crate::error::{Result, invalid};
 use crate::feeding::FeedingStreams;
 use crate::seeds::iteration_seed;
-use crate::task_checkpoint::CheckpointKind;
 use crate::trainer::{IterationLoss, Task, TrainingBackend};
 
 /// Training a [`Forecaster`] on a standardised series.
@@ -109,21 +104,7 @@ impl<B: TrainingBackend> Task<B> for ForecastTask {
     type Model = Forecaster<B>;
     type Validation = ForecastScores;
 
-    fn init_model(&mut self, device: &B::Device) -> Result<Self::Model> {
-        ForecastFiles::init(&self.config, &self.standardization, device)
-    }
-
-    fn resume(
-        &mut self,
-        device: &B::Device,
-    ) -> Result<Option<Resumed<Self::Model, ForecastScores>>> {
-        ForecastCheckpoint::take_resumed(
-            &mut self.resume,
-            &self.config,
-            &self.standardization,
-            device,
-        )
-    }
+    crate::task_checkpoint::checkpointed_task!(ForecastCheckpoint, config, standardization);
 
     fn loss(
         &mut self,
@@ -143,12 +124,7 @@ impl<B: TrainingBackend> Task<B> for ForecastTask {
         )?;
         let outputs = model.window(previous, &plan, self.config.fed_gradient)?;
         let loss = model.loss(outputs, targets);
-        Ok(IterationLoss {
-            loss,
-            items: batch * window * width,
-            truth_probability: feeding.scheduled_truth_probability(),
-            free_steps: feeding.free_steps(),
-        })
+        Ok(IterationLoss::fed(loss, batch * window * width, &feeding))
     }
 
     fn validate(
@@ -167,15 +143,6 @@ impl<B: TrainingBackend> Task<B> for ForecastTask {
     fn uninformed_loss(&self) -> Option<f64> {
         // Standardised columns have variance about 1: the error of predicting their mean.
         Some(1.0)
-    }
-
-    fn save(
-        &self,
-        out: &Path,
-        which: Which,
-        snapshot: &Snapshot<'_, Self::Model, ForecastScores>,
-    ) -> Result<PathBuf> {
-        ForecastCheckpoint::save(out, which, &self.config, &self.standardization, snapshot)
     }
 }
 

@@ -2,7 +2,6 @@
 //! before training; the settings every task shares are in [`crate::settings`].
 
 use serde::{Deserialize, Serialize};
-use unroll_model::setting::each_at_least_one;
 
 use crate::corpus::SymbolMode;
 use crate::error::{Result, invalid};
@@ -93,8 +92,7 @@ impl Default for LanguageConfig {
 impl LanguageConfig {
     /// Checks every setting, naming the first one out of range.
     pub fn validate(&self) -> Result<()> {
-        self.validate_shared()?;
-        each_at_least_one(&[
+        self.validate_shared(&[
             ("window", self.window),
             ("batch", self.batch),
             ("min_symbol_count", self.min_symbol_count),

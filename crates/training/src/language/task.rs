@@ -265,12 +265,11 @@ impl<B: TrainingBackend> Task<B> for LanguageTask<'_, B> {
         if config.carry_state {
             self.carried = carried_out.map(HiddenState::detach);
         }
-        Ok(IterationLoss {
-            loss: losses.mean(),
-            items: config.batch * config.window,
-            truth_probability: feeding.scheduled_truth_probability(),
-            free_steps: feeding.free_steps(),
-        })
+        Ok(IterationLoss::fed(
+            losses.mean(),
+            config.batch * config.window,
+            &feeding,
+        ))
     }
 
     fn validate(

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use unroll_model::setting::each_at_least_one;
 use unroll_model::{EncoderDecoderConfig, HiddenRecurrentConfig, HiddenStackConfig, IdCheck};
 use unroll_model::{InputEncoding, RecurrentCell};
 
@@ -79,8 +78,7 @@ impl Seq2SeqConfig {
     pub fn validate(&self) -> Result<()> {
         self.model
             .require_hidden("the encoder reads and the decoder writes")?;
-        self.validate_shared()?;
-        each_at_least_one(&[
+        self.validate_shared(&[
             ("batch", self.batch),
             ("min_symbol_count", self.min_symbol_count),
             ("max_target_length", self.max_target_length),

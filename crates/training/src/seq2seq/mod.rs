@@ -22,5 +22,5 @@ pub use config::Seq2SeqConfig;
 pub use data::{BuiltinPairs, BuiltinTask, Pair, read_pairs, split_pairs};
 pub use decode::{Hypothesis, beam_search, greedy, sample};
 pub use encoding::{EncodedPairs, PairEncoding};
-pub use scores::{Seq2SeqScores, edit_distance};
+pub use scores::{LengthScores, PairOutcomes, Seq2SeqScores, edit_distance};
 pub use task::{Seq2SeqCheckpoint, Seq2SeqFiles, Seq2SeqTask, score, score_and_write};

@@ -4,8 +4,6 @@
 //! is every task's ([`TaskCheckpoint`](crate::task_checkpoint::TaskCheckpoint)) with the two
 //! vocabularies in `vocabularies.json`.
 
-use std::path::{Path, PathBuf};
-
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
@@ -14,12 +12,10 @@ use unroll_model::{EncoderDecoder, RecurrenceBackend, SequenceInput};
 use super::config::Seq2SeqConfig;
 use super::decode::{greedy, padded};
 use super::encoding::{EncodedPairs, PairEncoding};
-use super::scores::{OpenLoopCounts, Seq2SeqScores};
+use super::scores::{OpenLoopCounts, PairOutcomes, Seq2SeqScores};
 use crate::buckets::{BucketedBatches, sorted_batches};
-use crate::checkpoint::{Resumed, Snapshot, Which};
 use crate::error::{Result, invalid};
 use crate::feeding::FeedingStreams;
-use crate::task_checkpoint::CheckpointKind;
 use crate::trainer::{IterationLoss, Task, TrainingBackend};
 
 /// Training an [`EncoderDecoder`] on encoded pairs.
@@ -154,16 +150,7 @@ impl<B: TrainingBackend> Task<B> for Seq2SeqTask {
     type Model = EncoderDecoder<B>;
     type Validation = Seq2SeqScores;
 
-    fn init_model(&mut self, device: &B::Device) -> Result<Self::Model> {
-        Seq2SeqFiles::init(&self.config, &self.encoding, device)
-    }
-
-    fn resume(
-        &mut self,
-        device: &B::Device,
-    ) -> Result<Option<Resumed<Self::Model, Seq2SeqScores>>> {
-        Seq2SeqCheckpoint::take_resumed(&mut self.resume, &self.config, &self.encoding, device)
-    }
+    crate::task_checkpoint::checkpointed_task!(Seq2SeqCheckpoint, config, encoding);
 
     fn loss(
         &mut self,
@@ -196,12 +183,11 @@ impl<B: TrainingBackend> Task<B> for Seq2SeqTask {
             batch.targets,
             Some(&batch.target_lengths),
         )?;
-        Ok(IterationLoss {
-            loss: losses.sum().div_scalar(batch.steps as f64),
-            items: batch.steps,
-            truth_probability: feeding.scheduled_truth_probability(),
-            free_steps: feeding.free_steps(),
-        })
+        Ok(IterationLoss::fed(
+            losses.sum().div_scalar(batch.steps as f64),
+            batch.steps,
+            &feeding,
+        ))
     }
 
     fn validate(
@@ -222,15 +208,6 @@ impl<B: TrainingBackend> Task<B> for Seq2SeqTask {
     fn uninformed_loss(&self) -> Option<f64> {
         Some((self.encoding.target_symbols() as f64).ln())
     }
-
-    fn save(
-        &self,
-        out: &Path,
-        which: Which,
-        snapshot: &Snapshot<'_, Self::Model, Seq2SeqScores>,
-    ) -> Result<PathBuf> {
-        Seq2SeqCheckpoint::save(out, which, &self.config, &self.encoding, snapshot)
-    }
 }
 
 /// Scores `pairs`: every pair teacher forced, in batches of `sizes.0`; the first `sizes.1`
@@ -246,8 +223,7 @@ pub fn score<B: RecurrenceBackend>(
     Ok(score_and_write(model, encoding, pairs, sizes, max_length, device)?.0)
 }
 
-/// [`score`], and the targets it wrote open loop (ids without `end`, one per decoded pair), for
-/// scores of one's own (by target length).
+/// [`score`], and what it found of each pair ([`PairOutcomes`]: for scores by target length).
 pub fn score_and_write<B: RecurrenceBackend>(
     model: &EncoderDecoder<B>,
     encoding: &PairEncoding,
@@ -255,8 +231,9 @@ pub fn score_and_write<B: RecurrenceBackend>(
     (batch, open_loop_pairs): (usize, usize),
     max_length: usize,
     device: &B::Device,
-) -> Result<(Seq2SeqScores, Vec<Vec<u32>>)> {
+) -> Result<(Seq2SeqScores, PairOutcomes)> {
     let (mut nats, mut right, mut steps) = (0.0, 0usize, 0usize);
+    let mut teacher_forced_errors = vec![0; pairs.len()];
     let lengths: Vec<usize> = pairs.sources.iter().map(Vec::len).collect();
     for indices in sorted_batches(&lengths, batch) {
         let batch = pair_batch::<B>(pairs, &indices, encoding.start(), device);
@@ -277,6 +254,7 @@ pub fn score_and_write<B: RecurrenceBackend>(
                     .max_by(|&a, &b| o[a].total_cmp(&o[b]))
                     .unwrap_or(0);
                 right += usize::from(best == target as usize);
+                teacher_forced_errors[i] += usize::from(best != target as usize);
                 steps += 1;
             }
         }
@@ -303,7 +281,11 @@ pub fn score_and_write<B: RecurrenceBackend>(
         pairs: pairs.len(),
         decoded,
     };
-    Ok((scores, written))
+    let outcomes = PairOutcomes {
+        teacher_forced_errors,
+        written,
+    };
+    Ok((scores, outcomes))
 }
 
 crate::task_checkpoint::checkpoint_kind! {

@@ -10,7 +10,6 @@ use crate::corpus::SymbolMode;
 use crate::error::Result;
 use crate::memory::{MemoryEstimate, check, hidden_stack_weights, product};
 use crate::settings::{LearningRateSchedule, ModelSettings, OptimizerKind};
-use unroll_model::setting::each_at_least_one;
 
 /// How much each class's samples weigh in the loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,8 +53,7 @@ impl SequenceConfig {
     /// Checks every setting, naming the first that is invalid.
     pub fn validate(&self) -> Result<()> {
         self.model.require_hidden("pattern 3 reads its sequence")?;
-        self.validate_shared()?;
-        each_at_least_one(&[
+        self.validate_shared(&[
             ("batch", self.batch),
             ("min_symbol_count", self.min_symbol_count),
         ])?;

@@ -4,8 +4,6 @@
 //! ([`TaskCheckpoint`](crate::task_checkpoint::TaskCheckpoint)) with the encoding in
 //! `encoding.json`.
 
-use std::path::{Path, PathBuf};
-
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
@@ -17,10 +15,7 @@ use super::config::{ClassWeights, SequenceConfig};
 use super::encoding::{Encoding, Inputs, Samples, TargetEncoding, Targets};
 use super::scores::{ClassificationScores, RegressionScores, SequenceScores};
 use crate::buckets::{BucketedBatches, sorted_batches};
-use crate::checkpoint::Which;
-use crate::checkpoint::{Resumed, Snapshot};
 use crate::error::Result;
-use crate::task_checkpoint::CheckpointKind;
 use crate::trainer::{IterationLoss, Task, TrainingBackend};
 
 /// Training a [`SequenceSummarizer`] on encoded samples.
@@ -94,16 +89,7 @@ impl<B: TrainingBackend> Task<B> for SequenceTask {
     type Model = SequenceSummarizer<B>;
     type Validation = SequenceScores;
 
-    fn init_model(&mut self, device: &B::Device) -> Result<Self::Model> {
-        SequenceFiles::init(&self.config, &self.encoding, device)
-    }
-
-    fn resume(
-        &mut self,
-        device: &B::Device,
-    ) -> Result<Option<Resumed<Self::Model, SequenceScores>>> {
-        SequenceCheckpoint::take_resumed(&mut self.resume, &self.config, &self.encoding, device)
-    }
+    crate::task_checkpoint::checkpointed_task!(SequenceCheckpoint, config, encoding);
 
     fn loss(
         &mut self,
@@ -132,12 +118,7 @@ impl<B: TrainingBackend> Task<B> for SequenceTask {
             }
             BatchTargets::Values(values) => (outputs - values).powf_scalar(2.0).mean(),
         };
-        Ok(IterationLoss {
-            loss,
-            items: batch.steps,
-            truth_probability: None,
-            free_steps: None,
-        })
+        Ok(IterationLoss::given(loss, batch.steps))
     }
 
     fn validate(
@@ -155,15 +136,6 @@ impl<B: TrainingBackend> Task<B> for SequenceTask {
             // Standardised targets have variance 1: the mean squared error of predicting 0.
             TargetEncoding::Standardized { .. } => 1.0,
         })
-    }
-
-    fn save(
-        &self,
-        out: &Path,
-        which: Which,
-        snapshot: &Snapshot<'_, Self::Model, SequenceScores>,
-    ) -> Result<PathBuf> {
-        SequenceCheckpoint::save(out, which, &self.config, &self.encoding, snapshot)
     }
 }
 

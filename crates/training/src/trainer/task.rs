@@ -9,6 +9,7 @@ use unroll_model::RecurrenceBackend;
 
 use crate::checkpoint::{Resumed, SavedTensor, Snapshot, Which};
 use crate::error::Result;
+use crate::feeding::Feeding;
 use crate::validation::Validation;
 
 /// A backend the built-in tasks train on: autodiff over the fused recurrences, which the inner
@@ -33,6 +34,28 @@ pub struct IterationLoss<B: Backend> {
     pub truth_probability: Option<f64>,
     /// The curriculum's free-running steps n, when that strategy runs.
     pub free_steps: Option<usize>,
+}
+
+impl<B: Backend> IterationLoss<B> {
+    /// The loss of an iteration whose inputs are all given (no strategy feeds them).
+    pub fn given(loss: Tensor<B, 1>, items: usize) -> Self {
+        IterationLoss {
+            loss,
+            items,
+            truth_probability: None,
+            free_steps: None,
+        }
+    }
+
+    /// The loss of an iteration fed as `feeding` says, whose ε and n the metrics record.
+    pub fn fed(loss: Tensor<B, 1>, items: usize, feeding: &Feeding) -> Self {
+        IterationLoss {
+            loss,
+            items,
+            truth_probability: feeding.scheduled_truth_probability(),
+            free_steps: feeding.free_steps(),
+        }
+    }
 }
 
 /// A kind of training (language modelling; later sequence classification, forecasting): its

@@ -10,17 +10,88 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::FeedingPlan;
+use super::{FeedingPlan, RolloutCell};
 use crate::feedback::FeedbackChoice;
 use crate::fused::host::math::Real;
 use crate::fused::host::matmul::{Operand, Threads, Write, matmul};
 use crate::fused::recurrence::kernel::row_ranges;
 
-/// One layer's `U` (`[d_input, d_hidden]`), `b` and `W` (`[d_hidden, d_hidden]`), row-major.
+/// One layer's `U` (`[d_input, G · d_hidden]`), `b` and `W` (`[d_hidden, G · d_hidden]`),
+/// row-major, and the GRU's `b_hh`, as [`super::LayerWeights`] holds them.
 pub(crate) struct Layer<E> {
+    pub cell: RolloutCell,
     pub input_weight: Vec<E>,
     pub bias: Vec<E>,
     pub recurrent_weight: Vec<E>,
+    pub recurrent_bias: Option<Vec<E>>,
+}
+
+impl<E: Real> Layer<E> {
+    fn width(&self) -> usize {
+        self.bias.len()
+    }
+
+    /// One step of `rows` rows: `gates` holds `b + U x` (`[rows, G · H]`) on entry; `h` and
+    /// `c` (`[rows, H]`, `c` the LSTM's) the state before the step on entry and after it on
+    /// return. `recurrent` is scratch, `[rows, G · H]`.
+    fn step(&self, gates: &mut [E], recurrent: &mut [E], (h, c): (&mut [E], &mut [E])) {
+        let (width, hidden) = (self.width(), self.width() / self.cell.gates());
+        let rows = h.len() / hidden;
+        let previous = Operand::new(h, rows, hidden);
+        let weight = Operand::new(&self.recurrent_weight, hidden, width);
+        if self.cell != RolloutCell::Gru {
+            matmul(gates, Write::Accumulate, previous, weight, Threads::One);
+        }
+        match self.cell {
+            RolloutCell::Tanh => {
+                h.copy_from_slice(gates);
+                E::tanh_in_place(h);
+            }
+            RolloutCell::Lstm => {
+                for ((gates, h), c) in (gates.chunks_mut(width))
+                    .zip(h.chunks_mut(hidden))
+                    .zip(c.chunks_mut(hidden))
+                {
+                    E::sigmoid_in_place(&mut gates[..2 * hidden]);
+                    E::tanh_in_place(&mut gates[2 * hidden..3 * hidden]);
+                    E::sigmoid_in_place(&mut gates[3 * hidden..]);
+                    for j in 0..hidden {
+                        c[j] = gates[hidden + j] * c[j] + gates[j] * gates[2 * hidden + j];
+                    }
+                    h.copy_from_slice(c);
+                    E::tanh_in_place(h);
+                    for (h, output) in h.iter_mut().zip(&gates[3 * hidden..]) {
+                        *h = *h * *output;
+                    }
+                }
+            }
+            RolloutCell::Gru => {
+                let bias = self.recurrent_bias.as_deref().expect("a GRU has b_hh");
+                for row in recurrent.chunks_mut(width) {
+                    row.copy_from_slice(bias);
+                }
+                matmul(recurrent, Write::Accumulate, previous, weight, Threads::One);
+                for ((gates, recurrent), h) in (gates.chunks_mut(width))
+                    .zip(recurrent.chunks(width))
+                    .zip(h.chunks_mut(hidden))
+                {
+                    for j in 0..2 * hidden {
+                        gates[j] = gates[j] + recurrent[j];
+                    }
+                    E::sigmoid_in_place(&mut gates[..2 * hidden]);
+                    for j in 0..hidden {
+                        gates[2 * hidden + j] =
+                            gates[2 * hidden + j] + gates[j] * recurrent[2 * hidden + j];
+                    }
+                    E::tanh_in_place(&mut gates[2 * hidden..]);
+                    for j in 0..hidden {
+                        let (update, new) = (gates[hidden + j], gates[2 * hidden + j]);
+                        h[j] = new + update * (h[j] - new);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The output layer: `V` (`[d_hidden, vocab]`) and `c`.
@@ -122,59 +193,60 @@ fn feed_own<E: Real>(
     }
 }
 
-/// Pattern 1's rollout: `layers` (the first one's `U` a `[vocab, d_hidden]` table), the output
-/// layer, `h(0)` (`[layers, batch, d_hidden]`) and the true symbols (`[batch, time]`); returns
-/// the fed symbols, `[batch, time]`.
+/// Pattern 1's rollout: `layers` (the first one's `U` a `[vocab, G · d_hidden]` table), the
+/// output layer, `h(0)` and the LSTM's `c(0)` (`[layers, batch, d_hidden]`; zeros when `None`)
+/// and the true symbols (`[batch, time]`); returns the fed symbols, `[batch, time]`.
 pub(crate) fn hidden<E: Real>(
     layers: &[Layer<E>],
     output: &Output<E>,
-    initial: &[E],
+    (initial, initial_cell): (&[E], Option<&[E]>),
     truth: Vec<i64>,
     plan: &FeedingPlan,
 ) -> Vec<i64> {
     let [batch, time] = plan.dims();
-    let hidden = layers[0].bias.len();
+    let width = layers[0].width();
+    let hidden = width / layers[0].cell.gates();
     assert_eq!(truth.len(), batch * time, "truth shape");
-    assert_eq!(
-        initial.len(),
-        layers.len() * batch * hidden,
-        "initial shape"
-    );
+    let shape = layers.len() * batch * hidden;
+    assert_eq!(initial.len(), shape, "initial shape");
+    if let Some(cells) = initial_cell {
+        assert_eq!(cells.len(), shape, "initial cell shape");
+    }
     // b added to every row of the first layer's table once: each step is then a row copy.
     let table: Vec<E> = layers[0]
         .input_weight
-        .chunks(hidden)
+        .chunks(width)
         .flat_map(|row| row.iter().zip(&layers[0].bias).map(|(u, b)| *u + *b))
         .collect();
     let mut fed = truth;
     per_block(&mut fed, plan, |rows, fed, last| {
         let n = rows.len();
-        let mut states: Vec<Vec<E>> = (0..layers.len())
-            .map(|l| {
-                initial[(l * batch + rows.start) * hidden..(l * batch + rows.end) * hidden].to_vec()
-            })
+        let of_rows = |states: &[E], l: usize| {
+            states[(l * batch + rows.start) * hidden..(l * batch + rows.end) * hidden].to_vec()
+        };
+        let mut states: Vec<Vec<E>> = (0..layers.len()).map(|l| of_rows(initial, l)).collect();
+        let mut cells: Vec<Vec<E>> = (0..layers.len())
+            .map(|l| initial_cell.map_or_else(|| vec![E::zero(); n * hidden], |c| of_rows(c, l)))
             .collect();
-        let mut next = vec![E::zero(); n * hidden];
+        let mut gates = vec![E::zero(); n * width];
+        let mut recurrent = vec![E::zero(); n * width];
         let mut logits = vec![E::zero(); n * output.vocab()];
         for t in 0..last {
-            for (i, row) in next.chunks_mut(hidden).enumerate() {
+            for (i, row) in gates.chunks_mut(width).enumerate() {
                 let id = fed[i * time + t] as usize;
-                row.copy_from_slice(&table[id * hidden..(id + 1) * hidden]);
+                row.copy_from_slice(&table[id * width..(id + 1) * width]);
             }
             for (l, layer) in layers.iter().enumerate() {
                 if l > 0 {
-                    for row in next.chunks_mut(hidden) {
+                    for row in gates.chunks_mut(width) {
                         row.copy_from_slice(&layer.bias);
                     }
                     let below = Operand::new(&states[l - 1], n, hidden);
-                    let weight = Operand::new(&layer.input_weight, hidden, hidden);
-                    matmul(&mut next, Write::Accumulate, below, weight, Threads::One);
+                    let weight = Operand::new(&layer.input_weight, hidden, width);
+                    matmul(&mut gates, Write::Accumulate, below, weight, Threads::One);
                 }
-                let previous = Operand::new(&states[l], n, hidden);
-                let weight = Operand::new(&layer.recurrent_weight, hidden, hidden);
-                matmul(&mut next, Write::Accumulate, previous, weight, Threads::One);
-                E::tanh_in_place(&mut next);
-                std::mem::swap(&mut next, &mut states[l]);
+                let state = (&mut states[l][..], &mut cells[l][..]);
+                layer.step(&mut gates, &mut recurrent, state);
             }
             let top = &states[layers.len() - 1];
             feed_own(output, (&mut logits, top, hidden), (fed, &rows, t), plan);

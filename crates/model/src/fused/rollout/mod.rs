@@ -175,15 +175,43 @@ impl FeedingPlan {
     }
 }
 
-/// One layer of pattern 1: `h = tanh(b + U x + W h)`.
+/// The recurrence of one layer, as the rollout runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RolloutCell {
+    /// `h = tanh(b + U x + W h)`.
+    Tanh,
+    /// PyTorch's LSTM, gates `i, f, g, o`; the state holds `c`.
+    Lstm,
+    /// PyTorch's GRU, gates `r, z, n`; the reset gate multiplies `W_hn h + b_hn`.
+    Gru,
+}
+
+impl RolloutCell {
+    /// Gate blocks in the weights.
+    pub fn gates(self) -> usize {
+        match self {
+            RolloutCell::Tanh => 1,
+            RolloutCell::Lstm => 4,
+            RolloutCell::Gru => 3,
+        }
+    }
+}
+
+/// One layer of pattern 1, its `G` gate blocks of `d_hidden` units side by side.
 #[derive(Debug, Clone)]
 pub struct LayerWeights<B: Backend> {
-    /// `U`, `[d_input, d_hidden]` (the first layer's: `[vocab, d_hidden]`, looked up by id).
+    /// The layer's recurrence.
+    pub cell: RolloutCell,
+    /// `U`, `[d_input, G · d_hidden]` (the first layer's: `[vocab, G · d_hidden]`, looked up by
+    /// id).
     pub input_weight: Tensor<B, 2>,
-    /// `b`, `[d_hidden]`.
+    /// The bias added to `U x`, `[G · d_hidden]`: `b` for tanh, `b_ih + b_hh` for the LSTM,
+    /// `b_ih` for the GRU.
     pub bias: Tensor<B, 1>,
-    /// `W`, `[d_hidden, d_hidden]`.
+    /// `W`, `[d_hidden, G · d_hidden]`.
     pub recurrent_weight: Tensor<B, 2>,
+    /// The GRU's `b_hh`, `[3 · d_hidden]`, added to `W h` (the reset gate multiplies the sum).
+    pub recurrent_bias: Option<Tensor<B, 1>>,
 }
 
 /// What pattern 1's rollout reads: a language model over token ids.
@@ -197,6 +225,8 @@ pub struct HiddenRollout<B: Backend> {
     pub output_bias: Tensor<B, 1>,
     /// `h(0)` of every layer, `[layers, batch, d_hidden]`.
     pub initial: Tensor<B, 3>,
+    /// The LSTM's `c(0)` of every layer, `[layers, batch, d_hidden]` (zeros when `None`).
+    pub initial_cell: Option<Tensor<B, 3>>,
     /// The true symbols, `[batch, time]` (the input at `t` is the symbol at `t-1`).
     pub truth: Tensor<B, 2, Int>,
 }
@@ -250,20 +280,57 @@ pub(crate) fn generic_loop<B: Backend>(
     Tensor::stack(fed, 1)
 }
 
+/// Layer `l` of `[layers, batch, d_hidden]`, `[batch, d_hidden]`.
+fn layer_of<B: Backend>(states: &Tensor<B, 3>, l: usize) -> Tensor<B, 2> {
+    let [_, batch, hidden] = states.dims();
+    states.clone().narrow(0, l, 1).reshape([batch, hidden])
+}
+
+/// Gate block `k` of `[batch, G · d_hidden]`.
+fn gate<B: Backend>(gates: &Tensor<B, 2>, k: usize, hidden: usize) -> Tensor<B, 2> {
+    gates.clone().narrow(1, k * hidden, hidden)
+}
+
+/// One step of a layer on Burn's operations from `projected` (`b + U x`, `[batch, G ·
+/// d_hidden]`) and the state before it (`h`, and `c` for the LSTM): the state after it.
+fn generic_step<B: Backend>(
+    layer: &LayerWeights<B>,
+    projected: Tensor<B, 2>,
+    (h, c): (Tensor<B, 2>, Tensor<B, 2>),
+) -> (Tensor<B, 2>, Tensor<B, 2>) {
+    let [_, hidden] = h.dims();
+    let mut recurrent = h.clone().matmul(layer.recurrent_weight.clone());
+    if let Some(bias) = &layer.recurrent_bias {
+        recurrent = recurrent + bias.clone().unsqueeze::<2>();
+    }
+    match layer.cell {
+        RolloutCell::Tanh => ((projected + recurrent).tanh(), c),
+        RolloutCell::Lstm => {
+            let gates = projected + recurrent;
+            let sigmoid = |k| super::sigmoid(gate(&gates, k, hidden));
+            let c = sigmoid(1) * c + sigmoid(0) * gate(&gates, 2, hidden).tanh();
+            (sigmoid(3) * c.clone().tanh(), c)
+        }
+        RolloutCell::Gru => {
+            let both = |k| gate(&projected, k, hidden) + gate(&recurrent, k, hidden);
+            let (reset, update) = (super::sigmoid(both(0)), super::sigmoid(both(1)));
+            let new = (gate(&projected, 2, hidden) + reset * gate(&recurrent, 2, hidden)).tanh();
+            let keep = update.clone() * h;
+            (new.clone() - update * new + keep, c)
+        }
+    }
+}
+
 /// Pattern 1's rollout on Burn's operations, step by step: the fed symbols, `[batch, time]`.
 pub fn hidden_generic<B: Backend>(
     input: HiddenRollout<B>,
     plan: &FeedingPlan,
 ) -> Tensor<B, 2, Int> {
-    let [layers, batch, hidden] = input.initial.dims();
-    let mut states: Vec<Tensor<B, 2>> = (0..layers)
-        .map(|l| {
-            input
-                .initial
-                .clone()
-                .slice([l..l + 1, 0..batch, 0..hidden])
-                .reshape([batch, hidden])
-        })
+    let [layers, ..] = input.initial.dims();
+    let cells = (input.initial_cell.clone())
+        .unwrap_or_else(|| Tensor::zeros(input.initial.dims(), &input.initial.device()));
+    let mut states: Vec<(Tensor<B, 2>, Tensor<B, 2>)> = (0..layers)
+        .map(|l| (layer_of(&input.initial, l), layer_of(&cells, l)))
         .collect();
     let first = &input.layers[0];
     let table = first.input_weight.clone() + first.bias.clone().unsqueeze::<2>();
@@ -276,10 +343,8 @@ pub fn hidden_generic<B: Backend>(
             } else {
                 below.matmul(layer.input_weight.clone()) + layer.bias.clone().unsqueeze::<2>()
             };
-            let state =
-                (projected + states[l].clone().matmul(layer.recurrent_weight.clone())).tanh();
-            states[l] = state.clone();
-            below = state;
+            states[l] = generic_step(layer, projected, states[l].clone());
+            below = states[l].0.clone();
         }
         below.matmul(input.output_weight.clone()) + output_bias.clone()
     })
@@ -316,14 +381,17 @@ impl<B: AutodiffBackend> HiddenRollout<B> {
                 .layers
                 .into_iter()
                 .map(|layer| LayerWeights {
+                    cell: layer.cell,
                     input_weight: layer.input_weight.inner(),
                     bias: layer.bias.inner(),
                     recurrent_weight: layer.recurrent_weight.inner(),
+                    recurrent_bias: layer.recurrent_bias.map(Tensor::inner),
                 })
                 .collect(),
             output_weight: self.output_weight.inner(),
             output_bias: self.output_bias.inner(),
             initial: self.initial.inner(),
+            initial_cell: self.initial_cell.map(Tensor::inner),
             truth: self.truth.inner(),
         }
     }
@@ -373,9 +441,11 @@ pub(crate) fn hidden_host<B: HostView>(
             .layers
             .into_iter()
             .map(|layer| kernel::Layer {
+                cell: layer.cell,
                 input_weight: host_values(layer.input_weight),
                 bias: host_values(layer.bias),
                 recurrent_weight: host_values(layer.recurrent_weight),
+                recurrent_bias: layer.recurrent_bias.map(host_values),
             })
             .collect();
         let output = kernel::Output {
@@ -383,8 +453,10 @@ pub(crate) fn hidden_host<B: HostView>(
             bias: host_values(input.output_bias),
         };
         let initial = host_values(input.initial);
+        let initial_cell: Option<Vec<E>> = input.initial_cell.map(host_values);
         on_host_ids(input.truth, |truth| {
-            kernel::hidden(&layers, &output, &initial, truth, plan)
+            let initial = (initial.as_slice(), initial_cell.as_deref());
+            kernel::hidden(&layers, &output, initial, truth, plan)
         })
     }
     match input.output_weight.dtype() {
