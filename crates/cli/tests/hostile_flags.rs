@@ -273,6 +273,7 @@ fn baseline(fixtures: &Fixtures, program: &str, command: &str, dir: &Path) -> Ve
         }
         ("seq2seq", "translate") => format!("--checkpoint {}", path(run)),
         ("seq2seq", "generate") => "--pairs 20".to_string(),
+        ("claims", "run") => format!("--quick --seeds 1 --out {out}"),
         ("seq2seq", "study") => {
             format!("--task sort --seeds 1 --iterations 2 --pairs 40 --out {out}")
         }

@@ -18,6 +18,7 @@ pub fn program(name: &str) -> PathBuf {
         "classify" => env!("CARGO_BIN_EXE_classify"),
         "forecast" => env!("CARGO_BIN_EXE_forecast"),
         "seq2seq" => env!("CARGO_BIN_EXE_seq2seq"),
+        "claims" => env!("CARGO_BIN_EXE_claims"),
         other => panic!("no program named {other}"),
     })
 }

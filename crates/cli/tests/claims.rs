@@ -1,0 +1,41 @@
+//! The claims program as a user runs it: the quick run writes a report with each measured
+//! claim's section and verdict and every seed's numbers; a claim not measured yet, and a second
+//! run into the same place without --force, are one `error:` line each.
+
+mod common;
+
+use common::{Scratch, argv, path, program_fails_with, run_program, succeeded, text};
+
+#[test]
+fn the_quick_run_reports_each_measured_claim_with_its_verdict() {
+    let scratch = Scratch::new("claims");
+    let out = scratch.0.join("claims");
+    let claims = argv!("run --quick --seeds 2 --out {}", path(&out));
+    let done = succeeded(run_program("claims", &claims));
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        text(&done.stdout).starts_with(&report),
+        "the report is printed too"
+    );
+    assert!(
+        report.contains("## 6. Teacher forcing is maximum likelihood"),
+        "{report}"
+    );
+    assert!(report.contains("Verdict: **holds**."), "{report}");
+    let results = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    assert_eq!(results.lines().count(), 2, "a line per seed: {results}");
+    for line in results.lines() {
+        let run: serde_json::Value = serde_json::from_str(line).unwrap();
+        let total = run["outcome"]["total_probability"].as_f64().unwrap();
+        assert!((total - 1.0).abs() < 1e-4, "{run}");
+    }
+    program_fails_with("claims", &claims, "already holds a study", 1);
+    let other = scratch.0.join("other");
+    program_fails_with(
+        "claims",
+        &argv!("run --quick --only 3 --out {}", path(&other)),
+        "claim 3 is not measured yet",
+        1,
+    );
+    assert!(!other.exists(), "nothing written for a refused run");
+}
