@@ -22,10 +22,30 @@ fn the_quick_run_reports_each_measured_claim_with_its_verdict() {
         "{report}"
     );
     assert!(report.contains("Verdict: **holds**."), "{report}");
+    assert!(
+        report.contains("## 5. The summary can recover the input, as an autoencoder"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| 32 | "),
+        "recall by length at hidden 32: {report}"
+    );
+    assert_eq!(
+        &std::fs::read(out.join("recall.png")).unwrap()[..4],
+        b"\x89PNG"
+    );
     let results = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
-    assert_eq!(results.lines().count(), 2, "a line per seed: {results}");
-    for line in results.lines() {
-        let run: serde_json::Value = serde_json::from_str(line).unwrap();
+    let runs: Vec<serde_json::Value> = (results.lines())
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let of = |claim: u64| runs.iter().filter(move |run| run["claim"] == claim);
+    assert_eq!(
+        of(5).count(),
+        2 * 2,
+        "two hidden sizes, two seeds: {results}"
+    );
+    assert_eq!(of(6).count(), 2, "a line per seed: {results}");
+    for run in of(6) {
         let total = run["outcome"]["total_probability"].as_f64().unwrap();
         assert!((total - 1.0).abs() < 1e-4, "{run}");
     }

@@ -2,11 +2,13 @@
 //! experiment on the project's own modules, with seeds, numbers and a verdict.
 //!
 //! `cargo run --release --example claims` runs the quick version of every claim measured so far
-//! and prints the report; `claims run` writes the full one. Measured so far: claim 6 (teacher
-//! forcing is maximum likelihood). The others are issue 34's, still to come.
+//! and prints the report; `claims run` writes the full one. Measured so far: claim 5 (the
+//! summary recovers the input, as an autoencoder) and claim 6 (teacher forcing is maximum
+//! likelihood). The others are issue 34's, still to come.
 
 mod cli;
 mod likelihood;
+mod recall;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -22,7 +24,7 @@ use crate::study::{StudyFlags, cell};
 use cli::{Command, RunArgs};
 
 /// The claims measured so far, by their number in issue 34's list.
-const MEASURED: [u8; 1] = [6];
+const MEASURED: [u8; 2] = [5, 6];
 
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {
@@ -72,7 +74,29 @@ fn run(args: &RunArgs) -> Result<ExitCode, Error> {
     let started = Instant::now();
     let mut sections = String::new();
     let mut results = String::new();
-    if args.only.is_empty() || args.only.contains(&6) {
+    let asked = |claim: u8| args.only.is_empty() || args.only.contains(&claim);
+    if asked(5) {
+        let sizes = recall::Sizes {
+            hidden: args.study.sized(vec![32, 64, 128, 256], vec![16, 32]),
+            max_length: args.study.sized(12, 5),
+            pairs: args.study.sized(4000, 800),
+            iterations: args.study.sized(1500, 150),
+        };
+        let recalls = recall::run(&sizes, args.study.seeds, &args.out, &device, |line| {
+            note(format!("[{:.0} s] {line}", started.elapsed().as_secs_f64()));
+        })?;
+        for recall in &recalls {
+            for (seed, run) in recall.runs.iter().enumerate() {
+                let record = serde_json::json!({
+                    "claim": 5, "hidden": recall.hidden, "seed": seed,
+                    "scores": run.scores, "by_target_length": run.lengths,
+                });
+                let _ = writeln!(results, "{record}");
+            }
+        }
+        sections.push_str(&recall::section(&sizes, &recalls, &args.out)?);
+    }
+    if asked(6) {
         let sizes = likelihood::Sizes {
             vocab: 3,
             length: args.study.sized(6, 4),
@@ -95,11 +119,15 @@ fn run(args: &RunArgs) -> Result<ExitCode, Error> {
         sections.push_str(&likelihood_section(sizes, &outcomes));
     }
     let measured: Vec<String> = MEASURED.iter().map(u8::to_string).collect();
-    let measured = measured.join(", ");
+    let measured = match measured.split_last() {
+        Some((last, [])) => format!("claim {last}"),
+        Some((last, rest)) => format!("claims {} and {last}", rest.join(", ")),
+        None => "no claim".into(),
+    };
     let report = format!(
         "# The chapter's claims, measured\n\n\
          `cargo run --release --example claims -- run{}` ({} seeds; {:.0} s on backend {NAME}). \
-         Measured so far: claim {measured} of issue 34's eight; the others are still to come.\n\n\
+         Measured so far: {measured} of issue 34's eight claims; the others are still to come.\n\n\
          {sections}",
         args.study.sized("", " --quick"),
         args.study.seeds,

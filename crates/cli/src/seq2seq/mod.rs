@@ -6,7 +6,7 @@
 //! with scheduled sampling and shows their scores side by side; `-- --help` lists the commands.
 
 mod cli;
-mod study;
+pub(crate) mod study;
 
 use std::io::BufReader;
 use std::path::{Path, PathBuf};

@@ -40,11 +40,13 @@ struct Budget {
 }
 
 /// What a run gave.
-struct Outcome {
-    scores: Seq2SeqScores,
+pub(crate) struct Outcome {
+    /// The validation pairs' scores, all of them decoded open loop.
+    pub scores: Seq2SeqScores,
     /// Seconds of training (the loop alone: no scoring after it).
-    seconds: f64,
-    lengths: Vec<LengthScores>,
+    pub seconds: f64,
+    /// The scores by target length.
+    pub lengths: Vec<LengthScores>,
 }
 
 /// The settings of one run: the built-in task's, with the study's budget and strategy.
@@ -85,7 +87,11 @@ fn steps(task: BuiltinTask) -> usize {
 }
 
 /// Trains one run in `dir` (replacing what is there) and scores every validation pair.
-fn train_one(config: &Seq2SeqConfig, dir: &Path, device: &Device) -> Result<Outcome, Error> {
+pub(crate) fn train_one(
+    config: &Seq2SeqConfig,
+    dir: &Path,
+    device: &Device,
+) -> Result<Outcome, Error> {
     let pairs = (config.builtin.expect("a study's runs are built-in")).pairs(config.seed)?;
     let (train, validation) = split_pairs(pairs, config.validation_fraction, config.seed)?;
     let encoding = PairEncoding::fit(&train, config.min_symbol_count);
@@ -149,7 +155,7 @@ fn table(outcomes: &[(FittedStrategy, Vec<Outcome>)]) -> String {
 /// A line of a figure against the target length: the mean over seeds of `value`, shaded from
 /// the lowest to the highest seed (the seeds' validation pairs differ, so a length some lack
 /// is drawn from those that have it).
-fn by_length(name: String, runs: &[Outcome], value: fn(&LengthScores) -> f64) -> Line {
+pub(crate) fn by_length(name: String, runs: &[Outcome], value: fn(&LengthScores) -> f64) -> Line {
     let mut at = std::collections::BTreeMap::<usize, Vec<f64>>::new();
     for row in runs.iter().flat_map(|r| &r.lengths) {
         at.entry(row.target_length).or_default().push(value(row));
