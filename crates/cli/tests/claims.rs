@@ -23,6 +23,10 @@ fn the_quick_run_reports_each_measured_claim_with_its_verdict() {
     );
     assert!(report.contains("Verdict: **holds**."), "{report}");
     assert!(
+        report.contains("## 2. Pattern 2 is less powerful than pattern 1"),
+        "{report}"
+    );
+    assert!(
         report.contains("## 5. The summary can recover the input, as an autoencoder"),
         "{report}"
     );
@@ -45,6 +49,11 @@ fn the_quick_run_reports_each_measured_claim_with_its_verdict() {
         "two hidden sizes, two seeds: {results}"
     );
     assert_eq!(of(6).count(), 2, "a line per seed: {results}");
+    assert_eq!(
+        of(2).count(),
+        4 * 2,
+        "two targets, two patterns, two seeds: {results}"
+    );
     for run in of(6) {
         let total = run["outcome"]["total_probability"].as_f64().unwrap();
         assert!((total - 1.0).abs() < 1e-4, "{run}");

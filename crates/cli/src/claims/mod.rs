@@ -2,12 +2,14 @@
 //! experiment on the project's own modules, with seeds, numbers and a verdict.
 //!
 //! `cargo run --release --example claims` runs the quick version of every claim measured so far
-//! and prints the report; `claims run` writes the full one. Measured so far: claim 5 (the
-//! summary recovers the input, as an autoencoder) and claim 6 (teacher forcing is maximum
-//! likelihood). The others are issue 34's, still to come.
+//! and prints the report; `claims run` writes the full one. Measured so far: claim 2 (pattern 2
+//! is less powerful than pattern 1), claim 5 (the summary recovers the input, as an
+//! autoencoder) and claim 6 (teacher forcing is maximum likelihood). The others are issue 34's,
+//! still to come.
 
 mod cli;
 mod likelihood;
+mod memory;
 mod recall;
 
 use std::fmt::Write as _;
@@ -15,7 +17,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use unroll::backend::NAME;
+use unroll::backend::{Inference, NAME};
+use unroll::training::Validation;
 
 use crate::Error;
 use crate::console::note;
@@ -23,8 +26,10 @@ use crate::program::Invocation;
 use crate::study::{StudyFlags, cell};
 use cli::{Command, RunArgs};
 
+type Device = burn::tensor::Device<Inference>;
+
 /// The claims measured so far, by their number in issue 34's list.
-const MEASURED: [u8; 2] = [5, 6];
+const MEASURED: [u8; 3] = [2, 5, 6];
 
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {
@@ -74,49 +79,16 @@ fn run(args: &RunArgs) -> Result<ExitCode, Error> {
     let started = Instant::now();
     let mut sections = String::new();
     let mut results = String::new();
+    let mut log = |line: String| note(format!("[{:.0} s] {line}", started.elapsed().as_secs_f64()));
     let asked = |claim: u8| args.only.is_empty() || args.only.contains(&claim);
+    if asked(2) {
+        sections.push_str(&claim_2(args, &device, &mut results, &mut log)?);
+    }
     if asked(5) {
-        let sizes = recall::Sizes {
-            hidden: args.study.sized(vec![32, 64, 128, 256], vec![16, 32]),
-            max_length: args.study.sized(12, 5),
-            pairs: args.study.sized(4000, 800),
-            iterations: args.study.sized(1500, 150),
-        };
-        let recalls = recall::run(&sizes, args.study.seeds, &args.out, &device, |line| {
-            note(format!("[{:.0} s] {line}", started.elapsed().as_secs_f64()));
-        })?;
-        for recall in &recalls {
-            for (seed, run) in recall.runs.iter().enumerate() {
-                let record = serde_json::json!({
-                    "claim": 5, "hidden": recall.hidden, "seed": seed,
-                    "scores": run.scores, "by_target_length": run.lengths,
-                });
-                let _ = writeln!(results, "{record}");
-            }
-        }
-        sections.push_str(&recall::section(&sizes, &recalls, &args.out)?);
+        sections.push_str(&claim_5(args, &device, &mut results, &mut log)?);
     }
     if asked(6) {
-        let sizes = likelihood::Sizes {
-            vocab: 3,
-            length: args.study.sized(6, 4),
-            hidden: args.study.sized(16, 8),
-            samples: args.study.sized(1_000_000, 20_000),
-        };
-        let mut outcomes = Vec::new();
-        for seed in 0..args.study.seeds {
-            let outcome = likelihood::run(sizes, seed, &device)?;
-            note(format!(
-                "[{:.0} s] claim 6, seed {seed}: Σ p = {:.6}, open loop X² deviate {:.2}",
-                started.elapsed().as_secs_f64(),
-                outcome.total_probability,
-                outcome.deviate
-            ));
-            let record = serde_json::json!({ "claim": 6, "seed": seed, "outcome": outcome });
-            let _ = writeln!(results, "{record}");
-            outcomes.push(outcome);
-        }
-        sections.push_str(&likelihood_section(sizes, &outcomes));
+        sections.push_str(&claim_6(args, &device, &mut results, &mut log)?);
     }
     let measured: Vec<String> = MEASURED.iter().map(u8::to_string).collect();
     let measured = match measured.split_last() {
@@ -135,6 +107,98 @@ fn run(args: &RunArgs) -> Result<ExitCode, Error> {
     );
     crate::study::write_report(&args.out, &report, &results)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Claim 2: both patterns on the count modulo 3 and on parity, every seed; its section.
+fn claim_2(
+    args: &RunArgs,
+    device: &Device,
+    results: &mut String,
+    log: &mut impl FnMut(String),
+) -> Result<String, Error> {
+    let sizes = memory::Sizes {
+        time: 20,
+        hidden: 16,
+        batch: 32,
+        iterations: args.study.sized(2000, 100),
+        validation: args.study.sized(500, 100),
+    };
+    let mut trained = Vec::new();
+    for case in memory::CASES {
+        let mut runs = Vec::new();
+        for seed in 0..args.study.seeds {
+            let name = format!("claim-2-{:?}-{:?}-{seed}", case.0, case.1);
+            let dir = args.out.join("runs").join(name.to_lowercase());
+            let (scores, seconds) = memory::run(case, sizes, seed, &dir, device)?;
+            log(format!(
+                "claim 2, {}, {}, seed {seed}: {}",
+                case.0.name(),
+                case.1.name(),
+                scores.summary()
+            ));
+            let record = serde_json::json!({
+                "claim": 2, "target": case.0.name(), "pattern": case.1.name(), "seed": seed,
+                "scores": scores, "training_seconds": seconds,
+            });
+            let _ = writeln!(results, "{record}");
+            runs.push((scores, seconds));
+        }
+        trained.push(memory::Trained { case, runs });
+    }
+    Ok(memory::section(sizes, &trained))
+}
+
+/// Claim 5: the copy task at every hidden size, every seed; its section and figure.
+fn claim_5(
+    args: &RunArgs,
+    device: &Device,
+    results: &mut String,
+    log: &mut impl FnMut(String),
+) -> Result<String, Error> {
+    let sizes = recall::Sizes {
+        hidden: args.study.sized(vec![32, 64, 128, 256], vec![16, 32]),
+        max_length: args.study.sized(12, 5),
+        pairs: args.study.sized(4000, 800),
+        iterations: args.study.sized(1500, 150),
+    };
+    let recalls = recall::run(&sizes, args.study.seeds, &args.out, device, log)?;
+    for recall in &recalls {
+        for (seed, run) in recall.runs.iter().enumerate() {
+            let record = serde_json::json!({
+                "claim": 5, "hidden": recall.hidden, "seed": seed,
+                "scores": run.scores, "by_target_length": run.lengths,
+            });
+            let _ = writeln!(results, "{record}");
+        }
+    }
+    recall::section(&sizes, &recalls, &args.out)
+}
+
+/// Claim 6: the enumeration and the open-loop counts, every seed; its section.
+fn claim_6(
+    args: &RunArgs,
+    device: &Device,
+    results: &mut String,
+    log: &mut impl FnMut(String),
+) -> Result<String, Error> {
+    let sizes = likelihood::Sizes {
+        vocab: 3,
+        length: args.study.sized(6, 4),
+        hidden: args.study.sized(16, 8),
+        samples: args.study.sized(1_000_000, 20_000),
+    };
+    let mut outcomes = Vec::new();
+    for seed in 0..args.study.seeds {
+        let outcome = likelihood::run(sizes, seed, device)?;
+        log(format!(
+            "claim 6, seed {seed}: Σ p = {:.6}, open loop X² deviate {:.2}",
+            outcome.total_probability, outcome.deviate
+        ));
+        let record = serde_json::json!({ "claim": 6, "seed": seed, "outcome": outcome });
+        let _ = writeln!(results, "{record}");
+        outcomes.push(outcome);
+    }
+    Ok(likelihood_section(sizes, &outcomes))
 }
 
 /// Claim 6's section: the claim, the experiment, every seed's numbers and the verdict.

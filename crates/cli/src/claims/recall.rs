@@ -72,7 +72,7 @@ pub fn run(
     seeds: u64,
     out: &Path,
     device: &Device,
-    mut note: impl FnMut(String),
+    note: &mut impl FnMut(String),
 ) -> Result<Vec<Recall>, Error> {
     let mut recalls = Vec::new();
     for &hidden in &sizes.hidden {
