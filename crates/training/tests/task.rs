@@ -17,8 +17,7 @@ use unroll_model::fused::row_cross_entropy;
 use unroll_model::{
     HiddenStackConfig, InputEncoding, SequenceInput, SequenceSummarizer, SequenceSummarizerConfig,
 };
-use unroll_training::checkpoint::{model_bytes, save_files};
-use unroll_training::metrics::to_jsonl;
+use unroll_training::checkpoint::save_snapshot;
 use unroll_training::trainer::{IterationLoss, Resumed, RunPlace, Snapshot};
 use unroll_training::{LoopSettings, Task, Validation, Which};
 
@@ -141,17 +140,7 @@ impl Task<B> for SignTask {
         which: Which,
         snapshot: &Snapshot<'_, Self::Model, Scores>,
     ) -> unroll_training::Result<PathBuf> {
-        let progress = serde_json::to_vec(snapshot.progress).unwrap();
-        save_files(
-            out,
-            which,
-            vec![
-                ("model.bpk", model_bytes(snapshot.model)?),
-                ("optimizer.bin", snapshot.optimizer.clone()),
-                ("progress.json", progress),
-                ("metrics.jsonl", to_jsonl(snapshot.metrics).into_bytes()),
-            ],
-        )
+        save_snapshot(out, which, snapshot, Vec::new())
     }
 }
 

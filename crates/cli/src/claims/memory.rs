@@ -18,8 +18,7 @@ use unroll::model::{
     FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
     OutputRecurrent, OutputRecurrentConfig, RecurrenceBackend, SequenceInput,
 };
-use unroll::training::checkpoint::{model_bytes, save_files};
-use unroll::training::metrics::to_jsonl;
+use unroll::training::checkpoint::save_snapshot;
 use unroll::training::trainer::{IterationLoss, Resumed, Snapshot};
 use unroll::training::{
     LearningRateSchedule, LoopSettings, OptimizerKind, RunPlace, Silent, Task, Validation, Which,
@@ -273,17 +272,7 @@ where
         which: Which,
         snapshot: &Snapshot<'_, M, StepScores>,
     ) -> unroll::training::Result<PathBuf> {
-        let progress = serde_json::to_vec(snapshot.progress).expect("progress serialises");
-        save_files(
-            out,
-            which,
-            vec![
-                ("model.bpk", model_bytes(snapshot.model)?),
-                ("optimizer.bin", snapshot.optimizer.clone()),
-                ("progress.json", progress),
-                ("metrics.jsonl", to_jsonl(snapshot.metrics).into_bytes()),
-            ],
-        )
+        save_snapshot(out, which, snapshot, Vec::new())
     }
 }
 
