@@ -27,6 +27,12 @@ fn the_quick_run_reports_each_measured_claim_with_its_verdict() {
         "{report}"
     );
     assert!(
+        report.contains(
+            "## 4. Pattern 3 summarises a sequence; its gradient can come from downstream"
+        ),
+        "{report}"
+    );
+    assert!(
         report.contains("## 5. The summary can recover the input, as an autoencoder"),
         "{report}"
     );
@@ -53,6 +59,11 @@ fn the_quick_run_reports_each_measured_claim_with_its_verdict() {
         of(2).count(),
         4 * 2,
         "two targets, two patterns, two seeds: {results}"
+    );
+    assert_eq!(
+        of(4).count(),
+        2 * 3 * 2,
+        "two targets, three ways, two seeds: {results}"
     );
     for run in of(6) {
         let total = run["outcome"]["total_probability"].as_f64().unwrap();
