@@ -65,6 +65,15 @@ fn the_quick_run_reports_each_measured_claim_with_its_verdict() {
         2 * 3 * 2,
         "two targets, three ways, two seeds: {results}"
     );
+    assert_eq!(
+        of(7).count(),
+        2 * 3 * 2,
+        "two tasks, three strategies, two seeds: {results}"
+    );
+    assert!(
+        report.contains("## 7. Teacher forcing leaves an exposure bias; own outputs narrow it"),
+        "{report}"
+    );
     for run in of(6) {
         let total = run["outcome"]["total_probability"].as_f64().unwrap();
         assert!((total - 1.0).abs() < 1e-4, "{run}");

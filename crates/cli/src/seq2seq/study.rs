@@ -34,9 +34,11 @@ const TASKS: [BuiltinTask; 4] = [
 
 /// The sizes every run of a study shares.
 #[derive(Clone, Copy)]
-struct Budget {
-    iterations: u64,
-    pairs: usize,
+pub(crate) struct Budget {
+    /// Training iterations of every run.
+    pub iterations: u64,
+    /// Pairs each run's task generates.
+    pub pairs: usize,
 }
 
 /// What a run gave.
@@ -50,7 +52,12 @@ pub(crate) struct Outcome {
 }
 
 /// The settings of one run: the built-in task's, with the study's budget and strategy.
-fn config(task: BuiltinTask, strategy: FittedStrategy, seed: u64, budget: Budget) -> Seq2SeqConfig {
+pub(crate) fn config(
+    task: BuiltinTask,
+    strategy: FittedStrategy,
+    seed: u64,
+    budget: Budget,
+) -> Seq2SeqConfig {
     let mut config = Seq2SeqConfig {
         iterations: budget.iterations,
         eval_every: budget.iterations,
