@@ -18,6 +18,10 @@ fn the_quick_run_reports_each_measured_claim_with_its_verdict() {
         "the report is printed too"
     );
     assert!(
+        report.contains("The quick run's budgets are far too small"),
+        "the quick run says what its verdicts are worth: {report}"
+    );
+    assert!(
         report.contains("## 6. Teacher forcing is maximum likelihood"),
         "{report}"
     );

@@ -124,10 +124,17 @@ fn run(args: &RunArgs) -> Result<ExitCode, Error> {
         "# The chapter's claims, measured\n\n\
          `cargo run --release --example claims -- run{}` ({} seeds; {:.0} s on backend {NAME}). \
          Measured so far: {measured} of issue 34's eight claims; the others are still to come.\n\n\
-         {sections}",
+         {}{sections}",
         args.study.sized("", " --quick"),
         args.study.seeds,
         started.elapsed().as_secs_f64(),
+        args.study.sized(
+            "",
+            "**The quick run's budgets are far too small for its numbers and verdicts to say \
+             anything of the claims**: it shows that each experiment runs and writes its \
+             section. The full run (`claims run`, its report in `docs/claims/`) is the one to \
+             read.\n\n"
+        ),
     );
     crate::study::write_report(&args.out, &report, &results)?;
     Ok(ExitCode::SUCCESS)
