@@ -343,9 +343,9 @@ where
         validation: bits(sizes.validation, sizes.time, target, seed ^ 0x0B17_5EED),
         init,
     };
-    let started = std::time::Instant::now();
     let report = train_task::<Training, _>(&mut task, &settings, &place, device, &mut Silent)?;
-    Ok((report, started.elapsed().as_secs_f64()))
+    let seconds = report.training_seconds();
+    Ok((report, seconds))
 }
 
 /// Trains `pattern` on `target` from `seed` in `dir`; the held-out scores and the training

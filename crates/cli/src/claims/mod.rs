@@ -80,39 +80,22 @@ fn run(args: &RunArgs) -> Result<ExitCode, Error> {
     crate::study::check_out(&args.out, args.study.force)?;
     std::fs::create_dir_all(&args.out)?;
     let device = crate::device::open()?;
-    let started = Instant::now();
+    let mut journal = Journal {
+        started: Instant::now(),
+        results: String::new(),
+    };
     let mut sections = String::new();
-    let mut results = String::new();
-    let mut log = |line: String| note(format!("[{:.0} s] {line}", started.elapsed().as_secs_f64()));
-    let asked = |claim: u8| args.only.is_empty() || args.only.contains(&claim);
-    if asked(2) {
-        sections.push_str(&claim_2(args, &device, &mut results, &mut log)?);
-    }
-    if asked(4) {
-        sections.push_str(&claim_4(args, &device, &mut results, &mut log)?);
-    }
-    if asked(5) {
-        sections.push_str(&claim_5(args, &device, &mut results, &mut log)?);
-    }
-    if asked(6) {
-        sections.push_str(&claim_6(args, &device, &mut results, &mut log)?);
-    }
-    if asked(7) {
-        let budget = crate::seq2seq::study::Budget {
-            iterations: args.study.sized(1500, 100),
-            pairs: args.study.sized(4000, 600),
-        };
-        let outcomes = bias::run(budget, args.study.seeds, &args.out, &device, &mut log)?;
-        for ((task, strategy), runs) in &outcomes {
-            for (seed, run) in runs.iter().enumerate() {
-                let record = serde_json::json!({
-                    "claim": 7, "task": format!("{task:?}"), "strategy": strategy.name(),
-                    "seed": seed, "scores": run.scores, "by_target_length": run.lengths,
-                });
-                let _ = writeln!(results, "{record}");
-            }
+    let claims: [(u8, Claim); MEASURED.len()] = [
+        (2, claim_2),
+        (4, claim_4),
+        (5, claim_5),
+        (6, claim_6),
+        (7, claim_7),
+    ];
+    for (number, claim) in claims {
+        if args.only.is_empty() || args.only.contains(&number) {
+            sections.push_str(&claim(args, &device, &mut journal)?);
         }
-        sections.push_str(&bias::section(budget, &outcomes));
     }
     let measured: Vec<String> = MEASURED.iter().map(u8::to_string).collect();
     let measured = match measured.split_last() {
@@ -127,7 +110,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, Error> {
          {}{sections}",
         args.study.sized("", " --quick"),
         args.study.seeds,
-        started.elapsed().as_secs_f64(),
+        journal.started.elapsed().as_secs_f64(),
         args.study.sized(
             "",
             "**The quick run's budgets are far too small for its numbers and verdicts to say \
@@ -136,17 +119,43 @@ fn run(args: &RunArgs) -> Result<ExitCode, Error> {
              read.\n\n"
         ),
     );
-    crate::study::write_report(&args.out, &report, &results)?;
+    crate::study::write_report(&args.out, &report, &journal.results)?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// One claim's experiment: its runs noted in `journal`, its report section returned.
+type Claim = fn(&RunArgs, &Device, &mut Journal) -> Result<String, Error>;
+
+/// What a run keeps as it goes: progress lines on the console, timed from the start, and one
+/// JSON record per run for `results.jsonl`.
+struct Journal {
+    started: Instant,
+    results: String,
+}
+
+impl Journal {
+    /// A progress line on the console.
+    fn note(&self, line: &str) {
+        note(format!(
+            "[{:.0} s] {line}",
+            self.started.elapsed().as_secs_f64()
+        ));
+    }
+
+    /// A record for `results.jsonl`.
+    fn record(&mut self, record: serde_json::Value) {
+        let _ = writeln!(self.results, "{record}");
+    }
+
+    /// A progress line and its record.
+    fn entry(&mut self, line: String, record: serde_json::Value) {
+        self.note(&line);
+        self.record(record);
+    }
+}
+
 /// Claim 2: both patterns on the count modulo 3 and on parity, every seed; its section.
-fn claim_2(
-    args: &RunArgs,
-    device: &Device,
-    results: &mut String,
-    log: &mut impl FnMut(String),
-) -> Result<String, Error> {
+fn claim_2(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<String, Error> {
     let sizes = memory::Sizes {
         time: 20,
         hidden: 16,
@@ -161,17 +170,18 @@ fn claim_2(
             let name = format!("claim-2-{:?}-{:?}-{seed}", case.0, case.1);
             let dir = args.out.join("runs").join(name.to_lowercase());
             let (scores, seconds) = memory::run(case, sizes, seed, &dir, device)?;
-            log(format!(
-                "claim 2, {}, {}, seed {seed}: {}",
-                case.0.name(),
-                case.1.name(),
-                scores.summary()
-            ));
-            let record = serde_json::json!({
-                "claim": 2, "target": case.0.name(), "pattern": case.1.name(), "seed": seed,
-                "scores": scores, "training_seconds": seconds,
-            });
-            let _ = writeln!(results, "{record}");
+            journal.entry(
+                format!(
+                    "claim 2, {}, {}, seed {seed}: {}",
+                    case.0.name(),
+                    case.1.name(),
+                    scores.summary()
+                ),
+                serde_json::json!({
+                    "claim": 2, "target": case.0.name(), "pattern": case.1.name(), "seed": seed,
+                    "scores": scores, "training_seconds": seconds,
+                }),
+            );
             runs.push((scores, seconds));
         }
         trained.push(memory::Trained { case, runs });
@@ -180,12 +190,7 @@ fn claim_2(
 }
 
 /// Claim 4: parity learnt three ways, every seed; its section.
-fn claim_4(
-    args: &RunArgs,
-    device: &Device,
-    results: &mut String,
-    log: &mut impl FnMut(String),
-) -> Result<String, Error> {
+fn claim_4(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<String, Error> {
     let sizes = memory::Sizes {
         time: 20,
         hidden: 16,
@@ -213,18 +218,19 @@ fn claim_4(
                 let name = format!("claim-4-{target:?}-{time}-{way:?}-{seed}").to_lowercase();
                 let dir = args.out.join("runs").join(name);
                 let outcome = summary::run((target, way), sizes, seed, &dir, device)?;
-                log(format!(
-                    "claim 4, {}, {time} bits, {}, seed {seed}: last step {:.3}, sequences to criterion {:?}",
-                    target.name(),
-                    way.name(),
-                    outcome.scores.last_step_accuracy,
-                    outcome.sequences_to_criterion
-                ));
-                let record = serde_json::json!({
-                    "claim": 4, "target": target.name(), "bits": time, "way": way.name(),
-                    "seed": seed, "outcome": outcome,
-                });
-                let _ = writeln!(results, "{record}");
+                journal.entry(
+                    format!(
+                        "claim 4, {}, {time} bits, {}, seed {seed}: last step {:.3}, sequences to criterion {:?}",
+                        target.name(),
+                        way.name(),
+                        outcome.scores.last_step_accuracy,
+                        outcome.sequences_to_criterion
+                    ),
+                    serde_json::json!({
+                        "claim": 4, "target": target.name(), "bits": time, "way": way.name(),
+                        "seed": seed, "outcome": outcome,
+                    }),
+                );
                 runs.push(outcome);
             }
             outcomes.push(((target, time, way), runs));
@@ -234,38 +240,29 @@ fn claim_4(
 }
 
 /// Claim 5: the copy task at every hidden size, every seed; its section and figure.
-fn claim_5(
-    args: &RunArgs,
-    device: &Device,
-    results: &mut String,
-    log: &mut impl FnMut(String),
-) -> Result<String, Error> {
+fn claim_5(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<String, Error> {
     let sizes = recall::Sizes {
         hidden: args.study.sized(vec![32, 64, 128, 256], vec![16, 32]),
         max_length: args.study.sized(12, 5),
         pairs: args.study.sized(4000, 800),
         iterations: args.study.sized(1500, 150),
     };
-    let recalls = recall::run(&sizes, args.study.seeds, &args.out, device, log)?;
+    let recalls = recall::run(&sizes, args.study.seeds, &args.out, device, &mut |line| {
+        journal.note(&line);
+    })?;
     for recall in &recalls {
         for (seed, run) in recall.runs.iter().enumerate() {
-            let record = serde_json::json!({
+            journal.record(serde_json::json!({
                 "claim": 5, "hidden": recall.hidden, "seed": seed,
                 "scores": run.scores, "by_target_length": run.lengths,
-            });
-            let _ = writeln!(results, "{record}");
+            }));
         }
     }
     recall::section(&sizes, &recalls, &args.out)
 }
 
 /// Claim 6: the enumeration and the open-loop counts, every seed; its section.
-fn claim_6(
-    args: &RunArgs,
-    device: &Device,
-    results: &mut String,
-    log: &mut impl FnMut(String),
-) -> Result<String, Error> {
+fn claim_6(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<String, Error> {
     let sizes = likelihood::Sizes {
         vocab: 3,
         length: args.study.sized(6, 4),
@@ -275,15 +272,36 @@ fn claim_6(
     let mut outcomes = Vec::new();
     for seed in 0..args.study.seeds {
         let outcome = likelihood::run(sizes, seed, device)?;
-        log(format!(
-            "claim 6, seed {seed}: Σ p = {:.6}, open loop X² deviate {:.2}",
-            outcome.total_probability, outcome.deviate
-        ));
-        let record = serde_json::json!({ "claim": 6, "seed": seed, "outcome": outcome });
-        let _ = writeln!(results, "{record}");
+        journal.entry(
+            format!(
+                "claim 6, seed {seed}: Σ p = {:.6}, open loop X² deviate {:.2}",
+                outcome.total_probability, outcome.deviate
+            ),
+            serde_json::json!({ "claim": 6, "seed": seed, "outcome": outcome }),
+        );
         outcomes.push(outcome);
     }
     Ok(likelihood_section(sizes, &outcomes))
+}
+
+/// Claim 7: seq2seq's strategies on reverse and copy, every seed; its section.
+fn claim_7(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<String, Error> {
+    let budget = crate::seq2seq::study::Budget {
+        iterations: args.study.sized(1500, 100),
+        pairs: args.study.sized(4000, 600),
+    };
+    let outcomes = bias::run(budget, args.study.seeds, &args.out, device, &mut |line| {
+        journal.note(&line);
+    })?;
+    for ((task, strategy), runs) in &outcomes {
+        for (seed, run) in runs.iter().enumerate() {
+            journal.record(serde_json::json!({
+                "claim": 7, "task": format!("{task:?}"), "strategy": strategy.name(),
+                "seed": seed, "scores": run.scores, "by_target_length": run.lengths,
+            }));
+        }
+    }
+    Ok(bias::section(budget, &outcomes))
 }
 
 /// Claim 6's section: the claim, the experiment, every seed's numbers and the verdict.

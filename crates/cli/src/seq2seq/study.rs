@@ -103,15 +103,19 @@ pub(crate) fn train_one(
     let (train, validation) = split_pairs(pairs, config.validation_fraction, config.seed)?;
     let encoding = PairEncoding::fit(&train, config.min_symbol_count);
     let (train, validation) = (encoding.encode(&train)?, encoding.encode(&validation)?);
-    let mut task = Seq2SeqTask::new(config.clone(), encoding.clone(), train, validation.clone())?;
+    // The loop's own validation scores teacher-forced alone: every pair is decoded once, below.
+    let looped = Seq2SeqConfig {
+        open_loop_pairs: 0,
+        ..config.clone()
+    };
+    let mut task = Seq2SeqTask::new(looped, encoding.clone(), train, validation.clone())?;
     let place = RunPlace {
         replace_existing: true,
         ..RunPlace::new(dir, NAME)
     };
     let settings = config.loop_settings();
-    let started = Instant::now();
     let report = train_task::<Training, _>(&mut task, &settings, &place, device, &mut Silent)?;
-    let seconds = started.elapsed().as_secs_f64();
+    let seconds = report.training_seconds();
     let (scores, outcomes) = score_and_write(
         &report.model,
         &encoding,

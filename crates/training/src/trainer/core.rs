@@ -96,6 +96,15 @@ pub struct TrainingReport<M, V> {
     pub metrics: Vec<IterationMetrics<V>>,
 }
 
+impl<M, V> TrainingReport<M, V> {
+    /// Seconds of training alone since the run's first iteration (validation and checkpoints
+    /// not counted), as the last logged iteration recorded them: what a comparison of training
+    /// costs should read, where [`TrainingReport::seconds`] counts the whole invocation.
+    pub fn training_seconds(&self) -> f64 {
+        self.metrics.last().map_or(0.0, |m| m.seconds)
+    }
+}
+
 /// What a run of task `T` reports: its model without autodiff, and its validation type.
 pub type TaskReport<B, T> = TrainingReport<
     <<T as Task<B>>::Model as AutodiffModule<B>>::InnerModule,
