@@ -57,6 +57,7 @@ pub mod output_recurrent;
 pub mod recurrence;
 pub mod sequence_summarizer;
 pub mod setting;
+pub mod untied;
 
 pub use encoder_decoder::{EncoderDecoder, EncoderDecoderConfig};
 pub use error::{ModelError, Result};
@@ -73,3 +74,4 @@ pub use recurrence::{
     RecurrentCell, TanhRecurrence, TanhRecurrenceConfig,
 };
 pub use sequence_summarizer::{SequenceSummarizer, SequenceSummarizerConfig};
+pub use untied::{UntiedSummarizer, UntiedSummarizerConfig};

@@ -36,6 +36,7 @@ mod pattern_1;
 mod pattern_2;
 mod pattern_3;
 mod seq2seq;
+mod untied;
 
 pub use direction::*;
 pub use fused::*;
@@ -43,6 +44,7 @@ pub use pattern_1::*;
 pub use pattern_2::*;
 pub use pattern_3::*;
 pub use seq2seq::*;
+pub use untied::*;
 
 const EXACT: f64 = 1e-12;
 const FINITE_DIFFERENCES: f64 = 1e-6;

@@ -1,0 +1,156 @@
+//! The control without parameter sharing: pattern 3 with separate weights at every position.
+//!
+//! `h(t) = tanh(b(t) + W(t) h(t-1) + U(t) x(t))` for `t = 1 … τ`, then `o = c(τ) + V(τ) h(τ)`:
+//! the textbook's argument for sharing (ch. 10) is made against this network, which has a
+//! weight set for each position and for each length it can end at, and so is defined only up
+//! to the longest sequence it was built for. It learns each position from the samples that
+//! reach it, where the shared network learns one transition from all of them.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor};
+
+use crate::error::ModelError;
+use crate::recurrence::uniform_initializer;
+
+/// Configuration of an [`UntiedSummarizer`].
+#[derive(Config, Debug)]
+pub struct UntiedSummarizerConfig {
+    /// Token ids in `0..vocab_size`, read one-hot.
+    pub vocab_size: usize,
+    /// Hidden units `h(t)`.
+    pub d_hidden: usize,
+    /// The longest sequence: positions with weights of their own.
+    pub positions: usize,
+    /// Size of the single output `o`.
+    pub d_output: usize,
+}
+
+impl UntiedSummarizerConfig {
+    /// Checks every setting, naming the first one that is invalid.
+    pub fn validate(&self) -> crate::Result<()> {
+        for (setting, value) in [
+            ("vocab_size", self.vocab_size),
+            ("d_hidden", self.d_hidden),
+            ("positions", self.positions),
+            ("d_output", self.d_output),
+        ] {
+            if value == 0 {
+                return Err(ModelError::InvalidConfig {
+                    setting,
+                    reason: "must be at least 1".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the network with the shared tanh layer's initialisation (PyTorch's for `nn.RNN`)
+    /// at every position, or says which setting is invalid.
+    pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<UntiedSummarizer<B>> {
+        self.validate()?;
+        let init = uniform_initializer(self.d_hidden);
+        let (p, h) = (self.positions, self.d_hidden);
+        Ok(UntiedSummarizer {
+            input_weight: init.init([p, self.vocab_size, h], device),
+            recurrent_weight: init.init([p, h, h], device),
+            bias: init.init([p, h], device),
+            output_weight: init.init([p, h, self.d_output], device),
+            output_bias: init.init([p, self.d_output], device),
+        })
+    }
+}
+
+crate::setting::init_or_panic!(UntiedSummarizerConfig => UntiedSummarizer);
+
+/// Pattern 3 without sharing over time: separate `U(t)`, `W(t)`, `b(t)` at every position and
+/// separate output weights `V(τ)`, `c(τ)` for every length `τ`.
+///
+/// ```
+/// use burn::backend::{Autodiff, Flex};
+/// use burn::tensor::{Int, Tensor};
+/// use unroll_model::UntiedSummarizerConfig;
+///
+/// type B = Autodiff<Flex>;
+/// let device = Default::default();
+/// let model = UntiedSummarizerConfig::new(2, 8, 40, 2).init::<B>(&device);
+/// let bits = Tensor::<B, 2, Int>::from_ints([[0, 1, 1], [1, 1, 0]], &device); // [batch, time]
+/// let o = model.forward(bits)?;
+/// assert_eq!(o.dims(), [2, 2]); // [batch, d_output]
+/// // Longer than the positions it has weights for: an error, not an answer.
+/// assert!(model.forward(Tensor::<B, 2, Int>::zeros([1, 41], &device)).is_err());
+/// # Ok::<(), unroll_model::ModelError>(())
+/// ```
+#[derive(Module, Debug)]
+pub struct UntiedSummarizer<B: Backend> {
+    /// `U(t)`, `[positions, vocab_size, d_hidden]`.
+    pub input_weight: Param<Tensor<B, 3>>,
+    /// `W(t)`, `[positions, d_hidden, d_hidden]`, applied as `h(t-1) W(t)`.
+    pub recurrent_weight: Param<Tensor<B, 3>>,
+    /// `b(t)`, `[positions, d_hidden]`.
+    pub bias: Param<Tensor<B, 2>>,
+    /// `V(τ)`, `[positions, d_hidden, d_output]`: read after a sequence of length `τ`.
+    pub output_weight: Param<Tensor<B, 3>>,
+    /// `c(τ)`, `[positions, d_output]`.
+    pub output_bias: Param<Tensor<B, 2>>,
+}
+
+impl<B: Backend> UntiedSummarizer<B> {
+    /// The longest sequence the network has weights for.
+    pub fn positions(&self) -> usize {
+        self.bias.dims()[0]
+    }
+
+    /// Reads each sequence (every row of one length, `τ`, from 1 to [`Self::positions`]) and
+    /// returns `o = c(τ) + V(τ) h(τ)`.
+    ///
+    /// - `tokens`: `[batch, τ]`, ids in `0..vocab_size`.
+    /// - returns `[batch, d_output]`.
+    pub fn forward(&self, tokens: Tensor<B, 2, Int>) -> crate::Result<Tensor<B, 2>> {
+        let [batch, time] = tokens.dims();
+        let [positions, vocab, hidden] = self.input_weight.dims();
+        if time == 0 || time > positions || batch == 0 {
+            return Err(ModelError::Shape {
+                what: "tokens",
+                expected: format!("[batch ≥ 1, 1 ..= {positions}]"),
+                actual: vec![batch, time],
+            });
+        }
+        let ids: Vec<i64> = tokens.to_data().iter::<i64>().collect();
+        if let Some(&id) = ids.iter().find(|&&id| id < 0 || id >= vocab as i64) {
+            return Err(ModelError::IdOutOfRange {
+                what: "tokens",
+                id,
+                count: vocab,
+            });
+        }
+        let position = |weight: Tensor<B, 3>, t: usize| {
+            let [_, rows, columns] = weight.dims();
+            weight
+                .slice([t..t + 1, 0..rows, 0..columns])
+                .reshape([rows, columns])
+        };
+        let row = |weight: Tensor<B, 2>, t: usize| {
+            let columns = weight.dims()[1];
+            weight.slice([t..t + 1, 0..columns])
+        };
+        let mut state: Option<Tensor<B, 2>> = None;
+        for t in 0..time {
+            let step: Tensor<B, 1, Int> =
+                tokens.clone().slice([0..batch, t..t + 1]).reshape([batch]);
+            // One-hot times U(t) is U(t)'s row of each id.
+            let mut activation =
+                position(self.input_weight.val(), t).select(0, step) + row(self.bias.val(), t);
+            if let Some(previous) = state {
+                activation = activation + previous.matmul(position(self.recurrent_weight.val(), t));
+            }
+            state = Some(activation.tanh());
+        }
+        let last = time - 1;
+        let summary = state.expect("at least one step");
+        debug_assert_eq!(summary.dims(), [batch, hidden]);
+        Ok(summary.matmul(position(self.output_weight.val(), last))
+            + row(self.output_bias.val(), last))
+    }
+}

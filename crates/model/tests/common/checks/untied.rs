@@ -1,0 +1,206 @@
+//! The control without sharing over time: by hand, against the shared network it becomes when
+//! every position holds the same weights (values, and gradients that sum to the shared ones),
+//! and finite differences.
+
+use unroll_model::{UntiedSummarizer, UntiedSummarizerConfig};
+
+use super::*;
+
+/// A parameter of `shape` holding `values`.
+fn param<B: TestBackend, const D: usize>(
+    values: Vec<f64>,
+    shape: [usize; D],
+    device: &B::Device,
+) -> Param<Tensor<B, D>> {
+    Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), device))
+}
+
+pub fn untied_summarizer_forward_by_hand<B: TestBackend>(device: &B::Device) {
+    let mut model = UntiedSummarizerConfig::new(2, 1, 3, 1).init::<B>(device);
+    // Position 1: U = [0.5, −1], W unused (h(0) = 0), b = 0.1; position 2: U = [2, 0.3],
+    // W = 0.8, b = −0.2; position 3: U = [−0.7, 1.2], W = −1.5, b = 0.05. Output after one
+    // step: V = 1.5, c = 0.25; after two: V = −2, c = 1; after three: V = 0.6, c = −0.3.
+    model.input_weight = param::<B, 3>(vec![0.5, -1.0, 2.0, 0.3, -0.7, 1.2], [3, 2, 1], device);
+    model.recurrent_weight = param::<B, 3>(vec![9.0, 0.8, -1.5], [3, 1, 1], device);
+    model.bias = param::<B, 2>(vec![0.1, -0.2, 0.05], [3, 1], device);
+    model.output_weight = param::<B, 3>(vec![1.5, -2.0, 0.6], [3, 1, 1], device);
+    model.output_bias = param::<B, 2>(vec![0.25, 1.0, -0.3], [3, 1], device);
+    let (a1, b1) = ((0.1f64 + 0.5).tanh(), (0.1f64 - 1.0).tanh());
+    let (a2, b2) = (
+        (-0.2 + 0.3 + 0.8 * a1).tanh(),
+        (-0.2 + 2.0 + 0.8 * b1).tanh(),
+    );
+    let (a3, b3) = (
+        (0.05 - 0.7 - 1.5 * a2).tanh(),
+        (0.05 + 1.2 - 1.5 * b2).tanh(),
+    );
+    let three = model
+        .forward(ids::<B>(&[vec![0, 1, 0], vec![1, 0, 1]], device))
+        .unwrap();
+    assert_close(
+        "three steps",
+        &values(three),
+        &[-0.3 + 0.6 * a3, -0.3 + 0.6 * b3],
+        EXACT,
+    );
+    let two = model
+        .forward(ids::<B>(&[vec![0, 1], vec![1, 0]], device))
+        .unwrap();
+    assert_close(
+        "two steps",
+        &values(two),
+        &[1.0 - 2.0 * a2, 1.0 - 2.0 * b2],
+        EXACT,
+    );
+    let one = model.forward(ids::<B>(&[vec![1]], device)).unwrap();
+    assert_close("one step", &values(one), &[0.25 + 1.5 * b1], EXACT);
+    assert!(
+        model
+            .forward(ids::<B>(&[vec![0, 1, 1, 0]], device))
+            .is_err(),
+        "longer than its positions"
+    );
+    assert!(
+        model.forward(ids::<B>(&[vec![0, 2]], device)).is_err(),
+        "an id outside the vocabulary"
+    );
+}
+
+/// With every position holding the shared layer's weights, the untied network computes what
+/// the shared one (the fused path) computes, and the shared weights' gradients are the sums of
+/// the untied positions' gradients: sharing is tying, exactly.
+pub fn untied_summarizer_with_equal_weights_is_the_shared_summarizer<B: TestBackend>(
+    device: &B::Device,
+) {
+    B::seed(device, 41);
+    let mut numbers = Numbers::new(12);
+    let (vocab, hidden, classes, positions, time, batch) = (3, 4, 2, 6, 4, 3);
+    let mut shared = SequenceSummarizerConfig::new(
+        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, hidden),
+        classes,
+    )
+    .init::<B>(device);
+    shared.hidden.path = RecurrencePath::Fused;
+    let tokens = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
+    let weights = matrix::<B>(&numbers.matrix(batch, classes, 1.0), device);
+    // First: Burn draws a parameter when it is first read, and a copy read first draws its own.
+    let shared_out = shared
+        .forward(SequenceInput::Tokens(tokens.clone()), None)
+        .unwrap();
+    let layer = tanh_layer(&mut shared.hidden.layers[0]).clone();
+    let repeated = |values: Vec<f64>| -> Vec<f64> {
+        (0..positions)
+            .flat_map(|_| values.iter().copied())
+            .collect()
+    };
+    let mut untied =
+        UntiedSummarizerConfig::new(vocab, hidden, positions, classes).init::<B>(device);
+    untied.input_weight = param::<B, 3>(
+        repeated(values(layer.input_weight.val())),
+        [positions, vocab, hidden],
+        device,
+    );
+    untied.recurrent_weight = param::<B, 3>(
+        repeated(values(layer.recurrent_weight.val())),
+        [positions, hidden, hidden],
+        device,
+    );
+    untied.bias = param::<B, 2>(
+        repeated(values(layer.bias.val())),
+        [positions, hidden],
+        device,
+    );
+    untied.output_weight = param::<B, 3>(
+        repeated(values(shared.output.weight.val())),
+        [positions, hidden, classes],
+        device,
+    );
+    let output_bias = values(shared.output.bias.as_ref().expect("a bias").val());
+    untied.output_bias = param::<B, 2>(repeated(output_bias), [positions, classes], device);
+    let untied_out = untied.forward(tokens).unwrap();
+    assert_close(
+        "outputs",
+        &values(untied_out.clone()),
+        &values(shared_out.clone()),
+        1e-10,
+    );
+    let shared_gradients = (shared_out * weights.clone()).sum().backward();
+    let untied_gradients = (untied_out * weights).sum().backward();
+    // Σ over the positions read (the first `time`) of the untied gradient.
+    let summed = |gradient: Vec<f64>, per_position: usize, read: usize| -> Vec<f64> {
+        (0..per_position)
+            .map(|k| (0..read).map(|t| gradient[t * per_position + k]).sum())
+            .collect()
+    };
+    for (name, untied_gradient, per_position, read, shared_gradient) in [
+        (
+            "∂L/∂U",
+            gradient(&untied.input_weight, &untied_gradients),
+            vocab * hidden,
+            time,
+            gradient(&layer.input_weight, &shared_gradients),
+        ),
+        (
+            "∂L/∂W",
+            gradient(&untied.recurrent_weight, &untied_gradients),
+            hidden * hidden,
+            time,
+            gradient(&layer.recurrent_weight, &shared_gradients),
+        ),
+        (
+            "∂L/∂b",
+            gradient(&untied.bias, &untied_gradients),
+            hidden,
+            time,
+            gradient(&layer.bias, &shared_gradients),
+        ),
+    ] {
+        assert_close(
+            name,
+            &summed(untied_gradient.clone(), per_position, read),
+            &shared_gradient,
+            1e-10,
+        );
+        // Positions beyond the sequence are not read: no gradient reaches them.
+        assert!(
+            untied_gradient[read * per_position..]
+                .iter()
+                .all(|&g| g == 0.0),
+            "{name}"
+        );
+    }
+    // The output weights read are those of length `time` alone.
+    let output = gradient(&untied.output_weight, &untied_gradients);
+    let block = hidden * classes;
+    assert_close(
+        "∂L/∂V(τ)",
+        &output[(time - 1) * block..time * block],
+        &gradient(&shared.output.weight, &shared_gradients),
+        1e-10,
+    );
+    let elsewhere = output[..(time - 1) * block]
+        .iter()
+        .chain(&output[time * block..]);
+    assert!(elsewhere.clone().all(|&g| g == 0.0), "only V(τ) is read");
+}
+
+pub fn untied_summarizer_gradients_match_finite_differences<B: TestBackend>(device: &B::Device) {
+    B::seed(device, 43);
+    let mut numbers = Numbers::new(13);
+    let model = UntiedSummarizerConfig::new(3, 3, 5, 2).init::<B>(device);
+    for time in [1, 3, 5] {
+        let tokens = ids::<B>(&random_ids(&mut numbers, 2, time, 3), device);
+        let targets = matrix::<B>(&numbers.matrix(2, 2, 1.0), device);
+        let checked = check_against_finite_differences(
+            &model,
+            |m: &UntiedSummarizer<B>| {
+                let o = m.forward(tokens.clone()).unwrap();
+                (o - targets.clone()).powf_scalar(2.0).sum()
+            },
+            FINITE_DIFFERENCES,
+        );
+        // At length 1, W(t) is never read (h(0) = 0): no gradient, and none moves the loss.
+        let read = if time == 1 { 4 } else { 5 };
+        assert_eq!(checked, read, "every parameter read, at length {time}");
+    }
+}
