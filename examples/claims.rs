@@ -1,9 +1,10 @@
 //! `cargo run --release --example claims`: the `claims` program of `crates/cli`
 //! ([`unroll_cli::claims`]); `-- --help` lists its commands.
 
-/// mimalloc keeps freed pages for reuse (see `crates/cli/src/bin/claims.rs`).
+/// mimalloc keeps freed pages for reuse, wrapped to count live bytes (see
+/// `crates/cli/src/bin/claims.rs`).
 #[global_allocator]
-static ALLOCATOR: unroll_cli::allocator::MiMalloc = unroll_cli::allocator::MiMalloc;
+static ALLOCATOR: unroll_cli::allocator::Counting = unroll_cli::allocator::Counting;
 
 fn main() -> std::process::ExitCode {
     unroll_cli::claims::main()

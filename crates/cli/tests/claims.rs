@@ -78,6 +78,39 @@ fn the_quick_run_reports_each_measured_claim_with_its_verdict() {
         report.contains("## 7. Teacher forcing leaves an exposure bias; own outputs narrow it"),
         "{report}"
     );
+    assert!(
+        report.contains("## 3. Pattern 2 trains in parallel over time"),
+        "{report}"
+    );
+    assert_eq!(
+        of(3).count(),
+        2 * 2 * 3,
+        "two patterns, two batches, three lengths: {results}"
+    );
+    for point in of(3) {
+        let point = &point["point"];
+        assert_eq!(
+            point["every_core_ms"].as_array().unwrap().len(),
+            2,
+            "a round a seed"
+        );
+        assert!(
+            point["added_mib"][0].as_f64().unwrap() > 0.0,
+            "the counting allocator measures a step's memory: {point}"
+        );
+    }
+    assert!(
+        report.contains("## 8. A network fed its own outputs learns to map its state back"),
+        "{report}"
+    );
+    assert_eq!(
+        of(8).count(),
+        2 * 2 * 3 * 2,
+        "two feedings, two tasks, three strategies, two seeds: {results}"
+    );
+    for picture in ["scaling.png", "recovery.png"] {
+        assert_eq!(&std::fs::read(out.join(picture)).unwrap()[..4], b"\x89PNG");
+    }
     for run in of(6) {
         let total = run["outcome"]["total_probability"].as_f64().unwrap();
         assert!((total - 1.0).abs() < 1e-4, "{run}");
@@ -86,8 +119,8 @@ fn the_quick_run_reports_each_measured_claim_with_its_verdict() {
     let other = scratch.0.join("other");
     program_fails_with(
         "claims",
-        &argv!("run --quick --only 3 --out {}", path(&other)),
-        "claim 3 is not measured yet",
+        &argv!("run --quick --only 1 --out {}", path(&other)),
+        "claim 1 is not measured yet",
         1,
     );
     assert!(!other.exists(), "nothing written for a refused run");

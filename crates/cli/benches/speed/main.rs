@@ -18,57 +18,8 @@
 /// Wrapped to count live bytes, so that the memory a step adds is measured exactly, whatever
 /// the allocator keeps cached.
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: unroll_cli::allocator::Counting = unroll_cli::allocator::Counting;
 
-use unroll_cli::allocator;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-struct Counting;
-
-impl Counting {
-    fn grew(size: usize) {
-        let now = LIVE.fetch_add(size, Ordering::Relaxed) + size;
-        PEAK.fetch_max(now, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded to mimalloc unchanged; only counters are added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let pointer = unsafe { allocator::MiMalloc.alloc(layout) };
-        if !pointer.is_null() {
-            Self::grew(layout.size());
-        }
-        pointer
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let pointer = unsafe { allocator::MiMalloc.alloc_zeroed(layout) };
-        if !pointer.is_null() {
-            Self::grew(layout.size());
-        }
-        pointer
-    }
-
-    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
-        unsafe { allocator::MiMalloc.dealloc(pointer, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let moved = unsafe { allocator::MiMalloc.realloc(pointer, layout, new_size) };
-        if !moved.is_null() {
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-            Self::grew(new_size);
-        }
-        moved
-    }
-}
-
-use std::alloc::{GlobalAlloc, Layout};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use burn::backend::{Autodiff, Flex, NdArray};
@@ -91,17 +42,17 @@ const VOCAB: usize = 65;
 
 /// Live heap now, in MiB.
 fn live_mib() -> f64 {
-    LIVE.load(Ordering::Relaxed) as f64 / 1048576.0
+    unroll_cli::allocator::live_bytes().unwrap_or(0) as f64 / 1048576.0
 }
 
 /// Starts a new peak at the current live heap.
 fn reset_peak() {
-    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+    unroll_cli::allocator::reset_peak();
 }
 
 /// Peak live heap since the last reset, in MiB.
 fn peak_mib() -> f64 {
-    PEAK.load(Ordering::Relaxed) as f64 / 1048576.0
+    unroll_cli::allocator::peak_bytes() as f64 / 1048576.0
 }
 
 /// The default device, with the backend's generator seeded: every run draws the same weights.
@@ -494,7 +445,7 @@ fn main() {
         println!("{USAGE}");
         return;
     }
-    allocator::keep_freed_memory();
+    unroll_cli::allocator::keep_freed_memory();
     let quick = std::env::args().any(|a| a == "quick");
     let threads = threads().unwrap_or_else(|error| {
         eprintln!("error: {error}");

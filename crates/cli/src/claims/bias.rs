@@ -11,7 +11,7 @@ use unroll::backend::Inference;
 use unroll::training::seq2seq::BuiltinTask;
 
 use crate::Error;
-use crate::seq2seq::study::{Budget, Outcome, config, train_one};
+use crate::seq2seq::study::{Budget, Outcome, Trained, config, train_one};
 use crate::study::{FittedStrategy, cell, spread};
 
 type Device = burn::tensor::Device<Inference>;
@@ -28,38 +28,43 @@ pub const STRATEGIES: [FittedStrategy; 3] = [
 /// One task and strategy, and each seed's run.
 pub type Runs = ((BuiltinTask, FittedStrategy), Vec<Outcome>);
 
+/// One task and strategy, and each seed's trained network (claim 8 perturbs them).
+pub type Kept = ((BuiltinTask, FittedStrategy), Vec<Trained>);
+
 /// The gap of one run: the open loop's CER minus the teacher-forced symbol error rate.
 fn gap(outcome: &Outcome) -> f64 {
     outcome.scores.character_error_rate.unwrap_or(f64::NAN) - (1.0 - outcome.scores.symbol_accuracy)
 }
 
-/// Trains every task and strategy, every seed, in `out/runs`.
+/// Trains every task and strategy, every seed, in `out/runs`: their scores, and the networks.
 pub fn run(
     budget: Budget,
     seeds: u64,
     out: &Path,
     device: &Device,
     log: &mut impl FnMut(String),
-) -> Result<Vec<Runs>, Error> {
-    let mut all = Vec::new();
+) -> Result<(Vec<Runs>, Vec<Kept>), Error> {
+    let (mut all, mut kept) = (Vec::new(), Vec::new());
     for task in TASKS {
         for strategy in STRATEGIES {
-            let mut runs = Vec::new();
+            let (mut runs, mut networks) = (Vec::new(), Vec::new());
             for seed in 0..seeds {
                 let config = config(task, strategy, seed, budget);
                 let name = format!("claim-7-{task:?}-{strategy:?}-{seed}").to_lowercase();
-                let outcome = train_one(&config, &out.join("runs").join(name), device)?;
+                let (outcome, trained) = train_one(&config, &out.join("runs").join(name), device)?;
                 log(format!(
                     "claim 7, {task:?}, {}, seed {seed}: gap {:.4}",
                     strategy.name(),
                     gap(&outcome)
                 ));
                 runs.push(outcome);
+                networks.push(trained);
             }
             all.push(((task, strategy), runs));
+            kept.push(((task, strategy), networks));
         }
     }
-    Ok(all)
+    Ok((all, kept))
 }
 
 /// Claim 7's section.

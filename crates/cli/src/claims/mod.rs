@@ -3,16 +3,19 @@
 //!
 //! `cargo run --release --example claims` runs the quick version of every claim measured so far
 //! and prints the report; `claims run` writes the full one. Measured so far: claim 2 (pattern 2
-//! is less powerful than pattern 1), claim 4 (pattern 3 summarises; its gradient can come from
-//! downstream), claim 5 (the summary recovers the input, as an autoencoder), claim 6 (teacher
-//! forcing is maximum likelihood) and claim 7 (own outputs narrow the exposure bias). The
-//! others are issue 34's, still to come.
+//! is less powerful than pattern 1), claim 3 (pattern 2 trains in parallel over time; BPTT is
+//! Θ(τ) and sequential), claim 4 (pattern 3 summarises; its gradient can come from downstream),
+//! claim 5 (the summary recovers the input, as an autoencoder), claim 6 (teacher forcing is
+//! maximum likelihood), claim 7 (own outputs narrow the exposure bias) and claim 8 (a network
+//! fed its own outputs learns to map its state back).
 
 mod bias;
 mod cli;
 mod likelihood;
 mod memory;
 mod recall;
+mod recovery;
+mod scaling;
 mod summary;
 
 use std::fmt::Write as _;
@@ -33,7 +36,7 @@ use memory::Target;
 type Device = burn::tensor::Device<Inference>;
 
 /// The claims measured so far, by their number in issue 34's list.
-const MEASURED: [u8; 5] = [2, 4, 5, 6, 7];
+const MEASURED: [u8; 7] = [2, 3, 4, 5, 6, 7, 8];
 
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {
@@ -83,14 +86,17 @@ fn run(args: &RunArgs) -> Result<ExitCode, Error> {
     let mut journal = Journal {
         started: Instant::now(),
         results: String::new(),
+        exposure: None,
     };
     let mut sections = String::new();
     let claims: [(u8, Claim); MEASURED.len()] = [
         (2, claim_2),
+        (3, claim_3),
         (4, claim_4),
         (5, claim_5),
         (6, claim_6),
         (7, claim_7),
+        (8, claim_8),
     ];
     for (number, claim) in claims {
         if args.only.is_empty() || args.only.contains(&number) {
@@ -131,6 +137,8 @@ type Claim = fn(&RunArgs, &Device, &mut Journal) -> Result<String, Error>;
 struct Journal {
     started: Instant,
     results: String,
+    /// Claim 7's trained networks, which claim 8 perturbs.
+    exposure: Option<Vec<bias::Kept>>,
 }
 
 impl Journal {
@@ -187,6 +195,27 @@ fn claim_2(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<Str
         trained.push(memory::Trained { case, runs });
     }
     Ok(memory::section(sizes, &trained))
+}
+
+/// Claim 3: both patterns' training steps timed against τ; its section and figure.
+fn claim_3(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<String, Error> {
+    let sizes = scaling::Sizes {
+        hidden: 128,
+        vocab: 65,
+        lengths: args.study.sized(
+            vec![64, 128, 256, 512, 1024, 2048, 4096],
+            vec![64, 128, 256],
+        ),
+        batches: [1, 64],
+        budget: std::time::Duration::from_millis(args.study.sized(300, 20)),
+        fit_from: args.study.sized(256, 64),
+    };
+    let rounds = args.study.seeds;
+    let points = scaling::run(&sizes, rounds, device, &mut |line| journal.note(&line))?;
+    for point in &points {
+        journal.record(serde_json::json!({ "claim": 3, "point": point }));
+    }
+    scaling::section(&sizes, &points, &args.out, rounds)
 }
 
 /// Claim 4: parity learnt three ways, every seed; its section.
@@ -284,15 +313,21 @@ fn claim_6(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<Str
     Ok(likelihood_section(sizes, &outcomes))
 }
 
-/// Claim 7: seq2seq's strategies on reverse and copy, every seed; its section.
-fn claim_7(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<String, Error> {
-    let budget = crate::seq2seq::study::Budget {
+/// Claim 7's budget, which claim 8's networks are trained with too.
+fn exposure_budget(args: &RunArgs) -> crate::seq2seq::study::Budget {
+    crate::seq2seq::study::Budget {
         iterations: args.study.sized(1500, 100),
         pairs: args.study.sized(4000, 600),
-    };
-    let outcomes = bias::run(budget, args.study.seeds, &args.out, device, &mut |line| {
+    }
+}
+
+/// Claim 7: seq2seq's strategies on reverse and copy, every seed; its section.
+fn claim_7(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<String, Error> {
+    let budget = exposure_budget(args);
+    let (outcomes, kept) = bias::run(budget, args.study.seeds, &args.out, device, &mut |line| {
         journal.note(&line);
     })?;
+    journal.exposure = Some(kept);
     for ((task, strategy), runs) in &outcomes {
         for (seed, run) in runs.iter().enumerate() {
             journal.record(serde_json::json!({
@@ -302,6 +337,32 @@ fn claim_7(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<Str
         }
     }
     Ok(bias::section(budget, &outcomes))
+}
+
+/// Claim 8: claim 7's networks fed a wrong symbol (trained here when claim 7 did not run);
+/// its section and figure.
+fn claim_8(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<String, Error> {
+    let kept = match journal.exposure.take() {
+        Some(kept) => kept,
+        None => {
+            let budget = exposure_budget(args);
+            let (_, kept) = bias::run(budget, args.study.seeds, &args.out, device, &mut |line| {
+                journal.note(&line);
+            })?;
+            kept
+        }
+    };
+    let recoveries = recovery::run(&kept, device, &mut |line| journal.note(&line))?;
+    for ((feeding, task, strategy), runs) in &recoveries {
+        for (seed, recovery) in runs.iter().enumerate() {
+            journal.record(serde_json::json!({
+                "claim": 8, "fed": feeding.name(), "task": format!("{task:?}"),
+                "strategy": strategy.name(),
+                "seed": seed, "recovery": recovery,
+            }));
+        }
+    }
+    recovery::section(&recoveries, &args.out)
 }
 
 /// Claim 6's section: the claim, the experiment, every seed's numbers and the verdict.

@@ -80,7 +80,7 @@ pub fn run(
         for seed in 0..seeds {
             let config = config(sizes, hidden, seed);
             let dir = out.join("runs").join(format!("recall-h{hidden}-{seed}"));
-            let outcome = train_one(&config, &dir, device)?;
+            let (outcome, _) = train_one(&config, &dir, device)?;
             note(format!(
                 "claim 5, hidden {hidden}, seed {seed}: exact recall {:.3}",
                 outcome.scores.exact_match.unwrap_or(f64::NAN)

@@ -8,11 +8,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use unroll::backend::{Inference, NAME, Training};
+use unroll::model::EncoderDecoder;
 use unroll::training::memory::available_bytes;
 use unroll::training::plot::{Line, plot_lines};
 use unroll::training::seq2seq::{
-    BuiltinPairs, BuiltinTask, LengthScores, PairEncoding, Seq2SeqConfig, Seq2SeqScores,
-    Seq2SeqTask, score_and_write, split_pairs,
+    BuiltinPairs, BuiltinTask, EncodedPairs, LengthScores, PairEncoding, Seq2SeqConfig,
+    Seq2SeqScores, Seq2SeqTask, score_and_write, split_pairs,
 };
 use unroll::training::trainer::RunPlace;
 use unroll::training::{Silent, train_task};
@@ -49,6 +50,17 @@ pub(crate) struct Outcome {
     pub seconds: f64,
     /// The scores by target length.
     pub lengths: Vec<LengthScores>,
+}
+
+/// A trained network, its encoding and its validation pairs.
+#[derive(Debug, Clone)]
+pub(crate) struct Trained {
+    /// The network.
+    pub model: EncoderDecoder<Inference>,
+    /// Its symbols.
+    pub encoding: PairEncoding,
+    /// The held-out pairs it was scored on.
+    pub validation: EncodedPairs,
 }
 
 /// The settings of one run: the built-in task's, with the study's budget and strategy.
@@ -93,12 +105,13 @@ fn steps(task: BuiltinTask) -> usize {
     longest + 1
 }
 
-/// Trains one run in `dir` (replacing what is there) and scores every validation pair.
+/// Trains one run in `dir` (replacing what is there) and scores every validation pair; the
+/// scores and the trained network.
 pub(crate) fn train_one(
     config: &Seq2SeqConfig,
     dir: &Path,
     device: &Device,
-) -> Result<Outcome, Error> {
+) -> Result<(Outcome, Trained), Error> {
     let pairs = (config.builtin.expect("a study's runs are built-in")).pairs(config.seed)?;
     let (train, validation) = split_pairs(pairs, config.validation_fraction, config.seed)?;
     let encoding = PairEncoding::fit(&train, config.min_symbol_count);
@@ -124,11 +137,17 @@ pub(crate) fn train_one(
         config.max_target_length,
         device,
     )?;
-    Ok(Outcome {
+    let outcome = Outcome {
         seconds,
         lengths: outcomes.by_length(&validation.targets),
         scores,
-    })
+    };
+    let trained = Trained {
+        model: report.model,
+        encoding,
+        validation,
+    };
+    Ok((outcome, trained))
 }
 
 fn task_name(task: BuiltinTask) -> &'static str {
@@ -287,7 +306,7 @@ pub fn run(args: StudyArgs) -> Result<ExitCode, Error> {
             for seed in 0..args.study.seeds {
                 let config = config(task, strategy, seed, budget);
                 let dir = (args.out.join("runs")).join(format!("{task:?}-{strategy:?}-{seed}"));
-                let outcome = train_one(&config, &dir, &device)?;
+                let (outcome, _) = train_one(&config, &dir, &device)?;
                 done += 1;
                 note(format!(
                     "[{done}/{total}, {:.0} s] {}, {}, seed {seed}: symbol errors {:.4} teacher forced, CER {:.4} open loop, exact {:.3}",
