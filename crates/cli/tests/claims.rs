@@ -1,5 +1,5 @@
-//! The claims program as a user runs it: the quick run writes a report with each measured
-//! claim's section and verdict and every seed's numbers; a claim not measured yet, and a second
+//! The claims program as a user runs it: the quick run writes a report with each claim's
+//! section and verdict and every seed's numbers; a claim the chapter does not have, and a second
 //! run into the same place without --force, are one `error:` line each.
 
 mod common;
@@ -111,6 +111,30 @@ fn the_quick_run_reports_each_measured_claim_with_its_verdict() {
     for picture in ["scaling.png", "recovery.png"] {
         assert_eq!(&std::fs::read(out.join(picture)).unwrap()[..4], b"\x89PNG");
     }
+    assert!(
+        report.contains("## 1. Sharing parameters over time generalises to unseen lengths"),
+        "{report}"
+    );
+    assert_eq!(
+        of(1).count(),
+        (5 * 2 + 4 * 2) * 2,
+        "five tasks with two shared cells, four with two untied ones, two seeds: {results}"
+    );
+    for run in of(1) {
+        let tested = run["outcome"]["tested"].as_array().unwrap().len();
+        let untied = run["network"].as_str().unwrap().ends_with("untied");
+        assert_eq!(tested, if untied { 0 } else { 2 }, "{run}");
+    }
+    assert_eq!(
+        &std::fs::read(out.join("generalisation.png")).unwrap()[..4],
+        b"\x89PNG"
+    );
+    for claim in 1..=8 {
+        assert!(
+            report.contains(&format!("| {claim}. ")),
+            "claim {claim} in the table of verdicts: {report}"
+        );
+    }
     for run in of(6) {
         let total = run["outcome"]["total_probability"].as_f64().unwrap();
         assert!((total - 1.0).abs() < 1e-4, "{run}");
@@ -119,9 +143,9 @@ fn the_quick_run_reports_each_measured_claim_with_its_verdict() {
     let other = scratch.0.join("other");
     program_fails_with(
         "claims",
-        &argv!("run --quick --only 1 --out {}", path(&other)),
-        "claim 1 is not measured yet",
-        1,
+        &argv!("run --quick --only 9 --out {}", path(&other)),
+        "9 is not in 1..=8",
+        2,
     );
     assert!(!other.exists(), "nothing written for a refused run");
 }

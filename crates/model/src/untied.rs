@@ -1,6 +1,7 @@
 //! The control without parameter sharing: pattern 3 with separate weights at every position.
 //!
-//! `h(t) = tanh(b(t) + W(t) h(t-1) + U(t) x(t))` for `t = 1 … τ`, then `o = c(τ) + V(τ) h(τ)`:
+//! `h(t) = tanh(b(t) + W(t) h(t-1) + U(t) x(t))` for `t = 1 … τ`, then `o = c(τ) + V(τ) h(τ)`
+//! (or the LSTM's gates from `U(t)`, `W(t)`, `b(t)`, in the shared LSTM's order `i, f, g, o`):
 //! the textbook's argument for sharing (ch. 10) is made against this network, which has a
 //! weight set for each position and for each length it can end at, and so is defined only up
 //! to the longest sequence it was built for. It learns each position from the samples that
@@ -12,7 +13,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
 use crate::error::ModelError;
-use crate::recurrence::uniform_initializer;
+use crate::fused::sigmoid;
+use crate::recurrence::{RecurrentCell, uniform_initializer};
 
 /// Configuration of an [`UntiedSummarizer`].
 #[derive(Config, Debug)]
@@ -25,9 +27,20 @@ pub struct UntiedSummarizerConfig {
     pub positions: usize,
     /// Size of the single output `o`.
     pub d_output: usize,
+    /// The cell at every position: tanh or LSTM.
+    #[config(default = "RecurrentCell::Tanh")]
+    pub cell: RecurrentCell,
 }
 
 impl UntiedSummarizerConfig {
+    /// The width of a position's products: `d_hidden`, or the LSTM's four gates.
+    fn gates(&self) -> usize {
+        match self.cell {
+            RecurrentCell::Lstm => 4 * self.d_hidden,
+            _ => self.d_hidden,
+        }
+    }
+
     /// Checks every setting, naming the first one that is invalid.
     pub fn validate(&self) -> crate::Result<()> {
         for (setting, value) in [
@@ -43,6 +56,12 @@ impl UntiedSummarizerConfig {
                 });
             }
         }
+        if self.cell == RecurrentCell::Gru {
+            return Err(ModelError::InvalidConfig {
+                setting: "cell",
+                reason: "the untied control has the tanh and LSTM cells".into(),
+            });
+        }
         Ok(())
     }
 
@@ -51,13 +70,14 @@ impl UntiedSummarizerConfig {
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<UntiedSummarizer<B>> {
         self.validate()?;
         let init = uniform_initializer(self.d_hidden);
-        let (p, h) = (self.positions, self.d_hidden);
+        let (p, h, g) = (self.positions, self.d_hidden, self.gates());
         Ok(UntiedSummarizer {
-            input_weight: init.init([p, self.vocab_size, h], device),
-            recurrent_weight: init.init([p, h, h], device),
-            bias: init.init([p, h], device),
+            input_weight: init.init([p, self.vocab_size, g], device),
+            recurrent_weight: init.init([p, h, g], device),
+            bias: init.init([p, g], device),
             output_weight: init.init([p, h, self.d_output], device),
             output_bias: init.init([p, self.d_output], device),
+            cell: self.cell,
         })
     }
 }
@@ -65,7 +85,8 @@ impl UntiedSummarizerConfig {
 crate::setting::init_or_panic!(UntiedSummarizerConfig => UntiedSummarizer);
 
 /// Pattern 3 without sharing over time: separate `U(t)`, `W(t)`, `b(t)` at every position and
-/// separate output weights `V(τ)`, `c(τ)` for every length `τ`.
+/// separate output weights `V(τ)`, `c(τ)` for every length `τ`. `G` below is `d_hidden` for
+/// tanh, `4·d_hidden` for the LSTM.
 ///
 /// ```
 /// use burn::backend::{Autodiff, Flex};
@@ -84,16 +105,19 @@ crate::setting::init_or_panic!(UntiedSummarizerConfig => UntiedSummarizer);
 /// ```
 #[derive(Module, Debug)]
 pub struct UntiedSummarizer<B: Backend> {
-    /// `U(t)`, `[positions, vocab_size, d_hidden]`.
+    /// `U(t)`, `[positions, vocab_size, G]`.
     pub input_weight: Param<Tensor<B, 3>>,
-    /// `W(t)`, `[positions, d_hidden, d_hidden]`, applied as `h(t-1) W(t)`.
+    /// `W(t)`, `[positions, d_hidden, G]`, applied as `h(t-1) W(t)`.
     pub recurrent_weight: Param<Tensor<B, 3>>,
-    /// `b(t)`, `[positions, d_hidden]`.
+    /// `b(t)`, `[positions, G]`.
     pub bias: Param<Tensor<B, 2>>,
     /// `V(τ)`, `[positions, d_hidden, d_output]`: read after a sequence of length `τ`.
     pub output_weight: Param<Tensor<B, 3>>,
     /// `c(τ)`, `[positions, d_output]`.
     pub output_bias: Param<Tensor<B, 2>>,
+    /// The cell at every position.
+    #[module(skip)]
+    pub cell: RecurrentCell,
 }
 
 impl<B: Backend> UntiedSummarizer<B> {
@@ -109,7 +133,8 @@ impl<B: Backend> UntiedSummarizer<B> {
     /// - returns `[batch, d_output]`.
     pub fn forward(&self, tokens: Tensor<B, 2, Int>) -> crate::Result<Tensor<B, 2>> {
         let [batch, time] = tokens.dims();
-        let [positions, vocab, hidden] = self.input_weight.dims();
+        let [positions, vocab, _] = self.input_weight.dims();
+        let hidden = self.output_weight.dims()[1];
         if time == 0 || time > positions || batch == 0 {
             return Err(ModelError::Shape {
                 what: "tokens",
@@ -135,20 +160,39 @@ impl<B: Backend> UntiedSummarizer<B> {
             let columns = weight.dims()[1];
             weight.slice([t..t + 1, 0..columns])
         };
-        let mut state: Option<Tensor<B, 2>> = None;
+        // `(h, c)`: the LSTM's cell state beside h; tanh leaves it unread.
+        let mut state: Option<(Tensor<B, 2>, Tensor<B, 2>)> = None;
         for t in 0..time {
             let step: Tensor<B, 1, Int> =
                 tokens.clone().slice([0..batch, t..t + 1]).reshape([batch]);
             // One-hot times U(t) is U(t)'s row of each id.
             let mut activation =
                 position(self.input_weight.val(), t).select(0, step) + row(self.bias.val(), t);
-            if let Some(previous) = state {
-                activation = activation + previous.matmul(position(self.recurrent_weight.val(), t));
+            if let Some((previous, _)) = &state {
+                activation = activation
+                    + previous
+                        .clone()
+                        .matmul(position(self.recurrent_weight.val(), t));
             }
-            state = Some(activation.tanh());
+            state = Some(match self.cell {
+                RecurrentCell::Lstm => {
+                    let gate = |k: usize| activation.clone().narrow(1, k * hidden, hidden);
+                    let (input, forget) = (sigmoid(gate(0)), sigmoid(gate(1)));
+                    let (candidate, output) = (gate(2).tanh(), sigmoid(gate(3)));
+                    let cell = match state {
+                        Some((_, cell)) => forget * cell + input * candidate,
+                        None => input * candidate,
+                    };
+                    (output * cell.clone().tanh(), cell)
+                }
+                _ => {
+                    let h = activation.tanh();
+                    (h.clone(), h)
+                }
+            });
         }
         let last = time - 1;
-        let summary = state.expect("at least one step");
+        let (summary, _) = state.expect("at least one step");
         debug_assert_eq!(summary.dims(), [batch, hidden]);
         Ok(summary.matmul(position(self.output_weight.val(), last))
             + row(self.output_bias.val(), last))

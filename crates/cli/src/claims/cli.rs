@@ -9,11 +9,12 @@ use crate::study::StudyFlags;
 /// What `--help` says of the program.
 pub const ABOUT: &str = "The chapter's claims, measured: each claim of the text the project \
 implements turned into an experiment on the project's own modules, with seeds and a verdict.\n\n\
-With no command, runs the quick version of every claim measured so far and prints the report.";
+With no command, runs the quick version of every claim and prints the report.";
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Measure the claims and write a report (under a minute on 2 cores; --quick: seconds).
+    /// Measure the claims and write a report (about 15 minutes on 2 cores; --quick: about a
+    /// minute).
     Run(RunArgs),
 }
 
@@ -23,7 +24,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub study: StudyFlags,
     /// Only these claims, by their number in the report (repeat for several; default: every
-    /// claim measured so far).
+    /// claim).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=8))]
     pub only: Vec<u8>,
     /// Where the report goes.

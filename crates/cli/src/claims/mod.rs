@@ -1,7 +1,7 @@
 //! claims: the claims of *Deep Learning* ch. 10 that the project implements, each turned into an
 //! experiment on the project's own modules, with seeds, numbers and a verdict.
 //!
-//! `cargo run --release --example claims` runs the quick version of every claim measured so far
+//! `cargo run --release --example claims` runs the quick version of every claim
 //! and prints the report; `claims run` writes the full one. Measured so far: claim 2 (pattern 2
 //! is less powerful than pattern 1), claim 3 (pattern 2 trains in parallel over time; BPTT is
 //! Θ(τ) and sequential), claim 4 (pattern 3 summarises; its gradient can come from downstream),
@@ -11,11 +11,13 @@
 
 mod bias;
 mod cli;
+mod lengths;
 mod likelihood;
 mod memory;
 mod recall;
 mod recovery;
 mod scaling;
+mod sharing;
 mod summary;
 
 use std::fmt::Write as _;
@@ -34,9 +36,6 @@ use cli::{Command, RunArgs};
 use memory::Target;
 
 type Device = burn::tensor::Device<Inference>;
-
-/// The claims measured so far, by their number in issue 34's list.
-const MEASURED: [u8; 7] = [2, 3, 4, 5, 6, 7, 8];
 
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {
@@ -73,13 +72,6 @@ fn demonstration() -> Result<ExitCode, Error> {
 
 /// `run`: every claim asked for, then the report.
 fn run(args: &RunArgs) -> Result<ExitCode, Error> {
-    if let Some(claim) = args.only.iter().find(|n| !MEASURED.contains(n)) {
-        return Err(format!(
-            "--only {claim}: claim {claim} is not measured yet (measured: {})",
-            MEASURED.map(|n| n.to_string()).join(", ")
-        )
-        .into());
-    }
     crate::study::check_out(&args.out, args.study.force)?;
     std::fs::create_dir_all(&args.out)?;
     let device = crate::device::open()?;
@@ -89,7 +81,8 @@ fn run(args: &RunArgs) -> Result<ExitCode, Error> {
         exposure: None,
     };
     let mut sections = String::new();
-    let claims: [(u8, Claim); MEASURED.len()] = [
+    let claims: [(u8, Claim); 8] = [
+        (1, claim_1),
         (2, claim_2),
         (3, claim_3),
         (4, claim_4),
@@ -103,20 +96,15 @@ fn run(args: &RunArgs) -> Result<ExitCode, Error> {
             sections.push_str(&claim(args, &device, &mut journal)?);
         }
     }
-    let measured: Vec<String> = MEASURED.iter().map(u8::to_string).collect();
-    let measured = match measured.split_last() {
-        Some((last, [])) => format!("claim {last}"),
-        Some((last, rest)) => format!("claims {} and {last}", rest.join(", ")),
-        None => "no claim".into(),
-    };
+    let only: String = args.only.iter().map(|n| format!(" --only {n}")).collect();
     let report = format!(
         "# The chapter's claims, measured\n\n\
-         `cargo run --release --example claims -- run{}` ({} seeds; {:.0} s on backend {NAME}). \
-         Measured so far: {measured} of issue 34's eight claims; the others are still to come.\n\n\
-         {}{sections}",
+         `cargo run --release --example claims -- run{}{only}` ({} seeds; {:.0} s on backend \
+         {NAME}, {} threads).\n\n{}{}{sections}",
         args.study.sized("", " --quick"),
         args.study.seeds,
         journal.started.elapsed().as_secs_f64(),
+        rayon::current_num_threads(),
         args.study.sized(
             "",
             "**The quick run's budgets are far too small for its numbers and verdicts to say \
@@ -124,9 +112,26 @@ fn run(args: &RunArgs) -> Result<ExitCode, Error> {
              section. The full run (`claims run`, its report in `docs/claims/`) is the one to \
              read.\n\n"
         ),
+        verdicts(&sections),
     );
     crate::study::write_report(&args.out, &report, &journal.results)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The table of every section's verdict: its title (the `## ` line) and the first bold words
+/// after `Verdict: `.
+fn verdicts(sections: &str) -> String {
+    let mut table = String::from("| claim | verdict |\n|---|---|\n");
+    for section in sections.split("\n## ").filter(|s| !s.trim().is_empty()) {
+        let section = section.trim_start_matches("## ");
+        let title = section.lines().next().unwrap_or_default();
+        let verdict = (section.split_once("Verdict: **"))
+            .and_then(|(_, rest)| rest.split_once("**"))
+            .map_or("no verdict", |(verdict, _)| verdict);
+        let _ = writeln!(table, "| {title} | {verdict} |");
+    }
+    table.push('\n');
+    table
 }
 
 /// One claim's experiment: its runs noted in `journal`, its report section returned.
@@ -160,6 +165,41 @@ impl Journal {
         self.note(&line);
         self.record(record);
     }
+}
+
+/// Claim 1: the length tasks with shared and untied networks, every seed; its section and
+/// figure.
+fn claim_1(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<String, Error> {
+    use unroll::model::RecurrentCell;
+    let plan = sharing::Plan {
+        sizes: lengths::Sizes {
+            hidden: args.study.sized(64, 16),
+            longest: 40,
+            batch: 64,
+            iterations: args.study.sized(2000, 60),
+            validation: args.study.sized(500, 100),
+            evaluations: args.study.sized(40, 4),
+        },
+        problems: lengths::Problem::ALL.to_vec(),
+        cells: vec![RecurrentCell::Tanh, RecurrentCell::Lstm],
+        test_lengths: args.study.sized(
+            vec![41, 50, 60, 80, 100, 150, 200, 300, 400, 500],
+            vec![41, 60],
+        ),
+        tested: args.study.sized(200, 20),
+    };
+    let all = sharing::run(&plan, args.study.seeds, &args.out, device, &mut |line| {
+        journal.note(&line);
+    })?;
+    for ((problem, network), runs) in &all {
+        for (seed, outcome) in runs.iter().enumerate() {
+            journal.record(serde_json::json!({
+                "claim": 1, "task": problem.name(), "network": network.name(), "seed": seed,
+                "outcome": outcome,
+            }));
+        }
+    }
+    sharing::section(&plan, &all, &args.out)
 }
 
 /// Claim 2: both patterns on the count modulo 3 and on parity, every seed; its section.

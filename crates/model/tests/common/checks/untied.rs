@@ -66,129 +66,150 @@ pub fn untied_summarizer_forward_by_hand<B: TestBackend>(device: &B::Device) {
     );
 }
 
+/// The shared layer's `(U, W, b)` as the untied network holds them at one position (the LSTM's
+/// two biases summed), and the parameters they come from, for their gradients.
+#[allow(clippy::type_complexity)]
+fn shared_layer<B: TestBackend>(
+    layer: &Layer<B>,
+) -> (
+    [Vec<f64>; 3],
+    Vec<(Param<Tensor<B, 2>>, usize)>,
+    Vec<Param<Tensor<B, 1>>>,
+) {
+    match layer {
+        Layer::Tanh(l) => (
+            [
+                values(l.input_weight.val()),
+                values(l.recurrent_weight.val()),
+                values(l.bias.val()),
+            ],
+            vec![(l.input_weight.clone(), 0), (l.recurrent_weight.clone(), 1)],
+            vec![l.bias.clone()],
+        ),
+        Layer::Lstm(l) => (
+            [
+                values(l.input_weight.val()),
+                values(l.hidden_weight.val()),
+                values(l.input_bias.val() + l.hidden_bias.val()),
+            ],
+            vec![(l.input_weight.clone(), 0), (l.hidden_weight.clone(), 1)],
+            vec![l.input_bias.clone(), l.hidden_bias.clone()],
+        ),
+        other => panic!("no untied {:?}", other.kind()),
+    }
+}
+
 /// With every position holding the shared layer's weights, the untied network computes what
 /// the shared one (the fused path) computes, and the shared weights' gradients are the sums of
-/// the untied positions' gradients: sharing is tying, exactly.
+/// the untied positions' gradients: sharing is tying, exactly. Tanh and LSTM.
 pub fn untied_summarizer_with_equal_weights_is_the_shared_summarizer<B: TestBackend>(
     device: &B::Device,
 ) {
     B::seed(device, 41);
     let mut numbers = Numbers::new(12);
     let (vocab, hidden, classes, positions, time, batch) = (3, 4, 2, 6, 4, 3);
-    let mut shared = SequenceSummarizerConfig::new(
-        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, hidden),
-        classes,
-    )
-    .init::<B>(device);
-    shared.hidden.path = RecurrencePath::Fused;
-    let tokens = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
-    let weights = matrix::<B>(&numbers.matrix(batch, classes, 1.0), device);
-    // First: Burn draws a parameter when it is first read, and a copy read first draws its own.
-    let shared_out = shared
-        .forward(SequenceInput::Tokens(tokens.clone()), None)
-        .unwrap();
-    let layer = tanh_layer(&mut shared.hidden.layers[0]).clone();
-    let repeated = |values: Vec<f64>| -> Vec<f64> {
-        (0..positions)
-            .flat_map(|_| values.iter().copied())
-            .collect()
-    };
-    let mut untied =
-        UntiedSummarizerConfig::new(vocab, hidden, positions, classes).init::<B>(device);
-    untied.input_weight = param::<B, 3>(
-        repeated(values(layer.input_weight.val())),
-        [positions, vocab, hidden],
-        device,
-    );
-    untied.recurrent_weight = param::<B, 3>(
-        repeated(values(layer.recurrent_weight.val())),
-        [positions, hidden, hidden],
-        device,
-    );
-    untied.bias = param::<B, 2>(
-        repeated(values(layer.bias.val())),
-        [positions, hidden],
-        device,
-    );
-    untied.output_weight = param::<B, 3>(
-        repeated(values(shared.output.weight.val())),
-        [positions, hidden, classes],
-        device,
-    );
-    let output_bias = values(shared.output.bias.as_ref().expect("a bias").val());
-    untied.output_bias = param::<B, 2>(repeated(output_bias), [positions, classes], device);
-    let untied_out = untied.forward(tokens).unwrap();
-    assert_close(
-        "outputs",
-        &values(untied_out.clone()),
-        &values(shared_out.clone()),
-        1e-10,
-    );
-    let shared_gradients = (shared_out * weights.clone()).sum().backward();
-    let untied_gradients = (untied_out * weights).sum().backward();
-    // Σ over the positions read (the first `time`) of the untied gradient.
-    let summed = |gradient: Vec<f64>, per_position: usize, read: usize| -> Vec<f64> {
-        (0..per_position)
-            .map(|k| (0..read).map(|t| gradient[t * per_position + k]).sum())
-            .collect()
-    };
-    for (name, untied_gradient, per_position, read, shared_gradient) in [
-        (
-            "∂L/∂U",
-            gradient(&untied.input_weight, &untied_gradients),
-            vocab * hidden,
-            time,
-            gradient(&layer.input_weight, &shared_gradients),
-        ),
-        (
-            "∂L/∂W",
-            gradient(&untied.recurrent_weight, &untied_gradients),
-            hidden * hidden,
-            time,
-            gradient(&layer.recurrent_weight, &shared_gradients),
-        ),
-        (
-            "∂L/∂b",
-            gradient(&untied.bias, &untied_gradients),
-            hidden,
-            time,
-            gradient(&layer.bias, &shared_gradients),
-        ),
-    ] {
+    for cell in [RecurrentCell::Tanh, RecurrentCell::Lstm] {
+        let mut shared = SequenceSummarizerConfig::new(
+            HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: vocab }, hidden)
+                .with_cell(cell),
+            classes,
+        )
+        .init::<B>(device);
+        shared.hidden.path = RecurrencePath::Fused;
+        let tokens = ids::<B>(&random_ids(&mut numbers, batch, time, vocab), device);
+        let weights = matrix::<B>(&numbers.matrix(batch, classes, 1.0), device);
+        // First: Burn draws a parameter when it is first read, and a copy read first draws
+        // its own.
+        let shared_out = shared
+            .forward(SequenceInput::Tokens(tokens.clone()), None)
+            .unwrap();
+        let ([u, w, b], matrices, biases) = shared_layer(&shared.hidden.layers[0]);
+        let gates = b.len();
+        let repeated = |values: Vec<f64>| -> Vec<f64> {
+            (0..positions)
+                .flat_map(|_| values.iter().copied())
+                .collect()
+        };
+        let mut untied = UntiedSummarizerConfig::new(vocab, hidden, positions, classes)
+            .with_cell(cell)
+            .init::<B>(device);
+        untied.input_weight = param::<B, 3>(repeated(u), [positions, vocab, gates], device);
+        untied.recurrent_weight = param::<B, 3>(repeated(w), [positions, hidden, gates], device);
+        untied.bias = param::<B, 2>(repeated(b), [positions, gates], device);
+        untied.output_weight = param::<B, 3>(
+            repeated(values(shared.output.weight.val())),
+            [positions, hidden, classes],
+            device,
+        );
+        let output_bias = values(shared.output.bias.as_ref().expect("a bias").val());
+        untied.output_bias = param::<B, 2>(repeated(output_bias), [positions, classes], device);
+        let untied_out = untied.forward(tokens).unwrap();
         assert_close(
-            name,
-            &summed(untied_gradient.clone(), per_position, read),
-            &shared_gradient,
+            &format!("{cell:?} outputs"),
+            &values(untied_out.clone()),
+            &values(shared_out.clone()),
             1e-10,
         );
-        // Positions beyond the sequence are not read: no gradient reaches them.
-        assert!(
-            untied_gradient[read * per_position..]
-                .iter()
-                .all(|&g| g == 0.0),
-            "{name}"
+        let shared_gradients = (shared_out * weights.clone()).sum().backward();
+        let untied_gradients = (untied_out * weights).sum().backward();
+        // Σ over the positions read (the first `time`) of the untied gradient; positions
+        // beyond the sequence are not read, and no gradient reaches them.
+        let summed = |name: &str, gradient: Vec<f64>, per_position: usize| -> Vec<f64> {
+            let beyond = &gradient[time * per_position..];
+            assert!(beyond.iter().all(|&g| g == 0.0), "{cell:?} {name}");
+            (0..per_position)
+                .map(|k| (0..time).map(|t| gradient[t * per_position + k]).sum())
+                .collect()
+        };
+        let untied_matrices = [&untied.input_weight, &untied.recurrent_weight];
+        for (parameter, which) in matrices {
+            let name = ["∂L/∂U", "∂L/∂W"][which];
+            let untied_gradient = gradient(untied_matrices[which], &untied_gradients);
+            let per_position = untied_gradient.len() / positions;
+            assert_close(
+                &format!("{cell:?} {name}"),
+                &summed(name, untied_gradient, per_position),
+                &gradient(&parameter, &shared_gradients),
+                1e-10,
+            );
+        }
+        // Each of the shared biases is added once a step: its gradient is the summed bias's.
+        let bias = summed("∂L/∂b", gradient(&untied.bias, &untied_gradients), gates);
+        for parameter in biases {
+            assert_close(
+                &format!("{cell:?} ∂L/∂b"),
+                &bias,
+                &gradient(&parameter, &shared_gradients),
+                1e-10,
+            );
+        }
+        // The output weights read are those of length `time` alone.
+        let output = gradient(&untied.output_weight, &untied_gradients);
+        let block = hidden * classes;
+        assert_close(
+            &format!("{cell:?} ∂L/∂V(τ)"),
+            &output[(time - 1) * block..time * block],
+            &gradient(&shared.output.weight, &shared_gradients),
+            1e-10,
         );
+        let elsewhere = output[..(time - 1) * block]
+            .iter()
+            .chain(&output[time * block..]);
+        assert!(elsewhere.clone().all(|&g| g == 0.0), "only V(τ) is read");
     }
-    // The output weights read are those of length `time` alone.
-    let output = gradient(&untied.output_weight, &untied_gradients);
-    let block = hidden * classes;
-    assert_close(
-        "∂L/∂V(τ)",
-        &output[(time - 1) * block..time * block],
-        &gradient(&shared.output.weight, &shared_gradients),
-        1e-10,
-    );
-    let elsewhere = output[..(time - 1) * block]
-        .iter()
-        .chain(&output[time * block..]);
-    assert!(elsewhere.clone().all(|&g| g == 0.0), "only V(τ) is read");
 }
 
 pub fn untied_summarizer_gradients_match_finite_differences<B: TestBackend>(device: &B::Device) {
     B::seed(device, 43);
     let mut numbers = Numbers::new(13);
-    let model = UntiedSummarizerConfig::new(3, 3, 5, 2).init::<B>(device);
-    for time in [1, 3, 5] {
+    for (cell, time) in [1, 3, 5]
+        .map(|t| (RecurrentCell::Tanh, t))
+        .into_iter()
+        .chain([(RecurrentCell::Lstm, 1), (RecurrentCell::Lstm, 4)])
+    {
+        let model = UntiedSummarizerConfig::new(3, 3, 5, 2)
+            .with_cell(cell)
+            .init::<B>(device);
         let tokens = ids::<B>(&random_ids(&mut numbers, 2, time, 3), device);
         let targets = matrix::<B>(&numbers.matrix(2, 2, 1.0), device);
         let checked = check_against_finite_differences(
@@ -201,6 +222,9 @@ pub fn untied_summarizer_gradients_match_finite_differences<B: TestBackend>(devi
         );
         // At length 1, W(t) is never read (h(0) = 0): no gradient, and none moves the loss.
         let read = if time == 1 { 4 } else { 5 };
-        assert_eq!(checked, read, "every parameter read, at length {time}");
+        assert_eq!(
+            checked, read,
+            "{cell:?}: every parameter read, at length {time}"
+        );
     }
 }
