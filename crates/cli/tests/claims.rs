@@ -78,6 +78,30 @@ fn the_quick_run_reports_each_measured_claim_with_its_verdict() {
         report.contains("## 7. Teacher forcing leaves an exposure bias; own outputs narrow it"),
         "{report}"
     );
+    the_new_claims_write_their_sections(&report, &runs, &out);
+    for run in of(6) {
+        let total = run["outcome"]["total_probability"].as_f64().unwrap();
+        assert!((total - 1.0).abs() < 1e-4, "{run}");
+    }
+    program_fails_with("claims", &claims, "already holds a study", 1);
+    let other = scratch.0.join("other");
+    program_fails_with(
+        "claims",
+        &argv!("run --quick --only 9 --out {}", path(&other)),
+        "9 is not in 1..=8",
+        2,
+    );
+    assert!(!other.exists(), "nothing written for a refused run");
+}
+
+/// Claims 1, 3 and 8: sections, one record per run, figures.
+fn the_new_claims_write_their_sections(
+    report: &str,
+    runs: &[serde_json::Value],
+    out: &std::path::Path,
+) {
+    let results = serde_json::Value::Array(runs.to_vec());
+    let of = |claim: u64| runs.iter().filter(move |run| run["claim"] == claim);
     assert!(
         report.contains("## 3. Pattern 2 trains in parallel over time"),
         "{report}"
@@ -135,17 +159,4 @@ fn the_quick_run_reports_each_measured_claim_with_its_verdict() {
             "claim {claim} in the table of verdicts: {report}"
         );
     }
-    for run in of(6) {
-        let total = run["outcome"]["total_probability"].as_f64().unwrap();
-        assert!((total - 1.0).abs() < 1e-4, "{run}");
-    }
-    program_fails_with("claims", &claims, "already holds a study", 1);
-    let other = scratch.0.join("other");
-    program_fails_with(
-        "claims",
-        &argv!("run --quick --only 9 --out {}", path(&other)),
-        "9 is not in 1..=8",
-        2,
-    );
-    assert!(!other.exists(), "nothing written for a refused run");
 }

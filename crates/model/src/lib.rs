@@ -74,4 +74,4 @@ pub use recurrence::{
     RecurrentCell, TanhRecurrence, TanhRecurrenceConfig,
 };
 pub use sequence_summarizer::{SequenceSummarizer, SequenceSummarizerConfig};
-pub use untied::{UntiedSummarizer, UntiedSummarizerConfig};
+pub use untied::{UntiedPosition, UntiedSummarizer, UntiedSummarizerConfig};

@@ -70,13 +70,18 @@ impl UntiedSummarizerConfig {
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<UntiedSummarizer<B>> {
         self.validate()?;
         let init = uniform_initializer(self.d_hidden);
-        let (p, h, g) = (self.positions, self.d_hidden, self.gates());
+        let (h, g) = (self.d_hidden, self.gates());
+        let positions = (0..self.positions)
+            .map(|_| UntiedPosition {
+                input_weight: init.init([self.vocab_size, g], device),
+                recurrent_weight: init.init([h, g], device),
+                bias: init.init([g], device),
+                output_weight: init.init([h, self.d_output], device),
+                output_bias: init.init([self.d_output], device),
+            })
+            .collect();
         Ok(UntiedSummarizer {
-            input_weight: init.init([p, self.vocab_size, g], device),
-            recurrent_weight: init.init([p, h, g], device),
-            bias: init.init([p, g], device),
-            output_weight: init.init([p, h, self.d_output], device),
-            output_bias: init.init([p, self.d_output], device),
+            positions,
             cell: self.cell,
         })
     }
@@ -105,25 +110,33 @@ crate::setting::init_or_panic!(UntiedSummarizerConfig => UntiedSummarizer);
 /// ```
 #[derive(Module, Debug)]
 pub struct UntiedSummarizer<B: Backend> {
-    /// `U(t)`, `[positions, vocab_size, G]`.
-    pub input_weight: Param<Tensor<B, 3>>,
-    /// `W(t)`, `[positions, d_hidden, G]`, applied as `h(t-1) W(t)`.
-    pub recurrent_weight: Param<Tensor<B, 3>>,
-    /// `b(t)`, `[positions, G]`.
-    pub bias: Param<Tensor<B, 2>>,
-    /// `V(τ)`, `[positions, d_hidden, d_output]`: read after a sequence of length `τ`.
-    pub output_weight: Param<Tensor<B, 3>>,
-    /// `c(τ)`, `[positions, d_output]`.
-    pub output_bias: Param<Tensor<B, 2>>,
+    /// UntiedPosition `t`'s weights, `t = 1 …` in order: each its own parameters, so that a position
+    /// no sequence reaches has no gradient and costs nothing.
+    pub positions: Vec<UntiedPosition<B>>,
     /// The cell at every position.
     #[module(skip)]
     pub cell: RecurrentCell,
 }
 
+/// One position's weights. `G` is `d_hidden` for tanh, `4·d_hidden` for the LSTM.
+#[derive(Module, Debug)]
+pub struct UntiedPosition<B: Backend> {
+    /// `U(t)`, `[vocab_size, G]`.
+    pub input_weight: Param<Tensor<B, 2>>,
+    /// `W(t)`, `[d_hidden, G]`, applied as `h(t-1) W(t)`.
+    pub recurrent_weight: Param<Tensor<B, 2>>,
+    /// `b(t)`, `[G]`.
+    pub bias: Param<Tensor<B, 1>>,
+    /// `V(t)`, `[d_hidden, d_output]`: read after a sequence of length `t`.
+    pub output_weight: Param<Tensor<B, 2>>,
+    /// `c(t)`, `[d_output]`.
+    pub output_bias: Param<Tensor<B, 1>>,
+}
+
 impl<B: Backend> UntiedSummarizer<B> {
     /// The longest sequence the network has weights for.
     pub fn positions(&self) -> usize {
-        self.bias.dims()[0]
+        self.positions.len()
     }
 
     /// Reads each sequence (every row of one length, `τ`, from 1 to [`Self::positions`]) and
@@ -133,8 +146,7 @@ impl<B: Backend> UntiedSummarizer<B> {
     /// - returns `[batch, d_output]`.
     pub fn forward(&self, tokens: Tensor<B, 2, Int>) -> crate::Result<Tensor<B, 2>> {
         let [batch, time] = tokens.dims();
-        let [positions, vocab, _] = self.input_weight.dims();
-        let hidden = self.output_weight.dims()[1];
+        let positions = self.positions();
         if time == 0 || time > positions || batch == 0 {
             return Err(ModelError::Shape {
                 what: "tokens",
@@ -142,6 +154,8 @@ impl<B: Backend> UntiedSummarizer<B> {
                 actual: vec![batch, time],
             });
         }
+        let [vocab, _] = self.positions[0].input_weight.dims();
+        let hidden = self.positions[0].recurrent_weight.dims()[0];
         let ids: Vec<i64> = tokens.to_data().iter::<i64>().collect();
         if let Some(&id) = ids.iter().find(|&&id| id < 0 || id >= vocab as i64) {
             return Err(ModelError::IdOutOfRange {
@@ -150,29 +164,16 @@ impl<B: Backend> UntiedSummarizer<B> {
                 count: vocab,
             });
         }
-        let position = |weight: Tensor<B, 3>, t: usize| {
-            let [_, rows, columns] = weight.dims();
-            weight
-                .slice([t..t + 1, 0..rows, 0..columns])
-                .reshape([rows, columns])
-        };
-        let row = |weight: Tensor<B, 2>, t: usize| {
-            let columns = weight.dims()[1];
-            weight.slice([t..t + 1, 0..columns])
-        };
         // `(h, c)`: the LSTM's cell state beside h; tanh leaves it unread.
         let mut state: Option<(Tensor<B, 2>, Tensor<B, 2>)> = None;
-        for t in 0..time {
+        for (t, position) in self.positions[..time].iter().enumerate() {
             let step: Tensor<B, 1, Int> =
                 tokens.clone().slice([0..batch, t..t + 1]).reshape([batch]);
             // One-hot times U(t) is U(t)'s row of each id.
             let mut activation =
-                position(self.input_weight.val(), t).select(0, step) + row(self.bias.val(), t);
+                position.input_weight.val().select(0, step) + position.bias.val().unsqueeze::<2>();
             if let Some((previous, _)) = &state {
-                activation = activation
-                    + previous
-                        .clone()
-                        .matmul(position(self.recurrent_weight.val(), t));
+                activation = activation + previous.clone().matmul(position.recurrent_weight.val());
             }
             state = Some(match self.cell {
                 RecurrentCell::Lstm => {
@@ -191,10 +192,8 @@ impl<B: Backend> UntiedSummarizer<B> {
                 }
             });
         }
-        let last = time - 1;
         let (summary, _) = state.expect("at least one step");
-        debug_assert_eq!(summary.dims(), [batch, hidden]);
-        Ok(summary.matmul(position(self.output_weight.val(), last))
-            + row(self.output_bias.val(), last))
+        let last = &self.positions[time - 1];
+        Ok(summary.matmul(last.output_weight.val()) + last.output_bias.val().unsqueeze::<2>())
     }
 }

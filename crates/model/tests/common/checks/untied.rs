@@ -2,7 +2,7 @@
 //! every position holds the same weights (values, and gradients that sum to the shared ones),
 //! and finite differences.
 
-use unroll_model::{UntiedSummarizer, UntiedSummarizerConfig};
+use unroll_model::{UntiedPosition, UntiedSummarizer, UntiedSummarizerConfig};
 
 use super::*;
 
@@ -20,11 +20,18 @@ pub fn untied_summarizer_forward_by_hand<B: TestBackend>(device: &B::Device) {
     // Position 1: U = [0.5, −1], W unused (h(0) = 0), b = 0.1; position 2: U = [2, 0.3],
     // W = 0.8, b = −0.2; position 3: U = [−0.7, 1.2], W = −1.5, b = 0.05. Output after one
     // step: V = 1.5, c = 0.25; after two: V = −2, c = 1; after three: V = 0.6, c = −0.3.
-    model.input_weight = param::<B, 3>(vec![0.5, -1.0, 2.0, 0.3, -0.7, 1.2], [3, 2, 1], device);
-    model.recurrent_weight = param::<B, 3>(vec![9.0, 0.8, -1.5], [3, 1, 1], device);
-    model.bias = param::<B, 2>(vec![0.1, -0.2, 0.05], [3, 1], device);
-    model.output_weight = param::<B, 3>(vec![1.5, -2.0, 0.6], [3, 1, 1], device);
-    model.output_bias = param::<B, 2>(vec![0.25, 1.0, -0.3], [3, 1], device);
+    let weights = [
+        ([0.5, -1.0], 9.0, 0.1, 1.5, 0.25),
+        ([2.0, 0.3], 0.8, -0.2, -2.0, 1.0),
+        ([-0.7, 1.2], -1.5, 0.05, 0.6, -0.3),
+    ];
+    for (position, (u, w, b, v, c)) in model.positions.iter_mut().zip(weights) {
+        position.input_weight = matrix_param(&[vec![u[0]], vec![u[1]]], device);
+        position.recurrent_weight = matrix_param(&[vec![w]], device);
+        position.bias = vector_param(&[b], device);
+        position.output_weight = matrix_param(&[vec![v]], device);
+        position.output_bias = vector_param(&[c], device);
+    }
     let (a1, b1) = ((0.1f64 + 0.5).tanh(), (0.1f64 - 1.0).tanh());
     let (a2, b2) = (
         (-0.2 + 0.3 + 0.8 * a1).tanh(),
@@ -125,24 +132,21 @@ pub fn untied_summarizer_with_equal_weights_is_the_shared_summarizer<B: TestBack
             .unwrap();
         let ([u, w, b], matrices, biases) = shared_layer(&shared.hidden.layers[0]);
         let gates = b.len();
-        let repeated = |values: Vec<f64>| -> Vec<f64> {
-            (0..positions)
-                .flat_map(|_| values.iter().copied())
-                .collect()
-        };
         let mut untied = UntiedSummarizerConfig::new(vocab, hidden, positions, classes)
             .with_cell(cell)
             .init::<B>(device);
-        untied.input_weight = param::<B, 3>(repeated(u), [positions, vocab, gates], device);
-        untied.recurrent_weight = param::<B, 3>(repeated(w), [positions, hidden, gates], device);
-        untied.bias = param::<B, 2>(repeated(b), [positions, gates], device);
-        untied.output_weight = param::<B, 3>(
-            repeated(values(shared.output.weight.val())),
-            [positions, hidden, classes],
-            device,
-        );
         let output_bias = values(shared.output.bias.as_ref().expect("a bias").val());
-        untied.output_bias = param::<B, 2>(repeated(output_bias), [positions, classes], device);
+        for position in &mut untied.positions {
+            position.input_weight = param::<B, 2>(u.clone(), [vocab, gates], device);
+            position.recurrent_weight = param::<B, 2>(w.clone(), [hidden, gates], device);
+            position.bias = param::<B, 1>(b.clone(), [gates], device);
+            position.output_weight = param::<B, 2>(
+                values(shared.output.weight.val()),
+                [hidden, classes],
+                device,
+            );
+            position.output_bias = param::<B, 1>(output_bias.clone(), [classes], device);
+        }
         let untied_out = untied.forward(tokens).unwrap();
         assert_close(
             &format!("{cell:?} outputs"),
@@ -152,29 +156,33 @@ pub fn untied_summarizer_with_equal_weights_is_the_shared_summarizer<B: TestBack
         );
         let shared_gradients = (shared_out * weights.clone()).sum().backward();
         let untied_gradients = (untied_out * weights).sum().backward();
-        // Σ over the positions read (the first `time`) of the untied gradient; positions
+        // Σ over the positions read (the first `time`) of the untied gradients; positions
         // beyond the sequence are not read, and no gradient reaches them.
-        let summed = |name: &str, gradient: Vec<f64>, per_position: usize| -> Vec<f64> {
-            let beyond = &gradient[time * per_position..];
-            assert!(beyond.iter().all(|&g| g == 0.0), "{cell:?} {name}");
-            (0..per_position)
-                .map(|k| (0..time).map(|t| gradient[t * per_position + k]).sum())
+        let summed = |name: &str, of: &dyn Fn(&UntiedPosition<B>) -> Vec<f64>| -> Vec<f64> {
+            let each: Vec<Vec<f64>> = untied.positions.iter().map(of).collect();
+            for beyond in &each[time..] {
+                assert!(beyond.iter().all(|&g| g == 0.0), "{cell:?} {name}");
+            }
+            (0..each[0].len())
+                .map(|k| each[..time].iter().map(|g| g[k]).sum())
                 .collect()
         };
-        let untied_matrices = [&untied.input_weight, &untied.recurrent_weight];
+        let u = summed("∂L/∂U", &|p| {
+            gradient(&p.input_weight, &untied_gradients)
+        });
+        let w = summed("∂L/∂W", &|p| {
+            gradient(&p.recurrent_weight, &untied_gradients)
+        });
         for (parameter, which) in matrices {
-            let name = ["∂L/∂U", "∂L/∂W"][which];
-            let untied_gradient = gradient(untied_matrices[which], &untied_gradients);
-            let per_position = untied_gradient.len() / positions;
             assert_close(
-                &format!("{cell:?} {name}"),
-                &summed(name, untied_gradient, per_position),
+                &format!("{cell:?} {}", ["∂L/∂U", "∂L/∂W"][which]),
+                [&u, &w][which],
                 &gradient(&parameter, &shared_gradients),
                 1e-10,
             );
         }
         // Each of the shared biases is added once a step: its gradient is the summed bias's.
-        let bias = summed("∂L/∂b", gradient(&untied.bias, &untied_gradients), gates);
+        let bias = summed("∂L/∂b", &|p| gradient(&p.bias, &untied_gradients));
         for parameter in biases {
             assert_close(
                 &format!("{cell:?} ∂L/∂b"),
@@ -184,18 +192,19 @@ pub fn untied_summarizer_with_equal_weights_is_the_shared_summarizer<B: TestBack
             );
         }
         // The output weights read are those of length `time` alone.
-        let output = gradient(&untied.output_weight, &untied_gradients);
-        let block = hidden * classes;
-        assert_close(
-            &format!("{cell:?} ∂L/∂V(τ)"),
-            &output[(time - 1) * block..time * block],
-            &gradient(&shared.output.weight, &shared_gradients),
-            1e-10,
-        );
-        let elsewhere = output[..(time - 1) * block]
-            .iter()
-            .chain(&output[time * block..]);
-        assert!(elsewhere.clone().all(|&g| g == 0.0), "only V(τ) is read");
+        for (t, position) in untied.positions.iter().enumerate() {
+            let output = gradient(&position.output_weight, &untied_gradients);
+            if t == time - 1 {
+                assert_close(
+                    &format!("{cell:?} ∂L/∂V(τ)"),
+                    &output,
+                    &gradient(&shared.output.weight, &shared_gradients),
+                    1e-10,
+                );
+            } else {
+                assert!(output.iter().all(|&g| g == 0.0), "only V(τ) is read");
+            }
+        }
     }
 }
 
@@ -220,11 +229,12 @@ pub fn untied_summarizer_gradients_match_finite_differences<B: TestBackend>(devi
             },
             FINITE_DIFFERENCES,
         );
-        // At length 1, W(t) is never read (h(0) = 0): no gradient, and none moves the loss.
-        let read = if time == 1 { 4 } else { 5 };
+        // Read at length τ: U(t) and b(t) of positions 1 … τ, W(t) of 2 … τ (h(0) = 0), and
+        // V(τ), c(τ); the rest have no gradient, and finite differences find none either.
         assert_eq!(
-            checked, read,
-            "{cell:?}: every parameter read, at length {time}"
+            checked,
+            3 * time + 1,
+            "{cell:?}: the parameters read, at length {time}"
         );
     }
 }
