@@ -132,7 +132,7 @@ fn the_new_claims_write_their_sections(
         2 * 2 * 3 * 2,
         "two feedings, two tasks, three strategies, two seeds: {results}"
     );
-    for picture in ["scaling.png", "recovery.png"] {
+    for picture in ["scaling.png", "recovery.png", "learning.png"] {
         assert_eq!(&std::fs::read(out.join(picture)).unwrap()[..4], b"\x89PNG");
     }
     assert!(

@@ -3,7 +3,7 @@
 //! protocol of Delétang et al. 2023 ("Neural Networks and the Chomsky Hierarchy"): train on
 //! lengths 1 to 40, each batch one length drawn uniformly; test on longer ones.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
@@ -17,10 +17,9 @@ use unroll::model::{
     RecurrentCell, SequenceInput, SequenceSummarizer, SequenceSummarizerConfig, UntiedSummarizer,
     UntiedSummarizerConfig, step_cross_entropy,
 };
-use unroll::training::checkpoint::save_snapshot;
-use unroll::training::trainer::{IterationLoss, Resumed, Snapshot, TaskReport};
+use unroll::training::trainer::{IterationLoss, TaskReport};
 use unroll::training::{
-    LearningRateSchedule, LoopSettings, OptimizerKind, RunPlace, Silent, Task, Which, train_task,
+    LearningRateSchedule, LoopSettings, OptimizerKind, RunPlace, Silent, Task, train_task,
 };
 
 use super::memory::StepScores;
@@ -349,12 +348,7 @@ where
         Ok(M::build(self.cell, self.problem, self.sizes, device)?)
     }
 
-    fn resume(
-        &mut self,
-        _device: &Device,
-    ) -> unroll::training::Result<Option<Resumed<M, StepScores>>> {
-        Ok(None)
-    }
+    super::fresh_runs!(M, StepScores);
 
     fn loss(
         &mut self,
@@ -379,15 +373,6 @@ where
         device: &Device,
     ) -> unroll::training::Result<StepScores> {
         Ok(scores(model, &self.validation, device)?)
-    }
-
-    fn save(
-        &self,
-        out: &Path,
-        which: Which,
-        snapshot: &Snapshot<'_, M, StepScores>,
-    ) -> unroll::training::Result<PathBuf> {
-        save_snapshot(out, which, snapshot, Vec::new())
     }
 }
 

@@ -5,7 +5,7 @@
 //! and is right on at most 5/6 of the steps. The control, running parity, puts the whole state
 //! in the target: there pattern 2 can be exact too.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::Backend;
@@ -18,10 +18,9 @@ use unroll::model::{
     FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
     OutputRecurrent, OutputRecurrentConfig, RecurrenceBackend, SequenceInput,
 };
-use unroll::training::checkpoint::save_snapshot;
-use unroll::training::trainer::{IterationLoss, Resumed, Snapshot, TaskReport};
+use unroll::training::trainer::{IterationLoss, TaskReport};
 use unroll::training::{
-    LearningRateSchedule, LoopSettings, OptimizerKind, RunPlace, Silent, Task, Validation, Which,
+    LearningRateSchedule, LoopSettings, OptimizerKind, RunPlace, Silent, Task, Validation,
     train_task,
 };
 
@@ -255,12 +254,7 @@ where
         Ok((self.init)(self.sizes.hidden, device)?)
     }
 
-    fn resume(
-        &mut self,
-        _device: &Device,
-    ) -> unroll::training::Result<Option<Resumed<M, StepScores>>> {
-        Ok(None)
-    }
+    super::fresh_runs!(M, StepScores);
 
     fn loss(
         &mut self,
@@ -281,15 +275,6 @@ where
         device: &Device,
     ) -> unroll::training::Result<StepScores> {
         Ok(scores(model, &self.validation, device)?)
-    }
-
-    fn save(
-        &self,
-        out: &Path,
-        which: Which,
-        snapshot: &Snapshot<'_, M, StepScores>,
-    ) -> unroll::training::Result<PathBuf> {
-        save_snapshot(out, which, snapshot, Vec::new())
     }
 }
 

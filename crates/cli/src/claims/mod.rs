@@ -37,6 +37,30 @@ use memory::Target;
 
 type Device = burn::tensor::Device<Inference>;
 
+/// A claim's training task's `resume` and `save`: its runs are never resumed (each starts
+/// afresh in its own directory), and its checkpoints hold the model alone.
+macro_rules! fresh_runs {
+    ($model:ty, $validation:ty) => {
+        fn resume(
+            &mut self,
+            _device: &Device,
+        ) -> unroll::training::Result<Option<unroll::training::trainer::Resumed<$model, $validation>>>
+        {
+            Ok(None)
+        }
+
+        fn save(
+            &self,
+            out: &std::path::Path,
+            which: unroll::training::Which,
+            snapshot: &unroll::training::trainer::Snapshot<'_, $model, $validation>,
+        ) -> unroll::training::Result<std::path::PathBuf> {
+            unroll::training::checkpoint::save_snapshot(out, which, snapshot, Vec::new())
+        }
+    };
+}
+use fresh_runs;
+
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {
     crate::program::definition::<Command>("claims", cli::ABOUT)
@@ -305,7 +329,7 @@ fn claim_4(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<Str
             outcomes.push(((target, time, way), runs));
         }
     }
-    Ok(summary::section(sizes, &outcomes))
+    summary::section(sizes, &outcomes, &args.out)
 }
 
 /// Claim 5: the copy task at every hidden size, every seed; its section and figure.

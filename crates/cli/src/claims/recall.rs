@@ -147,6 +147,27 @@ pub fn section(sizes: &Sizes, recalls: &[Recall], out: &Path) -> Result<String, 
          ![exact recall against length](recall.png)\n\n",
         largest.hidden, sizes.max_length,
     );
+    if reach < sizes.max_length {
+        let longest = |recall: &Recall| spread(&recall.at(sizes.max_length)).0;
+        let best = (recalls.iter())
+            .max_by(|a, b| longest(a).total_cmp(&longest(b)))
+            .expect("at least one hidden size");
+        let _ = write!(
+            text,
+            "Why not at every length, as far as this run tells: recall falls with length at \
+             every size and rises with the summary's size, and the best recall of the {}-letter \
+             strings, {:.2} (hidden {}), is far from what a summary of that size could hold in \
+             principle (a string of {} letters over 12 is {:.0} bits). Every size trains the same \
+             {} iterations, which the larger summaries, slower to train, may need more of: the \
+             limit measured is this budget's as much as the summary's.\n\n",
+            sizes.max_length,
+            longest(best),
+            best.hidden,
+            sizes.max_length,
+            sizes.max_length as f64 * 12f64.log2(),
+            sizes.iterations,
+        );
+    }
     let lines: Vec<_> = (recalls.iter())
         .map(|r| by_length(format!("hidden {}", r.hidden), &r.runs, |l| l.exact_match))
         .collect();

@@ -23,6 +23,7 @@ use super::memory::{
 };
 use crate::Error;
 use crate::study::{cell, spread};
+use unroll::training::plot::{Line, plot_lines};
 
 type Device = burn::tensor::Device<Inference>;
 type ModelResult<T> = unroll::model::Result<T>;
@@ -129,6 +130,8 @@ pub struct Outcome {
     pub scores: StepScores,
     /// Training sequences until the held-out last step was labelled right 95 % of the time.
     pub sequences_to_criterion: Option<u64>,
+    /// `(training sequences, held-out last-step accuracy)` at each validation.
+    pub curve: Vec<(u64, f64)>,
 }
 
 /// What one row of the report trained: the target, the bits of a sequence, the way.
@@ -174,6 +177,12 @@ pub fn run(
     {
         let every = (sizes, EVALUATIONS);
         let (report, _) = train_labeller((target, init), every, seed, dir, device)?;
+        let curve = (report.metrics.iter())
+            .filter_map(|m| {
+                let accuracy = m.validation.as_ref()?.last_step_accuracy;
+                Some((m.iteration * sizes.batch as u64, accuracy))
+            })
+            .collect();
         Ok(Outcome {
             sequences_to_criterion: to_criterion(
                 &report.metrics,
@@ -181,6 +190,7 @@ pub fn run(
                 sizes.batch,
             ),
             scores: report.validation,
+            curve,
         })
     }
     match way {
@@ -190,8 +200,12 @@ pub fn run(
     }
 }
 
-/// Claim 4's section.
-pub fn section(sizes: Sizes, outcomes: &[(Case, Vec<Outcome>)]) -> String {
+/// Claim 4's section, and its figure in `out`.
+pub fn section(
+    sizes: Sizes,
+    outcomes: &[(Case, Vec<Outcome>)],
+    out: &Path,
+) -> Result<String, Error> {
     let budget = sizes.iterations * sizes.batch as u64;
     let mut text = format!(
         "## 4. Pattern 3 summarises a sequence; its gradient can come from downstream\n\n\
@@ -291,5 +305,39 @@ pub fn section(sizes: Sizes, outcomes: &[(Case, Vec<Outcome>)]) -> String {
             end.0, end.1, downstream.0, downstream.1
         );
     }
-    text
+    text.push_str("![held-out accuracy while training](learning.png)\n\n");
+    learning_figure(outcomes, longest, &out.join("learning.png"))?;
+    Ok(text)
+}
+
+/// The held-out last-step accuracy against the training sequences seen, mean over the seeds,
+/// for every way on the longest parity and on the majority: the sequences to criterion drawn.
+fn learning_figure(
+    outcomes: &[(Case, Vec<Outcome>)],
+    longest: usize,
+    path: &Path,
+) -> Result<(), Error> {
+    let lines: Vec<Line> = (outcomes.iter())
+        .filter(|((target, time, _), _)| *target == Target::Majority || *time == longest)
+        .map(|((target, time, way), runs)| {
+            let points = (0..runs.iter().map(|o| o.curve.len()).min().unwrap_or(0))
+                .map(|k| {
+                    let at: Vec<f64> = runs.iter().map(|o| o.curve[k].1).collect();
+                    (runs[0].curve[k].0 as f64, spread(&at).0)
+                })
+                .collect();
+            Line {
+                name: format!("{}, {time} bits, {}", target.name(), way.name()),
+                points,
+                band: Vec::new(),
+            }
+        })
+        .collect();
+    plot_lines(
+        &lines,
+        "held-out last step, mean over the seeds",
+        ["training sequences", "labelled right"],
+        path,
+    )?;
+    Ok(())
 }
