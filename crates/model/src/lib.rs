@@ -45,6 +45,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod bidirectional;
 pub mod encoder_decoder;
 pub mod error;
 pub mod feedback;
@@ -59,6 +60,7 @@ pub mod sequence_summarizer;
 pub mod setting;
 pub mod untied;
 
+pub use bidirectional::{BidirectionalConfig, BidirectionalRecurrent, BidirectionalSummarizer};
 pub use encoder_decoder::{EncoderDecoder, EncoderDecoderConfig};
 pub use error::{ModelError, Result};
 pub use feedback::{FeedbackChoice, sample_classes, sample_classes_with};
@@ -69,9 +71,10 @@ pub use input::{InputEncoding, SequenceInput, StepInput};
 pub use loss::step_cross_entropy;
 pub use output_recurrent::{Feedback, FeedbackSequence, OutputRecurrent, OutputRecurrentConfig};
 pub use recurrence::{
-    Cell, CellKind, Direction, GruCell, GruCellConfig, HiddenStack, HiddenStackConfig, HiddenState,
-    Layer, LayerState, LstmCell, LstmCellConfig, LstmState, PytorchParameters, RecurrencePath,
-    RecurrentCell, TanhRecurrence, TanhRecurrenceConfig,
+    BidirectionalLayer, BidirectionalStack, BidirectionalStackConfig, Cell, CellKind, Direction,
+    GruCell, GruCellConfig, HiddenStack, HiddenStackConfig, HiddenState, Layer, LayerState,
+    LstmCell, LstmCellConfig, LstmState, PytorchParameters, RecurrencePath, RecurrentCell,
+    TanhRecurrence, TanhRecurrenceConfig,
 };
 pub use sequence_summarizer::{SequenceSummarizer, SequenceSummarizerConfig};
 pub use untied::{UntiedPosition, UntiedSummarizer, UntiedSummarizerConfig};

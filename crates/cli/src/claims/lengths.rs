@@ -348,7 +348,7 @@ where
         Ok(M::build(self.cell, self.problem, self.sizes, device)?)
     }
 
-    super::fresh_runs!(M, StepScores);
+    super::task::fresh_runs!(M, StepScores);
 
     fn loss(
         &mut self,

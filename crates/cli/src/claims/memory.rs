@@ -254,7 +254,7 @@ where
         Ok((self.init)(self.sizes.hidden, device)?)
     }
 
-    super::fresh_runs!(M, StepScores);
+    super::task::fresh_runs!(M, StepScores);
 
     fn loss(
         &mut self,

@@ -19,6 +19,7 @@ mod recovery;
 mod scaling;
 mod sharing;
 mod summary;
+mod task;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -36,30 +37,6 @@ use cli::{Command, RunArgs};
 use memory::Target;
 
 type Device = burn::tensor::Device<Inference>;
-
-/// A claim's training task's `resume` and `save`: its runs are never resumed (each starts
-/// afresh in its own directory), and its checkpoints hold the model alone.
-macro_rules! fresh_runs {
-    ($model:ty, $validation:ty) => {
-        fn resume(
-            &mut self,
-            _device: &Device,
-        ) -> unroll::training::Result<Option<unroll::training::trainer::Resumed<$model, $validation>>>
-        {
-            Ok(None)
-        }
-
-        fn save(
-            &self,
-            out: &std::path::Path,
-            which: unroll::training::Which,
-            snapshot: &unroll::training::trainer::Snapshot<'_, $model, $validation>,
-        ) -> unroll::training::Result<std::path::PathBuf> {
-            unroll::training::checkpoint::save_snapshot(out, which, snapshot, Vec::new())
-        }
-    };
-}
-use fresh_runs;
 
 /// The command line: every command and flag, as `--help` shows them.
 pub fn command() -> clap::Command {

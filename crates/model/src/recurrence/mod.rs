@@ -10,6 +10,7 @@
 //! `U_stored = Uᵀ` (`[d_input, d_hidden]`). PyTorch's `weight_hh` and `weight_ih` are the
 //! transposes of these.
 
+mod bidirectional;
 mod cell;
 mod direction;
 mod gated;
@@ -23,6 +24,7 @@ mod tanh;
 
 use serde::{Deserialize, Serialize};
 
+pub use bidirectional::{BidirectionalLayer, BidirectionalStack, BidirectionalStackConfig};
 pub use cell::{Cell, CellFacts, CellKind, FusedLoss, LayerState, OutputLoss};
 pub use cell::{PytorchParameters, Rows, Steps};
 pub use direction::Direction;

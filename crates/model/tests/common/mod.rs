@@ -3,6 +3,7 @@
 //! on every CPU backend.
 #![allow(dead_code)]
 
+pub mod bidirectional_checks;
 pub mod burn_reference;
 pub mod checks;
 pub mod gated_checks;
@@ -123,6 +124,8 @@ macro_rules! backend_checks {
             untied_summarizer_forward_by_hand,
             untied_summarizer_with_equal_weights_is_the_shared_summarizer,
             untied_summarizer_gradients_match_finite_differences,
+            bidirectional_stacks_match_pytorch,
+            bidirectional_patterns_match_finite_differences,
         );
     };
     (@tests $backend:ty, $device:expr; $($name:ident),* $(,)?) => {

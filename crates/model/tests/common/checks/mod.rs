@@ -25,6 +25,9 @@ pub trait TestBackend: AutodiffBackend + unroll_model::RecurrenceBackend {}
 
 impl<T: AutodiffBackend + unroll_model::RecurrenceBackend> TestBackend for T {}
 
+pub use super::bidirectional_checks::{
+    bidirectional_patterns_match_finite_differences, bidirectional_stacks_match_pytorch,
+};
 pub use super::gated_checks::{
     gated_cells_by_hand, gated_cells_match_finite_differences, gated_stacks_match_pytorch,
     gru_matches_pytorch, lstm_matches_pytorch,
@@ -47,7 +50,7 @@ pub use seq2seq::*;
 pub use untied::*;
 
 const EXACT: f64 = 1e-12;
-const FINITE_DIFFERENCES: f64 = 1e-6;
+pub const FINITE_DIFFERENCES: f64 = 1e-6;
 
 /// `∂L/∂U`, `∂L/∂W` and `∂L/∂b` of a layer against the hand-written BPTT's.
 fn assert_layer_gradients<B: AutodiffBackend>(
