@@ -9,7 +9,10 @@
 //! `3H` for a GRU, gates `r, z, n`), the cell's weights as they are.
 //!
 //! Pattern 3 exports like pattern 1 (`rnn.*`, then `fc.*` applied to the last state); its
-//! input is whatever the network reads (one-hot vectors for token ids).
+//! input is whatever the network reads (one-hot vectors for token ids). Both ways, its stack
+//! is PyTorch's with `bidirectional=True` (the backward direction's tensors named
+//! `weight_ih_l{k}_reverse`, …) and `fc.*` reads both last states
+//! ([`bidirectional_summarizer_safetensors_bytes`]).
 //!
 //! Pattern 2 exports as two linear layers, `h = tanh(feedback(onehot(y(t-1))))`,
 //! `o = fc(h)`: `feedback.weight` `[H, V]` (`W`), `feedback.bias` `[H]` (`b`), `fc.weight`
@@ -32,7 +35,8 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use safetensors::{Dtype, tensor::TensorView};
 use unroll_model::{
-    Cell, EncoderDecoder, HiddenStack, OutputRecurrent, PytorchParameters, SequenceSummarizer,
+    BidirectionalStack, BidirectionalSummarizer, Cell, EncoderDecoder, HiddenStack,
+    OutputRecurrent, PytorchParameters, SequenceSummarizer,
 };
 
 use crate::checkpoint::model_bytes;
@@ -102,6 +106,46 @@ fn stack_tensors<B: Backend>(prefix: &str, hidden: &HiddenStack<B>) -> Vec<Named
         tensors.push(named(format!("{prefix}.bias_hh_l{k}"), bias_hh));
     }
     tensors
+}
+
+/// `torch.nn.RNN`'s, `torch.nn.LSTM`'s or `torch.nn.GRU`'s tensors with `bidirectional=True`,
+/// under `prefix`: each layer's forward direction as `weight_ih_l{k}`, …, and its backward one
+/// as `weight_ih_l{k}_reverse`, … (layers above the first read `2H` inputs).
+fn bidirectional_stack_tensors<B: Backend>(
+    prefix: &str,
+    stack: &BidirectionalStack<B>,
+) -> Vec<Named> {
+    let mut tensors = Vec::new();
+    for (k, layer) in stack.layers.iter().enumerate() {
+        for (direction, suffix) in [(&layer.forward, ""), (&layer.backward, "_reverse")] {
+            let PytorchParameters {
+                weights: [weight_ih, weight_hh],
+                biases: [bias_ih, bias_hh],
+            } = direction.layers[0].pytorch_parameters();
+            tensors.push(named(format!("{prefix}.weight_ih_l{k}{suffix}"), weight_ih));
+            tensors.push(named(format!("{prefix}.weight_hh_l{k}{suffix}"), weight_hh));
+            tensors.push(named(format!("{prefix}.bias_ih_l{k}{suffix}"), bias_ih));
+            tensors.push(named(format!("{prefix}.bias_hh_l{k}{suffix}"), bias_hh));
+        }
+    }
+    tensors
+}
+
+/// The safetensors bytes of pattern 3 both ways: `torch.nn.RNN`, `torch.nn.LSTM` or
+/// `torch.nn.GRU` with `bidirectional=True` and `batch_first=True` (`rnn.*`), whose last
+/// layer's final states, forward then backward (`h_n[-2:]`, concatenated), feed
+/// `torch.nn.Linear(2H, d_output)` (`fc.*`). `metadata` is stored as given, with the `cell` and
+/// `bidirectional` = `true`.
+pub fn bidirectional_summarizer_safetensors_bytes<B: Backend>(
+    model: &BidirectionalSummarizer<B>,
+    mut metadata: HashMap<String, String>,
+) -> Vec<u8> {
+    let cell = model.hidden.layers[0].forward.cell();
+    metadata.insert("cell".into(), cell.name().into());
+    metadata.insert("bidirectional".into(), "true".into());
+    let mut tensors = bidirectional_stack_tensors("rnn", &model.hidden);
+    tensors.extend(linear_tensors("fc", &model.output));
+    serialize(&tensors, metadata)
 }
 
 /// The stack's tensors under `rnn.*`, then `torch.nn.Linear`'s for the output under `fc.*`.

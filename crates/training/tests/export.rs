@@ -407,3 +407,108 @@ fn forecaster_export_reproduces_the_open_loop_forecast() {
     let names = "fc.bias fc.weight rnn.bias_hh_l0 rnn.bias_ih_l0 rnn.weight_hh_l0 rnn.weight_ih_l0";
     assert_names(&file, names);
 }
+
+/// Runs one direction of layer `k` of an exported bidirectional tanh stack over `inputs` (the
+/// row's real steps, in time order) from zero: `h(t)` in time order, read backward when
+/// `reverse`.
+fn exported_direction(
+    file: &SafeTensors,
+    k: usize,
+    reverse: bool,
+    inputs: &[Vec<f32>],
+) -> Vec<Vec<f32>> {
+    let suffix = if reverse { "_reverse" } else { "" };
+    let w_ih = tensor(file, &format!("rnn.weight_ih_l{k}{suffix}"));
+    let w_hh = tensor(file, &format!("rnn.weight_hh_l{k}{suffix}"));
+    let b_ih = tensor(file, &format!("rnn.bias_ih_l{k}{suffix}")).values;
+    let b_hh = tensor(file, &format!("rnn.bias_hh_l{k}{suffix}")).values;
+    let mut h = vec![0.0f32; w_hh.rows];
+    let mut states = vec![Vec::new(); inputs.len()];
+    let order: Vec<usize> = if reverse {
+        (0..inputs.len()).rev().collect()
+    } else {
+        (0..inputs.len()).collect()
+    };
+    for t in order {
+        let a = add(
+            &add(&w_ih.times(&inputs[t]), &b_ih),
+            &add(&w_hh.times(&h), &b_hh),
+        );
+        h = a.iter().map(|v| v.tanh()).collect();
+        states[t] = h.clone();
+    }
+    states
+}
+
+#[test]
+fn bidirectional_pattern_3_export_is_torch_bidirectional_rnn_then_a_linear_on_both_last_states() {
+    use std::collections::HashMap;
+    use unroll_model::{BidirectionalConfig, HiddenStackConfig, InputEncoding, SequenceInput};
+    use unroll_training::export::bidirectional_summarizer_safetensors_bytes;
+
+    B::seed(&Default::default(), 7);
+    let (d_input, time, hidden) = (3, 5, 4);
+    let lengths = [5usize, 2];
+    let model = BidirectionalConfig::new(
+        HiddenStackConfig::new(InputEncoding::Dense { d_input }, hidden).with_num_layers(2),
+        2,
+    )
+    .try_init_summarizer::<B>(&Default::default())
+    .unwrap();
+    let inputs: Vec<f32> = (0..lengths.len() * time * d_input)
+        .map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0)
+        .collect();
+    let x = Tensor::<B, 3>::from_data(
+        TensorData::new(inputs.clone(), [lengths.len(), time, d_input]),
+        &Default::default(),
+    );
+    let outputs: Vec<f32> = model
+        .forward(SequenceInput::Dense(x), Some(&lengths))
+        .unwrap()
+        .into_data()
+        .iter::<f32>()
+        .collect();
+    let bytes = bidirectional_summarizer_safetensors_bytes(&model, HashMap::new());
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let mut names: Vec<String> = (0..2)
+        .flat_map(|k| {
+            ["", "_reverse"].into_iter().flat_map(move |suffix| {
+                ["bias_hh", "bias_ih", "weight_hh", "weight_ih"]
+                    .map(|name| format!("rnn.{name}_l{k}{suffix}"))
+            })
+        })
+        .chain(["fc.bias".to_string(), "fc.weight".to_string()])
+        .collect();
+    names.sort();
+    assert_names(&file, &names.join(" "));
+    assert_eq!(
+        tensor(&file, "rnn.weight_ih_l1_reverse").cols,
+        2 * hidden,
+        "layer 1 reads both"
+    );
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let metadata = header.metadata().clone().unwrap();
+    assert_eq!(metadata["bidirectional"], "true");
+    assert_eq!(metadata["cell"], "tanh");
+    let mut expected = Vec::new();
+    for (row, &length) in lengths.iter().enumerate() {
+        // Each row alone, to its own length: what PyTorch's packed sequence runs.
+        let mut layer_input: Vec<Vec<f32>> = (0..length)
+            .map(|t| inputs[(row * time + t) * d_input..(row * time + t + 1) * d_input].to_vec())
+            .collect();
+        let mut last = Vec::new();
+        for k in 0..2 {
+            let ahead = exported_direction(&file, k, false, &layer_input);
+            let behind = exported_direction(&file, k, true, &layer_input);
+            last = [ahead[length - 1].clone(), behind[0].clone()].concat();
+            layer_input = ahead
+                .iter()
+                .zip(&behind)
+                .map(|(a, b)| [a.clone(), b.clone()].concat())
+                .collect();
+        }
+        let fc = tensor(&file, "fc.weight");
+        expected.extend(add(&fc.times(&last), &tensor(&file, "fc.bias").values));
+    }
+    assert_close(&outputs, &expected);
+}
