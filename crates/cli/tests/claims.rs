@@ -71,9 +71,14 @@ fn the_quick_run_reports_each_measured_claim_with_its_verdict() {
     );
     assert_eq!(
         of(7).count(),
-        2 * 3 * 2,
-        "two tasks, three strategies, two seeds: {results}"
+        (2 + 1 + 1) * 3 * 2,
+        "seq2seq's two tasks, forecast and char-rnn, three strategies, two seeds: {results}"
     );
+    assert!(
+        report.contains("### On real values: `forecast`"),
+        "{report}"
+    );
+    assert!(report.contains("### On text: `char-rnn`"), "{report}");
     assert!(
         report.contains("## 7. Teacher forcing leaves an exposure bias; own outputs narrow it"),
         "{report}"

@@ -4,8 +4,8 @@
 //! and prints generated text; `-- --help` lists the commands. The backend is chosen at build time
 //! (`--features ndarray`, `--features wgpu`, …).
 
-mod builtin;
-mod cli;
+pub(crate) mod builtin;
+pub(crate) mod cli;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};

@@ -10,6 +10,8 @@
 //! fed its own outputs learns to map its state back).
 
 mod bias;
+mod bias_forecast;
+mod bias_language;
 mod cli;
 mod lengths;
 mod likelihood;
@@ -377,7 +379,48 @@ fn claim_7(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<Str
             }));
         }
     }
-    Ok(bias::section(budget, &outcomes))
+    let forecast_budget = (args.study.sized(1500, 40), args.study.sized(10_000, 3000));
+    let forecast = bias_forecast::run(
+        forecast_budget,
+        args.study.seeds,
+        &args.out,
+        device,
+        &mut |line| {
+            journal.note(&line);
+        },
+    )?;
+    for (strategy, runs) in &forecast {
+        for (seed, scores) in runs.iter().enumerate() {
+            journal.record(serde_json::json!({
+                "claim": 7, "program": "forecast", "strategy": strategy.name(), "seed": seed,
+                "scores": scores,
+            }));
+        }
+    }
+    let language_iterations = args.study.sized(3000, 40);
+    let language_budget = (language_iterations, args.study.sized(300, 20));
+    let language = bias_language::run(
+        language_budget,
+        args.study.seeds,
+        &args.out,
+        device,
+        &mut |line| {
+            journal.note(&line);
+        },
+    )?;
+    for (strategy, runs) in &language {
+        for (seed, answers) in runs.iter().enumerate() {
+            journal.record(serde_json::json!({
+                "claim": 7, "program": "char-rnn", "strategy": strategy.name(), "seed": seed,
+                "answers": answers,
+            }));
+        }
+    }
+    let others = bias::OtherPrograms {
+        forecast: (&forecast, forecast_budget),
+        language: (&language, language_iterations),
+    };
+    Ok(bias::section(budget, &outcomes, &others))
 }
 
 /// Claim 8: claim 7's networks fed a wrong symbol (trained here when claim 7 did not run);

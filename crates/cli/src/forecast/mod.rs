@@ -6,7 +6,7 @@
 //! Lorenz-63 and prints their open-loop errors side by side; `-- --help` lists the commands.
 
 mod cli;
-mod study;
+pub(crate) mod study;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -28,26 +28,26 @@ use crate::study::{FittedStrategy, cell, range, spread};
 const RUNS_PER_SEED: usize = 2 * 2 * FittedStrategy::ALL.len();
 
 /// One run of the study.
-struct Run {
-    system: BuiltinSystem,
-    pattern: Pattern,
-    strategy: FittedStrategy,
-    seed: u64,
+pub(crate) struct Run {
+    pub system: BuiltinSystem,
+    pub pattern: Pattern,
+    pub strategy: FittedStrategy,
+    pub seed: u64,
 }
 
 /// What a run gave: its scores, and one forecast of the first column against the truth.
-struct Outcome {
-    scores: ForecastScores,
+pub(crate) struct Outcome {
+    pub scores: ForecastScores,
     forecast: Vec<f64>,
     truth: Vec<f64>,
 }
 
 /// The sizes every run of a study shares, and how the gradient meets fed-back outputs.
 #[derive(Clone, Copy)]
-struct Budget {
-    iterations: u64,
-    length: usize,
-    fed_gradient: FedGradient,
+pub(crate) struct Budget {
+    pub iterations: u64,
+    pub length: usize,
+    pub fed_gradient: FedGradient,
 }
 
 fn config(run: &Run, budget: Budget) -> ForecastConfig {
@@ -76,7 +76,12 @@ fn config(run: &Run, budget: Budget) -> ForecastConfig {
 }
 
 /// Trains one run in `dir` (replacing what is there) and scores it.
-fn train_one(run: &Run, budget: Budget, dir: &Path, device: &Device) -> Result<Outcome, Error> {
+pub(crate) fn train_one(
+    run: &Run,
+    budget: Budget,
+    dir: &Path,
+    device: &Device,
+) -> Result<Outcome, Error> {
     let config = config(run, budget);
     let series = config.builtin.expect("set").series()?;
     let super::Prepared {
