@@ -10,6 +10,7 @@ use std::path::Path;
 use unroll::backend::Inference;
 use unroll::training::seq2seq::BuiltinTask;
 
+use super::bias_strategies::STRATEGIES;
 use crate::Error;
 use crate::seq2seq::study::{Budget, Outcome, Trained, config, train_one};
 use crate::study::{FittedStrategy, cell, spread};
@@ -18,12 +19,6 @@ type Device = burn::tensor::Device<Inference>;
 
 /// The tasks and strategies compared.
 pub const TASKS: [BuiltinTask; 2] = [BuiltinTask::Reverse, BuiltinTask::Copy];
-/// Teacher forcing, one schedule of scheduled sampling, and the curriculum.
-pub const STRATEGIES: [FittedStrategy; 3] = [
-    FittedStrategy::TeacherForcing,
-    FittedStrategy::Linear,
-    FittedStrategy::Curriculum,
-];
 
 /// One task and strategy, and each seed's run.
 pub type Runs = ((BuiltinTask, FittedStrategy), Vec<Outcome>);

@@ -10,7 +10,7 @@ use unroll::backend::Inference;
 use unroll::training::Pattern;
 use unroll::training::forecast::{BuiltinSystem, FedGradient, ForecastScores};
 
-use super::bias::STRATEGIES;
+use super::bias_strategies::STRATEGIES;
 use crate::Error;
 use crate::forecast::study::{Budget, Run, train_one};
 use crate::study::{FittedStrategy, cell, spread};

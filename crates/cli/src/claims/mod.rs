@@ -12,6 +12,7 @@
 mod bias;
 mod bias_forecast;
 mod bias_language;
+mod bias_strategies;
 mod cli;
 mod lengths;
 mod likelihood;
