@@ -6,8 +6,9 @@
     python3 scripts/pytorch_classify.py --compare torch.jsonl unroll.jsonl
 
 Needs torch and safetensors (pip install torch safetensors). The file's tensors are those of
-torch.nn.RNN (tanh) followed by torch.nn.Linear on the last real step's state, loaded with
-strict=True; sequences of different lengths run packed (pack_padded_sequence). Each input line
+torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU (the metadata's `cell`; with bidirectional=True when
+its `bidirectional` is true) followed by torch.nn.Linear on the last real step's state (both
+directions' final states, concatenated, when bidirectional), loaded with strict=True; sequences of different lengths run packed (pack_padded_sequence). Each input line
 is a text (a one-hot symbol per character, or per byte for byte-mode models) or comma-separated
 values; one JSON object per line is printed: the label and its probability, or the value.
 """
@@ -62,6 +63,7 @@ else:
     width = 1
 classes = encoding["targets"]["target"] == "classes"
 outputs = len(encoding["targets"]["labels"]) if classes else 1
+bidirectional = meta.get("bidirectional") == "true"
 
 
 class Summarizer(torch.nn.Module):
@@ -69,8 +71,9 @@ class Summarizer(torch.nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.rnn = recurrent_layers(meta.get("cell", "tanh"), width, H, L)
-        self.fc = torch.nn.Linear(H, outputs)
+        cell = meta.get("cell", "tanh")
+        self.rnn = recurrent_layers(cell, width, H, L, bidirectional=bidirectional)
+        self.fc = torch.nn.Linear(2 * H if bidirectional else H, outputs)
 
     def forward(self, x, lengths):
         packed = torch.nn.utils.rnn.pack_padded_sequence(
@@ -79,7 +82,8 @@ class Summarizer(torch.nn.Module):
         _, h = self.rnn(packed)
         if isinstance(h, tuple):  # an LSTM's (h_n, c_n)
             h = h[0]
-        return self.fc(h[-1])
+        # Both ways, h_n's last two rows: the top layer forward, then backward.
+        return self.fc(torch.cat([h[-2], h[-1]], 1) if bidirectional else h[-1])
 
 
 model = Summarizer()

@@ -4,7 +4,10 @@
 
 Needs torch and safetensors (pip install torch safetensors). The file's tensors are those of two
 torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU modules (the metadata's `cell`: tanh, lstm or gru),
-the encoder and the decoder, and the decoder's torch.nn.Linear, loaded with strict=True. Each
+the encoder and the decoder, and the decoder's torch.nn.Linear, loaded with strict=True. An
+encoder that reads both ways (the metadata's `bidirectional`) is the module with
+bidirectional=True and half the units; each layer's final states, forward then backward,
+concatenated, start the decoder's layer. Each
 line of stdin is a source; each output line is a JSON object with the target (greedy, or beam
 search of K hypotheses ranked by log-probability per symbol) and its log-probability, as
 `seq2seq translate --json` writes them (characters the model never saw read as its unknown
@@ -29,12 +32,15 @@ config = json.loads(meta["config"])
 H, L, cell = config["model"]["hidden"], config["model"]["layers"], meta["cell"]
 S, T = len(source_vocab), len(target_vocab) + 2  # the decoder's ids: the targets', end, start
 max_length = config["max_target_length"]
+bidirectional = meta.get("bidirectional") == "true"
 
 
 class Seq2Seq(torch.nn.Module):
     def __init__(self):
         super().__init__()
-        self.encoder = recurrent_layers(cell, S, H, L)
+        self.encoder = recurrent_layers(
+            cell, S, H // 2 if bidirectional else H, L, bidirectional=bidirectional
+        )
         self.decoder = recurrent_layers(cell, T, H, L)
         self.fc = torch.nn.Linear(H, T)
 
@@ -99,6 +105,9 @@ with torch.no_grad():
         text = line.rstrip("\n").rstrip("\r")
         ids = torch.tensor([[source_index.get(c, unknown_source) for c in text]])
         _, state = model.encoder(torch.nn.functional.one_hot(ids, S).double())
+        if bidirectional:  # [2L, 1, H/2], layer by layer forward then backward -> [L, 1, H]
+            join = lambda s: s.view(L, 2, 1, H // 2).transpose(1, 2).reshape(L, 1, H)
+            state = tuple(map(join, state)) if isinstance(state, tuple) else join(state)
         written, log_probability = beam(state)
         target = "".join(target_vocab[i] for i in written)
         print(json.dumps({"line": number, "target": target, "log_probability": log_probability}))

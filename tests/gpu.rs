@@ -12,9 +12,9 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 use burn_store::{BurnpackStore, ModuleSnapshot};
 use unroll::model::{
-    EncoderDecoderConfig, FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig,
-    InputEncoding, OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, RecurrentCell,
-    SequenceInput, SequenceSummarizerConfig, step_cross_entropy,
+    BidirectionalConfig, EncoderDecoderConfig, FeedbackSequence, HiddenRecurrentConfig,
+    HiddenStackConfig, InputEncoding, OutputRecurrentConfig, RecurrenceBackend, RecurrencePath,
+    RecurrentCell, SequenceInput, SequenceSummarizerConfig, step_cross_entropy,
 };
 use unroll::training::LanguageCheckpoint;
 use unroll::training::checkpoint::{Which, model_bytes};
@@ -489,6 +489,7 @@ fn forecasters_agree() {
             layers: 1,
             cell,
             dropout: 0.0,
+            bidirectional: false,
         };
         let cpu: Forecaster<Cpu> =
             init_forecaster(&settings, width, loss, &Default::default()).unwrap();
@@ -604,6 +605,43 @@ fn backward_direction_agrees() {
     );
 }
 
+/// Both directions, two layers of every cell, padded rows: pattern 3's output and pattern 1's
+/// per-step outputs, and every gradient, on wgpu against the CPU.
+#[test]
+fn bidirectional_agrees() {
+    let _turn = turn();
+    let (vocab, batch, time) = (6, 3, 7);
+    let lengths = [7, 4, 1];
+    for cell in [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru] {
+        let config = BidirectionalConfig::new(token_stack(vocab, 5, 2).with_cell(cell), 3);
+        let cpu_ids = || SequenceInput::Tokens(ids(batch, time, vocab, 4, &Default::default()));
+        let gpu_ids = || SequenceInput::Tokens(ids(batch, time, vocab, 4, &gpu()));
+        let cpu_model = config
+            .try_init_summarizer::<Cpu>(&Default::default())
+            .unwrap();
+        let gpu_model = transfer(
+            &cpu_model,
+            config.try_init_summarizer::<Gpu>(&gpu()).unwrap(),
+        );
+        let cpu_out = cpu_model.forward(cpu_ids(), Some(&lengths)).unwrap();
+        let gpu_out = gpu_model.forward(gpu_ids(), Some(&lengths)).unwrap();
+        let what = format!("both ways, summary, {cell:?}");
+        assert_agree(&what, (&cpu_model, cpu_out), (&gpu_model, gpu_out));
+        let cpu_model = config
+            .try_init_recurrent::<Cpu>(&Default::default())
+            .unwrap();
+        let gpu_model = transfer(
+            &cpu_model,
+            config.try_init_recurrent::<Gpu>(&gpu()).unwrap(),
+        );
+        // Past a row's length the outputs are padding: only the full row is compared whole.
+        let cpu_out = cpu_model.forward(cpu_ids(), None).unwrap();
+        let gpu_out = gpu_model.forward(gpu_ids(), None).unwrap();
+        let what = format!("both ways, every step, {cell:?}");
+        assert_agree(&what, (&cpu_model, cpu_out), (&gpu_model, gpu_out));
+    }
+}
+
 /// The encoder–decoder's losses on a padded batch (sources and targets of several lengths).
 fn encoder_decoder_losses<B: RecurrenceBackend>(
     model: &unroll::model::EncoderDecoder<B>,
@@ -623,17 +661,22 @@ fn encoder_decoder_losses<B: RecurrenceBackend>(
         .unwrap()
 }
 
-/// The encoder–decoder on a padded batch, two layers of every cell, fused: the losses and every
-/// gradient agree.
+/// The encoder–decoder on a padded batch, two layers of every cell, the encoder one way and
+/// both ways, fused: the losses and every gradient agree.
 #[test]
 fn encoder_decoder_agrees() {
     let _turn = turn();
-    for cell in [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru] {
-        let config = EncoderDecoderConfig::symbols(6, 6, 4, 2, cell);
+    let cells = [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru];
+    for (cell, both_ways) in cells.into_iter().flat_map(|c| [(c, false), (c, true)]) {
+        let mut config =
+            EncoderDecoderConfig::symbols(6, 6, 4, 2, cell).with_bidirectional(both_ways);
+        if both_ways {
+            config.encoder.d_hidden = 2;
+        }
         let (cpu_model, gpu_model) = on_both!(config);
         let cpu = encoder_decoder_losses(&cpu_model, &Default::default());
         let gpu_losses = encoder_decoder_losses(&gpu_model, &gpu());
-        let what = format!("encoder–decoder, {cell:?}");
+        let what = format!("encoder–decoder, {cell:?}, both ways {both_ways}");
         assert_agree(&what, (&cpu_model, cpu), (&gpu_model, gpu_losses));
     }
 }

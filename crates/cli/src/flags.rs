@@ -54,6 +54,11 @@ pub struct TrainingFlags {
     /// Dropout between stacked layers.
     #[arg(long)]
     pub dropout: Option<f64>,
+    /// Read each sequence both ways, forward and backward in time, as PyTorch's
+    /// `bidirectional=True` (classify; seq2seq's encoder). Programs that generate from the past
+    /// (char-rnn, forecast) refuse it.
+    #[arg(long)]
+    pub bidirectional: bool,
     /// Sequences per batch.
     #[arg(long)]
     pub batch: Option<usize>,
@@ -210,6 +215,9 @@ impl TrainingFlags {
         set(&mut settings.model.cell, self.cell);
         set(&mut settings.model.layers, self.layers);
         set(&mut settings.model.dropout, self.dropout);
+        if self.bidirectional {
+            settings.model.bidirectional = true;
+        }
         set(settings.batch, self.batch);
         set(settings.iterations, self.iterations);
         set(settings.learning_rate, self.lr);

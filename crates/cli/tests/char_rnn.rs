@@ -158,6 +158,11 @@ fn user_errors_are_one_clear_line() {
     assert_fails(&argv!("train --data {}", path(&short)), "too short");
     let binary_file = scratch.file("binary.bin", &[0x66, 0x6f, 0xff, 0xfe, 0x00]);
     assert_fails(&argv!("train --data {}", path(&binary_file)), "UTF-8");
+    // A generator has no future to read: both directions are refused, saying why.
+    assert_fails(
+        &argv!("train --bidirectional"),
+        "char-rnn writes each step from the steps before it",
+    );
     let data = scratch.file("input.txt", corpus_text().as_bytes());
     assert_fails(&argv!("train --data {} --seq-len 0", path(&data)), "window");
     assert_fails(

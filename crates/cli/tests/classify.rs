@@ -592,3 +592,49 @@ fn unseen_characters_are_the_unknown_symbol() {
         text(&output.stderr)
     );
 }
+
+/// `--bidirectional`: a classifier read both ways trains, predicts, exports PyTorch's
+/// `*_reverse` tensors with `fc` on both final states, and resumes keeping its direction, which
+/// a resumed run cannot change either way.
+#[test]
+fn a_classifier_read_both_ways_trains_predicts_exports_and_resumes() {
+    let scratch = Scratch::new("classify-both-ways");
+    let data = scratch.file("train.tsv", tsv().as_bytes());
+    let out = scratch.0.join("run");
+    let output = succeeded(train(&data, &out, "120", "--bidirectional --cell gru"));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        report["validation"]["accuracy"].as_f64().unwrap() > 0.9,
+        "{report}"
+    );
+    predict_from_open_stdin(&out);
+
+    let exported = scratch.0.join("both.safetensors");
+    succeeded(classify(&argv!(
+        "export --checkpoint {} --out {}",
+        path(&out),
+        path(&exported)
+    )));
+    let bytes = std::fs::read(&exported).unwrap();
+    let header_length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_length]).unwrap();
+    assert_eq!(header["__metadata__"]["bidirectional"], "true");
+    assert_eq!(
+        header["rnn.weight_ih_l0_reverse"]["shape"],
+        serde_json::json!([48, 3])
+    );
+    assert_eq!(header["fc.weight"]["shape"], serde_json::json!([2, 32]));
+
+    let output = succeeded(resume(&out, "130", "--json"));
+    let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(resumed["iterations"], 130);
+    let one_way = scratch.0.join("one-way");
+    succeeded(train(&data, &one_way, "10", ""));
+    fails(
+        &argv!(
+            "train --resume {} --iterations 20 --bidirectional",
+            path(&one_way)
+        ),
+        "--bidirectional cannot change when resuming",
+    );
+}

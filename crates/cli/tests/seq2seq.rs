@@ -266,6 +266,56 @@ fn a_built_in_task_trains_without_data() {
     );
 }
 
+/// `--bidirectional`: the encoder reads both ways, half the units each; translate and export
+/// work on it; an odd hidden size is refused, naming it.
+#[test]
+fn an_encoder_read_both_ways_trains_translates_and_exports() {
+    let scratch = Scratch::new("seq2seq-both-ways");
+    let out = scratch.0.join("run");
+    let common = "train --task reverse --pairs 300 --max-length 3 --iterations 20 --json";
+    succeeded(seq2seq(&argv!(
+        "{common} --out {} --hidden 16 --layers 2 --bidirectional",
+        path(&out)
+    )));
+    let translated = succeeded(run_program_with_stdin(
+        "seq2seq",
+        &argv!("translate --checkpoint {} --json --beam 2", path(&out)),
+        b"abc\n",
+    ));
+    let answer: serde_json::Value = serde_json::from_slice(&translated.stdout).unwrap();
+    assert!(answer["target"].is_string(), "{answer}");
+    let exported = scratch.0.join("both.safetensors");
+    succeeded(seq2seq(&argv!(
+        "export --checkpoint {} --out {}",
+        path(&out),
+        path(&exported)
+    )));
+    let bytes = std::fs::read(&exported).unwrap();
+    let header_length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_length]).unwrap();
+    assert_eq!(header["__metadata__"]["bidirectional"], "true");
+    // Each direction has half the units; the second layer reads both directions' 16.
+    assert_eq!(
+        header["encoder.weight_hh_l1_reverse"]["shape"],
+        serde_json::json!([32, 8])
+    );
+    assert_eq!(
+        header["encoder.weight_ih_l1"]["shape"],
+        serde_json::json!([32, 16])
+    );
+    assert_eq!(
+        header["decoder.weight_hh_l1"]["shape"],
+        serde_json::json!([64, 16])
+    );
+    fails(
+        &argv!(
+            "{common} --out {} --hidden 15 --bidirectional",
+            path(&scratch.0.join("odd"))
+        ),
+        "must be even",
+    );
+}
+
 /// `study`: every strategy on the tasks asked, the seeds asked, a report with a table per task,
 /// two figures per task and every run's scores; a second study into the same place only with
 /// --force.

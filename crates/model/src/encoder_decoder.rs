@@ -6,6 +6,13 @@
 //! decoder starts from `C` and reads `y(0) … y(m-1)` (a start symbol, then the target), giving
 //! `o(t) = c + V h(t)` for `y(t)`. No attention: the summary is the only path from the source
 //! to the target, as the text has it.
+//!
+//! Both ways (`bidirectional`), the encoder reads the source forward and backward, each
+//! direction with half the decoder's units, and each layer's two final states, forward then
+//! backward, concatenated, start the decoder's layer of the same depth: OpenNMT's `brnn`
+//! encoder. Concatenation rather than a learned projection (Bahdanau et al.'s `tanh(W g(1))`):
+//! no parameters are added, the summary keeps the one-way encoder's size (a fair comparison at
+//! equal `C`), and the export is PyTorch's own modules.
 
 use burn::config::Config;
 use burn::module::Module;
@@ -17,7 +24,9 @@ use crate::fused::RecurrenceBackend;
 use crate::hidden_recurrent::{HiddenRecurrent, HiddenRecurrentConfig, RecurrentOutput};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
 use crate::recurrence::stack::check_lengths;
-use crate::recurrence::{HiddenStack, HiddenStackConfig, HiddenState};
+use crate::recurrence::{
+    BidirectionalStack, BidirectionalStackConfig, HiddenStack, HiddenStackConfig, HiddenState,
+};
 
 /// Configuration of an [`EncoderDecoder`]: the encoder's stack and the decoder, whose state
 /// has the encoder's shape (the same cell, layers and hidden size) and whose input is the
@@ -29,6 +38,10 @@ pub struct EncoderDecoderConfig {
     /// The decoder: pattern 1 over target symbols (`InputEncoding::Tokens`), its output the
     /// target vocabulary.
     pub decoder: HiddenRecurrentConfig,
+    /// Read the source both ways; `encoder` is then each direction's stack, with half the
+    /// decoder's hidden units.
+    #[config(default = false)]
+    pub bidirectional: bool,
 }
 
 impl EncoderDecoderConfig {
@@ -59,14 +72,22 @@ impl EncoderDecoderConfig {
         self.encoder.validate()?;
         self.decoder.validate()?;
         let (encoder, decoder) = (&self.encoder, &self.decoder.hidden);
-        let shape = |s: &HiddenStackConfig| (s.d_hidden, s.num_layers, s.cell);
-        if shape(encoder) != shape(decoder) {
+        let directions = 1 + usize::from(self.bidirectional);
+        let shape = |s: &HiddenStackConfig, directions: usize| {
+            (s.d_hidden * directions, s.num_layers, s.cell)
+        };
+        if shape(encoder, directions) != shape(decoder, 1) {
             return Err(ModelError::InvalidConfig {
                 setting: "decoder",
                 reason: format!(
-                    "its state must have the encoder's shape (hidden, layers, cell): {:?} against {:?}",
-                    shape(decoder),
-                    shape(encoder)
+                    "its state must have the encoder's shape (hidden{}, layers, cell): {:?} against {:?}",
+                    if self.bidirectional {
+                        " of both directions"
+                    } else {
+                        ""
+                    },
+                    shape(decoder, 1),
+                    shape(encoder, directions)
                 ),
             });
         }
@@ -82,8 +103,15 @@ impl EncoderDecoderConfig {
     /// Builds the network, or says which setting is invalid.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> crate::Result<EncoderDecoder<B>> {
         self.validate()?;
+        let (encoder, bidirectional_encoder) = if self.bidirectional {
+            let both = BidirectionalStackConfig::new(self.encoder.clone()).try_init(device)?;
+            (None, Some(both))
+        } else {
+            (Some(self.encoder.try_init(device)?), None)
+        };
         Ok(EncoderDecoder {
-            encoder: self.encoder.try_init(device)?,
+            encoder,
+            bidirectional_encoder,
             decoder: self.decoder.try_init(device)?,
         })
     }
@@ -117,15 +145,31 @@ crate::setting::init_or_panic!(EncoderDecoderConfig => EncoderDecoder);
 /// ```
 #[derive(Module, Debug)]
 pub struct EncoderDecoder<B: Backend> {
-    /// Reads the source.
-    pub encoder: HiddenStack<B>,
+    /// Reads the source forward (absent when it reads both ways). Named as before both ways
+    /// existed, so that checkpoints written then load as they are.
+    pub encoder: Option<HiddenStack<B>>,
+    /// Reads the source both ways (absent when it reads forward only).
+    pub bidirectional_encoder: Option<BidirectionalStack<B>>,
     /// Writes the target, starting from the encoder's final state.
     pub decoder: HiddenRecurrent<B>,
 }
 
+impl<B: Backend> EncoderDecoder<B> {
+    /// The cell of the encoder and the decoder (the same one).
+    pub fn cell(&self) -> crate::RecurrentCell {
+        self.decoder.hidden.cell()
+    }
+
+    /// Whether the encoder reads the source both ways.
+    pub fn is_bidirectional(&self) -> bool {
+        self.bidirectional_encoder.is_some()
+    }
+}
+
 impl<B: RecurrenceBackend> EncoderDecoder<B> {
     /// The summary of each source: every layer's state at the row's own length (`h`, and `c`
-    /// for an LSTM), `[layers, batch, d_hidden]` each.
+    /// for an LSTM), `[layers, batch, d_hidden]` each; both ways, the forward state at the
+    /// row's last step and the backward one at its first, concatenated in that order.
     ///
     /// - `source`: `[batch, time]` ids or `[batch, time, d_input]` features, padded to `time`.
     /// - `lengths`: `[batch]`, each row's real length (1 ≤ length ≤ time); `None` when every
@@ -135,7 +179,14 @@ impl<B: RecurrenceBackend> EncoderDecoder<B> {
         source: SequenceInput<B>,
         lengths: Option<&[usize]>,
     ) -> crate::Result<HiddenState<B>> {
-        self.encoder.read(source, lengths, &self.device())
+        match (&self.encoder, &self.bidirectional_encoder) {
+            (Some(one), _) => one.read(source, lengths, &self.device()),
+            (None, Some(both)) => Ok(concatenate_directions(both.final_state(source, lengths)?)),
+            (None, None) => Err(ModelError::InvalidConfig {
+                setting: "encoder",
+                reason: "the network has no encoder".into(),
+            }),
+        }
     }
 
     /// The decoder's logits for every target step, the decoder fed `previous`.
@@ -213,6 +264,21 @@ impl<B: RecurrenceBackend> EncoderDecoder<B> {
 
     fn device(&self) -> B::Device {
         self.decoder.output.weight.device()
+    }
+}
+
+/// PyTorch's `h_n` of a bidirectional stack, `[2 · layers, batch, d]` (layer 0 forward, layer 0
+/// backward, …), as one state per layer, `[layers, batch, 2 · d]`, forward units first.
+fn concatenate_directions<B: Backend>(state: HiddenState<B>) -> HiddenState<B> {
+    let join = |both: Tensor<B, 3>| {
+        let [rows, batch, d] = both.dims();
+        both.reshape([rows / 2, 2, batch, d])
+            .swap_dims(1, 2)
+            .reshape([rows / 2, batch, 2 * d])
+    };
+    HiddenState {
+        hidden: join(state.hidden),
+        cell: state.cell.map(join),
     }
 }
 

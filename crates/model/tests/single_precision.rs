@@ -147,7 +147,8 @@ fn pattern_2<B: AutodiffBackend + RecurrenceBackend>() {
 }
 
 /// The encoder–decoder in f32: padded sources and targets of every length, two layers of every
-/// cell, the fused path against the unrolled one (losses and every gradient).
+/// cell, the encoder one way and both ways, the fused path against the unrolled one (losses and
+/// every gradient).
 fn encoder_decoder<B: AutodiffBackend + RecurrenceBackend>() {
     let _turn = turn();
     let device = Default::default();
@@ -155,10 +156,22 @@ fn encoder_decoder<B: AutodiffBackend + RecurrenceBackend>() {
     let (batch, source_time, target_time, hidden, vocab) = (33, 13, 9, 40, 11);
     let source_lengths: Vec<usize> = (0..batch).map(|b| 1 + (b * 7) % source_time).collect();
     let target_lengths: Vec<usize> = (0..batch).map(|b| 1 + (b * 5) % target_time).collect();
-    for cell in [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru] {
-        let fused = EncoderDecoderConfig::symbols(vocab, vocab, hidden, 2, cell).init::<B>(&device);
+    let cells = [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru];
+    for (cell, both_ways) in cells.into_iter().flat_map(|c| [(c, false), (c, true)]) {
+        let mut config = EncoderDecoderConfig::symbols(vocab, vocab, hidden, 2, cell)
+            .with_bidirectional(both_ways);
+        if both_ways {
+            config.encoder.d_hidden = hidden / 2;
+        }
+        let fused = config.init::<B>(&device);
         let mut unrolled = materialized(&fused);
-        unrolled.encoder.path = RecurrencePath::Unrolled;
+        if let Some(encoder) = unrolled.encoder.as_mut() {
+            encoder.path = RecurrencePath::Unrolled;
+        }
+        for layer in (unrolled.bidirectional_encoder.iter_mut()).flat_map(|e| e.layers.iter_mut()) {
+            layer.forward.path = RecurrencePath::Unrolled;
+            layer.backward.path = RecurrencePath::Unrolled;
+        }
         unrolled.decoder.hidden.path = RecurrencePath::Unrolled;
         let source = ids::<B>(batch, source_time, vocab);
         let (previous, targets) = (
@@ -180,8 +193,9 @@ fn encoder_decoder<B: AutodiffBackend + RecurrenceBackend>() {
         };
         let (losses_a, grads_a) = run(&fused);
         let (losses_b, grads_b) = run(&unrolled);
-        assert_close(&format!("{cell:?}: losses"), &losses_a, &losses_b);
-        assert_gradients_close(&format!("{cell:?}"), &grads_a, &grads_b);
+        let what = format!("{cell:?}, both ways {both_ways}");
+        assert_close(&format!("{what}: losses"), &losses_a, &losses_b);
+        assert_gradients_close(&what, &grads_a, &grads_b);
     }
 }
 

@@ -46,6 +46,7 @@ use crate::error::Result;
 use crate::forecast::Forecaster;
 use crate::language::config::LanguageConfig;
 use crate::network::Network;
+use crate::sequence::network::{Reader, SequenceNetwork};
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,14 +139,39 @@ fn bidirectional_stack_tensors<B: Backend>(
 /// `bidirectional` = `true`.
 pub fn bidirectional_summarizer_safetensors_bytes<B: Backend>(
     model: &BidirectionalSummarizer<B>,
+    metadata: HashMap<String, String>,
+) -> Vec<u8> {
+    bidirectional_bytes(&model.hidden, &model.output, metadata)
+}
+
+/// Both ways' stack under `rnn.*`, the output under `fc.*`, with the metadata.
+fn bidirectional_bytes<B: Backend>(
+    hidden: &BidirectionalStack<B>,
+    output: &Linear<B>,
     mut metadata: HashMap<String, String>,
 ) -> Vec<u8> {
-    let cell = model.hidden.layers[0].forward.cell();
+    let cell = hidden.layers[0].forward.cell();
     metadata.insert("cell".into(), cell.name().into());
     metadata.insert("bidirectional".into(), "true".into());
-    let mut tensors = bidirectional_stack_tensors("rnn", &model.hidden);
-    tensors.extend(linear_tensors("fc", &model.output));
+    let mut tensors = bidirectional_stack_tensors("rnn", hidden);
+    tensors.extend(linear_tensors("fc", output));
     serialize(&tensors, metadata)
+}
+
+/// The safetensors bytes of classify's network: one way as
+/// [`sequence_summarizer_safetensors_bytes`] writes it, both ways as
+/// [`bidirectional_summarizer_safetensors_bytes`] does.
+pub fn sequence_network_safetensors_bytes<B: Backend>(
+    model: &SequenceNetwork<B>,
+    mut metadata: HashMap<String, String>,
+) -> Vec<u8> {
+    match model.reader() {
+        Reader::OneDirection(hidden) => {
+            metadata.insert("cell".into(), hidden.cell().name().into());
+            serialize(&rnn_tensors(hidden, model.output()), metadata)
+        }
+        Reader::BothDirections(hidden) => bidirectional_bytes(hidden, model.output(), metadata),
+    }
 }
 
 /// The stack's tensors under `rnn.*`, then `torch.nn.Linear`'s for the output under `fc.*`.
@@ -247,25 +273,32 @@ pub fn forecaster_safetensors_bytes<B: Backend>(
 /// as given (a model config, labels…).
 pub fn sequence_summarizer_safetensors_bytes<B: Backend>(
     model: &SequenceSummarizer<B>,
-    metadata: HashMap<String, String>,
+    mut metadata: HashMap<String, String>,
 ) -> Vec<u8> {
-    let mut metadata = metadata;
     metadata.insert("cell".into(), model.hidden.cell().name().into());
     serialize(&rnn_tensors(&model.hidden, &model.output), metadata)
 }
 
 /// The safetensors bytes of an encoder–decoder: the encoder as `torch.nn.RNN`, `torch.nn.LSTM`
-/// or `torch.nn.GRU` (`batch_first=True`) under `encoder.*`, the decoder as the same module under
+/// or `torch.nn.GRU` (`batch_first=True`; with `bidirectional=True` and half the decoder's
+/// units when it reads both ways, metadata `bidirectional` = `true`) under `encoder.*`, the decoder as the same module under
 /// `decoder.*`, its output `torch.nn.Linear` under `fc.*`; symbols enter both as one-hot vectors.
 /// `metadata` is stored as given (the settings, the vocabularies), with the `cell`.
 pub fn encoder_decoder_safetensors_bytes<B: Backend>(
     model: &EncoderDecoder<B>,
     mut metadata: HashMap<String, String>,
 ) -> Vec<u8> {
-    let mut tensors = stack_tensors("encoder", &model.encoder);
+    let mut tensors = match (&model.encoder, &model.bidirectional_encoder) {
+        (_, Some(both)) => {
+            metadata.insert("bidirectional".into(), "true".into());
+            bidirectional_stack_tensors("encoder", both)
+        }
+        (Some(one), None) => stack_tensors("encoder", one),
+        (None, None) => Vec::new(),
+    };
     tensors.extend(stack_tensors("decoder", &model.decoder.hidden));
     tensors.extend(linear_tensors("fc", &model.decoder.output));
-    metadata.insert("cell".into(), model.encoder.cell().name().into());
+    metadata.insert("cell".into(), model.cell().name().into());
     serialize(&tensors, metadata)
 }
 

@@ -66,6 +66,10 @@ pub struct ModelSettings {
     pub layers: usize,
     /// Dropout between stacked layers (pattern 1 only).
     pub dropout: f64,
+    /// Read each sequence both ways, forward and backward in time, as PyTorch's
+    /// `bidirectional=True` (classify, and seq2seq's encoder: the whole input is known before
+    /// any output). A generator (char-rnn, forecast) has only the past and refuses it.
+    pub bidirectional: bool,
 }
 
 impl Default for ModelSettings {
@@ -76,6 +80,7 @@ impl Default for ModelSettings {
             cell: RecurrentCell::Tanh,
             layers: 1,
             dropout: 0.0,
+            bidirectional: false,
         }
     }
 }
@@ -136,6 +141,7 @@ impl ModelSettings {
             FixedSetting::of("cell", &self.cell.name(), &asked.cell.name()),
             FixedSetting::of("layers", &self.layers, &asked.layers),
             FixedSetting::of("dropout", &self.dropout, &asked.dropout),
+            FixedSetting::of("bidirectional", &self.bidirectional, &asked.bidirectional),
         ]
     }
 
@@ -163,6 +169,20 @@ impl ModelSettings {
             ));
         }
         self.check_cell()
+    }
+
+    /// Refuses both directions for a task that generates from what came before: `program`
+    /// names it, as a user calls it.
+    pub fn refuse_bidirectional(&self, program: &str) -> Result<()> {
+        if self.bidirectional {
+            return Err(invalid(
+                "bidirectional",
+                format!(
+                    "{program} writes each step from the steps before it, open loop, and a backward direction reads steps that do not exist yet; both directions are for inputs given whole (classify, and seq2seq's encoder)"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Rejects a gated cell in pattern 2, whose hidden layer is the tanh one.

@@ -53,6 +53,7 @@ fn models<B: Backend>(device: &B::Device) -> Vec<(&'static str, Forecaster<B>)> 
         layers,
         cell,
         dropout: 0.0,
+        bidirectional: false,
     };
     let with_cell = |pattern, layers, loss, cell| {
         init_forecaster(&settings(pattern, layers, cell), 2, loss, device).unwrap()

@@ -16,7 +16,7 @@ use serde_json::json;
 use unroll::backend::Inference;
 use unroll::training::durable::csv_line;
 use unroll::training::durable::{MAX_INPUT_BYTES, read_limited};
-use unroll::training::export::sequence_summarizer_safetensors_bytes;
+use unroll::training::export::sequence_network_safetensors_bytes;
 use unroll::training::memory::available_bytes;
 use unroll::training::sequence::data::{
     Origin, RawSequence, RawTarget, numeric_values, without_padding,
@@ -312,11 +312,16 @@ fn describe(setup: &Setup) {
         _ => format!("input width {}", setup.encoding.input_width()),
     };
     note(format!(
-        "{what}; {} training and {} validation samples, lengths {shortest}–{longest}, {inputs}; hidden {}, layers {}, batch {}, {} iterations, {:?}, lr {}",
+        "{what}; {} training and {} validation samples, lengths {shortest}–{longest}, {inputs}; hidden {}, layers {}{}, batch {}, {} iterations, {:?}, lr {}",
         setup.train.len(),
         setup.validation.len(),
         config.model.hidden,
         config.model.layers,
+        if config.model.bidirectional {
+            ", both directions"
+        } else {
+            ""
+        },
         config.batch,
         config.iterations,
         config.optimizer,
@@ -348,7 +353,7 @@ fn print_scores(scores: &SequenceScores) {
 /// The built-in task's accuracy in bands of length, on fresh strings: up to the longest
 /// trained on, and longer.
 fn accuracy_by_length(
-    model: &unroll::model::SequenceSummarizer<Inference>,
+    model: &unroll::training::sequence::SequenceNetwork<Inference>,
     encoding: &Encoding,
     config: &SequenceConfig,
     device: &burn::tensor::Device<Inference>,
@@ -479,7 +484,7 @@ fn input_example(line: &[u8], origin: Origin, encoding: &Encoding) -> Result<Inp
 /// Prints one answer per input line, in order (a blank line's is empty); false when stdout is
 /// gone.
 fn answer(
-    model: &unroll::model::SequenceSummarizer<Inference>,
+    model: &unroll::training::sequence::SequenceNetwork<Inference>,
     checkpoint: &SequenceCheckpoint,
     lines: Vec<InputLine>,
     json: bool,
@@ -599,6 +604,6 @@ fn run_export(args: ExportArgs) -> Result<ExitCode, Error> {
     crate::flags::export_task::<SequenceFiles>(
         &args,
         |_| Ok(Vec::new()),
-        sequence_summarizer_safetensors_bytes,
+        sequence_network_safetensors_bytes,
     )
 }

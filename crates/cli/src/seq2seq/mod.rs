@@ -257,7 +257,7 @@ fn describe(setup: &Setup) {
     };
     let model = &setup.config.model;
     note(format!(
-        "pairs: {what} ({} to train, {} to validate); vocabularies {} and {}; {} cell, hidden {}, layers {}, {}, batch {}, {} iterations",
+        "pairs: {what} ({} to train, {} to validate); vocabularies {} and {}; {} cell, hidden {}, layers {}{}, {}, batch {}, {} iterations",
         setup.train.len(),
         setup.validation.len(),
         setup.encoding.source_symbols(),
@@ -265,6 +265,11 @@ fn describe(setup: &Setup) {
         model.cell.name(),
         model.hidden,
         model.layers,
+        if model.bidirectional {
+            " (the encoder both ways, half the units each)"
+        } else {
+            ""
+        },
         setup.config.strategy.name(),
         setup.config.batch,
         setup.config.iterations,

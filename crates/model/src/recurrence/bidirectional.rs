@@ -143,6 +143,20 @@ impl<B: RecurrenceBackend> BidirectionalStack<B> {
         input: SequenceInput<B>,
         lengths: Option<&[usize]>,
     ) -> crate::Result<(Tensor<B, 3>, HiddenState<B>)> {
+        let (top, state) = self.run(input, lengths, true)?;
+        let top = top.expect("asked for");
+        Ok((top.swap_dims(0, 1), state))
+    }
+
+    /// Every layer both ways; the top layer's `[h(t); g(t)]` time-major, `[time, batch,
+    /// 2 · d_hidden]`, only when `top_outputs` (a summary needs the final states alone, and
+    /// turning the backward direction's outputs back costs a copy and its gradient).
+    fn run(
+        &self,
+        input: SequenceInput<B>,
+        lengths: Option<&[usize]>,
+        top_outputs: bool,
+    ) -> crate::Result<(Option<Tensor<B, 3>>, HiddenState<B>)> {
         let first = &self.layers[0].forward;
         let [batch, time] = input.check(&first.input, first.id_check)?;
         if let Some(lengths) = lengths {
@@ -157,17 +171,33 @@ impl<B: RecurrenceBackend> BidirectionalStack<B> {
         let top = self.layers.len() - 1;
         for (k, layer) in self.layers.iter().enumerate() {
             let zero = || layer.forward.zero_state(batch, &device);
-            let (ahead, ahead_final) = layer.forward.forward(input.clone(), zero(), lengths);
-            let (behind, behind_final) = layer.backward.forward(input, zero(), lengths);
+            let outputs = k < top || top_outputs;
+            let (ahead, ahead_final) = layer.forward.run(input.clone(), zero(), lengths, outputs);
+            let (behind, behind_final) = layer.backward.run(input, zero(), lengths, outputs);
             finals.push(ahead_final.layer(0));
             finals.push(behind_final.layer(0));
-            let both = Tensor::cat(vec![ahead, behind], 2);
+            // Time-major, both contiguous: the concatenation copies rows, and the next layer
+            // reads the batch-major view of it without another copy.
+            let both = outputs.then(|| Tensor::cat(vec![ahead, behind], 2));
             if k == top {
                 return Ok((both, HiddenState::of_layers(finals)));
             }
-            input = SequenceInput::Dense(self.dropout.forward(both));
+            let both = both.expect("below the top");
+            input = SequenceInput::Dense(self.dropout.forward(both).swap_dims(0, 1));
         }
         unreachable!("a stack has at least one layer")
+    }
+
+    /// The final state alone, as [`BidirectionalStack::forward`] returns it (PyTorch's `h_n`
+    /// layout), without turning the top layer's backward outputs back into time order.
+    ///
+    /// - `input`, `lengths`: as for [`BidirectionalStack::forward`].
+    pub fn final_state(
+        &self,
+        input: SequenceInput<B>,
+        lengths: Option<&[usize]>,
+    ) -> crate::Result<HiddenState<B>> {
+        Ok(self.run(input, lengths, false)?.1)
     }
 
     /// Reads each row both ways and returns its summary: the top layer's forward state at the
@@ -178,7 +208,7 @@ impl<B: RecurrenceBackend> BidirectionalStack<B> {
         input: SequenceInput<B>,
         lengths: Option<&[usize]>,
     ) -> crate::Result<Tensor<B, 2>> {
-        let (_, state) = self.forward(input, lengths)?;
+        let state = self.final_state(input, lengths)?;
         let top = 2 * (self.layers.len() - 1);
         Ok(Tensor::cat(
             vec![state.layer(top).hidden, state.layer(top + 1).hidden],

@@ -18,56 +18,85 @@ pub enum Direction {
     Backward,
 }
 
-/// The time index each position of a row reversed within its own length reads, `[batch,
-/// time]`: `length - 1 - t` for the real steps, `t` itself on padding. The permutation is its
-/// own inverse, so the same indices put the outputs back in time order.
-pub(crate) fn reversal<B: Backend>(
-    lengths: Option<&[usize]>,
-    [batch, time]: [usize; 2],
-    device: &B::Device,
-) -> Tensor<B, 2, Int> {
-    let indices: Vec<i64> = (0..batch)
-        .flat_map(|row| {
-            let length = lengths.map_or(time, |lengths| lengths[row]);
-            (0..time).map(move |t| if t < length { length - 1 - t } else { t } as i64)
-        })
-        .collect();
-    Tensor::from_data(TensorData::new(indices, [batch, time]), device)
+/// The turn of every row within its own length: for each row and position, the time index it
+/// reads, `length - 1 - t` for the real steps and `t` itself on padding. The permutation is its
+/// own inverse, so the same turn puts the outputs back in time order.
+#[derive(Debug, Clone)]
+pub(crate) struct Reversal {
+    /// `[batch][time]`, row-major.
+    reads: Vec<usize>,
+    batch: usize,
+    time: usize,
 }
 
-/// `input` with each row reversed by `indices` ([`reversal`]).
-pub(crate) fn reverse_input<B: Backend>(
-    input: SequenceInput<B>,
-    indices: &Tensor<B, 2, Int>,
-) -> SequenceInput<B> {
-    match input {
-        SequenceInput::Tokens(ids) => SequenceInput::Tokens(ids.gather(1, indices.clone())),
-        SequenceInput::Dense(x) => SequenceInput::Dense(reverse_rows(x, indices)),
+/// The turn of a `[batch, time]` input whose rows have `lengths` (all `time` when `None`).
+pub(crate) fn reversal(lengths: Option<&[usize]>, [batch, time]: [usize; 2]) -> Reversal {
+    let reads = (0..batch)
+        .flat_map(|row| {
+            let length = lengths.map_or(time, |lengths| lengths[row]);
+            (0..time).map(move |t| if t < length { length - 1 - t } else { t })
+        })
+        .collect();
+    Reversal { reads, batch, time }
+}
+
+impl Reversal {
+    /// The ids each position reads, `[batch, time]`: for a gather of token ids.
+    fn id_indices<B: Backend>(&self, device: &B::Device) -> Tensor<B, 2, Int> {
+        let reads = self.reads.iter().map(|&t| t as i64).collect();
+        Tensor::from_data(TensorData::new(reads, [self.batch, self.time]), device)
+    }
+
+    /// The flattened row each flattened row reads, batch-major (`b · time + t`) or time-major
+    /// (`t · batch + b`): one row selection turns a whole tensor, and its gradient is one row
+    /// scatter, where a gather over every element costs several times more.
+    fn rows<B: Backend>(&self, time_major: bool, device: &B::Device) -> Tensor<B, 1, Int> {
+        let (batch, time) = (self.batch, self.time);
+        let rows: Vec<i64> = if time_major {
+            (0..time)
+                .flat_map(|t| (0..batch).map(move |b| (b, t)))
+                .map(|(b, t)| (self.reads[b * time + t] * batch + b) as i64)
+                .collect()
+        } else {
+            (0..batch * time)
+                .map(|i| ((i / time) * time + self.reads[i]) as i64)
+                .collect()
+        };
+        Tensor::from_data(TensorData::new(rows, [batch * time]), device)
     }
 }
 
-/// `[batch, time, width]` with each row reversed by `indices` ([`reversal`]).
-fn reverse_rows<B: Backend>(x: Tensor<B, 3>, indices: &Tensor<B, 2, Int>) -> Tensor<B, 3> {
-    let [batch, time, width] = x.dims();
-    let indices = indices
-        .clone()
-        .reshape([batch, time, 1])
-        .expand([batch, time, width]);
-    x.gather(1, indices)
+/// `input` with each row turned by `reversal`.
+pub(crate) fn reverse_input<B: Backend>(
+    input: SequenceInput<B>,
+    reversal: &Reversal,
+) -> SequenceInput<B> {
+    match input {
+        SequenceInput::Tokens(ids) => {
+            let indices = reversal.id_indices::<B>(&ids.device());
+            SequenceInput::Tokens(ids.gather(1, indices))
+        }
+        SequenceInput::Dense(x) => SequenceInput::Dense(reverse_rows(x, reversal, false)),
+    }
 }
 
-/// Time-major `[time, batch, width]` with each row reversed by `indices` ([`reversal`]).
-pub(crate) fn reverse_time_major<B: Backend>(
+/// `[batch, time, width]` (or time-major `[time, batch, width]`) with each row turned by
+/// `reversal`.
+fn reverse_rows<B: Backend>(
     x: Tensor<B, 3>,
-    indices: &Tensor<B, 2, Int>,
+    reversal: &Reversal,
+    time_major: bool,
 ) -> Tensor<B, 3> {
-    let [time, batch, width] = x.dims();
-    let indices = indices
-        .clone()
-        .transpose()
-        .reshape([time, batch, 1])
-        .expand([time, batch, width]);
-    x.gather(0, indices)
+    let dims = x.dims();
+    let rows = reversal.rows::<B>(time_major, &x.device());
+    x.reshape([dims[0] * dims[1], dims[2]])
+        .select(0, rows)
+        .reshape(dims)
+}
+
+/// Time-major `[time, batch, width]` with each row turned by `reversal`.
+pub(crate) fn reverse_time_major<B: Backend>(x: Tensor<B, 3>, reversal: &Reversal) -> Tensor<B, 3> {
+    reverse_rows(x, reversal, true)
 }
 
 #[cfg(test)]
@@ -78,13 +107,21 @@ mod tests {
     #[test]
     fn each_row_turns_within_its_own_length() {
         let device = Default::default();
-        let indices = reversal::<NdArray>(Some(&[4, 2, 1]), [3, 4], &device);
-        let got: Vec<i64> = indices.into_data().iter::<i64>().collect();
-        assert_eq!(got, [3, 2, 1, 0, 1, 0, 2, 3, 0, 1, 2, 3]);
-        let whole = reversal::<NdArray>(None, [1, 3], &device);
-        assert_eq!(
-            whole.into_data().iter::<i64>().collect::<Vec<_>>(),
-            [2, 1, 0]
-        );
+        let turn = reversal(Some(&[4, 2, 1]), [3, 4]);
+        assert_eq!(turn.reads, [3, 2, 1, 0, 1, 0, 2, 3, 0, 1, 2, 3]);
+        assert_eq!(reversal(None, [1, 3]).reads, [2, 1, 0]);
+        // The same turn of a batch-major tensor and of its time-major transpose.
+        let x = Tensor::<NdArray, 1, Int>::arange(0..24, &device)
+            .float()
+            .reshape([3, 4, 2]);
+        let batch_major = reverse_rows(x.clone(), &turn, false);
+        let time_major = reverse_time_major(x.clone().swap_dims(0, 1), &turn).swap_dims(0, 1);
+        let expected: Vec<f32> = [3, 2, 1, 0, 5, 4, 6, 7, 8, 9, 10, 11]
+            .iter()
+            .flat_map(|&row| [2.0 * row as f32, 2.0 * row as f32 + 1.0])
+            .collect();
+        let values = |t: Tensor<NdArray, 3>| t.into_data().iter::<f32>().collect::<Vec<_>>();
+        assert_eq!(values(batch_major), expected);
+        assert_eq!(values(time_major), expected);
     }
 }

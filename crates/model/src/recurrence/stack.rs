@@ -221,7 +221,7 @@ impl<B: RecurrenceBackend> HiddenStack<B> {
             check_lengths("lengths", lengths, batch, time)?;
         }
         let state = self.zero_state(batch, device);
-        Ok(self.forward_time_major(input, state, lengths).1)
+        Ok(self.run(input, state, lengths, false).1)
     }
 
     /// Runs every layer over the sequence, by the stack's [`RecurrencePath`].
@@ -256,10 +256,23 @@ impl<B: RecurrenceBackend> HiddenStack<B> {
         state: HiddenState<B>,
         lengths: Option<&[usize]>,
     ) -> (Tensor<B, 3>, HiddenState<B>) {
+        self.run(input, state, lengths, true)
+    }
+
+    /// [`HiddenStack::forward_time_major`]; when not `in_time_order`, a backward stack's
+    /// outputs stay in the order it ran them (for a caller that wants the final state alone,
+    /// and need not pay for turning them back).
+    pub(crate) fn run(
+        &self,
+        input: SequenceInput<B>,
+        state: HiddenState<B>,
+        lengths: Option<&[usize]>,
+        in_time_order: bool,
+    ) -> (Tensor<B, 3>, HiddenState<B>) {
         let [batch, time] = input.batch_time();
         // Backward, each row is turned within its own length, run forward, and turned back.
-        let reversal = (self.direction == Direction::Backward)
-            .then(|| reversal(lengths, [batch, time], &state.hidden.device()));
+        let reversal =
+            (self.direction == Direction::Backward).then(|| reversal(lengths, [batch, time]));
         let input = match &reversal {
             Some(indices) => reverse_input(input, indices),
             None => input,
@@ -276,8 +289,8 @@ impl<B: RecurrenceBackend> HiddenStack<B> {
             }
         };
         match &reversal {
-            Some(indices) => (reverse_time_major(outputs, indices), state),
-            None => (outputs, state),
+            Some(turn) if in_time_order => (reverse_time_major(outputs, turn), state),
+            _ => (outputs, state),
         }
     }
 

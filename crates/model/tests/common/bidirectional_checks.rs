@@ -9,8 +9,8 @@ use burn::tensor::{Tensor, TensorData};
 use serde_json::Value;
 use unroll_model::{
     BidirectionalConfig, BidirectionalRecurrent, BidirectionalStackConfig, BidirectionalSummarizer,
-    GruCell, HiddenStackConfig, InputEncoding, Layer, LstmCell, RecurrencePath, RecurrentCell,
-    SequenceInput, TanhRecurrence,
+    EncoderDecoder, EncoderDecoderConfig, GruCell, HiddenStackConfig, InputEncoding, Layer,
+    LayerState, LstmCell, RecurrencePath, RecurrentCell, SequenceInput, TanhRecurrence,
 };
 
 use super::checks::TestBackend;
@@ -297,5 +297,91 @@ pub fn bidirectional_patterns_match_finite_differences<B: TestBackend>(device: &
             super::checks::FINITE_DIFFERENCES,
         );
         assert_eq!(checked, 4 * per_layer + 2, "{cell:?} per-step outputs");
+    }
+}
+
+/// The seq2seq encoder both ways: each layer's summary is its forward final state then its
+/// backward one, concatenated (built here with `Tensor::cat` from the states the stack's
+/// `forward` returns, which the PyTorch fixture proves; the encoder takes them from
+/// `final_state`, which skips the top layer's outputs), and autodiff through encoder and decoder agrees with finite
+/// differences. Every cell, two layers, padded sources.
+pub fn bidirectional_encoder_starts_the_decoder<B: TestBackend>(device: &B::Device) {
+    B::seed(device, 52);
+    let mut numbers = Numbers::new(15);
+    let mut random_rows = |batch: usize, time: usize| -> Vec<Vec<i64>> {
+        (0..batch)
+            .map(|_| {
+                (0..time)
+                    .map(|_| ((numbers.next(1.0) + 1.0) * 1.5) as i64 % 3)
+                    .collect()
+            })
+            .collect()
+    };
+    let (source, previous, targets) = (
+        ids::<B>(&random_rows(3, 4), device),
+        ids::<B>(&random_rows(3, 3), device),
+        ids::<B>(&random_rows(3, 3), device),
+    );
+    let (source_lengths, target_lengths) = ([4usize, 2, 3], [3usize, 1, 2]);
+    for cell in [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru] {
+        let mut config = EncoderDecoderConfig::symbols(3, 3, 4, 2, cell).with_bidirectional(true);
+        let one_way = config.validate().unwrap_err().to_string();
+        assert!(one_way.contains("both directions"), "{one_way}");
+        config.encoder.d_hidden = 2;
+        let model = config.init::<B>(device);
+        let input = || SequenceInput::Tokens(source.clone());
+        let summary = model.encode(input(), Some(&source_lengths)).unwrap();
+        let stack = model.bidirectional_encoder.as_ref().unwrap();
+        let (_, both) = stack.forward(input(), Some(&source_lengths)).unwrap();
+        let join = |part: fn(LayerState<B>) -> Option<Tensor<B, 2>>| -> Option<Tensor<B, 3>> {
+            let layers: Option<Vec<Tensor<B, 2>>> = (0..2)
+                .map(|k| {
+                    let (ahead, behind) = (part(both.layer(2 * k)), part(both.layer(2 * k + 1)));
+                    Some(Tensor::cat(vec![ahead?, behind?], 1))
+                })
+                .collect();
+            layers.map(|layers| Tensor::stack(layers, 0))
+        };
+        let expected_hidden = join(|state| Some(state.hidden)).unwrap();
+        assert_eq!(
+            summary.dims(),
+            [2, 3, 4],
+            "{cell:?}: [layers, batch, 2 · 2]"
+        );
+        let what = format!("{cell:?} summary");
+        assert_close(
+            &what,
+            &values(summary.hidden),
+            &values(expected_hidden),
+            0.0,
+        );
+        match (summary.cell, join(|state| state.cell)) {
+            (Some(found), Some(expected)) => {
+                assert_close(&what, &values(found), &values(expected), 0.0);
+            }
+            (None, None) => {}
+            _ => panic!("{what}: a cell state on one side only"),
+        }
+        let per_layer = match cell {
+            RecurrentCell::Tanh => 3,
+            _ => 4,
+        };
+        let checked = check_against_finite_differences(
+            &model,
+            |m: &EncoderDecoder<B>| {
+                m.forward_loss(
+                    input(),
+                    Some(&source_lengths),
+                    previous.clone(),
+                    targets.clone(),
+                    Some(&target_lengths),
+                )
+                .unwrap()
+                .sum()
+            },
+            super::checks::FINITE_DIFFERENCES,
+        );
+        // Encoder: two layers × two directions; decoder: two layers and its output's two.
+        assert_eq!(checked, 4 * per_layer + 2 * per_layer + 2, "{cell:?}");
     }
 }

@@ -126,6 +126,7 @@ macro_rules! backend_checks {
             untied_summarizer_gradients_match_finite_differences,
             bidirectional_stacks_match_pytorch,
             bidirectional_patterns_match_finite_differences,
+            bidirectional_encoder_starts_the_decoder,
         );
     };
     (@tests $backend:ty, $device:expr; $($name:ident),* $(,)?) => {

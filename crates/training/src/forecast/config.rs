@@ -153,6 +153,7 @@ impl ForecastConfig {
             ("horizon", self.horizon),
             ("starts", self.starts),
         ])?;
+        self.model.refuse_bidirectional("forecast")?;
         within(
             "valid_threshold",
             self.valid_threshold,

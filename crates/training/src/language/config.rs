@@ -97,6 +97,7 @@ impl LanguageConfig {
             ("batch", self.batch),
             ("min_symbol_count", self.min_symbol_count),
         ])?;
+        self.model.refuse_bidirectional("char-rnn")?;
         if self.carry_state && self.batching != Batching::ContiguousStreams {
             return Err(invalid(
                 "carry_state",

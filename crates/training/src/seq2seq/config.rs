@@ -89,6 +89,16 @@ impl Seq2SeqConfig {
                 format!("at most {MAX_TARGET_LENGTH} characters"),
             ));
         }
+        if self.model.bidirectional && self.model.hidden % 2 == 1 {
+            return Err(invalid(
+                "hidden",
+                format!(
+                    "{} units: an encoder reading both ways gives each direction half of them, \
+                     so the number must be even",
+                    self.model.hidden
+                ),
+            ));
+        }
         // The decoder runs one step per target symbol and one for `end`.
         self.strategy.validate(self.max_target_length + 1)?;
         match &self.builtin {
@@ -107,10 +117,14 @@ impl Seq2SeqConfig {
                 .with_id_check(IdCheck::Caller)
         };
         let targets = encoding.target_symbols();
-        EncoderDecoderConfig::new(
-            stack(encoding.source_symbols()),
-            HiddenRecurrentConfig::new(stack(targets), targets),
-        )
+        let mut encoder = stack(encoding.source_symbols());
+        // Both ways, each direction has half the units: their final states, concatenated,
+        // start the decoder.
+        if self.model.bidirectional {
+            encoder.d_hidden = self.model.hidden / 2;
+        }
+        EncoderDecoderConfig::new(encoder, HiddenRecurrentConfig::new(stack(targets), targets))
+            .with_bidirectional(self.model.bidirectional)
     }
 
     /// The memory a training step takes on pairs encoded by `encoding` whose longest source
@@ -157,6 +171,13 @@ mod tests {
             &[
                 (|c| c.model.pattern = Pattern::Output, "pattern"),
                 (|c| c.max_target_length = 0, "max_target_length"),
+                (
+                    |c| {
+                        c.model.bidirectional = true;
+                        c.model.hidden = 63;
+                    },
+                    "hidden",
+                ),
                 (|c| c.max_target_length = usize::MAX, "max_target_length"),
                 (
                     |c| {
@@ -170,5 +191,50 @@ mod tests {
                 ),
             ],
         );
+    }
+
+    /// Weights saved when the encoder read one way only (its stack then a plain field) load
+    /// into today's network, and give its losses.
+    #[test]
+    fn checkpoints_from_before_both_ways_load() {
+        use burn::backend::NdArray;
+        use burn::module::Module;
+        use burn::tensor::Tensor;
+        use unroll_model::{EncoderDecoder, HiddenRecurrent, HiddenStack, SequenceInput};
+
+        #[derive(Module, Debug)]
+        struct Before<B: burn::tensor::backend::Backend> {
+            encoder: HiddenStack<B>,
+            decoder: HiddenRecurrent<B>,
+        }
+        type B = NdArray<f64>;
+        let device = Default::default();
+        let config = unroll_model::EncoderDecoderConfig::symbols(5, 4, 3, 2, RecurrentCell::Gru);
+        let model = config.init::<B>(&device);
+        let before = Before {
+            encoder: model.encoder.clone().unwrap(),
+            decoder: model.decoder.clone(),
+        };
+        let bytes = crate::checkpoint::model_bytes(&before).unwrap();
+        let fresh: EncoderDecoder<B> = config.init(&device);
+        let path = std::path::Path::new("run");
+        let loaded = crate::checkpoint::load_weights(fresh, &bytes, path, &[]).unwrap();
+        let losses = |m: &EncoderDecoder<B>| {
+            m.forward_loss(
+                SequenceInput::Tokens(Tensor::from_data([[1, 2, 3], [4, 0, 1]], &device)),
+                Some(&[3, 2]),
+                Tensor::from_data([[0, 1], [2, 3]], &device),
+                Tensor::from_data([[1, 2], [3, 0]], &device),
+                None,
+            )
+            .unwrap()
+            .into_data()
+        };
+        let saved = EncoderDecoder {
+            encoder: Some(before.encoder),
+            bidirectional_encoder: None,
+            decoder: before.decoder,
+        };
+        losses(&loaded).assert_eq(&losses(&saved), true);
     }
 }

@@ -2,10 +2,14 @@
 
 use std::path::PathBuf;
 
+use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
-use unroll_model::{HiddenStackConfig, IdCheck, InputEncoding, SequenceSummarizerConfig};
+use unroll_model::{
+    BidirectionalConfig, HiddenStackConfig, IdCheck, InputEncoding, SequenceSummarizerConfig,
+};
 
 use super::encoding::{Encoding, InputSymbols};
+use super::network::SequenceNetwork;
 use crate::corpus::SymbolMode;
 use crate::error::Result;
 use crate::memory::{MemoryEstimate, check, hidden_stack_weights, product};
@@ -60,21 +64,40 @@ impl SequenceConfig {
         Ok(())
     }
 
-    /// The network for data encoded by `encoding`. Ids are not read back to check them
-    /// ([`IdCheck::Caller`]): the encoding made them in range on the host.
-    pub fn summarizer(&self, encoding: &Encoding) -> SequenceSummarizerConfig {
+    /// The network for data encoded by `encoding`, one way or both (`bidirectional`), or which
+    /// setting is invalid.
+    pub fn network<B: Backend>(
+        &self,
+        encoding: &Encoding,
+        device: &B::Device,
+    ) -> Result<SequenceNetwork<B>> {
+        let hidden = self.hidden_stack(encoding);
+        let width = encoding.output_width();
+        Ok(if self.model.bidirectional {
+            BidirectionalConfig::new(hidden, width)
+                .try_init_summarizer(device)?
+                .into()
+        } else {
+            SequenceSummarizerConfig::new(hidden, width)
+                .try_init(device)?
+                .into()
+        })
+    }
+
+    /// Each direction's layers for data encoded by `encoding`. Ids are not read back to check
+    /// them ([`IdCheck::Caller`]): the encoding made them in range on the host.
+    fn hidden_stack(&self, encoding: &Encoding) -> HiddenStackConfig {
         let input = match &encoding.inputs {
             InputSymbols::Symbols { vocabulary } => InputEncoding::Tokens {
                 vocab_size: vocabulary.len(),
             },
             InputSymbols::Values => InputEncoding::Dense { d_input: 1 },
         };
-        let hidden = HiddenStackConfig::new(input, self.model.hidden)
+        HiddenStackConfig::new(input, self.model.hidden)
             .with_cell(self.model.cell)
             .with_num_layers(self.model.layers)
             .with_dropout(self.model.dropout)
-            .with_id_check(IdCheck::Caller);
-        SequenceSummarizerConfig::new(hidden, encoding.output_width())
+            .with_id_check(IdCheck::Caller)
     }
 }
 
@@ -84,15 +107,19 @@ impl SequenceConfig {
     pub fn memory_estimate(&self, encoding: &Encoding, longest: usize) -> MemoryEstimate {
         let (h, l) = (self.model.hidden, self.model.layers);
         let cell = self.model.cell;
+        // Both ways, every weight and state twice (the wider inputs above the first layer are
+        // within the estimate's factor of two).
+        let directions = 1 + u128::from(self.model.bidirectional);
         let weights =
-            hidden_stack_weights(encoding.input_width(), h, l, encoding.output_width(), cell);
+            hidden_stack_weights(encoding.input_width(), h, l, encoding.output_width(), cell)
+                .saturating_mul(directions);
         // Every layer's states, their gradients and the projected inputs, per padded step.
         let positions = product(&[self.batch, longest]);
         MemoryEstimate {
             parameters: weights.saturating_mul(4 * 4),
             activations: product(&[l, h, cell.facts().values_per_state])
                 .saturating_mul(positions)
-                .saturating_mul(4),
+                .saturating_mul(4 * directions),
         }
     }
 

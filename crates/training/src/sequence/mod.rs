@@ -4,6 +4,7 @@
 //!   `target,v1,v2,…`, each sample remembering its file and line;
 //! - [`encoding`]: the vocabulary, the label set or the targets' standardisation, fitted on the
 //!   training part and saved with the model; a stratified, seeded split;
+//! - [`network`]: pattern 3 reading each sequence forward, or both ways;
 //! - [`batches`]: length-bucketed batches, so padding stays small (a padded batch runs on the
 //!   fused path, each row stopping at its own length);
 //! - [`task`]: the [`Task`](crate::Task) the shared loop trains, with exact resume, atomic
@@ -15,6 +16,7 @@ pub mod batches;
 pub mod config;
 pub mod data;
 pub mod encoding;
+pub mod network;
 pub mod plot;
 pub mod scores;
 pub mod task;
@@ -25,6 +27,7 @@ pub use data::{
     read_numeric_csv,
 };
 pub use encoding::{Encoding, Samples, stratified_split};
+pub use network::SequenceNetwork;
 pub use plot::plot_confusion;
 pub use scores::{ClassificationScores, RegressionScores, SequenceScores};
 pub use task::{SequenceCheckpoint, SequenceFiles, SequenceTask, predict, score};

@@ -7,18 +7,19 @@
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
+use unroll_model::RecurrenceBackend;
 use unroll_model::fused::row_cross_entropy;
-use unroll_model::{RecurrenceBackend, SequenceSummarizer};
 
 use super::batches::{BatchTargets, batch_inputs, batch_tensors};
 use super::config::{ClassWeights, SequenceConfig};
 use super::encoding::{Encoding, Inputs, Samples, TargetEncoding, Targets};
+use super::network::SequenceNetwork;
 use super::scores::{ClassificationScores, RegressionScores, SequenceScores};
 use crate::buckets::{BucketedBatches, sorted_batches};
 use crate::error::Result;
 use crate::trainer::{IterationLoss, Task, TrainingBackend};
 
-/// Training a [`SequenceSummarizer`] on encoded samples.
+/// Training a [`SequenceNetwork`] (pattern 3, one way or both) on encoded samples.
 pub struct SequenceTask {
     config: SequenceConfig,
     encoding: Encoding,
@@ -86,7 +87,7 @@ impl SequenceTask {
 }
 
 impl<B: TrainingBackend> Task<B> for SequenceTask {
-    type Model = SequenceSummarizer<B>;
+    type Model = SequenceNetwork<B>;
     type Validation = SequenceScores;
 
     crate::task_checkpoint::checkpointed_task!(SequenceCheckpoint, config, encoding);
@@ -142,7 +143,7 @@ impl<B: TrainingBackend> Task<B> for SequenceTask {
 /// The network's output for every input sequence, in order: `[sequences][d_output]`, logits or
 /// standardised values. Runs in batches of `batch` sequences of similar length.
 pub fn predict<B: Backend + RecurrenceBackend>(
-    model: &SequenceSummarizer<B>,
+    model: &SequenceNetwork<B>,
     inputs: &Inputs,
     batch: usize,
     device: &B::Device,
@@ -215,7 +216,7 @@ crate::task_checkpoint::checkpoint_kind! {
     /// A sequence model's checkpoint, read and verified.
     SequenceCheckpoint = SequenceFiles {
         config: SequenceConfig, encoding: Encoding, file: "encoding.json",
-        scores: SequenceScores, model: SequenceSummarizer, what: "a sequence model's checkpoint",
+        scores: SequenceScores, model: SequenceNetwork, what: "a sequence model's checkpoint",
         fixed: [symbols, optimizer, seed, min_symbol_count],
     }
 
@@ -228,7 +229,7 @@ crate::task_checkpoint::checkpoint_kind! {
         config: &SequenceConfig,
         encoding: &Encoding,
         device: &B::Device,
-    ) -> Result<SequenceSummarizer<B>> {
-        Ok(config.summarizer(encoding).try_init(device)?)
+    ) -> Result<SequenceNetwork<B>> {
+        config.network(encoding, device)
     }
 }

@@ -26,7 +26,8 @@ pub trait TestBackend: AutodiffBackend + unroll_model::RecurrenceBackend {}
 impl<T: AutodiffBackend + unroll_model::RecurrenceBackend> TestBackend for T {}
 
 pub use super::bidirectional_checks::{
-    bidirectional_patterns_match_finite_differences, bidirectional_stacks_match_pytorch,
+    bidirectional_encoder_starts_the_decoder, bidirectional_patterns_match_finite_differences,
+    bidirectional_stacks_match_pytorch,
 };
 pub use super::gated_checks::{
     gated_cells_by_hand, gated_cells_match_finite_differences, gated_stacks_match_pytorch,

@@ -14,7 +14,7 @@ use crate::common::gated_checks::{
 
 /// Sets the path of both parts.
 fn set_path<B: TestBackend>(model: &mut EncoderDecoder<B>, path: RecurrencePath) {
-    model.encoder.path = path;
+    model.encoder.as_mut().expect("one way").path = path;
     model.decoder.hidden.path = path;
 }
 
@@ -27,7 +27,7 @@ fn cross_entropy(o: &[f64], k: usize) -> f64 {
 pub fn encoder_decoder_by_hand<B: TestBackend>(device: &B::Device) {
     let mut model =
         EncoderDecoderConfig::symbols(2, 2, 1, 1, RecurrentCell::Tanh).init::<B>(device);
-    let encoder = tanh_layer(&mut model.encoder.layers[0]);
+    let encoder = tanh_layer(&mut model.encoder.as_mut().expect("one way").layers[0]);
     encoder.input_weight = matrix_param(&[vec![0.5], vec![-1.0]], device);
     encoder.recurrent_weight = matrix_param(&[vec![0.8]], device);
     encoder.bias = vector_param(&[0.1], device);
@@ -240,7 +240,8 @@ pub fn encoder_decoder_matches_pytorch<B: TestBackend>(device: &B::Device) {
                 .init::<B>(device);
         let lstm = cell == RecurrentCell::Lstm;
         for k in 0..layers {
-            model.encoder.layers[k] = pytorch_layer(&case["encoder"], k, lstm, device);
+            model.encoder.as_mut().expect("one way").layers[k] =
+                pytorch_layer(&case["encoder"], k, lstm, device);
             model.decoder.hidden.layers[k] = pytorch_layer(&case["decoder"], k, lstm, device);
         }
         let fc = tensor::<B, 2>(numbers(case, "fc.weight"), [target_vocab, hidden], device);
@@ -291,7 +292,7 @@ pub fn encoder_decoder_matches_pytorch<B: TestBackend>(device: &B::Device) {
             );
             let gradients = losses.sum().backward();
             for k in 0..layers {
-                let encoder = &model.encoder.layers[k];
+                let encoder = &model.encoder.as_ref().expect("one way").layers[k];
                 assert_layer_gradients(
                     &format!("{what} encoder"),
                     &case["encoder"],
