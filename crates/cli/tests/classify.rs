@@ -9,8 +9,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::{
-    Arg, Scratch, argv, assert_clean_error, assert_files, last_json, path, program,
-    program_fails_with, run_program, run_program_with_stdin, succeeded, text,
+    Arg, Scratch, argv, assert_clean_error, assert_files, exported_header, last_json, path,
+    program, program_fails_with, run_program, run_program_with_stdin, safetensors_header,
+    succeeded, text,
 };
 
 fn classify(args: &[impl Arg]) -> std::process::Output {
@@ -184,9 +185,7 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
     succeeded(classify(&export));
     // Written once: the same export again would replace it, so it needs --force.
     fails(&export, "the file exists; pass --force");
-    let bytes = std::fs::read(&exported).unwrap();
-    let header_length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let header = String::from_utf8_lossy(&bytes[8..8 + header_length]);
+    let header = safetensors_header(&exported).to_string();
     for name in [
         "rnn.weight_ih_l0",
         "rnn.weight_hh_l0",
@@ -609,15 +608,7 @@ fn a_classifier_read_both_ways_trains_predicts_exports_and_resumes() {
     );
     predict_from_open_stdin(&out);
 
-    let exported = scratch.0.join("both.safetensors");
-    succeeded(classify(&argv!(
-        "export --checkpoint {} --out {}",
-        path(&out),
-        path(&exported)
-    )));
-    let bytes = std::fs::read(&exported).unwrap();
-    let header_length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_length]).unwrap();
+    let header = exported_header("classify", &out, &scratch.0.join("both.safetensors"));
     assert_eq!(header["__metadata__"]["bidirectional"], "true");
     assert_eq!(
         header["rnn.weight_ih_l0_reverse"]["shape"],

@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    Arg, Scratch, argv, path, program_fails_with, run_program, run_program_with_stdin, succeeded,
-    text,
+    Arg, Scratch, argv, exported_header, path, program_fails_with, run_program,
+    run_program_with_stdin, safetensors_header, succeeded, text,
 };
 
 fn seq2seq(args: &[impl Arg]) -> std::process::Output {
@@ -165,9 +165,7 @@ fn exports_under_pytorchs_names(scratch: &Scratch, out: &std::path::Path) {
         path(out),
         path(&exported)
     )));
-    let bytes = std::fs::read(&exported).unwrap();
-    let header_length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_length]).unwrap();
+    let header = safetensors_header(&exported);
     for name in [
         "encoder.weight_ih_l0",
         "encoder.bias_hh_l0",
@@ -284,15 +282,7 @@ fn an_encoder_read_both_ways_trains_translates_and_exports() {
     ));
     let answer: serde_json::Value = serde_json::from_slice(&translated.stdout).unwrap();
     assert!(answer["target"].is_string(), "{answer}");
-    let exported = scratch.0.join("both.safetensors");
-    succeeded(seq2seq(&argv!(
-        "export --checkpoint {} --out {}",
-        path(&out),
-        path(&exported)
-    )));
-    let bytes = std::fs::read(&exported).unwrap();
-    let header_length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_length]).unwrap();
+    let header = exported_header("seq2seq", &out, &scratch.0.join("both.safetensors"));
     assert_eq!(header["__metadata__"]["bidirectional"], "true");
     // Each direction has half the units; the second layer reads both directions' 16.
     assert_eq!(

@@ -10,10 +10,10 @@ use unroll::backend::Inference;
 use unroll::training::Pattern;
 use unroll::training::forecast::{BuiltinSystem, FedGradient, ForecastScores};
 
-use super::bias_strategies::STRATEGIES;
+use super::bias_strategies::{STRATEGIES, mean_of};
 use crate::Error;
 use crate::forecast::study::{Budget, Run, train_one};
-use crate::study::{FittedStrategy, cell, spread};
+use crate::study::{FittedStrategy, cell};
 
 type Device = burn::tensor::Device<Inference>;
 
@@ -64,11 +64,7 @@ pub fn run(
 
 /// The mean gap of `strategy`'s runs.
 pub fn mean_gap(all: &[Runs], strategy: FittedStrategy) -> f64 {
-    (all.iter())
-        .find(|(s, _)| *s == strategy)
-        .map_or(f64::NAN, |(_, runs)| {
-            spread(&runs.iter().map(gap).collect::<Vec<_>>()).0
-        })
+    mean_of(all, strategy, gap)
 }
 
 /// The part of claim 7's section on real values.

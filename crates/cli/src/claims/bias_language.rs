@@ -17,11 +17,11 @@ use unroll::training::language::open_loop::addition_line;
 use unroll::training::seq2seq::edit_distance;
 use unroll::training::{Corpus, LanguageRun, Network, Silent, SymbolMode, train_language};
 
-use super::bias_strategies::STRATEGIES;
+use super::bias_strategies::{STRATEGIES, mean_of};
 use crate::Error;
 use crate::char_rnn::builtin::corpus;
 use crate::char_rnn::cli::builtin_defaults;
-use crate::study::{FittedStrategy, cell, spread};
+use crate::study::{FittedStrategy, cell};
 
 type Device = burn::tensor::Device<Inference>;
 
@@ -162,11 +162,7 @@ pub fn run(
 
 /// The mean gap of `strategy`'s runs.
 pub fn mean_gap(all: &[Runs], strategy: FittedStrategy) -> f64 {
-    (all.iter())
-        .find(|(s, _)| *s == strategy)
-        .map_or(f64::NAN, |(_, runs)| {
-            spread(&runs.iter().map(Answers::gap).collect::<Vec<_>>()).0
-        })
+    mean_of(all, strategy, Answers::gap)
 }
 
 /// The part of claim 7's section on text.
@@ -204,13 +200,7 @@ pub fn section(iterations: u64, all: &[Runs]) -> String {
 
 /// What the runs say about the gap on text, from their numbers.
 fn why(all: &[Runs]) -> String {
-    let mean = |strategy: FittedStrategy, f: fn(&Answers) -> f64| {
-        (all.iter())
-            .find(|(s, _)| *s == strategy)
-            .map_or(f64::NAN, |(_, runs)| {
-                spread(&runs.iter().map(f).collect::<Vec<_>>()).0
-            })
-    };
+    let mean = |strategy, measure: fn(&Answers) -> f64| mean_of(all, strategy, measure);
     let wrong = |strategy| mean(strategy, |a| a.wrong_fed_the_truth);
     let teacher = FittedStrategy::TeacherForcing;
     format!(

@@ -164,6 +164,25 @@ impl Journal {
         let _ = writeln!(self.results, "{record}");
     }
 
+    /// Claim 7's record of each run of another program: `program`'s runs by strategy, each
+    /// seed's result under `what`.
+    fn record_runs<T: serde::Serialize>(
+        &mut self,
+        program: &str,
+        what: &str,
+        all: &[(crate::study::FittedStrategy, Vec<T>)],
+    ) {
+        for (strategy, runs) in all {
+            for (seed, result) in runs.iter().enumerate() {
+                let mut record = serde_json::json!({
+                    "claim": 7, "program": program, "strategy": strategy.name(), "seed": seed,
+                });
+                record[what] = serde_json::json!(result);
+                self.record(record);
+            }
+        }
+    }
+
     /// A progress line and its record.
     fn entry(&mut self, line: String, record: serde_json::Value) {
         self.note(&line);
@@ -386,18 +405,9 @@ fn claim_7(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<Str
         args.study.seeds,
         &args.out,
         device,
-        &mut |line| {
-            journal.note(&line);
-        },
+        &mut |line| journal.note(&line),
     )?;
-    for (strategy, runs) in &forecast {
-        for (seed, scores) in runs.iter().enumerate() {
-            journal.record(serde_json::json!({
-                "claim": 7, "program": "forecast", "strategy": strategy.name(), "seed": seed,
-                "scores": scores,
-            }));
-        }
-    }
+    journal.record_runs("forecast", "scores", &forecast);
     let language_iterations = args.study.sized(3000, 40);
     let language_budget = (language_iterations, args.study.sized(300, 20));
     let language = bias_language::run(
@@ -405,18 +415,9 @@ fn claim_7(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<Str
         args.study.seeds,
         &args.out,
         device,
-        &mut |line| {
-            journal.note(&line);
-        },
+        &mut |line| journal.note(&line),
     )?;
-    for (strategy, runs) in &language {
-        for (seed, answers) in runs.iter().enumerate() {
-            journal.record(serde_json::json!({
-                "claim": 7, "program": "char-rnn", "strategy": strategy.name(), "seed": seed,
-                "answers": answers,
-            }));
-        }
-    }
+    journal.record_runs("char-rnn", "answers", &language);
     let others = bias::OtherPrograms {
         forecast: (&forecast, forecast_budget),
         language: (&language, language_iterations),

@@ -206,3 +206,20 @@ fn succeeded_as(output: Output, what: &str) -> Output {
     assert!(output.status.success(), "{what}: {}", text(&output.stderr));
     output
 }
+
+/// The JSON header of the safetensors file at `path`: every tensor's dtype and shape by name,
+/// and `__metadata__`.
+pub fn safetensors_header(path: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(path).unwrap();
+    let length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    serde_json::from_slice(&bytes[8..8 + length]).unwrap()
+}
+
+/// `program export --checkpoint RUN --out FILE`, succeeded, and the file's safetensors header.
+pub fn exported_header(program: &str, run: &Path, file: &Path) -> serde_json::Value {
+    succeeded(run_program(
+        program,
+        &argv!("export --checkpoint {} --out {}", path(run), path(file)),
+    ));
+    safetensors_header(file)
+}
