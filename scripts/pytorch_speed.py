@@ -1,6 +1,6 @@
 """PyTorch side of `cargo bench -p unroll-cli --bench speed`: the same configurations, printed alike.
 
-    python3 scripts/pytorch_speed.py [quick] [gpu] [feeding] [gated] [--threads N]
+    python3 scripts/pytorch_speed.py [quick] [gpu] [feeding] [gated] [bidirectional] [--threads N]
 
 Run by hand with a local PyTorch (pip install torch); never a test dependency. A training step is
 forward + cross-entropy over all steps + backward + clip_grad_norm_(5) + Adam, on token windows
@@ -340,6 +340,44 @@ def gated():
     print()
 
 
+def bidirectional_training(cell, layers, hidden, batch, window):
+    """Pattern 1 both ways: nn.LSTM/nn.GRU(bidirectional=True), nn.Linear(2H, V) at every step,
+    as crates/cli/benches/speed/bidirectional.rs (every row fills the window: packing would not
+    change the work)."""
+    kind = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    rnn = kind(VOCAB, hidden, num_layers=layers, batch_first=True, bidirectional=True).to(device)
+    fc = torch.nn.Linear(2 * hidden, VOCAB).to(device)
+    x, y = tokens(batch, window, 1), tokens(batch, window, 2)
+    train = trainer(rnn, fc)
+
+    def step():
+        out, _ = rnn(torch.nn.functional.one_hot(x, VOCAB).float())
+        train(torch.nn.functional.cross_entropy(fc(out).reshape(-1, VOCAB), y.reshape(-1)))
+
+    what = f"{cell} pytorch both ways {layers}L H {hidden} batch {batch} window {window}"
+    return report(what, batch * window, time_steps(step))
+
+
+def bidirectional_flops(cell, layers, hidden, batch, window):
+    """As crates/cli/benches/speed/bidirectional.rs counts them."""
+    gates = {"lstm": 4, "gru": 3}[cell]
+    recurrent = 3 * 2 * hidden * gates * hidden
+    wide_input = 3 * 2 * (2 * hidden) * gates * hidden
+    per_direction = layers * recurrent + (layers - 1) * wide_input
+    return (2 * per_direction + 3 * 2 * (2 * hidden) * VOCAB) * batch * window
+
+
+def bidirectional():
+    print("== both directions, pattern 1 training (forward, loss, backward, clip, Adam)")
+    sizes = [(1, 256, 64, 100)] if quick else [(1, 256, 64, 100), (2, 256, 64, 100)]
+    for cell in ["lstm", "gru"]:
+        for size in sizes:
+            rate = bidirectional_training(cell, *size)
+            flops = bidirectional_flops(cell, *size)
+            print(f"    {flops / 1e9:.1f} GFLOP a step in products: {rate / (size[2] * size[3]) * flops / 1e9:.0f} GFLOP/s")
+    print()
+
+
 if on_gpu:
     print(f"pytorch {torch.__version__} on {torch.cuda.get_device_name()}, f32, vocabulary {VOCAB}, one layer\n")
     for size in [(256, 64, 100), (1024, 256, 128)]:
@@ -352,6 +390,9 @@ if "feeding" in sys.argv:
     sys.exit(0)
 if "gated" in sys.argv:
     gated()
+    sys.exit(0)
+if "bidirectional" in sys.argv:
+    bidirectional()
     sys.exit(0)
 print("== pattern 1 training (forward, loss, backward, clip, Adam)")
 for size in [(256, 64, 100)] if quick else [(128, 32, 64), (256, 64, 100), (512, 64, 128)]:

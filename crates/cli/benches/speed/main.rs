@@ -34,6 +34,7 @@ use unroll::model::{
 };
 use unroll::training::{TrainingBackend, clip_global_norm};
 
+mod bidirectional;
 mod feeding;
 mod gated;
 mod products;
@@ -433,6 +434,7 @@ usage: cargo bench -p unroll-cli --bench speed -- [MODE] [quick] [--threads N]
 modes (default: patterns 1 and 2, generation, both CPU backends):
   feeding    the feeding strategies alone (H 256, batch 64, window 100)
   gated      the LSTM and GRU alone
+  bidirectional  the LSTM and GRU both ways (pattern 1, an output at every step)
   products   the matrix products a gated step is made of, timed alone
   gpu        the GPU backends (a build with --features wgpu and/or cuda)
 
@@ -492,6 +494,10 @@ fn main() {
     }
     if std::env::args().any(|a| a == "gated") {
         gated::gated::<Autodiff<Flex>>("flex", quick, budget);
+        return;
+    }
+    if std::env::args().any(|a| a == "bidirectional") {
+        bidirectional::bidirectional::<Autodiff<Flex>>("flex", quick, budget);
         return;
     }
     println!("== pattern 1 training (forward, loss, backward, clip, Adam)");
