@@ -11,16 +11,14 @@ use burn::tensor::{Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
-use unroll::backend::{Inference, NAME, Training};
+use unroll::backend::{Inference, Training};
 use unroll::model::{
     HiddenRecurrent, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding, RecurrenceBackend,
     RecurrentCell, SequenceInput, SequenceSummarizer, SequenceSummarizerConfig, UntiedSummarizer,
     UntiedSummarizerConfig, step_cross_entropy,
 };
 use unroll::training::trainer::{IterationLoss, TaskReport};
-use unroll::training::{
-    LearningRateSchedule, LoopSettings, OptimizerKind, RunPlace, Silent, Task, train_task,
-};
+use unroll::training::{Silent, Task, train_task};
 
 use super::memory::StepScores;
 use crate::Error;
@@ -479,21 +477,12 @@ pub fn run(
         M: AutodiffModule<Training> + Reader<Training> + Build,
         M::InnerModule: Reader<Inference>,
     {
-        let every = (sizes.iterations / sizes.evaluations.max(1)).max(1);
-        let settings = LoopSettings {
-            iterations: sizes.iterations,
-            eval_every: every,
-            log_every: every,
+        let (settings, place) = super::task::fresh_run(
+            (sizes.iterations, sizes.evaluations),
+            (3e-3, 1.0),
             seed,
-            optimizer: OptimizerKind::Adam,
-            learning_rate: 3e-3,
-            learning_rate_schedule: LearningRateSchedule::Constant,
-            clip: Some(1.0),
-        };
-        let place = RunPlace {
-            replace_existing: true,
-            ..RunPlace::new(dir, NAME)
-        };
+            dir,
+        );
         let validation = Examples::draw(problem, sizes.validation, sizes.longest, seed ^ 0x7E57);
         let mut task: LengthTask<M> = LengthTask {
             problem,

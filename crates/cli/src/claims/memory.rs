@@ -13,16 +13,13 @@ use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use unroll::backend::{Inference, NAME, Training};
+use unroll::backend::{Inference, Training};
 use unroll::model::{
     FeedbackSequence, HiddenRecurrent, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
     OutputRecurrent, OutputRecurrentConfig, RecurrenceBackend, SequenceInput,
 };
 use unroll::training::trainer::{IterationLoss, TaskReport};
-use unroll::training::{
-    LearningRateSchedule, LoopSettings, OptimizerKind, RunPlace, Silent, Task, Validation,
-    train_task,
-};
+use unroll::training::{Silent, Task, Validation, train_task};
 
 use crate::Error;
 
@@ -306,21 +303,8 @@ where
     M: AutodiffModule<Training> + Labeller<Training>,
     M::InnerModule: Labeller<Inference>,
 {
-    let every = (sizes.iterations / evaluations.max(1)).max(1);
-    let settings = LoopSettings {
-        iterations: sizes.iterations,
-        eval_every: every,
-        log_every: every,
-        seed,
-        optimizer: OptimizerKind::Adam,
-        learning_rate: 1e-2,
-        learning_rate_schedule: LearningRateSchedule::Constant,
-        clip: Some(5.0),
-    };
-    let place = RunPlace {
-        replace_existing: true,
-        ..RunPlace::new(dir, NAME)
-    };
+    let (settings, place) =
+        super::task::fresh_run((sizes.iterations, evaluations), (1e-2, 5.0), seed, dir);
     let mut task = BitsTask {
         target,
         sizes,

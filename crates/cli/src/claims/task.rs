@@ -1,5 +1,37 @@
 //! What every claim's training task shares.
 
+use std::path::Path;
+
+use unroll::backend::NAME;
+use unroll::training::{LearningRateSchedule, LoopSettings, OptimizerKind, RunPlace};
+
+/// A claim's run: `iterations` of Adam at `learning_rate`, the gradient's norm clipped at
+/// `clip`, validated and logged `evaluations` times, from `seed`, in `dir` (replacing what an
+/// earlier run left there).
+pub(super) fn fresh_run(
+    (iterations, evaluations): (u64, u64),
+    (learning_rate, clip): (f64, f64),
+    seed: u64,
+    dir: &Path,
+) -> (LoopSettings, RunPlace) {
+    let every = (iterations / evaluations.max(1)).max(1);
+    let settings = LoopSettings {
+        iterations,
+        eval_every: every,
+        log_every: every,
+        seed,
+        optimizer: OptimizerKind::Adam,
+        learning_rate,
+        learning_rate_schedule: LearningRateSchedule::Constant,
+        clip: Some(clip),
+    };
+    let place = RunPlace {
+        replace_existing: true,
+        ..RunPlace::new(dir, NAME)
+    };
+    (settings, place)
+}
+
 /// A claim's training task's `resume` and `save`: its runs are never resumed (each starts
 /// afresh in its own directory), and its checkpoints hold the model alone.
 macro_rules! fresh_runs {
