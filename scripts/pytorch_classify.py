@@ -8,9 +8,12 @@
 Needs torch and safetensors (pip install torch safetensors). The file's tensors are those of
 torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU (the metadata's `cell`; with bidirectional=True when
 its `bidirectional` is true) followed by torch.nn.Linear on the last real step's state (both
-directions' final states, concatenated, when bidirectional), loaded with strict=True; sequences of different lengths run packed (pack_padded_sequence). Each input line
-is a text (a one-hot symbol per character, or per byte for byte-mode models) or comma-separated
-values; one JSON object per line is printed: the label and its probability, or the value.
+directions' final states, concatenated, when bidirectional), loaded with strict=True; sequences
+of different lengths run packed (pack_padded_sequence). A per-step labeller (`classify train
+--per-step`) applies the same nn.Linear to every step's output instead (both directions' outputs
+concatenated, when bidirectional). Each input line is a text (a one-hot symbol per character, or
+per byte for byte-mode models) or comma-separated values; one JSON object per line is printed: the
+label and its probability, the value, or every character's label and its probability.
 """
 import json
 import sys
@@ -28,7 +31,11 @@ def compare(ours, theirs):
     assert len(a) == len(b), f"{len(a)} lines against {len(b)}"
     worst = 0.0
     for x, y in zip(a, b):
-        if "label" in x:
+        if "labels" in x:
+            assert x["labels"] == y["labels"], (x, y)
+            for p, q in zip(x["probabilities"], y["probabilities"]):
+                worst = max(worst, abs(p - q))
+        elif "label" in x:
             assert x["label"] == y["label"], (x, y)
             worst = max(worst, abs(x["probability"] - y["probability"]))
         else:
@@ -61,7 +68,8 @@ if reads_text:
         encode = lambda line: [index.get(c, unknown) if unknown is not None else index[c] for c in line]
 else:
     width = 1
-classes = encoding["targets"]["target"] == "classes"
+per_step = encoding["targets"]["target"] == "step_labels"
+classes = encoding["targets"]["target"] == "classes" or per_step
 outputs = len(encoding["targets"]["labels"]) if classes else 1
 bidirectional = meta.get("bidirectional") == "true"
 
@@ -79,7 +87,10 @@ class Summarizer(torch.nn.Module):
         packed = torch.nn.utils.rnn.pack_padded_sequence(
             x, lengths, batch_first=True, enforce_sorted=False
         )
-        _, h = self.rnn(packed)
+        every, h = self.rnn(packed)
+        if per_step:
+            every, _ = torch.nn.utils.rnn.pad_packed_sequence(every, batch_first=True)
+            return self.fc(every)  # [batch, time, labels]: every step's own output
         if isinstance(h, tuple):  # an LSTM's (h_n, c_n)
             h = h[0]
         # Both ways, h_n's last two rows: the top layer forward, then backward.
@@ -100,8 +111,14 @@ lengths = torch.tensor([len(s) for s in sequences])
 x = torch.nn.utils.rnn.pad_sequence(sequences, batch_first=True)
 with torch.no_grad():
     o = model(x, lengths).double()
-for line, row in zip(lines, o):
-    if classes:
+for line, row, n in zip(lines, o, lengths.tolist()):
+    if per_step:
+        p = torch.softmax(row[:n], 1)
+        k = torch.argmax(p, 1)
+        labels = "".join(encoding["targets"]["labels"][int(i)] for i in k)
+        probabilities = [float(p[t, int(i)]) for t, i in enumerate(k)]
+        print(json.dumps({"input": line, "labels": labels, "probabilities": probabilities}))
+    elif classes:
         p = torch.softmax(row, 0)
         k = int(torch.argmax(p))
         print(json.dumps({"input": line, "label": encoding["targets"]["labels"][k], "probability": float(p[k])}))

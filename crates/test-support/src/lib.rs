@@ -1,7 +1,8 @@
 //! What the tests of every crate of the workspace share, written once: a turn for the checks
 //! that must not run at the same time ([`turn`]), scratch directories removed when done
 //! ([`Scratch`]), and closeness assertions that name the first element apart ([`assert_close`],
-//! [`assert_within`], [`assert_close_to_largest`]).
+//! [`assert_within`], [`assert_close_to_largest`]), and the per-step labels of the labelling
+//! tests ([`labels_of_the_next`]).
 #![warn(missing_docs)]
 
 use std::fmt::Display;
@@ -100,6 +101,18 @@ fn assert_each<T: Copy + Into<f64> + Display>(
             "{what}[{i}]: got {a}, expected {e} (allowed {bound:e})"
         );
     }
+}
+
+/// Per-step labels that only a reading ahead can give: each character labelled by the next one,
+/// `s` when it is the same, `d` when it differs, `e` on the last.
+pub fn labels_of_the_next(line: &[char]) -> String {
+    (0..line.len())
+        .map(|t| match line.get(t + 1) {
+            None => 'e',
+            Some(&next) if next == line[t] => 's',
+            Some(_) => 'd',
+        })
+        .collect()
 }
 
 #[cfg(test)]

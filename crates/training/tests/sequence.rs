@@ -5,8 +5,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use burn::backend::{Autodiff, NdArray};
-use burn::tensor::ElementConversion;
 use common::{Scratch, assert_files, place, test_on_cpu_backends, train_silently, turn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -17,9 +15,6 @@ use unroll_training::sequence::{
     TargetKind, predict, read_labelled_lines, read_numeric_csv, score, stratified_split,
 };
 use unroll_training::{SymbolMode, Task, TrainingBackend, Which};
-
-/// The backend of the tests that run on one.
-type Nd = Autodiff<NdArray>;
 
 /// Lines of `a` and `b` of lengths 3–30; the label says which letter is in the majority (the
 /// recurrence must count over the whole line, whatever its length). `rare` of every 10 are `b`
@@ -127,7 +122,7 @@ fn classifier_learns_and_resumes<B: TrainingBackend>(dir: &Path) {
     let samples = best.encoding.encode(&validation).unwrap();
     // In batches as validation ran them: a row's rounding may depend on its neighbours in the
     // products.
-    let outputs = predict(&model, &samples.inputs, 16, &device).unwrap();
+    let outputs = predict(&model, &best.encoding, &samples.inputs, 16, &device).unwrap();
     assert_eq!(score(&best.encoding, &samples, &outputs), report.validation);
 
     // A checkpoint of another task's data is refused on resume.
@@ -157,12 +152,7 @@ fn balanced_class_weights_are_the_weighted_mean_of_the_losses() {
     let mut config = config(1);
     config.class_weights = ClassWeights::Balanced;
     let mut task = task(&data, config.clone());
-    let model = Task::<Nd>::init_model(&mut task, &device).unwrap();
-    let loss: f64 = Task::<Nd>::loss(&mut task, &model, 0, &device)
-        .unwrap()
-        .loss
-        .into_scalar()
-        .elem();
+    let (model, loss) = common::first_loss(&mut task);
 
     // By hand: the same batch, each sample's cross-entropy weighted by n / (K · n_k).
     let examples = read_labelled_lines(&data, SymbolMode::Text).unwrap();
@@ -181,6 +171,7 @@ fn balanced_class_weights_are_the_weighted_mean_of_the_losses() {
     let total: usize = counts.iter().sum();
     let outputs = predict(
         &burn::module::AutodiffModule::valid(&model),
+        task.encoding(),
         &samples.inputs,
         64,
         &device,

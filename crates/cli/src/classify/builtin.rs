@@ -1,4 +1,5 @@
-//! The built-in task: is a string of brackets balanced (Dyck-1 membership)?
+//! The built-in tasks: is a string of brackets balanced (Dyck-1 membership)? And, labelling
+//! every step, which brackets have a partner?
 //!
 //! What pattern 3 is for: the answer depends on the whole sequence, read to its end, and comes
 //! out once. A counter decides it exactly (the nesting depth never goes below 0 and ends at 0),
@@ -97,7 +98,71 @@ pub fn examples(count: usize, (shortest, longest): (usize, usize), seed: u64) ->
         .collect()
 }
 
+/// Per-step labelling's built-in task: which brackets of a random string have a partner?
+///
+/// Every bracket is labelled `y` when it has one (the usual matching: a `)` closes the nearest
+/// open `(` before it) and `n` when not. Reading forward decides every `)` (is a `(` open before
+/// it?), but not a `(`: whether a later `)` closes it is in the text after it, which only a
+/// reading backward sees; a counter run backward decides it, so reading both ways can label every
+/// bracket right.
+pub fn partner_examples(
+    count: usize,
+    (shortest, longest): (usize, usize),
+    seed: u64,
+) -> Vec<Example> {
+    let mut random = ChaCha8Rng::seed_from_u64(seed);
+    let path: Arc<Path> = Arc::from(Path::new("built-in brackets"));
+    (0..count)
+        .map(|line| {
+            let length = random.random_range(shortest..=longest);
+            let text: Vec<u8> = (0..length)
+                .map(|_| if random.random_bool(0.5) { b'(' } else { b')' })
+                .collect();
+            Example {
+                target: RawTarget::Steps(partners(&text)),
+                sequence: RawSequence::Text(String::from_utf8(text).expect("ASCII")),
+                origin: Origin {
+                    path: path.clone(),
+                    line: line + 1,
+                },
+            }
+        })
+        .collect()
+}
+
+/// `y` for each bracket of `text` with a partner, `n` for the others.
+fn partners(text: &[u8]) -> Vec<String> {
+    let mut partnered = vec![false; text.len()];
+    let mut open = Vec::new();
+    for (at, &c) in text.iter().enumerate() {
+        if c == b'(' {
+            open.push(at);
+        } else if let Some(opened) = open.pop() {
+            partnered[opened] = true;
+            partnered[at] = true;
+        }
+    }
+    partnered
+        .into_iter()
+        .map(|p| if p { "y" } else { "n" }.to_string())
+        .collect()
+}
+
 /// What the task's baselines are, for the report.
 pub const CHANCE: f64 = 0.5;
 /// A counter is exact.
 pub const BEST: f64 = 1.0;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partners_by_hand() {
+        let labels = |text: &str| partners(text.as_bytes()).concat();
+        assert_eq!(labels("(()"), "nyy");
+        assert_eq!(labels(")()("), "nyyn");
+        assert_eq!(labels("(())"), "yyyy");
+        assert_eq!(labels("))(("), "nnnn");
+    }
+}

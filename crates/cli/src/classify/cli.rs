@@ -11,8 +11,8 @@ use crate::flags::{CheckpointArgs, CommonSettings, FigureArgs, Fixed, TrainingFl
 use crate::help::Defaults;
 
 /// What `--help` says of the program.
-pub const ABOUT: &str = "Sequence classifiers and regressors (pattern 3): train, evaluate, predict, \
-export.\n\nWith no command, trains on a built-in task (is a string of brackets \
+pub const ABOUT: &str = "Sequence classifiers and regressors (pattern 3) and per-step labellers \
+(pattern 1, --per-step): train, evaluate, predict, export.\n\nWith no command, trains on a built-in task (is a string of brackets \
 balanced?) and reports the result beside chance and the best possible.";
 
 #[derive(Subcommand, Debug)]
@@ -21,7 +21,8 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Score every sample of a file with a checkpoint (--plot draws the confusion matrix).
     Eval(EvalArgs),
-    /// Predict the label (and its probability) or the value of each input line.
+    /// Predict the label (and its probability), the value, or the labels of every character
+    /// (a model trained with --per-step) of each input line.
     Predict(PredictArgs),
     /// Write a checkpoint's weights for other tools.
     Export(ExportArgs),
@@ -49,6 +50,12 @@ pub struct TrainArgs {
     /// reads every byte exactly).
     #[arg(long)]
     pub min_symbol_count: Option<usize>,
+    /// Label every character instead of the whole line (pattern 1): `labels<TAB>text` lines
+    /// with one label character per character of the text. With --bidirectional each label
+    /// reads the text after its character too. Without --data: the built-in labelling task
+    /// (which brackets have a partner?).
+    #[arg(long)]
+    pub per_step: bool,
     /// The flags every training command line shares.
     #[command(flatten)]
     pub common: TrainingFlags,
@@ -92,6 +99,7 @@ impl TrainArgs {
             config.class_weights = ClassWeights::Balanced;
         }
         set(&mut config.min_symbol_count, self.min_symbol_count);
+        config.per_step |= self.per_step;
         config.validate().map_err(|e| e.to_string())
     }
 

@@ -1,5 +1,7 @@
 //! classify: train, evaluate, predict with and export sequence classifiers and regressors
-//! (pattern 3: a hidden recurrence reads the whole sequence, one output comes out at its end).
+//! (pattern 3: a hidden recurrence reads the whole sequence, one output comes out at its end),
+//! and per-step labellers (`--per-step`, pattern 1: a label for every character, one way or
+//! both).
 //!
 //! `cargo run --release --example classify` trains on a built-in task and reports the result
 //! beside chance and the best possible; `-- --help` lists the commands.
@@ -25,9 +27,9 @@ use unroll::training::sequence::encoding::Samples;
 use unroll::training::sequence::plot_confusion;
 use unroll::training::sequence::task::{argmax, probabilities};
 use unroll::training::sequence::{
-    Encoding, Example, SequenceCheckpoint, SequenceConfig, SequenceFiles, SequenceScores,
-    SequenceTask, TargetKind, labelled_lines, numeric_csv, predict, read_class_directory, score,
-    stratified_split,
+    ClassificationScores, Encoding, Example, SequenceCheckpoint, SequenceConfig, SequenceFiles,
+    SequenceScores, SequenceTask, TargetKind, labelled_lines, numeric_csv, per_step_labels,
+    predict, read_class_directory, score, stratified_split,
 };
 use unroll::training::validation::Validation;
 use unroll::training::{DataSource, LearningRateSchedule, SymbolMode};
@@ -76,9 +78,15 @@ fn is_csv(path: &Path) -> bool {
 }
 
 /// Reads samples in the format the path says: a directory (one file per class), a `.csv`
-/// file (numeric rows), or `label<TAB>text` lines.
-fn read_examples(path: &Path, classes: bool, mode: SymbolMode) -> Result<Vec<Example>, Error> {
-    Ok(read_data(path, classes, mode)?.0)
+/// file (numeric rows), or `label<TAB>text` lines; with `per_step`, `labels<TAB>text` lines,
+/// a label per character.
+fn read_examples(
+    path: &Path,
+    classes: bool,
+    per_step: bool,
+    mode: SymbolMode,
+) -> Result<Vec<Example>, Error> {
+    Ok(read_data(path, classes, per_step, mode)?.0)
 }
 
 /// [`read_examples`], and where they came from: a file is read once (a FIFO or `/dev/stdin`
@@ -86,8 +94,16 @@ fn read_examples(path: &Path, classes: bool, mode: SymbolMode) -> Result<Vec<Exa
 fn read_data(
     path: &Path,
     classes: bool,
+    per_step: bool,
     mode: SymbolMode,
 ) -> Result<(Vec<Example>, DataSource), Error> {
+    if per_step && (path.is_dir() || is_csv(path)) {
+        return Err(format!(
+            "{}: per-step labels come as `labels<TAB>text` lines, not as a directory or a .csv file",
+            path.display()
+        )
+        .into());
+    }
     if path.is_dir() {
         let examples = read_class_directory(path, mode)?;
         return Ok((examples, DataSource::of(Some(path), &[])));
@@ -100,10 +116,27 @@ fn read_data(
             TargetKind::Value
         };
         numeric_csv(path, &bytes, kind)?
+    } else if per_step {
+        per_step_labels(labelled_lines(path, &bytes, mode)?)?
     } else {
         labelled_lines(path, &bytes, mode)?
     };
     Ok((examples, DataSource::of(Some(path), &bytes)))
+}
+
+/// The built-in task's samples: `count` strings with lengths in `lengths`, labelled balanced or
+/// not, or with `per_step`, each bracket labelled by whether it has a partner.
+fn builtin_examples(
+    per_step: bool,
+    count: usize,
+    lengths: (usize, usize),
+    seed: u64,
+) -> Vec<Example> {
+    if per_step {
+        builtin::partner_examples(count, lengths, seed)
+    } else {
+        builtin::examples(count, lengths, seed)
+    }
 }
 
 /// Settings for the built-in task: about ten seconds of training on 2 cores.
@@ -150,6 +183,7 @@ fn setup(args: &TrainArgs) -> Result<Setup, Error> {
             .as_ref()
             .is_some_and(|c| c.encoding.kind() == TargetKind::Class);
     let numeric = data_path.as_deref().is_some_and(is_csv);
+    let per_step = config.per_step;
     crate::flags::refuse_meaningless(&[
         (
             "--bytes",
@@ -175,16 +209,19 @@ fn setup(args: &TrainArgs) -> Result<Setup, Error> {
     ])?;
     let (all, source) = match &data_path {
         Some(path) => {
-            let (examples, source) = read_data(path, classes, config.symbols)?;
+            let (examples, source) = read_data(path, classes, per_step, config.symbols)?;
             (examples, Some(source))
         }
-        None => (builtin::examples(6000, builtin::TRAINING_LENGTHS, 1), None),
+        None => (
+            builtin_examples(per_step, 6000, builtin::TRAINING_LENGTHS, 1),
+            None,
+        ),
     };
     if let Some(val) = &args.val {
         config.validation_file = Some(std::path::absolute(val)?);
     }
     let (train, validation) = match &config.validation_file {
-        Some(val) => (all, read_examples(val, classes, config.symbols)?),
+        Some(val) => (all, read_examples(val, classes, per_step, config.symbols)?),
         None => stratified_split(all, config.validation_fraction, config.seed)?,
     };
     let encoding = match &resume {
@@ -239,7 +276,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
         Err(status) => return Ok(status),
     };
     let picture = out.join("confusion.png");
-    if let SequenceScores::Classification(scores) = &report.validation {
+    if let Some(scores) = confusion(&report.validation) {
         plot_confusion(scores, &picture)?;
     }
     let lengths = if builtin {
@@ -269,20 +306,30 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     ));
     print_scores(&report.validation);
     if let Some(lengths) = &lengths {
-        print_builtin(lengths);
+        print_builtin(lengths, setup.config.per_step);
     }
     print(format!("checkpoint: {}", report.checkpoint.display()));
     print(format!(
         "metrics: {}, loss curve: {}{}",
         out.join("metrics.jsonl").display(),
         out.join("loss.png").display(),
-        if matches!(report.validation, SequenceScores::Classification(_)) {
+        if confusion(&report.validation).is_some() {
             format!(", confusion matrix: {}", picture.display())
         } else {
             String::new()
         }
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The classes' scores a confusion matrix is drawn from: a classifier's, or a labeller's
+/// steps'.
+fn confusion(scores: &SequenceScores) -> Option<&ClassificationScores> {
+    match scores {
+        SequenceScores::Classification(s) => Some(s),
+        SequenceScores::Labelling(s) => Some(&s.steps),
+        SequenceScores::Regression(_) => None,
+    }
 }
 
 /// One line saying what is about to be trained.
@@ -293,7 +340,15 @@ fn describe(setup: &Setup) {
         lengths.iter().max().copied().unwrap_or(0),
     );
     let what = match (&setup.data_path, setup.encoding.kind()) {
+        (None, _) if setup.config.per_step => {
+            "built-in task, a label per bracket: does it have a partner?".to_string()
+        }
         (None, _) => "built-in task: are the brackets balanced?".to_string(),
+        (Some(path), _) if setup.config.per_step => format!(
+            "{}: {} labels, one per character",
+            path.display(),
+            setup.encoding.output_width()
+        ),
         (Some(path), TargetKind::Class) => format!(
             "{}: {} classes",
             path.display(),
@@ -347,6 +402,18 @@ fn print_scores(scores: &SequenceScores) {
                 s.mse, s.mae, s.r2, s.samples, s.baseline_mse, s.baseline_mae
             ));
         }
+        SequenceScores::Labelling(s) => {
+            print(format!(
+                "validation: {:.2} % of the steps labelled right (always the most frequent label: {:.2} %), {:.2} % of the {} sequences right at every step, macro-F1 {:.4}, cross-entropy {:.4} nats a step",
+                100.0 * s.steps.accuracy,
+                100.0 * s.steps.majority_accuracy,
+                100.0 * s.sequence_accuracy,
+                s.sequences,
+                s.steps.macro_f1,
+                s.steps.cross_entropy
+            ));
+            print(s.steps.table());
+        }
     }
 }
 
@@ -360,30 +427,47 @@ fn accuracy_by_length(
 ) -> Result<Vec<serde_json::Value>, Error> {
     let mut rows = Vec::new();
     for (k, (shortest, longest)) in builtin::TEST_BANDS.into_iter().enumerate() {
-        let examples = builtin::examples(1000, (shortest, longest), 100 + k as u64);
+        let seed = 100 + k as u64;
+        let examples = builtin_examples(config.per_step, 1000, (shortest, longest), seed);
         let samples = encoding.encode(&examples)?;
-        let outputs = predict(model, &samples.inputs, config.batch, device)?;
-        if let SequenceScores::Classification(s) = score(encoding, &samples, &outputs) {
-            rows.push(json!({
-                "lengths": [shortest, longest],
-                "seen_in_training": longest <= builtin::TRAINING_LENGTHS.1,
-                "accuracy": s.accuracy,
-            }));
+        let outputs = predict(model, encoding, &samples.inputs, config.batch, device)?;
+        let mut row = json!({
+            "lengths": [shortest, longest],
+            "seen_in_training": longest <= builtin::TRAINING_LENGTHS.1,
+        });
+        match score(encoding, &samples, &outputs) {
+            SequenceScores::Classification(s) => row["accuracy"] = json!(s.accuracy),
+            SequenceScores::Labelling(s) => {
+                row["accuracy"] = json!(s.steps.accuracy);
+                row["sequence_accuracy"] = json!(s.sequence_accuracy);
+            }
+            SequenceScores::Regression(_) => continue,
         }
+        rows.push(row);
     }
     Ok(rows)
 }
 
-fn print_builtin(rows: &[serde_json::Value]) {
-    print(format!(
-        "chance is {:.0} %, the best possible {:.0} % (a counter of open brackets decides every string). Accuracy on fresh strings by length:",
-        100.0 * builtin::CHANCE,
-        100.0 * builtin::BEST
-    ));
+fn print_builtin(rows: &[serde_json::Value], per_step: bool) {
+    if per_step {
+        print(format!(
+            "the best possible is {:.0} % both ways (a ')' has a partner when a '(' is open before it, a '(' when a ')' closes it later: a counter run backward decides it); reading one way, a '(' is a guess. Steps (and whole strings) right on fresh strings by length:",
+            100.0 * builtin::BEST
+        ));
+    } else {
+        print(format!(
+            "chance is {:.0} %, the best possible {:.0} % (a counter of open brackets decides every string). Accuracy on fresh strings by length:",
+            100.0 * builtin::CHANCE,
+            100.0 * builtin::BEST
+        ));
+    }
     for row in rows {
         let length = |k: usize| row["lengths"][k].as_u64().unwrap_or(0);
+        let whole = row["sequence_accuracy"]
+            .as_f64()
+            .map_or(String::new(), |a| format!(" ({:6.2} %)", 100.0 * a));
         print(format!(
-            "  lengths {:>3}–{:<3}  {:6.2} %{}",
+            "  lengths {:>3}–{:<3}  {:6.2} %{whole}{}",
             length(0),
             length(1),
             100.0 * row["accuracy"].as_f64().unwrap_or(0.0),
@@ -400,12 +484,20 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
     args.figure.check(&args.from.checkpoint)?;
     let checkpoint = SequenceCheckpoint::open(&args.from.checkpoint, args.from.which())?;
     let classes = checkpoint.encoding.kind() == TargetKind::Class;
-    let examples = read_examples(&args.data, classes, checkpoint.config.symbols)?;
+    let per_step = checkpoint.encoding.per_step();
+    let examples = read_examples(&args.data, classes, per_step, checkpoint.config.symbols)?;
     let samples = checkpoint.encoding.encode(&examples)?;
     let (unknown, with_unknown) = checkpoint.encoding.unknown_symbols(&examples);
     let device = crate::device::open()?;
     let model = checkpoint.model::<Inference>(&device)?;
-    let outputs = predict(&model, &samples.inputs, checkpoint.config.batch, &device)?;
+    let batch = checkpoint.config.batch;
+    let outputs = predict(
+        &model,
+        &checkpoint.encoding,
+        &samples.inputs,
+        batch,
+        &device,
+    )?;
     let scores = score(&checkpoint.encoding, &samples, &outputs);
     if args.json {
         let counted = ("samples", samples.len());
@@ -426,7 +518,7 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, Error> {
         print_scores(&scores);
     }
     // Drawn last: a picture that cannot be written loses no score.
-    if let (Some(path), SequenceScores::Classification(s)) = (&args.figure.plot, &scores) {
+    if let (Some(path), Some(s)) = (&args.figure.plot, confusion(&scores)) {
         plot_confusion(s, path)?;
     }
     Ok(ExitCode::SUCCESS)
@@ -494,7 +586,8 @@ fn answer(
     let encoding = &checkpoint.encoding;
     let examples: Vec<Example> = lines.iter().filter_map(|(_, e, _)| e.clone()).collect();
     let inputs = encoding.encode_inputs(&examples)?;
-    let mut outputs = predict(model, &inputs, checkpoint.config.batch, device)?.into_iter();
+    let batch = checkpoint.config.batch;
+    let mut outputs = predict(model, encoding, &inputs, batch, device)?.into_iter();
     for (number, example, line) in &lines {
         let output = example.as_ref().and_then(|_| outputs.next());
         let unknown = example
@@ -507,6 +600,25 @@ fn answer(
         let shown = match (output, encoding.kind()) {
             (None, _) if json => json!({ "line": number, "input": line }).to_string(),
             (None, _) => String::new(),
+            (Some(output), _) if encoding.per_step() => {
+                let (labels, probability): (String, Vec<f64>) = output
+                    .chunks(encoding.output_width())
+                    .map(|o| {
+                        let p = probabilities(o);
+                        let class = argmax(&p);
+                        (encoding.label(class), p[class])
+                    })
+                    .unzip();
+                if json {
+                    let mut answer = json!({ "line": number, "input": line, "labels": labels, "probabilities": probability });
+                    if encoding.reads_text() {
+                        answer["unknown_symbols"] = json!(unknown);
+                    }
+                    answer.to_string()
+                } else {
+                    format!("{labels}\t{line}")
+                }
+            }
             (Some(output), TargetKind::Class) => {
                 let p = probabilities(&output);
                 let class = argmax(&p);

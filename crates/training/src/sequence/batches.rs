@@ -13,7 +13,7 @@ pub struct BatchTensors<B: Backend> {
     pub input: SequenceInput<B>,
     /// Each sequence's length.
     pub lengths: Vec<usize>,
-    /// The targets: class ids `[batch]` or standardised values `[batch, 1]`.
+    /// The targets: class ids `[batch]`, standardised values `[batch, 1]`, or per-step labels.
     pub targets: BatchTargets<B>,
     /// Real (unpadded) steps in the batch.
     pub steps: usize,
@@ -25,6 +25,13 @@ pub enum BatchTargets<B: Backend> {
     Classes(Tensor<B, 1, Int>),
     /// Standardised values, `[batch, 1]`.
     Values(Tensor<B, 2>),
+    /// The labels of the real steps (per-step labelling).
+    Steps {
+        /// Where each real step stands in the batch-major outputs, `row · time + t`, `[steps]`.
+        positions: Tensor<B, 1, Int>,
+        /// Its label's class id, `[steps]`.
+        classes: Tensor<B, 1, Int>,
+    },
 }
 
 /// The tensors of the samples `indices`, padded to the longest.
@@ -35,7 +42,22 @@ pub fn batch_tensors<B: Backend>(
 ) -> BatchTensors<B> {
     let (input, lengths) = batch_inputs(&samples.inputs, indices, device);
     let batch = indices.len();
+    let time = lengths.iter().copied().max().unwrap_or(1);
     let targets = match &samples.targets {
+        Targets::Steps(labels) => {
+            let (mut positions, mut classes) = (Vec::new(), Vec::new());
+            for (row, &i) in indices.iter().enumerate() {
+                for (t, &class) in labels[i].iter().enumerate() {
+                    positions.push((row * time + t) as i64);
+                    classes.push(class as i64);
+                }
+            }
+            let steps = positions.len();
+            BatchTargets::Steps {
+                positions: Tensor::from_data(TensorData::new(positions, [steps]), device),
+                classes: Tensor::from_data(TensorData::new(classes, [steps]), device),
+            }
+        }
         Targets::Classes(classes) => {
             let ids: Vec<i64> = indices.iter().map(|&i| classes[i] as i64).collect();
             BatchTargets::Classes(Tensor::from_data(TensorData::new(ids, [batch]), device))

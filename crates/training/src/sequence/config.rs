@@ -38,6 +38,10 @@ crate::settings::settings_with_loop! {
         pub batch: usize,
         /// Class weights in the loss (classification).
         pub class_weights: ClassWeights,
+        /// Per-step labelling (pattern 1 over the whole input): each `labels<TAB>text` line
+        /// gives one label per character of its text, and the network labels every step
+        /// instead of the whole sequence.
+        pub per_step: bool,
         /// Fraction of the data held out for validation when no validation file is given.
         pub validation_fraction: f64,
         /// How text becomes symbols.
@@ -149,6 +153,7 @@ impl Default for SequenceConfig {
             learning_rate_schedule: LearningRateSchedule::Constant,
             clip: Some(5.0),
             class_weights: ClassWeights::Uniform,
+            per_step: false,
             validation_fraction: 0.1,
             eval_every: 100,
             log_every: 10,

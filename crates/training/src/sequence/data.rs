@@ -48,6 +48,8 @@ pub enum RawTarget {
     Label(String),
     /// A number.
     Value(f64),
+    /// One label per step (per-step labelling), each as written.
+    Steps(Vec<String>),
 }
 
 /// Where a sample was read.
@@ -120,6 +122,35 @@ pub fn labelled_lines(path: &Path, bytes: &[u8], mode: SymbolMode) -> Result<Vec
         examples.remove(0);
     }
     not_empty(path, examples)
+}
+
+/// Per-step labelling: each `labels<TAB>text` sample's labels read as one label per character
+/// of its text (`ooxo` labels `abcd`), not as one label for the whole line. A count that differs
+/// from the text's, or a sample that is not text, is an error naming its file and line.
+pub fn per_step_labels(examples: Vec<Example>) -> Result<Vec<Example>> {
+    examples
+        .into_iter()
+        .map(|mut example| {
+            let steps = example.sequence.steps();
+            match (&example.sequence, &example.target) {
+                (RawSequence::Text(_), RawTarget::Label(labels)) => {
+                    let labels: Vec<String> = labels.chars().map(String::from).collect();
+                    if labels.len() != steps {
+                        return Err(example.origin.error(format!(
+                            "{} labels for {steps} characters: per-step labelling takes one label character per character of the text",
+                            labels.len()
+                        )));
+                    }
+                    example.target = RawTarget::Steps(labels);
+                    Ok(example)
+                }
+                (_, RawTarget::Steps(_)) => Ok(example),
+                _ => Err(example.origin.error(
+                    "per-step labels come as `labels<TAB>text` lines, one label character per character of the text",
+                )),
+            }
+        })
+        .collect()
 }
 
 /// The names a header line gives the label column (`label<TAB>text`), compared ignoring case.
@@ -281,6 +312,28 @@ fn not_empty(path: &Path, examples: Vec<Example>) -> Result<Vec<Example>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn per_step_labels_are_one_per_character_or_a_clear_error() {
+        let bytes = b"ab\txy\nba\tx\n";
+        let examples = labelled_lines(Path::new("tags.tsv"), bytes, SymbolMode::Text).unwrap();
+        let error = per_step_labels(examples.clone()).unwrap_err().to_string();
+        assert!(
+            error.contains("tags.tsv:2") && error.contains("2 labels for 1 characters"),
+            "{error}"
+        );
+        let first = per_step_labels(vec![examples[0].clone()]).unwrap();
+        assert_eq!(
+            first[0].target,
+            RawTarget::Steps(vec!["a".into(), "b".into()])
+        );
+        let numbers = Example {
+            sequence: RawSequence::Numbers(vec![1.0]),
+            ..examples[0].clone()
+        };
+        let error = per_step_labels(vec![numbers]).unwrap_err().to_string();
+        assert!(error.contains("labels<TAB>text"), "{error}");
+    }
+
     use super::*;
 
     fn file(name: &str, contents: &[u8]) -> PathBuf {

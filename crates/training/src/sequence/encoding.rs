@@ -38,6 +38,14 @@ pub enum TargetEncoding {
         /// baseline).
         counts: Vec<usize>,
     },
+    /// Per-step labelling: at every step, output `k` is label `k` of `labels`.
+    StepLabels {
+        /// The labels, sorted.
+        labels: Vec<String>,
+        /// How many training steps each label has (for balanced weights and the majority
+        /// baseline).
+        counts: Vec<usize>,
+    },
     /// The output is `(y − mean) / deviation`, statistics of the training targets.
     Standardized {
         /// Mean of the training targets.
@@ -82,6 +90,8 @@ pub enum Targets {
     Classes(Vec<usize>),
     /// Standardised values.
     Values(Vec<f32>),
+    /// A label index per step of each sequence.
+    Steps(Vec<Vec<usize>>),
 }
 
 impl Inputs {
@@ -134,7 +144,8 @@ impl Encoding {
             vocabulary.check()?;
         }
         match &self.targets {
-            TargetEncoding::Classes { labels, counts } => {
+            TargetEncoding::Classes { labels, counts }
+            | TargetEncoding::StepLabels { labels, counts } => {
                 if labels.len() < 2 {
                     return Err(format!(
                         "{} label(s): a classifier has at least two",
@@ -197,7 +208,7 @@ impl Encoding {
                     .iter()
                     .filter_map(|e| match e.target {
                         RawTarget::Value(v) => Some(v),
-                        RawTarget::Label(_) => None,
+                        RawTarget::Label(_) | RawTarget::Steps(_) => None,
                     })
                     .collect();
                 let mean = values.iter().sum::<f64>() / values.len() as f64;
@@ -214,26 +225,27 @@ impl Encoding {
                     deviation: variance.sqrt(),
                 }
             }
+            Some(RawTarget::Steps(_)) => {
+                let steps = examples.iter().flat_map(|e| match &e.target {
+                    RawTarget::Steps(labels) => labels.as_slice(),
+                    _ => &[],
+                });
+                let (labels, counts) = label_counts(
+                    steps,
+                    "every step of the training data has the label {}: a labeller needs at least two",
+                )?;
+                TargetEncoding::StepLabels { labels, counts }
+            }
             _ => {
-                let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-                for example in examples {
-                    if let RawTarget::Label(label) = &example.target {
-                        *counts.entry(label.as_str()).or_default() += 1;
-                    }
-                }
-                if counts.len() < 2 {
-                    return Err(invalid(
-                        "data",
-                        format!(
-                            "a single class ({:?}) in the training data: a classifier needs at least two",
-                            counts.keys().next().copied().unwrap_or_default()
-                        ),
-                    ));
-                }
-                TargetEncoding::Classes {
-                    labels: counts.keys().map(|&l| l.to_owned()).collect(),
-                    counts: counts.into_values().collect(),
-                }
+                let samples = examples.iter().filter_map(|e| match &e.target {
+                    RawTarget::Label(label) => Some(label),
+                    _ => None,
+                });
+                let (labels, counts) = label_counts(
+                    samples,
+                    "a single class ({}) in the training data: a classifier needs at least two",
+                )?;
+                TargetEncoding::Classes { labels, counts }
             }
         };
         Ok(Encoding { inputs, targets })
@@ -242,9 +254,14 @@ impl Encoding {
     /// The kind of target.
     pub fn kind(&self) -> TargetKind {
         match self.targets {
-            TargetEncoding::Classes { .. } => TargetKind::Class,
+            TargetEncoding::Classes { .. } | TargetEncoding::StepLabels { .. } => TargetKind::Class,
             TargetEncoding::Standardized { .. } => TargetKind::Value,
         }
+    }
+
+    /// Whether the network labels every step (else it gives one output per sequence).
+    pub fn per_step(&self) -> bool {
+        matches!(self.targets, TargetEncoding::StepLabels { .. })
     }
 
     /// Width of the network's input: the vocabulary's size, or 1 value.
@@ -258,7 +275,9 @@ impl Encoding {
     /// Width of the network's output: the number of classes, or 1 value.
     pub fn output_width(&self) -> usize {
         match &self.targets {
-            TargetEncoding::Classes { labels, .. } => labels.len(),
+            TargetEncoding::Classes { labels, .. } | TargetEncoding::StepLabels { labels, .. } => {
+                labels.len()
+            }
             TargetEncoding::Standardized { .. } => 1,
         }
     }
@@ -266,7 +285,9 @@ impl Encoding {
     /// The label of class `k` (classification).
     pub fn label(&self, class: usize) -> &str {
         match &self.targets {
-            TargetEncoding::Classes { labels, .. } => labels.get(class).map_or("?", String::as_str),
+            TargetEncoding::Classes { labels, .. } | TargetEncoding::StepLabels { labels, .. } => {
+                labels.get(class).map_or("?", String::as_str)
+            }
             TargetEncoding::Standardized { .. } => "",
         }
     }
@@ -275,7 +296,7 @@ impl Encoding {
     pub fn value(&self, output: f64) -> f64 {
         match self.targets {
             TargetEncoding::Standardized { mean, deviation } => mean + deviation * output,
-            TargetEncoding::Classes { .. } => output,
+            TargetEncoding::Classes { .. } | TargetEncoding::StepLabels { .. } => output,
         }
     }
 
@@ -375,16 +396,37 @@ impl Encoding {
         let inputs = self.encode_inputs(examples)?;
         let mut classes = Vec::new();
         let mut targets = Vec::new();
+        let mut steps = Vec::new();
         for example in examples {
+            let class_of = |labels: &[String], label: &String| {
+                labels.binary_search(label).map_err(|_| {
+                    example.origin.error(format!(
+                        "the label {label:?} is not one the model knows ({})",
+                        labels.join(", ")
+                    ))
+                })
+            };
             match (&self.targets, &example.target) {
                 (TargetEncoding::Classes { labels, .. }, RawTarget::Label(label)) => {
-                    let class = labels.binary_search(label).map_err(|_| {
-                        example.origin.error(format!(
-                            "the label {label:?} is not one the model knows ({})",
-                            labels.join(", ")
-                        ))
-                    })?;
-                    classes.push(class);
+                    classes.push(class_of(labels, label)?);
+                }
+                (TargetEncoding::StepLabels { labels, .. }, RawTarget::Steps(per_step)) => {
+                    steps.push(
+                        per_step
+                            .iter()
+                            .map(|label| class_of(labels, label))
+                            .collect::<Result<Vec<usize>>>()?,
+                    );
+                }
+                (TargetEncoding::StepLabels { .. }, _) => {
+                    return Err(example
+                        .origin
+                        .error("one label for the line, where the model labels every step"));
+                }
+                (_, RawTarget::Steps(_)) => {
+                    return Err(example
+                        .origin
+                        .error("a label per step, where the model gives one output per line"));
                 }
                 (TargetEncoding::Standardized { mean, deviation }, RawTarget::Value(value)) => {
                     targets.push(((value - mean) / deviation) as f32);
@@ -405,10 +447,31 @@ impl Encoding {
             inputs,
             targets: match self.targets {
                 TargetEncoding::Classes { .. } => Targets::Classes(classes),
+                TargetEncoding::StepLabels { .. } => Targets::Steps(steps),
                 TargetEncoding::Standardized { .. } => Targets::Values(targets),
             },
         })
     }
+}
+
+/// The distinct labels, sorted, and how often each occurs; `refusal` (its `{}` the label) when
+/// there are fewer than two.
+fn label_counts<'a>(
+    labels: impl Iterator<Item = &'a String>,
+    refusal: &str,
+) -> Result<(Vec<String>, Vec<usize>)> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for label in labels {
+        *counts.entry(label.as_str()).or_default() += 1;
+    }
+    if counts.len() < 2 {
+        let only = format!("{:?}", counts.keys().next().copied().unwrap_or_default());
+        return Err(invalid("data", refusal.replace("{}", &only)));
+    }
+    Ok((
+        counts.keys().map(|&l| l.to_owned()).collect(),
+        counts.into_values().collect(),
+    ))
 }
 
 /// One encoded input sequence.
@@ -433,7 +496,7 @@ pub fn stratified_split(
     for example in examples {
         let key = match &example.target {
             RawTarget::Label(label) => Some(label.clone()),
-            RawTarget::Value(_) => None,
+            RawTarget::Value(_) | RawTarget::Steps(_) => None,
         };
         groups.entry(key).or_default().push(example);
     }

@@ -23,11 +23,11 @@ pub mod task;
 
 pub use config::{ClassWeights, SequenceConfig};
 pub use data::{
-    Example, TargetKind, labelled_lines, numeric_csv, read_class_directory, read_labelled_lines,
-    read_numeric_csv,
+    Example, TargetKind, labelled_lines, numeric_csv, per_step_labels, read_class_directory,
+    read_labelled_lines, read_numeric_csv,
 };
 pub use encoding::{Encoding, Samples, stratified_split};
 pub use network::SequenceNetwork;
 pub use plot::plot_confusion;
-pub use scores::{ClassificationScores, RegressionScores, SequenceScores};
+pub use scores::{ClassificationScores, LabellingScores, RegressionScores, SequenceScores};
 pub use task::{SequenceCheckpoint, SequenceFiles, SequenceTask, predict, score};

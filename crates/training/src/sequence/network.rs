@@ -100,6 +100,29 @@ impl<B: RecurrenceBackend> SequenceNetwork<B> {
         };
         Ok(self.output.forward(summary))
     }
+
+    /// Reads each sequence and returns an output at every step (pattern 1: per-step labelling),
+    /// `o(t) = c + V h(t)` one way or `c + V [h(t); g(t)]` both ways, `[batch, time, d_output]`
+    /// (past a row's length: padding, which nothing reads).
+    ///
+    /// - `input`, `lengths`: as for [`SequenceNetwork::forward`].
+    pub fn forward_steps(
+        &self,
+        input: SequenceInput<B>,
+        lengths: Option<&[usize]>,
+    ) -> Result<Tensor<B, 3>> {
+        let top = match self.reader() {
+            Reader::OneDirection(stack) => {
+                let device = self.output.weight.device();
+                let batch = input.check(&stack.input, stack.id_check)?[0];
+                stack
+                    .forward(input, stack.zero_state(batch, &device), lengths)
+                    .0
+            }
+            Reader::BothDirections(stack) => stack.forward(input, lengths)?.0,
+        };
+        Ok(self.output.forward(top))
+    }
 }
 
 #[cfg(test)]
@@ -137,6 +160,41 @@ mod tests {
         assert!(network.is_bidirectional());
         assert_eq!(network.cell(), RecurrentCell::Gru);
         let found = network.forward(ids(), lengths).unwrap();
+        found.into_data().assert_eq(&expected.into_data(), true);
+    }
+
+    /// Labelling every step, each way, the network gives what the model crate's pattern 1
+    /// gives with the same weights: the stack's states through the output layer, and for both
+    /// ways the proven [`unroll_model::BidirectionalRecurrent`].
+    #[test]
+    fn every_step_is_pattern_one_each_way() {
+        let device = Default::default();
+        let hidden = HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 5 }, 4)
+            .with_cell(RecurrentCell::Lstm)
+            .with_num_layers(2);
+        let ids =
+            || SequenceInput::Tokens(Tensor::from_data([[1, 2, 3, 4], [4, 2, 0, 0]], &device));
+        let lengths = Some(&[4, 2][..]);
+        let both = BidirectionalConfig::new(hidden.clone(), 3)
+            .try_init_recurrent::<B>(&device)
+            .unwrap();
+        let expected = both.forward(ids(), lengths).unwrap();
+        let network = SequenceNetwork {
+            hidden: None,
+            bidirectional: Some(both.hidden),
+            output: both.output,
+        };
+        let found = network.forward_steps(ids(), lengths).unwrap();
+        assert_eq!(found.dims(), [2, 4, 3]);
+        found.into_data().assert_eq(&expected.into_data(), true);
+
+        let one = SequenceSummarizerConfig::new(hidden, 3).init::<B>(&device);
+        let state = one.hidden.zero_state(2, &device);
+        let (states, _) = one.hidden.forward(ids(), state, lengths);
+        let expected = one.output.forward(states);
+        let found = SequenceNetwork::from(one)
+            .forward_steps(ids(), lengths)
+            .unwrap();
         found.into_data().assert_eq(&expected.into_data(), true);
     }
 

@@ -55,6 +55,19 @@ pub struct RegressionScores {
     pub samples: usize,
 }
 
+/// A per-step labeller's scores: every real step scored as a classifier's sample, and whole
+/// sequences.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabellingScores {
+    /// Each step a sample: accuracy, per-label scores and confusion; the cross-entropy in nats
+    /// per step; chance is always the training data's most frequent label.
+    pub steps: ClassificationScores,
+    /// The fraction of sequences with every step labelled right.
+    pub sequence_accuracy: f64,
+    /// Sequences scored.
+    pub sequences: usize,
+}
+
 /// A sequence model's validation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -63,6 +76,8 @@ pub enum SequenceScores {
     Classification(ClassificationScores),
     /// Of a regressor.
     Regression(RegressionScores),
+    /// Of a per-step labeller.
+    Labelling(LabellingScores),
 }
 
 impl Validation for SequenceScores {
@@ -72,6 +87,7 @@ impl Validation for SequenceScores {
         match self {
             SequenceScores::Classification(scores) => scores.cross_entropy,
             SequenceScores::Regression(scores) => scores.mse,
+            SequenceScores::Labelling(scores) => scores.steps.cross_entropy,
         }
     }
 
@@ -87,6 +103,13 @@ impl Validation for SequenceScores {
             SequenceScores::Regression(s) => format!(
                 "MSE {:.4} (mean's {:.4}), MAE {:.4}, R² {:.3}",
                 s.mse, s.baseline_mse, s.mae, s.r2
+            ),
+            SequenceScores::Labelling(s) => format!(
+                "steps right {:.1} % (chance {:.1} %), sequences all right {:.1} %, {:.4} nats a step",
+                100.0 * s.steps.accuracy,
+                100.0 * s.steps.majority_accuracy,
+                100.0 * s.sequence_accuracy,
+                s.steps.cross_entropy
             ),
         }
     }

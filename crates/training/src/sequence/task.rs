@@ -6,7 +6,7 @@
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
 use unroll_model::RecurrenceBackend;
 use unroll_model::fused::row_cross_entropy;
 
@@ -14,7 +14,7 @@ use super::batches::{BatchTargets, batch_inputs, batch_tensors};
 use super::config::{ClassWeights, SequenceConfig};
 use super::encoding::{Encoding, Inputs, Samples, TargetEncoding, Targets};
 use super::network::SequenceNetwork;
-use super::scores::{ClassificationScores, RegressionScores, SequenceScores};
+use super::scores::{ClassificationScores, LabellingScores, RegressionScores, SequenceScores};
 use crate::buckets::{BucketedBatches, sorted_batches};
 use crate::error::Result;
 use crate::trainer::{IterationLoss, Task, TrainingBackend};
@@ -46,7 +46,10 @@ impl SequenceTask {
             ));
         }
         let class_weights = match (&encoding.targets, config.class_weights) {
-            (TargetEncoding::Classes { counts, .. }, ClassWeights::Balanced) => {
+            (
+                TargetEncoding::Classes { counts, .. } | TargetEncoding::StepLabels { counts, .. },
+                ClassWeights::Balanced,
+            ) => {
                 let total: usize = counts.iter().sum();
                 Some(
                     counts
@@ -86,6 +89,29 @@ impl SequenceTask {
     }
 }
 
+impl SequenceTask {
+    /// The mean of the losses, each weighed by its class's weight when classes are balanced
+    /// (PyTorch's weighted mean: `Σ wᵢ lᵢ / Σ wᵢ`).
+    fn weighted_mean<B: Backend>(
+        &self,
+        losses: Tensor<B, 1>,
+        classes: Tensor<B, 1, Int>,
+        device: &B::Device,
+    ) -> Tensor<B, 1> {
+        match &self.class_weights {
+            None => losses.mean(),
+            Some(weights) => {
+                let table = Tensor::<B, 1>::from_data(
+                    TensorData::new(weights.clone(), [weights.len()]),
+                    device,
+                );
+                let weights = table.select(0, classes);
+                (losses * weights.clone()).sum() / weights.sum()
+            }
+        }
+    }
+}
+
 impl<B: TrainingBackend> Task<B> for SequenceTask {
     type Model = SequenceNetwork<B>;
     type Validation = SequenceScores;
@@ -100,24 +126,23 @@ impl<B: TrainingBackend> Task<B> for SequenceTask {
     ) -> Result<IterationLoss<B>> {
         let indices = self.batches.batch(iteration);
         let batch = batch_tensors::<B>(&self.train, &indices, device);
-        let outputs = model.forward(batch.input, Some(&batch.lengths))?;
+        let lengths = Some(&batch.lengths[..]);
         let loss = match batch.targets {
             BatchTargets::Classes(classes) => {
-                let losses = row_cross_entropy(outputs, classes.clone());
-                match &self.class_weights {
-                    None => losses.mean(),
-                    // PyTorch's weighted mean: Σ wᵢ lᵢ / Σ wᵢ.
-                    Some(weights) => {
-                        let table = Tensor::<B, 1>::from_data(
-                            TensorData::new(weights.clone(), [weights.len()]),
-                            device,
-                        );
-                        let weights = table.select(0, classes);
-                        (losses * weights.clone()).sum() / weights.sum()
-                    }
-                }
+                let outputs = model.forward(batch.input, lengths)?;
+                self.weighted_mean(row_cross_entropy(outputs, classes.clone()), classes, device)
             }
-            BatchTargets::Values(values) => (outputs - values).powf_scalar(2.0).mean(),
+            BatchTargets::Steps { positions, classes } => {
+                let outputs = model.forward_steps(batch.input, lengths)?;
+                let [rows, time, width] = outputs.dims();
+                // The real steps' logits alone: padding neither counts nor dilutes the mean.
+                let logits = outputs.reshape([rows * time, width]).select(0, positions);
+                self.weighted_mean(row_cross_entropy(logits, classes.clone()), classes, device)
+            }
+            BatchTargets::Values(values) => {
+                let outputs = model.forward(batch.input, lengths)?;
+                (outputs - values).powf_scalar(2.0).mean()
+            }
         };
         Ok(IterationLoss::given(loss, batch.steps))
     }
@@ -127,23 +152,33 @@ impl<B: TrainingBackend> Task<B> for SequenceTask {
         model: &<Self::Model as AutodiffModule<B>>::InnerModule,
         device: &B::Device,
     ) -> Result<SequenceScores> {
-        let outputs = predict(model, &self.validation.inputs, self.config.batch, device)?;
+        let outputs = predict(
+            model,
+            &self.encoding,
+            &self.validation.inputs,
+            self.config.batch,
+            device,
+        )?;
         Ok(score(&self.encoding, &self.validation, &outputs))
     }
 
     fn uninformed_loss(&self) -> Option<f64> {
         Some(match self.encoding.targets {
-            TargetEncoding::Classes { ref labels, .. } => (labels.len() as f64).ln(),
+            TargetEncoding::Classes { ref labels, .. }
+            | TargetEncoding::StepLabels { ref labels, .. } => (labels.len() as f64).ln(),
             // Standardised targets have variance 1: the mean squared error of predicting 0.
             TargetEncoding::Standardized { .. } => 1.0,
         })
     }
 }
 
-/// The network's output for every input sequence, in order: `[sequences][d_output]`, logits or
-/// standardised values. Runs in batches of `batch` sequences of similar length.
+/// The network's output for every input sequence, in order, as `encoding` defines it: one
+/// output a sequence, `[sequences][d_output]`, or one at every real step, `[sequences][length ·
+/// d_output]` (step-major); logits or standardised values. Runs in batches of `batch` sequences
+/// of similar length.
 pub fn predict<B: Backend + RecurrenceBackend>(
     model: &SequenceNetwork<B>,
+    encoding: &Encoding,
     inputs: &Inputs,
     batch: usize,
     device: &B::Device,
@@ -151,11 +186,24 @@ pub fn predict<B: Backend + RecurrenceBackend>(
     let mut outputs = vec![Vec::new(); inputs.len()];
     for indices in sorted_batches(&inputs.lengths(), batch) {
         let (input, lengths) = batch_inputs::<B>(inputs, &indices, device);
-        let rows = model.forward(input, Some(&lengths))?;
-        let width = rows.dims()[1];
-        let values: Vec<f64> = rows.into_data().iter::<f64>().collect();
+        // Each row's values, `span` of them, the first `lengths[row] · width` real.
+        let (values, span, width) = if encoding.per_step() {
+            let steps = model.forward_steps(input, Some(&lengths))?;
+            let [_, time, width] = steps.dims();
+            (steps.into_data(), time * width, width)
+        } else {
+            let rows = model.forward(input, Some(&lengths))?;
+            let width = rows.dims()[1];
+            (rows.into_data(), width, 0)
+        };
+        let values: Vec<f64> = values.iter::<f64>().collect();
         for (row, &i) in indices.iter().enumerate() {
-            outputs[i] = values[row * width..(row + 1) * width].to_vec();
+            let real = if width == 0 {
+                span
+            } else {
+                lengths[row] * width
+            };
+            outputs[i] = values[row * span..row * span + real].to_vec();
         }
     }
     Ok(outputs)
@@ -200,6 +248,34 @@ pub fn score(encoding: &Encoding, samples: &Samples, outputs: &[Vec<f64>]) -> Se
                 majority,
             ))
         }
+        (TargetEncoding::StepLabels { labels, counts }, Targets::Steps(truth)) => {
+            let width = labels.len();
+            let (mut right_sequences, mut cross_entropy) = (0, 0.0);
+            let (mut steps_truth, mut steps_predicted) = (Vec::new(), Vec::new());
+            for (output, truth) in outputs.iter().zip(truth) {
+                let predicted: Vec<usize> = output.chunks(width).map(argmax).collect();
+                right_sequences += usize::from(&predicted == truth);
+                cross_entropy += output
+                    .chunks(width)
+                    .zip(truth)
+                    .map(|(o, &t)| -probabilities(o)[t].max(f64::MIN_POSITIVE).ln())
+                    .sum::<f64>();
+                steps_truth.extend_from_slice(truth);
+                steps_predicted.extend(predicted);
+            }
+            let majority = argmax(&counts.iter().map(|&c| c as f64).collect::<Vec<_>>());
+            SequenceScores::Labelling(LabellingScores {
+                steps: ClassificationScores::new(
+                    labels,
+                    &steps_truth,
+                    &steps_predicted,
+                    cross_entropy / steps_truth.len().max(1) as f64,
+                    majority,
+                ),
+                sequence_accuracy: right_sequences as f64 / truth.len().max(1) as f64,
+                sequences: truth.len(),
+            })
+        }
         (TargetEncoding::Standardized { mean, .. }, Targets::Values(truth)) => {
             let truth: Vec<f64> = truth
                 .iter()
@@ -217,7 +293,7 @@ crate::task_checkpoint::checkpoint_kind! {
     SequenceCheckpoint = SequenceFiles {
         config: SequenceConfig, encoding: Encoding, file: "encoding.json",
         scores: SequenceScores, model: SequenceNetwork, what: "a sequence model's checkpoint",
-        fixed: [symbols, optimizer, seed, min_symbol_count],
+        fixed: [symbols, optimizer, seed, min_symbol_count, per_step],
     }
 
     fn other_data(saved: &Encoding, encoding: &Encoding) -> Option<String> {

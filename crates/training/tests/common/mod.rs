@@ -58,3 +58,19 @@ pub fn train_silently<B: AutodiffBackend, T: Task<B>>(
 ) -> unroll_training::Result<TaskReport<B, T>> {
     train_task(task, settings, place, &Default::default(), &mut Silent)
 }
+
+/// A fresh model of `task` on autodiff ndarray, and its loss on the first iteration's batch.
+pub fn first_loss<T: Task<burn::backend::Autodiff<burn::backend::NdArray>>>(
+    task: &mut T,
+) -> (T::Model, f64) {
+    use burn::tensor::ElementConversion;
+    let device = Default::default();
+    let model = task.init_model(&device).unwrap();
+    let loss = task
+        .loss(&model, 0, &device)
+        .unwrap()
+        .loss
+        .into_scalar()
+        .elem();
+    (model, loss)
+}
