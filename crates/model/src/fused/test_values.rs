@@ -1,8 +1,10 @@
 //! What the fused operations' unit tests share: deterministic inputs, the logistic function in
 //! f64, central finite differences, and the comparison of the generic passes with the kernels.
 
-/// Deterministic values in (−1, 1).
+/// Deterministic values in (−1, 1), other values for another seed.
 pub fn deterministic(n: usize, seed: u64) -> Vec<f64> {
+    // The seed spread over the high bits too: the bits kept below are the high ones.
+    let seed = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (0..n)
         .map(|i| {
             let x = (i as u64 + 1).wrapping_mul(6364136223846793005) ^ seed;
@@ -115,4 +117,10 @@ mod tensors {
             super::assert_same(&what, vec![("", flat(generic), flat(host))]);
         }
     }
+}
+
+#[test]
+fn another_seed_gives_other_values() {
+    assert_ne!(deterministic(8, 1), deterministic(8, 2));
+    assert!(deterministic(1000, 3).iter().all(|v| v.abs() < 1.0));
 }
