@@ -4,7 +4,7 @@ use burn::config::Config;
 use burn::tensor::{Int, Tensor, backend::Backend};
 
 use crate::error::{ModelError, require_steps, shape_error};
-use crate::fused::{RecurrenceBackend, lookup_rows};
+use crate::fused::{RecurrenceBackend, lookup_rows, project_rows};
 use crate::ids::{IdCheck, require_ids_below};
 use crate::setting::at_least_one;
 
@@ -204,23 +204,23 @@ impl<B: Backend> StepInput<B> {
 
     /// `b + U x` of every row, `[rows, d_hidden]`: the one place where the input enters a
     /// recurrence on the fast paths. Token ids look up rows of `U` (the fused lookup, whose
-    /// backward is one scatter-add); features take one matrix product.
+    /// backward is one scatter-add); features take one matrix product (the fused projection,
+    /// on every core by the `gemm` crate on the CPU backends).
     ///
     /// `weight` is `U` stored `[d_input, d_hidden]`, `bias` is `b`, `[d_hidden]`.
     pub fn affine(self, weight: Tensor<B, 2>, bias: Tensor<B, 1>) -> Tensor<B, 2>
     where
         B: RecurrenceBackend,
     {
-        let bias = bias.unsqueeze::<2>();
         match self {
             // b is added to the table or to the rows looked up, whichever is smaller: the same
             // values (one addition each), but a generation step (one row) does not pay for a
             // vocabulary-wide addition, nor a training window (many rows) for a row-wide one.
             StepInput::Tokens(ids) if ids.dims()[0] >= weight.dims()[0] => {
-                lookup_rows(weight + bias, ids)
+                lookup_rows(weight + bias.unsqueeze::<2>(), ids)
             }
-            StepInput::Tokens(ids) => lookup_rows(weight, ids) + bias,
-            StepInput::Dense(x) => x.matmul(weight) + bias,
+            StepInput::Tokens(ids) => lookup_rows(weight, ids) + bias.unsqueeze::<2>(),
+            StepInput::Dense(x) => project_rows(x, weight, bias),
         }
     }
 

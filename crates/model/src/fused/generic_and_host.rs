@@ -6,7 +6,8 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use super::test_values::{assert_generic_equals_host, tensor};
 use super::{
-    cross_entropy, gru, lookup, lstm, output_loss, primitive, recurrence, recurrence_loss, tanh,
+    cross_entropy, gru, lookup, lstm, output_loss, primitive, projection, recurrence,
+    recurrence_loss, tanh,
 };
 
 type B = NdArray<f64>;
@@ -48,6 +49,15 @@ fn the_elementwise_and_row_operations() {
             ids: ids(&[4, 0, 4, 2, 2, 4]),
         },
         || primitive(tensor([6, 3], 6)),
+    );
+    assert_generic_equals_host::<projection::Operation, { projection::PARENTS }>(
+        "input projection",
+        || projection::Input {
+            x: primitive(tensor([7, 4], 11)),
+            weight: primitive(tensor([4, 5], 12)),
+            bias: primitive(tensor([5], 13)),
+        },
+        || primitive(tensor([7, 5], 14)),
     );
     assert_generic_equals_host::<output_loss::Operation, { output_loss::PARENTS }>(
         "output layer and loss",

@@ -184,6 +184,7 @@ macro_rules! operations {
             lookup, lookup_rows_forward, lookup_rows_backward;
             lstm, lstm_recurrence_forward, lstm_recurrence_backward;
             gru, gru_recurrence_forward, gru_recurrence_backward;
+            projection, projection_forward, projection_backward;
         }
     };
 }
