@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # unroll against PyTorch on this machine, one after the other:
-# `scripts/compare_speed.sh [quick] [--threads N]` (both sides on N threads; default one per core).
-# Needs a local PyTorch (pip install torch). Prints both tables; compare the same rows.
+# `scripts/compare_speed.sh [quick] [gated|stacks|bidirectional|feeding] [--threads N]` (both
+# sides on N threads; default one per core). `ROUNDS=3 scripts/compare_speed.sh stacks` runs
+# three rounds, unroll then PyTorch in each, so that a drift of a noisy host reaches both sides.
+# Needs a local PyTorch (pip install torch; `PYTHON` names another interpreter). Prints both
+# tables a round; compare the same rows of one round.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo bench -p unroll-cli --bench speed --no-run
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-cargo bench -q -p unroll-cli --bench speed -- "$@"
-echo
-python3 scripts/pytorch_speed.py "$@"
+for round in $(seq 1 "${ROUNDS:-1}"); do
+    echo "#### round $round"
+    cargo bench -q -p unroll-cli --bench speed -- "$@"
+    echo
+    "${PYTHON:-python3}" scripts/pytorch_speed.py "$@"
+done

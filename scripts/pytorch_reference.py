@@ -112,4 +112,4 @@ while True:
 train_seconds = time.perf_counter() - started - paused
 nats = validation()
 print(f"training {train_seconds:.1f} s; validation {nats:.4f} nats/char, {nats / math.log(2):.4f} bits/char "
-      f"over {len(valid) - 1} characters (one stateful pass)")
+      f"over {len(valid) - 1} characters (one stateful pass) (step {step})")

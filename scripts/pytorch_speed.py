@@ -1,6 +1,6 @@
 """PyTorch side of `cargo bench -p unroll-cli --bench speed`: the same configurations, printed alike.
 
-    python3 scripts/pytorch_speed.py [quick] [gpu] [feeding] [gated] [bidirectional] [--threads N]
+    python3 scripts/pytorch_speed.py [quick] [gpu] [feeding] [gated] [stacks] [bidirectional] [--threads N]
 
 Run by hand with a local PyTorch (pip install torch); never a test dependency. A training step is
 forward + cross-entropy over all steps + backward + clip_grad_norm_(5) + Adam, on token windows
@@ -303,11 +303,12 @@ def generation(hidden):
     return report(f"generation pytorch H {hidden} batch 1 (sampled, 200 per step)", 200, time_steps(step))
 
 
-def gated_training(cell, layers, hidden, batch, window):
-    """Pattern 1 with nn.LSTM (oneDNN's fused LSTM on the CPU) or nn.GRU, as unroll's gated cells."""
+def gated_training(cell, layers, hidden, batch, window, dropout=0.0):
+    """Pattern 1 with nn.LSTM (oneDNN's fused LSTM on the CPU) or nn.GRU, as unroll's gated cells;
+    `dropout` between the layers (the modules are in training mode, so it acts)."""
     kind = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
-    rnn = kind(VOCAB, hidden, num_layers=layers, batch_first=True).to(device)
-    what = f"{cell} pytorch nn.{kind.__name__} {layers}L H {hidden} batch {batch} window {window}"
+    rnn = kind(VOCAB, hidden, num_layers=layers, dropout=dropout, batch_first=True).to(device)
+    what = f"{cell} pytorch nn.{kind.__name__} {layers}L H {hidden} batch {batch} window {window} dropout {dropout}"
     return recurrence_training(what, rnn, hidden, batch, window)
 
 
@@ -337,6 +338,19 @@ def gated():
     for window in [64, 1024] if quick else [64, 128, 256, 512, 1024]:
         gated_training("lstm", 1, 256, 64, window)
     budget = budget_saved
+    print()
+
+
+def stacks():
+    """The stacks of crates/cli/benches/speed/gated.rs's STACKS: two layers with dropout 0.25, and
+    three layers."""
+    print("== stacked gated cells: dropout 0.25 between two layers, three layers")
+    for cell in ["lstm", "gru"]:
+        for size, dropout in [((2, 256, 64, 100), 0.25), ((2, 512, 64, 128), 0.25),
+                              ((3, 256, 64, 100), 0.0), ((3, 512, 64, 128), 0.0)]:
+            rate = gated_training(cell, *size, dropout)
+            flops = step_flops(cell, *size)
+            print(f"    {flops / 1e9:.1f} GFLOP a step in products: {rate / (size[2] * size[3]) * flops / 1e9:.0f} GFLOP/s")
     print()
 
 
@@ -390,6 +404,9 @@ if "feeding" in sys.argv:
     sys.exit(0)
 if "gated" in sys.argv:
     gated()
+    sys.exit(0)
+if "stacks" in sys.argv:
+    stacks()
     sys.exit(0)
 if "bidirectional" in sys.argv:
     bidirectional()

@@ -95,7 +95,9 @@ pub use network::Network;
 pub use progress::{ConsoleReporter, Observer, Silent};
 pub use schedule::{CurriculumSchedule, SamplingSchedule};
 pub use settings::{LearningRateSchedule, LoopSettings, ModelSettings, OptimizerKind, Pattern};
-pub use trainer::{RunPlace, Task, TrainingBackend, TrainingReport, Validation, train_task};
+pub use trainer::{
+    FusedAdam, RunPlace, Task, TrainingBackend, TrainingReport, Validation, train_task,
+};
 pub use unroll_model as model;
 /// How the model's own prediction becomes the fed-back symbol (`sample` or `argmax`).
 pub use unroll_model::FeedbackChoice;

@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use burn::tensor::backend::AutodiffBackend;
 use unroll::model::{
     BidirectionalConfig, BidirectionalRecurrent, HiddenStackConfig, IdCheck, InputEncoding,
-    RecurrenceBackend, RecurrentCell, SequenceInput, step_cross_entropy,
+    RecurrentCell, SequenceInput, step_cross_entropy,
 };
+use unroll::training::TrainingBackend;
 
 use super::{VOCAB, report, seeded_device, time_training, tokens};
 
@@ -33,7 +33,7 @@ pub fn step_flops(
 }
 
 /// One training step both ways with `cell`, timed; returns tokens/s.
-fn training<B: AutodiffBackend + RecurrenceBackend>(
+fn training<B: TrainingBackend>(
     name: &str,
     cell: RecurrentCell,
     (layers, hidden, batch, window): (usize, usize, usize, usize),
@@ -63,22 +63,13 @@ fn training<B: AutodiffBackend + RecurrenceBackend>(
 }
 
 /// Every size for both cells, with the products' rate.
-pub fn bidirectional<B: AutodiffBackend + RecurrenceBackend>(
-    name: &str,
-    quick: bool,
-    budget: Duration,
-) {
+pub fn bidirectional<B: TrainingBackend>(name: &str, quick: bool, budget: Duration) {
     println!("== both directions, pattern 1 training (forward, loss, backward, clip, Adam)");
     let sizes: &[_] = if quick { &SIZES[..1] } else { &SIZES };
     for cell in [RecurrentCell::Lstm, RecurrentCell::Gru] {
         for &size in sizes {
             let rate = training::<B>(name, cell, size, budget);
-            let flops = step_flops(cell, size);
-            let achieved = rate / (size.2 * size.3) as f64 * flops / 1e9;
-            println!(
-                "    {:.1} GFLOP a step in products: {achieved:.0} GFLOP/s",
-                flops / 1e9
-            );
+            super::gated::print_products_rate(rate, size.2 * size.3, step_flops(cell, size));
         }
     }
     println!();

@@ -7,14 +7,14 @@ use std::time::Duration;
 use burn::tensor::{Int, Tensor};
 use unroll::model::{
     Feedback, FeedbackSequence, InputEncoding, OutputRecurrent, OutputRecurrentConfig,
-    RecurrenceBackend, SequenceInput,
+    SequenceInput,
 };
 use unroll::training::{
     FeedbackChoice, Feeding, FeedingPlan, FeedingStreams, ModelSettings, RecurrencePath,
 };
 
 use super::{VOCAB, report, seeded_device, time_training, tokens};
-use burn::tensor::backend::AutodiffBackend;
+use unroll::training::TrainingBackend;
 
 /// The strategies measured: teacher forcing, scheduled sampling at ε = 0.5 with sampled
 /// symbols, and the curriculum with the last half of the window free-running.
@@ -49,7 +49,7 @@ fn plan(feeding: &Feeding, dims: [usize; 2], iteration: &mut u64) -> FeedingPlan
 }
 
 /// Pattern 1 as char-rnn trains it ([`unroll::training::Network::window_loss`]).
-fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
+fn pattern_1<B: TrainingBackend>(
     name: &str,
     (hidden, batch, window): (usize, usize, usize),
     (label, feeding, path): (&str, &Feeding, RecurrencePath),
@@ -75,7 +75,7 @@ fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
 }
 
 /// Pattern 2 with a token input `x(t)` besides the fed-back `y(t-1)`.
-fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(
+fn pattern_2<B: TrainingBackend>(
     name: &str,
     size: (usize, usize, usize),
     (label, feeding, path): (&str, &Feeding, RecurrencePath),
@@ -115,7 +115,7 @@ fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(
 }
 
 /// Pattern 2's step-wise loop: each fed-back symbol the truth or the model's own by the plan.
-fn stepwise_loss<B: AutodiffBackend + RecurrenceBackend>(
+fn stepwise_loss<B: TrainingBackend>(
     model: &OutputRecurrent<B>,
     input: &SequenceInput<B>,
     previous: &Tensor<B, 2, Int>,
@@ -143,7 +143,7 @@ fn stepwise_loss<B: AutodiffBackend + RecurrenceBackend>(
 }
 
 /// Every strategy on both paths, with its speed against teacher forcing's in the same run.
-pub fn feeding<B: AutodiffBackend + RecurrenceBackend>(name: &str, budget: Duration) {
+pub fn feeding<B: TrainingBackend>(name: &str, budget: Duration) {
     let size = (256, 64, 100);
     type Run = fn(&str, (usize, usize, usize), (&str, &Feeding, RecurrencePath), Duration) -> f64;
     let patterns: [(&str, Run); 2] = [

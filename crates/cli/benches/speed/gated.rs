@@ -4,10 +4,8 @@
 
 use std::time::Duration;
 
-use burn::tensor::backend::AutodiffBackend;
-use unroll::model::{
-    HiddenStackConfig, InputEncoding, RecurrenceBackend, RecurrencePath, RecurrentCell,
-};
+use unroll::model::{HiddenStackConfig, InputEncoding, RecurrencePath, RecurrentCell};
+use unroll::training::TrainingBackend;
 
 use super::{VOCAB, memory_windows, report, time_pattern_1_training};
 
@@ -15,25 +13,61 @@ use super::{VOCAB, memory_windows, report, time_pattern_1_training};
 pub const SIZES: [(usize, usize, usize, usize); 3] =
     [(1, 256, 64, 100), (2, 256, 64, 100), (2, 512, 64, 128)];
 
+/// The stacks of issue 32 beyond [`SIZES`] (`speed -- stacks`, `scripts/pytorch_speed.py
+/// stacks`): the two-layer sizes with dropout 0.25 between the layers (the README's recipe),
+/// and three layers. ((layers, hidden, batch, window), dropout).
+pub const STACKS: [((usize, usize, usize, usize), f64); 4] = [
+    ((2, 256, 64, 100), 0.25),
+    ((2, 512, 64, 128), 0.25),
+    ((3, 256, 64, 100), 0.0),
+    ((3, 512, 64, 128), 0.0),
+];
+
 /// One pattern-1 training step (forward, loss over all steps, backward, clip, Adam) with `cell`,
 /// timed; returns tokens/s.
-pub fn training<B: AutodiffBackend + RecurrenceBackend>(
+pub fn training<B: TrainingBackend>(
     name: &str,
     cell: RecurrentCell,
     path: RecurrencePath,
     (layers, hidden, batch, window): (usize, usize, usize, usize),
+    dropout: f64,
     budget: Duration,
 ) -> f64 {
     let hidden_stack = HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: VOCAB }, hidden)
         .with_cell(cell)
         .with_num_layers(layers)
+        .with_dropout(dropout)
         .with_path(path);
     let timing = time_pattern_1_training::<B>(hidden_stack, (batch, window), budget);
     let what = format!(
-        "{} {name} {path:?} {layers}L H {hidden} batch {batch} window {window}",
+        "{} {name} {path:?} {layers}L H {hidden} batch {batch} window {window} dropout {dropout}",
         cell.name()
     );
     report(&what, batch * window, timing)
+}
+
+/// Trains `cell` at `size` with `dropout` and prints the rate of the step's products, which
+/// says how close the size runs to this machine's GEMM speed (`speed products`), counted as
+/// `scripts/pytorch_speed.py` counts them.
+fn training_and_products<B: TrainingBackend>(
+    name: &str,
+    cell: RecurrentCell,
+    size: (usize, usize, usize, usize),
+    dropout: f64,
+    budget: Duration,
+) {
+    let rate = training::<B>(name, cell, RecurrencePath::Fused, size, dropout, budget);
+    print_products_rate(rate, size.2 * size.3, step_flops(cell, size));
+}
+
+/// The line under a training row: a step's FLOPs in products and the rate they ran at, from
+/// the row's tokens/s (`rate`) and tokens a step.
+pub fn print_products_rate(rate: f64, tokens: usize, flops: f64) {
+    let achieved = rate / tokens as f64 * flops / 1e9;
+    println!(
+        "    {:.1} GFLOP a step in products: {achieved:.0} GFLOP/s",
+        flops / 1e9
+    );
 }
 
 /// The FLOPs of the products a pattern-1 training step cannot do without (what
@@ -52,20 +86,12 @@ pub fn step_flops(
 }
 
 /// Every size for both cells on flex (fused), then the LSTM's memory against the window.
-pub fn gated<B: AutodiffBackend + RecurrenceBackend>(name: &str, quick: bool, budget: Duration) {
+pub fn gated<B: TrainingBackend>(name: &str, quick: bool, budget: Duration) {
     println!("== gated cells, pattern 1 training (forward, loss, backward, clip, Adam)");
     let sizes: &[_] = if quick { &SIZES[..1] } else { &SIZES };
     for cell in [RecurrentCell::Lstm, RecurrentCell::Gru] {
         for &size in sizes {
-            let rate = training::<B>(name, cell, RecurrencePath::Fused, size, budget);
-            // The products' rate says how close a size runs to this machine's GEMM speed
-            // (`speed products`), the same count as `scripts/pytorch_speed.py gated`.
-            let flops = step_flops(cell, size);
-            let achieved = rate / (size.2 * size.3) as f64 * flops / 1e9;
-            println!(
-                "    {:.1} GFLOP a step in products: {achieved:.0} GFLOP/s",
-                flops / 1e9
-            );
+            training_and_products::<B>(name, cell, size, 0.0, budget);
         }
     }
     println!();
@@ -76,8 +102,20 @@ pub fn gated<B: AutodiffBackend + RecurrenceBackend>(name: &str, quick: bool, bu
             RecurrentCell::Lstm,
             RecurrencePath::Fused,
             (1, 256, 64, window),
+            0.0,
             Duration::from_millis(1),
         );
+    }
+    println!();
+}
+
+/// The stacks beyond the comparison's sizes ([`STACKS`]), both cells.
+pub fn stacks<B: TrainingBackend>(name: &str, budget: Duration) {
+    println!("== stacked gated cells: dropout 0.25 between two layers, three layers");
+    for cell in [RecurrentCell::Lstm, RecurrentCell::Gru] {
+        for &(size, dropout) in &STACKS {
+            training_and_products::<B>(name, cell, size, dropout, budget);
+        }
     }
     println!();
 }

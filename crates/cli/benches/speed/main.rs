@@ -1,7 +1,8 @@
 //! Speed and memory of training and generation, per pattern, CPU backend and recurrence path.
 //!
 //! `cargo bench -p unroll-cli --bench speed` (add `-- quick` for fewer sizes, `-- feeding` for the
-//! feeding strategies alone, `-- gated` for the LSTM and GRU alone, `-- products` for the
+//! feeding strategies alone, `-- gated` for the LSTM and GRU alone, `-- stacks` for their
+//! stacks with dropout and three layers, `-- products` for the
 //! matrix products a gated step is made of, timed alone (`products.rs`), `-- --threads N` to
 //! run the kernels on N threads instead of one per core; `scripts/pytorch_speed.py` takes the
 //! same flag, so that both sides of a comparison use the same cores). Built with
@@ -32,8 +33,9 @@ use unroll::model::{
     OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, SequenceInput,
     SequenceSummarizerConfig, StepInput, step_cross_entropy,
 };
-use unroll::training::{TrainingBackend, clip_global_norm};
+use unroll::training::{FusedAdam, TrainingBackend, clip_global_norm};
 
+mod adam;
 mod bidirectional;
 mod feeding;
 mod gated;
@@ -115,15 +117,36 @@ where
     optimizer.step(2e-3, model, gradients)
 }
 
+/// Whether `burn-adam` asks for Burn's own `Adam` instead of the trainer's ([`FusedAdam`], the
+/// same steps in one pass a parameter), to measure one against the other.
+fn burns_adam() -> bool {
+    std::env::args().any(|a| a == "burn-adam")
+}
+
 /// Times training steps of `model` for `budget`: the loss `loss` gives at each step, global-norm
-/// clipping, Adam. Returns ms per step and the memory a step adds.
-fn time_training<B: AutodiffBackend, M: AutodiffModule<B>>(
+/// clipping, Adam (the trainer's, or Burn's with `burn-adam`). Returns ms per step and the
+/// memory a step adds.
+fn time_training<B: TrainingBackend, M: AutodiffModule<B>>(
+    model: M,
+    budget: Duration,
+    loss: impl FnMut(&M) -> Tensor<B, 1>,
+) -> (f64, f64) {
+    if burns_adam() {
+        let optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+        time_training_with(model, budget, loss, optimizer)
+    } else {
+        time_training_with(model, budget, loss, FusedAdam::default().init())
+    }
+}
+
+/// [`time_training`] with `optimizer`.
+fn time_training_with<B: TrainingBackend, M: AutodiffModule<B>, O: Optimizer<M, B>>(
     model: M,
     budget: Duration,
     mut loss: impl FnMut(&M) -> Tensor<B, 1>,
+    mut optimizer: O,
 ) -> (f64, f64) {
     let mut model = Some(model);
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     time_steps(budget, || {
         let current = model.take().expect("model");
         let loss = loss(&current);
@@ -137,7 +160,7 @@ fn report(what: &str, tokens_per_step: usize, (ms, added): (f64, f64)) -> f64 {
     rate
 }
 
-fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
+fn pattern_1<B: TrainingBackend>(
     name: &str,
     path: RecurrencePath,
     size: (usize, usize, usize),
@@ -147,7 +170,7 @@ fn pattern_1<B: AutodiffBackend + RecurrenceBackend>(
 }
 
 /// [`pattern_1`] with the ids checked by the model on every call or by the caller.
-fn pattern_1_checking<B: AutodiffBackend + RecurrenceBackend>(
+fn pattern_1_checking<B: TrainingBackend>(
     name: &str,
     path: RecurrencePath,
     (hidden, batch, window): (usize, usize, usize),
@@ -169,7 +192,7 @@ fn pattern_1_checking<B: AutodiffBackend + RecurrenceBackend>(
 
 /// Times pattern-1 training steps (`forward_loss`, mean, clip, Adam) of a model with
 /// `hidden_stack` on random token windows; returns ms per step and the memory a step adds.
-fn time_pattern_1_training<B: AutodiffBackend + RecurrenceBackend>(
+fn time_pattern_1_training<B: TrainingBackend>(
     hidden_stack: HiddenStackConfig,
     (batch, window): (usize, usize),
     budget: Duration,
@@ -187,7 +210,7 @@ fn time_pattern_1_training<B: AutodiffBackend + RecurrenceBackend>(
     })
 }
 
-fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(
+fn pattern_2<B: TrainingBackend>(
     name: &str,
     (hidden, batch, window): (usize, usize, usize),
     budget: Duration,
@@ -206,7 +229,7 @@ fn pattern_2<B: AutodiffBackend + RecurrenceBackend>(
 }
 
 /// Pattern 3 as a sequence classifier: one label per window, from the last state.
-fn pattern_3<B: AutodiffBackend + RecurrenceBackend>(
+fn pattern_3<B: TrainingBackend>(
     name: &str,
     path: RecurrencePath,
     (hidden, batch, window): (usize, usize, usize),
@@ -246,7 +269,7 @@ fn variable_lengths(j: usize, batch: usize) -> Vec<usize> {
 /// stopping at its own length; `sorted`: rows longest first, as the classify task's
 /// length-bucketed batches come (PyTorch's `pack_padded_sequence` sorts them itself). Tokens
 /// are the real, unpadded ones.
-fn pattern_3_variable<B: AutodiffBackend + RecurrenceBackend>(
+fn pattern_3_variable<B: TrainingBackend>(
     name: &str,
     (hidden, batch): (usize, usize),
     sorted: bool,
@@ -328,7 +351,7 @@ fn usable<B: burn::tensor::backend::Backend>(name: &str, device: &B::Device) -> 
 /// The GPU configurations: patterns 1 and 2 at two sizes, per GPU backend.
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 fn gpu(budget: Duration) -> bool {
-    fn sizes<B: AutodiffBackend + RecurrenceBackend>(name: &str, budget: Duration) {
+    fn sizes<B: TrainingBackend>(name: &str, budget: Duration) {
         for size in [(256, 64, 100), (1024, 256, 128)] {
             let checked = pattern_1::<B>(name, RecurrencePath::Fused, size, budget);
             // The model's id check reads the ids back: a synchronisation per call.
@@ -425,6 +448,32 @@ fn pattern_2_against_the_window(quick: bool, budget: Duration) {
     );
 }
 
+/// Runs the mode the command line names, if it names one of those that run alone (`products`,
+/// `gated`, `stacks`, `adam`, `bidirectional`); whether it did.
+fn one_mode(quick: bool, threads: usize, budget: Duration) -> bool {
+    if std::env::args().any(|a| a == "products") {
+        products::products(threads, budget);
+        return true;
+    }
+    if std::env::args().any(|a| a == "gated") {
+        gated::gated::<Autodiff<Flex>>("flex", quick, budget);
+        return true;
+    }
+    if std::env::args().any(|a| a == "adam") {
+        adam::adam(budget / 2);
+        return true;
+    }
+    if std::env::args().any(|a| a == "stacks") {
+        gated::stacks::<Autodiff<Flex>>("flex", budget);
+        return true;
+    }
+    if std::env::args().any(|a| a == "bidirectional") {
+        bidirectional::bidirectional::<Autodiff<Flex>>("flex", quick, budget);
+        return true;
+    }
+    false
+}
+
 /// What `--help` prints: the benchmark's modes and flags.
 const USAGE: &str = "\
 speed: tokens/s, ms/step and the peak memory a step adds, per pattern, CPU backend and path
@@ -434,12 +483,15 @@ usage: cargo bench -p unroll-cli --bench speed -- [MODE] [quick] [--threads N]
 modes (default: patterns 1 and 2, generation, both CPU backends):
   feeding    the feeding strategies alone (H 256, batch 64, window 100)
   gated      the LSTM and GRU alone
+  stacks     the LSTM and GRU stacks with dropout 0.25, and three layers
+  adam       the optimiser's step alone: Burn's Adam against the trainer's
   bidirectional  the LSTM and GRU both ways (pattern 1, an output at every step)
   products   the matrix products a gated step is made of, timed alone
   gpu        the GPU backends (a build with --features wgpu and/or cuda)
 
 flags:
   quick        fewer sizes and a shorter time per size (2 s instead of 4)
+  burn-adam    Burn's own Adam instead of the trainer's (one pass a parameter)
   --threads N  the kernels' threads [default: one per core]";
 
 fn main() {
@@ -488,16 +540,7 @@ fn main() {
         strategies();
         return;
     }
-    if std::env::args().any(|a| a == "products") {
-        products::products(threads, budget);
-        return;
-    }
-    if std::env::args().any(|a| a == "gated") {
-        gated::gated::<Autodiff<Flex>>("flex", quick, budget);
-        return;
-    }
-    if std::env::args().any(|a| a == "bidirectional") {
-        bidirectional::bidirectional::<Autodiff<Flex>>("flex", quick, budget);
+    if one_mode(quick, threads, budget) {
         return;
     }
     println!("== pattern 1 training (forward, loss, backward, clip, Adam)");

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use burn::module::AutodiffModule;
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -18,8 +18,8 @@ use unroll::model::{
     FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, InputEncoding,
     OutputRecurrentConfig, SequenceInput,
 };
-use unroll::training::clip_global_norm;
 use unroll::training::plot::{Line, plot_lines};
+use unroll::training::{FusedAdam, clip_global_norm};
 
 use crate::Error;
 use crate::allocator;
@@ -129,7 +129,7 @@ fn time_steps<M: AutodiffModule<Training>>(
     budget: Duration,
     loss: impl Fn(&M) -> Result<Tensor<Training, 1>, Error>,
 ) -> Result<(f64, Option<f64>), Error> {
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let mut optimizer = FusedAdam::default().init();
     let mut step = |model: M| -> Result<M, Error> {
         let loss = loss(&model)?;
         let gradients = GradientsParams::from_grads(loss.backward(), &model);

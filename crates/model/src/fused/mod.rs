@@ -24,6 +24,7 @@
 //! its implementation; autodiff wraps every operation in one graph node the same way. Tests hold
 //! the kernels and the generic passes to the same values and gradients.
 
+pub mod adam;
 mod autodiff;
 pub mod cross_entropy;
 #[cfg(all(test, feature = "ndarray"))]
@@ -48,6 +49,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
 
+pub use adam::{AdamConstants, AdamStep, AdamUpdate};
 pub use cross_entropy::row_cross_entropy;
 pub use gru::gru_recurrence;
 pub use lookup::lookup_rows;

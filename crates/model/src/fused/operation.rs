@@ -12,7 +12,7 @@ use burn::tensor::ops::FloatTensor;
 
 use burn::tensor::{Int, Tensor};
 
-use super::rollout;
+use super::{adam, rollout};
 
 /// What a forward pass returns.
 #[derive(Debug)]
@@ -261,6 +261,11 @@ macro_rules! declare_backend {
                 plan: &rollout::FeedingPlan,
             ) -> Tensor<Self, 2, Int> {
                 rollout::output_generic(input, plan)
+            }
+
+            /// One Adam step of one parameter ([`adam::AdamStep`]); no gradient.
+            fn adam_step(step: adam::AdamStep<Self>) -> adam::AdamUpdate<Self> {
+                adam::generic(step)
             }
         }
     };

@@ -186,23 +186,20 @@ pub fn predict<B: Backend + RecurrenceBackend>(
     let mut outputs = vec![Vec::new(); inputs.len()];
     for indices in sorted_batches(&inputs.lengths(), batch) {
         let (input, lengths) = batch_inputs::<B>(inputs, &indices, device);
-        // Each row's values, `span` of them, the first `lengths[row] · width` real.
-        let (values, span, width) = if encoding.per_step() {
+        // Each row's values, `span` of them: per step, the first `lengths[row] · width` real;
+        // one output a sequence, all of them.
+        let (values, span, per_step_width) = if encoding.per_step() {
             let steps = model.forward_steps(input, Some(&lengths))?;
             let [_, time, width] = steps.dims();
-            (steps.into_data(), time * width, width)
+            (steps.into_data(), time * width, Some(width))
         } else {
             let rows = model.forward(input, Some(&lengths))?;
             let width = rows.dims()[1];
-            (rows.into_data(), width, 0)
+            (rows.into_data(), width, None)
         };
         let values: Vec<f64> = values.iter::<f64>().collect();
         for (row, &i) in indices.iter().enumerate() {
-            let real = if width == 0 {
-                span
-            } else {
-                lengths[row] * width
-            };
+            let real = per_step_width.map_or(span, |width| lengths[row] * width);
             outputs[i] = values[row * span..row * span + real].to_vec();
         }
     }

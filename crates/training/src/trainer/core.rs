@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use burn::module::AutodiffModule;
-use burn::optim::{AdamConfig, GradientsParams, Optimizer, RmsPropConfig, SgdConfig};
+use burn::optim::{GradientsParams, Optimizer, RmsPropConfig, SgdConfig};
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::ElementConversion;
 use burn::tensor::backend::AutodiffBackend;
 
-use super::task::{IterationLoss, Task};
+use super::adam::FusedAdam;
+use super::task::{IterationLoss, Task, TrainingBackend};
 use crate::checkpoint::Snapshot;
 use crate::checkpoint::{Progress, Which, first_non_finite, parameter_ids};
 use crate::clipping::{clip_global_norm, global_norm};
@@ -124,12 +125,12 @@ pub fn train_task<B, T>(
     observer: &mut dyn Observer<T::Validation>,
 ) -> Result<TaskReport<B, T>>
 where
-    B: AutodiffBackend,
+    B: TrainingBackend,
     T: Task<B>,
 {
     match settings.optimizer {
         OptimizerKind::Adam => {
-            let optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+            let optimizer = FusedAdam::default().init();
             run(task, settings, place, device, optimizer, observer)
         }
         OptimizerKind::Sgd => run(

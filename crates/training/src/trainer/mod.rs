@@ -9,11 +9,13 @@
 //! and inherits exact resumption, atomic checkpoints, the divergence guard, metrics, the loss
 //! plot, progress and stopping on request.
 
+mod adam;
 mod core;
 mod task;
 
 pub use crate::checkpoint::{Resumed, Snapshot};
 pub use crate::settings::LoopSettings;
 pub use crate::validation::Validation;
+pub use adam::FusedAdam;
 pub use core::{RunPlace, TaskReport, TrainingReport, train_task};
 pub use task::{IterationLoss, Task, TrainingBackend};

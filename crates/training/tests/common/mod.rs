@@ -5,9 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::tensor::backend::AutodiffBackend;
 use unroll_training::trainer::{RunPlace, TaskReport};
-use unroll_training::{LoopSettings, Silent, Task, train_task};
+use unroll_training::{LoopSettings, Silent, Task, TrainingBackend, train_task};
 
 #[allow(unused_imports)]
 pub use unroll_test_support::{Scratch, turn};
@@ -51,7 +50,7 @@ pub fn assert_files(dir: &Path, files: &str) {
 }
 
 /// `task` trained into `place` on the backend's default device, with nothing shown.
-pub fn train_silently<B: AutodiffBackend, T: Task<B>>(
+pub fn train_silently<B: TrainingBackend, T: Task<B>>(
     task: &mut T,
     settings: &LoopSettings,
     place: &RunPlace,

@@ -8,7 +8,7 @@ use burn::tensor::{DType, Int, Tensor, TensorMetadata};
 use super::HostView;
 use super::math::Real;
 use crate::fused::operation::{Forward, FusedOperation, OperationInputs, operations};
-use crate::fused::{RecurrenceBackend, rollout};
+use crate::fused::{RecurrenceBackend, adam, rollout};
 
 /// A CPU backend that runs the fused operations: its memory lent to the kernels
 /// ([`HostView`]), and the generic passes for the float types the kernels do not cover.
@@ -81,7 +81,7 @@ macro_rules! host_methods {
     };
 }
 
-/// The rollouts by their host kernels.
+/// The rollouts and Adam's step by their host kernels.
 macro_rules! host_rollouts {
     () => {
         fn hidden_rollout(
@@ -96,6 +96,10 @@ macro_rules! host_rollouts {
             plan: &rollout::FeedingPlan,
         ) -> Tensor<Self, 2, Int> {
             rollout::output_host(input, plan)
+        }
+
+        fn adam_step(step: adam::AdamStep<Self>) -> adam::AdamUpdate<Self> {
+            adam::host(step)
         }
     };
 }
