@@ -10,7 +10,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 
-use crate::fused::RecurrenceBackend;
+use crate::fused::{RecurrenceBackend, project_rows};
 use crate::input::SequenceInput;
 use crate::recurrence::{BidirectionalStack, BidirectionalStackConfig, HiddenStackConfig};
 use crate::setting::at_least_one;
@@ -134,7 +134,17 @@ impl<B: RecurrenceBackend> BidirectionalRecurrent<B> {
         input: SequenceInput<B>,
         lengths: Option<&[usize]>,
     ) -> crate::Result<Tensor<B, 3>> {
-        let (both, _) = self.hidden.forward(input, lengths)?;
-        Ok(self.output.forward(both))
+        // Projected as time-major rows (one product over every step), and the narrower
+        // result turned batch-major.
+        let (both, _) = self.hidden.forward_time_major(input, lengths)?;
+        let [time, batch, width] = both.dims();
+        let bias = crate::loss::output_bias(&self.output);
+        let d_output = bias.dims()[0];
+        let outputs = project_rows(
+            both.reshape([time * batch, width]),
+            self.output.weight.val(),
+            bias,
+        );
+        Ok(outputs.reshape([time, batch, d_output]).swap_dims(0, 1))
     }
 }

@@ -174,7 +174,9 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
         let targets = targets.swap_dims(0, 1).reshape([time * batch]);
         // Every layer below the top runs its fused recurrence; the top one fuses the output
         // layer and the loss into its own when its cell has such an operation (tanh).
-        let (rows, mut finals) = self.hidden.fused_below_top(input, &state, None);
+        let (rows, mut finals) =
+            self.hidden
+                .fused_below_top(input.into_time_major_rows(), [time, batch], &state, None);
         let top = self.hidden.layers.len() - 1;
         let top_layer = &self.hidden.layers[top];
         let output = || (self.output.weight.val(), output_bias(&self.output));

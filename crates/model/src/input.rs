@@ -109,6 +109,14 @@ impl<B: Backend> SequenceInput<B> {
         }
     }
 
+    /// The device the sequence is on.
+    pub fn device(&self) -> B::Device {
+        match self {
+            SequenceInput::Tokens(ids) => ids.device(),
+            SequenceInput::Dense(x) => x.device(),
+        }
+    }
+
     /// Every step as rows, time-major (row `t · batch + b`): ids `[time · batch]` or features
     /// `[time · batch, d_input]`, the layout of the fused recurrence.
     pub fn into_time_major_rows(self) -> StepInput<B> {

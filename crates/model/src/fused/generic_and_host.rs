@@ -6,7 +6,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use super::test_values::{assert_generic_equals_host, tensor};
 use super::{
-    cross_entropy, gru, lookup, lstm, output_loss, primitive, projection, recurrence,
+    cross_entropy, gru, join, lookup, lstm, output_loss, primitive, projection, recurrence,
     recurrence_loss, tanh,
 };
 
@@ -58,6 +58,17 @@ fn the_elementwise_and_row_operations() {
             bias: primitive(tensor([5], 13)),
         },
         || primitive(tensor([7, 5], 14)),
+    );
+    // Seven rows, turned within lengths as a backward direction's are; `ahead` keeps two rows
+    // past them (an LSTM's c(τ)).
+    assert_generic_equals_host::<join::Operation, { join::PARENTS }>(
+        "both directions joined",
+        || join::Input {
+            ahead: primitive(tensor([9, 3], 15)),
+            behind: primitive(tensor([7, 2], 16)),
+            reads: ids(&[2, 1, 0, 3, 5, 4, 6]),
+        },
+        || primitive(tensor([7, 5], 17)),
     );
     assert_generic_equals_host::<output_loss::Operation, { output_loss::PARENTS }>(
         "output layer and loss",

@@ -14,7 +14,7 @@
 //! stacked layers), so gradients reach every parameter.
 //!
 //! Each operation is declared once, in a module of its own ([`mod@tanh`], [`recurrence`],
-//! [`mod@cross_entropy`], [`output_loss`], [`recurrence_loss`], [`lookup`], [`lstm`], [`gru`]): its
+//! [`mod@cross_entropy`], [`output_loss`], [`recurrence_loss`], [`lookup`], [`lstm`], [`gru`], [`projection`], [`join`]): its
 //! inputs, listed once (a macro declares the `Input` and `Gradients` structs from the list, and
 //! [`OperationInputs`], how autodiff sees them), what its forward pass saves, both passes from Burn's
 //! tensor operations ([`FusedOperation`], what the GPU backends run), the host kernel the CPU
@@ -32,6 +32,7 @@ mod generic_and_host;
 pub mod gru;
 #[cfg(host_kernels)]
 mod host;
+pub mod join;
 pub mod lookup;
 pub mod lstm;
 mod operation;
@@ -52,6 +53,7 @@ use burn::tensor::{Tensor, TensorPrimitive};
 pub use adam::{AdamConstants, AdamStep, AdamUpdate};
 pub use cross_entropy::row_cross_entropy;
 pub use gru::gru_recurrence;
+pub use join::join_directions;
 pub use lookup::lookup_rows;
 pub use lstm::lstm_recurrence;
 pub use operation::{Forward, FusedOperation, OperationInputs, RecurrenceBackend};

@@ -185,6 +185,7 @@ macro_rules! operations {
             lstm, lstm_recurrence_forward, lstm_recurrence_backward;
             gru, gru_recurrence_forward, gru_recurrence_backward;
             projection, projection_forward, projection_backward;
+            join, join_forward, join_backward;
         }
     };
 }

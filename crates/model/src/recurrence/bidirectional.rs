@@ -10,11 +10,12 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 
-use super::direction::Direction;
+use super::RecurrencePath;
+use super::direction::{Direction, reversal, turn_rows};
 use super::stack::{HiddenStack, HiddenStackConfig, check_lengths};
 use super::state::HiddenState;
-use crate::fused::RecurrenceBackend;
-use crate::input::{InputEncoding, SequenceInput};
+use crate::fused::{RecurrenceBackend, join_directions};
+use crate::input::{InputEncoding, SequenceInput, StepInput};
 
 /// Configuration of a [`BidirectionalStack`]: one direction's settings (input, hidden size per
 /// direction, cell, depth, dropout, path), which both directions share.
@@ -143,9 +144,20 @@ impl<B: RecurrenceBackend> BidirectionalStack<B> {
         input: SequenceInput<B>,
         lengths: Option<&[usize]>,
     ) -> crate::Result<(Tensor<B, 3>, HiddenState<B>)> {
-        let (top, state) = self.run(input, lengths, true)?;
-        let top = top.expect("asked for");
+        let (top, state) = self.forward_time_major(input, lengths)?;
         Ok((top.swap_dims(0, 1), state))
+    }
+
+    /// As [`BidirectionalStack::forward`], but the top layer's `[h(t); g(t)]` time-major,
+    /// `[time, batch, 2 · d_hidden]`, contiguous: an output layer projects it as rows and swaps
+    /// the narrower result instead.
+    pub fn forward_time_major(
+        &self,
+        input: SequenceInput<B>,
+        lengths: Option<&[usize]>,
+    ) -> crate::Result<(Tensor<B, 3>, HiddenState<B>)> {
+        let (top, state) = self.run(input, lengths, true)?;
+        Ok((top.expect("asked for"), state))
     }
 
     /// Every layer both ways; the top layer's `[h(t); g(t)]` time-major, `[time, batch,
@@ -162,10 +174,71 @@ impl<B: RecurrenceBackend> BidirectionalStack<B> {
         if let Some(lengths) = lengths {
             check_lengths("lengths", lengths, batch, time)?;
         }
-        let device = match &input {
-            SequenceInput::Tokens(ids) => ids.device(),
-            SequenceInput::Dense(x) => x.device(),
+        Ok(match first.path {
+            RecurrencePath::Fused => self.run_fused(input, lengths, top_outputs),
+            RecurrencePath::Unrolled => self.run_unrolled(input, lengths, top_outputs),
+        })
+    }
+
+    /// [`BidirectionalStack::run`] on the fused path: every layer's input as time-major rows,
+    /// turned once for the backward direction, and both directions' outputs joined in one
+    /// operation ([`join_directions`]) that puts the backward one back in time order.
+    fn run_fused(
+        &self,
+        input: SequenceInput<B>,
+        lengths: Option<&[usize]>,
+        top_outputs: bool,
+    ) -> (Option<Tensor<B, 3>>, HiddenState<B>) {
+        let [batch, time] = input.batch_time();
+        let device = input.device();
+        let reads = reversal(lengths, [batch, time]).time_major_reads::<B>(&device);
+        let mut rows = input.into_time_major_rows();
+        let mut finals = Vec::with_capacity(2 * self.layers.len());
+        let top = self.layers.len() - 1;
+        // `[steps · batch, width]` of a fused operation's time-major output, no copy.
+        let flat = |x: Tensor<B, 3>| {
+            let [steps, batch, width] = x.dims();
+            x.reshape([steps * batch, width])
         };
+        for (k, layer) in self.layers.iter().enumerate() {
+            let zero = layer.forward.zero_state(batch, &device);
+            let turned = turn_rows(rows.clone(), reads.clone());
+            let (ahead, ahead_final) =
+                layer
+                    .forward
+                    .fused_rows(rows, [time, batch], &zero, lengths);
+            let (behind, behind_final) =
+                layer
+                    .backward
+                    .fused_rows(turned, [time, batch], &zero, lengths);
+            finals.push(ahead_final.layer(0));
+            finals.push(behind_final.layer(0));
+            if k == top && !top_outputs {
+                return (None, HiddenState::of_layers(finals));
+            }
+            let both = join_directions(flat(ahead), flat(behind), reads.clone());
+            if k == top {
+                let width = both.dims()[1];
+                return (
+                    Some(both.reshape([time, batch, width])),
+                    HiddenState::of_layers(finals),
+                );
+            }
+            rows = StepInput::Dense(self.dropout.forward(both));
+        }
+        unreachable!("a stack has at least one layer")
+    }
+
+    /// [`BidirectionalStack::run`] on the unrolled path (the reference): each direction a
+    /// one-layer stack run over the whole sequence, the two concatenated.
+    fn run_unrolled(
+        &self,
+        input: SequenceInput<B>,
+        lengths: Option<&[usize]>,
+        top_outputs: bool,
+    ) -> (Option<Tensor<B, 3>>, HiddenState<B>) {
+        let [batch, _] = input.batch_time();
+        let device = input.device();
         let mut input = input;
         let mut finals = Vec::with_capacity(2 * self.layers.len());
         let top = self.layers.len() - 1;
@@ -176,11 +249,9 @@ impl<B: RecurrenceBackend> BidirectionalStack<B> {
             let (behind, behind_final) = layer.backward.run(input, zero(), lengths, outputs);
             finals.push(ahead_final.layer(0));
             finals.push(behind_final.layer(0));
-            // Time-major, both contiguous: the concatenation copies rows, and the next layer
-            // reads the batch-major view of it without another copy.
             let both = outputs.then(|| Tensor::cat(vec![ahead, behind], 2));
             if k == top {
-                return Ok((both, HiddenState::of_layers(finals)));
+                return (both, HiddenState::of_layers(finals));
             }
             let both = both.expect("below the top");
             input = SequenceInput::Dense(self.dropout.forward(both).swap_dims(0, 1));

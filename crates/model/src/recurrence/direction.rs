@@ -5,7 +5,7 @@
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 use serde::{Deserialize, Serialize};
 
-use crate::input::SequenceInput;
+use crate::input::{SequenceInput, StepInput};
 
 /// Which way a recurrence runs over time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -97,6 +97,35 @@ fn reverse_rows<B: Backend>(
 /// Time-major `[time, batch, width]` with each row turned by `reversal`.
 pub(crate) fn reverse_time_major<B: Backend>(x: Tensor<B, 3>, reversal: &Reversal) -> Tensor<B, 3> {
     reverse_rows(x, reversal, true)
+}
+
+impl Reversal {
+    /// The turn of time-major rows (`t · batch + b`), `[time · batch]`: row `r` of the turned
+    /// rows is row `reads(r)` of the input (and, the turn being its own inverse, the other way
+    /// round).
+    pub(crate) fn time_major_reads<B: Backend>(&self, device: &B::Device) -> Tensor<B, 1, Int> {
+        self.rows::<B>(true, device)
+    }
+}
+
+/// Time-major rows (`[time · batch]` ids or `[time · batch, width]`) turned by `reads`
+/// ([`Reversal::time_major_reads`]): one row selection.
+pub(crate) fn turn_rows<B: Backend>(rows: StepInput<B>, reads: Tensor<B, 1, Int>) -> StepInput<B> {
+    match rows {
+        StepInput::Tokens(ids) => StepInput::Tokens(ids.select(0, reads)),
+        StepInput::Dense(x) => StepInput::Dense(x.select(0, reads)),
+    }
+}
+
+/// Time-major `[time, batch, width]` turned by `reads` ([`Reversal::time_major_reads`]).
+pub(crate) fn turn_time_major<B: Backend>(
+    x: Tensor<B, 3>,
+    reads: Tensor<B, 1, Int>,
+) -> Tensor<B, 3> {
+    let [time, batch, width] = x.dims();
+    x.reshape([time * batch, width])
+        .select(0, reads)
+        .reshape([time, batch, width])
 }
 
 #[cfg(test)]

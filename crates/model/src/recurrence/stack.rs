@@ -7,7 +7,7 @@ use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 use std::ops::Bound::{Excluded, Included};
 
 use super::cell::{Cell, LayerState, Rows, Steps};
-use super::direction::{reversal, reverse_input, reverse_time_major};
+use super::direction::{reversal, reverse_input, reverse_time_major, turn_rows, turn_time_major};
 use super::{Direction, HiddenState, Layer, RecurrencePath, RecurrentCell};
 use crate::error::shape_error;
 use crate::fused::RecurrenceBackend;
@@ -270,27 +270,39 @@ impl<B: RecurrenceBackend> HiddenStack<B> {
         in_time_order: bool,
     ) -> (Tensor<B, 3>, HiddenState<B>) {
         let [batch, time] = input.batch_time();
+        let backward = self.direction == Direction::Backward;
         // Backward, each row is turned within its own length, run forward, and turned back.
-        let reversal =
-            (self.direction == Direction::Backward).then(|| reversal(lengths, [batch, time]));
-        let input = match &reversal {
-            Some(indices) => reverse_input(input, indices),
-            None => input,
-        };
-        let (outputs, state) = match self.path {
+        match self.path {
             RecurrencePath::Fused => {
-                let (outputs, state) = self.forward_fused_outputs(input, state, lengths);
-                (first_steps(outputs, time), state)
+                let device = state.hidden.device();
+                let reads =
+                    backward.then(|| reversal(lengths, [batch, time]).time_major_reads(&device));
+                let rows = input.into_time_major_rows();
+                let rows = match &reads {
+                    Some(reads) => turn_rows(rows, reads.clone()),
+                    None => rows,
+                };
+                let (outputs, state) = self.fused_rows(rows, [time, batch], &state, lengths);
+                let outputs = first_steps(outputs, time);
+                match reads {
+                    Some(reads) if in_time_order => (turn_time_major(outputs, reads), state),
+                    _ => (outputs, state),
+                }
             }
             RecurrencePath::Unrolled => {
+                let turn = backward.then(|| reversal(lengths, [batch, time]));
+                let input = match &turn {
+                    Some(turn) => reverse_input(input, turn),
+                    None => input,
+                };
                 let device = state.hidden.device();
                 let masks = lengths.map(|lengths| step_masks(lengths, batch, time, &device));
-                self.forward_unrolled(input, state, masks.as_deref())
+                let (outputs, state) = self.forward_unrolled(input, state, masks.as_deref());
+                match &turn {
+                    Some(turn) if in_time_order => (reverse_time_major(outputs, turn), state),
+                    _ => (outputs, state),
+                }
             }
-        };
-        match &reversal {
-            Some(turn) if in_time_order => (reverse_time_major(outputs, turn), state),
-            _ => (outputs, state),
         }
     }
 
@@ -299,14 +311,17 @@ impl<B: RecurrenceBackend> HiddenStack<B> {
     /// as its fused operation returns it ([`Cell::fused`]: `h(1) … h(τ)` time-major, then for
     /// the LSTM `c(τ)`), so that a consumer of the first `time` rows alone (the fused output
     /// layer and loss) takes them without a copy; and the final state.
-    pub(crate) fn forward_fused_outputs(
+    ///
+    /// The input comes as time-major rows (`[time · batch]` ids or `[time · batch, d_input]`
+    /// features), `time_batch` `[time, batch]`.
+    pub(crate) fn fused_rows(
         &self,
-        input: SequenceInput<B>,
-        state: HiddenState<B>,
+        rows: StepInput<B>,
+        time_batch: [usize; 2],
+        state: &HiddenState<B>,
         lengths: Option<&[usize]>,
     ) -> (Tensor<B, 3>, HiddenState<B>) {
-        let time_batch = time_batch(&input);
-        let (rows, mut finals) = self.fused_below_top(input, &state, lengths);
+        let (rows, mut finals) = self.fused_below_top(rows, time_batch, state, lengths);
         let top = self.layers.len() - 1;
         let (outputs, last) = self.layers[top].fused(Rows {
             rows,
@@ -318,18 +333,16 @@ impl<B: RecurrenceBackend> HiddenStack<B> {
         (outputs, HiddenState::of_layers(finals))
     }
 
-    /// The fused path of every layer below the top: returns the top layer's inputs, time-major
-    /// rows (`[time · batch]` ids or `[time · batch, width]`), and the final state of each
-    /// layer below it.
+    /// The fused path of every layer below the top, from time-major rows (`[time · batch]` ids
+    /// or `[time · batch, width]`): returns the top layer's inputs as such rows, and the final
+    /// state of each layer below it.
     pub(crate) fn fused_below_top(
         &self,
-        input: SequenceInput<B>,
+        mut rows: StepInput<B>,
+        [time, batch]: [usize; 2],
         state: &HiddenState<B>,
         lengths: Option<&[usize]>,
     ) -> (StepInput<B>, Vec<LayerState<B>>) {
-        let [time, batch] = time_batch(&input);
-        // Time-major from here on: rows t·batch + b.
-        let mut rows = input.into_time_major_rows();
         let below = self.layers.len() - 1;
         let mut finals = Vec::with_capacity(self.layers.len());
         for (k, layer) in self.layers[..below].iter().enumerate() {
@@ -407,12 +420,6 @@ impl<B: RecurrenceBackend> HiddenStack<B> {
         let top = finals.last().expect("at least one layer").hidden.clone();
         (top, HiddenState::of_layers(finals))
     }
-}
-
-/// `[time, batch]` of an input `[batch, time, …]`.
-fn time_batch<B: Backend>(input: &SequenceInput<B>) -> [usize; 2] {
-    let [batch, time] = input.batch_time();
-    [time, batch]
 }
 
 /// The first `time` rows of a fused operation's output (`h(1) … h(τ)`), without a slice when
