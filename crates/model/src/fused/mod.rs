@@ -14,7 +14,8 @@
 //! stacked layers), so gradients reach every parameter.
 //!
 //! Each operation is declared once, in a module of its own ([`mod@tanh`], [`recurrence`],
-//! [`mod@cross_entropy`], [`output_loss`], [`recurrence_loss`], [`lookup`], [`lstm`], [`gru`], [`projection`], [`join`]): its
+//! [`mod@cross_entropy`], [`output_loss`], [`recurrence_loss`], [`lookup`], [`lstm`], [`gru`],
+//! [`projection`], [`join`]): its
 //! inputs, listed once (a macro declares the `Input` and `Gradients` structs from the list, and
 //! [`OperationInputs`], how autodiff sees them), what its forward pass saves, both passes from Burn's
 //! tensor operations ([`FusedOperation`], what the GPU backends run), the host kernel the CPU

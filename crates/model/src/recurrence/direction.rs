@@ -76,27 +76,17 @@ pub(crate) fn reverse_input<B: Backend>(
             let indices = reversal.id_indices::<B>(&ids.device());
             SequenceInput::Tokens(ids.gather(1, indices))
         }
-        SequenceInput::Dense(x) => SequenceInput::Dense(reverse_rows(x, reversal, false)),
+        SequenceInput::Dense(x) => SequenceInput::Dense(reverse_rows(x, reversal)),
     }
 }
 
-/// `[batch, time, width]` (or time-major `[time, batch, width]`) with each row turned by
-/// `reversal`.
-fn reverse_rows<B: Backend>(
-    x: Tensor<B, 3>,
-    reversal: &Reversal,
-    time_major: bool,
-) -> Tensor<B, 3> {
+/// `[batch, time, width]` with each row turned by `reversal`.
+fn reverse_rows<B: Backend>(x: Tensor<B, 3>, reversal: &Reversal) -> Tensor<B, 3> {
     let dims = x.dims();
-    let rows = reversal.rows::<B>(time_major, &x.device());
+    let rows = reversal.rows::<B>(false, &x.device());
     x.reshape([dims[0] * dims[1], dims[2]])
         .select(0, rows)
         .reshape(dims)
-}
-
-/// Time-major `[time, batch, width]` with each row turned by `reversal`.
-pub(crate) fn reverse_time_major<B: Backend>(x: Tensor<B, 3>, reversal: &Reversal) -> Tensor<B, 3> {
-    reverse_rows(x, reversal, true)
 }
 
 impl Reversal {
@@ -143,8 +133,9 @@ mod tests {
         let x = Tensor::<NdArray, 1, Int>::arange(0..24, &device)
             .float()
             .reshape([3, 4, 2]);
-        let batch_major = reverse_rows(x.clone(), &turn, false);
-        let time_major = reverse_time_major(x.clone().swap_dims(0, 1), &turn).swap_dims(0, 1);
+        let batch_major = reverse_rows(x.clone(), &turn);
+        let reads = turn.time_major_reads::<NdArray>(&device);
+        let time_major = turn_time_major(x.clone().swap_dims(0, 1), reads).swap_dims(0, 1);
         let expected: Vec<f32> = [3, 2, 1, 0, 5, 4, 6, 7, 8, 9, 10, 11]
             .iter()
             .flat_map(|&row| [2.0 * row as f32, 2.0 * row as f32 + 1.0])

@@ -7,7 +7,7 @@ use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 use std::ops::Bound::{Excluded, Included};
 
 use super::cell::{Cell, LayerState, Rows, Steps};
-use super::direction::{reversal, reverse_input, reverse_time_major, turn_rows, turn_time_major};
+use super::direction::{reversal, reverse_input, turn_rows, turn_time_major};
 use super::{Direction, HiddenState, Layer, RecurrencePath, RecurrentCell};
 use crate::error::shape_error;
 use crate::fused::RecurrenceBackend;
@@ -299,7 +299,10 @@ impl<B: RecurrenceBackend> HiddenStack<B> {
                 let masks = lengths.map(|lengths| step_masks(lengths, batch, time, &device));
                 let (outputs, state) = self.forward_unrolled(input, state, masks.as_deref());
                 match &turn {
-                    Some(turn) if in_time_order => (reverse_time_major(outputs, turn), state),
+                    Some(turn) if in_time_order => (
+                        turn_time_major(outputs, turn.time_major_reads(&device)),
+                        state,
+                    ),
                     _ => (outputs, state),
                 }
             }
