@@ -322,10 +322,10 @@ mod tests {
     use super::*;
     use crate::ModelError;
     use crate::input::InputEncoding;
-    use burn::backend::NdArray;
+    use burn::backend::Flex;
     use burn::tensor::{Int, Tensor};
 
-    type B = NdArray;
+    type B = Flex;
 
     /// `layers` layers of `hidden` units over `input`, `outputs` outputs.
     fn model(

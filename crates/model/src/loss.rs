@@ -54,22 +54,22 @@ pub(crate) fn output_bias<B: Backend>(output: &Linear<B>) -> Tensor<B, 1> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use burn::backend::Flex;
 
     #[test]
     fn targets_of_another_shape_are_rejected() {
         let device = Default::default();
-        let logits = Tensor::<NdArray, 3>::zeros([2, 3, 4], &device);
-        let targets = Tensor::<NdArray, 2, Int>::zeros([2, 2], &device);
+        let logits = Tensor::<Flex, 3>::zeros([2, 3, 4], &device);
+        let targets = Tensor::<Flex, 2, Int>::zeros([2, 2], &device);
         assert!(step_cross_entropy(logits, targets).is_err());
     }
 
     #[test]
     fn targets_outside_the_classes_are_rejected() {
         let device = Default::default();
-        let logits = Tensor::<NdArray, 3>::zeros([1, 2, 4], &device);
+        let logits = Tensor::<Flex, 3>::zeros([1, 2, 4], &device);
         for bad in [4i64, -1] {
-            let targets = Tensor::<NdArray, 2, Int>::from_data([[0i64, bad]], &device);
+            let targets = Tensor::<Flex, 2, Int>::from_data([[0i64, bad]], &device);
             let error = step_cross_entropy(logits.clone(), targets).unwrap_err();
             assert!(
                 error
@@ -83,8 +83,8 @@ mod tests {
     #[test]
     fn uniform_logits_cost_log_classes() {
         let device = Default::default();
-        let logits = Tensor::<NdArray, 3>::zeros([2, 3, 4], &device);
-        let targets = Tensor::<NdArray, 2, Int>::zeros([2, 3], &device);
+        let logits = Tensor::<Flex, 3>::zeros([2, 3, 4], &device);
+        let targets = Tensor::<Flex, 2, Int>::zeros([2, 3], &device);
         let mean = step_cross_entropy(logits, targets)
             .unwrap()
             .mean()

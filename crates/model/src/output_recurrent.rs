@@ -444,10 +444,10 @@ impl<B: RecurrenceBackend> OutputRecurrent<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use burn::backend::Flex;
     use burn::tensor::TensorData;
 
-    type B = NdArray;
+    type B = Flex;
 
     #[test]
     fn fed_back_ids_and_targets_outside_the_classes_are_rejected() {

@@ -110,12 +110,12 @@ impl<B: RecurrenceBackend> SequenceSummarizer<B> {
 mod tests {
     use super::*;
     use crate::input::InputEncoding;
-    use burn::backend::NdArray;
+    use burn::backend::Flex;
 
     #[test]
     fn lengths_out_of_range_are_rejected() {
         let stack = HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 3 }, 2);
-        let model = SequenceSummarizerConfig::new(stack, 1).init::<NdArray>(&Default::default());
+        let model = SequenceSummarizerConfig::new(stack, 1).init::<Flex>(&Default::default());
         let input = || SequenceInput::Tokens(Tensor::zeros([2, 4], &Default::default()));
         for lengths in [[0, 2], [5, 2]] {
             let error = model.forward(input(), Some(&lengths)).unwrap_err();

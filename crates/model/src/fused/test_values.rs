@@ -58,6 +58,10 @@ pub fn assert_same(what: &str, pairs: Vec<(&str, Vec<f64>, Vec<f64>)>) {
 #[cfg(feature = "ndarray")]
 pub use tensors::{assert_generic_equals_host, tensor, values};
 
+/// The f64 tensors of this crate's unit tests. Burn fixes a device's default float type for the
+/// whole process at that device's first use (whichever test gets there first), so in this test
+/// binary ndarray is used in f64 only and the f32 tests run on flex: one f32 use of ndarray here
+/// would round these tests' values to f32 whenever it ran first.
 #[cfg(feature = "ndarray")]
 mod tensors {
     use burn::backend::NdArray;

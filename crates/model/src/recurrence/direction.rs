@@ -121,7 +121,7 @@ pub(crate) fn turn_time_major<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use burn::backend::Flex;
 
     #[test]
     fn each_row_turns_within_its_own_length() {
@@ -130,17 +130,17 @@ mod tests {
         assert_eq!(turn.reads, [3, 2, 1, 0, 1, 0, 2, 3, 0, 1, 2, 3]);
         assert_eq!(reversal(None, [1, 3]).reads, [2, 1, 0]);
         // The same turn of a batch-major tensor and of its time-major transpose.
-        let x = Tensor::<NdArray, 1, Int>::arange(0..24, &device)
+        let x = Tensor::<Flex, 1, Int>::arange(0..24, &device)
             .float()
             .reshape([3, 4, 2]);
         let batch_major = reverse_rows(x.clone(), &turn);
-        let reads = turn.time_major_reads::<NdArray>(&device);
+        let reads = turn.time_major_reads::<Flex>(&device);
         let time_major = turn_time_major(x.clone().swap_dims(0, 1), reads).swap_dims(0, 1);
         let expected: Vec<f32> = [3, 2, 1, 0, 5, 4, 6, 7, 8, 9, 10, 11]
             .iter()
             .flat_map(|&row| [2.0 * row as f32, 2.0 * row as f32 + 1.0])
             .collect();
-        let values = |t: Tensor<NdArray, 3>| t.into_data().iter::<f32>().collect::<Vec<_>>();
+        let values = |t: Tensor<Flex, 3>| t.into_data().iter::<f32>().collect::<Vec<_>>();
         assert_eq!(values(batch_major), expected);
         assert_eq!(values(time_major), expected);
     }

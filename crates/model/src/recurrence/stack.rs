@@ -478,10 +478,10 @@ pub(crate) fn check_lengths(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::{Autodiff, NdArray};
+    use burn::backend::{Autodiff, Flex};
     use burn::module::AutodiffModule;
 
-    type B = Autodiff<NdArray>;
+    type B = Autodiff<Flex>;
 
     fn run<Bk: RecurrenceBackend>(stack: &HiddenStack<Bk>, device: &Bk::Device) -> Vec<f32> {
         let input = SequenceInput::Dense(Tensor::<Bk, 3>::ones([2, 3, 4], device));

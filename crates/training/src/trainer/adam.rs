@@ -85,7 +85,7 @@ impl<B: Backend + RecurrenceBackend> SimpleOptimizer<B> for FusedAdam {
 
 #[cfg(test)]
 mod tests {
-    use burn::backend::{Autodiff, NdArray};
+    use burn::backend::{Autodiff, Flex};
     use burn::module::Param;
     use burn::nn::{Linear, LinearConfig};
     use burn::optim::{AdamConfig, GradientsParams, Optimizer};
@@ -94,7 +94,9 @@ mod tests {
 
     use super::*;
 
-    type B = Autodiff<NdArray>;
+    // Flex, not NdArray: Burn fixes a device's float type at its first use, and other tests in
+    // this binary run NdArray<f64>.
+    type B = Autodiff<Flex>;
 
     /// A layer and a loss whose gradients change from step to step.
     fn loss_of(layer: &Linear<B>, step: usize) -> Tensor<B, 1> {
