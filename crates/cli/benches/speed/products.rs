@@ -55,29 +55,46 @@ fn rate(flops: f64, budget: Duration, mut run: impl FnMut()) -> f64 {
     flops * f64::from(calls) / start.elapsed().as_secs_f64() / 1e9
 }
 
-/// The recurrent product `W_hhᵀ · h(t-1)ᵀ` (`[4H, H] · [H, rows]`) of a batch of 64, per core.
-fn recurrent(hidden: usize, threads: usize, by_columns: bool, budget: Duration) -> f64 {
+/// How the cores share the recurrent products of a step.
+#[derive(Clone, Copy)]
+enum Split {
+    /// Each core all 4H gate rows of `W` for its `batch / threads` columns of `hᵀ`.
+    Rows,
+    /// Each core `4H / threads` gate rows of `W` for the whole batch.
+    GateColumns,
+    /// Each core a whole product of its own, all gate rows for the whole batch, with a weight of
+    /// its own: both directions of a bidirectional layer, one per core.
+    Directions,
+}
+
+/// The recurrent product `W_hhᵀ · h(t-1)ᵀ` (`[4H, H] · [H, rows]`) of a batch of 64, per core;
+/// GFLOP/s of all the cores' products together.
+fn recurrent(hidden: usize, threads: usize, split: Split, budget: Duration) -> f64 {
     let (batch, gates) = (64, 4 * hidden);
-    let weight: Vec<f32> = (0..gates * hidden).map(|i| (i % 7) as f32 * 0.01).collect();
+    let weights: Vec<Vec<f32>> = (0..threads)
+        .map(|part| {
+            (0..gates * hidden)
+                .map(|i| ((i + part) % 7) as f32 * 0.01)
+                .collect()
+        })
+        .collect();
     let states = vec![0.5f32; hidden * batch];
-    // Rows split: each core all 4H gate rows of W for its batch/threads columns of hᵀ. Columns
-    // split: each core 4H/threads gate rows of W for the whole batch.
-    let (rows, gate_rows) = if by_columns {
-        (batch, gates / threads)
-    } else {
-        (batch / threads, gates)
+    let (rows, gate_rows, products) = match split {
+        Split::Rows => (batch / threads, gates, 1),
+        Split::GateColumns => (batch, gates / threads, 1),
+        Split::Directions => (batch, gates, threads),
     };
-    let flops = 2.0 * (gates * hidden * batch) as f64;
+    let flops = 2.0 * (gates * hidden * batch * products) as f64;
     rate(flops, budget, || {
         rayon::scope(|scope| {
             for part in 0..threads {
-                let (weight, states) = (&weight, &states);
+                let (weights, states) = (&weights, &states);
                 scope.spawn(move |_| {
                     let mut out = vec![0f32; gate_rows * rows];
-                    let weight = if by_columns {
-                        &weight[part * gate_rows * hidden..]
-                    } else {
-                        &weight[..]
+                    let weight = match split {
+                        Split::Rows => &weights[0][..],
+                        Split::GateColumns => &weights[0][part * gate_rows * hidden..],
+                        Split::Directions => &weights[part][..],
                     };
                     product(
                         [gate_rows, rows, hidden],
@@ -113,9 +130,11 @@ pub fn products(threads: usize, budget: Duration) {
     println!("== matrix products alone (gemm crate, f32, {threads} threads), GFLOP/s");
     for hidden in [256, 512] {
         println!(
-            "   recurrent [4H, H]·[H, 64], H {hidden}: rows split {:.0}, gate columns split {:.0}",
-            recurrent(hidden, threads, false, budget),
-            recurrent(hidden, threads, true, budget),
+            "   recurrent [4H, H]·[H, 64], H {hidden}: rows split {:.0}, gate columns split {:.0}, \
+             a direction a core {:.0}",
+            recurrent(hidden, threads, Split::Rows, budget),
+            recurrent(hidden, threads, Split::GateColumns, budget),
+            recurrent(hidden, threads, Split::Directions, budget),
         );
     }
     for shape in [[8192, 2048, 512], [8192, 1024, 256], [2048, 2048, 2048]] {

@@ -6,8 +6,8 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use super::test_values::{assert_generic_equals_host, tensor};
 use super::{
-    cross_entropy, gru, join, lookup, lstm, output_loss, primitive, projection, recurrence,
-    recurrence_loss, tanh,
+    cross_entropy, gru, gru_pair, join, join_stacked, lookup, lstm, lstm_pair, output_loss,
+    primitive, projection, recurrence, recurrence_loss, tanh,
 };
 
 type B = NdArray<f64>;
@@ -70,6 +70,16 @@ fn the_elementwise_and_row_operations() {
         },
         || primitive(tensor([7, 5], 17)),
     );
+    // A pair's stacked outputs, `[2, steps, batch, width]`: 8 rows a half, the first 6 read
+    // (an LSTM's c(τ) after them).
+    assert_generic_equals_host::<join_stacked::Operation, { join_stacked::PARENTS }>(
+        "both directions of a pair joined",
+        || join_stacked::Input {
+            pair: primitive(tensor([2, 4, 2, 3], 18)),
+            reads: ids(&[1, 0, 2, 5, 4, 3]),
+        },
+        || primitive(tensor([6, 6], 19)),
+    );
     assert_generic_equals_host::<output_loss::Operation, { output_loss::PARENTS }>(
         "output layer and loss",
         || output_loss::Input {
@@ -120,6 +130,38 @@ fn the_recurrences() {
                 lengths: lengths.clone(),
             },
             || primitive(tensor([TIME, BATCH, hidden], 14)),
+        );
+        // Both directions at once: two inputs of other values (the second's rows as a
+        // backward direction's, any order), their outputs stacked.
+        let lstm = |seed: u64| lstm::Input {
+            projected: primitive(tensor([TIME, BATCH, 4 * hidden], seed)),
+            initial_hidden: primitive(tensor([BATCH, hidden], seed + 1)),
+            initial_cell: primitive(tensor([BATCH, hidden], seed + 2)),
+            weight: primitive(tensor([hidden, 4 * hidden], seed + 3)),
+            lengths: lengths.clone(),
+        };
+        assert_generic_equals_host::<lstm_pair::Operation, { lstm_pair::PARENTS }>(
+            &what("LSTM pair"),
+            || lstm_pair::Input {
+                ahead: lstm(20),
+                behind: lstm(30),
+            },
+            || primitive(tensor([2, TIME + 1, BATCH, hidden], 40)),
+        );
+        let gru = |seed: u64| gru::Input {
+            projected: primitive(tensor([TIME, BATCH, 3 * hidden], seed)),
+            initial: primitive(tensor([BATCH, hidden], seed + 1)),
+            weight: primitive(tensor([hidden, 3 * hidden], seed + 2)),
+            bias: primitive(tensor([3 * hidden], seed + 3)),
+            lengths: lengths.clone(),
+        };
+        assert_generic_equals_host::<gru_pair::Operation, { gru_pair::PARENTS }>(
+            &what("GRU pair"),
+            || gru_pair::Input {
+                ahead: gru(50),
+                behind: gru(60),
+            },
+            || primitive(tensor([2, TIME, BATCH, hidden], 70)),
         );
     }
 }

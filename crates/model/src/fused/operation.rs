@@ -186,6 +186,9 @@ macro_rules! operations {
             gru, gru_recurrence_forward, gru_recurrence_backward;
             projection, projection_forward, projection_backward;
             join, join_forward, join_backward;
+            join_stacked, join_stacked_forward, join_stacked_backward;
+            lstm_pair, lstm_pair_forward, lstm_pair_backward;
+            gru_pair, gru_pair_forward, gru_pair_backward;
         }
     };
 }

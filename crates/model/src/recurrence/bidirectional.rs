@@ -11,10 +11,11 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 
 use super::RecurrencePath;
+use super::cell::{Cell, Rows};
 use super::direction::{Direction, reversal, turn_rows};
 use super::stack::{HiddenStack, HiddenStackConfig, check_lengths};
 use super::state::HiddenState;
-use crate::fused::{RecurrenceBackend, join_directions};
+use crate::fused::{RecurrenceBackend, join_stacked_directions};
 use crate::input::{InputEncoding, SequenceInput, StepInput};
 
 /// Configuration of a [`BidirectionalStack`]: one direction's settings (input, hidden size per
@@ -195,28 +196,27 @@ impl<B: RecurrenceBackend> BidirectionalStack<B> {
         let mut rows = input.into_time_major_rows();
         let mut finals = Vec::with_capacity(2 * self.layers.len());
         let top = self.layers.len() - 1;
-        // `[steps · batch, width]` of a fused operation's time-major output, no copy.
-        let flat = |x: Tensor<B, 3>| {
-            let [steps, batch, width] = x.dims();
-            x.reshape([steps * batch, width])
-        };
         for (k, layer) in self.layers.iter().enumerate() {
             let zero = layer.forward.zero_state(batch, &device);
             let turned = turn_rows(rows.clone(), reads.clone());
-            let (ahead, ahead_final) =
-                layer
-                    .forward
-                    .fused_rows(rows, [time, batch], &zero, lengths);
-            let (behind, behind_final) =
-                layer
-                    .backward
-                    .fused_rows(turned, [time, batch], &zero, lengths);
-            finals.push(ahead_final.layer(0));
-            finals.push(behind_final.layer(0));
+            let sequence = |rows| Rows {
+                rows,
+                time_batch: [time, batch],
+                initial: zero.layer(0),
+                lengths,
+            };
+            // Both directions at once, each on half of the cores (where the cell has a pair
+            // operation): they never read each other.
+            let (pair, [ahead_final, behind_final]) = layer.forward.layers[0].fused_pair(
+                &layer.backward.layers[0],
+                [sequence(rows), sequence(turned)],
+            );
+            finals.push(ahead_final);
+            finals.push(behind_final);
             if k == top && !top_outputs {
                 return (None, HiddenState::of_layers(finals));
             }
-            let both = join_directions(flat(ahead), flat(behind), reads.clone());
+            let both = join_stacked_directions(pair, reads.clone());
             if k == top {
                 let width = both.dims()[1];
                 return (

@@ -148,6 +148,23 @@ pub trait Cell<B: Backend>: Module<B> {
     where
         B: RecurrenceBackend;
 
+    /// Two layers of this cell over two sequences, `self` over the first and `other` over the
+    /// second (both directions of a bidirectional layer): both [`Cell::fused`] outputs stacked,
+    /// `[2, steps, batch, d_hidden]`, and both final states. By default one after the other; a
+    /// cell with a pair operation runs both at once, each on half of the cores.
+    fn fused_pair(&self, other: &Self, sequences: [Rows<'_, B>; 2]) -> FusedPair<B>
+    where
+        B: RecurrenceBackend,
+        Self: Sized,
+    {
+        let [first, second] = sequences;
+        let ((first, first_last), (second, second_last)) = (self.fused(first), other.fused(second));
+        (
+            Tensor::stack(vec![first, second], 0),
+            [first_last, second_last],
+        )
+    }
+
     /// One step: the state after `x(t)` (`[batch]` ids or `[batch, d_input]` features).
     fn step(&self, input: StepInput<B>, state: LayerState<B>) -> LayerState<B>
     where
@@ -178,4 +195,24 @@ pub(crate) fn last_state<B: Backend>(states: &Tensor<B, 3>, time: usize) -> Tens
         .clone()
         .narrow(0, time - 1, 1)
         .reshape([batch, d_hidden])
+}
+
+/// What [`Cell::fused_pair`] returns: both outputs stacked, `[2, steps, batch, d_hidden]`, and
+/// both final states.
+pub type FusedPair<B> = (Tensor<B, 4>, [LayerState<B>; 2]);
+
+/// The final states of a pair operation's stacked outputs (`[2, steps, batch, d_hidden]`), each
+/// read by `last` from its half (`[steps, batch, d_hidden]`).
+pub(crate) fn pair_with_last<B: Backend>(
+    both: Tensor<B, 4>,
+    last: impl Fn(&Tensor<B, 3>) -> LayerState<B>,
+) -> FusedPair<B> {
+    let [_, steps, batch, d_hidden] = both.dims();
+    let half = |k: usize| {
+        both.clone()
+            .narrow(0, k, 1)
+            .reshape([steps, batch, d_hidden])
+    };
+    let finals = [last(&half(0)), last(&half(1))];
+    (both, finals)
 }

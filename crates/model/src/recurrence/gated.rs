@@ -164,6 +164,17 @@ macro_rules! gated_cell {
                 self.fused_layer(sequence)
             }
 
+            fn fused_pair(
+                &self,
+                other: &Self,
+                sequences: [Rows<'_, B>; 2],
+            ) -> $crate::recurrence::cell::FusedPair<B>
+            where
+                B: RecurrenceBackend,
+            {
+                self.fused_layer_pair(other, sequences)
+            }
+
             fn step(&self, input: StepInput<B>, state: LayerState<B>) -> LayerState<B>
             where
                 B: RecurrenceBackend,

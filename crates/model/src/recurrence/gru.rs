@@ -10,9 +10,10 @@ use burn::module::Param;
 use burn::tensor::{Tensor, backend::Backend};
 
 use super::cell::{CellFacts, LayerState, PytorchParameters, Rows, Steps, last_state};
+use super::cell::{FusedPair, pair_with_last};
 use super::gated::{block, gated_cell, gated_parameters, step_of, unrolled_gated};
 use crate::fused::rollout::{LayerWeights, RolloutCell};
-use crate::fused::{RecurrenceBackend, gru_recurrence, sigmoid};
+use crate::fused::{RecurrenceBackend, gru, gru_pair, sigmoid};
 use crate::input::StepInput;
 
 gated_cell!(
@@ -76,8 +77,8 @@ impl<B: Backend> GruCell<B> {
         LayerState::of_hidden(self.advance(projected, state.hidden))
     }
 
-    /// The fused operation over a sequence: `h(1) … h(τ)` and the final state.
-    fn fused_layer(&self, sequence: Rows<'_, B>) -> (Tensor<B, 3>, LayerState<B>)
+    /// The fused operation's input for `sequence`, and its number of steps.
+    fn recurrence_input(&self, sequence: Rows<'_, B>) -> (gru::Input<B>, usize)
     where
         B: RecurrenceBackend,
     {
@@ -88,8 +89,37 @@ impl<B: Backend> GruCell<B> {
         let projected = projected.reshape([time, batch, 3 * self.d_hidden()]);
         let (weight, bias) = (self.hidden_weight.val(), self.hidden_bias.val());
         let initial = sequence.initial.hidden;
-        let states = gru_recurrence(projected, initial, weight, bias, sequence.lengths);
-        let last = LayerState::of_hidden(last_state(&states, time));
-        (states, last)
+        let input = gru::input(projected, initial, weight, bias, sequence.lengths);
+        (input, time)
     }
+
+    /// The fused operation over a sequence: `h(1) … h(τ)` and the final state.
+    fn fused_layer(&self, sequence: Rows<'_, B>) -> (Tensor<B, 3>, LayerState<B>)
+    where
+        B: RecurrenceBackend,
+    {
+        let (input, time) = self.recurrence_input(sequence);
+        let states = Tensor::from_primitive(burn::tensor::TensorPrimitive::Float(
+            B::gru_recurrence_forward(input, false).output,
+        ));
+        with_last(states, time)
+    }
+
+    /// [`GruCell::fused_layer`] of `self` and `other` at once, each on half of the cores.
+    fn fused_layer_pair(&self, other: &Self, [first, second]: [Rows<'_, B>; 2]) -> FusedPair<B>
+    where
+        B: RecurrenceBackend,
+    {
+        let (first, time) = self.recurrence_input(first);
+        let (second, _) = other.recurrence_input(second);
+        pair_with_last(gru_pair::recurrences(first, second), |half| {
+            with_last(half.clone(), time).1
+        })
+    }
+}
+
+/// `h(1) … h(τ)` (`[time, batch, H]`) and the final state.
+fn with_last<B: Backend>(states: Tensor<B, 3>, time: usize) -> (Tensor<B, 3>, LayerState<B>) {
+    let last = LayerState::of_hidden(last_state(&states, time));
+    (states, last)
 }

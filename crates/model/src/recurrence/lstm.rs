@@ -10,9 +10,10 @@ use burn::module::Param;
 use burn::tensor::{Tensor, backend::Backend};
 
 use super::cell::{CellFacts, LayerState, PytorchParameters, Rows, Steps, last_state};
+use super::cell::{FusedPair, pair_with_last};
 use super::gated::{block, gated_cell, gated_parameters, step_of, unrolled_gated};
 use crate::fused::rollout::{LayerWeights, RolloutCell};
-use crate::fused::{RecurrenceBackend, lstm_recurrence, sigmoid};
+use crate::fused::{RecurrenceBackend, lstm, lstm_pair, sigmoid};
 use crate::input::StepInput;
 
 gated_cell!(
@@ -106,8 +107,8 @@ impl<B: Backend> LstmCell<B> {
         }
     }
 
-    /// The fused operation over a sequence: `h(1) … h(τ)`, then `c(τ)`, and the final state.
-    fn fused_layer(&self, sequence: Rows<'_, B>) -> (Tensor<B, 3>, LayerState<B>)
+    /// The fused operation's input for `sequence`, and its number of steps.
+    fn recurrence_input(&self, sequence: Rows<'_, B>) -> (lstm::Input<B>, usize)
     where
         B: RecurrenceBackend,
     {
@@ -120,11 +121,44 @@ impl<B: Backend> LstmCell<B> {
         let initial = sequence.initial;
         let cell = initial.cell.expect("an LSTM layer's state holds c");
         let weight = self.hidden_weight.val();
-        let both = lstm_recurrence(projected, initial.hidden, cell, weight, sequence.lengths);
-        let last = LayerState {
-            hidden: last_state(&both, time),
-            cell: Some(last_state(&both, time + 1)),
-        };
-        (both, last)
+        let input = lstm::input(projected, initial.hidden, cell, weight, sequence.lengths);
+        (input, time)
     }
+
+    /// The fused operation over a sequence: `h(1) … h(τ)`, then `c(τ)`, and the final state.
+    fn fused_layer(&self, sequence: Rows<'_, B>) -> (Tensor<B, 3>, LayerState<B>)
+    where
+        B: RecurrenceBackend,
+    {
+        let (input, time) = self.recurrence_input(sequence);
+        with_last(lstm_recurrence_of(input), time)
+    }
+
+    /// [`LstmCell::fused_layer`] of `self` and `other` at once, each on half of the cores.
+    fn fused_layer_pair(&self, other: &Self, [first, second]: [Rows<'_, B>; 2]) -> FusedPair<B>
+    where
+        B: RecurrenceBackend,
+    {
+        let (first, time) = self.recurrence_input(first);
+        let (second, _) = other.recurrence_input(second);
+        pair_with_last(lstm_pair::recurrences(first, second), |half| {
+            with_last(half.clone(), time).1
+        })
+    }
+}
+
+/// `h(1) … h(τ)` then `c(τ)` (`[time + 1, batch, H]`), and the final state they hold.
+fn with_last<B: Backend>(both: Tensor<B, 3>, time: usize) -> (Tensor<B, 3>, LayerState<B>) {
+    let last = LayerState {
+        hidden: last_state(&both, time),
+        cell: Some(last_state(&both, time + 1)),
+    };
+    (both, last)
+}
+
+/// The operation on its input.
+fn lstm_recurrence_of<B: RecurrenceBackend>(input: lstm::Input<B>) -> Tensor<B, 3> {
+    Tensor::from_primitive(burn::tensor::TensorPrimitive::Float(
+        B::lstm_recurrence_forward(input, false).output,
+    ))
 }

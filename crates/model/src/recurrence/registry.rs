@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::tensor::{Tensor, backend::Backend};
 
 use super::TanhRecurrenceConfig;
-use super::cell::{Cell, CellFacts, CellKind, FusedLoss, LayerState, OutputLoss};
+use super::cell::{Cell, CellFacts, CellKind, FusedLoss, FusedPair, LayerState, OutputLoss};
 use super::cell::{PytorchParameters, Rows, Steps};
 use super::{GruCell, GruCellConfig, LstmCell, LstmCellConfig, TanhRecurrence};
 use crate::fused::RecurrenceBackend;
@@ -95,6 +95,23 @@ macro_rules! cells {
                 B: RecurrenceBackend,
             {
                 match self { $(Layer::$variant(cell) => Cell::step(cell, input, state),)+ }
+            }
+
+            fn fused_pair(&self, other: &Self, sequences: [Rows<'_, B>; 2]) -> FusedPair<B>
+            where
+                B: RecurrenceBackend,
+            {
+                match (self, other) {
+                    $((Layer::$variant(first), Layer::$variant(second)) => {
+                        first.fused_pair(second, sequences)
+                    })+
+                    _ => {
+                        let [first, second] = sequences;
+                        let ((first, first_last), (second, second_last)) =
+                            (self.fused(first), other.fused(second));
+                        (Tensor::stack(vec![first, second], 0), [first_last, second_last])
+                    }
+                }
             }
 
             fn pytorch_parameters(&self) -> PytorchParameters<B> {

@@ -273,13 +273,23 @@ pub fn gru_recurrence<B: RecurrenceBackend>(
     bias: Tensor<B, 1>,
     lengths: Option<&[usize]>,
 ) -> Tensor<B, 3> {
-    let lengths = uneven(lengths, projected.dims()[0]);
-    let input = Input {
+    let input = input(projected, initial, weight, bias, lengths);
+    float(B::gru_recurrence_forward(input, false).output)
+}
+
+/// The operation's input from tensors, as [`gru_recurrence`] takes them.
+pub(crate) fn input<B: Backend>(
+    projected: Tensor<B, 3>,
+    initial: Tensor<B, 2>,
+    weight: Tensor<B, 2>,
+    bias: Tensor<B, 1>,
+    lengths: Option<&[usize]>,
+) -> Input<B> {
+    Input {
+        lengths: uneven(lengths, projected.dims()[0]),
         projected: primitive(projected),
         initial: primitive(initial),
         weight: primitive(weight),
         bias: primitive(bias),
-        lengths,
-    };
-    float(B::gru_recurrence_forward(input, false).output)
+    }
 }

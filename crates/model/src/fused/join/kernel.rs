@@ -33,16 +33,28 @@ pub fn forward<E: Copy + Send + Sync + Default>(
 pub fn backward<E: Copy + Send + Sync + Default>(
     gradient: &[E],
     reads: &[usize],
-    [[rows_ahead, width_ahead], [rows_behind, width_behind]]: [[usize; 2]; 2],
+    shapes: [[usize; 2]; 2],
 ) -> (Vec<E>, Vec<E>) {
+    let [[rows_ahead, width_ahead], [rows_behind, width_behind]] = shapes;
+    let mut d_ahead = vec![E::default(); rows_ahead * width_ahead];
+    let mut d_behind = vec![E::default(); rows_behind * width_behind];
+    backward_into(gradient, reads, shapes, [&mut d_ahead, &mut d_behind]);
+    (d_ahead, d_behind)
+}
+
+/// [`backward`] into zero-filled `[d_ahead, d_behind]`, shaped `shapes`.
+pub fn backward_into<E: Copy + Send + Sync + Default>(
+    gradient: &[E],
+    reads: &[usize],
+    [[_, width_ahead], [rows_behind, width_behind]]: [[usize; 2]; 2],
+    [d_ahead, d_behind]: [&mut [E]; 2],
+) {
     let width = width_ahead + width_behind;
     // Each of `behind`'s rows is written by the one joined row that read it.
     let mut read_by = vec![usize::MAX; rows_behind];
     for (r, &read) in reads.iter().enumerate() {
         read_by[read] = r;
     }
-    let mut d_ahead = vec![E::default(); rows_ahead * width_ahead];
-    let mut d_behind = vec![E::default(); rows_behind * width_behind];
     rayon::join(
         || {
             d_ahead
@@ -65,7 +77,6 @@ pub fn backward<E: Copy + Send + Sync + Default>(
                 });
         },
     );
-    (d_ahead, d_behind)
 }
 
 #[cfg(test)]

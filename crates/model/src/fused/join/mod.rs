@@ -8,6 +8,7 @@
 
 #[cfg(host_kernels)]
 mod kernel;
+pub mod stacked;
 
 use super::prelude::*;
 

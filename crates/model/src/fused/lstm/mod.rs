@@ -356,13 +356,23 @@ pub fn lstm_recurrence<B: RecurrenceBackend>(
     weight: Tensor<B, 2>,
     lengths: Option<&[usize]>,
 ) -> Tensor<B, 3> {
-    let lengths = uneven(lengths, projected.dims()[0]);
-    let input = Input {
+    let input = input(projected, initial_hidden, initial_cell, weight, lengths);
+    float(B::lstm_recurrence_forward(input, false).output)
+}
+
+/// The operation's input from tensors, as [`lstm_recurrence`] takes them.
+pub(crate) fn input<B: Backend>(
+    projected: Tensor<B, 3>,
+    initial_hidden: Tensor<B, 2>,
+    initial_cell: Tensor<B, 2>,
+    weight: Tensor<B, 2>,
+    lengths: Option<&[usize]>,
+) -> Input<B> {
+    Input {
+        lengths: uneven(lengths, projected.dims()[0]),
         projected: primitive(projected),
         initial_hidden: primitive(initial_hidden),
         initial_cell: primitive(initial_cell),
         weight: primitive(weight),
-        lengths,
-    };
-    float(B::lstm_recurrence_forward(input, false).output)
+    }
 }
