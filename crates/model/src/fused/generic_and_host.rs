@@ -7,7 +7,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use super::test_values::{assert_generic_equals_host, tensor};
 use super::{
     cross_entropy, gru, gru_pair, join, join_stacked, lookup, lstm, lstm_pair, output_loss,
-    primitive, projection, recurrence, recurrence_loss, tanh,
+    primitive, projection, recurrence, recurrence_loss, tanh, tanh_pair,
 };
 
 type B = NdArray<f64>;
@@ -140,6 +140,20 @@ fn the_recurrences() {
             weight: primitive(tensor([hidden, 4 * hidden], seed + 3)),
             lengths: lengths.clone(),
         };
+        let tanh = |seed: u64| recurrence::Input {
+            projected: primitive(tensor([TIME, BATCH, hidden], seed)),
+            initial: primitive(tensor([BATCH, hidden], seed + 1)),
+            weight: primitive(tensor([hidden, hidden], seed + 2)),
+            lengths: lengths.clone(),
+        };
+        assert_generic_equals_host::<tanh_pair::Operation, { tanh_pair::PARENTS }>(
+            &what("tanh pair"),
+            || tanh_pair::Input {
+                ahead: tanh(80),
+                behind: tanh(90),
+            },
+            || primitive(tensor([2, TIME, BATCH, hidden], 100)),
+        );
         assert_generic_equals_host::<lstm_pair::Operation, { lstm_pair::PARENTS }>(
             &what("LSTM pair"),
             || lstm_pair::Input {

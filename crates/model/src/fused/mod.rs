@@ -15,8 +15,8 @@
 //!
 //! Each operation is declared once, in a module of its own ([`mod@tanh`], [`recurrence`],
 //! [`mod@cross_entropy`], [`output_loss`], [`recurrence_loss`], [`lookup`], [`lstm`], [`gru`],
-//! [`projection`], [`join`], and [`pair`]'s two: both directions of a bidirectional LSTM or GRU
-//! layer at once, each on half of the cores): its
+//! [`projection`], [`join`], and [`pair`]'s three: both directions of a bidirectional layer at
+//! once, each on half of the cores): its
 //! inputs, listed once (a macro declares the `Input` and `Gradients` structs from the list, and
 //! [`OperationInputs`], how autodiff sees them), what its forward pass saves, both passes from Burn's
 //! tensor operations ([`FusedOperation`], what the GPU backends run), the host kernel the CPU
@@ -63,7 +63,7 @@ pub use lookup::lookup_rows;
 pub use lstm::lstm_recurrence;
 pub use operation::{Forward, FusedOperation, OperationInputs, RecurrenceBackend};
 pub use output_loss::output_row_cross_entropy;
-pub use pair::{gru as gru_pair, lstm as lstm_pair};
+pub use pair::{gru as gru_pair, lstm as lstm_pair, tanh as tanh_pair};
 pub use projection::project_rows;
 pub use recurrence::tanh_recurrence;
 pub use recurrence_loss::tanh_recurrence_loss;

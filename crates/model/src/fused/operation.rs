@@ -189,6 +189,7 @@ macro_rules! operations {
             join_stacked, join_stacked_forward, join_stacked_backward;
             lstm_pair, lstm_pair_forward, lstm_pair_backward;
             gru_pair, gru_pair_forward, gru_pair_backward;
+            tanh_pair, tanh_pair_forward, tanh_pair_backward;
         }
     };
 }

@@ -5,9 +5,10 @@ use burn::module::{Initializer, Module, Param};
 use burn::tensor::{Tensor, backend::Backend};
 
 use super::cell::{Cell, CellFacts, CellKind, FusedLoss, LayerState, OutputLoss};
-use super::cell::{PytorchParameters, Rows, Steps, last_state};
+use super::cell::{FusedPair, PytorchParameters, Rows, Steps, last_state, pair_with_last};
 use crate::fused::rollout::{LayerWeights, RolloutCell};
-use crate::fused::{RecurrenceBackend, tanh, tanh_recurrence, tanh_recurrence_loss};
+use crate::fused::tanh_recurrence_loss;
+use crate::fused::{RecurrenceBackend, recurrence, tanh, tanh_pair, tanh_recurrence};
 use crate::input::StepInput;
 use crate::recurrence::layer_inputs::StepProjection;
 use crate::setting::at_least_one;
@@ -166,6 +167,23 @@ impl<B: Backend> Cell<B> for TanhRecurrence<B> {
         let states = tanh_recurrence(projected, sequence.initial.hidden, weight, sequence.lengths);
         let last = LayerState::of_hidden(last_state(&states, time));
         (states, last)
+    }
+
+    fn fused_pair(&self, other: &Self, sequences: [Rows<'_, B>; 2]) -> FusedPair<B>
+    where
+        B: RecurrenceBackend,
+    {
+        let time = sequences[0].time_batch[0];
+        let [first, second] = sequences;
+        let input = |cell: &Self, sequence: Rows<'_, B>| {
+            let projected = cell.project_sequence(sequence.rows, sequence.time_batch);
+            let weight = cell.recurrent_weight.val();
+            recurrence::input(projected, sequence.initial.hidden, weight, sequence.lengths)
+        };
+        let (first, second) = (input(self, first), input(other, second));
+        pair_with_last(tanh_pair::recurrences(first, second), |half| {
+            LayerState::of_hidden(last_state(half, time))
+        })
     }
 
     fn step(&self, input: StepInput<B>, state: LayerState<B>) -> LayerState<B>

@@ -205,6 +205,12 @@ macro_rules! pair_operation {
     };
 }
 
+/// Both directions of a bidirectional tanh layer ([`crate::fused::recurrence`]): output
+/// `[2, time, batch, H]`.
+pub mod tanh {
+    pair_operation!(recurrence, tanh_pair_forward, 3, 6);
+}
+
 /// Both directions of a bidirectional LSTM layer ([`crate::fused::lstm`]): output
 /// `[2, time + 1, batch, H]`, each direction's `h(1) … h(τ)` then `c(τ)`.
 pub mod lstm {

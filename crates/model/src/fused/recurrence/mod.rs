@@ -268,12 +268,21 @@ pub fn tanh_recurrence<B: RecurrenceBackend>(
     weight: Tensor<B, 2>,
     lengths: Option<&[usize]>,
 ) -> Tensor<B, 3> {
-    let lengths = uneven(lengths, projected.dims()[0]);
-    let input = Input {
+    let input = input(projected, initial, weight, lengths);
+    float(B::tanh_recurrence_forward(input, false).output)
+}
+
+/// The operation's input from tensors, as [`tanh_recurrence`] takes them.
+pub(crate) fn input<B: Backend>(
+    projected: Tensor<B, 3>,
+    initial: Tensor<B, 2>,
+    weight: Tensor<B, 2>,
+    lengths: Option<&[usize]>,
+) -> Input<B> {
+    Input {
+        lengths: uneven(lengths, projected.dims()[0]),
         projected: primitive(projected),
         initial: primitive(initial),
         weight: primitive(weight),
-        lengths,
-    };
-    float(B::tanh_recurrence_forward(input, false).output)
+    }
 }
