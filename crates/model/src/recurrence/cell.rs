@@ -157,12 +157,7 @@ pub trait Cell<B: Backend>: Module<B> {
         B: RecurrenceBackend,
         Self: Sized,
     {
-        let [first, second] = sequences;
-        let ((first, first_last), (second, second_last)) = (self.fused(first), other.fused(second));
-        (
-            Tensor::stack(vec![first, second], 0),
-            [first_last, second_last],
-        )
+        one_after_other(self, other, sequences)
     }
 
     /// One step: the state after `x(t)` (`[batch]` ids or `[batch, d_input]` features).
@@ -197,6 +192,20 @@ pub(crate) fn last_state<B: Backend>(states: &Tensor<B, 3>, time: usize) -> Tens
         .reshape([batch, d_hidden])
 }
 
+/// [`Cell::fused_pair`] by two [`Cell::fused`] calls, one after the other.
+pub(crate) fn one_after_other<B: RecurrenceBackend, C: Cell<B>>(
+    first: &C,
+    second: &C,
+    [first_sequence, second_sequence]: [Rows<'_, B>; 2],
+) -> FusedPair<B> {
+    let (first_outputs, first_last) = first.fused(first_sequence);
+    let (second_outputs, second_last) = second.fused(second_sequence);
+    (
+        Tensor::stack(vec![first_outputs, second_outputs], 0),
+        [first_last, second_last],
+    )
+}
+
 /// What [`Cell::fused_pair`] returns: both outputs stacked, `[2, steps, batch, d_hidden]`, and
 /// both final states.
 pub type FusedPair<B> = (Tensor<B, 4>, [LayerState<B>; 2]);
@@ -207,12 +216,6 @@ pub(crate) fn pair_with_last<B: Backend>(
     both: Tensor<B, 4>,
     last: impl Fn(&Tensor<B, 3>) -> LayerState<B>,
 ) -> FusedPair<B> {
-    let [_, steps, batch, d_hidden] = both.dims();
-    let half = |k: usize| {
-        both.clone()
-            .narrow(0, k, 1)
-            .reshape([steps, batch, d_hidden])
-    };
-    let finals = [last(&half(0)), last(&half(1))];
+    let finals = crate::fused::pair::halves(both.clone()).map(|half| last(&half));
     (both, finals)
 }

@@ -99,10 +99,7 @@ impl<B: Backend> GruCell<B> {
         B: RecurrenceBackend,
     {
         let (input, time) = self.recurrence_input(sequence);
-        let states = Tensor::from_primitive(burn::tensor::TensorPrimitive::Float(
-            B::gru_recurrence_forward(input, false).output,
-        ));
-        with_last(states, time)
+        with_last(gru::run(input), time)
     }
 
     /// [`GruCell::fused_layer`] of `self` and `other` at once, each on half of the cores.

@@ -131,7 +131,7 @@ impl<B: Backend> LstmCell<B> {
         B: RecurrenceBackend,
     {
         let (input, time) = self.recurrence_input(sequence);
-        with_last(lstm_recurrence_of(input), time)
+        with_last(lstm::run(input), time)
     }
 
     /// [`LstmCell::fused_layer`] of `self` and `other` at once, each on half of the cores.
@@ -154,11 +154,4 @@ fn with_last<B: Backend>(both: Tensor<B, 3>, time: usize) -> (Tensor<B, 3>, Laye
         cell: Some(last_state(&both, time + 1)),
     };
     (both, last)
-}
-
-/// The operation on its input.
-fn lstm_recurrence_of<B: RecurrenceBackend>(input: lstm::Input<B>) -> Tensor<B, 3> {
-    Tensor::from_primitive(burn::tensor::TensorPrimitive::Float(
-        B::lstm_recurrence_forward(input, false).output,
-    ))
 }

@@ -7,6 +7,7 @@ use burn::module::Module;
 use burn::tensor::{Tensor, backend::Backend};
 
 use super::TanhRecurrenceConfig;
+use super::cell::one_after_other;
 use super::cell::{Cell, CellFacts, CellKind, FusedLoss, FusedPair, LayerState, OutputLoss};
 use super::cell::{PytorchParameters, Rows, Steps};
 use super::{GruCell, GruCellConfig, LstmCell, LstmCellConfig, TanhRecurrence};
@@ -105,12 +106,7 @@ macro_rules! cells {
                     $((Layer::$variant(first), Layer::$variant(second)) => {
                         first.fused_pair(second, sequences)
                     })+
-                    _ => {
-                        let [first, second] = sequences;
-                        let ((first, first_last), (second, second_last)) =
-                            (self.fused(first), other.fused(second));
-                        (Tensor::stack(vec![first, second], 0), [first_last, second_last])
-                    }
+                    _ => one_after_other(self, other, sequences),
                 }
             }
 

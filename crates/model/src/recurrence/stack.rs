@@ -317,7 +317,7 @@ impl<B: RecurrenceBackend> HiddenStack<B> {
     ///
     /// The input comes as time-major rows (`[time · batch]` ids or `[time · batch, d_input]`
     /// features), `time_batch` `[time, batch]`.
-    pub(crate) fn fused_rows(
+    fn fused_rows(
         &self,
         rows: StepInput<B>,
         time_batch: [usize; 2],

@@ -273,7 +273,11 @@ pub fn gru_recurrence<B: RecurrenceBackend>(
     bias: Tensor<B, 1>,
     lengths: Option<&[usize]>,
 ) -> Tensor<B, 3> {
-    let input = input(projected, initial, weight, bias, lengths);
+    run(input(projected, initial, weight, bias, lengths))
+}
+
+/// The operation on its input ([`input`]): `[time, batch, H]`, as [`gru_recurrence`].
+pub(crate) fn run<B: RecurrenceBackend>(input: Input<B>) -> Tensor<B, 3> {
     float(B::gru_recurrence_forward(input, false).output)
 }
 

@@ -356,7 +356,17 @@ pub fn lstm_recurrence<B: RecurrenceBackend>(
     weight: Tensor<B, 2>,
     lengths: Option<&[usize]>,
 ) -> Tensor<B, 3> {
-    let input = input(projected, initial_hidden, initial_cell, weight, lengths);
+    run(input(
+        projected,
+        initial_hidden,
+        initial_cell,
+        weight,
+        lengths,
+    ))
+}
+
+/// The operation on its input ([`input`]): `[time + 1, batch, H]`, as [`lstm_recurrence`].
+pub(crate) fn run<B: RecurrenceBackend>(input: Input<B>) -> Tensor<B, 3> {
     float(B::lstm_recurrence_forward(input, false).output)
 }
 

@@ -233,15 +233,12 @@ fn stacked_output<B: Backend>(ahead: FloatTensor<B>, behind: FloatTensor<B>) -> 
 
 /// The stacked output's gradient cut back into the two directions', `[steps, batch, H]` each.
 fn halves_of<B: Backend>(gradient: FloatTensor<B>) -> [FloatTensor<B>; 2] {
-    let gradient = float::<B, 4>(gradient);
-    let [_, steps, batch, width] = gradient.dims();
-    let half = |k: usize| {
-        primitive(
-            gradient
-                .clone()
-                .narrow(0, k, 1)
-                .reshape([steps, batch, width]),
-        )
-    };
+    halves(float::<B, 4>(gradient)).map(primitive)
+}
+
+/// A pair's two halves, `[steps, batch, H]` each, of `[2, steps, batch, H]` (views, no copy).
+pub(crate) fn halves<B: Backend>(both: Tensor<B, 4>) -> [Tensor<B, 3>; 2] {
+    let [_, steps, batch, width] = both.dims();
+    let half = |k: usize| both.clone().narrow(0, k, 1).reshape([steps, batch, width]);
     [half(0), half(1)]
 }
