@@ -16,6 +16,32 @@ fn product(
     parallelism: Parallelism,
 ) {
     assert!(dst.len() >= m * n && lhs.0.len() >= m * lhs.1 && rhs.0.len() >= k * rhs.1);
+    strided(
+        [m, n, k],
+        dst,
+        (lhs.0, [lhs.1, 1]),
+        (rhs.0, [rhs.1, 1]),
+        parallelism,
+    );
+}
+
+/// `dst = lhs · rhs`, `dst` row-major, each operand with its `[row, column]` strides (a
+/// transposed operand is a row-major one with its strides swapped).
+fn strided(
+    [m, n, k]: [usize; 3],
+    dst: &mut [f32],
+    lhs: (&[f32], [usize; 2]),
+    rhs: (&[f32], [usize; 2]),
+    parallelism: Parallelism,
+) {
+    let last = |[rows, columns]: [usize; 2], [row, column]: [usize; 2]| {
+        (rows - 1) * row + (columns - 1) * column
+    };
+    assert!(
+        dst.len() >= m * n
+            && lhs.0.len() > last([m, k], lhs.1)
+            && rhs.0.len() > last([k, n], rhs.1)
+    );
     // SAFETY: the slices hold the whole matrices (checked above) and `dst` does not overlap
     // the inputs.
     unsafe {
@@ -28,11 +54,11 @@ fn product(
             n as isize,
             false,
             lhs.0.as_ptr(),
-            1,
-            lhs.1 as isize,
+            lhs.1[1] as isize,
+            lhs.1[0] as isize,
             rhs.0.as_ptr(),
-            1,
-            rhs.1 as isize,
+            rhs.1[1] as isize,
+            rhs.1[0] as isize,
             0.0,
             1.0,
             false,
@@ -125,6 +151,45 @@ fn large([m, n, k]: [usize; 3], budget: Duration) -> f64 {
     })
 }
 
+/// A stacked layer's input projection over a window and its two gradients, in the layouts the
+/// fused projection runs them: `y = x · W` (`[rows, d_in] · [d_in, d_out]`), `∂x = ∂y · Wᵀ`
+/// and `∂W = xᵀ · ∂y`, both transposed operands read in place. Returns the three rates and the
+/// rate of the three together.
+fn projection([rows, d_in, d_out]: [usize; 3], budget: Duration) -> [f64; 4] {
+    let x = vec![0.5f32; rows * d_in];
+    let weight = vec![0.25f32; d_in * d_out];
+    let dy = vec![0.125f32; rows * d_out];
+    let flops = 2.0 * (rows * d_in * d_out) as f64;
+    let products = [
+        // y = x · W
+        (
+            [rows, d_out, d_in],
+            (&x[..], [d_in, 1]),
+            (&weight[..], [d_out, 1]),
+        ),
+        // ∂x = ∂y · Wᵀ
+        (
+            [rows, d_in, d_out],
+            (&dy[..], [d_out, 1]),
+            (&weight[..], [1, d_out]),
+        ),
+        // ∂W = xᵀ · ∂y
+        (
+            [d_in, d_out, rows],
+            (&x[..], [1, d_in]),
+            (&dy[..], [d_out, 1]),
+        ),
+    ];
+    let [forward, input, weights] = products.map(|(dims, lhs, rhs)| {
+        let mut out = vec![0f32; dims[0] * dims[1]];
+        rate(flops, budget, || {
+            strided(dims, &mut out, lhs, rhs, Parallelism::Rayon(0));
+        })
+    });
+    let together = 3.0 / (1.0 / forward + 1.0 / input + 1.0 / weights);
+    [forward, input, weights, together]
+}
+
 /// Prints the rates.
 pub fn products(threads: usize, budget: Duration) {
     println!("== matrix products alone (gemm crate, f32, {threads} threads), GFLOP/s");
@@ -144,6 +209,14 @@ pub fn products(threads: usize, budget: Duration) {
             shape[1],
             shape[2],
             large(shape, budget)
+        );
+    }
+    for shape in [[6400, 512, 1024], [6400, 512, 2048]] {
+        let [forward, input, weights, together] = projection(shape, budget);
+        println!(
+            "   input projection [{}x{}]·[{}x{}]: y = x·W {forward:.0}, ∂x = ∂y·Wᵀ {input:.0}, \
+             ∂W = xᵀ·∂y {weights:.0}, the three {together:.0}",
+            shape[0], shape[1], shape[1], shape[2]
         );
     }
 }

@@ -110,28 +110,78 @@ pub fn matmul_strided<E: Real>(
     rhs: Operand<'_, E>,
     threads: Threads,
 ) {
-    let (m, k) = lhs.shape();
-    let (k_rhs, n) = rhs.shape();
-    assert_eq!(k, k_rhs, "inner dimensions differ");
+    let [m, _, n] = chained(lhs, rhs);
     assert!(n <= out_stride, "an output row is wider than its stride");
     assert!(
         m == 0 || out.len() >= (m - 1) * out_stride + n,
         "output slice too short"
     );
+    // SAFETY: every operand was checked above to hold its whole matrix, and `out` (borrowed
+    // mutably) cannot overlap the shared inputs.
+    unsafe { gemm_into(out.as_mut_ptr(), out_stride, write, lhs, rhs, threads) }
+}
+
+/// `lhs · rhs` in a new row-major `[m, n]` buffer, written once by the product (not
+/// zero-filled first: at a window's sizes the fill alone is a pass over tens of MiB).
+///
+/// # Panics
+/// If the shapes do not chain: a bug in the caller, never user input.
+pub fn product<E: Real>(lhs: Operand<'_, E>, rhs: Operand<'_, E>, threads: Threads) -> Vec<E> {
+    let [m, k, n] = chained(lhs, rhs);
+    if m * n == 0 || k == 0 {
+        return vec![E::zero(); m * n];
+    }
+    let mut out = Vec::with_capacity(m * n);
+    // SAFETY: the operands hold their whole matrices (checked when they were made); `out` has
+    // room for `m · n` elements, which `gemm` writes without reading (`Overwrite`), every one
+    // of them since `k > 0`, before the length is set.
+    unsafe {
+        let start = out.spare_capacity_mut().as_mut_ptr().cast::<E>();
+        gemm_into(start, n, Write::Overwrite, lhs, rhs, threads);
+        out.set_len(m * n);
+    }
+    out
+}
+
+/// `[m, k, n]` of `lhs` `[m, k]` times `rhs` `[k, n]`.
+///
+/// # Panics
+/// If the inner dimensions differ.
+fn chained<E>(lhs: Operand<'_, E>, rhs: Operand<'_, E>) -> [usize; 3] {
+    let (m, k) = lhs.shape();
+    let (k_rhs, n) = rhs.shape();
+    assert_eq!(k, k_rhs, "inner dimensions differ");
+    [m, k, n]
+}
+
+/// The `gemm` call behind [`matmul_strided`] and [`product`].
+///
+/// # Safety
+/// `out` must be valid for writes (and for reads with [`Write::Accumulate`]) of an
+/// `[m, n]` matrix whose rows are `out_stride ≥ n` apart, and must not overlap the operands.
+unsafe fn gemm_into<E: Real>(
+    out: *mut E,
+    out_stride: usize,
+    write: Write,
+    lhs: Operand<'_, E>,
+    rhs: Operand<'_, E>,
+    threads: Threads,
+) {
+    let [m, k, n] = chained(lhs, rhs);
     let (lhs_cs, lhs_rs) = lhs.strides();
     let (rhs_cs, rhs_rs) = rhs.strides();
     let parallelism = match threads {
         Threads::One => gemm::Parallelism::None,
         Threads::All => gemm::Parallelism::Rayon(0),
     };
-    // SAFETY: every operand was checked above to hold its whole matrix, and `out` (borrowed
-    // mutably) cannot overlap the shared inputs.
+    // SAFETY: the operands hold their whole matrices (checked when they were made), and the
+    // caller vouches for `out`.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            out.as_mut_ptr(),
+            out,
             1,
             out_stride as isize,
             write == Write::Accumulate,
@@ -279,6 +329,18 @@ mod tests {
         );
         assert_eq!(d, [59.0, 140.0, 65.0, 155.0]);
         assert_eq!(transpose(&a, 2, 3), [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+        let fresh = product(
+            Operand::new(&b, 3, 2).t(),
+            Operand::new(&a, 2, 3).t(),
+            Threads::All,
+        );
+        assert_eq!(fresh, [58.0, 139.0, 64.0, 154.0]);
+        let empty_inner = product(
+            Operand::<f64>::new(&[], 2, 0),
+            Operand::new(&[], 0, 3),
+            Threads::One,
+        );
+        assert_eq!(empty_inner, [0.0f64; 6], "a sum over nothing is zero");
     }
 
     #[test]

@@ -4,10 +4,10 @@
 //! training step's FLOPs; Burn's flex backend ran it at about half the rate of the same product
 //! by the `gemm` crate on this project's hosts (BENCHMARKS.md).
 
-use super::prelude::*;
-
 #[cfg(host_kernels)]
-use super::host::matmul::{Operand, Threads, Write, matmul};
+mod kernel;
+
+use super::prelude::*;
 
 /// The fused input projection.
 #[derive(Debug)]
@@ -75,18 +75,11 @@ impl HostKernel<PARENTS> for Operation {
         let device = B::float_device(&input.x);
         let [rows, d_input] = input.x.shape().dims();
         let d_output = input.weight.shape().dims::<2>()[1];
-        let bias = B::view::<E>(&input.bias);
-        // Every row starts as `b`, and the product is added to it.
-        let mut output = Vec::with_capacity(rows * d_output);
-        for _ in 0..rows {
-            output.extend_from_slice(&bias);
-        }
-        matmul(
-            &mut output,
-            Write::Accumulate,
-            Operand::new(&B::view::<E>(&input.x), rows, d_input),
-            Operand::new(&B::view::<E>(&input.weight), d_input, d_output),
-            Threads::All,
+        let output = kernel::forward(
+            &B::view::<E>(&input.x),
+            &B::view::<E>(&input.weight),
+            &B::view::<E>(&input.bias),
+            [rows, d_input],
         );
         Forward {
             output: write::<B, E>(output, Shape::new([rows, d_output]), &device),
@@ -107,25 +100,7 @@ impl HostKernel<PARENTS> for Operation {
         let d_output = saved.weight.shape().dims::<2>()[1];
         let (x, weight) = (B::view::<E>(&saved.x), B::view::<E>(&saved.weight));
         let dy = B::view::<E>(&gradient);
-        let dy_operand = Operand::new(&dy, rows, d_output);
-        let mut dx = vec![E::zero(); rows * d_input];
-        let weight_t = Operand::new(&weight, d_input, d_output).t();
-        matmul(
-            &mut dx,
-            Write::Overwrite,
-            dy_operand,
-            weight_t,
-            Threads::All,
-        );
-        let mut dw = vec![E::zero(); d_input * d_output];
-        let x_t = Operand::new(&x, rows, d_input).t();
-        matmul(&mut dw, Write::Overwrite, x_t, dy_operand, Threads::All);
-        let mut db = vec![E::zero(); d_output];
-        for row in dy.chunks(d_output) {
-            for (sum, &value) in db.iter_mut().zip(row) {
-                *sum = *sum + value;
-            }
-        }
+        let (dx, dw, db) = kernel::backward(&x, &weight, &dy, [rows, d_input, d_output]);
         Gradients {
             x: write::<B, E>(dx, Shape::new([rows, d_input]), &device),
             weight: write::<B, E>(dw, Shape::new([d_input, d_output]), &device),
