@@ -15,7 +15,7 @@ use crate::fused::host::matmul::{
 };
 use crate::fused::recurrence::kernel::{
     GateBackProjection, RecurrenceShape, RowLengths, block, blocks_per_range,
-    recurrent_weight_gradient, row_ranges,
+    recurrent_weight_gradient, row_ranges, turned_weight,
 };
 
 /// A buffer of `width` blocks of `H` per row.
@@ -164,7 +164,6 @@ pub(crate) fn backward<E: Real>(
     assert_eq!(saved.states.len(), time * batch * hidden, "states shape");
     assert_eq!(output_gradient.len(), saved.states.len(), "gradient shape");
     lengths.check(dims);
-    let weight = Operand::new(saved.weight, hidden, 3 * hidden);
     let mut projected_gradient = vec![E::zero(); time * batch * 3 * hidden];
     let mut recurrent_gradient = vec![E::zero(); time * batch * 3 * hidden];
     let mut initial_gradient = vec![E::zero(); batch * hidden];
@@ -174,13 +173,15 @@ pub(crate) fn backward<E: Real>(
     let hidden_blocks = blocks_per_range(&mut output_gradient, dims, &ranges);
     let first = RecurrenceShape { time: 1, ..dims };
     let first_blocks = blocks_per_range(&mut initial_gradient, first, &ranges);
+    let turned = turned_weight(saved.weight, &ranges, [hidden, 3 * hidden]);
     ranges
         .par_iter()
         .zip(projected_blocks.into_par_iter().zip(recurrent_blocks))
         .zip(hidden_blocks.into_par_iter().zip(first_blocks))
         .for_each(
             |((range, (mut projected, mut recurrent)), (mut gradients, mut first))| {
-                let mut back = GateBackProjection::new(hidden, 3 * hidden, range.len());
+                let weights = [saved.weight, turned.as_slice()];
+                let mut back = GateBackProjection::new(weights, [hidden, 3 * hidden, range.len()]);
                 for t in (0..time).rev() {
                     let (before, rest) = gradients.split_at_mut(t);
                     let target = if t == 0 {
@@ -225,7 +226,7 @@ pub(crate) fn backward<E: Real>(
                             target[j] = target[j] + dh[j] * z;
                         }
                     }
-                    back.add_into(target, recurrent, running, weight);
+                    back.add_into(target, recurrent, running);
                 }
             },
         );
@@ -247,6 +248,8 @@ pub(crate) fn backward<E: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::fused::recurrence::kernel::many_rows_on_one_thread;
 
     use crate::fused::test_values::{assert_finite_differences, deterministic as values, sigmoid};
 
@@ -287,6 +290,13 @@ mod tests {
             }
         }
         out
+    }
+
+    /// Each core's rows as the product's narrow side ([`RowProduct::Transposed`]); the other
+    /// test's few rows run [`RowProduct::Direct`].
+    #[test]
+    fn many_rows_a_core_match_the_equations_and_finite_differences() {
+        many_rows_on_one_thread(check);
     }
 
     #[test]

@@ -22,12 +22,12 @@ use rayon::prelude::*;
 
 use crate::fused::host::math::{Real, add_assign};
 use crate::fused::host::matmul::{
-    Operand, Threads, Write, matmul_strided, transpose, transpose_into,
+    Operand, Threads, Write, matmul, matmul_strided, transpose, transpose_into,
 };
 use crate::fused::host::units::{SharedBuffer, by_units, unit_threads};
 use crate::fused::recurrence::kernel::{
-    GateBackProjection, RecurrenceShape, RowLengths, block, blocks_per_range,
-    recurrent_weight_gradient, row_ranges,
+    GateBackProjection, RecurrenceShape, RowLengths, RowProduct, block, blocks_per_range,
+    recurrent_weight_gradient, row_ranges, turned_weight,
 };
 
 /// The shape of the gate buffers: four blocks per row.
@@ -71,12 +71,19 @@ pub(crate) fn forward<E: Real>(
         let initial = (initial_hidden, initial_cell);
         return forward_by_units(projected, initial, weight, dims, lengths, threads);
     }
-    let weight_transposed = transpose(weight, hidden, 4 * hidden);
-    let weight_transposed = Operand::new(&weight_transposed, 4 * hidden, hidden);
+    let ranges = row_ranges(batch);
+    // `W_hhᵀ`, `[4H, H]`, for the cores whose rows are the products' narrow side.
+    let transposed = ranges
+        .iter()
+        .any(|range| RowProduct::for_rows(range.len(), hidden) == RowProduct::Transposed);
+    let weight_transposed = if transposed {
+        transpose(weight, hidden, 4 * hidden)
+    } else {
+        Vec::new()
+    };
     let mut gates = projected;
     let mut output = vec![E::zero(); (time + 1) * batch * hidden];
     let mut cells = vec![E::zero(); time * batch * hidden];
-    let ranges = row_ranges(batch);
     let gate_blocks = blocks_per_range(&mut gates, gate_dims(dims), &ranges);
     let hidden_blocks = blocks_per_range(&mut output[..time * batch * hidden], dims, &ranges);
     let cell_blocks = blocks_per_range(&mut cells, dims, &ranges);
@@ -86,6 +93,7 @@ pub(crate) fn forward<E: Real>(
         .zip(hidden_blocks.into_par_iter().zip(cell_blocks))
         .for_each(|((range, mut gates), (mut hiddens, mut cells))| {
             let rows = range.len();
+            let layout = RowProduct::for_rows(rows, hidden);
             // h(t-1)ᵀ, [H, rows], and the product W_hhᵀ · h(t-1)ᵀ, [4H, rows].
             let mut previous_transposed = vec![E::zero(); hidden * rows];
             transpose_into(
@@ -111,12 +119,21 @@ pub(crate) fn forward<E: Real>(
                 };
                 let gates = &mut *gates[t];
                 let running = lengths.running_prefix(range, t);
-                if running > 0 {
+                if running > 0 && layout == RowProduct::Direct {
+                    // `h(t-1) · W_hh` straight into the rows, `[rows, 4H]`.
+                    matmul(
+                        &mut recurrent[..running * 4 * hidden],
+                        Write::Overwrite,
+                        Operand::new(&previous_h[..running * hidden], running, hidden),
+                        Operand::new(weight, hidden, 4 * hidden),
+                        Threads::One,
+                    );
+                } else if running > 0 {
                     matmul_strided(
                         &mut product,
                         rows,
                         Write::Overwrite,
-                        weight_transposed,
+                        Operand::new(&weight_transposed, 4 * hidden, hidden),
                         Operand::strided(&previous_transposed, hidden, running, rows),
                         Threads::One,
                     );
@@ -148,7 +165,9 @@ pub(crate) fn forward<E: Real>(
                         *h = *h * *output;
                     }
                 }
-                transpose_into(&mut previous_transposed, rows, h, hidden);
+                if layout == RowProduct::Transposed {
+                    transpose_into(&mut previous_transposed, rows, h, hidden);
+                }
             }
         });
     let last = (time - 1) * batch * hidden;
@@ -359,7 +378,6 @@ fn backward_by_rows<E: Real>(
     lengths: RowLengths<'_>,
 ) -> Vec<E> {
     let (time, batch, hidden) = (dims.time, dims.batch, dims.hidden);
-    let weight = Operand::new(saved.weight, hidden, 4 * hidden);
     let mut initial_hidden = vec![E::zero(); batch * hidden];
     let ranges = row_ranges(batch);
     let first = RecurrenceShape { time: 1, ..dims };
@@ -369,6 +387,7 @@ fn backward_by_rows<E: Real>(
     // δc travels in the last block: ∂L/∂c(τ) to start with, ∂L/∂c(0) at the end.
     let cell_blocks = blocks_per_range(final_cell, first, &ranges);
     let first_hidden = blocks_per_range(&mut initial_hidden, first, &ranges);
+    let turned = turned_weight(saved.weight, &ranges, [hidden, 4 * hidden]);
     ranges
         .par_iter()
         .zip(gate_blocks)
@@ -378,7 +397,8 @@ fn backward_by_rows<E: Real>(
             let dc = &mut *dc[0];
             let rows = range.len();
             let mut tanh_cell = vec![E::zero(); hidden];
-            let mut back = GateBackProjection::new(hidden, 4 * hidden, rows);
+            let weights = [saved.weight, turned.as_slice()];
+            let mut back = GateBackProjection::new(weights, [hidden, 4 * hidden, rows]);
             for t in (0..time).rev() {
                 let (before_h, rest_h) = dh.split_at_mut(t);
                 let target_h = if t == 0 {
@@ -421,7 +441,7 @@ fn backward_by_rows<E: Real>(
                         dc[j] = d_cell * f;
                     }
                 }
-                back.add_into(target_h, delta, running, weight);
+                back.add_into(target_h, delta, running);
             }
         });
     initial_hidden
@@ -553,6 +573,8 @@ fn backward_by_units<E: Real>(
 mod tests {
     use super::*;
 
+    use crate::fused::recurrence::kernel::many_rows_on_one_thread;
+
     use crate::fused::test_values::{assert_finite_differences, deterministic as values, sigmoid};
 
     /// The LSTM written per row and element, no products, no threads: `[2 · time, batch, H]`.
@@ -596,6 +618,13 @@ mod tests {
             }
         }
         out
+    }
+
+    /// Each core's rows as the product's narrow side ([`RowProduct::Transposed`]); the other
+    /// test's few rows run [`RowProduct::Direct`].
+    #[test]
+    fn many_rows_a_core_match_the_equations_and_finite_differences() {
+        many_rows_on_one_thread(check);
     }
 
     #[test]

@@ -271,54 +271,121 @@ pub(crate) fn recurrent_weight_gradient<E: Real>(
     }
 }
 
+/// How a core lays out a step's recurrent product over its rows. The `gemm` crate runs an
+/// output of few rows with its narrowest micro-kernel (16 rows at a time): with the rows as the
+/// product's narrow side and its output turned back afterwards, 32 or 64 rows a core run
+/// fastest; 16 rows or fewer run 1.3–3x faster as the plain row-major product, straight into
+/// the rows (`gemm` alone on one core of this project's AVX-512 host, H 64–384, BENCHMARKS.md);
+/// at H 512 the weight no longer stays in cache and the transposed layout wins again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RowProduct {
+    /// `W_hhᵀ · h(t-1)ᵀ` (`[gates, H] · [H, rows]`), then turned back to rows.
+    Transposed,
+    /// `h(t-1) · W_hh` (`[rows, H] · [H, gates]`), written into the rows.
+    Direct,
+}
+
+impl RowProduct {
+    /// The most rows a core runs with [`RowProduct::Direct`].
+    const DIRECT_ROWS: usize = 16;
+    /// The most hidden units for [`RowProduct::Direct`].
+    const DIRECT_HIDDEN: usize = 384;
+
+    /// The faster layout for a core's `rows` rows of `hidden` units.
+    pub(crate) fn for_rows(rows: usize, hidden: usize) -> Self {
+        if rows <= Self::DIRECT_ROWS && hidden <= Self::DIRECT_HIDDEN {
+            RowProduct::Direct
+        } else {
+            RowProduct::Transposed
+        }
+    }
+}
+
+/// `W_hh` turned, `[width, H]`, when a core of `ranges` runs [`RowProduct::Direct`] (its
+/// `δa · W_hh` is then a plain row-major product), else empty: turned once for every core.
+pub(crate) fn turned_weight<E: Real>(
+    weight: &[E],
+    ranges: &[Range<usize>],
+    [hidden, width]: [usize; 2],
+) -> Vec<E> {
+    let direct = ranges
+        .iter()
+        .any(|range| RowProduct::for_rows(range.len(), hidden) == RowProduct::Direct);
+    if direct {
+        transpose(&weight[..hidden * width], hidden, width)
+    } else {
+        Vec::new()
+    }
+}
+
 /// A core's scratch for handing the gate gradients of a gated cell's step back to the step
-/// before: `∂L/∂h(t-1) += δa(t) · W_hh` per row, computed as one product `W_hhᵀ · δaᵀ`
-/// (`[H, width]` times `[width, rows]`: the core's few rows as the narrow side, as in the
-/// forward pass).
-pub(crate) struct GateBackProjection<E> {
+/// before: `∂L/∂h(t-1) += δa(t) · W_hh` per row, as one product laid out by [`RowProduct`].
+pub(crate) struct GateBackProjection<'a, E> {
     hidden: usize,
     width: usize,
     rows: usize,
-    /// `δaᵀ`, `[width, rows]`.
+    layout: RowProduct,
+    /// `W_hh` as stored, `[H, width]` (`W_hhᵀ` in PyTorch's terms).
+    weight: &'a [E],
+    /// [`turned_weight`]: `W_hh` turned, `[width, H]`, read by [`RowProduct::Direct`].
+    turned_weight: &'a [E],
+    /// [`RowProduct::Transposed`]: `δaᵀ`, `[width, rows]`.
     transposed: Vec<E>,
-    /// `W_hhᵀ · δaᵀ`, `[H, rows]`.
+    /// [`RowProduct::Transposed`]: `W_hhᵀ · δaᵀ`, `[H, rows]`.
     product: Vec<E>,
-    /// The product turned back, `[rows, H]`: each row adds it in one contiguous pass.
+    /// [`RowProduct::Transposed`]: the product turned back, `[rows, H]`.
     product_rows: Vec<E>,
 }
 
-impl<E: Real> GateBackProjection<E> {
-    /// Scratch for `rows` rows of `width` gate gradients and `hidden` units.
-    pub(crate) fn new(hidden: usize, width: usize, rows: usize) -> Self {
+impl<'a, E: Real> GateBackProjection<'a, E> {
+    /// Scratch for `rows` rows of `width` gate gradients and `hidden` units, with `weight` as
+    /// stored (`[H, width]`) and as [`turned_weight`] turned it for these rows.
+    pub(crate) fn new(
+        [weight, turned_weight]: [&'a [E]; 2],
+        [hidden, width, rows]: [usize; 3],
+    ) -> Self {
+        let layout = RowProduct::for_rows(rows, hidden);
+        let scratch = if layout == RowProduct::Direct {
+            0
+        } else {
+            rows
+        };
         GateBackProjection {
             hidden,
             width,
             rows,
-            transposed: vec![E::zero(); width * rows],
-            product: vec![E::zero(); hidden * rows],
-            product_rows: vec![E::zero(); rows * hidden],
+            layout,
+            weight,
+            turned_weight,
+            transposed: vec![E::zero(); width * scratch],
+            product: vec![E::zero(); hidden * scratch],
+            product_rows: vec![E::zero(); scratch * hidden],
         }
     }
 
     /// Adds `δa · W_hh` into `target` (`[rows, H]`) for the first `running` rows of `delta`
-    /// (`[rows, width]`); `weight` is `W_hhᵀ` as stored, `[H, width]`.
-    pub(crate) fn add_into(
-        &mut self,
-        target: &mut [E],
-        delta: &[E],
-        running: usize,
-        weight: Operand<'_, E>,
-    ) {
+    /// (`[rows, width]`).
+    pub(crate) fn add_into(&mut self, target: &mut [E], delta: &[E], running: usize) {
         if running == 0 {
             return;
         }
         let (hidden, width, rows) = (self.hidden, self.width, self.rows);
+        if self.layout == RowProduct::Direct {
+            matmul(
+                &mut target[..running * hidden],
+                Write::Accumulate,
+                Operand::new(&delta[..running * width], running, width),
+                Operand::new(self.turned_weight, width, hidden),
+                Threads::One,
+            );
+            return;
+        }
         transpose_into(&mut self.transposed, rows, &delta[..running * width], width);
         matmul_strided(
             &mut self.product,
             rows,
             Write::Overwrite,
-            weight,
+            Operand::new(self.weight, hidden, width),
             Operand::strided(&self.transposed, width, running, rows),
             Threads::One,
         );
@@ -328,6 +395,26 @@ impl<E: Real> GateBackProjection<E> {
             &self.product_rows[..running * hidden],
         );
     }
+}
+
+/// Runs a kernel test's `check` with 40 rows (of lengths of their own) on one thread, where
+/// the products take [`RowProduct::Transposed`]; tests of a few rows take
+/// [`RowProduct::Direct`].
+#[cfg(test)]
+pub(crate) fn many_rows_on_one_thread(check: impl Fn(RecurrenceShape, Option<&[usize]>) + Sync) {
+    let dims = RecurrenceShape {
+        time: 3,
+        batch: 40,
+        hidden: 3,
+    };
+    assert_eq!(RowProduct::for_rows(40, 3), RowProduct::Transposed);
+    assert_eq!(RowProduct::for_rows(9, 3), RowProduct::Direct);
+    let lengths: Vec<usize> = (0..40).map(|row| 1 + (row * 7) % 3).collect();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a thread pool");
+    one.install(|| check(dims, Some(&lengths)));
 }
 
 /// `∂L/∂W = h(0)ᵀ δ(1) + [h(1) … h(τ-1)]ᵀ [δ(2) … δ(τ)]`: two products over all rows.
