@@ -10,11 +10,8 @@
 use rayon::prelude::*;
 
 use crate::fused::host::math::{Real, add_assign};
-use crate::fused::host::matmul::{
-    Operand, Threads, Write, matmul_strided, transpose, transpose_into,
-};
 use crate::fused::recurrence::kernel::{
-    GateBackProjection, RecurrenceShape, RowLengths, block, blocks_per_range,
+    RecurrenceShape, RowLengths, RowProduct, StepProduct, block, blocks_per_range,
     recurrent_weight_gradient, row_ranges, turned_weight,
 };
 
@@ -51,11 +48,15 @@ pub(crate) fn forward<E: Real>(
     assert_eq!(initial.len(), batch * hidden, "h(0) shape");
     assert_eq!(bias.len(), 3 * hidden, "bias shape");
     lengths.check(dims);
-    let weight_transposed = transpose(weight, hidden, 3 * hidden);
-    let weight_transposed = Operand::new(&weight_transposed, 3 * hidden, hidden);
     let mut gates = vec![E::zero(); time * batch * 4 * hidden];
     let mut states = vec![E::zero(); time * batch * hidden];
     let ranges = row_ranges(batch);
+    let turned = turned_weight(
+        weight,
+        &ranges,
+        [hidden, 3 * hidden],
+        RowProduct::Transposed,
+    );
     let gate_blocks = blocks_per_range(&mut gates, widened(dims, 4), &ranges);
     let state_blocks = blocks_per_range(&mut states, dims, &ranges);
     ranges
@@ -63,18 +64,8 @@ pub(crate) fn forward<E: Real>(
         .zip(gate_blocks)
         .zip(state_blocks)
         .for_each(|((range, mut gates), mut states)| {
-            let rows = range.len();
-            // h(t-1)ᵀ, [H, rows], and W_hhᵀ · h(t-1)ᵀ, [3H, rows].
-            let mut previous_transposed = vec![E::zero(); hidden * rows];
-            transpose_into(
-                &mut previous_transposed,
-                rows,
-                &initial[range.start * hidden..range.end * hidden],
-                hidden,
-            );
-            let mut from_hidden = vec![E::zero(); 3 * hidden * rows];
-            // The product turned back row by row, `[rows, 3H]`: each row reads it contiguously.
-            let mut recurrent_rows = vec![E::zero(); rows * 3 * hidden];
+            let mut product =
+                StepProduct::new([weight, &turned], [hidden, 3 * hidden, range.len()], false);
             for t in 0..time {
                 let (done, rest) = states.split_at_mut(t);
                 let previous: &[E] = if t == 0 {
@@ -83,17 +74,7 @@ pub(crate) fn forward<E: Real>(
                     done[t - 1]
                 };
                 let running = lengths.running_prefix(range, t);
-                if running > 0 {
-                    matmul_strided(
-                        &mut from_hidden,
-                        rows,
-                        Write::Overwrite,
-                        weight_transposed,
-                        Operand::strided(&previous_transposed, hidden, running, rows),
-                        Threads::One,
-                    );
-                    transpose_into(&mut recurrent_rows, 3 * hidden, &from_hidden, rows);
-                }
+                let recurrent_rows = product.of(previous, running);
                 let projected = block(projected, widened(dims, 3), t, range);
                 let (gates, current) = (&mut *gates[t], &mut *rest[0]);
                 for row in 0..range.len() {
@@ -121,7 +102,6 @@ pub(crate) fn forward<E: Real>(
                         current[j] = candidate + update * (previous[j] - candidate);
                     }
                 }
-                transpose_into(&mut previous_transposed, rows, current, hidden);
             }
         });
     (gates, states)
@@ -173,7 +153,12 @@ pub(crate) fn backward<E: Real>(
     let hidden_blocks = blocks_per_range(&mut output_gradient, dims, &ranges);
     let first = RecurrenceShape { time: 1, ..dims };
     let first_blocks = blocks_per_range(&mut initial_gradient, first, &ranges);
-    let turned = turned_weight(saved.weight, &ranges, [hidden, 3 * hidden]);
+    let turned = turned_weight(
+        saved.weight,
+        &ranges,
+        [hidden, 3 * hidden],
+        RowProduct::Direct,
+    );
     ranges
         .par_iter()
         .zip(projected_blocks.into_par_iter().zip(recurrent_blocks))
@@ -181,7 +166,7 @@ pub(crate) fn backward<E: Real>(
         .for_each(
             |((range, (mut projected, mut recurrent)), (mut gradients, mut first))| {
                 let weights = [saved.weight, turned.as_slice()];
-                let mut back = GateBackProjection::new(weights, [hidden, 3 * hidden, range.len()]);
+                let mut back = StepProduct::new(weights, [hidden, 3 * hidden, range.len()], true);
                 for t in (0..time).rev() {
                     let (before, rest) = gradients.split_at_mut(t);
                     let target = if t == 0 {
@@ -226,7 +211,7 @@ pub(crate) fn backward<E: Real>(
                             target[j] = target[j] + dh[j] * z;
                         }
                     }
-                    back.add_into(target, recurrent, running);
+                    back.add_back(target, recurrent, running);
                 }
             },
         );

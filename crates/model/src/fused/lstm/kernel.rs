@@ -22,11 +22,11 @@ use rayon::prelude::*;
 
 use crate::fused::host::math::{Real, add_assign};
 use crate::fused::host::matmul::{
-    Operand, Threads, Write, matmul, matmul_strided, transpose, transpose_into,
+    Operand, Threads, Write, matmul_strided, transpose, transpose_into,
 };
 use crate::fused::host::units::{SharedBuffer, by_units, unit_threads};
 use crate::fused::recurrence::kernel::{
-    GateBackProjection, RecurrenceShape, RowLengths, RowProduct, block, blocks_per_range,
+    RecurrenceShape, RowLengths, RowProduct, StepProduct, block, blocks_per_range,
     recurrent_weight_gradient, row_ranges, turned_weight,
 };
 
@@ -72,15 +72,12 @@ pub(crate) fn forward<E: Real>(
         return forward_by_units(projected, initial, weight, dims, lengths, threads);
     }
     let ranges = row_ranges(batch);
-    // `W_hhᵀ`, `[4H, H]`, for the cores whose rows are the products' narrow side.
-    let transposed = ranges
-        .iter()
-        .any(|range| RowProduct::for_rows(range.len(), hidden) == RowProduct::Transposed);
-    let weight_transposed = if transposed {
-        transpose(weight, hidden, 4 * hidden)
-    } else {
-        Vec::new()
-    };
+    let turned = turned_weight(
+        weight,
+        &ranges,
+        [hidden, 4 * hidden],
+        RowProduct::Transposed,
+    );
     let mut gates = projected;
     let mut output = vec![E::zero(); (time + 1) * batch * hidden];
     let mut cells = vec![E::zero(); time * batch * hidden];
@@ -93,19 +90,8 @@ pub(crate) fn forward<E: Real>(
         .zip(hidden_blocks.into_par_iter().zip(cell_blocks))
         .for_each(|((range, mut gates), (mut hiddens, mut cells))| {
             let rows = range.len();
-            let layout = RowProduct::for_rows(rows, hidden);
-            // h(t-1)ᵀ, [H, rows], and the product W_hhᵀ · h(t-1)ᵀ, [4H, rows].
-            let mut previous_transposed = vec![E::zero(); hidden * rows];
-            transpose_into(
-                &mut previous_transposed,
-                rows,
-                rows_of(initial_hidden, range, hidden),
-                hidden,
-            );
-            let mut product = vec![E::zero(); 4 * hidden * rows];
-            // The product turned back row by row, `[rows, 4H]`, so that each row adds it in one
-            // contiguous pass (measured faster than the product written transposed by `gemm`).
-            let mut recurrent = vec![E::zero(); rows * 4 * hidden];
+            let mut product =
+                StepProduct::new([weight, &turned], [hidden, 4 * hidden, rows], false);
             for t in 0..time {
                 let (done_h, rest_h) = hiddens.split_at_mut(t);
                 let (done_c, rest_c) = cells.split_at_mut(t);
@@ -119,26 +105,7 @@ pub(crate) fn forward<E: Real>(
                 };
                 let gates = &mut *gates[t];
                 let running = lengths.running_prefix(range, t);
-                if running > 0 && layout == RowProduct::Direct {
-                    // `h(t-1) · W_hh` straight into the rows, `[rows, 4H]`.
-                    matmul(
-                        &mut recurrent[..running * 4 * hidden],
-                        Write::Overwrite,
-                        Operand::new(&previous_h[..running * hidden], running, hidden),
-                        Operand::new(weight, hidden, 4 * hidden),
-                        Threads::One,
-                    );
-                } else if running > 0 {
-                    matmul_strided(
-                        &mut product,
-                        rows,
-                        Write::Overwrite,
-                        Operand::new(&weight_transposed, 4 * hidden, hidden),
-                        Operand::strided(&previous_transposed, hidden, running, rows),
-                        Threads::One,
-                    );
-                    transpose_into(&mut recurrent, 4 * hidden, &product, rows);
-                }
+                let recurrent = product.of(previous_h, running);
                 let (h, c) = (&mut *rest_h[0], &mut *rest_c[0]);
                 for row in 0..rows {
                     let cells = row * hidden..(row + 1) * hidden;
@@ -164,9 +131,6 @@ pub(crate) fn forward<E: Real>(
                     for (h, output) in h.iter_mut().zip(&gates[3 * hidden..]) {
                         *h = *h * *output;
                     }
-                }
-                if layout == RowProduct::Transposed {
-                    transpose_into(&mut previous_transposed, rows, h, hidden);
                 }
             }
         });
@@ -387,7 +351,12 @@ fn backward_by_rows<E: Real>(
     // δc travels in the last block: ∂L/∂c(τ) to start with, ∂L/∂c(0) at the end.
     let cell_blocks = blocks_per_range(final_cell, first, &ranges);
     let first_hidden = blocks_per_range(&mut initial_hidden, first, &ranges);
-    let turned = turned_weight(saved.weight, &ranges, [hidden, 4 * hidden]);
+    let turned = turned_weight(
+        saved.weight,
+        &ranges,
+        [hidden, 4 * hidden],
+        RowProduct::Direct,
+    );
     ranges
         .par_iter()
         .zip(gate_blocks)
@@ -398,7 +367,7 @@ fn backward_by_rows<E: Real>(
             let rows = range.len();
             let mut tanh_cell = vec![E::zero(); hidden];
             let weights = [saved.weight, turned.as_slice()];
-            let mut back = GateBackProjection::new(weights, [hidden, 4 * hidden, rows]);
+            let mut back = StepProduct::new(weights, [hidden, 4 * hidden, rows], true);
             for t in (0..time).rev() {
                 let (before_h, rest_h) = dh.split_at_mut(t);
                 let target_h = if t == 0 {
@@ -441,7 +410,7 @@ fn backward_by_rows<E: Real>(
                         dc[j] = d_cell * f;
                     }
                 }
-                back.add_into(target_h, delta, running);
+                back.add_back(target_h, delta, running);
             }
         });
     initial_hidden

@@ -301,48 +301,54 @@ impl RowProduct {
     }
 }
 
-/// `W_hh` turned, `[width, H]`, when a core of `ranges` runs [`RowProduct::Direct`] (its
-/// `δa · W_hh` is then a plain row-major product), else empty: turned once for every core.
+/// `W_hh` turned, `[width, H]`, when a core of `ranges` runs its products laid out as `layout`
+/// (the forward pass's [`RowProduct::Transposed`] reads it as `W_hhᵀ`, BPTT's
+/// [`RowProduct::Direct`] as the right side of `δa · W_hhᵀ`), else empty: turned once for every
+/// core.
 pub(crate) fn turned_weight<E: Real>(
     weight: &[E],
     ranges: &[Range<usize>],
     [hidden, width]: [usize; 2],
+    layout: RowProduct,
 ) -> Vec<E> {
-    let direct = ranges
+    if ranges
         .iter()
-        .any(|range| RowProduct::for_rows(range.len(), hidden) == RowProduct::Direct);
-    if direct {
+        .any(|range| RowProduct::for_rows(range.len(), hidden) == layout)
+    {
         transpose(&weight[..hidden * width], hidden, width)
     } else {
         Vec::new()
     }
 }
 
-/// A core's scratch for handing the gate gradients of a gated cell's step back to the step
-/// before: `∂L/∂h(t-1) += δa(t) · W_hh` per row, as one product laid out by [`RowProduct`].
-pub(crate) struct GateBackProjection<'a, E> {
-    hidden: usize,
-    width: usize,
-    rows: usize,
+/// A core's recurrent products over its rows, laid out by [`RowProduct`]: a forward step's
+/// `h(t-1) · W_hh` ([`StepProduct::of`]) or BPTT's `∂L/∂h(t-1) += δa(t) · W_hhᵀ`
+/// ([`StepProduct::add_back`]).
+pub(crate) struct StepProduct<'a, E> {
+    /// `[H, width, rows]`: hidden units, gate pre-activations, the core's rows.
+    sizes: [usize; 3],
     layout: RowProduct,
     /// `W_hh` as stored, `[H, width]` (`W_hhᵀ` in PyTorch's terms).
     weight: &'a [E],
-    /// [`turned_weight`]: `W_hh` turned, `[width, H]`, read by [`RowProduct::Direct`].
+    /// [`turned_weight`] for the pass's layout: `[width, H]`, read by the forward pass's
+    /// [`RowProduct::Transposed`] and BPTT's [`RowProduct::Direct`].
     turned_weight: &'a [E],
-    /// [`RowProduct::Transposed`]: `δaᵀ`, `[width, rows]`.
-    transposed: Vec<E>,
-    /// [`RowProduct::Transposed`]: `W_hhᵀ · δaᵀ`, `[H, rows]`.
+    /// [`RowProduct::Transposed`]: the rows' input turned, `h(t-1)ᵀ` or `δaᵀ`.
+    input_transposed: Vec<E>,
+    /// [`RowProduct::Transposed`]: the product, `[width or H, rows]`.
     product: Vec<E>,
-    /// [`RowProduct::Transposed`]: the product turned back, `[rows, H]`.
+    /// The product as rows: the forward step's result, or BPTT's turned back.
     product_rows: Vec<E>,
 }
 
-impl<'a, E: Real> GateBackProjection<'a, E> {
-    /// Scratch for `rows` rows of `width` gate gradients and `hidden` units, with `weight` as
-    /// stored (`[H, width]`) and as [`turned_weight`] turned it for these rows.
+impl<'a, E: Real> StepProduct<'a, E> {
+    /// For `rows` rows of `hidden` units and `width` gate pre-activations, with `weight` as
+    /// stored (`[H, width]`) and as [`turned_weight`] turned it for the pass at hand (`backward`:
+    /// BPTT, else the forward pass).
     pub(crate) fn new(
         [weight, turned_weight]: [&'a [E]; 2],
         [hidden, width, rows]: [usize; 3],
+        backward: bool,
     ) -> Self {
         let layout = RowProduct::for_rows(rows, hidden);
         let scratch = if layout == RowProduct::Direct {
@@ -350,27 +356,47 @@ impl<'a, E: Real> GateBackProjection<'a, E> {
         } else {
             rows
         };
-        GateBackProjection {
-            hidden,
-            width,
-            rows,
+        let (input, output) = if backward {
+            (width, hidden)
+        } else {
+            (hidden, width)
+        };
+        let product_rows = if backward { scratch } else { rows };
+        StepProduct {
+            sizes: [hidden, width, rows],
             layout,
             weight,
             turned_weight,
-            transposed: vec![E::zero(); width * scratch],
-            product: vec![E::zero(); hidden * scratch],
-            product_rows: vec![E::zero(); scratch * hidden],
+            input_transposed: vec![E::zero(); input * scratch],
+            product: vec![E::zero(); output * scratch],
+            product_rows: vec![E::zero(); product_rows * output],
         }
     }
 
-    /// Adds `δa · W_hh` into `target` (`[rows, H]`) for the first `running` rows of `delta`
-    /// (`[rows, width]`).
-    pub(crate) fn add_into(&mut self, target: &mut [E], delta: &[E], running: usize) {
-        if running == 0 {
-            return;
+    /// `h(t-1) · W_hh` for the first `running` rows of `previous` (`h(t-1)`, `[rows, H]`), as
+    /// rows `[rows, width]`; the rows from `running` on are left as they were.
+    pub(crate) fn of(&mut self, previous: &[E], running: usize) -> &[E] {
+        let [hidden, width, rows] = self.sizes;
+        if running > 0 && self.layout == RowProduct::Direct {
+            matmul(
+                &mut self.product_rows[..running * width],
+                Write::Overwrite,
+                Operand::new(&previous[..running * hidden], running, hidden),
+                Operand::new(self.weight, hidden, width),
+                Threads::One,
+            );
+        } else if running > 0 {
+            let turned = Operand::new(self.turned_weight, width, hidden);
+            self.transposed(turned, &previous[..rows * hidden], [hidden, width], running);
         }
-        let (hidden, width, rows) = (self.hidden, self.width, self.rows);
-        if self.layout == RowProduct::Direct {
+        &self.product_rows
+    }
+
+    /// Adds `δa · W_hhᵀ` into `target` (`[rows, H]`) for the first `running` rows of `delta`
+    /// (`[rows, width]`).
+    pub(crate) fn add_back(&mut self, target: &mut [E], delta: &[E], running: usize) {
+        let [hidden, width, _] = self.sizes;
+        if running > 0 && self.layout == RowProduct::Direct {
             matmul(
                 &mut target[..running * hidden],
                 Write::Accumulate,
@@ -378,22 +404,36 @@ impl<'a, E: Real> GateBackProjection<'a, E> {
                 Operand::new(self.turned_weight, width, hidden),
                 Threads::One,
             );
-            return;
+        } else if running > 0 {
+            let weight = Operand::new(self.weight, hidden, width);
+            self.transposed(weight, &delta[..running * width], [width, hidden], running);
+            add_assign(
+                &mut target[..running * hidden],
+                &self.product_rows[..running * hidden],
+            );
         }
-        transpose_into(&mut self.transposed, rows, &delta[..running * width], width);
+    }
+
+    /// The transposed layout: `weight · inputᵀ` (`weight` `[n, k]`, `input` `[rows, k]`, its
+    /// first `running` rows read), turned back into `product_rows` as `[rows, n]`.
+    fn transposed(
+        &mut self,
+        weight: Operand<'_, E>,
+        input: &[E],
+        [k, n]: [usize; 2],
+        running: usize,
+    ) {
+        let rows = self.sizes[2];
+        transpose_into(&mut self.input_transposed, rows, input, k);
         matmul_strided(
             &mut self.product,
             rows,
             Write::Overwrite,
-            Operand::new(self.weight, hidden, width),
-            Operand::strided(&self.transposed, width, running, rows),
+            weight,
+            Operand::strided(&self.input_transposed, k, running, rows),
             Threads::One,
         );
-        transpose_into(&mut self.product_rows, hidden, &self.product, rows);
-        add_assign(
-            &mut target[..running * hidden],
-            &self.product_rows[..running * hidden],
-        );
+        transpose_into(&mut self.product_rows, n, &self.product, rows);
     }
 }
 
