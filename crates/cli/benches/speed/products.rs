@@ -135,6 +135,46 @@ fn recurrent(hidden: usize, threads: usize, split: Split, budget: Duration) -> f
     })
 }
 
+/// One core's recurrent products for `rows` rows at H `hidden` in both of the kernels' layouts
+/// (`fused::recurrence::kernel::RowProduct`), GFLOP/s: the forward step `W_hhᵀ · h(t-1)ᵀ` and
+/// `h(t-1) · W_hh`, BPTT's `W_hh · δaᵀ` and `δa · W_hhᵀ` (`W_hh` turned). Products alone: the
+/// transposed layout's two turns a step are not counted.
+fn layouts(hidden: usize, rows: usize, budget: Duration) -> [f64; 4] {
+    let gates = 4 * hidden;
+    // The same values serve as `W_hh` stored `[H, 4H]` and as its turn `[4H, H]`.
+    let weight: Vec<f32> = (0..gates * hidden).map(|i| (i % 7) as f32 * 0.01).collect();
+    let states = vec![0.5f32; rows * gates];
+    let one = Parallelism::None;
+    let flops = 2.0 * (gates * hidden * rows) as f64;
+    let shapes = [
+        // forward, transposed: [4H, H] · [H, rows]
+        ([gates, rows, hidden], (hidden, rows)),
+        // forward, plain: [rows, H] · [H, 4H]
+        ([rows, gates, hidden], (hidden, gates)),
+        // BPTT, transposed: [H, 4H] · [4H, rows]
+        ([hidden, rows, gates], (gates, rows)),
+        // BPTT, plain: [rows, 4H] · [4H, H]
+        ([rows, hidden, gates], (gates, hidden)),
+    ];
+    shapes.map(|([m, n, k], (lhs_stride, rhs_stride))| {
+        let mut out = vec![0f32; m * n];
+        let (lhs, rhs) = if m == rows {
+            (&states[..], &weight[..])
+        } else {
+            (&weight[..], &states[..])
+        };
+        rate(flops, budget, || {
+            product(
+                [m, n, k],
+                &mut out,
+                (lhs, lhs_stride),
+                (rhs, rhs_stride),
+                one,
+            );
+        })
+    })
+}
+
 /// A large row-major product on every core.
 fn large([m, n, k]: [usize; 3], budget: Duration) -> f64 {
     let lhs = vec![0.5f32; m * k];
@@ -200,6 +240,14 @@ pub fn products(threads: usize, budget: Duration) {
             recurrent(hidden, threads, Split::Rows, budget),
             recurrent(hidden, threads, Split::GateColumns, budget),
             recurrent(hidden, threads, Split::Directions, budget),
+        );
+    }
+    for (hidden, rows) in [(256, 8), (256, 16), (256, 32), (256, 64), (512, 16)] {
+        let [forward_turned, forward_plain, back_turned, back_plain] =
+            layouts(hidden, rows, budget / 4);
+        println!(
+            "   a core's {rows} rows, H {hidden}, one core: forward transposed {forward_turned:.0}, \
+             plain {forward_plain:.0}; BPTT transposed {back_turned:.0}, plain {back_plain:.0}"
         );
     }
     for shape in [[8192, 2048, 512], [8192, 1024, 256], [2048, 2048, 2048]] {
