@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::module::AutodiffModule;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
-use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll::model::{
     FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, IdCheck, InputEncoding,
@@ -108,7 +107,7 @@ fn time_steps(budget: Duration, mut step: impl FnMut()) -> (f64, f64) {
 /// Backward, global-norm clip 5 and an Adam step at 2e-3: the end of every training step here.
 fn clipped_adam_step<B, M, O>(model: M, loss: Tensor<B, 1>, optimizer: &mut O) -> M
 where
-    B: AutodiffBackend,
+    B: TrainingBackend,
     M: AutodiffModule<B>,
     O: Optimizer<M, B>,
 {

@@ -45,6 +45,7 @@ pub mod projection;
 pub mod recurrence;
 pub mod recurrence_loss;
 pub mod rollout;
+pub mod squared_norm;
 pub mod tanh;
 #[cfg(test)]
 mod test_values;

@@ -12,7 +12,7 @@ use burn::tensor::ops::FloatTensor;
 
 use burn::tensor::{Int, Tensor};
 
-use super::{adam, rollout};
+use super::{adam, rollout, squared_norm};
 
 /// What a forward pass returns.
 #[derive(Debug)]
@@ -271,6 +271,12 @@ macro_rules! declare_backend {
             /// One Adam step of one parameter ([`adam::AdamStep`]); no gradient.
             fn adam_step(step: adam::AdamStep<Self>) -> adam::AdamUpdate<Self> {
                 adam::generic(step)
+            }
+
+            /// `Σ g²` over a tensor's values ([`squared_norm`]): what global-norm clipping adds
+            /// over every gradient; no gradient.
+            fn squared_norm(tensor: FloatTensor<Self>) -> f64 {
+                squared_norm::generic::<Self>(tensor)
             }
         }
     };

@@ -162,7 +162,7 @@ fn run<B, T, O>(
     observer: &mut dyn Observer<T::Validation>,
 ) -> Result<TaskReport<B, T>>
 where
-    B: AutodiffBackend,
+    B: TrainingBackend,
     T: Task<B>,
     O: Optimizer<T::Model, B>,
 {
@@ -224,7 +224,7 @@ impl Throughput {
 
 impl<'a, B, T, O> State<'a, B, T, O>
 where
-    B: AutodiffBackend,
+    B: TrainingBackend,
     T: Task<B>,
     O: Optimizer<T::Model, B>,
 {

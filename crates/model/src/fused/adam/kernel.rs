@@ -50,6 +50,15 @@ pub(crate) fn step<E: Real>(values: Values<'_, E>, constants: &AdamConstants) {
             *p = *p - update * learning_rate;
         }
     };
+    if count <= BLOCK {
+        // One block: on the calling thread, without waking the pool (a bias, an output layer).
+        return block(
+            values.parameter,
+            values.moment_1,
+            values.moment_2,
+            values.gradient,
+        );
+    }
     values
         .parameter
         .par_chunks_mut(BLOCK)

@@ -8,7 +8,7 @@ use burn::tensor::{DType, Int, Tensor, TensorMetadata};
 use super::HostView;
 use super::math::Real;
 use crate::fused::operation::{Forward, FusedOperation, OperationInputs, operations};
-use crate::fused::{RecurrenceBackend, adam, rollout};
+use crate::fused::{RecurrenceBackend, adam, rollout, squared_norm};
 
 /// A CPU backend that runs the fused operations: its memory lent to the kernels
 /// ([`HostView`]), and the generic passes for the float types the kernels do not cover.
@@ -100,6 +100,10 @@ macro_rules! host_rollouts {
 
         fn adam_step(step: adam::AdamStep<Self>) -> adam::AdamUpdate<Self> {
             adam::host(step)
+        }
+
+        fn squared_norm(tensor: FloatTensor<Self>) -> f64 {
+            squared_norm::host::<Self>(tensor)
         }
     };
 }

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use crate::fused::host::math::{Real, add_assign, tanh_slope};
 use crate::fused::host::matmul::{
-    Operand, Threads, Write, matmul, matmul_strided, transpose, transpose_into,
+    Operand, Threads, Write, matmul, matmul_strided, product, transpose, transpose_into,
 };
 
 /// Fewest rows worth a core of their own: below this the per-step products are too small to
@@ -467,10 +467,7 @@ fn weight_gradient<E: Real>(
 ) -> Vec<E> {
     let (time, batch, hidden) = dims.sizes();
     let step = batch * width;
-    let mut weight_gradient = vec![E::zero(); hidden * width];
-    matmul(
-        &mut weight_gradient,
-        Write::Overwrite,
+    let mut weight_gradient = product(
         Operand::new(initial, batch, hidden).t(),
         Operand::new(&delta[..step], batch, width),
         Threads::All,
@@ -514,15 +511,11 @@ fn packed_weight_gradient<E: Real>(
             deltas.extend_from_slice(&delta[cells(t, width)]);
         }
     }
-    let mut weight_gradient = vec![E::zero(); hidden * width];
-    matmul(
-        &mut weight_gradient,
-        Write::Overwrite,
+    product(
         Operand::new(&previous, running, hidden).t(),
         Operand::new(&deltas, running, width),
         Threads::All,
-    );
-    weight_gradient
+    )
 }
 
 #[cfg(test)]

@@ -413,7 +413,7 @@ impl<B: AutodiffBackend> OutputRollout<B> {
 
 /// A float tensor's values on the host.
 #[cfg(host_kernels)]
-fn host_values<B: Backend, E: Real, const D: usize>(tensor: Tensor<B, D>) -> Vec<E> {
+fn host_values<B: HostView, E: Real, const D: usize>(tensor: Tensor<B, D>) -> Vec<E> {
     read::<B, E>(super::primitive(tensor))
 }
 
