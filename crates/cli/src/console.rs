@@ -31,14 +31,25 @@ pub fn note(text: impl Display) {
 
 /// A command-line program's `main`: keeps the memory it frees for reuse
 /// ([`keep_freed_memory`](super::allocator::keep_freed_memory)), parses the command line
-/// as `definition` gives it ([`parse`]) and runs `command`, whose error becomes one `error:` line and exit status 1.
-pub fn main<T: FromArgMatches, E: Display>(
+/// as `definition` gives it ([`parse`]) and runs `command` on one of rayon's threads
+/// ([`unroll::model::on_pool`]: the kernels' parallel parts then start on the calling core),
+/// whose error becomes one `error:` line and exit status 1.
+pub fn main<T: FromArgMatches + Send, E: Display>(
     definition: clap::Command,
-    command: impl FnOnce(T) -> Result<ExitCode, E>,
+    command: impl FnOnce(T) -> Result<ExitCode, E> + Send,
 ) -> ExitCode {
     super::allocator::keep_freed_memory();
-    command(parse(definition)).unwrap_or_else(fail)
+    let parsed = parse(definition);
+    // The pool's threads get the main thread's stack, as the command runs on one of them.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(MAIN_STACK_BYTES)
+        .build_global();
+    unroll::model::on_pool(|| command(parsed).map_err(|error| error.to_string()))
+        .unwrap_or_else(fail)
 }
+
+/// The stack a program's command runs on: what Linux gives a main thread.
+const MAIN_STACK_BYTES: usize = 8 << 20;
 
 /// Prints one `error:` line and gives exit status 1.
 pub fn fail(error: impl Display) -> ExitCode {

@@ -64,7 +64,7 @@ pub use bidirectional::{BidirectionalConfig, BidirectionalRecurrent, Bidirection
 pub use encoder_decoder::{EncoderDecoder, EncoderDecoderConfig};
 pub use error::{ModelError, Result};
 pub use feedback::{FeedbackChoice, sample_classes, sample_classes_with};
-pub use fused::{FeedingPlan, RecurrenceBackend, tanh, tanh_recurrence};
+pub use fused::{FeedingPlan, RecurrenceBackend, on_pool, tanh, tanh_recurrence};
 pub use hidden_recurrent::{HiddenRecurrent, HiddenRecurrentConfig, RecurrentOutput};
 pub use ids::IdCheck;
 pub use input::{InputEncoding, SequenceInput, StepInput};

@@ -509,6 +509,12 @@ fn main() {
         .num_threads(threads)
         .build_global()
         .expect("the pool is built before any kernel runs");
+    // On a pool thread, as the programs run (`unroll::model::on_pool`).
+    unroll::model::on_pool(|| measure(quick, threads));
+}
+
+/// Every measurement the command line asks for.
+fn measure(quick: bool, threads: usize) {
     if std::env::args().any(|a| a == "gpu") {
         #[cfg(any(feature = "wgpu", feature = "cuda"))]
         {

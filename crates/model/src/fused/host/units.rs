@@ -7,6 +7,8 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use crate::fused::pool::drives_kernels;
+
 /// The fewest hidden units a thread owns. Measured on 2 cores (LSTM, batch 64, 100 steps, medians
 /// of 15 calls): at H 512 the split by units takes 10 % off the forward and backward passes
 /// (137 → 123 ms, 161 → 145 ms); at H 256 the two splits tie, the products' gain eaten by the
@@ -16,10 +18,10 @@ const MIN_UNITS_PER_THREAD: usize = 256;
 /// How many threads share a recurrence of `hidden` units by units: every thread of rayon's pool
 /// (idle while a kernel runs, they would otherwise spin on the cores the kernel needs), or 1 (the
 /// split by rows then applies) when the units are too few for each to own enough, or when the
-/// caller is itself one of the pool's threads.
+/// caller is one of the pool's threads other than a program's own ([`drives_kernels`]).
 pub(crate) fn unit_threads(hidden: usize) -> usize {
     let threads = rayon::current_num_threads();
-    if rayon::current_thread_index().is_some() || hidden / MIN_UNITS_PER_THREAD < threads {
+    if !drives_kernels() || hidden / MIN_UNITS_PER_THREAD < threads {
         return 1;
     }
     threads
@@ -31,10 +33,11 @@ pub(crate) fn units_of(k: usize, threads: usize, hidden: usize) -> Range<usize> 
 }
 
 /// Runs `work(k)` for `k` in `0..threads` at once: on every thread of rayon's pool when they
-/// are as many (the threads wait for each other every step, so each must have a core), on
-/// scoped threads of their own otherwise (the tests' other splits).
+/// are as many (the threads wait for each other every step, so each must have a core) and the
+/// caller drives the kernels ([`drives_kernels`]: the pool's other threads are idle), on scoped
+/// threads of their own otherwise (the tests' other splits).
 pub(crate) fn on_threads(threads: usize, work: impl Fn(usize) + Sync) {
-    if threads == rayon::current_num_threads() && rayon::current_thread_index().is_none() {
+    if threads == rayon::current_num_threads() && drives_kernels() {
         rayon::broadcast(|context| work(context.index()));
         return;
     }
@@ -181,6 +184,29 @@ impl<E> SharedBuffer<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// On the program's pool thread the kernels split as they do from outside the pool (the
+    /// LSTM's split by units included); on the pool's other threads, and once the program has
+    /// returned, they keep to the calling thread.
+    #[test]
+    fn the_program_thread_drives_the_kernels_as_a_thread_outside_the_pool() {
+        let hidden = 512 * rayon::current_num_threads();
+        let outside = (drives_kernels(), unit_threads(hidden));
+        assert_eq!(outside, (true, rayon::current_num_threads()));
+        let (inside, nested, thread) = crate::fused::on_pool(|| {
+            let nested = rayon::join(|| (), || (drives_kernels(), unit_threads(hidden)));
+            let thread = rayon::current_thread_index();
+            ((drives_kernels(), unit_threads(hidden)), nested.1, thread)
+        });
+        assert!(thread.is_some(), "the work ran on a pool thread");
+        assert_eq!(inside, outside);
+        if rayon::current_num_threads() > 1 {
+            // `join`'s second half ran on this thread or another; on another it is not marked.
+            assert!(nested == outside || nested == (false, 1), "{nested:?}");
+        }
+        let after = rayon::broadcast(|_| (drives_kernels(), unit_threads(hidden)));
+        assert!(after.iter().all(|&split| split == (false, 1)), "{after:?}");
+    }
 
     #[test]
     fn units_cover_the_hidden_state_once() {
