@@ -4,7 +4,8 @@
 //! On Burn's operations (`(g · g).sum()`) it writes the squares into a fresh tensor and sums
 //! them on one core: 6 % of a seq2seq training step at hidden 256 under `perf`, while the other
 //! core waited. The host kernel reads `g` once on every core, in blocks whose sums are added in
-//! block order, so the result does not depend on which core took which block; it sums in f64 (f32 within runs of a few hundred values).
+//! block order, so the result does not depend on which core took which block; it sums in f64
+//! (f32 within runs of a few hundred values).
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;

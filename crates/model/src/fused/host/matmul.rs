@@ -208,10 +208,15 @@ unsafe fn gemm_into<E: Real>(
 /// thread alone, 3–4 % of a seq2seq step while the other core waited).
 pub fn transpose<E: Real>(matrix: &[E], rows: usize, columns: usize) -> Vec<E> {
     let mut out = vec![E::zero(); rows * columns];
-    if rows == 0 || columns == 0 {
+    let matrix = &matrix[..rows * columns];
+    if columns == 0 {
         return out;
     }
-    let matrix = &matrix[..rows * columns];
+    if matrix.len() <= TRANSPOSE_BAND {
+        // One band: on the calling thread, without waking the pool.
+        transpose_into(&mut out, rows, matrix, columns);
+        return out;
+    }
     let band = TRANSPOSE_BAND.div_ceil(rows).next_multiple_of(TILE);
     out.par_chunks_mut(band * rows)
         .enumerate()
