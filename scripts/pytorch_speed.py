@@ -1,6 +1,6 @@
 """PyTorch side of `cargo bench -p unroll-cli --bench speed`: the same configurations, printed alike.
 
-    python3 scripts/pytorch_speed.py [quick] [gpu] [feeding] [gated] [stacks] [bidirectional] [--threads N]
+    python3 scripts/pytorch_speed.py [quick] [gpu] [feeding] [gated] [stacks] [bidirectional] [lstm|gru] [--threads N]
 
 Run by hand with a local PyTorch (pip install torch); never a test dependency. A training step is
 forward + cross-entropy over all steps + backward + clip_grad_norm_(5) + Adam, on token windows
@@ -20,6 +20,11 @@ VOCAB = 65
 quick = "quick" in sys.argv
 on_gpu = "gpu" in sys.argv
 budget = 2.0 if quick else 4.0
+
+
+def gated_cells():
+    """The gated cells the command line names (`lstm`, `gru`), or both."""
+    return [cell for cell in ["lstm", "gru"] if cell in sys.argv] or ["lstm", "gru"]
 
 
 def threads():
@@ -328,7 +333,7 @@ def gated():
     global budget
     print("== gated cells, pattern 1 training (forward, loss, backward, clip, Adam)")
     sizes = [(1, 256, 64, 100)] if quick else [(1, 256, 64, 100), (2, 256, 64, 100), (2, 512, 64, 128)]
-    for cell in ["lstm", "gru"]:
+    for cell in gated_cells():
         for size in sizes:
             rate = gated_training(cell, *size)
             flops = step_flops(cell, *size)
@@ -345,7 +350,7 @@ def stacks():
     """The stacks of crates/cli/benches/speed/gated.rs's STACKS: two layers with dropout 0.25, and
     three layers."""
     print("== stacked gated cells: dropout 0.25 between two layers, three layers")
-    for cell in ["lstm", "gru"]:
+    for cell in gated_cells():
         for size, dropout in [((2, 256, 64, 100), 0.25), ((2, 512, 64, 128), 0.25),
                               ((3, 256, 64, 100), 0.0), ((3, 512, 64, 128), 0.0)]:
             rate = gated_training(cell, *size, dropout)
@@ -384,7 +389,7 @@ def bidirectional_flops(cell, layers, hidden, batch, window):
 def bidirectional():
     print("== both directions, pattern 1 training (forward, loss, backward, clip, Adam)")
     sizes = [(1, 256, 64, 100)] if quick else [(1, 256, 64, 100), (2, 256, 64, 100)]
-    for cell in ["lstm", "gru"]:
+    for cell in gated_cells():
         for size in sizes:
             rate = bidirectional_training(cell, *size)
             flops = bidirectional_flops(cell, *size)

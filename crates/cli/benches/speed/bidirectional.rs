@@ -66,10 +66,11 @@ fn training<B: TrainingBackend>(
 pub fn bidirectional<B: TrainingBackend>(name: &str, quick: bool, budget: Duration) {
     println!("== both directions, pattern 1 training (forward, loss, backward, clip, Adam)");
     let sizes: &[_] = if quick { &SIZES[..1] } else { &SIZES };
-    for cell in [RecurrentCell::Lstm, RecurrentCell::Gru] {
+    for cell in super::gated_cells() {
         for &size in sizes {
             let rate = training::<B>(name, cell, size, budget);
-            super::gated::print_products_rate(rate, size.2 * size.3, step_flops(cell, size));
+            let sizes = super::gated::step_sizes(cell, size, 2);
+            super::gated::print_products_rate(rate, sizes, step_flops(cell, size), budget);
         }
     }
     println!();

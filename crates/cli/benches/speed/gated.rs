@@ -7,6 +7,7 @@ use std::time::Duration;
 use unroll::model::{HiddenStackConfig, InputEncoding, RecurrencePath, RecurrentCell};
 use unroll::training::TrainingBackend;
 
+use super::products::{StepSizes, step_alone};
 use super::{VOCAB, memory_windows, report, time_pattern_1_training};
 
 /// The sizes of the comparison with PyTorch: (layers, hidden, batch, window).
@@ -57,16 +58,50 @@ fn training_and_products<B: TrainingBackend>(
     budget: Duration,
 ) {
     let rate = training::<B>(name, cell, RecurrencePath::Fused, size, dropout, budget);
-    print_products_rate(rate, size.2 * size.3, step_flops(cell, size));
+    print_products_rate(
+        rate,
+        step_sizes(cell, size, 1),
+        step_flops(cell, size),
+        budget,
+    );
+}
+
+/// The sizes of a row's step for [`step_alone`]: `cell` at (layers, hidden, batch, window),
+/// `directions` ways.
+pub fn step_sizes(
+    cell: RecurrentCell,
+    (layers, hidden, batch, window): (usize, usize, usize, usize),
+    directions: usize,
+) -> StepSizes {
+    StepSizes {
+        gates: cell.gates(),
+        layers,
+        hidden,
+        batch,
+        window,
+        directions,
+        classes: VOCAB,
+    }
 }
 
 /// The line under a training row: a step's FLOPs in products and the rate they ran at, from
-/// the row's tokens/s (`rate`) and tokens a step.
-pub fn print_products_rate(rate: f64, tokens: usize, flops: f64) {
-    let achieved = rate / tokens as f64 * flops / 1e9;
+/// the row's tokens/s (`rate`); then the rate of the same products timed alone on this host
+/// ([`step_alone`], the ceiling), and the row's share of it.
+pub fn print_products_rate(rate: f64, sizes: StepSizes, flops: f64, budget: Duration) {
+    let achieved = rate / (sizes.batch * sizes.window) as f64 * flops / 1e9;
     println!(
         "    {:.1} GFLOP a step in products: {achieved:.0} GFLOP/s",
         flops / 1e9
+    );
+    let (alone_flops, alone) = step_alone(sizes, rayon::current_num_threads(), budget);
+    // The ceiling times the very products the row counts: a count that drifted apart fails here.
+    assert!(
+        (alone_flops / flops - 1.0).abs() < 1e-9,
+        "the products timed alone ({alone_flops}) are not the step's ({flops})"
+    );
+    println!(
+        "    the same products alone on this host: {alone:.0} GFLOP/s (this row at {:.0} %)",
+        100.0 * achieved / alone
     );
 }
 
@@ -89,7 +124,7 @@ pub fn step_flops(
 pub fn gated<B: TrainingBackend>(name: &str, quick: bool, budget: Duration) {
     println!("== gated cells, pattern 1 training (forward, loss, backward, clip, Adam)");
     let sizes: &[_] = if quick { &SIZES[..1] } else { &SIZES };
-    for cell in [RecurrentCell::Lstm, RecurrentCell::Gru] {
+    for cell in super::gated_cells() {
         for &size in sizes {
             training_and_products::<B>(name, cell, size, 0.0, budget);
         }
@@ -112,7 +147,7 @@ pub fn gated<B: TrainingBackend>(name: &str, quick: bool, budget: Duration) {
 /// The stacks beyond the comparison's sizes ([`STACKS`]), both cells.
 pub fn stacks<B: TrainingBackend>(name: &str, budget: Duration) {
     println!("== stacked gated cells: dropout 0.25 between two layers, three layers");
-    for cell in [RecurrentCell::Lstm, RecurrentCell::Gru] {
+    for cell in super::gated_cells() {
         for &(size, dropout) in &STACKS {
             training_and_products::<B>(name, cell, size, dropout, budget);
         }

@@ -29,7 +29,7 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::{Int, Tensor, TensorData};
 use unroll::model::{
     FeedbackSequence, HiddenRecurrentConfig, HiddenStackConfig, IdCheck, InputEncoding,
-    OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, SequenceInput,
+    OutputRecurrentConfig, RecurrenceBackend, RecurrencePath, RecurrentCell, SequenceInput,
     SequenceSummarizerConfig, StepInput, step_cross_entropy,
 };
 use unroll::training::{FusedAdam, TrainingBackend, clip_global_norm};
@@ -447,6 +447,19 @@ fn pattern_2_against_the_window(quick: bool, budget: Duration) {
     );
 }
 
+/// The gated cells the command line names (`lstm`, `gru`), or both.
+fn gated_cells() -> Vec<RecurrentCell> {
+    let named: Vec<RecurrentCell> = [RecurrentCell::Lstm, RecurrentCell::Gru]
+        .into_iter()
+        .filter(|cell| std::env::args().any(|a| a == cell.name()))
+        .collect();
+    if named.is_empty() {
+        vec![RecurrentCell::Lstm, RecurrentCell::Gru]
+    } else {
+        named
+    }
+}
+
 /// Runs the mode the command line names, if it names one of those that run alone (`products`,
 /// `gated`, `stacks`, `adam`, `bidirectional`); whether it did.
 fn one_mode(quick: bool, threads: usize, budget: Duration) -> bool {
@@ -490,6 +503,7 @@ modes (default: patterns 1 and 2, generation, both CPU backends):
 
 flags:
   quick        fewer sizes and a shorter time per size (2 s instead of 4)
+  lstm, gru    gated, stacks and bidirectional: that cell alone [default: both]
   burn-adam    Burn's own Adam instead of the trainer's (one pass a parameter)
   --threads N  the kernels' threads [default: one per core]";
 

@@ -268,3 +268,196 @@ pub fn products(threads: usize, budget: Duration) {
         );
     }
 }
+
+/// The sizes of one training row of the tables: what its step's products are made of.
+#[derive(Clone, Copy, Debug)]
+pub struct StepSizes {
+    /// The cell's gate blocks: 4 (LSTM), 3 (GRU), 1 (tanh).
+    pub gates: usize,
+    /// Stacked layers.
+    pub layers: usize,
+    /// Hidden units of a layer (each way).
+    pub hidden: usize,
+    /// Rows a step.
+    pub batch: usize,
+    /// Steps a window.
+    pub window: usize,
+    /// 1, or 2 for both directions.
+    pub directions: usize,
+    /// The output layer's classes.
+    pub classes: usize,
+}
+
+/// A product `[m, n, k]` with its operands' strides, as [`strided`] takes it.
+#[derive(Clone, Copy)]
+struct Shape {
+    dims: [usize; 3],
+    lhs: [usize; 2],
+    rhs: [usize; 2],
+}
+
+impl Shape {
+    /// Row-major operands, `rhs` read transposed when `turned` (`[n, k]` stored).
+    fn plain([m, n, k]: [usize; 3], turned: bool) -> Self {
+        Shape {
+            dims: [m, n, k],
+            lhs: [k, 1],
+            rhs: if turned { [1, k] } else { [n, 1] },
+        }
+    }
+
+    fn flops(&self) -> f64 {
+        2.0 * self.dims.iter().product::<usize>() as f64
+    }
+}
+
+/// GFLOP/s of `shape` on `threads` cores, each core taking a part of it: its `m` rows split
+/// ([`Split::Rows`]), its `n` columns split ([`Split::GateColumns`]), or each core a whole
+/// product of its own ([`Split::Directions`]).
+fn split(shape: Shape, threads: usize, by: Split, budget: Duration) -> f64 {
+    let [m, n, k] = shape.dims;
+    let extent = |[rows, columns]: [usize; 2], [row, column]: [usize; 2]| {
+        (rows - 1) * row + (columns - 1) * column + 1
+    };
+    let lhs = vec![0.5f32; extent([m, k], shape.lhs)];
+    let rhs = vec![0.25f32; extent([k, n], shape.rhs)];
+    let (parts, [part_m, part_n]) = match by {
+        Split::Rows => (threads, [m.div_ceil(threads), n]),
+        Split::GateColumns => (threads, [m, n.div_ceil(threads)]),
+        Split::Directions => (threads, [m, n]),
+    };
+    let mut outs = vec![vec![0f32; part_m * part_n]; parts];
+    let flops = match by {
+        Split::Directions => shape.flops() * threads as f64,
+        _ => shape.flops(),
+    };
+    rate(flops, budget, || {
+        use rayon::prelude::*;
+        outs.par_iter_mut().enumerate().for_each(|(part, out)| {
+            let (lhs_at, rhs_at, rows, columns) = match by {
+                Split::Rows => {
+                    let first = (part * part_m).min(m);
+                    (first * shape.lhs[0], 0, part_m.min(m - first), n)
+                }
+                Split::GateColumns => {
+                    let first = (part * part_n).min(n);
+                    (0, first * shape.rhs[1], m, part_n.min(n - first))
+                }
+                Split::Directions => (0, 0, m, n),
+            };
+            if rows > 0 && columns > 0 {
+                strided(
+                    [rows, columns, k],
+                    out,
+                    (&lhs[lhs_at..], shape.lhs),
+                    (&rhs[rhs_at..], shape.rhs),
+                    Parallelism::None,
+                );
+            }
+        });
+    })
+}
+
+/// GFLOP/s of `shape` as one product on every core (the `gemm` crate's own split).
+fn whole(shape: Shape, budget: Duration) -> f64 {
+    let [m, n, k] = shape.dims;
+    let lhs = vec![0.5f32; m * k];
+    let rhs = vec![0.25f32; k * n];
+    let mut out = vec![0f32; m * n];
+    rate(shape.flops(), budget, || {
+        strided(
+            shape.dims,
+            &mut out,
+            (&lhs, shape.lhs),
+            (&rhs, shape.rhs),
+            Parallelism::Rayon(0),
+        );
+    })
+}
+
+/// The fastest this host runs a step's recurrent product of `batch` rows, `[batch, k] ·
+/// [k, n]`, on `threads` cores: either layout (rows first, or turned, `[n, k] · [k, batch]`),
+/// split by rows or by columns, one product on every core, and with two directions, a whole
+/// product a core.
+fn recurrent_best(
+    [batch, n, k]: [usize; 3],
+    directions: usize,
+    threads: usize,
+    budget: Duration,
+) -> f64 {
+    let layouts = [
+        Shape::plain([batch, n, k], false),
+        Shape::plain([n, batch, k], false),
+    ];
+    let mut best = 0f64;
+    for shape in layouts {
+        best = best.max(whole(shape, budget));
+        if threads > 1 {
+            best = best.max(split(shape, threads, Split::Rows, budget));
+            best = best.max(split(shape, threads, Split::GateColumns, budget));
+        }
+        if directions > 1 && threads > 1 {
+            best = best.max(split(shape, threads, Split::Directions, budget));
+        }
+    }
+    best
+}
+
+/// A training step's products (those [`crate::gated::step_flops`] and
+/// [`crate::bidirectional::step_flops`] count), each timed alone on this host's `threads` cores
+/// in the fastest way the `gemm` crate runs it: per layer and direction the recurrent product
+/// and BPTT's (per step, `batch` rows: [`recurrent_best`]) and `∂L/∂W_hh` over the window;
+/// above the first layer the input projection over the window and its two gradients; the
+/// output layer's three. Returns the step's FLOPs and the rate of them all together (FLOPs over
+/// the sum of their times): the ceiling a step's products can reach here.
+pub fn step_alone(sizes: StepSizes, threads: usize, budget: Duration) -> (f64, f64) {
+    let StepSizes {
+        gates,
+        layers,
+        hidden,
+        batch,
+        window,
+        directions,
+        classes,
+    } = sizes;
+    let (width, tokens, wide) = (gates * hidden, batch * window, directions * hidden);
+    let budget = budget / 16;
+    let mut parts: Vec<(f64, f64)> = Vec::new();
+    let units = (layers * directions) as f64;
+    // Per step: h(t-1)·W_hh, then δa·W_hhᵀ; over the window: h(t-1)ᵀ·δa.
+    for shape in [[batch, width, hidden], [batch, hidden, width]] {
+        let flops = units * window as f64 * 2.0 * (batch * width * hidden) as f64;
+        parts.push((flops, recurrent_best(shape, directions, threads, budget)));
+    }
+    let weight = Shape {
+        dims: [hidden, width, tokens],
+        lhs: [1, hidden],
+        rhs: [width, 1],
+    };
+    parts.push((units * weight.flops(), whole(weight, budget)));
+    // y = x·W, ∂x = ∂y·Wᵀ, ∂W = xᵀ·∂y for the input projections above the first layer (per
+    // direction) and for the output layer.
+    let affine = |[d_in, d_out]: [usize; 2]| {
+        [
+            Shape::plain([tokens, d_out, d_in], false),
+            Shape::plain([tokens, d_in, d_out], true),
+            Shape {
+                dims: [d_in, d_out, tokens],
+                lhs: [1, d_in],
+                rhs: [d_out, 1],
+            },
+        ]
+    };
+    let projections = ((layers - 1) * directions) as f64;
+    if projections > 0.0 {
+        for shape in affine([wide, width]) {
+            parts.push((projections * shape.flops(), whole(shape, budget)));
+        }
+    }
+    for shape in affine([wide, classes]) {
+        parts.push((shape.flops(), whole(shape, budget)));
+    }
+    let flops: f64 = parts.iter().map(|(flops, _)| flops).sum();
+    let seconds: f64 = parts.iter().map(|(flops, rate)| flops / (rate * 1e9)).sum();
+    (flops, flops / seconds / 1e9)
+}
