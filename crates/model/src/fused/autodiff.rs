@@ -102,6 +102,17 @@ macro_rules! autodiff_methods {
             ) -> Tensor<Self, 2, Int> {
                 Tensor::from_inner(B::output_rollout(input.inner(), plan))
             }
+
+            fn dropout_mask(
+                shape: burn::tensor::Shape,
+                keep: f64,
+                device: &Self::Device,
+            ) -> burn::tensor::ops::FloatTensor<Self> {
+                // A constant of the graph: no gradient flows to the mask.
+                <Self as burn::tensor::backend::AutodiffBackend>::from_inner(B::dropout_mask(
+                    shape, keep, device,
+                ))
+            }
         }
     };
 }

@@ -29,6 +29,7 @@
 pub mod adam;
 mod autodiff;
 pub mod cross_entropy;
+pub mod dropout;
 #[cfg(all(test, feature = "ndarray"))]
 mod generic_and_host;
 pub mod gru;

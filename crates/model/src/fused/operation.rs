@@ -12,7 +12,7 @@ use burn::tensor::ops::FloatTensor;
 
 use burn::tensor::{Int, Tensor};
 
-use super::{adam, rollout, squared_norm};
+use super::{adam, dropout, rollout, squared_norm};
 
 /// What a forward pass returns.
 #[derive(Debug)]
@@ -277,6 +277,16 @@ macro_rules! declare_backend {
             /// over every gradient; no gradient.
             fn squared_norm(tensor: FloatTensor<Self>) -> f64 {
                 squared_norm::generic::<Self>(tensor)
+            }
+
+            /// Dropout's mask of `shape` ([`dropout`]): each value `1/keep` with probability
+            /// `keep`, else zero, from the backend's seeded generator; no gradient.
+            fn dropout_mask(
+                shape: burn::tensor::Shape,
+                keep: f64,
+                device: &Self::Device,
+            ) -> FloatTensor<Self> {
+                dropout::generic::<Self>(shape, keep, device)
             }
         }
     };

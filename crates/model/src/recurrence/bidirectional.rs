@@ -13,6 +13,7 @@ use burn::tensor::backend::Backend;
 use super::RecurrencePath;
 use super::cell::{Cell, Rows};
 use super::direction::{Direction, reversal, turn_rows};
+use super::layer_inputs::dropout;
 use super::stack::{HiddenStack, HiddenStackConfig, check_lengths};
 use super::state::HiddenState;
 use crate::fused::{RecurrenceBackend, join_stacked_directions};
@@ -227,7 +228,7 @@ impl<B: RecurrenceBackend> BidirectionalStack<B> {
                     HiddenState::of_layers(finals),
                 );
             }
-            rows = StepInput::Dense(self.dropout.forward(both));
+            rows = StepInput::Dense(dropout(&self.dropout, both));
         }
         unreachable!("a stack has at least one layer")
     }
@@ -257,7 +258,7 @@ impl<B: RecurrenceBackend> BidirectionalStack<B> {
                 return (both, HiddenState::of_layers(finals));
             }
             let both = both.expect("below the top");
-            input = SequenceInput::Dense(self.dropout.forward(both).swap_dims(0, 1));
+            input = SequenceInput::Dense(dropout(&self.dropout, both).swap_dims(0, 1));
         }
         unreachable!("a stack has at least one layer")
     }

@@ -8,6 +8,7 @@ use std::ops::Bound::{Excluded, Included};
 
 use super::cell::{Cell, LayerState, Rows, Steps};
 use super::direction::{reversal, reverse_input, turn_rows, turn_time_major};
+use super::layer_inputs;
 use super::{Direction, HiddenState, Layer, RecurrencePath, RecurrentCell};
 use crate::error::shape_error;
 use crate::fused::RecurrenceBackend;
@@ -358,8 +359,7 @@ impl<B: RecurrenceBackend> HiddenStack<B> {
             finals.push(last);
             let outputs = first_steps(outputs, time);
             rows = StepInput::Dense(
-                self.dropout
-                    .forward(outputs)
+                layer_inputs::dropout(&self.dropout, outputs)
                     .reshape([time * batch, layer.d_hidden()]),
             );
         }
@@ -414,7 +414,7 @@ impl<B: RecurrenceBackend> HiddenStack<B> {
             let next = layer.step(input, state.layer(k));
             let output = next.hidden.clone();
             input = StepInput::Dense(if dropout {
-                self.dropout.forward(output)
+                layer_inputs::dropout(&self.dropout, output)
             } else {
                 output
             });

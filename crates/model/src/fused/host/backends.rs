@@ -8,7 +8,7 @@ use burn::tensor::{DType, Int, Tensor, TensorMetadata};
 use super::HostView;
 use super::math::Real;
 use crate::fused::operation::{Forward, FusedOperation, OperationInputs, operations};
-use crate::fused::{RecurrenceBackend, adam, rollout, squared_norm};
+use crate::fused::{RecurrenceBackend, adam, dropout, rollout, squared_norm};
 
 /// A CPU backend that runs the fused operations: its memory lent to the kernels
 /// ([`HostView`]), and the generic passes for the float types the kernels do not cover.
@@ -104,6 +104,14 @@ macro_rules! host_rollouts {
 
         fn squared_norm(tensor: FloatTensor<Self>) -> f64 {
             squared_norm::host::<Self>(tensor)
+        }
+
+        fn dropout_mask(
+            shape: burn::tensor::Shape,
+            keep: f64,
+            device: &Self::Device,
+        ) -> FloatTensor<Self> {
+            dropout::host::<Self>(shape, keep, device)
         }
     };
 }
