@@ -321,12 +321,12 @@ fn split(shape: Shape, threads: usize, by: Split, budget: Duration) -> f64 {
     };
     let lhs = vec![0.5f32; extent([m, k], shape.lhs)];
     let rhs = vec![0.25f32; extent([k, n], shape.rhs)];
-    let (parts, [part_m, part_n]) = match by {
-        Split::Rows => (threads, [m.div_ceil(threads), n]),
-        Split::GateColumns => (threads, [m, n.div_ceil(threads)]),
-        Split::Directions => (threads, [m, n]),
+    let [part_m, part_n] = match by {
+        Split::Rows => [m.div_ceil(threads), n],
+        Split::GateColumns => [m, n.div_ceil(threads)],
+        Split::Directions => [m, n],
     };
-    let mut outs = vec![vec![0f32; part_m * part_n]; parts];
+    let mut outs = vec![vec![0f32; part_m * part_n]; threads];
     let flops = match by {
         Split::Directions => shape.flops() * threads as f64,
         _ => shape.flops(),
