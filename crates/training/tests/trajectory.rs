@@ -1,0 +1,245 @@
+//! The whole training loop against PyTorch's: from the same initial weights and the same
+//! windows, every iteration's loss and gradient norm and the weights after the last iteration
+//! agree with those of PyTorch's `nn.RNN`/`nn.LSTM`/`nn.GRU` + `nn.Linear` trained by
+//! `torch.nn.utils.clip_grad_norm_` and `torch.optim.Adam`
+//! (`tests/fixtures/trajectory.json`, written by `scripts/pytorch_trajectory_fixture.py`).
+//!
+//! The gradient fixtures prove one step's gradients; this proves what a run does with them over
+//! many steps (the loss averaged per symbol, the global-norm clipping, Adam's moments and bias
+//! corrections, the parameters each step updates), so that a difference between unroll's and
+//! PyTorch's learning curves can only come from what each side draws at random (initial weights,
+//! windows, dropout masks), never from the arithmetic of training.
+//!
+//! The fixture starts from the trainer's own initial weights: with `UNROLL_TRAJECTORY_DUMP` set
+//! to a directory, each case writes them (`<case>.safetensors`, taken after one iteration at a
+//! learning rate of 10⁻³⁰, which moves no weight) and its windows (`<case>.json`) there for the
+//! script to replay. A case whose first loss no longer matches (another initialisation or other
+//! windows) fails with a note to regenerate it.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use burn::tensor::backend::AutodiffBackend;
+use safetensors::SafeTensors;
+use serde::Deserialize;
+use unroll_training::export::safetensors_bytes;
+use unroll_training::language::batches::WindowSource;
+use unroll_training::model::RecurrentCell;
+use unroll_training::{
+    Corpus, LanguageConfig, LanguageRun, Silent, SymbolMode, TrainingBackend, train_language,
+};
+
+const ITERATIONS: u64 = 40;
+
+/// One run of the fixture: a cell, a backend, PyTorch's losses, gradient norms (before
+/// clipping) and weights.
+#[derive(Deserialize)]
+struct Case {
+    name: String,
+    losses: Vec<f64>,
+    gradient_norms: Vec<f64>,
+    trained: HashMap<String, Vec<f32>>,
+}
+
+fn fixture(name: &str) -> Case {
+    let text = include_str!("fixtures/trajectory.json");
+    let cases: Vec<Case> = serde_json::from_str(text).expect("the fixture parses");
+    cases
+        .into_iter()
+        .find(|case| case.name == name)
+        .unwrap_or_else(|| panic!("the fixture has no case {name}"))
+}
+
+/// A few thousand characters of words drawn by a fixed linear congruential generator.
+fn corpus() -> Corpus {
+    let words = [
+        "the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "and", "then", "sleeps",
+        "under", "a", "tree,", "while", "birds", "sing.",
+    ];
+    let mut state: u64 = 12_345;
+    let mut text = String::new();
+    while text.len() < 6_000 {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        text.push_str(words[(state >> 33) as usize % words.len()]);
+        text.push(if (state >> 20).is_multiple_of(9) {
+            '\n'
+        } else {
+            ' '
+        });
+    }
+    Corpus::from_bytes(text.as_bytes(), SymbolMode::Text).unwrap()
+}
+
+fn config(cell: RecurrentCell) -> LanguageConfig {
+    let mut config = LanguageConfig {
+        window: 16,
+        batch: 4,
+        iterations: ITERATIONS,
+        eval_every: ITERATIONS,
+        learning_rate: 1e-2,
+        // Low enough that some iterations are clipped and others not.
+        clip: Some(0.25),
+        seed: 3,
+        ..LanguageConfig::default()
+    };
+    config.model.cell = cell;
+    config.model.layers = 2;
+    config.model.hidden = 8;
+    config
+}
+
+/// Every tensor of a safetensors export, as f32 values by name.
+fn tensors(bytes: &[u8]) -> HashMap<String, Vec<f32>> {
+    let file = SafeTensors::deserialize(bytes).unwrap();
+    file.tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let values = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            (name, values)
+        })
+        .collect()
+}
+
+fn assert_weights_close(
+    case: &str,
+    what: &str,
+    actual: &HashMap<String, Vec<f32>>,
+    expected: &HashMap<String, Vec<f32>>,
+    tolerance: f32,
+) {
+    let mut names: Vec<&String> = expected.keys().collect();
+    names.sort();
+    assert_eq!(actual.len(), expected.len(), "{case}: tensors of {what}");
+    for name in names {
+        let (a, e) = (&actual[name], &expected[name]);
+        assert_eq!(a.len(), e.len(), "{case}: {name}'s size");
+        for (i, (a, e)) in a.iter().zip(e).enumerate() {
+            assert!(
+                (a - e).abs() <= tolerance * e.abs().max(1.0),
+                "{case}: {what} {name}[{i}] is {a}, PyTorch's {e}"
+            );
+        }
+    }
+}
+
+fn check<B: TrainingBackend>(name: &str, cell: RecurrentCell, dir: &Path) {
+    let corpus = corpus();
+    let config = config(cell);
+    let device = burn::tensor::Device::<B>::default();
+
+    // The trainer's initial weights: one iteration at a learning rate too small to move them.
+    let mut probe = config.clone();
+    probe.iterations = 1;
+    probe.eval_every = 1;
+    probe.learning_rate = 1e-30;
+    let probed = train_language(
+        LanguageRun::<B>::new(probe, &corpus, dir.join("probe"), device.clone(), "cpu"),
+        &mut Silent,
+    )
+    .unwrap();
+    let initial_bytes = safetensors_bytes(&probed.model, &corpus.vocabulary, &config).unwrap();
+    if let Ok(dump) = std::env::var("UNROLL_TRAJECTORY_DUMP") {
+        let dump = Path::new(&dump);
+        std::fs::create_dir_all(dump).unwrap();
+        std::fs::write(dump.join(format!("{name}.safetensors")), &initial_bytes).unwrap();
+        let (train, _) = corpus.split(config.validation_fraction, 2).unwrap();
+        let windows = WindowSource::new(
+            train,
+            config.window,
+            config.batch,
+            config.batching,
+            config.seed,
+        )
+        .unwrap();
+        let batches: Vec<_> = (0..ITERATIONS)
+            .map(|i| {
+                let batch = windows.batch(i);
+                (batch.inputs, batch.targets)
+            })
+            .collect();
+        let windows = serde_json::json!({
+            "batch": config.batch, "window": config.window, "clip": config.clip,
+            "learning_rate": config.learning_rate, "cell": cell.name(), "batches": batches,
+        });
+        std::fs::write(dump.join(format!("{name}.json")), windows.to_string()).unwrap();
+    }
+    let case = fixture(name);
+
+    let report = train_language(
+        LanguageRun::<B>::new(config.clone(), &corpus, dir.join("run"), device, "cpu"),
+        &mut Silent,
+    )
+    .unwrap();
+    assert_eq!(report.metrics.len(), ITERATIONS as usize);
+    let clipped = (case.gradient_norms.iter())
+        .filter(|&&norm| norm > config.clip.unwrap())
+        .count();
+    assert!(
+        clipped > 0 && clipped < ITERATIONS as usize,
+        "{name}: the fixture clips {clipped} of {ITERATIONS} iterations; it should clip some"
+    );
+    let first = report.metrics[0].loss;
+    assert!(
+        (first - case.losses[0]).abs() < 2e-5 * first.abs(),
+        "{name}: the first iteration's loss is {first}, PyTorch's from the trainer's initial \
+         weights {}: if the initialisation or the windows changed on purpose, regenerate \
+         tests/fixtures/trajectory.json with scripts/pytorch_trajectory_fixture.py",
+        case.losses[0]
+    );
+    for (record, (loss, norm)) in report
+        .metrics
+        .iter()
+        .zip(case.losses.iter().zip(&case.gradient_norms))
+    {
+        let i = record.iteration;
+        assert!(
+            (record.loss - loss).abs() < 2e-5 * loss.abs().max(1.0),
+            "{name}: iteration {i}'s loss is {}, PyTorch's {loss}",
+            record.loss
+        );
+        assert!(
+            (record.gradient_norm - norm).abs() < 1e-3 * norm,
+            "{name}: iteration {i}'s gradient norm is {}, PyTorch's {norm}",
+            record.gradient_norm
+        );
+    }
+    let trained = tensors(&safetensors_bytes(&report.model, &corpus.vocabulary, &config).unwrap());
+    assert_weights_close(name, "trained", &trained, &case.trained, 1e-4);
+}
+
+fn run<B: AutodiffBackend + TrainingBackend>(name: &str, cell: RecurrentCell) {
+    let _turn = common::turn();
+    let scratch = common::Scratch::new(name);
+    check::<B>(name, cell, scratch.path());
+}
+
+type Flex = burn::backend::Autodiff<burn::backend::Flex>;
+type NdArray = burn::backend::Autodiff<burn::backend::NdArray>;
+
+#[test]
+fn a_two_layer_lstm_trains_as_pytorch_does_on_flex() {
+    run::<Flex>("lstm_flex", RecurrentCell::Lstm);
+}
+
+#[test]
+fn a_two_layer_lstm_trains_as_pytorch_does_on_ndarray() {
+    run::<NdArray>("lstm_ndarray", RecurrentCell::Lstm);
+}
+
+#[test]
+fn a_two_layer_gru_trains_as_pytorch_does() {
+    run::<Flex>("gru_flex", RecurrentCell::Gru);
+}
+
+#[test]
+fn a_two_layer_tanh_network_trains_as_pytorch_does() {
+    run::<Flex>("tanh_flex", RecurrentCell::Tanh);
+}
