@@ -24,11 +24,19 @@ use std::path::Path;
 use burn::tensor::backend::AutodiffBackend;
 use safetensors::SafeTensors;
 use serde::Deserialize;
+use unroll_training::buckets::BucketedBatches;
+use unroll_training::export::encoder_decoder_safetensors_bytes;
 use unroll_training::export::safetensors_bytes;
 use unroll_training::language::batches::WindowSource;
+use unroll_training::metrics::IterationMetrics;
 use unroll_training::model::RecurrentCell;
+use unroll_training::seq2seq::{
+    BuiltinPairs, BuiltinTask, PairEncoding, Seq2SeqConfig, Seq2SeqTask, split_pairs,
+};
+use unroll_training::trainer::RunPlace;
 use unroll_training::{
     Corpus, LanguageConfig, LanguageRun, Silent, SymbolMode, TrainingBackend, train_language,
+    train_task,
 };
 
 const ITERATIONS: u64 = 40;
@@ -130,72 +138,36 @@ fn assert_weights_close(
     }
 }
 
-fn check<B: TrainingBackend>(name: &str, cell: RecurrentCell, dir: &Path) {
-    let corpus = corpus();
-    let config = config(cell);
-    let device = burn::tensor::Device::<B>::default();
-
-    // The trainer's initial weights: one iteration at a learning rate too small to move them.
-    let mut probe = config.clone();
-    probe.iterations = 1;
-    probe.eval_every = 1;
-    probe.learning_rate = 1e-30;
-    let probed = train_language(
-        LanguageRun::<B>::new(probe, &corpus, dir.join("probe"), device.clone(), "cpu"),
-        &mut Silent,
-    )
-    .unwrap();
-    let initial_bytes = safetensors_bytes(&probed.model, &corpus.vocabulary, &config).unwrap();
+/// Writes `initial` and `run` (what PyTorch must replay) under `UNROLL_TRAJECTORY_DUMP`, if set.
+fn dump(name: &str, initial: &[u8], run: impl FnOnce() -> serde_json::Value) {
     if let Ok(dump) = std::env::var("UNROLL_TRAJECTORY_DUMP") {
         let dump = Path::new(&dump);
         std::fs::create_dir_all(dump).unwrap();
-        std::fs::write(dump.join(format!("{name}.safetensors")), &initial_bytes).unwrap();
-        let (train, _) = corpus.split(config.validation_fraction, 2).unwrap();
-        let windows = WindowSource::new(
-            train,
-            config.window,
-            config.batch,
-            config.batching,
-            config.seed,
-        )
-        .unwrap();
-        let batches: Vec<_> = (0..ITERATIONS)
-            .map(|i| {
-                let batch = windows.batch(i);
-                (batch.inputs, batch.targets)
-            })
-            .collect();
-        let windows = serde_json::json!({
-            "batch": config.batch, "window": config.window, "clip": config.clip,
-            "learning_rate": config.learning_rate, "cell": cell.name(), "batches": batches,
-        });
-        std::fs::write(dump.join(format!("{name}.json")), windows.to_string()).unwrap();
+        std::fs::write(dump.join(format!("{name}.safetensors")), initial).unwrap();
+        std::fs::write(dump.join(format!("{name}.json")), run().to_string()).unwrap();
     }
-    let case = fixture(name);
+}
 
-    let report = train_language(
-        LanguageRun::<B>::new(config.clone(), &corpus, dir.join("run"), device, "cpu"),
-        &mut Silent,
-    )
-    .unwrap();
-    assert_eq!(report.metrics.len(), ITERATIONS as usize);
+/// Holds a run's metrics and trained weights (an export under PyTorch's names) to the case's.
+fn assert_follows<V>(name: &str, metrics: &[IterationMetrics<V>], trained: &[u8], clip: f64) {
+    let case = fixture(name);
+    assert_eq!(metrics.len(), ITERATIONS as usize);
     let clipped = (case.gradient_norms.iter())
-        .filter(|&&norm| norm > config.clip.unwrap())
+        .filter(|&&norm| norm > clip)
         .count();
     assert!(
         clipped > 0 && clipped < ITERATIONS as usize,
         "{name}: the fixture clips {clipped} of {ITERATIONS} iterations; it should clip some"
     );
-    let first = report.metrics[0].loss;
+    let first = metrics[0].loss;
     assert!(
         (first - case.losses[0]).abs() < 2e-5 * first.abs(),
         "{name}: the first iteration's loss is {first}, PyTorch's from the trainer's initial \
-         weights {}: if the initialisation or the windows changed on purpose, regenerate \
+         weights {}: if the initialisation or the batches changed on purpose, regenerate \
          tests/fixtures/trajectory.json with scripts/pytorch_trajectory_fixture.py",
         case.losses[0]
     );
-    for (record, (loss, norm)) in report
-        .metrics
+    for (record, (loss, norm)) in metrics
         .iter()
         .zip(case.losses.iter().zip(&case.gradient_norms))
     {
@@ -211,14 +183,141 @@ fn check<B: TrainingBackend>(name: &str, cell: RecurrentCell, dir: &Path) {
             record.gradient_norm
         );
     }
-    let trained = tensors(&safetensors_bytes(&report.model, &corpus.vocabulary, &config).unwrap());
-    assert_weights_close(name, "trained", &trained, &case.trained, 1e-4);
+    assert_weights_close(name, "trained", &tensors(trained), &case.trained, 1e-4);
+}
+
+fn language<B: TrainingBackend>(name: &str, cell: RecurrentCell, dir: &Path) {
+    let corpus = corpus();
+    let config = config(cell);
+    let device = burn::tensor::Device::<B>::default();
+
+    // The trainer's initial weights: one iteration at a learning rate too small to move them.
+    let mut probe = config.clone();
+    probe.iterations = 1;
+    probe.eval_every = 1;
+    probe.learning_rate = 1e-30;
+    let probed = train_language(
+        LanguageRun::<B>::new(probe, &corpus, dir.join("probe"), device.clone(), "cpu"),
+        &mut Silent,
+    )
+    .unwrap();
+    let initial = safetensors_bytes(&probed.model, &corpus.vocabulary, &config).unwrap();
+    dump(name, &initial, || {
+        let (train, _) = corpus.split(config.validation_fraction, 2).unwrap();
+        let windows = WindowSource::new(
+            train,
+            config.window,
+            config.batch,
+            config.batching,
+            config.seed,
+        )
+        .unwrap();
+        let batches: Vec<_> = (0..ITERATIONS)
+            .map(|i| {
+                let batch = windows.batch(i);
+                (batch.inputs, batch.targets)
+            })
+            .collect();
+        serde_json::json!({
+            "task": "language", "batch": config.batch, "window": config.window,
+            "clip": config.clip, "learning_rate": config.learning_rate, "cell": cell.name(),
+            "batches": batches,
+        })
+    });
+
+    let report = train_language(
+        LanguageRun::<B>::new(config.clone(), &corpus, dir.join("run"), device, "cpu"),
+        &mut Silent,
+    )
+    .unwrap();
+    let trained = safetensors_bytes(&report.model, &corpus.vocabulary, &config).unwrap();
+    assert_follows(name, &report.metrics, &trained, config.clip.unwrap());
+}
+
+fn seq2seq_config() -> Seq2SeqConfig {
+    let mut config = Seq2SeqConfig {
+        iterations: ITERATIONS,
+        batch: 8,
+        eval_every: ITERATIONS,
+        log_every: 1,
+        learning_rate: 1e-2,
+        clip: Some(0.5),
+        seed: 5,
+        builtin: Some(BuiltinPairs {
+            task: BuiltinTask::Reverse,
+            count: 200,
+            max_length: 7,
+        }),
+        open_loop_pairs: 8,
+        max_target_length: 8,
+        ..Seq2SeqConfig::default()
+    }
+    .with_hidden(8);
+    config.model.cell = RecurrentCell::Lstm;
+    config.model.layers = 2;
+    config
+}
+
+fn seq2seq_task(config: &Seq2SeqConfig) -> Seq2SeqTask {
+    let pairs = config.builtin.unwrap().pairs(config.seed).unwrap();
+    let (train, validation) = split_pairs(pairs, config.validation_fraction, config.seed).unwrap();
+    let encoding = PairEncoding::fit(&train, config.min_symbol_count);
+    let train = encoding.encode(&train).unwrap();
+    let validation = encoding.encode(&validation).unwrap();
+    Seq2SeqTask::new(config.clone(), encoding, train, validation).unwrap()
+}
+
+fn seq2seq<B: TrainingBackend>(name: &str, dir: &Path) {
+    let config = seq2seq_config();
+    let train = |config: &Seq2SeqConfig, out: &Path| {
+        let place = RunPlace::new(out, "cpu");
+        let mut task = seq2seq_task(config);
+        let report = train_task::<B, _>(
+            &mut task,
+            &config.loop_settings(),
+            &place,
+            &Default::default(),
+            &mut Silent,
+        )
+        .unwrap();
+        let bytes = encoder_decoder_safetensors_bytes(&report.model, HashMap::new());
+        (report, bytes)
+    };
+    let mut probe = config.clone();
+    probe.iterations = 1;
+    probe.eval_every = 1;
+    probe.learning_rate = 1e-30;
+    let (_, initial) = train(&probe, &dir.join("probe"));
+    dump(name, &initial, || {
+        // The task's own batches: pairs of similar source length, drawn as it draws them.
+        let pairs = config.builtin.unwrap().pairs(config.seed).unwrap();
+        let (train, _) = split_pairs(pairs, config.validation_fraction, config.seed).unwrap();
+        let encoding = PairEncoding::fit(&train, config.min_symbol_count);
+        let train = encoding.encode(&train).unwrap();
+        let lengths = train.sources.iter().map(Vec::len).collect();
+        let mut batches = BucketedBatches::new(lengths, config.batch, config.seed);
+        let batches: Vec<_> = (0..ITERATIONS)
+            .map(|i| {
+                let indices = batches.batch(i);
+                let sources: Vec<_> = indices.iter().map(|&k| &train.sources[k]).collect();
+                let targets: Vec<_> = indices.iter().map(|&k| &train.targets[k]).collect();
+                (sources, targets)
+            })
+            .collect();
+        serde_json::json!({
+            "task": "seq2seq", "start": encoding.start(), "clip": config.clip,
+            "learning_rate": config.learning_rate, "cell": config.model.cell.name(),
+            "batches": batches,
+        })
+    });
+    let (report, trained) = train(&config, &dir.join("run"));
+    assert_follows(name, &report.metrics, &trained, config.clip.unwrap());
 }
 
 fn run<B: AutodiffBackend + TrainingBackend>(name: &str, cell: RecurrentCell) {
     let _turn = common::turn();
     let scratch = common::Scratch::new(name);
-    check::<B>(name, cell, scratch.path());
+    language::<B>(name, cell, scratch.path());
 }
 
 type Flex = burn::backend::Autodiff<burn::backend::Flex>;
@@ -242,4 +341,11 @@ fn a_two_layer_gru_trains_as_pytorch_does() {
 #[test]
 fn a_two_layer_tanh_network_trains_as_pytorch_does() {
     run::<Flex>("tanh_flex", RecurrentCell::Tanh);
+}
+
+#[test]
+fn a_two_layer_lstm_encoder_decoder_trains_as_pytorch_does() {
+    let _turn = common::turn();
+    let scratch = common::Scratch::new("seq2seq_lstm_flex");
+    seq2seq::<Flex>("seq2seq_lstm_flex", scratch.path());
 }
