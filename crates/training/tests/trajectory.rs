@@ -1,5 +1,5 @@
 //! The whole training loop against PyTorch's: from the same initial weights and the same
-//! windows, every iteration's loss and gradient norm and the weights after the last iteration
+//! batches, every iteration's loss and gradient norm and the weights after the last iteration
 //! agree with those of PyTorch's `nn.RNN`/`nn.LSTM`/`nn.GRU` + `nn.Linear` trained by
 //! `torch.nn.utils.clip_grad_norm_` and `torch.optim.Adam`
 //! (`tests/fixtures/trajectory.json`, written by `scripts/pytorch_trajectory_fixture.py`).
@@ -8,20 +8,20 @@
 //! many steps (the loss averaged per symbol, the global-norm clipping, Adam's moments and bias
 //! corrections, the parameters each step updates), so that a difference between unroll's and
 //! PyTorch's learning curves can only come from what each side draws at random (initial weights,
-//! windows, dropout masks), never from the arithmetic of training.
+//! batches, dropout masks), never from the arithmetic of training. Language models of each cell
+//! and an LSTM encoder–decoder (PyTorch's encoder over packed sources).
 //!
 //! The fixture starts from the trainer's own initial weights: with `UNROLL_TRAJECTORY_DUMP` set
 //! to a directory, each case writes them (`<case>.safetensors`, taken after one iteration at a
-//! learning rate of 10⁻³⁰, which moves no weight) and its windows (`<case>.json`) there for the
+//! learning rate of 10⁻³⁰, which moves no weight) and its batches (`<case>.json`) there for the
 //! script to replay. A case whose first loss no longer matches (another initialisation or other
-//! windows) fails with a note to regenerate it.
+//! batches) fails with a note to regenerate it.
 
 mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use burn::tensor::backend::AutodiffBackend;
 use safetensors::SafeTensors;
 use serde::Deserialize;
 use unroll_training::buckets::BucketedBatches;
@@ -314,38 +314,30 @@ fn seq2seq<B: TrainingBackend>(name: &str, dir: &Path) {
     assert_follows(name, &report.metrics, &trained, config.clip.unwrap());
 }
 
-fn run<B: AutodiffBackend + TrainingBackend>(name: &str, cell: RecurrentCell) {
-    let _turn = common::turn();
-    let scratch = common::Scratch::new(name);
-    language::<B>(name, cell, scratch.path());
+/// A test of a two-layer language model of `$cell` on `$backend`, named `$case` in the fixture.
+macro_rules! language_case {
+    ($test:ident: $cell:ident on $backend:ident, $case:literal) => {
+        #[test]
+        fn $test() {
+            let _turn = common::turn();
+            let scratch = common::Scratch::new($case);
+            language::<burn::backend::Autodiff<burn::backend::$backend>>(
+                $case,
+                RecurrentCell::$cell,
+                scratch.path(),
+            );
+        }
+    };
 }
 
-type Flex = burn::backend::Autodiff<burn::backend::Flex>;
-type NdArray = burn::backend::Autodiff<burn::backend::NdArray>;
-
-#[test]
-fn a_two_layer_lstm_trains_as_pytorch_does_on_flex() {
-    run::<Flex>("lstm_flex", RecurrentCell::Lstm);
-}
-
-#[test]
-fn a_two_layer_lstm_trains_as_pytorch_does_on_ndarray() {
-    run::<NdArray>("lstm_ndarray", RecurrentCell::Lstm);
-}
-
-#[test]
-fn a_two_layer_gru_trains_as_pytorch_does() {
-    run::<Flex>("gru_flex", RecurrentCell::Gru);
-}
-
-#[test]
-fn a_two_layer_tanh_network_trains_as_pytorch_does() {
-    run::<Flex>("tanh_flex", RecurrentCell::Tanh);
-}
+language_case!(a_two_layer_lstm_trains_as_pytorch_does_on_flex: Lstm on Flex, "lstm_flex");
+language_case!(a_two_layer_lstm_trains_as_pytorch_does_on_ndarray: Lstm on NdArray, "lstm_ndarray");
+language_case!(a_two_layer_gru_trains_as_pytorch_does: Gru on Flex, "gru_flex");
+language_case!(a_two_layer_tanh_network_trains_as_pytorch_does: Tanh on Flex, "tanh_flex");
 
 #[test]
 fn a_two_layer_lstm_encoder_decoder_trains_as_pytorch_does() {
     let _turn = common::turn();
     let scratch = common::Scratch::new("seq2seq_lstm_flex");
-    seq2seq::<Flex>("seq2seq_lstm_flex", scratch.path());
+    seq2seq::<burn::backend::Autodiff<burn::backend::Flex>>("seq2seq_lstm_flex", scratch.path());
 }
