@@ -24,6 +24,7 @@ use std::path::Path;
 
 use safetensors::SafeTensors;
 use serde::Deserialize;
+use unroll_test_support::assert_close;
 use unroll_training::buckets::BucketedBatches;
 use unroll_training::export::encoder_decoder_safetensors_bytes;
 use unroll_training::export::safetensors_bytes;
@@ -31,7 +32,7 @@ use unroll_training::language::batches::WindowSource;
 use unroll_training::metrics::IterationMetrics;
 use unroll_training::model::RecurrentCell;
 use unroll_training::seq2seq::{
-    BuiltinPairs, BuiltinTask, PairEncoding, Seq2SeqConfig, Seq2SeqTask, split_pairs,
+    BuiltinPairs, BuiltinTask, EncodedPairs, PairEncoding, Seq2SeqConfig, Seq2SeqTask, split_pairs,
 };
 use unroll_training::trainer::RunPlace;
 use unroll_training::{
@@ -121,20 +122,14 @@ fn assert_weights_close(
     what: &str,
     actual: &HashMap<String, Vec<f32>>,
     expected: &HashMap<String, Vec<f32>>,
-    tolerance: f32,
+    tolerance: f64,
 ) {
     let mut names: Vec<&String> = expected.keys().collect();
     names.sort();
     assert_eq!(actual.len(), expected.len(), "{case}: tensors of {what}");
     for name in names {
-        let (a, e) = (&actual[name], &expected[name]);
-        assert_eq!(a.len(), e.len(), "{case}: {name}'s size");
-        for (i, (a, e)) in a.iter().zip(e).enumerate() {
-            assert!(
-                (a - e).abs() <= tolerance * e.abs().max(1.0),
-                "{case}: {what} {name}[{i}] is {a}, PyTorch's {e}"
-            );
-        }
+        let label = format!("{case}: {what} {name} against PyTorch's");
+        assert_close(&label, &actual[name], &expected[name], tolerance);
     }
 }
 
@@ -258,20 +253,22 @@ fn seq2seq_config() -> Seq2SeqConfig {
     config
 }
 
-fn seq2seq_task(config: &Seq2SeqConfig) -> Seq2SeqTask {
+/// The built-in pairs' encoding and their training and validation parts, encoded.
+fn seq2seq_data(config: &Seq2SeqConfig) -> (PairEncoding, EncodedPairs, EncodedPairs) {
     let pairs = config.builtin.unwrap().pairs(config.seed).unwrap();
     let (train, validation) = split_pairs(pairs, config.validation_fraction, config.seed).unwrap();
     let encoding = PairEncoding::fit(&train, config.min_symbol_count);
     let train = encoding.encode(&train).unwrap();
     let validation = encoding.encode(&validation).unwrap();
-    Seq2SeqTask::new(config.clone(), encoding, train, validation).unwrap()
+    (encoding, train, validation)
 }
 
 fn seq2seq<B: TrainingBackend>(name: &str, dir: &Path) {
     let config = seq2seq_config();
     let train = |config: &Seq2SeqConfig, out: &Path| {
         let place = RunPlace::new(out, "cpu");
-        let mut task = seq2seq_task(config);
+        let (encoding, train, validation) = seq2seq_data(config);
+        let mut task = Seq2SeqTask::new(config.clone(), encoding, train, validation).unwrap();
         let report = train_task::<B, _>(
             &mut task,
             &config.loop_settings(),
@@ -290,10 +287,7 @@ fn seq2seq<B: TrainingBackend>(name: &str, dir: &Path) {
     let (_, initial) = train(&probe, &dir.join("probe"));
     dump(name, &initial, || {
         // The task's own batches: pairs of similar source length, drawn as it draws them.
-        let pairs = config.builtin.unwrap().pairs(config.seed).unwrap();
-        let (train, _) = split_pairs(pairs, config.validation_fraction, config.seed).unwrap();
-        let encoding = PairEncoding::fit(&train, config.min_symbol_count);
-        let train = encoding.encode(&train).unwrap();
+        let (encoding, train, _) = seq2seq_data(&config);
         let lengths = train.sources.iter().map(Vec::len).collect();
         let mut batches = BucketedBatches::new(lengths, config.batch, config.seed);
         let batches: Vec<_> = (0..ITERATIONS)
