@@ -6,11 +6,13 @@
 `--unroll` is a char-rnn run's `metrics.jsonl` (each record's `seconds` is training time, the
 validation not counted); `--pytorch` is what `scripts/pytorch_reference.py --curve-every S`
 printed (its `minutes M: validation L (step N)` lines, the clock paused while it scores).
-Prints the Markdown table of the README (each curve at each mark, interpolated between the
-validations on either side, with the iteration reached) and draws both curves into `--out` (needs matplotlib). Run by hand, never
+Prints the Markdown tables of the README (each curve at each mark, interpolated between the
+validations on either side, with the iteration reached; and the best validation each side had
+made by the mark, what its best checkpoint holds) and draws both curves into `--out` (needs matplotlib). Run by hand, never
 by a test.
 """
 import argparse
+import itertools
 import json
 import re
 
@@ -19,6 +21,7 @@ parser.add_argument("--unroll", required=True)
 parser.add_argument("--pytorch", required=True)
 parser.add_argument("--out", required=True)
 parser.add_argument("--marks", default="5,10,15,20,25,30", help="minutes of the table's columns")
+parser.add_argument("--top", type=float, default=3.0, help="the figure's highest loss shown")
 args = parser.parse_args()
 
 
@@ -66,16 +69,26 @@ def at_mark(points, mark):
     return None
 
 
+def best_by(points, mark):
+    """The lowest validation made by `mark` minutes, with its iteration: what a run's best
+    checkpoint holds then (char-rnn keeps it in `best/`); `None` before the first."""
+    made = [p for p in points if p[0] <= mark]
+    return min(made, key=lambda p: p[1]) if made else None
+
+
 curves = {"unroll": unroll_curve(args.unroll), "PyTorch": pytorch_curve(args.pytorch)}
 marks = [float(m) for m in args.marks.split(",")]
-print("| training minutes | " + " | ".join(f"{m:g}" for m in marks) + " |")
-print("|---" * (len(marks) + 1) + "|")
-for name, points in curves.items():
-    cells = []
-    for mark in marks:
-        point = at_mark(points, mark)
-        cells.append("—" if point is None else f"{point[1]:.4f} (it. {point[2]})")
-    print(f"| {name} | " + " | ".join(cells) + " |")
+for title, read in [("the curve at each mark", at_mark), ("the best validation made by each mark", best_by)]:
+    print(f"{title}:\n")
+    print("| training minutes | " + " | ".join(f"{m:g}" for m in marks) + " |")
+    print("|---" * (len(marks) + 1) + "|")
+    for name, points in curves.items():
+        cells = []
+        for mark in marks:
+            point = read(points, mark)
+            cells.append("—" if point is None else f"{point[1]:.4f} (it. {point[2]})")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print()
 
 import matplotlib  # noqa: E402  (only the figure needs it)
 
@@ -83,11 +96,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 figure, axes = plt.subplots(figsize=(7, 4.2), dpi=110)
-for name, points in curves.items():
-    axes.plot([p[0] for p in points], [p[1] for p in points], label=name)
+for (name, points), color in zip(curves.items(), ["C0", "C1"]):
+    axes.plot([p[0] for p in points], [p[1] for p in points], color=color, label=name)
+    best = list(itertools.accumulate((p[1] for p in points), min))
+    axes.plot([p[0] for p in points], best, color=color, linestyle="--", linewidth=0.9,
+              label=f"{name}, best so far")
 axes.set_xlabel("training minutes (validation not counted)")
 axes.set_ylabel("validation loss, nats/char")
-axes.set_ylim(top=min(3.0, max(p[1] for points in curves.values() for p in points)))
+axes.set_ylim(top=min(args.top, max(p[1] for points in curves.values() for p in points)))
 axes.grid(alpha=0.3)
 axes.legend()
 figure.tight_layout()
