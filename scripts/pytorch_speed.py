@@ -404,18 +404,11 @@ if on_gpu:
         pattern_2(*size)
     sys.exit(0)
 print(f"pytorch {torch.__version__}, {torch.get_num_threads()} threads, f32, vocabulary {VOCAB}, one layer\n")
-if "feeding" in sys.argv:
-    feeding()
-    sys.exit(0)
-if "gated" in sys.argv:
-    gated()
-    sys.exit(0)
-if "stacks" in sys.argv:
-    stacks()
-    sys.exit(0)
-if "bidirectional" in sys.argv:
-    bidirectional()
-    sys.exit(0)
+# A group named on the command line runs alone.
+for group in (feeding, gated, stacks, bidirectional):
+    if group.__name__ in sys.argv:
+        group()
+        sys.exit(0)
 print("== pattern 1 training (forward, loss, backward, clip, Adam)")
 for size in [(256, 64, 100)] if quick else [(128, 32, 64), (256, 64, 100), (512, 64, 128)]:
     pattern_1(*size)

@@ -5,7 +5,7 @@ mod common;
 
 use common::{
     Scratch, TINY, argv, assert_fails, assert_fails_with, assert_files, corpus_text, fails_leaving,
-    path, run, run_ok, succeeded, text,
+    path, run, run_ok, succeeded, text, with_corpus,
 };
 use std::path::Path;
 use std::process::Output;
@@ -21,7 +21,7 @@ fn train_tiny(data: &Path, run_dir: &Path, steps: &str) -> Output {
 
 #[test]
 fn train_sample_eval_export_and_resume() {
-    let (scratch, data) = Scratch::with_corpus("all");
+    let (scratch, data) = with_corpus("all");
     let run_dir = scratch.0.join("run");
     let output = succeeded(train_tiny(&data, &run_dir, "20"));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -98,7 +98,7 @@ fn train_sample_eval_export_and_resume() {
 
 #[test]
 fn settings_come_from_a_config_file() {
-    let (scratch, data) = Scratch::with_corpus("config");
+    let (scratch, data) = with_corpus("config");
     let config = scratch.file(
         "run.toml",
         b"window = 12\nbatch = 3\nsteps = 6\neval_every = 3\n[model]\nhidden = 8\npattern = \"output\"\n",
@@ -227,7 +227,7 @@ fn user_errors_are_one_clear_line() {
 /// to the same loss (to f32 rounding); an unknown path is one clear error.
 #[test]
 fn scheduled_sampling_trains_alike_on_both_paths() {
-    let (scratch, data) = Scratch::with_corpus("stepwise");
+    let (scratch, data) = with_corpus("stepwise");
     let loss = |name: &str, extra: &str| {
         let run_dir = scratch.0.join(name);
         let output = run_ok(&argv!(
@@ -306,7 +306,7 @@ fn eval_runs_the_model_open_loop() {
 
 #[test]
 fn every_command_works_with_the_gated_cells() {
-    let (scratch, data) = Scratch::with_corpus("gated");
+    let (scratch, data) = with_corpus("gated");
     for cell in ["lstm", "gru"] {
         let run_dir = scratch.0.join(cell);
         run_ok(&argv!(

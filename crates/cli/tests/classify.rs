@@ -5,8 +5,10 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use serde_json::Value;
 
 use common::{
     Arg, Scratch, argv, assert_clean_error, assert_files, exported_header, last_json, path,
@@ -62,6 +64,18 @@ fn train(data: &Path, out: &Path, iterations: &str, extra: &str) -> std::process
         path(data),
         path(out)
     ))
+}
+
+/// A run trained on the built-in TSV text for `iterations` (with `extra` flags) in a scratch
+/// directory named `name`: the directory, the data file, the run's directory and its `--json`
+/// report.
+fn trained(name: &str, iterations: &str, extra: &str) -> (Scratch, PathBuf, PathBuf, Value) {
+    let scratch = Scratch::new(name);
+    let data = scratch.file("train.tsv", tsv().as_bytes());
+    let out = scratch.0.join("run");
+    let output = succeeded(train(&data, &out, iterations, extra));
+    let report = serde_json::from_slice(&output.stdout).unwrap();
+    (scratch, data, out, report)
 }
 
 /// `eval --json` of checkpoint `run` on `data`, succeeded.
@@ -125,11 +139,7 @@ fn predict_from_open_stdin(out: &Path) {
 
 #[test]
 fn train_eval_predict_export_and_resume_a_text_classifier() {
-    let scratch = Scratch::new("classify");
-    let data = scratch.file("train.tsv", tsv().as_bytes());
-    let out = scratch.0.join("run");
-    let output = succeeded(train(&data, &out, "120", ""));
-    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (scratch, data, out, result) = trained("classify", "120", "");
     assert_eq!(result["iterations"], 120);
     let accuracy = result["validation"]["accuracy"].as_f64().unwrap();
     assert!(accuracy > 0.9, "the first letter is learnable: {result}");
@@ -451,10 +461,7 @@ fn byte_mode_predict_reads_bytes_as_eval_does() {
 /// most (`/dev/zero` has no line end), from a file and from stdin.
 #[test]
 fn predict_refuses_an_endless_line() {
-    let scratch = Scratch::new("classify-endless");
-    let data = scratch.file("train.tsv", tsv().as_bytes());
-    let out = scratch.0.join("run");
-    succeeded(train(&data, &out, "4", ""));
+    let (_scratch, _, out, _) = trained("classify-endless", "4", "");
     let message = fails(
         &argv!("predict --checkpoint {} --input /dev/zero", path(&out)),
         "a line longer than 1 MiB",
@@ -494,10 +501,7 @@ fn data_from_a_pipe_is_read_once() {
 /// between training and validation, and `best/` would compare losses on different sets.
 #[test]
 fn a_resumed_run_refuses_other_validation_samples() {
-    let scratch = Scratch::new("classify-resume-val");
-    let data = scratch.file("train.tsv", tsv().as_bytes());
-    let out = scratch.0.join("run");
-    succeeded(train(&data, &out, "4", ""));
+    let (scratch, _, out, _) = trained("classify-resume-val", "4", "");
     let other: String = tsv().lines().take(20).map(|l| format!("{l}\n")).collect();
     let other = scratch.file("other.tsv", other.as_bytes());
     let message = fails(
@@ -516,10 +520,7 @@ fn a_resumed_run_refuses_other_validation_samples() {
 /// A resumed run that reads its recorded data file, changed since, says so (as char-rnn does).
 #[test]
 fn a_resumed_run_says_its_data_file_changed() {
-    let scratch = Scratch::new("classify-changed");
-    let data = scratch.file("train.tsv", tsv().as_bytes());
-    let out = scratch.0.join("run");
-    succeeded(train(&data, &out, "4", ""));
+    let (_scratch, data, out, _) = trained("classify-changed", "4", "");
     std::fs::write(&data, tsv() + "starts-x\txyxy\n").unwrap();
     let resumed = succeeded(resume(&out, "8", ""));
     let stderr = text(&resumed.stderr);
@@ -597,11 +598,8 @@ fn unseen_characters_are_the_unknown_symbol() {
 /// a resumed run cannot change either way.
 #[test]
 fn a_classifier_read_both_ways_trains_predicts_exports_and_resumes() {
-    let scratch = Scratch::new("classify-both-ways");
-    let data = scratch.file("train.tsv", tsv().as_bytes());
-    let out = scratch.0.join("run");
-    let output = succeeded(train(&data, &out, "120", "--bidirectional --cell gru"));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (scratch, data, out, report) =
+        trained("classify-both-ways", "120", "--bidirectional --cell gru");
     assert!(
         report["validation"]["accuracy"].as_f64().unwrap() > 0.9,
         "{report}"

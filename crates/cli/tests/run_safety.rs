@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use unroll::training::metrics::read_run_metrics;
 
 use common::{
-    Arg, Scratch, TINY, argv, assert_fails, assert_fails_with, binary, corpus_text, fails_leaving,
-    path, run, run_ok, spawn, succeeded, text,
+    Arg, TINY, argv, assert_fails, assert_fails_with, binary, corpus_text, fails_leaving, path,
+    run, run_ok, spawn, succeeded, text, with_corpus,
 };
 
 /// `train --data DATA --out OUT --steps STEPS`, the tiny model and `extra`.
@@ -107,7 +107,7 @@ fn finish(mut run: LongRun) -> (Option<i32>, String) {
 
 #[test]
 fn an_existing_run_is_never_replaced_silently() {
-    let (scratch, data) = Scratch::with_corpus("replace");
+    let (scratch, data) = with_corpus("replace");
     let out = scratch.0.join("r");
     ok(train(&data, &out, "20", ""));
     let weights = std::fs::read(out.join("last/model.bpk")).unwrap();
@@ -146,7 +146,7 @@ fn an_existing_run_is_never_replaced_silently() {
 
 #[test]
 fn resuming_from_best_never_rewinds_last() {
-    let (scratch, data) = Scratch::with_corpus("best");
+    let (scratch, data) = with_corpus("best");
     let out = scratch.0.join("r");
     // lr 0 after the first validations would keep `best` early; any best ≤ last will do.
     ok(train(&data, &out, "30", ""));
@@ -182,7 +182,7 @@ fn resuming_from_best_never_rewinds_last() {
 
 #[test]
 fn one_writer_per_run_directory() {
-    let (scratch, data) = Scratch::with_corpus("lock");
+    let (scratch, data) = with_corpus("lock");
     let out = scratch.0.join("r");
     ok(train(&data, &out, "10", ""));
     // Resumed, it keeps the run's settings: a checkpoint every 10 iterations.
@@ -210,7 +210,7 @@ fn one_writer_per_run_directory() {
 
 #[test]
 fn the_first_signal_saves_the_run_and_a_second_ends_it_at_once() {
-    let (scratch, data) = Scratch::with_corpus("signals");
+    let (scratch, data) = with_corpus("signals");
     // Case 4: SIGINT, SIGTERM and SIGHUP each stop after the iteration under way, write last/,
     // metrics and the plot, say where, and exit with 128 + the signal.
     for (name, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
@@ -259,7 +259,7 @@ fn the_first_signal_saves_the_run_and_a_second_ends_it_at_once() {
 /// the directory it leaves holds no run, so the same command starts again without --force.
 #[test]
 fn a_signal_before_anything_is_logged_ends_the_run_at_once() {
-    let (scratch, data) = Scratch::with_corpus("early-signal");
+    let (scratch, data) = with_corpus("early-signal");
     let out = scratch.0.join("r");
     let slow = argv!(
         "train --data {} --out {} --hidden 8 --layers 1000 --steps 5",
@@ -287,7 +287,7 @@ fn a_signal_before_anything_is_logged_ends_the_run_at_once() {
 
 #[test]
 fn closed_pipes_are_not_a_panic() {
-    let (scratch, data) = Scratch::with_corpus("pipes");
+    let (scratch, data) = with_corpus("pipes");
     let out = scratch.0.join("r");
     // Case 5: stderr's reader goes away after one line; training still finishes its run.
     let args = train_args(&data, &out, &format!("--steps 30 {TINY}"));
@@ -318,7 +318,7 @@ fn closed_pipes_are_not_a_panic() {
 
 #[test]
 fn resuming_accepts_the_same_settings_and_the_recorded_data() {
-    let (scratch, data) = Scratch::with_corpus("resume");
+    let (scratch, data) = with_corpus("resume");
     let out = scratch.0.join("r");
     ok(train(&data, &out, "20", ""));
     // Case 7: the original command plus --resume works.
@@ -367,7 +367,7 @@ fn resuming_accepts_the_same_settings_and_the_recorded_data() {
 
 #[test]
 fn damaged_checkpoints_are_refused() {
-    let (scratch, data) = Scratch::with_corpus("damaged");
+    let (scratch, data) = with_corpus("damaged");
     let out = scratch.0.join("r");
     ok(train(&data, &out, "20", ""));
     let pristine = scratch.0.join("pristine");
@@ -429,7 +429,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn absurd_sizes_and_endless_inputs_are_refused() {
-    let (scratch, data) = Scratch::with_corpus("sizes");
+    let (scratch, data) = with_corpus("sizes");
     let out = scratch.0.join("r");
     let huge = "18446744073709551615";
     // Case 13: sizes that overflow or cannot fit.
@@ -467,7 +467,7 @@ fn absurd_sizes_and_endless_inputs_are_refused() {
 
 #[test]
 fn export_follows_links_and_refuses_special_files() {
-    let (scratch, data) = Scratch::with_corpus("export");
+    let (scratch, data) = with_corpus("export");
     let out = scratch.0.join("r");
     ok(train(&data, &out, "2", ""));
     // Case 15: a link is followed (the file it points to is written, the link stays).
@@ -519,7 +519,7 @@ use std::os::unix::fs::FileTypeExt;
 
 #[test]
 fn export_never_replaces_a_file_or_writes_into_the_run() {
-    let (scratch, data) = Scratch::with_corpus("export-owned");
+    let (scratch, data) = with_corpus("export-owned");
     let out = scratch.0.join("r");
     ok(train(&data, &out, "2", ""));
     // A file of the user's (here, the training data) is not replaced without --force.
@@ -558,7 +558,7 @@ fn export_never_replaces_a_file_or_writes_into_the_run() {
 
 #[test]
 fn smaller_cases_give_one_clear_line() {
-    let (scratch, data) = Scratch::with_corpus("small");
+    let (scratch, data) = with_corpus("small");
     let out = scratch.0.join("r");
     // Case 16: divergence of a fresh run is one line, and claims no checkpoint.
     let args = train_args(&data, &out, "--lr 10 --clip 0 --steps 200");
@@ -659,7 +659,7 @@ fn smaller_cases_give_one_clear_line() {
 #[cfg(feature = "cuda")]
 #[test]
 fn a_cuda_build_says_when_the_driver_is_missing() {
-    let (scratch, data) = Scratch::with_corpus("cuda");
+    let (scratch, data) = with_corpus("cuda");
     let out = scratch.0.join("r");
     let args = train_args(&data, &out, &format!("--steps 1 {TINY}"));
     // SAFETY: loading the driver library, as the binary itself does.
@@ -683,7 +683,7 @@ fn a_cuda_build_says_when_the_driver_is_missing() {
 #[cfg(all(feature = "wgpu", not(feature = "cuda"), target_os = "linux"))]
 #[test]
 fn a_wgpu_build_says_when_no_adapter_is_found() {
-    let (scratch, data) = Scratch::with_corpus("wgpu");
+    let (scratch, data) = with_corpus("wgpu");
     let out = scratch.0.join("r");
     let output = Command::new(binary())
         .args([

@@ -38,6 +38,13 @@ impl Scratch {
     pub fn path(&self) -> &Path {
         &self.0
     }
+
+    /// Writes `bytes` to the file `name` in the directory, and gives its path.
+    pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, bytes).expect("the scratch directory is writable");
+        path
+    }
 }
 
 impl Drop for Scratch {

@@ -5,17 +5,15 @@
 //! symbols wrong when fed the truth.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
-use unroll::backend::Inference;
 use unroll::training::seq2seq::BuiltinTask;
 
 use super::bias_strategies::STRATEGIES;
+use super::task::Bench;
+use super::verdict::verdict;
 use crate::Error;
 use crate::seq2seq::study::{Budget, Outcome, Trained, config, train_one};
 use crate::study::{FittedStrategy, cell, spread};
-
-type Device = burn::tensor::Device<Inference>;
 
 /// The tasks and strategies compared.
 pub const TASKS: [BuiltinTask; 2] = [BuiltinTask::Reverse, BuiltinTask::Copy];
@@ -32,13 +30,8 @@ fn gap(outcome: &Outcome) -> f64 {
 }
 
 /// Trains every task and strategy, every seed, in `out/runs`: their scores, and the networks.
-pub fn run(
-    budget: Budget,
-    seeds: u64,
-    out: &Path,
-    device: &Device,
-    log: &mut impl FnMut(String),
-) -> Result<(Vec<Runs>, Vec<Kept>), Error> {
+pub fn run(budget: Budget, bench: Bench<'_>) -> Result<(Vec<Runs>, Vec<Kept>), Error> {
+    let (seeds, out, device, log) = (bench.seeds, bench.out, bench.device, bench.note);
     let (mut all, mut kept) = (Vec::new(), Vec::new());
     for task in TASKS {
         for strategy in STRATEGIES {
@@ -150,13 +143,10 @@ pub fn section(budget: Budget, outcomes: &[Runs], others: &OtherPrograms<'_>) ->
     let narrows = |k: usize| gaps.iter().filter(|(_, g)| g[k] < g[0]).count();
     let (sampled, curriculum) = (narrows(1), narrows(2));
     let tasks = gaps.len();
-    let verdict = if left == tasks && sampled == tasks && curriculum == tasks {
-        "**holds**"
-    } else if left == tasks && sampled + curriculum > 0 {
-        "**holds in part**"
-    } else {
-        "**does not hold here**"
-    };
+    let verdict = verdict(
+        left == tasks && sampled == tasks && curriculum == tasks,
+        left == tasks && sampled + curriculum > 0,
+    );
     let each: Vec<String> = (gaps.iter())
         .map(|(name, g)| {
             format!(

@@ -3,19 +3,14 @@
 //! scheduled sampling and the curriculum; the gap is the open loop's mean NRMSE over the
 //! horizons less the one-step NRMSE fed the truth.
 
-use std::fmt::Write as _;
-use std::path::Path;
-
-use unroll::backend::Inference;
 use unroll::training::Pattern;
 use unroll::training::forecast::{BuiltinSystem, FedGradient, ForecastScores};
 
-use super::bias_strategies::{STRATEGIES, mean_of};
+use super::bias_strategies::{STRATEGIES, mean_of, rows};
+use super::task::Bench;
 use crate::Error;
 use crate::forecast::study::{Budget, Run, train_one};
-use crate::study::{FittedStrategy, cell};
-
-type Device = burn::tensor::Device<Inference>;
+use crate::study::FittedStrategy;
 
 /// One strategy and each seed's scores.
 pub type Runs = (FittedStrategy, Vec<ForecastScores>);
@@ -26,13 +21,8 @@ pub fn gap(scores: &ForecastScores) -> f64 {
 }
 
 /// Trains every strategy, every seed, in `out/runs`.
-pub fn run(
-    (iterations, length): (u64, usize),
-    seeds: u64,
-    out: &Path,
-    device: &Device,
-    note: &mut impl FnMut(String),
-) -> Result<Vec<Runs>, Error> {
+pub fn run((iterations, length): (u64, usize), bench: Bench<'_>) -> Result<Vec<Runs>, Error> {
+    let (seeds, out, device, note) = (bench.seeds, bench.out, bench.device, bench.note);
     let budget = Budget {
         iterations,
         length,
@@ -77,18 +67,16 @@ pub fn section((iterations, length): (u64, usize), all: &[Runs]) -> String {
          and the gap, their difference.\n\n\
          | strategy | one step | open loop, mean | gap | valid steps |\n|---|---|---|---|---|\n"
     );
-    for (strategy, runs) in all {
-        let of = |f: &dyn Fn(&ForecastScores) -> f64| runs.iter().map(f).collect::<Vec<f64>>();
-        let _ = writeln!(
-            text,
-            "| {} | {} | {} | {} | {} |",
-            strategy.name(),
-            cell(&of(&|s| s.one_step_nrmse), 4),
-            cell(&of(&|s| s.mean_nrmse), 3),
-            cell(&of(&gap), 3),
-            cell(&of(&|s| s.valid_steps as f64), 1),
-        );
-    }
+    rows(
+        &mut text,
+        all,
+        &[
+            (&|s| s.one_step_nrmse, 4),
+            (&|s| s.mean_nrmse, 3),
+            (&gap, 3),
+            (&|s| s.valid_steps as f64, 1),
+        ],
+    );
     text.push('\n');
     text
 }

@@ -4,9 +4,7 @@
 //! symbols (its digits and the newline) that are not the most probable; open loop, fed its own
 //! greedy outputs, the answer's character error rate. The gap is their difference.
 
-use std::fmt::Write as _;
 use std::ops::ControlFlow;
-use std::path::Path;
 
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::Serialize;
@@ -17,11 +15,12 @@ use unroll::training::language::open_loop::addition_line;
 use unroll::training::seq2seq::edit_distance;
 use unroll::training::{Corpus, LanguageRun, Network, Silent, SymbolMode, train_language};
 
-use super::bias_strategies::{STRATEGIES, mean_of};
+use super::bias_strategies::{STRATEGIES, mean_of, rows};
+use super::task::Bench;
 use crate::Error;
 use crate::char_rnn::builtin::corpus;
 use crate::char_rnn::cli::builtin_defaults;
-use crate::study::{FittedStrategy, cell};
+use crate::study::FittedStrategy;
 
 type Device = burn::tensor::Device<Inference>;
 
@@ -116,13 +115,8 @@ pub type Runs = (FittedStrategy, Vec<Answers>);
 
 /// Trains every strategy, every seed, in `out/runs` (char-rnn's built-in settings, `iterations`
 /// of them) and answers `limit` held-out lines.
-pub fn run(
-    (iterations, limit): (u64, usize),
-    seeds: u64,
-    out: &Path,
-    device: &Device,
-    note: &mut impl FnMut(String),
-) -> Result<Vec<Runs>, Error> {
+pub fn run((iterations, limit): (u64, usize), bench: Bench<'_>) -> Result<Vec<Runs>, Error> {
+    let (seeds, out, device, note) = (bench.seeds, bench.out, bench.device, bench.note);
     let text = corpus();
     let data = Corpus::from_bytes(text.as_bytes(), SymbolMode::Text)?;
     let mut all = Vec::new();
@@ -181,18 +175,16 @@ pub fn section(iterations: u64, all: &[Runs]) -> String {
          | strategy | wrong fed the truth | CER, open loop | gap | exact, open loop |\n\
          |---|---|---|---|---|\n"
     );
-    for (strategy, runs) in all {
-        let of = |f: &dyn Fn(&Answers) -> f64| runs.iter().map(f).collect::<Vec<f64>>();
-        let _ = writeln!(
-            text,
-            "| {} | {} | {} | {} | {} |",
-            strategy.name(),
-            cell(&of(&|a| a.wrong_fed_the_truth), 4),
-            cell(&of(&|a| a.character_error_rate), 4),
-            cell(&of(&Answers::gap), 4),
-            cell(&of(&|a| a.exact), 3),
-        );
-    }
+    rows(
+        &mut text,
+        all,
+        &[
+            (&|a| a.wrong_fed_the_truth, 4),
+            (&|a| a.character_error_rate, 4),
+            (&Answers::gap, 4),
+            (&|a| a.exact, 3),
+        ],
+    );
     text.push('\n');
     text.push_str(&why(all));
     text

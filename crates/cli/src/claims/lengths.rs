@@ -21,6 +21,7 @@ use unroll::training::trainer::{IterationLoss, TaskReport};
 use unroll::training::{Silent, Task, train_task};
 
 use super::memory::StepScores;
+use super::task::{TrainingLoss, TrainingResult};
 use crate::Error;
 
 type Device = burn::tensor::Device<Inference>;
@@ -343,45 +344,44 @@ where
     type Validation = StepScores;
 
     fn init_model(&mut self, device: &Device) -> unroll::training::Result<M> {
-        Ok(M::build(self.cell, self.problem, self.sizes, device)?)
+        let (cell, problem, sizes) = (self.cell, self.problem, self.sizes);
+        Ok(M::build(
+            Blueprint {
+                cell,
+                problem,
+                sizes,
+            },
+            device,
+        )?)
     }
 
     super::task::fresh_runs!(M, StepScores);
 
-    fn loss(
-        &mut self,
-        model: &M,
-        iteration: u64,
-        device: &Device,
-    ) -> unroll::training::Result<IterationLoss<Training>> {
-        // The data depend on the seed and the iteration alone: every network of a seed sees
-        // the same batches.
-        let seed = self.seed.wrapping_mul(1_000_003).wrapping_add(iteration);
+    fn loss(&mut self, model: &M, iteration: u64, device: &Device) -> TrainingLoss {
+        let seed = super::task::batch_seed(self.seed, iteration);
         let length = ChaCha8Rng::seed_from_u64(seed).random_range(1..=self.sizes.longest);
         let examples = Examples::draw(self.problem, self.sizes.batch, length, seed ^ 0xDA7A);
         let (inputs, targets) = examples.tensors::<Training>(device);
         let losses = step_cross_entropy(model.read(inputs)?, targets)?;
-        let [rows, steps] = losses.dims();
-        Ok(IterationLoss::given(losses.mean(), rows * steps))
+        Ok(IterationLoss::mean_of(losses))
     }
 
-    fn validate(
-        &self,
-        model: &M::InnerModule,
-        device: &Device,
-    ) -> unroll::training::Result<StepScores> {
+    fn validate(&self, model: &M::InnerModule, device: &Device) -> TrainingResult<StepScores> {
         Ok(scores(model, &self.validation, device)?)
     }
 }
 
+/// What a network is built of: its cell, the problem's symbols and classes, its sizes.
+#[derive(Debug, Clone, Copy)]
+struct Blueprint {
+    cell: RecurrentCell,
+    problem: Problem,
+    sizes: Sizes,
+}
+
 /// A network a run can build: the cell comes from the run's [`Network`].
 trait Build: Sized {
-    fn build(
-        cell: RecurrentCell,
-        problem: Problem,
-        sizes: Sizes,
-        device: &Device,
-    ) -> ModelResult<Self>;
+    fn build(of: Blueprint, device: &Device) -> ModelResult<Self>;
 }
 
 /// The stack of one layer of `cell` over `problem`'s symbols.
@@ -393,35 +393,23 @@ fn stack(cell: RecurrentCell, problem: Problem, sizes: Sizes) -> HiddenStackConf
 }
 
 impl Build for SequenceSummarizer<Training> {
-    fn build(
-        cell: RecurrentCell,
-        problem: Problem,
-        sizes: Sizes,
-        device: &Device,
-    ) -> ModelResult<Self> {
+    fn build(of: Blueprint, device: &Device) -> ModelResult<Self> {
+        let (cell, problem, sizes) = (of.cell, of.problem, of.sizes);
         SequenceSummarizerConfig::new(stack(cell, problem, sizes), problem.classes())
             .try_init(device)
     }
 }
 
 impl Build for HiddenRecurrent<Training> {
-    fn build(
-        cell: RecurrentCell,
-        problem: Problem,
-        sizes: Sizes,
-        device: &Device,
-    ) -> ModelResult<Self> {
+    fn build(of: Blueprint, device: &Device) -> ModelResult<Self> {
+        let (cell, problem, sizes) = (of.cell, of.problem, of.sizes);
         HiddenRecurrentConfig::new(stack(cell, problem, sizes), problem.classes()).try_init(device)
     }
 }
 
 impl Build for UntiedSummarizer<Training> {
-    fn build(
-        cell: RecurrentCell,
-        problem: Problem,
-        sizes: Sizes,
-        device: &Device,
-    ) -> ModelResult<Self> {
+    fn build(of: Blueprint, device: &Device) -> ModelResult<Self> {
+        let (cell, problem, sizes) = (of.cell, of.problem, of.sizes);
         let (symbols, classes) = (problem.symbols(), problem.classes());
         UntiedSummarizerConfig::new(symbols, sizes.hidden, sizes.longest, classes)
             .with_cell(cell)
@@ -466,8 +454,7 @@ pub fn run(
     device: &Device,
 ) -> Result<Outcome, Error> {
     fn trained<M>(
-        (problem, cell): (Problem, RecurrentCell),
-        sizes: Sizes,
+        of: Blueprint,
         (lengths, tested): (&[usize], usize),
         seed: u64,
         dir: &Path,
@@ -477,6 +464,7 @@ pub fn run(
         M: AutodiffModule<Training> + Reader<Training> + Build,
         M::InnerModule: Reader<Inference>,
     {
+        let (problem, sizes) = (of.problem, of.sizes);
         let (settings, place) = super::task::fresh_run(
             (sizes.iterations, sizes.evaluations),
             (3e-3, 1.0),
@@ -489,7 +477,7 @@ pub fn run(
             sizes,
             seed,
             validation,
-            cell,
+            cell: of.cell,
             network: std::marker::PhantomData,
         };
         let report: TaskReport<Training, LengthTask<M>> =
@@ -514,26 +502,24 @@ pub fn run(
         })
     }
     let test = (lengths, tested);
+    let of = |cell| Blueprint {
+        cell,
+        problem,
+        sizes,
+    };
     match (network, problem) {
         (Network::Shared(cell), Problem::ReverseString) => {
-            trained::<HiddenRecurrent<Training>>((problem, cell), sizes, test, seed, dir, device)
+            trained::<HiddenRecurrent<Training>>(of(cell), test, seed, dir, device)
         }
         (Network::Shared(cell), _) => {
-            trained::<SequenceSummarizer<Training>>((problem, cell), sizes, test, seed, dir, device)
+            trained::<SequenceSummarizer<Training>>(of(cell), test, seed, dir, device)
         }
         (Network::Untied(_), Problem::ReverseString) => {
             Err("the untied control reads labels, not the reversed string".into())
         }
         (Network::Untied(cell), _) => {
             let untested = (&[][..], 0);
-            trained::<UntiedSummarizer<Training>>(
-                (problem, cell),
-                sizes,
-                untested,
-                seed,
-                dir,
-                device,
-            )
+            trained::<UntiedSummarizer<Training>>(of(cell), untested, seed, dir, device)
         }
     }
 }

@@ -21,6 +21,8 @@ use unroll::model::{
 use unroll::training::trainer::{IterationLoss, TaskReport};
 use unroll::training::{Silent, Task, Validation, train_task};
 
+use super::task::{TrainingLoss, TrainingResult};
+use super::verdict::verdict;
 use crate::Error;
 
 type ModelResult<T> = unroll::model::Result<T>;
@@ -253,24 +255,14 @@ where
 
     super::task::fresh_runs!(M, StepScores);
 
-    fn loss(
-        &mut self,
-        model: &M,
-        iteration: u64,
-        device: &Device,
-    ) -> unroll::training::Result<IterationLoss<Training>> {
-        let seed = self.seed.wrapping_mul(1_000_003).wrapping_add(iteration);
+    fn loss(&mut self, model: &M, iteration: u64, device: &Device) -> TrainingLoss {
+        let seed = super::task::batch_seed(self.seed, iteration);
         let batch = bits(self.sizes.batch, self.sizes.time, self.target, seed);
         let (losses, _, _) = model.label(&batch, device)?;
-        let [rows, steps] = losses.dims();
-        Ok(IterationLoss::given(losses.mean(), rows * steps))
+        Ok(IterationLoss::mean_of(losses))
     }
 
-    fn validate(
-        &self,
-        model: &M::InnerModule,
-        device: &Device,
-    ) -> unroll::training::Result<StepScores> {
+    fn validate(&self, model: &M::InnerModule, device: &Device) -> TrainingResult<StepScores> {
         Ok(scores(model, &self.validation, device)?)
     }
 }
@@ -445,11 +437,7 @@ pub fn section(sizes: Sizes, trained: &[Trained]) -> String {
     let count_2 = mean(Target::CountIsZeroModulo3, Pattern::Output);
     let parity_2 = mean(Target::Parity, Pattern::Output);
     let bounded = count_2 <= ceiling + 0.01;
-    let verdict = match (bounded, count_1 >= 0.95 && parity_2 >= 0.95) {
-        (true, true) => "**holds**",
-        (true, false) => "**holds in part**",
-        (false, _) => "**does not hold here**",
-    };
+    let verdict = verdict(bounded && count_1 >= 0.95 && parity_2 >= 0.95, bounded);
     let _ = write!(
         text,
         "\nVerdict: {verdict}. On the count pattern 1 labels {count_1:.3} of the steps right and \

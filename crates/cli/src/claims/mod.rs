@@ -23,6 +23,7 @@ mod scaling;
 mod sharing;
 mod summary;
 mod task;
+mod verdict;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -32,6 +33,8 @@ use std::time::Instant;
 use unroll::backend::{Inference, NAME};
 use unroll::training::Validation;
 
+use self::task::Bench;
+use self::verdict::verdict;
 use crate::Error;
 use crate::console::note;
 use crate::program::Invocation;
@@ -120,6 +123,16 @@ fn run(args: &RunArgs) -> Result<ExitCode, Error> {
     );
     crate::study::write_report(&args.out, &report, &journal.results)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The seeds, directory and device of a claim's runs, and where each finished run is noted.
+fn bench<'a>(args: &'a RunArgs, device: &'a Device, note: &'a mut dyn FnMut(String)) -> Bench<'a> {
+    Bench {
+        seeds: args.study.seeds,
+        out: &args.out,
+        device,
+        note,
+    }
 }
 
 /// The table of every section's verdict: its title (the `## ` line) and the first bold words
@@ -211,9 +224,7 @@ fn claim_1(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<Str
         ),
         tested: args.study.sized(200, 20),
     };
-    let all = sharing::run(&plan, args.study.seeds, &args.out, device, &mut |line| {
-        journal.note(&line);
-    })?;
+    let all = sharing::run(&plan, bench(args, device, &mut |line| journal.note(&line)))?;
     for ((problem, network), runs) in &all {
         for (seed, outcome) in runs.iter().enumerate() {
             journal.record(serde_json::json!({
@@ -225,15 +236,20 @@ fn claim_1(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<Str
     sharing::section(&plan, &all, &args.out)
 }
 
-/// Claim 2: both patterns on the count modulo 3 and on parity, every seed; its section.
-fn claim_2(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<String, Error> {
-    let sizes = memory::Sizes {
+/// Claims 2 and 4's sizes: 20 bits, 16 units, batches of 32, `iterations` in the full run.
+fn memory_sizes(args: &RunArgs, iterations: u64) -> memory::Sizes {
+    memory::Sizes {
         time: 20,
         hidden: 16,
         batch: 32,
-        iterations: args.study.sized(2000, 100),
+        iterations: args.study.sized(iterations, 100),
         validation: args.study.sized(500, 100),
-    };
+    }
+}
+
+/// Claim 2: both patterns on the count modulo 3 and on parity, every seed; its section.
+fn claim_2(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<String, Error> {
+    let sizes = memory_sizes(args, 2000);
     let mut trained = Vec::new();
     for case in memory::CASES {
         let mut runs = Vec::new();
@@ -283,13 +299,7 @@ fn claim_3(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<Str
 
 /// Claim 4: parity learnt three ways, every seed; its section.
 fn claim_4(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<String, Error> {
-    let sizes = memory::Sizes {
-        time: 20,
-        hidden: 16,
-        batch: 32,
-        iterations: args.study.sized(3000, 100),
-        validation: args.study.sized(500, 100),
-    };
+    let sizes = memory_sizes(args, 3000);
     let mut outcomes = Vec::new();
     // The verdict's case, parity at 20 bits, and what was added after its first runs: shorter
     // parity, and a target every bit moves.
@@ -339,9 +349,7 @@ fn claim_5(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<Str
         pairs: args.study.sized(4000, 800),
         iterations: args.study.sized(1500, 150),
     };
-    let recalls = recall::run(&sizes, args.study.seeds, &args.out, device, &mut |line| {
-        journal.note(&line);
-    })?;
+    let recalls = recall::run(&sizes, bench(args, device, &mut |line| journal.note(&line)))?;
     for recall in &recalls {
         for (seed, run) in recall.runs.iter().enumerate() {
             journal.record(serde_json::json!({
@@ -387,9 +395,7 @@ fn exposure_budget(args: &RunArgs) -> crate::seq2seq::study::Budget {
 /// Claim 7: seq2seq's strategies on reverse and copy, every seed; its section.
 fn claim_7(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<String, Error> {
     let budget = exposure_budget(args);
-    let (outcomes, kept) = bias::run(budget, args.study.seeds, &args.out, device, &mut |line| {
-        journal.note(&line);
-    })?;
+    let (outcomes, kept) = bias::run(budget, bench(args, device, &mut |line| journal.note(&line)))?;
     journal.exposure = Some(kept);
     for ((task, strategy), runs) in &outcomes {
         for (seed, run) in runs.iter().enumerate() {
@@ -402,20 +408,14 @@ fn claim_7(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<Str
     let forecast_budget = (args.study.sized(1500, 40), args.study.sized(10_000, 3000));
     let forecast = bias_forecast::run(
         forecast_budget,
-        args.study.seeds,
-        &args.out,
-        device,
-        &mut |line| journal.note(&line),
+        bench(args, device, &mut |line| journal.note(&line)),
     )?;
     journal.record_runs("forecast", "scores", &forecast);
     let language_iterations = args.study.sized(3000, 40);
     let language_budget = (language_iterations, args.study.sized(300, 20));
     let language = bias_language::run(
         language_budget,
-        args.study.seeds,
-        &args.out,
-        device,
-        &mut |line| journal.note(&line),
+        bench(args, device, &mut |line| journal.note(&line)),
     )?;
     journal.record_runs("char-rnn", "answers", &language);
     let others = bias::OtherPrograms {
@@ -432,9 +432,8 @@ fn claim_8(args: &RunArgs, device: &Device, journal: &mut Journal) -> Result<Str
         Some(kept) => kept,
         None => {
             let budget = exposure_budget(args);
-            let (_, kept) = bias::run(budget, args.study.seeds, &args.out, device, &mut |line| {
-                journal.note(&line);
-            })?;
+            let (_, kept) =
+                bias::run(budget, bench(args, device, &mut |line| journal.note(&line)))?;
             kept
         }
     };
@@ -488,11 +487,7 @@ fn likelihood_section(sizes: likelihood::Sizes, outcomes: &[likelihood::Outcome]
     let deviates: Vec<f64> = outcomes.iter().map(|o| o.deviate).collect();
     let sums_to_one = total.iter().all(|t| (t - 1.0).abs() < 1e-4);
     let follows = deviates.iter().all(|d| *d < 3.0);
-    let verdict = match (sums_to_one, follows) {
-        (true, true) => "**holds**",
-        (true, false) | (false, true) => "**holds in part**",
-        (false, false) => "**does not hold here**",
-    };
+    let verdict = verdict(sums_to_one && follows, sums_to_one || follows);
     let _ = write!(
         text,
         "\nVerdict: {verdict}. Σ p is {} over the seeds (1 within 1e-4: {}); the open-loop \

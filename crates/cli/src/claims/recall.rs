@@ -6,15 +6,14 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use unroll::backend::Inference;
 use unroll::training::plot::plot_lines;
 use unroll::training::seq2seq::{BuiltinPairs, BuiltinTask, Seq2SeqConfig};
 
+use super::task::Bench;
+use super::verdict::verdict;
 use crate::Error;
 use crate::seq2seq::study::{Outcome, by_length, train_one};
 use crate::study::{cell, spread};
-
-type Device = burn::tensor::Device<Inference>;
 
 /// The sizes of the experiment.
 #[derive(Debug, Clone)]
@@ -67,13 +66,8 @@ fn config(sizes: &Sizes, hidden: usize, seed: u64) -> Seq2SeqConfig {
 }
 
 /// Trains and scores every hidden size and seed, in `out/runs`; `note` hears of each run.
-pub fn run(
-    sizes: &Sizes,
-    seeds: u64,
-    out: &Path,
-    device: &Device,
-    note: &mut impl FnMut(String),
-) -> Result<Vec<Recall>, Error> {
+pub fn run(sizes: &Sizes, bench: Bench<'_>) -> Result<Vec<Recall>, Error> {
+    let (seeds, out, device, note) = (bench.seeds, bench.out, bench.device, bench.note);
     let mut recalls = Vec::new();
     for &hidden in &sizes.hidden {
         let mut runs = Vec::new();
@@ -133,13 +127,7 @@ pub fn section(sizes: &Sizes, recalls: &[Recall], out: &Path) -> Result<String, 
     }
     let largest = recalls.last().expect("at least one hidden size");
     let reach = recalled_up_to(largest, sizes.max_length);
-    let verdict = if reach == sizes.max_length {
-        "**holds**"
-    } else if reach >= 4 {
-        "**holds in part**"
-    } else {
-        "**does not hold here**"
-    };
+    let verdict = verdict(reach == sizes.max_length, reach >= 4);
     let _ = write!(
         text,
         "\nVerdict: {verdict}. With {} hidden units the summary gives back at least 90 % of \

@@ -19,6 +19,7 @@ use unroll::training::seq2seq::decode::padded;
 use unroll::training::seq2seq::task::pair_batch;
 
 use super::bias::Kept;
+use super::verdict::verdict;
 use crate::Error;
 use crate::seq2seq::study::Trained;
 use crate::study::{FittedStrategy, cell, spread};
@@ -340,11 +341,7 @@ pub fn section(all: &[Recoveries], out: &Path) -> Result<String, Error> {
             ));
         }
     }
-    let verdict = match (every, some) {
-        (true, _) => "**holds**",
-        (false, true) => "**holds in part**",
-        (false, false) => "**does not hold here**",
-    };
+    let verdict = verdict(every, some);
     let _ = write!(
         text,
         "\nVerdict: {verdict}. Recovered within {VERDICT_STEPS} steps: {}.\n\n\

@@ -21,6 +21,7 @@ use unroll::model::{
 use unroll::training::plot::{Line, plot_lines};
 use unroll::training::{FusedAdam, clip_global_norm};
 
+use super::verdict::verdict;
 use crate::Error;
 use crate::allocator;
 use crate::study::cell;
@@ -418,11 +419,7 @@ pub fn section(sizes: &Sizes, points: &[Point], out: &Path, rounds: u64) -> Resu
     let hidden_share =
         rate(Pattern::HiddenRecurrence, small) / rate(Pattern::HiddenRecurrence, large);
     let parallel = output_share >= 0.5 && hidden_share <= 0.25;
-    let verdict = match (linear, parallel) {
-        (true, true) => "**holds**",
-        (true, false) | (false, true) => "**holds in part**",
-        (false, false) => "**does not hold here**",
-    };
+    let verdict = verdict(linear && parallel, linear || parallel);
     let _ = std::fmt::Write::write_fmt(
         &mut text,
         format_args!(

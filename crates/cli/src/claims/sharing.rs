@@ -5,15 +5,14 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use unroll::backend::Inference;
 use unroll::model::RecurrentCell;
 use unroll::training::plot::{Line, plot_lines};
 
 use super::lengths::{self, CRITERION, Network, Outcome, Problem, Sizes, cell_name};
+use super::task::Bench;
+use super::verdict::verdict;
 use crate::Error;
 use crate::study::{cell, spread};
-
-type Device = burn::tensor::Device<Inference>;
 
 /// What claim 1 runs.
 #[derive(Debug, Clone)]
@@ -35,13 +34,8 @@ pub type Runs = ((Problem, Network), Vec<Outcome>);
 
 /// Every task with every shared cell and, on the labelled tasks, the untied control; every
 /// seed.
-pub fn run(
-    plan: &Plan,
-    seeds: u64,
-    out: &Path,
-    device: &Device,
-    note: &mut impl FnMut(String),
-) -> Result<Vec<Runs>, Error> {
+pub fn run(plan: &Plan, bench: Bench<'_>) -> Result<Vec<Runs>, Error> {
+    let (seeds, out, device, note) = (bench.seeds, bench.out, bench.device, bench.note);
     let mut all = Vec::new();
     for &problem in &plan.problems {
         let mut networks: Vec<Network> = plan.cells.iter().map(|&c| Network::Shared(c)).collect();
@@ -144,7 +138,7 @@ fn why_not(plan: &Plan, all: &[Runs]) -> String {
 }
 
 /// The verdict's paragraph, by the rule the section states.
-fn verdict(plan: &Plan, all: &[Runs]) -> String {
+fn verdict_paragraph(plan: &Plan, all: &[Runs]) -> String {
     let sizes = plan.sizes;
     let mut text = String::new();
     let of = |problem: Problem, network: Network| {
@@ -193,11 +187,7 @@ fn verdict(plan: &Plan, all: &[Runs]) -> String {
     if !generalises {
         findings.push(why_not(plan, all));
     }
-    let verdict = match (generalises, saves) {
-        (true, true) => "**holds**",
-        (true, false) | (false, true) => "**holds in part**",
-        (false, false) => "**does not hold here**",
-    };
+    let verdict = verdict(generalises && saves, generalises || saves);
     let _ = write!(
         text,
         "\nVerdict: {verdict}. (a) {}. (b) sequences to {CRITERION} at length {} (medians): \
@@ -293,7 +283,7 @@ pub fn section(plan: &Plan, all: &[Runs], out: &Path) -> Result<String, Error> {
             sequences(median_to_criterion(runs)),
         );
     }
-    text.push_str(&verdict(plan, all));
+    text.push_str(&verdict_paragraph(plan, all));
     let lines: Vec<Line> = (all.iter())
         .filter(|((_, network), _)| matches!(network, Network::Shared(_)))
         .map(|((problem, network), runs)| Line {

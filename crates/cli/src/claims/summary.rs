@@ -21,6 +21,7 @@ use super::memory::{
     Bits, Builder, Labelled, Labeller, Sizes, StepScores, Target, hidden_network, tensors,
     train_labeller,
 };
+use super::verdict::verdict;
 use crate::Error;
 use crate::study::{cell, spread};
 use unroll::training::plot::{Line, plot_lines};
@@ -273,13 +274,10 @@ pub fn section(
             .map_or((0, 0), |(_, runs)| (reached(runs), runs.len()))
     };
     let (end, downstream) = (of(Way::AtTheEnd), of(Way::Downstream));
-    let verdict = if end.0 == end.1 && downstream.0 == downstream.1 {
-        "**holds**"
-    } else if end.0 + downstream.0 > 0 {
-        "**holds in part**"
-    } else {
-        "**does not hold here**"
-    };
+    let verdict = verdict(
+        end.0 == end.1 && downstream.0 == downstream.1,
+        end.0 + downstream.0 > 0,
+    );
     let _ = write!(
         text,
         "\nVerdict: {verdict}. On {longest} bits one target at the end reached {CRITERION} on {} \

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use unroll::backend::NAME;
+use unroll::backend::{NAME, Training};
 use unroll::training::{LearningRateSchedule, LoopSettings, OptimizerKind, RunPlace};
 
 /// A claim's run: `iterations` of Adam at `learning_rate`, the gradient's norm clipped at
@@ -30,6 +30,27 @@ pub(super) fn fresh_run(
         ..RunPlace::new(dir, NAME)
     };
     (settings, place)
+}
+
+/// What a claim's runs are made with: seeds `0..seeds`, the study's directory `out` (the runs
+/// in its `runs/`), the device, and `note`, told of each run as it ends.
+pub(super) struct Bench<'a> {
+    pub seeds: u64,
+    pub out: &'a Path,
+    pub device: &'a burn::tensor::Device<unroll::backend::Inference>,
+    pub note: &'a mut dyn FnMut(String),
+}
+
+/// What a claim's task returns to the trainer.
+pub(super) type TrainingResult<T> = unroll::training::Result<T>;
+
+/// What a claim's task's `loss` returns.
+pub(super) type TrainingLoss = TrainingResult<unroll::training::trainer::IterationLoss<Training>>;
+
+/// The seed of iteration `iteration`'s batch in a run from `seed`: the data depend on the seed
+/// and the iteration alone, so every network trained from one seed sees the same batches.
+pub(super) fn batch_seed(seed: u64, iteration: u64) -> u64 {
+    seed.wrapping_mul(1_000_003).wrapping_add(iteration)
 }
 
 /// A claim's training task's `resume` and `save`: its runs are never resumed (each starts

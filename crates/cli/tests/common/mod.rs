@@ -40,39 +40,13 @@ pub trait Arg: AsRef<str> + std::fmt::Debug {}
 
 impl<T: AsRef<str> + std::fmt::Debug> Arg for T {}
 
-pub struct Scratch(pub PathBuf);
+pub use unroll_test_support::Scratch;
 
-impl Scratch {
-    pub fn new(name: &str) -> Self {
-        let path = std::env::temp_dir().join(format!("char-rnn-{name}-{}", std::process::id()));
-        assert!(
-            !path.to_string_lossy().contains(char::is_whitespace),
-            "{}: argv! splits command lines at whitespace; set TMPDIR to a path without any",
-            path.display()
-        );
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Scratch(path)
-    }
-
-    /// A scratch directory holding the test corpus as `input.txt`, and that file's path.
-    pub fn with_corpus(name: &str) -> (Self, PathBuf) {
-        let scratch = Self::new(name);
-        let data = scratch.file("input.txt", corpus_text().as_bytes());
-        (scratch, data)
-    }
-
-    pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A scratch directory holding the test corpus as `input.txt`, and that file's path.
+pub fn with_corpus(name: &str) -> (Scratch, PathBuf) {
+    let scratch = Scratch::new(name);
+    let data = scratch.file("input.txt", corpus_text().as_bytes());
+    (scratch, data)
 }
 
 pub fn run(args: &[impl Arg]) -> Output {
@@ -181,8 +155,15 @@ pub fn corpus_text() -> String {
         .repeat(40)
 }
 
+/// A path as [`argv!`] takes it: it splits command lines at whitespace, so a path holding any
+/// (a scratch directory under such a `TMPDIR`) is refused here.
 pub fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
+    let text = p.to_str().unwrap();
+    assert!(
+        !text.contains(char::is_whitespace),
+        "{text}: argv! splits command lines at whitespace; set TMPDIR to a path without any"
+    );
+    text
 }
 
 /// A tiny model trained in well under a second.

@@ -13,7 +13,7 @@ use unroll_model::{
     LayerState, LstmCell, RecurrencePath, RecurrentCell, SequenceInput, TanhRecurrence,
 };
 
-use super::checks::TestBackend;
+use super::checks::{TestBackend, layer_parameters};
 use super::gated_checks::{AGREEMENT, numbers, tensor};
 use super::gradients::check_against_finite_differences;
 use super::{Numbers, assert_close, ids, values};
@@ -265,10 +265,7 @@ pub fn bidirectional_patterns_match_finite_differences<B: TestBackend>(device: &
         let summarizer = config.try_init_summarizer::<B>(device).unwrap();
         let targets = tensor::<B, 2>(numbers.vector(batch * 2, 1.0), [batch, 2], device);
         // Two layers × two directions × the cell's parameters, and the output layer's two.
-        let per_layer = match cell {
-            RecurrentCell::Tanh => 3,
-            _ => 4,
-        };
+        let per_layer = layer_parameters(cell);
         let checked = check_against_finite_differences(
             &summarizer,
             |m: &BidirectionalSummarizer<B>| {
@@ -362,10 +359,7 @@ pub fn bidirectional_encoder_starts_the_decoder<B: TestBackend>(device: &B::Devi
             (None, None) => {}
             _ => panic!("{what}: a cell state on one side only"),
         }
-        let per_layer = match cell {
-            RecurrentCell::Tanh => 3,
-            _ => 4,
-        };
+        let per_layer = layer_parameters(cell);
         let checked = check_against_finite_differences(
             &model,
             |m: &EncoderDecoder<B>| {

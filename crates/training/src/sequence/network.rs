@@ -135,13 +135,18 @@ mod tests {
 
     type B = NdArray<f64>;
 
+    /// Two layers of `cell`, 4 units, over 5 symbols.
+    fn two_layers(cell: RecurrentCell) -> HiddenStackConfig {
+        HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 5 }, 4)
+            .with_cell(cell)
+            .with_num_layers(2)
+    }
+
     /// Each way, the network gives what the model crate's summarizer it was built from gives.
     #[test]
     fn each_way_is_the_summarizer_it_holds() {
         let device = Default::default();
-        let hidden = HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 5 }, 4)
-            .with_cell(RecurrentCell::Gru)
-            .with_num_layers(2);
+        let hidden = two_layers(RecurrentCell::Gru);
         let ids =
             || SequenceInput::Tokens(Tensor::from_data([[1, 2, 3, 4], [4, 0, 0, 0]], &device));
         let lengths = Some(&[4, 1][..]);
@@ -169,9 +174,7 @@ mod tests {
     #[test]
     fn every_step_is_pattern_one_each_way() {
         let device = Default::default();
-        let hidden = HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 5 }, 4)
-            .with_cell(RecurrentCell::Lstm)
-            .with_num_layers(2);
+        let hidden = two_layers(RecurrentCell::Lstm);
         let ids =
             || SequenceInput::Tokens(Tensor::from_data([[1, 2, 3, 4], [4, 2, 0, 0]], &device));
         let lengths = Some(&[4, 2][..]);
@@ -203,9 +206,7 @@ mod tests {
     #[test]
     fn checkpoints_from_before_both_ways_load() {
         let device = Default::default();
-        let hidden = HiddenStackConfig::new(InputEncoding::Tokens { vocab_size: 5 }, 4)
-            .with_cell(RecurrentCell::Lstm)
-            .with_num_layers(2);
+        let hidden = two_layers(RecurrentCell::Lstm);
         let before = SequenceSummarizerConfig::new(hidden.clone(), 3).init::<B>(&device);
         let bytes = crate::checkpoint::model_bytes(&before).unwrap();
         let fresh: SequenceNetwork<B> = SequenceSummarizerConfig::new(hidden, 3)

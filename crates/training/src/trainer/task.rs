@@ -47,6 +47,12 @@ impl<B: Backend> IterationLoss<B> {
         }
     }
 
+    /// The mean of `losses`, one item each (every step of every row, say), all given.
+    pub fn mean_of<const D: usize>(losses: Tensor<B, D>) -> Self {
+        let items = losses.shape().num_elements();
+        Self::given(losses.mean(), items)
+    }
+
     /// The loss of an iteration fed as `feeding` says, whose ε and n the metrics record.
     pub fn fed(loss: Tensor<B, 1>, items: usize, feeding: &Feeding) -> Self {
         IterationLoss {

@@ -542,7 +542,7 @@ fn backward_by_units<E: Real>(
 mod tests {
     use super::*;
 
-    use crate::fused::recurrence::kernel::many_rows_on_one_thread;
+    use crate::fused::recurrence::kernel::{few_rows, many_rows_on_one_thread};
 
     use crate::fused::test_values::{assert_finite_differences, deterministic as values, sigmoid};
 
@@ -598,34 +598,7 @@ mod tests {
 
     #[test]
     fn forward_and_backward_match_the_equations_and_finite_differences() {
-        for (dims, lengths) in [
-            (
-                RecurrenceShape {
-                    time: 4,
-                    batch: 9,
-                    hidden: 3,
-                },
-                None,
-            ),
-            (
-                RecurrenceShape {
-                    time: 5,
-                    batch: 8,
-                    hidden: 2,
-                },
-                Some(vec![5, 1, 3, 5, 2, 4, 5, 1]),
-            ),
-            (
-                RecurrenceShape {
-                    time: 1,
-                    batch: 1,
-                    hidden: 5,
-                },
-                None,
-            ),
-        ] {
-            check(dims, lengths.as_deref());
-        }
+        few_rows(check);
     }
 
     fn check(dims: RecurrenceShape, lengths: Option<&[usize]>) {

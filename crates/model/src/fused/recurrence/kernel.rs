@@ -437,6 +437,21 @@ impl<'a, E: Real> StepProduct<'a, E> {
     }
 }
 
+/// Runs a gated kernel test's `check` on few rows (where the products take
+/// [`RowProduct::Direct`]): rows all of one length, rows of lengths of their own, and one row
+/// of one step.
+#[cfg(test)]
+pub(crate) fn few_rows(check: impl Fn(RecurrenceShape, Option<&[usize]>)) {
+    let shape = |time, batch, hidden| RecurrenceShape {
+        time,
+        batch,
+        hidden,
+    };
+    check(shape(4, 9, 3), None);
+    check(shape(5, 8, 2), Some(&[5, 1, 3, 5, 2, 4, 5, 1]));
+    check(shape(1, 1, 5), None);
+}
+
 /// Runs a kernel test's `check` with 40 rows (of lengths of their own) on one thread, where
 /// the products take [`RowProduct::Transposed`]; tests of a few rows take
 /// [`RowProduct::Direct`].
