@@ -5,7 +5,7 @@ mod common;
 
 use common::{
     Scratch, TINY, argv, assert_fails, assert_fails_with, assert_files, corpus_text, fails_leaving,
-    path, run, run_ok, succeeded, text, with_corpus,
+    json_of, path, run, run_ok, succeeded, text, with_corpus,
 };
 use std::path::Path;
 use std::process::Output;
@@ -45,19 +45,17 @@ fn train_sample_eval_export_and_resume() {
         streamed.starts_with("Speak") && streamed.chars().count() >= 45,
         "{streamed}"
     );
-    let output = run(&argv!(
+    let sampled = json_of(&run(&argv!(
         "sample --checkpoint {} --best --length 10 --argmax --json",
         path(&run_dir)
-    ));
-    let sampled: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    )));
     assert_eq!(sampled["text"].as_str().unwrap().chars().count(), 10);
 
-    let output = run_ok(&argv!(
+    let evaluation = json_of(&run_ok(&argv!(
         "eval --checkpoint {} --data {} --json",
         path(&run_dir),
         path(&data)
-    ));
-    let evaluation: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    )));
     assert_eq!(
         evaluation["evaluation"]["nats_per_symbol"], result["validation"]["nats_per_symbol"],
         "eval of the last checkpoint on its training file repeats the final validation"
@@ -76,12 +74,11 @@ fn train_sample_eval_export_and_resume() {
         assert!(std::fs::metadata(&out).unwrap().len() > 1000);
     }
 
-    let output = run_ok(&argv!(
+    let resumed = json_of(&run_ok(&argv!(
         "train --data {} --resume {} --steps 30 --json",
         path(&data),
         path(&run_dir)
-    ));
-    let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    )));
     assert_eq!(resumed["iterations"], 30);
     let lines = std::fs::read_to_string(run_dir.join("metrics.jsonl")).unwrap();
     let last: serde_json::Value = serde_json::from_str(lines.lines().last().unwrap()).unwrap();
@@ -230,13 +227,12 @@ fn scheduled_sampling_trains_alike_on_both_paths() {
     let (scratch, data) = with_corpus("stepwise");
     let loss = |name: &str, extra: &str| {
         let run_dir = scratch.0.join(name);
-        let output = run_ok(&argv!(
+        let report = json_of(&run_ok(&argv!(
             "train --data {} --out {} --steps 6 --json --strategy scheduled-sampling \
              --schedule constant --epsilon 0.5 {TINY} {extra}",
             path(&data),
             path(&run_dir)
-        ));
-        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        )));
         report["final_training_loss"].as_f64().unwrap()
     };
     let fused = loss("fused", "");

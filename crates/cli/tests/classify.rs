@@ -11,8 +11,8 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use common::{
-    Arg, Scratch, argv, assert_clean_error, assert_files, exported_header, last_json, path,
-    program, program_fails_with, run_program, run_program_with_stdin, safetensors_header,
+    Arg, Scratch, argv, assert_clean_error, assert_files, exported_header, json_of, last_json,
+    path, program, program_fails_with, run_program, run_program_with_stdin, safetensors_header,
     succeeded, text,
 };
 
@@ -73,8 +73,7 @@ fn trained(name: &str, iterations: &str, extra: &str) -> (Scratch, PathBuf, Path
     let scratch = Scratch::new(name);
     let data = scratch.file("train.tsv", tsv().as_bytes());
     let out = scratch.0.join("run");
-    let output = succeeded(train(&data, &out, iterations, extra));
-    let report = serde_json::from_slice(&output.stdout).unwrap();
+    let report = json_of(&succeeded(train(&data, &out, iterations, extra)));
     (scratch, data, out, report)
 }
 
@@ -211,8 +210,7 @@ fn train_eval_predict_export_and_resume_a_text_classifier() {
     );
 
     // Resuming continues the run up to the new count.
-    let output = succeeded(resume(&out, "140", "--json"));
-    let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let resumed = json_of(&succeeded(resume(&out, "140", "--json")));
     assert_eq!(resumed["first_iteration"], 120);
     assert_eq!(resumed["iterations"], 140);
     fails(
@@ -228,13 +226,12 @@ fn a_resumed_run_keeps_its_data_and_validation_file_to_the_last_digit() {
     let first: String = tsv().lines().take(30).map(|l| format!("{l}\n")).collect();
     let val = scratch.file("val.tsv", first.as_bytes());
     let straight = scratch.0.join("straight");
-    let output = succeeded(train(
+    let whole = json_of(&succeeded(train(
         &data,
         &straight,
         "40",
         &format!("--val {}", path(&val)),
-    ));
-    let whole: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    )));
     let halves = scratch.0.join("halves");
     succeeded(train(
         &data,
@@ -243,8 +240,7 @@ fn a_resumed_run_keeps_its_data_and_validation_file_to_the_last_digit() {
         &format!("--val {}", path(&val)),
     ));
     // Neither the data nor the validation file named again: the run recorded both.
-    let output = succeeded(resume(&halves, "40", "--json"));
-    let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let resumed = json_of(&succeeded(resume(&halves, "40", "--json")));
     assert_eq!(resumed["validation"], whole["validation"]);
     assert_eq!(resumed["final_training_loss"], whole["final_training_loss"]);
     assert_eq!(
@@ -431,22 +427,20 @@ fn byte_mode_predict_reads_bytes_as_eval_does() {
     succeeded(train(&data, &out, "30", "--bytes"));
     let line = "xCafé 😀.";
     let input = scratch.file("input.txt", format!("{line}\n").as_bytes());
-    let from_file = succeeded(classify(&argv!(
+    let answer = json_of(&succeeded(classify(&argv!(
         "predict --checkpoint {} --input {} --json",
         path(&out),
         path(&input)
-    )));
-    let answer: serde_json::Value = serde_json::from_slice(&from_file.stdout).unwrap();
+    ))));
     assert_eq!(answer["input"], line);
     let label = answer["label"].as_str().unwrap().to_owned();
     let probability = answer["probability"].as_f64().unwrap();
     let predict = argv!("predict --checkpoint {} --json", path(&out));
-    let from_stdin = succeeded(run_program_with_stdin(
+    let answer = json_of(&succeeded(run_program_with_stdin(
         "classify",
         &predict,
         format!("{line}\n").as_bytes(),
-    ));
-    let answer: serde_json::Value = serde_json::from_slice(&from_stdin.stdout).unwrap();
+    )));
     assert_eq!(answer["probability"].as_f64().unwrap(), probability);
     let one = scratch.file("one.tsv", format!("{label}\t{line}\n").as_bytes());
     let scores = eval_json(&out, &one);
@@ -614,8 +608,7 @@ fn a_classifier_read_both_ways_trains_predicts_exports_and_resumes() {
     );
     assert_eq!(header["fc.weight"]["shape"], serde_json::json!([2, 32]));
 
-    let output = succeeded(resume(&out, "130", "--json"));
-    let resumed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let resumed = json_of(&succeeded(resume(&out, "130", "--json")));
     assert_eq!(resumed["iterations"], 130);
     let one_way = scratch.0.join("one-way");
     succeeded(train(&data, &one_way, "10", ""));

@@ -5,12 +5,17 @@
 mod common;
 
 use common::{
-    Arg, Scratch, argv, exported_header, path, program_fails_with, run_program,
+    Arg, Scratch, argv, exported_header, json_of, path, program_fails_with, run_program,
     run_program_with_stdin, safetensors_header, succeeded, text,
 };
 
 fn seq2seq(args: &[impl Arg]) -> std::process::Output {
     run_program("seq2seq", args)
+}
+
+/// seq2seq's `--json` output, the run asserted to succeed.
+fn seq2seq_json(args: &[impl Arg]) -> serde_json::Value {
+    json_of(&succeeded(seq2seq(args)))
 }
 
 fn fails(args: &[impl Arg], expected: &str) -> String {
@@ -38,20 +43,18 @@ fn train_eval_translate_and_resume_on_a_file_of_pairs() {
     let scratch = Scratch::new("seq2seq");
     let data = scratch.file("pairs.tsv", reversals(600).as_bytes());
     let out = scratch.0.join("run");
-    let trained = succeeded(seq2seq(&argv!(
+    let report = seq2seq_json(&argv!(
         "train --data {} --out {} {TINY} --json",
         path(&data),
         path(&out)
-    )));
-    let report: serde_json::Value = serde_json::from_slice(&trained.stdout).unwrap();
+    ));
     assert_eq!(report["iterations"], 300);
     let exact = report["validation"]["exact_match"].as_f64().unwrap();
     assert!(exact > 0.5, "reversing up to 4 letters is learnt: {report}");
     assert_eq!(report["examples"].as_array().unwrap().len(), 5);
 
     // eval on the run's own validation pairs, and on a file; by target length.
-    let scored = succeeded(seq2seq(&argv!("eval --checkpoint {} --json", path(&out))));
-    let scores: serde_json::Value = serde_json::from_slice(&scored.stdout).unwrap();
+    let scores = seq2seq_json(&argv!("eval --checkpoint {} --json", path(&out)));
     assert_eq!(scores["exact_match"], report["validation"]["exact_match"]);
     let lengths = scores["by_target_length"].as_array().unwrap();
     assert!(lengths.iter().all(|row| row["pairs"].as_u64().unwrap() > 0));
@@ -72,12 +75,11 @@ fn train_eval_translate_and_resume_on_a_file_of_pairs() {
     assert_eq!(&std::fs::read(&picture).unwrap()[..4], b"\x89PNG");
     fails(&plotted, "the file exists; pass --force");
     let other = scratch.file("other.tsv", b"abcd\tdcba\nab\tba\nzz\tzz\n");
-    let scored = succeeded(seq2seq(&argv!(
+    let scores = seq2seq_json(&argv!(
         "eval --checkpoint {} --data {} --json",
         path(&out),
         path(&other)
-    )));
-    let scores: serde_json::Value = serde_json::from_slice(&scored.stdout).unwrap();
+    ));
     assert_eq!(scores["pairs"], 3);
     assert_eq!(
         scores["unknown_symbols"]["sources"], 2,
@@ -145,11 +147,10 @@ fn train_eval_translate_and_resume_on_a_file_of_pairs() {
     exports_under_pytorchs_names(&scratch, &out);
 
     // Resumed to 400 iterations: the same data, recorded in the run; a changed shape refused.
-    let resumed = succeeded(seq2seq(&argv!(
+    let resumed = seq2seq_json(&argv!(
         "train --resume {} --iterations 400 --json",
         path(&out)
-    )));
-    let resumed: serde_json::Value = serde_json::from_slice(&resumed.stdout).unwrap();
+    ));
     assert_eq!(resumed["first_iteration"], 300);
     fails(
         &argv!("train --resume {} --hidden 16", path(&out)),
@@ -248,15 +249,13 @@ fn mistakes_with_pairs_are_one_error_line() {
 fn a_built_in_task_trains_without_data() {
     let scratch = Scratch::new("seq2seq-builtin");
     let out = scratch.0.join("copy");
-    let trained = succeeded(seq2seq(&argv!(
+    let report = seq2seq_json(&argv!(
         "train --task copy --pairs 300 --max-length 3 --out {} --hidden 16 --iterations 20 --json",
         path(&out)
-    )));
-    let report: serde_json::Value = serde_json::from_slice(&trained.stdout).unwrap();
+    ));
     assert_eq!(report["iterations"], 20);
     // eval regenerates the run's validation pairs from its settings.
-    let scored = succeeded(seq2seq(&argv!("eval --checkpoint {} --json", path(&out))));
-    let scores: serde_json::Value = serde_json::from_slice(&scored.stdout).unwrap();
+    let scores = seq2seq_json(&argv!("eval --checkpoint {} --json", path(&out)));
     assert_eq!(scores["pairs"], 30);
     assert_eq!(
         scores["nats_per_symbol"],
@@ -275,12 +274,11 @@ fn an_encoder_read_both_ways_trains_translates_and_exports() {
         "{common} --out {} --hidden 16 --layers 2 --bidirectional",
         path(&out)
     )));
-    let translated = succeeded(run_program_with_stdin(
+    let answer = json_of(&succeeded(run_program_with_stdin(
         "seq2seq",
         &argv!("translate --checkpoint {} --json --beam 2", path(&out)),
         b"abc\n",
-    ));
-    let answer: serde_json::Value = serde_json::from_slice(&translated.stdout).unwrap();
+    )));
     assert!(answer["target"].is_string(), "{answer}");
     let header = exported_header("seq2seq", &out, &scratch.0.join("both.safetensors"));
     assert_eq!(header["__metadata__"]["bidirectional"], "true");

@@ -181,6 +181,11 @@ pub fn succeeded(output: Output) -> Output {
     succeeded_as(output, "the command")
 }
 
+/// A program's `--json` output.
+pub fn json_of(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// `output` of the command `what`, once it is asserted to come from a successful run (else
 /// `what` and its stderr are shown).
 fn succeeded_as(output: Output, what: &str) -> Output {
