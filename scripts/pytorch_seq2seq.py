@@ -11,6 +11,12 @@ forcing, the cross-entropy per target step (`end` included) averaged over the ba
 Adam, global-norm clipping; batches of pairs of similar source length. Prints one JSON object:
 training symbols per second (validation not counted), the validation's teacher-forced loss and
 its open-loop (greedy) exact match. Needs torch (pip install torch).
+
+`--init FILE` starts the run from unroll's initial weights (a safetensors file under PyTorch's
+names, what `seq2seq export` writes of a run's first state), `--batches FILE` trains on unroll's
+batches (what `cargo run --release -p unroll-training --example seq2seq_batches` prints for the
+same file, seed and batch size); with both the two sides differ in nothing but their
+arithmetic. `--losses FILE` writes every iteration's training loss.
 """
 import argparse
 import json
@@ -34,6 +40,9 @@ parser.add_argument("--clip", type=float, default=5.0)
 parser.add_argument("--max-target-length", type=int, default=20)
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--threads", type=int, default=2)
+parser.add_argument("--init")
+parser.add_argument("--batches")
+parser.add_argument("--losses")
 args = parser.parse_args()
 torch.manual_seed(args.seed)
 random.seed(args.seed)
@@ -107,9 +116,20 @@ def batches(pairs, size):
 
 
 model = Seq2Seq()
+drawn = batches(train, args.batch)
+if args.batches:
+    with open(args.batches) as file:
+        unrolls = json.load(file)
+    # The same ids on both sides: each vocabulary's characters in the same order.
+    assert unrolls["source_symbols"] == source_symbols, (unrolls["source_symbols"], source_symbols)
+    assert unrolls["target_symbols"] == target_symbols, (unrolls["target_symbols"], target_symbols)
+    drawn = iter(unrolls["batches"])
+if args.init:
+    from safetensors.torch import load_file
+    model.load_state_dict(load_file(args.init), strict=True)
 optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-seconds, symbols = 0.0, 0
-for iteration, indices in zip(range(args.iterations), batches(train, args.batch)):
+seconds, symbols, losses = 0.0, 0, []
+for iteration, indices in zip(range(args.iterations), drawn):
     started = time.perf_counter()
     sources = [train[i][0] for i in indices]
     targets = [train[i][1] for i in indices]
@@ -120,6 +140,11 @@ for iteration, indices in zip(range(args.iterations), batches(train, args.batch)
     optimizer.step()
     seconds += time.perf_counter() - started
     symbols += steps
+    if args.losses:
+        losses.append(loss.item())
+if args.losses:
+    with open(args.losses, "w") as file:
+        json.dump(losses, file)
 
 model.eval()
 with torch.no_grad():
