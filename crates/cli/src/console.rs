@@ -29,14 +29,27 @@ pub fn note(text: impl Display) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
+/// A run that ended before its last iteration (stopped by a signal), its closing note printed:
+/// as an error, it ends the program with its status and no `error:` line.
+#[derive(Debug)]
+pub struct Unfinished(pub ExitCode);
+
+impl Display for Unfinished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the run stopped before its end")
+    }
+}
+
+impl std::error::Error for Unfinished {}
+
 /// A command-line program's `main`: keeps the memory it frees for reuse
 /// ([`keep_freed_memory`](super::allocator::keep_freed_memory)), parses the command line
 /// as `definition` gives it ([`parse`]) and runs `command` on one of rayon's threads
 /// ([`unroll::model::on_pool`]: the kernels' parallel parts then start on the calling core),
-/// whose error becomes one `error:` line and exit status 1.
-pub fn main<T: FromArgMatches + Send, E: Display>(
+/// whose error becomes one `error:` line and exit status 1 ([`Unfinished`] its own status).
+pub fn main<T: FromArgMatches + Send>(
     definition: clap::Command,
-    command: impl FnOnce(T) -> Result<ExitCode, E> + Send,
+    command: impl FnOnce(T) -> Result<ExitCode, super::Error> + Send,
 ) -> ExitCode {
     super::allocator::keep_freed_memory();
     let parsed = parse(definition);
@@ -44,8 +57,13 @@ pub fn main<T: FromArgMatches + Send, E: Display>(
     let _ = rayon::ThreadPoolBuilder::new()
         .stack_size(MAIN_STACK_BYTES)
         .build_global();
-    unroll::model::on_pool(|| command(parsed).map_err(|error| error.to_string()))
-        .unwrap_or_else(fail)
+    unroll::model::on_pool(|| {
+        command(parsed).or_else(|error| match error.downcast::<Unfinished>() {
+            Ok(unfinished) => Ok(unfinished.0),
+            Err(error) => Err(error.to_string()),
+        })
+    })
+    .unwrap_or_else(fail)
 }
 
 /// The stack a program's command runs on: what Linux gives a main thread.

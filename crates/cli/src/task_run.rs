@@ -2,7 +2,6 @@
 //! (the checkpoint it resumes, its data file, its settings) and the place the loop runs in.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use burn::tensor::Device;
 use unroll::backend::{Inference, NAME, Training};
@@ -10,7 +9,7 @@ use unroll::training::task_checkpoint::{CheckpointKind, TaskCheckpoint};
 use unroll::training::trainer::{LoopSettings, RunPlace, Task, TaskReport, train_task};
 use unroll::training::{ConsoleReporter, DataSource, Which};
 
-use super::console::note;
+use super::console::{Unfinished, note};
 use super::flags::{Fixed, TrainingFlags, first_change};
 use super::interrupt::Interrupt;
 
@@ -151,8 +150,8 @@ fn place<K: CheckpointKind>(
 
 /// Trains the task `build` makes of the checkpoint it continues (`resume`), in the run directory
 /// `out`, recording `data` (a resumed run's recorded file changed since is noted), with the
-/// console's progress lines, stopped gracefully by a signal; `Err(status)` when the run ended
-/// unfinished (stopped by a signal, diverged), its closing note printed.
+/// console's progress lines, stopped gracefully by a signal; a run stopped by a signal ends in
+/// [`Unfinished`] with the signal's status, its closing note printed.
 pub fn train<K: CheckpointKind, T: Task<Training>>(
     (out, resume): (&Path, Option<TaskCheckpoint<K>>),
     flags: &TrainingFlags,
@@ -160,14 +159,16 @@ pub fn train<K: CheckpointKind, T: Task<Training>>(
     settings: &LoopSettings,
     device: &Device<Inference>,
     build: impl FnOnce(Option<TaskCheckpoint<K>>) -> Result<T, Error>,
-) -> Result<Result<TaskReport<Training, T>, ExitCode>, Error> {
+) -> Result<TaskReport<Training, T>, Error> {
     let interrupt = Interrupt::install()?;
     let place = place(out, resume.as_ref(), flags, data, &interrupt);
     let mut task = build(resume)?;
     let mut console = ConsoleReporter::new();
     let mut observer = interrupt.observer(&mut console);
     match train_task::<Training, T>(&mut task, settings, &place, device, &mut observer) {
-        Ok(report) => Ok(Ok(report)),
-        Err(error) => Ok(Err(super::run::unfinished(error, &place.out, &interrupt)?)),
+        Ok(report) => Ok(report),
+        Err(error) => {
+            Err(Unfinished(super::run::unfinished(error, &place.out, &interrupt)?).into())
+        }
     }
 }

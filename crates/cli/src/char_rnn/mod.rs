@@ -107,17 +107,14 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     let settings = config.loop_settings();
     let source = Some(setup.source.clone());
     let task = |resume| Ok(LanguageTask::<Training>::new(config, corpus)?.resuming(resume));
-    let report = match task_run::train(
+    let report = task_run::train(
         (out, resume),
         &args.common,
         source,
         &settings,
         &device,
         task,
-    )? {
-        Ok(report) => report,
-        Err(status) => return Ok(status),
-    };
+    )?;
     report_training(
         &report,
         config,

@@ -264,17 +264,14 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     let (config, encoding) = (setup.config.clone(), setup.encoding.clone());
     let (train, validation) = (setup.train, setup.validation);
     let run = (out.as_path(), setup.resume);
-    let report = match task_run::train(
+    let report = task_run::train(
         run,
         &args.common,
         setup.source.clone(),
         &settings,
         &device,
         |resume| Ok(SequenceTask::new(config, encoding, train, validation)?.resuming(resume)),
-    )? {
-        Ok(report) => report,
-        Err(status) => return Ok(status),
-    };
+    )?;
     let picture = out.join("confusion.png");
     if let Some(scores) = confusion(&report.validation) {
         plot_confusion(scores, &picture)?;

@@ -168,17 +168,14 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, Error> {
     let task = |resume| {
         Ok(ForecastTask::new(config.clone(), standardization, train, validation)?.resuming(resume))
     };
-    let report = match task_run::train(
+    let report = task_run::train(
         (&out, resume),
         &args.common,
         source,
         &settings,
         &device,
         task,
-    )? {
-        Ok(report) => report,
-        Err(status) => return Ok(status),
-    };
+    )?;
     let picture = out.join("open-loop.png");
     plot_scores(&[("validation", &report.validation)], &picture)?;
     if args.common.json {

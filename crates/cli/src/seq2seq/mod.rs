@@ -56,7 +56,7 @@ pub fn main() -> ExitCode {
         command(),
         |invocation: Invocation<Command>| match invocation.command {
             None => demonstration(),
-            Some(Command::Train(args)) => run_train(*args).map(|(status, _)| status),
+            Some(Command::Train(args)) => run_train(*args).map(|_| ExitCode::SUCCESS),
             Some(Command::Eval(args)) => run_eval(args),
             Some(Command::Translate(args)) => run_translate(args),
             Some(Command::Export(args)) => run_export(args),
@@ -167,8 +167,9 @@ fn setup(args: &TrainArgs) -> Result<Setup, Error> {
     })
 }
 
-/// Trains as `args` ask; the status and, when it finished, its validation scores.
-fn run_train(args: TrainArgs) -> Result<(ExitCode, Option<Seq2SeqScores>), Error> {
+/// Trains as `args` ask and gives the run's validation scores (a run stopped by a signal ends in
+/// [`Unfinished`](crate::console::Unfinished)).
+fn run_train(args: TrainArgs) -> Result<Seq2SeqScores, Error> {
     let setup = setup(&args)?;
     let out = run_directory(setup.resume.as_ref(), "seq2seq", &args.common)?;
     let longest = |pairs: &EncodedPairs, of: fn(&EncodedPairs) -> &Vec<Vec<u32>>| {
@@ -191,17 +192,14 @@ fn run_train(args: TrainArgs) -> Result<(ExitCode, Option<Seq2SeqScores>), Error
     let (config, encoding) = (setup.config.clone(), setup.encoding.clone());
     let (train, validation) = (setup.train, setup.validation);
     let run = (out.as_path(), setup.resume);
-    let report = match task_run::train(
+    let report = task_run::train(
         run,
         &args.common,
         setup.source.clone(),
         &settings,
         &device,
         |resume| Ok(Seq2SeqTask::new(config, encoding, train, validation)?.resuming(resume)),
-    )? {
-        Ok(report) => report,
-        Err(status) => return Ok((status, None)),
-    };
+    )?;
     let written = greedy(
         &report.model,
         &setup.encoding,
@@ -221,7 +219,7 @@ fn run_train(args: TrainArgs) -> Result<(ExitCode, Option<Seq2SeqScores>), Error
         .collect();
     if args.common.json {
         print(task_report_json(&report, json!({ "examples": shown })));
-        return Ok((ExitCode::SUCCESS, Some(report.validation)));
+        return Ok(report.validation);
     }
     let rate = report.metrics.last().map(|m| m.items_per_second);
     print(format!(
@@ -241,7 +239,7 @@ fn run_train(args: TrainArgs) -> Result<(ExitCode, Option<Seq2SeqScores>), Error
         ));
     }
     print(format!("checkpoint: {}", report.checkpoint.display()));
-    Ok((ExitCode::SUCCESS, Some(report.validation)))
+    Ok(report.validation)
 }
 
 /// One line saying what is about to be trained.
@@ -514,11 +512,7 @@ fn demonstration() -> Result<ExitCode, Error> {
             args.feeding.strategy = Some(StrategyKind::ScheduledSampling);
             args.feeding.k = Some(150.0);
         }
-        let (status, scores) = run_train(args)?;
-        let Some(scores) = scores else {
-            return Ok(status);
-        };
-        rows.push((name, scores));
+        rows.push((name, run_train(args)?));
     }
     print("strategy             nats/symbol  symbols right  open loop: exact     CER");
     for (name, s) in &rows {
