@@ -1,8 +1,9 @@
 //! What the tests of every crate of the workspace share, written once: a turn for the checks
 //! that must not run at the same time ([`turn`]), scratch directories removed when done
-//! ([`Scratch`]), and closeness assertions that name the first element apart ([`assert_close`],
-//! [`assert_within`], [`assert_close_to_largest`]), and the per-step labels of the labelling
-//! tests ([`labels_of_the_next`]).
+//! ([`Scratch`]) and the files a run leaves there ([`assert_files`]), closeness assertions that
+//! name the first element apart ([`assert_close`], [`assert_within`],
+//! [`assert_close_to_largest`]), and the per-step labels of the labelling tests
+//! ([`labels_of_the_next`]).
 #![warn(missing_docs)]
 
 use std::fmt::Display;
@@ -50,6 +51,13 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Asserts that each of the whitespace-separated `files` is a file in `dir`.
+pub fn assert_files(dir: &Path, files: &str) {
+    for file in files.split_whitespace() {
+        assert!(dir.join(file).is_file(), "{file} in {}", dir.display());
     }
 }
 

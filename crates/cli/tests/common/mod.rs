@@ -40,7 +40,8 @@ pub trait Arg: AsRef<str> + std::fmt::Debug {}
 
 impl<T: AsRef<str> + std::fmt::Debug> Arg for T {}
 
-pub use unroll_test_support::Scratch;
+#[allow(unused_imports)]
+pub use unroll_test_support::{Scratch, assert_files};
 
 /// A scratch directory holding the test corpus as `input.txt`, and that file's path.
 pub fn with_corpus(name: &str) -> (Scratch, PathBuf) {
@@ -168,13 +169,6 @@ pub fn path(p: &Path) -> &str {
 
 /// A tiny model trained in well under a second.
 pub const TINY: &str = "--hidden 16 --seq-len 16 --batch 4 --eval-every 10 --seed 3";
-
-/// Asserts that each of the whitespace-separated `files` is a file in `dir`.
-pub fn assert_files(dir: &Path, files: &str) {
-    for file in files.split_whitespace() {
-        assert!(dir.join(file).is_file(), "{file} in {}", dir.display());
-    }
-}
 
 /// `output`, once it is asserted to come from a successful run (else its stderr is shown).
 pub fn succeeded(output: Output) -> Output {

@@ -9,7 +9,7 @@ use unroll_training::trainer::{RunPlace, TaskReport};
 use unroll_training::{LoopSettings, Silent, Task, TrainingBackend, train_task};
 
 #[allow(unused_imports)]
-pub use unroll_test_support::{Scratch, turn};
+pub use unroll_test_support::{Scratch, assert_files, turn};
 
 /// Two tests of `check::<B>(dir)`, each in its turn with a scratch directory named after it:
 /// `$on_ndarray` on autodiff ndarray, `$on_flex` on autodiff flex.
@@ -39,13 +39,6 @@ pub fn place(out: &Path, resume_from: Option<PathBuf>) -> RunPlace {
     RunPlace {
         resume_from,
         ..RunPlace::new(out, "test")
-    }
-}
-
-/// Asserts that each of the whitespace-separated `files` is a file in `dir`.
-pub fn assert_files(dir: &Path, files: &str) {
-    for file in files.split_whitespace() {
-        assert!(dir.join(file).is_file(), "{file} in {}", dir.display());
     }
 }
 

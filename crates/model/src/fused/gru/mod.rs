@@ -190,21 +190,10 @@ fn kept<B: Backend>(
 }
 
 #[cfg(host_kernels)]
-/// The kernel's sizes from the projected inputs' shape `[time, batch, 3H]`.
-fn dims_of(projected: &Shape) -> RecurrenceShape {
-    let [time, batch, width] = projected.dims();
-    RecurrenceShape {
-        time,
-        batch,
-        hidden: width / 3,
-    }
-}
-
-#[cfg(host_kernels)]
 impl HostKernel<PARENTS> for Operation {
     fn forward<B: HostBackend, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let device = B::float_device(&input.projected);
-        let dims = dims_of(&input.projected.shape());
+        let dims = RecurrenceShape::of_blocks(&input.projected.shape(), 3);
         let (gates, states) = kernel::forward::<E>(
             &B::view::<E>(&input.projected),
             &B::view::<E>(&input.initial),

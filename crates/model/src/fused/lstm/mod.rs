@@ -260,23 +260,12 @@ fn kept<B: Backend>(
 }
 
 #[cfg(host_kernels)]
-/// The kernel's sizes from the gates' shape `[time, batch, 4H]`.
-fn dims_of(gates: &Shape) -> RecurrenceShape {
-    let [time, batch, width] = gates.dims();
-    RecurrenceShape {
-        time,
-        batch,
-        hidden: width / 4,
-    }
-}
-
-#[cfg(host_kernels)]
 impl HostKernel<PARENTS> for Operation {
     fn forward<B: HostBackend, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let (projected, input) = input.split();
         let device = B::float_device(&projected);
         let shape = projected.shape();
-        let dims = dims_of(&shape);
+        let dims = RecurrenceShape::of_blocks(&shape, 4);
         let (gates, states, cells) = kernel::forward::<E>(
             read::<B, E>(projected),
             &B::view::<E>(&input.initial_hidden),
@@ -307,7 +296,7 @@ impl HostKernel<PARENTS> for Operation {
             saved.initial_hidden.shape(),
             saved.weight.shape(),
         );
-        let dims = dims_of(&shapes.0);
+        let dims = RecurrenceShape::of_blocks(&shapes.0, 4);
         let (states, cells) = (B::view::<E>(&saved.states), B::view::<E>(&saved.cells));
         let (initial_hidden, initial_cell) = (
             B::view::<E>(&saved.initial_hidden),

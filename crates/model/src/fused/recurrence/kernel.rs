@@ -38,6 +38,18 @@ pub struct RecurrenceShape {
 }
 
 impl RecurrenceShape {
+    /// The sizes of a recurrence whose values per step and row are `blocks` blocks of `hidden`
+    /// (1 for the states, 3 for the GRU's projected inputs, 4 for the LSTM's gates), from their
+    /// shape `[time, batch, blocks · hidden]`.
+    pub(crate) fn of_blocks(shape: &burn::tensor::Shape, blocks: usize) -> Self {
+        let [time, batch, width] = shape.dims();
+        RecurrenceShape {
+            time,
+            batch,
+            hidden: width / blocks,
+        }
+    }
+
     /// `(time, batch, hidden)`.
     pub fn sizes(self) -> (usize, usize, usize) {
         (self.time, self.batch, self.hidden)

@@ -192,17 +192,6 @@ pub(crate) fn stopped_masks<B: Backend>(
 }
 
 #[cfg(host_kernels)]
-/// The kernel's sizes from the states' shape `[time, batch, d_hidden]`.
-pub(crate) fn dims_of(shape: &Shape) -> RecurrenceShape {
-    let [time, batch, hidden] = shape.dims();
-    RecurrenceShape {
-        time,
-        batch,
-        hidden,
-    }
-}
-
-#[cfg(host_kernels)]
 impl HostKernel<PARENTS> for Operation {
     fn forward<B: HostBackend, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let Input {
@@ -217,7 +206,7 @@ impl HostKernel<PARENTS> for Operation {
             read::<B, E>(projected),
             &B::view::<E>(&initial),
             &B::view::<E>(&weight),
-            dims_of(&shape),
+            RecurrenceShape::of_blocks(&shape, 1),
             RowLengths(lengths.as_deref()),
         );
         kept(
@@ -244,7 +233,7 @@ impl HostKernel<PARENTS> for Operation {
             &B::view::<E>(&saved.initial),
             &B::view::<E>(&saved.weight),
             read::<B, E>(output_gradient),
-            dims_of(&shapes.0),
+            RecurrenceShape::of_blocks(&shapes.0, 1),
             RowLengths(saved.lengths.as_deref()),
         );
         Gradients {

@@ -9,7 +9,7 @@ use super::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
 #[cfg(host_kernels)]
-use super::recurrence::dims_of;
+use super::recurrence::kernel::RecurrenceShape;
 use super::{output_loss, recurrence};
 
 /// The fused recurrence, output layer and loss.
@@ -144,7 +144,7 @@ impl HostKernel<PARENTS> for Operation {
     fn forward<B: HostBackend, E: Real>(input: Input<B>, keep: bool) -> Forward<B, Self, PARENTS> {
         let device = B::float_device(&input.projected);
         let shape = input.projected.shape();
-        let dims = dims_of(&shape);
+        let dims = RecurrenceShape::of_blocks(&shape, 1);
         let classes = input.output_bias.shape().num_elements();
         let (losses, final_state, saved) = kernel::forward::<E>(
             read::<B, E>(input.projected),
@@ -194,7 +194,7 @@ impl HostKernel<PARENTS> for Operation {
             &B::view::<E>(&saved.weight),
             &B::view::<E>(&saved.output_weight),
             &B::view::<E>(&loss_gradient),
-            dims_of(&shapes[0]),
+            RecurrenceShape::of_blocks(&shapes[0], 1),
         );
         let [states, initial, weight, output_weight] = shapes;
         Gradients {
