@@ -8,13 +8,13 @@
 //! Prints one JSON object: each vocabulary's characters in id order (the unknown symbol, `end`
 //! and `start` after them), and every iteration's batch as indices of the file's pairs, as
 //! `seq2seq train --data TRAIN.tsv --seed SEED --batch BATCH` draws them (`--val` given, so
-//! that every pair of the file trains; the default `--min-symbol-count`, 2).
+//! that every pair of the file trains; the default `--min-symbol-count`).
 
 use std::path::Path;
 
 use unroll_training::Vocabulary;
-use unroll_training::buckets::BucketedBatches;
-use unroll_training::seq2seq::{PairEncoding, read_pairs};
+use unroll_training::seq2seq::task::training_batches;
+use unroll_training::seq2seq::{PairEncoding, Seq2SeqConfig, read_pairs};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,14 +25,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let number = |text: &str| -> u64 { text.parse().expect("a whole number") };
     let path = Path::new(train);
     let pairs = read_pairs(path, &std::fs::read(path)?)?;
-    let encoding = PairEncoding::fit(&pairs, 2);
-    let lengths = encoding
-        .encode(&pairs)?
-        .sources
-        .iter()
-        .map(Vec::len)
-        .collect();
-    let mut batches = BucketedBatches::new(lengths, number(batch) as usize, number(seed));
+    let config = Seq2SeqConfig {
+        batch: number(batch) as usize,
+        seed: number(seed),
+        ..Seq2SeqConfig::default()
+    };
+    let encoding = PairEncoding::fit(&pairs, config.min_symbol_count);
+    let mut batches = training_batches(&encoding.encode(&pairs)?, &config);
     let batches: Vec<Vec<usize>> = (0..number(iterations)).map(|i| batches.batch(i)).collect();
     let characters = |vocabulary: &Vocabulary| -> Vec<String> {
         let known = vocabulary.len() - usize::from(vocabulary.unknown_id().is_some());

@@ -25,12 +25,12 @@ use std::path::Path;
 use safetensors::SafeTensors;
 use serde::Deserialize;
 use unroll_test_support::assert_close;
-use unroll_training::buckets::BucketedBatches;
 use unroll_training::export::encoder_decoder_safetensors_bytes;
 use unroll_training::export::safetensors_bytes;
 use unroll_training::language::batches::WindowSource;
 use unroll_training::metrics::IterationMetrics;
 use unroll_training::model::RecurrentCell;
+use unroll_training::seq2seq::task::training_batches;
 use unroll_training::seq2seq::{
     BuiltinPairs, BuiltinTask, EncodedPairs, PairEncoding, Seq2SeqConfig, Seq2SeqTask, split_pairs,
 };
@@ -288,8 +288,7 @@ fn seq2seq<B: TrainingBackend>(name: &str, dir: &Path) {
     dump(name, &initial, || {
         // The task's own batches: pairs of similar source length, drawn as it draws them.
         let (encoding, train, _) = seq2seq_data(&config);
-        let lengths = train.sources.iter().map(Vec::len).collect();
-        let mut batches = BucketedBatches::new(lengths, config.batch, config.seed);
+        let mut batches = training_batches(&train, &config);
         let batches: Vec<_> = (0..ITERATIONS)
             .map(|i| {
                 let indices = batches.batch(i);

@@ -327,11 +327,9 @@ pub struct Sizes {
 
 /// Claim 1's training task: batches of one length drawn in `1..=longest`.
 struct LengthTask<M> {
-    problem: Problem,
-    sizes: Sizes,
+    of: Blueprint,
     seed: u64,
     validation: Examples,
-    cell: RecurrentCell,
     network: std::marker::PhantomData<M>,
 }
 
@@ -344,23 +342,16 @@ where
     type Validation = StepScores;
 
     fn init_model(&mut self, device: &Device) -> unroll::training::Result<M> {
-        let (cell, problem, sizes) = (self.cell, self.problem, self.sizes);
-        Ok(M::build(
-            Blueprint {
-                cell,
-                problem,
-                sizes,
-            },
-            device,
-        )?)
+        Ok(M::build(self.of, device)?)
     }
 
     super::task::fresh_runs!(M, StepScores);
 
     fn loss(&mut self, model: &M, iteration: u64, device: &Device) -> TrainingLoss {
         let seed = super::task::batch_seed(self.seed, iteration);
-        let length = ChaCha8Rng::seed_from_u64(seed).random_range(1..=self.sizes.longest);
-        let examples = Examples::draw(self.problem, self.sizes.batch, length, seed ^ 0xDA7A);
+        let (problem, sizes) = (self.of.problem, self.of.sizes);
+        let length = ChaCha8Rng::seed_from_u64(seed).random_range(1..=sizes.longest);
+        let examples = Examples::draw(problem, sizes.batch, length, seed ^ 0xDA7A);
         let (inputs, targets) = examples.tensors::<Training>(device);
         let losses = step_cross_entropy(model.read(inputs)?, targets)?;
         Ok(IterationLoss::mean_of(losses))
@@ -384,35 +375,31 @@ trait Build: Sized {
     fn build(of: Blueprint, device: &Device) -> ModelResult<Self>;
 }
 
-/// The stack of one layer of `cell` over `problem`'s symbols.
-fn stack(cell: RecurrentCell, problem: Problem, sizes: Sizes) -> HiddenStackConfig {
+/// The stack of one layer of the blueprint's cell over its problem's symbols.
+fn stack(of: Blueprint) -> HiddenStackConfig {
     let input = InputEncoding::Tokens {
-        vocab_size: problem.symbols(),
+        vocab_size: of.problem.symbols(),
     };
-    HiddenStackConfig::new(input, sizes.hidden).with_cell(cell)
+    HiddenStackConfig::new(input, of.sizes.hidden).with_cell(of.cell)
 }
 
 impl Build for SequenceSummarizer<Training> {
     fn build(of: Blueprint, device: &Device) -> ModelResult<Self> {
-        let (cell, problem, sizes) = (of.cell, of.problem, of.sizes);
-        SequenceSummarizerConfig::new(stack(cell, problem, sizes), problem.classes())
-            .try_init(device)
+        SequenceSummarizerConfig::new(stack(of), of.problem.classes()).try_init(device)
     }
 }
 
 impl Build for HiddenRecurrent<Training> {
     fn build(of: Blueprint, device: &Device) -> ModelResult<Self> {
-        let (cell, problem, sizes) = (of.cell, of.problem, of.sizes);
-        HiddenRecurrentConfig::new(stack(cell, problem, sizes), problem.classes()).try_init(device)
+        HiddenRecurrentConfig::new(stack(of), of.problem.classes()).try_init(device)
     }
 }
 
 impl Build for UntiedSummarizer<Training> {
     fn build(of: Blueprint, device: &Device) -> ModelResult<Self> {
-        let (cell, problem, sizes) = (of.cell, of.problem, of.sizes);
-        let (symbols, classes) = (problem.symbols(), problem.classes());
-        UntiedSummarizerConfig::new(symbols, sizes.hidden, sizes.longest, classes)
-            .with_cell(cell)
+        let (symbols, classes) = (of.problem.symbols(), of.problem.classes());
+        UntiedSummarizerConfig::new(symbols, of.sizes.hidden, of.sizes.longest, classes)
+            .with_cell(of.cell)
             .try_init(device)
     }
 }
@@ -473,11 +460,9 @@ pub fn run(
         );
         let validation = Examples::draw(problem, sizes.validation, sizes.longest, seed ^ 0x7E57);
         let mut task: LengthTask<M> = LengthTask {
-            problem,
-            sizes,
+            of,
             seed,
             validation,
-            cell: of.cell,
             network: std::marker::PhantomData,
         };
         let report: TaskReport<Training, LengthTask<M>> =

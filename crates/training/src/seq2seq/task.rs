@@ -59,8 +59,7 @@ impl Seq2SeqTask {
                 ),
             ));
         }
-        let lengths = train.sources.iter().map(Vec::len).collect();
-        let batches = BucketedBatches::new(lengths, config.batch, config.seed);
+        let batches = training_batches(&train, &config);
         Ok(Seq2SeqTask {
             config,
             encoding,
@@ -208,6 +207,13 @@ impl<B: TrainingBackend> Task<B> for Seq2SeqTask {
     fn uninformed_loss(&self) -> Option<f64> {
         Some((self.encoding.target_symbols() as f64).ln())
     }
+}
+
+/// The batches a run of `config` draws from `train`: pairs of similar source length, seeded by
+/// the run's seed (iteration `i`'s batch is `batch(i)`, whatever came before).
+pub fn training_batches(train: &EncodedPairs, config: &Seq2SeqConfig) -> BucketedBatches {
+    let lengths = train.sources.iter().map(Vec::len).collect();
+    BucketedBatches::new(lengths, config.batch, config.seed)
 }
 
 /// Scores `pairs`: every pair teacher forced, in batches of `sizes.0`; the first `sizes.1`
