@@ -11,6 +11,10 @@ one-hot vectors (unroll's token input). Written: the weights in PyTorch's layout
 lengths, the per-step cross-entropy of every target step (zero past each row's target length),
 and the gradient of their sum with respect to every weight. Needs torch; the tests read the
 committed JSON and never need PyTorch.
+
+The cases `lstm_summary` and `gru_summary` feed the summary to every decoder step as well: the
+decoder's input is the one-hot previous symbol and the encoder's top layer's final h,
+concatenated (its weight_ih_l0 reads TARGET_VOCAB + HIDDEN features).
 """
 import json
 
@@ -24,10 +28,11 @@ SOURCE_LENGTHS = [6, 2, 4]
 TARGET_LENGTHS = [3, 5, 1]
 
 
-def case(kind):
+def case(kind, summary_input=False):
     cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind]
+    decoder_input = TARGET_VOCAB + HIDDEN if summary_input else TARGET_VOCAB
     encoder = cls(SOURCE_VOCAB, HIDDEN, num_layers=LAYERS, batch_first=True).double()
-    decoder = cls(TARGET_VOCAB, HIDDEN, num_layers=LAYERS, batch_first=True).double()
+    decoder = cls(decoder_input, HIDDEN, num_layers=LAYERS, batch_first=True).double()
     fc = torch.nn.Linear(HIDDEN, TARGET_VOCAB).double()
     source = torch.randint(0, SOURCE_VOCAB, (BATCH, SOURCE_TIME))
     previous = torch.randint(0, TARGET_VOCAB, (BATCH, TARGET_TIME))
@@ -37,7 +42,11 @@ def case(kind):
         one_hot(source, SOURCE_VOCAB), SOURCE_LENGTHS, batch_first=True, enforce_sorted=False
     )
     _, summary = encoder(packed)
-    out, _ = decoder(one_hot(previous, TARGET_VOCAB), summary)
+    inputs = one_hot(previous, TARGET_VOCAB)
+    if summary_input:
+        top = (summary[0] if kind == "lstm" else summary)[-1]
+        inputs = torch.cat([inputs, top[:, None, :].expand(BATCH, TARGET_TIME, HIDDEN)], dim=2)
+    out, _ = decoder(inputs, summary)
     logits = fc(out)
     losses = torch.nn.functional.cross_entropy(
         logits.reshape(-1, TARGET_VOCAB), targets.reshape(-1), reduction="none"
@@ -66,7 +75,7 @@ def case(kind):
         "source_time": SOURCE_TIME,
         "target_time": TARGET_TIME,
         "encoder": {**part(encoder, SOURCE_VOCAB), "time": SOURCE_TIME},
-        "decoder": {**part(decoder, TARGET_VOCAB), "time": TARGET_TIME},
+        "decoder": {**part(decoder, decoder_input), "time": TARGET_TIME},
         "fc.weight": flat(fc.weight),
         "fc.bias": flat(fc.bias),
         "grad_fc.weight": flat(fc.weight.grad),
@@ -75,4 +84,6 @@ def case(kind):
     }
 
 
-print(json.dumps({"torch": torch.__version__, "lstm": case("lstm"), "gru": case("gru")}, indent=1))
+cases = {"lstm": case("lstm"), "gru": case("gru")}
+cases.update(lstm_summary=case("lstm", True), gru_summary=case("gru", True))
+print(json.dumps({"torch": torch.__version__, **cases}, indent=1))

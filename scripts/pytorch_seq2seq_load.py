@@ -7,7 +7,9 @@ torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU modules (the metadata's `cell`: tanh
 the encoder and the decoder, and the decoder's torch.nn.Linear, loaded with strict=True. An
 encoder that reads both ways (the metadata's `bidirectional`) is the module with
 bidirectional=True and half the units; each layer's final states, forward then backward,
-concatenated, start the decoder's layer. Each
+concatenated, start the decoder's layer. With the summary in every decoder input (the
+metadata's `summary_input`), the decoder reads the one-hot previous symbol and the summary's
+top layer `h`, concatenated, at every step. Each
 line of stdin is a source; each output line is a JSON object with the target (greedy, or beam
 search of K hypotheses ranked by log-probability per symbol) and its log-probability, as
 `seq2seq translate --json` writes them (characters the model never saw read as its unknown
@@ -33,6 +35,7 @@ H, L, cell = config["model"]["hidden"], config["model"]["layers"], meta["cell"]
 S, T = len(source_vocab), len(target_vocab) + 2  # the decoder's ids: the targets', end, start
 max_length = config["max_target_length"]
 bidirectional = meta.get("bidirectional") == "true"
+summary_input = meta.get("summary_input") == "true"
 
 
 class Seq2Seq(torch.nn.Module):
@@ -41,7 +44,7 @@ class Seq2Seq(torch.nn.Module):
         self.encoder = recurrent_layers(
             cell, S, H // 2 if bidirectional else H, L, bidirectional=bidirectional
         )
-        self.decoder = recurrent_layers(cell, T, H, L)
+        self.decoder = recurrent_layers(cell, T + H if summary_input else T, H, L)
         self.fc = torch.nn.Linear(H, T)
 
 
@@ -58,6 +61,8 @@ unknown_target = target_vocab.index("<unk>")
 def step(previous, state):
     """The decoder fed `previous` (a list of ids, one per hypothesis) from `state`."""
     x = torch.nn.functional.one_hot(torch.tensor([[p] for p in previous]), T).double()
+    if summary_input:  # the source's summary (top layer h), the same for every hypothesis
+        x = torch.cat([x, context.expand(len(previous), 1, H)], dim=2)
     out, state = model.decoder(x, state)
     return torch.log_softmax(model.fc(out[:, 0]), dim=1), state
 
@@ -108,6 +113,7 @@ with torch.no_grad():
         if bidirectional:  # [2L, 1, H/2], layer by layer forward then backward -> [L, 1, H]
             join = lambda s: s.view(L, 2, 1, H // 2).transpose(1, 2).reshape(L, 1, H)
             state = tuple(map(join, state)) if isinstance(state, tuple) else join(state)
+        context = (state[0] if isinstance(state, tuple) else state)[-1].view(1, 1, H)
         written, log_probability = beam(state)
         target = "".join(target_vocab[i] for i in written)
         print(json.dumps({"line": number, "target": target, "log_probability": log_probability}))

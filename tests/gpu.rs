@@ -662,21 +662,27 @@ fn encoder_decoder_losses<B: RecurrenceBackend>(
 }
 
 /// The encoder–decoder on a padded batch, two layers of every cell, the encoder one way and
-/// both ways, fused: the losses and every gradient agree.
+/// both ways, the summary in every decoder input, fused: the losses and every gradient agree.
 #[test]
 fn encoder_decoder_agrees() {
     let _turn = turn();
     let cells = [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru];
-    for (cell, both_ways) in cells.into_iter().flat_map(|c| [(c, false), (c, true)]) {
+    let ways = [(false, false), (true, false), (false, true)];
+    for (cell, (both_ways, summary_input)) in cells.into_iter().flat_map(|c| ways.map(|w| (c, w))) {
         let mut config =
             EncoderDecoderConfig::symbols(6, 6, 4, 2, cell).with_bidirectional(both_ways);
         if both_ways {
             config.encoder.d_hidden = 2;
         }
+        if summary_input {
+            config = config.with_summary_in_every_input();
+        }
         let (cpu_model, gpu_model) = on_both!(config);
         let cpu = encoder_decoder_losses(&cpu_model, &Default::default());
         let gpu_losses = encoder_decoder_losses(&gpu_model, &gpu());
-        let what = format!("encoder–decoder, {cell:?}, both ways {both_ways}");
+        let what = format!(
+            "encoder–decoder, {cell:?}, both ways {both_ways}, summary input {summary_input}"
+        );
         assert_agree(&what, (&cpu_model, cpu), (&gpu_model, gpu_losses));
     }
 }

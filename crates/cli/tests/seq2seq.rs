@@ -263,6 +263,16 @@ fn a_built_in_task_trains_without_data() {
     );
 }
 
+/// `translate --json` of the run in `out`, with the flags `how`, writes a target for `abc`.
+fn translates_abc(out: &std::path::Path, how: &str) {
+    let answer = json_of(&succeeded(run_program_with_stdin(
+        "seq2seq",
+        &argv!("translate --checkpoint {} --json {how}", path(out)),
+        b"abc\n",
+    )));
+    assert!(answer["target"].is_string(), "{how}: {answer}");
+}
+
 /// `--bidirectional`: the encoder reads both ways, half the units each; translate and export
 /// work on it; an odd hidden size is refused, naming it.
 #[test]
@@ -274,12 +284,7 @@ fn an_encoder_read_both_ways_trains_translates_and_exports() {
         "{common} --out {} --hidden 16 --layers 2 --bidirectional",
         path(&out)
     )));
-    let answer = json_of(&succeeded(run_program_with_stdin(
-        "seq2seq",
-        &argv!("translate --checkpoint {} --json --beam 2", path(&out)),
-        b"abc\n",
-    )));
-    assert!(answer["target"].is_string(), "{answer}");
+    translates_abc(&out, "--beam 2");
     let header = exported_header("seq2seq", &out, &scratch.0.join("both.safetensors"));
     assert_eq!(header["__metadata__"]["bidirectional"], "true");
     // Each direction has half the units; the second layer reads both directions' 16.
@@ -301,6 +306,48 @@ fn an_encoder_read_both_ways_trains_translates_and_exports() {
             path(&scratch.0.join("odd"))
         ),
         "must be even",
+    );
+}
+
+/// `--summary-input`: the decoder reads the summary at every step as well. It trains with
+/// scheduled sampling, translates greedily, by beam search and by sampling, exports a decoder
+/// reading the target symbols and the summary's units, resumes as it was, and a run without it
+/// refuses to take it on resuming.
+#[test]
+fn the_summary_in_every_decoder_input_trains_translates_and_exports() {
+    let scratch = Scratch::new("seq2seq-summary-input");
+    let (with, without) = (scratch.0.join("with"), scratch.0.join("without"));
+    let common = "train --task reverse --pairs 300 --max-length 3 --hidden 16 --json";
+    let report = seq2seq_json(&argv!(
+        "{common} --iterations 20 --out {} --summary-input --strategy scheduled-sampling",
+        path(&with)
+    ));
+    assert_eq!(report["iterations"], 20);
+    for how in ["", "--beam 2", "--sample --seed 3"] {
+        translates_abc(&with, how);
+    }
+    let header = exported_header("seq2seq", &with, &scratch.0.join("with.safetensors"));
+    assert_eq!(header["__metadata__"]["summary_input"], "true");
+    let targets = header["fc.weight"]["shape"][0].as_u64().unwrap();
+    assert_eq!(
+        header["decoder.weight_ih_l0"]["shape"],
+        serde_json::json!([64, targets + 16])
+    );
+    let resumed = seq2seq_json(&argv!(
+        "train --resume {} --iterations 30 --json",
+        path(&with)
+    ));
+    assert_eq!(resumed["iterations"], 30);
+    succeeded(seq2seq(&argv!(
+        "{common} --iterations 10 --out {}",
+        path(&without)
+    )));
+    fails(
+        &argv!(
+            "train --resume {} --iterations 20 --summary-input",
+            path(&without)
+        ),
+        "--summary-input cannot change when resuming: the run has false",
     );
 }
 

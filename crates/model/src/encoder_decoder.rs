@@ -13,6 +13,12 @@
 //! encoder. Concatenation rather than a learned projection (Bahdanau et al.'s `tanh(W g(1))`):
 //! no parameters are added, the summary keeps the one-way encoder's size (a fair comparison at
 //! equal `C`), and the export is PyTorch's own modules.
+//!
+//! With the summary in every input (`summary_input`), the decoder also reads `C` at every step,
+//! as Cho et al. (2014) feed theirs: its input is the one-hot previous symbol and the encoder's
+//! top layer's final `h`, concatenated (`[y(t-1), C]`), so its first layer computes
+//! `W_ih [y(t-1), C]`, what PyTorch's decoder does when given that concatenation. The state
+//! still starts from every layer's summary.
 
 use burn::config::Config;
 use burn::module::Module;
@@ -21,7 +27,9 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::error::ModelError;
 use crate::fused::RecurrenceBackend;
+use crate::fused::rollout::{FeedingPlan, generic_loop};
 use crate::hidden_recurrent::{HiddenRecurrent, HiddenRecurrentConfig, RecurrentOutput};
+use crate::ids::require_ids_below;
 use crate::input::{InputEncoding, SequenceInput, StepInput};
 use crate::recurrence::stack::check_lengths;
 use crate::recurrence::{
@@ -44,6 +52,20 @@ pub struct EncoderDecoderConfig {
     pub bidirectional: bool,
 }
 
+/// The decoder's input encoding: the previous symbol, or with the summary in every input the
+/// one-hot previous symbol and `C`, `target_vocab + hidden` features.
+fn decoder_input(target_vocab: usize, hidden: usize, summary_input: bool) -> InputEncoding {
+    if summary_input {
+        InputEncoding::Dense {
+            d_input: target_vocab + hidden,
+        }
+    } else {
+        InputEncoding::Tokens {
+            vocab_size: target_vocab,
+        }
+    }
+}
+
 impl EncoderDecoderConfig {
     /// An encoder and a decoder of one shape: `cell` layers of `hidden` units, `layers` deep,
     /// over source symbols (`source_vocab`) and target symbols (`target_vocab`, the decoder's
@@ -64,6 +86,20 @@ impl EncoderDecoderConfig {
             stack(source_vocab),
             HiddenRecurrentConfig::new(stack(target_vocab), target_vocab),
         )
+    }
+
+    /// The same network with the summary also part of every decoder input (`[y(t-1), C]`, `C`
+    /// the encoder's top layer's final `h`): the decoder's input becomes `d_output + hidden`
+    /// features.
+    pub fn with_summary_in_every_input(mut self) -> Self {
+        let decoder = &mut self.decoder;
+        decoder.hidden.input = decoder_input(decoder.d_output, decoder.hidden.d_hidden, true);
+        self
+    }
+
+    /// Whether the decoder reads the summary at every step as well as starting from it.
+    pub fn summary_input(&self) -> bool {
+        matches!(self.decoder.hidden.input, InputEncoding::Dense { .. })
     }
 
     /// Checks every setting, naming the first one that is invalid: each part's, and that the
@@ -91,10 +127,16 @@ impl EncoderDecoderConfig {
                 ),
             });
         }
-        if !matches!(decoder.input, InputEncoding::Tokens { .. }) {
+        let tokens = decoder_input(self.decoder.d_output, decoder.d_hidden, false);
+        let with_summary = decoder_input(self.decoder.d_output, decoder.d_hidden, true);
+        if decoder.input != tokens && decoder.input != with_summary {
             return Err(ModelError::InvalidConfig {
                 setting: "decoder",
-                reason: "its input is the previous target symbol (token ids)".into(),
+                reason: format!(
+                    "its input is the previous target symbol ({tokens:?}), or that symbol one-hot \
+                     and the summary ({with_summary:?}); not {:?}",
+                    decoder.input
+                ),
             });
         }
         Ok(())
@@ -164,6 +206,24 @@ impl<B: Backend> EncoderDecoder<B> {
     pub fn is_bidirectional(&self) -> bool {
         self.bidirectional_encoder.is_some()
     }
+
+    /// Whether the decoder reads the summary at every step as well as starting from it.
+    pub fn summary_input(&self) -> bool {
+        matches!(self.decoder.hidden.input, InputEncoding::Dense { .. })
+    }
+
+    /// With the summary in every input, the part of every decoder input that the summary gives:
+    /// `C`, the top layer's `h`, `[batch, d_hidden]`; `None` otherwise.
+    pub fn context(&self, summary: &HiddenState<B>) -> Option<Tensor<B, 2>> {
+        self.summary_input().then(|| {
+            let [layers, batch, d_hidden] = summary.hidden.dims();
+            summary
+                .hidden
+                .clone()
+                .narrow(0, layers - 1, 1)
+                .reshape([batch, d_hidden])
+        })
+    }
 }
 
 impl<B: RecurrenceBackend> EncoderDecoder<B> {
@@ -202,8 +262,8 @@ impl<B: RecurrenceBackend> EncoderDecoder<B> {
         previous: Tensor<B, 2, Int>,
     ) -> crate::Result<RecurrentOutput<B>> {
         let summary = self.encode(source, source_lengths)?;
-        self.decoder
-            .forward(SequenceInput::Tokens(previous), Some(summary))
+        let input = self.decoder_inputs(previous, self.context(&summary).as_ref())?;
+        self.decoder.forward(input, Some(summary))
     }
 
     /// The training pass: `−log softmax(o(t))[y(t)]` for every target step, `[batch, m]`, zero
@@ -243,9 +303,8 @@ impl<B: RecurrenceBackend> EncoderDecoder<B> {
         if let Some(lengths) = target_lengths {
             check_lengths("target_lengths", lengths, batch, steps)?;
         }
-        let (losses, _) =
-            self.decoder
-                .forward_loss(SequenceInput::Tokens(previous), Some(summary), targets)?;
+        let input = self.decoder_inputs(previous, self.context(&summary).as_ref())?;
+        let (losses, _) = self.decoder.forward_loss(input, Some(summary), targets)?;
         Ok(match target_lengths {
             Some(lengths) => losses * step_mask::<B>(lengths, steps, &self.device()),
             None => losses,
@@ -253,13 +312,100 @@ impl<B: RecurrenceBackend> EncoderDecoder<B> {
     }
 
     /// One decoding step: the decoder fed `previous` (`[batch]` ids) from `state` (the summary,
-    /// or the state of the step before). Returns logits `[batch, d_output]` and the new state.
+    /// or the state of the step before), with `context` (`[batch, d_hidden]`, what
+    /// [`EncoderDecoder::context`] gave for the summary) when the summary is in every input.
+    /// Returns logits `[batch, d_output]` and the new state.
     pub fn decode_step(
         &self,
         previous: Tensor<B, 1, Int>,
         state: HiddenState<B>,
+        context: Option<&Tensor<B, 2>>,
     ) -> crate::Result<(Tensor<B, 2>, HiddenState<B>)> {
-        self.decoder.step(StepInput::Tokens(previous), Some(state))
+        let [batch] = previous.dims();
+        let input = self.decoder_inputs(previous.reshape([batch, 1]), context)?;
+        let step = match input {
+            SequenceInput::Tokens(ids) => StepInput::Tokens(ids.reshape([batch])),
+            SequenceInput::Dense(features) => {
+                let width = features.dims()[2];
+                StepInput::Dense(features.reshape([batch, width]))
+            }
+        };
+        self.decoder.step(step, Some(state))
+    }
+
+    /// The symbol every decoder step is fed under `plan` (scheduled sampling, the curriculum):
+    /// [`HiddenRecurrent::fed_symbols`] from `summary`, for either kind of decoder input.
+    ///
+    /// - `truth`: `y(0) … y(m-1)`, `[batch, m]`; `summary`: the encoder's ([`EncoderDecoder::encode`]).
+    ///
+    /// Returns the fed symbols, `[batch, m]`. With the summary in every input it runs step by
+    /// step on Burn's operations, the summary and each step's state detached.
+    pub fn fed_symbols(
+        &self,
+        truth: Tensor<B, 2, Int>,
+        summary: HiddenState<B>,
+        plan: &FeedingPlan,
+    ) -> crate::Result<Tensor<B, 2, Int>> {
+        let summary = summary.detach();
+        let Some(context) = self.context(&summary) else {
+            return self.decoder.fed_symbols(truth, Some(summary), plan);
+        };
+        plan.check_fits(truth.dims())?;
+        if plan.is_teacher_forcing() {
+            return Ok(truth);
+        }
+        let decoder = &self.decoder;
+        decoder.hidden.check_stepwise()?;
+        require_ids_below("truth", &truth, decoder.d_output(), decoder.hidden.id_check)?;
+        let [batch, _] = truth.dims();
+        let mut state = decoder
+            .hidden
+            .check_state(Some(summary), batch, &self.device())?;
+        // The decoder itself, not a copy: a copy of parameters not yet read would draw values of
+        // its own. Each step's state is detached, so no graph outlives its step.
+        Ok(generic_loop(truth, plan, |_, symbols| {
+            let input = StepInput::Dense(Tensor::cat(
+                vec![one_hot(symbols, decoder.d_output()), context.clone()],
+                1,
+            ));
+            let (top, next) = decoder.hidden.step_with(input, state.clone(), false);
+            state = next.detach();
+            decoder.output.forward(top)
+        }))
+    }
+
+    /// The decoder's input for `previous` (`[batch, m]` ids): the ids, or with `context`
+    /// (`[batch, d_hidden]`) `[y(t-1), C]` at every step, `[batch, m, d_output + d_hidden]`.
+    fn decoder_inputs(
+        &self,
+        previous: Tensor<B, 2, Int>,
+        context: Option<&Tensor<B, 2>>,
+    ) -> crate::Result<SequenceInput<B>> {
+        let Some(context) = context else {
+            return Ok(SequenceInput::Tokens(previous));
+        };
+        let decoder = &self.decoder;
+        require_ids_below(
+            "previous",
+            &previous,
+            decoder.d_output(),
+            decoder.hidden.id_check,
+        )?;
+        let [batch, steps] = previous.dims();
+        let d_hidden = context.dims()[1];
+        let symbols = one_hot(previous.reshape([batch * steps]), decoder.d_output()).reshape([
+            batch,
+            steps,
+            decoder.d_output(),
+        ]);
+        let repeated = context
+            .clone()
+            .unsqueeze_dim::<3>(1)
+            .expand([batch, steps, d_hidden]);
+        Ok(SequenceInput::Dense(Tensor::cat(
+            vec![symbols, repeated],
+            2,
+        )))
     }
 
     fn device(&self) -> B::Device {
@@ -280,6 +426,11 @@ fn concatenate_directions<B: Backend>(state: HiddenState<B>) -> HiddenState<B> {
         hidden: join(state.hidden),
         cell: state.cell.map(join),
     }
+}
+
+/// `ids` (`[rows]`, each below `classes`) one-hot, `[rows, classes]`.
+fn one_hot<B: Backend>(ids: Tensor<B, 1, Int>, classes: usize) -> Tensor<B, 2> {
+    ids.one_hot::<2>(classes).float()
 }
 
 /// 1 where a step is within its row's length, 0 past it: `[batch, steps]`.

@@ -279,21 +279,21 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
         Ok(B::hidden_rollout(rollout, plan))
     }
 
-    /// [`HiddenRecurrent::fed_symbols`] step by step on Burn's operations, with every weight
-    /// detached.
+    /// [`HiddenRecurrent::fed_symbols`] step by step on Burn's operations, each step's state
+    /// detached. The network itself, not a copy: a copy of parameters not yet read would draw
+    /// values of its own (Burn initialises a parameter at its first read).
     fn stepwise_fed_symbols(
         &self,
         truth: Tensor<B, 2, Int>,
         initial: HiddenState<B>,
         plan: &FeedingPlan,
     ) -> Tensor<B, 2, Int> {
-        let hidden = self.hidden.clone().no_grad();
-        let output = self.output.clone().no_grad();
         let mut state = initial;
         generic_loop(truth, plan, |_, symbols| {
-            let (top, next) = hidden.step_with(StepInput::Tokens(symbols), state.clone(), false);
-            state = next;
-            output.forward(top)
+            let input = StepInput::Tokens(symbols);
+            let (top, next) = self.hidden.step_with(input, state.clone(), false);
+            state = next.detach();
+            self.output.forward(top)
         })
     }
 

@@ -147,7 +147,7 @@ fn pattern_2<B: AutodiffBackend + RecurrenceBackend>() {
 }
 
 /// The encoder–decoder in f32: padded sources and targets of every length, two layers of every
-/// cell, the encoder one way and both ways, the fused path against the unrolled one (losses and
+/// cell, the encoder one way and both ways, the summary in every decoder input, the fused path against the unrolled one (losses and
 /// every gradient).
 fn encoder_decoder<B: AutodiffBackend + RecurrenceBackend>() {
     let _turn = turn();
@@ -157,11 +157,15 @@ fn encoder_decoder<B: AutodiffBackend + RecurrenceBackend>() {
     let source_lengths: Vec<usize> = (0..batch).map(|b| 1 + (b * 7) % source_time).collect();
     let target_lengths: Vec<usize> = (0..batch).map(|b| 1 + (b * 5) % target_time).collect();
     let cells = [RecurrentCell::Tanh, RecurrentCell::Lstm, RecurrentCell::Gru];
-    for (cell, both_ways) in cells.into_iter().flat_map(|c| [(c, false), (c, true)]) {
+    let ways = [(false, false), (true, false), (false, true)];
+    for (cell, (both_ways, summary_input)) in cells.into_iter().flat_map(|c| ways.map(|w| (c, w))) {
         let mut config = EncoderDecoderConfig::symbols(vocab, vocab, hidden, 2, cell)
             .with_bidirectional(both_ways);
         if both_ways {
             config.encoder.d_hidden = hidden / 2;
+        }
+        if summary_input {
+            config = config.with_summary_in_every_input();
         }
         let fused = config.init::<B>(&device);
         let mut unrolled = materialized(&fused);
@@ -193,7 +197,7 @@ fn encoder_decoder<B: AutodiffBackend + RecurrenceBackend>() {
         };
         let (losses_a, grads_a) = run(&fused);
         let (losses_b, grads_b) = run(&unrolled);
-        let what = format!("{cell:?}, both ways {both_ways}");
+        let what = format!("{cell:?}, both ways {both_ways}, summary input {summary_input}");
         assert_close(&format!("{what}: losses"), &losses_a, &losses_b);
         assert_gradients_close(&what, &grads_a, &grads_b);
     }

@@ -299,6 +299,10 @@ pub fn encoder_decoder_safetensors_bytes<B: Backend>(
     tensors.extend(stack_tensors("decoder", &model.decoder.hidden));
     tensors.extend(linear_tensors("fc", &model.decoder.output));
     metadata.insert("cell".into(), model.cell().name().into());
+    if model.summary_input() {
+        // The decoder's `weight_ih_l0` reads `[one_hot(y(t-1)), C]`, the summary's part last.
+        metadata.insert("summary_input".into(), "true".into());
+    }
     serialize(&tensors, metadata)
 }
 

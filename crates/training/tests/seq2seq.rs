@@ -160,8 +160,18 @@ test_on_cpu_backends!(every_strategy_trains:
 );
 
 /// Scheduled sampling and the curriculum feed the decoder its own symbols through the rollout
-/// from the summary: they train, log their ε and n, and change what the loss sees.
+/// from the summary: they train, log their ε and n, and change what the loss sees; with the
+/// summary in every decoder input too.
 fn every_strategy_trains<B: TrainingBackend>(dir: &Path) {
+    for summary_input in [false, true] {
+        strategies_train::<B>(
+            &dir.join(format!("summary-input-{summary_input}")),
+            summary_input,
+        );
+    }
+}
+
+fn strategies_train<B: TrainingBackend>(dir: &Path, summary_input: bool) {
     let own = FeedbackChoice::Sample;
     let strategies = [
         Strategy::TeacherForcing,
@@ -184,6 +194,7 @@ fn every_strategy_trains<B: TrainingBackend>(dir: &Path) {
     for (k, strategy) in strategies.into_iter().enumerate() {
         let mut config = config(20);
         config.strategy = strategy;
+        config.summary_input = summary_input;
         let out = dir.join(format!("strategy-{k}"));
         let report = train_silently::<B, _>(
             &mut task(config.clone()),

@@ -94,6 +94,7 @@ fn open_loop_outputs(
     let mut state = trained
         .model
         .encode(SequenceInput::Tokens(source), Some(&lengths))?;
+    let context = trained.model.context(&state);
     let mut previous = vec![i64::from(trained.encoding.start()); rows.len()];
     let mut written = vec![Vec::with_capacity(steps); rows.len()];
     for t in 0..steps {
@@ -103,9 +104,10 @@ fn open_loop_outputs(
             }
         }
         let fed = TensorData::new(previous.clone(), [rows.len()]);
-        let (logits, next) = trained
-            .model
-            .decode_step(Tensor::from_data(fed, device), state)?;
+        let (logits, next) =
+            trained
+                .model
+                .decode_step(Tensor::from_data(fed, device), state, context.as_ref())?;
         state = next;
         let best: Vec<i64> = logits.argmax(1).into_data().iter::<i64>().collect();
         for (row, &id) in best.iter().enumerate() {

@@ -65,6 +65,11 @@ pub struct TrainArgs {
     /// which the model learns from them and reads for any character it never saw.
     #[arg(long)]
     pub min_symbol_count: Option<usize>,
+    /// The summary also part of every decoder input: the one-hot previous symbol and the
+    /// encoder's top layer's final `h`, concatenated (Cho et al. 2014), besides starting the
+    /// decoder's state.
+    #[arg(long)]
+    pub summary_input: bool,
     /// What the decoder is fed as its previous symbol, and the strategy's parameters.
     #[command(flatten)]
     pub feeding: StrategyFlags,
@@ -183,6 +188,7 @@ impl TrainArgs {
         self.common.apply(config.settings());
         set(&mut config.min_symbol_count, self.min_symbol_count);
         set(&mut config.max_target_length, self.max_target_length);
+        config.summary_input |= self.summary_input;
         if builtin {
             let builtin = config.builtin.get_or_insert(BuiltinPairs {
                 task: TASK,

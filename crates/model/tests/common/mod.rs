@@ -121,6 +121,7 @@ macro_rules! backend_checks {
             encoder_decoder_padding_equals_alone_and_paths_agree,
             encoder_decoder_gradients_match_finite_differences,
             encoder_decoder_matches_pytorch,
+            encoder_decoder_fed_symbols_follow_decoding,
             untied_summarizer_forward_by_hand,
             untied_summarizer_with_equal_weights_is_the_shared_summarizer,
             untied_summarizer_gradients_match_finite_differences,

@@ -42,6 +42,10 @@ crate::settings::settings_with_loop! {
         pub open_loop_pairs: usize,
         /// A task generated here instead of a file of pairs.
         pub builtin: Option<BuiltinPairs>,
+        /// The summary also part of every decoder input: the one-hot previous symbol and the
+        /// encoder's top layer's final `h`, concatenated (Cho et al. 2014), besides starting
+        /// the decoder's state.
+        pub summary_input: bool,
     }
 }
 
@@ -61,6 +65,7 @@ impl Default for Seq2SeqConfig {
             max_target_length: 100,
             open_loop_pairs: 500,
             builtin: None,
+            summary_input: false,
             iterations: 2000,
             optimizer: OptimizerKind::Adam,
             learning_rate: 2e-3,
@@ -123,8 +128,13 @@ impl Seq2SeqConfig {
         if self.model.bidirectional {
             encoder.d_hidden = self.model.hidden / 2;
         }
-        EncoderDecoderConfig::new(encoder, HiddenRecurrentConfig::new(stack(targets), targets))
-            .with_bidirectional(self.model.bidirectional)
+        let network =
+            EncoderDecoderConfig::new(encoder, HiddenRecurrentConfig::new(stack(targets), targets))
+                .with_bidirectional(self.model.bidirectional);
+        match self.summary_input {
+            true => network.with_summary_in_every_input(),
+            false => network,
+        }
     }
 
     /// The memory a training step takes on pairs encoded by `encoding` whose longest source
@@ -132,11 +142,14 @@ impl Seq2SeqConfig {
     pub fn memory_estimate(&self, encoding: &PairEncoding, longest: [usize; 2]) -> MemoryEstimate {
         let (h, l, cell) = (self.model.hidden, self.model.layers, self.model.cell);
         let (sources, targets) = (encoding.source_symbols(), encoding.target_symbols());
+        // With the summary in every input, the decoder reads `targets + h` features a step.
+        let decoder_input = targets.saturating_add(usize::from(self.summary_input) * h);
         let weights = hidden_stack_weights(sources, h, l, 0, cell)
-            .saturating_add(hidden_stack_weights(targets, h, l, targets, cell));
+            .saturating_add(hidden_stack_weights(decoder_input, h, l, targets, cell));
         let positions = product(&[self.batch, longest[0].saturating_add(longest[1])]);
-        let per_position =
-            product(&[l, h, cell.facts().values_per_state]).saturating_add(product(&[targets, 3]));
+        let per_position = product(&[l, h, cell.facts().values_per_state])
+            .saturating_add(product(&[targets, 3]))
+            .saturating_add(product(&[decoder_input - targets, 2]));
         MemoryEstimate {
             parameters: weights.saturating_mul(4 * 4),
             activations: per_position.saturating_mul(positions).saturating_mul(4),

@@ -71,10 +71,12 @@ pub fn greedy<B: RecurrenceBackend>(
         let rows: Vec<&[u32]> = indices.iter().map(|&i| sources[i].as_slice()).collect();
         let (source, lengths) = padded::<B>(&rows, device);
         let mut state = model.encode(SequenceInput::Tokens(source), Some(&lengths))?;
+        let context = model.context(&state);
         let mut previous = vec![encoding.start(); rows.len()];
         let mut done = vec![false; rows.len()];
         for _ in 0..=max_length {
-            let (logits, next) = model.decode_step(ids_tensor::<B>(&previous, device), state)?;
+            let previous_ids = ids_tensor::<B>(&previous, device);
+            let (logits, next) = model.decode_step(previous_ids, state, context.as_ref())?;
             state = next;
             for (row, logits) in rows_of(logits).iter().enumerate() {
                 if done[row] {
@@ -147,6 +149,8 @@ pub fn beam_search<B: RecurrenceBackend>(
     }
     let (tensor, lengths) = padded::<B>(&[source], device);
     let mut state = model.encode(SequenceInput::Tokens(tensor), Some(&lengths))?;
+    // The source's `C` (with the summary in every input), the same for every prefix.
+    let context = model.context(&state);
     // The running prefixes: ids and log-probability.
     let mut live: Vec<(Vec<u32>, f64)> = vec![(Vec::new(), 0.0)];
     let mut finished: Vec<Hypothesis> = Vec::new();
@@ -160,7 +164,12 @@ pub fn beam_search<B: RecurrenceBackend>(
             .iter()
             .map(|(ids, _)| ids.last().copied().unwrap_or(encoding.start()))
             .collect();
-        let (logits, next) = model.decode_step(ids_tensor::<B>(&previous, device), state)?;
+        let prefixes = context.as_ref().map(|c| {
+            let [_, d_hidden] = c.dims();
+            c.clone().expand([previous.len(), d_hidden])
+        });
+        let previous_ids = ids_tensor::<B>(&previous, device);
+        let (logits, next) = model.decode_step(previous_ids, state, prefixes.as_ref())?;
         let mut candidates: Vec<(usize, u32, f64)> = Vec::new();
         for (i, logits) in rows_of(logits).iter().enumerate() {
             for (id, lp) in log_softmax(logits).into_iter().enumerate() {
@@ -214,10 +223,12 @@ pub fn sample<B: RecurrenceBackend>(
     options.validate()?;
     let (tensor, lengths) = padded::<B>(&[source], device);
     let mut state = model.encode(SequenceInput::Tokens(tensor), Some(&lengths))?;
+    let context = model.context(&state);
     let (mut previous, mut ids, mut log_probability) = (encoding.start(), Vec::new(), 0.0);
     let mut ended = false;
     while !ended {
-        let (logits, next) = model.decode_step(ids_tensor::<B>(&[previous], device), state)?;
+        let previous_ids = ids_tensor::<B>(&[previous], device);
+        let (logits, next) = model.decode_step(previous_ids, state, context.as_ref())?;
         state = next;
         let row = rows_of(logits).swap_remove(0);
         let log_p = log_softmax(&row);

@@ -172,9 +172,7 @@ impl<B: TrainingBackend> Task<B> for Seq2SeqTask {
         let previous = if plan.is_teacher_forcing() {
             batch.previous
         } else {
-            model
-                .decoder
-                .fed_symbols(batch.previous, Some(summary.clone().detach()), &plan)?
+            model.fed_symbols(batch.previous, summary.clone(), &plan)?
         };
         let losses = model.decode_loss(
             summary,
@@ -301,7 +299,7 @@ crate::task_checkpoint::checkpoint_kind! {
         config: Seq2SeqConfig, encoding: PairEncoding, file: "vocabularies.json",
         scores: Seq2SeqScores, model: EncoderDecoder,
         what: "a sequence-to-sequence model's checkpoint",
-        fixed: [min_symbol_count, optimizer, seed],
+        fixed: [min_symbol_count, summary_input, optimizer, seed],
     }
 
     fn other_data(saved: &PairEncoding, encoding: &PairEncoding) -> Option<String> {
