@@ -4,7 +4,7 @@
     python3 scripts/compare_seq2seq.py --tasks reverse,addition --seeds 1,2,3 --hidden 64 --iterations 1500
 
 For each task, the built-in task's pairs are written once (`seq2seq generate --task T --pairs
-4000 --seed 0` for training, `--pairs 400 --seed 1` for validation; addition with
+4000 --seed 0` for training (`--pairs N` for another count), `--pairs 400 --seed 1` for validation; addition with
 `--max-length 3`), then for each seed unroll (`seq2seq train --data --val ... --json`) and
 `scripts/pytorch_seq2seq.py` train the same recipe (an LSTM encoder and decoder, batch 32, Adam,
 clipping 5, teacher forcing) one after the other. Prints one line a run and a table: exact match
@@ -31,7 +31,10 @@ parser.add_argument("--tasks", default="reverse,addition")
 parser.add_argument("--seeds", default="1,2,3")
 parser.add_argument("--hidden", type=int, default=64)
 parser.add_argument("--iterations", type=int, default=1500)
+parser.add_argument("--pairs", type=int, default=4000, help="training pairs each task generates")
 parser.add_argument("--lr", type=float, default=5e-3)
+parser.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant")
+parser.add_argument("--lr-min", type=float, default=0.0)
 parser.add_argument("--binary", default="target/release/examples/seq2seq")
 parser.add_argument("--same-start", action="store_true")
 args = parser.parse_args()
@@ -39,6 +42,8 @@ root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 binary = os.path.join(root, args.binary)
 python = os.environ.get("PYTHON", sys.executable)
 seeds = [int(s) for s in args.seeds.split(",")]
+# The learning-rate schedule, the same words on both sides.
+schedule = ["--lr-schedule", args.lr_schedule] + (["--lr-min", str(args.lr_min)] if args.lr_schedule == "cosine" else [])
 
 
 def generate(task, pairs, seed, path):
@@ -50,7 +55,7 @@ def generate(task, pairs, seed, path):
 
 def unroll(train, val, seed, out):
     command = [binary, "train", "--data", train, "--val", val, "--hidden", str(args.hidden),
-               "--iterations", str(args.iterations), "--lr", str(args.lr), "--max-target-length", "20",
+               "--iterations", str(args.iterations), "--lr", str(args.lr), *schedule, "--max-target-length", "20",
                "--eval-every", str(args.iterations), "--seed", str(seed), "--out", out, "--json"]
     report = json.loads(subprocess.run(command, capture_output=True, check=True, text=True).stdout)
     with open(os.path.join(out, "metrics.jsonl")) as lines:
@@ -61,7 +66,7 @@ def unroll(train, val, seed, out):
 def pytorch(train, val, seed, extra=()):
     command = [python, os.path.join(root, "scripts", "pytorch_seq2seq.py"), "--data", train, "--val", val,
                "--hidden", str(args.hidden), "--iterations", str(args.iterations), "--lr", str(args.lr),
-               "--max-target-length", "20", "--seed", str(seed), *extra]
+               *schedule, "--max-target-length", "20", "--seed", str(seed), *extra]
     report = json.loads(subprocess.run(command, capture_output=True, check=True, text=True,
                                        cwd=os.path.join(root, "scripts")).stdout)
     return report["exact_match"], report["training_seconds"]
@@ -96,7 +101,7 @@ results = {}
 with tempfile.TemporaryDirectory() as scratch:
     for task in args.tasks.split(","):
         train, val = os.path.join(scratch, f"{task}-train.tsv"), os.path.join(scratch, f"{task}-val.tsv")
-        generate(task, 4000, 0, train)
+        generate(task, args.pairs, 0, train)
         generate(task, 400, 1, val)
         for seed in seeds:
             run = os.path.join(scratch, f"{task}-{seed}")
@@ -112,7 +117,7 @@ with tempfile.TemporaryDirectory() as scratch:
                       f"than 1e-4 from iteration {apart}; median loss over the last half "
                       f"{our_median:.5f} (unroll) and {their_median:.5f}", flush=True)
 
-print(f"\nhidden {args.hidden}, {args.iterations} iterations, seeds {args.seeds}")
+print(f"\nhidden {args.hidden}, {args.iterations} iterations, {args.pairs} training pairs, lr {args.lr} {' '.join(schedule[1:])}, seeds {args.seeds}")
 print("| task | unroll, exact match | PyTorch, exact match | unroll's training, s | PyTorch's, s | PyTorch's s / unroll's |")
 print("|---|---|---|---|---|---|")
 for task in args.tasks.split(","):

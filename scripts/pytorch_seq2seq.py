@@ -16,10 +16,12 @@ its open-loop (greedy) exact match. Needs torch (pip install torch).
 names, what `seq2seq export` writes of a run's first state), `--batches FILE` trains on unroll's
 batches (what `cargo run --release -p unroll-training --example seq2seq_batches` prints for the
 same file, seed and batch size); with both the two sides differ in nothing but their
-arithmetic. `--losses FILE` writes every iteration's training loss.
+arithmetic. `--losses FILE` writes every iteration's training loss. `--lr-schedule cosine --lr-min
+M` decays the rate as unroll's `--lr-schedule cosine --lr-min M` does.
 """
 import argparse
 import json
+import math
 import random
 import time
 
@@ -37,6 +39,8 @@ parser.add_argument("--batch", type=int, default=32)
 parser.add_argument("--iterations", type=int, default=1500)
 parser.add_argument("--lr", type=float, default=5e-3)
 parser.add_argument("--clip", type=float, default=5.0)
+parser.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant")
+parser.add_argument("--lr-min", type=float, default=0.0)
 parser.add_argument("--max-target-length", type=int, default=20)
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--threads", type=int, default=2)
@@ -128,6 +132,17 @@ if args.init:
     from safetensors.torch import load_file
     model.load_state_dict(load_file(args.init), strict=True)
 optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+
+
+def rate(i):
+    """unroll's `--lr-schedule` at iteration i (from 0): its multiple of --lr."""
+    if args.lr_schedule == "constant":
+        return 1.0
+    cosine = (1 + math.cos(math.pi * i / args.iterations)) / 2
+    return (args.lr_min + (args.lr - args.lr_min) * cosine) / args.lr
+
+
+schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
 seconds, symbols, losses = 0.0, 0, []
 for iteration, indices in zip(range(args.iterations), drawn):
     started = time.perf_counter()
@@ -138,6 +153,7 @@ for iteration, indices in zip(range(args.iterations), drawn):
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
     optimizer.step()
+    schedule.step()
     seconds += time.perf_counter() - started
     symbols += steps
     if args.losses:
