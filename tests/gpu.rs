@@ -661,8 +661,26 @@ fn encoder_decoder_losses<B: RecurrenceBackend>(
         .unwrap()
 }
 
+/// The symbols the encoder–decoder's decoder is fed under scheduled sampling (sampled own
+/// symbols) on the padded batch of [`encoder_decoder_losses`], `[batch · steps]`.
+fn encoder_decoder_fed<B: RecurrenceBackend>(
+    model: &unroll::model::EncoderDecoder<B>,
+    plan: &FeedingPlan,
+    device: &B::Device,
+) -> Vec<i64> {
+    let (vocab, source_time, target_time) = (6, 7, 5);
+    let source_lengths = [3, 7, 1, 5];
+    let batch = source_lengths.len();
+    let source = SequenceInput::Tokens(ids(batch, source_time, vocab, 5, device));
+    let summary = model.encode(source, Some(&source_lengths)).unwrap();
+    let truth = ids(batch, target_time, vocab, 6, device);
+    let fed = model.fed_symbols(truth, summary, plan).unwrap();
+    fed.into_data().iter::<i64>().collect()
+}
+
 /// The encoder–decoder on a padded batch, two layers of every cell, the encoder one way and
-/// both ways, the summary in every decoder input, fused: the losses and every gradient agree.
+/// both ways, the summary in every decoder input, fused: the losses and every gradient agree,
+/// and so do the symbols scheduled sampling feeds the decoder.
 #[test]
 fn encoder_decoder_agrees() {
     let _turn = turn();
@@ -684,5 +702,27 @@ fn encoder_decoder_agrees() {
             "encoder–decoder, {cell:?}, both ways {both_ways}, summary input {summary_input}"
         );
         assert_agree(&what, (&cpu_model, cpu), (&gpu_model, gpu_losses));
+    }
+    // The rollout of a wider decoder (its symbols follow its state closely): the CPU's kernel
+    // and the GPU's generic pass feed the same symbols.
+    let feeding = Feeding::ScheduledSampling {
+        truth_probability: 0.3,
+        own: FeedbackChoice::Sample,
+    };
+    let streams = FeedingStreams {
+        seed: 3,
+        iteration: 7,
+    };
+    let plan = feeding.plan([4, 5], streams).unwrap();
+    for cell in cells {
+        let config = EncoderDecoderConfig::symbols(6, 6, 32, 1, cell);
+        let (cpu_model, gpu_model) = on_both!(config.clone().with_summary_in_every_input());
+        let on_cpu = encoder_decoder_fed(&cpu_model, &plan, &Default::default());
+        let what = format!("encoder–decoder, {cell:?}, the summary in every input: fed symbols");
+        assert_eq!(
+            on_cpu,
+            encoder_decoder_fed(&gpu_model, &plan, &gpu()),
+            "{what}"
+        );
     }
 }

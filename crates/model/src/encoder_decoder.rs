@@ -27,10 +27,10 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::error::ModelError;
 use crate::fused::RecurrenceBackend;
-use crate::fused::rollout::{FeedingPlan, generic_loop};
+use crate::fused::rollout::FeedingPlan;
 use crate::hidden_recurrent::{HiddenRecurrent, HiddenRecurrentConfig, RecurrentOutput};
 use crate::ids::require_ids_below;
-use crate::input::{InputEncoding, SequenceInput, StepInput};
+use crate::input::{InputEncoding, SequenceInput, StepInput, one_hot};
 use crate::recurrence::stack::check_lengths;
 use crate::recurrence::{
     BidirectionalStack, BidirectionalStackConfig, HiddenStack, HiddenStackConfig, HiddenState,
@@ -338,8 +338,8 @@ impl<B: RecurrenceBackend> EncoderDecoder<B> {
     ///
     /// - `truth`: `y(0) … y(m-1)`, `[batch, m]`; `summary`: the encoder's ([`EncoderDecoder::encode`]).
     ///
-    /// Returns the fed symbols, `[batch, m]`. With the summary in every input it runs step by
-    /// step on Burn's operations, the summary and each step's state detached.
+    /// Returns the fed symbols, `[batch, m]`; the CPU backends run the rollout as one kernel,
+    /// the summary's share of every decoder input added to its first layer's.
     pub fn fed_symbols(
         &self,
         truth: Tensor<B, 2, Int>,
@@ -347,31 +347,9 @@ impl<B: RecurrenceBackend> EncoderDecoder<B> {
         plan: &FeedingPlan,
     ) -> crate::Result<Tensor<B, 2, Int>> {
         let summary = summary.detach();
-        let Some(context) = self.context(&summary) else {
-            return self.decoder.fed_symbols(truth, Some(summary), plan);
-        };
-        plan.check_fits(truth.dims())?;
-        if plan.is_teacher_forcing() {
-            return Ok(truth);
-        }
-        let decoder = &self.decoder;
-        decoder.hidden.check_stepwise()?;
-        require_ids_below("truth", &truth, decoder.d_output(), decoder.hidden.id_check)?;
-        let [batch, _] = truth.dims();
-        let mut state = decoder
-            .hidden
-            .check_state(Some(summary), batch, &self.device())?;
-        // The decoder itself, not a copy: a copy of parameters not yet read would draw values of
-        // its own. Each step's state is detached, so no graph outlives its step.
-        Ok(generic_loop(truth, plan, |_, symbols| {
-            let input = StepInput::Dense(Tensor::cat(
-                vec![one_hot(symbols, decoder.d_output()), context.clone()],
-                1,
-            ));
-            let (top, next) = decoder.hidden.step_with(input, state.clone(), false);
-            state = next.detach();
-            decoder.output.forward(top)
-        }))
+        let context = self.context(&summary);
+        self.decoder
+            .fed_symbols_with(truth, Some(summary), context, plan)
     }
 
     /// The decoder's input for `previous` (`[batch, m]` ids): the ids, or with `context`
@@ -426,11 +404,6 @@ fn concatenate_directions<B: Backend>(state: HiddenState<B>) -> HiddenState<B> {
         hidden: join(state.hidden),
         cell: state.cell.map(join),
     }
-}
-
-/// `ids` (`[rows]`, each below `classes`) one-hot, `[rows, classes]`.
-fn one_hot<B: Backend>(ids: Tensor<B, 1, Int>, classes: usize) -> Tensor<B, 2> {
-    ids.one_hot::<2>(classes).float()
 }
 
 /// 1 where a step is within its row's length, 0 past it: `[batch, steps]`.

@@ -12,7 +12,8 @@ use crate::error::shape_error;
 use crate::fused::cross_entropy::log_softmax_losses;
 use crate::fused::rollout::{FeedingPlan, HiddenRollout, generic_loop};
 use crate::fused::{RecurrenceBackend, output_row_cross_entropy};
-use crate::input::{SequenceInput, StepInput};
+use crate::ids::require_ids_below;
+use crate::input::{InputEncoding, SequenceInput, StepInput, one_hot};
 use crate::loss::{check_targets, output_bias};
 use crate::recurrence::{Cell, HiddenStack, HiddenStackConfig, HiddenState, RecurrencePath};
 use crate::recurrence::{Direction, OutputLoss, Rows};
@@ -237,6 +238,20 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
         state: Option<HiddenState<B>>,
         plan: &FeedingPlan,
     ) -> crate::Result<Tensor<B, 2, Int>> {
+        self.fed_symbols_with(truth, state, None, plan)
+    }
+
+    /// [`HiddenRecurrent::fed_symbols`], and with `context` (`[batch, d_context]`) for a network
+    /// whose input is `[one_hot(y(t-1)), context]` at every step (an encoder–decoder's summary
+    /// in every decoder input): the rollout kernel adds each row's `context · U_context` to the
+    /// first layer's looked-up `U y(t-1)`.
+    pub(crate) fn fed_symbols_with(
+        &self,
+        truth: Tensor<B, 2, Int>,
+        state: Option<HiddenState<B>>,
+        context: Option<Tensor<B, 2>>,
+        plan: &FeedingPlan,
+    ) -> crate::Result<Tensor<B, 2, Int>> {
         let [batch, time] = truth.dims();
         plan.check_fits([batch, time])?;
         if plan.is_teacher_forcing() {
@@ -244,20 +259,35 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
             return Ok(truth);
         }
         self.hidden.check_stepwise()?;
-        let input = SequenceInput::Tokens(truth);
-        input.check(&self.hidden.input, self.hidden.id_check)?;
-        let SequenceInput::Tokens(truth) = input else {
-            unreachable!("built as tokens just above")
+        let symbols = self.d_output();
+        let (expected, context_width) = match &context {
+            None => (
+                InputEncoding::Tokens {
+                    vocab_size: symbols,
+                },
+                0,
+            ),
+            Some(context) => {
+                let width = context.dims()[1];
+                (
+                    InputEncoding::Dense {
+                        d_input: symbols + width,
+                    },
+                    width,
+                )
+            }
         };
-        if self.hidden.input.width() != self.d_output() {
+        if self.hidden.input != expected {
             return Err(shape_error(
                 "truth",
-                format!("tokens of the output vocabulary ({})", self.d_output()),
+                format!("the output's {symbols} symbols, with {context_width} of context"),
                 &[self.hidden.input.width()],
             ));
         }
+        require_ids_below("truth", &truth, symbols, self.hidden.id_check)?;
         let device = self.output.weight.device();
         let initial = self.hidden.check_state(state, batch, &device)?.detach();
+        let context = context.map(Tensor::detach);
         // The rollout kernel when every layer's cell has one, otherwise step by step.
         let layers: Option<Vec<_>> = self
             .hidden
@@ -265,9 +295,17 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
             .iter()
             .map(Cell::rollout_weights)
             .collect();
-        let Some(layers) = layers else {
-            return Ok(self.stepwise_fed_symbols(truth, initial, plan));
+        let Some(mut layers) = layers else {
+            return Ok(self.stepwise_fed_symbols(truth, initial, context, plan));
         };
+        // With a context, the first layer's `U` is the symbols' table, then the context's rows:
+        // each row's share of the context is the same at every step, computed once.
+        let first_layer_offset = context.map(|context| {
+            let first = &mut layers[0];
+            let share = first.input_weight.clone().narrow(0, symbols, context_width);
+            first.input_weight = first.input_weight.clone().narrow(0, 0, symbols);
+            context.matmul(share)
+        });
         let rollout = HiddenRollout {
             layers,
             output_weight: self.output.weight.val().detach(),
@@ -275,22 +313,30 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
             initial: initial.hidden,
             initial_cell: initial.cell,
             truth,
+            first_layer_offset,
         };
         Ok(B::hidden_rollout(rollout, plan))
     }
 
-    /// [`HiddenRecurrent::fed_symbols`] step by step on Burn's operations, each step's state
-    /// detached. The network itself, not a copy: a copy of parameters not yet read would draw
-    /// values of its own (Burn initialises a parameter at its first read).
+    /// [`HiddenRecurrent::fed_symbols_with`] step by step on Burn's operations, each step's
+    /// state detached. The network itself, not a copy: a copy of parameters not yet read would
+    /// draw values of its own (Burn initialises a parameter at its first read).
     fn stepwise_fed_symbols(
         &self,
         truth: Tensor<B, 2, Int>,
         initial: HiddenState<B>,
+        context: Option<Tensor<B, 2>>,
         plan: &FeedingPlan,
     ) -> Tensor<B, 2, Int> {
         let mut state = initial;
         generic_loop(truth, plan, |_, symbols| {
-            let input = StepInput::Tokens(symbols);
+            let input = match &context {
+                None => StepInput::Tokens(symbols),
+                Some(context) => StepInput::Dense(Tensor::cat(
+                    vec![one_hot(symbols, self.d_output()), context.clone()],
+                    1,
+                )),
+            };
             let (top, next) = self.hidden.step_with(input, state.clone(), false);
             state = next.detach();
             self.output.forward(top)

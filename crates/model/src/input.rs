@@ -262,3 +262,9 @@ fn require_width(dims: &[usize], d_input: usize) -> crate::Result<()> {
         dims,
     ))
 }
+
+/// `ids` (`[rows]`, each below `classes`) one-hot, `[rows, classes]`: a symbol as the dense
+/// input of a network that reads other features beside it.
+pub(crate) fn one_hot<B: Backend>(ids: Tensor<B, 1, Int>, classes: usize) -> Tensor<B, 2> {
+    ids.one_hot::<2>(classes).float()
+}

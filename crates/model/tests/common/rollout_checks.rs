@@ -3,7 +3,7 @@
 //! gradient), and the host kernels against the generic passes the GPU backends run.
 
 use burn::module::AutodiffModule;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Distribution, Int, Tensor, TensorData};
 use unroll_model::fused::rollout::{
     FeedingPlan, HiddenRollout, LayerWeights, OutputRollout, RolloutCell, hidden_generic,
     output_generic,
@@ -129,6 +129,7 @@ fn hidden_rollout<B: TestBackend>(
         initial,
         initial_cell,
         truth,
+        first_layer_offset: None,
     }
 }
 
@@ -146,6 +147,7 @@ pub fn fused_feeding_equals_stepwise_pattern_1<B: TestBackend>(device: &B::Devic
         (lstm, 2, 0.5, 0, FeedbackChoice::Sample, true),
         (gru, 2, 0.4, 2, FeedbackChoice::Argmax, true),
     ];
+    let mut offset_changed = 0;
     for (cell, layers, truth_probability, free_steps, own, with_state) in cases {
         let what = format!(
             "pattern 1, {cell:?}, {layers} layer(s), ε {truth_probability}, {free_steps} free, \
@@ -186,18 +188,40 @@ pub fn fused_feeding_equals_stepwise_pattern_1<B: TestBackend>(device: &B::Devic
             Some(state) => (state.hidden.detach(), state.cell.map(Tensor::detach)),
             None => (Tensor::zeros([layers, batch, d_hidden], device), None),
         };
-        let generic = hidden_generic(hidden_rollout(&model, truth, initial), &plan);
+        let rollout = hidden_rollout(&model, truth, initial);
+        let generic = hidden_generic(rollout.clone(), &plan);
         assert_eq!(
             id_values(generic),
             id_values(fed.clone()),
             "{what}: generic pass"
         );
+        // Each row's share of an input it has at every step (an encoder–decoder's summary),
+        // added to the first layer's: the host kernel and the generic pass agree (and, below,
+        // it changed what some cases fed).
+        let width = rollout.layers[0].bias.dims()[0];
+        let offset = Tensor::random([batch, width], Distribution::Uniform(-2.0, 2.0), device);
+        let with_offset = HiddenRollout {
+            first_layer_offset: Some(offset),
+            ..rollout
+        };
+        let host = B::hidden_rollout(with_offset.clone(), &plan);
+        let generic = hidden_generic(with_offset, &plan);
+        assert_eq!(
+            id_values(host.clone()),
+            id_values(generic),
+            "{what}: with an offset"
+        );
+        offset_changed += usize::from(id_values(host) != id_values(fed.clone()));
 
         let (fused_loss, _) = model
             .forward_loss(SequenceInput::Tokens(fed), named(), targets)
             .unwrap();
         assert_same_losses(&what, (&model, state), fused_loss, stepwise_loss);
     }
+    assert!(
+        offset_changed >= 2,
+        "an offset changes what is fed: {offset_changed} cases"
+    );
 }
 
 pub fn fused_feeding_equals_stepwise_pattern_2<B: TestBackend>(device: &B::Device) {

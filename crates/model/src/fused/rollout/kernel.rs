@@ -194,11 +194,12 @@ fn feed_own<E: Real>(
 }
 
 /// Pattern 1's rollout: `layers` (the first one's `U` a `[vocab, G · d_hidden]` table), the
-/// output layer, `h(0)` and the LSTM's `c(0)` (`[layers, batch, d_hidden]`; zeros when `None`)
-/// and the true symbols (`[batch, time]`); returns the fed symbols, `[batch, time]`.
+/// output layer and what each row adds to the first layer's input at every step (`[batch, G ·
+/// d_hidden]`, or nothing), `h(0)` and the LSTM's `c(0)` (`[layers, batch, d_hidden]`; zeros
+/// when `None`) and the true symbols (`[batch, time]`); returns the fed symbols, `[batch, time]`.
 pub(crate) fn hidden<E: Real>(
     layers: &[Layer<E>],
-    output: &Output<E>,
+    (output, offset): (&Output<E>, Option<&[E]>),
     (initial, initial_cell): (&[E], Option<&[E]>),
     truth: Vec<i64>,
     plan: &FeedingPlan,
@@ -211,6 +212,9 @@ pub(crate) fn hidden<E: Real>(
     assert_eq!(initial.len(), shape, "initial shape");
     if let Some(cells) = initial_cell {
         assert_eq!(cells.len(), shape, "initial cell shape");
+    }
+    if let Some(offset) = offset {
+        assert_eq!(offset.len(), batch * width, "first layer offset shape");
     }
     // b added to every row of the first layer's table once: each step is then a row copy.
     let table: Vec<E> = layers[0]
@@ -235,6 +239,12 @@ pub(crate) fn hidden<E: Real>(
             for (i, row) in gates.chunks_mut(width).enumerate() {
                 let id = fed[i * time + t] as usize;
                 row.copy_from_slice(&table[id * width..(id + 1) * width]);
+                if let Some(offset) = offset {
+                    let at = (rows.start + i) * width;
+                    for (g, o) in row.iter_mut().zip(&offset[at..at + width]) {
+                        *g = *g + *o;
+                    }
+                }
             }
             for (l, layer) in layers.iter().enumerate() {
                 if l > 0 {

@@ -229,6 +229,10 @@ pub struct HiddenRollout<B: Backend> {
     pub initial_cell: Option<Tensor<B, 3>>,
     /// The true symbols, `[batch, time]` (the input at `t` is the symbol at `t-1`).
     pub truth: Tensor<B, 2, Int>,
+    /// Added to the first layer's `U x + b` at every step, `[batch, G · d_hidden]`: the share of
+    /// an input every step of a row has besides its symbol (an encoder–decoder's summary in
+    /// every decoder input, `C · U_C`); `None` when there is none.
+    pub first_layer_offset: Option<Tensor<B, 2>>,
 }
 
 /// What pattern 2's rollout reads.
@@ -337,6 +341,9 @@ pub fn hidden_generic<B: Backend>(
     let output_bias = input.output_bias.clone().unsqueeze::<2>();
     generic_loop(input.truth, plan, |_, symbols| {
         let mut below = table.clone().select(0, symbols);
+        if let Some(offset) = &input.first_layer_offset {
+            below = below + offset.clone();
+        }
         for (l, layer) in input.layers.iter().enumerate() {
             let projected = if l == 0 {
                 below
@@ -393,6 +400,7 @@ impl<B: AutodiffBackend> HiddenRollout<B> {
             initial: self.initial.inner(),
             initial_cell: self.initial_cell.map(Tensor::inner),
             truth: self.truth.inner(),
+            first_layer_offset: self.first_layer_offset.map(Tensor::inner),
         }
     }
 }
@@ -454,9 +462,10 @@ pub(crate) fn hidden_host<B: HostView>(
         };
         let initial = host_values(input.initial);
         let initial_cell: Option<Vec<E>> = input.initial_cell.map(host_values);
+        let offset: Option<Vec<E>> = input.first_layer_offset.map(host_values);
         on_host_ids(input.truth, |truth| {
             let initial = (initial.as_slice(), initial_cell.as_deref());
-            kernel::hidden(&layers, &output, initial, truth, plan)
+            kernel::hidden(&layers, (&output, offset.as_deref()), initial, truth, plan)
         })
     }
     match input.output_weight.dtype() {
