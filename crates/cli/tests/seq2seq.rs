@@ -407,4 +407,17 @@ fn a_study_reports_every_strategy_with_its_figures() {
         ),
         "invalid setting `count`",
     );
+    // With the summary in every decoder input, every run; the report says so.
+    let with = scratch.0.join("with");
+    let summary = argv!(
+        "study --task sort --seeds 1 --iterations 3 --pairs 60 --summary-input --out {}",
+        path(&with)
+    );
+    succeeded(seq2seq(&summary));
+    let report = std::fs::read_to_string(with.join("report.md")).unwrap();
+    assert!(report.contains("study --summary-input`"), "{report}");
+    assert!(
+        report.contains("the summary also in every decoder input"),
+        "{report}"
+    );
 }

@@ -389,6 +389,7 @@ fn exposure_budget(args: &RunArgs) -> crate::seq2seq::study::Budget {
     crate::seq2seq::study::Budget {
         iterations: args.study.sized(1500, 100),
         pairs: args.study.sized(4000, 600),
+        summary_input: false,
     }
 }
 

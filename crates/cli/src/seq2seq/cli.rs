@@ -157,6 +157,9 @@ pub struct StudyArgs {
     /// The built-in tasks studied, repeated for several (default: all of them).
     #[arg(long, value_enum)]
     pub task: Vec<BuiltinTask>,
+    /// Every run's decoder also reads the summary at every step (as `train --summary-input`).
+    #[arg(long)]
+    pub summary_input: bool,
     /// Where the report, its figures and the runs go.
     #[arg(long, value_hint = clap::ValueHint::DirPath, default_value = "runs/seq2seq-study")]
     pub out: PathBuf,

@@ -40,6 +40,8 @@ pub(crate) struct Budget {
     pub iterations: u64,
     /// Pairs each run's task generates.
     pub pairs: usize,
+    /// Whether the decoder also reads the summary at every step (`--summary-input`).
+    pub summary_input: bool,
 }
 
 /// What a run gave.
@@ -80,6 +82,7 @@ pub(crate) fn config(
             count: budget.pairs,
             max_length: max_length(task),
         }),
+        summary_input: budget.summary_input,
         ..super::builtin_defaults()
     };
     config.strategy = strategy.strategy(config.iterations, steps(task));
@@ -243,10 +246,10 @@ fn report_header(args: &StudyArgs, budget: Budget, seconds: f64) -> String {
     let sample = config(BuiltinTask::Reverse, FittedStrategy::Curriculum, 0, budget);
     format!(
         "# Exposure bias in sequence to sequence: what each training strategy does open loop\n\n\
-         `cargo run --release --example seq2seq -- study{}` ({} seeds; {:.0} s on backend {NAME}).\n\n\
+         `cargo run --release --example seq2seq -- study{}{}` ({} seeds; {:.0} s on backend {NAME}).\n\n\
          Every run: a built-in task of {} pairs (sources of 1 to {} symbols, for addition \
          numbers of 1 to {} digits; {:.0} % held out, \
-         scored whole), {} iterations, an LSTM encoder and decoder of hidden {} and {} layer(s), batch {}, \
+         scored whole), {} iterations, an LSTM encoder and decoder of hidden {} and {} layer(s){}, batch {}, \
          Adam {}, clip {}. Scheduled sampling: ε from 1, linear to 0.25 at the end, exponential to \
          0.05 at the end, inverse sigmoid crossing 0.5 halfway, the fed symbol drawn from the \
          decoder's distribution; the curriculum: from a quarter of the run, the last n steps of \
@@ -260,6 +263,11 @@ fn report_header(args: &StudyArgs, budget: Budget, seconds: f64) -> String {
          the errors fed the truth). Cells are mean ± standard deviation over seeds; the figures \
          shade from the lowest to the highest seed.\n\n",
         args.study.sized("", " --quick"),
+        if budget.summary_input {
+            " --summary-input"
+        } else {
+            ""
+        },
         args.study.seeds,
         seconds,
         budget.pairs,
@@ -269,6 +277,11 @@ fn report_header(args: &StudyArgs, budget: Budget, seconds: f64) -> String {
         budget.iterations,
         sample.model.hidden,
         sample.model.layers,
+        if budget.summary_input {
+            ", the summary also in every decoder input"
+        } else {
+            ""
+        },
         sample.batch,
         sample.learning_rate,
         sample.clip.unwrap_or(0.0),
@@ -281,6 +294,7 @@ pub fn run(args: StudyArgs) -> Result<ExitCode, Error> {
     let budget = Budget {
         iterations: args.iterations.unwrap_or(args.study.sized(1500, 300)),
         pairs: args.pairs.unwrap_or(args.study.sized(4000, 2000)),
+        summary_input: args.summary_input,
     };
     let tasks: Vec<BuiltinTask> = if args.task.is_empty() {
         TASKS.to_vec()
