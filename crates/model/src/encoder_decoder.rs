@@ -30,7 +30,7 @@ use crate::fused::RecurrenceBackend;
 use crate::fused::rollout::FeedingPlan;
 use crate::hidden_recurrent::{HiddenRecurrent, HiddenRecurrentConfig, RecurrentOutput};
 use crate::ids::require_ids_below;
-use crate::input::{InputEncoding, SequenceInput, StepInput, one_hot};
+use crate::input::{InputEncoding, SequenceInput, StepInput, symbol_and_context};
 use crate::recurrence::stack::check_lengths;
 use crate::recurrence::{
     BidirectionalStack, BidirectionalStackConfig, HiddenStack, HiddenStackConfig, HiddenState,
@@ -50,20 +50,6 @@ pub struct EncoderDecoderConfig {
     /// decoder's hidden units.
     #[config(default = false)]
     pub bidirectional: bool,
-}
-
-/// The decoder's input encoding: the previous symbol, or with the summary in every input the
-/// one-hot previous symbol and `C`, `target_vocab + hidden` features.
-fn decoder_input(target_vocab: usize, hidden: usize, summary_input: bool) -> InputEncoding {
-    if summary_input {
-        InputEncoding::Dense {
-            d_input: target_vocab + hidden,
-        }
-    } else {
-        InputEncoding::Tokens {
-            vocab_size: target_vocab,
-        }
-    }
 }
 
 impl EncoderDecoderConfig {
@@ -93,7 +79,7 @@ impl EncoderDecoderConfig {
     /// features.
     pub fn with_summary_in_every_input(mut self) -> Self {
         let decoder = &mut self.decoder;
-        decoder.hidden.input = decoder_input(decoder.d_output, decoder.hidden.d_hidden, true);
+        decoder.hidden.input = InputEncoding::of_symbols(decoder.d_output, decoder.hidden.d_hidden);
         self
     }
 
@@ -127,8 +113,8 @@ impl EncoderDecoderConfig {
                 ),
             });
         }
-        let tokens = decoder_input(self.decoder.d_output, decoder.d_hidden, false);
-        let with_summary = decoder_input(self.decoder.d_output, decoder.d_hidden, true);
+        let tokens = InputEncoding::of_symbols(self.decoder.d_output, 0);
+        let with_summary = InputEncoding::of_symbols(self.decoder.d_output, decoder.d_hidden);
         if decoder.input != tokens && decoder.input != with_summary {
             return Err(ModelError::InvalidConfig {
                 setting: "decoder",
@@ -321,16 +307,14 @@ impl<B: RecurrenceBackend> EncoderDecoder<B> {
         state: HiddenState<B>,
         context: Option<&Tensor<B, 2>>,
     ) -> crate::Result<(Tensor<B, 2>, HiddenState<B>)> {
-        let [batch] = previous.dims();
-        let input = self.decoder_inputs(previous.reshape([batch, 1]), context)?;
-        let step = match input {
-            SequenceInput::Tokens(ids) => StepInput::Tokens(ids.reshape([batch])),
-            SequenceInput::Dense(features) => {
-                let width = features.dims()[2];
-                StepInput::Dense(features.reshape([batch, width]))
+        let input = match context {
+            None => StepInput::Tokens(previous),
+            Some(context) => {
+                let symbols = self.checked_symbols(&previous)?;
+                StepInput::Dense(symbol_and_context(previous, symbols, context.clone()))
             }
         };
-        self.decoder.step(step, Some(state))
+        self.decoder.step(input, Some(state))
     }
 
     /// The symbol every decoder step is fed under `plan` (scheduled sampling, the curriculum):
@@ -362,28 +346,32 @@ impl<B: RecurrenceBackend> EncoderDecoder<B> {
         let Some(context) = context else {
             return Ok(SequenceInput::Tokens(previous));
         };
-        let decoder = &self.decoder;
-        require_ids_below(
-            "previous",
-            &previous,
-            decoder.d_output(),
-            decoder.hidden.id_check,
-        )?;
+        let symbols = self.checked_symbols(&previous)?;
         let [batch, steps] = previous.dims();
         let d_hidden = context.dims()[1];
-        let symbols = one_hot(previous.reshape([batch * steps]), decoder.d_output()).reshape([
-            batch,
-            steps,
-            decoder.d_output(),
-        ]);
+        let rows = [batch * steps, d_hidden];
         let repeated = context
             .clone()
             .unsqueeze_dim::<3>(1)
             .expand([batch, steps, d_hidden]);
-        Ok(SequenceInput::Dense(Tensor::cat(
-            vec![symbols, repeated],
-            2,
-        )))
+        let features =
+            symbol_and_context(previous.reshape([rows[0]]), symbols, repeated.reshape(rows));
+        Ok(SequenceInput::Dense(features.reshape([
+            batch,
+            steps,
+            symbols + d_hidden,
+        ])))
+    }
+
+    /// The decoder's number of symbols, once every id of `previous` is checked to be below it
+    /// (a one-hot vector has no place for another).
+    fn checked_symbols<const D: usize>(
+        &self,
+        previous: &Tensor<B, D, Int>,
+    ) -> crate::Result<usize> {
+        let (symbols, id_check) = (self.decoder.d_output(), self.decoder.hidden.id_check);
+        require_ids_below("previous", previous, symbols, id_check)?;
+        Ok(symbols)
     }
 
     fn device(&self) -> B::Device {

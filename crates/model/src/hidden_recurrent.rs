@@ -13,7 +13,7 @@ use crate::fused::cross_entropy::log_softmax_losses;
 use crate::fused::rollout::{FeedingPlan, HiddenRollout, generic_loop};
 use crate::fused::{RecurrenceBackend, output_row_cross_entropy};
 use crate::ids::require_ids_below;
-use crate::input::{InputEncoding, SequenceInput, StepInput, one_hot};
+use crate::input::{InputEncoding, SequenceInput, StepInput, symbol_and_context};
 use crate::loss::{check_targets, output_bias};
 use crate::recurrence::{Cell, HiddenStack, HiddenStackConfig, HiddenState, RecurrencePath};
 use crate::recurrence::{Direction, OutputLoss, Rows};
@@ -260,23 +260,8 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
         }
         self.hidden.check_stepwise()?;
         let symbols = self.d_output();
-        let (expected, context_width) = match &context {
-            None => (
-                InputEncoding::Tokens {
-                    vocab_size: symbols,
-                },
-                0,
-            ),
-            Some(context) => {
-                let width = context.dims()[1];
-                (
-                    InputEncoding::Dense {
-                        d_input: symbols + width,
-                    },
-                    width,
-                )
-            }
-        };
+        let context_width = context.as_ref().map_or(0, |c| c.dims()[1]);
+        let expected = InputEncoding::of_symbols(symbols, context_width);
         if self.hidden.input != expected {
             return Err(shape_error(
                 "truth",
@@ -332,9 +317,10 @@ impl<B: RecurrenceBackend> HiddenRecurrent<B> {
         generic_loop(truth, plan, |_, symbols| {
             let input = match &context {
                 None => StepInput::Tokens(symbols),
-                Some(context) => StepInput::Dense(Tensor::cat(
-                    vec![one_hot(symbols, self.d_output()), context.clone()],
-                    1,
+                Some(context) => StepInput::Dense(symbol_and_context(
+                    symbols,
+                    self.d_output(),
+                    context.clone(),
                 )),
             };
             let (top, next) = self.hidden.step_with(input, state.clone(), false);

@@ -41,6 +41,20 @@ impl InputEncoding {
         }
     }
 
+    /// The input of a network fed a symbol of `symbols` with `context` features beside it at
+    /// every step: the ids when there are none, else the one-hot symbol and the context
+    /// ([`symbol_and_context`]).
+    pub(crate) fn of_symbols(symbols: usize, context: usize) -> Self {
+        match context {
+            0 => InputEncoding::Tokens {
+                vocab_size: symbols,
+            },
+            _ => InputEncoding::Dense {
+                d_input: symbols + context,
+            },
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             InputEncoding::Tokens { .. } => "token ids",
@@ -263,8 +277,13 @@ fn require_width(dims: &[usize], d_input: usize) -> crate::Result<()> {
     ))
 }
 
-/// `ids` (`[rows]`, each below `classes`) one-hot, `[rows, classes]`: a symbol as the dense
-/// input of a network that reads other features beside it.
-pub(crate) fn one_hot<B: Backend>(ids: Tensor<B, 1, Int>, classes: usize) -> Tensor<B, 2> {
-    ids.one_hot::<2>(classes).float()
+/// `[one_hot(ids), context]`, `[rows, classes + d]`: a symbol (`ids` `[rows]`, each below
+/// `classes`) and the `context` (`[rows, d]`) read beside it, the dense input of
+/// [`InputEncoding::of_symbols`] with a context.
+pub(crate) fn symbol_and_context<B: Backend>(
+    ids: Tensor<B, 1, Int>,
+    classes: usize,
+    context: Tensor<B, 2>,
+) -> Tensor<B, 2> {
+    Tensor::cat(vec![ids.one_hot::<2>(classes).float(), context], 1)
 }

@@ -238,12 +238,16 @@ pub(crate) fn hidden<E: Real>(
         for t in 0..last {
             for (i, row) in gates.chunks_mut(width).enumerate() {
                 let id = fed[i * time + t] as usize;
-                row.copy_from_slice(&table[id * width..(id + 1) * width]);
-                if let Some(offset) = offset {
-                    let at = (rows.start + i) * width;
-                    for (g, o) in row.iter_mut().zip(&offset[at..at + width]) {
-                        *g = *g + *o;
+                let looked_up = &table[id * width..(id + 1) * width];
+                match offset {
+                    Some(offset) => {
+                        let at = (rows.start + i) * width;
+                        let share = &offset[at..at + width];
+                        for ((g, u), o) in row.iter_mut().zip(looked_up).zip(share) {
+                            *g = *u + *o;
+                        }
                     }
+                    None => row.copy_from_slice(looked_up),
                 }
             }
             for (l, layer) in layers.iter().enumerate() {
