@@ -13,7 +13,7 @@ With no command, runs the quick version of every claim and prints the report.";
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Measure the claims and write a report (about 25 minutes on 2 cores; --quick: about a
+    /// Measure the claims and write a report (10 to 25 minutes on 2 cores; --quick: under a
     /// minute).
     Run(RunArgs),
 }

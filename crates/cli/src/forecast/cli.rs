@@ -35,7 +35,7 @@ pub enum Command {
     /// Write a built-in system's series as CSV on stdout.
     Generate(GenerateArgs),
     /// Train every strategy on both systems and both patterns, several seeds each, and write
-    /// a report with figures (14 minutes on 2 cores; --quick: 75 s).
+    /// a report with figures (4.5 to 14 minutes on 2 cores; --quick: 26 to 75 s).
     Study(StudyArgs),
 }
 

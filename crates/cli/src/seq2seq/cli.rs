@@ -34,8 +34,8 @@ pub enum Command {
     /// them).
     Generate(GenerateArgs),
     /// Train every strategy on every built-in task, several seeds each, and write a report of
-    /// the teacher-forced and open-loop scores by target length, with figures (2 minutes on 2
-    /// cores; --quick: 30 s).
+    /// the teacher-forced and open-loop scores by target length, with figures (40 s to 2
+    /// minutes on 2 cores; --quick: 10 to 30 s).
     Study(StudyArgs),
 }
 
